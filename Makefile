@@ -1,0 +1,72 @@
+# ntmgis: two commands do all the set-up on a fresh Debian/Ubuntu machine.
+#   make demo   -> library venv, then the main job on the sample commune in layers/ (writes out/)
+#   make test   -> library venv + QGIS venv, then ruff, library tests, QGIS tests, notebooks
+SHELL := /bin/bash
+PYTHON ?= python3
+QGIS_PYTHON ?= /usr/bin/python3
+VENV := .venv
+QVENV := .venv-qgis
+PIP := --disable-pip-version-check --only-binary :all: -q
+GEO := "geopandas>=1" "shapely>=2" "rasterio>=1.4" "pyproj>=3.7" "pyogrio>=0.9"
+APT_QGIS := python3-qgis qgis-providers python3-venv python3-pip poppler-utils
+export QT_QPA_PLATFORM := offscreen
+
+.PHONY: demo test venv qgis-venv lint test-lib test-qgis test-notebooks sample clean
+
+demo: venv
+	$(VENV)/bin/ntmgis run --sample -o out
+
+test: venv qgis-venv
+	@status=0; \
+	$(MAKE) --no-print-directory lint || status=1; \
+	$(MAKE) --no-print-directory test-lib || status=1; \
+	$(MAKE) --no-print-directory test-qgis || status=1; \
+	$(MAKE) --no-print-directory test-notebooks || status=1; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
+	exit $$status
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml setup.py
+	@if ! $(PYTHON) -c "import ensurepip, venv" 2>/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv python3-pip; \
+	  else echo "Python's venv module is missing. Run: sudo apt-get install -y python3-venv python3-pip"; exit 1; fi; fi
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install $(PIP) --upgrade pip
+	$(VENV)/bin/pip install $(PIP) -e ".[dev]"
+	touch $@
+
+qgis-venv: $(QVENV)/.installed
+
+$(QVENV)/.installed: pyproject.toml setup.py
+	@if ! $(QGIS_PYTHON) -c "import qgis.core, ensurepip" 2>/dev/null || ! command -v pdftotext >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's QGIS (about 3 minutes)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_QGIS); \
+	  else echo "QGIS is missing. Run: sudo apt-get install -y --no-install-recommends $(APT_QGIS)"; exit 1; fi; fi
+	test -x $(QVENV)/bin/python || $(QGIS_PYTHON) -m venv --system-site-packages $(QVENV)
+	$(QVENV)/bin/pip install $(PIP) --upgrade pip
+	$(QVENV)/bin/pip install $(PIP) "numpy<2" $(GEO) "pytest>=8" "hypothesis>=6.100" "pytest-qgis==5.0.2" -e .
+	touch $@
+
+lint: venv
+	$(VENV)/bin/ruff check ntmgis tests benchmarks qgis_plugin
+	$(VENV)/bin/ruff format --check ntmgis tests benchmarks qgis_plugin
+
+test-lib: venv
+	$(VENV)/bin/python -m pytest tests --ignore=tests/qgis -p no:cacheprovider
+
+test-qgis: qgis-venv
+	$(QVENV)/bin/python -m pytest tests/qgis -p no:cacheprovider
+
+test-notebooks: venv
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  $(VENV)/bin/pip install $(PIP) -e ".[dev,notebook]" nbmake && \
+	  $(VENV)/bin/python -m pytest --nbmake notebooks -p no:cacheprovider; \
+	else echo "test-notebooks: no notebooks yet (notebooks/*.ipynb)"; fi
+
+sample: venv
+	$(VENV)/bin/ntmgis sample layers --seed 2020
+
+clean:
+	rm -rf out dist build *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--seed", type=int, default=2020, show_default=True, help="Random seed.")
+@click.option(
+    "--parcels",
+    "n_parcels",
+    type=int,
+    default=1600,
+    show_default=True,
+    help="Number of household parcels.",
+)
+@click.option(
+    "--dates",
+    "n_dates",
+    type=int,
+    default=16,
+    show_default=True,
+    help="Sentinel-2 dates in the year.",
+)
+def sample(outdir: str, seed: int, n_parcels: int, n_dates: int) -> None:
+    """Write the simulated sample commune (Xã Thanh Bình) to OUTDIR.
+
+    Parcels, hamlets, the Step 2 survey (XLSX and CSV, with realistic defects), hamlet
+    targets, a year of Sentinel-2 L2A-like scenes, and the truth under OUTDIR/truth/.
+    The same seed always gives the same data.
+    """
+    from ..sample import make_sample
+    from ._common import progress_bar
+
+    with progress_bar("Sample commune") as progress:
+        result = make_sample(
+            outdir, seed=seed, n_parcels=n_parcels, n_dates=n_dates, progress=progress
+        )
+    click.echo(result.summary())
