@@ -13,6 +13,7 @@ from .._version import __version__
 COMMANDS = {
     "sample": "ntmgis.cli.sample:sample",
     "run": "ntmgis.cli.run:run",
+    "indices": "ntmgis.cli.indices:indices",
 }
 
 

@@ -1,0 +1,1662 @@
+"""Sentinel-2 and Landsat scenes: discovery, windowed reading, reflectance, cloud masks.
+
+Scenes come from
+
+(a) a folder of per-scene folders holding one GeoTIFF/COG per band (``B02.tif``,
+    ``blue.tif``, ``T48QWG_20200112T032101_B04_10m.jp2``, ``LC08_..._SR_B4.TIF``); an
+    ``item.json`` (STAC Item) inside a scene folder supplies its metadata;
+(b) multi-band GeoTIFFs whose band descriptions name the bands (``B04``, ``red``,
+    ``B04_red``, ``SR_B4``);
+(c) a STAC ItemCollection, Item, or static catalog (read with pystac), assets named as
+    on Earth Search (``blue``, ``red``, ``nir``, ``swir16``, ``scl``, ``qa_pixel``...).
+    HTTP(S) hrefs are read through GDAL's ``/vsicurl/`` like local files.
+
+Reading (:func:`read_time_series`, :func:`read_stacks`) touches only the window that
+covers the area of interest (reprojected to each raster's CRS, plus a margin), converts
+digital numbers to reflectance, masks clouds and nodata with NaN and computes indices,
+returning :class:`~ntmgis.stack.RasterStack` time series with layers named
+``"2020-01-12/ndvi"``. Scenes in different CRSs (UTM 48N and 49N) are read in their own
+CRS, one stack per grid; nothing is resampled across zones.
+
+Sentinel-2 L2A reflectance is ``(DN + BOA_ADD_OFFSET) / 10000`` with ``BOA_ADD_OFFSET``
+= -1000 from processing baseline 04.00 (25 January 2022) and 0 before. The offset is
+decided from the scene's metadata (processing baseline, then the acquisition date) and
+always checked against the values: catalogue flags are known to be wrong for some scenes
+(Element84/earth-search#66, #71; cirrus-geo/cirrus-earth-search#33), so a scene whose
+visible-band DNs would give impossible negative reflectance is read with offset 0 and a
+warning. Landsat Collection 2 Level-2 reflectance is ``DN * 0.0000275 - 0.2``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import _progress
+from ._io import as_path, open_raster, read_vector
+from .errors import CRSError, ImageryError, InputError, SchemaError, warn
+from .indices import COMMON_BANDS, get_index, parse_period
+from .stack import RasterStack
+
+__all__ = [
+    "BandSource",
+    "DEFAULT_QA_BITS",
+    "DEFAULT_SCL_CLASSES",
+    "QA_PIXEL_BITS",
+    "SCL_CLASSES",
+    "Scene",
+    "boa_offset",
+    "find_scenes",
+    "landsat_reflectance",
+    "qa_pixel_mask",
+    "read_stacks",
+    "read_time_series",
+    "s2_reflectance",
+    "scl_mask",
+]
+
+#: Sentinel-2 L2A scene classification (SCL) classes.
+SCL_CLASSES = {
+    0: "no data",
+    1: "saturated or defective",
+    2: "dark area pixels",
+    3: "cloud shadows",
+    4: "vegetation",
+    5: "not vegetated",
+    6: "water",
+    7: "unclassified",
+    8: "cloud medium probability",
+    9: "cloud high probability",
+    10: "thin cirrus",
+    11: "snow or ice",
+}
+#: SCL classes masked by default: no data, saturated, shadow, clouds, cirrus, snow.
+DEFAULT_SCL_CLASSES = (0, 1, 3, 8, 9, 10, 11)
+
+#: Landsat Collection 2 QA_PIXEL bits.
+QA_PIXEL_BITS = {
+    0: "fill",
+    1: "dilated cloud",
+    2: "cirrus",
+    3: "cloud",
+    4: "cloud shadow",
+    5: "snow",
+    6: "clear",
+    7: "water",
+}
+#: QA_PIXEL bits masked by default: fill, dilated cloud, cirrus, cloud, shadow, snow.
+DEFAULT_QA_BITS = (0, 1, 2, 3, 4, 5)
+
+#: First acquisition date of processing baseline 04.00 (BOA_ADD_OFFSET = -1000).
+BASELINE_04_DATE = _dt.date(2022, 1, 25)
+S2_QUANTIFICATION = 10000.0
+LANDSAT_SCALE = 0.0000275
+LANDSAT_OFFSET = -0.2
+
+_S2_IDS = {
+    "b01": "coastal",
+    "b02": "blue",
+    "b03": "green",
+    "b04": "red",
+    "b05": "rededge1",
+    "b06": "rededge2",
+    "b07": "rededge3",
+    "b08": "nir",
+    "b8a": "nir08",
+    "b09": "nir09",
+    "b10": "cirrus",
+    "b11": "swir16",
+    "b12": "swir22",
+    "scl": "scl",
+}
+_LANDSAT_OLI = {  # Landsat 8 and 9
+    "sr_b1": "coastal",
+    "sr_b2": "blue",
+    "sr_b3": "green",
+    "sr_b4": "red",
+    "sr_b5": "nir",
+    "sr_b6": "swir16",
+    "sr_b7": "swir22",
+    "qa_pixel": "qa_pixel",
+    "nir08": "nir",
+}
+_LANDSAT_TM = {  # Landsat 4, 5 and 7
+    "sr_b1": "blue",
+    "sr_b2": "green",
+    "sr_b3": "red",
+    "sr_b4": "nir",
+    "sr_b5": "swir16",
+    "sr_b7": "swir22",
+    "qa_pixel": "qa_pixel",
+    "nir08": "nir",
+}
+_MASK_BANDS = ("scl", "qa_pixel")
+_RASTER_EXT = (".tif", ".tiff", ".jp2", ".vrt")
+_DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?!\d)")
+_BASELINE_RE = re.compile(r"_N(\d{2})(\d{2})(?:_|$)")
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass
+class BandSource:
+    """Where one band of a scene is stored.
+
+    Parameters
+    ----------
+    href : str
+        Local path or URL of the raster.
+    index : int
+        1-based band index in that raster.
+    nodata : float, optional
+        Nodata value declared by the catalogue (the file's own nodata is used when
+        this is None).
+    """
+
+    href: str
+    index: int = 1
+    nodata: float | None = None
+
+
+@dataclass
+class Scene:
+    """One acquisition: its date, sensor, metadata and where each band is.
+
+    Parameters
+    ----------
+    id : str
+        Scene id (STAC item id, folder name or file name).
+    date : datetime.date or None
+        Acquisition date.
+    sensor : str
+        ``"sentinel-2"`` or ``"landsat"``.
+    bands : dict of str to BandSource
+        Common band name (``"blue"``, ``"red"``, ``"nir"``, ``"swir16"``, ``"scl"``,
+        ``"qa_pixel"``...) to its source.
+    platform : str, optional
+        E.g. ``"sentinel-2a"``, ``"landsat-8"``.
+    processing_baseline : str, optional
+        Sentinel-2 processing baseline such as ``"02.14"`` or ``"04.00"``.
+    boa_offset : float, optional
+        BOA_ADD_OFFSET in DN declared by the metadata (0 when the provider already
+        applied it), None when the metadata does not say.
+    crs : rasterio.crs.CRS, optional
+        CRS of the bands (filled from the first band when not known).
+    bounds : tuple of float, optional
+        ``(left, bottom, right, top)`` in ``crs``.
+    properties : dict
+        Other metadata (cloud cover, source path...).
+    """
+
+    id: str
+    date: _dt.date | None
+    sensor: str
+    bands: dict[str, BandSource]
+    platform: str | None = None
+    processing_baseline: str | None = None
+    boa_offset: float | None = None
+    crs: object = None
+    bounds: tuple[float, float, float, float] | None = None
+    properties: dict = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        date = self.date.isoformat() if self.date else "no date"
+        return (
+            f"Scene({self.id!r}, {date}, {self.sensor}, bands={sorted(self.bands)}, "
+            f"baseline={self.processing_baseline!r}, crs={_crs_name(self.crs)})"
+        )
+
+    @property
+    def label(self) -> str:
+        """``"<id> (<date>)"`` for messages."""
+        return f"'{self.id}' ({self.date.isoformat() if self.date else 'no date'})"
+
+
+def _crs_name(crs) -> str:
+    if crs is None:
+        return "?"
+    epsg = crs.to_epsg() if hasattr(crs, "to_epsg") else None
+    return f"EPSG:{epsg}" if epsg else str(crs)[:40]
+
+
+# --------------------------------------------------------------------------- band names
+
+
+def _sensor_from_text(text: str) -> tuple[str | None, str | None]:
+    """(sensor, platform) guessed from an id, file name or platform string."""
+    t = text.lower()
+    m = re.search(r"(?:^|[^a-z0-9])s2([abc])(?:[_\-]|$)", t) or re.search(r"sentinel-?2([abc])?", t)
+    if m:
+        return "sentinel-2", f"sentinel-2{m.group(1)}" if m.group(1) else "sentinel-2"
+    m = re.search(r"(?:^|[^a-z0-9])l([cteo])0?([4-9])(?:[_\-]|$)", t) or re.search(
+        r"landsat-?([4-9])", t
+    )
+    if m:
+        return "landsat", f"landsat-{m.group(m.lastindex)}"
+    if re.search(r"(?:^|[^a-z0-9])s2(?:[_\-]|$)|msil2a|_l2a", t):
+        return "sentinel-2", None
+    return None, None
+
+
+def _band_table(sensor: str | None, platform: str | None) -> dict[str, str]:
+    if sensor == "landsat":
+        number = re.search(r"(\d)", platform or "")
+        return _LANDSAT_TM if number and int(number.group(1)) <= 7 else _LANDSAT_OLI
+    return _S2_IDS
+
+
+def _band_from_tokens(tokens: Sequence[str], sensor, platform) -> str | None:
+    """Common band name from name tokens, scanning from the end (``..._B04_10m``)."""
+    table = _band_table(sensor, platform)
+    toks = [t.lower() for t in tokens if t]
+    for i in range(len(toks) - 1, -1, -1):
+        if i > 0 and f"{toks[i - 1]}_{toks[i]}" in table:
+            return table[f"{toks[i - 1]}_{toks[i]}"]
+        tok = toks[i]
+        if tok in table:
+            return table[tok]
+        if tok in COMMON_BANDS or tok in _MASK_BANDS:
+            return tok
+    return None
+
+
+def _tokens(name: str) -> list[str]:
+    return [t for t in re.split(r"[_\-.\s]+", name) if t]
+
+
+def _resolution_of_name(name: str) -> float:
+    m = re.search(r"_(\d+)m(?:$|[_.])", name.lower())
+    return float(m.group(1)) if m else 0.0
+
+
+def _date_from_text(text: str) -> _dt.date | None:
+    for m in _DATE_RE.finditer(text):
+        try:
+            return _dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        except ValueError:
+            continue
+    return None
+
+
+def _baseline_from_text(text: str) -> str | None:
+    m = _BASELINE_RE.search(text)
+    return f"{m.group(1)}.{m.group(2)}" if m else None
+
+
+def _normalise_baseline(value) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip().upper().lstrip("N")
+    m = re.fullmatch(r"(\d{1,2})[.]?(\d{2})", text)
+    if not m:
+        return None
+    return f"{int(m.group(1)):02d}.{m.group(2)}"
+
+
+def _date_from_tags(tags: Mapping[str, str]) -> _dt.date | None:
+    for key in (
+        "datetime",
+        "DATETIME",
+        "ACQUISITION_DATE",
+        "DATE_ACQUIRED",
+        "SENSING_TIME",
+        "PRODUCT_START_TIME",
+        "acquisition_date",
+        "date",
+        "DATE",
+    ):
+        if key in tags:
+            date = _date_from_text(str(tags[key]))
+            if date:
+                return date
+    return None
+
+
+def _metadata_from_tags(tags: Mapping[str, str]) -> dict:
+    out = {}
+    for key in ("PROCESSING_BASELINE", "s2:processing_baseline", "processing_baseline"):
+        if key in tags:
+            out["baseline"] = _normalise_baseline(tags[key])
+    for key in ("BOA_ADD_OFFSET", "boa_add_offset"):
+        if key in tags:
+            try:
+                out["boa_offset"] = float(str(tags[key]).split(",")[0])
+            except ValueError:
+                pass
+    for key in ("platform", "SPACECRAFT_NAME", "SPACECRAFT_ID", "SATELLITE"):
+        if key in tags:
+            out["platform_text"] = str(tags[key])
+    return out
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def find_scenes(
+    source,
+    *,
+    period=None,
+    band_names: Sequence[str] | None = None,
+    on_error: str = "raise",
+) -> list[Scene]:
+    """Find the scenes in a folder, a set of GeoTIFFs, or a STAC catalogue.
+
+    Parameters
+    ----------
+    source : path, pystac object, Scene, or a list of these
+        * a folder of per-scene folders, each with one raster per band (``B02.tif``,
+          ``red.tif``, ``..._B04_10m.jp2``, ``..._SR_B4.TIF``; an ``item.json`` STAC Item
+          inside gives the metadata), or one such scene folder;
+        * a folder of multi-band GeoTIFFs or one such file (bands named by their
+          descriptions: ``B04``, ``red``, ``B04_red``...);
+        * a STAC ItemCollection / Item / Catalog / Collection JSON file, or a folder
+          with ``catalog.json``, or a pystac ``ItemCollection``, ``Item`` or ``Catalog``.
+    period : str or tuple, optional
+        Keep scenes dated in ``"START:END"`` (inclusive). Undated scenes are kept.
+    band_names : sequence of str, optional
+        Band names for multi-band GeoTIFFs without band descriptions, in band order.
+    on_error : {"raise", "skip"}
+        ``"skip"`` reports an unreadable scene with a warning and goes on.
+
+    Returns
+    -------
+    list of Scene
+        Sorted by date then id.
+
+    Raises
+    ------
+    DataNotFoundError
+        If a path does not exist.
+    ImageryError
+        If nothing usable is found, or a file cannot be read (with ``on_error="raise"``).
+    """
+    if on_error not in ("raise", "skip"):
+        raise InputError(f"on_error must be 'raise' or 'skip', not {on_error!r}.")
+    errors: list[tuple[str, str]] = []
+    scenes = _discover(source, band_names=band_names, on_error=on_error, errors=errors)
+    for where, reason in errors:
+        warn(f"Skipped {where}: {reason}")
+    if not scenes:
+        raise ImageryError(
+            f"No Sentinel-2 or Landsat scene found in {_describe(source)}. Expected scene "
+            f"folders with one GeoTIFF per band (B02.tif, B04.tif...), multi-band GeoTIFFs "
+            f"with band descriptions, or a STAC ItemCollection/catalog."
+        )
+    window = parse_period(period)
+    if window is not None:
+        scenes = [s for s in scenes if s.date is None or window[0] <= s.date <= window[1]]
+    scenes.sort(key=lambda s: (s.date or _dt.date.min, s.id))
+    return scenes
+
+
+def _describe(source) -> str:
+    if isinstance(source, str | os.PathLike):
+        return f"'{source}'"
+    return type(source).__name__
+
+
+def _is_url(text) -> bool:
+    return isinstance(text, str) and re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", text) is not None
+
+
+def _discover(source, *, band_names, on_error, errors) -> list[Scene]:
+    if isinstance(source, Scene):
+        return [source]
+    if isinstance(source, list | tuple):
+        out = []
+        for item in source:
+            out.extend(_discover(item, band_names=band_names, on_error=on_error, errors=errors))
+        return out
+    try:
+        import pystac
+    except ImportError:  # pragma: no cover - pystac is a dependency
+        pystac = None
+    if pystac is not None:
+        if isinstance(source, pystac.Item):
+            return [_scene_from_item(source)]
+        if isinstance(source, pystac.ItemCollection):
+            return [_scene_from_item(item) for item in source]
+        if isinstance(source, pystac.Catalog):
+            return [_scene_from_item(item) for item in source.get_items(recursive=True)]
+    if _is_url(source):
+        return _discover_json(source)
+    path = as_path(source, what="scene source")
+    if path.is_file():
+        if path.suffix.lower() == ".json":
+            return _discover_json(str(path))
+        return _guard(
+            lambda: [_scene_from_multiband(path, band_names)], str(path), on_error, errors
+        )
+    return _discover_folder(path, band_names=band_names, on_error=on_error, errors=errors)
+
+
+def _guard(func, where, on_error, errors):
+    try:
+        return func()
+    except (ImageryError, SchemaError) as exc:
+        if on_error == "raise":
+            raise
+        errors.append((where, str(exc)))
+        return []
+
+
+def _discover_folder(path: Path, *, band_names, on_error, errors) -> list[Scene]:
+    if (path / "catalog.json").exists():
+        return _discover_json(str(path / "catalog.json"))
+    if (path / "item.json").exists() or _band_files(path):
+        return _guard(lambda: [_scene_from_folder(path)], str(path), on_error, errors)
+    scenes: list[Scene] = []
+    for child in sorted(path.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if child.is_dir():
+            if (child / "item.json").exists() or _band_files(child):
+                scenes.extend(
+                    _guard(lambda c=child: [_scene_from_folder(c)], str(child), on_error, errors)
+                )
+        elif child.suffix.lower() in _RASTER_EXT:
+            scenes.extend(
+                _guard(
+                    lambda c=child: [_scene_from_multiband(c, band_names)],
+                    str(child),
+                    on_error,
+                    errors,
+                )
+            )
+    if not scenes:
+        for child in sorted(path.glob("*.json")):
+            try:
+                kind = json.loads(child.read_text(encoding="utf-8")).get("type")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if kind in ("FeatureCollection", "Catalog", "Collection", "Feature"):
+                scenes.extend(_discover_json(str(child)))
+    return scenes
+
+
+def _band_files(folder: Path) -> dict[str, Path]:
+    """Band name -> file for the per-band rasters in one scene folder (finest wins)."""
+    found_in = folder.rglob("*") if folder.name.upper().endswith(".SAFE") else folder.glob("*")
+    files = [
+        f
+        for f in found_in
+        if f.is_file() and f.suffix.lower() in _RASTER_EXT and "tci" not in f.name.lower()
+    ]
+    sensor, platform = _sensor_from_text(folder.name)
+    if sensor is None:
+        for f in files:
+            sensor, platform = _sensor_from_text(f.name)
+            if sensor:
+                break
+    found: dict[str, tuple[float, Path]] = {}
+    for f in sorted(files):
+        band = _band_from_tokens(_tokens(f.stem), sensor, platform)
+        if band is None:
+            continue
+        res = _resolution_of_name(f.name)
+        if band not in found or res < found[band][0]:
+            found[band] = (res, f)
+    # a single multi-band file is not a per-band scene
+    if len(found) <= 1 and len(files) == 1:
+        return {}
+    return {band: f for band, (_, f) in found.items()}
+
+
+def _scene_from_folder(folder: Path) -> Scene:
+    item_file = folder / "item.json"
+    if item_file.exists():
+        import pystac
+
+        try:
+            item = pystac.Item.from_file(str(item_file))
+        except Exception as exc:
+            raise ImageryError(
+                f"Cannot read STAC item '{item_file}': {exc}. Fix or delete the file."
+            ) from exc
+        return _scene_from_item(item, base=folder)
+    files = _band_files(folder)
+    sensor, platform = _sensor_from_text(folder.name)
+    if sensor is None:
+        for f in files.values():
+            sensor, platform = _sensor_from_text(f.name)
+            if sensor:
+                break
+    if sensor is None:
+        sensor = "landsat" if "qa_pixel" in files else "sentinel-2"
+    bands = {band: BandSource(str(f)) for band, f in files.items()}
+    date = _date_from_text(folder.name)
+    baseline = _baseline_from_text(folder.name)
+    for f in files.values():
+        date = date or _date_from_text(f.name)
+        baseline = baseline or _baseline_from_text(f.name)
+    scene = Scene(
+        id=folder.name,
+        date=date,
+        sensor=sensor,
+        bands=bands,
+        platform=platform,
+        processing_baseline=baseline,
+        properties={"source": str(folder)},
+    )
+    _fill_from_header(scene, read_tags=True)
+    return scene
+
+
+def _scene_from_multiband(path: Path, band_names: Sequence[str] | None) -> Scene:
+    with _open(str(path)) as ds:
+        tags = ds.tags()
+        descriptions = list(ds.descriptions)
+        if band_names is not None:
+            if len(band_names) != ds.count:
+                raise InputError(
+                    f"band_names has {len(band_names)} names but '{path}' has {ds.count} bands."
+                )
+            descriptions = list(band_names)
+        sensor, platform = _sensor_from_text(path.name)
+        meta = _metadata_from_tags(tags)
+        if sensor is None and "platform_text" in meta:
+            sensor, platform = _sensor_from_text(meta["platform_text"])
+        if sensor is None:
+            text = " ".join(d or "" for d in descriptions).lower()
+            sensor = "landsat" if ("sr_b" in text or "qa_pixel" in text) else "sentinel-2"
+        bands = {}
+        for i, desc in enumerate(descriptions, start=1):
+            band = _band_from_tokens(_tokens(desc or ""), sensor, platform)
+            if band is not None and band not in bands:
+                bands[band] = BandSource(str(path), index=i)
+        if not bands:
+            raise ImageryError(
+                f"'{path}' has {ds.count} band(s) without recognisable names (descriptions: "
+                f"{descriptions}). Set band descriptions (e.g. B02, B03, B04, B08 or blue, "
+                f"green, red, nir) or pass band_names=[...]."
+            )
+        scene = Scene(
+            id=path.stem,
+            date=_date_from_tags(tags) or _date_from_text(path.name),
+            sensor=sensor,
+            bands=bands,
+            platform=platform,
+            processing_baseline=meta.get("baseline") or _baseline_from_text(path.name),
+            boa_offset=meta.get("boa_offset"),
+            crs=ds.crs,
+            bounds=tuple(ds.bounds),
+            properties={"source": str(path)},
+        )
+    return scene
+
+
+def _discover_json(href: str) -> list[Scene]:
+    import pystac
+
+    try:
+        if _is_url(href):
+            data = pystac.StacIO.default().read_json(href)
+        else:
+            data = json.loads(Path(href).read_text(encoding="utf-8"))
+    except Exception as exc:
+        raise ImageryError(f"Cannot read STAC file '{href}': {exc}.") from exc
+    kind = data.get("type") if isinstance(data, dict) else None
+    base = None if _is_url(href) else Path(href).parent
+    try:
+        if kind == "FeatureCollection":
+            collection = pystac.ItemCollection.from_dict(data, preserve_dict=False)
+            return [_scene_from_item(item, base=base, base_href=href) for item in collection]
+        if kind == "Feature":
+            item = pystac.Item.from_file(href)
+            return [_scene_from_item(item, base=base)]
+        if kind in ("Catalog", "Collection"):
+            catalog = pystac.read_file(href)
+            return [_scene_from_item(item) for item in catalog.get_items(recursive=True)]
+    except ImageryError:
+        raise
+    except Exception as exc:
+        raise ImageryError(f"Cannot read STAC file '{href}': {exc}.") from exc
+    raise ImageryError(f"'{href}' is not a STAC Item, ItemCollection or Catalog (type: {kind!r}).")
+
+
+def _scene_from_item(item, *, base: Path | None = None, base_href: str | None = None) -> Scene:
+    props = dict(item.properties)
+    platform_text = str(props.get("platform") or props.get("constellation") or "")
+    sensor, platform = _sensor_from_text(platform_text) if platform_text else (None, None)
+    if sensor is None:
+        sensor, platform = _sensor_from_text(f"{item.collection_id or ''} {item.id}")
+    if platform_text and platform is None:
+        platform = platform_text
+    bands: dict[str, BandSource] = {}
+    for key, asset in item.assets.items():
+        if key.endswith("-jp2"):
+            continue
+        band = _band_from_tokens([key], sensor, platform)
+        if band is None:
+            for info in asset.extra_fields.get("eo:bands", []) or []:
+                band = _band_from_tokens(
+                    [str(info.get("common_name") or info.get("name") or "")], sensor, platform
+                )
+                if band:
+                    break
+        if band is None or band in bands:
+            continue
+        href = _asset_href(asset, base, base_href)
+        nodata = None
+        for info in asset.extra_fields.get("raster:bands", []) or []:
+            if info.get("nodata") is not None:
+                nodata = float(info["nodata"])
+            break
+        bands[band] = BandSource(href, nodata=nodata)
+    if sensor is None:
+        sensor = "landsat" if "qa_pixel" in bands else "sentinel-2"
+    date = item.datetime or item.common_metadata.start_datetime
+    baseline = _normalise_baseline(
+        props.get("s2:processing_baseline")
+        or props.get("sentinel:processing_baseline")
+        or props.get("processing:version")
+    ) or _baseline_from_text(str(props.get("s2:product_uri", "")) + " " + item.id)
+    boa = None
+    applied = props.get("earthsearch:boa_offset_applied", props.get("sentinel:boa_offset_applied"))
+    if applied is True:
+        boa = 0.0
+    elif props.get("s2:boa_add_offset") is not None:
+        try:
+            boa = float(props["s2:boa_add_offset"])
+        except (TypeError, ValueError):
+            boa = None
+    crs, bounds = None, None
+    epsg = props.get("proj:epsg")
+    code = props.get("proj:code")
+    if epsg or code:
+        from rasterio.crs import CRS
+
+        crs = CRS.from_epsg(int(epsg)) if epsg else CRS.from_user_input(code)
+    if props.get("proj:bbox") and len(props["proj:bbox"]) == 4:
+        bounds = tuple(float(v) for v in props["proj:bbox"])
+    return Scene(
+        id=item.id,
+        date=date.date() if date else None,
+        sensor=sensor,
+        bands=bands,
+        platform=platform,
+        processing_baseline=baseline,
+        boa_offset=boa,
+        crs=crs,
+        bounds=bounds,
+        properties={
+            k: props[k] for k in ("eo:cloud_cover", "s2:mgrs_tile", "proj:epsg") if k in props
+        },
+    )
+
+
+def _asset_href(asset, base: Path | None, base_href: str | None) -> str:
+    href = asset.get_absolute_href() or asset.href
+    if _is_url(href) or os.path.isabs(href):
+        if not _is_url(href) and not Path(href).exists() and base is not None:
+            candidate = base / asset.href
+            if candidate.exists():
+                return str(candidate)
+        return href
+    if base is not None:
+        return str((base / href).resolve())
+    if base_href and _is_url(base_href):
+        return base_href.rsplit("/", 1)[0] + "/" + href
+    return href
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def _open(href: str):
+    """Open a band source (path or URL) through the one adapter, naming the file."""
+    if _is_url(href):
+        import contextlib
+
+        import rasterio
+
+        @contextlib.contextmanager
+        def opener():
+            try:
+                dataset = rasterio.open(href)
+            except rasterio.errors.RasterioIOError as exc:
+                raise ImageryError(f"Cannot open raster '{href}': {exc}.") from exc
+            with dataset:
+                yield dataset
+
+        return opener()
+    return open_raster(href)
+
+
+def _fill_from_header(scene: Scene, *, read_tags: bool = False) -> None:
+    """Fill a scene's CRS and bounds (and tag metadata) from its finest band."""
+    if scene.crs is not None and scene.bounds is not None and not read_tags:
+        return
+    name = _reference_band(scene)
+    source = scene.bands[name]
+    with _open(source.href) as ds:
+        if ds.crs is None:
+            raise CRSError(
+                f"Band '{name}' of scene {scene.label} ('{source.href}') has no CRS. "
+                f"Sentinel-2 and Landsat bands must be georeferenced (UTM)."
+            )
+        scene.crs = ds.crs
+        scene.bounds = tuple(ds.bounds)
+        if read_tags:
+            meta = _metadata_from_tags(ds.tags())
+            scene.processing_baseline = scene.processing_baseline or meta.get("baseline")
+            if scene.boa_offset is None:
+                scene.boa_offset = meta.get("boa_offset")
+            scene.date = scene.date or _date_from_tags(ds.tags())
+
+
+def _reference_band(scene: Scene) -> str:
+    for name in ("blue", "green", "red", "nir"):
+        if name in scene.bands:
+            return name
+    return sorted(scene.bands)[0]
+
+
+# --------------------------------------------------------------------------- reflectance
+
+
+def boa_offset(
+    scene: Scene, dn_visible: np.ndarray | None = None, *, override: float | None = None
+) -> tuple[float, str, list[str]]:
+    """Decide the Sentinel-2 BOA_ADD_OFFSET of a scene and check it against its values.
+
+    The rule (GUIDE.md): -1000 from processing baseline 04.00 (scenes from 25 January
+    2022, and reprocessed older ones), 0 before. The decision comes from, in order, the
+    caller's ``override``, the provider's "offset already applied" flag or an explicit
+    BOA_ADD_OFFSET tag, the processing baseline, the acquisition date. It is then
+    checked against the visible-band DNs: with an offset of -1000, a DN below 1000 is a
+    negative reflectance, which clear land pixels do not have.
+
+    Parameters
+    ----------
+    scene : Scene
+    dn_visible : numpy.ndarray, optional
+        Valid, clear DNs of the blue, green and red bands (any shape, NaN ignored).
+    override : float, optional
+        Offset given by the caller; still checked, never replaced.
+
+    Returns
+    -------
+    offset : float
+        BOA_ADD_OFFSET in DN (0 or -1000).
+    source : str
+        ``"user"``, ``"metadata"``, ``"baseline"``, ``"date"`` or ``"values"``.
+    notes : list of str
+        What the value check found when it disagreed or decided; empty otherwise.
+    """
+    notes: list[str] = []
+    if override is not None:
+        offset, source = float(override), "user"
+    elif scene.boa_offset is not None:
+        offset, source = float(scene.boa_offset), "metadata"
+    elif scene.processing_baseline is not None:
+        offset = -1000.0 if _baseline_number(scene.processing_baseline) >= 4.0 else 0.0
+        source = "baseline"
+    elif scene.date is not None:
+        offset, source = (-1000.0 if scene.date >= BASELINE_04_DATE else 0.0), "date"
+    else:
+        offset, source = None, "values"
+    share, n = _share_below_1000(dn_visible)
+    if offset is None:
+        if n == 0:
+            offset = 0.0
+            notes.append(
+                "no metadata, no date and no clear pixel to check: assumed offset 0; pass "
+                "boa_offset= to set it"
+            )
+        elif share > 0.001:
+            offset = 0.0
+            notes.append(
+                f"no metadata or date: {share:.1%} of {n} visible-band DNs are below 1000, so "
+                f"offset 0 (with -1000 they would be negative reflectance)"
+            )
+        else:
+            offset = -1000.0
+            notes.append(
+                f"no metadata or date: no visible-band DN below 1000 among {n}, so offset -1000 "
+                f"(baseline 04.00 or later); pass boa_offset= to set it"
+            )
+        return offset, source, notes
+    if n >= 100 and offset < 0 and share > 0.01:
+        notes.append(
+            f"{source} says BOA_ADD_OFFSET {offset:.0f} but {share:.1%} of {n} clear visible-band "
+            f"DNs are below 1000 (negative reflectance): the offset looks already applied, "
+            f"read with offset 0"
+        )
+        if source != "user":
+            offset, source = 0.0, "values"
+    elif n >= 100 and offset == 0 and share == 0.0:
+        notes.append(
+            f"{source} says BOA_ADD_OFFSET 0 but none of {n} clear visible-band DNs is below "
+            f"1000, as in baseline 04.00+ data (e.g. reprocessed archive); kept 0, pass "
+            f"boa_offset=-1000 if the scene is baseline 04.00 or later"
+        )
+    return offset, source, notes
+
+
+def _baseline_number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+def _share_below_1000(dn: np.ndarray | None) -> tuple[float, int]:
+    if dn is None:
+        return 0.0, 0
+    values = np.asarray(dn, dtype=np.float64)
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return 0.0, 0
+    return float(np.count_nonzero(values < 1000) / values.size), int(values.size)
+
+
+def s2_reflectance(dn: np.ndarray, *, offset: float = 0.0, nodata: float | None = 0) -> np.ndarray:
+    """Sentinel-2 L2A DN to surface reflectance: ``(DN + offset) / 10000``.
+
+    Parameters
+    ----------
+    dn : numpy.ndarray
+        Digital numbers (uint16 or float with NaN).
+    offset : float
+        BOA_ADD_OFFSET in DN: 0 before baseline 04.00, -1000 from it (see
+        :func:`boa_offset`).
+    nodata : float, optional
+        DN marking no data (0 for L2A); becomes NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 reflectance, NaN for nodata.
+
+    Examples
+    --------
+    >>> s2_reflectance(np.array([0, 1500], dtype="uint16"), offset=-1000)
+    array([nan, 0.05], dtype=float32)
+    """
+    values = np.asarray(dn, dtype=np.float64)
+    out = (values + offset) / S2_QUANTIFICATION
+    if nodata is not None:
+        out[values == nodata] = np.nan
+    return out.astype(np.float32)
+
+
+def landsat_reflectance(dn: np.ndarray, *, nodata: float | None = 0) -> np.ndarray:
+    """Landsat Collection 2 Level-2 DN to surface reflectance: ``DN * 0.0000275 - 0.2``.
+
+    Parameters
+    ----------
+    dn : numpy.ndarray
+        SR_B* digital numbers.
+    nodata : float, optional
+        Fill DN (0); becomes NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 reflectance, NaN for fill.
+
+    Examples
+    --------
+    >>> landsat_reflectance(np.array([0, 10000], dtype="uint16"))
+    array([   nan, 0.075], dtype=float32)
+    """
+    values = np.asarray(dn, dtype=np.float64)
+    out = values * LANDSAT_SCALE + LANDSAT_OFFSET
+    if nodata is not None:
+        out[values == nodata] = np.nan
+    return out.astype(np.float32)
+
+
+def scl_mask(scl: np.ndarray, classes: Iterable[int] = DEFAULT_SCL_CLASSES) -> np.ndarray:
+    """Boolean mask (True = masked) from a Sentinel-2 SCL band.
+
+    Parameters
+    ----------
+    scl : numpy.ndarray
+        SCL classes (0-11).
+    classes : iterable of int
+        Classes to mask; default no data, saturated, cloud shadow, cloud medium and
+        high probability, thin cirrus, snow (0, 1, 3, 8, 9, 10, 11).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> scl_mask(np.array([4, 8, 5, 3]))
+    array([False,  True, False,  True])
+    """
+    classes = [int(c) for c in classes]
+    bad = [c for c in classes if c not in SCL_CLASSES]
+    if bad:
+        raise InputError(f"SCL classes {bad} do not exist; SCL classes are 0-11.")
+    return np.isin(np.asarray(scl), classes)
+
+
+def qa_pixel_mask(qa: np.ndarray, bits: Iterable[int] = DEFAULT_QA_BITS) -> np.ndarray:
+    """Boolean mask (True = masked) from a Landsat Collection 2 QA_PIXEL band.
+
+    Parameters
+    ----------
+    qa : numpy.ndarray
+        QA_PIXEL values (uint16).
+    bits : iterable of int
+        Bits that mask a pixel when set; default fill (0), dilated cloud (1), cirrus (2),
+        cloud (3), cloud shadow (4), snow (5).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+
+    Examples
+    --------
+    >>> qa_pixel_mask(np.array([21824, 22280, 1]))  # clear, cloud, fill
+    array([False,  True,  True])
+    """
+    flag = 0
+    for bit in bits:
+        if not 0 <= int(bit) <= 15:
+            raise InputError(f"QA_PIXEL bit {bit} does not exist; bits are 0-15.")
+        flag |= 1 << int(bit)
+    return (np.asarray(qa).astype(np.uint32) & flag) != 0
+
+
+# --------------------------------------------------------------------------- grids
+
+
+@dataclass
+class _Grid:
+    crs: object
+    transform: object
+    height: int
+    width: int
+    res: float
+
+    @property
+    def bounds(self):
+        t = self.transform
+        return (t.c, t.f - self.height * self.res, t.c + self.width * self.res, t.f)
+
+
+def _parse_grid(grid) -> float | None:
+    if grid is None:
+        return None
+    if isinstance(grid, int | float):
+        value = float(grid)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*m?\s*", str(grid))
+        if not m:
+            raise InputError(f"grid must be like '10m', '20m' or a number of metres, not {grid!r}.")
+        value = float(m.group(1))
+    if value <= 0:
+        raise InputError(f"grid resolution must be positive, not {grid!r}.")
+    return value
+
+
+def _aoi_geometry(aoi, aoi_crs=None, aoi_layer=None):
+    """AOI as (GeoSeries with CRS) or None."""
+    if aoi is None:
+        return None
+    import geopandas as gpd
+    from shapely.geometry.base import BaseGeometry
+
+    if isinstance(aoi, BaseGeometry):
+        if aoi_crs is None:
+            raise CRSError("A shapely AOI needs aoi_crs=... (e.g. 'EPSG:9209').")
+        series = gpd.GeoSeries([aoi], crs=aoi_crs)
+    elif isinstance(aoi, gpd.GeoSeries):
+        series = aoi
+    elif isinstance(aoi, gpd.GeoDataFrame):
+        series = aoi.geometry
+    else:
+        series = read_vector(aoi, layer=aoi_layer, what="area of interest").geometry
+    if series.crs is None:
+        if aoi_crs is None:
+            raise CRSError(
+                f"The area of interest {_describe(aoi)} has no CRS. Set it (e.g. VN-2000 "
+                f"EPSG:9209) or pass aoi_crs=."
+            )
+        series = series.set_crs(aoi_crs)
+    series = series[~(series.is_empty | series.isna())]
+    if series.empty:
+        raise InputError(f"The area of interest {_describe(aoi)} has no geometry.")
+    return gpd.GeoSeries([series.union_all()], crs=series.crs)
+
+
+def _aoi_in(aoi_series, crs):
+    if aoi_series is None:
+        return None
+    return aoi_series.to_crs(crs).iloc[0]
+
+
+def _make_grid(crs, ref_transform, res, bounds) -> _Grid:
+    x0, y0 = ref_transform.c, ref_transform.f
+    left, bottom, right, top = bounds
+    eps = 1e-6
+    c0 = math.floor((left - x0) / res + eps)
+    c1 = math.ceil((right - x0) / res - eps)
+    r0 = math.floor((y0 - top) / res + eps)
+    r1 = math.ceil((y0 - bottom) / res - eps)
+    from affine import Affine
+
+    transform = Affine(res, 0.0, x0 + c0 * res, 0.0, -res, y0 - r0 * res)
+    return _Grid(crs, transform, max(r1 - r0, 1), max(c1 - c0, 1), res)
+
+
+def _read_to_grid(ds, bidx: int, grid: _Grid, *, kind: str, nodata) -> np.ndarray:
+    """Read only the window of band ``bidx`` covering ``grid``; return it on the grid.
+
+    ``kind="value"``: float with NaN for nodata/outside; integer upsampling replicates,
+    integer downsampling averages the valid pixels. ``kind="class"``: raw integer
+    classes as float (NaN outside), nearest neighbour (replicate / centre pixel).
+    """
+    from rasterio.windows import Window
+
+    t = ds.transform
+    if t.b != 0 or t.d != 0 or t.e >= 0:
+        raise ImageryError(f"'{ds.name}' is rotated or south-up; only north-up rasters are read.")
+    bres_x, bres_y = t.a, -t.e
+    left, bottom, right, top = grid.bounds
+    eps = 1e-6
+    c0 = math.floor((left - t.c) / bres_x + eps)
+    c1 = math.ceil((right - t.c) / bres_x - eps)
+    r0 = math.floor((t.f - top) / bres_y + eps)
+    r1 = math.ceil((t.f - bottom) / bres_y - eps)
+    cover = np.full((r1 - r0, c1 - c0), np.nan, dtype=np.float32)
+    ic0, ic1 = max(c0, 0), min(c1, ds.width)
+    ir0, ir1 = max(r0, 0), min(r1, ds.height)
+    if ic1 > ic0 and ir1 > ir0:
+        window = Window(ic0, ir0, ic1 - ic0, ir1 - ir0)
+        try:
+            raw = ds.read(bidx, window=window)
+        except Exception as exc:
+            raise ImageryError(
+                f"Cannot read band {bidx} of '{ds.name}' (window {window}): {exc}. The file may "
+                f"be truncated or corrupt; download it again."
+            ) from exc
+        values = raw.astype(np.float32)
+        if nodata is not None and kind == "value":
+            values[raw == nodata] = np.nan
+        cover[ir0 - r0 : ir1 - r0, ic0 - c0 : ic1 - c0] = values
+    from affine import Affine
+
+    cover_transform = Affine(bres_x, 0.0, t.c + c0 * bres_x, 0.0, -bres_y, t.f - r0 * bres_y)
+    res = grid.res
+    ratio = bres_x / res
+    off_x = (left - cover_transform.c) / res
+    off_y = (cover_transform.f - top) / res
+    aligned = abs(off_x - round(off_x)) < 1e-6 and abs(off_y - round(off_y)) < 1e-6
+    if abs(bres_x - bres_y) < 1e-9 and aligned:
+        k = round(ratio)
+        if k >= 1 and abs(ratio - k) < 1e-9:
+            if k > 1:
+                cover = np.repeat(np.repeat(cover, k, axis=0), k, axis=1)
+            ox, oy = round(off_x), round(off_y)
+            return cover[oy : oy + grid.height, ox : ox + grid.width]
+        inv = 1.0 / ratio
+        k = round(inv)
+        if k > 1 and abs(inv - k) < 1e-9 and cover.shape == (grid.height * k, grid.width * k):
+            blocks = cover.reshape(grid.height, k, grid.width, k)
+            if kind == "class":
+                return blocks[:, k // 2, :, k // 2].copy()
+            with np.errstate(invalid="ignore"):
+                counts = np.isfinite(blocks).sum(axis=(1, 3))
+                sums = np.nansum(blocks, axis=(1, 3))
+                return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan).astype(np.float32)
+    # general case, same CRS: nearest neighbour onto the grid (never across CRSs)
+    from rasterio.warp import Resampling, reproject
+
+    out = np.full((grid.height, grid.width), np.nan, dtype=np.float32)
+    reproject(
+        cover,
+        out,
+        src_transform=cover_transform,
+        src_crs=ds.crs,
+        dst_transform=grid.transform,
+        dst_crs=ds.crs,
+        src_nodata=np.nan,
+        dst_nodata=np.nan,
+        resampling=Resampling.nearest,
+    )
+    return out
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_time_series(
+    scenes,
+    *,
+    aoi=None,
+    bands: Sequence[str] | None = None,
+    indices: Sequence[str] | None = None,
+    period=None,
+    grid: str | float | None = None,
+    mask: str | bool = "auto",
+    scl_classes: Iterable[int] = DEFAULT_SCL_CLASSES,
+    qa_bits: Iterable[int] = DEFAULT_QA_BITS,
+    margin: float = 40.0,
+    boa_offset: float | None = None,
+    on_error: str = "raise",
+    aoi_crs=None,
+    aoi_layer: str | None = None,
+    progress: Callable | None = None,
+) -> RasterStack:
+    """Read a masked reflectance / index time series over an area as one RasterStack.
+
+    All scenes must share one CRS (one UTM zone); for scenes in several zones use
+    :func:`read_stacks`, which returns one stack per grid. Parameters are those of
+    :func:`read_stacks`.
+
+    Parameters
+    ----------
+    scenes : list of Scene, or anything :func:`find_scenes` accepts
+        The scenes (a folder, STAC file... is discovered first).
+    aoi : path, GeoDataFrame, GeoSeries or shapely geometry, optional
+        Area of interest in any CRS; only the window covering it (plus ``margin``) is
+        read. Without it, the scenes' whole extent is read.
+    bands : sequence of str, optional
+        Reflectance bands to output (``"red"``, ``"nir"``, ``"B04"``...).
+    indices : sequence of str, optional
+        Indices to output (``"ndvi"``, ``"evi"``, ...; see :mod:`ntmgis.indices`).
+        Default: ``["ndvi"]`` when ``bands`` is not given either.
+    period : str or tuple, optional
+        Keep scenes dated in ``"START:END"`` (inclusive).
+    grid : {"10m", "20m"} or float, optional
+        Output pixel size. Default: the finest band read (10 m for Sentinel-2 10 m
+        bands, 20 m for SWIR only, 30 m for Landsat). 20 m bands on a 10 m grid are
+        replicated (exact on aligned grids); 10 m bands on a 20 m grid are averaged.
+    mask : {"auto", "none"} or bool
+        ``"auto"``/True masks with SCL (Sentinel-2) or QA_PIXEL (Landsat) when the scene
+        has it; ``"none"``/False masks nodata only.
+    scl_classes : iterable of int
+        SCL classes to mask (default :data:`DEFAULT_SCL_CLASSES`).
+    qa_bits : iterable of int
+        QA_PIXEL bits to mask (default :data:`DEFAULT_QA_BITS`).
+    margin : float
+        Metres added around the AOI (in the raster CRS) before snapping to the grid.
+    boa_offset : float, optional
+        Force Sentinel-2 BOA_ADD_OFFSET (DN) for every scene; still checked.
+    on_error : {"raise", "skip"}
+        ``"skip"``: a corrupt file or a scene missing a band is reported (warning and
+        ``meta["skipped"]``) and the other scenes are read.
+    aoi_crs : optional
+        CRS of ``aoi`` when it has none (shapely geometries).
+    aoi_layer : str, optional
+        Layer of a multi-layer AOI file (e.g. ``"commune"``).
+    progress : callable, optional
+        ``progress(fraction, message)``; returning False cancels.
+
+    Returns
+    -------
+    RasterStack
+        float32 layers ``"DATE/VARIABLE"`` with NaN for masked pixels; see
+        :func:`read_stacks` for ``meta``.
+
+    Raises
+    ------
+    CRSError
+        If the scenes lie in more than one CRS (use :func:`read_stacks`).
+    """
+    stacks = read_stacks(
+        scenes,
+        aoi=aoi,
+        bands=bands,
+        indices=indices,
+        period=period,
+        grid=grid,
+        mask=mask,
+        scl_classes=scl_classes,
+        qa_bits=qa_bits,
+        margin=margin,
+        boa_offset=boa_offset,
+        on_error=on_error,
+        aoi_crs=aoi_crs,
+        aoi_layer=aoi_layer,
+        progress=progress,
+    )
+    if len(stacks) > 1:
+        grids = "; ".join(f"{s.meta['crs_name']} ({len(s.meta['scenes'])} scenes)" for s in stacks)
+        raise CRSError(
+            f"The scenes lie on {len(stacks)} grids: {grids}. They are never resampled across "
+            f"UTM zones; use ntmgis.read_stacks(...) to get one stack per grid."
+        )
+    return stacks[0]
+
+
+def read_stacks(
+    scenes,
+    *,
+    aoi=None,
+    bands: Sequence[str] | None = None,
+    indices: Sequence[str] | None = None,
+    period=None,
+    grid: str | float | None = None,
+    mask: str | bool = "auto",
+    scl_classes: Iterable[int] = DEFAULT_SCL_CLASSES,
+    qa_bits: Iterable[int] = DEFAULT_QA_BITS,
+    margin: float = 40.0,
+    boa_offset: float | None = None,
+    on_error: str = "raise",
+    aoi_crs=None,
+    aoi_layer: str | None = None,
+    progress: Callable | None = None,
+) -> list[RasterStack]:
+    """Read masked reflectance / index time series, one RasterStack per CRS grid.
+
+    Scenes in different CRSs (UTM 48N and 49N near 108°E) are each read in their own
+    CRS and never resampled across zones. Per scene, only the window that covers the
+    AOI (reprojected to the raster CRS, plus ``margin``) is read from each band.
+    Parameters are described in :func:`read_time_series`.
+
+    Parameters
+    ----------
+    scenes : list of Scene, or anything :func:`find_scenes` accepts
+    aoi : path, GeoDataFrame, GeoSeries or shapely geometry, optional
+    bands : sequence of str, optional
+    indices : sequence of str, optional
+    period : str or tuple, optional
+    grid : {"10m", "20m"} or float, optional
+    mask : {"auto", "none"} or bool
+    scl_classes : iterable of int
+    qa_bits : iterable of int
+    margin : float
+    boa_offset : float, optional
+    on_error : {"raise", "skip"}
+    aoi_crs : optional
+    aoi_layer : str, optional
+    progress : callable, optional
+
+    Returns
+    -------
+    list of RasterStack
+        One per grid, ordered by CRS. Each stack's ``meta`` holds ``"layers"`` (per
+        layer: name, date, variable, scene id(s), sensor, clear/valid/total pixels,
+        BOA offset and its source), ``"scenes"`` (per scene: id, date, clear pixels,
+        status ``"ok"``/``"no clear pixel"``), ``"skipped"`` (scenes skipped with the
+        reason: outside the AOI, unreadable), ``"crs_name"``, ``"grid"`` (resolution) and
+        ``"aoi_pixels"``.
+
+    Raises
+    ------
+    SchemaError
+        If a scene lacks a band that is needed (names band and scene).
+    ImageryError
+        If a raster cannot be read (names the file), or no scene covers the AOI.
+    """
+    if on_error not in ("raise", "skip"):
+        raise InputError(f"on_error must be 'raise' or 'skip', not {on_error!r}.")
+    if isinstance(mask, bool):
+        mask = "auto" if mask else "none"
+    if mask not in ("auto", "none"):
+        raise InputError(f"mask must be 'auto' or 'none', not {mask!r}.")
+    scl_classes = tuple(int(c) for c in scl_classes)
+    scl_mask(np.zeros(1), scl_classes)  # validates the classes
+    qa_bits = tuple(int(b) for b in qa_bits)
+    qa_pixel_mask(np.zeros(1), qa_bits)
+    if not isinstance(scenes, list) or not all(isinstance(s, Scene) for s in scenes):
+        scenes = find_scenes(scenes, on_error=on_error)
+    window = parse_period(period)
+    if window is not None:
+        scenes = [s for s in scenes if s.date is None or window[0] <= s.date <= window[1]]
+    if not scenes:
+        raise ImageryError(f"No scene in period {period}.")
+    out_bands = []
+    for b in bands or []:
+        name = _band_from_tokens([str(b)], None, None) or _band_from_tokens(
+            [str(b)], "landsat", "landsat-8"
+        )
+        if name is None or name in _MASK_BANDS:
+            raise InputError(
+                f"'{b}' is not a reflectance band name; use {', '.join(COMMON_BANDS)} or "
+                f"B01-B12/B8A."
+            )
+        out_bands.append(name)
+    if indices is None and not out_bands:
+        indices = ["ndvi"]
+    out_indices = [get_index(i) for i in indices or []]
+    needed = list(dict.fromkeys(out_bands + [b for idx in out_indices for b in idx.bands]))
+    variables = out_bands + [idx.name for idx in out_indices]
+    res_wanted = _parse_grid(grid)
+    aoi_series = _aoi_geometry(aoi, aoi_crs, aoi_layer)
+
+    skipped: list[dict] = []
+
+    def fail(scene: Scene, exc: Exception):
+        if on_error == "raise":
+            raise exc
+        skipped.append({"scene": scene.id, "date": _iso(scene.date), "reason": str(exc)})
+        warn(f"Skipped scene {scene.label}: {exc}", stacklevel=3)
+
+    # check bands and headers; group by CRS
+    groups: dict[str, list[Scene]] = {}
+    crs_of: dict[str, object] = {}
+    for scene in scenes:
+        missing = [b for b in needed if b not in scene.bands]
+        if missing:
+            where = scene.properties.get("source", scene.id)
+            fail(
+                scene,
+                SchemaError(
+                    f"Scene {scene.label} has no band {', '.join(missing)} (needed for "
+                    f"{', '.join(variables)}); its bands: {', '.join(sorted(scene.bands))} in "
+                    f"'{where}'. Download the band or drop the index that needs it."
+                ),
+            )
+            continue
+        try:
+            _fill_from_header(scene)
+        except (ImageryError, CRSError) as exc:
+            fail(scene, exc)
+            continue
+        key = scene.crs.to_wkt()
+        crs_of[key] = scene.crs
+        groups.setdefault(key, []).append(scene)
+
+    stacks: list[RasterStack] = []
+    total = max(sum(len(g) for g in groups.values()), 1)
+    done = 0
+    for key in sorted(groups, key=lambda k: _crs_name(crs_of[k])):
+        crs = crs_of[key]
+        aoi_geom = _aoi_in(aoi_series, crs)
+        members = []
+        for scene in groups[key]:
+            if aoi_geom is not None and not _intersects(scene.bounds, aoi_geom):
+                skipped.append(
+                    {
+                        "scene": scene.id,
+                        "date": _iso(scene.date),
+                        "reason": f"does not cover the area of interest ({_crs_name(crs)})",
+                    }
+                )
+                warn(
+                    f"Scene {scene.label} does not cover the area of interest; skipped.",
+                    stacklevel=2,
+                )
+                done += 1
+                continue
+            members.append(scene)
+        if not members:
+            continue
+        stack = _read_group(
+            members,
+            crs=crs,
+            aoi_geom=aoi_geom,
+            needed=needed,
+            out_bands=out_bands,
+            out_indices=out_indices,
+            res_wanted=res_wanted,
+            margin=margin,
+            mask=mask,
+            scl_classes=scl_classes,
+            qa_bits=qa_bits,
+            boa_override=boa_offset,
+            fail=fail,
+            progress=progress,
+            done=done,
+            total=total,
+        )
+        done += len(members)
+        if stack is not None:
+            stacks.append(stack)
+    for stack in stacks:
+        stack.meta["skipped"] = list(skipped)
+    if not stacks:
+        reasons = "; ".join(f"{s['scene']}: {s['reason']}" for s in skipped) or "no scene"
+        raise ImageryError(f"No scene could be read over the area of interest ({reasons}).")
+    _progress.report(progress, 1.0, "Scenes read")
+    return stacks
+
+
+def _iso(date) -> str | None:
+    return date.isoformat() if date else None
+
+
+def _intersects(bounds, geom) -> bool:
+    if bounds is None:
+        return True
+    from shapely.geometry import box
+
+    return box(*bounds).intersects(geom)
+
+
+def _read_group(
+    members: list[Scene],
+    *,
+    crs,
+    aoi_geom,
+    needed,
+    out_bands,
+    out_indices,
+    res_wanted,
+    margin,
+    mask,
+    scl_classes,
+    qa_bits,
+    boa_override,
+    fail,
+    progress,
+    done,
+    total,
+) -> RasterStack | None:
+    from .indices import compute_index
+
+    # the grid: resolution and origin from the first scene's finest needed band
+    first = members[0]
+    ref_transform, ref_res = None, None
+    for band in needed:
+        with _open(first.bands[band].href) as ds:
+            if ref_res is None or ds.res[0] < ref_res:
+                ref_res, ref_transform = ds.res[0], ds.transform
+    res = res_wanted or ref_res
+    if aoi_geom is not None:
+        minx, miny, maxx, maxy = aoi_geom.bounds
+        area = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+    else:
+        boxes = np.array([m.bounds for m in members])
+        area = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max())
+    grid = _make_grid(crs, ref_transform, res, area)
+    if aoi_geom is not None:
+        from rasterio.features import geometry_mask
+
+        inside = geometry_mask(
+            [aoi_geom], out_shape=(grid.height, grid.width), transform=grid.transform, invert=True
+        )
+    else:
+        inside = np.ones((grid.height, grid.width), dtype=bool)
+    aoi_pixels = int(inside.sum())
+
+    layers: dict[str, np.ndarray] = {}
+    layer_meta: dict[str, dict] = {}
+    scene_meta = []
+    offset_notes = []
+    unknown_baseline = []
+    for scene in members:
+        _progress.report(progress, done / total, f"Reading {scene.id}")
+        done += 1
+        try:
+            result = _read_scene(
+                scene,
+                grid=grid,
+                needed=needed,
+                mask=mask,
+                scl_classes=scl_classes,
+                qa_bits=qa_bits,
+                boa_override=boa_override,
+            )
+        except (ImageryError, SchemaError, CRSError) as exc:
+            fail(scene, exc)
+            continue
+        refl, clear, valid, offset, source, notes, masked_by = result
+        if (
+            scene.sensor == "sentinel-2"
+            and scene.processing_baseline is None
+            and source
+            in (
+                "date",
+                "values",
+            )
+        ):
+            unknown_baseline.append(scene)
+        if notes:
+            offset_notes.append(f"{scene.label}: " + "; ".join(notes))
+        n_clear = int(np.count_nonzero(clear & inside))
+        n_valid = int(np.count_nonzero(valid & inside))
+        values = {b: np.where(clear, refl[b], np.nan).astype(np.float32) for b in needed}
+        outputs = {b: values[b] for b in out_bands}
+        for idx in out_indices:
+            outputs[idx.name] = compute_index(idx, values)
+        prefix = _iso(scene.date) or scene.id
+        status = "ok" if n_clear else "no clear pixel"
+        scene_meta.append(
+            {
+                "scene": scene.id,
+                "date": _iso(scene.date),
+                "sensor": scene.sensor,
+                "platform": scene.platform,
+                "processing_baseline": scene.processing_baseline,
+                "boa_offset": offset,
+                "offset_source": source,
+                "clear_pixels": n_clear,
+                "valid_pixels": n_valid,
+                "aoi_pixels": aoi_pixels,
+                "clear_fraction": n_clear / aoi_pixels if aoi_pixels else 0.0,
+                "mask": masked_by,
+                "status": status,
+            }
+        )
+        if n_clear == 0:
+            why = "no valid pixel (outside the swath)" if n_valid == 0 else "fully cloudy"
+            warn(
+                f"Scene {scene.label} has no clear pixel over the area of interest ({why}); "
+                f"kept as an all-NaN date.",
+                stacklevel=3,
+            )
+        for var, arr in outputs.items():
+            name = f"{prefix}/{var}"
+            if name in layers:  # same date, same grid (adjacent tile): fill the gaps
+                gap = np.isnan(layers[name]) & ~np.isnan(arr)
+                layers[name][gap] = arr[gap]
+                entry = layer_meta[name]
+                entry["scene"] = f"{entry['scene']}+{scene.id}"
+                entry["clear_pixels"] = int(np.count_nonzero(~np.isnan(layers[name]) & inside))
+                continue
+            layers[name] = arr
+            layer_meta[name] = {
+                "name": name,
+                "date": _iso(scene.date),
+                "variable": var,
+                "scene": scene.id,
+                "sensor": scene.sensor,
+                "clear_pixels": n_clear,
+                "valid_pixels": n_valid,
+                "aoi_pixels": aoi_pixels,
+                "boa_offset": offset,
+                "offset_source": source,
+            }
+    if unknown_baseline:
+        labels = ", ".join(s.label for s in unknown_baseline)
+        warn(
+            f"Processing baseline unknown for {len(unknown_baseline)} Sentinel-2 scene(s) "
+            f"({labels}): BOA_ADD_OFFSET decided from the acquisition date (0 before "
+            f"2022-01-25, -1000 from it; from the values when undated) and checked against "
+            f"the values.",
+            stacklevel=3,
+        )
+    if offset_notes:
+        warn("BOA_ADD_OFFSET check: " + " | ".join(offset_notes), stacklevel=3)
+    if not layers:
+        return None
+    # by date, then the requested variable order
+    var_rank = {v: i for i, v in enumerate(out_bands + [i.name for i in out_indices])}
+    order = sorted(
+        layers,
+        key=lambda n: (
+            layer_meta[n]["date"] or "",
+            n.rsplit("/", 1)[0],
+            var_rank[layer_meta[n]["variable"]],
+        ),
+    )
+    data = np.stack([layers[n] for n in order]).astype(np.float32)
+    meta = {
+        "layers": [layer_meta[n] for n in order],
+        "scenes": scene_meta,
+        "crs_name": _crs_name(crs),
+        "grid": grid.res,
+        "aoi_pixels": aoi_pixels,
+        "aoi_mask": inside,
+        "variables": list(var_rank),
+    }
+    return RasterStack(data, grid.transform, crs, order, meta=meta)
+
+
+def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_override):
+    """Read one scene onto ``grid``: reflectance per band, clear and valid masks."""
+    dns: dict[str, np.ndarray] = {}
+    float_input: dict[str, bool] = {}
+    for band in needed:
+        source = scene.bands[band]
+        with _open(source.href) as ds:
+            if ds.crs != scene.crs:
+                raise CRSError(
+                    f"Band '{band}' of scene {scene.label} ('{source.href}') is in "
+                    f"{_crs_name(ds.crs)}, its other bands in {_crs_name(scene.crs)}."
+                )
+            if source.index > ds.count:
+                raise SchemaError(
+                    f"Scene {scene.label}: band '{band}' should be band {source.index} of "
+                    f"'{source.href}', which has {ds.count}."
+                )
+            nodata = source.nodata if source.nodata is not None else ds.nodatavals[source.index - 1]
+            if nodata is None and not np.issubdtype(
+                np.dtype(ds.dtypes[source.index - 1]), np.floating
+            ):
+                nodata = 0  # L2A and C2 L2 use 0 for no data
+            float_input[band] = np.issubdtype(np.dtype(ds.dtypes[source.index - 1]), np.floating)
+            dns[band] = _read_to_grid(ds, source.index, grid, kind="value", nodata=nodata)
+    valid = np.ones((grid.height, grid.width), dtype=bool)
+    for arr in dns.values():
+        valid &= np.isfinite(arr)
+    cloudy = np.zeros_like(valid)
+    masked_by = "nodata"
+    if mask == "auto":
+        mask_band = "scl" if scene.sensor == "sentinel-2" else "qa_pixel"
+        if mask_band in scene.bands:
+            source = scene.bands[mask_band]
+            with _open(source.href) as ds:
+                classes = _read_to_grid(ds, source.index, grid, kind="class", nodata=None)
+            outside = ~np.isfinite(classes)
+            codes = np.where(outside, 0, classes).astype(np.int64)
+            if mask_band == "scl":
+                cloudy = scl_mask(codes, scl_classes) | outside
+            else:
+                cloudy = qa_pixel_mask(codes, qa_bits) | outside
+            masked_by = mask_band
+    clear = valid & ~cloudy
+    refl: dict[str, np.ndarray] = {}
+    offset, source_name, notes = None, None, []
+    if scene.sensor == "landsat":
+        for band, arr in dns.items():
+            refl[band] = arr if float_input[band] else arr * LANDSAT_SCALE + LANDSAT_OFFSET
+        offset, source_name = LANDSAT_OFFSET, "landsat-c2"
+    else:
+        visible = [dns[b][clear] for b in ("blue", "green", "red") if b in dns]
+        sample = np.concatenate(visible) if visible else None
+        if sample is not None and sample.size == 0:
+            visible = [dns[b][valid] for b in ("blue", "green", "red") if b in dns]
+            sample = np.concatenate(visible) if visible else None
+        offset, source_name, notes = boa_offset(scene, sample, override=boa_override)
+        for band, arr in dns.items():
+            refl[band] = arr if float_input[band] else (arr + offset) / S2_QUANTIFICATION
+    return refl, clear, valid, offset, source_name, notes, masked_by
