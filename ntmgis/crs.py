@@ -1,0 +1,780 @@
+"""VN-2000 zones and transformations, and the CRS checks real cadastral files need.
+
+* :func:`province_zone` gives the VN-2000 3-degree cadastral zone (TM-3, k = 0.9999,
+  false easting 500 000 m) of one of the 63 pre-2025 provinces, by name with or without
+  diacritics; a province of the 2025 reform that spans several zones answers with the
+  candidates and asks to choose (:func:`province_zones` lists them).
+* :func:`vn2000_utm` gives VN-2000 / UTM 48N and 49N.
+* :func:`wgs84_transformer` transforms between a VN-2000 CRS and WGS 84 with the
+  transformation named explicitly: EPSG:6960 ("VN-2000 to WGS 84 (2)", whole country).
+  PROJ would otherwise choose by area (EPSG:5194 in the Mekong delta, about 0.8 m apart),
+  and many published ``+towgs84`` strings carry the rotation signs of the other Helmert
+  convention (about 0.5 m wrong): :func:`check_towgs84` spots them.
+* :func:`check_coordinates` explains what is wrong with a layer's CRS: none at all
+  (with zones suggested from the coordinates and the place, :func:`suggest_crs`),
+  degrees inside a projected CRS, X and Y swapped (cadastral files write X for the
+  northing).
+* :func:`diagnose_offset` tells from matched features whether a VN-2000 file is "local"
+  (projected without the datum shift), about 225 m off where imagery shows it.
+
+Data: ``ntmgis/data/vn2000_provincial_meridians_pre2025.csv`` (zone of each province),
+``vn_provinces_2025.csv`` (the 2025 merger), ``vn_provinces_2009_simplified.geojson``
+(province outlines, for zone suggestions only); provenance in the first line of each.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from .errors import CRSError
+from .text import fold
+
+__all__ = [
+    "EPSG_VN2000_GEOGRAPHIC",
+    "EPSG_VN2000_TO_WGS84",
+    "TOWGS84_POSITION_VECTOR",
+    "ProvinceZone",
+    "provinces",
+    "province_zone",
+    "province_zones",
+    "vn2000_tm3",
+    "vn2000_utm",
+    "is_vn2000",
+    "wgs84_transformer",
+    "to_wgs84",
+    "check_towgs84",
+    "local_vn2000_offset",
+    "suggest_crs",
+    "check_coordinates",
+    "OffsetDiagnosis",
+    "diagnose_offset",
+]
+
+EPSG_VN2000_GEOGRAPHIC = 4756
+EPSG_VN2000_TO_WGS84 = 6960
+#: EPSG:6960 as a PROJ ``+towgs84`` (position-vector convention: rotation signs flipped
+#: from the EPSG coordinate-frame parameters).
+TOWGS84_POSITION_VECTOR = (
+    -191.90441429,
+    -39.30318279,
+    -111.45032835,
+    0.00928836,
+    -0.01975479,
+    0.00427372,
+    0.252906278,
+)
+_HELMERT_6960 = (
+    "+proj=helmert +x=-191.90441429 +y=-39.30318279 +z=-111.45032835 "
+    "+rx=-0.00928836 +ry=0.01975479 +rz=-0.00427372 +s=0.252906278 "
+    "+convention=coordinate_frame"
+)
+_UTM = {48: 3405, 49: 3406}
+# Vietnam's extent (EPSG:4756 area of use, with a margin)
+_VN_LON = (101.5, 110.0)
+_VN_LAT = (8.0, 23.6)
+
+
+def _data_text(name: str) -> str:
+    return resources.files("ntmgis").joinpath("data", name).read_text(encoding="utf-8")
+
+
+def _key(name: str) -> str:
+    """Compare province names without diacritics, case, spaces, hyphens or a prefix."""
+    text = fold(name)
+    text = re.sub(r"^(tinh|thanh pho|tp\.?)\s+", "", text)
+    return re.sub(r"[^a-z0-9]", "", text)
+
+
+@dataclass(frozen=True)
+class ProvinceZone:
+    """The VN-2000 3-degree cadastral zone of one (pre-2025) province.
+
+    Attributes
+    ----------
+    province : str
+        The province name, as in the table (with diacritics).
+    central_meridian : float
+        Central meridian in degrees east.
+    epsg : int
+        EPSG code of the VN-2000 / TM-3 zone.
+    """
+
+    province: str
+    central_meridian: float
+    epsg: int
+
+    @property
+    def crs(self):
+        """The zone as a :class:`pyproj.CRS`."""
+        import pyproj
+
+        return pyproj.CRS.from_epsg(self.epsg)
+
+    def __str__(self) -> str:
+        return f"{self.province}: central meridian {self.central_meridian:g}°, EPSG:{self.epsg}"
+
+
+@functools.lru_cache(maxsize=1)
+def _table():
+    from io import StringIO
+
+    import pandas as pd
+
+    return pd.read_csv(StringIO(_data_text("vn2000_provincial_meridians_pre2025.csv")), comment="#")
+
+
+@functools.lru_cache(maxsize=1)
+def _merger():
+    from io import StringIO
+
+    import pandas as pd
+
+    return pd.read_csv(StringIO(_data_text("vn_provinces_2025.csv")), comment="#")
+
+
+def provinces():
+    """The 63 pre-2025 provinces with their zone and their 2025 province.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``province_vn``, ``central_meridian_deg``, ``epsg``, ``province_2025``.
+    """
+    table = _table().copy()
+    merger = _merger()
+    to_2025 = {_key(a): b for a, b in zip(merger["former_province"], merger["province_2025"])}
+    table["province_2025"] = [to_2025.get(_key(n)) for n in table["province_vn"]]
+    return table
+
+
+def _row_zone(row) -> ProvinceZone:
+    return ProvinceZone(
+        str(row["province_vn"]), float(row["central_meridian_deg"]), int(row["epsg"])
+    )
+
+
+def province_zones(name: str) -> list[ProvinceZone]:
+    """The zones a province of the 2025 reform spans, one per former province.
+
+    Parameters
+    ----------
+    name : str
+        A 2025 province (34 units) or a pre-2025 province, with or without diacritics.
+
+    Returns
+    -------
+    list of ProvinceZone
+        One entry per former province it holds (a pre-2025 name gives itself).
+
+    Raises
+    ------
+    CRSError
+        When the name is no province of either list.
+    """
+    table = _table()
+    merger = _merger()
+    key = _key(name)
+    former = [
+        f for p, f in zip(merger["province_2025"], merger["former_province"]) if _key(p) == key
+    ]
+    if not former:
+        former = [n for n in table["province_vn"] if _key(n) == key]
+    if not former:
+        names = ", ".join(sorted(table["province_vn"]))
+        raise CRSError(f"'{name}' is not a Vietnamese province. Known provinces: {names}.")
+    keys = {_key(f) for f in former}
+    return [_row_zone(row) for _, row in table.iterrows() if _key(row["province_vn"]) in keys]
+
+
+def province_zone(name: str, *, post_2025: bool = False) -> ProvinceZone:
+    """The VN-2000 3-degree cadastral zone of a province.
+
+    Parameters
+    ----------
+    name : str
+        Province name with or without diacritics, case or the "Tỉnh"/"Thành phố" prefix
+        ("Hà Tĩnh", "ha tinh", "TP Hồ Chí Minh"). Read as one of the 63 provinces before
+        the 2025 merger, in which cadastral maps were drawn.
+    post_2025 : bool, optional
+        Read ``name`` as one of the 34 provinces after the 2025 merger instead. One that
+        spans several zones raises :class:`CRSError` listing them.
+
+    Returns
+    -------
+    ProvinceZone
+        Province, central meridian and EPSG code.
+
+    Raises
+    ------
+    CRSError
+        For an unknown name, or a merged province whose former provinces use different
+        zones (the message lists them: pass the former province's name).
+
+    Examples
+    --------
+    >>> province_zone("Ha Tinh").epsg
+    9209
+    """
+    if not post_2025:
+        table = _table()
+        hit = table[[_key(n) == _key(name) for n in table["province_vn"]]]
+        if len(hit):
+            return _row_zone(hit.iloc[0])
+        # not a pre-2025 name (e.g. "Huế"): try the 2025 list
+    zones = province_zones(name)
+    meridians = {z.central_meridian for z in zones}
+    if len(meridians) == 1:
+        zone = zones[0]
+        return ProvinceZone(zone.province, zone.central_meridian, zone.epsg)
+    listed = "; ".join(str(z) for z in zones)
+    raise CRSError(
+        f"Province '{name}' (after the 2025 merger) spans several VN-2000 zones: {listed}. "
+        f"Cadastral maps keep the zone of the former province: pass its name "
+        f"(e.g. province_zone('{zones[0].province}'))."
+    )
+
+
+def vn2000_tm3(central_meridian: float):
+    """The VN-2000 3-degree TM CRS for a central meridian (EPSG code when one exists).
+
+    Parameters
+    ----------
+    central_meridian : float
+        Degrees east (e.g. 105.5).
+
+    Returns
+    -------
+    pyproj.CRS
+        The CRS (k = 0.9999, false easting 500 000 m, VN-2000 datum).
+    """
+    import pyproj
+
+    table = _table()
+    hit = table[np.isclose(table["central_meridian_deg"], central_meridian)]
+    if len(hit):
+        return pyproj.CRS.from_epsg(int(hit.iloc[0]["epsg"]))
+    return pyproj.CRS.from_json_dict(
+        {
+            "$schema": "https://proj.org/schemas/v0.7/projjson.schema.json",
+            "type": "ProjectedCRS",
+            "name": f"VN-2000 / TM-3 {central_meridian:g}",
+            "base_crs": pyproj.CRS.from_epsg(EPSG_VN2000_GEOGRAPHIC).to_json_dict(),
+            "conversion": {
+                "name": f"TM-3 {central_meridian:g}",
+                "method": {
+                    "name": "Transverse Mercator",
+                    "id": {"authority": "EPSG", "code": 9807},
+                },
+                "parameters": [
+                    {"name": "Latitude of natural origin", "value": 0, "unit": "degree"},
+                    {
+                        "name": "Longitude of natural origin",
+                        "value": central_meridian,
+                        "unit": "degree",
+                    },
+                    {"name": "Scale factor at natural origin", "value": 0.9999, "unit": "unity"},
+                    {"name": "False easting", "value": 500000, "unit": "metre"},
+                    {"name": "False northing", "value": 0, "unit": "metre"},
+                ],
+            },
+            "coordinate_system": pyproj.CRS.from_epsg(9209).to_json_dict()["coordinate_system"],
+        }
+    )
+
+
+def vn2000_utm(zone: int):
+    """VN-2000 / UTM zone 48N (EPSG:3405) or 49N (EPSG:3406).
+
+    Parameters
+    ----------
+    zone : int
+        48 or 49.
+
+    Returns
+    -------
+    pyproj.CRS
+        The CRS.
+    """
+    import pyproj
+
+    if zone not in _UTM:
+        raise CRSError(f"VN-2000 UTM zone {zone} does not exist: Vietnam uses 48N and 49N.")
+    return pyproj.CRS.from_epsg(_UTM[zone])
+
+
+def is_vn2000(crs) -> bool:
+    """True when ``crs`` is based on the VN-2000 datum (geographic or projected).
+
+    Parameters
+    ----------
+    crs : object
+        Anything :class:`pyproj.CRS` accepts, or None.
+
+    Returns
+    -------
+    bool
+        Whether the datum is "Vietnam 2000".
+    """
+    import pyproj
+
+    if crs is None:
+        return False
+    crs = pyproj.CRS.from_user_input(crs)
+    datum = crs.datum
+    return datum is not None and "vietnam 2000" in datum.name.lower()
+
+
+def wgs84_transformer(crs_from, crs_to="EPSG:4326"):
+    """A transformer between a VN-2000 CRS and a WGS 84 one, through EPSG:6960.
+
+    Parameters
+    ----------
+    crs_from, crs_to : object
+        CRSs (anything :class:`pyproj.CRS` accepts); one on VN-2000, the other on
+        WGS 84 (geographic, UTM...). Axis order is always x/y (lon/lat, easting/northing).
+
+    Returns
+    -------
+    pyproj.Transformer
+        A transformer whose pipeline is EPSG:6960 ("VN-2000 to WGS 84 (2)"), whatever
+        PROJ would have chosen by area.
+
+    Raises
+    ------
+    CRSError
+        When neither CRS is on VN-2000, or PROJ's database lacks EPSG:6960.
+    """
+    import pyproj
+    from pyproj.transformer import TransformerGroup
+
+    crs_from = pyproj.CRS.from_user_input(crs_from)
+    crs_to = pyproj.CRS.from_user_input(crs_to)
+    if not (is_vn2000(crs_from) or is_vn2000(crs_to)):
+        raise CRSError(
+            f"Neither '{crs_from.name}' nor '{crs_to.name}' is a VN-2000 CRS: use "
+            f"pyproj.Transformer directly."
+        )
+    if is_vn2000(crs_from) and is_vn2000(crs_to):
+        return pyproj.Transformer.from_crs(crs_from, crs_to, always_xy=True)
+    group = TransformerGroup(crs_from, crs_to, always_xy=True)
+    for transformer in group.transformers:
+        text = transformer.to_proj4() or ""
+        if "+x=-191.90441429" in text and "+rx=-0.00928836" in text:
+            return transformer
+    raise CRSError(
+        "PROJ's database has no EPSG:6960 (VN-2000 to WGS 84 (2)) for "
+        f"'{crs_from.name}' -> '{crs_to.name}'. Update pyproj (>= 3.7)."
+    )
+
+
+def to_wgs84(x, y, *, crs):
+    """Transform VN-2000 coordinates to WGS 84 longitude/latitude through EPSG:6960.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Easting and northing (or longitude and latitude for EPSG:4756). Cadastral files
+        write X for the northing: pass the easting as ``x``.
+    crs : object
+        The VN-2000 CRS of the coordinates.
+
+    Returns
+    -------
+    lon, lat : numpy.ndarray
+        WGS 84 degrees.
+
+    Examples
+    --------
+    The published test vector (TM-3 108°15', webgis-vinhlong/VN2000):
+
+    >>> lon, lat = to_wgs84(568262.924, 1255172.51, crs="EPSG:9217")
+    >>> round(float(lon), 7), round(float(lat), 7)
+    (108.8772011, 11.349358)
+    """
+    transformer = wgs84_transformer(crs, "EPSG:4326")
+    lon, lat = transformer.transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+    return np.asarray(lon), np.asarray(lat)
+
+
+def check_towgs84(crs) -> str | None:
+    """Spot the sign trap in a VN-2000 ``+towgs84``: rotations of the wrong convention.
+
+    Parameters
+    ----------
+    crs : object
+        A CRS (a proj string, WKT, pyproj.CRS) that may carry ``+towgs84``/``TOWGS84``.
+
+    Returns
+    -------
+    str or None
+        A message when the seven parameters are EPSG:6960's with the rotation signs of
+        the coordinate-frame convention (about 0.5 m wrong as ``+towgs84``), or when they
+        are not EPSG:6960's at all; None when they are right or absent.
+    """
+    import pyproj
+
+    crs = pyproj.CRS.from_user_input(crs)
+    params = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            text = crs.to_proj4() or ""
+    except Exception:  # noqa: BLE001 - some CRSs have no proj4 form
+        text = ""
+    match = re.search(r"\+towgs84=([-0-9.,eE+]+)", text)
+    if match:
+        params = [float(v) for v in match.group(1).split(",")]
+    if params is None or len(params) != 7:
+        return None
+    right = np.array(TOWGS84_POSITION_VECTOR)
+    values = np.array(params)
+    if np.allclose(values, right, atol=1e-6):
+        return None
+    flipped = right.copy()
+    flipped[3:6] *= -1
+    if np.allclose(values, flipped, atol=1e-6):
+        return (
+            "This CRS's +towgs84 has EPSG:6960's rotations with the coordinate-frame signs: "
+            "as +towgs84 (position vector) they must be flipped "
+            f"(+towgs84={','.join(repr(float(v)) for v in right)}). The result is about 0.5 m off; "
+            "use ntmgis.crs.wgs84_transformer, which names EPSG:6960."
+        )
+    return (
+        f"This CRS's +towgs84 ({match.group(1)}) is not EPSG:6960's; check where it came "
+        "from (use ntmgis.crs.wgs84_transformer for the national transformation)."
+    )
+
+
+def local_vn2000_offset(lon: float, lat: float, *, crs) -> tuple[float, float]:
+    """Where a "local" VN-2000 file (projected without the datum shift) lands, in metres.
+
+    A file made by projecting WGS 84 coordinates straight into a VN-2000 zone (often
+    named "VN2000 nội bộ") but labelled VN-2000 ends up displaced by this vector
+    once transformed properly: about 225 m in northern Vietnam.
+
+    Parameters
+    ----------
+    lon, lat : float
+        A WGS 84 location (the commune).
+    crs : object
+        The VN-2000 projected CRS of the file.
+
+    Returns
+    -------
+    dx, dy : float
+        Offset of the local coordinates from the true VN-2000 ones (easting, northing).
+    """
+    import pyproj
+
+    crs = pyproj.CRS.from_user_input(crs)
+    true_e, true_n = wgs84_transformer("EPSG:4326", crs).transform(lon, lat)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "lose projection information"
+        text = crs.to_proj4()
+    local = pyproj.CRS.from_proj4(re.sub(r"\+towgs84=\S+", "", text).replace("+type=crs", ""))
+    local_e, local_n = pyproj.Transformer.from_crs("EPSG:4326", local, always_xy=True).transform(
+        lon, lat
+    )
+    return float(local_e - true_e), float(local_n - true_n)
+
+
+@functools.lru_cache(maxsize=1)
+def _province_shapes():
+    import shapely
+
+    data = json.loads(_data_text("vn_provinces_2009_simplified.geojson"))
+    names = [f["properties"]["province"] for f in data["features"]]
+    shapes = [shapely.geometry.shape(f["geometry"]) for f in data["features"]]
+    return names, shapes
+
+
+def _province_at(lon: float, lat: float) -> str | None:
+    import shapely
+
+    names, shapes = _province_shapes()
+    point = shapely.Point(lon, lat)
+    for name, shape in zip(names, shapes):
+        if shape.contains(point):
+            return name
+    best = min(range(len(shapes)), key=lambda i: shapes[i].distance(point))
+    return names[best] if shapes[best].distance(point) < 0.05 else None
+
+
+def _looks_like_degrees(bounds) -> bool:
+    minx, miny, maxx, maxy = bounds
+    return -180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90
+
+
+def suggest_crs(bounds, *, province: str | None = None, place: str | None = None) -> list[dict]:
+    """Suggest CRSs for coordinates that came without one.
+
+    Parameters
+    ----------
+    bounds : sequence of float
+        ``(minx, miny, maxx, maxy)`` of the data.
+    province : str, optional
+        The province (pre-2025 or 2025 name): its zone(s) come first.
+    place : str, optional
+        Free text naming the place (a commune title such as "Xã Thanh Bình, huyện Thạch
+        Hà, tỉnh Hà Tĩnh"); a province named in it is used like ``province``.
+
+    Returns
+    -------
+    list of dict
+        Best first; each has ``epsg``, ``name``, ``lon``/``lat`` (where the data's centre
+        lands with that CRS), ``province`` (the province there) and ``reason``.
+    """
+    import pyproj
+
+    minx, miny, maxx, maxy = (float(v) for v in bounds)
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    wanted: dict[int, str] = {}
+    if province is None and place:
+        folded = _key(place)
+        for name in sorted(_table()["province_vn"], key=len, reverse=True):
+            if _key(name) and _key(name) in folded:
+                province = name
+                break
+    if province is not None:
+        for zone in province_zones(province):
+            wanted.setdefault(zone.epsg, zone.province)
+    out: list[dict] = []
+    if _looks_like_degrees((minx, miny, maxx, maxy)):
+        lon, lat = cx, cy
+        where = _province_at(lon, lat) if _VN_LON[0] <= lon <= _VN_LON[1] else None
+        for epsg, reason in (
+            (EPSG_VN2000_GEOGRAPHIC, "the coordinates are degrees (VN-2000 geographic)"),
+            (4326, "the coordinates are degrees (WGS 84, e.g. from a GPS or a web map)"),
+        ):
+            out.append(
+                {
+                    "epsg": epsg,
+                    "name": pyproj.CRS.from_epsg(epsg).name,
+                    "lon": lon,
+                    "lat": lat,
+                    "province": where,
+                    "reason": reason,
+                }
+            )
+        return out
+    swapped = cx > 800_000 and cy < 1_000_000
+    if swapped:
+        cx, cy = cy, cx
+    candidates = [int(e) for e in dict.fromkeys(_table()["epsg"])] + list(_UTM.values())
+    for epsg in candidates:
+        crs = pyproj.CRS.from_epsg(epsg)
+        lon, lat = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(
+            cx, cy
+        )
+        if not (_VN_LON[0] <= lon <= _VN_LON[1] and _VN_LAT[0] <= lat <= _VN_LAT[1]):
+            continue
+        where = _province_at(lon, lat)
+        zone_of_place = province_zone(where).epsg if where else None
+        reasons = []
+        rank = 3
+        if epsg in wanted:
+            reasons.append(f"the zone of {wanted[epsg]}")
+            rank = 0
+        if zone_of_place == epsg:
+            reasons.append(f"read in this zone the data fall in {where}, whose zone it is")
+            rank = min(rank, 1)
+        if epsg in _UTM.values():
+            reasons.append("VN-2000 UTM (used by some national datasets)")
+            rank = min(rank, 2)
+        if not reasons:
+            continue
+        if swapped:
+            reasons.append("X and Y are swapped in the file (X is the northing)")
+        out.append(
+            {
+                "epsg": epsg,
+                "name": crs.name,
+                "lon": lon,
+                "lat": lat,
+                "province": where,
+                "reason": "; ".join(reasons),
+                "_rank": rank,
+            }
+        )
+    out.sort(key=lambda d: d["_rank"])
+    for d in out:
+        d.pop("_rank")
+    return out
+
+
+def check_coordinates(
+    bounds, crs, *, source: str = "data", province: str | None = None, place: str | None = None
+) -> None:
+    """Raise a clear :class:`CRSError` when a layer's CRS cannot be right.
+
+    Parameters
+    ----------
+    bounds : sequence of float
+        ``(minx, miny, maxx, maxy)`` of the layer.
+    crs : object or None
+        The CRS the layer declares.
+    source : str, optional
+        The file name, for messages.
+    province, place : str, optional
+        Where the data are, to suggest a zone when the CRS is missing.
+
+    Raises
+    ------
+    CRSError
+        No CRS (with suggestions), degrees under a projected CRS, X/Y swapped, or
+        coordinates outside Vietnam for a VN-2000 CRS.
+    """
+    import pyproj
+
+    bounds = tuple(float(v) for v in bounds)
+    if any(not np.isfinite(v) for v in bounds):
+        return  # no geometry to check
+    if crs is None:
+        tips = suggest_crs(bounds, province=province, place=place)
+        listed = "; ".join(f"EPSG:{t['epsg']} ({t['name']}: {t['reason']})" for t in tips[:4])
+        raise CRSError(
+            f"'{source}' has no coordinate reference system (no .prj or CRS). "
+            + (f"Likely: {listed}. " if listed else "")
+            + "Pass it explicitly, e.g. read_parcels(..., crs='EPSG:9209'), or give the "
+            "province (province='Hà Tĩnh') to narrow the suggestions."
+        )
+    crs = pyproj.CRS.from_user_input(crs)
+    if crs.is_projected and _looks_like_degrees(bounds):
+        raise CRSError(
+            f"'{source}' declares the projected CRS '{crs.name}' (EPSG:{crs.to_epsg()}) but its "
+            f"coordinates are degrees (x {bounds[0]:.5f}..{bounds[2]:.5f}, "
+            f"y {bounds[1]:.5f}..{bounds[3]:.5f}). The .prj is wrong: read it with "
+            "crs='EPSG:4756' (VN-2000 geographic) or crs='EPSG:4326' (WGS 84)."
+        )
+    if crs.is_projected and is_vn2000(crs):
+        minx, miny, maxx, maxy = bounds
+        if minx > 800_000 and maxy < 1_000_000 and miny > 0:
+            raise CRSError(
+                f"'{source}' ({crs.name}) has X and Y swapped: x {minx:.0f}..{maxx:.0f} looks "
+                f"like a northing and y {miny:.0f}..{maxy:.0f} like an easting. Vietnamese "
+                "cadastral files write X for the northing; swap the columns when exporting."
+            )
+        if not (0 <= minx and maxx <= 1_000_000 and 800_000 <= miny and maxy <= 2_700_000):
+            raise CRSError(
+                f"'{source}' declares '{crs.name}' but its coordinates "
+                f"({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) are outside Vietnam in "
+                "that CRS. Check the CRS (another zone? a local grid?)."
+            )
+
+
+@dataclass
+class OffsetDiagnosis:
+    """What a systematic shift between data and a reference means.
+
+    Attributes
+    ----------
+    dx, dy : float
+        Median shift of the data from the reference, metres (easting, northing).
+    distance : float
+        Its length, metres.
+    expected_local : tuple of float
+        The shift a "local" VN-2000 file (no datum shift) would show here.
+    verdict : str
+        ``"ok"`` (within ``tolerance``), ``"local_vn2000"`` (matches the expected local
+        shift) or ``"unexplained"``.
+    message : str
+        A readable explanation with what to do.
+    """
+
+    dx: float
+    dy: float
+    distance: float
+    expected_local: tuple[float, float]
+    verdict: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def diagnose_offset(data, reference, *, tolerance: float = 20.0) -> OffsetDiagnosis:
+    """Tell from matched features whether a VN-2000 file is "local" (about 225 m off).
+
+    Parameters
+    ----------
+    data : geopandas.GeoSeries or GeoDataFrame
+        Features of the file under test (e.g. a few parcels), in its VN-2000 projected
+        CRS.
+    reference : geopandas.GeoSeries or GeoDataFrame
+        The same features where imagery shows them (digitised on Sentinel-2 or an
+        orthophoto), in any CRS; matched to ``data`` by index.
+    tolerance : float, optional
+        Metres within which a shift counts as none, or as the expected local shift.
+
+    Returns
+    -------
+    OffsetDiagnosis
+        The median shift and what it means.
+
+    Raises
+    ------
+    CRSError
+        When ``data`` has no projected VN-2000 CRS or no feature matches.
+    """
+    data_geom = getattr(data, "geometry", data)
+    ref_geom = getattr(reference, "geometry", reference)
+    crs = data_geom.crs
+    if crs is None or not crs.is_projected or not is_vn2000(crs):
+        raise CRSError(
+            "diagnose_offset needs data in a projected VN-2000 CRS (e.g. EPSG:9209); "
+            f"got {getattr(crs, 'name', None)!r}."
+        )
+    if ref_geom.crs is None:
+        raise CRSError("The reference features have no CRS: set it (e.g. EPSG:4326).")
+    common = data_geom.index.intersection(ref_geom.index)
+    if len(common) == 0:
+        raise CRSError("No reference feature shares an index with the data: match them by index.")
+    ref = ref_geom.loc[common]
+    if is_vn2000(ref.crs) or ref.crs.equals(crs):
+        ref_xy = ref.to_crs(crs)
+    else:
+        transformer = wgs84_transformer(ref.crs, crs)
+        pts = ref.centroid if ref.crs.is_projected else ref.representative_point()
+        x, y = transformer.transform(pts.x.to_numpy(), pts.y.to_numpy())
+        import geopandas as gpd
+
+        ref_xy = gpd.GeoSeries(gpd.points_from_xy(x, y), index=common, crs=crs)
+    a = data_geom.loc[common].centroid
+    b = ref_xy.centroid
+    dx = float(np.median(a.x.to_numpy() - b.x.to_numpy()))
+    dy = float(np.median(a.y.to_numpy() - b.y.to_numpy()))
+    distance = float(np.hypot(dx, dy))
+    import pyproj
+
+    centre = a.union_all().centroid
+    lon, lat = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(
+        centre.x, centre.y
+    )
+    ex, ey = local_vn2000_offset(lon, lat, crs=crs)
+    if distance <= tolerance:
+        verdict = "ok"
+        message = f"The data sit {distance:.1f} m from the reference: no systematic shift."
+    elif np.hypot(dx - ex, dy - ey) <= tolerance:
+        verdict = "local_vn2000"
+        message = (
+            f"The data are shifted {distance:.0f} m (dx {dx:+.0f} m, dy {dy:+.0f} m) from the "
+            f"reference, as a 'local' VN-2000 file is here (dx {ex:+.0f} m, dy {ey:+.0f} m): "
+            "the coordinates were projected without the VN-2000 datum shift. Re-export from "
+            "the source with the national VN-2000 parameters, or shift by "
+            f"({-ex:+.1f}, {-ey:+.1f}) m."
+        )
+    else:
+        verdict = "unexplained"
+        message = (
+            f"The data are shifted {distance:.0f} m (dx {dx:+.0f} m, dy {dy:+.0f} m) from the "
+            f"reference; a local VN-2000 file would be {np.hypot(ex, ey):.0f} m off here. "
+            "Check the zone (central meridian) and the reference."
+        )
+    return OffsetDiagnosis(dx, dy, distance, (ex, ey), verdict, message)

@@ -1,0 +1,188 @@
+"""VN-2000 zones, EPSG:6960, CRS checks."""
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+from shapely.geometry import Point
+
+from ntmgis import crs as C
+from ntmgis.errors import CRSError
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "vn2000"
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason="../shared/data/vn2000 not present (CI has it)"
+)
+
+
+def test_province_zone_by_name():
+    assert C.province_zone("Hà Tĩnh").epsg == 9209
+    assert C.province_zone("ha tinh").central_meridian == 105.5
+    assert C.province_zone("TỈNH HÀ TĨNH").epsg == 9209
+    assert C.province_zone("TP Hồ Chí Minh").central_meridian == 105.75
+    assert C.province_zone("Bà Rịa-Vũng Tàu").central_meridian == 107.75
+    assert C.province_zone("Quang Ngai").epsg == 5898
+    assert C.province_zone("Điện Biên").crs.name == "VN-2000 / TM-3 103-00"
+    with pytest.raises(CRSError, match="not a Vietnamese province"):
+        C.province_zone("Vientiane")
+
+
+def test_sixty_three_provinces_and_the_2025_merger():
+    table = C.provinces()
+    assert len(table) == 63
+    assert table["province_2025"].notna().all()
+    assert table["province_2025"].nunique() == 34
+    # each zone's EPSG code names the meridian it holds
+    for _, row in table.iterrows():
+        crs = pyproj.CRS.from_epsg(int(row["epsg"]))
+        lon0 = [p.value for p in crs.coordinate_operation.params if "longitude" in p.name.lower()]
+        assert lon0 == [pytest.approx(row["central_meridian_deg"])]
+
+
+def test_post_2025_province_asks_to_choose():
+    with pytest.raises(CRSError, match="Bắc Giang.*107"):
+        C.province_zone("Bắc Ninh", post_2025=True)
+    zones = C.province_zones("Phú Thọ")
+    assert {z.province for z in zones} == {"Phú Thọ", "Vĩnh Phúc", "Hòa Bình"}
+    assert {z.central_meridian for z in zones} == {104.75, 105.0, 106.0}
+    # unchanged in 2025, or merged within one zone: one answer
+    assert C.province_zone("Hà Tĩnh", post_2025=True).epsg == 9209
+    assert C.province_zone("Huế").epsg == 9214
+    assert C.province_zone("Khánh Hòa", post_2025=True).central_meridian == 108.25
+
+
+def test_utm_and_custom_meridian():
+    assert C.vn2000_utm(48).to_epsg() == 3405
+    assert C.vn2000_utm(49).to_epsg() == 3406
+    with pytest.raises(CRSError):
+        C.vn2000_utm(47)
+    custom = C.vn2000_tm3(104.25)
+    assert C.is_vn2000(custom)
+    x, _ = pyproj.Transformer.from_crs(custom.geodetic_crs, custom, always_xy=True).transform(
+        104.25, 18.0
+    )
+    assert x == pytest.approx(500000.0)
+
+
+def test_transformation_is_epsg_6960():
+    t = C.wgs84_transformer("EPSG:9209", "EPSG:4326")
+    assert "VN-2000 to WGS 84 (2)" in t.description
+    # same parameters as EPSG's own record of 6960
+    op = pyproj.crs.CoordinateOperation.from_epsg(6960)
+    params = {p.name: p.value for p in op.params}
+    assert params["X-axis translation"] == pytest.approx(C.TOWGS84_POSITION_VECTOR[0])
+    assert params["X-axis rotation"] == pytest.approx(-C.TOWGS84_POSITION_VECTOR[3])
+
+
+@needs_shared
+def test_published_test_vector():
+    readme = (SHARED / "README.md").read_text(encoding="utf-8")
+    assert "568 262.924" in readme and "108.8772011" in readme
+    lon, lat = C.to_wgs84(568262.924, 1255172.51, crs=C.vn2000_tm3(108.25))
+    assert float(lon) == pytest.approx(108.8772011, abs=1e-6)
+    assert float(lat) == pytest.approx(11.3493580, abs=1e-6)
+
+
+def test_test_vector_without_shared():
+    # the same published vector (webgis-vinhlong/VN2000), so the check runs everywhere
+    lon, lat = C.to_wgs84([568262.924], [1255172.51], crs="EPSG:9217")
+    assert lon[0] == pytest.approx(108.8772011, abs=1e-6)
+    assert lat[0] == pytest.approx(11.3493580, abs=1e-6)
+
+
+def test_sign_trap():
+    good = "+proj=tmerc +lon_0=108.25 +k=0.9999 +x_0=500000 +ellps=WGS84 +towgs84={} +units=m"
+    right = ",".join(repr(v) for v in C.TOWGS84_POSITION_VECTOR)
+    v = list(C.TOWGS84_POSITION_VECTOR)
+    v[3:6] = [-r for r in v[3:6]]
+    wrong = ",".join(repr(x) for x in v)
+    assert C.check_towgs84(good.format(right)) is None
+    assert "signs" in C.check_towgs84(good.format(wrong))
+    assert C.check_towgs84("EPSG:9209") is None
+    # the wrong signs move the test vector by about half a metre
+    lon_w, lat_w = pyproj.Transformer.from_crs(
+        pyproj.CRS(good.format(wrong)), "EPSG:4326", always_xy=True
+    ).transform(568262.924, 1255172.51)
+    geod = pyproj.Geod(ellps="WGS84")
+    _, _, dist = geod.inv(lon_w, lat_w, 108.8772011, 11.3493580)
+    assert 0.3 < dist < 0.8
+    lon_r, lat_r = pyproj.Transformer.from_crs(
+        pyproj.CRS(good.format(right)), "EPSG:4326", always_xy=True
+    ).transform(568262.924, 1255172.51)
+    assert geod.inv(lon_r, lat_r, 108.8772011, 11.3493580)[2] < 0.2
+
+
+def test_local_offset_is_about_225_m():
+    dx, dy = C.local_vn2000_offset(105.8, 18.4, crs="EPSG:9209")
+    assert 215 < np.hypot(dx, dy) < 235
+
+
+def _box_gdf(crs):
+    return gpd.GeoDataFrame(
+        geometry=[Point(531000 + 100 * i, 2035000 + 50 * i).buffer(10) for i in range(5)],
+        crs=crs,
+    )
+
+
+def test_diagnose_local_offset():
+    data = _box_gdf("EPSG:9209")
+    t = C.wgs84_transformer("EPSG:9209", "EPSG:4326")
+    c = data.centroid
+    lon, lat = t.transform(c.x.to_numpy(), c.y.to_numpy())
+    truth = gpd.GeoSeries(gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    assert C.diagnose_offset(data, truth).verdict == "ok"
+    ex, ey = C.local_vn2000_offset(float(np.mean(lon)), float(np.mean(lat)), crs="EPSG:9209")
+    local = data.translate(ex, ey)
+    result = C.diagnose_offset(gpd.GeoDataFrame(geometry=local), truth)
+    assert result.verdict == "local_vn2000"
+    assert 215 < result.distance < 235
+    assert "datum shift" in result.message
+    assert C.diagnose_offset(data.translate(80, 0), truth).verdict == "unexplained"
+
+
+def test_suggest_zone_from_coordinates_and_place():
+    # a block of parcels in Thạch Hà, Hà Tĩnh, in EPSG:9209
+    tips = C.suggest_crs((531000, 2035000, 532000, 2036000))
+    assert tips[0]["epsg"] == 9209
+    assert tips[0]["province"] == "Hà Tĩnh"
+    tips = C.suggest_crs((531000, 2035000, 532000, 2036000), place="Xã Thanh Bình, tỉnh Hà Tĩnh")
+    assert tips[0]["epsg"] == 9209 and "the zone of Hà Tĩnh" in tips[0]["reason"]
+    # degrees
+    assert [t["epsg"] for t in C.suggest_crs((105.7, 18.3, 105.8, 18.4))] == [4756, 4326]
+
+
+def test_check_coordinates():
+    with pytest.raises(CRSError, match="no coordinate reference system.*EPSG:9209"):
+        C.check_coordinates((531000, 2035000, 532000, 2036000), None, source="a.shp")
+    with pytest.raises(CRSError, match="degrees.*EPSG:4756"):
+        C.check_coordinates((105.7, 18.3, 105.8, 18.4), "EPSG:9209", source="a.shp")
+    with pytest.raises(CRSError, match="swapped"):
+        C.check_coordinates((2035000, 531000, 2036000, 532000), "EPSG:9209", source="a.shp")
+    C.check_coordinates((531000, 2035000, 532000, 2036000), "EPSG:9209")
+
+
+def test_bundled_tables_have_provenance():
+    from importlib import resources
+
+    for name in ("vn2000_provincial_meridians_pre2025.csv", "vn_provinces_2025.csv"):
+        first = resources.files("ntmgis").joinpath("data", name).read_text("utf-8").splitlines()[0]
+        assert first.startswith("# source:")
+    data = json.loads(
+        resources.files("ntmgis")
+        .joinpath("data", "vn_provinces_2009_simplified.geojson")
+        .read_text("utf-8")
+    )
+    assert "censusVN2009" in data["description"] and len(data["features"]) == 63
+
+
+@needs_shared
+def test_bundled_table_matches_shared():
+
+    import pandas as pd
+
+    shared = pd.read_csv(SHARED / "provincial_meridians_pre2025.csv")
+    ours = C._table()
+    pd.testing.assert_frame_equal(shared, ours)
