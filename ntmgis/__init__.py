@@ -45,6 +45,9 @@ _LAZY = {
     "composite": "ntmgis.indices",
     "write_cog": "ntmgis.indices",
     "stack_profile": "ntmgis.indices",
+    "zonal_stats": "ntmgis.zonal",
+    "compute_coverage": "ntmgis.zonal",
+    "Coverage": "ntmgis.zonal",
 }
 
 __all__ = [

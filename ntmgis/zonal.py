@@ -1,0 +1,1021 @@
+"""Per-parcel statistics with exact pixel coverage, computed once per grid.
+
+A 500 m² garden covers about five Sentinel-2 pixels, most of them partly, so each pixel is
+weighted by the exact share of its area inside the parcel (exactextract's semantics). The
+coverage is computed once per grid, for all parcels at once, by a vectorised scanline
+algorithm (no per-parcel Python loop), and stored as a sparse parcel x pixel matrix:
+every layer of a stack (dates x bands or indices) then costs one sparse product.
+
+How the exact coverage is computed
+----------------------------------
+Parcels are moved to pixel space (column ``u``, row ``v``; each pixel a unit square). By
+Green's theorem the area of a polygon inside pixel ``(i, j)`` is
+``∮ G_i(v) 1_j(u) du`` with ``G_i(v) = clip(v, i, i + 1) - i``: every polygon edge is cut
+at pixel column and row boundaries into pieces lying in a single pixel, each piece adds
+``du * (mean v - i)`` to its own pixel and ``du`` to every pixel above it in its column
+(a per-column cumulative sum). All of it is numpy arithmetic over the edges of all parcels
+at once: exact up to floating point (about 1e-12 of a pixel), holes and multipolygons
+included.
+
+Columns of the result
+---------------------
+``zonal_stats`` returns one column per (layer, statistic) named ``"<layer>:<stat>"``
+(for example ``"2020-01-12/ndvi:mean"``; :func:`split_column` splits a name back), plus
+``status`` and ``coverage_fraction``. Statistics (coverage-weighted in ``"coverage"`` mode,
+every selected pixel weight 1 in ``"centroid"`` and ``"all_touched"`` modes), over the
+pixels that are valid in that layer (not NaN, not nodata):
+
+``mean``, ``sum``, ``std`` (population), ``min``, ``max``, ``median``, ``pNN`` (weighted
+quantile, exactextract's definition, e.g. ``p10``, ``p90``, ``p2.5``), ``count`` (sum of
+the weights of valid pixels: in coverage mode the number of clear pixels, fractional),
+``valid`` (``count`` divided by the parcel's coverage inside the grid: the share seen clear
+on that date), ``above_T`` / ``below_T`` (share of the valid coverage whose value is
+``> T`` / ``< T``, e.g. ``above_0.5``, ``below_-0.1``).
+
+``status`` is ``ok`` (wholly inside the grid), ``partial`` (partly outside:
+statistics of the inside part, ``coverage_fraction`` < 1), ``outside`` (no overlap: NaN),
+``empty_geometry`` (null, empty or non-polygonal: NaN) or ``no_pixels`` (``"centroid"``
+mode only: the parcel overlaps the grid but holds no pixel centre: NaN).
+``coverage_fraction`` is the share of the parcel's area inside the grid.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import _progress
+from .errors import CRSError, ImageryError, InputError, warn
+
+__all__ = [
+    "Coverage",
+    "compute_coverage",
+    "zonal_stats",
+    "split_column",
+    "DEFAULT_STATS",
+    "WEIGHTS",
+]
+
+DEFAULT_STATS = ("mean", "median", "std", "min", "max", "count")
+WEIGHTS = ("coverage", "centroid", "all_touched")
+
+STATUS_OK = "ok"
+STATUS_PARTIAL = "partial"
+STATUS_OUTSIDE = "outside"
+STATUS_EMPTY = "empty_geometry"
+STATUS_NO_PIXELS = "no_pixels"
+
+# cells whose coverage is below this (in pixel units) are treated as untouched: floating
+# point noise of the cumulative sums is ~1e-16
+_COVER_TOL = 1e-14
+# target number of local grid cells per coverage chunk (bounds memory, paces progress)
+_CHUNK_CELLS = 4_000_000
+# default memory budget (bytes) for the gathered pixel values of one group of layers
+_VALUE_BUDGET = 512 * 2**20
+
+_SIMPLE_STATS = {"mean", "sum", "std", "min", "max", "median", "count", "valid"}
+_STAT_RE = re.compile(
+    r"^(?:p(?P<p>\d+(?:\.\d+)?)|(?P<cmp>above|below)_(?P<t>[-+]?[\d.]+(?:e[-+]?\d+)?))$"
+)
+
+
+def split_column(name: str) -> tuple[str, str]:
+    """Split a ``zonal_stats`` column name ``"<layer>:<stat>"`` into ``(layer, stat)``.
+
+    Parameters
+    ----------
+    name : str
+        A column name such as ``"2020-01-12/ndvi:p90"``.
+
+    Returns
+    -------
+    tuple of str
+        ``(layer, stat)``; the split is at the last colon, so layer names may hold colons.
+
+    Examples
+    --------
+    >>> split_column("2020-01-12/ndvi:p90")
+    ('2020-01-12/ndvi', 'p90')
+    """
+    layer, sep, stat = str(name).rpartition(":")
+    if not sep:
+        raise InputError(f"Column '{name}' is not a '<layer>:<stat>' zonal statistics column.")
+    return layer, stat
+
+
+def _parse_stats(stats) -> list[str]:
+    if isinstance(stats, str):
+        stats = [stats]
+    out = []
+    for stat in stats:
+        s = str(stat).strip().lower()
+        if s in ("stdev", "stddev"):
+            s = "std"
+        if s not in _SIMPLE_STATS and not _STAT_RE.match(s):
+            raise InputError(
+                f"Unknown statistic '{stat}'. Use one of {', '.join(sorted(_SIMPLE_STATS))}, "
+                "a quantile 'pNN' (e.g. p10, p90) or a threshold share 'above_T' / 'below_T' "
+                "(e.g. above_0.5)."
+            )
+        if s.startswith("p") and s != "p" and _STAT_RE.match(s):
+            q = float(s[1:])
+            if not 0 <= q <= 100:
+                raise InputError(f"Quantile '{stat}' must be between p0 and p100.")
+        if s not in out:
+            out.append(s)
+    if not out:
+        raise InputError("No statistic requested: pass e.g. stats=('mean', 'count').")
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# raster sources: paths, open datasets, (array, transform[, crs]) and RasterStack
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Grid:
+    transform: object
+    shape: tuple[int, int]
+    crs: object = None
+
+    def same_as(self, other: _Grid) -> bool:
+        return tuple(self.shape) == tuple(other.shape) and all(
+            math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+            for a, b in zip(tuple(self.transform)[:6], tuple(other.transform)[:6])
+        )
+
+
+@dataclass
+class _Layers:
+    """Layers on one grid: either one in-memory array or bands of open datasets."""
+
+    grid: _Grid
+    names: list[str]
+    array: np.ndarray | None = None  # (layers, H, W)
+    nodata: float | None = None
+    bands: list = field(default_factory=list)  # [(dataset, band index, nodata)] per layer
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def gather(self, pixels: np.ndarray, layers: list[int], block_rows: int | None, progress):
+        """Values of ``pixels`` (sorted flat indices) for ``layers``: float64 (P, g), NaN masked."""
+        if self.array is not None:
+            h, w = self.grid.shape
+            flat = self.array.reshape(self.array.shape[0], h * w)
+            out = np.empty((pixels.size, len(layers)), dtype=np.float64)
+            for k, layer in enumerate(layers):
+                out[:, k] = _masked(flat[layer].take(pixels), self.nodata)
+                _progress.report(progress, (k + 1) / len(layers), "reading pixel values")
+            return out
+        return self._gather_bands(pixels, layers, block_rows, progress)
+
+    def _gather_bands(self, pixels, layers, block_rows, progress):
+        from rasterio.windows import Window
+
+        h, w = self.grid.shape
+        out = np.empty((pixels.size, len(layers)), dtype=np.float64)
+        if pixels.size == 0:
+            return out
+        # group requested layers by dataset so each window read serves several bands
+        by_ds: dict[int, list[tuple[int, int, object]]] = {}
+        datasets = {}
+        for k, layer in enumerate(layers):
+            ds, band, nodata = self.bands[layer]
+            by_ds.setdefault(id(ds), []).append((k, band, nodata))
+            datasets[id(ds)] = ds
+        rows_of_pixels = pixels // w
+        if block_rows is None:
+            # ~64 MB of raw values per window, whole internal blocks when the file is tiled
+            itemsize = 8
+            bands_per_read = max(len(v) for v in by_ds.values())
+            block_rows = max(1, (64 * 2**20) // max(1, w * itemsize * bands_per_read))
+            some_ds = next(iter(datasets.values()))
+            bh = some_ds.block_shapes[0][0] if some_ds.block_shapes else 1
+            if block_rows > bh:
+                block_rows -= block_rows % bh
+        block_rows = max(1, int(block_rows))
+        starts = range(int(rows_of_pixels[0]), int(rows_of_pixels[-1]) + 1, block_rows)
+        n_steps = len(starts) * len(by_ds)
+        step = 0
+        for key, entries in by_ds.items():
+            ds = datasets[key]
+            band_idx = [band for _, band, _ in entries]
+            for r0 in starts:
+                r1 = min(r0 + block_rows, h)
+                lo, hi = np.searchsorted(rows_of_pixels, [r0, r1])
+                step += 1
+                if lo == hi:
+                    continue
+                block = ds.read(band_idx, window=Window(0, r0, w, r1 - r0))
+                local = pixels[lo:hi] - r0 * w
+                flat = block.reshape(len(band_idx), -1)
+                for (k, _, nodata), values in zip(entries, flat):
+                    out[lo:hi, k] = _masked(values.take(local), nodata)
+                _progress.report(progress, step / n_steps, "reading pixel values")
+        return out
+
+
+def _masked(values: np.ndarray, nodata) -> np.ndarray:
+    out = values.astype(np.float64, copy=True)
+    if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
+        out[values == nodata] = np.nan
+    return out
+
+
+def _is_dataset(obj) -> bool:
+    return hasattr(obj, "read") and hasattr(obj, "transform") and hasattr(obj, "count")
+
+
+def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) -> _Layers:
+    """Normalise ``rasters`` into :class:`_Layers` (datasets opened on ``stack``)."""
+    from ._io import open_raster
+    from .stack import RasterStack
+
+    if isinstance(rasters, RasterStack):
+        layers = _Layers(
+            grid=_Grid(rasters.transform, rasters.shape, rasters.crs),
+            names=list(rasters.names),
+            array=rasters.data,
+            nodata=rasters.nodata if nodata is None else nodata,
+        )
+    elif isinstance(rasters, tuple) and len(rasters) in (2, 3) and hasattr(rasters[0], "shape"):
+        array = np.asarray(rasters[0])
+        if array.ndim == 2:
+            array = array[np.newaxis]
+        if array.ndim != 3:
+            raise InputError(
+                f"Raster array must be (height, width) or (layers, height, width), got shape "
+                f"{array.shape}."
+            )
+        crs = rasters[2] if len(rasters) == 3 else None
+        layers = _Layers(
+            grid=_Grid(rasters[1], array.shape[1:], crs),
+            names=[f"band{i + 1}" for i in range(array.shape[0])],
+            array=array,
+            nodata=nodata,
+        )
+    else:
+        sources = list(rasters) if isinstance(rasters, list | tuple) else [rasters]
+        if not sources:
+            raise InputError("No raster given: pass a path, an open dataset or a RasterStack.")
+        grid = None
+        layer_names: list[str] = []
+        bands = []
+        for source in sources:
+            ds = stack.enter_context(open_raster(source))
+            this = _Grid(ds.transform, (ds.height, ds.width), ds.crs)
+            label = _source_label(source, ds)
+            if grid is None:
+                grid = this
+            elif not grid.same_as(this) or (
+                grid.crs is not None and this.crs is not None and grid.crs != this.crs
+            ):
+                raise ImageryError(
+                    f"Raster '{label}' is not on the grid of the first raster (shape "
+                    f"{this.shape} vs {grid.shape}, transform {tuple(this.transform)[:6]} vs "
+                    f"{tuple(grid.transform)[:6]}). Resample it to one grid first, or compute "
+                    "statistics per grid."
+                )
+            for band in range(1, ds.count + 1):
+                desc = ds.descriptions[band - 1] if ds.descriptions else None
+                if len(sources) == 1:
+                    name = desc or f"band{band}"
+                else:
+                    name = label if ds.count == 1 else f"{label}/{desc or f'band{band}'}"
+                layer_names.append(name)
+                bands.append((ds, band, ds.nodata if nodata is None else nodata))
+        layers = _Layers(grid=grid, names=layer_names, bands=bands)
+    if names is not None:
+        names = [str(n) for n in names]
+        if len(names) != len(layers):
+            raise InputError(
+                f"{len(names)} layer names given for {len(layers)} layers; give one per layer."
+            )
+        layers.names = names
+    if len(set(layers.names)) != len(layers.names):
+        raise InputError(
+            f"Layer names are not unique ({', '.join(layers.names)}); pass names=[...]."
+        )
+    return layers
+
+
+def _source_label(source, ds) -> str:
+    from pathlib import Path
+
+    if isinstance(source, str | bytes) or hasattr(source, "__fspath__"):
+        return Path(source).stem
+    return Path(str(getattr(ds, "name", "raster"))).stem
+
+
+def _grid_of(grid, stack: contextlib.ExitStack) -> _Grid:
+    """A grid from a raster source, or from ``(transform, (height, width)[, crs])``."""
+    from affine import Affine
+
+    if isinstance(grid, _Grid):
+        return grid
+    if isinstance(grid, tuple) and len(grid) in (2, 3) and isinstance(grid[0], Affine):
+        return _Grid(grid[0], tuple(int(x) for x in grid[1]), grid[2] if len(grid) == 3 else None)
+    return _open_layers(grid, stack).grid
+
+
+# --------------------------------------------------------------------------------------
+# parcels
+# --------------------------------------------------------------------------------------
+
+
+def _read_parcels(parcels, grid_crs):
+    """Return (index, geometry array in the grid CRS)."""
+    import geopandas as gpd
+
+    from ._io import read_vector
+
+    if isinstance(parcels, gpd.GeoDataFrame | gpd.GeoSeries):
+        gs = parcels.geometry if isinstance(parcels, gpd.GeoDataFrame) else parcels
+    elif isinstance(parcels, str) or hasattr(parcels, "__fspath__"):
+        gs = read_vector(parcels, what="parcels file").geometry
+    else:
+        try:
+            gs = gpd.GeoSeries(list(parcels))
+        except Exception as exc:
+            raise InputError(
+                "Parcels must be a GeoDataFrame, a GeoSeries, a vector file path or a list "
+                f"of shapely geometries; got {type(parcels).__name__}."
+            ) from exc
+    if grid_crs is not None:
+        if gs.crs is None:
+            warn(
+                "Parcels have no CRS; assuming they are in the raster's CRS "
+                f"({_crs_name(grid_crs)}). Set it with .set_crs() if that is wrong."
+            )
+        else:
+            try:
+                target = _as_pyproj(grid_crs)
+                if not gs.crs.equals(target):
+                    gs = gs.to_crs(target)
+            except Exception as exc:
+                raise CRSError(
+                    f"Cannot reproject parcels from {gs.crs} to the raster CRS "
+                    f"{_crs_name(grid_crs)}: {exc}"
+                ) from exc
+    return gs.index, np.asarray(gs.values, dtype=object)
+
+
+def _as_pyproj(crs):
+    import pyproj
+
+    if hasattr(crs, "to_wkt"):
+        return pyproj.CRS.from_user_input(crs.to_wkt())
+    return pyproj.CRS.from_user_input(crs)
+
+
+def _crs_name(crs) -> str:
+    try:
+        c = _as_pyproj(crs)
+        return f"EPSG:{c.to_epsg()}" if c.to_epsg() else c.name
+    except Exception:
+        return str(crs)
+
+
+# --------------------------------------------------------------------------------------
+# coverage
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Coverage:
+    """Which pixels each parcel covers, and how much: computed once per grid, reused.
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_array
+        Parcel x pixel weights, shape ``(n_parcels, n_pixels)``; the columns are the
+        pixels any parcel touches (``pixels``). In ``"coverage"`` mode a weight is the
+        share of the pixel's area inside the parcel; otherwise 1.
+    pixels : numpy.ndarray
+        Flat index ``row * width + col`` of each matrix column on the grid, ascending.
+    transform : affine.Affine
+        Grid transform.
+    shape : tuple of int
+        Grid ``(height, width)``.
+    crs : object
+        Grid CRS (``None`` when unknown).
+    weights : str
+        ``"coverage"``, ``"centroid"`` or ``"all_touched"``.
+    index : pandas.Index
+        Index of the parcels, used for every result.
+    status : numpy.ndarray
+        Per parcel ``ok``, ``partial``, ``outside``, ``empty_geometry`` or ``no_pixels``.
+    coverage_fraction : numpy.ndarray
+        Per parcel, share of its area inside the grid (NaN for empty geometries).
+    """
+
+    matrix: object
+    pixels: np.ndarray
+    transform: object
+    shape: tuple[int, int]
+    crs: object
+    weights: str
+    index: pd.Index
+    status: np.ndarray
+    coverage_fraction: np.ndarray
+
+    def __len__(self) -> int:
+        return self.matrix.shape[0]
+
+    @property
+    def pixel_count(self) -> np.ndarray:
+        """Per parcel, the sum of its weights (pixels covered, fractional in coverage mode)."""
+        return np.asarray(self.matrix.sum(axis=1)).ravel()
+
+    def zonal_stats(
+        self,
+        rasters,
+        *,
+        stats=DEFAULT_STATS,
+        names=None,
+        nodata=None,
+        block_rows: int | None = None,
+        progress=None,
+    ) -> pd.DataFrame:
+        """Statistics of every layer of ``rasters`` for these parcels.
+
+        Parameters
+        ----------
+        rasters : str, path, rasterio dataset, tuple, RasterStack or list
+            Layers on this coverage's grid (see :func:`zonal_stats`).
+        stats : sequence of str
+            Statistics per layer (see the module documentation).
+        names : list of str, optional
+            Layer names to use in the column names.
+        nodata : float, optional
+            Value to mask in every layer, overriding the rasters' own nodata.
+        block_rows : int, optional
+            Raster rows read per window from files (memory bound); default automatic.
+        progress : callable, optional
+            ``progress(fraction, message)``; return ``False`` to cancel.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed like the parcels; ``status``, ``coverage_fraction`` and one
+            ``"<layer>:<stat>"`` column per layer and statistic.
+        """
+        stats = _parse_stats(stats)
+        with contextlib.ExitStack() as stack:
+            layers = _open_layers(rasters, stack, names=names, nodata=nodata)
+            if not layers.grid.same_as(_Grid(self.transform, self.shape)):
+                raise ImageryError(
+                    f"The rasters' grid (shape {layers.grid.shape}, transform "
+                    f"{tuple(layers.grid.transform)[:6]}) is not the grid this coverage was "
+                    f"computed for (shape {self.shape}, transform {tuple(self.transform)[:6]})."
+                    " Compute a coverage for that grid with compute_coverage()."
+                )
+            return _compute_stats(self, layers, stats, block_rows, progress)
+
+
+def compute_coverage(parcels, grid, *, weights: str = "coverage", progress=None) -> Coverage:
+    """Compute, once, the pixels of every parcel on a grid and their weights.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame, GeoSeries, str or path, or sequence of geometries
+        Parcel polygons (multipolygons and holes allowed). They are reprojected to the
+        grid's CRS; the raster is never resampled. Null, empty or non-polygonal
+        geometries are kept with status ``empty_geometry``.
+    grid : raster source or tuple
+        Any raster :func:`zonal_stats` accepts (path, open dataset,
+        ``(array, transform[, crs])``, RasterStack), or ``(transform, (height, width)[,
+        crs])``.
+    weights : {"coverage", "centroid", "all_touched"}
+        ``"coverage"``: each pixel weighted by the exact share of its area inside the
+        parcel (exactextract). ``"centroid"``: pixels whose centre is inside, weight 1;
+        ``"all_touched"``: every pixel the parcel touches, weight 1 (rasterstats and
+        GDAL's rasterize rules).
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    Coverage
+        Reusable for every layer on that grid (:meth:`Coverage.zonal_stats` or
+        ``zonal_stats(..., coverage=...)``).
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> from affine import Affine
+    >>> cov = compute_coverage([shapely.box(5, -15, 15, -5)], (Affine(10, 0, 0, 0, -10, 0), (3, 3)))
+    >>> cov.matrix.toarray().round(3).tolist()
+    [[0.25, 0.25, 0.25, 0.25]]
+    """
+    if weights not in WEIGHTS:
+        raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
+    with contextlib.ExitStack() as stack:
+        g = _grid_of(grid, stack)
+    index, geoms = _read_parcels(parcels, g.crs)
+    return _coverage(geoms, index, g, weights, progress)
+
+
+def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
+    import shapely
+    from scipy import sparse
+
+    h, w = (int(x) for x in grid.shape)
+    n = len(geoms)
+    inv = ~grid.transform
+    det = abs(grid.transform.a * grid.transform.e - grid.transform.b * grid.transform.d)
+    if det == 0:
+        raise ImageryError("The raster transform is degenerate (zero pixel area).")
+
+    status = np.full(n, STATUS_OK, dtype=object)
+    fraction = np.full(n, np.nan)
+
+    # polygonal parts only; repair invalid geometries
+    geoms = np.asarray(geoms, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6, 7)) & ~missing
+    work = np.where(polygonal, geoms, None)
+    invalid = polygonal & ~shapely.is_valid(work)
+    if invalid.any():
+        work[invalid] = shapely.make_valid(work[invalid])
+    # to pixel space (column u, row v); pixel (row i, col j) is [j, j+1] x [i, i+1]
+    a, b, c, d, e, f = inv.a, inv.b, inv.c, inv.d, inv.e, inv.f
+
+    def to_pixels(xy):
+        x, y = xy[:, 0], xy[:, 1]
+        return np.column_stack([a * x + b * y + c, d * x + e * y + f])
+
+    has = ~shapely.is_missing(work)
+    work[has] = shapely.transform(work[has], to_pixels)
+    area_full = np.zeros(n)
+    area_full[has] = shapely.area(work[has])
+    empty = ~has | ~(area_full > 0)
+    status[empty] = STATUS_EMPTY
+    work[empty] = None
+
+    # clip to the grid (in pixel space, so rotated grids work too)
+    bounds = np.full((n, 4), np.nan)
+    live = ~empty
+    bounds[live] = shapely.bounds(work[live])
+    out_of = live & (
+        (bounds[:, 0] < 0) | (bounds[:, 1] < 0) | (bounds[:, 2] > w) | (bounds[:, 3] > h)
+    )
+    if out_of.any():
+        clipped = shapely.clip_by_rect(work[out_of], 0.0, 0.0, float(w), float(h))
+        work[out_of] = clipped
+    area_in = np.where(live, 0.0, np.nan)
+    area_in[live] = np.where(out_of[live], shapely.area(work[live]), area_full[live])
+    fraction[live] = np.clip(area_in[live] / area_full[live], 0.0, 1.0)
+    outside = live & ~(area_in > 0)
+    status[outside] = STATUS_OUTSIDE
+    status[live & ~outside & (fraction < 1 - 1e-9)] = STATUS_PARTIAL
+    fraction[outside] = 0.0
+    inside = live & ~outside
+    if live.any() and not inside.any():
+        warn(
+            f"None of the {int(live.sum())} parcels overlaps the raster grid "
+            f"(CRS {_crs_name(grid.crs)}). Are the parcels and rasters of the same area, and "
+            "is the parcels' CRS right?"
+        )
+
+    # rings of all polygon parts, with the parcel each belongs to
+    ids = np.flatnonzero(inside)
+    parts, part_of = shapely.get_parts(work[ids], return_index=True)
+    part_types = shapely.get_type_id(parts)
+    while np.isin(part_types, (6, 7)).any():  # collections from make_valid
+        more, idx = shapely.get_parts(parts, return_index=True)
+        parts, part_of = more, part_of[idx]
+        part_types = shapely.get_type_id(parts)
+    keep = part_types == 3
+    parts, part_of = parts[keep], ids[part_of[keep]]
+
+    rows_out, cols_out, vals_out = [], [], []
+    # process parcels in chunks of bounded local-grid size
+    pb = np.zeros((n, 4))
+    if parts.size:
+        part_bounds = shapely.bounds(parts)
+        order = np.argsort(part_of, kind="stable")
+        parts, part_of, part_bounds = parts[order], part_of[order], part_bounds[order]
+        uniq, first = np.unique(part_of, return_index=True)
+        pb[uniq, 0] = np.minimum.reduceat(part_bounds[:, 0], first)
+        pb[uniq, 1] = np.minimum.reduceat(part_bounds[:, 1], first)
+        pb[uniq, 2] = np.maximum.reduceat(part_bounds[:, 2], first)
+        pb[uniq, 3] = np.maximum.reduceat(part_bounds[:, 3], first)
+        c0 = np.floor(pb[:, 0]).astype(np.int64)
+        r0 = np.floor(pb[:, 1]).astype(np.int64)
+        nc = np.floor(pb[:, 2]).astype(np.int64) - c0 + 1
+        nr = np.floor(pb[:, 3]).astype(np.int64) - r0 + 1
+        cells = np.where(np.isin(np.arange(n), uniq), nr * nc, 0)
+        cum = np.cumsum(cells[uniq])
+        chunk_id = cum // _CHUNK_CELLS
+        bounds_idx = np.flatnonzero(np.diff(chunk_id)) + 1
+        groups = np.split(uniq, bounds_idx)
+        part_start = np.searchsorted(part_of, [g[0] for g in groups])
+        part_stop = np.searchsorted(part_of, [g[-1] for g in groups], side="right")
+        for k, (grp, p0, p1) in enumerate(zip(groups, part_start, part_stop)):
+            rr, cc, vv = _cover_parts(
+                parts[p0:p1], part_of[p0:p1], grp, c0, r0, nc, nr, weights, h, w
+            )
+            rows_out.append(rr)
+            cols_out.append(cc)
+            vals_out.append(vv)
+            _progress.report(progress, (k + 1) / len(groups), "computing pixel coverage")
+    rows = np.concatenate(rows_out) if rows_out else np.zeros(0, np.int64)
+    flat = np.concatenate(cols_out) if cols_out else np.zeros(0, np.int64)
+    vals = np.concatenate(vals_out) if vals_out else np.zeros(0)
+    pixels, col_idx = np.unique(flat, return_inverse=True)
+    matrix = sparse.csr_array((vals, (rows, col_idx)), shape=(n, pixels.size))
+    matrix.sum_duplicates()
+    if weights == "centroid":
+        none = inside & (np.diff(matrix.indptr) == 0)
+        status[none] = STATUS_NO_PIXELS
+    return Coverage(
+        matrix=matrix,
+        pixels=pixels,
+        transform=grid.transform,
+        shape=(h, w),
+        crs=grid.crs,
+        weights=weights,
+        index=pd.Index(index),
+        status=status.astype(str),
+        coverage_fraction=fraction,
+    )
+
+
+def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w):
+    """Exact coverage (or centroid / all-touched membership) of some parcels' pixels.
+
+    Returns parcel row, flat pixel index and weight of every pixel with a weight.
+    """
+    import shapely
+
+    # local dense grids, column-major per parcel so row-wise cumulative sums are contiguous
+    pc = np.zeros(c0.size, dtype=np.int64)  # cells per parcel (only those in this chunk)
+    pc[parcel_ids] = nr[parcel_ids] * nc[parcel_ids]
+    offset = np.zeros(c0.size, dtype=np.int64)
+    offset[parcel_ids] = np.cumsum(pc[parcel_ids]) - pc[parcel_ids]
+    total = int(pc[parcel_ids].sum())
+
+    rings, ring_part = shapely.get_rings(parts, return_index=True)
+    # first ring of each part is its exterior
+    exterior = np.ones(rings.size, dtype=bool)
+    exterior[1:] = ring_part[1:] != ring_part[:-1]
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    u, v = coords[:, 0], coords[:, 1]
+    same = ring_of[1:] == ring_of[:-1]
+    e_ring = ring_of[:-1][same]
+    ua, va, ub, vb = u[:-1][same], v[:-1][same], u[1:][same], v[1:][same]
+    # ring orientation: exterior rings add area, holes remove it, whatever their winding
+    shoelace = np.bincount(e_ring, weights=ua * vb - ub * va, minlength=rings.size)
+    sign = -np.sign(shoelace) * np.where(exterior, 1.0, -1.0)
+    e_sign = sign[e_ring]
+    p = part_of[ring_part[e_ring]]  # parcel of each edge
+    pr0, pc0, pnr = r0[p], c0[p], nr[p]
+    poff = offset[p]
+
+    # --- cut each edge at pixel column boundaries
+    ja = np.floor(ua).astype(np.int64)
+    jb = np.floor(ub).astype(np.int64)
+    ncol = np.abs(jb - ja) + 1
+    e_idx = np.repeat(np.arange(ua.size), ncol)
+    k = np.arange(e_idx.size) - np.repeat(np.cumsum(ncol) - ncol, ncol)
+    step = np.sign(jb - ja)[e_idx]
+    col = ja[e_idx] + k * step
+    last = k == ncol[e_idx] - 1
+    first = k == 0
+    right = step > 0
+    eua, eva, eub, evb = ua[e_idx], va[e_idx], ub[e_idx], vb[e_idx]
+    us = np.where(first, eua, np.where(right, col, col + 1).astype(np.float64))
+    ue = np.where(last, eub, np.where(right, col + 1, col).astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (evb - eva) / (eub - eua)
+        vs = np.where(first, eva, eva + (us - eua) * slope)
+        ve = np.where(last, evb, eva + (ue - eua) * slope)
+    del eua, eva, eub, evb, slope, first, last, right, step, k
+
+    # --- cut each column piece at pixel row boundaries
+    ia = np.floor(vs).astype(np.int64)
+    ib = np.floor(ve).astype(np.int64)
+    # keep pieces inside the column's row range even with rounding
+    nrow = np.abs(ib - ia) + 1
+    s_idx = np.repeat(np.arange(us.size), nrow)
+    k = np.arange(s_idx.size) - np.repeat(np.cumsum(nrow) - nrow, nrow)
+    step = np.sign(ib - ia)[s_idx]
+    row = ia[s_idx] + k * step
+    last = k == nrow[s_idx] - 1
+    first = k == 0
+    down = step > 0
+    sus, svs, sue, sve = us[s_idx], vs[s_idx], ue[s_idx], ve[s_idx]
+    v_start = np.where(first, svs, np.where(down, row, row + 1).astype(np.float64))
+    v_end = np.where(last, sve, np.where(down, row + 1, row).astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        islope = (sue - sus) / (sve - svs)
+        u_start = np.where(first, sus, sus + (v_start - svs) * islope)
+        u_end = np.where(last, sue, sus + (v_end - svs) * islope)
+    del sus, svs, sue, sve, islope, first, last, down, step, k
+    pe = e_idx[s_idx]
+    pcol = col[s_idx]
+    du = (u_end - u_start) * e_sign[pe]
+    vmid = 0.5 * (v_start + v_end)
+    cell = poff[pe] + (pcol - pc0[pe]) * pnr[pe] + (row - pr0[pe])
+
+    col_len = np.repeat(nr[parcel_ids], nc[parcel_ids])
+    if weights == "centroid":
+        # vertical scanlines through pixel centres; even-odd rule (GDAL's fill rule)
+        umin, umax = np.minimum(ua, ub), np.maximum(ua, ub)
+        jlo = np.ceil(umin - 0.5).astype(np.int64)
+        jhi = np.ceil(umax - 0.5).astype(np.int64)
+        cnt = np.maximum(jhi - jlo, 0)
+        x_idx = np.repeat(np.arange(ua.size), cnt)
+        jj = jlo[x_idx] + np.arange(x_idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        xc = jj + 0.5
+        vx = va[x_idx] + (xc - ua[x_idx]) * (vb[x_idx] - va[x_idx]) / (ub[x_idx] - ua[x_idx])
+        k0 = np.floor(vx + 0.5).astype(np.int64)
+        xp = p[x_idx]
+        ok = k0 < r0[xp] + nr[xp]
+        xcell = offset[xp] + (jj - c0[xp]) * nr[xp] + (k0 - r0[xp])
+        toggles = np.bincount(xcell[ok], minlength=total)
+        value = _segmented_cumsum(toggles, col_len) % 2
+        value = value.astype(np.float64)
+    else:
+        a_part = np.bincount(cell, weights=du * (vmid - row), minlength=total)
+        b_part = np.bincount(cell, weights=-du, minlength=total)
+        value = a_part + _segmented_cumsum(b_part, col_len)
+        if weights == "all_touched":
+            length = np.abs(u_end - u_start) + np.abs(v_end - v_start)
+            touched = np.bincount(cell[length > 0], minlength=total) > 0
+            value = ((value > _COVER_TOL) | touched).astype(np.float64)
+        else:
+            value = np.minimum(value, 1.0)
+
+    hit = np.flatnonzero(value > _COVER_TOL)
+    # map local cells back to parcel, row, column
+    owner_pos = np.searchsorted(offset[parcel_ids], hit, side="right") - 1
+    owner = parcel_ids[owner_pos]
+    local = hit - offset[owner]
+    gcol = c0[owner] + local // nr[owner]
+    grow = r0[owner] + local % nr[owner]
+    ok = (grow >= 0) & (grow < h) & (gcol >= 0) & (gcol < w)
+    return owner[ok], grow[ok] * w + gcol[ok], value[hit[ok]]
+
+
+def _segmented_cumsum(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Cumulative sum restarting at each segment (segments given by their lengths)."""
+    cs = np.cumsum(values)
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    before = np.where(starts > 0, cs[np.maximum(starts - 1, 0)], 0)
+    return cs - np.repeat(before, lengths)
+
+
+# --------------------------------------------------------------------------------------
+# statistics
+# --------------------------------------------------------------------------------------
+
+
+def zonal_stats(
+    parcels,
+    rasters,
+    *,
+    stats=DEFAULT_STATS,
+    weights: str = "coverage",
+    names=None,
+    nodata=None,
+    coverage: Coverage | None = None,
+    block_rows: int | None = None,
+    progress=None,
+) -> pd.DataFrame:
+    """Per-parcel statistics of every layer of a raster or stack, with exact coverage.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame, GeoSeries, str or path, or sequence of geometries
+        Parcel polygons. They are reprojected to the raster's CRS (never the raster to
+        theirs). No parcel is dropped: null/empty geometries and parcels outside the
+        raster get NaN and a ``status``.
+    rasters : str, path, rasterio dataset, tuple, RasterStack or list
+        A raster file or open dataset (every band a layer), ``(array, transform[, crs])``
+        with a 2-D or ``(layers, H, W)`` array, a :class:`ntmgis.stack.RasterStack`
+        (dates x bands or indices; the fastest path), or a list of files/datasets on one
+        grid. Masked pixels (NaN, or the raster's nodata) are left out per layer, so each
+        date has its own clear-pixel ``count``.
+    stats : sequence of str
+        Statistics per layer: ``mean``, ``sum``, ``std``, ``min``, ``max``, ``median``,
+        ``pNN`` (quantile, e.g. ``p10``), ``count``, ``valid``, ``above_T``, ``below_T``.
+        See the module documentation for their definitions.
+    weights : {"coverage", "centroid", "all_touched"}
+        Pixel weights: exact area share (exactextract's semantics), or weight 1 for pixels
+        whose centre is inside / that the parcel touches (rasterstats' semantics).
+    names : list of str, optional
+        Layer names for the column names (default: the stack's names, the bands'
+        descriptions, or ``band1``, ``band2``...).
+    nodata : float, optional
+        Value to mask in every layer, overriding the rasters' own nodata.
+    coverage : Coverage, optional
+        A coverage from :func:`compute_coverage` for these parcels on this grid, to reuse
+        (then ``parcels`` and ``weights`` are ignored and may be ``None``).
+    block_rows : int, optional
+        Raster rows read per window from files: bounds memory (default automatic).
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed like ``parcels``: ``status``, ``coverage_fraction``, then one column
+        ``"<layer>:<stat>"`` per layer and statistic, layer by layer.
+
+    Raises
+    ------
+    InputError
+        Unknown statistic or weights, or layer names that do not fit.
+    ImageryError
+        Rasters that cannot be read or are not on one grid.
+    CRSError
+        Parcels that cannot be reprojected to the raster's CRS.
+
+    Examples
+    --------
+    >>> import numpy as np, shapely
+    >>> from affine import Affine
+    >>> values = np.arange(9, dtype="float32").reshape(3, 3)
+    >>> table = zonal_stats(
+    ...     [shapely.box(5, -15, 15, -5)], (values, Affine(10, 0, 0, 0, -10, 0)),
+    ...     stats=["mean", "count"])
+    >>> table[["band1:mean", "band1:count"]].round(3).values.tolist()
+    [[2.0, 1.0]]
+    """
+    stats = _parse_stats(stats)
+    with contextlib.ExitStack() as stack:
+        layers = _open_layers(rasters, stack, names=names, nodata=nodata)
+        if coverage is None:
+            if weights not in WEIGHTS:
+                raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
+            index, geoms = _read_parcels(parcels, layers.grid.crs)
+            coverage = _coverage(
+                geoms, index, layers.grid, weights, _progress.scaled(progress, 0.0, 0.3)
+            )
+            progress = _progress.scaled(progress, 0.3, 1.0)
+        elif not layers.grid.same_as(_Grid(coverage.transform, coverage.shape)):
+            raise ImageryError(
+                "The coverage was computed for another grid than these rasters'; compute "
+                "one with compute_coverage(parcels, rasters)."
+            )
+        return _compute_stats(coverage, layers, stats, block_rows, progress)
+
+
+def _compute_stats(cov: Coverage, layers: _Layers, stats, block_rows, progress) -> pd.DataFrame:
+    m = cov.matrix
+    n = m.shape[0]
+    n_layers = len(layers)
+    nnz_rows = np.repeat(np.arange(n), np.diff(m.indptr))
+    total_w = np.asarray(m.sum(axis=1)).ravel()
+    per_nnz = any(s in ("std", "min", "max", "median") or s.startswith("p") for s in stats)
+    # layers per group: bound the gathered values (and per-nonzero work arrays)
+    per_layer = 8 * (cov.pixels.size + (3 * m.nnz if per_nnz else 0)) + 1
+    group = int(max(1, min(n_layers, _VALUE_BUDGET // per_layer)))
+    columns: dict[str, np.ndarray] = {}
+    groups = [list(range(i, min(i + group, n_layers))) for i in range(0, n_layers, group)]
+    for gi, idx in enumerate(groups):
+        sub = _progress.scaled(progress, gi / len(groups), (gi + 0.8) / len(groups))
+        values = layers.gather(cov.pixels, idx, block_rows, sub)
+        results = _stats_for_values(m, nnz_rows, total_w, values, stats)
+        for k, layer in enumerate(idx):
+            for stat in stats:
+                columns[f"{layers.names[layer]}:{stat}"] = results[stat][:, k]
+        _progress.report(progress, (gi + 1) / len(groups), "computing statistics")
+    bad = (cov.status == STATUS_OUTSIDE) | (cov.status == STATUS_EMPTY)
+    out = pd.DataFrame(
+        {"status": pd.array(cov.status, dtype="str"), "coverage_fraction": cov.coverage_fraction},
+        index=cov.index,
+    )
+    data = pd.DataFrame(columns, index=cov.index)
+    if bad.any() and len(data.columns):
+        data.loc[bad] = np.nan
+    return pd.concat([out, data], axis=1)
+
+
+def _stats_for_values(m, nnz_rows, total_w, values, stats) -> dict[str, np.ndarray]:
+    """All statistics for the gathered ``values`` (P, g) of some layers."""
+    n = m.shape[0]
+    g = values.shape[1]
+    valid = ~np.isnan(values)
+    filled = np.where(valid, values, 0.0)
+    count = m @ valid.astype(np.float64)
+    total = m @ filled
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    mean[count <= 0] = np.nan
+    out: dict[str, np.ndarray] = {}
+    for stat in stats:
+        if stat == "mean":
+            out[stat] = mean
+        elif stat == "sum":
+            out[stat] = total  # 0 when no valid pixel (exactextract's convention)
+        elif stat == "count":
+            out[stat] = count
+        elif stat == "valid":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[stat] = count / total_w[:, None]
+        elif (match := _STAT_RE.match(stat)) and match.group("cmp"):
+            t = float(match.group("t"))
+            hit = (values > t) if match.group("cmp") == "above" else (values < t)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                share = (m @ (hit & valid).astype(np.float64)) / count
+            share[count <= 0] = np.nan
+            out[stat] = share
+    need_nnz = [s for s in stats if s not in out]
+    if not need_nnz:
+        return out
+    w = m.data
+    starts = m.indptr[:-1]
+    nonempty = np.flatnonzero(np.diff(m.indptr) > 0)
+    for stat in need_nnz:
+        out[stat] = np.full((n, g), np.nan)
+    quantiles = {
+        s: (0.5 if s == "median" else float(s[1:]) / 100.0)
+        for s in need_nnz
+        if s == "median" or s.startswith("p")
+    }
+    for k in range(g):
+        x = values[m.indices, k]
+        ok = ~np.isnan(x)
+        if "std" in need_nnz:
+            dev = np.where(ok, x - mean[nnz_rows, k], 0.0)
+            acc = np.bincount(nnz_rows, weights=w * dev * dev, minlength=n)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out["std"][:, k] = np.sqrt(acc / count[:, k])
+            out["std"][count[:, k] <= 0, k] = np.nan
+        if nonempty.size and ("min" in need_nnz or "max" in need_nnz):
+            has = np.add.reduceat(ok, starts[nonempty]) > 0
+            if "min" in need_nnz:
+                mn = np.minimum.reduceat(np.where(ok, x, np.inf), starts[nonempty])
+                out["min"][nonempty[has], k] = mn[has]
+            if "max" in need_nnz:
+                mx = np.maximum.reduceat(np.where(ok, x, -np.inf), starts[nonempty])
+                out["max"][nonempty[has], k] = mx[has]
+        if quantiles:
+            for stat, q in _weighted_quantiles(x[ok], w[ok], nnz_rows[ok], n, quantiles).items():
+                out[stat][:, k] = q
+    return out
+
+
+def _weighted_quantiles(x, w, rows, n, quantiles: dict[str, float]) -> dict[str, np.ndarray]:
+    """Weighted quantiles per parcel, exactextract's definition (``WeightedQuantiles``).
+
+    With the values of a parcel sorted, ``S_k = k w_k + (n - 1) sum_{i<k} w_i``; the
+    quantile ``q`` interpolates linearly in ``S`` at ``q S_n`` where ``S_n = (n - 1) sum w``.
+    """
+    result = {s: np.full(n, np.nan) for s in quantiles}
+    if x.size == 0:
+        return result
+    order = _sort_within(rows, x)
+    x, w, rows = x[order], w[order], rows[order]
+    seg_rows, starts, lengths = np.unique(rows, return_index=True, return_counts=True)
+    rank = np.arange(x.size) - np.repeat(starts, lengths)
+    cw = np.cumsum(w)
+    base = np.repeat(np.where(starts > 0, cw[np.maximum(starts - 1, 0)], 0.0), lengths)
+    excl = cw - w - base  # weights before each element in its parcel
+    seg_total = np.add.reduceat(w, starts)
+    n_seg = np.repeat(lengths - 1, lengths).astype(np.float64)
+    s = rank * w + n_seg * excl
+    sn = seg_total * (lengths - 1)
+    last = starts + lengths - 1
+    for stat, q in quantiles.items():
+        target = q * sn
+        cnt = np.add.reduceat(s <= np.repeat(target, lengths), starts)
+        right = starts + cnt
+        res = np.empty(seg_rows.size)
+        at_start = cnt == 0
+        at_end = cnt >= lengths
+        res[at_start] = x[starts[at_start]]
+        res[at_end] = x[last[at_end]]
+        mid = ~at_start & ~at_end
+        r = right[mid]
+        lft = r - 1
+        ds = s[r] - s[lft]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(ds > 0, (target[mid] - s[lft]) / ds, 0.0)
+        res[mid] = x[lft] + frac * (x[r] - x[lft])
+        result[stat][seg_rows] = res
+    return result
+
+
+def _sort_within(rows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Order sorting ``x`` within each run of equal (ascending) ``rows``."""
+    x32 = x.astype(np.float32)
+    if rows.size and rows[-1] < 2**31 and np.array_equal(x32, x):
+        # exact: order-preserving 32-bit key of the float32 value under the row number
+        bits = x32.view(np.uint32).astype(np.uint64)
+        neg = (bits >> np.uint64(31)).astype(bool)
+        key = np.where(neg, np.uint64(0xFFFFFFFF) - bits, bits | np.uint64(0x80000000))
+        key |= rows.astype(np.uint64) << np.uint64(32)
+        return np.argsort(key, kind="stable")
+    return np.lexsort((x, rows))
