@@ -826,7 +826,7 @@ def boa_offset(
                 f"(baseline 04.00 or later); pass boa_offset= to set it"
             )
         return offset, source, notes
-    if n >= 100 and offset < 0 and share > 0.01:
+    if n >= 30 and offset < 0 and share > 0.01:
         notes.append(
             f"{source} says BOA_ADD_OFFSET {offset:.0f} but {share:.1%} of {n} clear visible-band "
             f"DNs are below 1000 (negative reflectance): the offset looks already applied, "
@@ -834,7 +834,7 @@ def boa_offset(
         )
         if source != "user":
             offset, source = 0.0, "values"
-    elif n >= 100 and offset == 0 and share == 0.0:
+    elif n >= 30 and offset == 0 and share == 0.0:
         notes.append(
             f"{source} says BOA_ADD_OFFSET 0 but none of {n} clear visible-band DNs is below "
             f"1000, as in baseline 04.00+ data (e.g. reprocessed archive); kept 0, pass "
@@ -1452,13 +1452,21 @@ def _read_group(
 ) -> RasterStack | None:
     from .indices import compute_index
 
-    # the grid: resolution and origin from the first scene's finest needed band
-    first = members[0]
+    # the grid: resolution and origin from the first readable scene's finest needed band
     ref_transform, ref_res = None, None
-    for band in needed:
-        with _open(first.bands[band].href) as ds:
-            if ref_res is None or ds.res[0] < ref_res:
-                ref_res, ref_transform = ds.res[0], ds.transform
+    for scene in list(members):
+        try:
+            for band in needed:
+                with _open(scene.bands[band].href) as ds:
+                    if ref_res is None or ds.res[0] < ref_res:
+                        ref_res, ref_transform = ds.res[0], ds.transform
+            break
+        except (ImageryError, CRSError) as exc:
+            ref_transform, ref_res = None, None
+            members.remove(scene)
+            fail(scene, exc)
+    if ref_transform is None:
+        return None
     res = res_wanted or ref_res
     if aoi_geom is not None:
         minx, miny, maxx, maxy = aoi_geom.bounds

@@ -310,7 +310,9 @@ def register_index(
         names = list(bands)
 
         def function(**arrays):
-            return user_function(**{n: arrays[c] for n, c in zip(names, canon)})
+            return user_function(
+                **{n: np.asarray(arrays[c], dtype=np.float64) for n, c in zip(names, canon)}
+            )
 
         index = Index(key, tuple(canon), function, description=description)
     else:
