@@ -50,8 +50,8 @@ $(QVENV)/.installed: pyproject.toml setup.py
 	touch $@
 
 lint: venv
-	$(VENV)/bin/ruff check ntmgis tests benchmarks qgis_plugin
-	$(VENV)/bin/ruff format --check ntmgis tests benchmarks qgis_plugin
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-lib: venv
 	$(VENV)/bin/python -m pytest tests --ignore=tests/qgis -p no:cacheprovider
