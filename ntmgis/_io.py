@@ -80,3 +80,99 @@ def open_raster(source) -> Iterator:
         ) from exc
     with dataset:
         yield dataset
+
+
+def read_table_rows(source, *, sheet=None, what: str = "table") -> tuple[list[list], dict]:
+    """Read every row of a CSV or XLSX table as plain Python values, title rows included.
+
+    Commune spreadsheets carry title rows above the header, so the caller finds its own
+    header row. CSV bytes are decoded with :func:`ntmgis.text.decode_bytes` (UTF-8 with or
+    without BOM, cp1258, TCVN3, VNI); text is returned in NFC. A pandas DataFrame is
+    returned as its header row followed by its rows.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        A ``.csv``/``.txt`` or ``.xlsx``/``.xlsm`` file, or a DataFrame.
+    sheet : str or int, optional
+        XLSX sheet name or 0-based index; the first sheet by default.
+    what : str, default "table"
+        What the file is, for messages.
+
+    Returns
+    -------
+    rows : list of list
+        The cell values, one list per row (ragged rows are kept as they are).
+    info : dict
+        ``path`` (or None), ``sheet`` (name or None), ``encoding`` (CSV) and
+        ``number_formats``: for XLSX one list per row of the cells' number formats (so a
+        caller can tell a percent cell), None otherwise.
+    """
+    import csv
+    import io
+    import unicodedata
+
+    import pandas as pd
+
+    from .text import decode_bytes
+
+    if isinstance(source, pd.DataFrame):
+        rows = [list(source.columns)] + source.astype(object).values.tolist()
+        return rows, {"path": None, "sheet": None, "encoding": None, "number_formats": None}
+    path = as_path(source, what=what)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # zip/XML errors: name the file
+            raise InputError(
+                f"Cannot read {what} '{path}' as an Excel workbook: {exc}. Save it again as "
+                f".xlsx from Excel or LibreOffice."
+            ) from exc
+        try:
+            names = book.sheetnames
+            if sheet is None:
+                name = names[0]
+            elif isinstance(sheet, int):
+                if not 0 <= sheet < len(names):
+                    raise _missing_sheet(path, sheet, names)
+                name = names[sheet]
+            else:
+                wanted = unicodedata.normalize("NFC", str(sheet)).strip().casefold()
+                hits = [n for n in names if unicodedata.normalize("NFC", n).casefold() == wanted]
+                if not hits:
+                    raise _missing_sheet(path, sheet, names)
+                name = hits[0]
+            rows, formats = [], []
+            for row in book[name].iter_rows():
+                values = [getattr(cell, "value", None) for cell in row]
+                rows.append([unicodedata.normalize("NFC", v) if isinstance(v, str) else v
+                             for v in values])  # fmt: skip
+                formats.append([getattr(cell, "number_format", None) for cell in row])
+        finally:
+            book.close()
+        return rows, {"path": path, "sheet": name, "encoding": None, "number_formats": formats}
+    if suffix in (".xls", ".ods"):
+        raise InputError(
+            f"{what.capitalize()} '{path}' is in the old {suffix} format: save it as .xlsx "
+            f"(Excel workbook) or .csv (CSV UTF-8) and try again."
+        )
+    text, encoding = decode_bytes(path.read_bytes())
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
+    return rows, {"path": path, "sheet": None, "encoding": encoding, "number_formats": None}
+
+
+def _missing_sheet(path, sheet, names):
+    from .errors import SchemaError
+
+    return SchemaError(
+        f"Sheet '{sheet}' not found in '{path}'. Sheets there: {', '.join(map(str, names))}."
+    )
