@@ -411,8 +411,8 @@ def _trajectory(cond, t, rng):
     rain = np.clip(np.sin((t - 240) / 120 * math.pi), 0, 1) * (t > 240)
     if cond in ("orchard", "model"):
         g = rng.uniform(0.74, 0.86) - 0.04 * dry + 0.02 * np.sin(2 * math.pi * t / 365)
-        for _ in range(2):  # weeding or pruning: understory cleared, soil shows
-            g = g - rng.uniform(0.12, 0.2) * _event(t, rng.uniform(20, 330), 25)
+        for _ in range(3):  # weeding or pruning: understory cleared, soil shows
+            g = g - rng.uniform(0.14, 0.24) * _event(t, rng.uniform(20, 330), 30)
         d = 0.03 + 0.03 * dry
         if cond == "model":
             gv, wet = _cycles(t, 3, rng.random(), rng.uniform(0.75, 0.88))
@@ -425,8 +425,13 @@ def _trajectory(cond, t, rng):
         g = 0.5 * gv + 0.5 * (0.3 + 0.15 * t / 365)
         d = 0.05 + 0.03 * dry
     elif cond == "mixed":
-        g = rng.uniform(0.48, 0.66) - 0.06 * dry + 0.05 * rain
-        g = g - rng.uniform(0.12, 0.25) * _event(t, rng.uniform(20, 330), 30)
+        # mixed trees and weeds, with vegetable beds on part of the garden (tended, low value)
+        trees = rng.uniform(0.48, 0.66) - 0.06 * dry + 0.05 * rain
+        for _ in range(2):  # clearing weeds under the trees
+            trees = trees - rng.uniform(0.12, 0.25) * _event(t, rng.uniform(20, 330), 30)
+        beds, wet = _cycles(t, 2, rng.random(), rng.uniform(0.6, 0.8))
+        share = rng.uniform(0.3, 0.5)
+        g = (1 - share) * trees + share * beds
         d = 0.08 + 0.08 * dry
     elif cond == "renovating":
         day = rng.uniform(150, 240)
@@ -445,8 +450,8 @@ def _trajectory(cond, t, rng):
         d = 0.1 + 0.18 * dry
         wet = np.full_like(t, 0.15)
     elif cond == "abandoned_orchard":
-        g = rng.uniform(0.68, 0.80) + 0.04 * t / 365 - 0.03 * dry
-        d = 0.06 + 0.1 * dry
+        g = rng.uniform(0.68, 0.80) + 0.06 * t / 365 - 0.03 * dry
+        d = 0.06 + 0.12 * dry
         wet = np.full_like(t, 0.2)
     elif cond == "rice":
         season = ((t >= 15) & (t < 140)) | ((t >= 155) & (t < 250))
@@ -465,7 +470,7 @@ def _trajectory(cond, t, rng):
         g, d = 0.55 - 0.08 * dry + z, 0.1 + 0.1 * dry
     else:  # pragma: no cover - internal
         raise ValueError(cond)
-    g = np.clip(g + rng.normal(0, 0.015, t.shape), 0.0, 0.97)
+    g = np.clip(g + rng.normal(0, 0.01, t.shape), 0.0, 0.97)
     d = np.clip(np.broadcast_to(d, t.shape), 0.0, 1.0 - g)
     water = np.clip(np.broadcast_to(water, t.shape), 0, 1 - g - d)
     soil = np.clip(1.0 - g - d - water, 0, 1)
