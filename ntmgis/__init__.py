@@ -23,6 +23,13 @@ from .errors import (
 
 # public name -> module that defines it (imported on first use)
 _LAZY = {
+    "read_parcels": "ntmgis.parcels",
+    "read_survey": "ntmgis.survey",
+    "join_survey": "ntmgis.survey",
+    "JoinReport": "ntmgis.survey",
+    "Codebook": "ntmgis.survey",
+    "GardenClass": "ntmgis.survey",
+    "province_zone": "ntmgis.crs",
     "make_sample": "ntmgis.sample",
     "SampleCommune": "ntmgis.sample",
     "sample_paths": "ntmgis.sample",

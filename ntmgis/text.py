@@ -42,6 +42,7 @@ __all__ = [
     "encode_cp1258",
     "match_columns",
     "is_vietnamese_syllable",
+    "parse_vn_number",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -773,3 +774,74 @@ def match_columns(
                 used.add(hit[0])
                 break
     return found
+
+
+class Metadata(dict):
+    """A dict for ``DataFrame.attrs`` that pandas does not deep-copy on every operation.
+
+    pandas copies ``attrs`` deeply whenever a frame is derived (even ``df.at``); a long
+    list of issues there would make every later step slow. The metadata is read-only
+    information about the source, so sharing it is safe.
+    """
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __copy__(self):
+        return self
+
+
+# --------------------------------------------------------------------------------------
+# Numbers written the Vietnamese way
+# --------------------------------------------------------------------------------------
+
+_THOUSANDS_DOT = re.compile(r"^[-+]?\d{1,3}(?:\.\d{3})+(?:,\d+)?$")
+_THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+_PLAIN = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+
+
+def parse_vn_number(value) -> tuple[float | None, str | None]:
+    """Read a number as Vietnamese users type it: "1.250" is 1250, "12,5" is 12.5.
+
+    Parameters
+    ----------
+    value : object
+        A number, or text such as ``"1.250"``, ``"1.250,5"``, ``"12,5"``, ``"1250 m²"``.
+
+    Returns
+    -------
+    number : float or None
+        The value, or None when blank or unreadable.
+    note : str or None
+        ``"thousands_separator"`` when a dot (or comma) separated thousands,
+        ``"decimal_comma"`` when a comma was the decimal mark, ``"unreadable"`` when the
+        text is no number, else None.
+
+    Examples
+    --------
+    >>> parse_vn_number("1.250")
+    (1250.0, 'thousands_separator')
+    >>> parse_vn_number("12,5")
+    (12.5, 'decimal_comma')
+    >>> parse_vn_number(656)
+    (656.0, None)
+    """
+    if value is None or isinstance(value, bool):
+        return None, None
+    if isinstance(value, int | float):
+        return (None, None) if value != value else (float(value), None)
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    text = re.sub(r"\s*(m2|m²|m\^2|ha)$", "", text, flags=re.IGNORECASE).replace(" ", "")
+    text = text.replace("\u00a0", "")
+    if not text:
+        return None, None
+    if _THOUSANDS_DOT.match(text):
+        return float(text.replace(".", "").replace(",", ".")), "thousands_separator"
+    if _DECIMAL_COMMA.match(text):
+        return float(text.replace(",", ".")), "decimal_comma"
+    if _THOUSANDS_COMMA.match(text):
+        return float(text.replace(",", "")), "thousands_separator"
+    if _PLAIN.match(text):
+        return float(text), None
+    return None, "unreadable"

@@ -1,0 +1,526 @@
+"""Read cadastral parcels into one standard schema, with geometry hygiene.
+
+:func:`read_parcels` reads a GeoPackage, Shapefile (with or without ``.cpg``), GeoJSON,
+FlatGeobuf, a DXF GDAL reads, or a GeoDataFrame, and returns every parcel with:
+
+=================  ==========================================================
+``parcel_id``      stable, readable id ``"<sheet>-<parcel_no>"`` (``"12-345"``);
+                   a repeated key gets ``"12-345#2"``, a missing one ``"row-17"``
+``sheet``          số tờ (map sheet)
+``parcel_no``      số thửa (parcel number, unique within a sheet)
+``area_m2``        the recorded area (DIENTICH), else the geometry's
+``land_use``       land-use code (KHLOAIDAT), e.g. ``"ONT+CLN"``
+``hamlet``         place / hamlet (DIADANH), NFC, modern tone placement
+``owner``          owner (TENCHU)
+``household_id``   household id (MAHO) when the file has one
+``parcel_status``  ``ok``, ``repaired``, ``duplicate_key``, ``missing_key``,
+                   ``empty_geometry`` (the most serious one)
+``parcel_notes``   every repair and problem found, in words
+``overlap_m2``     area shared with other parcels
+=================  ==========================================================
+
+followed by every original column, unchanged. No parcel is ever dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import _progress
+from .errors import DataNotFoundError, InputError, SchemaError, warn
+from .text import Metadata, clean_text, fold, match_columns, parse_vn_number, repair_column
+
+__all__ = [
+    "PARCEL_FIELDS",
+    "STANDARD_COLUMNS",
+    "GARDEN_LAND_USES",
+    "read_parcels",
+    "is_garden_land_use",
+    "parcel_ids",
+]
+
+#: Standard field -> known column names (matched case-, space- and diacritic-insensitively).
+PARCEL_FIELDS: dict[str, list[str]] = {
+    "sheet": [
+        "SHBANDO",
+        "SoHieuToBanDo",
+        "so_to",
+        "Số tờ",
+        "SoTo",
+        "to_ban_do",
+        "Tờ bản đồ",
+        "Số tờ bản đồ",
+        "SH_TO",
+        "ToBanDo",
+        "TBD",
+        "mapsheet",
+        "sheet_no",
+    ],
+    "parcel_no": [
+        "SHTHUA",
+        "SoThuTuThua",
+        "so_thua",
+        "Số thửa",
+        "SoThua",
+        "thua",
+        "Thửa",
+        "Thửa số",
+        "SH_THUA",
+        "parcel",
+        "parcel_number",
+    ],
+    "area_m2": ["DIENTICH", "DienTich", "dien_tich", "Diện tích", "DT", "area", "Shape_Area"],
+    "land_use": [
+        "KHLOAIDAT",
+        "KyHieuMucDichSuDung",
+        "loai_dat",
+        "Loại đất",
+        "LoaiDat",
+        "MDSD",
+        "MucDichSuDung",
+        "Mục đích sử dụng",
+        "land_use_code",
+        "landuse",
+    ],
+    "hamlet": ["DIADANH", "DiaDanh", "dia_danh", "Thôn", "ten_thon", "Xóm", "thon_xom"],
+    "owner": [
+        "TENCHU",
+        "TenChu",
+        "ten_chu",
+        "Chủ sử dụng",
+        "ChuSuDung",
+        "chu_su_dung",
+        "Tên chủ",
+        "HoTen",
+        "owner_name",
+    ],
+    "household_id": ["MAHO", "ma_ho", "Mã hộ", "MaHo", "household"],
+}
+STANDARD_COLUMNS = [
+    "parcel_id",
+    "sheet",
+    "parcel_no",
+    "area_m2",
+    "land_use",
+    "hamlet",
+    "owner",
+    "household_id",
+    "parcel_status",
+    "parcel_notes",
+    "overlap_m2",
+]
+#: Land-use codes whose parcels hold household gardens (alone or in "ONT+CLN").
+GARDEN_LAND_USES = frozenset({"ONT", "CLN", "HNK", "BHK", "NHK", "LNK", "LNC"})
+_STATUS_ORDER = ["empty_geometry", "missing_key", "duplicate_key", "repaired", "ok"]
+_PARCEL_LAYER_NAMES = {"parcels", "parcel", "thua", "thuadat", "thua_dat", "thuadatdc"}
+
+
+def is_garden_land_use(code) -> bool:
+    """True when a land-use code (``"ONT+CLN"``, ``"CLN"``...) can hold a garden.
+
+    Parameters
+    ----------
+    code : object
+        The land-use code as read.
+
+    Returns
+    -------
+    bool
+        Whether any part of it is in :data:`GARDEN_LAND_USES`.
+    """
+    if not isinstance(code, str):
+        return False
+    parts = re.split(r"[+,;/ ]+", code.upper())
+    return any(part in GARDEN_LAND_USES for part in parts)
+
+
+def _key_text(value) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip()
+    return text or None
+
+
+def parcel_ids(sheet, parcel_no) -> tuple[list[str], list[bool], list[bool]]:
+    """Readable, unique parcel ids from sheet and parcel numbers.
+
+    Parameters
+    ----------
+    sheet, parcel_no : sequence
+        Map sheet and parcel number per parcel (``sheet`` may be all missing).
+
+    Returns
+    -------
+    ids : list of str
+        ``"<sheet>-<parcel_no>"``; the 2nd, 3rd... parcel with the same key gets
+        ``"#2"``, ``"#3"``...; a parcel without a number gets ``"row-<n>"`` (1-based).
+    duplicate : list of bool
+        True for every parcel whose key is not unique.
+    missing : list of bool
+        True where the parcel number is missing.
+    """
+    keys = []
+    for s, p in zip(sheet, parcel_no):
+        s, p = _key_text(s), _key_text(p)
+        keys.append(None if p is None else (p if s is None else f"{s}-{p}"))
+    counts = pd.Series([k for k in keys if k is not None]).value_counts()
+    seen: dict[str, int] = {}
+    ids, duplicate, missing = [], [], []
+    for i, key in enumerate(keys):
+        if key is None:
+            ids.append(f"row-{i + 1}")
+            duplicate.append(False)
+            missing.append(True)
+            continue
+        seen[key] = seen.get(key, 0) + 1
+        ids.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+        duplicate.append(bool(counts[key] > 1))
+        missing.append(False)
+    return ids, duplicate, missing
+
+
+def _choose_layer(source, layer):
+    if layer is not None or not isinstance(source, str | Path):
+        return layer
+    path = Path(source)
+    if not path.exists():
+        raise DataNotFoundError(
+            f"Parcel file not found: '{path}'. Check the path (and the working folder, "
+            f"'{Path.cwd()}')."
+        )
+    try:
+        import pyogrio
+
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception:  # noqa: BLE001 - unreadable: read_vector gives the clear error
+        return None
+    if len(layers) <= 1:
+        return None
+    for name in layers:
+        if re.sub(r"[^a-z_]", "", fold(name)) in _PARCEL_LAYER_NAMES:
+            return name
+    raise SchemaError(
+        f"'{path}' has several layers ({', '.join(layers)}) and none is named like parcels "
+        f"('parcels', 'thua_dat'): pass layer='...'."
+    )
+
+
+def _to_int_keys(values: pd.Series, column: str, source: str, notes: list[list[str]]):
+    """Integers where the text is a whole number; else keep the text (e.g. "12a")."""
+    out = []
+    for i, value in enumerate(values):
+        text = _key_text(value)
+        if text is None:
+            out.append(None)
+            continue
+        number, _ = parse_vn_number(text)
+        if number is not None and float(number).is_integer():
+            out.append(int(number))
+        else:
+            out.append(text)
+            notes[i].append(f"{column} '{text}' is not a whole number")
+    if all(v is None or isinstance(v, int) for v in out):
+        return pd.array(out, dtype="Int64")
+    return pd.array([None if v is None else str(v) for v in out], dtype="string")
+
+
+def _repair_geometries(gdf, notes: list[list[str]]):
+    """Drop Z, repair invalid geometries, keep polygonal parts; return empty flags."""
+    import shapely
+
+    geoms = gdf.geometry.to_numpy()
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
+        for i in np.flatnonzero(shapely.has_z(gdf.geometry.to_numpy())):
+            notes[i].append("Z coordinates dropped")
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    repaired = np.zeros(len(geoms), dtype=bool)
+    invalid = ~empty & ~shapely.is_valid(geoms)
+    for i in np.flatnonzero(invalid):
+        reason = shapely.is_valid_reason(geoms[i])
+        fixed = shapely.make_valid(geoms[i])
+        if fixed.geom_type == "GeometryCollection":
+            parts = [
+                g for g in shapely.get_parts(fixed) if g.geom_type in ("Polygon", "MultiPolygon")
+            ]
+            fixed = shapely.union_all(parts) if parts else shapely.Polygon()
+        geoms[i] = fixed
+        repaired[i] = True
+        if fixed.is_empty:
+            empty[i] = True
+            notes[i].append(f"invalid geometry ({reason}) has no area left after repair")
+        else:
+            notes[i].append(f"invalid geometry repaired ({reason})")
+    for i in np.flatnonzero(empty & ~repaired):
+        notes[i].append("empty or missing geometry")
+    kinds = shapely.get_type_id(geoms)
+    for i in np.flatnonzero(~empty & ~np.isin(kinds, [3, 6])):
+        notes[i].append(f"not a polygon ({shapely.get_type_id(geoms[i])}: line or point)")
+    gdf = gdf.set_geometry(geoms, crs=gdf.crs)
+    return gdf, empty, repaired
+
+
+def _overlaps(gdf, ids, empty, tolerance: float, notes: list[list[str]]) -> np.ndarray:
+    import shapely
+
+    geoms = gdf.geometry.to_numpy()
+    if gdf.crs is not None and gdf.crs.is_geographic:
+        try:
+            geoms = gdf.to_crs(gdf.estimate_utm_crs()).geometry.to_numpy()
+        except Exception:  # noqa: BLE001 - no areas then
+            return np.zeros(len(gdf))
+    polygonal = ~empty & np.isin(shapely.get_type_id(geoms), [3, 6])
+    idx = np.flatnonzero(polygonal)
+    overlap = np.zeros(len(gdf))
+    if len(idx) < 2:
+        return overlap
+    tree = shapely.STRtree(geoms[idx])
+    left, right = tree.query(geoms[idx], predicate="intersects")
+    keep = left < right
+    left, right = idx[left[keep]], idx[right[keep]]
+    if len(left) == 0:
+        return overlap
+    areas = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    for a, b, area in zip(left, right, areas):
+        if area > tolerance:
+            overlap[a] += area
+            overlap[b] += area
+            notes[a].append(f"overlaps {ids[b]} by {area:.1f} m²")
+            notes[b].append(f"overlaps {ids[a]} by {area:.1f} m²")
+    return overlap
+
+
+def _name(source) -> str:
+    if isinstance(source, str | Path):
+        return str(source)
+    return "the GeoDataFrame"
+
+
+def _few(items: list, n: int = 5) -> str:
+    text = ", ".join(str(i) for i in items[:n])
+    return text + (f" and {len(items) - n} more" if len(items) > n else "")
+
+
+def read_parcels(
+    source,
+    *,
+    layer: str | None = None,
+    crs=None,
+    fields: dict[str, str] | None = None,
+    province: str | None = None,
+    overlap_tolerance: float = 0.01,
+    progress=None,
+):
+    """Read cadastral parcels into the standard schema, repairing what can be repaired.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or geopandas.GeoDataFrame
+        A GeoPackage, Shapefile (a missing ``.cpg`` is handled: TCVN3, VNI and UTF-8
+        text is detected and converted), GeoJSON, FlatGeobuf, DXF, or a GeoDataFrame.
+    layer : str, optional
+        Layer of a multi-layer file; by default the only layer, or the one named like
+        parcels ("parcels", "thua_dat").
+    crs : object, optional
+        The CRS the coordinates are in, when the file has none or a wrong one (it
+        overrides the file's, with a warning when they differ).
+    fields : dict, optional
+        Standard field -> column, overriding the aliases (e.g.
+        ``{"sheet": "TO", "parcel_no": "THUA"}``); see :data:`PARCEL_FIELDS`.
+    province : str, optional
+        The province, to suggest the right VN-2000 zone when the file has no CRS.
+    overlap_tolerance : float, optional
+        Overlaps smaller than this (m²) are ignored.
+    progress : callable, optional
+        ``progress(fraction, message)``; returning False cancels.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The standard columns (module docstring), then every original column (one whose
+        name clashes with a standard column is kept as ``<name>_src``), then geometry.
+        ``attrs["ntmgis"]`` holds the source, the column mapping and text-encoding notes.
+
+    Raises
+    ------
+    DataNotFoundError
+        The file does not exist.
+    InputError
+        The file cannot be read (truncated, not a vector format) or holds no feature.
+    SchemaError
+        No parcel-number column (pass ``fields``), or a ``fields`` column that does not
+        exist, or several layers none of which holds parcels.
+    CRSError
+        No CRS (with suggested zones), degrees inside a projected CRS, swapped X/Y.
+
+    Warns
+    -----
+    NtmgisWarning
+        Repaired or empty geometries, duplicate keys, overlaps, legacy or mixed text
+        encodings: each names the file and the parcels.
+    """
+    import geopandas as gpd
+    import pyproj
+
+    from . import _io
+    from .crs import check_coordinates
+
+    name = _name(source)
+    _progress.report(progress, 0.0, "Reading parcels")
+    layer = _choose_layer(source, layer)
+    gdf = _io.read_vector(source, layer=layer, what="parcel file")
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        raise InputError(f"'{name}' has no geometry column: it is not a parcel layer.")
+    if len(gdf) == 0:
+        raise InputError(f"'{name}' holds no features: export the parcels again.")
+    gdf = gdf.reset_index(drop=True)
+    _progress.report(progress, 0.2, "Checking text")
+    info_text = []
+    geom_col = gdf.geometry.name
+    for column in gdf.columns:
+        if column == geom_col:
+            continue
+        series = gdf[column]
+        if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
+            continue
+        repaired, info = repair_column(series, column=str(column), source=name)
+        if info["encodings"]:
+            gdf[column] = repaired.astype(series.dtype)  # at least NFC
+        if info["message"]:
+            info_text.append(info["message"])
+            warn(info["message"])
+    try:
+        mapping = match_columns(
+            [c for c in gdf.columns if c != geom_col], PARCEL_FIELDS, overrides=fields
+        )
+    except KeyError as exc:
+        raise SchemaError(
+            f"fields names column {exc} which is not in '{name}'. Columns there: "
+            f"{', '.join(map(str, gdf.columns.drop(geom_col)))}."
+        ) from None
+    if "parcel_no" not in mapping:
+        raise SchemaError(
+            f"No parcel-number column (số thửa) in '{name}': looked for "
+            f"{', '.join(PARCEL_FIELDS['parcel_no'][:6])}... Columns there: "
+            f"{', '.join(map(str, gdf.columns.drop(geom_col)))}. Pass "
+            "fields={'parcel_no': '<column>', 'sheet': '<column>'}."
+        )
+    if "sheet" not in mapping:
+        warn(
+            f"No map-sheet column (số tờ) in '{name}': parcel ids are the parcel numbers "
+            "alone, which must then be unique in the commune. Pass fields={'sheet': ...} "
+            "if the file has one."
+        )
+
+    _progress.report(progress, 0.35, "Checking CRS")
+    if crs is not None:
+        crs = pyproj.CRS.from_user_input(crs)
+        if gdf.crs is not None and not gdf.crs.equals(crs):
+            warn(f"'{name}' declares {gdf.crs.name}; using {crs.name} as asked (crs=...).")
+        gdf = gdf.set_crs(crs, allow_override=True)
+    valid_bounds = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)].total_bounds
+    check_coordinates(valid_bounds, gdf.crs, source=name, province=province)
+
+    n = len(gdf)
+    notes: list[list[str]] = [[] for _ in range(n)]
+    _progress.report(progress, 0.45, "Checking geometries")
+    gdf, empty, repaired = _repair_geometries(gdf, notes)
+
+    sheet = (
+        _to_int_keys(gdf[mapping["sheet"]], "sheet", name, notes)
+        if "sheet" in mapping
+        else pd.array([None] * n, dtype="Int64")
+    )
+    parcel_no = _to_int_keys(gdf[mapping["parcel_no"]], "parcel number", name, notes)
+    ids, duplicate, missing = parcel_ids(sheet, parcel_no)
+    for i in np.flatnonzero(duplicate):
+        notes[i].append(f"key {ids[i].split('#')[0]} is used by more than one parcel")
+    for i in np.flatnonzero(missing):
+        notes[i].append("no parcel number (số thửa)")
+
+    _progress.report(progress, 0.6, "Checking overlaps")
+    overlap = _overlaps(gdf, ids, empty, overlap_tolerance, notes)
+
+    _progress.report(progress, 0.85, "Building the standard schema")
+    if "area_m2" in mapping:
+        area = []
+        for i, value in enumerate(gdf[mapping["area_m2"]]):
+            number, note = parse_vn_number(value)
+            if note == "unreadable":
+                notes[i].append(f"area '{value}' is not a number")
+            area.append(number)
+        area = pd.array(area, dtype="Float64")
+    else:
+        area = pd.array([None] * n, dtype="Float64")
+    if gdf.crs is not None and gdf.crs.is_projected:
+        geom_area = gdf.geometry.area.to_numpy()
+        for i in np.flatnonzero(pd.isna(area) & ~empty):
+            area[i] = round(float(geom_area[i]), 1)
+            notes[i].append("area computed from the geometry (none recorded)")
+
+    def text_field(field, transform=clean_text):
+        if field not in mapping:
+            return pd.array([None] * n, dtype="string")
+        return pd.array(
+            [transform(v) if isinstance(v, str) else None for v in gdf[mapping[field]]],
+            dtype="string",
+        )
+
+    status = []
+    for i in range(n):
+        flags = {
+            "empty_geometry": bool(empty[i]),
+            "missing_key": bool(missing[i]),
+            "duplicate_key": bool(duplicate[i]),
+            "repaired": bool(repaired[i]),
+        }
+        status.append(next((s for s in _STATUS_ORDER if flags.get(s, s == "ok")), "ok"))
+    standard = pd.DataFrame(
+        {
+            "parcel_id": pd.array(ids, dtype="string"),
+            "sheet": sheet,
+            "parcel_no": parcel_no,
+            "area_m2": area,
+            "land_use": text_field("land_use", lambda v: re.sub(r"\s+", "", v).upper() or None),
+            "hamlet": text_field("hamlet"),
+            "owner": text_field("owner"),
+            "household_id": text_field("household_id", lambda v: v.strip() or None),
+            "parcel_status": pd.array(status, dtype="string"),
+            "parcel_notes": pd.array(["; ".join(x) if x else None for x in notes], dtype="string"),
+            "overlap_m2": np.round(overlap, 2),
+        }
+    )
+    originals = gdf.drop(columns=[geom_col])
+    renames = {c: f"{c}_src" for c in originals.columns if c in STANDARD_COLUMNS}
+    originals = originals.rename(columns=renames)
+    out = gpd.GeoDataFrame(
+        pd.concat([standard, originals], axis=1),
+        geometry=gdf.geometry.to_numpy(),
+        crs=gdf.crs,
+    )
+    out.attrs["ntmgis"] = Metadata(
+        {
+            "source": name,
+            "layer": layer,
+            "fields": {k: str(v) for k, v in mapping.items()},
+            "text": info_text,
+        }
+    )
+    for label, flag in (
+        ("repaired invalid geometries", repaired & ~empty),
+        ("empty or missing geometries (kept, status 'empty_geometry')", empty),
+        ("duplicate keys (status 'duplicate_key')", np.asarray(duplicate)),
+        ("no parcel number (status 'missing_key')", np.asarray(missing)),
+        ("overlaps with other parcels (see overlap_m2)", overlap > 0),
+    ):
+        hits = [ids[i] for i in np.flatnonzero(flag)]
+        if hits:
+            warn(f"'{name}': {len(hits)} parcel(s) with {label}: {_few(hits)}.")
+    _progress.report(progress, 1.0, "Parcels read")
+    return out

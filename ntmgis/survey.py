@@ -1,0 +1,1602 @@
+"""The Step 2 garden survey: read it, normalise it, join it to the parcels.
+
+* :func:`read_survey` reads the commune's spreadsheet (CSV in UTF-8, UTF-8 with BOM,
+  cp1258, TCVN3 or VNI; XLSX), finds the header row under the title rows, matches
+  Vietnamese headers by aliases, normalises the garden class through a :class:`Codebook`
+  and records every repair and problem with its row number.
+* :func:`join_survey` joins the survey to the parcels by (số tờ, số thửa), by household
+  id, or spatially from GPS points, and returns every parcel with a ``survey_status``
+  and a :class:`JoinReport` whose counts add up.
+
+Row numbers (``survey_row``) are those the user sees: the row in the XLSX sheet, the line
+in the CSV file.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import difflib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, InputError, SchemaError, warn
+from .text import (
+    Metadata,
+    clean_text,
+    decode_bytes,
+    fold,
+    match_columns,
+    normalise_tone_placement,
+    parse_vn_number,
+    repair_column,
+)
+
+__all__ = [
+    "SURVEY_FIELDS",
+    "GardenClass",
+    "Codebook",
+    "read_survey",
+    "join_survey",
+    "JoinReport",
+    "SURVEY_STATUSES",
+]
+
+#: Standard field -> known header spellings (compared without case, spaces, diacritics).
+SURVEY_FIELDS: dict[str, list[str]] = {
+    "stt": ["STT", "TT", "Số thứ tự", "No"],
+    "household_id": ["Mã hộ", "ma_ho", "MAHO", "Mã HGĐ", "Mã hộ gia đình", "household_id"],
+    "owner": [
+        "Họ và tên chủ hộ",
+        "Họ tên chủ hộ",
+        "Tên chủ hộ",
+        "Chủ hộ",
+        "Họ và tên",
+        "Họ tên",
+        "TENCHU",
+        "owner",
+    ],
+    "hamlet": ["Thôn", "Thôn/xóm", "Thôn xóm", "Xóm", "Tên thôn", "DIADANH", "hamlet"],
+    "sheet": [
+        "Số tờ",
+        "Tờ",
+        "Tờ bản đồ",
+        "Tờ bản đồ số",
+        "Số tờ bản đồ",
+        "SHBANDO",
+        "so_to",
+        "sheet",
+    ],
+    "parcel_no": [
+        "Số thửa",
+        "Thửa",
+        "Thửa số",
+        "Thửa đất số",
+        "Số thửa đất",
+        "SHTHUA",
+        "so_thua",
+        "parcel_no",
+    ],
+    "garden_area_m2": [
+        "Diện tích vườn (m²)",
+        "Diện tích vườn (m2)",
+        "Diện tích vườn",
+        "DT vườn",
+        "Diện tích (m²)",
+        "Diện tích (m2)",
+        "Diện tích",
+        "garden_area_m2",
+    ],
+    "garden_class_raw": [
+        "Phân loại vườn",
+        "Phân loại",
+        "Loại vườn",
+        "Xếp loại vườn",
+        "Xếp loại",
+        "Hiện trạng vườn",
+        "garden_class",
+    ],
+    "support_needs": ["Nhu cầu hỗ trợ", "Nhu cầu", "Đề xuất hỗ trợ", "support_needs"],
+    "survey_date": ["Ngày khảo sát", "Ngày điều tra", "Ngày", "Thời gian khảo sát", "date"],
+    "note": ["Ghi chú", "Ghi chu", "note"],
+    "lon": ["Kinh độ", "lon", "longitude", "lng"],
+    "lat": ["Vĩ độ", "lat", "latitude"],
+    "x": ["X", "Tọa độ X", "Toạ độ X"],
+    "y": ["Y", "Tọa độ Y", "Toạ độ Y"],
+}
+_KEY_FIELDS = ("sheet", "parcel_no", "household_id", "lon", "lat", "x", "y")
+SURVEY_STATUSES = ("matched", "duplicate_survey", "ambiguous", "no_survey")
+_OUT_ORDER = [
+    "survey_row", "stt", "household_id", "owner", "hamlet", "sheet", "parcel_no",
+    "garden_area_m2", "garden_class", "garden_class_code", "garden_class_raw",
+    "support_needs", "survey_date", "note", "lon", "lat", "x", "y", "survey_issues",
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------
+# Codebook
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GardenClass:
+    """One garden class of the codebook.
+
+    Attributes
+    ----------
+    code : str
+        Stable code used by the library (``"abandoned"``).
+    label : str
+        The Vietnamese label written in outputs (``"Vườn hoang hóa"``).
+    label_en : str
+        English label.
+    abbreviations : tuple of str
+        Short codes users type (``"HH"``).
+    aliases : tuple of str
+        Other spellings (``"Bỏ hoang"``).
+    """
+
+    code: str
+    label: str
+    label_en: str = ""
+    abbreviations: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+
+def _no_diacritics(text: str) -> bool:
+    return fold(text) == re.sub(r"\s+", " ", text.casefold()).strip()
+
+
+class Codebook:
+    """The garden classes and how users write them.
+
+    Parameters
+    ----------
+    classes : sequence of GardenClass
+        The classes, best first.
+    name : str, optional
+        A title.
+
+    Raises
+    ------
+    ConfigError
+        Duplicate codes, or one spelling given to two classes.
+    """
+
+    def __init__(self, classes, *, name: str = ""):
+        self.classes = tuple(classes)
+        self.name = name
+        if not self.classes:
+            raise ConfigError("A codebook needs at least one class.")
+        codes = [c.code for c in self.classes]
+        if len(set(codes)) != len(codes):
+            raise ConfigError(f"Codebook '{name}': duplicate class codes in {codes}.")
+        self._exact: dict[str, GardenClass] = {}
+        self._folded: dict[str, GardenClass] = {}
+        self._abbrev: dict[str, GardenClass] = {}
+        self._alias: dict[str, GardenClass] = {}
+        for cls in self.classes:
+            self._exact[clean_text(cls.label)] = cls
+            for table, spellings in (
+                (self._folded, [cls.label]),
+                (self._abbrev, cls.abbreviations),
+                (self._alias, cls.aliases),
+            ):
+                for spelling in spellings:
+                    key = fold(spelling)
+                    other = self._folded.get(key) or self._abbrev.get(key) or self._alias.get(key)
+                    if other is not None and other.code != cls.code:
+                        raise ConfigError(
+                            f"Codebook '{name}': '{spelling}' is given to both '{other.code}' "
+                            f"and '{cls.code}'."
+                        )
+                    table[key] = cls
+
+    @classmethod
+    def default(cls) -> Codebook:
+        """The five Step 2 classes (``ntmgis/data/codebook_default.toml``).
+
+        Returns
+        -------
+        Codebook
+            Vườn mẫu, Vườn đạt chuẩn, Vườn đã cải tạo, Vườn tạp, Vườn hoang hóa.
+        """
+        from importlib import resources
+
+        text = (
+            resources.files("ntmgis").joinpath("data", "codebook_default.toml").read_text("utf-8")
+        )
+        return cls._from_text(text, "codebook_default.toml")
+
+    @classmethod
+    def from_toml(cls, path) -> Codebook:
+        """Read a codebook from a TOML file (same layout as the default one).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file: a ``name`` and ``[[classes]]`` tables with ``code``, ``label``,
+            optional ``label_en``, ``abbreviations`` and ``aliases``.
+
+        Returns
+        -------
+        Codebook
+            The codebook.
+
+        Raises
+        ------
+        ConfigError
+            When the file is not valid TOML or misses a field.
+        """
+        from . import _io
+
+        path = _io.as_path(path, what="codebook")
+        return cls._from_text(path.read_text(encoding="utf-8"), str(path))
+
+    @classmethod
+    def _from_text(cls, text: str, where: str) -> Codebook:
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Codebook '{where}' is not valid TOML: {exc}.") from None
+        classes = []
+        for i, entry in enumerate(data.get("classes", []), start=1):
+            missing = [k for k in ("code", "label") if not entry.get(k)]
+            if missing:
+                raise ConfigError(
+                    f"Codebook '{where}': class {i} has no {' or '.join(missing)}; each "
+                    "[[classes]] needs code = '...' and label = '...'."
+                )
+            classes.append(
+                GardenClass(
+                    code=str(entry["code"]),
+                    label=clean_text(str(entry["label"])),
+                    label_en=str(entry.get("label_en", "")),
+                    abbreviations=tuple(str(a) for a in entry.get("abbreviations", [])),
+                    aliases=tuple(str(a) for a in entry.get("aliases", [])),
+                )
+            )
+        return cls(classes, name=str(data.get("name", where)))
+
+    @classmethod
+    def coerce(cls, codebook) -> Codebook:
+        """A Codebook from None (the default), a path to TOML, or a Codebook.
+
+        Parameters
+        ----------
+        codebook : None, str, os.PathLike or Codebook
+            What the user gave.
+
+        Returns
+        -------
+        Codebook
+            The codebook.
+        """
+        if codebook is None:
+            return cls.default()
+        if isinstance(codebook, Codebook):
+            return codebook
+        return cls.from_toml(codebook)
+
+    @property
+    def labels(self) -> list[str]:
+        """The class labels, best first."""
+        return [c.label for c in self.classes]
+
+    def match(self, value) -> tuple[GardenClass | None, list[str]]:
+        """Normalise one survey value.
+
+        Parameters
+        ----------
+        value : object
+            The cell as typed.
+
+        Returns
+        -------
+        cls : GardenClass or None
+            The class, or None when blank or unknown (never guessed).
+        fixes : list of str
+            What was repaired: ``spaces``, ``old_tone``, ``case``, ``no_diacritics``,
+            ``diacritics`` (partly missing or wrong), ``abbreviation``, ``alias``;
+            ``missing`` for a blank cell.
+        """
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return None, ["missing"]
+        text = unicodedata.normalize("NFC", str(value))
+        spaced = re.sub(r"\s+", " ", text).strip()
+        if not spaced:
+            return None, ["missing"]
+        fixes = []
+        if spaced != text:
+            fixes.append("spaces")
+        toned = normalise_tone_placement(spaced)
+        if toned != spaced:
+            fixes.append("old_tone")
+        if toned in self._exact:
+            return self._exact[toned], fixes
+        key = fold(toned)
+        if key in self._abbrev:
+            return self._abbrev[key], [*fixes, "abbreviation"]
+        if key in self._folded:
+            cls = self._folded[key]
+            if toned.casefold() == cls.label.casefold():
+                fixes.append("case")
+            elif _no_diacritics(toned):
+                fixes.append("no_diacritics")
+            else:
+                fixes.append("diacritics")
+            return cls, fixes
+        if key in self._alias:
+            return self._alias[key], [*fixes, "alias"]
+        return None, fixes
+
+    def suggest(self, value) -> str | None:
+        """The closest label to an unknown value (for messages only; never applied).
+
+        Parameters
+        ----------
+        value : object
+            The unknown value.
+
+        Returns
+        -------
+        str or None
+            The label, or None when nothing is close.
+        """
+        keys = {fold(c.label): c.label for c in self.classes}
+        hit = difflib.get_close_matches(fold(value), list(keys), n=1, cutoff=0.75)
+        return keys[hit[0]] if hit else None
+
+    def __repr__(self) -> str:
+        return f"Codebook({self.name!r}, {self.labels})"
+
+
+# --------------------------------------------------------------------------------------
+# Reading the spreadsheet
+# --------------------------------------------------------------------------------------
+
+
+def _source_name(source) -> str:
+    return str(source) if isinstance(source, str | Path) else "the survey table"
+
+
+def _read_csv_grid(path: Path, encoding: str | None):
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(f"Survey file '{path}' is empty.")
+    if b"\x00" in data[:4096]:
+        raise InputError(
+            f"Survey file '{path}' is not a text (CSV) file. Save it as CSV (UTF-8) or XLSX."
+        )
+    text, used = decode_bytes(data, encoding=encoding)
+    lines = text.splitlines()[:50]
+    best, best_score = ",", -1
+    for delimiter in (",", ";", "\t", "|"):
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter) if any(row)]
+        score = max(counts, default=0)
+        if score > best_score:
+            best, best_score = delimiter, score
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=best)
+    rows, numbers = [], []
+    last = 0
+    try:
+        for row in reader:
+            rows.append(row)
+            numbers.append(last + 1)
+            last = reader.line_num
+    except csv.Error as exc:
+        raise InputError(
+            f"Survey file '{path}' is broken near line {last + 1}: {exc}. Is it truncated?"
+        ) from None
+    return rows, numbers, used
+
+
+def _read_xlsx_grid(path: Path, sheet: str | None):
+    import zipfile
+
+    try:
+        import openpyxl
+    except ModuleNotFoundError as exc:  # pragma: no cover - a dependency
+        raise InputError("Reading XLSX needs openpyxl: pip install openpyxl.") from exc
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputError(
+            f"Cannot read the workbook '{path}' ({type(exc).__name__}: {exc}). The file may "
+            "be truncated or not an XLSX file: open it in Excel/LibreOffice and save it again "
+            "as .xlsx."
+        ) from None
+    try:
+        names = list(book.sheetnames)
+        if sheet is None:
+            candidates = names
+        else:
+            hit = [n for n in names if n == sheet] or [n for n in names if fold(n) == fold(sheet)]
+            if not hit:
+                raise SchemaError(
+                    f"Sheet '{sheet}' not found in '{path}'. Sheets there: "
+                    f"{', '.join(repr(n) for n in names)}. Pass sheet='...' with one of them."
+                )
+            candidates = hit[:1]
+        found = None
+        for name in candidates:
+            rows = [list(r) for r in book[name].iter_rows(values_only=True)]
+            if sheet is not None or _find_header(rows)[0] is not None:
+                found = (rows, name)
+                break
+        if found is None:
+            found = ([list(r) for r in book[names[0]].iter_rows(values_only=True)], names[0])
+    finally:
+        book.close()
+    rows, name = found
+    return rows, list(range(1, len(rows) + 1)), name
+
+
+def _cell_text(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _find_header(rows, limit: int = 30):
+    """Index of the header row (the first with several known headers), and its mapping."""
+    best = (None, {})
+    for i, row in enumerate(rows[:limit]):
+        cells = [_cell_text(c).strip() for c in row]
+        named = [c for c in cells if c]
+        if len(named) < 2:
+            continue
+        mapping = match_columns(named, SURVEY_FIELDS)
+        score = len(mapping)
+        keys = sum(f in mapping for f in _KEY_FIELDS)
+        if score >= 3 and keys >= 1:
+            return i, mapping
+        if score >= 2 and keys >= 2 and not best[1]:
+            best = (i, mapping)
+    return best
+
+
+def _is_column_numbers(cells) -> bool:
+    """A row like "(1) (2) (3) ..." under the header, as Vietnamese forms have."""
+    values = [_cell_text(c).strip() for c in cells if _cell_text(c).strip()]
+    if len(values) < 3:
+        return False
+    numbers = [re.fullmatch(r"\(?(\d+)\)?", v) for v in values]
+    if not all(numbers):
+        return False
+    seq = [int(m.group(1)) for m in numbers]
+    return seq == list(range(seq[0], seq[0] + len(seq)))
+
+
+_DATE_DMY = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2,4})$")
+_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
+
+
+def _parse_date(value):
+    """A date from a real date cell, an Excel serial number, or day-first text."""
+    if value is None or value == "":
+        return None, None
+    if isinstance(value, _dt.datetime | _dt.date | pd.Timestamp):
+        return pd.Timestamp(value).normalize(), None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 20000 <= value <= 80000:  # an Excel serial day number (1954-2119)
+            return pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(value)), None
+        return None, "unreadable"
+    text = str(value).strip()
+    if not text:
+        return None, None
+    try:
+        match = _DATE_DMY.match(text)
+        if match:
+            day, month, year = (int(g) for g in match.groups())
+            if year < 100:
+                year += 2000
+            return pd.Timestamp(year=year, month=month, day=day), None
+        match = _DATE_ISO.match(text)
+        if match:
+            year, month, day = (int(g) for g in match.groups())
+            return pd.Timestamp(year=year, month=month, day=day), None
+    except ValueError:
+        return None, "impossible"
+    return None, "unreadable"
+
+
+def _int_key(value):
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None, None
+    if isinstance(value, bool):
+        return None, "unreadable"
+    if isinstance(value, int | np.integer):
+        return int(value), None
+    number, note = parse_vn_number(value)
+    if number is None:
+        return None, None if note is None else "unreadable"
+    if not float(number).is_integer():
+        return None, "unreadable"
+    return int(number), None
+
+
+def _is_standard_frame(df) -> bool:
+    return isinstance(df, pd.DataFrame) and {"survey_row", "garden_class"} <= set(df.columns)
+
+
+class _Issues:
+    def __init__(self):
+        self.items: list[dict] = []
+
+    def add(self, kind, row, column, value, message, parcel_id=None):
+        self.items.append(
+            {
+                "kind": kind,
+                "survey_row": row,
+                "parcel_id": parcel_id,
+                "column": column,
+                "value": None if value is None else str(value),
+                "message": message,
+            }
+        )
+
+
+def read_survey(
+    source,
+    *,
+    codebook=None,
+    sheet: str | None = None,
+    fields: dict[str, str] | None = None,
+    hamlets=None,
+    encoding: str | None = None,
+):
+    """Read the Step 2 garden survey into a clean table, recording every repair.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        A CSV (UTF-8, UTF-8 with BOM, cp1258, TCVN3 or VNI; comma, semicolon or tab) or
+        an XLSX workbook; title rows above the header are skipped. A DataFrame is read as
+        a table whose columns are the headers.
+    codebook : Codebook, str or os.PathLike, optional
+        The garden classes (a :class:`Codebook` or a TOML file); the five Step 2 classes
+        by default.
+    sheet : str, optional
+        Worksheet name (matched without diacritics or case); by default the first sheet
+        that has a header row.
+    fields : dict, optional
+        Standard field -> header, overriding the aliases (see :data:`SURVEY_FIELDS`).
+    hamlets : sequence of str, optional
+        The official hamlet names (e.g. the parcels' or the hamlets layer's): hamlet
+        values are written that way when they match without diacritics or case.
+    encoding : str, optional
+        A Python codec for a CSV, instead of detecting it.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data row of the sheet, none dropped: ``survey_row`` (row in the
+        sheet / line in the CSV), ``stt``, ``household_id``, ``owner``, ``hamlet``,
+        ``sheet``, ``parcel_no``, ``garden_area_m2``, ``garden_class`` (the codebook
+        label, missing when unknown), ``garden_class_code``, ``garden_class_raw`` (as
+        typed), ``support_needs``, ``survey_date``, ``note``, coordinates when present,
+        ``survey_issues`` (kinds of problems found on the row), then the other columns
+        as they were. ``attrs["ntmgis"]`` has the source, sheet, header row, encoding,
+        the header mapping and ``issues``: one dict per problem (kind, survey_row,
+        column, value, message).
+
+    Raises
+    ------
+    DataNotFoundError
+        The file does not exist.
+    InputError
+        The file is unreadable, truncated, empty or an old .xls.
+    SchemaError
+        Wrong sheet name, no header row, no key column (số tờ + số thửa, mã hộ or
+        coordinates), or a ``fields`` header that is not there.
+
+    Warns
+    -----
+    NtmgisWarning
+        Unknown garden classes (one warning naming the rows) and mixed text encodings.
+    """
+    from . import _io
+
+    if _is_standard_frame(source):
+        return source.copy()
+    book = Codebook.coerce(codebook)
+    name = _source_name(source)
+    used_encoding = None
+    sheet_name = None
+    if isinstance(source, pd.DataFrame):
+        header = [str(c) for c in source.columns]
+        body = source.astype(object).where(source.notna(), None).values.tolist()
+        rows = [header, *body]
+        numbers = list(range(1, len(rows) + 1))
+    else:
+        path = _io.as_path(source, what="survey file")
+        suffix = path.suffix.lower()
+        if suffix in (".xlsx", ".xlsm"):
+            rows, numbers, sheet_name = _read_xlsx_grid(path, sheet)
+        elif suffix == ".xls":
+            raise InputError(
+                f"'{path}' is an old Excel 97-2003 workbook (.xls): open it and save it as "
+                ".xlsx (or CSV UTF-8)."
+            )
+        elif suffix == ".ods":
+            raise InputError(f"'{path}' is an OpenDocument sheet: save it as .xlsx or CSV.")
+        else:
+            rows, numbers, used_encoding = _read_csv_grid(path, encoding)
+    where = name + (f", sheet '{sheet_name}'" if sheet_name else "")
+
+    header_index, _ = _find_header(rows)
+    if header_index is None:
+        raise SchemaError(
+            f"No header row found in the first 30 rows of {where}: expected headers such as "
+            "'Số tờ', 'Số thửa', 'Mã hộ', 'Phân loại vườn'. Is this the survey sheet? "
+            "(pass sheet='...' or fields={...})."
+        )
+    header = [_cell_text(c).strip() for c in rows[header_index]]
+    width = max(len(header), *(len(r) for r in rows[header_index + 1 :]), 0)
+    header += [""] * (width - len(header))
+    seen: dict[str, int] = {}
+    columns = []
+    for j, text in enumerate(header):
+        text = clean_text(text) or f"col_{j + 1}"
+        seen[text] = seen.get(text, 0) + 1
+        columns.append(text if seen[text] == 1 else f"{text}_{seen[text]}")
+    try:
+        mapping = match_columns(columns, SURVEY_FIELDS, overrides=fields)
+    except KeyError as exc:
+        raise SchemaError(
+            f"fields names header {exc}, which is not in {where}. Headers there: "
+            f"{', '.join(c for c in columns if not c.startswith('col_'))}."
+        ) from None
+    has_parcel_key = "sheet" in mapping and "parcel_no" in mapping
+    has_coords = ("lon" in mapping and "lat" in mapping) or ("x" in mapping and "y" in mapping)
+    if not (has_parcel_key or "household_id" in mapping or has_coords):
+        raise SchemaError(
+            f"No key column in {where}: need 'Số tờ' and 'Số thửa', or 'Mã hộ', or GPS "
+            f"coordinates to join the survey to parcels. Headers found: "
+            f"{', '.join(c for c in columns if not c.startswith('col_'))}. "
+            "Pass fields={'sheet': ..., 'parcel_no': ...} if they are named otherwise."
+        )
+
+    body_rows, body_numbers = [], []
+    n_blank = 0
+    start = header_index + 1
+    if start < len(rows) and _is_column_numbers(rows[start]):
+        start += 1
+    for row, number in zip(rows[start:], numbers[start:]):
+        cells = list(row) + [None] * (width - len(row))
+        if all(_cell_text(c).strip() == "" for c in cells):
+            n_blank += 1
+            continue
+        body_rows.append(cells[:width])
+        body_numbers.append(number)
+    raw = pd.DataFrame(body_rows, columns=columns, dtype=object)
+    n = len(raw)
+    issues = _Issues()
+    row_kinds: list[list[str]] = [[] for _ in range(n)]
+
+    def note(i, kind, column, value, message):
+        issues.add(kind, body_numbers[i], column, value, message)
+        row_kinds[i].append(kind)
+
+    # text: legacy encodings and NFC, column by column
+    for column in raw.columns:
+        if raw[column].map(lambda v: isinstance(v, str)).any():
+            repaired, info = repair_column(raw[column], column=column, source=where)
+            raw[column] = repaired.astype(object)
+            if info["message"]:
+                warn(info["message"])
+                for enc, first_rows in info["rows"].items():
+                    if enc != "unicode" or info["mixed"]:
+                        issues.add(
+                            "text_" + enc.replace("-", "_"),
+                            None,
+                            column,
+                            None,
+                            info["message"] + f" (rows {first_rows})",
+                        )
+
+    def col(field_name):
+        column = mapping.get(field_name)
+        return raw[column].tolist() if column is not None else [None] * n
+
+    out = pd.DataFrame({"survey_row": pd.array(body_numbers, dtype="Int64")})
+    # STT
+    out["stt"] = pd.array([_int_key(v)[0] for v in col("stt")], dtype="Int64")
+
+    # keys
+    for key in ("sheet", "parcel_no"):
+        values = []
+        column = mapping.get(key)
+        for i, value in enumerate(col(key)):
+            number, problem = _int_key(value)
+            if problem:
+                label = "số tờ" if key == "sheet" else "số thửa"
+                note(
+                    i,
+                    "bad_key",
+                    column,
+                    value,
+                    f"row {body_numbers[i]}: {label} '{value}' "
+                    "is not a whole number; the row cannot be joined by parcel key.",
+                )
+            values.append(number)
+        out[key] = pd.array(values, dtype="Int64")
+    out["household_id"] = pd.array(
+        [(_cell_text(v).strip() or None) for v in col("household_id")], dtype="string"
+    )
+
+    # names
+    owners = []
+    for i, value in enumerate(col("owner")):
+        text = _cell_text(value)
+        cleaned = clean_text(text)
+        if cleaned is not None and re.sub(r"\s+", " ", text).strip() != text:
+            note(
+                i,
+                "name_spaces",
+                mapping.get("owner"),
+                text,
+                f"row {body_numbers[i]}: stray spaces in the name '{text}' removed.",
+            )
+        owners.append(cleaned)
+    out["owner"] = pd.array(owners, dtype="string")
+
+    out["hamlet"] = pd.array(
+        _normalise_hamlets(col("hamlet"), mapping.get("hamlet"), hamlets, note, body_numbers),
+        dtype="string",
+    )
+
+    # area
+    areas = []
+    for i, value in enumerate(col("garden_area_m2")):
+        number, problem = parse_vn_number(value)
+        column = mapping.get("garden_area_m2")
+        if problem == "thousands_separator":
+            note(
+                i,
+                "area_thousands_separator",
+                column,
+                value,
+                f"row {body_numbers[i]}: area '{value}' read as {number:g} m² (the dot "
+                "separates thousands).",
+            )
+        elif problem == "decimal_comma":
+            note(
+                i,
+                "area_decimal_comma",
+                column,
+                value,
+                f"row {body_numbers[i]}: area '{value}' read as {number:g} m² (decimal comma).",
+            )
+        elif problem == "unreadable":
+            note(
+                i,
+                "bad_area",
+                column,
+                value,
+                f"row {body_numbers[i]}: area '{value}' is not a number; left empty.",
+            )
+        elif number is not None and number <= 0:
+            note(
+                i,
+                "bad_area",
+                column,
+                value,
+                f"row {body_numbers[i]}: area {number:g} m² is not positive; left empty.",
+            )
+            number = None
+        areas.append(number)
+    out["garden_area_m2"] = pd.array(areas, dtype="Float64")
+
+    # garden class
+    labels, codes, raws = [], [], []
+    unknown_rows = []
+    column = mapping.get("garden_class_raw")
+    for i, value in enumerate(col("garden_class_raw")):
+        cls, fixes = book.match(value)
+        text = None if value is None else str(value)
+        raws.append(text)
+        labels.append(cls.label if cls else None)
+        codes.append(cls.code if cls else None)
+        if "garden_class_raw" not in mapping:
+            continue
+        if cls is None and fixes == ["missing"]:
+            note(i, "missing_class", column, None, f"row {body_numbers[i]}: no garden class.")
+            continue
+        if cls is None:
+            tip = book.suggest(value)
+            note(
+                i,
+                "unknown_class",
+                column,
+                text,
+                f"row {body_numbers[i]}: garden class '{text}' is not in the codebook"
+                + (f" (did you mean '{tip}'? not applied)" if tip else "")
+                + f". Allowed: {', '.join(book.labels)}. Correct the cell or add an alias to "
+                "the codebook.",
+            )
+            unknown_rows.append(body_numbers[i])
+            continue
+        for fix in fixes:
+            note(
+                i,
+                f"class_{fix}",
+                column,
+                text,
+                f"row {body_numbers[i]}: garden class '{text}' read as '{cls.label}' ({fix}).",
+            )
+    out["garden_class"] = pd.array(labels, dtype="string")
+    out["garden_class_code"] = pd.array(codes, dtype="string")
+    out["garden_class_raw"] = pd.array(raws, dtype="string")
+    if "garden_class_raw" not in mapping:
+        warn(f"No garden-class column ('Phân loại vườn') in {where}: garden_class is empty.")
+
+    # needs, dates, notes
+    needs = []
+    for value in col("support_needs"):
+        text = clean_text(_cell_text(value))
+        parts = [clean_text(p) for p in re.split(r"[,;/+]", text)] if text else []
+        needs.append(", ".join(p.lower() for p in parts if p) or None)
+    out["support_needs"] = pd.array(needs, dtype="string")
+    dates = []
+    for i, value in enumerate(col("survey_date")):
+        date, problem = _parse_date(value)
+        if problem:
+            note(
+                i,
+                "bad_date",
+                mapping.get("survey_date"),
+                value,
+                f"row {body_numbers[i]}: date '{value}' is {problem} (expected dd/mm/yyyy); "
+                "left empty.",
+            )
+        dates.append(date)
+    out["survey_date"] = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce")
+    out["note"] = pd.array([clean_text(_cell_text(v)) for v in col("note")], dtype="string")
+    for key in ("lon", "lat", "x", "y"):
+        if key in mapping:
+            out[key] = pd.array([parse_vn_number(v)[0] for v in col(key)], dtype="Float64")
+
+    out["survey_issues"] = pd.array(
+        [", ".join(dict.fromkeys(k)) if k else None for k in row_kinds], dtype="string"
+    )
+    used = set(mapping.values())
+    extras = [c for c in raw.columns if c not in used]
+    for column in extras:
+        target = column if column not in out.columns else f"{column}_src"
+        out[target] = raw[column].to_numpy()
+    order = [c for c in _OUT_ORDER if c in out.columns]
+    out = out[order + [c for c in out.columns if c not in order]]
+    if unknown_rows:
+        shown = ", ".join(map(str, unknown_rows[:10]))
+        warn(
+            f"{where}: {len(unknown_rows)} unknown garden class value(s) at row(s) {shown}; "
+            "they are reported, not guessed (see the report's issues)."
+        )
+    out.attrs["ntmgis"] = Metadata(
+        {
+            "source": name,
+            "sheet": sheet_name,
+            "header_row": numbers[header_index],
+            "encoding": used_encoding,
+            "fields": dict(mapping),
+            "blank_rows": n_blank,
+            "issues": issues.items,
+            "codebook": book.name,
+        }
+    )
+    return out
+
+
+def _normalise_hamlets(values, column, official, note, numbers):
+    """Clean hamlet names and write each the one way (the official or commonest spelling)."""
+    cleaned = []
+    for i, value in enumerate(values):
+        text = _cell_text(value)
+        if not text.strip():
+            cleaned.append(None)
+            continue
+        spaced = re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
+        toned = normalise_tone_placement(spaced)
+        if spaced != unicodedata.normalize("NFC", text):
+            note(i, "hamlet_spaces", column, text, f"row {numbers[i]}: stray spaces in '{text}'.")
+        if toned != spaced:
+            note(
+                i,
+                "hamlet_old_tone",
+                column,
+                text,
+                f"row {numbers[i]}: hamlet '{spaced}' written '{toned}' (modern tone placement).",
+            )
+        cleaned.append(toned)
+    official_names: dict[str, str] = {}
+    for name in official or []:
+        if isinstance(name, str) and name.strip():
+            official_names.setdefault(fold(name), clean_text(name))
+    canonical = dict(official_names)
+    counts = pd.Series([v for v in cleaned if v], dtype=object).value_counts()
+    for name in counts.index:  # commonest first; a spelling with diacritics wins
+        key = fold(name)
+        if key in official_names:
+            continue
+        current = canonical.get(key)
+        if current is None or (current.isascii() and not name.isascii()):
+            canonical[key] = name
+    out = []
+    for i, name in enumerate(cleaned):
+        if name is None:
+            out.append(None)
+            continue
+        target = canonical.get(fold(name), name)
+        if target != name:
+            if name.isascii() and not target.isascii():
+                kind = "hamlet_no_diacritics"
+            elif name.casefold() == target.casefold():
+                kind = "hamlet_case"
+            else:
+                kind = "hamlet_spelling"
+            note(i, kind, column, name, f"row {numbers[i]}: hamlet '{name}' written '{target}'.")
+        out.append(target)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# The join
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class JoinReport:
+    """How the survey joined the parcels; the counts add up.
+
+    Attributes
+    ----------
+    on : str
+        ``"parcel"`` (số tờ + số thửa), ``"household"`` or ``"spatial"``.
+    n_parcels : int
+        Parcels in, and out (every parcel is in the output).
+    n_survey_rows : int
+        Survey data rows; ``n_matched_rows + n_unmatched_rows == n_survey_rows``.
+    n_matched_rows, n_unmatched_rows : int
+        Rows that found a parcel / did not.
+    n_duplicate_rows : int
+        Matched rows for a parcel that already had one (``duplicate_survey``).
+    parcel_status : dict
+        ``survey_status`` -> number of parcels; sums to ``n_parcels``.
+    unmatched : pandas.DataFrame
+        One row per unmatched survey row: ``survey_row``, ``stt``, ``sheet``,
+        ``parcel_no``, ``household_id``, ``owner``, ``reason``, ``message``.
+    issues : pandas.DataFrame
+        Every problem and repair: ``kind``, ``survey_row``, ``parcel_id``, ``column``,
+        ``value``, ``message`` (survey repairs, parcel problems, duplicates, unmatched
+        rows, garden parcels nobody surveyed).
+    parcels_source, survey_source : str
+        Where the inputs came from.
+    """
+
+    on: str
+    n_parcels: int
+    n_survey_rows: int
+    n_matched_rows: int
+    n_unmatched_rows: int
+    n_duplicate_rows: int
+    parcel_status: dict
+    unmatched: pd.DataFrame
+    issues: pd.DataFrame
+    parcels_source: str = ""
+    survey_source: str = ""
+    codebook: str = ""
+    class_counts: dict = field(default_factory=dict)
+
+    def counts(self) -> dict:
+        """The headline numbers as a dict (for logs and tests).
+
+        Returns
+        -------
+        dict
+            Parcels, survey rows, matched/unmatched/duplicate rows, parcel statuses and
+            issue kinds.
+        """
+        return {
+            "parcels": self.n_parcels,
+            "survey_rows": self.n_survey_rows,
+            "matched_rows": self.n_matched_rows,
+            "unmatched_rows": self.n_unmatched_rows,
+            "duplicate_rows": self.n_duplicate_rows,
+            **{f"parcels_{k}": v for k, v in self.parcel_status.items()},
+            **{f"issue_{k}": int(v) for k, v in self.issues["kind"].value_counts().items()},
+        }
+
+    def summary(self) -> str:
+        """A readable summary (what the CLI prints).
+
+        Returns
+        -------
+        str
+            Counts, then the unmatched rows and the kinds of issue.
+        """
+        lines = [
+            f"Survey join ({self.on}): {self.survey_source} -> {self.parcels_source}",
+            f"  survey rows: {self.n_survey_rows} = {self.n_matched_rows} matched "
+            f"+ {self.n_unmatched_rows} unmatched"
+            + (
+                f" ({self.n_duplicate_rows} of the matched are duplicates)"
+                if self.n_duplicate_rows
+                else ""
+            ),
+            f"  parcels: {self.n_parcels} = "
+            + " + ".join(f"{v} {k}" for k, v in self.parcel_status.items()),
+        ]
+        if self.class_counts:
+            lines.append(
+                "  garden classes: " + ", ".join(f"{k} {v}" for k, v in self.class_counts.items())
+            )
+        if len(self.unmatched):
+            lines.append("  unmatched survey rows:")
+            for _, row in self.unmatched.head(20).iterrows():
+                lines.append(f"    {row['message']}")
+            if len(self.unmatched) > 20:
+                lines.append(f"    ... and {len(self.unmatched) - 20} more")
+        if len(self.issues):
+            lines.append("  issues (kind: count):")
+            for kind, count in self.issues["kind"].value_counts().items():
+                lines.append(f"    {kind}: {count}")
+            for kind in ("unknown_class", "duplicate_survey", "garden_not_surveyed"):
+                for _, row in self.issues[self.issues["kind"] == kind].head(10).iterrows():
+                    lines.append(f"    ! {row['message']}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_frame(self) -> pd.DataFrame:
+        """All issues as one table (unmatched rows included, kind ``unmatched:<reason>``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``kind``, ``survey_row``, ``parcel_id``, ``column``, ``value``,
+            ``message``.
+        """
+        return self.issues.copy()
+
+    def write(self, path) -> Path:
+        """Write the report: ``.csv`` (issues), ``.xlsx`` (summary, unmatched, issues).
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The output file.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".xlsx":
+            counts = pd.DataFrame(list(self.counts().items()), columns=["item", "count"])
+            with pd.ExcelWriter(path) as writer:
+                counts.to_excel(writer, sheet_name="summary", index=False)
+                self.unmatched.to_excel(writer, sheet_name="survey_unmatched", index=False)
+                self.issues.to_excel(writer, sheet_name="join_issues", index=False)
+        else:
+            self.issues.to_csv(path, index=False, encoding="utf-8-sig")
+        return path
+
+
+def _choose_on(on, parcels, survey) -> str:
+    has_key = survey["sheet"].notna().any() and survey["parcel_no"].notna().any()
+    has_household = survey["household_id"].notna().any() and parcels["household_id"].notna().any()
+    has_xy = ({"lon", "lat"} <= set(survey.columns)) or ({"x", "y"} <= set(survey.columns))
+    if on in (None, "auto"):
+        if has_key and parcels["parcel_no"].notna().any():
+            return "parcel"
+        if has_household:
+            return "household"
+        if has_xy:
+            return "spatial"
+        raise SchemaError(
+            "Cannot join: the survey has no (số tờ, số thửa), no household id matching the "
+            "parcels' and no coordinates."
+        )
+    if on in ("parcel", "key", "sheet_parcel"):
+        if not has_key:
+            raise SchemaError("on='parcel' needs 'Số tờ' and 'Số thửa' values in the survey.")
+        return "parcel"
+    if on == "household":
+        if not has_household:
+            raise SchemaError(
+                "on='household' needs household ids ('Mã hộ') in the survey and in the parcels "
+                "(MAHO)."
+            )
+        return "household"
+    if on == "spatial":
+        if not has_xy:
+            raise SchemaError(
+                "on='spatial' needs coordinates (Kinh độ/Vĩ độ or X/Y) in the survey."
+            )
+        return "spatial"
+    raise ValueError(f"on must be 'auto', 'parcel', 'household' or 'spatial', not {on!r}.")
+
+
+def _survey_points(survey, parcels):
+    import geopandas as gpd
+
+    if {"lon", "lat"} <= set(survey.columns) and survey["lon"].notna().any():
+        pts = gpd.GeoSeries(
+            gpd.points_from_xy(survey["lon"].astype(float), survey["lat"].astype(float)),
+            crs="EPSG:4326",
+        )
+        if parcels.crs is None:
+            raise SchemaError("The parcels have no CRS: cannot place GPS points on them.")
+        from .crs import is_vn2000, wgs84_transformer
+
+        if is_vn2000(parcels.crs):
+            x, y = wgs84_transformer("EPSG:4326", parcels.crs).transform(
+                survey["lon"].astype(float).to_numpy(), survey["lat"].astype(float).to_numpy()
+            )
+            return gpd.GeoSeries(gpd.points_from_xy(x, y), crs=parcels.crs)
+        return pts.to_crs(parcels.crs)
+    x = survey["x"].astype(float).to_numpy()
+    y = survey["y"].astype(float).to_numpy()
+    # Vietnamese surveys write X for the northing: swap when X is the larger number
+    if np.nanmedian(x) > np.nanmedian(y):
+        x, y = y, x
+    return gpd.GeoSeries(gpd.points_from_xy(x, y), crs=parcels.crs)
+
+
+def join_survey(
+    parcels,
+    survey,
+    *,
+    on: str = "auto",
+    codebook=None,
+    sheet: str | None = None,
+    layer: str | None = None,
+    progress=None,
+):
+    """Join the garden survey to the parcels; every parcel and every row accounted for.
+
+    Parameters
+    ----------
+    parcels : str, os.PathLike or geopandas.GeoDataFrame
+        Parcels: a file or a GeoDataFrame (read with :func:`ntmgis.read_parcels` when
+        not already in the standard schema).
+    survey : str, os.PathLike or pandas.DataFrame
+        The survey: a file, or a table (read with :func:`read_survey` when it is not
+        already one).
+    on : {"auto", "parcel", "household", "spatial"}, optional
+        Join by (số tờ, số thửa), by household id (Mã hộ = MAHO), or by the parcel each
+        GPS point falls in. ``"auto"`` takes the first the data allow, in that order.
+    codebook : Codebook, str or os.PathLike, optional
+        Garden classes, when the survey is read here.
+    sheet : str, optional
+        Worksheet, when the survey is read here.
+    layer : str, optional
+        Parcel layer, when the parcels are read here.
+    progress : callable, optional
+        ``progress(fraction, message)``; returning False cancels.
+
+    Returns
+    -------
+    joined : geopandas.GeoDataFrame
+        Every parcel, in input order, with ``survey_status`` (``matched``,
+        ``duplicate_survey``: several rows, the first one's values kept; ``ambiguous``:
+        the row's key names several parcels; ``no_survey``), ``survey_reason`` (why, in
+        words), ``survey_row`` (the row used), ``survey_rows`` (all rows) and the
+        survey's columns (``survey_owner``, ``survey_hamlet``, ``survey_household_id``,
+        ``garden_area_m2``, ``garden_class``, ``garden_class_code``,
+        ``garden_class_raw``, ``support_needs``, ``survey_date``, ``survey_note``,
+        ``survey_issues``).
+    report : JoinReport
+        Counts that add up, unmatched rows with reasons, every issue.
+
+    Raises
+    ------
+    SchemaError
+        The inputs offer no way to join (see ``on``).
+    InputError
+        Every survey row is unmatched: the wrong files, or keys in different columns.
+    """
+    import geopandas as gpd
+
+    from . import _progress
+    from .parcels import STANDARD_COLUMNS, is_garden_land_use, read_parcels
+
+    _progress.report(progress, 0.0, "Reading parcels")
+    if isinstance(parcels, gpd.GeoDataFrame) and {"parcel_id", "parcel_status"} <= set(
+        parcels.columns
+    ):
+        parcel_df = parcels.copy()
+    else:
+        parcel_df = read_parcels(parcels, layer=layer)
+    parcel_df = parcel_df.reset_index(drop=True)
+    parcels_source = parcel_df.attrs.get("ntmgis", {}).get("source", _source_name(parcels))
+    _progress.report(progress, 0.3, "Reading the survey")
+    hamlet_names = [h for h in parcel_df["hamlet"].dropna().unique()]
+    if _is_standard_frame(survey):
+        survey_df = survey.copy()
+    else:
+        survey_df = read_survey(survey, codebook=codebook, sheet=sheet, hamlets=hamlet_names)
+    survey_df = survey_df.reset_index(drop=True)
+    meta = survey_df.attrs.get("ntmgis", {})
+    survey_df.attrs = {}
+    parcel_df.attrs = {}
+    survey_source = meta.get("source", _source_name(survey))
+    for column in ("sheet", "parcel_no", "household_id"):
+        if column not in survey_df.columns:
+            survey_df[column] = pd.NA
+    mode = _choose_on(on, parcel_df, survey_df)
+    _progress.report(progress, 0.5, f"Joining by {mode}")
+
+    issues = _Issues()
+    present_rows = set(survey_df["survey_row"].dropna().astype(int))
+    for item in meta.get("issues", []):
+        if item["survey_row"] is None or int(item["survey_row"]) in present_rows:
+            issues.items.append(dict(item))
+    if not meta.get("issues") and "survey_issues" in survey_df.columns:
+        for row, kinds in zip(survey_df["survey_row"], survey_df["survey_issues"]):
+            for kind in (kinds or "").split(", ") if isinstance(kinds, str) else []:
+                issues.add(kind, int(row), None, None, f"row {row}: {kind}")
+
+    ids = parcel_df["parcel_id"].astype(str).tolist()
+    n_parcels = len(parcel_df)
+    n_rows = len(survey_df)
+    candidates: list[list[int]] = [[] for _ in range(n_rows)]
+    reasons: list[str | None] = [None] * n_rows
+    messages: list[str | None] = [None] * n_rows
+    rows = survey_df["survey_row"].tolist()
+
+    if mode == "parcel":
+        index: dict[tuple, list[int]] = {}
+        for i, (s, p) in enumerate(zip(parcel_df["sheet"], parcel_df["parcel_no"])):
+            if pd.notna(p):
+                index.setdefault((None if pd.isna(s) else str(s), str(p)), []).append(i)
+        no_sheet = parcel_df["sheet"].isna().all()
+        for r, (s, p) in enumerate(zip(survey_df["sheet"], survey_df["parcel_no"])):
+            if pd.isna(p) or (pd.isna(s) and not no_sheet):
+                reasons[r] = "missing_key"
+                messages[r] = f"row {rows[r]}: no số tờ/số thửa, cannot be placed on a parcel."
+                continue
+            key = (None if no_sheet else str(s), str(p))
+            hit = index.get(key, [])
+            if not hit:
+                reasons[r] = "parcel_not_found"
+                label = f"tờ {s} thửa {p}" if not no_sheet else f"thửa {p}"
+                messages[r] = (
+                    f"row {rows[r]}: parcel {label} does not exist in the parcels "
+                    f"({parcels_source}); check the numbers in the survey."
+                )
+            candidates[r] = hit
+    elif mode == "household":
+        index = {}
+        for i, h in enumerate(parcel_df["household_id"]):
+            if pd.notna(h):
+                index.setdefault(fold(h), []).append(i)
+        for r, h in enumerate(survey_df["household_id"]):
+            if pd.isna(h):
+                reasons[r] = "missing_key"
+                messages[r] = f"row {rows[r]}: no household id (mã hộ)."
+                continue
+            hit = index.get(fold(h), [])
+            if len(hit) > 1:
+                s, p = survey_df.at[r, "sheet"], survey_df.at[r, "parcel_no"]
+                narrowed = [
+                    i
+                    for i in hit
+                    if pd.notna(p)
+                    and parcel_df.at[i, "parcel_no"] == p
+                    and (pd.isna(s) or parcel_df.at[i, "sheet"] == s)
+                ]
+                if not narrowed:
+                    narrowed = [i for i in hit if is_garden_land_use(parcel_df.at[i, "land_use"])]
+                hit = narrowed if len(narrowed) == 1 else hit
+            if not hit:
+                reasons[r] = "household_not_found"
+                messages[r] = f"row {rows[r]}: household '{h}' holds no parcel in {parcels_source}."
+            candidates[r] = hit
+    else:
+        points = _survey_points(survey_df, parcel_df)
+        valid = ~(points.is_empty | points.isna())
+        tree_geoms = parcel_df.geometry
+        for r in range(n_rows):
+            if not valid.iloc[r] or not np.isfinite(points.iloc[r].x):
+                reasons[r] = "missing_key"
+                messages[r] = f"row {rows[r]}: no coordinates."
+        q_idx, p_idx = tree_geoms.sindex.query(points[valid], predicate="within")
+        vi = np.flatnonzero(valid.to_numpy())
+        for a, b in zip(q_idx, p_idx):
+            candidates[vi[a]].append(int(b))
+        for r in vi:
+            if not candidates[r]:
+                reasons[r] = "outside_parcels"
+                messages[r] = f"row {rows[r]}: the GPS point falls in no parcel."
+
+    # rows whose key names several parcels (duplicate parcel keys, shared households)
+    for r in range(n_rows):
+        if len(candidates[r]) > 1 and reasons[r] is None:
+            reasons[r] = "ambiguous"
+            listed = ", ".join(ids[i] for i in candidates[r][:6])
+            messages[r] = (
+                f"row {rows[r]}: matches {len(candidates[r])} parcels ({listed}); "
+                "the key is not unique: fix the parcels' numbering or join by another key."
+            )
+
+    # assign rows to parcels
+    by_parcel: dict[int, list[int]] = {}
+    ambiguous_parcels: dict[int, list[int]] = {}
+    for r in range(n_rows):
+        if reasons[r] is None and len(candidates[r]) == 1:
+            by_parcel.setdefault(candidates[r][0], []).append(r)
+        elif reasons[r] == "ambiguous":
+            for i in candidates[r]:
+                ambiguous_parcels.setdefault(i, []).append(r)
+    matched_rows = {r for rs in by_parcel.values() for r in rs}
+    n_unmatched = n_rows - len(matched_rows)
+    if n_rows and not matched_rows:
+        raise InputError(
+            f"No survey row of {survey_source} matches a parcel of {parcels_source} "
+            f"(joined by {mode}; first reason: {messages[0]}). Are these the same commune's "
+            "files, and are số tờ/số thửa in the right columns?"
+        )
+
+    # duplicates
+    used_row: dict[int, int] = {}
+    n_duplicate = 0
+    compare = [
+        c
+        for c in ("garden_class", "garden_area_m2", "household_id", "owner")
+        if c in survey_df.columns
+    ]
+    for i, rs in by_parcel.items():
+        rs = sorted(rs, key=lambda r: rows[r])
+        used_row[i] = rs[0]
+        for r in rs[1:]:
+            n_duplicate += 1
+            first = survey_df.loc[rs[0], compare]
+            this = survey_df.loc[r, compare]
+            differ = [
+                c
+                for c in compare
+                if not (pd.isna(first[c]) and pd.isna(this[c]))
+                and (pd.isna(first[c]) or pd.isna(this[c]) or first[c] != this[c])
+            ]
+            same = "identical" if not differ else "differs in " + ", ".join(differ)
+            issues.add(
+                "duplicate_survey",
+                rows[r],
+                None,
+                None,
+                f"row {rows[r]}: second survey row for parcel {ids[i]} (first: row "
+                f"{rows[rs[0]]}; {same}); row {rows[rs[0]]}'s values are used.",
+                parcel_id=ids[i],
+            )
+
+    # unmatched rows
+    unmatched_records = []
+    for r in range(n_rows):
+        if r in matched_rows:
+            continue
+        reason = reasons[r] or "unmatched"
+        issues.add(reason, rows[r], None, None, messages[r] or f"row {rows[r]}: unmatched.")
+        unmatched_records.append(
+            {
+                "survey_row": rows[r],
+                "stt": survey_df.at[r, "stt"] if "stt" in survey_df.columns else None,
+                "sheet": survey_df.at[r, "sheet"],
+                "parcel_no": survey_df.at[r, "parcel_no"],
+                "household_id": survey_df.at[r, "household_id"],
+                "owner": survey_df.at[r, "owner"] if "owner" in survey_df.columns else None,
+                "reason": reason,
+                "message": messages[r],
+            }
+        )
+
+    _progress.report(progress, 0.8, "Building the joined layer")
+    status, reason_text, row_used, rows_all = [], [], [], []
+    for i in range(n_parcels):
+        rs = sorted(by_parcel.get(i, []), key=lambda r: rows[r])
+        if len(rs) == 1:
+            status.append("matched")
+            reason_text.append(f"survey row {rows[rs[0]]}")
+        elif len(rs) > 1:
+            status.append("duplicate_survey")
+            reason_text.append(
+                f"{len(rs)} survey rows ({', '.join(str(rows[r]) for r in rs)}); values of row "
+                f"{rows[rs[0]]} used"
+            )
+        elif i in ambiguous_parcels:
+            status.append("ambiguous")
+            reason_text.append(
+                "survey row(s) "
+                + ", ".join(str(rows[r]) for r in ambiguous_parcels[i])
+                + " match this and other parcels with the same key"
+            )
+        else:
+            status.append("no_survey")
+            garden = is_garden_land_use(parcel_df.at[i, "land_use"])
+            if garden:
+                reason_text.append("garden land use with no survey row")
+                issues.add(
+                    "garden_not_surveyed",
+                    None,
+                    None,
+                    parcel_df.at[i, "land_use"],
+                    f"parcel {ids[i]} ({parcel_df.at[i, 'land_use']}) is a garden parcel "
+                    "that nobody surveyed.",
+                    parcel_id=ids[i],
+                )
+            elif pd.isna(parcel_df.at[i, "land_use"]):
+                reason_text.append("no survey row (land use unknown)")
+            else:
+                reason_text.append(f"not a garden land use ({parcel_df.at[i, 'land_use']})")
+        row_used.append(rows[rs[0]] if rs else None)
+        rows_all.append(", ".join(str(rows[r]) for r in rs) if rs else None)
+
+    # parcel problems found by read_parcels
+    for i in range(n_parcels):
+        st = parcel_df.at[i, "parcel_status"]
+        if isinstance(st, str) and st != "ok":
+            issues.add(
+                f"parcel_{st}",
+                None,
+                None,
+                None,
+                f"parcel {ids[i]}: {parcel_df.at[i, 'parcel_notes']}",
+                parcel_id=ids[i],
+            )
+        if float(parcel_df.at[i, "overlap_m2"] or 0) > 0 and st in ("ok", "repaired"):
+            issues.add(
+                "parcel_overlap",
+                None,
+                None,
+                None,
+                f"parcel {ids[i]}: {parcel_df.at[i, 'parcel_notes']}",
+                parcel_id=ids[i],
+            )
+
+    # consistency of matched rows
+    picks = [used_row.get(i) for i in range(n_parcels)]
+    for i, r in enumerate(picks):
+        if r is None:
+            continue
+        sh, ph = (
+            survey_df.at[r, "hamlet"] if "hamlet" in survey_df.columns else None,
+            parcel_df.at[i, "hamlet"],
+        )
+        if isinstance(sh, str) and isinstance(ph, str) and fold(sh) != fold(ph):
+            issues.add(
+                "hamlet_mismatch",
+                rows[r],
+                "hamlet",
+                sh,
+                f"row {rows[r]}: hamlet '{sh}' but parcel {ids[i]} is in '{ph}'.",
+                ids[i],
+            )
+        sa, pa = (
+            survey_df.at[r, "garden_area_m2"] if "garden_area_m2" in survey_df.columns else None,
+            parcel_df.at[i, "area_m2"],
+        )
+        if pd.notna(sa) and pd.notna(pa) and float(sa) > 1.05 * float(pa) + 1:
+            issues.add(
+                "garden_larger_than_parcel",
+                rows[r],
+                "garden_area_m2",
+                sa,
+                f"row {rows[r]}: garden {float(sa):g} m² is larger than parcel {ids[i]} "
+                f"({float(pa):g} m²).",
+                ids[i],
+            )
+        if mode != "household":
+            sh_id, ph_id = survey_df.at[r, "household_id"], parcel_df.at[i, "household_id"]
+            if isinstance(sh_id, str) and isinstance(ph_id, str) and fold(sh_id) != fold(ph_id):
+                issues.add(
+                    "household_mismatch",
+                    rows[r],
+                    "household_id",
+                    sh_id,
+                    f"row {rows[r]}: household '{sh_id}' but parcel {ids[i]} is '{ph_id}'.",
+                    ids[i],
+                )
+
+    # fill the survey row's parcel id into its issues
+    parcel_of_row = {rows[r]: ids[i] for i, rs in by_parcel.items() for r in rs}
+    for item in issues.items:
+        if item["parcel_id"] is None and item["survey_row"] is not None:
+            item["parcel_id"] = parcel_of_row.get(int(item["survey_row"]))
+
+    take = {
+        "household_id": "survey_household_id",
+        "owner": "survey_owner",
+        "hamlet": "survey_hamlet",
+        "garden_area_m2": "garden_area_m2",
+        "garden_class": "garden_class",
+        "garden_class_code": "garden_class_code",
+        "garden_class_raw": "garden_class_raw",
+        "support_needs": "support_needs",
+        "survey_date": "survey_date",
+        "note": "survey_note",
+        "survey_issues": "survey_issues",
+    }
+    picked = survey_df.reindex(pd.Index([-1 if r is None else r for r in picks]))
+    joined = parcel_df.copy()
+    joined["survey_status"] = pd.array(status, dtype="string")
+    joined["survey_reason"] = pd.array(reason_text, dtype="string")
+    joined["survey_row"] = pd.array(row_used, dtype="Int64")
+    joined["survey_rows"] = pd.array(rows_all, dtype="string")
+    for src, dst in take.items():
+        if src in picked.columns:
+            values = picked[src].to_numpy()
+            if dst in joined.columns and dst not in ("garden_area_m2",):
+                dst = f"survey_{src}"
+            joined[dst] = pd.Series(values, index=joined.index).astype(picked[src].dtype)
+    front = [c for c in STANDARD_COLUMNS if c in joined.columns]
+    survey_cols = [
+        "survey_status",
+        "survey_reason",
+        "survey_row",
+        "survey_rows",
+        *[c for c in take.values() if c in joined.columns],
+    ]
+    survey_cols = list(dict.fromkeys(survey_cols))
+    rest = [c for c in joined.columns if c not in front and c not in survey_cols]
+    joined = joined[front + survey_cols + rest]
+    joined.attrs = {
+        "ntmgis": Metadata({"source": parcels_source, "survey": survey_source, "on": mode})
+    }
+
+    issue_frame = pd.DataFrame(
+        issues.items, columns=["kind", "survey_row", "parcel_id", "column", "value", "message"]
+    )
+    issue_frame["survey_row"] = pd.array(issue_frame["survey_row"], dtype="Int64")
+    unmatched = pd.DataFrame(
+        unmatched_records,
+        columns=[
+            "survey_row",
+            "stt",
+            "sheet",
+            "parcel_no",
+            "household_id",
+            "owner",
+            "reason",
+            "message",
+        ],
+    )
+    parcel_status = {s: int(v) for s, v in pd.Series(status).value_counts().items()}
+    parcel_status = {s: parcel_status[s] for s in SURVEY_STATUSES if s in parcel_status}
+    class_counts = {}
+    if "garden_class" in joined.columns:
+        counts = joined["garden_class"].value_counts()
+        class_counts = {k: int(v) for k, v in counts.items()}
+    report = JoinReport(
+        on=mode,
+        n_parcels=n_parcels,
+        n_survey_rows=n_rows,
+        n_matched_rows=len(matched_rows),
+        n_unmatched_rows=n_unmatched,
+        n_duplicate_rows=n_duplicate,
+        parcel_status=parcel_status,
+        unmatched=unmatched,
+        issues=issue_frame,
+        parcels_source=str(parcels_source),
+        survey_source=str(survey_source),
+        codebook=str(meta.get("codebook", "")),
+        class_counts=class_counts,
+    )
+    assert report.n_matched_rows + report.n_unmatched_rows == report.n_survey_rows
+    assert sum(report.parcel_status.values()) == report.n_parcels == len(joined)
+    _progress.report(progress, 1.0, "Survey joined")
+    return joined, report
