@@ -55,6 +55,9 @@ _LAZY = {
     "zonal_stats": "ntmgis.zonal",
     "compute_coverage": "ntmgis.zonal",
     "Coverage": "ntmgis.zonal",
+    "render_maps": "ntmgis.maps",
+    "get_theme": "ntmgis.palette",
+    "THEMES": "ntmgis.palette",
 }
 
 __all__ = [

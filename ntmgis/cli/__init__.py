@@ -14,6 +14,7 @@ COMMANDS = {
     "sample": "ntmgis.cli.sample:sample",
     "run": "ntmgis.cli.run:run",
     "indices": "ntmgis.cli.indices:indices",
+    "maps": "ntmgis.cli.maps:maps",
     "survey": "ntmgis.cli.survey:survey",
 }
 

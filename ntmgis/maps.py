@@ -1,0 +1,1391 @@
+"""Printed village maps: one PDF with a commune overview and a page per hamlet.
+
+Made with matplotlib only (no QGIS), for the meetings of Steps 3 and 6 where people look
+at a printed map of their hamlet. Each page carries a Vietnamese title, the parcels
+coloured by a theme of :mod:`ntmgis.palette`, parcel numbers where they fit, the hamlet
+boundary, a legend with counts, a scale bar with round numbers at a round map scale, a
+north arrow, coordinate ticks in the map's CRS, the imagery dates and data sources, the
+table of households to visit, a place-and-date line and a signature block.
+
+Page count
+----------
+``1`` (commune overview) ``+`` one page per hamlet ``+`` continuation pages of the visit
+table: a hamlet whose visit list has ``n`` rows needs
+``ceil(max(0, n - first_rows) / CONTINUATION_ROWS)`` more pages, where ``first_rows`` is
+:data:`FIRST_PAGE_ROWS` for the page's orientation (see :func:`page_count`).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import palette as _palette
+from ._progress import ProgressCallback, report
+
+__all__ = [
+    "render_maps",
+    "page_count",
+    "map_title",
+    "nice_scale",
+    "scale_bar_length",
+    "FIRST_PAGE_ROWS",
+    "CONTINUATION_ROWS",
+]
+
+PAPERS = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}  # landscape width, height in mm
+SCALES = (
+    500,
+    1000,
+    1500,
+    2000,
+    2500,
+    3000,
+    4000,
+    5000,
+    6000,
+    7500,
+    10000,
+    12500,
+    15000,
+    20000,
+    25000,
+    30000,
+    40000,
+    50000,
+    75000,
+    100000,
+    150000,
+    200000,
+    250000,
+    500000,
+    1000000,
+)
+BAR_STEPS = (1, 2, 2.5, 5)
+# rows of the visit table on a hamlet's map page, and on each continuation page (A4; A3
+# pages are drawn with the same layout scaled up, so they hold the same rows)
+FIRST_PAGE_ROWS = {"landscape": 14, "portrait": 11}
+CONTINUATION_ROWS = 44
+_ROW_MM = 5.0
+_THEME_TITLES = {
+    "flag": "BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ",
+    "survey_class": "BẢN ĐỒ PHÂN LOẠI VƯỜN HỘ THEO KHẢO SÁT",
+    "agreement": "BẢN ĐỒ ĐỐI CHIẾU KHẢO SÁT VÀ ẢNH VỆ TINH",
+}
+_BY = {"flag": "flag", "survey": "survey_class", "survey_class": "survey_class"}
+_BY["agreement"] = "agreement"
+_ALIASES = {
+    "hamlet": ("hamlet", "DIADANH", "thon", "ten_thon"),
+    "sheet": ("sheet", "SHBANDO"),
+    "parcel_no": ("parcel_no", "SHTHUA"),
+    "area_m2": ("area_m2", "DIENTICH"),
+    "owner": ("owner", "TENCHU"),
+}
+
+
+# --------------------------------------------------------------------------------------
+# small public helpers (pure, tested by hand)
+# --------------------------------------------------------------------------------------
+
+
+def nice_scale(denominator: float) -> int:
+    """The smallest round map scale at least as small as ``1:denominator``.
+
+    Parameters
+    ----------
+    denominator : float
+        The scale denominator the map needs to fit its frame.
+
+    Returns
+    -------
+    int
+        A round denominator from 1:500 to 1:1,000,000 (1, 1.5, 2, 2.5, 3, 4, 5, 6, 7.5
+        times a power of ten as cadastral and topographic maps use).
+
+    Examples
+    --------
+    >>> nice_scale(4120.5)
+    5000
+    >>> nice_scale(5000)
+    5000
+    """
+    for scale in SCALES:
+        if scale >= denominator - 1e-9:
+            return scale
+    return int(10 ** math.ceil(math.log10(denominator)))
+
+
+def scale_bar_length(denominator: float, *, target_mm: float = 40.0) -> float:
+    """A round scale-bar length in metres close to ``target_mm`` on paper.
+
+    Parameters
+    ----------
+    denominator : float
+        Map scale denominator.
+    target_mm : float
+        Wanted bar length on paper.
+
+    Returns
+    -------
+    float
+        1, 2, 2.5 or 5 times a power of ten metres, the largest not over ``target_mm``.
+
+    Examples
+    --------
+    >>> scale_bar_length(5000)
+    200.0
+    >>> scale_bar_length(7500)
+    250.0
+    """
+    metres = target_mm / 1000.0 * denominator
+    power = 10 ** math.floor(math.log10(metres))
+    best = power
+    for step in BAR_STEPS:
+        if step * power <= metres + 1e-9:
+            best = step * power
+    return float(best)
+
+
+def map_title(*, theme: str = "flag", hamlet: str | None, commune: str | None, year) -> str:
+    """The page title, in capitals as Vietnamese administrative maps write it.
+
+    Parameters
+    ----------
+    theme : str
+        ``flag``, ``survey_class`` or ``agreement``.
+    hamlet : str or None
+        Hamlet name ("Thôn Đông Hòa"); None for the commune overview.
+    commune : str or None
+        Commune name ("Xã Thanh Bình" or "Thanh Bình").
+    year : int or str or None
+        The year the map shows.
+
+    Returns
+    -------
+    str
+        E.g. "BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ – THÔN ĐÔNG HÒA – XÃ THANH BÌNH – NĂM 2020".
+
+    Examples
+    --------
+    >>> map_title(hamlet="Thôn Đông Hòa", commune="Xã Thanh Bình", year=2020)
+    'BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ – THÔN ĐÔNG HÒA – XÃ THANH BÌNH – NĂM 2020'
+    """
+    parts = [_THEME_TITLES[_palette.get_theme(theme).name]]
+    if hamlet:
+        name = str(hamlet).strip()
+        parts.append(name if _fold(name).startswith("thon ") else f"Thôn {name}")
+    if commune:
+        name = str(commune).strip()
+        parts.append(name if _fold(name).startswith("xa ") else f"Xã {name}")
+    if year not in (None, ""):
+        parts.append(f"Năm {year}")
+    return " – ".join(p.upper() for p in parts)
+
+
+def page_count(visit_rows: dict[str, int], orientations: dict[str, str]) -> int:
+    """How many pages :func:`render_maps` writes (the documented rule).
+
+    Parameters
+    ----------
+    visit_rows : dict
+        Hamlet name -> number of households on its visit list.
+    orientations : dict
+        Hamlet name -> ``"landscape"`` or ``"portrait"`` (its map page).
+
+    Returns
+    -------
+    int
+        ``1 + len(visit_rows) + sum(continuation pages)``.
+
+    Examples
+    --------
+    >>> page_count({"A": 3, "B": 30}, {"A": "landscape", "B": "portrait"})
+    4
+    """
+    pages = 1
+    for name, rows in visit_rows.items():
+        first = FIRST_PAGE_ROWS[orientations[name]]
+        pages += 1 + math.ceil(max(0, rows - first) / CONTINUATION_ROWS)
+    return pages
+
+
+# --------------------------------------------------------------------------------------
+# inputs
+# --------------------------------------------------------------------------------------
+
+
+def _fold(text) -> str:
+    from .text import fold
+
+    return fold(text)
+
+
+def _nfc(text) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFC", str(text)).strip() if text is not None else ""
+
+
+@dataclass
+class _Inputs:
+    parcels: object
+    hamlets: object | None
+    metadata: dict = field(default_factory=dict)
+    commune: str | None = None
+    source: str = "(in memory)"
+
+
+def _load(result, hamlets, metadata) -> _Inputs:
+    import geopandas as gpd
+    import pandas as pd
+
+    from ._io import as_path, read_vector
+    from .errors import InputError
+
+    commune = None
+    if isinstance(result, dict):
+        parcels = result.get("parcels")
+        hamlets = result.get("hamlets") if hamlets is None else hamlets
+        metadata = result.get("run_metadata") if metadata is None else metadata
+        source = "(in memory)"
+    elif isinstance(result, gpd.GeoDataFrame):
+        parcels, source = result, "(in memory)"
+    else:
+        import pyogrio
+
+        path = as_path(result, what="result GeoPackage")
+        source = str(path)
+        try:
+            names = [name for name, _ in pyogrio.list_layers(path)]
+        except Exception as exc:
+            raise InputError(
+                f"Cannot read '{path}' as a GeoPackage: {exc}. Give the GeoPackage that "
+                f"`ntmgis run` wrote."
+            ) from exc
+        parcels = read_vector(path, layer="parcels", what="result GeoPackage")
+        if hamlets is None and "hamlets" in names:
+            hamlets = read_vector(path, layer="hamlets", what="result GeoPackage")
+        if metadata is None and "run_metadata" in names:
+            metadata = pyogrio.read_dataframe(path, layer="run_metadata", read_geometry=False)
+        if "commune" in names:
+            frame = pyogrio.read_dataframe(path, layer="commune", read_geometry=False)
+            if "ten_xa" in frame.columns and len(frame):
+                commune = frame["ten_xa"].iloc[0]
+    if not isinstance(parcels, gpd.GeoDataFrame):
+        raise InputError(
+            f"No parcels to map in {source}: give a result GeoPackage with a 'parcels' layer, "
+            f"a parcels GeoDataFrame, or a dict with 'parcels'."
+        )
+    if isinstance(hamlets, (str, os.PathLike)):
+        hamlets = read_vector(hamlets, layer="hamlets", what="hamlets")
+    meta: dict = {}
+    if isinstance(metadata, pd.DataFrame) and {"key", "value"} <= set(metadata.columns):
+        meta = {
+            str(k): ("" if pd.isna(v) else str(v)) for k, v in metadata[["key", "value"]].values
+        }
+    elif isinstance(metadata, dict):
+        meta = {str(k): str(v) for k, v in metadata.items()}
+    return _Inputs(parcels, hamlets, meta, commune, source)
+
+
+def _column(frame, name: str, *, required: bool = True):
+    from .errors import SchemaError
+
+    for alias in _ALIASES.get(name, (name,)):
+        if alias in frame.columns:
+            return frame[alias]
+    if required:
+        raise SchemaError(
+            f"Parcels have no '{name}' column (nor {', '.join(_ALIASES.get(name, ()))}); "
+            f"columns there: {', '.join(map(str, frame.columns))}. Map the result GeoPackage "
+            f"of `ntmgis run`."
+        )
+    return None
+
+
+def _prepare(inputs: _Inputs, theme: str):
+    """Parcels with the columns the pages use, and hamlets with a name and geometry."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+
+    from .errors import CRSError, warn
+
+    parcels = inputs.parcels
+    if parcels.crs is None:
+        raise CRSError(
+            f"The parcels in {inputs.source} have no CRS; maps need metres. Set the CRS "
+            f"(e.g. EPSG:9209 for VN-2000 / Hà Tĩnh) and run again."
+        )
+    if parcels.crs.is_geographic:
+        parcels = parcels.to_crs(parcels.estimate_utm_crs())
+    frame = gpd.GeoDataFrame(
+        {
+            "hamlet": _column(parcels, "hamlet").map(_nfc).values,
+            "sheet": _column(parcels, "sheet").values,
+            "parcel_no": _column(parcels, "parcel_no").values,
+        },
+        geometry=parcels.geometry.values,
+        crs=parcels.crs,
+    )
+    area = _column(parcels, "area_m2", required=False)
+    frame["area_m2"] = area.values if area is not None else parcels.geometry.area.values
+    owner = _column(parcels, "owner", required=False)
+    frame["owner"] = (
+        owner.map(lambda v: "" if pd.isna(v) else _nfc(v)).values if owner is not None else ""
+    )
+    frame["key"] = _palette.classify(parcels, theme).values
+    visit = (
+        parcels["visit"] if "visit" in parcels.columns else pd.Series(False, index=parcels.index)
+    )
+    frame["visit"] = visit.fillna(False).astype(bool).values
+    reasons = None
+    for col in ("flag_reasons", "reason", "ly_do"):
+        if col in parcels.columns:
+            reasons = parcels[col]
+            break
+    labels = _palette.get_theme(theme).labels()
+    fallback = frame["key"].map(labels)
+    if reasons is not None:
+        reasons = reasons.map(lambda v: "" if pd.isna(v) else _nfc(v)).values
+        frame["reason"] = np.where(reasons == "", fallback, reasons)
+    else:
+        frame["reason"] = fallback
+    if "flag_score" in parcels.columns:
+        frame["score"] = pd.to_numeric(parcels["flag_score"], errors="coerce").values
+    frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
+
+    hamlets = inputs.hamlets
+    if hamlets is not None and len(hamlets):
+        name_col = next((c for c in ("hamlet", "ten_thon", "thon", "name") if c in hamlets), None)
+        if name_col is None:
+            warn(
+                "The hamlets layer has no 'hamlet' (or 'ten_thon') column; hamlet boundaries "
+                "are drawn from the parcels instead."
+            )
+            hamlets = None
+        else:
+            h = gpd.GeoDataFrame(
+                {"hamlet": hamlets[name_col].map(_nfc).values},
+                geometry=hamlets.geometry.values,
+                crs=hamlets.crs,
+            ).to_crs(frame.crs)
+            if "status" in hamlets.columns:
+                h["status"] = _palette.classify(hamlets, "status").values
+            hamlets = h
+    if hamlets is None or not len(hamlets):
+        dissolved = frame.dissolve("hamlet").reset_index()
+        hamlets = gpd.GeoDataFrame(
+            {"hamlet": dissolved["hamlet"]}, geometry=dissolved.geometry.buffer(0), crs=frame.crs
+        )
+    # hamlet names in the parcels may differ in tone placement or case from the layer
+    by_fold = {_fold(n): n for n in hamlets["hamlet"]}
+    frame["hamlet"] = frame["hamlet"].map(lambda n: by_fold.get(_fold(n), n))
+    orphans = sorted(set(frame["hamlet"]) - set(hamlets["hamlet"]))
+    if orphans:
+        count = int(frame["hamlet"].isin(orphans).sum())
+        warn(
+            f"{count} parcel(s) name hamlets that are not in the hamlets layer "
+            f"({', '.join(orphans[:5])}); they appear on the commune overview only."
+        )
+    return frame, hamlets
+
+
+# --------------------------------------------------------------------------------------
+# drawing
+# --------------------------------------------------------------------------------------
+
+
+def _paths(geoms):
+    """Matplotlib Paths of polygons (holes kept), one per geometry."""
+    import numpy as np
+    import shapely
+    from matplotlib.path import Path as MPath
+
+    out = []
+    for geom in geoms:
+        verts, codes = [], []
+        for part in shapely.get_parts(geom):
+            for ring in [part.exterior, *part.interiors]:
+                xy = np.asarray(ring.coords)
+                if len(xy) < 3:
+                    continue
+                c = np.full(len(xy), MPath.LINETO, dtype=np.uint8)
+                c[0], c[-1] = MPath.MOVETO, MPath.CLOSEPOLY
+                verts.append(xy)
+                codes.append(c)
+        if verts:
+            out.append(MPath(np.concatenate(verts), np.concatenate(codes)))
+        else:
+            out.append(MPath(np.zeros((1, 2)), [MPath.MOVETO]))
+    return out
+
+
+_HATCH = {"/": "//////", "\\": "\\\\\\\\\\\\", "-": "------"}
+
+
+def _draw_parcels(ax, paths, keys, theme, *, lw=0.15, zorder=2):
+    from matplotlib.collections import PathCollection
+
+    for category in theme.categories:
+        chosen = [p for p, k in zip(paths, keys) if k == category.key]
+        if not chosen:
+            continue
+        coll = PathCollection(
+            chosen,
+            facecolors=category.color,
+            edgecolors=_palette.EDGE,
+            linewidths=lw,
+            hatch=_HATCH.get(category.hatch) if category.hatch else None,
+            zorder=zorder,
+        )
+        ax.add_collection(coll)
+
+
+def _draw_outline(ax, geoms, *, color="black", lw=1.2, ls="-", zorder=5):
+    from matplotlib.collections import PathCollection
+
+    ax.add_collection(
+        PathCollection(
+            _paths(geoms),
+            facecolors="none",
+            edgecolors=color,
+            linewidths=lw,
+            linestyles=ls,
+            zorder=zorder,
+        )
+    )
+
+
+def _mm_axes(fig, paper_mm, x, y, w, h):
+    """An axes placed in millimetres from the page's lower-left corner."""
+    pw, ph = paper_mm
+    return fig.add_axes((x / pw, y / ph, w / pw, h / ph))
+
+
+def _blank_axes(fig, paper_mm, x, y, w, h):
+    ax = _mm_axes(fig, paper_mm, x, y, w, h)
+    ax.set_xlim(0, w)
+    ax.set_ylim(0, h)
+    ax.set_axis_off()
+    return ax
+
+
+def _fmt_int(value) -> str:
+    """Vietnamese thousands separator: 12500 -> "12.500"."""
+    return f"{int(round(float(value))):,}".replace(",", ".")
+
+
+def _fmt_coord(value, _pos=None) -> str:
+    return f"{int(round(value)):,}".replace(",", " ")
+
+
+def _setup_map(ax, extent, crs, fs):
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    x0, y0, x1, y1 = extent
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+        axis.set_major_formatter(FuncFormatter(_fmt_coord))
+    ax.tick_params(direction="in", labelsize=fs * 0.8, length=3, width=0.5, top=True, right=True)
+    ax.tick_params(axis="y", labelrotation=90)
+    for label in ax.get_yticklabels():
+        label.set_verticalalignment("center")
+    for spine in ax.spines.values():
+        spine.set_linewidth(0.8)
+
+
+def _scale_bar(ax, extent, scale, fs):
+    from matplotlib.patches import Rectangle
+
+    x0, y0, x1, y1 = extent
+    length = scale_bar_length(scale, target_mm=min(40.0, (x1 - x0) / scale * 1000 / 4))
+    mm = scale / 1000.0  # metres per paper millimetre
+    bx, by = x0 + 6 * mm, y0 + 6 * mm
+    ax.add_patch(
+        Rectangle(
+            (bx - 3 * mm, by - 3 * mm),
+            length + 10 * mm,
+            12 * mm,
+            facecolor="white",
+            edgecolor="none",
+            alpha=0.85,
+            zorder=8,
+        )
+    )
+    segments = 4
+    for i in range(segments):
+        ax.add_patch(
+            Rectangle(
+                (bx + i * length / segments, by),
+                length / segments,
+                1.2 * mm,
+                facecolor="black" if i % 2 == 0 else "white",
+                edgecolor="black",
+                linewidth=0.5,
+                zorder=9,
+            )
+        )
+    for value in (0, length / 2, length):
+        text = f"{value:g}" if value else "0"
+        ax.text(
+            bx + value, by + 1.8 * mm, text, ha="center", va="bottom", fontsize=fs * 0.75, zorder=9
+        )
+    ax.text(
+        bx + length + 2 * mm,
+        by + 0.6 * mm,
+        "m",
+        ha="left",
+        va="center",
+        fontsize=fs * 0.75,
+        zorder=9,
+    )
+    ax.text(
+        bx,
+        by + 5.5 * mm,
+        f"Tỷ lệ 1:{_fmt_int(scale)}",
+        ha="left",
+        va="bottom",
+        fontsize=fs * 0.85,
+        fontweight="bold",
+        zorder=9,
+    )
+    return length
+
+
+def _north_arrow(ax, extent, scale, fs):
+    from matplotlib.patches import Polygon
+
+    x0, y0, x1, y1 = extent
+    mm = scale / 1000.0
+    cx, top = x1 - 8 * mm, y1 - 6 * mm
+    h, w = 10 * mm, 3.2 * mm
+    base = top - h
+    ax.add_patch(
+        Polygon(
+            [(cx, top), (cx - w, base), (cx, base + 0.3 * h)],
+            closed=True,
+            facecolor="black",
+            edgecolor="black",
+            linewidth=0.5,
+            zorder=9,
+        )
+    )
+    ax.add_patch(
+        Polygon(
+            [(cx, top), (cx + w, base), (cx, base + 0.3 * h)],
+            closed=True,
+            facecolor="white",
+            edgecolor="black",
+            linewidth=0.5,
+            zorder=9,
+        )
+    )
+    ax.text(
+        cx,
+        base - 1.0 * mm,
+        "B",
+        ha="center",
+        va="top",
+        fontsize=fs * 1.1,
+        fontweight="bold",
+        zorder=9,
+    )
+
+
+def _labels(ax, frame, scale, fs):
+    """Parcel numbers at the pole of inaccessibility, only where the text fits inside."""
+    import numpy as np
+    import shapely
+
+    if not len(frame):
+        return 0
+    texts = frame["parcel_no"].map(
+        lambda v: "" if v is None or v != v else f"{v:g}" if isinstance(v, float) else str(v)
+    )
+    mm = scale / 1000.0
+    size = fs * 0.62
+    char_w = 0.6 * size * 0.3528 * mm  # DejaVu digits are 0.64 em wide
+    height = size * 0.3528 * mm * 0.75
+    geoms = frame.geometry.values
+    lines = shapely.maximum_inscribed_circle(geoms, tolerance=0.5)
+    centers = shapely.get_point(lines, 0)
+    cx, cy = shapely.get_x(centers), shapely.get_y(centers)
+    widths = texts.str.len().to_numpy() * char_w
+    boxes = shapely.box(cx - widths / 2, cy - height / 2, cx + widths / 2, cy + height / 2)
+    fits = shapely.contains(geoms, boxes) & (texts.str.len().to_numpy() > 0)
+    for x, y, t in zip(cx[fits], cy[fits], texts.to_numpy()[fits]):
+        ax.text(x, y, t, ha="center", va="center", fontsize=size, color="#222222", zorder=6)
+    return int(np.count_nonzero(fits))
+
+
+def _legend(ax, theme, counts, fs, *, status_counts=None, visit_count=None, width=80.0):
+    """Legend drawn in an axes measured in mm; returns the height used."""
+    from matplotlib.patches import Rectangle
+
+    top = ax.get_ylim()[1]
+    y = top - 1
+    ax.text(0, y, "CHÚ GIẢI", fontsize=fs * 1.05, fontweight="bold", va="top")
+    y -= 5
+    ax.text(0, y, theme.title(), fontsize=fs * 0.9, fontstyle="italic", va="top")
+    y -= 4.5
+    step = 4.4
+
+    def row(category, text):
+        nonlocal y
+        ax.add_patch(
+            Rectangle(
+                (0.5, y - 3.0),
+                7,
+                3.2,
+                facecolor=category.color,
+                edgecolor=_palette.EDGE,
+                linewidth=0.4,
+                hatch=_HATCH.get(category.hatch) if category.hatch else None,
+            )
+        )
+        ax.text(9.5, y - 1.4, text, fontsize=fs * 0.85, va="center")
+        y -= step
+
+    for category in theme.categories:
+        n = counts.get(category.key, 0)
+        if category.key == _palette.NON_GARDEN and not n:
+            continue
+        row(category, f"{category.label_vi} ({_fmt_int(n)} thửa)")
+    if visit_count is not None:
+        ax.add_patch(
+            Rectangle((0.5, y - 3.0), 7, 3.2, facecolor="none", edgecolor="black", linewidth=1.4)
+        )
+        ax.text(
+            9.5,
+            y - 1.4,
+            f"Thửa cần kiểm tra thực địa ({_fmt_int(visit_count)})",
+            fontsize=fs * 0.85,
+            va="center",
+        )
+        y -= step
+    ax.plot([0.5, 7.5], [y - 1.4, y - 1.4], color="black", linewidth=1.4)
+    ax.text(9.5, y - 1.4, "Ranh giới thôn", fontsize=fs * 0.85, va="center")
+    y -= step
+    ax.text(4, y - 1.4, "125", fontsize=fs * 0.62, ha="center", va="center")
+    ax.text(9.5, y - 1.4, "Số hiệu thửa", fontsize=fs * 0.85, va="center")
+    y -= step
+    if status_counts:
+        status = _palette.get_theme("status")
+        y -= 1
+        ax.text(0, y, status.title(), fontsize=fs * 0.9, fontstyle="italic", va="top")
+        y -= 4.5
+        for category in status.categories:
+            n = status_counts.get(category.key, 0)
+            if n:
+                row(category, f"{category.label_vi} ({n} thôn)")
+    return top - y
+
+
+def _wrap(text: str, width_chars: int, lines: int = 2) -> list[str]:
+    import textwrap
+
+    wrapped = textwrap.wrap(text, width=max(width_chars, 4)) or [""]
+    if len(wrapped) > lines:
+        wrapped = wrapped[:lines]
+        wrapped[-1] = wrapped[-1][: max(width_chars - 1, 1)].rstrip() + "…"
+    return wrapped
+
+
+def _table(ax, rows, fs, *, start_no=1, title=None):
+    """The visit table in an axes measured in mm (width from the axes)."""
+    width = ax.get_xlim()[1]
+    top = ax.get_ylim()[1]
+    size = fs * 0.72
+    char_mm = size * 0.3528 * 0.56
+    # column widths in mm: TT, chủ hộ, tờ/thửa, diện tích, lý do
+    fixed = [6.0, min(28.0, width * 0.27), 12.0, 12.0]
+    cols = [*fixed, max(width - sum(fixed), 10.0)]
+    heads = ["TT", "Chủ hộ", "Tờ/thửa", "D.tích (m²)", "Lý do cần kiểm tra"]
+    y = top - 1
+    if title:
+        ax.text(0, y, title, fontsize=fs * 0.95, fontweight="bold", va="top")
+        y -= 5.5
+    xs = [0.0]
+    for w in cols:
+        xs.append(xs[-1] + w)
+    ax.plot([0, width], [y, y], color="black", linewidth=0.6)
+    for x, w, head in zip(xs, cols, heads):
+        ax.text(
+            x + w / 2, y - 2.0, head, fontsize=size, fontweight="bold", ha="center", va="center"
+        )
+    y -= 4.0
+    ax.plot([0, width], [y, y], color="black", linewidth=0.4)
+    for i, r in enumerate(rows):
+        cells = [
+            [str(start_no + i)],
+            _wrap(r["owner"], int(cols[1] / char_mm)),
+            [f"{r['sheet']}/{r['parcel_no']}"],
+            [_fmt_int(r["area_m2"]) if r["area_m2"] == r["area_m2"] else ""],
+            _wrap(r["reason"], int(cols[4] / char_mm)),
+        ]
+        for j, (x, w, lines) in enumerate(zip(xs, cols, cells)):
+            ha = "left" if j in (1, 4) else "center"
+            tx = x + 0.8 if ha == "left" else x + w / 2
+            ax.text(
+                tx,
+                y - _ROW_MM / 2,
+                "\n".join(lines),
+                fontsize=size * (0.88 if len(lines) > 1 else 1),
+                ha=ha,
+                va="center",
+                linespacing=1.0,
+            )
+        y -= _ROW_MM
+        ax.plot([0, width], [y, y], color="#999999", linewidth=0.25)
+    for x in xs:
+        ax.plot(
+            [x, x],
+            [y, top - 1 - (5.5 if title else 0)],
+            color="black",
+            linewidth=0.3,
+            clip_on=False,
+        )
+    return y
+
+
+def _signature(ax, place, date, fs):
+    w = ax.get_xlim()[1]
+    top = ax.get_ylim()[1]
+    ax.text(
+        w * 0.72,
+        top - 1,
+        f"{place}, {date}",
+        fontsize=fs * 0.85,
+        fontstyle="italic",
+        ha="center",
+        va="top",
+    )
+    for cx, lines in (
+        (w * 0.22, ["NGƯỜI LẬP BIỂU", "(Ký, ghi rõ họ tên)"]),
+        (w * 0.72, ["TM. ỦY BAN NHÂN DÂN XÃ", "CHỦ TỊCH", "(Ký tên, đóng dấu)"]),
+    ):
+        y = top - 6
+        for line in lines:
+            italic = line.startswith("(")
+            ax.text(
+                cx,
+                y,
+                line,
+                fontsize=fs * (0.8 if italic else 0.9),
+                ha="center",
+                va="top",
+                fontweight="normal" if italic else "bold",
+                fontstyle="italic" if italic else "normal",
+            )
+            y -= 4.0
+
+
+def _vn_date(day: _dt.date | None) -> str:
+    if day is None:
+        return "ngày ..... tháng ..... năm ........"
+    return f"ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
+
+
+def _meta_lines(meta: dict, crs, source: str) -> list[str]:
+    """Imagery dates, data sources and the CRS, from run_metadata when present."""
+    lines = []
+    epsg = crs.to_epsg()
+    lines.append(f"Hệ tọa độ: {crs.name}" + (f" (EPSG:{epsg})" if epsg else ""))
+    dates = None
+    for key, value in meta.items():
+        k = key.lower()
+        if "date" in k and ("imag" in k or "scene" in k or "anh" in k) and value:
+            dates = [d.strip() for d in value.replace(";", ",").split(",") if d.strip()]
+            break
+    if dates:
+        shown = [_iso_to_vn(d) for d in dates]
+        text = ", ".join(shown) if len(shown) <= 8 else f"{shown[0]} … {shown[-1]}"
+        lines.append(f"Ảnh vệ tinh: {len(dates)} ngày chụp ({text})")
+    platform = next(
+        (v for k, v in meta.items() if ("platform" in k.lower() or "sensor" in k.lower()) and v),
+        None,
+    )
+    if platform:
+        lines.append(f"Ảnh: {platform}")
+    sources = [
+        f"{k}: {Path(v).name if os.sep in v or '/' in v else v}"
+        for k, v in meta.items()
+        if v
+        and any(s in k.lower() for s in ("source", "nguon", "input", "parcels", "survey"))
+        and "date" not in k.lower()
+    ]
+    if sources:
+        lines.append("Nguồn dữ liệu: " + "; ".join(sources[:6]))
+    else:
+        lines.append(
+            f"Nguồn dữ liệu: {Path(source).name if source != '(in memory)' else 'kết quả ntmgis'}"
+        )
+    version = meta.get("ntmgis_version") or meta.get("version")
+    from ._version import __version__
+
+    lines.append(f"Lập bằng ntmgis {version or __version__}")
+    return lines
+
+
+def _iso_to_vn(text: str) -> str:
+    try:
+        day = _dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return text
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def _year(meta: dict):
+    for key in ("year", "nam", "survey_year"):
+        if meta.get(key):
+            return meta[key]
+    for key, value in meta.items():
+        if "date" in key.lower() and value:
+            try:
+                return _dt.date.fromisoformat(value.split(",")[0].strip()[:10]).year
+            except ValueError:
+                continue
+    return None
+
+
+def _commune_name(meta: dict, found):
+    for key in ("commune", "ten_xa", "xa", "commune_name"):
+        if meta.get(key):
+            return meta[key]
+    return found
+
+
+# --------------------------------------------------------------------------------------
+# pages
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Layout:
+    orientation: str
+    paper: tuple[float, float]
+    k: float  # size factor (A3 = 1.414)
+    map: tuple[float, float, float, float]
+    legend: tuple[float, float, float, float]
+    table: tuple[float, float, float, float]
+    info: tuple[float, float, float, float]
+    sign: tuple[float, float, float, float]
+
+
+def _layout(paper: str, orientation: str) -> _Layout:
+    w, h = PAPERS[paper]
+    if orientation == "portrait":
+        w, h = h, w
+    k = w / (297.0 if orientation == "landscape" else 210.0)
+
+    def s(*box):
+        return tuple(v * k for v in box)
+
+    if orientation == "landscape":  # A4 layout, mm
+        return _Layout(
+            orientation,
+            (w, h),
+            k,
+            s(12, 24, 182, 160),
+            s(204, 120, 83, 64),
+            s(204, 44, 83, 80),
+            s(12, 6, 182, 15),
+            s(204, 6, 83, 34),
+        )
+    return _Layout(
+        orientation,
+        (w, h),
+        k,
+        s(12, 111, 188, 158),
+        s(12, 44, 80, 62),
+        s(96, 38, 104, 68),
+        s(12, 6, 80, 34),
+        s(96, 6, 104, 30),
+    )
+
+
+def _fit(bounds, layout: _Layout) -> tuple[int, tuple[float, float, float, float]]:
+    """Round scale and extent (centred on ``bounds``) for a layout's map frame."""
+    x0, y0, x1, y1 = bounds
+    _, _, mw, mh = layout.map
+    need = max((x1 - x0) / mw, (y1 - y0) / mh) * 1000.0 * 1.06
+    scale = nice_scale(max(need, 1.0))
+    half_w, half_h = mw * scale / 2000.0, mh * scale / 2000.0
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return scale, (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+
+
+def _orientation(bounds, paper: str) -> str:
+    """The orientation whose map frame shows the area at the larger scale."""
+    scales = {o: _fit(bounds, _layout(paper, o))[0] for o in ("landscape", "portrait")}
+    return min(("landscape", "portrait"), key=lambda o: (scales[o], o != "landscape"))
+
+
+def _new_page(layout: _Layout, title: str, subtitle: str, fs: float):
+    from matplotlib.figure import Figure
+
+    w, h = layout.paper
+    fig = Figure(figsize=(w / 25.4, h / 25.4))
+    ax = _blank_axes(fig, layout.paper, 0, 0, w, h)
+    ax.text(
+        w / 2,
+        h - 9 * layout.k,
+        title,
+        ha="center",
+        va="center",
+        fontsize=fs * 1.65,
+        fontweight="bold",
+    )
+    ax.text(
+        w / 2,
+        h - 15.5 * layout.k,
+        subtitle,
+        ha="center",
+        va="center",
+        fontsize=fs * 1.0,
+        fontstyle="italic",
+    )
+    return fig
+
+
+@dataclass
+class _Context:
+    theme: object
+    by: str
+    paper: str
+    commune: str | None
+    year: object
+    place: str
+    date: str
+    meta_lines: list[str]
+    crs: object
+    all_paths: list
+    frame: object
+    hamlets: object
+
+
+def _map_page(ctx: _Context, name: str | None, fs: float):
+    """One map page (a hamlet, or the commune when ``name`` is None); returns (fig, rest)."""
+    import numpy as np
+
+    frame, hamlets = ctx.frame, ctx.hamlets
+    if name is None:
+        area = hamlets.geometry.union_all()
+        mine = np.ones(len(frame), dtype=bool)
+    else:
+        area = hamlets.loc[hamlets["hamlet"] == name].geometry.union_all()
+        mine = (frame["hamlet"] == name).to_numpy()
+    sub = frame[mine]
+    bounds = area.union(sub.geometry.union_all()).bounds if len(sub) else area.bounds
+    orientation = _orientation(bounds, ctx.paper)
+    layout = _layout(ctx.paper, orientation)
+    scale, extent = _fit(bounds, layout)
+    f = fs * layout.k
+    title = map_title(theme=ctx.by, hamlet=name, commune=ctx.commune, year=ctx.year)
+    n_garden = int((sub["key"] != _palette.NON_GARDEN).sum())
+    subtitle = (
+        f"{ctx.theme.title()} – {_fmt_int(len(sub))} thửa đất, {_fmt_int(n_garden)} thửa vườn"
+        + (" – toàn xã" if name is None else "")
+    )
+    fig = _new_page(layout, title, subtitle, f)
+    ax = _mm_axes(fig, layout.paper, *layout.map)
+    _setup_map(ax, extent, ctx.crs, f)
+    # context: the parcels of other hamlets in light grey, then this hamlet's by theme
+    x0, y0, x1, y1 = extent
+    idx = np.flatnonzero(~mine)
+    if len(idx):
+        b = frame.geometry.values[idx].bounds
+        near = idx[(b[:, 2] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 1] <= y1)]
+        from matplotlib.collections import PathCollection
+
+        ax.add_collection(
+            PathCollection(
+                [ctx.all_paths[i] for i in near],
+                facecolors="#F2F2F2",
+                edgecolors="#BBBBBB",
+                linewidths=0.1,
+                zorder=1,
+            )
+        )
+    sub_paths = [ctx.all_paths[i] for i in np.flatnonzero(mine)]
+    _draw_parcels(ax, sub_paths, sub["key"].tolist(), ctx.theme, lw=0.15 / max(scale / 5000, 0.6))
+    visits = sub[sub["visit"]]
+    if len(visits):
+        _draw_outline(ax, visits.geometry.values, lw=0.9 if name else 0.45, zorder=4)
+    _draw_outline(ax, hamlets.geometry.values, color="#444444", lw=0.6, ls=(0, (4, 2)), zorder=5)
+    if name is None:
+        _draw_outline(ax, [area], lw=1.6, zorder=6)
+        _hamlet_names(ax, hamlets, f)
+    else:
+        _draw_outline(ax, hamlets.loc[hamlets["hamlet"] == name].geometry.values, lw=1.6, zorder=6)
+        _labels(ax, sub, scale, f)
+    _scale_bar(ax, extent, scale, f)
+    _north_arrow(ax, extent, scale, f)
+
+    counts = sub["key"].value_counts().to_dict()
+    status_counts = None
+    if name is None and "status" in hamlets.columns:
+        status_counts = hamlets["status"].value_counts().to_dict()
+    lax = _blank_axes(fig, layout.paper, *layout.legend)
+    _legend(lax, ctx.theme, counts, f, status_counts=status_counts, visit_count=int(len(visits)))
+    iax = _blank_axes(fig, layout.paper, *layout.info)
+    top = iax.get_ylim()[1]
+    width_chars = int(layout.info[2] / (f * 0.72 * 0.3528 * 0.55))
+    lines = []
+    for line in ctx.meta_lines:
+        lines.extend(_wrap(line, width_chars, 2))
+    iax.text(0, top, "\n".join(lines), fontsize=f * 0.72, va="top", ha="left", linespacing=1.25)
+    sax = _blank_axes(fig, layout.paper, *layout.sign)
+    _signature(sax, ctx.place, ctx.date, f)
+
+    tax = _blank_axes(fig, layout.paper, *layout.table)
+    rest = []
+    if name is None:
+        _summary_table(tax, ctx, f)
+    else:
+        rows = _visit_rows(visits)
+        cap = FIRST_PAGE_ROWS[orientation]
+        first, rest = rows[:cap], rows[cap:]
+        title = f"DANH SÁCH HỘ CẦN KIỂM TRA ({len(rows)} thửa)"
+        if rows:
+            bottom = _table(tax, first, f, title=title)
+            if rest:
+                tax.text(
+                    tax.get_xlim()[1],
+                    bottom - 0.8,
+                    f"(còn {len(rest)} thửa: xem trang sau)",
+                    fontsize=f * 0.7,
+                    fontstyle="italic",
+                    ha="right",
+                    va="top",
+                )
+        else:
+            tax.text(
+                0, tax.get_ylim()[1] - 1, "Không có hộ cần kiểm tra.", fontsize=f * 0.9, va="top"
+            )
+    return fig, rest, layout
+
+
+def _hamlet_names(ax, hamlets, fs):
+    status = _palette.get_theme("status")
+    for _, row in hamlets.iterrows():
+        point = row.geometry.representative_point()
+        box = {
+            "boxstyle": "round,pad=0.3",
+            "facecolor": "white",
+            "edgecolor": "black",
+            "linewidth": 0.5,
+        }
+        color = "black"
+        if "status" in hamlets.columns:
+            category = status[row["status"]]
+            box["facecolor"] = category.color
+            lightness = sum(c * w for c, w in zip(category.rgb, (0.299, 0.587, 0.114)))
+            color = "white" if lightness < 0.5 else "black"
+        ax.text(
+            point.x,
+            point.y,
+            row["hamlet"],
+            ha="center",
+            va="center",
+            fontsize=fs * 0.95,
+            fontweight="bold",
+            color=color,
+            bbox=box,
+            zorder=10,
+        )
+
+
+def _visit_rows(visits) -> list[dict]:
+    if not len(visits):
+        return []
+    order = visits.assign(
+        _s=visits["sheet"].astype(str).str.zfill(6), _p=visits["parcel_no"].astype(str).str.zfill(8)
+    )
+    order = order.sort_values(["_s", "_p"])
+    return [
+        {
+            "owner": r.owner,
+            "sheet": r.sheet,
+            "parcel_no": r.parcel_no,
+            "area_m2": float(r.area_m2),
+            "reason": r.reason,
+        }
+        for r in order.itertuples()
+    ]
+
+
+def _summary_table(ax, ctx: _Context, fs):
+    """Per-hamlet counts of each class, on the overview page."""
+    frame, theme = ctx.frame, ctx.theme
+    width = ax.get_xlim()[1]
+    top = ax.get_ylim()[1]
+    keys = [c for c in theme.categories if c.key != _palette.NON_GARDEN]
+    ax.text(
+        0,
+        top - 1,
+        "TỔNG HỢP THEO THÔN (số thửa vườn)",
+        fontsize=fs * 0.95,
+        fontweight="bold",
+        va="top",
+    )
+    y = top - 7
+    name_w = width * 0.30
+    col_w = (width - name_w) / (len(keys) + 1)
+    size = fs * 0.68
+    # header: coloured swatches stand for the classes (their names are in the legend)
+    from matplotlib.patches import Rectangle
+
+    ax.text(0.5, y - 2.5, "Thôn", fontsize=size, fontweight="bold", va="center")
+    for j, category in enumerate(keys):
+        x = name_w + j * col_w + col_w / 2
+        ax.add_patch(
+            Rectangle(
+                (x - 2.5, y - 4.0),
+                5,
+                3,
+                facecolor=category.color,
+                edgecolor=_palette.EDGE,
+                linewidth=0.4,
+                hatch=_HATCH.get(category.hatch) if category.hatch else None,
+            )
+        )
+    ax.text(
+        name_w + len(keys) * col_w + col_w / 2,
+        y - 2.5,
+        "Cần KT",
+        fontsize=size,
+        fontweight="bold",
+        ha="center",
+        va="center",
+    )
+    y -= 5.5
+    ax.plot([0, width], [y, y], color="black", linewidth=0.5)
+    names = list(ctx.hamlets["hamlet"])
+    for name in [*names, None]:
+        sub = frame if name is None else frame[frame["hamlet"] == name]
+        counts = sub["key"].value_counts()
+        label = "Toàn xã" if name is None else name
+        ax.text(
+            0.5,
+            y - 2.2,
+            label,
+            fontsize=size,
+            va="center",
+            fontweight="bold" if name is None else "normal",
+        )
+        for j, category in enumerate(keys):
+            ax.text(
+                name_w + j * col_w + col_w / 2,
+                y - 2.2,
+                _fmt_int(counts.get(category.key, 0)),
+                fontsize=size,
+                ha="center",
+                va="center",
+            )
+        ax.text(
+            name_w + len(keys) * col_w + col_w / 2,
+            y - 2.2,
+            _fmt_int(sub["visit"].sum()),
+            fontsize=size,
+            ha="center",
+            va="center",
+        )
+        y -= 4.4
+        ax.plot([0, width], [y, y], color="#999999", linewidth=0.25)
+
+
+def _continuation_page(ctx: _Context, name: str, rows, start_no: int, fs: float, total: int):
+    layout = _layout(ctx.paper, "portrait")
+    f = fs * layout.k
+    title = map_title(theme=ctx.by, hamlet=name, commune=ctx.commune, year=ctx.year)
+    fig = _new_page(
+        layout, title, f"Danh sách hộ cần kiểm tra thực địa (tiếp theo, từ số {start_no})", f
+    )
+    w, h = layout.paper
+    tax = _blank_axes(
+        fig, layout.paper, 12 * layout.k, 40 * layout.k, w - 24 * layout.k, h - 64 * layout.k
+    )
+    _table(
+        tax,
+        rows,
+        f,
+        start_no=start_no,
+        title=f"DANH SÁCH HỘ CẦN KIỂM TRA – {name.upper()} ({total} thửa)",
+    )
+    sax = _blank_axes(fig, layout.paper, 96 * layout.k, 6 * layout.k, 104 * layout.k, 30 * layout.k)
+    _signature(sax, ctx.place, ctx.date, f)
+    return fig
+
+
+def _slug(text: str) -> str:
+    import re
+
+    return re.sub(r"[^a-z0-9]+", "_", _fold(text)).strip("_") or "xa"
+
+
+def render_maps(
+    result,
+    outdir: str | os.PathLike,
+    *,
+    by: str = "flag",
+    paper: str = "A4",
+    png: bool = False,
+    hamlets=None,
+    metadata=None,
+    commune: str | None = None,
+    year=None,
+    place: str | None = None,
+    date: _dt.date | str | None = "today",
+    dpi: int = 150,
+    progress: ProgressCallback | None = None,
+) -> list[Path]:
+    """Print the village maps: one PDF, a commune overview and a page per hamlet.
+
+    Parameters
+    ----------
+    result : str, os.PathLike, GeoDataFrame or dict
+        The result GeoPackage of ``ntmgis run`` (layers ``parcels``, ``hamlets``,
+        ``run_metadata``), or its parcels as a GeoDataFrame, or a dict of those frames.
+    outdir : str or os.PathLike
+        Folder for the PDF (and PNGs); created when missing.
+    by : {"flag", "survey", "agreement"}
+        Theme the parcels are coloured by (colours and labels from :mod:`ntmgis.palette`).
+    paper : {"A4", "A3"}
+        Paper size; each page's orientation follows the shape of its hamlet.
+    png : bool
+        Also write each page as a PNG (for slides).
+    hamlets : GeoDataFrame or path, optional
+        Hamlet boundaries (column ``hamlet`` or ``ten_thon``, optional ``status``), when
+        ``result`` holds none. Without any, boundaries are dissolved from the parcels.
+    metadata : DataFrame or dict, optional
+        ``run_metadata`` (key, value) when ``result`` holds none: imagery dates and sources
+        printed on each page.
+    commune : str, optional
+        Commune name for titles; default from ``run_metadata`` or the ``commune`` layer.
+    year : int, optional
+        Year in the titles; default from ``run_metadata`` (``year`` or imagery dates).
+    place : str, optional
+        Place in the date line ("Thanh Bình, ngày ..."); default the commune name.
+    date : datetime.date, str or None
+        Date in the date line: ``"today"`` (default), a date, or None for a blank line
+        to fill in by hand.
+    dpi : int
+        Resolution of the PNGs.
+    progress : callable, optional
+        ``progress(fraction, message)``; return False to cancel.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PDF first, then the PNGs (one per page, in page order) when ``png``.
+
+    Raises
+    ------
+    ntmgis.errors.SchemaError
+        When the parcels lack the columns the theme or the pages need.
+    ntmgis.errors.InputError
+        For an unknown ``by`` or ``paper``.
+    """
+    import matplotlib
+
+    from .errors import InputError
+
+    key = _BY.get(str(by).lower())
+    if key is None:
+        raise InputError(f"Unknown map theme --by '{by}'. Use flag, survey or agreement.")
+    paper = str(paper).upper()
+    if paper not in PAPERS:
+        raise InputError(f"Unknown paper '{paper}'. Use A4 or A3.")
+    report(progress, 0.0, "Đọc dữ liệu")
+    inputs = _load(result, hamlets, metadata)
+    frame, hamlet_frame = _prepare(inputs, key)
+    commune = commune or _commune_name(inputs.metadata, inputs.commune)
+    year = year if year is not None else _year(inputs.metadata)
+    if place is None:
+        place = str(commune).replace("Xã ", "").strip() if commune else "..............."
+    if isinstance(date, str):
+        date = _dt.date.today() if date == "today" else _dt.date.fromisoformat(date)
+    ctx = _Context(
+        theme=_palette.get_theme(key),
+        by=key,
+        paper=paper,
+        commune=commune,
+        year=year,
+        place=place,
+        date=_vn_date(date),
+        meta_lines=_meta_lines(inputs.metadata, frame.crs, inputs.source),
+        crs=frame.crs,
+        all_paths=_paths(frame.geometry.values),
+        frame=frame,
+        hamlets=hamlet_frame,
+    )
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    xa = str(commune).strip() if commune else "xa"
+    stem = f"ban_do_{_slug(xa if _fold(xa).startswith('xa') else 'Xã ' + xa)}_{key}"
+    pdf_path = outdir / f"{stem}.pdf"
+    tmp_path = outdir / f".{stem}.pdf.part"
+    pngs: list[Path] = []
+    names = list(hamlet_frame["hamlet"])
+    rc = {
+        "pdf.fonttype": 42,
+        "ps.fonttype": 42,
+        "font.family": "DejaVu Sans",
+        "hatch.linewidth": 0.35,
+        "hatch.color": "#444444",
+        "axes.unicode_minus": False,
+    }
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    page_no = 0
+
+    def emit(pdf, fig, label):
+        nonlocal page_no
+        page_no += 1
+        pdf.savefig(fig)
+        if png:
+            path = outdir / f"{stem}_{page_no:02d}_{_slug(label)}.png"
+            fig.savefig(path, dpi=dpi)
+            pngs.append(path)
+
+    fs = 7.0
+    try:
+        with (
+            matplotlib.rc_context(rc),
+            PdfPages(tmp_path, metadata={"Title": stem, "Creator": "ntmgis"}) as pdf,
+        ):
+            fig, _, _ = _map_page(ctx, None, fs)
+            emit(pdf, fig, "toan_xa")
+            for i, name in enumerate(names):
+                report(progress, (i + 1) / (len(names) + 1), name)
+                fig, rest, _ = _map_page(ctx, name, fs)
+                emit(pdf, fig, name)
+                total = len(rest) + FIRST_PAGE_ROWS[_orientation_of(fig)]
+                start = FIRST_PAGE_ROWS[_orientation_of(fig)] + 1
+                while rest:
+                    chunk, rest = rest[:CONTINUATION_ROWS], rest[CONTINUATION_ROWS:]
+                    emit(
+                        pdf, _continuation_page(ctx, name, chunk, start, fs, total), f"{name}_tiep"
+                    )
+                    start += len(chunk)
+        os.replace(tmp_path, pdf_path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        for path in pngs:
+            path.unlink(missing_ok=True)
+        raise
+    report(progress, 1.0, f"{page_no} trang")
+    return [pdf_path, *pngs]
+
+
+def _orientation_of(fig) -> str:
+    w, h = fig.get_size_inches()
+    return "landscape" if w > h else "portrait"

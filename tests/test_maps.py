@@ -1,0 +1,286 @@
+import math
+import re
+import shutil
+import subprocess
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from ntmgis import maps
+from ntmgis.errors import InputError, SchemaError
+
+pytest.importorskip("matplotlib")
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
+    reason="poppler-utils (pdftoppm, pdftotext) not installed",
+)
+
+CLASS = {
+    "Vườn mẫu": "vuon_mau",
+    "Vườn đạt chuẩn": "dat_chuan",
+    "Vườn đã cải tạo": "da_cai_tao",
+    "Vườn tạp": "vuon_tap",
+    "Vườn hoang hóa": "hoang_hoa",
+}
+# households to visit per hamlet, chosen so the page count does not depend on orientation:
+# 60 rows -> 2 continuation pages (60-14=46 or 60-11=49 rows, 44 a page), 30 -> 1, <= 11 -> 0
+VISITS = {"T1": 60, "T2": 30, "T3": 0, "T4": 5, "T5": 0, "T6": 0}
+EXPECTED_PAGES = 1 + 6 + 2 + 1
+
+
+def contract_parcels(layers_dir):
+    """Contract columns derived from the sample and its truth (tests only)."""
+    p = gpd.read_file(layers_dir / "thanh_binh.gpkg", layer="parcels")
+    t = pd.read_csv(layers_dir / "truth" / "parcels_truth.csv")
+    p = p.merge(t, on=["SHBANDO", "SHTHUA"], how="left", validate="1:1")
+    garden = ~p["KHLOAIDAT"].isin(["LUC", "NTS"])
+    out = gpd.GeoDataFrame(
+        {
+            "parcel_id": p.SHBANDO.astype(str) + "-" + p.SHTHUA.astype(str),
+            "sheet": p.SHBANDO,
+            "parcel_no": p.SHTHUA,
+            "area_m2": p.DIENTICH,
+            "land_use": p.KHLOAIDAT,
+            "hamlet": p.DIADANH,
+            "owner": p.TENCHU,
+            "household": p.MAHO,
+            "SHBANDO": p.SHBANDO,
+            "SHTHUA": p.SHTHUA,
+            "is_garden": garden,
+        },
+        geometry=p.geometry,
+        crs=p.crs,
+    )
+    flag = np.where(p["abandoned"] == 1, "hoang_hoa", "binh_thuong").astype(object)
+    flag[p["condition"].str.startswith("renovat").fillna(False).to_numpy()] = "nghi_van"
+    flag[~garden.to_numpy()] = None
+    out["flag"] = flag
+    out["survey_class"] = p["survey_claim"].map(CLASS).where(garden)
+    out["agreement"] = np.where(
+        ~garden,
+        None,
+        np.where(
+            (out["flag"] == "hoang_hoa") & (out["survey_class"] != "hoang_hoa"),
+            "khao_sat_tot_anh_hoang",
+            "phu_hop",
+        ),
+    )
+    out["flag_reasons"] = np.where(
+        out["flag"] == "hoang_hoa", "NDVI thấp quanh năm; không thấy làm đất", ""
+    )
+    out["visit"] = False
+    return out
+
+
+@pytest.fixture(scope="module")
+def result_gpkg(layers_dir, tmp_path_factory):
+    from ntmgis.pipeline import write_gpkg_atomic
+
+    parcels = contract_parcels(layers_dir)
+    hamlets = gpd.read_file(layers_dir / "thanh_binh.gpkg", layer="hamlets")
+    codes = dict(zip(hamlets["ten_thon"], hamlets["ma_thon"]))
+    for name, code in codes.items():
+        idx = parcels.index[(parcels["hamlet"] == name) & parcels["is_garden"]][: VISITS[code]]
+        parcels.loc[idx, "visit"] = True
+    hamlets = hamlets.rename(columns={"ten_thon": "hamlet"})
+    hamlets["status"] = ["vuot", "dat", "chua_dat", "chua_dat", None, "dat"]
+    meta = pd.DataFrame(
+        {
+            "key": ["commune", "year", "imagery_dates", "source_parcels"],
+            "value": [
+                "Xã Thanh Bình",
+                "2020",
+                "2020-01-13,2020-02-02,2020-12-08",
+                "layers/thanh_binh.gpkg",
+            ],
+        }
+    )
+    path = tmp_path_factory.mktemp("maps") / "thanh_binh.gpkg"
+    write_gpkg_atomic(path, {"parcels": parcels, "hamlets": hamlets, "run_metadata": meta})
+    return path
+
+
+@pytest.fixture(scope="module")
+def rendered(result_gpkg, tmp_path_factory):
+    out = tmp_path_factory.mktemp("maps_out")
+    paths = maps.render_maps(result_gpkg, out, by="flag", date="2020-12-15")
+    return paths
+
+
+def _pdftotext(pdf, page=None):
+    args = ["pdftotext", "-enc", "UTF-8"]
+    if page:
+        args += ["-f", str(page), "-l", str(page)]
+    return subprocess.run([*args, str(pdf), "-"], check=True, capture_output=True).stdout.decode()
+
+
+def _page_png(pdf, page, tmp_path, dpi=40):
+    from PIL import Image
+
+    stem = tmp_path / f"p{page}"
+    subprocess.run(
+        ["pdftoppm", "-r", str(dpi), "-f", str(page), "-l", str(page), "-png", "-singlefile"]
+        + [str(pdf), str(stem)],
+        check=True,
+    )
+    return np.asarray(Image.open(f"{stem}.png").convert("RGB"))
+
+
+def test_round_scale_and_scale_bar():
+    assert maps.nice_scale(4120.5) == 5000
+    assert maps.nice_scale(7500) == 7500
+    assert maps.nice_scale(7501) == 10000
+    assert maps.scale_bar_length(5000) == 200  # 40 mm at 1:5000 = 200 m
+    assert maps.scale_bar_length(7500) == 250  # 300 m allowed -> 250
+    assert maps.scale_bar_length(20000, target_mm=30) == 500  # 600 m allowed -> 500
+    assert maps.scale_bar_length(1000, target_mm=12) == 10
+
+
+def test_title_is_vietnamese_capitals():
+    assert (
+        maps.map_title(hamlet="Thôn Đông Hòa", commune="Xã Thanh Bình", year=2020)
+        == "BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ – THÔN ĐÔNG HÒA – XÃ THANH BÌNH – NĂM 2020"
+    )
+    assert (
+        maps.map_title(theme="survey", hamlet="Đông", commune="Thanh Bình", year=None)
+        == "BẢN ĐỒ PHÂN LOẠI VƯỜN HỘ THEO KHẢO SÁT – THÔN ĐÔNG – XÃ THANH BÌNH"
+    )
+
+
+def test_page_count_rule():
+    both = {"landscape", "portrait"}
+    for orientation in both:
+        orient = {k: orientation for k in VISITS}
+        assert maps.page_count(VISITS, orient) == EXPECTED_PAGES
+    # 15 rows: one continuation page on a portrait page (11 rows), none on landscape (14)
+    assert maps.page_count({"A": 15}, {"A": "portrait"}) == 3
+    assert maps.page_count({"A": 14}, {"A": "landscape"}) == 2
+    assert maps.page_count({"A": 14 + 44 + 1}, {"A": "landscape"}) == 1 + 1 + 2
+
+
+def test_labels_only_where_they_fit():
+    from matplotlib.figure import Figure
+    from shapely.geometry import box
+
+    frame = gpd.GeoDataFrame(
+        {"parcel_no": [123, 124, 5]},
+        geometry=[box(0, 0, 30, 30), box(100, 0, 103, 3), box(200, 0, 260, 2)],
+        crs=9209,
+    )
+    ax = Figure().add_subplot()
+    # at 1:5000 "123" in 4.3 pt is ~7 m wide: fits the 30 m square, not the 3 m one, and
+    # "5" does not fit the 2 m high strip
+    assert maps._labels(ax, frame, 5000, 7.0) == 1
+    assert [t.get_text() for t in ax.texts] == ["123"]
+
+
+@needs_poppler
+def test_pdf_pages_title_legend_and_fonts(rendered, result_gpkg, layers_dir):
+    pdf = rendered[0]
+    assert pdf.suffix == ".pdf" and len(rendered) == 1
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, check=True).stdout.decode()
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages == EXPECTED_PAGES
+
+    overview = _pdftotext(pdf, 1)
+    assert "BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ – XÃ THANH BÌNH – NĂM 2020" in overview
+    parcels = gpd.read_file(result_gpkg, layer="parcels")
+    n_abandoned = int((parcels["flag"] == "hoang_hoa").sum())
+    assert f"Vườn hoang hóa ({n_abandoned} thửa)" in overview
+    assert "Thôn Phú Mỹ" in overview and "Toàn xã" in overview
+    assert "Vượt chỉ tiêu (1 thôn)" in overview  # hamlet progress status legend
+    assert "Chưa đạt chỉ tiêu (2 thôn)" in overview
+
+    page2 = _pdftotext(pdf, 2)
+    assert "BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ – THÔN ĐÔNG HÒA – XÃ THANH BÌNH – NĂM 2020" in page2
+    dong_hoa = parcels[parcels["hamlet"] == "Thôn Đông Hòa"]
+    n = int((dong_hoa["flag"] == "hoang_hoa").sum())
+    assert f"Vườn hoang hóa ({n} thửa)" in page2
+    assert f"Vườn có canh tác ({int((dong_hoa['flag'] == 'binh_thuong').sum())} thửa)" in page2
+    assert "CHÚ GIẢI" in page2 and "Tỷ lệ 1:" in page2
+    assert "DANH SÁCH HỘ CẦN KIỂM TRA (60 thửa)" in page2
+    assert "13/01/2020" in page2 and "EPSG:9209" in page2
+    assert "NGƯỜI LẬP BIỂU" in page2 and "TM. ỦY BAN NHÂN DÂN XÃ" in page2
+    assert "Thanh Bình, ngày 15 tháng 12 năm 2020" in page2
+    first_visit = dong_hoa[dong_hoa["visit"]].sort_values(["sheet", "parcel_no"]).iloc[0]
+    assert first_visit["owner"] in page2
+    # continuation pages 3 and 4 carry on the numbering
+    page3, page4 = _pdftotext(pdf, 3), _pdftotext(pdf, 4)
+    assert "tiếp theo" in page3 and "THÔN ĐÔNG HÒA" in page3
+    first_no = maps.FIRST_PAGE_ROWS["landscape"] + 1
+    assert f"từ số {first_no}" in page3 or f"từ số {maps.FIRST_PAGE_ROWS['portrait'] + 1}" in page3
+    assert "\n60\n" in page4 or "60" in page4.split()
+
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, check=True).stdout
+    rows = [r.split() for r in fonts.decode().splitlines()[2:]]
+    assert rows and all("DejaVuSans" in r[0] for r in rows)
+    assert all(r[-5] == "yes" for r in rows)  # emb column: every font embedded
+
+
+@needs_poppler
+def test_map_area_is_drawn_in_theme_colours(rendered, tmp_path):
+    image = _page_png(rendered[0], 2, tmp_path).astype(int)
+    h, w, _ = image.shape
+    # the map frame of either layout covers the middle of the page's left half
+    crop = image[int(h * 0.3) : int(h * 0.6), int(w * 0.15) : int(w * 0.5)]
+    non_white = np.any(crop < 235, axis=2).mean()
+    assert non_white > 0.15
+    abandoned = np.array([0x88, 0x22, 0x55])
+    tended = np.array([0x99, 0xCC, 0x66])
+    for colour in (abandoned, tended):
+        close = np.all(np.abs(image - colour) < 20, axis=2)
+        assert close.sum() > 50
+
+
+def test_png_export_and_in_memory_input_without_hamlets(layers_dir, tmp_path):
+    parcels = contract_parcels(layers_dir)
+    parcels = parcels[parcels["hamlet"].isin(["Thôn Trung Sơn", "Thôn Tân Lộc"])]
+    paths = maps.render_maps(
+        parcels, tmp_path, by="survey", paper="A3", png=True, dpi=30, commune="Thanh Bình"
+    )
+    pdf, pngs = paths[0], paths[1:]
+    assert pdf.name == "ban_do_xa_thanh_binh_survey_class.pdf"
+    assert len(pngs) == 3  # overview + two hamlets (no visits)
+    from PIL import Image
+
+    with Image.open(pngs[0]) as im:
+        width, height = im.size
+    # A3 at 30 dpi: 420 x 297 mm or 297 x 420 mm
+    got = sorted([width / 30 * 25.4, height / 30 * 25.4])
+    assert got == pytest.approx([297, 420], abs=1.5)
+    if shutil.which("pdftotext"):
+        text = _pdftotext(pdf)
+        assert "BẢN ĐỒ PHÂN LOẠI VƯỜN HỘ THEO KHẢO SÁT – THÔN TRUNG SƠN – XÃ THANH BÌNH" in text
+        assert "Chưa khảo sát" in text and "Không có hộ cần kiểm tra." in text
+
+
+def test_bad_options_and_missing_columns(layers_dir, tmp_path):
+    parcels = contract_parcels(layers_dir).head(20)
+    with pytest.raises(InputError, match="--by 'colour'"):
+        maps.render_maps(parcels, tmp_path, by="colour")
+    with pytest.raises(InputError, match="paper 'B5'"):
+        maps.render_maps(parcels, tmp_path, paper="B5")
+    with pytest.raises(SchemaError, match="Column 'agreement'"):
+        maps.render_maps(parcels.drop(columns="agreement"), tmp_path, by="agreement")
+    assert not list(tmp_path.glob("*.pdf*"))
+
+
+def test_cli_maps(result_gpkg, tmp_path):
+    from ntmgis.cli import cli
+
+    runner = CliRunner()
+    res = runner.invoke(
+        cli, ["maps", str(result_gpkg), "-o", str(tmp_path), "--by", "agreement", "--date", "blank"]
+    )
+    assert res.exit_code == 0, res.output
+    pdf = tmp_path / "ban_do_xa_thanh_binh_agreement.pdf"
+    assert pdf.exists() and f"Wrote {pdf}" in res.output
+    if shutil.which("pdftotext"):
+        text = _pdftotext(pdf, 1)
+        assert "BẢN ĐỒ ĐỐI CHIẾU KHẢO SÁT VÀ ẢNH VỆ TINH – XÃ THANH BÌNH – NĂM 2020" in text
+        assert "Khảo sát tốt, ảnh cho thấy hoang hóa" in text
+        assert "ngày ..... tháng ..... năm" in text
+    assert math.isfinite(pdf.stat().st_size)
