@@ -16,6 +16,7 @@ COMMANDS = {
     "indices": "ntmgis.cli.indices:indices",
     "maps": "ntmgis.cli.maps:maps",
     "survey": "ntmgis.cli.survey:survey",
+    "progress": "ntmgis.cli.progress:progress",
 }
 
 

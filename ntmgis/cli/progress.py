@@ -1,0 +1,49 @@
+"""``ntmgis progress``: hamlet progress against targets, ranking, and the commune's report."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.argument("result", type=click.Path(exists=True, dir_okay=False))
+@click.argument("targets", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--baseline",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Result GeoPackage of the earlier campaign (for renovations and transitions).",
+)
+@click.option(
+    "-o", "--out", "outdir", required=True, type=click.Path(file_okay=False), help="Output folder."
+)
+@click.option("--sheet", default=None, help="Sheet of an XLSX targets file (default: the first).")
+@click.option(
+    "--count",
+    "renovations",
+    type=click.Choice(["confirmed", "reported"]),
+    default="confirmed",
+    show_default=True,
+    help="Renovations counted towards the abandoned-garden target.",
+)
+@click.option("--commune", default=None, help="Commune name for the report (default: from RESULT).")
+def progress(result, targets, baseline, outdir, sheet, renovations, commune) -> None:
+    """Measure each hamlet's progress against TARGETS, rank the hamlets, write the report.
+
+    RESULT is the GeoPackage written by 'ntmgis run' (layers parcels and hamlets);
+    TARGETS a CSV or XLSX table of hamlet targets (Thôn, Số vườn hoang hóa đưa vào sử
+    dụng, Tỷ lệ vườn đạt chuẩn (%), Số vườn mẫu). OUT gets bao_cao_tien_do.xlsx and one
+    CSV per sheet; the ranked hamlets are printed.
+    """
+    from ..progress import compare_campaigns, format_ranking, hamlet_progress, read_targets
+    from ..report import write_report
+
+    table = read_targets(targets, sheet=sheet)
+    comparison = compare_campaigns(baseline, result) if baseline else None
+    ranked = hamlet_progress(result, table, baseline=baseline, renovations=renovations)
+    written = write_report(ranked, result, outdir, comparison=comparison, commune=commune)
+    click.echo(format_ranking(ranked))
+    click.echo("")
+    click.echo("Wrote:")
+    for path in written.values():
+        click.echo(f"  {path}")

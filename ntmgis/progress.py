@@ -1,0 +1,889 @@
+"""Steps 5 and 6: hamlet progress against targets, campaign comparison and ranking.
+
+The New Rural Development plan asks every hamlet (thôn) to keep to its yearly targets
+(Step 5) and gives reward priority to the hamlets that exceed them (Step 6). This module
+
+* reads the targets table the commune office types (:func:`read_targets`),
+* counts, per hamlet, the gardens of a run's result by survey class and by imagery flag and
+  measures each target (:func:`hamlet_progress`), then ranks the hamlets,
+* compares two campaigns parcel by parcel (:func:`compare_campaigns`): which abandoned
+  gardens were reported brought back into use, and which of those the imagery confirms.
+
+Definitions (they are what the report prints, so they are kept simple):
+
+``hoang_hoa_dua_vao_su_dung`` (abandoned gardens brought back into use)
+    With a baseline campaign: gardens the baseline survey called *vườn hoang hóa* that
+    the follow-up survey puts in a class in use (mẫu, đạt chuẩn, đã cải tạo, tạp). They are
+    *reported*; they are *confirmed* when the follow-up imagery flag is ``binh_thuong``.
+    Without a baseline, the survey's *vườn đã cải tạo* class stands for the reported
+    renovations (confirmed likewise). The target counts the confirmed ones by default
+    (``renovations="reported"`` counts the claims).
+``ty_le_dat_chuan`` (share of gardens meeting the standard, %)
+    Surveyed vườn mẫu + vườn đạt chuẩn + vườn đã cải tạo over all garden parcels of the
+    hamlet (an unsurveyed garden is not known to meet the standard), rounded to 0.1 %.
+``so_vuon_mau`` (number of model gardens)
+    Gardens surveyed as vườn mẫu.
+
+Status of a target: ``vuot`` (exceeded: achieved > target), ``dat`` (met: equal),
+``chua_dat`` (not met), ``khong_chi_tieu`` (no target given). A hamlet is ``vuot`` when it
+exceeds every target it has, ``dat`` when it meets them all, ``chua_dat`` when it misses one,
+``khong_chi_tieu`` when it has none.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError, SchemaError, warn
+from .text import clean_text, fold, header_key, match_columns
+
+__all__ = [
+    "TARGETS",
+    "SURVEY_CLASSES",
+    "FLAGS",
+    "STANDARD_CLASSES",
+    "IN_USE_CLASSES",
+    "STATUSES",
+    "RENOVATION_CHECKS",
+    "Target",
+    "read_targets",
+    "read_result",
+    "hamlet_progress",
+    "compare_campaigns",
+    "label",
+    "hamlet_key",
+    "format_ranking",
+]
+
+SURVEY_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap", "hoang_hoa")
+FLAGS = ("hoang_hoa", "nghi_van", "binh_thuong", "thieu_du_lieu")
+# survey classes that count as "meeting the standard" and as "in use"
+STANDARD_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao")
+IN_USE_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap")
+STATUSES = ("vuot", "dat", "chua_dat", "khong_chi_tieu")
+RENOVATION_CHECKS = (
+    "xac_nhan",
+    "anh_chua_thay",
+    "khong_du_lieu",
+    "anh_thay_chua_bao_cao",
+    "van_hoang_hoa",
+    "chua_ro",
+)
+UNKNOWN_HAMLET = "(chưa xác định thôn)"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One kind of hamlet target: its key, labels, unit and the headers users type."""
+
+    key: str
+    label_vi: str
+    label_en: str
+    unit: str  # "count" or "percent"
+    aliases: tuple[str, ...]
+
+
+TARGETS = {
+    t.key: t
+    for t in (
+        Target(
+            "hoang_hoa_dua_vao_su_dung",
+            "Số vườn hoang hóa đưa vào sử dụng",
+            "Abandoned gardens brought back into use",
+            "count",
+            (
+                "Số vườn hoang hóa đưa vào sử dụng",
+                "Vườn hoang hóa đưa vào sử dụng",
+                "Số vườn hoang hóa được cải tạo",
+                "Số vườn hoang hóa cải tạo",
+                "Chỉ tiêu vườn hoang hóa",
+                "abandoned_to_reuse",
+            ),
+        ),
+        Target(
+            "ty_le_dat_chuan",
+            "Tỷ lệ vườn đạt chuẩn (%)",
+            "Share of gardens meeting the standard (%)",
+            "percent",
+            (
+                "Tỷ lệ vườn đạt chuẩn (%)",
+                "Tỷ lệ vườn đạt chuẩn",
+                "Tỷ lệ đạt chuẩn (%)",
+                "Tỷ lệ đạt chuẩn",
+                "Vườn đạt chuẩn (%)",
+                "standard_share",
+            ),
+        ),
+        Target(
+            "so_vuon_mau",
+            "Số vườn mẫu",
+            "Model gardens",
+            "count",
+            ("Số vườn mẫu", "Vườn mẫu", "Số lượng vườn mẫu", "model_gardens"),
+        ),
+    )
+}
+
+_HAMLET_ALIASES = {
+    "hamlet": ("Thôn", "Tên thôn", "ten_thon", "Thôn/xóm", "Thôn, xóm", "Xóm", "Thôn xóm"),
+    "ma_thon": ("Mã thôn", "ma_thon", "hamlet_code"),
+}
+_IGNORED = {"stt", "tt", "sott", "ghichu", "note"}
+_TOTAL_ROWS = {"tong", "tong cong", "cong", "toan xa", "tong so", "total"}
+
+# labels of this module's own keys; the result contract's keys (survey classes, flags,
+# agreement, hamlet status) are labelled by ntmgis.palette, the one place for labels
+_LABELS = {
+    "renovation": {
+        "xac_nhan": ("Ảnh xác nhận đã đưa vào sử dụng", "Imagery confirms"),
+        "anh_chua_thay": (
+            "Báo cáo đã cải tạo, ảnh chưa thấy",
+            "Reported, imagery does not show it",
+        ),
+        "khong_du_lieu": (
+            "Báo cáo đã cải tạo, thiếu ảnh để kiểm tra",
+            "Reported, too little imagery",
+        ),
+        "anh_thay_chua_bao_cao": (
+            "Ảnh thấy đã sử dụng, chưa báo cáo",
+            "Imagery shows use, not reported",
+        ),
+        "van_hoang_hoa": ("Vẫn hoang hóa", "Still abandoned"),
+        "chua_ro": ("Chưa rõ", "Unclear"),
+    },
+    "presence": {
+        "ca_hai_dot": ("Có ở cả hai đợt", "In both campaigns"),
+        "chi_dot_truoc": ("Chỉ có ở đợt trước", "Only in the baseline"),
+        "chi_dot_sau": ("Chỉ có ở đợt sau", "Only in the follow-up"),
+    },
+}
+
+
+def label(key, theme: str, *, lang: str = "vi") -> str:
+    """Human label of a key of one theme.
+
+    Parameters
+    ----------
+    key : str or None
+        The key, e.g. ``"vuot"`` or ``"hoang_hoa"``.
+    theme : str
+        ``"renovation"`` or ``"presence"`` (this module's keys), or a theme of
+        :mod:`ntmgis.palette` (``"status"``, ``"survey_class"``, ``"flag"``,
+        ``"agreement"``), which holds the labels of the result contract's keys.
+    lang : {"vi", "en"}, default "vi"
+        Language.
+
+    Returns
+    -------
+    str
+        The label; ``""`` for a missing key, the key itself for an unknown one.
+    """
+    if key is None or key is pd.NA or (isinstance(key, float) and math.isnan(key)):
+        return ""
+    key = str(key)
+    if theme in _LABELS:
+        pair = _LABELS[theme].get(key)
+        return key if pair is None else pair[0 if lang == "vi" else 1]
+    from . import palette
+
+    try:
+        return palette.label(theme, key, lang)
+    except KeyError:
+        return key
+
+
+# --------------------------------------------------------------------------------------
+# Targets
+# --------------------------------------------------------------------------------------
+
+
+def hamlet_key(name) -> str:
+    """Key two spellings of one hamlet share ("Thôn Đông Hoà", "thon dong hoa", "Đông Hòa")."""
+    folded = fold(clean_text(name) if isinstance(name, str) else name)
+    return re.sub(r"^(thon|xom|ban|to dan pho|to)\s+", "", folded)
+
+
+def _parse_target(value, fmt, unit):
+    """Return (number or None, error text or None) for one target cell."""
+    from .text import parse_vn_number
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None, None
+    if isinstance(value, str):
+        text = value.strip()
+        if not text or text in ("-", "—", "–"):
+            return None, None
+        percent_sign = text.endswith("%")
+        number, note = parse_vn_number(text.rstrip("%").strip())
+        if number is None:
+            return None, (
+                f"'{value}' is not a number (type a number, or leave the cell empty when "
+                f"the hamlet has no such target)"
+            )
+        if percent_sign and unit == "count":
+            return None, f"'{value}' is a percentage where a count is expected"
+    elif isinstance(value, bool) or not isinstance(value, int | float | np.number):
+        return None, f"'{value}' is not a number"
+    else:
+        number = float(value)
+        if unit == "percent" and fmt and "%" in str(fmt):
+            number *= 100.0  # an Excel percent cell holds 0.55 for "55%"
+            number = round(number, 9)
+    if number < 0:
+        return None, f"{number:g} is negative"
+    if unit == "count" and number != int(number):
+        return None, f"{number:g} is not a whole number of gardens"
+    if unit == "percent" and number > 100:
+        return None, f"{number:g} % is over 100 %"
+    return number, None
+
+
+def read_targets(source, *, sheet=None) -> pd.DataFrame:
+    """Read the hamlets' targets (chỉ tiêu) from a CSV or XLSX table.
+
+    Headers may be typed with or without diacritics, in any case; title rows above the
+    header row are skipped, as are blank rows and a total row ("Tổng", "Cộng"). Counts
+    accept Vietnamese thousands dots ("1.250"), percentages a decimal comma ("55,5"), a
+    "%" sign, or an Excel percent cell. An empty cell means "no target" (kept as NaN).
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        The targets file (``.csv``, ``.xlsx``) or a table already read.
+    sheet : str or int, optional
+        XLSX sheet (name or 0-based index); the first sheet by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hamlet: ``hamlet`` (cleaned NFC name), ``ma_thon`` when given, one
+        float column per target found (keys of :data:`TARGETS`: ``hoang_hoa_dua_vao_su_dung``,
+        ``ty_le_dat_chuan`` in %, ``so_vuon_mau``), and ``row`` (the row number in the file).
+        ``attrs["source"]`` names the file, ``attrs["notes"]`` lists skipped rows.
+
+    Raises
+    ------
+    SchemaError
+        When no header row with a hamlet column and at least one target column is found.
+    InputError
+        When values are not numbers, negative, fractional counts, percentages over 100, a
+        row has targets but no hamlet, or a hamlet is listed twice; every problem is listed
+        with its row and column.
+    """
+    from ._io import read_table_rows
+
+    rows, info = read_table_rows(source, sheet=sheet, what="targets table")
+    where = f"'{info['path']}'" if info["path"] is not None else "the targets table"
+    if info.get("sheet"):
+        where += f" (sheet '{info['sheet']}')"
+    aliases = {**_HAMLET_ALIASES, **{k: t.aliases for k, t in TARGETS.items()}}
+    header_at, found = None, {}
+    for i, row in enumerate(rows[:30]):
+        cells = ["" if c is None else str(c) for c in row]
+        hit = match_columns(cells, aliases)
+        if "hamlet" in hit and any(k in hit for k in TARGETS):
+            header_at, found = i, hit
+            break
+    if header_at is None:
+        expected = ", ".join(f"'{t.label_vi}'" for t in TARGETS.values())
+        raise SchemaError(
+            f"No header row found in {where}: it needs a hamlet column ('Thôn') and at "
+            f"least one target column among {expected}."
+        )
+    header = ["" if c is None else str(c) for c in rows[header_at]]
+    position = {field: header.index(column) for field, column in found.items()}
+    unknown = [
+        c for c in header if c.strip() and c not in found.values() and header_key(c) not in _IGNORED
+    ]
+    if unknown:
+        warn(
+            f"{where}: column(s) {', '.join(repr(c) for c in unknown)} are not known targets "
+            f"and were ignored. Known: {', '.join(repr(t.label_vi) for t in TARGETS.values())}."
+        )
+    formats = info.get("number_formats")
+    # row numbers as the user sees them: spreadsheet rows / CSV lines (1-based); a
+    # DataFrame's first data row is 1
+    offset = 0 if info["path"] is None else 1
+    records, errors, notes, seen = [], [], [], {}
+    for i in range(header_at + 1, len(rows)):
+        row = rows[i]
+        rownum = i + offset
+
+        def cell(field, row=row):
+            j = position.get(field)
+            return row[j] if j is not None and j < len(row) else None
+
+        values = [v for v in row if v is not None and not (isinstance(v, str) and not v.strip())]
+        values = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
+        if not values:
+            continue
+        name = cell("hamlet")
+        name = clean_text(name) if isinstance(name, str) else name
+        if isinstance(name, float) and math.isnan(name):
+            name = None
+        if isinstance(name, str) and fold(name) in _TOTAL_ROWS:
+            notes.append(f"row {rownum}: total row '{name}' skipped")
+            continue
+        record = {"hamlet": None if name is None else str(name)}
+        if "ma_thon" in position:
+            code = cell("ma_thon")
+            record["ma_thon"] = clean_text(str(code)) if code is not None else None
+        for key in TARGETS:
+            if key not in position:
+                continue
+            j = position[key]
+            fmt = formats[i][j] if formats and j < len(formats[i]) else None
+            number, problem = _parse_target(cell(key), fmt, TARGETS[key].unit)
+            if problem:
+                errors.append(f"row {rownum}, column '{header[j]}': {problem}")
+            record[key] = np.nan if number is None else number
+        if record["hamlet"] is None:
+            errors.append(f"row {rownum}: targets without a hamlet name (column '{header[0]}')")
+            continue
+        k = hamlet_key(record["hamlet"])
+        if k in seen:
+            errors.append(
+                f"row {rownum}: hamlet '{record['hamlet']}' is listed twice (also row {seen[k]})"
+            )
+            continue
+        seen[k] = rownum
+        record["row"] = rownum
+        records.append(record)
+    if errors:
+        shown = errors[:12] + ([f"... and {len(errors) - 12} more"] if len(errors) > 12 else [])
+        raise InputError(
+            f"The targets in {where} have {len(errors)} problem(s); correct them and run "
+            f"again:\n  " + "\n  ".join(shown)
+        )
+    if not records:
+        raise InputError(f"{where} has a header row but no hamlet rows below it.")
+    columns = ["hamlet"] + (["ma_thon"] if "ma_thon" in position else [])
+    columns += [k for k in TARGETS if k in position] + ["row"]
+    table = pd.DataFrame.from_records(records, columns=columns)
+    for key in TARGETS:
+        if key in table:
+            table[key] = table[key].astype(float)
+    table["hamlet"] = table["hamlet"].astype(object)
+    table.attrs["source"] = str(info["path"]) if info["path"] is not None else None
+    table.attrs["notes"] = notes
+    return table
+
+
+# --------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------
+
+_REQUIRED = ("hamlet", "survey_class", "flag")
+
+
+def read_result(result, *, what: str = "result"):
+    """Read a run's result: the ``parcels`` layer and, when present, the ``hamlets`` layer.
+
+    Parameters
+    ----------
+    result : str, os.PathLike, GeoDataFrame or DataFrame
+        A result GeoPackage written by ``ntmgis run``, or its parcels table.
+    what : str, default "result"
+        What it is, for messages ("baseline result", ...).
+
+    Returns
+    -------
+    parcels : pandas.DataFrame or GeoDataFrame
+        The parcels, with the contract's columns checked; ``area_m2`` and ``parcel_id``
+        are derived from ``DIENTICH``/``sheet``+``parcel_no`` when absent, ``is_garden``
+        from the flag and survey class when absent.
+    hamlets : pandas.DataFrame or None
+        The hamlets layer without geometry (``hamlet``, ``ma_thon``...) or None.
+    """
+    import pyogrio
+
+    from ._io import as_path, read_vector
+
+    hamlets = None
+    if isinstance(result, pd.DataFrame):
+        parcels = result.copy()
+        name = what
+    else:
+        path = as_path(result, what=what)
+        name = f"{what} '{path}'"
+        parcels = read_vector(path, layer="parcels", what=what)
+        layers = [n for n, _ in pyogrio.list_layers(path)]
+        if "hamlets" in layers:
+            hamlets = pd.DataFrame(read_vector(path, layer="hamlets", what=what))
+            hamlets = hamlets.drop(columns="geometry", errors="ignore")
+            if "hamlet" not in hamlets and "ten_thon" in hamlets:
+                hamlets = hamlets.rename(columns={"ten_thon": "hamlet"})
+            if "hamlet" not in hamlets:
+                hamlets = None
+    missing = [c for c in _REQUIRED if c not in parcels.columns]
+    if missing:
+        raise SchemaError(
+            f"The parcels of the {name} lack column(s) {', '.join(missing)}: is it the "
+            f"output of 'ntmgis run' (layer 'parcels' with hamlet, survey_class, flag)?"
+        )
+    if "parcel_id" not in parcels:
+        if {"sheet", "parcel_no"} <= set(parcels.columns):
+            parcels["parcel_id"] = (
+                parcels["sheet"].astype(str) + "-" + parcels["parcel_no"].astype(str)
+            )
+        else:
+            raise SchemaError(f"The parcels of the {name} lack a 'parcel_id' column.")
+    if "area_m2" not in parcels:
+        if "DIENTICH" in parcels:
+            parcels["area_m2"] = pd.to_numeric(parcels["DIENTICH"], errors="coerce")
+        elif hasattr(parcels, "geometry") and "geometry" in parcels:
+            parcels["area_m2"] = parcels.geometry.area
+        else:
+            raise SchemaError(f"The parcels of the {name} lack an 'area_m2' column.")
+    if "is_garden" not in parcels:
+        parcels["is_garden"] = parcels["flag"].notna() | parcels["survey_class"].notna()
+    for column in ("survey_class", "flag"):
+        parcels[column] = parcels[column].astype(object).where(parcels[column].notna(), None)
+    bad = {
+        column: sorted(set(parcels[column].dropna()) - set(allowed))
+        for column, allowed in (("survey_class", SURVEY_CLASSES), ("flag", FLAGS))
+    }
+    bad = {k: v for k, v in bad.items() if v}
+    if bad:
+        detail = "; ".join(f"{k}: {', '.join(map(repr, v[:5]))}" for k, v in bad.items())
+        raise InputError(
+            f"The parcels of the {name} hold unknown keys ({detail}). Expected survey "
+            f"classes {', '.join(SURVEY_CLASSES)} and flags {', '.join(FLAGS)}."
+        )
+    parcels["is_garden"] = parcels["is_garden"].fillna(False).astype(bool)
+    parcels["area_m2"] = pd.to_numeric(parcels["area_m2"], errors="coerce").astype(float)
+    return parcels, hamlets
+
+
+# --------------------------------------------------------------------------------------
+# Campaign comparison
+# --------------------------------------------------------------------------------------
+
+_CARRY = ("hamlet", "household", "owner", "sheet", "parcel_no", "area_m2")
+
+
+def compare_campaigns(baseline, followup) -> pd.DataFrame:
+    """Compare two campaigns parcel by parcel: transitions and confirmed renovations.
+
+    Parcels are matched on ``parcel_id`` (số tờ-số thửa). Every parcel of either campaign
+    is in the answer; one present in only one campaign (a split or merged parcel, a new
+    cadastral edition) says so in ``presence``.
+
+    Parameters
+    ----------
+    baseline : str, os.PathLike, GeoDataFrame or DataFrame
+        The earlier result (GeoPackage of ``ntmgis run`` or its parcels table).
+    followup : str, os.PathLike, GeoDataFrame or DataFrame
+        The later result.
+
+    Returns
+    -------
+    pandas.DataFrame or geopandas.GeoDataFrame
+        One row per parcel (a GeoDataFrame with the follow-up's geometry when it has one):
+        ``parcel_id``, ``hamlet``, ``household``, ``owner``, ``sheet``, ``parcel_no``,
+        ``area_m2`` (follow-up values, baseline ones for parcels gone since);
+        ``survey_class_before``/``_after``, ``flag_before``/``_after``;
+        ``survey_transition`` and ``flag_transition`` (``"hoang_hoa -> da_cai_tao"``, None
+        when both are missing); ``survey_changed``, ``flag_changed``;
+        ``abandoned_before``/``_after`` (survey or imagery says abandoned);
+        ``renovated_reported`` (surveyed abandoned before, in use after),
+        ``renovated_confirmed`` (reported and the follow-up flag is ``binh_thuong``);
+        ``renovation``: None for parcels not abandoned before, else one of
+        :data:`RENOVATION_CHECKS` (``xac_nhan`` confirmed, ``anh_chua_thay`` reported but
+        the imagery still sees abandonment or doubt: visit, ``khong_du_lieu`` reported but
+        too little imagery, ``anh_thay_chua_bao_cao`` the imagery saw abandonment before
+        and use now but the survey does not say so, ``van_hoang_hoa`` still abandoned,
+        ``chua_ro`` otherwise); ``presence`` (``ca_hai_dot``, ``chi_dot_truoc``,
+        ``chi_dot_sau``).
+    """
+    before, _ = read_result(baseline, what="baseline result")
+    after, _ = read_result(followup, what="follow-up result")
+    for frame, name in ((before, "baseline"), (after, "follow-up")):
+        dup = frame["parcel_id"][frame["parcel_id"].duplicated()]
+        if len(dup):
+            raise InputError(
+                f"The {name} result has {len(dup)} duplicated parcel_id value(s), e.g. "
+                f"'{dup.iloc[0]}': each parcel (số tờ-số thửa) must appear once."
+            )
+    keep = ["parcel_id", *[c for c in _CARRY if c in after or c in before]]
+    b = pd.DataFrame(before).reindex(columns=[*keep, "survey_class", "flag"])
+    a = pd.DataFrame(after).reindex(columns=[*keep, "survey_class", "flag"])
+    merged = a.merge(b, on="parcel_id", how="outer", suffixes=("_after", "_before"), indicator=True)
+    out = pd.DataFrame({"parcel_id": merged["parcel_id"].astype(object)})
+    for column in _CARRY:
+        if column in keep:
+            out[column] = merged[f"{column}_after"].where(
+                merged["_merge"] != "right_only", merged[f"{column}_before"]
+            )
+    for column in ("survey_class", "flag"):
+        for when in ("before", "after"):
+            values = merged[f"{column}_{when}"].astype(object)
+            out[f"{column}_{when}"] = values.where(values.notna(), None)
+    out["presence"] = merged["_merge"].map(
+        {"both": "ca_hai_dot", "right_only": "chi_dot_truoc", "left_only": "chi_dot_sau"}
+    )
+    out["presence"] = out["presence"].astype(object)
+    for column in ("survey_class", "flag"):
+        b_, a_ = out[f"{column}_before"], out[f"{column}_after"]
+        transition = [
+            None if x is None and y is None else f"{x or '-'} -> {y or '-'}" for x, y in zip(b_, a_)
+        ]
+        out[f"{column.replace('_class', '')}_transition"] = pd.Series(
+            transition, index=out.index, dtype=object
+        )
+        out[f"{column.replace('_class', '')}_changed"] = [x != y for x, y in zip(b_, a_)]
+    sb, sa = out["survey_class_before"], out["survey_class_after"]
+    fb, fa = out["flag_before"], out["flag_after"]
+    out["abandoned_before"] = sb.eq("hoang_hoa") | fb.eq("hoang_hoa")
+    out["abandoned_after"] = sa.eq("hoang_hoa") | fa.eq("hoang_hoa")
+    reported = sb.eq("hoang_hoa") & sa.isin(IN_USE_CLASSES)
+    out["renovated_reported"] = reported
+    out["renovated_confirmed"] = reported & fa.eq("binh_thuong")
+    check = np.select(
+        [
+            ~out["abandoned_before"],
+            reported & fa.eq("binh_thuong"),
+            reported & fa.isin(("hoang_hoa", "nghi_van")),
+            reported,
+            fb.eq("hoang_hoa") & fa.eq("binh_thuong"),
+            out["abandoned_after"],
+        ],
+        [
+            None,
+            "xac_nhan",
+            "anh_chua_thay",
+            "khong_du_lieu",
+            "anh_thay_chua_bao_cao",
+            "van_hoang_hoa",
+        ],
+        default="chua_ro",
+    )
+    out["renovation"] = pd.Series(check, index=out.index, dtype=object)
+    out = out.sort_values("parcel_id", key=_natural_key, kind="stable").reset_index(drop=True)
+    geometry = getattr(after, "geometry", None) if "geometry" in after else None
+    if geometry is not None:
+        import geopandas as gpd
+
+        geoms = pd.Series(after.geometry.values, index=after["parcel_id"].values)
+        geo = gpd.GeoSeries(out["parcel_id"].map(geoms), crs=after.crs)
+        return gpd.GeoDataFrame(out, geometry=geo, crs=after.crs)
+    return out
+
+
+def _natural_key(values: pd.Series) -> pd.Series:
+    """Sort "2-10" after "2-9": zero-pad the digit runs."""
+    return values.astype(str).str.replace(r"\d+", lambda m: m.group(0).zfill(8), regex=True)
+
+
+# --------------------------------------------------------------------------------------
+# Hamlet progress
+# --------------------------------------------------------------------------------------
+
+
+def hamlet_progress(
+    result,
+    targets,
+    *,
+    baseline=None,
+    renovations: str = "confirmed",
+    cap: float = 200.0,
+) -> pd.DataFrame:
+    """Count each hamlet's gardens, measure its targets, and rank the hamlets.
+
+    Parameters
+    ----------
+    result : str, os.PathLike, GeoDataFrame or DataFrame
+        The current result (GeoPackage of ``ntmgis run`` with layers ``parcels`` and
+        ``hamlets``, or its parcels table with the contract's columns ``hamlet``,
+        ``household``, ``area_m2``, ``is_garden``, ``survey_class``, ``flag``).
+    targets : str, os.PathLike or pandas.DataFrame
+        The targets (file or table), read by :func:`read_targets`. Hamlets are matched
+        by name without diacritics, case or a "Thôn" prefix, or by ``ma_thon``.
+    baseline : str, os.PathLike, GeoDataFrame or DataFrame, optional
+        The earlier campaign's result; gives abandoned gardens at baseline and the
+        renovations since (:func:`compare_campaigns`). Without it, the survey's "vườn đã
+        cải tạo" class stands for the reported renovations.
+    renovations : {"confirmed", "reported"}, default "confirmed"
+        Which renovations count towards ``hoang_hoa_dua_vao_su_dung``: those the imagery
+        confirms (flag ``binh_thuong``) or every reported one.
+    cap : float, default 200
+        Each target's progress counts at most ``cap`` % in the score, so one easy
+        target does not outweigh the others.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hamlet, in rank order (hamlets without targets last). Columns:
+        ``hamlet``, ``ma_thon`` (when known), ``parcels``, ``households`` (distinct
+        household ids), ``gardens``, ``garden_area_m2``; for each survey class ``c``
+        (and ``chua_khao_sat``, gardens not surveyed) ``n_<c>`` and ``area_<c>``; for each
+        flag ``f`` ``n_flag_<f>`` and ``area_flag_<f>``; ``abandoned_baseline_survey``,
+        ``abandoned_baseline_imagery`` (NaN without baseline), ``abandoned_survey``,
+        ``abandoned_imagery``; ``renovated_reported``, ``renovated_confirmed``; for each
+        target ``t`` in the table: ``target_<t>``, ``achieved_<t>``, ``progress_<t>``
+        (achieved / target in %, 0.1 precision; NaN for no target or a zero target) and
+        ``status_<t>``; then ``targets_set`` (how many), ``score`` (mean of the capped
+        progress of the targets set), ``status``, ``rank`` (1 = best score; equal scores
+        share a rank; NA without targets), ``tie`` (shares its rank), ``reward_priority``
+        (exceeded hamlets first, then met ones, by score; NA for the others).
+        ``attrs`` holds ``renovations``, ``baseline`` (bool) and ``cap``.
+
+    Raises
+    ------
+    InputError
+        When the targets name a hamlet the result does not have.
+    """
+    if renovations not in ("confirmed", "reported"):
+        raise InputError(f"renovations must be 'confirmed' or 'reported', not '{renovations}'.")
+    parcels, hamlet_layer = read_result(result, what="result")
+    table = read_targets(targets) if not _is_target_table(targets) else targets.copy()
+    parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
+    parcels["hamlet"] = parcels["hamlet"].map(
+        lambda v: clean_text(v) if isinstance(v, str) else None
+    )
+    parcels["hamlet"] = parcels["hamlet"].astype(object).where(parcels["hamlet"].notna(), None)
+    if parcels["hamlet"].isna().any():
+        n = int(parcels["hamlet"].isna().sum())
+        warn(f"{n} parcel(s) of the result have no hamlet; they are counted as '{UNKNOWN_HAMLET}'.")
+        parcels["hamlet"] = parcels["hamlet"].fillna(UNKNOWN_HAMLET)
+
+    # the hamlets, in the hamlet layer's order, then any others found in the parcels
+    names: list[str] = []
+    codes: dict[str, str] = {}
+    if hamlet_layer is not None:
+        for _, h in hamlet_layer.iterrows():
+            name = clean_text(h["hamlet"]) if isinstance(h["hamlet"], str) else None
+            if name and name not in names:
+                names.append(name)
+                if "ma_thon" in h and isinstance(h["ma_thon"], str):
+                    codes[name] = h["ma_thon"]
+    for name in parcels["hamlet"].unique():
+        if name not in names:
+            names.append(name)
+    by_key = {hamlet_key(n): n for n in names}
+    by_code = {fold(c): n for n, c in codes.items()}
+
+    # match the targets to the hamlets
+    target_keys = [k for k in TARGETS if k in table]
+    matched: dict[str, dict] = {}
+    unknown = []
+    for _, row in table.iterrows():
+        name = by_key.get(hamlet_key(row["hamlet"]))
+        if name is None and isinstance(row.get("ma_thon"), str):
+            name = by_code.get(fold(row["ma_thon"]))
+        if name is None:
+            unknown.append(f"'{row['hamlet']}' (row {row.get('row', '?')})")
+            continue
+        matched[name] = {k: row[k] for k in target_keys}
+    if unknown:
+        raise InputError(
+            f"The targets name hamlet(s) {', '.join(unknown)} that the result does not have "
+            f"(hamlets there: {', '.join(n for n in names if n != UNKNOWN_HAMLET)}). Correct "
+            f"the names in the targets table."
+        )
+
+    # per-parcel indicators
+    gardens = parcels["is_garden"]
+    area = parcels["area_m2"].fillna(0.0)
+    ind = pd.DataFrame({"hamlet": parcels["hamlet"]})
+    ind["parcels"] = 1
+    ind["gardens"] = gardens.astype(int)
+    ind["garden_area_m2"] = area.where(gardens, 0.0)
+    for c in SURVEY_CLASSES:
+        hit = parcels["survey_class"].eq(c)
+        ind[f"n_{c}"] = hit.astype(int)
+        ind[f"area_{c}"] = area.where(hit, 0.0)
+    unsurveyed = gardens & parcels["survey_class"].isna()
+    ind["n_chua_khao_sat"] = unsurveyed.astype(int)
+    ind["area_chua_khao_sat"] = area.where(unsurveyed, 0.0)
+    for f in FLAGS:
+        hit = parcels["flag"].eq(f)
+        ind[f"n_flag_{f}"] = hit.astype(int)
+        ind[f"area_flag_{f}"] = area.where(hit, 0.0)
+    ind["abandoned_survey"] = parcels["survey_class"].eq("hoang_hoa").astype(int)
+    ind["abandoned_imagery"] = parcels["flag"].eq("hoang_hoa").astype(int)
+    if baseline is not None:
+        comparison = compare_campaigns(baseline, parcels)
+        comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")
+        comparison["hamlet"] = comparison["hamlet"].map(
+            lambda v: clean_text(v) if isinstance(v, str) else UNKNOWN_HAMLET
+        )
+        gone = comparison["presence"].eq("chi_dot_truoc")
+        if gone.any():
+            warn(
+                f"{int(gone.sum())} parcel(s) of the baseline are not in the result (e.g. "
+                f"'{comparison.loc[gone, 'parcel_id'].iloc[0]}'); they count in their "
+                f"baseline hamlet for the abandoned gardens at baseline only."
+            )
+        base = pd.DataFrame({"hamlet": comparison["hamlet"]})
+        base["abandoned_baseline_survey"] = comparison["survey_class_before"].eq("hoang_hoa")
+        base["abandoned_baseline_imagery"] = comparison["flag_before"].eq("hoang_hoa")
+        base["renovated_reported"] = comparison["renovated_reported"]
+        base["renovated_confirmed"] = comparison["renovated_confirmed"]
+        base = base.groupby("hamlet", sort=False).sum().astype(int)
+    else:
+        reported = parcels["survey_class"].eq("da_cai_tao")
+        ind["renovated_reported"] = reported.astype(int)
+        ind["renovated_confirmed"] = (reported & parcels["flag"].eq("binh_thuong")).astype(int)
+        base = None
+
+    stats = ind.groupby("hamlet", sort=False).sum()
+    stats["households"] = (
+        parcels.groupby("hamlet", sort=False)["household"].nunique()
+        if "household" in parcels
+        else 0
+    )
+    stats = stats.reindex(names)
+    stats.index.name = "hamlet"
+    if base is not None:
+        for name in base.index:
+            if name not in stats.index:
+                stats.loc[name] = np.nan
+        stats = stats.join(base, how="left")
+    else:
+        stats["abandoned_baseline_survey"] = np.nan
+        stats["abandoned_baseline_imagery"] = np.nan
+    area_cols = [c for c in stats.columns if c.startswith("area_") or c == "garden_area_m2"]
+    keep_nan = (
+        [] if base is not None else ["abandoned_baseline_survey", "abandoned_baseline_imagery"]
+    )
+    for column in stats.columns:
+        if column in area_cols:
+            stats[column] = stats[column].fillna(0.0).astype(float).round(1)
+        elif column not in keep_nan:
+            stats[column] = stats[column].fillna(0).astype(int)
+    out = stats.reset_index()
+    out.insert(2, "households", out.pop("households"))
+    if codes:
+        out.insert(1, "ma_thon", out["hamlet"].map(codes).astype(object))
+
+    # targets
+    share = np.where(
+        out["gardens"] > 0,
+        100.0
+        * out[[f"n_{c}" for c in STANDARD_CLASSES]].sum(axis=1)
+        / out["gardens"].clip(lower=1),
+        0.0,
+    )
+    achieved = {
+        "hoang_hoa_dua_vao_su_dung": out[f"renovated_{renovations}"].astype(float),
+        "ty_le_dat_chuan": pd.Series(np.round(share, 1), index=out.index),
+        "so_vuon_mau": out["n_vuon_mau"].astype(float),
+    }
+    scores = pd.DataFrame(index=out.index)
+    for key in target_keys:
+        goal = out["hamlet"].map(lambda n, key=key: matched.get(n, {}).get(key, np.nan))
+        goal = goal.astype(float)
+        got = achieved[key]
+        out[f"target_{key}"] = goal
+        out[f"achieved_{key}"] = got
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(goal > 0, np.round(100.0 * got / goal, 1), np.nan)
+        out[f"progress_{key}"] = pct
+        status = np.select(
+            [goal.isna(), got > goal + 1e-9, np.abs(got - goal) <= 1e-9],
+            ["khong_chi_tieu", "vuot", "dat"],
+            default="chua_dat",
+        )
+        out[f"status_{key}"] = pd.Series(status, index=out.index, dtype=object)
+        # zero target: met counts 100 %, exceeded counts the cap
+        contrib = np.where(goal > 0, np.minimum(pct, cap), np.where(got > 0, cap, 100.0))
+        scores[key] = np.where(goal.isna(), np.nan, contrib)
+    statuses = out[[f"status_{k}" for k in target_keys]] if target_keys else pd.DataFrame()
+    out["targets_set"] = (scores.notna().sum(axis=1) if target_keys else 0).astype(int)
+    out["score"] = np.round(scores.mean(axis=1), 1) if target_keys else np.nan
+    overall = []
+    for i in out.index:
+        given = [s for s in (statuses.loc[i] if target_keys else []) if s != "khong_chi_tieu"]
+        if not given:
+            overall.append("khong_chi_tieu")
+        elif "chua_dat" in given:
+            overall.append("chua_dat")
+        elif all(s == "vuot" for s in given):
+            overall.append("vuot")
+        else:
+            overall.append("dat")
+    out["status"] = pd.Series(overall, index=out.index, dtype=object)
+    ranked = out["status"].ne("khong_chi_tieu")
+    rank = out["score"].where(ranked).rank(method="min", ascending=False)
+    out["rank"] = rank.astype("Int64")
+    out["tie"] = ranked & out["rank"].duplicated(keep=False).fillna(False).astype(bool)
+    out["tie"] = out["tie"].astype(bool)
+    order = {"vuot": 0, "dat": 1}
+    eligible = out["status"].isin(order)
+    prio_key = out["status"].map(order).astype(float) * 1e6 - out["score"].fillna(0)
+    out["reward_priority"] = prio_key.where(eligible).rank(method="min").astype("Int64")
+    # tied hamlets (and those without targets) keep the hamlet layer's order
+    out["_order"] = range(len(out))
+    out = out.sort_values(["rank", "_order"], na_position="last").drop(columns="_order")
+    out = out.reset_index(drop=True)
+    out.attrs.update({"renovations": renovations, "baseline": baseline is not None, "cap": cap})
+    return out
+
+
+def _is_target_table(targets) -> bool:
+    return (
+        isinstance(targets, pd.DataFrame)
+        and "hamlet" in targets
+        and "row" in targets
+        and any(k in targets for k in TARGETS)
+    )
+
+
+def format_ranking(progress_table: pd.DataFrame, *, lang: str = "vi") -> str:
+    """The ranked hamlets as a plain-text table, for the terminal and logs.
+
+    Parameters
+    ----------
+    progress_table : pandas.DataFrame
+        The output of :func:`hamlet_progress`.
+    lang : {"vi", "en"}, default "vi"
+        Language of the headers and statuses.
+
+    Returns
+    -------
+    str
+        One line per hamlet: rank ("=" marks a tie), hamlet, for each target
+        "achieved/target (progress %)", score, status and reward priority.
+    """
+    vi = lang == "vi"
+    keys = [k for k in TARGETS if f"target_{k}" in progress_table]
+    short = {
+        "hoang_hoa_dua_vao_su_dung": ("HH đưa vào SD", "Abandoned reused"),
+        "ty_le_dat_chuan": ("Đạt chuẩn %", "Standard %"),
+        "so_vuon_mau": ("Vườn mẫu", "Model"),
+    }
+    header = [
+        "Hạng" if vi else "Rank",
+        "Thôn" if vi else "Hamlet",
+        *[short[k][0 if vi else 1] for k in keys],
+        "Điểm %" if vi else "Score %",
+        "Đánh giá" if vi else "Status",
+        "Ưu tiên KT" if vi else "Reward",
+    ]
+    lines = []
+    for _, row in progress_table.iterrows():
+        rank = "" if pd.isna(row["rank"]) else f"{int(row['rank'])}{'=' if row['tie'] else ''}"
+        cells = [rank, str(row["hamlet"])]
+        for k in keys:
+            goal, got, pct = row[f"target_{k}"], row[f"achieved_{k}"], row[f"progress_{k}"]
+            if pd.isna(goal):
+                cells.append("-")
+                continue
+            fmt = "{:g}"
+            text = f"{fmt.format(got)}/{fmt.format(goal)}"
+            cells.append(text + ("" if pd.isna(pct) else f" ({pct:.0f}%)"))
+        cells.append("" if pd.isna(row["score"]) else f"{row['score']:.1f}")
+        cells.append(label(row["status"], "status", lang=lang))
+        prio = row["reward_priority"]
+        cells.append("" if pd.isna(prio) else str(int(prio)))
+        lines.append(cells)
+    widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
+    out = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *lines]]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
