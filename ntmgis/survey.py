@@ -459,7 +459,7 @@ def _find_header(rows, limit: int = 30):
         mapping = match_columns(named, SURVEY_FIELDS)
         score = len(mapping)
         keys = sum(f in mapping for f in _KEY_FIELDS)
-        if score >= 3 and keys >= 1:
+        if score >= 3:
             return i, mapping
         if score >= 2 and keys >= 2 and not best[1]:
             best = (i, mapping)

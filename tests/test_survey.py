@@ -1,0 +1,543 @@
+"""read_survey, the codebook, join_survey and JoinReport."""
+
+import datetime as dt
+import unicodedata
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import box
+
+from ntmgis import Codebook, JoinReport, join_survey, read_parcels, read_survey
+from ntmgis.errors import ConfigError, DataNotFoundError, InputError, NtmgisWarning, SchemaError
+from ntmgis.survey import SURVEY_FIELDS
+from ntmgis.text import fold
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data" / "step2"
+LAYERS = ROOT / "layers"
+needs_sample = pytest.mark.skipif(
+    not (LAYERS / "truth" / "survey_defects.csv").exists(), reason="sample commune not in layers/"
+)
+X0, Y0 = 531000.0, 2035000.0
+
+HEADER = [
+    "STT", "Mã hộ", "Họ và tên chủ hộ", "Thôn", "Số tờ", "Số thửa", "Diện tích vườn (m²)",
+    "Phân loại vườn", "Nhu cầu hỗ trợ", "Ngày khảo sát", "Ghi chú",
+]  # fmt: skip
+FIXTURE_ROWS = [
+    # what the three files in tests/data/step2 hold, typed in Unicode
+    [1, "HO0001", "Nguyễn Văn Hòa", "Thôn Đông Hòa", 12, 1, 1250.0, "Vườn hoang hóa",
+     "cây giống, vốn", dt.date(2020, 4, 3)],
+    [2, "HO0002", "Trần Thị Lý", "Thôn Đông Hòa", 12, 2, 350.0, "Vườn tạp", "kỹ thuật",
+     dt.date(2020, 4, 15)],
+    [3, "HO0003", "Lê Văn An", "Thôn Tây Sơn", 12, 9, 200.0, "Vườn mẫu", None,
+     dt.date(2020, 4, 16)],
+]  # fmt: skip
+COLUMNS = ["stt", "household_id", "owner", "hamlet", "sheet", "parcel_no", "garden_area_m2",
+           "garden_class", "support_needs", "survey_date"]  # fmt: skip
+
+
+def _quiet(fn, *args, **kw):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fn(*args, **kw)
+    return out, [str(w.message) for w in caught if issubclass(w.category, NtmgisWarning)]
+
+
+def _parcels(n=6, **extra):
+    geoms = [box(X0 + 10 * i, Y0, X0 + 10 * i + 10, Y0 + 10) for i in range(n)]
+    data = {
+        "SHBANDO": [12] * n,
+        "SHTHUA": list(range(1, n + 1)),
+        "DIENTICH": [100.0] * n,
+        "KHLOAIDAT": (["ONT+CLN", "CLN", "HNK", "LUC", "ONT", "NTS"] * n)[:n],
+        "TENCHU": [f"Chủ {i}" for i in range(n)],
+        "DIADANH": ["Thôn Đông Hòa"] * n,
+        "MAHO": [f"HO{i + 1:04d}" for i in range(n)],
+    }
+    data.update(extra)
+    return gpd.GeoDataFrame(data, geometry=geoms, crs="EPSG:9209")
+
+
+def _check_fixture_frame(df):
+    got = df[COLUMNS].copy()
+    got["survey_date"] = got["survey_date"].dt.date
+    expected = pd.DataFrame(FIXTURE_ROWS, columns=COLUMNS)
+    for column in COLUMNS:
+        assert [None if pd.isna(v) else v for v in got[column]] == [
+            None if pd.isna(v) else v for v in expected[column]
+        ], column
+    assert df["survey_row"].tolist() == [5, 6, 7]
+
+
+@pytest.mark.parametrize(
+    ("name", "encoding"),
+    [("survey_tcvn3.csv", "tcvn3"), ("survey_vni.csv", "vni"), ("survey_cp1258.csv", "cp1258")],
+)
+def test_legacy_csv_fixtures(name, encoding):
+    df, _ = _quiet(read_survey, DATA / name)
+    assert df.attrs["ntmgis"]["encoding"] == encoding
+    assert df.attrs["ntmgis"]["header_row"] == 4
+    _check_fixture_frame(df)
+
+
+def _fixture_text() -> str:
+    lines = ["ỦY BAN NHÂN DÂN XÃ THANH BÌNH", "BIỂU TỔNG HỢP KHẢO SÁT", "", ",".join(HEADER)]
+    lines += [
+        "1,HO0001,Nguyễn Văn Hòa,Thôn Đông Hòa,12,1,1.250,Vườn hoang hóa,"
+        '"cây giống, vốn",03/04/2020,',
+        "2,HO0002,Trần Thị Lý,Thôn Đông Hòa,12,2,350,vuon tap,kỹ thuật,15/04/2020,",
+        "3,HO0003,Lê Văn An,Thôn Tây Sơn,12,9,200,Vườn mẫu,,16/04/2020,",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("codec", ["utf-8", "utf-8-sig"])
+def test_utf8_csv_with_title_rows(tmp_path, codec):
+    path = tmp_path / "s.csv"
+    path.write_bytes(_fixture_text().encode(codec))
+    df, _ = _quiet(read_survey, path)
+    assert df.attrs["ntmgis"]["encoding"] == codec
+    _check_fixture_frame(df)
+
+
+def test_semicolon_and_decomposed_text(tmp_path):
+    path = tmp_path / "s.csv"
+    text = unicodedata.normalize(
+        "NFD", _fixture_text().replace(",", ";").replace('"cây giống; vốn"', "cây giống")
+    )
+    path.write_text(text, encoding="utf-8")
+    df, _ = _quiet(read_survey, path)
+    assert df["owner"].tolist()[0] == "Nguyễn Văn Hòa"  # NFC again
+    assert df["garden_class"].tolist() == ["Vườn hoang hóa", "Vườn tạp", "Vườn mẫu"]
+
+
+def _xlsx(tmp_path, rows, sheet="Khảo sát vườn", title=True):
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = sheet
+    if title:
+        ws.append(["ỦY BAN NHÂN DÂN XÃ THANH BÌNH"])
+        ws.append(["BIỂU TỔNG HỢP KHẢO SÁT, PHÂN LOẠI VƯỜN HỘ NĂM 2020"])
+        ws.append([])
+    ws.append(HEADER)
+    for row in rows:
+        ws.append(row)
+    path = tmp_path / "s.xlsx"
+    book.save(path)
+    return path
+
+
+def test_xlsx_dates_day_first_and_real_cells(tmp_path):
+    rows = [
+        [1, "HO0001", "A", "Thôn Đông Hòa", 12, 1, 500, "Vườn tạp", None, "03/04/2020"],
+        [2, "HO0002", "B", "Thôn Đông Hòa", 12, 2, "1.250", "VT", None, dt.datetime(2020, 4, 5)],
+        [3, "HO0003", "C", "Thôn Đông Hòa", 12, 3, "12,5", "Vườn tạp", None, 43926],
+        [4, "HO0004", "D", "Thôn Đông Hòa", 12, 4, "abc", "Vườn tạp", None, "31/02/2020"],
+    ]
+    df, _ = _quiet(read_survey, _xlsx(tmp_path, rows))
+    assert df["survey_date"].tolist()[:3] == [
+        pd.Timestamp("2020-04-03"), pd.Timestamp("2020-04-05"), pd.Timestamp("2020-04-05")
+    ]  # fmt: skip
+    assert pd.isna(df["survey_date"].iloc[3])
+    assert df["garden_area_m2"].tolist()[:3] == [500.0, 1250.0, 12.5]
+    assert pd.isna(df["garden_area_m2"].iloc[3])
+    issues = {(i["kind"], i["survey_row"]) for i in df.attrs["ntmgis"]["issues"]}
+    assert ("area_thousands_separator", 6) in issues
+    assert ("area_decimal_comma", 7) in issues
+    assert ("bad_area", 8) in issues and ("bad_date", 8) in issues
+    assert ("class_abbreviation", 6) in issues
+
+
+def test_wrong_sheet_and_sheet_without_diacritics(tmp_path):
+    path = _xlsx(tmp_path, [[1, "HO0001", "A", "T", 12, 1, 500, "Vườn tạp"]])
+    with pytest.raises(SchemaError, match="Sheet 'Tong hop' not found.*'Khảo sát vườn'"):
+        read_survey(path, sheet="Tong hop")
+    df, _ = _quiet(read_survey, path, sheet="khao sat vuon")
+    assert len(df) == 1
+
+
+def test_no_header_and_no_key_column(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="No header row"):
+        read_survey(path)
+    path.write_text("STT,Họ và tên chủ hộ,Thôn,Phân loại vườn\n1,A,T,Vườn tạp\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="No key column.*Số tờ"):
+        read_survey(path)
+
+
+def test_unreadable_truncated_and_missing_files(tmp_path):
+    with pytest.raises(DataNotFoundError):
+        read_survey(tmp_path / "none.xlsx")
+    good = _xlsx(tmp_path, [[1, "HO0001", "A", "T", 12, 1, 500, "Vườn tạp"]])
+    bad = tmp_path / "truncated.xlsx"
+    bad.write_bytes(good.read_bytes()[:1500])
+    with pytest.raises(InputError, match="truncated.xlsx.*save it again"):
+        read_survey(bad)
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    with pytest.raises(InputError, match="empty"):
+        read_survey(empty)
+    old = tmp_path / "old.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0")
+    with pytest.raises(InputError, match="save it as .xlsx"):
+        read_survey(old)
+    binary = tmp_path / "x.csv"
+    binary.write_bytes(b"PK\x03\x04\x00\x00garbage")
+    with pytest.raises(InputError, match="not a text"):
+        read_survey(binary)
+
+
+def test_mixed_encodings_in_a_survey_column(tmp_path):
+    from ntmgis.text import unicode_to_tcvn3
+
+    text = _fixture_text().replace("Trần Thị Lý", unicode_to_tcvn3("Trần Thị Lý"))
+    path = tmp_path / "s.csv"
+    path.write_bytes(text.encode("utf-8"))
+    df, warned = _quiet(read_survey, path)
+    assert df["owner"].tolist()[1] == "Trần Thị Lý"
+    assert any("Họ và tên chủ hộ" in w and "mixes text encodings" in w for w in warned)
+
+
+def test_unknown_class_is_reported_not_guessed(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(_fixture_text().replace("vuon tap", "Vườn hoag hóa"), encoding="utf-8")
+    df, warned = _quiet(read_survey, path)
+    assert pd.isna(df["garden_class"].iloc[1])
+    assert df["garden_class_raw"].iloc[1] == "Vườn hoag hóa"
+    issue = next(i for i in df.attrs["ntmgis"]["issues"] if i["kind"] == "unknown_class")
+    assert issue["survey_row"] == 6
+    assert "did you mean 'Vườn hoang hóa'? not applied" in issue["message"]
+    assert any("row(s) 6" in w for w in warned)
+
+
+def test_default_codebook():
+    book = Codebook.default()
+    assert book.labels == ["Vườn mẫu", "Vườn đạt chuẩn", "Vườn đã cải tạo", "Vườn tạp",
+                           "Vườn hoang hóa"]  # fmt: skip
+    cases = {
+        "Vườn hoang hóa": ("abandoned", []),
+        "  Vườn  hoang hóa ": ("abandoned", ["spaces"]),
+        "Vườn hoang hoá": ("abandoned", ["old_tone"]),
+        "VƯỜN TẠP": ("mixed", ["case"]),
+        "vuon dat chuan": ("standard", ["no_diacritics"]),
+        "Vườn dat chuẩn": ("standard", ["diacritics"]),
+        "ĐC": ("standard", ["abbreviation"]),
+        "dc": ("standard", ["abbreviation"]),
+        "HH": ("abandoned", ["abbreviation"]),
+        "Bỏ hoang": ("abandoned", ["alias"]),
+        "Vườn hoag hóa": (None, []),
+        "": (None, ["missing"]),
+        None: (None, ["missing"]),
+    }
+    for value, (code, fixes) in cases.items():
+        cls, got = book.match(value)
+        assert (cls.code if cls else None, got) == (code, fixes), value
+
+
+def test_user_codebook_toml(tmp_path):
+    path = tmp_path / "cb.toml"
+    path.write_text(
+        'name = "Xã X"\n[[classes]]\ncode = "good"\nlabel = "Tốt"\nabbreviations = ["T"]\n'
+        '[[classes]]\ncode = "bad"\nlabel = "Kém"\naliases = ["Yếu"]\n',
+        encoding="utf-8",
+    )
+    book = Codebook.from_toml(path)
+    assert book.match("tot")[0].code == "good"
+    assert book.match("YẾU")[0].code == "bad"
+    assert book.match("Vườn tạp")[0] is None
+    csv_path = tmp_path / "s.csv"
+    csv_path.write_text("Số tờ,Số thửa,Phân loại vườn\n1,1,T\n1,2,yeu\n", encoding="utf-8")
+    df = read_survey(csv_path, codebook=path)
+    assert df["garden_class_code"].tolist() == ["good", "bad"]
+    path.write_text("[[classes]]\ncode = \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        Codebook.from_toml(path)
+    path.write_text('[[classes]]\nlabel = "A"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="class 1 has no code"):
+        Codebook.from_toml(path)
+    path.write_text(
+        '[[classes]]\ncode = "a"\nlabel = "A"\naliases = ["X"]\n'
+        '[[classes]]\ncode = "b"\nlabel = "B"\nabbreviations = ["x"]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="'x' is given to both"):
+        Codebook.from_toml(path)
+
+
+# ---------------------------------------------------------------------------------- join
+
+
+def _survey_frame():
+    return pd.DataFrame(
+        {
+            "STT": [1, 2, 3, 4, 5, 6],
+            "Mã hộ": ["HO0001", "HO0002", "HO0003", "HO0002", "HO0009", "HO0005"],
+            "Họ và tên chủ hộ": ["Chủ 0", "Chủ 1", "Chủ 2", "Chủ 1", "Chủ 9", "Chủ 4"],
+            "Thôn": ["Thôn Đông Hòa", "Thon Dong Hoa", "Thôn Đông Hoà", "Thon Dong Hoa",
+                     "Thôn Đông Hòa", "Thôn Đông Hòa"],
+            "Số tờ": [12, 12, 12, 12, 12, 12],
+            "Số thửa": [1, 2, 3, 2, 99, 5],
+            "Diện tích vườn (m²)": [80, "50", "1.250", "50", 10, 60],
+            "Phân loại vườn": ["Vườn hoang hóa", "VT", "Vườn mẫu", "VT", "Vườn tạp", "Vườn xyz"],
+        }
+    )  # fmt: skip
+
+
+def test_join_by_parcel_accounts_for_everything():
+    parcels = _quiet(read_parcels, _parcels())[0]
+    joined, report = _quiet(join_survey, parcels, _survey_frame())[0]
+    assert isinstance(report, JoinReport)
+    assert len(joined) == 6 and joined["parcel_id"].tolist() == [f"12-{i}" for i in range(1, 7)]
+    assert joined["survey_status"].tolist() == [
+        "matched", "duplicate_survey", "matched", "no_survey", "matched", "no_survey"
+    ]  # fmt: skip
+    assert joined["garden_class"].tolist()[:3] == ["Vườn hoang hóa", "Vườn tạp", "Vườn mẫu"]
+    assert pd.isna(joined["garden_class"].iloc[4])  # "Vườn xyz": unknown, not guessed
+    assert joined["survey_rows"].tolist()[1] == "3, 5"
+    assert joined["survey_reason"].tolist()[3] == "not a garden land use (LUC)"
+    assert joined["survey_reason"].tolist()[5] == "not a garden land use (NTS)"
+    assert report.n_survey_rows == 6
+    assert report.n_matched_rows == 5 and report.n_unmatched_rows == 1
+    assert report.n_matched_rows + report.n_unmatched_rows == report.n_survey_rows
+    assert report.n_duplicate_rows == 1
+    assert report.parcel_status == {"matched": 3, "duplicate_survey": 1, "no_survey": 2}
+    assert report.unmatched["survey_row"].tolist() == [6]
+    assert report.unmatched["reason"].tolist() == ["parcel_not_found"]
+    kinds = set(zip(report.issues["kind"], report.issues["survey_row"].astype(object)))
+    assert ("duplicate_survey", 5) in kinds
+    assert ("unknown_class", 7) in kinds
+    assert ("area_thousands_separator", 4) in kinds
+    assert ("garden_larger_than_parcel", 4) in kinds  # 1250 m² garden on a 100 m² parcel
+    assert ("hamlet_no_diacritics", 3) in kinds and ("hamlet_old_tone", 4) in kinds
+    dup = report.issues[report.issues["kind"] == "duplicate_survey"]["message"].iloc[0]
+    assert "identical" in dup and "parcel 12-2" in dup
+    text = report.summary()
+    assert "survey rows: 6 = 5 matched + 1 unmatched" in text
+    assert "parcels: 6 = 3 matched + 1 duplicate_survey + 2 no_survey" in text
+    assert str(report) == text
+
+
+def test_garden_not_surveyed_and_report_files(tmp_path):
+    parcels = _quiet(read_parcels, _parcels())[0]
+    survey = _survey_frame().iloc[[0, 2]]
+    joined, report = _quiet(join_survey, parcels, survey)[0]
+    missing = report.issues[report.issues["kind"] == "garden_not_surveyed"]["parcel_id"].tolist()
+    assert missing == ["12-2", "12-5"]  # CLN and ONT; LUC and NTS are not gardens
+    csv_path = report.write(tmp_path / "r.csv")
+    assert pd.read_csv(csv_path)["kind"].tolist() == report.issues["kind"].tolist()
+    xlsx = report.write(tmp_path / "r.xlsx")
+    assert pd.ExcelFile(xlsx).sheet_names == ["summary", "survey_unmatched", "join_issues"]
+    assert report.to_frame().equals(report.issues)
+    assert report.counts()["parcels_no_survey"] == 4
+
+
+def test_every_row_unmatched_is_an_error():
+    parcels = _quiet(read_parcels, _parcels())[0]
+    survey = _survey_frame()
+    survey["Số tờ"] = 40
+    with pytest.raises(InputError, match="No survey row.*matches a parcel.*same commune"):
+        _quiet(join_survey, parcels, survey)
+
+
+def test_duplicate_parcel_keys_make_rows_ambiguous():
+    parcels = _quiet(read_parcels, _parcels(SHTHUA=[1, 2, 2, 4, 5, 6]))[0]
+    joined, report = _quiet(join_survey, parcels, _survey_frame().iloc[[0, 1]])[0]
+    assert joined["survey_status"].tolist()[:3] == ["matched", "ambiguous", "ambiguous"]
+    assert report.unmatched["reason"].tolist() == ["ambiguous"]
+    assert "12-2, 12-2#2" in report.unmatched["message"].iloc[0]
+    assert report.n_matched_rows + report.n_unmatched_rows == 2
+    assert sum(report.parcel_status.values()) == 6
+    assert "parcel_duplicate_key" in set(report.issues["kind"])
+
+
+def test_join_by_household():
+    parcels = _quiet(read_parcels, _parcels())[0]
+    survey = _survey_frame().drop(columns=["Số tờ", "Số thửa"])
+    joined, report = _quiet(join_survey, parcels, survey, on="household")[0]
+    assert report.on == "household"
+    assert joined["survey_status"].tolist() == [
+        "matched", "duplicate_survey", "matched", "no_survey", "matched", "no_survey"
+    ]  # fmt: skip
+    assert report.unmatched["reason"].tolist() == ["household_not_found"]
+
+
+def test_join_spatial_from_gps_points():
+    from ntmgis.crs import wgs84_transformer
+
+    parcels = _quiet(read_parcels, _parcels())[0]
+    centres = parcels.geometry.centroid
+    lon, lat = wgs84_transformer("EPSG:9209", "EPSG:4326").transform(
+        centres.x.to_numpy(), centres.y.to_numpy()
+    )
+    survey = pd.DataFrame(
+        {"Kinh độ": [lon[0], lon[2], 100.0], "Vĩ độ": [lat[0], lat[2], 10.0],
+         "Phân loại vườn": ["Vườn tạp", "Vườn mẫu", "Vườn tạp"]}
+    )  # fmt: skip
+    joined, report = _quiet(join_survey, parcels, survey, on="spatial")[0]
+    classes = [None if pd.isna(v) else v for v in joined["garden_class"]]
+    assert classes == ["Vườn tạp", None, "Vườn mẫu", None, None, None]
+    assert joined["survey_status"].tolist()[:3] == ["matched", "no_survey", "matched"]
+    assert report.unmatched["reason"].tolist() == ["outside_parcels"]
+
+
+def test_on_must_be_possible():
+    parcels = _quiet(read_parcels, _parcels())[0]
+    survey = _survey_frame().drop(columns=["Mã hộ"])
+    with pytest.raises(SchemaError, match="household"):
+        _quiet(join_survey, parcels, survey, on="household")
+    with pytest.raises(SchemaError, match="coordinates"):
+        _quiet(join_survey, parcels, survey, on="spatial")
+
+
+# ------------------------------------------------------------------- property: invariance
+
+
+def _strip(value):
+    return fold(value) if isinstance(value, str) else value
+
+
+def _signature(parcels, survey):
+    joined, report = _quiet(join_survey, parcels, survey)[0]
+    per_parcel = {
+        pid: (status, None if pd.isna(code) else code, None if pd.isna(area) else float(area))
+        for pid, status, code, area in zip(
+            joined["parcel_id"], joined["survey_status"], joined["garden_class_code"],
+            joined["garden_area_m2"]
+        )
+    }  # fmt: skip
+    u = report.unmatched
+    unmatched = sorted(zip(u["sheet"].astype(object), u["parcel_no"].astype(object), u["reason"]))
+    return per_parcel, unmatched, report.n_matched_rows, report.n_unmatched_rows
+
+
+HEADER_VARIANTS = {
+    "STT": ["STT", "stt", "Số thứ tự"],
+    "Mã hộ": [*SURVEY_FIELDS["household_id"][:4], "MÃ HỘ", "ma ho"],
+    "Họ và tên chủ hộ": SURVEY_FIELDS["owner"][:5] + ["HO VA TEN CHU HO"],
+    "Thôn": ["Thôn", "thon", "THÔN", "Thôn/xóm", "Xóm"],
+    "Số tờ": ["Số tờ", "so to", "SO_TO", "Tờ bản đồ", "SHBANDO", "Số  tờ "],
+    "Số thửa": ["Số thửa", "so thua", "SO_THUA", "Thửa số", "SHTHUA"],
+    "Diện tích vườn (m²)": ["Diện tích vườn (m²)", "Dien tich vuon (m2)", "DT vườn", "Diện tích"],
+    "Phân loại vườn": ["Phân loại vườn", "phan loai vuon", "PHÂN LOẠI", "Xếp loại vườn"],
+}
+PARCELS = None
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    order=st.permutations(list(range(6))),
+    headers=st.fixed_dictionaries({k: st.sampled_from(v) for k, v in HEADER_VARIANTS.items()}),
+    strip=st.booleans(),
+)
+def test_join_is_invariant(order, headers, strip):
+    global PARCELS
+    if PARCELS is None:
+        PARCELS = _quiet(read_parcels, _parcels())[0]
+    base = _survey_frame()
+    expected = _signature(PARCELS, base)
+    variant = base.iloc[list(order)].reset_index(drop=True).rename(columns=headers)
+    if strip:
+        variant = variant.map(_strip)
+    assert _signature(PARCELS, variant) == expected
+
+
+# ----------------------------------------------------------------------- sample commune
+
+TRUTH_TO_KIND = {
+    "class_no_diacritics": "class_no_diacritics",
+    "class_case": "class_case",
+    "class_spaces": "class_spaces",
+    "class_old_tone": "class_old_tone",
+    "class_abbreviation": "class_abbreviation",
+    "misspelt_class": "unknown_class",
+    "hamlet_no_diacritics": "hamlet_no_diacritics",
+    "hamlet_old_tone": "hamlet_old_tone",
+    "stray_spaces_name": "name_spaces",
+    "thousands_separator": "area_thousands_separator",
+    "duplicate_household": "duplicate_survey",
+    "parcel_not_found": "parcel_not_found",
+    "parcel_not_surveyed": "garden_not_surveyed",
+}
+
+
+@pytest.fixture(scope="module")
+def sample_join():
+    parcels = _quiet(read_parcels, LAYERS / "thanh_binh.gpkg")[0]
+    return {
+        name: _quiet(join_survey, parcels, LAYERS / name)[0]
+        for name in ("survey_2020.xlsx", "survey_2020.csv")
+    }
+
+
+@needs_sample
+@pytest.mark.parametrize("name", ["survey_2020.xlsx", "survey_2020.csv"])
+def test_sample_every_defect_is_found(sample_join, name):
+    joined, report = sample_join[name]
+    truth = pd.read_csv(LAYERS / "truth" / "survey_defects.csv")
+    assert set(truth["defect"]) <= set(TRUTH_TO_KIND), "a new kind of defect: map it"
+    issues = report.issues
+    found_rows = {(k, int(r)) for k, r in zip(issues["kind"], issues["survey_row"]) if pd.notna(r)}
+    found_parcels = set(zip(issues["kind"], issues["parcel_id"]))
+    for _, defect in truth.iterrows():
+        kind = TRUTH_TO_KIND[defect["defect"]]
+        if pd.notna(defect["survey_row"]):
+            assert (kind, int(defect["survey_row"])) in found_rows, defect.to_dict()
+        else:
+            pid = f"{defect['SHBANDO']}-{defect['SHTHUA']}"
+            assert (kind, pid) in found_parcels, defect.to_dict()
+    # and nothing extra of these kinds: the count per kind is the truth's
+    expected = truth["defect"].map(TRUTH_TO_KIND).value_counts()
+    got = issues["kind"].value_counts()
+    for kind, count in expected.items():
+        assert got.get(kind, 0) == count, kind
+
+
+@needs_sample
+@pytest.mark.parametrize("name", ["survey_2020.xlsx", "survey_2020.csv"])
+def test_sample_counts_add_up(sample_join, name):
+    joined, report = sample_join[name]
+    raw = gpd.read_file(LAYERS / "thanh_binh.gpkg", layer="parcels")
+    truth = pd.read_csv(LAYERS / "truth" / "survey_defects.csv")
+    n_rows = len(_quiet(read_survey, LAYERS / name)[0])
+    assert report.n_survey_rows == n_rows
+    assert report.n_matched_rows + report.n_unmatched_rows == n_rows
+    assert len(joined) == len(raw) == report.n_parcels
+    assert sorted(joined["parcel_id"]) == sorted(
+        f"{s}-{p}" for s, p in zip(raw.SHBANDO, raw.SHTHUA)
+    )
+    assert sum(report.parcel_status.values()) == len(raw)
+    not_found = truth[truth["defect"] == "parcel_not_found"]["survey_row"].astype(int).tolist()
+    assert report.unmatched["survey_row"].tolist() == not_found
+    assert report.unmatched["reason"].tolist() == ["parcel_not_found"] * len(not_found)
+    # thousands separators read as thousands
+    for _, d in truth[truth["defect"] == "thousands_separator"].iterrows():
+        value = float(d["detail"].split("'")[1].replace(".", ""))
+        row = joined[joined["survey_row"] == int(d["survey_row"])]
+        assert row["garden_area_m2"].tolist() == [value]
+    # the misspelt class is left empty, not guessed
+    misspelt = int(truth[truth["defect"] == "misspelt_class"]["survey_row"].iloc[0])
+    row = joined[joined["survey_row"] == misspelt]
+    assert row["garden_class"].isna().all() and row["garden_class_raw"].tolist() == [
+        "Vườn hoag hóa"
+    ]
+    # the duplicated household's parcel is flagged, the survey's classes agree with the sheet
+    dup = truth[truth["defect"] == "duplicate_household"].iloc[0]
+    pid = f"{dup['SHBANDO']}-{dup['SHTHUA']}"
+    assert joined.loc[joined["parcel_id"] == pid, "survey_status"].tolist() == ["duplicate_survey"]
+    assert set(joined["garden_class"].dropna()) == set(Codebook.default().labels)
+
+
+@needs_sample
+def test_sample_csv_and_xlsx_read_the_same():
+    xlsx = _quiet(read_survey, LAYERS / "survey_2020.xlsx")[0]
+    csv = _quiet(read_survey, LAYERS / "survey_2020.csv")[0]
+    pd.testing.assert_frame_equal(xlsx.reset_index(drop=True), csv.reset_index(drop=True),
+                                  check_dtype=False)  # fmt: skip
