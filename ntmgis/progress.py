@@ -414,12 +414,7 @@ def read_result(result, *, what: str = "result"):
         parcels = read_vector(path, layer="parcels", what=what)
         layers = [n for n, _ in pyogrio.list_layers(path)]
         if "hamlets" in layers:
-            hamlets = pd.DataFrame(read_vector(path, layer="hamlets", what=what))
-            hamlets = hamlets.drop(columns="geometry", errors="ignore")
-            if "hamlet" not in hamlets and "ten_thon" in hamlets:
-                hamlets = hamlets.rename(columns={"ten_thon": "hamlet"})
-            if "hamlet" not in hamlets:
-                hamlets = None
+            hamlets = _hamlet_table(read_vector(path, layer="hamlets", what=what))
     missing = [c for c in _REQUIRED if c not in parcels.columns]
     if missing:
         raise SchemaError(
@@ -458,6 +453,16 @@ def read_result(result, *, what: str = "result"):
     parcels["is_garden"] = parcels["is_garden"].fillna(False).astype(bool)
     parcels["area_m2"] = pd.to_numeric(parcels["area_m2"], errors="coerce").astype(float)
     return parcels, hamlets
+
+
+def _hamlet_table(hamlets) -> pd.DataFrame | None:
+    """The hamlets layer as a plain table with ``hamlet`` (and ``ma_thon``), or None."""
+    if hamlets is None:
+        return None
+    hamlets = pd.DataFrame(hamlets).drop(columns="geometry", errors="ignore")
+    if "hamlet" not in hamlets and "ten_thon" in hamlets:
+        hamlets = hamlets.rename(columns={"ten_thon": "hamlet"})
+    return hamlets if "hamlet" in hamlets else None
 
 
 # --------------------------------------------------------------------------------------
@@ -590,6 +595,7 @@ def hamlet_progress(
     targets,
     *,
     baseline=None,
+    hamlets=None,
     renovations: str = "confirmed",
     cap: float = 200.0,
 ) -> pd.DataFrame:
@@ -608,6 +614,10 @@ def hamlet_progress(
         The earlier campaign's result; gives abandoned gardens at baseline and the
         renovations since (:func:`compare_campaigns`). Without it, the survey's "vườn đã
         cải tạo" class stands for the reported renovations.
+    hamlets : GeoDataFrame or DataFrame, optional
+        The hamlets (``hamlet`` or ``ten_thon``, and ``ma_thon``): their order and codes,
+        and hamlets without parcels. Read from the result's ``hamlets`` layer when not
+        given.
     renovations : {"confirmed", "reported"}, default "confirmed"
         Which renovations count towards ``hoang_hoa_dua_vao_su_dung``: those the imagery
         confirms (flag ``binh_thuong``) or every reported one.
@@ -641,6 +651,10 @@ def hamlet_progress(
     if renovations not in ("confirmed", "reported"):
         raise InputError(f"renovations must be 'confirmed' or 'reported', not '{renovations}'.")
     parcels, hamlet_layer = read_result(result, what="result")
+    if hamlets is not None:
+        hamlet_layer = _hamlet_table(hamlets)
+        if hamlet_layer is None:
+            raise SchemaError("The hamlets table needs a 'hamlet' (or 'ten_thon') column.")
     table = read_targets(targets) if not _is_target_table(targets) else targets.copy()
     parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
     parcels["hamlet"] = parcels["hamlet"].map(

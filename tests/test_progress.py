@@ -303,6 +303,30 @@ def test_ties_and_missing_targets_are_explicit():
     assert "Không có chỉ tiêu" in lines[4]
 
 
+def test_hamlets_table_gives_order_codes_and_empty_hamlets():
+    hamlets = tiny_hamlets()
+    extra = gpd.GeoDataFrame(
+        {"ten_thon": ["Thôn Đồng Xa", C, B, A], "ma_thon": ["T0", "T3", "T2", "T1"]},
+        geometry=list(hamlets.geometry[:1]) * 4,
+        crs=hamlets.crs,
+    )
+    targets = targets_frame([[A, None, 75, None], [B, None, 80, None], ["Dong Xa", 1, None, None]])
+    table = hamlet_progress(tiny_result(), targets, hamlets=extra)
+    rows = by_hamlet(table)
+    # a hamlet without parcels is kept, with zero counts, and misses its target
+    empty = rows["Thôn Đồng Xa"]
+    assert (empty["ma_thon"], empty["parcels"], empty["gardens"], empty["households"]) == (
+        "T0",
+        0,
+        0,
+        0,
+    )
+    assert (empty["achieved_ty_le_dat_chuan"], empty["status"]) == (0.0, "chua_dat")
+    # A and B tie: listed in the hamlet table's order (T3, T2, T1 -> B before A)
+    assert list(table["hamlet"][:2]) == [B, A]
+    assert list(table["ma_thon"][:2]) == ["T2", "T1"]
+
+
 def test_unknown_hamlet_in_targets_is_an_error():
     targets = targets_frame([[A, 1, 50, 1], ["Thôn Xa Lạ", 1, 50, 1]])
     with pytest.raises(InputError, match="'Thôn Xa Lạ' .*row 2.*Correct the names"):
