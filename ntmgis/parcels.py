@@ -211,6 +211,79 @@ def _choose_layer(source, layer):
     )
 
 
+_LAND_USE_TEXT = re.compile(r"^[A-Z]{2,4}(?:\+[A-Z]{2,4})*$")
+
+
+def _read_dxf(path: Path):
+    """Parcels from a cadastral DXF, labelled by the texts inside them.
+
+    Closed polylines (or the polygons the lines enclose) become parcels; TEXT/MTEXT
+    inside give the parcel number, land-use code and area.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from . import _io
+
+    raw = _io.read_vector(path, what="DXF file")
+    geoms = shapely.force_2d(raw.geometry.to_numpy())
+    kinds = shapely.get_type_id(geoms)
+    text_col = next((c for c in raw.columns if c.lower() == "text"), None)
+    layer_col = next((c for c in raw.columns if c.lower() == "layer"), None)
+    polygons, layers = [], []
+    lines = []
+    for geom, kind, layer in zip(geoms, kinds, raw[layer_col] if layer_col else [None] * len(raw)):
+        if geom is None or geom.is_empty:
+            continue
+        if kind in (3, 6):
+            polygons.append(geom)
+            layers.append(layer)
+        elif kind in (1, 2):
+            coords = shapely.get_coordinates(geom)
+            if len(coords) >= 4 and np.allclose(coords[0], coords[-1]):
+                polygons.append(shapely.Polygon(coords))
+                layers.append(layer)
+            else:
+                lines.append(geom)
+    if lines:
+        # boundaries drawn as separate lines: the parcels are the faces all lines enclose
+        rings = [shapely.boundary(p) for p in polygons if p.geom_type == "Polygon"]
+        noded = shapely.union_all(lines + rings)
+        polygons = list(shapely.get_parts(shapely.polygonize(shapely.get_parts(noded))))
+        layers = [None] * len(polygons)
+    if not polygons:
+        raise InputError(
+            f"'{path}' holds no closed polylines or areas that could be parcels. Export the "
+            "parcel boundaries as closed polylines (or a Shapefile/GeoPackage)."
+        )
+    labels: list[list[str]] = [[] for _ in polygons]
+    if text_col is not None:
+        is_text = (kinds == 0) & raw[text_col].notna().to_numpy()
+        points = geoms[is_text]
+        texts = raw[text_col][is_text].astype(str).tolist()
+        tree = shapely.STRtree(polygons)
+        where_point, where_poly = tree.query(points, predicate="within")
+        for a, b in zip(where_point, where_poly):
+            parts = re.split(r"\\P|\n|\s*/\s*", texts[a])
+            labels[b].extend(p.strip() for p in parts if p.strip())
+    records = []
+    for texts in labels:
+        number = next((t for t in texts if re.fullmatch(r"\d{1,5}", t)), None)
+        land_use = next((t for t in texts if _LAND_USE_TEXT.match(t.replace(" ", ""))), None)
+        area = next((t for t in texts if re.fullmatch(r"\d+[.,]\d+", t) and t != number), None)
+        records.append(
+            {
+                "SHTHUA": number,
+                "KHLOAIDAT": land_use,
+                "DIENTICH": area,
+                "DXF_TEXT": " | ".join(texts) or None,
+            }
+        )
+    out = pd.DataFrame(records)
+    out["DXF_LAYER"] = layers
+    return gpd.GeoDataFrame(out, geometry=polygons, crs=raw.crs)
+
+
 def _to_int_keys(values: pd.Series, column: str, source: str, notes: list[list[str]]):
     """Integers where the text is a whole number; else keep the text (e.g. "12a")."""
     out = []
@@ -313,6 +386,7 @@ def read_parcels(
     layer: str | None = None,
     crs=None,
     fields: dict[str, str] | None = None,
+    sheet=None,
     province: str | None = None,
     overlap_tolerance: float = 0.01,
     progress=None,
@@ -323,7 +397,11 @@ def read_parcels(
     ----------
     source : str, os.PathLike or geopandas.GeoDataFrame
         A GeoPackage, Shapefile (a missing ``.cpg`` is handled: TCVN3, VNI and UTF-8
-        text is detected and converted), GeoJSON, FlatGeobuf, DXF, or a GeoDataFrame.
+        text is detected and converted), GeoJSON, FlatGeobuf, or a GeoDataFrame. A DXF
+        (as GDAL reads it) gives one parcel per closed polyline (or per area its lines
+        enclose), numbered by the TEXT inside it: a whole number is the parcel number,
+        a code like "ONT+CLN" the land use, a decimal number the area; all texts are kept
+        in ``DXF_TEXT``. Pass ``sheet=`` for the sheet number.
     layer : str, optional
         Layer of a multi-layer file; by default the only layer, or the one named like
         parcels ("parcels", "thua_dat").
@@ -333,6 +411,9 @@ def read_parcels(
     fields : dict, optional
         Standard field -> column, overriding the aliases (e.g.
         ``{"sheet": "TO", "parcel_no": "THUA"}``); see :data:`PARCEL_FIELDS`.
+    sheet : int or str, optional
+        The map sheet (số tờ) of a file that holds one sheet and has no sheet column
+        (typical of DXF/DGN exports, one file per sheet).
     province : str, optional
         The province, to suggest the right VN-2000 zone when the file has no CRS.
     overlap_tolerance : float, optional
@@ -373,8 +454,12 @@ def read_parcels(
 
     name = _name(source)
     _progress.report(progress, 0.0, "Reading parcels")
-    layer = _choose_layer(source, layer)
-    gdf = _io.read_vector(source, layer=layer, what="parcel file")
+    is_dxf = isinstance(source, str | Path) and Path(source).suffix.lower() == ".dxf"
+    if is_dxf:
+        gdf = _read_dxf(_io.as_path(source, what="parcel file"))
+    else:
+        layer = _choose_layer(source, layer)
+        gdf = _io.read_vector(source, layer=layer, what="parcel file")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         raise InputError(f"'{name}' has no geometry column: it is not a parcel layer.")
     if len(gdf) == 0:
@@ -411,6 +496,14 @@ def read_parcels(
             f"{', '.join(map(str, gdf.columns.drop(geom_col)))}. Pass "
             "fields={'parcel_no': '<column>', 'sheet': '<column>'}."
         )
+    if sheet is not None:
+        if "sheet" in mapping:
+            raise SchemaError(
+                f"'{name}' has a sheet column ('{mapping['sheet']}'); sheet={sheet!r} is only "
+                "for files without one."
+            )
+        gdf["_sheet"] = sheet
+        mapping["sheet"] = "_sheet"
     if "sheet" not in mapping:
         warn(
             f"No map-sheet column (số tờ) in '{name}': parcel ids are the parcel numbers "
@@ -496,7 +589,7 @@ def read_parcels(
             "overlap_m2": np.round(overlap, 2),
         }
     )
-    originals = gdf.drop(columns=[geom_col])
+    originals = gdf.drop(columns=[c for c in (geom_col, "_sheet") if c in gdf.columns])
     renames = {c: f"{c}_src" for c in originals.columns if c in STANDARD_COLUMNS}
     originals = originals.rename(columns=renames)
     out = gpd.GeoDataFrame(

@@ -315,3 +315,47 @@ def test_gpkg_written_by_cli_is_version_1_2(tmp_path):
     unmatched = pyogrio.read_dataframe(out, layer="survey_unmatched")
     assert unmatched["survey_row"].tolist() == [3]
     assert unmatched["reason"].tolist() == ["parcel_not_found"]
+
+
+def _dxf(polylines, texts, closed=True):
+    """A minimal R12 DXF written by hand: POLYLINE/VERTEX entities and TEXT labels."""
+    out = ["0", "SECTION", "2", "ENTITIES"]
+    for pts in polylines:
+        out += ["0", "POLYLINE", "8", "THUA", "66", "1", "70", "1" if closed else "0"]
+        for x, y in pts:
+            out += ["0", "VERTEX", "8", "THUA", "10", str(x), "20", str(y), "30", "0.0"]
+        out += ["0", "SEQEND", "8", "THUA"]
+    for (x, y), text in texts:
+        out += ["0", "TEXT", "8", "NHAN", "10", str(x), "20", str(y), "30", "0.0", "40", "2.0"]
+        out += ["1", text]
+    out += ["0", "ENDSEC", "0", "EOF"]
+    return "\n".join(out) + "\n"
+
+
+def test_dxf_closed_polylines_with_labels(tmp_path):
+    squares = [[(X0 + a, Y0), (X0 + a + 10, Y0), (X0 + a + 10, Y0 + 10), (X0 + a, Y0 + 10)]
+               for a in (0, 10, 20)]  # fmt: skip
+    texts = [((X0 + 5, Y0 + 5), "7"), ((X0 + 5, Y0 + 3), "ONT+CLN"), ((X0 + 5, Y0 + 1), "100.0"),
+             ((X0 + 15, Y0 + 5), "8"), ((X0 + 15, Y0 + 2), "LUC")]  # fmt: skip
+    path = tmp_path / "to12.dxf"
+    path.write_text(_dxf(squares, texts), encoding="ascii")
+    out, warned = _read(path, crs="EPSG:9209", sheet=12)
+    assert out["parcel_id"].tolist() == ["12-7", "12-8", "row-3"]
+    assert out["land_use"].tolist()[:2] == ["ONT+CLN", "LUC"]
+    assert out["area_m2"].tolist() == [100.0, 100.0, 100.0]  # 2 and 3 from the geometry
+    assert out["parcel_status"].tolist() == ["ok", "ok", "missing_key"]
+    assert out["DXF_TEXT"].tolist()[0] == "7 | ONT+CLN | 100.0"
+    assert any("no parcel number" in w for w in warned)
+    with pytest.raises(SchemaError, match="sheet column"):
+        read_parcels(_parcels(), sheet=3)
+
+
+def test_dxf_open_lines_are_polygonized(tmp_path):
+    # a 20 x 10 block cut in two by a middle line: three open polylines
+    lines = [[(X0, Y0), (X0 + 20, Y0), (X0 + 20, Y0 + 10), (X0, Y0 + 10), (X0, Y0)],
+             [(X0 + 10, Y0), (X0 + 10, Y0 + 10)]]  # fmt: skip
+    path = tmp_path / "open.dxf"
+    path.write_text(_dxf(lines, [((X0 + 5, Y0 + 5), "1"), ((X0 + 15, Y0 + 5), "2")], closed=False))
+    out, _ = _read(path, crs="EPSG:9209", sheet=3)
+    assert sorted(out["parcel_id"]) == ["3-1", "3-2"]
+    assert out.geometry.area.round(6).tolist() == [100.0, 100.0]
