@@ -64,6 +64,8 @@ _LAZY = {
     "render_maps": "ntmgis.maps",
     "get_theme": "ntmgis.palette",
     "THEMES": "ntmgis.palette",
+    "embed_styles": "ntmgis.styles",
+    "write_styles": "ntmgis.styles",
 }
 
 __all__ = [

@@ -1,0 +1,171 @@
+<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling" labelsEnabled="1">
+  <renderer-v2 type="categorizedSymbol" attr="CASE WHEN coalesce(attribute('land_use'), attribute('KHLOAIDAT')) IN ('ONT', 'ONT+CLN', 'CLN', 'HNK', 'LUC', 'NTS') THEN coalesce(attribute('land_use'), attribute('KHLOAIDAT')) ELSE 'khac' END" forceraster="0" symbollevels="0" enableorderby="0">
+    <categories>
+      <category value="ONT" label="ONT – Đất ở nông thôn" symbol="0" render="true" />
+      <category value="ONT+CLN" label="ONT+CLN – Đất ở và vườn" symbol="1" render="true" />
+      <category value="CLN" label="CLN – Cây lâu năm" symbol="2" render="true" />
+      <category value="HNK" label="HNK – Cây hằng năm khác" symbol="3" render="true" />
+      <category value="LUC" label="LUC – Chuyên trồng lúa" symbol="4" render="true" />
+      <category value="NTS" label="NTS – Nuôi trồng thủy sản" symbol="5" render="true" />
+      <category value="khac" label="Loại đất khác" symbol="6" render="true" />
+    </categories>
+    <symbols>
+      <symbol name="0" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+          <Option type="Map">
+            <Option name="color" value="238,136,102,255" type="QString" />
+            <Option name="joinstyle" value="bevel" type="QString" />
+            <Option name="outline_color" value="85,85,85,255" type="QString" />
+            <Option name="outline_style" value="solid" type="QString" />
+            <Option name="outline_width" value="0.15" type="QString" />
+            <Option name="outline_width_unit" value="MM" type="QString" />
+            <Option name="style" value="solid" type="QString" />
+          </Option>
+          <prop k="color" v="238,136,102,255" />
+          <prop k="joinstyle" v="bevel" />
+          <prop k="outline_color" v="85,85,85,255" />
+          <prop k="outline_style" v="solid" />
+          <prop k="outline_width" v="0.15" />
+          <prop k="outline_width_unit" v="MM" />
+          <prop k="style" v="solid" />
+        </layer>
+      </symbol>
+      <symbol name="1" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+          <Option type="Map">
+            <Option name="color" value="255,170,187,255" type="QString" />
+            <Option name="joinstyle" value="bevel" type="QString" />
+            <Option name="outline_color" value="85,85,85,255" type="QString" />
+            <Option name="outline_style" value="solid" type="QString" />
+            <Option name="outline_width" value="0.15" type="QString" />
+            <Option name="outline_width_unit" value="MM" type="QString" />
+            <Option name="style" value="solid" type="QString" />
+          </Option>
+          <prop k="color" v="255,170,187,255" />
+          <prop k="joinstyle" v="bevel" />
+          <prop k="outline_color" v="85,85,85,255" />
+          <prop k="outline_style" v="solid" />
+          <prop k="outline_width" v="0.15" />
+          <prop k="outline_width_unit" v="MM" />
+          <prop k="style" v="solid" />
+        </layer>
+      </symbol>
+      <symbol name="2" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+          <Option type="Map">
+            <Option name="color" value="68,187,153,255" type="QString" />
+            <Option name="joinstyle" value="bevel" type="QString" />
+            <Option name="outline_color" value="85,85,85,255" type="QString" />
+            <Option name="outline_style" value="solid" type="QString" />
+            <Option name="outline_width" value="0.15" type="QString" />
+            <Option name="outline_width_unit" value="MM" type="QString" />
+            <Option name="style" value="solid" type="QString" />
+          </Option>
+          <prop k="color" v="68,187,153,255" />
+          <prop k="joinstyle" v="bevel" />
+          <prop k="outline_color" v="85,85,85,255" />
+          <prop k="outline_style" v="solid" />
+          <prop k="outline_width" v="0.15" />
+          <prop k="outline_width_unit" v="MM" />
+          <prop k="style" v="solid" />
+        </layer>
+      </symbol>
+      <symbol name="3" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+          <Option type="Map">
+            <Option name="color" value="187,204,51,255" type="QString" />
+            <Option name="joinstyle" value="bevel" type="QString" />
+            <Option name="outline_color" value="85,85,85,255" type="QString" />
+            <Option name="outline_style" value="solid" type="QString" />
+            <Option name="outline_width" value="0.15" type="QString" />
+            <Option name="outline_width_unit" value="MM" type="QString" />
+            <Option name="style" value="solid" type="QString" />
+          </Option>
+          <prop k="color" v="187,204,51,255" />
+          <prop k="joinstyle" v="bevel" />
+          <prop k="outline_color" v="85,85,85,255" />
+          <prop k="outline_style" v="solid" />
+          <prop k="outline_width" v="0.15" />
+          <prop k="outline_width_unit" v="MM" />
+          <prop k="style" v="solid" />
+        </layer>
+      </symbol>
+      <symbol name="4" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+          <Option type="Map">
+            <Option name="color" value="238,221,136,255" type="QString" />
+            <Option name="joinstyle" value="bevel" type="QString" />
+            <Option name="outline_color" value="85,85,85,255" type="QString" />
+            <Option name="outline_style" value="solid" type="QString" />
+            <Option name="outline_width" value="0.15" type="QString" />
+            <Option name="outline_width_unit" value="MM" type="QString" />
+            <Option name="style" value="solid" type="QString" />
+          </Option>
+          <prop k="color" v="238,221,136,255" />
+          <prop k="joinstyle" v="bevel" />
+          <prop k="outline_color" v="85,85,85,255" />
+          <prop k="outline_style" v="solid" />
+          <prop k="outline_width" v="0.15" />
+          <prop k="outline_width_unit" v="MM" />
+          <prop k="style" v="solid" />
+        </layer>
+      </symbol>
+      <symbol name="5" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+          <Option type="Map">
+            <Option name="color" value="119,170,221,255" type="QString" />
+            <Option name="joinstyle" value="bevel" type="QString" />
+            <Option name="outline_color" value="85,85,85,255" type="QString" />
+            <Option name="outline_style" value="solid" type="QString" />
+            <Option name="outline_width" value="0.15" type="QString" />
+            <Option name="outline_width_unit" value="MM" type="QString" />
+            <Option name="style" value="solid" type="QString" />
+          </Option>
+          <prop k="color" v="119,170,221,255" />
+          <prop k="joinstyle" v="bevel" />
+          <prop k="outline_color" v="85,85,85,255" />
+          <prop k="outline_style" v="solid" />
+          <prop k="outline_width" v="0.15" />
+          <prop k="outline_width_unit" v="MM" />
+          <prop k="style" v="solid" />
+        </layer>
+      </symbol>
+      <symbol name="6" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+          <Option type="Map">
+            <Option name="color" value="221,221,221,255" type="QString" />
+            <Option name="joinstyle" value="bevel" type="QString" />
+            <Option name="outline_color" value="85,85,85,255" type="QString" />
+            <Option name="outline_style" value="solid" type="QString" />
+            <Option name="outline_width" value="0.15" type="QString" />
+            <Option name="outline_width_unit" value="MM" type="QString" />
+            <Option name="style" value="solid" type="QString" />
+          </Option>
+          <prop k="color" v="221,221,221,255" />
+          <prop k="joinstyle" v="bevel" />
+          <prop k="outline_color" v="85,85,85,255" />
+          <prop k="outline_style" v="solid" />
+          <prop k="outline_width" v="0.15" />
+          <prop k="outline_width_unit" v="MM" />
+          <prop k="style" v="solid" />
+        </layer>
+      </symbol>
+    </symbols>
+    <rotation />
+    <sizescale />
+  </renderer-v2>
+  <labeling type="simple">
+    <settings calloutType="simple">
+      <text-style fieldName="coalesce(attribute('parcel_no'), attribute('SHTHUA'))" isExpression="1" fontFamily="DejaVu Sans" fontSize="7" fontSizeUnit="Point" fontWeight="50" textColor="0,0,0,255" textOpacity="1" multilineHeight="1" capitalization="0" allowHtml="0" fontItalic="0" fontUnderline="0" fontStrikeout="0">
+        <text-buffer bufferDraw="1" bufferSize="0.6" bufferSizeUnits="MM" bufferColor="255,255,255,255" bufferOpacity="0.9" bufferNoFill="1" bufferJoinStyle="128" />
+      </text-style>
+      <placement placement="1" centroidInside="1" centroidWhole="0" fitInPolygonOnly="1" polygonPlacementFlags="2" priority="5" dist="0" offsetType="0" />
+      <rendering drawLabels="1" obstacle="1" obstacleFactor="1" obstacleType="1" displayAll="0" upsidedownLabels="0" labelPerPart="0" mergeLines="0" minFeatureSize="0" limitNumLabels="0" maxNumLabels="2000" zIndex="0" scaleVisibility="1" scaleMin="1" scaleMax="5000" />
+    </settings>
+  </labeling>
+  <blendMode>0</blendMode>
+  <featureBlendMode>0</featureBlendMode>
+  <layerOpacity>1</layerOpacity>
+  <layerGeometryType>2</layerGeometryType>
+</qgis>

@@ -1,0 +1,171 @@
+"""The generated QML styles and the styles embedded in a GeoPackage, loaded by QGIS itself."""
+
+from pathlib import Path
+
+import pytest
+
+from ntmgis import palette, styles
+
+ROOT = Path(__file__).resolve().parents[2]
+STYLE_DIR = ROOT / "styles"
+QML_FILES = sorted(STYLE_DIR.glob("*.qml"))
+
+FIELDS = [
+    ("parcel_no", "int"),
+    ("SHTHUA", "int"),
+    ("hamlet", "string"),
+    ("KHLOAIDAT", "string"),
+    ("flag", "string"),
+    ("survey_class", "string"),
+    ("agreement", "string"),
+    ("is_garden", "boolean"),
+    ("status", "string"),
+]
+# rows: parcel_no, SHTHUA, hamlet, KHLOAIDAT, flag, survey_class, agreement, is_garden, status
+ROWS = [
+    (1, None, "Thôn A", "ONT+CLN", "hoang_hoa", "vuon_tap", "khao_sat_tot_anh_hoang", True, "vuot"),
+    (2, None, "Thôn A", "LUC", None, None, None, False, None),
+    (3, None, "Thôn B", "CLN", "binh_thuong", None, None, True, "chua_dat"),
+    (4, None, "Thôn B", "XYZ", "thieu_du_lieu", "hoang_hoa", "phu_hop", True, "dat"),
+]
+
+
+def _memory_layer():
+    from qgis.core import QgsFeature, QgsGeometry, QgsVectorLayer
+
+    spec = "&".join(f"field={name}:{kind}" for name, kind in FIELDS)
+    layer = QgsVectorLayer(f"Polygon?crs=EPSG:9209&{spec}", "test", "memory")
+    assert layer.isValid()
+    features = []
+    for i, row in enumerate(ROWS):
+        feature = QgsFeature(layer.fields())
+        feature.setAttributes(list(row))
+        x = 512000 + 40 * i
+        feature.setGeometry(
+            QgsGeometry.fromWkt(
+                f"POLYGON(({x} 2052000, {x + 30} 2052000, {x + 30} 2052030, {x} 2052030, "
+                f"{x} 2052000))"
+            )
+        )
+        features.append(feature)
+    assert layer.dataProvider().addFeatures(features)[0]
+    return layer
+
+
+def _python_keys(theme):
+    import warnings
+
+    import pandas as pd
+
+    frame = pd.DataFrame(ROWS, columns=[name for name, _ in FIELDS])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "XYZ" is not a land-use code: drawn as "khac"
+        return palette.classify(frame, theme).tolist()
+
+
+def test_every_style_file_is_generated_and_present():
+    assert {p.name for p in QML_FILES} == set(styles.STYLE_FILES)
+
+
+@pytest.mark.parametrize("qml_path", QML_FILES, ids=[p.name for p in QML_FILES])
+def test_style_loads_in_qgis_with_palette_colours(qgis_app, qml_path):
+    from qgis.core import QgsExpression, QgsExpressionContext, QgsExpressionContextUtils
+
+    layer = _memory_layer()
+    message, ok = layer.loadNamedStyle(str(qml_path))
+    assert ok, message
+    assert layer.labelsEnabled()
+    labeling = layer.labeling()
+    assert labeling is not None
+    settings = labeling.settings()
+    assert settings.isExpression
+    assert settings.format().font().family().startswith("DejaVu")
+    kind, theme = styles.STYLE_FILES[qml_path.name]
+    renderer = layer.renderer()
+    if theme is None:
+        assert renderer.type() == "singleSymbol"
+        return
+    assert renderer.type() == "categorizedSymbol"
+    spec = palette.get_theme(theme)
+    categories = renderer.categories()
+    assert [c.value() for c in categories] == spec.keys
+    assert [c.label() for c in categories] == [c.label_vi for c in spec.categories]
+    for category, expected in zip(categories, spec.categories):
+        symbol = category.symbol()
+        fill = symbol.symbolLayer(0)
+        assert fill.fillColor().name().upper() == expected.color.upper()
+        assert symbol.symbolLayerCount() == (2 if expected.hatch else 1)
+    # QGIS's expression gives each feature the key palette.classify gives it
+    expression = QgsExpression(renderer.classAttribute())
+    assert not expression.hasParserError(), expression.parserErrorString()
+    context = QgsExpressionContext(QgsExpressionContextUtils.globalProjectLayerScopes(layer))
+    got = []
+    for feature in layer.getFeatures():
+        context.setFeature(feature)
+        got.append(expression.evaluate(context))
+        assert not expression.hasEvalError(), expression.evalErrorString()
+    assert got == _python_keys(theme)
+    # labels: the parcel number or the hamlet name, whichever field the layer has
+    label = QgsExpression(settings.fieldName)
+    context.setFeature(next(layer.getFeatures()))
+    assert label.evaluate(context) == (1 if kind == "parcels" else "Thôn A")
+
+
+def test_geopackage_opens_with_embedded_default_style(qgis_app, tmp_path):
+    import geopandas as gpd
+    from qgis.core import QgsVectorLayer
+    from shapely.geometry import box
+
+    from ntmgis.pipeline import write_gpkg_atomic
+
+    geoms = [box(512000 + 40 * i, 2052000, 512030 + 40 * i, 2052030) for i in range(len(ROWS))]
+    columns = [name for name, _ in FIELDS]
+    parcels = gpd.GeoDataFrame(
+        [dict(zip(columns, row)) for row in ROWS], geometry=geoms, crs="EPSG:9209"
+    ).drop(columns=["status", "SHTHUA", "KHLOAIDAT"])
+    hamlets = gpd.GeoDataFrame(
+        {"hamlet": ["Thôn A", "Thôn B"], "status": ["vuot", "chua_dat"]},
+        geometry=[box(511990, 2051990, 512080, 2052040), box(512080, 2051990, 512200, 2052040)],
+        crs="EPSG:9209",
+    )
+    path = write_gpkg_atomic(tmp_path / "result.gpkg", {"parcels": parcels, "hamlets": hamlets})
+    written = styles.embed_styles(path)
+    assert ("parcels", "ntmgis – Hiện trạng vườn (ảnh vệ tinh)", True) in written
+
+    layer = QgsVectorLayer(f"{path}|layername=parcels", "parcels", "ogr")
+    assert layer.isValid()
+    renderer = layer.renderer()
+    assert renderer.type() == "categorizedSymbol"
+    assert '"flag"' in renderer.classAttribute()
+    assert [c.value() for c in renderer.categories()] == palette.get_theme("flag").keys
+    assert layer.labelsEnabled()
+    # the other themes are there too, for the style drop-down of the layer properties
+    count, ids, names, descriptions, error = layer.listStylesInDatabase()
+    assert count == 3, error
+    assert "ntmgis – Phân loại vườn (khảo sát)" in names
+
+    hamlet_layer = QgsVectorLayer(f"{path}|layername=hamlets", "hamlets", "ogr")
+    assert hamlet_layer.renderer().type() == "categorizedSymbol"
+    assert [c.value() for c in hamlet_layer.renderer().categories()] == palette.get_theme(
+        "status"
+    ).keys
+
+
+def test_sample_project_opens_with_styled_layers(qgis_app):
+    from qgis.core import QgsProject
+
+    project_file = ROOT / "layers" / "thanh_binh.qgz"
+    if not project_file.exists():
+        pytest.skip("layers/thanh_binh.qgz not generated (run styles/make_project.py)")
+    project = QgsProject()
+    assert project.read(str(project_file))
+    layers = {layer.name(): layer for layer in project.mapLayers().values()}
+    assert all(layer.isValid() for layer in layers.values()), [
+        name for name, layer in layers.items() if not layer.isValid()
+    ]
+    parcels = next(layer for name, layer in layers.items() if "thửa" in name.lower())
+    assert parcels.renderer().type() == "categorizedSymbol"
+    assert [c.value() for c in parcels.renderer().categories()] == palette.get_theme(
+        "land_use"
+    ).keys
+    assert parcels.labelsEnabled()
