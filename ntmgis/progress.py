@@ -676,6 +676,9 @@ def hamlet_progress(
                 names.append(name)
                 if "ma_thon" in h and isinstance(h["ma_thon"], str):
                     codes[name] = h["ma_thon"]
+    # parcels' hamlet names spelt differently from the hamlet layer take the layer's name
+    layer_names = {hamlet_key(n): n for n in names}
+    parcels["hamlet"] = parcels["hamlet"].map(lambda n: layer_names.get(hamlet_key(n), n))
     for name in parcels["hamlet"].unique():
         if name not in names:
             names.append(name)
@@ -727,6 +730,7 @@ def hamlet_progress(
         comparison["hamlet"] = comparison["hamlet"].map(
             lambda v: clean_text(v) if isinstance(v, str) else UNKNOWN_HAMLET
         )
+        comparison["hamlet"] = comparison["hamlet"].map(lambda n: by_key.get(hamlet_key(n), n))
         gone = comparison["presence"].eq("chi_dot_truoc")
         if gone.any():
             warn(

@@ -34,7 +34,14 @@ from .progress import (
     read_result,
 )
 
-__all__ = ["SHEETS", "report_tables", "write_report", "write_workbook", "escape_text"]
+__all__ = [
+    "SHEETS",
+    "report_tables",
+    "write_report",
+    "write_workbook",
+    "escape_text",
+    "progress_report",
+]
 
 # table key -> (sheet name, CSV file suffix, title)
 SHEETS = {
@@ -347,8 +354,11 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
     Returns
     -------
     dict of str to pandas.DataFrame
-        ``summary``, ``hamlets``, ``visits``, ``transitions`` (an empty table with its
-        headers when there is no baseline).
+        ``summary`` (key figures of the commune), ``hamlets`` (ranked), ``visits`` (parcels
+        to visit: the result's ``visit`` column, plus reported renovations the imagery does
+        not show), ``transitions`` (parcels whose survey class or flag changed, checked
+        renovations, parcels in one campaign only; an empty table with its headers when
+        there is no baseline).
     """
     parcels, _ = read_result(result, what="result")
     parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
@@ -603,3 +613,61 @@ def write_report(
     for key, table in tables.items():
         written[key] = _write_csv(table, out / f"{stem}_{SHEETS[key][1]}.csv")
     return written
+
+
+def progress_report(
+    result,
+    targets,
+    outdir,
+    *,
+    hamlets=None,
+    baseline=None,
+    sheet=None,
+    renovations: str = "confirmed",
+    commune=None,
+    stem: str = "bao_cao_tien_do",
+):
+    """Steps 5 and 6 in one call: read the targets, measure and rank, write the report.
+
+    This is what ``ntmgis progress`` and ``ntmgis run`` (when targets are given) do.
+
+    Parameters
+    ----------
+    result : str, os.PathLike, GeoDataFrame or DataFrame
+        The current result: a GeoPackage of ``ntmgis run`` or the run's parcels.
+    targets : str, os.PathLike or pandas.DataFrame
+        The targets table (CSV/XLSX, read by :func:`ntmgis.progress.read_targets`).
+    outdir : str or os.PathLike
+        Output folder.
+    hamlets : GeoDataFrame or DataFrame, optional
+        The hamlets (``hamlet``/``ten_thon``, ``ma_thon``); read from the result's
+        ``hamlets`` layer when not given.
+    baseline : str, os.PathLike, GeoDataFrame or DataFrame, optional
+        The earlier campaign's result.
+    sheet : str or int, optional
+        Sheet of an XLSX targets file.
+    renovations : {"confirmed", "reported"}, default "confirmed"
+        Renovations counted towards the abandoned-garden target.
+    commune : str, optional
+        The commune's name for the report.
+    stem : str, default "bao_cao_tien_do"
+        File name stem.
+
+    Returns
+    -------
+    progress_table : pandas.DataFrame
+        The ranked hamlets (:func:`ntmgis.progress.hamlet_progress`).
+    written : dict of str to pathlib.Path
+        The files written (:func:`write_report`).
+    """
+    from .progress import hamlet_progress, read_targets
+
+    table = targets if isinstance(targets, pd.DataFrame) else read_targets(targets, sheet=sheet)
+    comparison = compare_campaigns(baseline, result) if baseline is not None else None
+    ranked = hamlet_progress(
+        result, table, baseline=baseline, hamlets=hamlets, renovations=renovations
+    )
+    written = write_report(
+        ranked, result, outdir, comparison=comparison, commune=commune, stem=stem
+    )
+    return ranked, written

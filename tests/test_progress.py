@@ -311,7 +311,9 @@ def test_hamlets_table_gives_order_codes_and_empty_hamlets():
         crs=hamlets.crs,
     )
     targets = targets_frame([[A, None, 75, None], [B, None, 80, None], ["Dong Xa", 1, None, None]])
-    table = hamlet_progress(tiny_result(), targets, hamlets=extra)
+    result = tiny_result()
+    result.loc[result["parcel_no"] == 14, "hamlet"] = "Thon Cam Hoa"
+    table = hamlet_progress(result, targets, hamlets=extra)
     rows = by_hamlet(table)
     # a hamlet without parcels is kept, with zero counts, and misses its target
     empty = rows["Thôn Đồng Xa"]
@@ -322,6 +324,8 @@ def test_hamlets_table_gives_order_codes_and_empty_hamlets():
         0,
     )
     assert (empty["achieved_ty_le_dat_chuan"], empty["status"]) == (0.0, "chua_dat")
+    # parcels spelling a hamlet differently count in the hamlet of the layer
+    assert rows[C]["parcels"] == 4 and "Thon Cam Hoa" not in rows
     # A and B tie: listed in the hamlet table's order (T3, T2, T1 -> B before A)
     assert list(table["hamlet"][:2]) == [B, A]
     assert list(table["ma_thon"][:2]) == ["T2", "T1"]

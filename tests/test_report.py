@@ -215,3 +215,19 @@ def test_transitions_with_baseline(tmp_path, targets):
     assert [r["Hoang hóa đầu kỳ (khảo sát)"] for r in hamlets if r["Thôn"] == A] == [3]
     summary = {r["Nội dung"]: r["Giá trị"] for r in sheet_table(book[SHEETS["summary"][0]])}
     assert summary["Hoang hóa đầu kỳ (khảo sát đợt trước)"] == 6
+
+
+def test_progress_report_one_call(tmp_path, targets):
+    from ntmgis.report import progress_report
+
+    ranked, paths = progress_report(
+        tiny_result(), targets, tmp_path / "out", hamlets=tiny_hamlets(), commune="Xã Thử Nghiệm"
+    )
+    assert list(ranked["hamlet"]) == [B, A, C] and list(ranked["ma_thon"]) == ["T2", "T1", "T3"]
+    book = openpyxl.load_workbook(paths["xlsx"])
+    rows = sheet_table(book[SHEETS["hamlets"][0]])
+    assert [(r["Hạng"], r["Mã thôn"], r["Thôn"]) for r in rows] == [
+        (1, "T2", B),
+        (2, "T1", A),
+        (3, "T3", C),
+    ]

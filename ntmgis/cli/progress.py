@@ -35,13 +35,18 @@ def progress(result, targets, baseline, outdir, sheet, renovations, commune) -> 
     dụng, Tỷ lệ vườn đạt chuẩn (%), Số vườn mẫu). OUT gets bao_cao_tien_do.xlsx and one
     CSV per sheet; the ranked hamlets are printed.
     """
-    from ..progress import compare_campaigns, format_ranking, hamlet_progress, read_targets
-    from ..report import write_report
+    from ..progress import format_ranking
+    from ..report import progress_report
 
-    table = read_targets(targets, sheet=sheet)
-    comparison = compare_campaigns(baseline, result) if baseline else None
-    ranked = hamlet_progress(result, table, baseline=baseline, renovations=renovations)
-    written = write_report(ranked, result, outdir, comparison=comparison, commune=commune)
+    ranked, written = progress_report(
+        result,
+        targets,
+        outdir,
+        baseline=baseline,
+        sheet=sheet,
+        renovations=renovations,
+        commune=commune,
+    )
     click.echo(format_ranking(ranked))
     click.echo("")
     click.echo("Wrote:")
