@@ -895,7 +895,11 @@ def format_ranking(progress_table: pd.DataFrame, *, lang: str = "vi") -> str:
                 continue
             fmt = "{:g}"
             text = f"{fmt.format(got)}/{fmt.format(goal)}"
-            cells.append(text + ("" if pd.isna(pct) else f" ({pct:.0f}%)"))
+            if not pd.isna(pct):
+                # "100%" only when exactly met: 100.4 shows as 100.4
+                shown = f"{pct:.0f}" if round(pct) != 100 or pct == 100 else f"{pct:.1f}"
+                text += f" ({shown}%)"
+            cells.append(text)
         cells.append("" if pd.isna(row["score"]) else f"{row['score']:.1f}")
         cells.append(label(row["status"], "status", lang=lang))
         prio = row["reward_priority"]

@@ -33,6 +33,7 @@ from .progress import (
     label,
     read_result,
 )
+from .text import clean_text
 
 __all__ = [
     "SHEETS",
@@ -161,7 +162,7 @@ def _hamlet_table(progress: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def _visit_table(parcels: pd.DataFrame, comparison: pd.DataFrame | None) -> pd.DataFrame:
+def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame:
     if "visit" in parcels:
         visit = parcels["visit"].fillna(False).astype(bool)
     elif "agreement" in parcels:
@@ -207,10 +208,11 @@ def _visit_table(parcels: pd.DataFrame, comparison: pd.DataFrame | None) -> pd.D
         }
     )
     sort = table.assign(
-        _h=table["Thôn"].astype(str),
+        _h=table["Thôn"].map({name: i for i, name in enumerate(order)}).fillna(len(order)),
+        _n=table["Thôn"].astype(str),
         _s=pd.to_numeric(table["Số tờ"], errors="coerce"),
         _p=pd.to_numeric(table["Số thửa"], errors="coerce"),
-    ).sort_values(["_h", "_s", "_p"], kind="stable")
+    ).sort_values(["_h", "_n", "_s", "_p"], kind="stable")
     table = table.loc[sort.index].reset_index(drop=True)
     table.insert(0, "STT", range(1, len(table) + 1))
     return table
@@ -360,7 +362,7 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
         renovations, parcels in one campaign only; an empty table with its headers when
         there is no baseline).
     """
-    parcels, _ = read_result(result, what="result")
+    parcels, hamlets = read_result(result, what="result")
     parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
     if comparison is None and baseline is not None:
         comparison = compare_campaigns(baseline, parcels)
@@ -368,7 +370,14 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
         comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")
     if commune is None and not isinstance(result, pd.DataFrame):
         commune = _commune_name(result)
-    visits = _visit_table(parcels, comparison)
+    # field teams go hamlet by hamlet, in the hamlet layer's order (by code otherwise)
+    if hamlets is not None:
+        order = [clean_text(n) for n in hamlets["hamlet"]]
+    elif "ma_thon" in progress_table:
+        order = list(progress_table.sort_values("ma_thon")["hamlet"])
+    else:
+        order = []
+    visits = _visit_table(parcels, comparison, order)
     return {
         "summary": _summary_table(progress_table, parcels, visits, comparison, commune),
         "hamlets": _hamlet_table(progress_table),

@@ -231,3 +231,14 @@ def test_progress_report_one_call(tmp_path, targets):
         (2, "T1", A),
         (3, "T3", C),
     ]
+
+
+def test_visits_go_hamlet_by_hamlet_in_code_order(tmp_path, targets):
+    from ntmgis.report import progress_report
+
+    hamlets = tiny_hamlets()
+    hamlets["ma_thon"] = ["T3", "T2", "T1"]  # C is T1 now, A is T3
+    _, paths = progress_report(injected_result(), targets, tmp_path / "out", hamlets=hamlets)
+    book = openpyxl.load_workbook(paths["xlsx"])
+    visits = sheet_table(book[SHEETS["visits"][0]])
+    assert [(r["Thôn"], r["Số thửa"]) for r in visits] == [(C, 13), (C, 14), (B, 9)]
