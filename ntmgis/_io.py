@@ -160,14 +160,32 @@ def read_table_rows(source, *, sheet=None, what: str = "table") -> tuple[list[li
             f"(Excel workbook) or .csv (CSV UTF-8) and try again."
         )
     text, encoding = decode_bytes(path.read_bytes())
-    sample = text[:4096]
-    try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-        delimiter = dialect.delimiter
-    except csv.Error:
-        delimiter = ","
+    delimiter = _guess_delimiter(text)
     rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
     return rows, {"path": path, "sheet": None, "encoding": encoding, "number_formats": None}
+
+
+def _guess_delimiter(text: str) -> str:
+    """The delimiter (",", ";" or tab) that splits most lines into one same number of fields.
+
+    Excel saves ";"-separated CSV under locales whose decimal mark is a comma, and values
+    such as "55,5" fool ``csv.Sniffer``; title rows above the header have one field.
+    """
+    import csv
+    import io
+    from collections import Counter
+
+    lines = text.splitlines()[:200]
+    best, best_score = ",", -1
+    for delimiter in (",", ";", "\t"):
+        widths = Counter(
+            len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
+        )
+        widths = {w: n for w, n in widths.items() if w > 1}
+        score = max(widths.values(), default=0)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
 
 
 def _missing_sheet(path, sheet, names):

@@ -161,6 +161,20 @@ def test_read_targets_xlsx_percent_cells_and_sheet(tmp_path):
         read_targets(path, sheet="Nope")
 
 
+def test_read_targets_semicolon_csv_with_decimal_commas(tmp_path):
+    # as Excel saves "CSV" under a locale whose decimal mark is a comma (cp1258 here)
+    from ntmgis.text import encode_cp1258
+
+    text = "CHỈ TIÊU NĂM 2021\n\nThôn;Tỷ lệ vườn đạt chuẩn (%);Số vườn mẫu\n"
+    text += "Thôn An Bình;55,5%;3\nThôn Bình Minh;40;\n"
+    path = tmp_path / "chi_tieu.csv"
+    path.write_bytes(encode_cp1258(text))
+    table = read_targets(path)
+    assert list(table["hamlet"]) == [A, B]
+    assert table["ty_le_dat_chuan"].tolist() == [55.5, 40.0]
+    assert table["so_vuon_mau"].tolist()[0] == 3.0 and np.isnan(table["so_vuon_mau"].iloc[1])
+
+
 def test_read_targets_reports_every_bad_value(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(
