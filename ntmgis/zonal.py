@@ -283,13 +283,15 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
         grid = None
         layer_names: list[str] = []
         bands = []
-        for source in sources:
+        labels = [_source_label(source) for source in sources]
+        if len(set(labels)) < len(labels):  # e.g. <scene>/B08.tif of many dates
+            labels = [_source_label(source, parent=True) for source in sources]
+        for source, label in zip(sources, labels):
             # GDAL decodes the blocks of a window in parallel when the file is opened with
             # GDAL_NUM_THREADS set (compressed GeoTIFFs); user's own setting wins
             with rasterio.Env(GDAL_NUM_THREADS=os.environ.get("GDAL_NUM_THREADS", "ALL_CPUS")):
                 ds = stack.enter_context(open_raster(source))
             this = _Grid(ds.transform, (ds.height, ds.width), ds.crs)
-            label = _source_label(source, ds)
             if grid is None:
                 grid = this
             elif not grid.same_as(this) or (
@@ -324,12 +326,15 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
     return layers
 
 
-def _source_label(source, ds) -> str:
+def _source_label(source, parent: bool = False) -> str:
+    """A layer label for a raster source: its file stem (with its folder if ``parent``)."""
     from pathlib import Path
 
     if isinstance(source, str | bytes) or hasattr(source, "__fspath__"):
-        return Path(source).stem
-    return Path(str(getattr(ds, "name", "raster"))).stem
+        path = Path(os.fsdecode(source))
+    else:
+        path = Path(str(getattr(source, "name", "raster")))
+    return f"{path.parent.name}/{path.stem}" if parent else path.stem
 
 
 def _grid_of(grid, stack: contextlib.ExitStack) -> _Grid:
