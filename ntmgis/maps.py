@@ -793,44 +793,65 @@ def _vn_date(day: _dt.date | None) -> str:
     return f"ngày {day.day:02d} tháng {day.month:02d} năm {day.year}"
 
 
+_SOURCE_KEYS = {
+    "parcels": "thửa đất",
+    "survey": "khảo sát",
+    "imagery": "ảnh",
+    "targets": "chỉ tiêu",
+    "config": "cấu hình",
+}
+
+
+def _short(value: str) -> str:
+    return Path(value).name if (os.sep in value or "/" in value) else value
+
+
 def _meta_lines(meta: dict, crs, source: str) -> list[str]:
-    """Imagery dates, data sources and the CRS, from run_metadata when present."""
+    """CRS, imagery dates and data sources, from ``run_metadata`` when present."""
     lines = []
     epsg = crs.to_epsg()
     lines.append(f"Hệ tọa độ: {crs.name}" + (f" (EPSG:{epsg})" if epsg else ""))
     dates = None
-    for key, value in meta.items():
+    for key in sorted(meta, key=lambda k: k != "imagery_dates"):
         k = key.lower()
-        if "date" in k and ("imag" in k or "scene" in k or "anh" in k) and value:
-            dates = [d.strip() for d in value.replace(";", ",").split(",") if d.strip()]
+        if "date" in k and ("imag" in k or "scene" in k or "anh" in k) and meta[key]:
+            dates = [d.strip() for d in meta[key].replace(";", ",").split(",") if d.strip()]
             break
-    if dates:
-        shown = [_iso_to_vn(d) for d in dates]
-        text = ", ".join(shown) if len(shown) <= 8 else f"{shown[0]} … {shown[-1]}"
-        lines.append(f"Ảnh vệ tinh: {len(dates)} ngày chụp ({text})")
-    platform = next(
+    platform = meta.get("imagery_source") or next(
         (v for k, v in meta.items() if ("platform" in k.lower() or "sensor" in k.lower()) and v),
         None,
     )
-    if platform:
-        lines.append(f"Ảnh: {platform}")
+    if dates:
+        shown = [_iso_to_vn(d) for d in dates]
+        text = ", ".join(shown) if len(shown) <= 16 else f"{shown[0]} … {shown[-1]}"
+        prefix = f"{platform}, " if platform else ""
+        lines.append(f"Ảnh vệ tinh: {prefix}{len(dates)} ngày chụp ({text})")
+    elif platform:
+        lines.append(f"Ảnh vệ tinh: {platform}")
     sources = [
-        f"{k}: {Path(v).name if os.sep in v or '/' in v else v}"
+        f"{label} {_short(meta[key])}" for key, label in _SOURCE_KEYS.items() if meta.get(key)
+    ]
+    sources += [
+        f"{_short(v)}"
         for k, v in meta.items()
         if v
-        and any(s in k.lower() for s in ("source", "nguon", "input", "parcels", "survey"))
+        and k not in _SOURCE_KEYS
+        and k != "imagery_source"
+        and any(s in k.lower() for s in ("source", "nguon", "input"))
         and "date" not in k.lower()
     ]
     if sources:
         lines.append("Nguồn dữ liệu: " + "; ".join(sources[:6]))
     else:
-        lines.append(
-            f"Nguồn dữ liệu: {Path(source).name if source != '(in memory)' else 'kết quả ntmgis'}"
-        )
+        fallback = _short(source) if source != "(in memory)" else "kết quả ntmgis"
+        lines.append(f"Nguồn dữ liệu: {fallback}")
     version = meta.get("ntmgis_version") or meta.get("version")
     from ._version import __version__
 
-    lines.append(f"Lập bằng ntmgis {version or __version__}")
+    made = f"Lập bằng ntmgis {version or __version__}"
+    if meta.get("flag_mode"):
+        made += f"; cách gắn cờ: {meta['flag_mode']}"
+    lines.append(made)
     return lines
 
 
@@ -1225,6 +1246,27 @@ def _continuation_page(ctx: _Context, name: str, rows, start_no: int, fs: float,
     return fig
 
 
+def _merge_status(hamlets, status):
+    """Hamlets with the ``status`` of a progress table (or dict), matched by folded name."""
+    import pandas as pd
+
+    from .errors import SchemaError
+
+    if isinstance(status, pd.DataFrame):
+        name_col = next((c for c in ("hamlet", "ten_thon", "thon") if c in status.columns), None)
+        if name_col is None or "status" not in status.columns:
+            raise SchemaError(
+                f"hamlet_status needs columns 'hamlet' and 'status'; it has "
+                f"{', '.join(map(str, status.columns))}."
+            )
+        status = dict(zip(status[name_col], status["status"]))
+    by_fold = {_fold(k): v for k, v in dict(status).items()}
+    out = hamlets.copy()
+    values = pd.DataFrame({"status": [by_fold.get(_fold(n)) for n in out["hamlet"]]})
+    out["status"] = _palette.classify(values, "status").to_numpy()
+    return out
+
+
 def _slug(text: str) -> str:
     import re
 
@@ -1239,6 +1281,7 @@ def render_maps(
     paper: str = "A4",
     png: bool = False,
     hamlets=None,
+    hamlet_status=None,
     metadata=None,
     commune: str | None = None,
     year=None,
@@ -1265,6 +1308,10 @@ def render_maps(
     hamlets : GeoDataFrame or path, optional
         Hamlet boundaries (column ``hamlet`` or ``ten_thon``, optional ``status``), when
         ``result`` holds none. Without any, boundaries are dissolved from the parcels.
+    hamlet_status : DataFrame or dict, optional
+        Hamlet progress (a :func:`ntmgis.hamlet_progress` table with ``hamlet`` and
+        ``status``, or a dict name -> status key): colours the hamlet names on the
+        overview. Default: the ``status`` column of the hamlets, when present.
     metadata : DataFrame or dict, optional
         ``run_metadata`` (key, value) when ``result`` holds none: imagery dates and sources
         printed on each page.
@@ -1307,8 +1354,12 @@ def render_maps(
     report(progress, 0.0, "Đọc dữ liệu")
     inputs = _load(result, hamlets, metadata)
     frame, hamlet_frame = _prepare(inputs, key)
+    if hamlet_status is not None:
+        hamlet_frame = _merge_status(hamlet_frame, hamlet_status)
     commune = commune or _commune_name(inputs.metadata, inputs.commune)
     year = year if year is not None else _year(inputs.metadata)
+    if place is None and inputs.metadata.get("place"):
+        place = inputs.metadata["place"]
     if place is None:
         place = str(commune).replace("Xã ", "").strip() if commune else "..............."
     if isinstance(date, str):

@@ -87,13 +87,16 @@ def result_gpkg(layers_dir, tmp_path_factory):
         parcels.loc[idx, "visit"] = True
     hamlets = hamlets.rename(columns={"ten_thon": "hamlet"})
     hamlets["status"] = ["vuot", "dat", "chua_dat", "chua_dat", None, "dat"]
+    # run_metadata keys as ntmgis.pipeline writes them
     meta = pd.DataFrame(
         {
-            "key": ["commune", "year", "imagery_dates", "source_parcels"],
+            "key": ["commune", "year", "place", "imagery_dates", "imagery_source", "parcels"],
             "value": [
                 "Xã Thanh Bình",
                 "2020",
+                "Thanh Bình",
                 "2020-01-13,2020-02-02,2020-12-08",
+                "Sentinel-2 L2A",
                 "layers/thanh_binh.gpkg",
             ],
         }
@@ -202,7 +205,8 @@ def test_pdf_pages_title_legend_and_fonts(rendered, result_gpkg, layers_dir):
     assert f"Vườn có canh tác ({int((dong_hoa['flag'] == 'binh_thuong').sum())} thửa)" in page2
     assert "CHÚ GIẢI" in page2 and "Tỷ lệ 1:" in page2
     assert "DANH SÁCH HỘ CẦN KIỂM TRA (60 thửa)" in page2
-    assert "13/01/2020" in page2 and "EPSG:9209" in page2
+    assert "Sentinel-2 L2A, 3 ngày chụp (13/01/2020, 02/02/2020, 08/12/2020)" in page2
+    assert "thửa đất thanh_binh.gpkg" in page2 and "EPSG:9209" in page2
     assert "NGƯỜI LẬP BIỂU" in page2 and "TM. ỦY BAN NHÂN DÂN XÃ" in page2
     assert "Thanh Bình, ngày 15 tháng 12 năm 2020" in page2
     first_visit = dong_hoa[dong_hoa["visit"]].sort_values(["sheet", "parcel_no"]).iloc[0]
@@ -238,8 +242,16 @@ def test_map_area_is_drawn_in_theme_colours(rendered, tmp_path):
 def test_png_export_and_in_memory_input_without_hamlets(layers_dir, tmp_path):
     parcels = contract_parcels(layers_dir)
     parcels = parcels[parcels["hamlet"].isin(["Thôn Trung Sơn", "Thôn Tân Lộc"])]
+    status = {"Thon Trung Son": "vuot", "Thôn Tân Lộc": "chua_dat"}  # names folded to match
     paths = maps.render_maps(
-        parcels, tmp_path, by="survey", paper="A3", png=True, dpi=30, commune="Thanh Bình"
+        parcels,
+        tmp_path,
+        by="survey",
+        paper="A3",
+        png=True,
+        dpi=30,
+        commune="Thanh Bình",
+        hamlet_status=status,
     )
     pdf, pngs = paths[0], paths[1:]
     assert pdf.name == "ban_do_xa_thanh_binh_survey_class.pdf"
@@ -255,6 +267,7 @@ def test_png_export_and_in_memory_input_without_hamlets(layers_dir, tmp_path):
         text = _pdftotext(pdf)
         assert "BẢN ĐỒ PHÂN LOẠI VƯỜN HỘ THEO KHẢO SÁT – THÔN TRUNG SƠN – XÃ THANH BÌNH" in text
         assert "Chưa khảo sát" in text and "Không có hộ cần kiểm tra." in text
+        assert "Vượt chỉ tiêu (1 thôn)" in text and "Chưa đạt chỉ tiêu (1 thôn)" in text
 
 
 def test_bad_options_and_missing_columns(layers_dir, tmp_path):
