@@ -413,21 +413,22 @@ def _commune_name(path) -> str | None:
 _NUMBER_FORMATS = {
     "Diện tích vườn (m²)": "#,##0",
     "Diện tích (m²)": "#,##0.0",
-    "Điểm tiến độ (%)": "0.0",
 }
+# identifiers and ranks: no thousands separator
+_PLAIN_INTEGERS = {"STT", "Hạng", "Số tờ", "Số thửa", "Ưu tiên khen thưởng"}
 
 
-def _number_format(header: str, values) -> str | None:
+def _number_format(header: str, value) -> str:
+    """Excel number format of one numeric cell (Excel shows it in the user's locale)."""
     if header in _NUMBER_FORMATS:
         return _NUMBER_FORMATS[header]
-    if "(%)" in header:
-        return "0.0"
-    floats = [v for v in values if isinstance(v, float)]
-    if floats and all(v == int(v) for v in floats):
+    if "(%)" in header or header == "Điểm tiến độ (%)":
+        return "0" if isinstance(value, int) else "0.0"
+    if header in _PLAIN_INTEGERS:
         return "0"
-    if floats:
-        return "#,##0.0#"
-    return None
+    if isinstance(value, int) or float(value).is_integer():
+        return "#,##0"
+    return "#,##0.0#"
 
 
 def write_workbook(tables: dict, path, *, subtitle: str = "") -> Path:
@@ -465,14 +466,16 @@ def write_workbook(tables: dict, path, *, subtitle: str = "") -> Path:
     for key, table in tables.items():
         name, _, title = SHEETS.get(key, (str(key)[:31], str(key), str(key)))
         sheet = book.create_sheet(name[:31])
-        sheet.cell(row=1, column=1, value=title).font = Font(bold=True, size=13)
+        _set(sheet.cell(row=1, column=1), title)
+        sheet.cell(row=1, column=1).font = Font(bold=True, size=13)
         note = subtitle
         if key == "transitions" and table.empty:
             note = (subtitle + " — " if subtitle else "") + (
                 "chưa có đợt khảo sát trước để so sánh (chạy lại với --baseline)"
             )
         if note:
-            sheet.cell(row=2, column=1, value=note).font = Font(italic=True)
+            _set(sheet.cell(row=2, column=1), note)  # holds the commune's name: user data
+            sheet.cell(row=2, column=1).font = Font(italic=True)
         header_row = 3
         headers = [str(c) for c in table.columns]
         for j, header in enumerate(headers, start=1):
@@ -492,12 +495,10 @@ def write_workbook(tables: dict, path, *, subtitle: str = "") -> Path:
                     cell.alignment = Alignment(vertical="top", wrap_text=len(value) > 40)
         for j, header in enumerate(headers, start=1):
             column = [row[j - 1] for row in values]
-            fmt = _number_format(header, column)
-            if fmt:
-                for i in range(len(values)):
+            for i, value in enumerate(column):
+                if isinstance(value, int | float):
                     cell = sheet.cell(row=header_row + 1 + i, column=j)
-                    if isinstance(cell.value, int | float) and cell.data_type == "n":
-                        cell.number_format = fmt
+                    cell.number_format = _number_format(header, value)
             longest = max(
                 [max((len(w) for w in header.split()), default=4) + 2, min(len(header), 14)]
                 + [len(_shown(v)) + 1 for v in column]

@@ -242,3 +242,23 @@ def test_visits_go_hamlet_by_hamlet_in_code_order(tmp_path, targets):
     book = openpyxl.load_workbook(paths["xlsx"])
     visits = sheet_table(book[SHEETS["visits"][0]])
     assert [(r["Thôn"], r["Số thửa"]) for r in visits] == [(C, 13), (C, 14), (B, 9)]
+
+
+def test_commune_name_is_data_too(tmp_path, targets):
+    result = tiny_result()
+    progress = hamlet_progress(result, targets)
+    paths = write_report(progress, result, tmp_path / "out", commune="=2+3")
+    book = openpyxl.load_workbook(paths["xlsx"])
+    for sheet in book.worksheets:
+        subtitle = sheet["A2"]
+        assert subtitle.value.startswith("=2+3") and subtitle.data_type == "s"
+        assert subtitle.quotePrefix
+    summary = book[SHEETS["summary"][0]]
+    assert summary["B4"].value == "=2+3" and summary["B4"].data_type == "s"
+    hamlets = book[SHEETS["hamlets"][0]]
+    header = [c.value for c in hamlets[3]]
+    area = hamlets.cell(row=4, column=header.index("Diện tích vườn (m²)") + 1)
+    assert area.data_type == "n" and area.number_format == "#,##0"
+    assert hamlets.cell(row=4, column=1).number_format == "0"  # rank
+    summary_csv = paths["summary"].read_text(encoding="utf-8-sig").splitlines()
+    assert summary_csv[1] == "Xã,'=2+3,"
