@@ -207,6 +207,11 @@ def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame
             "Nhu cầu hỗ trợ": col("needs"),
         }
     )
+    return _numbered(table, order)
+
+
+def _numbered(table: pd.DataFrame, order: list) -> pd.DataFrame:
+    """Sort by hamlet (in ``order``), sheet and parcel number; add the STT column."""
     sort = table.assign(
         _h=table["Thôn"].map({name: i for i, name in enumerate(order)}).fillna(len(order)),
         _n=table["Thôn"].astype(str),
@@ -235,7 +240,7 @@ _TRANSITION_COLUMNS = [
 ]
 
 
-def _transition_table(comparison: pd.DataFrame | None) -> pd.DataFrame:
+def _transition_table(comparison: pd.DataFrame | None, order: list) -> pd.DataFrame:
     if comparison is None:
         return pd.DataFrame(columns=_TRANSITION_COLUMNS)
     c = comparison
@@ -269,9 +274,7 @@ def _transition_table(comparison: pd.DataFrame | None) -> pd.DataFrame:
             ),
         }
     )
-    table = table.reset_index(drop=True)
-    table.insert(0, "STT", range(1, len(table) + 1))
-    return table
+    return _numbered(table, order)
 
 
 def _summary_table(progress, parcels, visits, comparison, commune) -> pd.DataFrame:
@@ -382,7 +385,7 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
         "summary": _summary_table(progress_table, parcels, visits, comparison, commune),
         "hamlets": _hamlet_table(progress_table),
         "visits": visits,
-        "transitions": _transition_table(comparison),
+        "transitions": _transition_table(comparison, order),
     }
 
 

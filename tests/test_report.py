@@ -201,7 +201,10 @@ def test_transitions_with_baseline(tmp_path, targets):
         progress = hamlet_progress(result, targets, baseline=baseline)
         paths = write_report(progress, result, tmp_path / "out", baseline=baseline)
     book = openpyxl.load_workbook(paths["xlsx"])
-    rows = {row["Số thửa"]: row for row in sheet_table(book[SHEETS["transitions"][0]])}
+    listed = sheet_table(book[SHEETS["transitions"][0]])
+    # hamlet by hamlet, then by sheet and parcel number (99 after 3, not before)
+    assert [r["Số thửa"] for r in listed] == [3, 99, 8, 9, 10, 11, 14]
+    rows = {row["Số thửa"]: row for row in listed}
     # changed parcels and checked renovations only; unchanged ones are left out
     assert set(rows) == {3, 8, 9, 10, 11, 14, 99}
     assert rows[3]["Khảo sát đợt trước"] == "Vườn hoang hóa"

@@ -17,6 +17,7 @@ COMMANDS = {
     "maps": "ntmgis.cli.maps:maps",
     "survey": "ntmgis.cli.survey:survey",
     "progress": "ntmgis.cli.progress:progress",
+    "zonal": "ntmgis.cli.zonal:zonal",
 }
 
 
