@@ -306,7 +306,7 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
             for band in range(1, ds.count + 1):
                 desc = ds.descriptions[band - 1] if ds.descriptions else None
                 if len(sources) == 1:
-                    name = desc or f"band{band}"
+                    name = desc or (label if ds.count == 1 else f"band{band}")
                 else:
                     name = label if ds.count == 1 else f"{label}/{desc or f'band{band}'}"
                 layer_names.append(name)

@@ -251,9 +251,10 @@ def test_nodata_of_integer_raster_is_masked(tmp_path):
     values = np.array([[0, 100], [200, 300]], dtype="uint16")
     path = _write(tmp_path / "u16.tif", values, nodata=0)
     table = zonal_stats([_box(0, 0, 2, 2)], path, stats=["mean", "count", "below_250"])
-    assert table["band1:mean"].iloc[0] == pytest.approx(200.0)
-    assert table["band1:count"].iloc[0] == pytest.approx(3.0)
-    assert table["band1:below_250"].iloc[0] == pytest.approx(2 / 3)
+    # a one-band file without band description: the layer is named after the file
+    assert table["u16:mean"].iloc[0] == pytest.approx(200.0)
+    assert table["u16:count"].iloc[0] == pytest.approx(3.0)
+    assert table["u16:below_250"].iloc[0] == pytest.approx(2 / 3)
 
 
 def test_blocked_equals_unblocked_and_in_memory(tmp_path):
@@ -299,8 +300,8 @@ def test_parcels_reprojected_to_raster_crs(tmp_path):
     parcels = _random_parcels(rng, 40, 30, 30, margin=0)
     here = zonal_stats(parcels, path, stats=["mean", "count"])
     there = zonal_stats(parcels.to_crs("EPSG:4326"), path, stats=["mean", "count"])
-    np.testing.assert_allclose(there["band1:mean"], here["band1:mean"], rtol=1e-6)
-    np.testing.assert_allclose(there["band1:count"], here["band1:count"], rtol=1e-5)
+    np.testing.assert_allclose(there["r:mean"], here["r:mean"], rtol=1e-6)
+    np.testing.assert_allclose(there["r:count"], here["r:count"], rtol=1e-5)
 
 
 def test_progress_and_cancel():
@@ -382,7 +383,7 @@ def test_agrees_with_exactextract_synthetic(tmp_path):
     data[30:40, 30:60] = -1.0  # nodata block
     path = _write(tmp_path / "syn.tif", data, nodata=-1.0)
     gdf = _random_parcels(rng, 600, 90, 80)
-    ours = zonal_stats(gdf, path, stats=list(EE_COLS.values()))
+    ours = zonal_stats(gdf, path, stats=list(EE_COLS.values()), names=["band1"])
     statuses = set(ours["status"])
     assert {"ok", "partial", "outside"} <= statuses
     assert (gdf.area < 100).sum() > 20  # sub-pixel parcels are part of the test
@@ -423,7 +424,9 @@ def test_agrees_with_rasterstats(tmp_path, mode):
     # a nodata value on the file avoids rasterstats' no-nodata bug (GUIDE.md)
     path = _write(tmp_path / "rs.tif", data, nodata=-9999)
     gdf = _random_parcels(rng, 300, 70, 70, margin=-4)
-    ours = zonal_stats(gdf, path, stats=["mean", "count", "min", "max"], weights=mode)
+    ours = zonal_stats(
+        gdf, path, stats=["mean", "count", "min", "max"], weights=mode, names=["band1"]
+    )
     theirs = pd.DataFrame(
         rs_zonal_stats(
             gdf, str(path), stats=["mean", "count", "min", "max"], all_touched=mode == "all_touched"
