@@ -23,6 +23,19 @@ from .errors import (
 
 # public name -> module that defines it (imported on first use)
 _LAZY = {
+    "parcel_features": "ntmgis.features",
+    "parcel_time_series": "ntmgis.features",
+    "ParcelSeries": "ntmgis.features",
+    "load_rules": "ntmgis.flags",
+    "apply_rules": "ntmgis.flags",
+    "calibrate": "ntmgis.flags",
+    "flag_parcels": "ntmgis.flags",
+    "survey_agreement": "ntmgis.flags",
+    "evaluate": "ntmgis.flags",
+    "load_config": "ntmgis.config",
+    "RunConfig": "ntmgis.config",
+    "run": "ntmgis.pipeline",
+    "sample_config": "ntmgis.pipeline",
     "read_parcels": "ntmgis.parcels",
     "read_survey": "ntmgis.survey",
     "join_survey": "ntmgis.survey",
@@ -61,6 +74,7 @@ _LAZY = {
     "format_ranking": "ntmgis.progress",
     "write_report": "ntmgis.report",
     "report_tables": "ntmgis.report",
+    "progress_report": "ntmgis.report",
     "render_maps": "ntmgis.maps",
     "get_theme": "ntmgis.palette",
     "THEMES": "ntmgis.palette",

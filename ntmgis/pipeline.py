@@ -1,9 +1,12 @@
-"""The one orchestrator: run the stages that exist on a commune and write the outputs.
+"""The one orchestrator: ``run(config)`` runs every stage on a commune and writes outputs.
 
-Today it runs on the sample commune (``ntmgis run --sample``): it reads the parcels and
-hamlets, joins the Step 2 survey when the survey stage is present, and writes one
-GeoPackage atomically. Later stages (imagery, statistics, flags, progress, maps) plug in
-here as they land.
+Stages, in the order data flows: parcels -> Step 2 survey join -> imagery -> per-parcel
+statistics and features -> flags (calibrated on the survey when it has enough labels) ->
+survey/imagery agreement -> outputs: one GeoPackage written atomically (layers
+``parcels``, ``hamlets``, ``survey_unmatched``, ``run_metadata``, styles embedded), the
+hamlet progress report when targets are given, and the printed hamlet maps. The CLI
+(``ntmgis run``) and the QGIS plugin both call :func:`run`. The pipeline never reads a
+truth file: evaluation (:func:`ntmgis.flags.evaluate`) is a separate step.
 """
 
 from __future__ import annotations
@@ -15,7 +18,16 @@ from pathlib import Path
 
 from ._progress import ProgressCallback, report
 
-__all__ = ["RunResult", "run_sample", "write_gpkg_atomic"]
+__all__ = ["RunResult", "run", "sample_config", "write_gpkg_atomic", "SURVEY_CLASS_KEYS"]
+
+#: the codebook's class codes -> the survey class keys of the outputs and the palette
+SURVEY_CLASS_KEYS = {
+    "model": "vuon_mau",
+    "standard": "dat_chuan",
+    "renovated": "da_cai_tao",
+    "mixed": "vuon_tap",
+    "abandoned": "hoang_hoa",
+}
 
 
 @dataclass
@@ -24,6 +36,12 @@ class RunResult:
 
     outputs: dict[str, Path] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    parcels: object = None
+    hamlets: object = None
+    calibration: object = None
+    join_report: object = None
+    progress: object = None
+    metadata: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         """Human-readable account: what was written, then the run's messages."""
@@ -71,59 +89,267 @@ def write_gpkg_atomic(path: str | os.PathLike, layers: dict) -> Path:
     return path
 
 
-def run_sample(
-    outdir: str | os.PathLike = "out",
-    *,
-    layers: str | os.PathLike = "layers",
-    progress: ProgressCallback | None = None,
-) -> RunResult:
-    """Run the stages that exist on the sample commune in ``layers`` and write ``outdir``.
+def sample_config(layers: str | os.PathLike = "layers", *, out: str | os.PathLike = "out"):
+    """The run configuration of the sample commune in ``layers`` (``layers/thanh_binh.toml``).
 
     Parameters
     ----------
-    outdir : str or os.PathLike, default "out"
-        Output folder.
     layers : str or os.PathLike, default "layers"
-        Folder holding the sample commune (as written by ``ntmgis sample``).
+        Folder holding the sample commune.
+    out : str or os.PathLike, default "out"
+        Output folder.
+
+    Returns
+    -------
+    RunConfig
+        Validated; raises ConfigError when the sample is incomplete.
+    """
+    from .config import load_config
+    from .sample import STEM
+
+    path = Path(layers) / f"{STEM}.toml"
+    if not path.is_file():
+        from .errors import DataNotFoundError
+
+        raise DataNotFoundError(
+            f"No sample commune config '{path}'. Write the sample with "
+            f"'ntmgis sample {layers}' (or 'make sample')."
+        )
+    cfg = load_config(path)
+    cfg.out_dir = Path(out).resolve()
+    return cfg
+
+
+def _hamlet_layer(cfg, parcels):
+    """Hamlet boundaries from the config, or dissolved from the parcels."""
+    import geopandas as gpd
+
+    from ._io import read_vector
+    from .text import nfc
+
+    if cfg.hamlets is None:
+        hulls = parcels[parcels.geometry.notna()].dissolve(by="hamlet").convex_hull
+        return gpd.GeoDataFrame({"hamlet": hulls.index}, geometry=hulls.values, crs=parcels.crs)
+    hamlets = read_vector(cfg.hamlets, layer=cfg.hamlets_layer, what="hamlets")
+    name = next((c for c in ("hamlet", "ten_thon", "thon", "TEN_THON", "name") if c in hamlets),
+                None)  # fmt: skip
+    if name is None:
+        from .errors import SchemaError
+
+        raise SchemaError(
+            f"The hamlets layer of '{cfg.hamlets}' has no name column (hamlet, ten_thon); "
+            f"columns: {', '.join(map(str, hamlets.columns))}."
+        )
+    hamlets = hamlets.rename(columns={name: "hamlet"})
+    hamlets["hamlet"] = hamlets["hamlet"].map(nfc)
+    return hamlets.to_crs(parcels.crs) if hamlets.crs and parcels.crs else hamlets
+
+
+def _metadata_table(meta: dict):
+    import pandas as pd
+
+    return pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]})
+
+
+def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
+    """Run the whole chain on one commune and write its outputs.
+
+    Parameters
+    ----------
+    config : RunConfig, str, os.PathLike or dict
+        A validated config, a TOML file or its content (see :mod:`ntmgis.config`). It is
+        validated before any work starts.
     progress : callable, optional
-        ``progress(fraction, message)``; return ``False`` to cancel.
+        ``progress(fraction, message)``; return ``False`` to cancel (no output is left
+        half-written).
 
     Returns
     -------
     RunResult
-        Paths written and a summary.
+        Paths written, the flagged parcels and hamlets, the calibration and a summary.
     """
+    import datetime as dt
+    import platform
+
+    import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
-    from ._io import read_vector
-    from .sample import STEM, sample_paths
+    from ._progress import scaled
+    from ._version import __version__
+    from .config import RunConfig, load_config
+    from .features import parcel_features, parcel_time_series
+    from .flags import flag_parcels, survey_agreement
+    from .parcels import is_garden_land_use, read_parcels
+    from .survey import join_survey
 
-    paths = sample_paths(layers)
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
     result = RunResult()
-    report(progress, 0.0, "reading parcels")
-    parcels = read_vector(paths["gpkg"], layer="parcels", what="sample parcels")
-    hamlets = read_vector(paths["gpkg"], layer="hamlets", what="sample hamlets")
-    commune = read_vector(paths["gpkg"], layer="commune", what="sample commune")
-    report(progress, 0.5, "summarising hamlets")
-    per_hamlet = (
-        parcels.groupby("DIADANH")
-        .agg(so_thua=("SHTHUA", "size"), dien_tich_m2=("DIENTICH", "sum"))
-        .reindex(hamlets["ten_thon"])
+    started = dt.datetime.now(dt.timezone.utc)
+
+    report(progress, 0.0, "parcels")
+    parcels = read_parcels(cfg.parcels, layer=cfg.parcels_layer, province=cfg.province)
+    if cfg.survey is not None:
+        report(progress, 0.05, "survey join")
+        joined, join_report = join_survey(parcels, cfg.survey, codebook=cfg.codebook,
+                                          sheet=cfg.survey_sheet)  # fmt: skip
+        result.join_report = join_report
+        survey_class = joined["garden_class_code"].map(SURVEY_CLASS_KEYS)
+        unmatched = join_report.unmatched
+    else:
+        joined = parcels.copy()
+        joined["survey_status"] = "no_survey"
+        survey_class = pd.Series(np.nan, index=joined.index, dtype=object)
+        unmatched = pd.DataFrame({"survey_row": [], "reason": []})
+    joined["survey_class"] = survey_class
+    joined["household"] = joined.get("household_id")
+    joined["is_garden"] = joined["land_use"].map(is_garden_land_use) | survey_class.notna()
+
+    report(progress, 0.1, "imagery")
+    series = parcel_time_series(
+        joined, cfg.imagery, indices=cfg.indices, period=cfg.period,
+        progress=scaled(progress, 0.1, 0.6),
+    )  # fmt: skip
+    features = parcel_features(joined, None, series=series, min_valid=cfg.min_valid)
+    report(progress, 0.62, "flags")
+    flags, calibration = flag_parcels(
+        features, survey_class=survey_class, groups=joined["hamlet"],
+        is_garden=joined["is_garden"], rules=cfg.rules, calibration=cfg.calibration,
+        min_labels=cfg.min_labels,
+    )  # fmt: skip
+    result.calibration = calibration
+    agreement = survey_agreement(survey_class, flags, features)
+    agreement.loc[~joined["is_garden"], ["agreement"]] = None
+    agreement.loc[~joined["is_garden"], "visit"] = False
+
+    feature_cols = features.drop(columns=["renovation_date"]).add_prefix("")
+    feature_cols["renovation_date"] = pd.to_datetime(features["renovation_date"]).dt.strftime(
+        "%Y-%m-%d"
     )
-    hamlets = hamlets.merge(per_hamlet, left_on="ten_thon", right_index=True, how="left")
-    out = Path(outdir)
+    out_parcels = pd.concat([joined, flags, agreement, feature_cols], axis=1)
+    out_parcels = gpd.GeoDataFrame(out_parcels, geometry="geometry", crs=joined.crs)
+    result.parcels = out_parcels
+
+    report(progress, 0.7, "hamlets")
+    hamlets = _hamlet_layer(cfg, out_parcels)
+    garden = out_parcels[out_parcels["is_garden"]]
+    counts = (
+        pd.DataFrame(
+            {
+                "so_thua": out_parcels.groupby("hamlet").size(),
+                "so_vuon": garden.groupby("hamlet").size(),
+                "vuon_hoang_hoa": garden[garden["flag"] == "hoang_hoa"].groupby("hamlet").size(),
+                "vuon_nghi_van": garden[garden["flag"] == "nghi_van"].groupby("hamlet").size(),
+                "can_kiem_tra": garden[garden["visit"]].groupby("hamlet").size(),
+            }
+        )
+        .fillna(0)
+        .astype(int)
+    )
+    hamlets = hamlets.merge(counts, left_on="hamlet", right_index=True, how="left")
+
+    dates = [str(d) for d in series.dates]
+    commune = cfg.commune or (cfg.parcels.stem if cfg.parcels else "")
+    meta = {
+        "commune": commune,
+        "year": cfg.year or (dates[0][:4] if dates else ""),
+        "place": cfg.place or "",
+        "ntmgis_version": __version__,
+        "python": platform.python_version(),
+        "started_utc": started.isoformat(timespec="seconds"),
+        "config": str(cfg.source or ""),
+        "parcels": str(cfg.parcels),
+        "survey": str(cfg.survey or ""),
+        "imagery": str(cfg.imagery),
+        "imagery_dates": ",".join(dates),
+        "imagery_source": "Sentinel-2 L2A",
+        "period": cfg.period or "",
+        "indices": ",".join(cfg.indices),
+        "min_valid": cfg.min_valid,
+        "rules": str(cfg.rules or "default"),
+        "flag_mode": calibration.mode,
+        "flag_mode_reason": calibration.reason,
+        "threshold": "" if calibration.threshold is None else calibration.threshold,
+        "parcels_total": len(out_parcels),
+        "gardens": int(out_parcels["is_garden"].sum()),
+    }
+    if calibration.report is not None:
+        for cls, row in calibration.report.iterrows():
+            for k in ("precision", "recall", "f1"):
+                meta[f"cv_{cls}_{k}"] = round(float(row[k]), 4)
+    for lib in ("geopandas", "shapely", "rasterio", "pyproj", "numpy", "pandas", "sklearn"):
+        try:
+            meta[f"version_{lib}"] = __import__(lib).__version__
+        except ImportError:  # pragma: no cover - all are dependencies
+            pass
+    result.metadata = meta
+    result.hamlets = hamlets
+
+    report(progress, 0.75, "writing GeoPackage")
+    out_dir = Path(cfg.out_dir)
     gpkg = write_gpkg_atomic(
-        out / f"{STEM}.gpkg", {"commune": commune, "hamlets": hamlets, "parcels": parcels}
+        out_dir / f"{cfg.stem}.gpkg",
+        {
+            "parcels": out_parcels,
+            "hamlets": hamlets,
+            "survey_unmatched": pd.DataFrame(unmatched).astype(str),
+            "run_metadata": _metadata_table(meta),
+        },
     )
-    result.outputs["GeoPackage (commune, hamlets, parcels)"] = gpkg
-    table = pd.DataFrame(hamlets.drop(columns="geometry"))
-    csv_path = out / f"{STEM}_hamlets.csv"
-    table.to_csv(csv_path, index=False, encoding="utf-8-sig")
-    result.outputs["Hamlet table (CSV)"] = csv_path
-    result.messages.append(
-        f"{commune['ten_xa'].iloc[0]}: {len(parcels)} parcels in {len(hamlets)} hamlets, "
-        f"{parcels['DIENTICH'].sum() / 10000:.1f} ha"
-    )
-    result.messages.append(table.to_string(index=False))
+    result.outputs["GeoPackage (parcels, hamlets, survey_unmatched, run_metadata)"] = gpkg
+    _finish_outputs(cfg, result, gpkg, progress)
     report(progress, 1.0, "done")
+    result.messages.insert(0, _run_summary(result))
     return result
+
+
+def _run_summary(result: RunResult) -> str:
+    p = result.parcels
+    garden = p[p["is_garden"]]
+    flags = garden["flag"].value_counts()
+    lines = [
+        f"{result.metadata.get('commune')}: {len(p)} parcels, {len(garden)} gardens; flags: "
+        + ", ".join(
+            f"{k} {int(flags.get(k, 0))}"
+            for k in ("hoang_hoa", "nghi_van", "binh_thuong", "thieu_du_lieu")
+        ),  # fmt: skip
+        f"Field visits (survey and imagery disagree, or suspected): {int(garden['visit'].sum())}",
+    ]
+    if result.join_report is not None:
+        lines.append(result.join_report.summary().splitlines()[1].strip())
+    if result.calibration is not None:
+        lines.append(result.calibration.summary())
+    return "\n".join(lines)
+
+
+def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
+    """Hamlet progress report (when targets are given) and the printed maps."""
+    from ._progress import scaled
+
+    out_dir = Path(cfg.out_dir)
+    if cfg.targets is not None:
+        from .progress import format_ranking, hamlet_progress
+        from .report import write_report
+
+        report(progress, 0.8, "hamlet progress")
+        table = hamlet_progress(gpkg, cfg.targets, baseline=cfg.baseline)
+        result.progress = table
+        if cfg.report:
+            paths = write_report(table, gpkg, out_dir, baseline=cfg.baseline,
+                                 commune=result.metadata.get("commune"))  # fmt: skip
+            result.outputs["Progress report (XLSX)"] = paths["xlsx"]
+            for key in ("summary", "hamlets", "visits", "transitions"):
+                if key in paths:
+                    result.outputs[f"Progress table {key} (CSV)"] = paths[key]
+        result.messages.append(format_ranking(table))
+    if cfg.maps:
+        from .maps import render_maps
+
+        report(progress, 0.85, "hamlet maps")
+        pages = render_maps(
+            gpkg, out_dir, by=cfg.map_theme, paper=cfg.paper, png=cfg.png,
+            place=cfg.place, progress=scaled(progress, 0.85, 0.99),
+        )  # fmt: skip
+        for path in pages:
+            kind = "Hamlet maps (PDF)" if path.suffix == ".pdf" else f"Map page {path.stem}"
+            result.outputs[kind] = path

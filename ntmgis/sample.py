@@ -171,6 +171,7 @@ def sample_paths(root: str | Path = "layers") -> dict[str, Path]:
         "truth": root / "truth" / "parcels_truth.csv",
         "defects": root / "truth" / "survey_defects.csv",
         "readme": root / "README.md",
+        "config": root / f"{STEM}.toml",
     }
 
 
@@ -905,6 +906,8 @@ def make_sample(
     }
     _write_readme(root, result, seed)
     result.files.append(paths["readme"])
+    paths["config"].write_text(_SAMPLE_CONFIG.format(year=year), encoding="utf-8")
+    result.files.append(paths["config"])
     report(progress, 1.0, "done")
     return result
 
@@ -1085,6 +1088,42 @@ def _write_scenes(root, parcels, houses, has_house, cond, lanes, outline, year, 
     )
     files.append(s2 / "items.json")
     return {"dates": dates, "files": files, "grid": f"{w10} x {h10} px at 10 m"}
+
+
+_SAMPLE_CONFIG = """\
+# ntmgis run configuration of the sample commune (written by `ntmgis sample`).
+# Run it with `ntmgis run layers/thanh_binh.toml` (or `ntmgis run --sample`).
+# Relative paths are relative to this file's folder.
+
+[commune]
+name = "Xã Thanh Bình"
+year = {year}
+place = "Thanh Bình"
+
+[inputs]
+parcels = "thanh_binh.gpkg"
+parcels_layer = "parcels"
+hamlets = "thanh_binh.gpkg"
+hamlets_layer = "hamlets"
+survey = "survey_2020.xlsx"
+imagery = "s2"
+targets = "targets_2020.csv"
+
+[imagery]
+period = "{year}-01-01:{year}-12-31"
+indices = ["ndvi", "evi", "ndmi", "bsi"]
+
+[flags]
+calibration = "auto"
+
+[outputs]
+dir = "../out"
+name = "thanh_binh"
+maps = true
+map_theme = "flag"
+paper = "A4"
+report = true
+"""
 
 
 def _write_readme(root: Path, result: SampleCommune, seed: int) -> None:

@@ -53,7 +53,7 @@ def test_committed_layers_are_exactly_what_the_default_seed_generates(tmp_path, 
     fresh = make_sample(tmp_path, seed=2020)
     committed = sample_paths(layers_dir)
     new = sample_paths(fresh.root)
-    for key in ("survey_csv", "targets", "truth", "defects", "items", "readme"):
+    for key in ("survey_csv", "targets", "truth", "defects", "items", "readme", "config"):
         assert new[key].read_bytes() == committed[key].read_bytes(), key
     a = gpd.read_file(committed["gpkg"], layer="parcels")
     b = gpd.read_file(new["gpkg"], layer="parcels")

@@ -13,6 +13,7 @@ from .._version import __version__
 COMMANDS = {
     "sample": "ntmgis.cli.sample:sample",
     "run": "ntmgis.cli.run:run",
+    "evaluate": "ntmgis.cli.evaluate:evaluate",
     "indices": "ntmgis.cli.indices:indices",
     "maps": "ntmgis.cli.maps:maps",
     "survey": "ntmgis.cli.survey:survey",

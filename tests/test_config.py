@@ -1,0 +1,62 @@
+"""The run config: validated before any work, every error naming what is wrong."""
+
+import pytest
+
+from ntmgis.config import load_config
+from ntmgis.errors import ConfigError
+from ntmgis.sample import sample_paths
+
+GOOD = """
+[commune]
+name = "Xã Thanh Bình"
+
+[inputs]
+parcels = "{layers}/thanh_binh.gpkg"
+survey = "{layers}/survey_2020.xlsx"
+imagery = "{layers}/s2"
+"""
+
+
+def _write(tmp_path, text):
+    path = tmp_path / "run.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_sample_config_loads_with_absolute_paths(layers_dir):
+    cfg = load_config(sample_paths(layers_dir)["config"])
+    assert cfg.parcels == (layers_dir / "thanh_binh.gpkg").resolve()
+    assert cfg.survey.name == "survey_2020.xlsx" and cfg.targets.name == "targets_2020.csv"
+    assert cfg.period == "2020-01-01:2020-12-31" and cfg.calibration == "auto"
+    assert cfg.out_dir == (layers_dir.parent / "out").resolve()
+    assert cfg.stem == "thanh_binh"
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("[outputs]\nfolder = 'x'\n", r"Unknown key 'folder' in \[outputs\]"),
+        ("[output]\ndir = 'x'\n", r"Unknown section \[output\]"),
+        ("[flags]\ncalibration = 'always'\n", r"calibration .* must be one of auto, rules"),
+        ("[imagery]\nmin_valid = 'high'\n", r"\[imagery\] min_valid .* must be a float"),
+        ("[inputs.more]\n", r"Unknown key 'more' in \[inputs\]"),
+    ],
+)  # fmt: skip
+def test_bad_keys_and_values(tmp_path, layers_dir, extra, message):
+    path = _write(tmp_path, GOOD.format(layers=layers_dir) + extra)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_missing_file_is_named_before_any_work(tmp_path, layers_dir):
+    text = GOOD.format(layers=layers_dir).replace("survey_2020.xlsx", "khao_sat.xlsx")
+    with pytest.raises(ConfigError, match=r"\[inputs\] survey .*khao_sat.xlsx' does not exist"):
+        load_config(_write(tmp_path, text))
+
+
+def test_missing_required_key_and_syntax_error(tmp_path, layers_dir):
+    text = GOOD.format(layers=layers_dir).replace(f'imagery = "{layers_dir}/s2"', "")
+    with pytest.raises(ConfigError, match=r"\[inputs\] imagery .* is required"):
+        load_config(_write(tmp_path, text))
+    with pytest.raises(ConfigError, match=r"Syntax error in config .*line 2"):
+        load_config(_write(tmp_path, "[inputs]\nparcels = \n"))

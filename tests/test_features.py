@@ -1,0 +1,103 @@
+"""Per-parcel features on hand-made series, and through the zonal engine on a tiny stack."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from affine import Affine
+
+from ntmgis.features import ParcelSeries, parcel_features, parcel_time_series
+from ntmgis.stack import RasterStack
+
+DATES = np.array(
+    ["2020-01-15", "2020-03-01", "2020-04-15", "2020-06-01", "2020-07-15", "2020-09-01",
+     "2020-10-15", "2020-12-01"],
+    dtype="datetime64[D]",
+)  # fmt: skip
+
+
+def _series(ndvi, bsi, valid=None, std=None):
+    ndvi, bsi = np.atleast_2d(ndvi).astype(float), np.atleast_2d(bsi).astype(float)
+    n, t = ndvi.shape
+    return ParcelSeries(
+        index=pd.RangeIndex(n),
+        dates=DATES[:t],
+        mean={"ndvi": ndvi, "bsi": bsi},
+        std={"ndvi": np.full_like(ndvi, 0.05) if std is None else std, "bsi": np.zeros_like(bsi)},
+        valid=np.ones((n, t)) if valid is None else np.asarray(valid, float),
+        pixels=np.full(n, 5.0),
+        status=np.array(["ok"] * n, dtype=object),
+        coverage_fraction=np.ones(n),
+    )
+
+
+def test_flat_linear_series_has_exact_trend_and_no_events():
+    years = (pd.DatetimeIndex(DATES) - pd.Timestamp("2020-01-01")).days.to_numpy() / 365.25
+    ndvi = 0.4 + 0.1 * years
+    f = parcel_features(None, None, series=_series(ndvi, np.full(8, 0.05)))
+    row = f.iloc[0]
+    assert row["clear_obs"] == 8
+    assert row["ndvi_trend"] == pytest.approx(0.1, abs=1e-12)
+    assert row["ndvi_resid_std"] == pytest.approx(0.0, abs=1e-12)
+    assert row["events"] == 0 and not row["renovation_seen"]
+    assert row["ndvi_median"] == pytest.approx(np.median(ndvi))
+    assert row["ndvi_amplitude"] == pytest.approx(np.percentile(ndvi, 90) - np.percentile(ndvi, 10))
+    assert row["bsi_spike"] == pytest.approx(0.0)
+
+
+def test_cultivation_events_and_renovation_are_counted():
+    #          tilled            tilled                 cleared, then regrowth
+    ndvi = [0.6, 0.2, 0.6, 0.7, 0.3, 0.65, 0.7, 0.7]
+    bsi = [-0.1, 0.1, -0.1, -0.1, 0.08, -0.1, -0.1, -0.1]
+    f = parcel_features(None, None, series=_series(ndvi, bsi)).iloc[0]
+    assert f["events"] == 2  # falls of 0.4 and 0.4, each with a BSI rise >= 0.03
+    assert f["ndvi_max_drop"] == pytest.approx(0.4)
+    assert f["renovation_seen"]  # fall >= 0.2 with bare soil, regrowth >= 0.15 after it
+    assert str(f["renovation_date"])[:10] == "2020-03-01"
+    # the dry season (March-August) holds 0.2, 0.6, 0.7, 0.3: median 0.45, minimum 0.2
+    assert f["ndvi_dry_median"] == pytest.approx(0.45)
+    assert f["ndvi_dry_min"] == pytest.approx(0.2)
+    assert f["ndvi_wet_median"] == pytest.approx(np.median([0.6, 0.65, 0.7, 0.7]))
+
+
+def test_clouded_dates_are_left_out_and_counted():
+    ndvi = np.array([[0.5, 0.9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], [0.5] * 8])
+    valid = np.array([[1, 0.3, 1, 1, 1, 1, 1, 1], [0.2] * 8])  # parcel 2: always clouded
+    f = parcel_features(None, None, series=_series(ndvi, np.zeros((2, 8)), valid=valid))
+    assert f.loc[0, "clear_obs"] == 7
+    assert f.loc[0, "ndvi_max_drop"] == pytest.approx(0.0)  # the 0.9 (cloud edge) is unseen
+    assert f.loc[1, "clear_obs"] == 0
+    assert np.isnan(f.loc[1, "ndvi_median"]) and f.loc[1, "events"] == 0
+
+
+def test_time_series_through_the_zonal_engine_uses_exact_coverage():
+    # 3 x 3 grid of 10 m pixels; a parcel covering a quarter of 4 pixels each
+    t = Affine(10, 0, 0, 0, -10, 30)
+    ndvi = np.array(
+        [[[0.1, 0.2, 0.3], [0.4, 0.5, 0.6], [0.7, 0.8, 0.9]],
+         [[0.1, 0.2, 0.3], [0.4, np.nan, 0.6], [0.7, 0.8, 0.9]]], dtype="float32"
+    )  # fmt: skip
+    bsi = np.zeros_like(ndvi)
+    data = np.stack([ndvi[0], bsi[0], ndvi[1], bsi[1]])
+    stack = RasterStack(
+        data, t, "EPSG:32648", ["2020-01-15/ndvi", "2020-01-15/bsi", "2020-03-01/ndvi",
+                                "2020-03-01/bsi"],
+    )  # fmt: skip
+    import geopandas as gpd
+
+    parcels = gpd.GeoDataFrame(
+        geometry=[shapely.box(5, 5, 15, 15), shapely.box(100, 100, 110, 110)], crs="EPSG:32648"
+    )
+    s = parcel_time_series(parcels, stack, indices=("ndvi", "bsi"))
+    # date 1: the four pixels 0.4, 0.5, 0.7, 0.8 with equal weight
+    assert s.mean["ndvi"][0, 0] == pytest.approx((0.4 + 0.5 + 0.7 + 0.8) / 4, abs=1e-6)
+    assert s.valid[0, 0] == pytest.approx(1.0)
+    # date 2: the centre pixel is masked: three quarters of the parcel seen clear
+    assert s.mean["ndvi"][0, 1] == pytest.approx((0.4 + 0.7 + 0.8) / 3, abs=1e-6)
+    assert s.valid[0, 1] == pytest.approx(0.75)
+    assert s.pixels[0] == pytest.approx(1.0)
+    # the second parcel lies outside: kept, with no clear observation
+    assert s.status[1] == "outside" and s.valid[1].sum() == 0
+    f = parcel_features(parcels, None, series=s, min_valid=0.6)
+    assert list(f["clear_obs"]) == [2, 0]
+    assert list(f.index) == list(parcels.index)

@@ -1,0 +1,178 @@
+"""Rules engine, calibration, survey agreement and evaluation on hand-made tables."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ntmgis.errors import ConfigError, NtmgisWarning
+from ntmgis.flags import (
+    apply_rules,
+    calibrate,
+    evaluate,
+    flag_parcels,
+    load_rules,
+    survey_agreement,
+)
+
+RULES = """
+[settings]
+min_clear_obs = 4
+
+[[rules]]
+id = "bare"
+level = "hoang_hoa"
+score = 0.9
+when = "ndvi_p90 < 0.4 and events == 0"
+reason_vi = "NDVI thấp quanh năm ({ndvi_p90}): không có dấu hiệu canh tác"
+reason_en = "Low NDVI all year ({ndvi_p90}): no sign of cultivation"
+
+[[rules]]
+id = "flat"
+level = "nghi_van"
+when = "ndvi_amplitude < 0.05"
+reason_vi = "NDVI phẳng (biên độ {ndvi_amplitude})"
+reason_en = "Flat NDVI (amplitude {ndvi_amplitude})"
+"""
+
+
+def _features(**cols):
+    base = {"clear_obs": 10, "coverage_fraction": 1.0, "ndvi_p90": 0.7, "events": 2,
+            "ndvi_amplitude": 0.3}  # fmt: skip
+    n = max(len(v) for v in cols.values())
+    data = {k: cols.get(k, [v] * n) for k, v in base.items()}
+    data.update(cols)
+    return pd.DataFrame(data)
+
+
+def test_first_rule_that_holds_decides_and_every_reason_is_kept(tmp_path):
+    path = tmp_path / "rules.toml"
+    path.write_text(RULES, encoding="utf-8")
+    f = _features(ndvi_p90=[0.18, 0.7, 0.7, 0.3], ndvi_amplitude=[0.02, 0.02, 0.3, 0.3],
+                  events=[0, 0, 1, 0], clear_obs=[10, 10, 10, 2])  # fmt: skip
+    out = apply_rules(f, path)
+    assert list(out["flag"]) == ["hoang_hoa", "nghi_van", "binh_thuong", "thieu_du_lieu"]
+    assert list(out["flag_rule"]) == ["bare", "flat", "", ""]
+    assert out["flag_score"].iloc[0] == 0.9 and out["flag_score"].iloc[1] == 0.5
+    assert out["flag_reasons"].iloc[0] == (
+        "NDVI thấp quanh năm (0,18): không có dấu hiệu canh tác; NDVI phẳng (biên độ 0,02)"
+    )
+    assert out["flag_reasons_en"].iloc[0].startswith("Low NDVI all year (0.18)")
+    assert "Quá ít lần quan sát không mây (2)" in out["flag_reasons"].iloc[3]
+
+
+def test_default_rules_load_and_use_known_features():
+    rules = load_rules()
+    assert [r.level for r in rules.rules][:3] == ["hoang_hoa"] * 3
+    assert rules.min_clear_obs == 6
+    assert {"ndvi_p90", "events", "ndvi_resid_std"} <= rules.features
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('[[rules]]\nid = "x"\nlevel = "hoang_hoa"\nwhen = "ndvi_p90 <"\n'
+         'reason_vi = "a"\nreason_en = "b"\n', r"rule 'x'.*line 4.*syntax error.*at column 11"),
+        ('[[rules]]\nid = "y"\nlevel = "hoang_hoa"\nwhen = "__import__(\'os\').system(\'ls\')"\n'
+         'reason_vi = "a"\nreason_en = "b"\n', r"rule 'y'.*not allowed"),
+        ('[[rules]]\nid = "z"\nlevel = "hoang_hoa"\nwhen = "ndvi_mean < 0.3"\n'
+         'reason_vi = "a"\nreason_en = "b"\n', r"unknown feature.*ndvi_mean"),
+        ('[[rules]]\nid = "w"\nlevel = "abandoned"\nwhen = "events == 0"\n'
+         'reason_vi = "a"\nreason_en = "b"\n', r"level 'abandoned'"),
+        ('[[rules]\nid = "v"\n', r"Syntax error in rules file.*line 1, column"),
+        ('[settings]\nmin_clear = 3\n', r"Unknown setting"),
+    ],
+)  # fmt: skip
+def test_bad_rules_files_are_named_errors(tmp_path, text, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=expected):
+        load_rules(path)
+
+
+def test_rule_conditions_are_never_executed(tmp_path):
+    path = tmp_path / "evil.toml"
+    path.write_text(
+        '[[rules]]\nid = "e"\nlevel = "hoang_hoa"\nwhen = "events.__class__ == 1"\n'
+        'reason_vi = "a"\nreason_en = "b"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="attribute access"):
+        load_rules(path)
+
+
+def _separable(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.3
+    f = pd.DataFrame({
+        "clear_obs": 10, "coverage_fraction": 1.0,
+        "ndvi_median": np.where(y, 0.3, 0.65) + rng.normal(0, 0.02, n),
+        "ndvi_p90": np.where(y, 0.35, 0.75) + rng.normal(0, 0.02, n),
+        "ndvi_p10": np.where(y, 0.28, 0.4), "ndvi_amplitude": np.where(y, 0.03, 0.3),
+        "events": np.where(y, 0, 2), "ndvi_resid_std": np.where(y, 0.01, 0.08),
+        "ndvi_max_drop": np.where(y, 0.02, 0.3), "ndvi_trend": 0.0,
+    })  # fmt: skip
+    labels = pd.Series(np.where(y, "hoang_hoa", "vuon_tap"), dtype=object)
+    groups = pd.Series([f"Thôn {i % 4}" for i in range(n)])
+    return f, labels, groups, y
+
+
+def test_calibration_on_separable_labels_reports_grouped_cv():
+    f, labels, groups, y = _separable()
+    cal = calibrate(f, labels, groups=groups, min_labels=20)
+    assert cal.mode == "calibrated" and cal.n_groups == 4 and cal.n_labels == 120
+    assert cal.report.loc["hoang_hoa", "recall"] == 1.0
+    assert cal.report.loc["hoang_hoa", "precision"] == 1.0
+    assert cal.report.loc["hoang_hoa", "support"] == y.sum()
+
+
+def test_too_few_labels_fall_back_to_rules_and_say_so():
+    f, labels, groups, _ = _separable()
+    few = labels.where(labels.index < 25)  # 25 labelled gardens only
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out, cal = flag_parcels(f, survey_class=few, groups=groups)
+    assert cal.mode == "rules" and "too few survey labels" in cal.reason
+    assert (out["flag_mode"] == "rules").all()
+    assert any(issubclass(w.category, NtmgisWarning) and "rules only" in str(w.message)
+               for w in caught)  # fmt: skip
+
+
+def test_non_gardens_get_no_flag():
+    f, labels, groups, _ = _separable()
+    garden = pd.Series(f.index % 10 != 0)
+    out, _ = flag_parcels(f, survey_class=labels, groups=groups, is_garden=garden,
+                          calibration="rules")  # fmt: skip
+    assert out.loc[~garden, "flag"].isna().all() and out.loc[garden, "flag"].notna().all()
+
+
+def test_agreement_lists_the_field_visits():
+    survey = pd.Series(["vuon_tap", "hoang_hoa", "da_cai_tao", "da_cai_tao", "dat_chuan",
+                        None, "vuon_tap"])  # fmt: skip
+    flags = pd.DataFrame({"flag": ["hoang_hoa", "binh_thuong", "hoang_hoa", "binh_thuong",
+                                   "binh_thuong", "hoang_hoa", "nghi_van"]})  # fmt: skip
+    out = survey_agreement(survey, flags)
+    assert list(out["agreement"]) == [
+        "khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay", "phu_hop",
+        "phu_hop", "khong_du_lieu", "phu_hop",
+    ]  # fmt: skip
+    assert list(out["visit"]) == [True, True, True, False, False, False, True]
+
+
+def test_evaluate_counts_by_hand():
+    truth = pd.DataFrame({
+        "SHBANDO": [1, 1, 1, 1, 1, 1], "SHTHUA": [1, 2, 3, 4, 5, 6],
+        "garden_class": ["Vườn hoang hóa"] * 3 + ["Vườn tạp"] * 2 + [None],
+        "abandoned": [1, 1, 1, 0, 0, 0],
+    })  # fmt: skip
+    result = pd.DataFrame({
+        "sheet": [1] * 6, "parcel_no": [1, 2, 3, 4, 5, 6],
+        "flag": ["hoang_hoa", "hoang_hoa", "binh_thuong", "hoang_hoa", "nghi_van", None],
+    })  # fmt: skip
+    ev = evaluate(result, truth)
+    assert ev.n == 5  # the non-garden row is left out
+    assert ev.precision == pytest.approx(2 / 3) and ev.recall == pytest.approx(2 / 3)
+    assert ev.f1 == pytest.approx(2 / 3)
+    ev2 = evaluate(result, truth, positive=("hoang_hoa", "nghi_van"))
+    assert ev2.precision == pytest.approx(2 / 4) and ev2.recall == pytest.approx(2 / 3)
