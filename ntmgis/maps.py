@@ -347,13 +347,11 @@ def _prepare(inputs: _Inputs, theme: str):
         if col in parcels.columns:
             reasons = parcels[col]
             break
-    labels = _palette.get_theme(theme).labels()
-    fallback = frame["key"].map(labels)
+    frame["reason"] = _headlines(parcels, frame["key"], theme)
     if reasons is not None:
-        reasons = reasons.map(lambda v: "" if pd.isna(v) else _nfc(v)).values
-        frame["reason"] = np.where(reasons == "", fallback, reasons)
-    else:
-        frame["reason"] = fallback
+        reasons = reasons.map(lambda v: "" if pd.isna(v) else _nfc(v)).to_numpy()
+        joined = frame["reason"].to_numpy() + "; " + reasons
+        frame["reason"] = np.where(reasons == "", frame["reason"].to_numpy(), joined)
     if "flag_score" in parcels.columns:
         frame["score"] = pd.to_numeric(parcels["flag_score"], errors="coerce").values
     frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
@@ -688,6 +686,51 @@ def _legend(ax, theme, counts, fs, *, status_counts=None, visit_count=None, widt
     return top - y
 
 
+def _headlines(parcels, keys, theme: str):
+    """Why a parcel is on the visit list, in a few words: the disagreement, else the flag."""
+    import pandas as pd
+
+    quiet = {"phu_hop", "khong_du_lieu", _palette.NON_GARDEN}
+    out = keys.map(_palette.get_theme(theme).labels()).astype(object)
+    for column in ("flag", "agreement"):
+        if column in parcels.columns:
+            spec = _palette.get_theme(column)
+            values = parcels[column].astype(object)
+            ok = values.isin([k for k in spec.keys if k not in quiet]).to_numpy()
+            labels = values.map(lambda v, s=spec: s[v].label_vi if v in s.keys else "")
+            out = pd.Series(
+                [lab if flag else old for lab, flag, old in zip(labels, ok, out)], index=out.index
+            )
+    return out.fillna("").to_numpy()
+
+
+def _fit_reasons(text: str, width_chars: int, lines: int = 2) -> list[str]:
+    """As many whole reasons ("a; b; c") as fit in ``lines``, then "(+N lý do)".
+
+    Examples
+    --------
+    >>> _fit_reasons("NDVI thấp quanh năm; không làm đất; đất trống", 22)
+    ['NDVI thấp quanh năm', '(+2 lý do)']
+    """
+    import textwrap
+
+    parts = [p.strip() for p in str(text).split(";") if p.strip()]
+    if len(parts) <= 1:
+        return _wrap(str(text), width_chars, lines)
+    wrapped = textwrap.wrap("; ".join(parts), width=max(width_chars, 4))
+    if len(wrapped) <= lines:
+        return wrapped
+    parts = [p.split(":")[0].strip() for p in parts]  # "why: details" -> "why"
+    for keep in range(len(parts), 0, -1):
+        joined = "; ".join(parts[:keep])
+        if keep < len(parts):
+            joined += f" (+{len(parts) - keep} lý do)"
+        wrapped = textwrap.wrap(joined, width=max(width_chars, 4))
+        if len(wrapped) <= lines:
+            return wrapped
+    return _wrap("; ".join(parts), width_chars, lines)
+
+
 def _wrap(text: str, width_chars: int, lines: int = 2) -> list[str]:
     import textwrap
 
@@ -728,7 +771,7 @@ def _table(ax, rows, fs, *, start_no=1, title=None):
             _wrap(r["owner"], int(cols[1] / char_mm)),
             [f"{r['sheet']}/{r['parcel_no']}"],
             [_fmt_int(r["area_m2"]) if r["area_m2"] == r["area_m2"] else ""],
-            _wrap(r["reason"], int(cols[4] / char_mm)),
+            _fit_reasons(r["reason"], int(cols[4] / char_mm)),
         ]
         for j, (x, w, lines) in enumerate(zip(xs, cols, cells)):
             ha = "left" if j in (1, 4) else "center"
