@@ -55,6 +55,8 @@ __all__ = [
     "check_coordinates",
     "OffsetDiagnosis",
     "diagnose_offset",
+    "estimate_shift",
+    "check_alignment",
 ]
 
 EPSG_VN2000_GEOGRAPHIC = 4756
@@ -750,22 +752,26 @@ def diagnose_offset(data, reference, *, tolerance: float = 20.0) -> OffsetDiagno
     b = ref_xy.centroid
     dx = float(np.median(a.x.to_numpy() - b.x.to_numpy()))
     dy = float(np.median(a.y.to_numpy() - b.y.to_numpy()))
-    distance = float(np.hypot(dx, dy))
     import pyproj
 
     centre = a.union_all().centroid
     lon, lat = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(
         centre.x, centre.y
     )
+    return _diagnose(dx, dy, lon, lat, crs, tolerance)
+
+
+def _diagnose(dx, dy, lon, lat, crs, tolerance, *, what="reference") -> OffsetDiagnosis:
+    distance = float(np.hypot(dx, dy))
     ex, ey = local_vn2000_offset(lon, lat, crs=crs)
     if distance <= tolerance:
         verdict = "ok"
-        message = f"The data sit {distance:.1f} m from the reference: no systematic shift."
+        message = f"The data sit {distance:.1f} m from the {what}: no systematic shift."
     elif np.hypot(dx - ex, dy - ey) <= tolerance:
         verdict = "local_vn2000"
         message = (
             f"The data are shifted {distance:.0f} m (dx {dx:+.0f} m, dy {dy:+.0f} m) from the "
-            f"reference, as a 'local' VN-2000 file is here (dx {ex:+.0f} m, dy {ey:+.0f} m): "
+            f"{what}, as a 'local' VN-2000 file is here (dx {ex:+.0f} m, dy {ey:+.0f} m): "
             "the coordinates were projected without the VN-2000 datum shift. Re-export from "
             "the source with the national VN-2000 parameters, or shift by "
             f"({-ex:+.1f}, {-ey:+.1f}) m."
@@ -774,7 +780,207 @@ def diagnose_offset(data, reference, *, tolerance: float = 20.0) -> OffsetDiagno
         verdict = "unexplained"
         message = (
             f"The data are shifted {distance:.0f} m (dx {dx:+.0f} m, dy {dy:+.0f} m) from the "
-            f"reference; a local VN-2000 file would be {np.hypot(ex, ey):.0f} m off here. "
+            f"{what}; a local VN-2000 file would be {np.hypot(ex, ey):.0f} m off here. "
             "Check the zone (central meridian) and the reference."
         )
-    return OffsetDiagnosis(dx, dy, distance, (ex, ey), verdict, message)
+    return OffsetDiagnosis(float(dx), float(dy), distance, (ex, ey), verdict, message)
+
+
+def _to_crs(geoms, crs):
+    """GeoSeries to ``crs``, through EPSG:6960 between VN-2000 and WGS 84."""
+    import shapely
+
+    if geoms.crs is None or geoms.crs.equals(crs):
+        return geoms.set_crs(crs, allow_override=True)
+    if is_vn2000(geoms.crs) != is_vn2000(crs):
+        transformer = wgs84_transformer(geoms.crs, crs)
+        moved = shapely.transform(
+            geoms.to_numpy(),
+            lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])),
+        )
+        import geopandas as gpd
+
+        return gpd.GeoSeries(moved, index=geoms.index, crs=crs)
+    return geoms.to_crs(crs)
+
+
+def _erode_along(mask: np.ndarray, axis: int) -> np.ndarray:
+    """True where ``mask`` and both its neighbours along ``axis`` are True."""
+    out = mask.copy()
+    if axis == 1:
+        out[:, 1:] &= mask[:, :-1]
+        out[:, :-1] &= mask[:, 1:]
+        out[:, [0, -1]] = False
+    else:
+        out[1:, :] &= mask[:-1, :]
+        out[:-1, :] &= mask[1:, :]
+        out[[0, -1], :] = False
+    return out
+
+
+def estimate_shift(
+    parcels,
+    image,
+    *,
+    transform=None,
+    crs=None,
+    band: int = 1,
+    max_shift: float = 300.0,
+) -> dict:
+    """Find the shift that best lines the parcels up with an image of the same place.
+
+    Parcels differ from one another on imagery (a garden, a rice field, a pond), so when
+    they sit where the image shows them, the image changes across their boundaries and
+    little inside them. The parcels are rasterised once onto the image grid and slid by
+    whole pixels up to ``max_shift`` in every direction; the shift with the strongest
+    edge contrast is the data's offset. A smooth or noisy area scores about 1 whatever
+    the shift, so the search is not fooled by the land around the commune.
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame or GeoSeries
+        Parcels with a CRS (any; moved to the image's, through EPSG:6960 for VN-2000).
+    image : str, os.PathLike, rasterio dataset or numpy.ndarray
+        One band of an index or reflectance (e.g. NDVI) where the parcels are;
+        NaN or the dataset's nodata are ignored.
+    transform, crs : optional
+        The affine transform and CRS of an array ``image``.
+    band : int, optional
+        Band of a raster file or dataset.
+    max_shift : float, optional
+        Largest shift searched, in metres.
+
+    Returns
+    -------
+    dict
+        ``dx``, ``dy``: the parcels' offset from where the image shows them (metres,
+        image CRS axes); ``score``: the edge contrast at that shift (mean squared
+        difference of neighbouring pixels across parcel boundaries over that inside
+        parcels; about 1 when parcels and image are unrelated); ``score_at_zero``: the
+        same unshifted;
+        ``pixel``: the pixel size (the precision).
+    """
+    from rasterio import features
+
+    from . import _io
+
+    if isinstance(image, np.ndarray):
+        if transform is None or crs is None:
+            raise CRSError("An array image needs transform= and crs=.")
+        values = np.asarray(image, dtype="float64")
+        img_crs = crs
+    else:
+        with _io.open_raster(image) as dataset:
+            values = dataset.read(band, masked=True).astype("float64").filled(np.nan)
+            transform, img_crs = dataset.transform, dataset.crs
+    import pyproj
+
+    img_crs = pyproj.CRS.from_user_input(img_crs)
+    geoms = _to_crs(getattr(parcels, "geometry", parcels), img_crs)
+    ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
+    shapes = [(g, i + 1) for i, g in enumerate(geoms.to_numpy()) if ok[i]]
+    pixel = float(abs(transform.a))
+    reach = int(np.ceil(max_shift / pixel))
+    height, width = values.shape
+    # labels on a grid larger by `reach` pixels on every side, so that every shift pairs
+    # every image pixel with a label (0 = no parcel): the same pixels are compared
+    from affine import Affine
+
+    labels = features.rasterize(
+        shapes,
+        out_shape=(height + 2 * reach, width + 2 * reach),
+        transform=transform @ Affine.translation(-reach, -reach),
+        fill=0,
+        dtype="int32",
+    )
+    # squared differences between neighbouring pixels, across and along the rows
+    diff_h = (values[:, 1:] - values[:, :-1]) ** 2
+    diff_v = (values[1:, :] - values[:-1, :]) ** 2
+    ok_h, ok_v = np.isfinite(diff_h), np.isfinite(diff_v)
+    if ok_h.sum() + ok_v.sum() < 10 or np.nanmax(diff_h) == 0:
+        raise CRSError("The image has too few valid pixels (or no contrast) to align parcels.")
+    diff_h, diff_v = np.where(ok_h, diff_h, 0.0), np.where(ok_v, diff_v, 0.0)
+
+    # For every shift at once (FFT correlations): labels moved by (sx, sy) pixels put
+    # label[r - sy, c - sx] on image[r, c]. Aligned parcels put the image's edges on
+    # their boundaries: neighbouring pixels differ much more across a boundary than
+    # inside a parcel.
+    from scipy.signal import fftconvolve
+
+    def correlate(mask, image_part):
+        out = fftconvolve(mask.astype("float64"), image_part[::-1, ::-1], mode="valid")
+        return np.maximum(out, 0.0)
+
+    sums = np.zeros((2, 2 * reach + 1, 2 * reach + 1))
+    counts = np.zeros_like(sums)
+    for a, b, d, ok in ((labels[:, 1:], labels[:, :-1], diff_h, ok_h),
+                        (labels[1:, :], labels[:-1, :], diff_v, ok_v)):  # fmt: skip
+        # "inside" pairs: both pixels and their neighbours along the pair carry one
+        # label, so half a pixel of misregistration does not mix them
+        same = (a == b) & (a > 0)
+        same = _erode_along(same, axis=1 if a.shape[0] == labels.shape[0] else 0)
+        cross = (a != b) & ((a > 0) | (b > 0))
+        for k, mask in enumerate((same, cross)):
+            sums[k] += correlate(mask, d)
+            counts[k] += correlate(mask, ok.astype("float64"))
+    counts = np.round(counts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grid = (sums[1] / counts[1]) / (sums[0] / counts[0])
+    grid[(counts.min(axis=0) < 10) | ~np.isfinite(grid)] = -np.inf
+    # grid[i, j] is the shift sy = reach - i, sx = reach - j
+    i, j = np.unravel_index(int(np.argmax(grid)), grid.shape)
+    best = (float(grid[i, j]), reach - int(j), reach - int(i))
+    at_zero = float(grid[reach, reach])
+    value, sx, sy = best
+    # labels moved by +sx columns (east) and +sy rows (south, for a north-up image) line
+    # up: the data sit at -sx, +sy pixels from the truth
+    dx = -sx * transform.a
+    dy = -sy * transform.e
+    return {"dx": float(dx), "dy": float(dy), "score": float(value),
+            "score_at_zero": at_zero, "pixel": pixel}  # fmt: skip
+
+
+def check_alignment(parcels, image, *, tolerance: float = 20.0, **kwargs) -> OffsetDiagnosis:
+    """Tell whether VN-2000 parcels sit where imagery shows them, or are "local" VN-2000.
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame
+        Parcels in a projected VN-2000 CRS.
+    image : str, os.PathLike, rasterio dataset or numpy.ndarray
+        An image of the commune (e.g. NDVI of a clear Sentinel-2 date); see
+        :func:`estimate_shift`.
+    tolerance : float, optional
+        Metres within which a shift counts as none, or as the local VN-2000 one; at
+        least the image's pixel size is used.
+    **kwargs
+        Passed to :func:`estimate_shift` (``transform``, ``crs``, ``band``,
+        ``max_shift``).
+
+    Returns
+    -------
+    OffsetDiagnosis
+        ``verdict`` ``"ok"``, ``"local_vn2000"`` (about 225 m off: projected without
+        the datum shift) or ``"unexplained"``, with a message saying what to do.
+
+    Raises
+    ------
+    CRSError
+        When the parcels are not in a projected VN-2000 CRS.
+    """
+    import pyproj
+
+    crs = getattr(parcels, "crs", None)
+    if crs is None or not crs.is_projected or not is_vn2000(crs):
+        raise CRSError(
+            "check_alignment needs parcels in a projected VN-2000 CRS (e.g. EPSG:9209); "
+            f"got {getattr(crs, 'name', None)!r}."
+        )
+    found = estimate_shift(parcels, image, **kwargs)
+    centre = parcels.geometry.union_all().centroid
+    lon, lat = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(
+        centre.x, centre.y
+    )
+    result = _diagnose(found["dx"], found["dy"], lon, lat, crs, max(tolerance, found["pixel"]),
+                       what="imagery")  # fmt: skip
+    return result

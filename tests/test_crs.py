@@ -186,3 +186,84 @@ def test_bundled_table_matches_shared():
     shared = pd.read_csv(SHARED / "provincial_meridians_pre2025.csv")
     ours = C._table()
     pd.testing.assert_frame_equal(shared, ours)
+
+
+def _synthetic_scene(seed=3):
+    """Parcels of 15-45 m with their own NDVI, on a 10 m image with noise."""
+    from affine import Affine
+    from rasterio import features
+    from shapely.geometry import box
+
+    rng = np.random.default_rng(seed)
+    x0, y0 = 531000.0, 2035000.0
+    # irregular blocks, as real parcels are: a regular grid would also line up when
+    # shifted by whole parcels
+    geoms = []
+    x = x0 + 300
+    while x < x0 + 700:
+        width = rng.uniform(15, 45)
+        y = y0 + 300
+        while y < y0 + 700:
+            height = rng.uniform(15, 45)
+            geoms.append(box(x, y, x + width, y + height))
+            y += height
+        x += width
+    parcels = gpd.GeoDataFrame(geometry=geoms, crs="EPSG:9209")
+    values = rng.uniform(0.1, 0.9, len(parcels))
+    # drawn at 1 m, then averaged to 10 m pixels: boundary pixels are mixed, as in
+    # Sentinel-2
+    fine = features.rasterize(
+        [(g, v) for g, v in zip(parcels.geometry, values)], out_shape=(1000, 1000),
+        transform=Affine(1.0, 0, x0, 0, -1.0, y0 + 1000), fill=0.5, dtype="float64",
+    )  # fmt: skip
+    image = fine.reshape(100, 10, 100, 10).mean(axis=(1, 3))
+    image += rng.normal(0, 0.03, image.shape)
+    transform = Affine(10.0, 0, x0, 0, -10.0, y0 + 1000)
+    return parcels, image, transform
+
+
+def test_estimate_shift_recovers_a_known_offset():
+    parcels, image, transform = _synthetic_scene()
+    found = C.estimate_shift(parcels, image, transform=transform, crs="EPSG:9209")
+    assert (found["dx"], found["dy"]) == (0.0, 0.0)
+    assert found["score"] > 3  # edges on boundaries; ~1 for unrelated parcels
+    moved = parcels.translate(-70, 40)
+    found = C.estimate_shift(moved, image, transform=transform, crs="EPSG:9209")
+    assert (found["dx"], found["dy"]) == (-70.0, 40.0)
+    assert found["score_at_zero"] < 1.5
+
+
+def test_check_alignment_spots_local_vn2000():
+    parcels, image, transform = _synthetic_scene()
+    lon, lat = C.to_wgs84(531500.0, 2035500.0, crs="EPSG:9209")
+    ex, ey = C.local_vn2000_offset(float(lon), float(lat), crs="EPSG:9209")
+    local = gpd.GeoDataFrame(geometry=parcels.translate(ex, ey), crs="EPSG:9209")
+    result = C.check_alignment(local, image, transform=transform, crs="EPSG:9209")
+    assert result.verdict == "local_vn2000"
+    assert abs(result.dx - ex) <= 10 and abs(result.dy - ey) <= 10
+    ok = C.check_alignment(parcels, image, transform=transform, crs="EPSG:9209")
+    assert ok.verdict == "ok"
+    with pytest.raises(CRSError, match="projected VN-2000"):
+        C.check_alignment(parcels.to_crs(4326), image, transform=transform, crs="EPSG:9209")
+
+
+LAYERS = Path(__file__).resolve().parents[1] / "layers"
+
+
+@pytest.mark.skipif(not (LAYERS / "s2").is_dir(), reason="sample commune not in layers/")
+def test_sample_commune_alignment_with_sentinel2():
+    import rasterio
+
+    scene = sorted((LAYERS / "s2").glob("*20200407*"))[0]
+    with rasterio.open(scene / "B04.tif") as red, rasterio.open(scene / "B08.tif") as nir:
+        r = red.read(1, masked=True).astype(float).filled(np.nan)
+        n = nir.read(1, masked=True).astype(float).filled(np.nan)
+        transform, crs = red.transform, red.crs
+    ndvi = (n - r) / (n + r)
+    parcels = gpd.read_file(LAYERS / "thanh_binh.gpkg", layer="parcels")
+    assert C.check_alignment(parcels, ndvi, transform=transform, crs=crs).verdict == "ok"
+    lon, lat = 105.6, 18.5
+    ex, ey = C.local_vn2000_offset(lon, lat, crs="EPSG:9209")
+    local = parcels.set_geometry(parcels.translate(ex, ey))
+    result = C.check_alignment(local, ndvi, transform=transform, crs=crs)
+    assert result.verdict == "local_vn2000", result.message

@@ -165,3 +165,14 @@ VIETNAMESE = (
 def test_legacy_round_trip(value):
     assert T.vni_to_unicode(T.unicode_to_vni(value)) == value
     assert T.tcvn3_to_unicode(T.unicode_to_tcvn3(value)) == value
+
+
+def test_docstring_examples():
+    import doctest
+
+    import ntmgis.crs
+    import ntmgis.text
+
+    for module in (ntmgis.text, ntmgis.crs):
+        result = doctest.testmod(module, raise_on_error=False)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
