@@ -297,3 +297,43 @@ def test_cli_maps(result_gpkg, tmp_path):
         assert "Khảo sát tốt, ảnh cho thấy hoang hóa" in text
         assert "ngày ..... tháng ..... năm" in text
     assert math.isfinite(pdf.stat().st_size)
+
+
+def test_degrees_multipolygons_spellings_and_an_empty_hamlet(tmp_path):
+    from shapely.geometry import MultiPolygon, box
+
+    parcels = gpd.GeoDataFrame(
+        {
+            "hamlet": ["Thôn A", "Thôn A", "Thon a"],  # third spelt without diacritics
+            "sheet": [1, 1, 2],
+            "parcel_no": [1, 2, 3],
+            "flag": ["hoang_hoa", None, "nghi_van"],
+            "visit": [True, None, True],
+            "owner": ["Nguyễn Văn An", None, "Lê Thị Bình"],
+        },
+        geometry=[
+            box(105.5, 18.5, 105.5003, 18.5003),
+            MultiPolygon(
+                [box(105.5004, 18.5, 105.5006, 18.5002), box(105.5007, 18.5, 105.5008, 18.5001)]
+            ),
+            box(105.5, 18.5004, 105.5002, 18.5006),
+        ],
+        crs=4326,
+    )
+    hamlets = gpd.GeoDataFrame(
+        {"ten_thon": ["Thôn A", "Thôn B"]},
+        geometry=[
+            box(105.4999, 18.4999, 105.5009, 18.5007),
+            box(105.5009, 18.4999, 105.502, 18.5007),
+        ],
+        crs=4326,
+    ).to_crs(9209)
+    pdf = maps.render_maps({"parcels": parcels, "hamlets": hamlets}, tmp_path, date=None)[0]
+    if shutil.which("pdftotext") is None:
+        return
+    pages = _pdftotext(pdf).split("\f")
+    assert len([p for p in pages if p.strip()]) == 3  # overview, Thôn A, Thôn B (no parcels)
+    assert "DANH SÁCH HỘ CẦN KIỂM TRA (2 thửa)" in pages[1]  # "Thon a" is Thôn A
+    assert "Lê Thị Bình" in pages[1] and "2/3" in pages[1]
+    assert "Không có hộ cần kiểm tra." in pages[2]
+    assert "EPSG:32648" in pages[0]  # degrees drawn in the local UTM zone
