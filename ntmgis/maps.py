@@ -612,8 +612,10 @@ def _labels(ax, frame, scale, fs):
     char_w = 0.6 * size * 0.3528 * mm  # DejaVu digits are 0.64 em wide
     height = size * 0.3528 * mm * 0.75
     geoms = frame.geometry.values
-    lines = shapely.maximum_inscribed_circle(geoms, tolerance=0.5)
-    centers = shapely.get_point(lines, 0)
+    if hasattr(shapely, "maximum_inscribed_circle"):  # shapely >= 2.1: the pole of inaccessibility
+        centers = shapely.get_point(shapely.maximum_inscribed_circle(geoms, tolerance=0.5), 0)
+    else:  # pragma: no cover - shapely 2.0
+        centers = shapely.point_on_surface(geoms)
     cx, cy = shapely.get_x(centers), shapely.get_y(centers)
     widths = texts.str.len().to_numpy() * char_w
     boxes = shapely.box(cx - widths / 2, cy - height / 2, cx + widths / 2, cy + height / 2)
