@@ -337,3 +337,21 @@ def test_degrees_multipolygons_spellings_and_an_empty_hamlet(tmp_path):
     assert "Lê Thị Bình" in pages[1] and "2/3" in pages[1]
     assert "Không có hộ cần kiểm tra." in pages[2]
     assert "EPSG:32648" in pages[0]  # degrees drawn in the local UTM zone
+
+
+def test_progress_and_cancel_leave_no_partial_pdf(layers_dir, tmp_path):
+    from ntmgis.errors import CancelledError
+
+    parcels = contract_parcels(layers_dir)
+    parcels = parcels[parcels["hamlet"].isin(["Thôn Trung Sơn", "Thôn Tân Lộc"])]
+    seen = []
+    maps.render_maps(parcels, tmp_path / "ok", progress=lambda f, m: seen.append((f, m)))
+    assert seen[0][0] == 0.0 and seen[-1] == (1.0, "3 trang")
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
+
+    def cancel(fraction, message):
+        return fraction < 0.4
+
+    with pytest.raises(CancelledError):
+        maps.render_maps(parcels, tmp_path / "cancel", png=True, progress=cancel)
+    assert list((tmp_path / "cancel").iterdir()) == []
