@@ -34,6 +34,7 @@ import json
 import math
 import os
 import re
+import warnings as _warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ import numpy as np
 
 from . import _progress
 from ._io import as_path, open_raster, read_vector
-from .errors import CRSError, ImageryError, InputError, SchemaError, warn
+from .errors import CRSError, ImageryError, InputError, NtmgisWarning, SchemaError
 from .indices import COMMON_BANDS, get_index, parse_period
 from .stack import RasterStack
 
@@ -142,6 +143,17 @@ _MASK_BANDS = ("scl", "qa_pixel")
 _RASTER_EXT = (".tif", ".tiff", ".jp2", ".vrt")
 _DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?!\d)")
 _BASELINE_RE = re.compile(r"_N(\d{2})(\d{2})(?:_|$)")
+
+
+def _warn(message: str) -> None:
+    """Emit an NtmgisWarning attributed to the first caller outside ntmgis."""
+    import sys
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(0), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    _warnings.warn(message, NtmgisWarning, stacklevel=level)
 
 
 # --------------------------------------------------------------------------- records
@@ -384,7 +396,7 @@ def find_scenes(
     errors: list[tuple[str, str]] = []
     scenes = _discover(source, band_names=band_names, on_error=on_error, errors=errors)
     for where, reason in errors:
-        warn(f"Skipped {where}: {reason}")
+        _warn(f"Skipped {where}: {reason}")
     if not scenes:
         raise ImageryError(
             f"No Sentinel-2 or Landsat scene found in {_describe(source)}. Expected scene "
@@ -1305,8 +1317,20 @@ def read_stacks(
     scl_mask(np.zeros(1), scl_classes)  # validates the classes
     qa_bits = tuple(int(b) for b in qa_bits)
     qa_pixel_mask(np.zeros(1), qa_bits)
+    discovery_errors: list[tuple[str, str]] = []
     if not isinstance(scenes, list) or not all(isinstance(s, Scene) for s in scenes):
-        scenes = find_scenes(scenes, on_error=on_error)
+        with _warnings.catch_warnings(record=True) as caught:
+            _warnings.simplefilter("always")
+            scenes = find_scenes(scenes, on_error=on_error)
+        for w in caught:  # re-emit here; remember what discovery skipped
+            text = str(w.message)
+            if text.startswith("Skipped "):
+                where, _, reason = text[len("Skipped ") :].partition(": ")
+                discovery_errors.append((where, reason))
+            if issubclass(w.category, NtmgisWarning):
+                _warn(str(w.message))
+            else:
+                _warnings.warn(w.message, w.category, stacklevel=2)
     window = parse_period(period)
     if window is not None:
         scenes = [s for s in scenes if s.date is None or window[0] <= s.date <= window[1]]
@@ -1331,13 +1355,15 @@ def read_stacks(
     res_wanted = _parse_grid(grid)
     aoi_series = _aoi_geometry(aoi, aoi_crs, aoi_layer)
 
-    skipped: list[dict] = []
+    skipped: list[dict] = [
+        {"scene": where, "date": None, "reason": reason} for where, reason in discovery_errors
+    ]
 
     def fail(scene: Scene, exc: Exception):
         if on_error == "raise":
             raise exc
         skipped.append({"scene": scene.id, "date": _iso(scene.date), "reason": str(exc)})
-        warn(f"Skipped scene {scene.label}: {exc}", stacklevel=3)
+        _warn(f"Skipped scene {scene.label}: {exc}")
 
     # check bands and headers; group by CRS
     groups: dict[str, list[Scene]] = {}
@@ -1380,10 +1406,7 @@ def read_stacks(
                         "reason": f"does not cover the area of interest ({_crs_name(crs)})",
                     }
                 )
-                warn(
-                    f"Scene {scene.label} does not cover the area of interest; skipped.",
-                    stacklevel=2,
-                )
+                _warn(f"Scene {scene.label} does not cover the area of interest; skipped.")
                 done += 1
                 continue
             members.append(scene)
@@ -1546,10 +1569,9 @@ def _read_group(
         )
         if n_clear == 0:
             why = "no valid pixel (outside the swath)" if n_valid == 0 else "fully cloudy"
-            warn(
+            _warn(
                 f"Scene {scene.label} has no clear pixel over the area of interest ({why}); "
-                f"kept as an all-NaN date.",
-                stacklevel=3,
+                f"kept as an all-NaN date."
             )
         for var, arr in outputs.items():
             name = f"{prefix}/{var}"
@@ -1575,15 +1597,14 @@ def _read_group(
             }
     if unknown_baseline:
         labels = ", ".join(s.label for s in unknown_baseline)
-        warn(
+        _warn(
             f"Processing baseline unknown for {len(unknown_baseline)} Sentinel-2 scene(s) "
             f"({labels}): BOA_ADD_OFFSET decided from the acquisition date (0 before "
             f"2022-01-25, -1000 from it; from the values when undated) and checked against "
-            f"the values.",
-            stacklevel=3,
+            f"the values."
         )
     if offset_notes:
-        warn("BOA_ADD_OFFSET check: " + " | ".join(offset_notes), stacklevel=3)
+        _warn("BOA_ADD_OFFSET check: " + " | ".join(offset_notes))
     if not layers:
         return None
     # by date, then the requested variable order
@@ -1658,6 +1679,9 @@ def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_o
         for band, arr in dns.items():
             refl[band] = arr if float_input[band] else arr * LANDSAT_SCALE + LANDSAT_OFFSET
         offset, source_name = LANDSAT_OFFSET, "landsat-c2"
+    elif all(float_input.values()):  # already reflectance (float GeoTIFF): no offset
+        refl = dict(dns)
+        offset, source_name = 0.0, "float reflectance"
     else:
         visible = [dns[b][clear] for b in ("blue", "green", "red") if b in dns]
         sample = np.concatenate(visible) if visible else None
