@@ -43,6 +43,17 @@ __all__ = [
     "parcel_ids",
 ]
 
+
+def _text(values) -> pd.Series:
+    """Text values as pandas' default string column (``str`` in pandas 3; NaN missing)."""
+    return pd.Series([None if v is None or v is pd.NA else v for v in values])
+
+
+def _floats(values) -> np.ndarray:
+    """Numbers as float64 with NaN for missing (plain numpy, no pandas NA)."""
+    return np.array([np.nan if v is None or v is pd.NA else float(v) for v in values], dtype=float)
+
+
 #: Standard field -> known column names (matched case-, space- and diacritic-insensitively).
 PARCEL_FIELDS: dict[str, list[str]] = {
     "sheet": [
@@ -300,7 +311,7 @@ def _to_int_keys(values: pd.Series, column: str, source: str, notes: list[list[s
             notes[i].append(f"{column} '{text}' is not a whole number")
     if all(v is None or isinstance(v, int) for v in out):
         return pd.array(out, dtype="Int64")
-    return pd.array([None if v is None else str(v) for v in out], dtype="string")
+    return _text([None if v is None else str(v) for v in out])
 
 
 def _repair_geometries(gdf, notes: list[list[str]]):
@@ -548,9 +559,9 @@ def read_parcels(
             if note == "unreadable":
                 notes[i].append(f"area '{value}' is not a number")
             area.append(number)
-        area = pd.array(area, dtype="Float64")
+        area = _floats(area)
     else:
-        area = pd.array([None] * n, dtype="Float64")
+        area = _floats([None] * n)
     if gdf.crs is not None and gdf.crs.is_projected:
         geom_area = gdf.geometry.area.to_numpy()
         for i in np.flatnonzero(pd.isna(area) & ~empty):
@@ -559,11 +570,8 @@ def read_parcels(
 
     def text_field(field, transform=clean_text):
         if field not in mapping:
-            return pd.array([None] * n, dtype="string")
-        return pd.array(
-            [transform(v) if isinstance(v, str) else None for v in gdf[mapping[field]]],
-            dtype="string",
-        )
+            return _text([None] * n)
+        return _text([transform(v) if isinstance(v, str) else None for v in gdf[mapping[field]]])
 
     status = []
     for i in range(n):
@@ -576,7 +584,7 @@ def read_parcels(
         status.append(next((s for s in _STATUS_ORDER if flags.get(s, s == "ok")), "ok"))
     standard = pd.DataFrame(
         {
-            "parcel_id": pd.array(ids, dtype="string"),
+            "parcel_id": _text(ids),
             "sheet": sheet,
             "parcel_no": parcel_no,
             "area_m2": area,
@@ -584,8 +592,8 @@ def read_parcels(
             "hamlet": text_field("hamlet"),
             "owner": text_field("owner"),
             "household_id": text_field("household_id", lambda v: v.strip() or None),
-            "parcel_status": pd.array(status, dtype="string"),
-            "parcel_notes": pd.array(["; ".join(x) if x else None for x in notes], dtype="string"),
+            "parcel_status": _text(status),
+            "parcel_notes": _text(["; ".join(x) if x else None for x in notes]),
             "overlap_m2": np.round(overlap, 2),
         }
     )

@@ -48,6 +48,17 @@ __all__ = [
     "SURVEY_STATUSES",
 ]
 
+
+def _text(values) -> pd.Series:
+    """Text values as pandas' default string column (``str`` in pandas 3; NaN missing)."""
+    return pd.Series([None if v is None or v is pd.NA else v for v in values])
+
+
+def _floats(values) -> np.ndarray:
+    """Numbers as float64 with NaN for missing (plain numpy, no pandas NA)."""
+    return np.array([np.nan if v is None or v is pd.NA else float(v) for v in values], dtype=float)
+
+
 #: Standard field -> known header spellings (compared without case, spaces, diacritics).
 SURVEY_FIELDS: dict[str, list[str]] = {
     "stt": ["STT", "TT", "Số thứ tự", "No"],
@@ -732,9 +743,7 @@ def read_survey(
                 )
             values.append(number)
         out[key] = pd.array(values, dtype="Int64")
-    out["household_id"] = pd.array(
-        [(_cell_text(v).strip() or None) for v in col("household_id")], dtype="string"
-    )
+    out["household_id"] = _text([(_cell_text(v).strip() or None) for v in col("household_id")])
 
     # names
     owners = []
@@ -750,11 +759,10 @@ def read_survey(
                 f"row {body_numbers[i]}: stray spaces in the name '{text}' removed.",
             )
         owners.append(cleaned)
-    out["owner"] = pd.array(owners, dtype="string")
+    out["owner"] = _text(owners)
 
-    out["hamlet"] = pd.array(
-        _normalise_hamlets(col("hamlet"), mapping.get("hamlet"), hamlets, note, body_numbers),
-        dtype="string",
+    out["hamlet"] = _text(
+        _normalise_hamlets(col("hamlet"), mapping.get("hamlet"), hamlets, note, body_numbers)
     )
 
     # area
@@ -797,7 +805,7 @@ def read_survey(
             )
             number = None
         areas.append(number)
-    out["garden_area_m2"] = pd.array(areas, dtype="Float64")
+    out["garden_area_m2"] = _floats(areas)
 
     # garden class
     labels, codes, raws = [], [], []
@@ -836,9 +844,9 @@ def read_survey(
                 text,
                 f"row {body_numbers[i]}: garden class '{text}' read as '{cls.label}' ({fix}).",
             )
-    out["garden_class"] = pd.array(labels, dtype="string")
-    out["garden_class_code"] = pd.array(codes, dtype="string")
-    out["garden_class_raw"] = pd.array(raws, dtype="string")
+    out["garden_class"] = _text(labels)
+    out["garden_class_code"] = _text(codes)
+    out["garden_class_raw"] = _text(raws)
     if "garden_class_raw" not in mapping:
         warn(f"No garden-class column ('Phân loại vườn') in {where}: garden_class is empty.")
 
@@ -848,7 +856,7 @@ def read_survey(
         text = clean_text(_cell_text(value))
         parts = [clean_text(p) for p in re.split(r"[,;/+]", text)] if text else []
         needs.append(", ".join(p.lower() for p in parts if p) or None)
-    out["support_needs"] = pd.array(needs, dtype="string")
+    out["support_needs"] = _text(needs)
     dates = []
     for i, value in enumerate(col("survey_date")):
         date, problem = _parse_date(value)
@@ -863,14 +871,12 @@ def read_survey(
             )
         dates.append(date)
     out["survey_date"] = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce")
-    out["note"] = pd.array([clean_text(_cell_text(v)) for v in col("note")], dtype="string")
+    out["note"] = _text([clean_text(_cell_text(v)) for v in col("note")])
     for key in ("lon", "lat", "x", "y"):
         if key in mapping:
-            out[key] = pd.array([parse_vn_number(v)[0] for v in col(key)], dtype="Float64")
+            out[key] = _floats([parse_vn_number(v)[0] for v in col(key)])
 
-    out["survey_issues"] = pd.array(
-        [", ".join(dict.fromkeys(k)) if k else None for k in row_kinds], dtype="string"
-    )
+    out["survey_issues"] = _text([", ".join(dict.fromkeys(k)) if k else None for k in row_kinds])
     used = set(mapping.values())
     extras = [c for c in raw.columns if c not in used]
     for column in extras:
@@ -1533,10 +1539,10 @@ def join_survey(
     }
     picked = survey_df.reindex(pd.Index([-1 if r is None else r for r in picks]))
     joined = parcel_df.copy()
-    joined["survey_status"] = pd.array(status, dtype="string")
-    joined["survey_reason"] = pd.array(reason_text, dtype="string")
+    joined["survey_status"] = _text(status)
+    joined["survey_reason"] = _text(reason_text)
     joined["survey_row"] = pd.array(row_used, dtype="Int64")
-    joined["survey_rows"] = pd.array(rows_all, dtype="string")
+    joined["survey_rows"] = _text(rows_all)
     for src, dst in take.items():
         if src in picked.columns:
             values = picked[src].to_numpy()
