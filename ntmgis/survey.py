@@ -1230,7 +1230,8 @@ def join_survey(
     else:
         parcel_df = read_parcels(parcels, layer=layer)
     parcel_df = parcel_df.reset_index(drop=True)
-    parcels_source = parcel_df.attrs.get("ntmgis", {}).get("source", _source_name(parcels))
+    parcel_meta = parcel_df.attrs.get("ntmgis", {})
+    parcels_source = parcel_meta.get("source", _source_name(parcels))
     _progress.report(progress, 0.3, "Reading the survey")
     hamlet_names = [h for h in parcel_df["hamlet"].dropna().unique()]
     if _is_standard_frame(survey):
@@ -1249,6 +1250,8 @@ def join_survey(
     _progress.report(progress, 0.5, f"Joining by {mode}")
 
     issues = _Issues()
+    for message in parcel_meta.get("text", []):
+        issues.add("parcel_text_encoding", None, None, None, message)
     present_rows = set(survey_df["survey_row"].dropna().astype(int))
     for item in meta.get("issues", []):
         if item["survey_row"] is None or int(item["survey_row"]) in present_rows:
@@ -1317,9 +1320,10 @@ def join_survey(
     else:
         points = _survey_points(survey_df, parcel_df)
         valid = ~(points.is_empty | points.isna())
+        valid &= np.isfinite(points.x.fillna(np.nan)) & np.isfinite(points.y.fillna(np.nan))
         tree_geoms = parcel_df.geometry
         for r in range(n_rows):
-            if not valid.iloc[r] or not np.isfinite(points.iloc[r].x):
+            if not valid.iloc[r]:
                 reasons[r] = "missing_key"
                 messages[r] = f"row {rows[r]}: no coordinates."
         q_idx, p_idx = tree_geoms.sindex.query(points[valid], predicate="within")

@@ -378,14 +378,14 @@ def test_join_spatial_from_gps_points():
         centres.x.to_numpy(), centres.y.to_numpy()
     )
     survey = pd.DataFrame(
-        {"Kinh độ": [lon[0], lon[2], 100.0], "Vĩ độ": [lat[0], lat[2], 10.0],
-         "Phân loại vườn": ["Vườn tạp", "Vườn mẫu", "Vườn tạp"]}
+        {"Kinh độ": [lon[0], lon[2], 100.0, None], "Vĩ độ": [lat[0], lat[2], 10.0, None],
+         "Phân loại vườn": ["Vườn tạp", "Vườn mẫu", "Vườn tạp", "Vườn tạp"]}
     )  # fmt: skip
     joined, report = _quiet(join_survey, parcels, survey, on="spatial")[0]
     classes = [None if pd.isna(v) else v for v in joined["garden_class"]]
     assert classes == ["Vườn tạp", None, "Vườn mẫu", None, None, None]
     assert joined["survey_status"].tolist()[:3] == ["matched", "no_survey", "matched"]
-    assert report.unmatched["reason"].tolist() == ["outside_parcels"]
+    assert report.unmatched["reason"].tolist() == ["outside_parcels", "missing_key"]
 
 
 def test_on_must_be_possible():
@@ -541,3 +541,15 @@ def test_sample_csv_and_xlsx_read_the_same():
     csv = _quiet(read_survey, LAYERS / "survey_2020.csv")[0]
     pd.testing.assert_frame_equal(xlsx.reset_index(drop=True), csv.reset_index(drop=True),
                                   check_dtype=False)  # fmt: skip
+
+
+def test_parcel_text_repairs_reach_the_report():
+    from ntmgis.text import unicode_to_vni
+
+    gdf = _parcels()
+    gdf["TENCHU"] = [unicode_to_vni("Nguyễn Văn Hòa")] * len(gdf)
+    parcels = _quiet(read_parcels, gdf)[0]
+    assert parcels["owner"].tolist()[0] == "Nguyễn Văn Hòa"
+    _, report = _quiet(join_survey, parcels, _survey_frame())[0]
+    text = report.issues[report.issues["kind"] == "parcel_text_encoding"]["message"].tolist()
+    assert len(text) == 1 and "TENCHU" in text[0] and "vni" in text[0]
