@@ -494,6 +494,12 @@ def unicode_to_vni(text: str) -> str:
 # --------------------------------------------------------------------------------------
 
 ENCODINGS = ("unicode", "tcvn3", "vni", "utf8-as-latin1", "cp1258-as-latin1")
+_ENCODING_LABELS = {
+    "tcvn3": "the legacy TCVN3 (ABC) encoding [tcvn3]",
+    "vni": "the legacy VNI encoding [vni]",
+    "utf8-as-latin1": "UTF-8 read as Latin-1, e.g. a Shapefile without .cpg [utf8-as-latin1]",
+    "cp1258-as-latin1": "Windows-1258 read as Latin-1 [cp1258-as-latin1]",
+}
 
 
 def _raw_bytes(text: str) -> bytes | None:
@@ -639,7 +645,7 @@ def repair_column(values, *, column: str = "", source: str = "", first_row: int 
         )
     elif legacy:
         name, n = next(iter(legacy.items()))
-        message = f"{where}: {n} value(s) in the legacy {name} encoding converted to Unicode."
+        message = f"{where}: {n} value(s) in {_ENCODING_LABELS[name]} converted to Unicode."
     info = {"encodings": counts, "mixed": mixed, "rows": rows, "message": message}
     if index is not None:
         import pandas as pd
