@@ -644,8 +644,8 @@ def check_coordinates(
         raise CRSError(
             f"'{source}' has no coordinate reference system (no .prj or CRS). "
             + (f"Likely: {listed}. " if listed else "")
-            + "Pass it explicitly, e.g. read_parcels(..., crs='EPSG:9209'), or give the "
-            "province (province='Hà Tĩnh') to narrow the suggestions."
+            + "Pass it explicitly (crs='EPSG:9209' in Python, --crs EPSG:9209 on the command "
+            "line), or give the province (province='Hà Tĩnh') to narrow the suggestions."
         )
     crs = pyproj.CRS.from_user_input(crs)
     if crs.is_projected and _looks_like_degrees(bounds):
