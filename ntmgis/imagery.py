@@ -1297,8 +1297,10 @@ def read_stacks(
         layer: name, date, variable, scene id(s), sensor, clear/valid/total pixels,
         BOA offset and its source), ``"scenes"`` (per scene: id, date, clear pixels,
         status ``"ok"``/``"no clear pixel"``), ``"skipped"`` (scenes skipped with the
-        reason: outside the AOI, unreadable), ``"crs_name"``, ``"grid"`` (resolution) and
-        ``"aoi_pixels"``.
+        reason: outside the AOI, unreadable), ``"crs_name"``, ``"grid"`` (resolution),
+        ``"aoi_pixels"`` and ``"aoi_mask"`` (bool array, pixels whose centre is in the
+        AOI; clear-pixel counts are taken there). Two scenes of one date on one grid
+        (adjacent tiles) fill one layer.
 
     Raises
     ------

@@ -599,6 +599,24 @@ def test_two_utm_zones_read_each_in_its_own_crs(tmp_path):
         read_time_series(tmp_path, aoi=aoi, margin=0)
 
 
+def test_adjacent_tiles_of_one_date_fill_one_layer(tmp_path):
+    item = {"datetime": "2020-03-01T03:00:00Z", "s2:processing_baseline": "02.14"}
+    make_scene(tmp_path, "S2A_48QWE_20200301", item=item)
+    east = default_dn()
+    east["nir"] = np.full((H, W), 2000)
+    make_scene(tmp_path, "S2A_48QXE_20200301", item=item, dn=east, x0=X0 + 80)
+    aoi = aoi_box(X0 + 40, Y0 - 80, X0 + 120, Y0)
+    st = read_time_series(tmp_path, aoi=aoi, margin=0)
+    assert st.names == ["2020-03-01/ndvi"] and st.shape == (8, 8)
+    ndvi = st.data[0]
+    assert np.isfinite(ndvi).all()
+    # west half from the first tile (pixel column 4 of it), east half from the second
+    assert ndvi[0, 0] == pytest.approx((3040 - 308) / (3040 + 308), abs=1e-6)
+    assert ndvi[0, 4] == pytest.approx((2000 - 300) / (2000 + 300), abs=1e-6)
+    assert st.meta["layers"][0]["scene"] == "S2A_48QWE_20200301+S2A_48QXE_20200301"
+    assert st.meta["layers"][0]["clear_pixels"] == 64
+
+
 def test_scene_missing_the_aoi_is_skipped_and_reported(tmp_path):
     item = {"datetime": "2020-03-01T03:00:00Z", "s2:processing_baseline": "02.14"}
     make_scene(tmp_path, "here", item=item)

@@ -40,13 +40,16 @@ def indices(
     (median, max, min, amplitude p90-p10, clear count), plus scenes.csv.
     """
     import csv
+    import warnings
 
+    from ..errors import NtmgisWarning
     from ..imagery import read_stacks
     from ..indices import composite, write_cog
     from ._common import progress_bar
 
     names = [n.lower() for n in index_names] or ["ndvi"]
-    with progress_bar("Reading scenes") as progress:
+    with warnings.catch_warnings(record=True) as caught, progress_bar("Reading scenes") as progress:
+        warnings.simplefilter("always", NtmgisWarning)
         stacks = read_stacks(
             scenes,
             aoi=aoi,
@@ -58,6 +61,8 @@ def indices(
             on_error="skip" if skip_bad else "raise",
             progress=progress,
         )
+    for w in caught:
+        click.secho(f"ntmgis: warning: {w.message}", fg="yellow", err=True)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
