@@ -574,7 +574,9 @@ def read_survey(
     source : str, os.PathLike or pandas.DataFrame
         A CSV (UTF-8, UTF-8 with BOM, cp1258, TCVN3 or VNI; comma, semicolon or tab) or
         an XLSX workbook; title rows above the header are skipped. A DataFrame is read as
-        a table whose columns are the headers.
+        a table whose columns are the headers (row numbers then count the header as row
+        1), or, when its columns are 0, 1, 2... (``pd.read_excel(..., header=None)``),
+        as the sheet itself.
     codebook : Codebook, str or os.PathLike, optional
         The garden classes (a :class:`Codebook` or a TOML file); the five Step 2 classes
         by default.
@@ -626,9 +628,11 @@ def read_survey(
     used_encoding = None
     sheet_name = None
     if isinstance(source, pd.DataFrame):
-        header = [str(c) for c in source.columns]
         body = source.astype(object).where(source.notna(), None).values.tolist()
-        rows = [header, *body]
+        if isinstance(source.columns, pd.RangeIndex):  # read with header=None: find it
+            rows = body
+        else:
+            rows = [[str(c) for c in source.columns], *body]
         numbers = list(range(1, len(rows) + 1))
     else:
         path = _io.as_path(source, what="survey file")

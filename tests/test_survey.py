@@ -553,3 +553,12 @@ def test_parcel_text_repairs_reach_the_report():
     _, report = _quiet(join_survey, parcels, _survey_frame())[0]
     text = report.issues[report.issues["kind"] == "parcel_text_encoding"]["message"].tolist()
     assert len(text) == 1 and "TENCHU" in text[0] and "vni" in text[0]
+
+
+def test_dataframe_read_without_header():
+    grid = pd.read_csv(DATA / "survey_cp1258.csv", header=None, encoding="cp1258",
+                       skip_blank_lines=False, dtype=str, names=range(11))  # fmt: skip
+    grid = grid.map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
+    df, _ = _quiet(read_survey, grid)
+    assert df["owner"].tolist() == ["Nguyễn Văn Hòa", "Trần Thị Lý", "Lê Văn An"]
+    assert df["survey_row"].tolist() == [5, 6, 7]
