@@ -892,8 +892,8 @@ def s2_reflectance(dn: np.ndarray, *, offset: float = 0.0, nodata: float | None 
 
     Examples
     --------
-    >>> s2_reflectance(np.array([0, 1500], dtype="uint16"), offset=-1000)
-    array([nan, 0.05], dtype=float32)
+    >>> s2_reflectance(np.array([0, 1500], dtype="uint16"), offset=-1000).tolist()
+    [nan, 0.05000000074505806]
     """
     values = np.asarray(dn, dtype=np.float64)
     out = (values + offset) / S2_QUANTIFICATION
@@ -919,8 +919,8 @@ def landsat_reflectance(dn: np.ndarray, *, nodata: float | None = 0) -> np.ndarr
 
     Examples
     --------
-    >>> landsat_reflectance(np.array([0, 10000], dtype="uint16"))
-    array([   nan, 0.075], dtype=float32)
+    >>> [round(float(v), 6) for v in landsat_reflectance(np.array([0, 10000], dtype="uint16"))]
+    [nan, 0.075]
     """
     values = np.asarray(dn, dtype=np.float64)
     out = values * LANDSAT_SCALE + LANDSAT_OFFSET

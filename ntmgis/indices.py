@@ -146,7 +146,7 @@ def parse_formula(formula: str) -> tuple[Callable[..., np.ndarray], tuple[str, .
     >>> f, bands = parse_formula("(B08 - B04) / (B08 + B04)")
     >>> bands
     ('nir', 'red')
-    >>> float(f(nir=np.array(0.3), red=np.array(0.1)))
+    >>> round(float(f(nir=np.array(0.3), red=np.array(0.1))), 6)
     0.5
     """
     text = str(formula).strip()
