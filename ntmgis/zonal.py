@@ -78,7 +78,7 @@ _COVER_TOL = 1e-14
 # (2-3x faster than one big chunk) and bound memory
 _CHUNK_CELLS = 262_144
 # bytes of raw raster values per window read from a file
-_WINDOW_BYTES = 256 * 2**20
+_WINDOW_BYTES = 32 * 2**20
 # GDAL block cache (MB) while reading windows
 _READ_CACHE_MB = 128
 # default memory budget (bytes) for the gathered pixel values of one group of layers
@@ -170,24 +170,24 @@ class _Layers:
     def __len__(self) -> int:
         return len(self.names)
 
-    def gather(self, pixels: np.ndarray, layers: list[int], block_rows: int | None, progress):
-        """Values of ``pixels`` (sorted flat indices) for ``layers``: float64 (P, g), NaN masked."""
+    def gather(self, pixels, layers, block_rows, progress, out=None):
+        """Values of ``pixels`` (sorted flat indices) for ``layers``: float64 (g, P), NaN masked."""
         if self.array is not None:
             h, w = self.grid.shape
             flat = self.array.reshape(self.array.shape[0], h * w)
-            out = np.empty((pixels.size, len(layers)), dtype=np.float64)
+            out = _buffer(out, len(layers), pixels.size)
             for k, layer in enumerate(layers):
-                out[:, k] = _masked(flat[layer].take(pixels), self.nodata)
+                _put(out[k], flat[layer].take(pixels), self.nodata)
                 _progress.report(progress, (k + 1) / len(layers), "reading pixel values")
             return out
-        return self._gather_bands(pixels, layers, block_rows, progress)
+        return self._gather_bands(pixels, layers, block_rows, progress, out)
 
-    def _gather_bands(self, pixels, layers, block_rows, progress):
+    def _gather_bands(self, pixels, layers, block_rows, progress, out):
         import rasterio
         from rasterio.windows import Window
 
         h, w = self.grid.shape
-        out = np.empty((pixels.size, len(layers)), dtype=np.float64)
+        out = _buffer(out, len(layers), pixels.size)
         if pixels.size == 0:
             return out
         # group requested layers by dataset so each window read serves several bands
@@ -206,7 +206,7 @@ class _Layers:
             if block_rows is not None:
                 rows, per_read = max(1, int(block_rows)), len(entries)
             else:
-                # whole rows of internal blocks (each block decoded once), ~256 MB a window
+                # whole rows of internal blocks (each block decoded once), ~32 MB a window
                 per_read = max(1, min(len(entries), _WINDOW_BYTES // (bh * w * itemsize)))
                 rows = bh * max(1, _WINDOW_BYTES // (bh * w * itemsize * per_read))
             for i in range(0, len(entries), per_read):
@@ -219,31 +219,40 @@ class _Layers:
         with rasterio.Env(GDAL_CACHEMAX=_READ_CACHE_MB):
             for ds, entries, rows in plan:
                 band_idx = [band for _, band, _ in entries]
+                # one window buffer, reused (a fresh one per window costs page faults)
+                buffer = np.empty(len(band_idx) * min(rows, h) * w, dtype=ds.dtypes[0])
                 for r0 in range(0, h, rows):
                     step += 1
                     r1 = min(r0 + rows, h)
                     lo, hi = np.searchsorted(rows_of_pixels, [r0, r1])
                     if lo == hi:
                         continue
-                    block = ds.read(band_idx, window=Window(0, r0, w, r1 - r0))
+                    size = len(band_idx) * (r1 - r0) * w
+                    block = buffer[:size].reshape(len(band_idx), r1 - r0, w)
+                    ds.read(band_idx, window=Window(0, r0, w, r1 - r0), out=block)
                     local = pixels[lo:hi] - r0 * w
                     flat = block.reshape(len(band_idx), -1)
                     for (k, _, nodata), values in zip(entries, flat):
-                        out[lo:hi, k] = _masked(values.take(local), nodata)
-                    del block, flat
+                        _put(out[k, lo:hi], values.take(local), nodata)
                     _progress.report(progress, step / n_steps, "reading pixel values")
+                del buffer
         return out
 
 
-def _masked(values: np.ndarray, nodata) -> np.ndarray:
-    out = values.astype(np.float64, copy=True)
+def _buffer(out, rows: int, cols: int) -> np.ndarray:
+    """A float64 (rows, cols) array, reusing ``out``'s memory when it is large enough."""
+    if out is not None and out.size >= rows * cols:
+        return out.reshape(-1)[: rows * cols].reshape(rows, cols)
+    return np.empty((rows, cols), dtype=np.float64)
+
+
+def _put(target: np.ndarray, values: np.ndarray, nodata) -> None:
+    """Copy ``values`` into the float64 ``target``, with NaN where they equal ``nodata``."""
+    target[...] = values
     if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
-        out[values == nodata] = np.nan
-    return out
-
-
-def _is_dataset(obj) -> bool:
-    return hasattr(obj, "read") and hasattr(obj, "transform") and hasattr(obj, "count")
+        mask = values == nodata
+        if mask.any():
+            np.putmask(target, mask, np.nan)
 
 
 def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) -> _Layers:
@@ -925,19 +934,19 @@ def _compute_stats(cov: Coverage, layers: _Layers, stats, block_rows, progress) 
     n_layers = len(layers)
     nnz_rows = np.repeat(np.arange(n), np.diff(m.indptr)) if m.nnz else np.zeros(0, np.int64)
     total_w = np.asarray(m.sum(axis=1)).ravel()
-    per_nnz = any(s in ("std", "min", "max", "median") or s.startswith("p") for s in stats)
-    # layers per group: bound the gathered values and their work arrays (~3 copies)
-    per_layer = 8 * (3 * cov.pixels.size + (3 * m.nnz if per_nnz else 0)) + 1
+    # layers per group: bound the gathered values (work arrays are per layer)
+    per_layer = 8 * cov.pixels.size + 1
     group = int(max(1, min(n_layers, _VALUE_BUDGET // per_layer)))
     columns: dict[str, np.ndarray] = {}
     groups = [list(range(i, min(i + group, n_layers))) for i in range(0, n_layers, group)]
+    values = None  # one buffer for every group (fresh memory costs page faults)
     for gi, idx in enumerate(groups):
         sub = _progress.scaled(progress, gi / len(groups), (gi + 0.8) / len(groups))
-        values = layers.gather(cov.pixels, idx, block_rows, sub)
+        values = layers.gather(cov.pixels, idx, block_rows, sub, out=values)
         results = _stats_for_values(m, nnz_rows, total_w, values, stats)
         for k, layer in enumerate(idx):
             for stat in stats:
-                columns[f"{layers.names[layer]}:{stat}"] = results[stat][:, k]
+                columns[f"{layers.names[layer]}:{stat}"] = results[stat][k]
         _progress.report(progress, (gi + 1) / len(groups), "computing statistics")
     bad = (cov.status == STATUS_OUTSIDE) | (cov.status == STATUS_EMPTY)
     out = pd.DataFrame(
@@ -951,67 +960,75 @@ def _compute_stats(cov: Coverage, layers: _Layers, stats, block_rows, progress) 
 
 
 def _stats_for_values(m, nnz_rows, total_w, values, stats) -> dict[str, np.ndarray]:
-    """All statistics for the gathered ``values`` (P, g) of some layers."""
+    """All statistics for the gathered ``values`` (g, P) of some layers: stat -> (g, n)."""
     n = m.shape[0]
-    g = values.shape[1]
-    valid = ~np.isnan(values)
-    filled = np.where(valid, values, 0.0)
-    count = m @ valid.astype(np.float64)
-    total = m @ filled
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
-    mean[count <= 0] = np.nan
-    out: dict[str, np.ndarray] = {}
+    g = values.shape[0]
+    out = {stat: np.full((g, n), np.nan) for stat in stats}
+    thresholds = {}
     for stat in stats:
-        if stat == "mean":
-            out[stat] = mean
-        elif stat == "sum":
-            out[stat] = total  # 0 when no valid pixel (exactextract's convention)
-        elif stat == "count":
-            out[stat] = count
-        elif stat == "valid":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                out[stat] = count / total_w[:, None]
-        elif (match := _STAT_RE.match(stat)) and match.group("cmp"):
-            t = float(match.group("t"))
-            hit = (values > t) if match.group("cmp") == "above" else (values < t)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                share = (m @ (hit & valid).astype(np.float64)) / count
-            share[count <= 0] = np.nan
-            out[stat] = share
-    need_nnz = [s for s in stats if s not in out]
-    if not need_nnz:
-        return out
+        match = _STAT_RE.match(stat)
+        if match and match.group("cmp"):
+            thresholds[stat] = (match.group("cmp"), float(match.group("t")))
+    quantiles = {
+        s: (0.5 if s == "median" else float(s[1:]) / 100.0)
+        for s in stats
+        if s == "median" or (s.startswith("p") and s not in thresholds)
+    }
+    per_nnz = "std" in stats or "min" in stats or "max" in stats or quantiles
     w = m.data
     starts = m.indptr[:-1]
     nonempty = np.flatnonzero(np.diff(m.indptr) > 0)
-    for stat in need_nnz:
-        out[stat] = np.full((n, g), np.nan)
-    quantiles = {
-        s: (0.5 if s == "median" else float(s[1:]) / 100.0)
-        for s in need_nnz
-        if s == "median" or s.startswith("p")
-    }
     for k in range(g):
-        x = values[m.indices, k]
-        ok = ~np.isnan(x)
-        if "std" in need_nnz:
-            dev = np.where(ok, x - mean[nnz_rows, k], 0.0)
+        x = values[k]
+        nan = np.isnan(x)
+        if nan.any():  # masked pixels in this layer: its own clear-pixel count
+            valid = ~nan
+            count = m @ valid.astype(np.float64)
+            total = m @ np.where(nan, 0.0, x)
+        else:
+            valid = None
+            count = total_w
+            total = m @ x
+        empty = count <= 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+            mean[empty] = np.nan
+            if "mean" in out:
+                out["mean"][k] = mean
+            if "sum" in out:
+                out["sum"][k] = total  # 0 when no valid pixel (exactextract's convention)
+            if "count" in out:
+                out["count"][k] = count
+            if "valid" in out:
+                out["valid"][k] = count / total_w
+            for stat, (cmp, t) in thresholds.items():
+                hit = (x > t) if cmp == "above" else (x < t)  # NaN compares False
+                share = (m @ hit.astype(np.float64)) / count
+                share[empty] = np.nan
+                out[stat][k] = share
+        if not per_nnz:
+            continue
+        xv = x[m.indices]
+        ok = ~np.isnan(xv) if valid is not None else np.ones(xv.size, dtype=bool)
+        if "std" in out:
+            dev = np.where(ok, xv - mean[nnz_rows], 0.0)
             acc = np.bincount(nnz_rows, weights=w * dev * dev, minlength=n)
             with np.errstate(invalid="ignore", divide="ignore"):
-                out["std"][:, k] = np.sqrt(acc / count[:, k])
-            out["std"][count[:, k] <= 0, k] = np.nan
-        if nonempty.size and ("min" in need_nnz or "max" in need_nnz):
+                std = np.sqrt(acc / count)
+            std[empty] = np.nan
+            out["std"][k] = std
+        if nonempty.size and ("min" in out or "max" in out):
             has = np.add.reduceat(ok, starts[nonempty]) > 0
-            if "min" in need_nnz:
-                mn = np.minimum.reduceat(np.where(ok, x, np.inf), starts[nonempty])
-                out["min"][nonempty[has], k] = mn[has]
-            if "max" in need_nnz:
-                mx = np.maximum.reduceat(np.where(ok, x, -np.inf), starts[nonempty])
-                out["max"][nonempty[has], k] = mx[has]
+            if "min" in out:
+                mn = np.minimum.reduceat(np.where(ok, xv, np.inf), starts[nonempty])
+                out["min"][k, nonempty[has]] = mn[has]
+            if "max" in out:
+                mx = np.maximum.reduceat(np.where(ok, xv, -np.inf), starts[nonempty])
+                out["max"][k, nonempty[has]] = mx[has]
         if quantiles:
-            for stat, q in _weighted_quantiles(x[ok], w[ok], nnz_rows[ok], n, quantiles).items():
-                out[stat][:, k] = q
+            found = _weighted_quantiles(xv[ok], w[ok], nnz_rows[ok], n, quantiles)
+            for stat, q in found.items():
+                out[stat][k] = q
     return out
 
 
