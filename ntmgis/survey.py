@@ -629,7 +629,8 @@ def read_survey(
     sheet_name = None
     if isinstance(source, pd.DataFrame):
         body = source.astype(object).where(source.notna(), None).values.tolist()
-        if isinstance(source.columns, pd.RangeIndex):  # read with header=None: find it
+        positional = list(source.columns) == list(range(source.shape[1]))
+        if positional:  # read with header=None: the header is somewhere in the rows
             rows = body
         else:
             rows = [[str(c) for c in source.columns], *body]
