@@ -562,9 +562,13 @@ def read_parcels(
         area = _floats(area)
     else:
         area = _floats([None] * n)
-    if gdf.crs is not None and gdf.crs.is_projected:
-        geom_area = gdf.geometry.area.to_numpy()
-        for i in np.flatnonzero(pd.isna(area) & ~empty):
+    todo = np.flatnonzero(pd.isna(area) & ~empty)
+    if gdf.crs is not None and len(todo):
+        metric = (
+            gdf.geometry if gdf.crs.is_projected else gdf.geometry.to_crs(gdf.estimate_utm_crs())
+        )
+        geom_area = metric.area.to_numpy()
+        for i in todo:
             area[i] = round(float(geom_area[i]), 1)
             notes[i].append("area computed from the geometry (none recorded)")
 

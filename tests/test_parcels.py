@@ -232,6 +232,9 @@ def test_degrees_in_projected_crs():
     out, _ = _read(gdf, crs="EPSG:4326")  # told the truth: fine
     assert out.crs.to_epsg() == 4326
     assert out["overlap_m2"].sum() == pytest.approx(0.0, abs=1e-6)
+    # areas of a geographic layer are computed in metres (UTM)
+    out, _ = _read(gdf.drop(columns=["DIENTICH"]), crs="EPSG:4326")
+    assert out["area_m2"].tolist() == pytest.approx([100.0] * 4, abs=0.2)
 
 
 def test_not_found_and_unreadable(tmp_path):
