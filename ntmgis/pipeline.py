@@ -49,7 +49,7 @@ class RunResult:
         return "\n".join(lines + self.messages)
 
 
-def write_gpkg_atomic(path: str | os.PathLike, layers: dict) -> Path:
+def write_gpkg_atomic(path: str | os.PathLike, layers: dict, *, finish=None) -> Path:
     """Write GeoDataFrames (or DataFrames, as attribute tables) to one GeoPackage atomically.
 
     The file is written under a temporary name beside ``path`` and renamed into place, so
@@ -62,6 +62,9 @@ def write_gpkg_atomic(path: str | os.PathLike, layers: dict) -> Path:
         Target ``.gpkg`` file; replaced when it exists.
     layers : dict
         Layer name -> GeoDataFrame or DataFrame, written in order.
+    finish : callable, optional
+        ``finish(temporary_path)`` runs on the complete file before it is renamed into
+        place (e.g. to embed QGIS styles).
 
     Returns
     -------
@@ -82,6 +85,8 @@ def write_gpkg_atomic(path: str | os.PathLike, layers: dict) -> Path:
                 frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", VERSION="1.2")
             else:
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", VERSION="1.2")
+        if finish is not None:
+            finish(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -89,35 +94,62 @@ def write_gpkg_atomic(path: str | os.PathLike, layers: dict) -> Path:
     return path
 
 
-def sample_config(layers: str | os.PathLike = "layers", *, out: str | os.PathLike = "out"):
-    """The run configuration of the sample commune in ``layers`` (``layers/thanh_binh.toml``).
+def sample_config(
+    layers: str | os.PathLike = "layers",
+    *,
+    out: str | os.PathLike = "out",
+    followup: int | None = None,
+):
+    """The run configuration of the sample commune in ``layers``.
 
     Parameters
     ----------
     layers : str or os.PathLike, default "layers"
         Folder holding the sample commune.
     out : str or os.PathLike, default "out"
-        Output folder.
+        Output folder of the baseline run. A follow-up run writes to
+        ``out/theo_doi_<year>`` and takes ``out/thanh_binh.gpkg`` as its baseline.
+    followup : int, optional
+        Year of the follow-up campaign (``layers/thanh_binh_<year>.toml``); default the
+        baseline campaign (``layers/thanh_binh.toml``).
 
     Returns
     -------
     RunConfig
-        Validated; raises ConfigError when the sample is incomplete.
+        Validated; raises an error naming the file when the sample is incomplete or the
+        baseline run has not been made.
     """
     from .config import load_config
-    from .sample import STEM
+    from .errors import ConfigError, DataNotFoundError
+    from .sample import STEM, sample_paths
 
-    path = Path(layers) / f"{STEM}.toml"
+    path = sample_paths(layers, followup=followup)["config"]
     if not path.is_file():
-        from .errors import DataNotFoundError
-
         raise DataNotFoundError(
             f"No sample commune config '{path}'. Write the sample with "
             f"'ntmgis sample {layers}' (or 'make sample')."
         )
-    cfg = load_config(path)
-    cfg.out_dir = Path(out).resolve()
-    return cfg
+    out = Path(out).resolve()
+    baseline = out / f"{STEM}.gpkg"
+    if followup is not None and not baseline.is_file():
+        raise ConfigError(
+            f"The follow-up campaign {followup} is measured against the baseline run "
+            f"'{baseline}', which does not exist yet: run the baseline first."
+        )
+    from ._toml import tomllib
+
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Syntax error in config '{path}': {exc}.") from None
+    raw.setdefault("inputs", {})
+    raw.setdefault("outputs", {})
+    if followup is not None:
+        raw["inputs"]["baseline"] = str(baseline)
+        raw["outputs"]["dir"] = str(out / f"theo_doi_{followup}")
+    else:
+        raw["outputs"]["dir"] = str(out)
+    return load_config(raw, base=path.parent)
 
 
 def _hamlet_layer(cfg, parcels):
@@ -282,6 +314,14 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
             meta[f"version_{lib}"] = __import__(lib).__version__
         except ImportError:  # pragma: no cover - all are dependencies
             pass
+    if cfg.targets is not None:
+        from .progress import hamlet_progress
+
+        report(progress, 0.72, "hamlet progress")
+        table = hamlet_progress(out_parcels, cfg.targets, baseline=cfg.baseline, hamlets=hamlets)
+        result.progress = table
+        keep = [c for c in ("hamlet", "status", "score", "rank", "reward_priority") if c in table]
+        hamlets = hamlets.merge(pd.DataFrame(table[keep]), on="hamlet", how="left")
     result.metadata = meta
     result.hamlets = hamlets
 
@@ -295,6 +335,7 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
             "survey_unmatched": pd.DataFrame(unmatched).astype(str),
             "run_metadata": _metadata_table(meta),
         },
+        finish=_embed_styles,
     )
     result.outputs["GeoPackage (parcels, hamlets, survey_unmatched, run_metadata)"] = gpkg
     _finish_outputs(cfg, result, gpkg, progress)
@@ -322,18 +363,23 @@ def _run_summary(result: RunResult) -> str:
     return "\n".join(lines)
 
 
+def _embed_styles(path) -> None:
+    from .styles import embed_styles
+
+    embed_styles(path, default="flag")
+
+
 def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
     """Hamlet progress report (when targets are given) and the printed maps."""
     from ._progress import scaled
 
     out_dir = Path(cfg.out_dir)
-    if cfg.targets is not None:
-        from .progress import format_ranking, hamlet_progress
+    if result.progress is not None:
+        from .progress import format_ranking
         from .report import write_report
 
-        report(progress, 0.8, "hamlet progress")
-        table = hamlet_progress(gpkg, cfg.targets, baseline=cfg.baseline)
-        result.progress = table
+        report(progress, 0.8, "progress report")
+        table = result.progress
         if cfg.report:
             paths = write_report(table, gpkg, out_dir, baseline=cfg.baseline,
                                  commune=result.metadata.get("commune"))  # fmt: skip

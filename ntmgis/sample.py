@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import _progress
 from ._progress import ProgressCallback, report
 
 __all__ = ["make_sample", "SampleCommune", "sample_paths", "CONDITIONS", "GARDEN_CLASSES"]
@@ -155,23 +156,68 @@ class SampleCommune:
             f"  Sentinel-2 scenes: {c.get('scenes')} ({c.get('first_date')} .. "
             f"{c.get('last_date')}), grid {c.get('grid')}",
         ]
+        if c.get("followup_year"):
+            lines.append(
+                f"  follow-up campaign {c['followup_year']}: {c.get('followup_scenes')} scenes "
+                f"({c.get('followup_first')} .. {c.get('followup_last')}), "
+                f"{c.get('renovated')} abandoned gardens renovated since, "
+                f"{c.get('followup_abandoned')} abandoned"
+            )
         return "\n".join(lines)
 
 
-def sample_paths(root: str | Path = "layers") -> dict[str, Path]:
-    """Paths of the sample commune's files under ``root`` (default: ``layers``)."""
+def campaign_paths(root: str | Path, year: int | None = None) -> dict[str, Path]:
+    """Paths of one campaign's survey, scenes and truth under ``root``.
+
+    ``year=None`` is the baseline campaign (``survey_2020.xlsx``, ``s2/``,
+    ``truth/parcels_truth.csv``); a year is a follow-up campaign (``survey_2022.xlsx``,
+    ``s2_2022/``, ``truth/parcels_truth_2022.csv``).
+    """
+    root = Path(root)
+    if year is None:
+        return {
+            "survey_xlsx": root / "survey_2020.xlsx",
+            "survey_csv": root / "survey_2020.csv",
+            "scenes": root / "s2",
+            "items": root / "s2" / "items.json",
+            "truth": root / "truth" / "parcels_truth.csv",
+            "defects": root / "truth" / "survey_defects.csv",
+            "config": root / f"{STEM}.toml",
+        }
+    return {
+        "survey_xlsx": root / f"survey_{year}.xlsx",
+        "survey_csv": root / f"survey_{year}.csv",
+        "scenes": root / f"s2_{year}",
+        "items": root / f"s2_{year}" / "items.json",
+        "truth": root / "truth" / f"parcels_truth_{year}.csv",
+        "defects": root / "truth" / f"survey_defects_{year}.csv",
+        "config": root / f"{STEM}_{year}.toml",
+    }
+
+
+def sample_paths(root: str | Path = "layers", *, followup: int | None = None) -> dict[str, Path]:
+    """Paths of the sample commune's files under ``root`` (default: ``layers``).
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        The sample's folder.
+    followup : int, optional
+        Year of the follow-up campaign: its survey, scenes, truth and config instead of
+        the baseline campaign's.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``gpkg``, ``targets``, ``readme`` and the campaign's ``survey_xlsx``,
+        ``survey_csv``, ``scenes``, ``items``, ``truth``, ``defects``, ``config``.
+    """
     root = Path(root)
     return {
         "gpkg": root / f"{STEM}.gpkg",
-        "survey_xlsx": root / "survey_2020.xlsx",
-        "survey_csv": root / "survey_2020.csv",
         "targets": root / "targets_2020.csv",
-        "scenes": root / "s2",
-        "items": root / "s2" / "items.json",
-        "truth": root / "truth" / "parcels_truth.csv",
-        "defects": root / "truth" / "survey_defects.csv",
         "readme": root / "README.md",
-        "config": root / f"{STEM}.toml",
+        **campaign_paths(root, followup),
     }
 
 
@@ -535,16 +581,37 @@ def _write_cog(path, array, transform, nodata=0):
         dst.write(array, 1)
 
 
-def _write_survey(root: Path, rows: list[list], dates_as_cells: set[int]):
+def _freeze_xlsx(path: Path, when: dt.datetime) -> None:
+    """Make an XLSX byte-for-byte reproducible: fixed modified time and zip entry dates."""
+    import re
+    import zipfile
+
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    with zipfile.ZipFile(path) as src:
+        entries = [(info, src.read(info.filename)) for info in src.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                    rb"\g<1>" + stamp.encode() + rb"\g<2>",
+                    data,
+                )
+            fixed = zipfile.ZipInfo(info.filename, date_time=when.timetuple()[:6])
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(fixed, data)
+
+
+def _write_survey(paths: dict, rows: list[list], dates_as_cells: set[int], year: int):
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
 
-    paths = sample_paths(root)
     wb = Workbook()
     ws = wb.active
     ws.title = "Khảo sát vườn"
-    ws.append([SURVEY_TITLE[0]])
-    ws.append([SURVEY_TITLE[1]])
+    title = [SURVEY_TITLE[0], SURVEY_TITLE[1].replace("2020", str(year))]
+    ws.append([title[0]])
+    ws.append([title[1]])
     ws.append([])
     ws.append(SURVEY_HEADERS)
     for cell in ws[4]:
@@ -562,15 +629,16 @@ def _write_survey(root: Path, rows: list[list], dates_as_cells: set[int]):
             ws.cell(row=ws.max_row, column=10).number_format = "DD/MM/YYYY"
     for col, width in zip("ABCDEFGHIJK", [5, 9, 24, 16, 6, 7, 10, 18, 22, 12, 24]):
         ws.column_dimensions[col].width = width
-    fixed = dt.datetime(2020, 5, 4, 8, 0, 0)
+    fixed = dt.datetime(year, 5, 4, 8, 0, 0)
     wb.properties.creator = "Cán bộ địa chính xã"
     wb.properties.created = fixed
     wb.properties.modified = fixed
     wb.save(paths["survey_xlsx"])
+    _freeze_xlsx(paths["survey_xlsx"], fixed)
     with open(paths["survey_csv"], "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow([SURVEY_TITLE[0]])
-        writer.writerow([SURVEY_TITLE[1]])
+        writer.writerow([title[0]])
+        writer.writerow([title[1]])
         writer.writerow([])
         writer.writerow(SURVEY_HEADERS)
         writer.writerows(rows)
@@ -642,6 +710,8 @@ def make_sample(
     n_parcels: int = 1600,
     n_dates: int = 16,
     year: int = 2020,
+    followup_year: int | None = 2022,
+    followup_dates: int = 12,
     progress: ProgressCallback | None = None,
 ) -> SampleCommune:
     """Write the simulated sample commune (Xã Thanh Bình) to ``outdir``.
@@ -659,6 +729,11 @@ def make_sample(
     year : int, default 2020
         Year of the survey and the imagery. Scenes from 25 January 2022 on carry the
         processing-baseline 04.00 offset (BOA_ADD_OFFSET = -1000).
+    followup_year : int or None, default 2022
+        Year of a later campaign (survey, scenes and truth, ``*_2022``) in which hamlets
+        have renovated some abandoned gardens at their own pace; ``None`` for none.
+    followup_dates : int, default 12
+        Sentinel-2 dates of the later campaign.
     progress : callable, optional
         ``progress(fraction, message)``; return ``False`` to cancel.
 
@@ -674,7 +749,6 @@ def make_sample(
     >>> print(s.summary())  # doctest: +SKIP
     """
     import geopandas as gpd
-    import pandas as pd
     import shapely
 
     if n_parcels < 200:
@@ -756,8 +830,114 @@ def make_sample(
     )
     result.files.append(paths["gpkg"])
 
-    # ---- the Step 2 survey
-    report(progress, 0.12, "Step 2 survey")
+    # ---- the baseline campaign: survey, targets, imagery, truth
+    c = _Commune(parcels, houses, has_house, lanes_gdf, outline, hamlet_idx, household, ma_ho,
+                 owners, sheet, number, area, land_use)  # fmt: skip
+    base = _campaign(root, c, cond, year=year, n_dates=n_dates, rng=rng, followup=None,
+                     progress=_progress.scaled(progress, 0.12, 0.6), targets=True)  # fmt: skip
+    result.files += base["files"]
+    paths["config"].write_text(_SAMPLE_CONFIG.format(year=year), encoding="utf-8")
+    result.files.append(paths["config"])
+    result.counts = {
+        "hamlets": len(HAMLET_NAMES),
+        "parcels": n,
+        "gardens": base["gardens"],
+        "abandoned": base["abandoned"],
+        "survey_rows": base["survey_rows"],
+        "defects": base["defects"],
+        "scenes": len(base["dates"]),
+        "first_date": base["dates"][0].isoformat(),
+        "last_date": base["dates"][-1].isoformat(),
+        "grid": base["grid"],
+        "followup_year": "",
+    }
+    # ---- a later campaign: some gardens renovated, a few newly abandoned
+    if followup_year is not None:
+        rng2 = np.random.default_rng([seed, followup_year])
+        cond2 = _evolve(cond, hamlet_idx, rng2)
+        later = _campaign(root, c, cond2, year=followup_year, n_dates=followup_dates, rng=rng2,
+                          followup=followup_year, previous=cond,
+                          progress=_progress.scaled(progress, 0.6, 0.99))  # fmt: skip
+        result.files += later["files"]
+        fpaths = sample_paths(root, followup=followup_year)
+        fpaths["config"].write_text(
+            _FOLLOWUP_CONFIG.format(year=followup_year, base_year=year), encoding="utf-8"
+        )
+        result.files.append(fpaths["config"])
+        result.counts.update(
+            followup_year=followup_year,
+            followup_abandoned=later["abandoned"],
+            followup_scenes=len(later["dates"]),
+            followup_first=later["dates"][0].isoformat(),
+            followup_last=later["dates"][-1].isoformat(),
+            renovated=int(sum(CONDITIONS[a][1] and not CONDITIONS[b][1]
+                              for a, b in zip(cond, cond2))),
+        )  # fmt: skip
+    _write_readme(root, result, seed)
+    result.files.append(paths["readme"])
+    report(progress, 1.0, "done")
+    return result
+
+
+@dataclass
+class _Commune:
+    """What every campaign of the sample shares: parcels and who holds them."""
+
+    parcels: object
+    houses: list
+    has_house: np.ndarray
+    lanes: object
+    outline: object
+    hamlet_idx: np.ndarray
+    household: np.ndarray
+    ma_ho: list
+    owners: list
+    sheet: np.ndarray
+    number: np.ndarray
+    area: np.ndarray
+    land_use: np.ndarray
+
+
+def _evolve(cond, hamlet_idx, rng):
+    """Conditions at a later campaign: hamlets renovate abandoned gardens at their own pace."""
+    pace = rng.uniform(0.2, 0.65, hamlet_idx.max() + 1)
+    new = cond.copy()
+    for i, c in enumerate(cond):
+        r = rng.random()
+        if CONDITIONS[c][1]:  # abandoned: renovated since, renovated this year, or still so
+            if r < pace[hamlet_idx[i]]:
+                new[i] = "renovated_prior"
+            elif r < pace[hamlet_idx[i]] + 0.08:
+                new[i] = "renovating"
+        elif c == "renovating":
+            new[i] = "renovated_prior"
+        elif c == "renovated_prior":
+            new[i] = "vegetable" if r < 0.5 else "orchard"
+        elif c == "mixed" and r < 0.2:
+            new[i] = "abandoned_shrub" if r < 0.04 else ("orchard" if r < 0.12 else "vegetable")
+        elif c in ("orchard", "vegetable", "model") and r < 0.03:
+            new[i] = "abandoned_shrub"
+    return new
+
+
+def _campaign(root, c: _Commune, cond, *, year, n_dates, rng, followup, progress,
+              targets=False, previous=None):  # fmt: skip
+    """Write one campaign: the survey (with defects), targets, scenes and the truth."""
+    import pandas as pd
+
+    paths = sample_paths(root, followup=followup)
+    paths["truth"].parent.mkdir(parents=True, exist_ok=True)
+    sheet, number, area, land_use = c.sheet, c.number, c.area, c.land_use
+    hamlet_idx, household, ma_ho, owners, has_house = (
+        c.hamlet_idx,
+        c.household,
+        c.ma_ho,
+        c.owners,
+        c.has_house,
+    )
+    n = len(cond)
+    files = []
+    report(progress, 0.0, "Step 2 survey")
     garden = np.array([CONDITIONS[c][0] is not None for c in cond])
     gardens = np.flatnonzero(garden)
     unsurveyed = int(rng.choice(gardens))
@@ -842,31 +1022,31 @@ def make_sample(
         "detail": "vườn không có trong biểu khảo sát",
     })  # fmt: skip
     date_cells = {j for j in range(len(survey_rows)) if rng.random() < 0.04}
-    _write_survey(root, survey_rows, date_cells)
-    result.files += [paths["survey_xlsx"], paths["survey_csv"]]
+    _write_survey(paths, survey_rows, date_cells, year)
+    files += [paths["survey_xlsx"], paths["survey_csv"]]
     pd.DataFrame(defect_records).sort_values(["defect", "survey_row"]).to_csv(
         paths["defects"], index=False
     )
 
-    # ---- targets
-    targets = []
-    for h, name in enumerate(HAMLET_NAMES):
-        members = [i for i in order if hamlet_idx[i] == h]
-        claimed_abandoned = sum(claims[i] == "hoang_hoa" for i in members)
-        targets.append({
-            TARGET_HEADERS[0]: name,
-            TARGET_HEADERS[1]: max(1, int(round(claimed_abandoned * rng.uniform(0.25, 0.45)))),
-            TARGET_HEADERS[2]: int(5 * round(rng.uniform(35, 60) / 5)),
-            TARGET_HEADERS[3]: int(rng.integers(3, 9)),
-        })  # fmt: skip
-    pd.DataFrame(targets).to_csv(paths["targets"], index=False, encoding="utf-8-sig")
-    result.files.append(paths["targets"])
+    if targets:
+        targets = []
+        for h, name in enumerate(HAMLET_NAMES):
+            members = [i for i in order if hamlet_idx[i] == h]
+            claimed_abandoned = sum(claims[i] == "hoang_hoa" for i in members)
+            targets.append({
+                TARGET_HEADERS[0]: name,
+                TARGET_HEADERS[1]: max(1, int(round(claimed_abandoned * rng.uniform(0.25, 0.45)))),
+                TARGET_HEADERS[2]: int(5 * round(rng.uniform(35, 60) / 5)),
+                TARGET_HEADERS[3]: int(rng.integers(3, 9)),
+            })  # fmt: skip
+        pd.DataFrame(targets).to_csv(paths["targets"], index=False, encoding="utf-8-sig")
+        files.append(paths["targets"])
 
-    # ---- imagery
-    report(progress, 0.18, "Sentinel-2 scenes")
-    scene_info = _write_scenes(root, parcels, houses, has_house, cond, lanes_gdf, outline,
-                               year, n_dates, rng, progress)  # fmt: skip
-    result.files += scene_info["files"]
+    report(progress, 0.1, "Sentinel-2 scenes")
+    scene_info = _write_scenes(paths["scenes"], c.parcels, c.houses, has_house, cond, c.lanes,
+                               c.outline, year, n_dates, rng,
+                               _progress.scaled(progress, 0.1, 1.0))  # fmt: skip
+    files += scene_info["files"]
 
     # ---- truth
     hard = []
@@ -888,39 +1068,31 @@ def make_sample(
         "abandoned": [int(CONDITIONS[c][1]) for c in cond],
         "survey_claim": [GARDEN_CLASSES[claims[i]] if i in claims else "" for i in range(n)],
         "hard_case": hard,
+        **({"condition_before": previous.astype(str)} if previous is not None else {}),
     })  # fmt: skip
     truth.to_csv(paths["truth"], index=False)
-    result.files += [paths["truth"], paths["defects"]]
+    files += [paths["truth"], paths["defects"]]
 
-    result.counts = {
-        "hamlets": len(HAMLET_NAMES),
-        "parcels": n,
+    return {
+        "files": files,
         "gardens": int(garden.sum()),
         "abandoned": int(truth["abandoned"].sum()),
         "survey_rows": len(survey_rows),
         "defects": len(defect_records),
-        "scenes": len(scene_info["dates"]),
-        "first_date": scene_info["dates"][0].isoformat(),
-        "last_date": scene_info["dates"][-1].isoformat(),
+        "dates": scene_info["dates"],
         "grid": scene_info["grid"],
     }
-    _write_readme(root, result, seed)
-    result.files.append(paths["readme"])
-    paths["config"].write_text(_SAMPLE_CONFIG.format(year=year), encoding="utf-8")
-    result.files.append(paths["config"])
-    report(progress, 1.0, "done")
-    return result
 
 
-def _write_scenes(root, parcels, houses, has_house, cond, lanes, outline, year, n_dates, rng,
+def _write_scenes(s2, parcels, houses, has_house, cond, lanes, outline, year, n_dates, rng,
                   progress):  # fmt: skip
-    """Simulate and write the Sentinel-2 L2A-like time series; return dates, grid, files."""
+    """Simulate and write the Sentinel-2 L2A-like time series in folder ``s2``."""
     import geopandas as gpd
     import shapely
     from rasterio import features
     from rasterio.transform import from_origin
 
-    s2 = root / "s2"
+    s2 = Path(s2)
     s2.mkdir(parents=True, exist_ok=True)
     for old in s2.glob("*/*"):
         old.unlink()
@@ -982,7 +1154,7 @@ def _write_scenes(root, parcels, houses, has_house, cond, lanes, outline, year, 
     items, files = [], []
     sat = ["sentinel-2a", "sentinel-2b"]
     for k, date in enumerate(dates):
-        report(progress, 0.2 + 0.75 * k / len(dates), f"scene {date.isoformat()}")
+        report(progress, k / len(dates), f"scene {date.isoformat()}")
         refl2 = spectra[:, k, :][ent] + het[..., None] * em_delta  # (H2, W2, 6)
         np.clip(refl2, 0.002, 1.0, out=refl2)
         r10 = refl2.reshape(h10, sub, w10, sub, 6).mean(axis=(1, 3))
@@ -1126,8 +1298,62 @@ report = true
 """
 
 
+_FOLLOWUP_README = """\
+A follow-up campaign of {followup_year} (Step 5: checking progress) is written beside it:
+`survey_{followup_year}.xlsx`/`.csv` (same layout and kinds of defects), `s2_{followup_year}/` \
+({followup_scenes} dates from {followup_first} to {followup_last}; scenes from 25 January 2022 \
+on have processing baseline 04.00 and BOA_ADD_OFFSET = -1000, so DN = reflectance × 10000 \
++ 1000), `truth/parcels_truth_{followup_year}.csv` (with `condition_before`, the baseline's \
+condition) and `truth/survey_defects_{followup_year}.csv`, and the run config \
+`thanh_binh_{followup_year}.toml`, which measures it against the baseline run. Between the \
+campaigns each hamlet renovated a share of its abandoned gardens at its own pace \
+({renovated} in all; {followup_abandoned} gardens are abandoned in {followup_year}), a few \
+mixed or tended gardens were abandoned, and the targets of `targets_2020.csv` apply."""
+
+
+_FOLLOWUP_CONFIG = """\
+# ntmgis run configuration of the sample commune's follow-up campaign ({year}), measured
+# against the baseline run ({base_year}, `thanh_binh.toml`, which must run first: it writes
+# the baseline GeoPackage named below). `ntmgis run --sample` runs both.
+
+[commune]
+name = "Xã Thanh Bình"
+year = {year}
+place = "Thanh Bình"
+
+[inputs]
+parcels = "thanh_binh.gpkg"
+parcels_layer = "parcels"
+hamlets = "thanh_binh.gpkg"
+hamlets_layer = "hamlets"
+survey = "survey_{year}.xlsx"
+imagery = "s2_{year}"
+targets = "targets_{base_year}.csv"
+baseline = "../out/thanh_binh.gpkg"
+
+[imagery]
+period = "{year}-01-01:{year}-12-31"
+indices = ["ndvi", "evi", "ndmi", "bsi"]
+
+[flags]
+calibration = "auto"
+
+[outputs]
+dir = "../out/theo_doi_{year}"
+name = "thanh_binh_{year}"
+maps = true
+map_theme = "flag"
+paper = "A4"
+report = true
+"""
+
+
 def _write_readme(root: Path, result: SampleCommune, seed: int) -> None:
     text = (resources.files("ntmgis") / "data" / "sample_README.md").read_text(encoding="utf-8")
-    c = result.counts
+    c = dict(result.counts)
+    if c.get("followup_year"):
+        c["followup"] = _FOLLOWUP_README.format(**c)
+    else:
+        c["followup"] = "No follow-up campaign was written (`--no-followup`)."
     text = text.format(seed=seed, **c)
     sample_paths(root)["readme"].write_text(text, encoding="utf-8")

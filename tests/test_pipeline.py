@@ -117,3 +117,29 @@ def test_imagery_over_part_of_the_commune_leaves_the_rest_without_data(layers_di
         flags.loc[~east & (features["coverage_fraction"] == 1), "flag"] != "thieu_du_lieu"
     ).all()
     assert len(flags) == len(parcels)
+
+
+def test_followup_campaign_shows_progress_against_the_baseline(sample_run, layers_dir):
+    _, out = sample_run
+    cfg = sample_config(layers_dir, out=out, followup=2022)
+    cfg.maps = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        later = run(cfg)
+    table = later.progress
+    assert table is not None and len(table) == 6
+    assert table["reward_priority"].notna().sum() >= 1  # some hamlets exceed their targets
+    first = table.sort_values("rank").iloc[0]
+    assert first["status"] in ("vuot", "dat")
+    assert (table["renovated_confirmed"] > 0).all()
+    hamlets = gpd.read_file(out / "theo_doi_2022" / "thanh_binh_2022.gpkg", layer="hamlets")
+    assert hamlets["status"].notna().all()
+    ev = evaluate(later.parcels, sample_paths(layers_dir, followup=2022)["truth"])
+    assert ev.recall >= 0.85 and ev.f1 >= 0.85, ev.summary()
+
+
+def test_followup_needs_the_baseline_run(layers_dir, tmp_path):
+    from ntmgis.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="baseline run .* does not exist yet"):
+        sample_config(layers_dir, out=tmp_path, followup=2022)

@@ -53,8 +53,21 @@ def test_committed_layers_are_exactly_what_the_default_seed_generates(tmp_path, 
     fresh = make_sample(tmp_path, seed=2020)
     committed = sample_paths(layers_dir)
     new = sample_paths(fresh.root)
-    for key in ("survey_csv", "targets", "truth", "defects", "items", "readme", "config"):
+    for key in (
+        "survey_csv",
+        "survey_xlsx",
+        "targets",
+        "truth",
+        "defects",
+        "items",
+        "readme",
+        "config",
+    ):
         assert new[key].read_bytes() == committed[key].read_bytes(), key
+    later_new = sample_paths(fresh.root, followup=2022)
+    later = sample_paths(layers_dir, followup=2022)
+    for key in ("survey_csv", "survey_xlsx", "truth", "defects", "items", "config"):
+        assert later_new[key].read_bytes() == later[key].read_bytes(), key
     a = gpd.read_file(committed["gpkg"], layer="parcels")
     b = gpd.read_file(new["gpkg"], layer="parcels")
     pd.testing.assert_frame_equal(a.drop(columns="geometry"), b.drop(columns="geometry"))
@@ -69,8 +82,8 @@ def test_committed_layers_are_exactly_what_the_default_seed_generates(tmp_path, 
 
 
 def test_same_seed_same_data_other_seed_same_shape(tmp_path, small_sample):
-    again = make_sample(tmp_path / "again", seed=11, n_parcels=300, n_dates=12)
-    other = make_sample(tmp_path / "other", seed=7, n_parcels=300, n_dates=12)
+    again = make_sample(tmp_path / "again", seed=11, n_parcels=300, n_dates=12, followup_year=None)
+    other = make_sample(tmp_path / "other", seed=7, n_parcels=300, n_dates=12, followup_year=None)
     p1 = sample_paths(small_sample.root)
     p2, p3 = sample_paths(again.root), sample_paths(other.root)
     assert p1["survey_csv"].read_bytes() == p2["survey_csv"].read_bytes()
@@ -184,8 +197,10 @@ def test_reflectance_is_plausible_and_clouds_are_marked(layers_dir):
 
 def test_offset_rule_from_25_january_2022(tmp_path):
     """The same scene simulated in 2020 and 2022: DNs differ by exactly 1000 from 25 Jan 2022."""
-    a = make_sample(tmp_path / "y2020", seed=3, n_parcels=200, n_dates=12, year=2020)
-    b = make_sample(tmp_path / "y2022", seed=3, n_parcels=200, n_dates=12, year=2022)
+    a = make_sample(tmp_path / "y2020", seed=3, n_parcels=200, n_dates=12, year=2020,
+                    followup_year=None)  # fmt: skip
+    b = make_sample(tmp_path / "y2022", seed=3, n_parcels=200, n_dates=12, year=2022,
+                    followup_year=None)  # fmt: skip
     fa = sorted(sample_paths(a.root)["scenes"].glob("*/item.json"))
     fb = sorted(sample_paths(b.root)["scenes"].glob("*/item.json"))
     seen = set()
@@ -306,3 +321,39 @@ def test_cli_version_and_help():
     assert runner.invoke(cli, ["--version"]).output.strip().endswith(__version__)
     result = runner.invoke(cli, ["--help"])
     assert result.exit_code == 0 and "sample" in result.output and "run" in result.output
+
+
+# ---------------------------------------------------------------- the follow-up campaign
+def test_followup_campaign_renovates_at_each_hamlets_pace(layers_dir):
+    truth = pd.read_csv(sample_paths(layers_dir, followup=2022)["truth"])
+    base = pd.read_csv(sample_paths(layers_dir)["truth"])
+    assert list(truth["SHBANDO"]) == list(base["SHBANDO"])
+    assert (truth["condition_before"] == base["condition"]).all()
+    was = base["abandoned"] == 1
+    renovated = was & (truth["abandoned"] == 0)
+    assert 0.3 < renovated.sum() / was.sum() < 0.8
+    by_hamlet = renovated[was].groupby(base.loc[was, "thon"]).mean()
+    assert by_hamlet.max() - by_hamlet.min() > 0.15  # hamlets keep their own pace
+    assert (truth.loc[renovated, "condition"].isin(["renovated_prior", "renovating"])).all()
+    # the survey of the later year says so: most renovated gardens claim "đã cải tạo"
+    claims = truth.loc[truth["condition"] == "renovated_prior", "survey_claim"]
+    assert (claims == "Vườn đã cải tạo").mean() > 0.8
+
+
+def test_followup_scenes_carry_the_2022_offset(layers_dir):
+    folder = sample_paths(layers_dir, followup=2022)["scenes"]
+    items = [json.loads(p.read_text()) for p in sorted(folder.glob("*/item.json"))]
+    assert len(items) >= 12
+    for item in items:
+        props = item["properties"]
+        after = props["datetime"][:10] >= "2022-01-25"
+        assert props["s2:boa_add_offset"] == (-1000 if after else 0)
+        assert item["assets"]["nir"]["raster:bands"][0]["offset"] == (-0.1 if after else 0)
+        scene = folder / item["id"]
+        with rasterio.open(scene / "SCL.tif") as s, rasterio.open(scene / "B08.tif") as b:
+            scl = s.read(1)
+            nir = b.read(1, out_shape=scl.shape, resampling=rasterio.enums.Resampling.nearest)
+        veg = scl == 4
+        if veg.sum() > 100:
+            refl = (np.median(nir[veg]) + props["s2:boa_add_offset"]) / 10000
+            assert 0.15 < refl < 0.5

@@ -26,8 +26,9 @@ def sample(outdir: str, seed: int, n_parcels: int, n_dates: int) -> None:
     """Write the simulated sample commune (Xã Thanh Bình) to OUTDIR.
 
     Parcels, hamlets, the Step 2 survey (XLSX and CSV, with realistic defects), hamlet
-    targets, a year of Sentinel-2 L2A-like scenes, and the truth under OUTDIR/truth/.
-    The same seed always gives the same data.
+    targets, a year of Sentinel-2 L2A-like scenes, and the truth under OUTDIR/truth/;
+    then a follow-up campaign (survey, scenes, truth) two years later. The same seed
+    always gives the same data.
     """
     from ..sample import make_sample
     from ._common import progress_bar
