@@ -464,6 +464,10 @@ def read_parcels(
     from .crs import check_coordinates
 
     name = _name(source)
+    if isinstance(source, gpd.GeoDataFrame) and {"parcel_id", "parcel_status"} <= set(
+        source.columns
+    ):
+        return source.copy()  # already read
     _progress.report(progress, 0.0, "Reading parcels")
     is_dxf = isinstance(source, str | Path) and Path(source).suffix.lower() == ".dxf"
     if is_dxf:

@@ -60,6 +60,8 @@ def test_standard_schema_from_geodataframe():
         assert column in out.columns
     assert out.crs.to_epsg() == 9209
     assert warned == []
+    again, _ = _read(out)  # reading twice changes nothing
+    assert again.columns.tolist() == out.columns.tolist()
 
 
 @pytest.mark.parametrize(
