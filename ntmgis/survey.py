@@ -36,6 +36,7 @@ from .text import (
     normalise_tone_placement,
     parse_vn_number,
     repair_column,
+    repair_text,
 )
 
 __all__ = [
@@ -463,7 +464,7 @@ def _find_header(rows, limit: int = 30):
     """Index of the header row (the first with several known headers), and its mapping."""
     best = (None, {})
     for i, row in enumerate(rows[:limit]):
-        cells = [_cell_text(c).strip() for c in row]
+        cells = [repair_text(_cell_text(c)).strip() for c in row]  # .VnTime headers too
         named = [c for c in cells if c]
         if len(named) < 2:
             continue
@@ -658,7 +659,7 @@ def read_survey(
             "'Số tờ', 'Số thửa', 'Mã hộ', 'Phân loại vườn'. Is this the survey sheet? "
             "(pass sheet='...' or fields={...})."
         )
-    header = [_cell_text(c).strip() for c in rows[header_index]]
+    header = [repair_text(_cell_text(c)).strip() for c in rows[header_index]]
     width = max(len(header), *(len(r) for r in rows[header_index + 1 :]), 0)
     header += [""] * (width - len(header))
     seen: dict[str, int] = {}

@@ -562,3 +562,23 @@ def test_dataframe_read_without_header():
     df, _ = _quiet(read_survey, grid)
     assert df["owner"].tolist() == ["Nguyễn Văn Hòa", "Trần Thị Lý", "Lê Văn An"]
     assert df["survey_row"].tolist() == [5, 6, 7]
+
+
+def test_xlsx_typed_with_vntime_fonts(tmp_path):
+    from ntmgis.text import unicode_to_tcvn3
+
+    # old workbooks typed in .VnTime fonts hold TCVN3 codes as Latin-1 characters
+    rows = [[1, "HO0001", unicode_to_tcvn3("Nguyễn Văn Hòa"), unicode_to_tcvn3("Thôn Đông Hòa"),
+             12, 1, 500, unicode_to_tcvn3("Vườn hoang hóa")]]  # fmt: skip
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append([unicode_to_tcvn3(h) for h in HEADER])
+    for row in rows:
+        ws.append(row)
+    path = tmp_path / "vntime.xlsx"
+    book.save(path)
+    df, warned = _quiet(read_survey, path)
+    assert df["owner"].tolist() == ["Nguyễn Văn Hòa"]
+    assert df["hamlet"].tolist() == ["Thôn Đông Hòa"]
+    assert df["garden_class_code"].tolist() == ["abandoned"]
+    assert any("TCVN3" in w for w in warned)
