@@ -119,10 +119,20 @@ SURVEY_FIELDS: dict[str, list[str]] = {
     "note": ["Ghi chú", "Ghi chu", "note"],
     "lon": ["Kinh độ", "lon", "longitude", "lng"],
     "lat": ["Vĩ độ", "lat", "latitude"],
+    "sheet_parcel": [
+        "Tờ/thửa",
+        "Số tờ/số thửa",
+        "Tờ - thửa",
+        "Tờ, thửa",
+        "Số tờ, số thửa",
+        "Tờ thửa",
+        "Thửa/tờ",
+        "Số thửa/số tờ",
+    ],
     "x": ["X", "Tọa độ X", "Toạ độ X"],
     "y": ["Y", "Tọa độ Y", "Toạ độ Y"],
 }
-_KEY_FIELDS = ("sheet", "parcel_no", "household_id", "lon", "lat", "x", "y")
+_KEY_FIELDS = ("sheet", "parcel_no", "sheet_parcel", "household_id", "lon", "lat", "x", "y")
 SURVEY_STATUSES = ("matched", "duplicate_survey", "ambiguous", "no_survey")
 _OUT_ORDER = [
     "survey_row", "stt", "household_id", "owner", "hamlet", "sheet", "parcel_no",
@@ -538,6 +548,25 @@ def _int_key(value):
     return int(number), None
 
 
+_SHEET_PARCEL = re.compile(r"^\D*?(\d+)\s*(?:[/\-–.,;:|]|\s)\s*\D*?(\d+)\D*$")
+
+
+def _split_sheet_parcel(value, *, parcel_first: bool = False):
+    """(sheet, parcel) from one cell: "12/345", "12 - 345", "tờ 12 thửa 345"."""
+    text = fold(_cell_text(value))
+    named = re.search(r"to\D*(\d+)\D+thua\D*(\d+)", text) or re.search(
+        r"thua\D*(\d+)\D+to\D*(\d+)", text
+    )
+    if named:
+        a, b = int(named.group(1)), int(named.group(2))
+        return (a, b) if named.re.pattern.startswith("to") else (b, a)
+    match = _SHEET_PARCEL.match(text)
+    if not match:
+        return None
+    a, b = int(match.group(1)), int(match.group(2))
+    return (b, a) if parcel_first else (a, b)
+
+
 def _is_standard_frame(df) -> bool:
     return isinstance(df, pd.DataFrame) and {"survey_row", "garden_class"} <= set(df.columns)
 
@@ -675,7 +704,7 @@ def read_survey(
             f"fields names header {exc}, which is not in {where}. Headers there: "
             f"{', '.join(c for c in columns if not c.startswith('col_'))}."
         ) from None
-    has_parcel_key = "sheet" in mapping and "parcel_no" in mapping
+    has_parcel_key = ("sheet" in mapping and "parcel_no" in mapping) or "sheet_parcel" in mapping
     has_coords = ("lon" in mapping and "lat" in mapping) or ("x" in mapping and "y" in mapping)
     if not (has_parcel_key or "household_id" in mapping or has_coords):
         raise SchemaError(
@@ -749,6 +778,20 @@ def read_survey(
                 )
             values.append(number)
         out[key] = pd.array(values, dtype="Int64")
+    if "sheet_parcel" in mapping and not ("sheet" in mapping and "parcel_no" in mapping):
+        column = mapping["sheet_parcel"]
+        parcel_first = fold(column).startswith(("thua", "so thua"))
+        sheets, numbers = [], []
+        for i, value in enumerate(col("sheet_parcel")):
+            pair = _split_sheet_parcel(value, parcel_first=parcel_first)
+            if pair is None and _cell_text(value).strip():
+                note(i, "bad_key", column, value,
+                     f"row {body_numbers[i]}: '{value}' is not 'tờ/thửa' (e.g. 12/345); the row "
+                     "cannot be joined by parcel key.")  # fmt: skip
+            sheets.append(pair[0] if pair else None)
+            numbers.append(pair[1] if pair else None)
+        out["sheet"] = pd.array(sheets, dtype="Int64")
+        out["parcel_no"] = pd.array(numbers, dtype="Int64")
     out["household_id"] = _text([(_cell_text(v).strip() or None) for v in col("household_id")])
 
     # names

@@ -582,3 +582,20 @@ def test_xlsx_typed_with_vntime_fonts(tmp_path):
     assert df["hamlet"].tolist() == ["Thôn Đông Hòa"]
     assert df["garden_class_code"].tolist() == ["abandoned"]
     assert any("TCVN3" in w for w in warned)
+
+
+def test_sheet_and_parcel_in_one_column(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text(
+        "STT,Tờ/thửa,Phân loại vườn\n1,12/1,Vườn tạp\n2,tờ 12 thửa 3,VM\n3,12 - 2,VT\n4,abc,VT\n",
+        encoding="utf-8",
+    )
+    df, _ = _quiet(read_survey, path)
+    assert df["sheet"].tolist()[:3] == [12, 12, 12]
+    assert df["parcel_no"].tolist()[:3] == [1, 3, 2]
+    assert pd.isna(df["parcel_no"].iloc[3])
+    assert ("bad_key", 5) in {(i["kind"], i["survey_row"]) for i in df.attrs["ntmgis"]["issues"]}
+    parcels = _quiet(read_parcels, _parcels())[0]
+    joined, report = _quiet(join_survey, parcels, df)[0]
+    assert joined["garden_class_code"].tolist()[:3] == ["mixed", "mixed", "model"]
+    assert report.unmatched["reason"].tolist() == ["missing_key"]
