@@ -468,20 +468,31 @@ TRUTH_TO_KIND = {
 }
 
 
+# each campaign of the sample commune: survey stem -> its list of defects
+CAMPAIGNS = {"survey_2020": "survey_defects.csv", "survey_2022": "survey_defects_2022.csv"}
+SAMPLE_SURVEYS = [
+    f"{stem}.{ext}"
+    for stem, truth in CAMPAIGNS.items()
+    for ext in ("xlsx", "csv")
+    if (LAYERS / "truth" / truth).exists() and (LAYERS / f"{stem}.{ext}").exists()
+] or ["survey_2020.xlsx"]
+
+
+def _truth(name):
+    return pd.read_csv(LAYERS / "truth" / CAMPAIGNS[name.rsplit(".", 1)[0]])
+
+
 @pytest.fixture(scope="module")
 def sample_join():
     parcels = _quiet(read_parcels, LAYERS / "thanh_binh.gpkg")[0]
-    return {
-        name: _quiet(join_survey, parcels, LAYERS / name)[0]
-        for name in ("survey_2020.xlsx", "survey_2020.csv")
-    }
+    return {name: _quiet(join_survey, parcels, LAYERS / name)[0] for name in SAMPLE_SURVEYS}
 
 
 @needs_sample
-@pytest.mark.parametrize("name", ["survey_2020.xlsx", "survey_2020.csv"])
+@pytest.mark.parametrize("name", SAMPLE_SURVEYS)
 def test_sample_every_defect_is_found(sample_join, name):
     joined, report = sample_join[name]
-    truth = pd.read_csv(LAYERS / "truth" / "survey_defects.csv")
+    truth = _truth(name)
     assert set(truth["defect"]) <= set(TRUTH_TO_KIND), "a new kind of defect: map it"
     issues = report.issues
     found_rows = {(k, int(r)) for k, r in zip(issues["kind"], issues["survey_row"]) if pd.notna(r)}
@@ -501,11 +512,11 @@ def test_sample_every_defect_is_found(sample_join, name):
 
 
 @needs_sample
-@pytest.mark.parametrize("name", ["survey_2020.xlsx", "survey_2020.csv"])
+@pytest.mark.parametrize("name", SAMPLE_SURVEYS)
 def test_sample_counts_add_up(sample_join, name):
     joined, report = sample_join[name]
     raw = gpd.read_file(LAYERS / "thanh_binh.gpkg", layer="parcels")
-    truth = pd.read_csv(LAYERS / "truth" / "survey_defects.csv")
+    truth = _truth(name)
     n_rows = len(_quiet(read_survey, LAYERS / name)[0])
     assert report.n_survey_rows == n_rows
     assert report.n_matched_rows + report.n_unmatched_rows == n_rows
@@ -536,66 +547,9 @@ def test_sample_counts_add_up(sample_join, name):
 
 
 @needs_sample
-def test_sample_csv_and_xlsx_read_the_same():
-    xlsx = _quiet(read_survey, LAYERS / "survey_2020.xlsx")[0]
-    csv = _quiet(read_survey, LAYERS / "survey_2020.csv")[0]
+@pytest.mark.parametrize("stem", [s for s in CAMPAIGNS if (LAYERS / f"{s}.csv").exists()])
+def test_sample_csv_and_xlsx_read_the_same(stem):
+    xlsx = _quiet(read_survey, LAYERS / f"{stem}.xlsx")[0]
+    csv = _quiet(read_survey, LAYERS / f"{stem}.csv")[0]
     pd.testing.assert_frame_equal(xlsx.reset_index(drop=True), csv.reset_index(drop=True),
                                   check_dtype=False)  # fmt: skip
-
-
-def test_parcel_text_repairs_reach_the_report():
-    from ntmgis.text import unicode_to_vni
-
-    gdf = _parcels()
-    gdf["TENCHU"] = [unicode_to_vni("Nguyễn Văn Hòa")] * len(gdf)
-    parcels = _quiet(read_parcels, gdf)[0]
-    assert parcels["owner"].tolist()[0] == "Nguyễn Văn Hòa"
-    _, report = _quiet(join_survey, parcels, _survey_frame())[0]
-    text = report.issues[report.issues["kind"] == "parcel_text_encoding"]["message"].tolist()
-    assert len(text) == 1 and "TENCHU" in text[0] and "vni" in text[0]
-
-
-def test_dataframe_read_without_header():
-    grid = pd.read_csv(DATA / "survey_cp1258.csv", header=None, encoding="cp1258",
-                       skip_blank_lines=False, dtype=str, names=range(11))  # fmt: skip
-    grid = grid.map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
-    df, _ = _quiet(read_survey, grid)
-    assert df["owner"].tolist() == ["Nguyễn Văn Hòa", "Trần Thị Lý", "Lê Văn An"]
-    assert df["survey_row"].tolist() == [5, 6, 7]
-
-
-def test_xlsx_typed_with_vntime_fonts(tmp_path):
-    from ntmgis.text import unicode_to_tcvn3
-
-    # old workbooks typed in .VnTime fonts hold TCVN3 codes as Latin-1 characters
-    rows = [[1, "HO0001", unicode_to_tcvn3("Nguyễn Văn Hòa"), unicode_to_tcvn3("Thôn Đông Hòa"),
-             12, 1, 500, unicode_to_tcvn3("Vườn hoang hóa")]]  # fmt: skip
-    book = openpyxl.Workbook()
-    ws = book.active
-    ws.append([unicode_to_tcvn3(h) for h in HEADER])
-    for row in rows:
-        ws.append(row)
-    path = tmp_path / "vntime.xlsx"
-    book.save(path)
-    df, warned = _quiet(read_survey, path)
-    assert df["owner"].tolist() == ["Nguyễn Văn Hòa"]
-    assert df["hamlet"].tolist() == ["Thôn Đông Hòa"]
-    assert df["garden_class_code"].tolist() == ["abandoned"]
-    assert any("TCVN3" in w for w in warned)
-
-
-def test_sheet_and_parcel_in_one_column(tmp_path):
-    path = tmp_path / "s.csv"
-    path.write_text(
-        "STT,Tờ/thửa,Phân loại vườn\n1,12/1,Vườn tạp\n2,tờ 12 thửa 3,VM\n3,12 - 2,VT\n4,abc,VT\n",
-        encoding="utf-8",
-    )
-    df, _ = _quiet(read_survey, path)
-    assert df["sheet"].tolist()[:3] == [12, 12, 12]
-    assert df["parcel_no"].tolist()[:3] == [1, 3, 2]
-    assert pd.isna(df["parcel_no"].iloc[3])
-    assert ("bad_key", 5) in {(i["kind"], i["survey_row"]) for i in df.attrs["ntmgis"]["issues"]}
-    parcels = _quiet(read_parcels, _parcels())[0]
-    joined, report = _quiet(join_survey, parcels, df)[0]
-    assert joined["garden_class_code"].tolist()[:3] == ["mixed", "mixed", "model"]
-    assert report.unmatched["reason"].tolist() == ["missing_key"]
