@@ -68,6 +68,7 @@ _LAZY = {
     "zonal_stats": "ntmgis.zonal",
     "compute_coverage": "ntmgis.zonal",
     "Coverage": "ntmgis.zonal",
+    "split_column": "ntmgis.zonal",
     "read_targets": "ntmgis.progress",
     "hamlet_progress": "ntmgis.progress",
     "compare_campaigns": "ntmgis.progress",

@@ -25,8 +25,10 @@ Columns of the result
 every selected pixel weight 1 in ``"centroid"`` and ``"all_touched"`` modes), over the
 pixels that are valid in that layer (not NaN, not nodata):
 
-``mean``, ``sum``, ``std`` (population), ``min``, ``max``, ``median``, ``pNN`` (weighted
-quantile, exactextract's definition, e.g. ``p10``, ``p90``, ``p2.5``), ``count`` (sum of
+``mean``, ``sum`` (0 when no pixel is valid, as exactextract), ``std`` (population),
+``min``, ``max``, ``median``, ``pNN`` (weighted quantile, exactextract's definition, e.g.
+``p10``, ``p90``, ``p2.5``; unlike exactextract, not truncated to integers on integer
+rasters), ``count`` (sum of
 the weights of valid pixels: in coverage mode the number of clear pixels, fractional),
 ``valid`` (``count`` divided by the parcel's coverage inside the grid: the share seen clear
 on that date), ``above_T`` / ``below_T`` (share of the valid coverage whose value is
@@ -35,7 +37,9 @@ on that date), ``above_T`` / ``below_T`` (share of the valid coverage whose valu
 ``status`` is ``ok`` (wholly inside the grid), ``partial`` (partly outside:
 statistics of the inside part, ``coverage_fraction`` < 1), ``outside`` (no overlap: NaN),
 ``empty_geometry`` (null, empty or non-polygonal: NaN) or ``no_pixels`` (``"centroid"``
-mode only: the parcel overlaps the grid but holds no pixel centre: NaN).
+mode only: the parcel overlaps the grid but holds no pixel centre: count 0, NaN mean).
+A parcel smaller than a pixel still gets values in ``"coverage"`` mode. Invalid polygons
+are repaired (``shapely.make_valid``) before their coverage is computed.
 ``coverage_fraction`` is the share of the parcel's area inside the grid.
 """
 
