@@ -648,6 +648,20 @@ def check_coordinates(
             "line), or give the province (province='Hà Tĩnh') to narrow the suggestions."
         )
     crs = pyproj.CRS.from_user_input(crs)
+    if crs.is_geographic:
+        minx, miny, maxx, maxy = bounds
+        if _VN_LAT[0] <= minx <= maxx <= _VN_LAT[1] and _VN_LON[0] <= miny <= maxy <= _VN_LON[1]:
+            raise CRSError(
+                f"'{source}' ({crs.name}) has longitude and latitude swapped: x "
+                f"{minx:.4f}..{maxx:.4f} looks like a latitude and y {miny:.4f}..{maxy:.4f} "
+                "like a longitude in Vietnam. Swap the columns (x = longitude) when exporting."
+            )
+        if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+            raise CRSError(
+                f"'{source}' declares the geographic CRS '{crs.name}' but its coordinates "
+                f"({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) are not degrees: they look "
+                "projected (metres). Pass the projected CRS, e.g. crs='EPSG:9209'."
+            )
     if crs.is_projected and _looks_like_degrees(bounds):
         raise CRSError(
             f"'{source}' declares the projected CRS '{crs.name}' (EPSG:{crs.to_epsg()}) but its "

@@ -162,6 +162,11 @@ def test_check_coordinates():
     with pytest.raises(CRSError, match="swapped"):
         C.check_coordinates((2035000, 531000, 2036000, 532000), "EPSG:9209", source="a.shp")
     C.check_coordinates((531000, 2035000, 532000, 2036000), "EPSG:9209")
+    with pytest.raises(CRSError, match="longitude and latitude swapped"):
+        C.check_coordinates((18.3, 105.7, 18.4, 105.8), "EPSG:4326", source="a.geojson")
+    with pytest.raises(CRSError, match="not degrees.*EPSG:9209"):
+        C.check_coordinates((531000, 2035000, 532000, 2036000), "EPSG:4756", source="a.shp")
+    C.check_coordinates((105.7, 18.3, 105.8, 18.4), "EPSG:4756")
 
 
 def test_bundled_tables_have_provenance():
