@@ -411,6 +411,13 @@ def _as_pyproj(crs):
     return pyproj.CRS.from_user_input(crs)
 
 
+def _crs_equal(a, b) -> bool:
+    try:
+        return _as_pyproj(a).equals(_as_pyproj(b))
+    except Exception:
+        return str(a) == str(b)
+
+
 def _crs_name(crs) -> str:
     try:
         c = _as_pyproj(crs)
@@ -506,14 +513,19 @@ class Coverage:
         stats = _parse_stats(stats)
         with contextlib.ExitStack() as stack:
             layers = _open_layers(rasters, stack, names=names, nodata=nodata)
-            if not layers.grid.same_as(_Grid(self.transform, self.shape)):
-                raise ImageryError(
-                    f"The rasters' grid (shape {layers.grid.shape}, transform "
-                    f"{tuple(layers.grid.transform)[:6]}) is not the grid this coverage was "
-                    f"computed for (shape {self.shape}, transform {tuple(self.transform)[:6]})."
-                    " Compute a coverage for that grid with compute_coverage()."
-                )
+            self._check_grid(layers.grid)
             return _compute_stats(self, layers, stats, block_rows, progress)
+
+    def _check_grid(self, grid: _Grid) -> None:
+        same_crs = grid.crs is None or self.crs is None or _crs_equal(grid.crs, self.crs)
+        if not grid.same_as(_Grid(self.transform, self.shape)) or not same_crs:
+            raise ImageryError(
+                f"The rasters' grid (shape {grid.shape}, transform {tuple(grid.transform)[:6]}"
+                f", {_crs_name(grid.crs)}) is not the grid this coverage was computed for "
+                f"(shape {self.shape}, transform {tuple(self.transform)[:6]}, "
+                f"{_crs_name(self.crs)}). Compute a coverage for that grid with "
+                "compute_coverage(parcels, rasters)."
+            )
 
 
 def compute_coverage(parcels, grid, *, weights: str = "coverage", progress=None) -> Coverage:
@@ -924,11 +936,8 @@ def zonal_stats(
                 geoms, index, layers.grid, weights, _progress.scaled(progress, 0.0, 0.3)
             )
             progress = _progress.scaled(progress, 0.3, 1.0)
-        elif not layers.grid.same_as(_Grid(coverage.transform, coverage.shape)):
-            raise ImageryError(
-                "The coverage was computed for another grid than these rasters'; compute "
-                "one with compute_coverage(parcels, rasters)."
-            )
+        else:
+            coverage._check_grid(layers.grid)
         return _compute_stats(coverage, layers, stats, block_rows, progress)
 
 

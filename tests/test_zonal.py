@@ -291,6 +291,9 @@ def test_coverage_reused_for_every_layer(tmp_path):
     other_grid = RasterStack(data[:, :30], T, CRS, names=list(stack.names))
     with pytest.raises(ImageryError, match="grid"):
         cov.zonal_stats(other_grid)
+    other_crs = RasterStack(data, T, "EPSG:32649", names=list(stack.names))
+    with pytest.raises(ImageryError, match="EPSG:32649"):
+        zonal_stats(None, other_crs, coverage=cov)
 
 
 def test_parcels_reprojected_to_raster_crs(tmp_path):
