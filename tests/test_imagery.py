@@ -852,3 +852,32 @@ def test_sample_commune_scenes_and_stack(layers_dir):
         assert ndvi == pytest.approx((nir - red) / (nir + red), abs=1e-6)
     values = st.data[0::2]
     assert 0.2 < np.nanmean(values) < 0.9
+
+
+def test_sample_followup_campaign_2022_offsets(small_sample):
+    """The follow-up campaign spans 25 January 2022: offsets 0 then -1000, same surface."""
+    root = Path(small_sample.root)
+    scenes = find_scenes(root / "s2_2022")
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        st22 = read_time_series(
+            scenes, aoi=root / "thanh_binh.gpkg", aoi_layer="commune", bands=["red"]
+        )
+        st20 = read_time_series(
+            root / "s2", aoi=root / "thanh_binh.gpkg", aoi_layer="commune", bands=["red"]
+        )
+    assert not [w for w in record if "BOA_ADD_OFFSET" in str(w.message)]  # checks agree
+    for m in st22.meta["scenes"]:
+        expected = 0.0 if m["date"] < "2022-01-25" else -1000.0
+        assert m["boa_offset"] == expected, m
+    assert {m["boa_offset"] for m in st22.meta["scenes"]} == {0.0, -1000.0}
+    # one pixel by hand: reflectance = (DN - 1000) / 10000 after the baseline change
+    late = next(s for s in scenes if s.date.isoformat() >= "2022-01-25")
+    layer = st22.layer(f"{late.date.isoformat()}/red")
+    row, col = np.argwhere(np.isfinite(layer))[len(np.argwhere(np.isfinite(layer))) // 2]
+    x, y = st22.transform @ (col + 0.5, row + 0.5)
+    with rasterio.open(late.bands["red"].href) as ds:
+        dn = float(next(ds.sample([(x, y)]))[0])
+    assert layer[row, col] == pytest.approx((dn - 1000) / 10000, abs=1e-6)
+    # the same commune two years apart: red reflectance in the same range
+    assert np.nanmedian(st22.data) == pytest.approx(np.nanmedian(st20.data), abs=0.02)
