@@ -423,7 +423,7 @@ def _read_csv_grid(path: Path, encoding: str | None):
     return rows, numbers, used
 
 
-def _read_xlsx_grid(path: Path, sheet: str | None):
+def _read_xlsx_grid(path: Path, sheet: str | None, fields=None):
     import zipfile
 
     try:
@@ -453,7 +453,7 @@ def _read_xlsx_grid(path: Path, sheet: str | None):
         found = None
         for name in candidates:
             rows = [list(r) for r in book[name].iter_rows(values_only=True)]
-            if sheet is not None or _find_header(rows)[0] is not None:
+            if sheet is not None or _find_header(rows, fields=fields)[0] is not None:
                 found = (rows, name)
                 break
         if found is None:
@@ -470,15 +470,18 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _find_header(rows, limit: int = 30):
+def _find_header(rows, limit: int = 30, fields=None):
     """Index of the header row (the first with several known headers), and its mapping."""
+    aliases = {k: list(v) for k, v in SURVEY_FIELDS.items()}
+    for name, header in (fields or {}).items():  # the user's names count too
+        aliases[name] = [header]
     best = (None, {})
     for i, row in enumerate(rows[:limit]):
         cells = [repair_text(_cell_text(c)).strip() for c in row]  # .VnTime headers too
         named = [c for c in cells if c]
         if len(named) < 2:
             continue
-        mapping = match_columns(named, SURVEY_FIELDS)
+        mapping = match_columns(named, aliases)
         score = len(mapping)
         keys = sum(f in mapping for f in _KEY_FIELDS)
         if score >= 3:
@@ -669,7 +672,7 @@ def read_survey(
         path = _io.as_path(source, what="survey file")
         suffix = path.suffix.lower()
         if suffix in (".xlsx", ".xlsm"):
-            rows, numbers, sheet_name = _read_xlsx_grid(path, sheet)
+            rows, numbers, sheet_name = _read_xlsx_grid(path, sheet, fields)
         elif suffix == ".xls":
             raise InputError(
                 f"'{path}' is an old Excel 97-2003 workbook (.xls): open it and save it as "
@@ -681,7 +684,7 @@ def read_survey(
             rows, numbers, used_encoding = _read_csv_grid(path, encoding)
     where = name + (f", sheet '{sheet_name}'" if sheet_name else "")
 
-    header_index, _ = _find_header(rows)
+    header_index, _ = _find_header(rows, fields=fields)
     if header_index is None:
         raise SchemaError(
             f"No header row found in the first 30 rows of {where}: expected headers such as "

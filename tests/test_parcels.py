@@ -320,6 +320,20 @@ def test_gpkg_written_by_cli_is_version_1_2(tmp_path):
     unmatched = pyogrio.read_dataframe(out, layer="survey_unmatched")
     assert unmatched["survey_row"].tolist() == [3]
     assert unmatched["reason"].tolist() == ["parcel_not_found"]
+    # headers the aliases do not know, named on the command line
+    survey.write_text("Tờ,Thửa,Xếp hạng\n12,2,Vườn mẫu\n", encoding="utf-8")
+    args = ["survey", str(parcels), str(survey), "-o", str(out), "--survey-field",
+            "sheet=Tờ", "--survey-field", "parcel_no=Thửa", "--survey-field",
+            "garden_class_raw=Xếp hạng", "--report", str(tmp_path / "r.xlsx")]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    joined = gpd.read_file(out, layer="parcels")
+    assert joined["garden_class"].tolist()[1] == "Vườn mẫu"
+    assert (tmp_path / "r.xlsx").exists()
+    # an error is one clear message, not a traceback
+    bad = CliRunner().invoke(cli, ["survey", str(tmp_path / "none.gpkg"), str(survey), "-o",
+                                   str(out)])  # fmt: skip
+    assert bad.exit_code != 0 and isinstance(bad.exception, DataNotFoundError)
 
 
 def _dxf(polylines, texts, closed=True):

@@ -553,3 +553,17 @@ def test_sample_csv_and_xlsx_read_the_same(stem):
     csv = _quiet(read_survey, LAYERS / f"{stem}.csv")[0]
     pd.testing.assert_frame_equal(xlsx.reset_index(drop=True), csv.reset_index(drop=True),
                                   check_dtype=False)  # fmt: skip
+
+
+def test_fields_override_unknown_headers(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("Báo cáo\n\nMS,Tờ BĐ,Thửa ĐS,Kết quả\n1,12,1,Vườn tạp\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="No header row"):
+        read_survey(path)
+    fields = {"sheet": "Tờ BĐ", "parcel_no": "thua ds", "garden_class_raw": "Kết quả"}
+    df = read_survey(path, fields=fields)
+    assert (df["sheet"].tolist(), df["parcel_no"].tolist()) == ([12], [1])
+    assert df["garden_class_code"].tolist() == ["mixed"] and df["survey_row"].tolist() == [4]
+    assert df["MS"].tolist() == ["1"]  # unknown columns are kept as they were
+    with pytest.raises(SchemaError, match="'Nope'"):
+        read_survey(path, fields={**fields, "owner": "Nope"})

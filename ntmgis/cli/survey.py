@@ -39,9 +39,17 @@ def _fields(values: tuple[str, ...]) -> dict[str, str] | None:
     "--field", "fields", multiple=True, metavar="FIELD=COLUMN",
     help="Parcel column for a standard field (repeatable), e.g. --field sheet=TO.",
 )  # fmt: skip
+@click.option(
+    "--survey-field", "survey_fields", multiple=True, metavar="FIELD=HEADER",
+    help="Survey header for a standard field (repeatable), e.g. --survey-field "
+    "garden_class_raw='Xếp loại'.",
+)  # fmt: skip
 @click.option("--report", "report_path", default=None, type=click.Path(dir_okay=False),
               help="Also write the report as .xlsx or .csv.")  # fmt: skip
-def survey(parcels, survey, out, layer, sheet, on, codebook, crs, province, fields, report_path):
+def survey(
+    parcels, survey, out, layer, sheet, on, codebook, crs, province, fields, survey_fields,
+    report_path,
+):  # fmt: skip
     """Join the Step 2 garden SURVEY (CSV/XLSX) to the PARCELS and write OUT.gpkg.
 
     Every parcel is written (layer ``parcels``) with its survey columns and a
@@ -53,7 +61,7 @@ def survey(parcels, survey, out, layer, sheet, on, codebook, crs, province, fiel
     from ..errors import NtmgisWarning
     from ..parcels import read_parcels
     from ..pipeline import write_gpkg_atomic
-    from ..survey import join_survey
+    from ..survey import join_survey, read_survey
     from ._common import progress_bar
 
     with warnings.catch_warnings(record=True) as caught:
@@ -61,10 +69,12 @@ def survey(parcels, survey, out, layer, sheet, on, codebook, crs, province, fiel
         parcel_df = read_parcels(
             parcels, layer=layer, crs=crs, fields=_fields(fields), province=province
         )
+        table = read_survey(
+            survey, codebook=codebook, sheet=sheet, fields=_fields(survey_fields),
+            hamlets=list(parcel_df["hamlet"].dropna().unique()),
+        )  # fmt: skip
         with progress_bar("Survey join") as progress:
-            joined, report = join_survey(
-                parcel_df, survey, on=on, codebook=codebook, sheet=sheet, progress=progress
-            )
+            joined, report = join_survey(parcel_df, table, on=on, progress=progress)
     for item in caught:
         if issubclass(item.category, NtmgisWarning):
             click.secho(f"warning: {item.message}", fg="yellow", err=True)
