@@ -743,6 +743,8 @@ def test_cli_indices_writes_cogs(tmp_path):
             "ndvi",
             "--index",
             "NDMI",
+            "--formula",
+            "nirx2=2 * B08",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -751,8 +753,12 @@ def test_cli_indices_writes_cogs(tmp_path):
         "ndmi_series.tif",
         "ndvi_composite.tif",
         "ndvi_series.tif",
+        "nirx2_composite.tif",
+        "nirx2_series.tif",
         "scenes.csv",
     ]
+    with rasterio.open(out / "nirx2_series.tif") as ds:
+        assert ds.read(1)[0, 0] == pytest.approx(2 * 0.309, abs=1e-6)  # 2 x (3090 / 10000)
     with rasterio.open(out / "ndvi_series.tif") as ds:
         assert ds.descriptions == ("2020-03-01/ndvi", "2020-04-01/ndvi")
         assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"

@@ -23,6 +23,13 @@ import click
     multiple=True,
     help="Index to compute (repeatable): ndvi, evi, savi, osavi, ndmi, bsi. Default: ndvi.",
 )
+@click.option(
+    "--formula",
+    "formulas",
+    multiple=True,
+    metavar="NAME=EXPR",
+    help="Add and compute an index by formula (repeatable), e.g. 'gndvi=(nir-green)/(nir+green)'.",
+)
 @click.option("--grid", default=None, help="Pixel size: 10m or 20m (default: finest band).")
 @click.option("--margin", default=40.0, show_default=True, help="Metres around the AOI.")
 @click.option(
@@ -30,7 +37,17 @@ import click
 )
 @click.option("--no-series", is_flag=True, help="Write only composites, not the per-date series.")
 def indices(
-    scenes, outdir, period, aoi, aoi_layer, index_names, grid, margin, skip_bad, no_series
+    scenes,
+    outdir,
+    period,
+    aoi,
+    aoi_layer,
+    index_names,
+    formulas,
+    grid,
+    margin,
+    skip_bad,
+    no_series,
 ) -> None:
     """Compute masked vegetation indices from SCENES and write COGs to OUT.
 
@@ -44,10 +61,16 @@ def indices(
 
     from ..errors import NtmgisWarning
     from ..imagery import read_stacks
-    from ..indices import composite, write_cog
+    from ..indices import composite, register_index, write_cog
     from ._common import progress_bar
 
-    names = [n.lower() for n in index_names] or ["ndvi"]
+    names = [n.lower() for n in index_names]
+    for text in formulas:
+        name, sep, expr = text.partition("=")
+        if not sep or not name.strip() or not expr.strip():
+            raise click.BadParameter(f"'{text}' is not NAME=EXPR", param_hint="--formula")
+        names.append(register_index(name.strip(), expr, overwrite=True).name)
+    names = list(dict.fromkeys(names)) or ["ndvi"]
     with warnings.catch_warnings(record=True) as caught, progress_bar("Reading scenes") as progress:
         warnings.simplefilter("always", NtmgisWarning)
         stacks = read_stacks(
