@@ -20,6 +20,7 @@ UTF-8 bytes read as Latin-1. This module repairs and compares such text:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -547,6 +548,12 @@ def detect_encoding(text: str) -> str:
     """
     if not isinstance(text, str) or text.isascii():
         return "ascii"
+    return _detect(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _detect(text: str) -> str:
+    # cached: a column repeats its hamlet names, land-use codes and classes
     candidates = _candidates(text)
     best, best_score = "unicode", _score(candidates["unicode"])
     for name, converted in candidates.items():
