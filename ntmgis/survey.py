@@ -1313,6 +1313,9 @@ def join_survey(
             for kind in (kinds or "").split(", ") if isinstance(kinds, str) else []:
                 issues.add(kind, int(row), None, None, f"row {row}: {kind}")
 
+    # plain lists: per-row lookups in a DataFrame are slow
+    pcol = {c: parcel_df[c].tolist() for c in parcel_df.columns if c != parcel_df.geometry.name}
+    scol = {c: survey_df[c].tolist() for c in survey_df.columns}
     ids = parcel_df["parcel_id"].astype(str).tolist()
     n_parcels = len(parcel_df)
     n_rows = len(survey_df)
@@ -1354,16 +1357,16 @@ def join_survey(
                 continue
             hit = index.get(fold(h), [])
             if len(hit) > 1:
-                s, p = survey_df.at[r, "sheet"], survey_df.at[r, "parcel_no"]
+                s, p = scol["sheet"][r], scol["parcel_no"][r]
                 narrowed = [
                     i
                     for i in hit
                     if pd.notna(p)
-                    and parcel_df.at[i, "parcel_no"] == p
-                    and (pd.isna(s) or parcel_df.at[i, "sheet"] == s)
+                    and pcol["parcel_no"][i] == p
+                    and (pd.isna(s) or pcol["sheet"][i] == s)
                 ]
                 if not narrowed:
-                    narrowed = [i for i in hit if is_garden_land_use(parcel_df.at[i, "land_use"])]
+                    narrowed = [i for i in hit if is_garden_land_use(pcol["land_use"][i])]
                 hit = narrowed if len(narrowed) == 1 else hit
             if not hit:
                 reasons[r] = "household_not_found"
@@ -1457,11 +1460,11 @@ def join_survey(
         unmatched_records.append(
             {
                 "survey_row": rows[r],
-                "stt": survey_df.at[r, "stt"] if "stt" in survey_df.columns else None,
-                "sheet": survey_df.at[r, "sheet"],
-                "parcel_no": survey_df.at[r, "parcel_no"],
-                "household_id": survey_df.at[r, "household_id"],
-                "owner": survey_df.at[r, "owner"] if "owner" in survey_df.columns else None,
+                "stt": scol["stt"][r] if "stt" in survey_df.columns else None,
+                "sheet": scol["sheet"][r],
+                "parcel_no": scol["parcel_no"][r],
+                "household_id": scol["household_id"][r],
+                "owner": scol["owner"][r] if "owner" in survey_df.columns else None,
                 "reason": reason,
                 "message": messages[r],
             }
@@ -1489,44 +1492,44 @@ def join_survey(
             )
         else:
             status.append("no_survey")
-            garden = is_garden_land_use(parcel_df.at[i, "land_use"])
+            garden = is_garden_land_use(pcol["land_use"][i])
             if garden:
                 reason_text.append("garden land use with no survey row")
                 issues.add(
                     "garden_not_surveyed",
                     None,
                     None,
-                    parcel_df.at[i, "land_use"],
-                    f"parcel {ids[i]} ({parcel_df.at[i, 'land_use']}) is a garden parcel "
+                    pcol["land_use"][i],
+                    f"parcel {ids[i]} ({pcol['land_use'][i]}) is a garden parcel "
                     "that nobody surveyed.",
                     parcel_id=ids[i],
                 )
-            elif pd.isna(parcel_df.at[i, "land_use"]):
+            elif pd.isna(pcol["land_use"][i]):
                 reason_text.append("no survey row (land use unknown)")
             else:
-                reason_text.append(f"not a garden land use ({parcel_df.at[i, 'land_use']})")
+                reason_text.append(f"not a garden land use ({pcol['land_use'][i]})")
         row_used.append(rows[rs[0]] if rs else None)
         rows_all.append(", ".join(str(rows[r]) for r in rs) if rs else None)
 
     # parcel problems found by read_parcels
     for i in range(n_parcels):
-        st = parcel_df.at[i, "parcel_status"]
+        st = pcol["parcel_status"][i]
         if isinstance(st, str) and st != "ok":
             issues.add(
                 f"parcel_{st}",
                 None,
                 None,
                 None,
-                f"parcel {ids[i]}: {parcel_df.at[i, 'parcel_notes']}",
+                f"parcel {ids[i]}: {pcol['parcel_notes'][i]}",
                 parcel_id=ids[i],
             )
-        if float(parcel_df.at[i, "overlap_m2"] or 0) > 0 and st in ("ok", "repaired"):
+        if float(pcol["overlap_m2"][i] or 0) > 0 and st in ("ok", "repaired"):
             issues.add(
                 "parcel_overlap",
                 None,
                 None,
                 None,
-                f"parcel {ids[i]}: {parcel_df.at[i, 'parcel_notes']}",
+                f"parcel {ids[i]}: {pcol['parcel_notes'][i]}",
                 parcel_id=ids[i],
             )
 
@@ -1536,8 +1539,8 @@ def join_survey(
         if r is None:
             continue
         sh, ph = (
-            survey_df.at[r, "hamlet"] if "hamlet" in survey_df.columns else None,
-            parcel_df.at[i, "hamlet"],
+            scol["hamlet"][r] if "hamlet" in survey_df.columns else None,
+            pcol["hamlet"][i],
         )
         if isinstance(sh, str) and isinstance(ph, str) and fold(sh) != fold(ph):
             issues.add(
@@ -1549,8 +1552,8 @@ def join_survey(
                 ids[i],
             )
         sa, pa = (
-            survey_df.at[r, "garden_area_m2"] if "garden_area_m2" in survey_df.columns else None,
-            parcel_df.at[i, "area_m2"],
+            scol["garden_area_m2"][r] if "garden_area_m2" in survey_df.columns else None,
+            pcol["area_m2"][i],
         )
         if pd.notna(sa) and pd.notna(pa) and float(sa) > 1.05 * float(pa) + 1:
             issues.add(
@@ -1563,7 +1566,7 @@ def join_survey(
                 ids[i],
             )
         if mode != "household":
-            sh_id, ph_id = survey_df.at[r, "household_id"], parcel_df.at[i, "household_id"]
+            sh_id, ph_id = scol["household_id"][r], pcol["household_id"][i]
             if isinstance(sh_id, str) and isinstance(ph_id, str) and fold(sh_id) != fold(ph_id):
                 issues.add(
                     "household_mismatch",
