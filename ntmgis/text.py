@@ -107,7 +107,15 @@ def _put_tone(letter: str, tone: str | None) -> str:
 _OLD_STYLE = re.compile(r"^(?P<head>.*?)(?P<v1>[oOuU])(?P<v2>[aAeEyY])$")
 
 
+# a/e/y with a tone mark and nothing else: the only endings the two styles disagree on
+_TONED_AEY = frozenset(
+    unicodedata.normalize("NFC", base + tone) for base in "aeyAEY" for tone in _TONES
+)
+
+
 def _modern_tone_word(word: str) -> str:
+    if len(word) < 2 or word[-1] not in _TONED_AEY or word[-2] not in "oOuU":
+        return word  # fast path: nothing to move
     base, tone, where = _split_syllable_tone(word)
     if tone is None:
         return word
