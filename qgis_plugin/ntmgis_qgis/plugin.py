@@ -1,14 +1,33 @@
-"""The plugin object QGIS creates: registers the Processing provider."""
+"""The plugin object QGIS creates: translations, the Processing provider, the menu entry.
 
-from qgis.core import QgsApplication
+Nothing here imports ntmgis or its libraries at start-up: :mod:`deps` checks them, and
+when they are missing the actions explain what to install instead of failing, so QGIS
+always starts normally.
+"""
 
+import os
+
+from qgis.core import Qgis, QgsApplication
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QIcon
+from qgis.PyQt.QtWidgets import QAction, QMessageBox
+
+from . import deps
+from .i18n import install_translator, remove_translator, tr
 from .provider import NtmgisProvider
+
+ICON = os.path.join(os.path.dirname(__file__), "icon.svg")
 
 
 class NtmgisPlugin:
     def __init__(self, iface):
         self.iface = iface
         self.provider = None
+        self.translator = install_translator()
+        self.actions = []
+        self.toolbar = None
+        self.dialog = None
+        self.menu = tr("NTM GIS")
 
     def initProcessing(self):  # noqa: N802 - QGIS API name
         self.provider = NtmgisProvider()
@@ -16,8 +35,70 @@ class NtmgisPlugin:
 
     def initGui(self):  # noqa: N802 - QGIS API name
         self.initProcessing()
+        main = QAction(QIcon(ICON), tr("Vườn hoang hóa"), self.iface.mainWindow())
+        main.setObjectName("ntmgis_abandoned_gardens")
+        main.setToolTip(tr("Flag abandoned gardens of a commune (survey + Sentinel-2)"))
+        main.triggered.connect(self.open_dialog)
+        check = QAction(tr("Check the ntmgis installation"), self.iface.mainWindow())
+        check.setObjectName("ntmgis_check_dependencies")
+        check.triggered.connect(self.show_dependencies)
+        self.toolbar = self.iface.addToolBar(tr("NTM GIS"))
+        self.toolbar.setObjectName("ntmgis_toolbar")
+        self.toolbar.addAction(main)
+        for action in (main, check):
+            self.iface.addPluginToMenu(self.menu, action)
+            self.actions.append(action)
+        missing = deps.check()
+        if missing:
+            self.iface.messageBar().pushMessage(
+                "NTM GIS",
+                tr("ntmgis or its libraries are missing: menu NTM GIS > Check the ntmgis "
+                   "installation says what to install."),
+                Qgis.MessageLevel.Warning, 10,
+            )  # fmt: skip
+
+    def open_dialog(self):
+        """The "Vườn hoang hóa" dialog, or what to install when ntmgis is missing."""
+        missing = deps.check()
+        if missing:
+            self.show_dependencies()
+            return None
+        from .dialogs.abandoned_gardens import AbandonedGardensDialog
+
+        if self.dialog is None:
+            self.dialog = AbandonedGardensDialog(self.iface, parent=self.iface.mainWindow())
+        self.dialog.show()
+        self.dialog.raise_()
+        return self.dialog
+
+    def show_dependencies(self):
+        """A message box naming what is missing and how to install it."""
+        missing = deps.check(refresh=True)
+        text = deps.install_help(missing)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning if missing else QMessageBox.Icon.Information,
+            tr("NTM GIS"), text, QMessageBox.StandardButton.Ok, self.iface.mainWindow(),
+        )  # fmt: skip
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        box.setModal(False)
+        box.show()
+        self._box = box
+        return text
 
     def unload(self):
+        for action in self.actions:
+            if hasattr(self.iface, "removePluginMenu"):  # test interfaces may lack it
+                self.iface.removePluginMenu(self.menu, action)
+        self.actions = []
+        if self.toolbar is not None:
+            self.toolbar.deleteLater()
+            self.toolbar = None
+        if self.dialog is not None:
+            self.dialog.close()
+            self.dialog.deleteLater()
+            self.dialog = None
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        remove_translator(self.translator)
+        self.translator = None

@@ -1,7 +1,8 @@
 """The "NTM GIS" Processing provider; each algorithm is one short file calling ntmgis."""
 
 from qgis.core import QgsProcessingProvider
-from qgis.PyQt.QtCore import QCoreApplication
+
+from .i18n import tr
 
 
 class NtmgisProvider(QgsProcessingProvider):
@@ -12,10 +13,13 @@ class NtmgisProvider(QgsProcessingProvider):
         return "NTM GIS"
 
     def longName(self):  # noqa: N802 - QGIS API name
-        return self.tr("NTM GIS: gardens and hamlets for nông thôn mới")
+        return tr("NTM GIS: gardens and hamlets for the New Rural Development programme")
 
     def loadAlgorithms(self):  # noqa: N802 - QGIS API name
-        """Algorithms are added here as the library's stages land."""
+        from .algorithms import algorithm_classes
+
+        for cls in algorithm_classes():
+            self.addAlgorithm(cls())
 
     def tr(self, text):
-        return QCoreApplication.translate("NtmgisProvider", text)
+        return tr(text)

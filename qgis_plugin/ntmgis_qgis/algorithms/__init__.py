@@ -1,0 +1,22 @@
+"""One short file per Processing algorithm; each declares parameters and calls ntmgis."""
+
+
+def algorithm_classes():
+    """The algorithm classes of the "NTM GIS" provider, in menu order."""
+    from .flag_gardens import FlagAbandonedGardens
+    from .hamlet_progress import HamletProgress
+    from .join_survey import JoinSurvey
+    from .parcel_stats import ParcelStatistics
+    from .print_atlas import PrintAtlas
+    from .print_maps import PrintHamletMaps
+    from .vegetation_indices import VegetationIndices
+
+    return [
+        JoinSurvey,
+        VegetationIndices,
+        ParcelStatistics,
+        FlagAbandonedGardens,
+        HamletProgress,
+        PrintHamletMaps,
+        PrintAtlas,
+    ]

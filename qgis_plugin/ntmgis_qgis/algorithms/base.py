@@ -1,0 +1,190 @@
+"""Shared base of the NTM GIS algorithms: tr(), createInstance, the library bridge.
+
+The bridge turns ``QgsProcessingFeedback`` into the library's progress callback (its
+``isCanceled()`` makes the callback return False, so the library raises CancelledError
+and writes nothing), the library's warnings into feedback warnings and its errors
+(``NtmgisError``) into ``QgsProcessingException`` with the same message.
+"""
+
+import os
+import tempfile
+import warnings
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
+)
+from qgis.PyQt.QtXml import QDomDocument
+
+from .. import deps
+from ..i18n import tr
+
+#: group id -> English group name
+GROUPS = {
+    "inputs": "1 · Survey and imagery",
+    "analysis": "2 · Gardens and hamlets",
+    "printing": "3 · Printing",
+}
+VECTOR_FORMATS = ["gpkg", "shp", "geojson", "fgb"]
+
+
+class NtmgisAlgorithm(QgsProcessingAlgorithm):
+    """Base of every NTM GIS algorithm (subclasses set NAME, DISPLAY, GROUP, HELP)."""
+
+    NAME = ""
+    DISPLAY = ""
+    GROUP = "analysis"
+    HELP = ""
+
+    def tr(self, text):
+        """Translate a string of this plugin."""
+        return tr(text)
+
+    def createInstance(self):  # noqa: N802 - QGIS API name
+        return type(self)()
+
+    def name(self):
+        return self.NAME
+
+    def displayName(self):  # noqa: N802 - QGIS API name
+        return self.tr(self.DISPLAY)
+
+    def group(self):
+        return self.tr(GROUPS[self.GROUP])
+
+    def groupId(self):  # noqa: N802 - QGIS API name
+        return self.GROUP
+
+    def shortHelpString(self):  # noqa: N802 - QGIS API name
+        return self.tr(self.HELP)
+
+    def canExecute(self):  # noqa: N802 - QGIS API name
+        missing = deps.check()
+        if missing:
+            return False, deps.install_help(missing)
+        return True, ""
+
+    # -- the library bridge -------------------------------------------------------------
+    def check_deps(self):
+        """Raise QgsProcessingException naming what to install when ntmgis is missing."""
+        ok, message = self.canExecute()
+        if not ok:
+            raise QgsProcessingException(message)
+
+    def progress_callback(self, feedback):
+        """The library's ``progress(fraction, message)`` reporting to ``feedback``."""
+        last = [None]
+
+        def progress(fraction, message=""):
+            if feedback is None:
+                return True
+            feedback.setProgress(100.0 * float(fraction))
+            if message and message != last[0]:
+                last[0] = message
+                feedback.setProgressText(str(message))
+            return not feedback.isCanceled()
+
+        return progress
+
+    def check_cancel(self, feedback):
+        """Stop (writing nothing) when the user cancelled between library calls."""
+        if feedback is not None and feedback.isCanceled():
+            raise QgsProcessingException(self.tr("Cancelled by the user: nothing was written."))
+
+    def call(self, feedback, function, *args, progress=True, **kwargs):
+        """Call a library function; translate its cancel, errors and warnings."""
+        self.check_deps()
+        from ntmgis.errors import CancelledError, NtmgisError, NtmgisWarning
+
+        self.check_cancel(feedback)
+        if progress:
+            kwargs["progress"] = self.progress_callback(feedback)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NtmgisWarning)
+            try:
+                return function(*args, **kwargs)
+            except CancelledError as exc:
+                raise QgsProcessingException(
+                    self.tr("Cancelled by the user: nothing was written.") + f" ({exc})"
+                ) from exc
+            except NtmgisError as exc:
+                raise QgsProcessingException(str(exc)) from exc
+            finally:
+                for item in caught:
+                    if feedback is not None and issubclass(item.category, NtmgisWarning):
+                        feedback.pushWarning(str(item.message))
+
+    # -- inputs and outputs ---------------------------------------------------------------
+    def vector_source(self, parameters, name, context, feedback):
+        """``(path, layer name or None)`` of a vector parameter, exported when needed."""
+        path, layer = self.parameterAsCompatibleSourceLayerPathAndLayerName(
+            parameters, name, context, VECTOR_FORMATS, "gpkg", feedback
+        )
+        return path, (layer or None)
+
+    def optional_file(self, parameters, name, context):
+        """The file of an optional file parameter, or None."""
+        value = self.parameterAsFile(parameters, name, context)
+        return value or None
+
+    def load_on_completion(self, context, uri, name, output_name, theme=None, kind="parcels"):
+        """Add ``uri`` to the project when the algorithm finishes, styled by the library."""
+        details = QgsProcessingContext.LayerDetails(name, context.project(), output_name)
+        if theme is not None:
+            processor = StylePostProcessor.create(theme, kind)
+            details.setPostProcessor(processor)
+        context.addLayerToLoadOnCompletion(uri, details)
+
+
+def apply_library_style(layer, theme, kind="parcels"):
+    """Style ``layer`` with the QML the library generates (``ntmgis.styles.qml``)."""
+    from ntmgis.styles import qml
+
+    document = QDomDocument()
+    document.setContent(qml(theme, layer=kind))
+    message = layer.importNamedStyle(document)
+    ok = message[0] if isinstance(message, tuple) else bool(message)
+    layer.triggerRepaint()
+    return ok
+
+
+class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
+    """Applies a library style to an output layer once it is loaded."""
+
+    _keep = []  # post-processors must outlive the algorithm (Python ownership)
+
+    def __init__(self, theme, kind):
+        super().__init__()
+        self.theme = theme
+        self.kind = kind
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API name
+        if layer is not None and layer.isValid():
+            apply_library_style(layer, self.theme, self.kind)
+
+    @classmethod
+    def create(cls, theme, kind):
+        processor = cls(theme, kind)
+        cls._keep.append(processor)
+        return processor
+
+
+def staging_folder(final_folder):
+    """A temporary folder beside ``final_folder`` (same disk, so moving is a rename)."""
+    os.makedirs(final_folder, exist_ok=True)
+    return tempfile.mkdtemp(prefix=".ntmgis-", dir=final_folder)
+
+
+def publish(staging, final_folder):
+    """Move every file of ``staging`` into ``final_folder``; return {old path: new path}."""
+    moved = {}
+    for root, _dirs, files in os.walk(staging):
+        for name in files:
+            source = os.path.join(root, name)
+            target = os.path.join(final_folder, os.path.relpath(source, staging))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(source, target)
+            moved[source] = target
+    return moved

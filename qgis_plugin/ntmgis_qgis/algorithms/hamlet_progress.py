@@ -1,0 +1,99 @@
+"""Hamlet progress against targets, ranked (``ntmgis.report.progress_report``)."""
+
+import os
+import shutil
+
+from qgis.core import (
+    QgsProcessingOutputFile,
+    QgsProcessingOutputVectorLayer,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+)
+
+from .base import NtmgisAlgorithm, publish, staging_folder
+
+RENOVATIONS = ["confirmed", "reported"]
+
+
+class HamletProgress(NtmgisAlgorithm):
+    NAME = "hamlet_progress"
+    DISPLAY = "Hamlet progress and ranking"
+    GROUP = "analysis"
+    HELP = (
+        "Counts each hamlet's gardens by survey class and flag, measures them against the "
+        "hamlet targets (abandoned gardens brought back into use, share of gardens meeting "
+        "the standard, model gardens), ranks the hamlets and writes the progress report "
+        "(XLSX and CSV) and the hamlets coloured by progress."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "RESULT", self.tr("Result GeoPackage of the flag run"),
+                fileFilter="GeoPackage (*.gpkg)",
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "TARGETS", self.tr("Hamlet targets (CSV or XLSX)"),
+                fileFilter=self.tr("Tables (*.xlsx *.csv)"),
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "BASELINE", self.tr("Baseline result of an earlier campaign (GeoPackage)"),
+                optional=True, fileFilter="GeoPackage (*.gpkg)",
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "RENOVATIONS", self.tr("Renovations that count"),
+                options=[self.tr("confirmed by the imagery"), self.tr("every reported one")],
+                defaultValue=0,
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", self.tr("Output folder"))
+        )
+        self.addOutput(QgsProcessingOutputVectorLayer("HAMLETS_LAYER", self.tr("Hamlet progress")))
+        self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Progress report (XLSX)")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        self.check_deps()
+        from ntmgis import format_ranking
+        from ntmgis._io import read_vector
+        from ntmgis.pipeline import write_gpkg_atomic
+        from ntmgis.report import progress_report
+        from ntmgis.styles import embed_styles
+
+        result = self.parameterAsFile(parameters, "RESULT", context)
+        targets = self.parameterAsFile(parameters, "TARGETS", context)
+        baseline = self.optional_file(parameters, "BASELINE", context)
+        renovations = RENOVATIONS[self.parameterAsEnum(parameters, "RENOVATIONS", context)]
+        final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
+        staging = staging_folder(final)
+        try:
+            ranked, written = self.call(
+                feedback, progress_report, result, targets, staging, baseline=baseline,
+                renovations=renovations, progress=False,
+            )  # fmt: skip
+            self.check_cancel(feedback)
+            hamlets = self.call(feedback, read_vector, result, layer="hamlets", progress=False)
+            own = [c for c in hamlets.columns if c == "hamlet" or c not in ranked.columns]
+            layer = hamlets[own].merge(ranked, on="hamlet", how="left")
+            gpkg = os.path.join(staging, "tien_do_thon.gpkg")
+            self.call(
+                feedback, write_gpkg_atomic, gpkg, {"hamlets": layer},
+                finish=lambda tmp: embed_styles(tmp), progress=False,
+            )  # fmt: skip
+            moved = {os.path.realpath(k): v for k, v in publish(staging, final).items()}
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        for line in format_ranking(ranked).splitlines():
+            feedback.pushInfo(line)
+        gpkg = moved[os.path.realpath(gpkg)]
+        uri = f"{gpkg}|layername=hamlets"
+        self.load_on_completion(context, uri, self.tr("Hamlet progress"), "HAMLETS_LAYER")
+        report = moved.get(os.path.realpath(str(written["xlsx"])), str(written["xlsx"]))
+        return {"OUTPUT_FOLDER": final, "HAMLETS_LAYER": uri, "REPORT": report, "GPKG": gpkg}

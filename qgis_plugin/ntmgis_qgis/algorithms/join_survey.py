@@ -1,0 +1,95 @@
+"""Join the Step 2 garden survey to a parcel layer (``ntmgis.join_survey``)."""
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputVectorLayer,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+    QgsProcessingParameterString,
+    QgsProcessingParameterVectorLayer,
+)
+
+from .base import NtmgisAlgorithm
+
+JOIN_ON = ["auto", "parcel", "household", "spatial"]
+
+
+class JoinSurvey(NtmgisAlgorithm):
+    NAME = "join_survey"
+    DISPLAY = "Join the garden survey to parcels"
+    GROUP = "inputs"
+    HELP = (
+        "Joins the Step 2 garden survey (CSV or XLSX, Vietnamese headers with or without "
+        "diacritics) to the parcels by map sheet and parcel number, household id or GPS "
+        "point. Every parcel is kept with a survey status; unmatched survey rows and every "
+        "repair are written to their own layers."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
+        self.addParameter(
+            QgsProcessingParameterVectorLayer(
+                "PARCELS", self.tr("Parcel layer"), [QgsProcessing.SourceType.TypeVectorPolygon]
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "SURVEY", self.tr("Survey file (CSV or XLSX)"),
+                fileFilter=self.tr("Survey tables (*.xlsx *.csv)"),
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterString(
+                "SHEET", self.tr("Worksheet (XLSX; empty: found automatically)"), optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "ON", self.tr("Join by"),
+                options=[self.tr("automatic"), self.tr("map sheet and parcel number"),
+                         self.tr("household id"), self.tr("GPS point")],
+                defaultValue=0,
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "OUTPUT", self.tr("Joined parcels"), fileFilter="GeoPackage (*.gpkg)"
+            )
+        )
+        self.addOutput(QgsProcessingOutputVectorLayer("PARCELS_LAYER", self.tr("Joined parcels")))
+        self.addOutput(QgsProcessingOutputNumber("MATCHED", self.tr("Survey rows matched")))
+        self.addOutput(QgsProcessingOutputNumber("UNMATCHED", self.tr("Survey rows unmatched")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        self.check_deps()
+        from ntmgis import join_survey, read_parcels
+        from ntmgis.pipeline import SURVEY_CLASS_KEYS, write_gpkg_atomic
+        from ntmgis.styles import embed_styles
+
+        path, layer = self.vector_source(parameters, "PARCELS", context, feedback)
+        survey = self.parameterAsFile(parameters, "SURVEY", context)
+        sheet = self.parameterAsString(parameters, "SHEET", context) or None
+        on = JOIN_ON[self.parameterAsEnum(parameters, "ON", context)]
+        output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+
+        parcels = self.call(feedback, read_parcels, path, layer=layer)
+        joined, report = self.call(feedback, join_survey, parcels, survey, on=on, sheet=sheet)
+        joined["survey_class"] = joined["garden_class_code"].map(SURVEY_CLASS_KEYS)
+        self.check_cancel(feedback)
+        self.call(
+            feedback, write_gpkg_atomic, output,
+            {"parcels": joined, "survey_unmatched": report.unmatched.astype(str),
+             "join_issues": report.issues.astype(str)},
+            finish=lambda tmp: embed_styles(tmp, default="survey_class"), progress=False,
+        )  # fmt: skip
+        for line in report.summary().splitlines():
+            feedback.pushInfo(line)
+        uri = f"{output}|layername=parcels"
+        self.load_on_completion(context, uri, self.tr("Parcels with survey"), "PARCELS_LAYER")
+        return {
+            "OUTPUT": output,
+            "PARCELS_LAYER": uri,
+            "MATCHED": int(report.n_matched_rows),
+            "UNMATCHED": int(report.n_unmatched_rows),
+        }

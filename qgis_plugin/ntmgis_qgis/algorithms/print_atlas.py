@@ -1,0 +1,60 @@
+"""Print the hamlet atlas through QGIS (layout template ``hamlet_a3.qpt``, one page a hamlet)."""
+
+from qgis.core import (
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
+)
+
+from .base import NtmgisAlgorithm
+
+
+class PrintAtlas(NtmgisAlgorithm):
+    NAME = "print_atlas"
+    DISPLAY = "Print hamlet atlas through QGIS (A3)"
+    GROUP = "printing"
+    HELP = (
+        "Prints one A3 page per hamlet with QGIS's layout engine from the template "
+        "hamlet_a3.qpt: the hamlet's parcels in the run's style, legend, scale bar, north "
+        "arrow, title, the table of households to visit and a signature block. Edit the "
+        "template in QGIS's layout designer to change the page."
+    )
+
+    def flags(self):
+        # layouts render in the main thread
+        return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "RESULT", self.tr("Result GeoPackage of the flag run"),
+                fileFilter="GeoPackage (*.gpkg)",
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "TEMPLATE", self.tr("Layout template (empty: hamlet_a3.qpt)"), optional=True,
+                fileFilter=self.tr("QGIS layout templates (*.qpt)"),
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "OUTPUT", self.tr("Atlas PDF"), fileFilter="PDF (*.pdf)"
+            )
+        )
+        self.addOutput(QgsProcessingOutputNumber("PAGES", self.tr("Pages")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        from ..atlas import AtlasError, print_atlas
+
+        result = self.parameterAsFile(parameters, "RESULT", context)
+        template = self.optional_file(parameters, "TEMPLATE", context)
+        output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        try:
+            pages = print_atlas(result, output, template=template, feedback=feedback)
+        except AtlasError as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        feedback.pushInfo(self.tr("{0} pages written to {1}").format(pages, output))
+        return {"OUTPUT": output, "PAGES": pages}

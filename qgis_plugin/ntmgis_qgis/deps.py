@@ -1,0 +1,114 @@
+"""Dependency check: does ntmgis (and what it needs) import in this QGIS's Python?
+
+QGIS must start normally without them: :func:`check` never raises, it reports what is
+missing and :func:`install_help` says how to install it for this QGIS.
+"""
+
+import importlib
+import platform
+import sys
+
+from .i18n import tr
+
+#: module imported -> what to install (pip requirement)
+REQUIRED = [
+    ("ntmgis", "ntmgis"),
+    ("numpy", "numpy"),
+    ("pandas", "pandas>=2"),
+    ("geopandas", "geopandas>=1"),
+    ("shapely", "shapely>=2"),
+    ("rasterio", "rasterio>=1.4"),
+    ("pyproj", "pyproj>=3.7"),
+    ("pyogrio", "pyogrio>=0.9"),
+    ("sklearn", "scikit-learn>=1.3"),
+    ("matplotlib", "matplotlib>=3.6"),
+    ("openpyxl", "openpyxl>=3.1"),
+]
+
+_cache = {}
+
+
+def _probe(module):
+    """Return ``(reason, requirement)`` when ``module`` fails, else ``(None, None)``."""
+    try:
+        imported = importlib.import_module(module)
+    except Exception as exc:  # ImportError, or a broken binary wheel (OSError...)
+        return f"{type(exc).__name__}: {exc}", None
+    if module == "shapely" and not str(getattr(imported, "__version__", "2")).startswith("2"):
+        return tr("version {0} is too old (2.0 or later needed)").format(imported.__version__), None
+    if module == "rasterio":
+        # affine 3 needs attrs 23.2 or later; Debian's older attrs breaks every raster read
+        try:
+            tuple(imported.Affine.identity())
+        except Exception as exc:
+            reason = tr("rasterio cannot build a transform ({0}): upgrade attrs").format(exc)
+            return reason, "attrs>=23.2"
+    return None, None
+
+
+def check(*, refresh=False):
+    """Return ``[(module, requirement, reason), ...]`` for what does not import (empty: OK).
+
+    Parameters
+    ----------
+    refresh : bool
+        Probe again instead of returning the cached answer.
+    """
+    if refresh or "missing" not in _cache:
+        missing = []
+        for module, requirement in REQUIRED:
+            reason, override = _probe(module)
+            if reason is not None:
+                missing.append((module, override or requirement, reason))
+        _cache["missing"] = missing
+    return list(_cache["missing"])
+
+
+def install_command(requirements, system=None):
+    """The command that installs ``requirements`` into this QGIS's Python."""
+    system = system or platform.system()
+    quoted = " ".join(f'"{r}"' if any(c in r for c in "<>=") else r for r in requirements)
+    if system == "Windows":
+        return f"python -m pip install {quoted}"
+    if system == "Darwin":
+        return f'"{sys.executable}" -m pip install --user {quoted}'
+    return f"{sys.executable or 'python3'} -m pip install --user {quoted}"
+
+
+def install_help(missing=None, system=None):
+    """A message naming what is missing and exactly how to install it for this QGIS."""
+    missing = check() if missing is None else missing
+    if not missing:
+        return tr("ntmgis and its libraries are installed.")
+    system = system or platform.system()
+    lines = [tr("The NTM GIS plugin needs Python libraries that QGIS cannot import:")]
+    lines += [f"  • {module} ({requirement}): {reason}" for module, requirement, reason in missing]
+    requirements = [requirement for _, requirement, _ in missing]
+    if any(module == "ntmgis" for module, _, _ in missing):
+        requirements = ["ntmgis"] + [r for r in requirements if r != "ntmgis"]
+    command = install_command(requirements, system)
+    lines.append("")
+    if system == "Windows":
+        lines.append(tr("Close QGIS, open the OSGeo4W Shell (Start menu, QGIS folder) and run:"))
+        lines.append(f"  {command}")
+    elif system == "Darwin":
+        lines.append(tr("Close QGIS, open a Terminal and run:"))
+        lines.append(f"  {command}")
+    else:
+        lines.append(
+            tr("Close QGIS, open a terminal and run (QGIS's Python is {0}):").format(
+                sys.executable or "python3"
+            )
+        )
+        lines.append(f"  {command}")
+        lines.append(
+            tr(
+                "On Debian/Ubuntu, if pip refuses (externally managed environment), create a "
+                "virtual environment that sees QGIS: python3 -m venv --system-site-packages "
+                '~/ntmgis-venv; ~/ntmgis-venv/bin/pip install ntmgis "numpy<2"; then start '
+                "QGIS from it (~/ntmgis-venv/bin/python -m qgis is not enough: run "
+                "'source ~/ntmgis-venv/bin/activate; qgis')."
+            )
+        )
+    lines.append(tr("Then restart QGIS."))
+    return "\n".join(lines)

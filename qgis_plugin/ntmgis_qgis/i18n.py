@@ -1,0 +1,57 @@
+"""Translations: every user-visible string goes through :func:`tr` (context "ntmgis").
+
+The Vietnamese catalogue is ``i18n/ntmgis_vi.ts``; ``make plugin`` compiles it to
+``ntmgis_vi.qm``. The UI follows QGIS's locale; ``vi_VN`` falls back to ``vi``.
+"""
+
+import os
+
+from qgis.PyQt.QtCore import QCoreApplication, QLocale, QSettings, QTranslator
+
+CONTEXT = "ntmgis"
+I18N_DIR = os.path.join(os.path.dirname(__file__), "i18n")
+
+
+def tr(text):
+    """Translate ``text`` (English source) into the UI language."""
+    return QCoreApplication.translate(CONTEXT, text)
+
+
+def qgis_locale():
+    """QGIS's UI locale, e.g. ``"vi_VN"`` or ``"en_US"``."""
+    settings = QSettings()
+    override = settings.value("locale/overrideFlag", False, type=bool)
+    user = settings.value("locale/userLocale", "", type=str)
+    if override or user:
+        return user or QLocale.system().name()
+    return QLocale.system().name()
+
+
+def candidates(locale):
+    """Catalogue file names to try for ``locale``: ``vi_VN`` -> ``vi_VN`` then ``vi``."""
+    locale = (locale or "").replace("-", "_")
+    names = []
+    if locale:
+        names.append(f"ntmgis_{locale}.qm")
+        language = locale.split("_")[0]
+        if language != locale:
+            names.append(f"ntmgis_{language}.qm")
+    return names
+
+
+def install_translator(locale=None, folder=I18N_DIR):
+    """Install the catalogue for ``locale`` (default QGIS's); return the translator or None."""
+    for name in candidates(locale if locale is not None else qgis_locale()):
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            translator = QTranslator()
+            if translator.load(path):
+                QCoreApplication.installTranslator(translator)
+                return translator
+    return None
+
+
+def remove_translator(translator):
+    """Undo :func:`install_translator`."""
+    if translator is not None:
+        QCoreApplication.removeTranslator(translator)
