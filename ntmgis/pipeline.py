@@ -18,16 +18,7 @@ from pathlib import Path
 
 from ._progress import ProgressCallback, report
 
-__all__ = ["RunResult", "run", "sample_config", "write_gpkg_atomic", "SURVEY_CLASS_KEYS"]
-
-#: the codebook's class codes -> the survey class keys of the outputs and the palette
-SURVEY_CLASS_KEYS = {
-    "model": "vuon_mau",
-    "standard": "dat_chuan",
-    "renovated": "da_cai_tao",
-    "mixed": "vuon_tap",
-    "abandoned": "hoang_hoa",
-}
+__all__ = ["RunResult", "run", "sample_config", "write_gpkg_atomic"]
 
 
 @dataclass
@@ -226,7 +217,7 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
         joined, join_report = join_survey(parcels, cfg.survey, codebook=cfg.codebook,
                                           sheet=cfg.survey_sheet)  # fmt: skip
         result.join_report = join_report
-        survey_class = joined["garden_class_code"].map(SURVEY_CLASS_KEYS)
+        survey_class = joined["garden_class_code"].astype(object)
         unmatched = join_report.unmatched
     else:
         joined = parcels.copy()

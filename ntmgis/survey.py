@@ -153,7 +153,7 @@ class GardenClass:
     Attributes
     ----------
     code : str
-        Stable code used by the library (``"abandoned"``).
+        Stable code used by the library (``"hoang_hoa"``; the keys of :mod:`ntmgis.palette`).
     label : str
         The Vietnamese label written in outputs (``"Vườn hoang hóa"``).
     label_en : str

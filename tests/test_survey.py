@@ -223,16 +223,16 @@ def test_default_codebook():
     assert book.labels == ["Vườn mẫu", "Vườn đạt chuẩn", "Vườn đã cải tạo", "Vườn tạp",
                            "Vườn hoang hóa"]  # fmt: skip
     cases = {
-        "Vườn hoang hóa": ("abandoned", []),
-        "  Vườn  hoang hóa ": ("abandoned", ["spaces"]),
-        "Vườn hoang hoá": ("abandoned", ["old_tone"]),
-        "VƯỜN TẠP": ("mixed", ["case"]),
-        "vuon dat chuan": ("standard", ["no_diacritics"]),
-        "Vườn dat chuẩn": ("standard", ["diacritics"]),
-        "ĐC": ("standard", ["abbreviation"]),
-        "dc": ("standard", ["abbreviation"]),
-        "HH": ("abandoned", ["abbreviation"]),
-        "Bỏ hoang": ("abandoned", ["alias"]),
+        "Vườn hoang hóa": ("hoang_hoa", []),
+        "  Vườn  hoang hóa ": ("hoang_hoa", ["spaces"]),
+        "Vườn hoang hoá": ("hoang_hoa", ["old_tone"]),
+        "VƯỜN TẠP": ("vuon_tap", ["case"]),
+        "vuon dat chuan": ("dat_chuan", ["no_diacritics"]),
+        "Vườn dat chuẩn": ("dat_chuan", ["diacritics"]),
+        "ĐC": ("dat_chuan", ["abbreviation"]),
+        "dc": ("dat_chuan", ["abbreviation"]),
+        "HH": ("hoang_hoa", ["abbreviation"]),
+        "Bỏ hoang": ("hoang_hoa", ["alias"]),
         "Vườn hoag hóa": (None, []),
         "": (None, ["missing"]),
         None: (None, ["missing"]),
@@ -563,7 +563,7 @@ def test_fields_override_unknown_headers(tmp_path):
     fields = {"sheet": "Tờ BĐ", "parcel_no": "thua ds", "garden_class_raw": "Kết quả"}
     df = read_survey(path, fields=fields)
     assert (df["sheet"].tolist(), df["parcel_no"].tolist()) == ([12], [1])
-    assert df["garden_class_code"].tolist() == ["mixed"] and df["survey_row"].tolist() == [4]
+    assert df["garden_class_code"].tolist() == ["vuon_tap"] and df["survey_row"].tolist() == [4]
     assert df["MS"].tolist() == ["1"]  # unknown columns are kept as they were
     with pytest.raises(SchemaError, match="'Nope'"):
         read_survey(path, fields={**fields, "owner": "Nope"})
