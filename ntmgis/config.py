@@ -37,7 +37,7 @@ from pathlib import Path
 from ._toml import tomllib
 from .errors import ConfigError
 
-__all__ = ["RunConfig", "load_config", "SCHEMA"]
+__all__ = ["RunConfig", "load_config", "load_communes", "SCHEMA", "PROVINCE_SCHEMA"]
 
 # section -> key -> (type, required); "path" values must exist, "outpath" need not
 SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
@@ -60,6 +60,7 @@ SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "period": ("str", False),
         "indices": ("list", False),
         "min_valid": ("float", False),
+        "block": ("int", False),
     },
     "flags": {"calibration": ("str", False), "min_labels": ("int", False)},
     "outputs": {
@@ -101,6 +102,7 @@ class RunConfig:
     period: str | None = None
     indices: tuple = ("ndvi", "evi", "ndmi", "bsi")
     min_valid: float = 0.6
+    block: int = 512
     calibration: str = "auto"
     min_labels: int = 30
     out_dir: Path = Path("out")
@@ -170,6 +172,11 @@ def load_config(source, *, base: Path | None = None) -> RunConfig:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"Syntax error in config '{path}': {exc}.") from None
         where, folder = f"config '{path}'", Path(base or path.parent)
+    if "province" in data:
+        raise ConfigError(
+            f"{where} is a province config (it lists communes): run it with "
+            f"'ntmgis run {path or 'CONFIG'}' or read it with ntmgis.config.load_communes."
+        )
     unknown = set(data) - set(SCHEMA)
     if unknown:
         raise ConfigError(
@@ -210,6 +217,110 @@ def load_config(source, *, base: Path | None = None) -> RunConfig:
         kwargs["indices"] = tuple(v.lower() for v in kwargs["indices"])
         if "ndvi" not in kwargs["indices"]:
             raise ConfigError(f"[imagery] indices in {where} must include 'ndvi'.")
+    if kwargs.get("block", 512) < 16:
+        raise ConfigError(f"[imagery] block in {where} must be at least 16 pixels.")
     if get(("outputs", "dir")) is None:
         kwargs["out_dir"] = (folder / "out").resolve()
     return RunConfig(source=path, raw=data, **kwargs)
+
+
+#: keys of a province config's ``[province]`` table: (type, required)
+PROVINCE_SCHEMA: dict[str, tuple[str, bool]] = {
+    "name": ("str", False),
+    "communes": ("list", True),
+    "out_dir": ("outpath", False),
+    "maps": ("bool", False),
+    "report": ("bool", False),
+}
+
+
+def load_communes(source) -> list[RunConfig]:
+    """The communes of a province config, or the one commune of a commune config.
+
+    A province config lists the communes' own run configs (files or glob patterns,
+    relative to the province file), each validated as :func:`load_config` does::
+
+        [province]
+        name = "Tỉnh Hà Tĩnh"
+        communes = ["xa_*/xa.toml", "thi_tran_duc_tho/run.toml"]
+        out_dir = "out"      # optional: each commune writes to out/<its folder>/
+        maps = false         # optional: overrides every commune's [outputs] maps
+        report = true        # optional: likewise for the progress report
+
+    Parameters
+    ----------
+    source : str or path
+        A province config or a commune config (TOML).
+
+    Returns
+    -------
+    list of RunConfig
+        In the order listed (a glob's matches sorted by path), without duplicates.
+
+    Raises
+    ------
+    ConfigError
+        A wrong key or type, a pattern that matches no file, two communes writing the
+        same outputs, or any commune config's own error (naming that file).
+    """
+    path = Path(source)
+    if not path.is_file():
+        raise ConfigError(f"Config file not found: '{path}'.")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Syntax error in config '{path}': {exc}.") from None
+    if "province" not in data:
+        return [load_config(path)]
+    where = f"config '{path}'"
+    extra = set(data) - {"province"}
+    if extra:
+        raise ConfigError(
+            f"Unknown section [{sorted(extra)[0]}] in province {where}: a province config "
+            f"has only [province]; commune settings go in each commune's own config."
+        )
+    table = data["province"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"[province] in {where} must be a table.")
+    unknown = set(table) - set(PROVINCE_SCHEMA)
+    if unknown:
+        raise ConfigError(
+            f"Unknown key '{sorted(unknown)[0]}' in [province] of {where}; known keys: "
+            f"{', '.join(PROVINCE_SCHEMA)}."
+        )
+    for key, (kind, required) in PROVINCE_SCHEMA.items():
+        if key in table:
+            _check_type(table[key], kind, f"[province] {key} in {where}")
+        elif required:
+            raise ConfigError(f"[province] {key} in {where} is required.")
+    files: list[Path] = []
+    for pattern in table["communes"]:
+        if any(ch in pattern for ch in "*?["):
+            found = sorted(p for p in path.parent.glob(pattern) if p.is_file())
+        else:
+            found = [path.parent / pattern] if (path.parent / pattern).is_file() else []
+        if not found:
+            raise ConfigError(
+                f"[province] communes in {where}: '{pattern}' matches no file (relative "
+                f"to '{path.parent}')."
+            )
+        files += [f.resolve() for f in found if f.resolve() not in files]
+    configs = [load_config(f) for f in files]
+    out_dir = table.get("out_dir")
+    for cfg in configs:
+        if out_dir is not None:
+            cfg.out_dir = (path.parent / out_dir).resolve() / cfg.source.parent.name
+        for key in ("maps", "report"):
+            if key in table:
+                setattr(cfg, key, table[key])
+    seen: dict[Path, Path] = {}
+    for cfg in configs:
+        target = Path(cfg.out_dir) / f"{cfg.stem}.gpkg"
+        if target in seen:
+            raise ConfigError(
+                f"Communes '{seen[target]}' and '{cfg.source}' of {where} would both write "
+                f"'{target}': give them their own [outputs] dir or name, or set "
+                f"[province] out_dir."
+            )
+        seen[target] = cfg.source
+    return configs

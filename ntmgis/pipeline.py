@@ -18,7 +18,15 @@ from pathlib import Path
 
 from ._progress import ProgressCallback, report
 
-__all__ = ["RunResult", "run", "sample_config", "write_gpkg_atomic"]
+__all__ = [
+    "Prepared",
+    "RunResult",
+    "finish",
+    "prepare",
+    "run",
+    "sample_config",
+    "write_gpkg_atomic",
+]
 
 
 @dataclass
@@ -192,31 +200,62 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
         Paths written, the flagged parcels and hamlets, the calibration and a summary.
     """
     import datetime as dt
-    import platform
 
-    import geopandas as gpd
+    from ._progress import scaled
+    from .config import RunConfig, load_config
+    from .distributed import commune_features
+
+    cfg = config if isinstance(config, RunConfig) else load_config(config)
+    started = dt.datetime.now(dt.timezone.utc)
+    prepared = prepare(cfg, progress=progress)
+    report(progress, 0.1, "imagery")
+    features, dates = commune_features(
+        cfg, prepared.joined, progress=scaled(progress, 0.1, 0.6)
+    )  # fmt: skip
+    return finish(cfg, prepared, features, dates, started=started, progress=progress)
+
+
+@dataclass
+class Prepared:
+    """A commune's parcels joined to its survey: what :func:`prepare` gives :func:`finish`."""
+
+    joined: object
+    survey_class: object
+    unmatched: object
+    join_report: object = None
+
+
+def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
+    """First step of :func:`run`: read the parcels and join the Step 2 survey.
+
+    Parameters
+    ----------
+    config : RunConfig
+        A validated config.
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    Prepared
+        ``joined`` (every parcel with its survey columns, ``survey_class``,
+        ``household`` and ``is_garden``), ``survey_class``, the unmatched survey rows and
+        the join report.
+    """
     import numpy as np
     import pandas as pd
 
-    from ._progress import scaled
-    from ._version import __version__
-    from .config import RunConfig, load_config
-    from .features import parcel_features, parcel_time_series
-    from .flags import flag_parcels, survey_agreement
     from .parcels import is_garden_land_use, read_parcels
     from .survey import join_survey
 
-    cfg = config if isinstance(config, RunConfig) else load_config(config)
-    result = RunResult()
-    started = dt.datetime.now(dt.timezone.utc)
-
+    cfg = config
+    join_report = None
     report(progress, 0.0, "parcels")
     parcels = read_parcels(cfg.parcels, layer=cfg.parcels_layer, province=cfg.province)
     if cfg.survey is not None:
         report(progress, 0.05, "survey join")
         joined, join_report = join_survey(parcels, cfg.survey, codebook=cfg.codebook,
                                           sheet=cfg.survey_sheet)  # fmt: skip
-        result.join_report = join_report
         survey_class = joined["garden_class_code"].astype(object)
         unmatched = join_report.unmatched
     else:
@@ -227,13 +266,58 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
     joined["survey_class"] = survey_class
     joined["household"] = joined.get("household_id")
     joined["is_garden"] = joined["land_use"].map(is_garden_land_use) | survey_class.notna()
+    return Prepared(joined, survey_class, unmatched, join_report)
 
-    report(progress, 0.1, "imagery")
-    series = parcel_time_series(
-        joined, cfg.imagery, indices=cfg.indices, period=cfg.period,
-        progress=scaled(progress, 0.1, 0.6),
-    )  # fmt: skip
-    features = parcel_features(joined, None, series=series, min_valid=cfg.min_valid)
+
+def finish(
+    config,
+    prepared: Prepared,
+    features,
+    dates,
+    *,
+    started=None,
+    metadata: dict | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunResult:
+    """Last step of :func:`run`: flags, agreement, hamlets, progress and every output.
+
+    Parameters
+    ----------
+    config : RunConfig
+        A validated config.
+    prepared : Prepared
+        From :func:`prepare`.
+    features : pandas.DataFrame
+        Per-parcel features indexed like ``prepared.joined``
+        (:func:`ntmgis.distributed.commune_features`).
+    dates : sequence
+        The imagery dates the features rest on.
+    started : datetime.datetime, optional
+        When the run started (UTC), for the metadata; default now.
+    metadata : dict, optional
+        More ``run_metadata`` entries (e.g. a distributed run's partitions and errors).
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    RunResult
+        As :func:`run` returns it.
+    """
+    import datetime as dt
+    import platform
+
+    import geopandas as gpd
+    import pandas as pd
+
+    from ._version import __version__
+    from .flags import flag_parcels, survey_agreement
+
+    cfg = config
+    result = RunResult(join_report=prepared.join_report)
+    started = started or dt.datetime.now(dt.timezone.utc)
+    joined, survey_class = prepared.joined, prepared.survey_class
+    unmatched = prepared.unmatched
     report(progress, 0.62, "flags")
     flags, calibration = flag_parcels(
         features, survey_class=survey_class, groups=joined["hamlet"],
@@ -271,7 +355,7 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
     )
     hamlets = hamlets.merge(counts, left_on="hamlet", right_index=True, how="left")
 
-    dates = [str(d) for d in series.dates]
+    dates = [str(d) for d in dates]
     commune = cfg.commune or (cfg.parcels.stem if cfg.parcels else "")
     meta = {
         "commune": commune,
@@ -296,6 +380,7 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
         "parcels_total": len(out_parcels),
         "gardens": int(out_parcels["is_garden"].sum()),
     }
+    meta.update(metadata or {})
     if calibration.report is not None:
         for cls, row in calibration.report.iterrows():
             for k in ("precision", "recall", "f1"):

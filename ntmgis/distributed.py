@@ -1,0 +1,852 @@
+"""Beyond one machine: many communes, partitioned by raster block, on Dask distributed.
+
+A commune's run has three steps (:mod:`ntmgis.pipeline`): :func:`~ntmgis.pipeline.prepare`
+(read the parcels, join the survey), the per-parcel features, and
+:func:`~ntmgis.pipeline.finish` (flags calibrated on the commune's survey, agreement,
+hamlets, outputs). The features are the heavy, pixel-bound step and the only one that
+does not need the whole commune: :func:`plan_blocks` cuts a commune into square blocks of
+``block`` x ``block`` imagery pixels (``[imagery] block``, default 512, 5 km at 10 m) and
+groups the parcels by the block their representative point falls in; each block's
+features are computed by :func:`block_features` from a window read around its parcels.
+Calibration fits one classifier on the survey labels of the whole commune, so
+:func:`~ntmgis.pipeline.finish` runs once per commune on the gathered features.
+
+The single-process :func:`ntmgis.pipeline.run` goes through the same blocks
+(:func:`commune_features`), so where a block runs does not change a bit of the result:
+:func:`run_distributed` gives exactly what ``run`` gives. (The block size does: the
+exact pixel coverage of a parcel is computed in the pixel frame of the window read, and a
+different window origin moves the weights by ~1e-14.) A commune smaller than one block is
+read in one window, as before blocks existed.
+
+On a cluster, :func:`run_distributed` submits per commune a *prepare* task, a tiny
+*plan* task (the only result the client fetches before the end), one *features* task per
+block and a *finish* task. Workers read the vectors and rasters themselves by path or
+URL, rasters by windowed (COG) reads; only configs, parcel positions, vector tables and
+per-parcel features travel between tasks, never a raster. Faults:
+
+* a worker that dies mid-run: the scheduler reruns its tasks elsewhere (Dask's own
+  resilience; recomputing lost results from their lineage) and the run is complete; the
+  result lists the workers lost and the tasks they were running;
+* a block with bad input (an unreadable raster window, a scene without a band...): its
+  parcels get ``imagery_status = "error"``, the message in ``partition_error`` and the
+  flag ``thieu_du_lieu``; the rest of the commune is flagged as usual. A commune whose
+  parcels or survey cannot be read is reported as failed; the others complete. Other
+  exceptions are retried (``retries``) before they count as bad input.
+
+Needs the ``[distributed]`` extra (``pip install ntmgis[distributed]``) for the cluster
+parts; the partition functions need only the core dependencies.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._progress import ProgressCallback, report
+from .errors import ImageryError, InputError, NtmgisError
+
+__all__ = [
+    "BlockResult",
+    "CommuneOutcome",
+    "DistributedResult",
+    "assemble_features",
+    "block_features",
+    "commune_features",
+    "make_province",
+    "plan_blocks",
+    "run_distributed",
+]
+
+
+# --------------------------------------------------------------------------- partitions
+
+
+def _imagery_grid(imagery):
+    """CRS and pixel size of the imagery's finest band (first scene), or None."""
+    from .imagery import _open, find_scenes
+    from .stack import RasterStack
+
+    if isinstance(imagery, RasterStack):
+        return imagery.crs, abs(imagery.transform.a)
+    try:
+        scenes = find_scenes(imagery, on_error="skip")
+    except NtmgisError:
+        return None
+    for scene in scenes:
+        for name in ("red", "nir", "green", "blue", *sorted(scene.bands)):
+            if name not in scene.bands:
+                continue
+            try:
+                with _open(scene.bands[name].href) as ds:
+                    return ds.crs, abs(ds.res[0])
+            except NtmgisError:
+                break
+    return None
+
+
+def plan_blocks(parcels, imagery, *, block: int = 512) -> list[np.ndarray]:
+    """Group parcels by the imagery block (``block`` x ``block`` pixels) they lie in.
+
+    Blocks are squares of the imagery's finest grid starting at the north-west corner of
+    the parcels; a parcel belongs to the block holding its representative point (a
+    parcel crossing a block edge is read whole: a block's window covers its parcels).
+    Parcels without geometry join the first block (they keep their status there).
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        The commune's parcels, any CRS.
+    imagery : scenes, folder, STAC file or RasterStack
+        What :func:`ntmgis.features.parcel_time_series` reads; only the first scene's
+        header is opened. When it cannot be opened, one block holds every parcel (the
+        features step then reports the error).
+    block : int, default 512
+        Block side in pixels of the finest band (512 px = 5.12 km at 10 m).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Ascending row positions of each non-empty block, blocks north to south, west to
+        east; together they hold every parcel once.
+    """
+    n = len(parcels)
+    if n == 0:
+        return []
+    if int(block) < 1:
+        raise InputError(f"block must be a positive number of pixels, not {block!r}.")
+    geoms = parcels.geometry
+    ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
+    grid = _imagery_grid(imagery) if ok.any() else None
+    if grid is None:
+        return [np.arange(n)]
+    crs, res = grid
+    points = geoms[ok].representative_point()
+    if parcels.crs is not None and crs is not None:
+        points = points.to_crs(crs)
+    x, y = points.x.to_numpy(), points.y.to_numpy()
+    size = float(block) * float(res)
+    col = np.floor((x - x.min()) / size).astype(np.int64)
+    row = np.floor((y.max() - y) / size).astype(np.int64)
+    key = np.empty(n, dtype=np.int64)
+    key[ok] = row * (int(col.max()) + 1) + col
+    key[~ok] = key[ok].min()
+    return [np.flatnonzero(key == k) for k in np.unique(key)]
+
+
+def block_features(parcels, imagery, *, indices, period=None, min_valid=0.6, progress=None):
+    """Per-parcel features of one block: its parcels' window of every scene.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        The block's parcels.
+    imagery : scenes, folder, STAC file or RasterStack
+        Read over these parcels only (see :func:`ntmgis.features.parcel_time_series`).
+    indices : sequence of str
+        Index names; NDVI among them.
+    period : str, optional
+        ``"START:END"`` dates to keep.
+    min_valid : float, default 0.6
+        Share of a parcel seen clear for a date to count.
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    tuple
+        ``(features, dates)``: the :func:`ntmgis.features.parcel_features` table and the
+        ``datetime64[D]`` dates of the series.
+    """
+    from .features import parcel_features, parcel_time_series
+
+    series = parcel_time_series(
+        parcels, imagery, indices=indices, period=period, progress=progress
+    )  # fmt: skip
+    return parcel_features(parcels, None, series=series, min_valid=min_valid), series.dates
+
+
+@dataclass
+class BlockResult:
+    """One block's outcome: its parcels' positions, features or error, and measures."""
+
+    positions: np.ndarray
+    features: object = None
+    dates: object = None
+    error: str | None = None
+    stats: dict = field(default_factory=dict)
+
+
+def _failed_features(index, dates, indices):
+    """The features table of parcels whose block failed: no clear date, status 'error'."""
+    from .features import ParcelSeries, parcel_features
+
+    n, t = len(index), len(dates)
+    series = ParcelSeries(
+        index=index,
+        dates=np.asarray(dates, dtype="datetime64[D]"),
+        mean={i: np.full((n, t), np.nan) for i in indices},
+        std={i: np.full((n, t), np.nan) for i in indices},
+        valid=np.zeros((n, t)),
+        pixels=np.zeros(n),
+        status=np.full(n, "error", dtype=object),
+        coverage_fraction=np.full(n, np.nan),
+    )
+    return parcel_features(None, None, series=series)
+
+
+def assemble_features(index, parts, *, indices=("ndvi", "evi", "ndmi", "bsi")):
+    """Put the blocks' features back into the commune's parcel order.
+
+    Parameters
+    ----------
+    index : pandas.Index
+        The commune's parcel index (``prepared.joined.index``).
+    parts : list of BlockResult
+        Every block of :func:`plan_blocks`, computed or failed.
+    indices : sequence of str
+        The config's indices (columns of failed blocks).
+
+    Returns
+    -------
+    tuple
+        ``(features, dates, errors)``: features indexed like ``index`` (parcels of a
+        failed block with ``imagery_status`` ``"error"``, NaN features and the message in a
+        ``partition_error`` column, present only when a block failed); the sorted union
+        of the blocks' dates; and one dict per failed block (block, parcels, error).
+
+    Raises
+    ------
+    ImageryError
+        When every block failed (the messages are listed).
+    """
+    import pandas as pd
+
+    good = [p for p in parts if p.error is None]
+    errors = [
+        {"block": k, "parcels": len(p.positions), "error": p.error}
+        for k, p in enumerate(parts)
+        if p.error is not None
+    ]
+    if not good:
+        raise ImageryError(
+            "No block of the commune could be computed: "
+            + "; ".join(f"block {e['block']}: {e['error']}" for e in errors)
+        )
+    dates = np.unique(np.concatenate([np.asarray(p.dates, dtype="datetime64[D]") for p in good]))
+    frames, positions = [], []
+    for part in parts:
+        if part.error is None:
+            frame = part.features
+        else:
+            frame = _failed_features(index[part.positions], dates, indices)
+            frame["partition_error"] = part.error
+        frames.append(frame)
+        positions.append(np.asarray(part.positions))
+    pos = np.concatenate(positions)
+    if len(frames) == 1 and np.array_equal(pos, np.arange(len(index))):
+        features = frames[0]
+    else:
+        if not np.array_equal(np.sort(pos), np.arange(len(index))):
+            raise InputError("The blocks do not hold every parcel exactly once.")
+        features = pd.concat(frames).iloc[np.argsort(pos, kind="stable")]
+        features.index = index
+    if any(len(p.dates) != len(dates) for p in good):
+        features["n_dates"] = len(dates)  # a scene that missed a block is a date of it
+    if errors and "partition_error" in features:
+        features["partition_error"] = features["partition_error"].astype(object)
+        features.loc[features["partition_error"].isna(), "partition_error"] = None
+    return features, dates, errors
+
+
+def commune_features(config, joined, *, on_error: str = "raise", progress=None):
+    """Per-parcel features of a commune, block by block (the middle step of ``run``).
+
+    Parameters
+    ----------
+    config : RunConfig
+        Its ``imagery``, ``indices``, ``period``, ``min_valid`` and ``block``.
+    joined : GeoDataFrame
+        The commune's parcels (``prepare(config).joined``).
+    on_error : {"raise", "record"}
+        A block whose input is bad (an :class:`~ntmgis.errors.NtmgisError`) stops the
+        run, or gives its parcels the ``"error"`` status while the rest completes.
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    tuple
+        ``(features, dates)`` as :func:`assemble_features` gives them; with
+        ``on_error="record"``, ``(features, dates, errors)``.
+    """
+    from ._progress import scaled
+
+    if on_error not in ("raise", "record"):
+        raise InputError(f"on_error must be 'raise' or 'record', not {on_error!r}.")
+    blocks = plan_blocks(joined, config.imagery, block=config.block)
+    parts = []
+    for k, pos in enumerate(blocks):
+        sub = scaled(progress, k / len(blocks), (k + 1) / len(blocks))
+        try:
+            feats, dates = block_features(
+                joined.iloc[pos], config.imagery, indices=config.indices,
+                period=config.period, min_valid=config.min_valid, progress=sub,
+            )  # fmt: skip
+            parts.append(BlockResult(pos, feats, dates))
+        except NtmgisError as exc:
+            if on_error == "raise":
+                raise
+            parts.append(BlockResult(pos, error=f"{type(exc).__name__}: {exc}"))
+    features, dates, errors = assemble_features(joined.index, parts, indices=config.indices)
+    return (features, dates, errors) if on_error == "record" else (features, dates)
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+def _read_chars() -> int:
+    try:
+        import psutil
+
+        return int(psutil.Process().io_counters().read_chars)
+    except (ImportError, AttributeError, OSError):  # pragma: no cover - non-Linux
+        return 0
+
+
+def _peak_rss() -> int:
+    """Peak resident memory of this process in bytes (Linux/macOS)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)
+
+
+def _where() -> str:
+    try:
+        from distributed import get_worker
+
+        return get_worker().address
+    except (ImportError, ValueError):
+        return "local"
+
+
+def _measured(func, *args, **kwargs):
+    io0, t0, c0 = _read_chars(), time.perf_counter(), time.process_time()
+    value = func(*args, **kwargs)
+    stats = {
+        "seconds": time.perf_counter() - t0,
+        "cpu_seconds": time.process_time() - c0,
+        "bytes_read": _read_chars() - io0,
+        "worker": _where(),
+        "pid": os.getpid(),
+    }
+    return value, stats
+
+
+def _quiet(func, *args, **kwargs):
+    """Run ``func`` with the library's warnings recorded (workers have no console)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = func(*args, **kwargs)
+    return value, [str(w.message) for w in caught]
+
+
+def _prepare_task(cfg):
+    from .pipeline import prepare
+
+    try:
+        (prepared, warns), stats = _measured(_quiet, prepare, cfg)
+    except NtmgisError as exc:
+        return None, f"{type(exc).__name__}: {exc}", {}
+    stats["warnings"] = warns
+    return prepared, None, stats
+
+
+def _plan_task(cfg, prep):
+    prepared, error, stats = prep
+    if error is not None:
+        return None, error, 0, stats
+    blocks, _ = _quiet(plan_blocks, prepared.joined, cfg.imagery, block=cfg.block)
+    return blocks, None, len(prepared.joined), stats
+
+
+def _block_task(cfg, prep, positions):
+    joined = prep[0].joined.iloc[positions]
+    try:
+        ((feats, dates), _), stats = _measured(
+            _quiet, block_features, joined, cfg.imagery, indices=cfg.indices,
+            period=cfg.period, min_valid=cfg.min_valid,
+        )  # fmt: skip
+    except NtmgisError as exc:
+        return BlockResult(positions, error=f"{type(exc).__name__}: {exc}",
+                           stats={"worker": _where(), "pid": os.getpid()})  # fmt: skip
+    return BlockResult(positions, feats, dates, stats=stats)
+
+
+def _finish_task(cfg, prep, parts, started, gather):
+    from .pipeline import finish
+
+    prepared = prep[0]
+    t0, io0 = time.perf_counter(), _read_chars()
+    features, dates, errors = assemble_features(
+        prepared.joined.index, list(parts), indices=cfg.indices
+    )  # fmt: skip
+    meta = {"partitions": len(parts), "partition_block_px": cfg.block}
+    if errors:
+        meta["partition_errors"] = " | ".join(
+            f"block {e['block']} ({e['parcels']} parcels): {e['error']}" for e in errors
+        )
+    result, _ = _quiet(finish, cfg, prepared, features, dates, started=started, metadata=meta)
+    if not gather:
+        result.parcels = result.hamlets = result.progress = None
+    stats = {"seconds": time.perf_counter() - t0, "bytes_read": _read_chars() - io0}
+    done = [p for p in parts if p.error is None]
+    for key in ("seconds", "bytes_read", "cpu_seconds"):
+        stats[f"features_{key}"] = sum(p.stats.get(key, 0) for p in done)
+        stats[key] = stats.get(key, 0) + stats[f"features_{key}"]
+    return result, errors, stats
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class CommuneOutcome:
+    """One commune of a run: its result or why it failed, and what its tasks measured."""
+
+    name: str
+    config: Path | None
+    result: object = None
+    error: str | None = None
+    parcels: int = 0
+    blocks: int = 0
+    block_errors: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``partial`` (some blocks failed) or ``error``."""
+        if self.error is not None or self.result is None:
+            return "error"
+        return "partial" if self.block_errors else "ok"
+
+
+@dataclass
+class DistributedResult:
+    """A run over many communes: one :class:`CommuneOutcome` each, and the faults seen.
+
+    Attributes
+    ----------
+    communes : list of CommuneOutcome
+    lost_workers : list of dict
+        Workers that left the cluster during the run: ``worker``, ``tasks`` (keys they
+        were running, rerun elsewhere by the scheduler) and ``lost`` (results they held,
+        recomputed).
+    seconds : float
+        Wall-clock time of the run.
+    workers, cores : int
+        Workers and worker threads of the cluster (1 and 1 for an in-process run).
+    peak_memory : dict
+        Peak resident memory (bytes) per worker address (or ``"local"``).
+    """
+
+    communes: list = field(default_factory=list)
+    lost_workers: list = field(default_factory=list)
+    seconds: float = 0.0
+    workers: int = 1
+    cores: int = 1
+    peak_memory: dict = field(default_factory=dict)
+
+    @property
+    def results(self) -> list:
+        """The RunResult of every commune that completed, in order."""
+        return [c.result for c in self.communes if c.result is not None]
+
+    @property
+    def parcels_total(self) -> int:
+        """Parcels of every commune (failed ones included, when their parcels were read)."""
+        return sum(c.parcels for c in self.communes)
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes the tasks read (read system calls, page cache included)."""
+        return sum(int(c.stats.get("bytes_read", 0)) for c in self.communes)
+
+    def table(self):
+        """One row per commune: status, parcels, blocks, failed blocks, error, output."""
+        import pandas as pd
+
+        rows = []
+        for c in self.communes:
+            r = c.result
+            gpkg = next((str(p) for p in (r.outputs.values() if r else []) if
+                         str(p).endswith(".gpkg")), "")  # fmt: skip
+            rows.append(
+                {
+                    "commune": c.name,
+                    "config": str(c.config or ""),
+                    "status": c.status,
+                    "parcels": c.parcels,
+                    "blocks": c.blocks,
+                    "failed_blocks": len(c.block_errors),
+                    "parcels_in_failed_blocks": sum(e["parcels"] for e in c.block_errors),
+                    "error": c.error
+                    or " | ".join(f"block {e['block']}: {e['error']}" for e in c.block_errors),
+                    "seconds": round(float(c.stats.get("seconds", 0.0)), 3),
+                    "bytes_read": int(c.stats.get("bytes_read", 0)),
+                    "geopackage": gpkg,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def write(self, path) -> Path:
+        """Write :meth:`table` as CSV (UTF-8 with BOM, for Excel); return the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.table().to_csv(path, index=False, encoding="utf-8-sig")
+        return path
+
+    def summary(self) -> str:
+        """Human-readable report: communes, failed blocks and communes, lost workers."""
+        ok = sum(c.status == "ok" for c in self.communes)
+        partial = [c for c in self.communes if c.status == "partial"]
+        failed = [c for c in self.communes if c.status == "error"]
+        rate = self.parcels_total / self.seconds / max(self.cores, 1) if self.seconds else 0
+        lines = [
+            f"{len(self.communes)} commune(s), {self.parcels_total} parcels in "
+            f"{self.seconds:.1f} s on {self.workers} worker(s), {self.cores} core(s) "
+            f"({rate:.0f} parcels/s/core): {ok} complete, {len(partial)} with failed "
+            f"blocks, {len(failed)} failed."
+        ]
+        for c in partial:
+            for e in c.block_errors:
+                lines.append(
+                    f"  {c.name}: block {e['block']} ({e['parcels']} parcels) failed, its "
+                    f"parcels have imagery_status 'error': {e['error']}"
+                )
+        for c in failed:
+            lines.append(f"  {c.name}: FAILED ({c.config}): {c.error}")
+        for w in self.lost_workers:
+            lines.append(
+                f"  Worker {w['worker']} was lost during the run; its {len(w['tasks'])} "
+                f"running task(s) and {len(w['lost'])} held result(s) were redone elsewhere."
+            )
+        for c in self.communes:
+            if c.result is not None and len(self.communes) > 1:
+                lines.append(f"  {c.name}: " + c.result.messages[0].splitlines()[0])
+        if len(self.communes) == 1 and self.communes[0].result is not None:
+            lines.append(self.communes[0].result.summary())
+        return "\n".join(lines)
+
+
+def _configs(config) -> list:
+    from .config import RunConfig, load_communes, load_config
+
+    if isinstance(config, RunConfig):
+        return [config]
+    if isinstance(config, dict):
+        return [load_config(config)]
+    if isinstance(config, (list, tuple)):
+        return [c if isinstance(c, RunConfig) else load_config(c) for c in config]
+    return load_communes(config)
+
+
+def _name(cfg) -> str:
+    return cfg.commune or (cfg.source.parent.name if cfg.source else cfg.stem)
+
+
+def _run_serial(configs, progress) -> DistributedResult:
+    """Communes one after another in this process (no Dask), with the same report."""
+    from ._progress import scaled
+    from .pipeline import run
+
+    out = DistributedResult(workers=1, cores=1)
+    t0 = time.perf_counter()
+    for k, cfg in enumerate(configs):
+        outcome = CommuneOutcome(_name(cfg), cfg.source)
+        sub = scaled(progress, k / len(configs), (k + 1) / len(configs))
+        try:
+            (outcome.result, outcome.stats) = _measured(run, cfg, progress=sub)
+            outcome.parcels = len(outcome.result.parcels)
+            outcome.blocks = int(outcome.result.metadata.get("partitions", 1) or 1)
+        except NtmgisError as exc:
+            outcome.error = f"{type(exc).__name__}: {exc}"
+        out.communes.append(outcome)
+    out.seconds = time.perf_counter() - t0
+    out.peak_memory = {"local": _peak_rss()}
+    return out
+
+
+def _connect(scheduler, workers):
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise InputError(
+            "Dask distributed is not installed: pip install 'ntmgis[distributed]'."
+        ) from exc
+    if scheduler:
+        return Client(scheduler, direct_to_workers=True), None
+    cluster = LocalCluster(
+        n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    )  # fmt: skip
+    return Client(cluster, direct_to_workers=True), cluster
+
+
+def run_distributed(
+    config,
+    *,
+    client=None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    retries: int = 2,
+    gather: bool = True,
+    progress: ProgressCallback | None = None,
+) -> DistributedResult:
+    """Run one or many communes, partitioned by commune and raster block, on Dask.
+
+    Parameters
+    ----------
+    config : RunConfig, path, dict or list
+        A commune config, a province config (:func:`ntmgis.config.load_communes`) or a
+        list of configs. Input and output paths must be reachable from every worker (a
+        shared file system; imagery may be URLs).
+    client : distributed.Client, optional
+        A connected client; its cluster is used and left running.
+    scheduler : str, optional
+        Address of a running scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
+    workers : int, optional
+        Start a local cluster of this many worker processes (one thread each) on
+        127.0.0.1 for the run. Without ``client``, ``scheduler`` or ``workers`` the
+        communes run one after another in this process (no Dask).
+    retries : int, default 2
+        Retries of a task that raised an unexpected exception (bad input,
+        :class:`~ntmgis.errors.NtmgisError`, is not retried). A worker that dies does
+        not use them: the scheduler reruns its tasks elsewhere by itself.
+    gather : bool, default True
+        Bring each commune's parcels and hamlets back to this process (as
+        :func:`ntmgis.pipeline.run` returns them); ``False`` keeps only the summary, the
+        calibration and the paths written (for provinces of a million parcels).
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    DistributedResult
+        One outcome per commune (``.results`` the RunResults), the failed blocks and
+        communes, the workers lost, timings, bytes read and peak memory per worker.
+    """
+    import datetime as dt
+
+    configs = _configs(config)
+    if client is None and scheduler is None and workers is None:
+        return _run_serial(configs, progress)
+    own = None
+    if client is None:
+        client, own = _connect(scheduler, workers)
+    try:
+        return _run_on(client, configs, retries=retries, gather=gather, progress=progress,
+                       started=dt.datetime.now(dt.timezone.utc))  # fmt: skip
+    finally:
+        if own is not None:
+            client.close()
+            own.close()
+
+
+def _run_on(client, configs, *, retries, gather, progress, started) -> DistributedResult:
+    from distributed import as_completed
+
+    t0 = time.time()
+    token = uuid.uuid4().hex[:8]
+    info = client.scheduler_info()
+    workers0 = info.get("workers", {})
+    out = DistributedResult(
+        communes=[CommuneOutcome(_name(c), c.source) for c in configs],
+        workers=len(workers0),
+        cores=sum(int(w.get("nthreads", 1)) for w in workers0.values()) or 1,
+    )
+    tags: dict = {}
+    preps, parts, block_futs = {}, {}, {}
+    ac = as_completed()
+    for i, cfg in enumerate(configs):
+        prep = client.submit(_prepare_task, cfg, key=f"ntmgis-prepare-{i}-{token}",
+                             retries=retries, pure=False)  # fmt: skip
+        plan = client.submit(_plan_task, cfg, prep, key=f"ntmgis-plan-{i}-{token}",
+                             retries=retries, pure=False)  # fmt: skip
+        preps[i] = prep
+        tags[plan.key] = ("plan", i, None)
+        ac.add(plan)
+    total, done, last = 2 * len(configs), 0, 0.0
+    for fut in ac:
+        kind, i, b = tags[fut.key]
+        outcome = out.communes[i]
+        done += 1
+        last = max(last, done / max(total, 1))
+        report(progress, last, f"{kind} {outcome.name}")
+        failed = fut.status == "error"
+        message = None
+        if failed:
+            exc = fut.exception()
+            message = f"{type(exc).__name__}: {exc}"
+        if kind == "plan":
+            blocks, error, n, prep_stats = (None, message, 0, {}) if failed else fut.result()
+            outcome.parcels = n
+            outcome.stats = {k: prep_stats.get(k, 0) for k in ("seconds", "bytes_read",
+                                                                "cpu_seconds")}  # fmt: skip
+            if error is not None:
+                outcome.error = error
+                continue
+            outcome.blocks = len(blocks)
+            parts[i] = [None] * len(blocks)
+            block_futs[i] = []
+            for k, pos in enumerate(blocks):
+                bf = client.submit(_block_task, configs[i], preps[i], pos, retries=retries,
+                                   key=f"ntmgis-features-{i}-{k}-{token}", pure=False)  # fmt: skip
+                tags[bf.key] = ("block", i, k)
+                block_futs[i].append((bf, pos))
+                ac.add(bf)
+            total += len(blocks)
+        elif kind == "block":
+            pos = block_futs[i][b][1]
+            parts[i][b] = BlockResult(pos, error=message) if failed else fut
+            if all(p is not None for p in parts[i]):
+                fin = client.submit(_finish_task, configs[i], preps[i], parts[i], started,
+                                    gather, key=f"ntmgis-finish-{i}-{token}",
+                                    retries=retries, pure=False)  # fmt: skip
+                tags[fin.key] = ("finish", i, None)
+                ac.add(fin)
+                total += 1
+        else:  # finish
+            if failed:
+                outcome.error = message
+            else:
+                outcome.result, outcome.block_errors, stats = fut.result()
+                for key, value in stats.items():
+                    outcome.stats[key] = outcome.stats.get(key, 0) + value
+            preps.pop(i, None)
+            block_futs.pop(i, None)
+            parts.pop(i, None)
+    out.seconds = time.time() - t0
+    out.lost_workers = _lost_workers(client, t0, token)
+    out.peak_memory = client.run(_peak_rss)
+    return out
+
+
+def _lost_workers(client, since: float, token: str) -> list[dict]:
+    """Workers removed from the cluster during the run, unexpectedly (scheduler events)."""
+    lost = []
+    for topic, events in client.get_events().items():
+        for when, msg in events:
+            if (
+                when >= since
+                and isinstance(msg, dict)
+                and msg.get("action") == "remove-worker"
+                and not msg.get("expected", False)
+            ):
+                ours = [str(k) for k in msg.get("processing-tasks", ()) if token in str(k)]
+                held = [str(k) for k in msg.get("lost-computed-tasks", ()) if token in str(k)]
+                lost.append({"worker": topic, "tasks": ours, "lost": held})
+    return lost
+
+
+# --------------------------------------------------------------------------- a province
+
+
+def make_province(
+    root,
+    *,
+    communes: int = 125,
+    parcels: int = 1600,
+    dates: int = 12,
+    seed: int = 1,
+    client=None,
+    progress: ProgressCallback | None = None,
+) -> Path:
+    """Write a synthetic province: many sample communes and a province config.
+
+    Each commune is :func:`ntmgis.sample.make_sample` with its own seed (so its own
+    hamlets, parcels, survey and imagery; the outline is the sample's), written to
+    ``root/xa_NNN/`` with its config named "Xã mô phỏng NNN". Communes already written
+    with the same settings are kept, so a second call is quick.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        Folder of the province.
+    communes : int, default 125
+        Number of communes (125 x 1,600 = 200,000 parcels).
+    parcels : int, default 1600
+        Parcels per commune.
+    dates : int, default 12
+        Sentinel-2 dates per commune (at least 12).
+    seed : int, default 1
+        Commune ``k`` uses seed ``seed + k``.
+    client : distributed.Client, optional
+        Write the communes as tasks on this cluster (the workers must see ``root``).
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    pathlib.Path
+        The province config ``root/province.toml`` (outputs to ``root/out``, maps and
+        report off).
+    """
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    todo = []
+    for k in range(1, communes + 1):
+        folder = root / f"xa_{k:03d}"
+        stamp = f"{seed + k} {parcels} {dates}"
+        marker = folder / ".ntmgis_province"
+        if not (marker.is_file() and marker.read_text() == stamp):
+            todo.append((folder, seed + k, parcels, dates, k, stamp))
+    if client is not None and todo:
+        futures = [client.submit(_make_commune, *args, pure=False) for args in todo]
+        for n, _ in enumerate(futures):
+            futures[n].result()
+            report(progress, (n + 1) / len(todo), "communes")
+    else:
+        for n, args in enumerate(todo):
+            _make_commune(*args)
+            report(progress, (n + 1) / len(todo), f"commune {args[4]}")
+    toml = root / "province.toml"
+    toml.write_text(
+        "# A synthetic province written by ntmgis.distributed.make_province.\n"
+        "[province]\n"
+        f'name = "Tỉnh mô phỏng ({communes} xã)"\n'
+        'communes = ["xa_*/thanh_binh.toml"]\n'
+        'out_dir = "out"\n'
+        "maps = false\n"
+        "report = false\n",
+        encoding="utf-8",
+    )
+    for extra in sorted(root.glob("xa_*")):  # communes of an earlier, larger province
+        if extra.is_dir() and int(extra.name[3:]) > communes:
+            (extra / "thanh_binh.toml").unlink(missing_ok=True)
+            (extra / ".ntmgis_province").unlink(missing_ok=True)
+    return toml
+
+
+def _make_commune(folder: Path, seed: int, parcels: int, dates: int, k: int, stamp: str):
+    import warnings
+
+    from .sample import make_sample
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        make_sample(folder, seed=seed, n_parcels=parcels, n_dates=dates, followup_year=None)
+    config = folder / "thanh_binh.toml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace('name = "Xã Thanh Bình"', f'name = "Xã mô phỏng {k:03d}"', 1)
+    config.write_text(text, encoding="utf-8")
+    (folder / ".ntmgis_province").write_text(stamp)
+    return str(folder)
