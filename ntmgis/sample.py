@@ -836,7 +836,7 @@ def make_sample(
     base = _campaign(root, c, cond, year=year, n_dates=n_dates, rng=rng, followup=None,
                      progress=_progress.scaled(progress, 0.12, 0.6), targets=True)  # fmt: skip
     result.files += base["files"]
-    paths["config"].write_text(_SAMPLE_CONFIG.format(year=year), encoding="utf-8")
+    paths["config"].write_text(_sample_config_text(year, year, False), encoding="utf-8")
     result.files.append(paths["config"])
     result.counts = {
         "hamlets": len(HAMLET_NAMES),
@@ -861,7 +861,7 @@ def make_sample(
         result.files += later["files"]
         fpaths = sample_paths(root, followup=followup_year)
         fpaths["config"].write_text(
-            _FOLLOWUP_CONFIG.format(year=followup_year, base_year=year), encoding="utf-8"
+            _sample_config_text(followup_year, year, True), encoding="utf-8"
         )
         result.files.append(fpaths["config"])
         result.counts.update(
@@ -1262,11 +1262,19 @@ def _write_scenes(s2, parcels, houses, has_house, cond, lanes, outline, year, n_
     return {"dates": dates, "files": files, "grid": f"{w10} x {h10} px at 10 m"}
 
 
-_SAMPLE_CONFIG = """\
+_CONFIG_HEADER = {
+    None: """\
 # ntmgis run configuration of the sample commune (written by `ntmgis sample`).
 # Run it with `ntmgis run layers/thanh_binh.toml` (or `ntmgis run --sample`).
 # Relative paths are relative to this file's folder.
-
+""",
+    "followup": """\
+# ntmgis run configuration of the sample commune's follow-up campaign ({year}), measured
+# against the baseline run ({base_year}, `thanh_binh.toml`, which must run first: it writes
+# the baseline GeoPackage named below). `ntmgis run --sample` runs both.
+""",
+}
+_CONFIG_BODY = """
 [commune]
 name = "Xã Thanh Bình"
 year = {year}
@@ -1277,10 +1285,10 @@ parcels = "thanh_binh.gpkg"
 parcels_layer = "parcels"
 hamlets = "thanh_binh.gpkg"
 hamlets_layer = "hamlets"
-survey = "survey_2020.xlsx"
-imagery = "s2"
-targets = "targets_2020.csv"
-
+survey = "{survey}"
+imagery = "{imagery}"
+targets = "targets_{base_year}.csv"
+{baseline}
 [imagery]
 period = "{year}-01-01:{year}-12-31"
 indices = ["ndvi", "evi", "ndmi", "bsi"]
@@ -1289,13 +1297,27 @@ indices = ["ndvi", "evi", "ndmi", "bsi"]
 calibration = "auto"
 
 [outputs]
-dir = "../out"
-name = "thanh_binh"
+dir = "{out}"
+name = "{name}"
 maps = true
 map_theme = "flag"
 paper = "A4"
 report = true
 """
+
+
+def _sample_config_text(year: int, base_year: int, followup: bool) -> str:
+    """The run config of the baseline campaign, or of a follow-up measured against it."""
+    header = _CONFIG_HEADER["followup" if followup else None]
+    fields = {"year": year, "base_year": base_year, "survey": "survey_2020.xlsx",
+              "imagery": "s2", "baseline": "", "out": "../out", "name": STEM}  # fmt: skip
+    if followup:
+        fields.update(
+            survey=f"survey_{year}.xlsx", imagery=f"s2_{year}",
+            baseline=f'baseline = "../out/{STEM}.gpkg"\n', out=f"../out/theo_doi_{year}",
+            name=f"{STEM}_{year}",
+        )  # fmt: skip
+    return header.format(**fields) + _CONFIG_BODY.format(**fields)
 
 
 _FOLLOWUP_README = """\
@@ -1309,43 +1331,6 @@ condition) and `truth/survey_defects_{followup_year}.csv`, and the run config \
 campaigns each hamlet renovated a share of its abandoned gardens at its own pace \
 ({renovated} in all; {followup_abandoned} gardens are abandoned in {followup_year}), a few \
 mixed or tended gardens were abandoned, and the targets of `targets_2020.csv` apply."""
-
-
-_FOLLOWUP_CONFIG = """\
-# ntmgis run configuration of the sample commune's follow-up campaign ({year}), measured
-# against the baseline run ({base_year}, `thanh_binh.toml`, which must run first: it writes
-# the baseline GeoPackage named below). `ntmgis run --sample` runs both.
-
-[commune]
-name = "Xã Thanh Bình"
-year = {year}
-place = "Thanh Bình"
-
-[inputs]
-parcels = "thanh_binh.gpkg"
-parcels_layer = "parcels"
-hamlets = "thanh_binh.gpkg"
-hamlets_layer = "hamlets"
-survey = "survey_{year}.xlsx"
-imagery = "s2_{year}"
-targets = "targets_{base_year}.csv"
-baseline = "../out/thanh_binh.gpkg"
-
-[imagery]
-period = "{year}-01-01:{year}-12-31"
-indices = ["ndvi", "evi", "ndmi", "bsi"]
-
-[flags]
-calibration = "auto"
-
-[outputs]
-dir = "../out/theo_doi_{year}"
-name = "thanh_binh_{year}"
-maps = true
-map_theme = "flag"
-paper = "A4"
-report = true
-"""
 
 
 def _write_readme(root: Path, result: SampleCommune, seed: int) -> None:
