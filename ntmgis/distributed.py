@@ -649,16 +649,17 @@ def run_distributed(
     configs = _configs(config)
     if client is None and scheduler is None and workers is None:
         return _run_serial(configs, progress)
-    own = None
+    own_client, cluster = client is None, None
     if client is None:
-        client, own = _connect(scheduler, workers)
+        client, cluster = _connect(scheduler, workers)
     try:
         return _run_on(client, configs, retries=retries, gather=gather, progress=progress,
                        started=dt.datetime.now(dt.timezone.utc))  # fmt: skip
     finally:
-        if own is not None:
+        if own_client:
             client.close()
-            own.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _run_on(client, configs, *, retries, gather, progress, started) -> DistributedResult:
@@ -742,7 +743,7 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
 
 def _lost_workers(client, since: float, token: str) -> list[dict]:
     """Workers removed from the cluster during the run, unexpectedly (scheduler events)."""
-    lost = []
+    lost: dict = {}
     for topic, events in client.get_events().items():
         for when, msg in events:
             if (
@@ -751,10 +752,14 @@ def _lost_workers(client, since: float, token: str) -> list[dict]:
                 and msg.get("action") == "remove-worker"
                 and not msg.get("expected", False)
             ):
+                worker = topic if topic != "all" else msg.get("worker", topic)
                 ours = [str(k) for k in msg.get("processing-tasks", ()) if token in str(k)]
                 held = [str(k) for k in msg.get("lost-computed-tasks", ()) if token in str(k)]
-                lost.append({"worker": topic, "tasks": ours, "lost": held})
-    return lost
+                entry = {"worker": worker, "tasks": ours, "lost": held}
+                key = msg.get("stimulus_id") or worker  # logged under two topics
+                if key not in lost or lost[key]["worker"] == "all":
+                    lost[key] = entry
+    return list(lost.values())
 
 
 # --------------------------------------------------------------------------- a province

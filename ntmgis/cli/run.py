@@ -25,10 +25,24 @@ import click
     type=click.Path(file_okay=False),
     help="Output folder (default: the config's [outputs] dir; 'out' with --sample).",
 )
-def run(config: str | None, use_sample: bool, layers: str, outdir: str | None) -> None:  # fmt: skip
+@click.option(
+    "--scheduler",
+    metavar="tcp://HOST:PORT",
+    help="Run on this Dask scheduler (partitions by commune and raster block; inputs and "
+    "outputs must be reachable from the workers). Needs the [distributed] extra.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Run on a local Dask cluster of N worker processes (127.0.0.1).",
+)
+def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
+        scheduler: str | None, workers: int | None) -> None:  # fmt: skip
     """Run the whole chain on a commune: survey, imagery, statistics, flags, outputs.
 
-    CONFIG is a TOML file (see ntmgis.config). --sample runs the sample commune's baseline
+    CONFIG is a TOML file (see ntmgis.config), a commune's or a province's (a
+    [province] table listing commune configs, run one after another or, with --workers
+    or --scheduler, on Dask). --sample runs the sample commune's baseline
     campaign, then its follow-up campaign against it, and after each prints the
     evaluation against the sample's truth (the pipeline itself never reads the truth).
     """
@@ -41,13 +55,49 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None) -
 
     if bool(config) == use_sample:
         raise click.UsageError("Give either CONFIG or --sample.")
+    if scheduler and workers:
+        raise click.UsageError("Give --scheduler or --workers, not both.")
+    distributed = bool(scheduler or workers)
+
+    def run_one(cfg):
+        if not distributed:
+            return run_pipeline(cfg, progress=progress)
+        from ..distributed import run_distributed
+
+        outcome = run_distributed(cfg, scheduler=scheduler, workers=workers, progress=progress)
+        if outcome.communes[0].result is None:
+            raise click.ClickException(outcome.summary())
+        if outcome.lost_workers or outcome.communes[0].block_errors:
+            click.echo(outcome.summary().split("\n" + "Wrote:")[0], err=True)
+        return outcome.communes[0].result
+
     if not use_sample:
-        cfg = load_config(config)
+        from ..config import load_communes
+
+        configs = load_communes(config)
+        province = len(configs) > 1 or Path(configs[0].source).resolve() != Path(config).resolve()
+        if not province:
+            cfg = load_config(config)
+            if outdir:
+                cfg.out_dir = Path(outdir).resolve()
+            with progress_bar("ntmgis run") as progress:
+                result = run_one(cfg)
+            click.echo(result.summary())
+            return
+        from ..distributed import run_distributed
+
         if outdir:
-            cfg.out_dir = Path(outdir).resolve()
-        with progress_bar("ntmgis run") as progress:
-            result = run_pipeline(cfg, progress=progress)
-        click.echo(result.summary())
+            for cfg in configs:
+                cfg.out_dir = Path(outdir).resolve() / cfg.source.parent.name
+        with progress_bar("ntmgis run (province)") as progress:
+            outcome = run_distributed(
+                configs, scheduler=scheduler, workers=workers, gather=False, progress=progress
+            )
+        click.echo(outcome.summary())
+        if outdir:
+            click.echo(f"Report: {outcome.write(Path(outdir) / 'run_report.csv')}")
+        if any(c.status == "error" for c in outcome.communes):
+            raise SystemExit(1)
         return
     from ..flags import evaluate
     from ..sample import sample_paths
@@ -61,7 +111,7 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None) -
         title = "baseline campaign" if followup is None else f"follow-up campaign {followup}"
         click.secho(f"== Sample commune, {title} ==", bold=True)
         with progress_bar("ntmgis run") as progress:
-            result = run_pipeline(cfg, progress=progress)
+            result = run_one(cfg)
         click.echo(result.summary())
         truth = sample_paths(layers, followup=followup)["truth"]
         evaluation = evaluate(result.parcels, truth)

@@ -1,0 +1,336 @@
+"""Province-scale runs on Dask distributed: partitions, identity with run(), faults.
+
+The cluster tests share one LocalCluster of 2 worker processes on 127.0.0.1. The sample
+commune is cut into blocks of 128 px (4 blocks); run() with the same config goes through
+the same blocks, so the distributed result must equal it exactly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ntmgis.config import load_communes, load_config
+from ntmgis.distributed import (
+    assemble_features,
+    commune_features,
+    plan_blocks,
+    run_distributed,
+)
+from ntmgis.errors import ConfigError
+from ntmgis.pipeline import prepare, run, sample_config
+
+distributed = pytest.importorskip("distributed")
+
+BLOCK = 128
+
+
+def _cfg(layers_dir, out, *, calibration="rules", block=BLOCK):
+    cfg = sample_config(layers_dir, out=out)
+    cfg.maps = False
+    cfg.report = False
+    cfg.calibration = calibration
+    cfg.block = block
+    return cfg
+
+
+@pytest.fixture(scope="module")
+def client():
+    from distributed import Client, LocalCluster
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None,
+        )  # fmt: skip
+        client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def reference(layers_dir, tmp_path_factory):
+    """The single-process run of the sample (rules, blocks of 128 px)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return run(_cfg(layers_dir, tmp_path_factory.mktemp("single")))
+
+
+@pytest.fixture(scope="module")
+def joined(layers_dir, tmp_path_factory):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cfg = _cfg(layers_dir, tmp_path_factory.mktemp("prep"))
+        return cfg, prepare(cfg).joined
+
+
+# --------------------------------------------------------------------------- partitions
+
+
+def test_blocks_hold_every_parcel_once_within_their_square(joined):
+    cfg, parcels = joined
+    blocks = plan_blocks(parcels, cfg.imagery, block=BLOCK)
+    assert len(blocks) == 4
+    pos = np.concatenate(blocks)
+    assert np.array_equal(np.sort(pos), np.arange(len(parcels)))
+    pts = parcels.geometry.representative_point().to_crs(32648)
+    x0, y1 = pts.x.min(), pts.y.max()
+    for b in blocks:  # a block's points lie in one 1,280 m square of the imagery grid
+        col = np.floor((pts.x.iloc[b] - x0) / 1280.0)
+        row = np.floor((y1 - pts.y.iloc[b]) / 1280.0)
+        assert col.nunique() == 1 and row.nunique() == 1
+    # a block bigger than the commune: one block, the parcels in order (run() as before)
+    (whole,) = plan_blocks(parcels, cfg.imagery, block=512)
+    assert np.array_equal(whole, np.arange(len(parcels)))
+
+
+def test_block_size_moves_features_only_by_rounding(joined):
+    cfg, parcels = joined
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        small, dates_small = commune_features(cfg, parcels)
+        cfg.block = 4096
+        whole, dates_whole = commune_features(cfg, parcels)
+        cfg.block = BLOCK
+    assert np.array_equal(dates_small, dates_whole) and len(dates_whole) == 16
+    assert small.index.equals(parcels.index)
+    exact = ["n_dates", "clear_obs", "pixels", "events", "renovation_seen", "imagery_status"]
+    pd.testing.assert_frame_equal(small[exact], whole[exact])
+    num = whole.select_dtypes("number").columns
+    np.testing.assert_allclose(small[num], whole[num], rtol=0, atol=1e-12)
+
+
+def test_assemble_marks_failed_block_and_keeps_order(joined):
+    cfg, parcels = joined
+    sub = parcels.iloc[:40]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        feats, dates = commune_features(cfg, sub)
+    from ntmgis.distributed import BlockResult
+
+    odd, even = np.arange(1, 40, 2), np.arange(0, 40, 2)
+    parts = [
+        BlockResult(odd, error="ImageryError: window unreadable"),
+        BlockResult(even, feats.iloc[even], dates),
+    ]
+    out, out_dates, errors = assemble_features(sub.index, parts, indices=cfg.indices)
+    assert errors == [{"block": 0, "parcels": 20, "error": "ImageryError: window unreadable"}]
+    assert out.index.equals(sub.index) and np.array_equal(out_dates, dates)
+    pd.testing.assert_frame_equal(out.iloc[even].drop(columns="partition_error"), feats.iloc[even])
+    assert (out["imagery_status"].iloc[odd] == "error").all()
+    assert (out["clear_obs"].iloc[odd] == 0).all() and out["ndvi_median"].iloc[odd].isna().all()
+    assert out["partition_error"].iloc[even].isna().all()
+    assert (out["n_dates"] == 16).all()
+
+
+# --------------------------------------------------------------------------- configs
+
+
+def test_province_config_lists_communes(tmp_path, layers_dir):
+    for name in ("xa_a", "xa_b"):
+        (tmp_path / name).mkdir()
+        text = (layers_dir / "thanh_binh.toml").read_text(encoding="utf-8")
+        text = text.replace('"thanh_binh.gpkg"', f'"{(layers_dir / "thanh_binh.gpkg").as_posix()}"')
+        for key in ("survey_2020.xlsx", "targets_2020.csv"):
+            text = text.replace(f'"{key}"', f'"{(layers_dir / key).as_posix()}"')
+        text = text.replace('imagery = "s2"', f'imagery = "{(layers_dir / "s2").as_posix()}"')
+        (tmp_path / name / "xa.toml").write_text(text, encoding="utf-8")
+    prov = tmp_path / "tinh.toml"
+    prov.write_text(
+        '[province]\nname = "Tỉnh thử"\ncommunes = ["xa_*/xa.toml"]\nout_dir = "ket_qua"\n'
+        "maps = false\n",
+        encoding="utf-8",
+    )
+    a, b = load_communes(prov)
+    assert a.out_dir == (tmp_path / "ket_qua" / "xa_a").resolve()
+    assert b.out_dir == (tmp_path / "ket_qua" / "xa_b").resolve()
+    assert a.maps is False and b.maps is False and a.report is True
+    assert load_communes(tmp_path / "xa_a" / "xa.toml")[0].out_dir == (tmp_path / "out").resolve()
+    with pytest.raises(ConfigError, match="province config"):
+        load_config(prov)
+    prov.write_text('[province]\ncommunes = ["xa_*/xa.toml"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="would both write"):
+        load_communes(prov)  # both communes' configs say dir = "../out"
+    prov.write_text('[province]\ncommunes = ["huyen_*/xa.toml"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="matches no file"):
+        load_communes(prov)
+
+
+# --------------------------------------------------------------------------- on the cluster
+
+
+def test_cluster_result_equals_single_process_exactly(layers_dir, tmp_path, client):
+    """Survey-calibrated flags (one classifier per commune) on 4 blocks over 2 workers."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        single = run(_cfg(layers_dir, tmp_path / "single", calibration="auto"))
+        out = run_distributed(
+            _cfg(layers_dir, tmp_path / "dist", calibration="auto"), client=client
+        )  # fmt: skip
+    (commune,) = out.communes
+    assert commune.status == "ok" and commune.blocks == 4 and out.lost_workers == []
+    assert out.workers == 2
+    dist = commune.result
+    assert single.calibration.mode == dist.calibration.mode == "calibrated"
+    pd.testing.assert_frame_equal(dist.parcels, single.parcels, check_exact=True)
+    pd.testing.assert_frame_equal(dist.hamlets, single.hamlets, check_exact=True)
+    assert dist.messages[0] == single.messages[0]
+    skip = {"started_utc", "partitions", "partition_block_px"}
+    assert {k: v for k, v in dist.metadata.items() if k not in skip} == {
+        k: v for k, v in single.metadata.items() if k not in skip
+    }
+    assert dist.metadata["partitions"] == 4
+    assert out.bytes_read > 0 and set(out.peak_memory) == set(client.scheduler_info()["workers"])
+
+
+def test_killed_worker_tasks_rerun_and_result_complete(layers_dir, tmp_path, client, reference):
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    marker = tmp_path / "killed"
+
+    class KillOnFirstBlock(WorkerPlugin):
+        """Kill this worker's process when it starts the run's first block task."""
+
+        name = "kill-on-first-block"
+
+        def __init__(self, marker):
+            self.marker = str(marker)
+
+        def transition(self, key, start, finish, **kwargs):
+            import os
+            import signal
+            from pathlib import Path
+
+            if finish == "executing" and "ntmgis-features" in str(key):
+                try:
+                    fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                except FileExistsError:
+                    return
+                os.write(fd, str(os.getpid()).encode())
+                os.close(fd)
+                Path(self.marker).with_suffix(".key").write_text(str(key))
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    client.register_plugin(KillOnFirstBlock(marker))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = run_distributed(_cfg(layers_dir, tmp_path / "dist"), client=client)
+    finally:
+        client.unregister_worker_plugin("kill-on-first-block")
+    assert marker.is_file(), "no worker was killed"
+    killed_key = marker.with_suffix(".key").read_text()
+    (commune,) = out.communes
+    assert commune.status == "ok" and commune.blocks == 4
+    assert len(out.lost_workers) == 1
+    assert killed_key in out.lost_workers[0]["tasks"]
+    assert "was lost during the run" in out.summary()
+    pd.testing.assert_frame_equal(commune.result.parcels, reference.parcels, check_exact=True)
+    client.wait_for_workers(2, timeout=60)
+
+
+def _retile_and_corrupt_one_block(path, parcels, blocks, tile=64):
+    """Rewrite a band with small tiles and break the one tile that a single block reads.
+
+    Returns the position of that block in ``blocks``.
+    """
+    import rasterio
+
+    with rasterio.open(path) as src:
+        profile, data = src.profile, src.read()
+        windows = []
+        for b in blocks:  # the block's window: its parcels' bounds plus the 40 m margin
+            x0, y0, x1, y1 = parcels.iloc[b].to_crs(src.crs).total_bounds
+            r0, c0 = src.index(x0 - 40, y1 + 40)
+            r1, c1 = src.index(x1 + 40, y0 - 40)
+            windows.append((r0 // tile, r1 // tile, c0 // tile, c1 // tile))
+    profile.update(blockxsize=tile, blockysize=tile, tiled=True)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    for row in range(data.shape[1] // tile + 1):
+        for col in range(data.shape[2] // tile + 1):
+            hit = [k for k, (a, b, c, d) in enumerate(windows) if a <= row <= b and c <= col <= d]
+            if len(hit) == 1:
+                with rasterio.open(path) as ds:
+                    offset = int(ds.get_tag_item(f"BLOCK_OFFSET_{col}_{row}", "TIFF", bidx=1))
+                with open(path, "r+b") as f:
+                    f.seek(offset)
+                    f.write(b"\xff" * 64)
+                return hit[0]
+    raise AssertionError("no tile is read by exactly one block")
+
+
+def test_bad_block_and_bad_commune_reported_rest_completes(
+    layers_dir, tmp_path, client, reference, joined
+):
+    s2 = tmp_path / "s2"
+    shutil.copytree(layers_dir / "s2", s2)
+    scene = sorted(p for p in s2.iterdir() if p.is_dir())[3]
+    cfg, parcels = joined
+    blocks = plan_blocks(parcels, cfg.imagery, block=BLOCK)
+    broken_block = _retile_and_corrupt_one_block(scene / "B04.tif", parcels, blocks)
+    good = _cfg(layers_dir, tmp_path / "a")
+    good.imagery = s2
+    broken = _cfg(layers_dir, tmp_path / "b")
+    broken.commune = "Xã Hỏng"
+    broken.parcels = tmp_path / "hong.gpkg"
+    broken.parcels.write_bytes(b"not a geopackage at all")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = run_distributed([good, broken], client=client)
+    a, b = out.communes
+    assert a.status == "partial" and b.status == "error"
+    assert "hong.gpkg" in b.error and b.result is None
+    (err,) = a.block_errors
+    assert err["block"] == broken_block and err["parcels"] == len(blocks[broken_block])
+    assert "B04.tif" in err["error"] and scene.name in err["error"]
+    parcels = a.result.parcels
+    bad = parcels["imagery_status"] == "error"
+    assert np.array_equal(np.flatnonzero(bad), blocks[broken_block])
+    assert parcels.loc[bad, "partition_error"].str.contains("B04.tif").all()
+    assert (parcels.loc[bad & parcels["is_garden"], "flag"] == "thieu_du_lieu").all()
+    ref = reference.parcels
+    cols = ["flag", "flag_score", "ndvi_median", "clear_obs", "bsi_spike", "imagery_status"]
+    pd.testing.assert_frame_equal(parcels.loc[~bad, cols], ref.loc[~bad, cols], check_exact=True)
+    assert "block" in a.result.metadata["partition_errors"]
+    text = out.summary()
+    assert "1 with failed blocks, 1 failed" in text and "Xã Hỏng: FAILED" in text
+    table = out.table()
+    assert list(table["status"]) == ["partial", "error"]
+    assert table["parcels_in_failed_blocks"].iloc[0] == err["parcels"]
+
+
+def test_cli_province_on_scheduler(layers_dir, tmp_path, client):
+    from click.testing import CliRunner
+
+    from ntmgis.cli import cli as main
+
+    folder = tmp_path / "xa_a"
+    folder.mkdir()
+    (folder / "xa.toml").write_text(
+        '[commune]\nname = "Xã A"\n[inputs]\n'
+        f'parcels = "{(layers_dir / "thanh_binh.gpkg").as_posix()}"\nparcels_layer = "parcels"\n'
+        f'imagery = "{(layers_dir / "s2").as_posix()}"\n'
+        '[imagery]\nperiod = "2020-01-01:2020-06-30"\nblock = 128\n'
+        '[flags]\ncalibration = "rules"\n[outputs]\nmaps = false\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "tinh.toml").write_text(
+        '[province]\ncommunes = ["xa_*/xa.toml"]\n', encoding="utf-8"
+    )
+    address = client.scheduler.address
+    res = CliRunner().invoke(
+        main, ["run", str(tmp_path / "tinh.toml"), "--scheduler", address, "-o",
+               str(tmp_path / "out")],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "1 commune(s), 1600 parcels" in res.output and "1 complete" in res.output
+    report = pd.read_csv(tmp_path / "out" / "run_report.csv", encoding="utf-8-sig")
+    assert report["status"].tolist() == ["ok"] and report["blocks"].tolist() == [4]
+    assert (tmp_path / "out" / "xa_a" / "thanh_binh.gpkg").is_file()
