@@ -9,6 +9,7 @@ clear error. Item ids the template must have: ``map``, ``legend``, ``scalebar``,
 import os
 
 from qgis.core import (
+    Qgis,
     QgsLayoutExporter,
     QgsLayoutItemAttributeTable,
     QgsLayoutItemMap,
@@ -19,7 +20,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtXml import QDomDocument
 
-from .i18n import tr
+from .translate import tr
 
 TEMPLATE_NAME = "hamlet_a3.qpt"
 #: the households to visit in the atlas page's hamlet
@@ -132,6 +133,8 @@ def export_atlas(layout, pdf_path, feedback=None):
         raise AtlasError(tr("The layout has no atlas over the hamlets."))
     settings = QgsLayoutExporter.PdfExportSettings()
     settings.rasterizeWholeImage = False
+    # real text, not outlines: the PDF stays searchable and small
+    settings.textRenderFormat = Qgis.TextRenderFormat.AlwaysText
     folder = os.path.dirname(os.path.abspath(pdf_path))
     os.makedirs(folder, exist_ok=True)
     partial = pdf_path + ".part.pdf"

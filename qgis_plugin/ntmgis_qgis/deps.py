@@ -5,10 +5,11 @@ missing and :func:`install_help` says how to install it for this QGIS.
 """
 
 import importlib
+import os
 import platform
 import sys
 
-from .i18n import tr
+from .translate import tr
 
 #: module imported -> what to install (pip requirement)
 REQUIRED = [
@@ -64,15 +65,30 @@ def check(*, refresh=False):
     return list(_cache["missing"])
 
 
+def python_command(system=None):
+    """How to call this QGIS's Python from a shell (inside QGIS, sys.executable is QGIS)."""
+    system = system or platform.system()
+    if system == "Windows":
+        return "python"  # in the OSGeo4W Shell
+    if system == "Darwin":
+        return '"' + os.path.join(sys.prefix, "bin", "python3") + '"'
+    return f"python3.{sys.version_info.minor}"
+
+
 def install_command(requirements, system=None):
     """The command that installs ``requirements`` into this QGIS's Python."""
     system = system or platform.system()
+    requirements = list(requirements)
+    if system not in ("Windows", "Darwin"):
+        # Debian's QGIS is built against numpy 1 and has an attrs too old for affine 3
+        requirements += [r for r in ("numpy<2", "attrs>=23.2") if r not in requirements]
     quoted = " ".join(f'"{r}"' if any(c in r for c in "<>=") else r for r in requirements)
+    python = python_command(system)
     if system == "Windows":
-        return f"python -m pip install {quoted}"
+        return f"{python} -m pip install {quoted}"
     if system == "Darwin":
-        return f'"{sys.executable}" -m pip install --user {quoted}'
-    return f"{sys.executable or 'python3'} -m pip install --user {quoted}"
+        return f"{python} -m pip install --user {quoted}"
+    return f"{python} -m pip install --user --break-system-packages {quoted}"
 
 
 def install_help(missing=None, system=None):
@@ -95,19 +111,13 @@ def install_help(missing=None, system=None):
         lines.append(tr("Close QGIS, open a Terminal and run:"))
         lines.append(f"  {command}")
     else:
-        lines.append(
-            tr("Close QGIS, open a terminal and run (QGIS's Python is {0}):").format(
-                sys.executable or "python3"
-            )
-        )
+        lines.append(tr("Close QGIS, open a terminal and run:"))
         lines.append(f"  {command}")
         lines.append(
             tr(
-                "On Debian/Ubuntu, if pip refuses (externally managed environment), create a "
-                "virtual environment that sees QGIS: python3 -m venv --system-site-packages "
-                '~/ntmgis-venv; ~/ntmgis-venv/bin/pip install ntmgis "numpy<2"; then start '
-                "QGIS from it (~/ntmgis-venv/bin/python -m qgis is not enough: run "
-                "'source ~/ntmgis-venv/bin/activate; qgis')."
+                "--user installs into your home folder (~/.local), which QGIS's Python reads; "
+                "Debian 12 and Ubuntu 23.04 or later need --break-system-packages for that. "
+                "numpy stays below 2 because Debian's QGIS is built against numpy 1."
             )
         )
     lines.append(tr("Then restart QGIS."))

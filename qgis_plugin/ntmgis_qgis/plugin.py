@@ -13,8 +13,8 @@ from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction, QMessageBox
 
 from . import deps
-from .i18n import install_translator, remove_translator, tr
 from .provider import NtmgisProvider
+from .translate import install_translator, remove_translator, tr
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.svg")
 

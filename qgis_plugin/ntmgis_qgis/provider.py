@@ -2,7 +2,7 @@
 
 from qgis.core import QgsProcessingProvider
 
-from .i18n import tr
+from .translate import tr
 
 
 class NtmgisProvider(QgsProcessingProvider):

@@ -19,7 +19,7 @@ from qgis.core import (
 from qgis.PyQt.QtXml import QDomDocument
 
 from .. import deps
-from ..i18n import tr
+from ..translate import tr
 
 #: group id -> English group name
 GROUPS = {

@@ -64,7 +64,7 @@ class JoinSurvey(NtmgisAlgorithm):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.check_deps()
         from ntmgis import join_survey, read_parcels
-        from ntmgis.pipeline import SURVEY_CLASS_KEYS, write_gpkg_atomic
+        from ntmgis.pipeline import write_gpkg_atomic
         from ntmgis.styles import embed_styles
 
         path, layer = self.vector_source(parameters, "PARCELS", context, feedback)
@@ -75,7 +75,8 @@ class JoinSurvey(NtmgisAlgorithm):
 
         parcels = self.call(feedback, read_parcels, path, layer=layer)
         joined, report = self.call(feedback, join_survey, parcels, survey, on=on, sheet=sheet)
-        joined["survey_class"] = joined["garden_class_code"].map(SURVEY_CLASS_KEYS)
+        # the codebook's codes are the survey-class keys the styles use (as in ntmgis.run)
+        joined["survey_class"] = joined["garden_class_code"].astype(object)
         self.check_cancel(feedback)
         self.call(
             feedback, write_gpkg_atomic, output,

@@ -32,7 +32,7 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
-from ..i18n import tr
+from ..translate import tr
 
 ALGORITHM = "ntmgis:flag_abandoned_gardens"
 

@@ -1,0 +1,306 @@
+"""Each NTM GIS algorithm run through processing.run equals the library on the same inputs.
+
+A data-driven table (QGIS's qgis_algorithm_tests.yaml idea): algorithm, parameters,
+and the library call whose result its outputs must equal. The chain runs once through
+Processing and once through ``ntmgis.run`` (shared with the printing cases).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+from plugin_cases import (
+    GPKG,
+    PERIOD,
+    SCENES,
+    SURVEY,
+    TARGETS,
+    chain_parameters,
+    library_run,
+    pdf_pages,
+    pdf_text,
+    sample_present,
+)
+
+pytestmark = pytest.mark.skipif(not sample_present(), reason="sample commune not in layers/")
+
+
+@pytest.fixture(scope="module")
+def provider(qgis_app, qgis_processing):
+    from ntmgis_qgis.provider import NtmgisProvider
+    from qgis.core import QgsApplication
+
+    registry = QgsApplication.processingRegistry()
+    added = None
+    if registry.providerById("ntmgis") is None:
+        added = NtmgisProvider()
+        registry.addProvider(added)
+    yield registry.providerById("ntmgis")
+    if added is not None:
+        registry.removeProvider(added)
+
+
+def _layer(name):
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(f"{GPKG}|layername={name}", name, "ogr")
+    assert layer.isValid()
+    return layer
+
+
+def _result_gpkg():
+    return next(p for k, p in library_run().outputs.items() if k.startswith("GeoPackage"))
+
+
+def _read(path, layer):
+    import geopandas as gpd
+
+    return gpd.read_file(path, layer=layer)
+
+
+# -- join survey ----------------------------------------------------------------------------
+def join_params(tmp_path):
+    return {"PARCELS": _layer("parcels"), "SURVEY": str(SURVEY), "OUTPUT": str(tmp_path / "j.gpkg")}
+
+
+def join_check(results, tmp_path):
+    import ntmgis
+
+    joined, report = ntmgis.join_survey(ntmgis.read_parcels(GPKG, layer="parcels"), SURVEY)
+    got = _read(results["OUTPUT"], "parcels")
+    assert len(got) == len(joined) == 1600  # every parcel kept
+    for column in ("parcel_id", "survey_status", "garden_class_code"):
+        assert got[column].astype(str).tolist() == joined[column].astype(str).tolist(), column
+    rows = [pd.to_numeric(f["survey_row"]).fillna(-1).tolist() for f in (got, joined)]
+    assert rows[0] == rows[1]
+    assert results["MATCHED"] == report.n_matched_rows == 1512
+    assert results["UNMATCHED"] == report.n_unmatched_rows == 1
+    assert len(_read(results["OUTPUT"], "survey_unmatched")) == 1
+    # styled by the library: the survey-class style is the layer's default
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(results["PARCELS_LAYER"], "joined", "ogr")
+    assert layer.renderer().type() == "categorizedSymbol"
+    assert "survey_class" in layer.renderer().classAttribute()
+
+
+# -- vegetation indices ---------------------------------------------------------------------
+SHORT = "2020-01-01:2020-04-30"
+
+
+def indices_params(tmp_path):
+    return {
+        "SCENES": str(SCENES), "AOI": _layer("commune"), "INDEX": 0, "PERIOD": SHORT,
+        "COMPOSITE": str(tmp_path / "ndvi.tif"), "SERIES": str(tmp_path / "ndvi_series.tif"),
+    }  # fmt: skip
+
+
+def indices_check(results, tmp_path):
+    import rasterio
+
+    import ntmgis
+
+    series = ntmgis.read_time_series(
+        SCENES, aoi=GPKG, aoi_layer="commune", indices=["ndvi"], period=SHORT
+    )
+    composite = ntmgis.composite(series, variable="ndvi", period=SHORT)
+    for key, expected in (("COMPOSITE", composite), ("SERIES", series)):
+        with rasterio.open(results[key]) as ds:
+            assert list(ds.descriptions) == list(expected.names)
+            assert ds.transform == expected.transform
+            np.testing.assert_array_equal(ds.read(), expected.data)
+    assert len(series.names) == 6  # the dates of January to April
+
+
+# -- parcel statistics ----------------------------------------------------------------------
+def _b08():
+    return str(sorted(SCENES.glob("*/B08.tif"))[0])
+
+
+def stats_params(tmp_path):
+    from qgis.core import QgsRasterLayer
+
+    raster = QgsRasterLayer(_b08(), "B08")
+    assert raster.isValid()
+    return {"PARCELS": _layer("parcels"), "RASTERS": [raster], "OUTPUT": str(tmp_path / "s.gpkg")}
+
+
+def stats_check(results, tmp_path):
+    import ntmgis
+    from ntmgis._io import read_vector
+
+    stats = ["mean", "median", "std", "min", "max", "count"]
+    expected = ntmgis.zonal_stats(read_vector(GPKG, layer="parcels"), [_b08()], stats=stats)
+    got = _read(results["OUTPUT"], "parcels")
+    assert got["status"].tolist() == expected["status"].tolist()
+    numeric = [c for c in expected.columns if c != "status"]
+    assert len(numeric) == 7
+    np.testing.assert_allclose(got[numeric].to_numpy(float), expected[numeric].to_numpy(float))
+    mean = next(c for c in numeric if c.endswith(":mean"))
+    assert np.isfinite(got[mean]).sum() > 1500
+
+
+# -- the whole chain ------------------------------------------------------------------------
+def chain_params(tmp_path):
+    return chain_parameters(tmp_path / "chain")
+
+
+def chain_check(results, tmp_path):
+    lib = library_run()
+    got = _read(results["GPKG"], "parcels").set_index("parcel_id")
+    expected = lib.parcels.set_index("parcel_id")
+    assert got.index.tolist() == expected.index.tolist()
+    for column in ("flag", "survey_class", "agreement", "visit", "flag_rule"):
+        assert got[column].astype(str).tolist() == expected[column].astype(str).tolist(), column
+    np.testing.assert_allclose(got["flag_score"].to_numpy(float),
+                               expected["flag_score"].to_numpy(float))  # fmt: skip
+    hamlets = _read(results["GPKG"], "hamlets")
+    columns = ["hamlet", "so_thua", "so_vuon", "vuon_hoang_hoa", "can_kiem_tra", "rank"]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(hamlets[columns]), pd.DataFrame(lib.hamlets[columns]), check_dtype=False
+    )
+    assert results["REPORT"].endswith("bao_cao_tien_do.xlsx")
+    assert results["MAPS_PDF"] is None  # maps were not asked for
+    # the result's layers come styled by the library (flag theme by default)
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(results["PARCELS_LAYER"], "flags", "ogr")
+    assert '"flag"' in layer.renderer().classAttribute()
+    # nothing left of the staging folder
+    assert not [p for p in (tmp_path / "chain").iterdir() if p.name.startswith(".ntmgis-")]
+
+
+# -- hamlet progress ------------------------------------------------------------------------
+def progress_params(tmp_path):
+    return {"RESULT": str(_result_gpkg()), "TARGETS": str(TARGETS),
+            "OUTPUT_FOLDER": str(tmp_path / "progress")}  # fmt: skip
+
+
+def progress_check(results, tmp_path):
+    import ntmgis
+
+    expected = ntmgis.hamlet_progress(_result_gpkg(), TARGETS)
+    got = _read(results["GPKG"], "hamlets").set_index("hamlet").loc[expected["hamlet"]]
+    assert got["rank"].tolist() == expected["rank"].tolist()
+    assert got["status"].astype(str).tolist() == expected["status"].astype(str).tolist()
+    np.testing.assert_allclose(got["score"].to_numpy(float), expected["score"].to_numpy(float))
+    from qgis.core import QgsVectorLayer
+
+    layer = QgsVectorLayer(results["HAMLETS_LAYER"], "progress", "ogr")
+    assert layer.renderer().type() == "categorizedSymbol"  # the status style
+    assert results["REPORT"].endswith(".xlsx")
+
+
+# -- printing -------------------------------------------------------------------------------
+def maps_params(tmp_path):
+    return {"RESULT": str(_result_gpkg()), "OUTPUT_FOLDER": str(tmp_path / "maps")}
+
+
+def maps_check(results, tmp_path):
+    import ntmgis
+
+    expected = ntmgis.render_maps(_result_gpkg(), tmp_path / "library_maps")[0]
+    assert pdf_pages(results["PDF"]) == pdf_pages(expected) >= 7  # overview + 6 hamlets
+    assert pdf_text(results["PDF"]) == pdf_text(expected)
+
+
+def atlas_params(tmp_path):
+    return {"RESULT": str(_result_gpkg()), "OUTPUT": str(tmp_path / "atlas.pdf")}
+
+
+def atlas_check(results, tmp_path):
+    hamlets = _read(_result_gpkg(), "hamlets")["hamlet"].tolist()
+    assert results["PAGES"] == len(hamlets) == 6
+    assert pdf_pages(results["OUTPUT"]) == 6  # one page per hamlet
+    text = pdf_text(results["OUTPUT"])
+    for name in hamlets:
+        assert f"BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ – {name.upper()}" in text
+    assert "HỘ CẦN KIỂM TRA THỰC ĐỊA" in text
+    assert "TRƯỞNG THÔN" in text
+    # the table lists the households the library marks for a visit
+    parcels = library_run().parcels
+    visits = parcels[parcels["visit"].astype(bool)]
+    first = visits.groupby("hamlet").head(1)
+    assert len(first) == 6
+    for household in first["household"]:
+        assert household in text
+
+
+CASES = [
+    ("join_survey", join_params, join_check),
+    ("vegetation_indices", indices_params, indices_check),
+    ("parcel_statistics", stats_params, stats_check),
+    ("flag_abandoned_gardens", chain_params, chain_check),
+    ("hamlet_progress", progress_params, progress_check),
+    ("print_hamlet_maps", maps_params, maps_check),
+    ("print_atlas", atlas_params, atlas_check),
+]
+
+
+@pytest.mark.parametrize("name, params, check", CASES, ids=[c[0] for c in CASES])
+def test_algorithm_output_equals_library(provider, tmp_path, name, params, check):
+    import processing
+
+    assert provider.algorithm(name) is not None
+    results = processing.run(f"ntmgis:{name}", params(tmp_path))
+    check(results, tmp_path)
+
+
+def test_provider_lists_every_algorithm_with_help(provider):
+    names = sorted(alg.name() for alg in provider.algorithms())
+    assert names == sorted(c[0] for c in CASES)
+    for alg in provider.algorithms():
+        assert alg.shortHelpString(), alg.name()
+        assert alg.group() and alg.displayName()
+        assert alg.canExecute() == (True, "")
+
+
+def test_cancel_stops_the_chain_and_leaves_no_output(provider, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    feedback = QgsProcessingFeedback()
+    seen = []
+
+    def on_progress(value):
+        seen.append(value)
+        if value >= 12:  # inside the imagery stage
+            feedback.cancel()
+
+    feedback.progressChanged.connect(on_progress)
+    out = tmp_path / "cancelled"
+    with pytest.raises(QgsProcessingException, match="Cancelled by the user"):
+        processing.run("ntmgis:flag_abandoned_gardens", chain_parameters(out), feedback=feedback)
+    assert max(seen) < 60  # stopped in the imagery stage, not at the end
+    assert list(out.iterdir()) == []  # no GeoPackage, no report, no staging folder
+
+
+def test_library_error_becomes_processing_exception_with_its_message(provider, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingException
+
+    import ntmgis
+
+    bad = tmp_path / "not_a_survey.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(ntmgis.NtmgisError) as library:
+        ntmgis.join_survey(ntmgis.read_parcels(GPKG, layer="parcels"), bad)
+    with pytest.raises(QgsProcessingException) as plugin:
+        processing.run(
+            "ntmgis:join_survey",
+            {"PARCELS": _layer("parcels"), "SURVEY": str(bad), "OUTPUT": str(tmp_path / "o.gpkg")},
+        )
+    assert str(plugin.value) == str(library.value)
+    assert not (tmp_path / "o.gpkg").exists()
+
+
+def test_period_parameter_reaches_the_library_config(provider, tmp_path):
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+
+    alg = provider.algorithm("flag_abandoned_gardens").create()
+    context = QgsProcessingContext()
+    raw = alg.build_config(chain_parameters(tmp_path), context, QgsProcessingFeedback(), "x")
+    assert raw["imagery"] == {"period": PERIOD}
+    assert raw["inputs"]["parcels_layer"] == "parcels"
+    assert raw["inputs"]["hamlets_layer"] == "hamlets"
+    assert raw["commune"] == {"name": "Xã Thanh Bình", "year": 2020}
+    assert raw["outputs"]["maps"] is False
