@@ -366,7 +366,7 @@ def _grid_of(grid, stack: contextlib.ExitStack) -> _Grid:
 # --------------------------------------------------------------------------------------
 
 
-def _read_parcels(parcels, grid_crs):
+def _read_parcels(parcels, grid_crs, layer=None):
     """Return (index, geometry array in the grid CRS)."""
     import geopandas as gpd
 
@@ -375,7 +375,7 @@ def _read_parcels(parcels, grid_crs):
     if isinstance(parcels, gpd.GeoDataFrame | gpd.GeoSeries):
         gs = parcels.geometry if isinstance(parcels, gpd.GeoDataFrame) else parcels
     elif isinstance(parcels, str) or hasattr(parcels, "__fspath__"):
-        gs = read_vector(parcels, what="parcels file").geometry
+        gs = read_vector(parcels, layer=layer, what="parcels file").geometry
     else:
         try:
             gs = gpd.GeoSeries(list(parcels))
@@ -528,7 +528,9 @@ class Coverage:
             )
 
 
-def compute_coverage(parcels, grid, *, weights: str = "coverage", progress=None) -> Coverage:
+def compute_coverage(
+    parcels, grid, *, weights: str = "coverage", parcels_layer=None, progress=None
+) -> Coverage:
     """Compute, once, the pixels of every parcel on a grid and their weights.
 
     Parameters
@@ -546,6 +548,8 @@ def compute_coverage(parcels, grid, *, weights: str = "coverage", progress=None)
         parcel (exactextract). ``"centroid"``: pixels whose centre is inside, weight 1;
         ``"all_touched"``: every pixel the parcel touches, weight 1 (rasterstats and
         GDAL's rasterize rules).
+    parcels_layer : str, optional
+        Layer of a multi-layer parcels file (e.g. ``"parcels"`` in a GeoPackage).
     progress : callable, optional
         ``progress(fraction, message)``; return ``False`` to cancel.
 
@@ -567,7 +571,7 @@ def compute_coverage(parcels, grid, *, weights: str = "coverage", progress=None)
         raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
     with contextlib.ExitStack() as stack:
         g = _grid_of(grid, stack)
-    index, geoms = _read_parcels(parcels, g.crs)
+    index, geoms = _read_parcels(parcels, g.crs, parcels_layer)
     return _coverage(geoms, index, g, weights, progress)
 
 
@@ -862,6 +866,7 @@ def zonal_stats(
     names=None,
     nodata=None,
     coverage: Coverage | None = None,
+    parcels_layer: str | None = None,
     block_rows: int | None = None,
     progress=None,
 ) -> pd.DataFrame:
@@ -894,6 +899,8 @@ def zonal_stats(
     coverage : Coverage, optional
         A coverage from :func:`compute_coverage` for these parcels on this grid, to reuse
         (then ``parcels`` and ``weights`` are ignored and may be ``None``).
+    parcels_layer : str, optional
+        Layer of a multi-layer parcels file (e.g. ``"parcels"`` in a GeoPackage).
     block_rows : int, optional
         Raster rows read per window from files: bounds memory (default automatic).
     progress : callable, optional
@@ -931,7 +938,7 @@ def zonal_stats(
         if coverage is None:
             if weights not in WEIGHTS:
                 raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
-            index, geoms = _read_parcels(parcels, layers.grid.crs)
+            index, geoms = _read_parcels(parcels, layers.grid.crs, parcels_layer)
             coverage = _coverage(
                 geoms, index, layers.grid, weights, _progress.scaled(progress, 0.0, 0.3)
             )

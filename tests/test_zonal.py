@@ -455,7 +455,8 @@ def test_agrees_with_exactextract_sample_commune():
     bands = sorted(glob.glob(str(ROOT / "layers" / "s2" / "*" / "B08.tif")))
     assert len(bands) >= 2
     # every date in one call: one coverage (parcels reprojected to UTM 48N), all dates
-    ours = zonal_stats(parcels, bands, stats=["mean", "count", "sum", "std", "valid"])
+    stats = ["mean", "count", "sum", "std", "valid"]
+    ours = zonal_stats(SAMPLE, bands, stats=stats, parcels_layer="parcels")
     assert len(ours) == len(parcels) and (ours.index == parcels.index).all()
     assert (ours["status"] == "ok").mean() > 0.9
     with rasterio.open(bands[0]) as ds:
