@@ -727,12 +727,13 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
     """
     import shapely
 
+    # this chunk's parcels, numbered 0..m-1 (parcel_ids is ascending)
+    c0, r0, nc, nr = c0[parcel_ids], r0[parcel_ids], nc[parcel_ids], nr[parcel_ids]
+    part_of = np.searchsorted(parcel_ids, part_of)
     # local dense grids, column-major per parcel so row-wise cumulative sums are contiguous
-    pc = np.zeros(c0.size, dtype=np.int64)  # cells per parcel (only those in this chunk)
-    pc[parcel_ids] = nr[parcel_ids] * nc[parcel_ids]
-    offset = np.zeros(c0.size, dtype=np.int64)
-    offset[parcel_ids] = np.cumsum(pc[parcel_ids]) - pc[parcel_ids]
-    total = int(pc[parcel_ids].sum())
+    pc = nr * nc
+    offset = np.cumsum(pc) - pc
+    total = int(pc.sum())
 
     rings, ring_part = shapely.get_rings(parts, return_index=True)
     # first ring of each part is its exterior
@@ -803,7 +804,7 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
     vmid = 0.5 * (v_start + v_end)
     cell = poff[pe] + (pcol - pc0[pe]) * pnr[pe] + (row - pr0[pe])
 
-    col_len = np.repeat(nr[parcel_ids], nc[parcel_ids])
+    col_len = np.repeat(nr, nc)
     if weights == "centroid":
         # vertical scanlines through pixel centres; even-odd rule (GDAL's fill rule)
         umin, umax = np.minimum(ua, ub), np.maximum(ua, ub)
@@ -834,13 +835,12 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
 
     hit = np.flatnonzero(value > _COVER_TOL)
     # map local cells back to parcel, row, column
-    owner_pos = np.searchsorted(offset[parcel_ids], hit, side="right") - 1
-    owner = parcel_ids[owner_pos]
-    local = hit - offset[owner]
-    gcol = c0[owner] + local // nr[owner]
-    grow = r0[owner] + local % nr[owner]
+    owner = np.searchsorted(offset, hit, side="right") - 1
+    gcol, grow = np.divmod(hit - offset[owner], nr[owner])
+    gcol += c0[owner]
+    grow += r0[owner]
     ok = (grow >= 0) & (grow < h) & (gcol >= 0) & (gcol < w)
-    return owner[ok], grow[ok] * w + gcol[ok], value[hit[ok]]
+    return parcel_ids[owner[ok]], grow[ok] * w + gcol[ok], value[hit[ok]]
 
 
 def _segmented_cumsum(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
