@@ -270,6 +270,12 @@ def test_blocked_equals_unblocked_and_in_memory(tmp_path):
     masked = np.where(data == -9999, np.nan, data)
     memory = zonal_stats(parcels, RasterStack(masked, T, CRS, names=["nir", "red"]), stats=stats)
     pd.testing.assert_frame_equal(full, memory)
+    as_array = zonal_stats(parcels, (data, T, CRS), stats=stats, nodata=-9999, names=["nir", "red"])
+    pd.testing.assert_frame_equal(full, as_array)
+    with rasterio.open(path) as ds:  # an open dataset is used and left open
+        opened = zonal_stats(parcels, ds, stats=stats, block_rows=13)
+        assert not ds.closed
+    pd.testing.assert_frame_equal(full, opened)
     assert {"nir:mean", "red:p90"} <= set(full.columns)
 
 
