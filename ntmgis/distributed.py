@@ -323,6 +323,13 @@ def _peak_rss() -> int:
     import resource
     import sys
 
+    try:  # VmHWM: this program's own peak (ru_maxrss survives exec, from the parent)
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return int(peak if sys.platform == "darwin" else peak * 1024)
 
@@ -565,20 +572,36 @@ def _name(cfg) -> str:
 
 def _run_serial(configs, progress) -> DistributedResult:
     """Communes one after another in this process (no Dask), with the same report."""
+    import datetime as dt
+
     from ._progress import scaled
-    from .pipeline import run
+    from .pipeline import finish, prepare
 
     out = DistributedResult(workers=1, cores=1)
     t0 = time.perf_counter()
     for k, cfg in enumerate(configs):
         outcome = CommuneOutcome(_name(cfg), cfg.source)
         sub = scaled(progress, k / len(configs), (k + 1) / len(configs))
-        try:
-            (outcome.result, outcome.stats) = _measured(run, cfg, progress=sub)
-            outcome.parcels = len(outcome.result.parcels)
-            outcome.blocks = int(outcome.result.metadata.get("partitions", 1) or 1)
+        started = dt.datetime.now(dt.timezone.utc)
+        try:  # what pipeline.run does, step by step, to time the feature step
+            prepared, s1 = _measured(prepare, cfg, progress=scaled(sub, 0, 0.1))
+            outcome.parcels = len(prepared.joined)
+            (feats, dates), s2 = _measured(
+                commune_features, cfg, prepared.joined, progress=scaled(sub, 0.1, 0.6)
+            )  # fmt: skip
+            outcome.result, s3 = _measured(
+                finish, cfg, prepared, feats, dates, started=started, progress=sub
+            )  # fmt: skip
         except NtmgisError as exc:
             outcome.error = f"{type(exc).__name__}: {exc}"
+        else:
+            outcome.blocks = len(plan_blocks(prepared.joined, cfg.imagery, block=cfg.block))
+            outcome.stats = {
+                key: s1[key] + s2[key] + s3[key] for key in ("seconds", "cpu_seconds", "bytes_read")
+            }
+            outcome.stats.update(
+                features_seconds=s2["seconds"], features_bytes_read=s2["bytes_read"]
+            )
         out.communes.append(outcome)
     out.seconds = time.perf_counter() - t0
     out.peak_memory = {"local": _peak_rss()}
@@ -778,7 +801,8 @@ def make_province(
     """Write a synthetic province: many sample communes and a province config.
 
     Each commune is :func:`ntmgis.sample.make_sample` with its own seed (so its own
-    hamlets, parcels, survey and imagery; the outline is the sample's), written to
+    hamlets, parcels, survey and imagery; the outline is the sample's; a seed whose
+    hamlets lack room for their parcels is replaced by the next one), written to
     ``root/xa_NNN/`` with its config named "Xã mô phỏng NNN". Communes already written
     with the same settings are kept, so a second call is quick.
 
@@ -846,9 +870,16 @@ def _make_commune(folder: Path, seed: int, parcels: int, dates: int, k: int, sta
 
     from .sample import make_sample
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        make_sample(folder, seed=seed, n_parcels=parcels, n_dates=dates, followup_year=None)
+    for attempt in range(5):  # a seed whose hamlets have no room for their quota: next one
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                make_sample(folder, seed=seed + 100_003 * attempt, n_parcels=parcels,
+                            n_dates=dates, followup_year=None)  # fmt: skip
+            break
+        except RuntimeError:
+            if attempt == 4:
+                raise
     config = folder / "thanh_binh.toml"
     text = config.read_text(encoding="utf-8")
     text = text.replace('name = "Xã Thanh Bình"', f'name = "Xã mô phỏng {k:03d}"', 1)

@@ -334,3 +334,23 @@ def test_cli_province_on_scheduler(layers_dir, tmp_path, client):
     report = pd.read_csv(tmp_path / "out" / "run_report.csv", encoding="utf-8-sig")
     assert report["status"].tolist() == ["ok"] and report["blocks"].tolist() == [4]
     assert (tmp_path / "out" / "xa_a" / "thanh_binh.gpkg").is_file()
+
+
+def test_without_cluster_communes_run_in_process_with_the_same_report(small_sample, tmp_path):
+    cfg = load_config(small_sample.root / "thanh_binh.toml")
+    cfg.maps, cfg.report, cfg.calibration, cfg.out_dir = False, False, "rules", tmp_path / "a"
+    broken = load_config(small_sample.root / "thanh_binh.toml")
+    broken.commune, broken.out_dir = "Xã Hỏng", tmp_path / "b"
+    broken.imagery = tmp_path / "khong_co_anh"
+    broken.imagery.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = run_distributed([cfg, broken])
+        single = run(cfg)
+    assert [c.status for c in out.communes] == ["ok", "error"]
+    assert out.workers == out.cores == 1 and out.lost_workers == []
+    assert "khong_co_anh" in out.communes[1].error
+    pd.testing.assert_frame_equal(out.communes[0].result.parcels, single.parcels)
+    assert out.communes[0].parcels == 300 and out.communes[1].parcels == 300
+    assert out.communes[0].stats["features_seconds"] > 0
+    assert "Xã Hỏng: FAILED" in out.summary()
