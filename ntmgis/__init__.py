@@ -36,6 +36,8 @@ _LAZY = {
     "RunConfig": "ntmgis.config",
     "run": "ntmgis.pipeline",
     "sample_config": "ntmgis.pipeline",
+    "load_communes": "ntmgis.config",
+    "run_distributed": "ntmgis.distributed",
     "read_parcels": "ntmgis.parcels",
     "read_survey": "ntmgis.survey",
     "join_survey": "ntmgis.survey",
