@@ -1,7 +1,29 @@
+"""The plugin loads and unloads cleanly, with or without the ntmgis library."""
+
+import configparser
+from pathlib import Path
+
 from qgis.core import QgsApplication
 
+ALGORITHMS = {
+    "join_survey",
+    "vegetation_indices",
+    "parcel_statistics",
+    "flag_abandoned_gardens",
+    "hamlet_progress",
+    "print_hamlet_maps",
+    "print_atlas",
+}
 
-def test_plugin_loads_registers_provider_and_unloads(qgis_app, qgis_iface):
+
+def _messages(iface):
+    return [m for messages in iface.messageBar().messages.values() for m in messages]
+
+
+MISSING = [("ntmgis", "ntmgis", "ModuleNotFoundError: No module named 'ntmgis'")]
+
+
+def test_plugin_loads_registers_provider_toolbar_menu_and_unloads(qgis_app, qgis_iface):
     import ntmgis_qgis
 
     plugin = ntmgis_qgis.classFactory(qgis_iface)
@@ -10,14 +32,19 @@ def test_plugin_loads_registers_provider_and_unloads(qgis_app, qgis_iface):
     provider = registry.providerById("ntmgis")
     assert provider is not None
     assert provider.name() == "NTM GIS"
+    assert {alg.name() for alg in provider.algorithms()} == ALGORITHMS
+    assert [a.text() for a in plugin.toolbar.actions()] == ["Vườn hoang hóa"]
+    assert [a.objectName() for a in plugin.actions] == [
+        "ntmgis_abandoned_gardens",
+        "ntmgis_check_dependencies",
+    ]
+    assert not any("missing" in m for m in _messages(qgis_iface))  # all installed
     plugin.unload()
     assert registry.providerById("ntmgis") is None
+    assert plugin.toolbar is None and plugin.actions == []
 
 
 def test_metadata_declares_processing_provider_and_minimum_version():
-    import configparser
-    from pathlib import Path
-
     import ntmgis_qgis
 
     meta = configparser.ConfigParser()
@@ -29,6 +56,50 @@ def test_metadata_declares_processing_provider_and_minimum_version():
 
 
 def test_library_imports_inside_qgis_python():
+    from ntmgis_qgis import deps
+
     import ntmgis
 
     assert ntmgis.__version__
+    assert deps.check(refresh=True) == []
+
+
+def test_missing_library_is_detected_and_explained(qgis_app, monkeypatch):
+    import sys
+
+    from ntmgis_qgis import deps
+
+    monkeypatch.setitem(sys.modules, "ntmgis", None)  # "import ntmgis" now fails
+    try:
+        missing = deps.check(refresh=True)
+        assert [m[0] for m in missing] == ["ntmgis"]
+        assert "ntmgis" in missing[0][2]
+        windows = deps.install_help(missing, system="Windows")
+        assert "OSGeo4W Shell" in windows
+        assert "python -m pip install ntmgis" in windows
+        linux = deps.install_help(missing, system="Linux")
+        assert f"python3.{sys.version_info.minor} -m pip install --user" in linux
+        assert '"numpy<2"' in linux
+    finally:
+        monkeypatch.undo()
+        assert deps.check(refresh=True) == []
+
+
+def test_without_the_library_qgis_starts_and_the_actions_explain(qgis_app, qgis_iface, monkeypatch):
+    import ntmgis_qgis
+    from ntmgis_qgis import deps
+
+    monkeypatch.setattr(deps, "check", lambda refresh=False: list(MISSING))
+    plugin = ntmgis_qgis.classFactory(qgis_iface)
+    plugin.initGui()  # never a traceback at start-up
+    try:
+        assert any("Check the ntmgis installation" in m for m in _messages(qgis_iface))
+        assert plugin.open_dialog() is None  # the dialog explains instead of opening
+        text = plugin._box.text()
+        assert "-m pip install" in text and " ntmgis " in text
+        provider = QgsApplication.processingRegistry().providerById("ntmgis")
+        ok, message = provider.algorithm("flag_abandoned_gardens").canExecute()
+        assert not ok
+        assert "ntmgis" in message and "pip install" in message
+    finally:
+        plugin.unload()

@@ -1,0 +1,129 @@
+"""The built ZIP loads from a fresh plugins folder; translations are complete; Qt6-ready code."""
+
+import configparser
+import re
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = ROOT / "qgis_plugin" / "ntmgis_qgis"
+sys.path.insert(0, str(ROOT / "scripts"))
+import build_plugin  # noqa: E402
+
+needs_lrelease = pytest.mark.skipif(
+    shutil.which("lrelease") is None, reason="lrelease missing (apt install qttools5-dev-tools)"
+)
+
+
+@pytest.fixture(scope="module")
+def built_zip(tmp_path_factory):
+    return build_plugin.build(tmp_path_factory.mktemp("dist"))
+
+
+def test_vietnamese_catalogue_is_complete():
+    text = build_plugin.TS.read_text(encoding="utf-8")
+    assert 'type="unfinished"' not in text
+    catalogue = build_plugin.read_ts()
+    strings = build_plugin.extract_strings()
+    assert len(strings) > 100
+    assert [s for s in strings if s not in catalogue] == []  # every tr() string is there
+    assert all(finished and translation for translation, finished in catalogue.values())
+    assert catalogue["Flag abandoned gardens (whole chain)"][0].startswith("Phát hiện vườn")
+
+
+@needs_lrelease
+def test_ui_follows_locale_and_vi_vn_falls_back_to_vi(qgis_app, tmp_path):
+    from ntmgis_qgis.translate import install_translator, remove_translator, tr
+
+    build_plugin.compile_ts(build_plugin.TS, tmp_path / "ntmgis_vi.qm")
+    assert install_translator("en_US", folder=str(tmp_path)) is None
+    assert tr("Run") == "Run"
+    translator = install_translator("vi_VN", folder=str(tmp_path))  # no ntmgis_vi_VN.qm
+    assert translator is not None
+    try:
+        assert tr("Run") == "Chạy"
+        assert tr("Hamlet progress and ranking") == "Tiến độ và xếp hạng các thôn"
+    finally:
+        remove_translator(translator)
+    assert tr("Run") == "Run"
+
+
+@needs_lrelease
+def test_zip_holds_the_plugin_catalogue_and_template_not_the_library(built_zip):
+    meta = configparser.ConfigParser()
+    meta.read(PLUGIN / "metadata.txt", encoding="utf-8")
+    assert built_zip.name == f"ntmgis_qgis-{meta['general']['version']}.zip"
+    names = zipfile.ZipFile(built_zip).namelist()
+    for required in (
+        "ntmgis_qgis/__init__.py",
+        "ntmgis_qgis/metadata.txt",
+        "ntmgis_qgis/i18n/ntmgis_vi.qm",
+        "ntmgis_qgis/layouts/hamlet_a3.qpt",
+        "ntmgis_qgis/algorithms/flag_gardens.py",
+    ):
+        assert required in names
+    assert all(n.startswith("ntmgis_qgis/") for n in names)
+    assert not [n for n in names if n.startswith("ntmgis/") or "__pycache__" in n]
+
+
+@needs_lrelease
+def test_zip_unzipped_into_a_fresh_plugins_folder_loads(
+    qgis_app, qgis_iface, qgis_processing, built_zip, tmp_path, monkeypatch
+):
+    import qgis.utils
+    from qgis.core import QgsApplication
+
+    plugins = tmp_path / "plugins"
+    zipfile.ZipFile(built_zip).extractall(plugins)
+    saved = {k: v for k, v in sys.modules.items() if k.split(".")[0] == "ntmgis_qgis"}
+    for name in saved:
+        del sys.modules[name]
+    monkeypatch.syspath_prepend(str(plugins))
+    monkeypatch.setattr(qgis.utils, "iface", qgis_iface)
+    monkeypatch.setattr(qgis.utils, "plugin_paths", [str(plugins)])
+    try:
+        qgis.utils.updateAvailablePlugins()
+        assert "ntmgis_qgis" in qgis.utils.available_plugins
+        assert qgis.utils.loadPlugin("ntmgis_qgis")
+        assert qgis.utils.startPlugin("ntmgis_qgis")
+        module = sys.modules["ntmgis_qgis"]
+        assert Path(module.__file__).parent == plugins / "ntmgis_qgis"
+        provider = QgsApplication.processingRegistry().providerById("ntmgis")
+        assert len(provider.algorithms()) == 7
+        from ntmgis_qgis.atlas import default_template
+
+        assert Path(default_template()) == plugins / "ntmgis_qgis" / "layouts" / "hamlet_a3.qpt"
+        assert qgis.utils.unloadPlugin("ntmgis_qgis")
+        assert QgsApplication.processingRegistry().providerById("ntmgis") is None
+    finally:
+        for name in [k for k in sys.modules if k.split(".")[0] == "ntmgis_qgis"]:
+            del sys.modules[name]
+        sys.modules.update(saved)
+
+
+def _sources():
+    return sorted(PLUGIN.rglob("*.py"))
+
+
+def test_only_qgis_pyqt_imports():
+    for path in _sources():
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import)\s+(PyQt5|PyQt6|PySide)", text, re.M), path
+
+
+def test_fully_scoped_enums_only():
+    # Qt6 removed the unscoped forms (Qt.AlignLeft, QMessageBox.Ok, ...)
+    unscoped = re.compile(
+        r"\b(Qt|QMessageBox|QDialogButtonBox|QgsProcessing|QgsProcessingAlgorithm|"
+        r"QgsFileWidget|QgsLayoutExporter|QgsMapLayerProxyModel)\.([A-Z]\w*)\b(?!\.)(?!\()"
+    )
+    classes = {"Flag", "SourceType", "Behavior", "Type", "StandardButton", "ButtonRole", "Icon",
+               "AlignmentFlag", "TextInteractionFlag", "StorageMode", "ExportResult", "Filter",
+               "PdfExportSettings"}  # fmt: skip
+    for path in _sources():
+        for match in unscoped.finditer(path.read_text(encoding="utf-8")):
+            assert match.group(2) in classes, f"{path.name}: {match.group(0)}"
