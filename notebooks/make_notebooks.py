@@ -339,7 +339,8 @@ NB02 = [
     `parcel_time_series` reads each index once per date over the commune and gives, per
     parcel and date, the coverage-weighted mean, the spread inside the parcel and the
     share of the parcel seen clear (`valid`). A fully cloudy date is kept (all NaN) and
-    reported with a warning.
+    reported with a warning. Clouds are not the only gap: on 18 March the edge of the
+    satellite's swath cuts the west of the commune (no data there that day).
     """),
     code("""
     series = ntmgis.parcel_time_series(joined, LAYERS / "s2", indices=["ndvi", "bsi"])
@@ -553,7 +554,10 @@ NB03 = [
     ## Which features matter
 
     The forest's impurity importances: the share of the splits' gain each feature brings.
-    Descriptions are in `ntmgis.features.FEATURES`.
+    Descriptions are in `ntmgis.features.FEATURES`. Correlated features share the credit
+    (the NDVI spread, amplitude and residual spread all measure how flat the year is), so
+    read the top of the list as "how much NDVI varies through the year" rather than as one
+    column.
     """),
     code("""
     from ntmgis.features import FEATURES
@@ -729,7 +733,8 @@ NB04 = [
     base_gpkg = next(p for p in baseline.outputs.values() if p.suffix == ".gpkg")
     follow_gpkg = next(p for p in followup.outputs.values() if p.suffix == ".gpkg")
     print(base_gpkg.name, "->", follow_gpkg.name)
-    print(followup.summary())
+    for year, run in ((2020, baseline), (2022, followup)):
+        print(f"{year}:", run.calibration.summary(), end="\\n\\n")
     """),
     md("""
     ## Ranked hamlets
@@ -737,7 +742,10 @@ NB04 = [
     For each target, *achieved / target (progress %)*; the score is the mean progress of
     the targets, each capped at 200 % so one easy target does not outweigh the others.
     Renovations count when the imagery confirms them (the garden is flagged *bình thường*
-    in 2022). `format_ranking` prints the table in Vietnamese or English.
+    in 2022). A hamlet has the status *vượt chỉ tiêu* (exceeded) when it exceeds every
+    target, *đạt* when it meets them all, and *chưa đạt* when it misses one, whatever its
+    score: only hamlets that met or exceeded all targets get a reward priority.
+    `format_ranking` prints the table in Vietnamese or English.
     """),
     code("""
     ranking = followup.progress
@@ -851,7 +859,9 @@ NB04 = [
     code("""
     from IPython.display import Image, display
 
-    display(Image(filename=str(files[2]), width=700))
+    page = next(f for f in files if f.suffix == ".png" and "_thon_" in f.name)  # a hamlet page
+    print(page.name)
+    display(Image(filename=str(page), width=700))
     """),
     md("""
     The PDF (`files[0]`) is ready to print on A4; pass `paper="A3"` for large hamlets.
