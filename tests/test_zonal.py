@@ -13,6 +13,8 @@ import rasterio
 import shapely
 import shapely.affinity
 from affine import Affine
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ntmgis
 from ntmgis.errors import CancelledError, ImageryError, InputError
@@ -122,6 +124,23 @@ def test_coverage_matches_shapely_intersection_areas():
         expected = shapely.area(shapely.intersection(cells, g)) / 100.0
         np.testing.assert_allclose(dense[i], expected, atol=1e-9)
         assert dense[i].sum() == pytest.approx(g.area / 100.0, rel=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0.0, 80.0), st.floats(0.0, 80.0)), min_size=3, max_size=12),
+    st.floats(0.05, 2.0),
+)
+def test_coverage_property_areas(points, scale):
+    # any polygon (concave, tiny, on pixel edges): weights in [0, 1], summing to its area
+    poly = shapely.Polygon([(500000 + x * scale, 2000000 - y * scale) for x, y in points])
+    poly = shapely.make_valid(poly)
+    if poly.is_empty or poly.area < 1e-6 or poly.geom_type not in ("Polygon", "MultiPolygon"):
+        return
+    cov = compute_coverage([poly], (T, (20, 20)))
+    weights = cov.matrix.data
+    assert (weights > 0).all() and (weights <= 1 + 1e-12).all()
+    assert weights.sum() == pytest.approx(poly.area / 100.0, rel=1e-9, abs=1e-12)
 
 
 def test_rotated_grid_coverage_sums_to_area():
