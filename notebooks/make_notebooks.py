@@ -828,7 +828,7 @@ NB04 = [
         "khong_du_lieu": ("#BBBBBB", "reported, too few clear images"),
         "chua_ro": ("#88CCEE", "unclear"),
     }
-    fig, ax = plt.subplots(figsize=(8, 9))
+    fig, ax = plt.subplots(figsize=(12, 8))
     changes.plot(ax=ax, color="white", edgecolor="#BBBBBB", linewidth=0.1)
     handles = []
     for outcome, (colour, meaning) in outcomes.items():
@@ -837,7 +837,8 @@ NB04 = [
             part.plot(ax=ax, color=colour, edgecolor="#555555", linewidth=0.1)
             handles.append(Patch(color=colour, label=f"{outcome}: {meaning} ({len(part)})"))
     followup.hamlets.boundary.plot(ax=ax, color="black", linewidth=1)
-    ax.legend(handles=handles, loc="lower left", fontsize=8, title="abandoned in 2020 →")
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1, 0.5), fontsize=8,
+              title="gardens abandoned in 2020 →")
     ax.set_axis_off()
     plt.show()
     """),
