@@ -120,5 +120,12 @@ def install_help(missing=None, system=None):
                 "numpy stays below 2 because Debian's QGIS is built against numpy 1."
             )
         )
+    if any(module == "ntmgis" for module, _, _ in missing):
+        lines.append(
+            tr(
+                "Where ntmgis is not published on a package index, replace ntmgis in the "
+                "command with the path of its wheel or source folder."
+            )
+        )
     lines.append(tr("Then restart QGIS."))
     return "\n".join(lines)

@@ -225,24 +225,93 @@ def atlas_check(results, tmp_path):
         assert household in text
 
 
+# algorithm, parameters, check against the library, outputs added to the project
 CASES = [
-    ("join_survey", join_params, join_check),
-    ("vegetation_indices", indices_params, indices_check),
-    ("parcel_statistics", stats_params, stats_check),
-    ("flag_abandoned_gardens", chain_params, chain_check),
-    ("hamlet_progress", progress_params, progress_check),
-    ("print_hamlet_maps", maps_params, maps_check),
-    ("print_atlas", atlas_params, atlas_check),
+    ("join_survey", join_params, join_check, ["PARCELS_LAYER"]),
+    ("vegetation_indices", indices_params, indices_check, []),
+    ("parcel_statistics", stats_params, stats_check, ["PARCELS_LAYER"]),
+    ("flag_abandoned_gardens", chain_params, chain_check, ["HAMLETS_LAYER", "PARCELS_LAYER"]),
+    ("hamlet_progress", progress_params, progress_check, ["HAMLETS_LAYER"]),
+    ("print_hamlet_maps", maps_params, maps_check, []),
+    ("print_atlas", atlas_params, atlas_check, []),
 ]
 
 
-@pytest.mark.parametrize("name, params, check", CASES, ids=[c[0] for c in CASES])
-def test_algorithm_output_equals_library(provider, tmp_path, name, params, check):
+@pytest.mark.parametrize("name, params, check, loaded", CASES, ids=[c[0] for c in CASES])
+def test_algorithm_output_equals_library(provider, tmp_path, name, params, check, loaded):
     import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingFeedback, QgsProject
 
     assert provider.algorithm(name) is not None
-    results = processing.run(f"ntmgis:{name}", params(tmp_path))
+    context = QgsProcessingContext()
+    context.setProject(QgsProject.instance())
+    results = processing.run(
+        f"ntmgis:{name}", params(tmp_path), context=context, feedback=QgsProcessingFeedback()
+    )
     check(results, tmp_path)
+    to_load = context.layersToLoadOnCompletion()
+    assert sorted(to_load) == sorted(results[key] for key in loaded)
+    for key in loaded:
+        assert to_load[results[key]].outputName == key
+
+
+def test_algorithms_chain_in_the_graphical_modeler(provider, tmp_path):
+    import processing
+    from qgis.core import (
+        QgsProcessingModelAlgorithm,
+        QgsProcessingModelChildAlgorithm,
+        QgsProcessingModelChildParameterSource,
+        QgsProcessingModelOutput,
+        QgsProcessingModelParameter,
+        QgsProcessingParameterFile,
+        QgsProcessingParameterVectorLayer,
+    )
+
+    model = QgsProcessingModelAlgorithm("survey_then_statistics", "ntmgis")
+    model.addModelParameter(
+        QgsProcessingParameterVectorLayer("parcels", "parcels"),
+        QgsProcessingModelParameter("parcels"),
+    )
+    model.addModelParameter(
+        QgsProcessingParameterFile("survey", "survey"), QgsProcessingModelParameter("survey")
+    )
+    join = QgsProcessingModelChildAlgorithm("ntmgis:join_survey")
+    join.setChildId("join")
+    for name, source in (("PARCELS", "parcels"), ("SURVEY", "survey")):
+        join.addParameterSources(
+            name, [QgsProcessingModelChildParameterSource.fromModelParameter(source)]
+        )
+    join.addParameterSources(
+        "OUTPUT", [QgsProcessingModelChildParameterSource.fromStaticValue(str(tmp_path / "j.gpkg"))]
+    )
+    model.addChildAlgorithm(join)
+    stats = QgsProcessingModelChildAlgorithm("ntmgis:parcel_statistics")
+    stats.setChildId("stats")
+    stats.addParameterSources(
+        "PARCELS", [QgsProcessingModelChildParameterSource.fromChildOutput("join", "PARCELS_LAYER")]
+    )
+    stats.addParameterSources(
+        "RASTERS", [QgsProcessingModelChildParameterSource.fromStaticValue([_b08()])]
+    )
+    stats.addParameterSources(
+        "STATS", [QgsProcessingModelChildParameterSource.fromStaticValue("mean,count")]
+    )
+    output = QgsProcessingModelOutput("with_stats")
+    output.setChildId("stats")
+    output.setChildOutputName("OUTPUT")
+    stats.setModelOutputs({"with_stats": output})
+    model.addChildAlgorithm(stats)
+    out = tmp_path / "model.gpkg"
+    results = processing.run(
+        model, {"parcels": _layer("parcels"), "survey": str(SURVEY), "stats:with_stats": str(out)}
+    )
+    assert results["stats:with_stats"] == str(out)
+    got = _read(out, "parcels")
+    assert len(got) == 1600
+    joined = _read(tmp_path / "j.gpkg", "parcels")  # the first step's output
+    assert got["survey_status"].tolist() == joined["survey_status"].tolist()
+    assert (got["survey_status"] != "no_survey").sum() > 1500
+    assert {c.split(":")[-1] for c in got.columns if ":" in c} == {"mean", "count"}
 
 
 def test_provider_lists_every_algorithm_with_help(provider):
@@ -304,3 +373,35 @@ def test_period_parameter_reaches_the_library_config(provider, tmp_path):
     assert raw["inputs"]["hamlets_layer"] == "hamlets"
     assert raw["commune"] == {"name": "Xã Thanh Bình", "year": 2020}
     assert raw["outputs"]["maps"] is False
+
+
+def test_background_tasks_run_again_on_the_same_worker_threads(provider, tmp_path):
+    # pyproj 3.7.0-3.7.2 freed its context between two runs on one pooled QThread and the
+    # second run crashed QGIS; the library calls now run in a Python thread (base.py)
+    import time
+
+    from qgis.core import (
+        QgsApplication,
+        QgsProcessingAlgRunnerTask,
+        QgsProcessingContext,
+        QgsProcessingFeedback,
+    )
+    from qgis.PyQt.QtCore import QCoreApplication
+
+    outcomes = []
+    for run in range(3):
+        context, feedback = QgsProcessingContext(), QgsProcessingFeedback()
+        params = {"PARCELS": _layer("parcels"), "SURVEY": str(SURVEY),
+                  "OUTPUT": str(tmp_path / f"run{run}.gpkg")}  # fmt: skip
+        alg = provider.algorithm("join_survey")
+        task = QgsProcessingAlgRunnerTask(alg, params, context, feedback)
+        done = []
+        task.executed.connect(lambda ok, results, done=done: done.append((ok, results)))
+        QgsApplication.taskManager().addTask(task)
+        deadline = time.monotonic() + 120  # a guard, not an assertion on time
+        while not done and time.monotonic() < deadline:
+            QCoreApplication.processEvents()
+            time.sleep(0.02)
+        outcomes.append(done[0] if done else (False, {}))
+    assert [ok for ok, _ in outcomes] == [True, True, True]
+    assert [results["MATCHED"] for _, results in outcomes] == [1512, 1512, 1512]

@@ -18,12 +18,15 @@ def plugin(qgis_app, qgis_iface, qgis_processing):
     plugin.unload()
 
 
-def _wait(dialog, timeout=300):
+def _wait(dialog, timeout=300, cancel_at=None):
     from qgis.PyQt.QtCore import QCoreApplication
 
     deadline = time.monotonic() + timeout  # a guard, not an assertion on time
     while dialog.task is not None and time.monotonic() < deadline:
         QCoreApplication.processEvents()
+        if cancel_at is not None and dialog.progress.value() >= cancel_at:
+            dialog.cancel_button.click()
+            cancel_at = None
         time.sleep(0.05)
     assert dialog.task is None, "the task did not finish"
 
@@ -78,5 +81,22 @@ def test_dialog_runs_the_chain_in_the_background_and_adds_styled_layers(plugin, 
         expected = library_run().parcels
         assert got["parcel_id"].tolist() == expected["parcel_id"].tolist()
         assert got["flag"].astype(str).tolist() == expected["flag"].astype(str).tolist()
+    finally:
+        QgsProject.instance().removeAllMapLayers()
+
+
+def test_dialog_cancel_stops_the_task_and_writes_nothing(plugin, tmp_path):
+    from qgis.core import QgsProject
+
+    dialog = plugin.open_dialog()
+    _fill(dialog, tmp_path / "out")
+    try:
+        assert dialog.start_task() is not None
+        _wait(dialog, cancel_at=12)
+        assert dialog.results is None
+        assert dialog.status.text().startswith("The run stopped")
+        assert dialog.added_layers == []
+        assert dialog.run_button.isEnabled()
+        assert [p for p in (tmp_path / "out").rglob("*")] == []
     finally:
         QgsProject.instance().removeAllMapLayers()

@@ -8,13 +8,13 @@ and writes nothing), the library's warnings into feedback warnings and its error
 
 import os
 import tempfile
+import threading
 import warnings
 
 from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingLayerPostProcessorInterface,
 )
 from qgis.PyQt.QtXml import QDomDocument
 
@@ -104,7 +104,7 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NtmgisWarning)
             try:
-                return function(*args, **kwargs)
+                return in_python_thread(function, *args, **kwargs)
             except CancelledError as exc:
                 raise QgsProcessingException(
                     self.tr("Cancelled by the user: nothing was written.") + f" ({exc})"
@@ -129,13 +129,43 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
         value = self.parameterAsFile(parameters, name, context)
         return value or None
 
-    def load_on_completion(self, context, uri, name, output_name, theme=None, kind="parcels"):
-        """Add ``uri`` to the project when the algorithm finishes, styled by the library."""
+    def load_on_completion(self, context, uri, name, output_name):
+        """Add ``uri`` to the project when the algorithm finishes.
+
+        The GeoPackages the library writes carry their QGIS styles (``layer_styles``,
+        written by ``ntmgis.styles.embed_styles``), so the layer opens styled.
+        """
         details = QgsProcessingContext.LayerDetails(name, context.project(), output_name)
-        if theme is not None:
-            processor = StylePostProcessor.create(theme, kind)
-            details.setPostProcessor(processor)
         context.addLayerToLoadOnCompletion(uri, details)
+
+
+def in_python_thread(function, *args, **kwargs):
+    """Call ``function``; from a Qt worker thread, inside a short-lived Python thread.
+
+    QGIS runs Processing algorithms and tasks in pooled QThreads, which Python only
+    borrows: their Python thread state is created and deleted around each call. pyproj
+    3.7.0-3.7.2 keeps its per-thread PROJ context in OS-thread storage but frees it with
+    the Python thread state, so the second run on the same pooled thread used a freed
+    context and crashed QGIS (pyproj issues #1509, #1622; fixed by pyproj PR #1541). A
+    thread started by Python gets a fresh OS thread each time, so the library's pyproj
+    calls never meet a freed context. On the main thread the call is direct.
+    """
+    if not isinstance(threading.current_thread(), threading._DummyThread):
+        return function(*args, **kwargs)
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = function(*args, **kwargs)
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=target, name="ntmgis-library")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")
 
 
 def apply_library_style(layer, theme, kind="parcels"):
@@ -148,27 +178,6 @@ def apply_library_style(layer, theme, kind="parcels"):
     ok = message[0] if isinstance(message, tuple) else bool(message)
     layer.triggerRepaint()
     return ok
-
-
-class StylePostProcessor(QgsProcessingLayerPostProcessorInterface):
-    """Applies a library style to an output layer once it is loaded."""
-
-    _keep = []  # post-processors must outlive the algorithm (Python ownership)
-
-    def __init__(self, theme, kind):
-        super().__init__()
-        self.theme = theme
-        self.kind = kind
-
-    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API name
-        if layer is not None and layer.isValid():
-            apply_library_style(layer, self.theme, self.kind)
-
-    @classmethod
-    def create(cls, theme, kind):
-        processor = cls(theme, kind)
-        cls._keep.append(processor)
-        return processor
 
 
 def staging_folder(final_folder):

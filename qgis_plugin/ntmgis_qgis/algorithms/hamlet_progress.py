@@ -79,14 +79,16 @@ class HamletProgress(NtmgisAlgorithm):
                 renovations=renovations, progress=False,
             )  # fmt: skip
             self.check_cancel(feedback)
-            hamlets = self.call(feedback, read_vector, result, layer="hamlets", progress=False)
-            own = [c for c in hamlets.columns if c == "hamlet" or c not in ranked.columns]
-            layer = hamlets[own].merge(ranked, on="hamlet", how="left")
+
+            def write_layer(path):
+                # the result's hamlet boundaries with the library's progress table
+                hamlets = read_vector(result, layer="hamlets", what="result")
+                own = [c for c in hamlets.columns if c == "hamlet" or c not in ranked.columns]
+                layer = hamlets[own].merge(ranked, on="hamlet", how="left")
+                return write_gpkg_atomic(path, {"hamlets": layer}, finish=embed_styles)
+
             gpkg = os.path.join(staging, "tien_do_thon.gpkg")
-            self.call(
-                feedback, write_gpkg_atomic, gpkg, {"hamlets": layer},
-                finish=lambda tmp: embed_styles(tmp), progress=False,
-            )  # fmt: skip
+            self.call(feedback, write_layer, gpkg, progress=False)
             moved = {os.path.realpath(k): v for k, v in publish(staging, final).items()}
         finally:
             shutil.rmtree(staging, ignore_errors=True)

@@ -73,17 +73,23 @@ class JoinSurvey(NtmgisAlgorithm):
         on = JOIN_ON[self.parameterAsEnum(parameters, "ON", context)]
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
 
-        parcels = self.call(feedback, read_parcels, path, layer=layer)
-        joined, report = self.call(feedback, join_survey, parcels, survey, on=on, sheet=sheet)
-        # the codebook's codes are the survey-class keys the styles use (as in ntmgis.run)
-        joined["survey_class"] = joined["garden_class_code"].astype(object)
+        def join(progress=None):
+            parcels = read_parcels(path, layer=layer)
+            joined, report = join_survey(parcels, survey, on=on, sheet=sheet, progress=progress)
+            # the codebook's codes are the survey-class keys the styles use (as in ntmgis.run)
+            joined["survey_class"] = joined["garden_class_code"].astype(object)
+            return joined, report
+
+        def write(joined, report):
+            tables = {"parcels": joined, "survey_unmatched": report.unmatched.astype(str),
+                      "join_issues": report.issues.astype(str)}  # fmt: skip
+            write_gpkg_atomic(
+                output, tables, finish=lambda tmp: embed_styles(tmp, default="survey_class")
+            )
+
+        joined, report = self.call(feedback, join)
         self.check_cancel(feedback)
-        self.call(
-            feedback, write_gpkg_atomic, output,
-            {"parcels": joined, "survey_unmatched": report.unmatched.astype(str),
-             "join_issues": report.issues.astype(str)},
-            finish=lambda tmp: embed_styles(tmp, default="survey_class"), progress=False,
-        )  # fmt: skip
+        self.call(feedback, write, joined, report, progress=False)
         for line in report.summary().splitlines():
             feedback.pushInfo(line)
         uri = f"{output}|layername=parcels"

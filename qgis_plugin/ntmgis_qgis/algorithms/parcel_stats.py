@@ -74,17 +74,22 @@ class ParcelStatistics(NtmgisAlgorithm):
         weights = WEIGHTS[self.parameterAsEnum(parameters, "WEIGHTS", context)]
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
 
-        parcels = self.call(
-            feedback, read_vector, path, layer=layer, what="parcels", progress=False
-        )
-        table = self.call(
-            feedback, zonal_stats, parcels, rasters, stats=[s for s in stats if s],
-            weights=weights,
-        )  # fmt: skip
+        def statistics(progress=None):
+            parcels = read_vector(path, layer=layer, what="parcels")
+            table = zonal_stats(
+                parcels, rasters, stats=[s for s in stats if s], weights=weights,
+                progress=progress,
+            )  # fmt: skip
+            return parcels, table
+
+        def write(parcels, table):
+            clash = set(table.columns) & set(parcels.columns)
+            joined = parcels.join(table.add_prefix("z_") if clash else table)
+            write_gpkg_atomic(output, {"parcels": joined})
+
+        parcels, table = self.call(feedback, statistics)
         self.check_cancel(feedback)
-        clash = set(table.columns) & set(parcels.columns)
-        joined = parcels.join(table.add_prefix("z_") if clash else table)
-        self.call(feedback, write_gpkg_atomic, output, {"parcels": joined}, progress=False)
+        self.call(feedback, write, parcels, table, progress=False)
         counts = table["status"].value_counts().to_dict()
         feedback.pushInfo(", ".join(f"{key}: {value}" for key, value in counts.items()))
         uri = f"{output}|layername=parcels"

@@ -380,6 +380,10 @@
       <translation>Đóng QGIS, mở OSGeo4W Shell (menu Start, thư mục QGIS) và chạy:</translation>
     </message>
     <message>
+      <source>Where ntmgis is not published on a package index, replace ntmgis in the command with the path of its wheel or source folder.</source>
+      <translation>Nếu ntmgis chưa được đăng trên kho gói, hãy thay ntmgis trong lệnh bằng đường dẫn tới tệp wheel hoặc thư mục mã nguồn của nó.</translation>
+    </message>
+    <message>
       <source>Close QGIS, open a Terminal and run:</source>
       <translation>Đóng QGIS, mở Terminal và chạy:</translation>
     </message>
