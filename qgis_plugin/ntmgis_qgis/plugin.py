@@ -48,7 +48,7 @@ class NtmgisPlugin:
         for action in (main, check):
             self.iface.addPluginToMenu(self.menu, action)
             self.actions.append(action)
-        missing = deps.check()
+        missing = deps.check(quick=True)  # no heavy imports while QGIS starts
         if missing:
             self.iface.messageBar().pushMessage(
                 "NTM GIS",

@@ -85,11 +85,21 @@ def test_missing_library_is_detected_and_explained(qgis_app, monkeypatch):
         assert deps.check(refresh=True) == []
 
 
+def test_quick_start_up_check_finds_what_is_not_installed(monkeypatch):
+    from ntmgis_qgis import deps
+
+    extra = ("ntmgis_no_such_module", "ntmgis-extra")
+    monkeypatch.setattr(deps, "REQUIRED", [*deps.REQUIRED, extra])
+    monkeypatch.setattr(deps, "_cache", {})
+    assert deps.check(quick=True) == [(*extra, "not installed")]
+    assert deps._cache == {}  # the quick check caches nothing: the full one runs later
+
+
 def test_without_the_library_qgis_starts_and_the_actions_explain(qgis_app, qgis_iface, monkeypatch):
     import ntmgis_qgis
     from ntmgis_qgis import deps
 
-    monkeypatch.setattr(deps, "check", lambda refresh=False: list(MISSING))
+    monkeypatch.setattr(deps, "check", lambda refresh=False, quick=False: list(MISSING))
     plugin = ntmgis_qgis.classFactory(qgis_iface)
     plugin.initGui()  # never a traceback at start-up
     try:

@@ -404,6 +404,10 @@
       <translation>rasterio không tạo được phép biến đổi tọa độ ({0}): hãy nâng cấp attrs</translation>
     </message>
     <message>
+      <source>not installed</source>
+      <translation>chưa được cài đặt</translation>
+    </message>
+    <message>
       <source>Vườn hoang hóa – flag abandoned gardens</source>
       <translation>Vườn hoang hóa – phát hiện vườn hoang hóa</translation>
     </message>
