@@ -6,7 +6,8 @@ The Vietnamese catalogue is ``i18n/ntmgis_vi.ts``; ``make plugin`` compiles it t
 
 import os
 
-from qgis.PyQt.QtCore import QCoreApplication, QLocale, QSettings, QTranslator
+from qgis.core import QgsSettings
+from qgis.PyQt.QtCore import QCoreApplication, QLocale, QTranslator
 
 CONTEXT = "ntmgis"
 I18N_DIR = os.path.join(os.path.dirname(__file__), "i18n")
@@ -19,7 +20,7 @@ def tr(text):
 
 def qgis_locale():
     """QGIS's UI locale, e.g. ``"vi_VN"`` or ``"en_US"``."""
-    settings = QSettings()
+    settings = QgsSettings()
     override = settings.value("locale/overrideFlag", False, type=bool)
     user = settings.value("locale/userLocale", "", type=str)
     if override or user:

@@ -53,6 +53,32 @@ def test_ui_follows_locale_and_vi_vn_falls_back_to_vi(qgis_app, tmp_path):
 
 
 @needs_lrelease
+def test_translator_follows_qgis_locale_setting(qgis_app, tmp_path):
+    from ntmgis_qgis.translate import install_translator, qgis_locale, remove_translator, tr
+    from qgis.core import QgsSettings
+
+    build_plugin.compile_ts(build_plugin.TS, tmp_path / "ntmgis_vi.qm")
+    settings = QgsSettings()
+    saved = [settings.value(key) for key in ("locale/overrideFlag", "locale/userLocale")]
+    settings.setValue("locale/overrideFlag", True)
+    settings.setValue("locale/userLocale", "vi_VN")
+    try:
+        assert qgis_locale() == "vi_VN"
+        translator = install_translator(folder=str(tmp_path))
+        assert tr("Vegetation indices from scenes") == "Chỉ số thực vật từ ảnh vệ tinh"
+        remove_translator(translator)
+        settings.setValue("locale/userLocale", "en_GB")
+        assert install_translator(folder=str(tmp_path)) is None
+        assert tr("Vegetation indices from scenes") == "Vegetation indices from scenes"
+    finally:
+        for key, value in zip(("locale/overrideFlag", "locale/userLocale"), saved):
+            if value is None:
+                settings.remove(key)
+            else:
+                settings.setValue(key, value)
+
+
+@needs_lrelease
 def test_zip_holds_the_plugin_catalogue_and_template_not_the_library(built_zip):
     meta = configparser.ConfigParser()
     meta.read(PLUGIN / "metadata.txt", encoding="utf-8")
