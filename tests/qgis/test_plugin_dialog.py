@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from plugin_cases import GPKG, SCENES, SURVEY, TARGETS, library_run, sample_present
+from plugin_cases import GPKG, SCENES, SURVEY, TARGETS, library_run, pdf_pages, sample_present
 
 pytestmark = pytest.mark.skipif(not sample_present(), reason="sample commune not in layers/")
 
@@ -31,7 +31,7 @@ def _wait(dialog, timeout=300, cancel_at=None):
     assert dialog.task is None, "the task did not finish"
 
 
-def _fill(dialog, out):
+def _fill(dialog, out, maps=False):
     from qgis.core import QgsProject, QgsVectorLayer
     from qgis.PyQt.QtCore import QDate
 
@@ -46,7 +46,7 @@ def _fill(dialog, out):
     dialog.output.setFilePath(str(out))
     dialog.start.setDate(QDate(2020, 1, 1))
     dialog.end.setDate(QDate(2020, 12, 31))
-    dialog.maps.setChecked(False)
+    dialog.maps.setChecked(maps)
     return parcels, hamlets
 
 
@@ -62,7 +62,7 @@ def test_dialog_runs_the_chain_in_the_background_and_adds_styled_layers(plugin, 
     from qgis.core import QgsProject
 
     dialog = plugin.open_dialog()
-    parcels, hamlets = _fill(dialog, tmp_path / "out")
+    parcels, hamlets = _fill(dialog, tmp_path / "out", maps=True)
     assert dialog.period() == "2020-01-01:2020-12-31"
     task = dialog.start_task()
     assert task is not None
@@ -81,6 +81,9 @@ def test_dialog_runs_the_chain_in_the_background_and_adds_styled_layers(plugin, 
         expected = library_run().parcels
         assert got["parcel_id"].tolist() == expected["parcel_id"].tolist()
         assert got["flag"].astype(str).tolist() == expected["flag"].astype(str).tolist()
+        # the printed maps were asked for: moved out of the staging folder with the rest
+        assert pdf_pages(dialog.results["MAPS_PDF"]) >= 7  # overview + 6 hamlets
+        assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
     finally:
         QgsProject.instance().removeAllMapLayers()
 

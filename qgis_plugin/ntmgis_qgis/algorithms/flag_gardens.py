@@ -173,13 +173,11 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
             for line in str(message).splitlines():
                 feedback.pushInfo(line)
         moved = {os.path.realpath(old): new for old, new in moved.items()}
-        outputs = {
-            key: moved.get(os.path.realpath(str(path)), str(path))
-            for key, path in result.outputs.items()
-        }
-        gpkg = next(p for k, p in outputs.items() if k.startswith("GeoPackage"))
-        report = next((p for k, p in outputs.items() if k.startswith("Progress report")), None)
-        maps = next((p for k, p in outputs.items() if k == "Hamlet maps (PDF)"), None)
+        # RunResult.outputs is keyed by readable labels: pick the files by their kind
+        paths = [moved.get(os.path.realpath(str(p)), str(p)) for p in result.outputs.values()]
+        gpkg = next(p for p in paths if p.endswith(".gpkg"))
+        report = next((p for p in paths if p.endswith(".xlsx")), None)
+        maps = next((p for p in paths if p.endswith(".pdf")), None)
         parcels_uri = f"{gpkg}|layername=parcels"
         hamlets_uri = f"{gpkg}|layername=hamlets"
         self.load_on_completion(context, hamlets_uri, self.tr("Hamlets"), "HAMLETS_LAYER")
@@ -191,5 +189,5 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
             "HAMLETS_LAYER": hamlets_uri,
             "REPORT": report,
             "MAPS_PDF": maps,
-            "FILES": sorted(os.path.basename(p) for p in outputs.values()),
+            "FILES": sorted(os.path.basename(p) for p in paths),
         }
