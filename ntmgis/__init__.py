@@ -39,6 +39,7 @@ _LAZY = {
     "load_communes": "ntmgis.config",
     "run_distributed": "ntmgis.distributed",
     "read_parcels": "ntmgis.parcels",
+    "is_garden_land_use": "ntmgis.parcels",
     "read_survey": "ntmgis.survey",
     "join_survey": "ntmgis.survey",
     "JoinReport": "ntmgis.survey",

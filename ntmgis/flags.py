@@ -304,7 +304,27 @@ def apply_rules(features: pd.DataFrame, rules=None) -> pd.DataFrame:
 # --------------------------------------------------------------------------- calibration
 @dataclass
 class Calibration:
-    """How the flags were decided, and how well the survey says the model does."""
+    """How the flags were decided, and how well the survey says the model does.
+
+    Attributes
+    ----------
+    mode : str
+        ``"calibrated"`` or ``"rules"``; ``reason`` says why.
+    threshold : float
+        Probability from which a garden is flagged ``hoang_hoa`` (calibrated mode).
+    model : sklearn estimator
+        The random forest fitted on the surveyed gardens (``features`` are its inputs).
+    report : pandas.DataFrame
+        Per class precision, recall, F1 and support of the hamlet-grouped cross-validation,
+        against the survey labels.
+    cv_proba, labels : pandas.Series
+        Per surveyed garden, the cross-validated probability of "abandoned" and the
+        survey's label (1 = hoang_hoa): the numbers behind ``report``.
+    importances : pandas.Series
+        Feature importances of the fitted forest.
+    dropped_labels : int
+        Survey labels the imagery contradicted with confidence, left out of the final fit.
+    """
 
     mode: str  # "calibrated" or "rules"
     reason: str
@@ -316,6 +336,8 @@ class Calibration:
     n_groups: int = 0
     dropped_labels: int = 0
     importances: pd.Series | None = None
+    cv_proba: pd.Series | None = None  # cross-validated probability per surveyed garden
+    labels: pd.Series | None = None  # 1 = surveyed abandoned, per surveyed garden
 
     def summary(self) -> str:
         """A few readable lines: mode, labels, and the cross-validated scores."""
@@ -417,6 +439,8 @@ def calibrate(
         n_groups=n_groups,
         dropped_labels=int((~keep).sum()),
         importances=importances,
+        cv_proba=pd.Series(p, index=y.index, name="cv_proba"),
+        labels=y.rename("label"),
     )
 
 

@@ -125,6 +125,9 @@ def test_calibration_on_separable_labels_reports_grouped_cv():
     assert cal.report.loc["hoang_hoa", "recall"] == 1.0
     assert cal.report.loc["hoang_hoa", "precision"] == 1.0
     assert cal.report.loc["hoang_hoa", "support"] == y.sum()
+    # the cross-validated probabilities behind the report, one per surveyed garden
+    assert len(cal.cv_proba) == 120 and cal.cv_proba.between(0, 1).all()
+    assert ((cal.cv_proba >= cal.threshold) == (cal.labels == 1)).all()
 
 
 def test_too_few_labels_fall_back_to_rules_and_say_so():
