@@ -702,8 +702,11 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
     flat = np.concatenate(cols_out) if cols_out else np.zeros(0, np.int64)
     vals = np.concatenate(vals_out) if vals_out else np.zeros(0)
     pixels, col_idx = np.unique(flat, return_inverse=True)
-    matrix = sparse.csr_array((vals, (rows, col_idx)), shape=(n, pixels.size))
-    matrix.sum_duplicates()
+    # chunks come in ascending parcel order and each (parcel, pixel) once: the entries are
+    # already CSR rows (column indices unsorted within a row, which products do not need)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    matrix = sparse.csr_array((vals, col_idx.ravel(), indptr), shape=(n, pixels.size))
     if weights == "centroid":
         none = inside & (np.diff(matrix.indptr) == 0)
         status[none] = STATUS_NO_PIXELS
