@@ -440,7 +440,8 @@ class Coverage:
     matrix : scipy.sparse.csr_array
         Parcel x pixel weights, shape ``(n_parcels, n_pixels)``; the columns are the
         pixels any parcel touches (``pixels``). In ``"coverage"`` mode a weight is the
-        share of the pixel's area inside the parcel; otherwise 1.
+        share of the pixel's area inside the parcel; otherwise 1. Rows follow the
+        parcels; column indices within a row are not sorted.
     pixels : numpy.ndarray
         Flat index ``row * width + col`` of each matrix column on the grid, ascending.
     transform : affine.Affine
@@ -471,6 +472,27 @@ class Coverage:
 
     def __len__(self) -> int:
         return self.matrix.shape[0]
+
+    def pixel_table(self) -> pd.DataFrame:
+        """Every (parcel, pixel) pair with its weight, one row each.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``parcel`` (the parcels' index value), ``row``, ``col`` (pixel
+            position on the grid) and ``weight``, parcel by parcel.
+        """
+        m = self.matrix
+        owners = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+        flat = self.pixels[m.indices]
+        return pd.DataFrame(
+            {
+                "parcel": self.index[owners],
+                "row": flat // self.shape[1],
+                "col": flat % self.shape[1],
+                "weight": m.data,
+            }
+        )
 
     @property
     def pixel_count(self) -> np.ndarray:

@@ -100,6 +100,11 @@ def test_coverage_hand_computed():
     ring = [0.75, 0.5, 0.75, 0.5, 0.0, 0.5, 0.75, 0.5, 0.75]
     np.testing.assert_allclose(dense[2], ring, atol=1e-12)
     assert list(cov.status) == ["ok", "ok", "ok"]
+    pixels = cov.pixel_table()
+    first = pixels[pixels["parcel"] == 0].sort_values(["row", "col"])
+    assert first[["row", "col"]].values.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    np.testing.assert_allclose(first["weight"], 0.25)
+    assert len(pixels) == 4 + 1 + 8
 
 
 def test_coverage_matches_shapely_intersection_areas():
