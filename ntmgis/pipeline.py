@@ -29,9 +29,43 @@ __all__ = [
 ]
 
 
+_OUTPUT_LABELS = {
+    "gpkg": "GeoPackage (parcels, hamlets, survey_unmatched, run_metadata)",
+    "report_xlsx": "Progress report (XLSX)",
+    "maps_pdf": "Hamlet maps (PDF)",
+}
+
+
+def _output_label(key: str) -> str:
+    if key in _OUTPUT_LABELS:
+        return _OUTPUT_LABELS[key]
+    if key.startswith("report_") and key.endswith("_csv"):
+        return f"Progress table {key[7:-4]} (CSV)"
+    if key.startswith("map_png_"):
+        return f"Map page {key[8:]} (PNG)"
+    return key
+
+
 @dataclass
 class RunResult:
-    """What a run wrote and what it found."""
+    """What a run wrote and what it found.
+
+    Attributes
+    ----------
+    outputs : dict of str to pathlib.Path
+        Files written, by stable key: ``gpkg``, ``report_xlsx``,
+        ``report_<table>_csv``, ``maps_pdf``, ``map_png_<page>``.
+    parcels, hamlets : geopandas.GeoDataFrame
+        The layers written to the GeoPackage.
+    calibration : ntmgis.flags.Calibration
+        How the flags were decided.
+    join_report : ntmgis.survey.JoinReport
+        The survey join's account of every row.
+    progress : pandas.DataFrame
+        Hamlet progress (when targets were given).
+    metadata : dict
+        The ``run_metadata`` table.
+    """
 
     outputs: dict[str, Path] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
@@ -44,7 +78,7 @@ class RunResult:
 
     def summary(self) -> str:
         """Human-readable account: what was written, then the run's messages."""
-        lines = ["Wrote:"] + [f"  {name}: {path}" for name, path in self.outputs.items()]
+        lines = ["Wrote:"] + [f"  {_output_label(k)}: {p}" for k, p in self.outputs.items()]
         return "\n".join(lines + self.messages)
 
 
@@ -413,7 +447,7 @@ def finish(
         },
         finish=_embed_styles,
     )
-    result.outputs["GeoPackage (parcels, hamlets, survey_unmatched, run_metadata)"] = gpkg
+    result.outputs["gpkg"] = gpkg
     _finish_outputs(cfg, result, gpkg, progress)
     report(progress, 1.0, "done")
     result.messages.insert(0, _run_summary(result))
@@ -459,10 +493,10 @@ def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
         if cfg.report:
             paths = write_report(table, gpkg, out_dir, baseline=cfg.baseline,
                                  commune=result.metadata.get("commune"))  # fmt: skip
-            result.outputs["Progress report (XLSX)"] = paths["xlsx"]
+            result.outputs["report_xlsx"] = paths["xlsx"]
             for key in ("summary", "hamlets", "visits", "transitions"):
                 if key in paths:
-                    result.outputs[f"Progress table {key} (CSV)"] = paths[key]
+                    result.outputs[f"report_{key}_csv"] = paths[key]
         result.messages.append(format_ranking(table))
     if cfg.maps:
         from .maps import render_maps
@@ -473,5 +507,5 @@ def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
             place=cfg.place, progress=scaled(progress, 0.85, 0.99),
         )  # fmt: skip
         for path in pages:
-            kind = "Hamlet maps (PDF)" if path.suffix == ".pdf" else f"Map page {path.stem}"
-            result.outputs[kind] = path
+            key = "maps_pdf" if path.suffix == ".pdf" else f"map_png_{path.stem}"
+            result.outputs[key] = path

@@ -52,7 +52,8 @@ def test_outputs_and_every_parcel(sample_run, layers_dir):
     assert meta["flag_mode"] == "calibrated"
     assert len(meta["imagery_dates"].split(",")) == 16
     assert (out / "bao_cao_tien_do.xlsx").is_file()
-    assert any(p.suffix == ".pdf" for p in result.outputs.values())
+    assert result.outputs["gpkg"] == gpkg and result.outputs["maps_pdf"].suffix == ".pdf"
+    assert result.outputs["report_xlsx"] == out / "bao_cao_tien_do.xlsx"
     assert not [p for p in os.listdir(out) if p.startswith(".")]  # no temporary left
 
 

@@ -48,7 +48,7 @@ def _layer(name):
 
 
 def _result_gpkg():
-    return next(p for k, p in library_run().outputs.items() if k.startswith("GeoPackage"))
+    return library_run().outputs["gpkg"]
 
 
 def _read(path, layer):
