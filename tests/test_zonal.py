@@ -508,3 +508,29 @@ def test_agrees_with_exactextract_sample_commune():
     # masks are per date: the swath-edge date (nodata over part of the commune) sees less
     assert max(counts) == pytest.approx(1.0, abs=1e-6)
     assert min(counts) < 0.99
+
+
+def test_cli_zonal_writes_csv_and_gpkg(tmp_path):
+    from click.testing import CliRunner
+
+    from ntmgis.cli import cli
+
+    raster = _write(tmp_path / "nir.tif", np.arange(16, dtype="float32").reshape(4, 4))
+    parcels = gpd.GeoDataFrame(
+        {"SHTHUA": [1, 2]}, geometry=[_box(0.5, 0.5, 1.5, 1.5), _box(10, 10, 11, 11)], crs=CRS
+    )
+    vector = tmp_path / "parcels.gpkg"
+    parcels.to_file(vector, layer="parcels")
+    runner = CliRunner()
+    csv = tmp_path / "out" / "stats.csv"
+    args = ["zonal", str(vector), str(raster), "--layer", "parcels", "--stats", "mean,count"]
+    result = runner.invoke(cli, [*args, "-o", str(csv)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(csv, encoding="utf-8-sig")
+    assert table["nir:mean"].tolist()[0] == pytest.approx(2.5)
+    assert table["status"].tolist() == ["ok", "outside"]
+    gpkg = tmp_path / "out" / "stats.gpkg"
+    result = runner.invoke(cli, [*args, "-o", str(gpkg)])
+    assert result.exit_code == 0, result.output
+    back = gpd.read_file(gpkg)
+    assert back["nir:count"].tolist()[0] == pytest.approx(1.0) and len(back) == 2
