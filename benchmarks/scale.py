@@ -61,6 +61,7 @@ def _figures(out, mode: str) -> dict:
         "bytes_read": out.bytes_read,
         "peak_memory_mb": {k: round(v / 2**20, 1) for k, v in out.peak_memory.items()},
         "lost_workers": len(out.lost_workers),
+        "load_average_after": round(os.getloadavg()[0], 2),
     }
 
 
@@ -71,17 +72,10 @@ def _run_mode(root: Path, mode: str, calibration: str) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if mode == "single":
-            out = run_distributed(configs)
-            for c in out.communes:  # keep the parent's memory small, as gather=False does
-                c.result = c.result and _light(c.result)
+            out = run_distributed(configs, gather=False)
         else:
             out = run_distributed(configs, workers=int(mode), gather=False)
     return _figures(out, mode)
-
-
-def _light(result):
-    result.parcels = result.hamlets = result.progress = None
-    return result
 
 
 def _single_in_child(root: Path, calibration: str) -> dict:
@@ -157,7 +151,8 @@ def main(argv=None) -> None:
             if mode == "single"
             else _run_mode(args.root, mode, args.calibration)
         )
-        print(f"  {mode}: {rows[-1]['seconds']:.1f} s", flush=True)
+        print(f"  {mode}: {rows[-1]['seconds']:.1f} s (load average now "
+              f"{rows[-1]['load_average_after']})", flush=True)  # fmt: skip
     _print(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")

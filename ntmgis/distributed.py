@@ -570,7 +570,7 @@ def _name(cfg) -> str:
     return cfg.commune or (cfg.source.parent.name if cfg.source else cfg.stem)
 
 
-def _run_serial(configs, progress) -> DistributedResult:
+def _run_serial(configs, gather, progress) -> DistributedResult:
     """Communes one after another in this process (no Dask), with the same report."""
     import datetime as dt
 
@@ -595,6 +595,8 @@ def _run_serial(configs, progress) -> DistributedResult:
         except NtmgisError as exc:
             outcome.error = f"{type(exc).__name__}: {exc}"
         else:
+            if not gather:
+                outcome.result.parcels = outcome.result.hamlets = outcome.result.progress = None
             outcome.blocks = len(plan_blocks(prepared.joined, cfg.imagery, block=cfg.block))
             outcome.stats = {
                 key: s1[key] + s2[key] + s3[key] for key in ("seconds", "cpu_seconds", "bytes_read")
@@ -671,7 +673,7 @@ def run_distributed(
 
     configs = _configs(config)
     if client is None and scheduler is None and workers is None:
-        return _run_serial(configs, progress)
+        return _run_serial(configs, gather, progress)
     own_client, cluster = client is None, None
     if client is None:
         client, cluster = _connect(scheduler, workers)

@@ -167,12 +167,15 @@ def test_province_config_lists_communes(tmp_path, layers_dir):
 
 def test_cluster_result_equals_single_process_exactly(layers_dir, tmp_path, client):
     """Survey-calibrated flags (one classifier per commune) on 4 blocks over 2 workers."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        single = run(_cfg(layers_dir, tmp_path / "single", calibration="auto"))
+    from concurrent.futures import ThreadPoolExecutor
+
+    with warnings.catch_warnings(), ThreadPoolExecutor(1) as pool:
+        warnings.simplefilter("ignore")  # the single-process run beside the cluster's
+        single = pool.submit(run, _cfg(layers_dir, tmp_path / "single", calibration="auto"))
         out = run_distributed(
             _cfg(layers_dir, tmp_path / "dist", calibration="auto"), client=client
         )  # fmt: skip
+        single = single.result()
     (commune,) = out.communes
     assert commune.status == "ok" and commune.blocks == 4 and out.lost_workers == []
     assert out.workers == 2
