@@ -617,11 +617,18 @@ def _connect(scheduler, workers):
         raise InputError(
             "Dask distributed is not installed: pip install 'ntmgis[distributed]'."
         ) from exc
+    import logging
+
+    # the cluster's own chatter (workers starting, connections) at INFO is not the run's
+    for name in ("distributed", "bokeh", "tornado"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
     if scheduler:
         return Client(scheduler, direct_to_workers=True), None
     cluster = LocalCluster(
         n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0", silence_logs=logging.WARNING,
     )  # fmt: skip
     return Client(cluster, direct_to_workers=True), cluster
 
