@@ -357,3 +357,22 @@ def test_without_cluster_communes_run_in_process_with_the_same_report(small_samp
     assert out.communes[0].parcels == 300 and out.communes[1].parcels == 300
     assert out.communes[0].stats["features_seconds"] > 0
     assert "Xã Hỏng: FAILED" in out.summary()
+
+
+def test_block_task_ships_features_not_pixels(joined):
+    """What travels between tasks is configs, positions and per-parcel tables."""
+    import pickle
+
+    from ntmgis.distributed import _block_task
+
+    cfg, parcels = joined
+    blocks = plan_blocks(parcels, cfg.imagery, block=BLOCK)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = _block_task(cfg, (type("P", (), {"joined": parcels})(), None, {}), blocks[0])
+    assert res.error is None and len(res.features) == len(blocks[0]) == 763
+    sent = len(pickle.dumps((cfg, blocks[0])))
+    back = len(pickle.dumps(res))
+    # the block read its window of 16 dates x 7 bands itself (~8 MB of tiles and headers)
+    assert sent < 20_000 and back < 400 * len(blocks[0])
+    assert res.stats["bytes_read"] > 10 * back
