@@ -7,6 +7,11 @@ survey/imagery agreement -> outputs: one GeoPackage written atomically (layers
 hamlet progress report when targets are given, and the printed hamlet maps. The CLI
 (``ntmgis run``) and the QGIS plugin both call :func:`run`. The pipeline never reads a
 truth file: evaluation (:func:`ntmgis.flags.evaluate`) is a separate step.
+
+:func:`run` is three steps, which :mod:`ntmgis.distributed` runs as separate tasks:
+:func:`prepare` (parcels and survey join), the features by raster block
+(:func:`ntmgis.distributed.commune_features`, ``[imagery] block`` pixels a block) and
+:func:`finish` (flags calibrated on the whole commune, agreement, hamlets, outputs).
 """
 
 from __future__ import annotations
