@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 
 from ._progress import ProgressCallback, report
-from .errors import ImageryError, InputError, NtmgisError
+from .errors import ImageryError, InputError, NtmgisError, warn
 
 __all__ = [
     "BlockResult",
@@ -388,13 +388,14 @@ def _plan_task(cfg, prep):
 def _block_task(cfg, prep, positions):
     joined = prep[0].joined.iloc[positions]
     try:
-        ((feats, dates), _), stats = _measured(
+        ((feats, dates), warns), stats = _measured(
             _quiet, block_features, joined, cfg.imagery, indices=cfg.indices,
             period=cfg.period, min_valid=cfg.min_valid,
         )  # fmt: skip
     except NtmgisError as exc:
         return BlockResult(positions, error=f"{type(exc).__name__}: {exc}",
                            stats={"worker": _where(), "pid": os.getpid()})  # fmt: skip
+    stats["warnings"] = warns
     return BlockResult(positions, feats, dates, stats=stats)
 
 
@@ -411,11 +412,13 @@ def _finish_task(cfg, prep, parts, started, gather):
         meta["partition_errors"] = " | ".join(
             f"block {e['block']} ({e['parcels']} parcels): {e['error']}" for e in errors
         )
-    result, _ = _quiet(finish, cfg, prepared, features, dates, started=started, metadata=meta)
+    result, warns = _quiet(finish, cfg, prepared, features, dates, started=started,
+                           metadata=meta)  # fmt: skip
     if not gather:
         result.parcels = result.hamlets = result.progress = None
     stats = {"seconds": time.perf_counter() - t0, "bytes_read": _read_chars() - io0}
     done = [p for p in parts if p.error is None]
+    stats["warnings"] = [w for p in done for w in p.stats.get("warnings", [])] + warns
     for key in ("seconds", "bytes_read", "cpu_seconds"):
         stats[f"features_{key}"] = sum(p.stats.get(key, 0) for p in done)
         stats[key] = stats.get(key, 0) + stats[f"features_{key}"]
@@ -437,6 +440,7 @@ class CommuneOutcome:
     blocks: int = 0
     block_errors: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -453,6 +457,8 @@ class DistributedResult:
     Attributes
     ----------
     communes : list of CommuneOutcome
+        Per commune: ``result`` (RunResult) or ``error``, ``block_errors``, ``stats``
+        and the ``warnings`` its tasks recorded (re-emitted on the client).
     lost_workers : list of dict
         Workers that left the cluster during the run: ``worker``, ``tasks`` (keys they
         were running, rerun elsewhere by the scheduler) and ``lost`` (results they held,
@@ -734,6 +740,7 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
             outcome.parcels = n
             outcome.stats = {k: prep_stats.get(k, 0) for k in ("seconds", "bytes_read",
                                                                 "cpu_seconds")}  # fmt: skip
+            outcome.warnings += prep_stats.get("warnings", [])
             if error is not None:
                 outcome.error = error
                 continue
@@ -762,12 +769,16 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
                 outcome.error = message
             else:
                 outcome.result, outcome.block_errors, stats = fut.result()
+                outcome.warnings += stats.pop("warnings", [])
                 for key, value in stats.items():
                     outcome.stats[key] = outcome.stats.get(key, 0) + value
             preps.pop(i, None)
             block_futs.pop(i, None)
             parts.pop(i, None)
     out.seconds = time.time() - t0
+    for c in out.communes:  # the workers' warnings, once each, as run() would have shown them
+        for message in dict.fromkeys(c.warnings):
+            warn(f"{c.name}: {message}" if len(out.communes) > 1 else message)
     out.lost_workers = _lost_workers(client, t0, token)
     out.peak_memory = client.run(_peak_rss)
     return out

@@ -56,10 +56,14 @@ def client():
 
 @pytest.fixture(scope="module")
 def reference(layers_dir, tmp_path_factory):
-    """The single-process run of the sample (rules, blocks of 128 px)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return run(_cfg(layers_dir, tmp_path_factory.mktemp("single")))
+    """The single-process run of the sample (rules, blocks of 128 px), and its warnings."""
+    from ntmgis.errors import NtmgisWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run(_cfg(layers_dir, tmp_path_factory.mktemp("single")))
+    result.warned = {str(w.message) for w in caught if issubclass(w.category, NtmgisWarning)}
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +239,8 @@ def test_killed_worker_tasks_rerun_and_result_complete(layers_dir, tmp_path, cli
     assert killed_key in out.lost_workers[0]["tasks"]
     assert "was lost during the run" in out.summary()
     pd.testing.assert_frame_equal(commune.result.parcels, reference.parcels, check_exact=True)
+    # the workers' warnings (survey defects, cloudy dates per block) come back, once each
+    assert set(commune.warnings) == reference.warned and len(reference.warned) >= 3
     client.wait_for_workers(2, timeout=60)
 
 
