@@ -631,7 +631,14 @@ def _connect(scheduler, workers):
         if logger.getEffectiveLevel() < logging.WARNING:
             logger.setLevel(logging.WARNING)
     if scheduler:
-        return Client(scheduler, direct_to_workers=True), None
+        try:
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError) as exc:
+            raise InputError(
+                f"Cannot reach the Dask scheduler at '{scheduler}' ({exc}). Start one "
+                f"('dask scheduler', then 'dask worker {scheduler}' on each machine) or "
+                f"check the address; --workers N starts a local cluster instead."
+            ) from None
     cluster = LocalCluster(
         n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
         dashboard_address="127.0.0.1:0", silence_logs=logging.WARNING,
