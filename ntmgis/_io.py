@@ -1,20 +1,44 @@
-"""The one input adapter: paths, open datasets, GeoDataFrames, arrays.
+"""The one input adapter: paths, open datasets, GeoDataFrames, arrays; and atomic output.
 
 Public functions accept a path (``str`` or ``os.PathLike``) or an in-memory object; they
 call these helpers instead of opening files themselves, so every reader gives the same
-errors.
+errors. Every output file is written through :func:`atomic_path`, so a crash or a cancel
+never leaves a half-written file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import DataNotFoundError, ImageryError, InputError
 
 PathLike = str | os.PathLike
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it onto ``path`` when the block succeeds.
+
+    The temporary file does not exist yet when the block starts (writers that refuse an
+    existing file, such as GDAL's GeoPackage driver, create it). On any error, including
+    a cancel, it is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    tmp.unlink()
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def as_path(source: PathLike, *, what: str = "file") -> Path:

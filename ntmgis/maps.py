@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import palette as _palette
+from ._io import atomic_path
 from ._progress import ProgressCallback, report
 
 __all__ = [
@@ -1428,7 +1429,6 @@ def render_maps(
     xa = str(commune).strip() if commune else "xa"
     stem = f"ban_do_{_slug(xa if _fold(xa).startswith('xa') else 'Xã ' + xa)}_{key}"
     pdf_path = outdir / f"{stem}.pdf"
-    tmp_path = outdir / f".{stem}.pdf.part"
     pngs: list[Path] = []
     names = list(hamlet_frame["hamlet"])
     rc = {
@@ -1455,6 +1455,7 @@ def render_maps(
     fs = 7.0
     try:
         with (
+            atomic_path(pdf_path) as tmp_path,
             matplotlib.rc_context(rc),
             PdfPages(tmp_path, metadata={"Title": stem, "Creator": "ntmgis"}) as pdf,
         ):
@@ -1472,9 +1473,7 @@ def render_maps(
                         pdf, _continuation_page(ctx, name, chunk, start, fs, total), f"{name}_tiep"
                     )
                     start += len(chunk)
-        os.replace(tmp_path, pdf_path)
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
         for path in pngs:
             path.unlink(missing_ok=True)
         raise

@@ -17,7 +17,6 @@ truth file: evaluation (:func:`ntmgis.flags.evaluate`) is a separate step.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,12 +111,9 @@ def write_gpkg_atomic(path: str | os.PathLike, layers: dict, *, finish=None) -> 
     import geopandas as gpd
     import pyogrio
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".gpkg", dir=path.parent)
-    os.close(fd)
-    os.unlink(tmp)
-    try:
+    from ._io import atomic_path
+
+    with atomic_path(path) as tmp:
         for name, frame in layers.items():
             if isinstance(frame, gpd.GeoDataFrame):
                 frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", VERSION="1.2")
@@ -125,11 +121,7 @@ def write_gpkg_atomic(path: str | os.PathLike, layers: dict, *, finish=None) -> 
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", VERSION="1.2")
         if finish is not None:
             finish(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return Path(path)
 
 
 def sample_config(

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ._io import atomic_path
 from .progress import (
     FLAGS,
     SURVEY_CLASSES,
@@ -546,14 +545,8 @@ def _shown(value) -> str:
 
 
 def _atomic(path: Path, save) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
