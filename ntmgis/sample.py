@@ -319,9 +319,13 @@ def _village(hamlet, rng, quota: int):
         else:
             hs.append(None)
     polys = np.array(polys)  # no snapping: T-junctions between rows must stay exact
-    inside = shapely.contains(inner, polys)
     area = shapely.area(polys)
-    ok = inside & (area >= 150) & (area <= 3000) & shapely.is_valid(polys)
+    usable = (area >= 150) & (area <= 3000) & shapely.is_valid(polys)
+    ok = shapely.contains(inner, polys) & usable
+    for margin in (6.0, 1.0):  # a small hamlet: let the rows come closer to its boundary
+        if ok.sum() >= quota:
+            break
+        ok = shapely.contains(hamlet.buffer(-margin), polys) & usable
     dist = shapely.distance(shapely.centroid(polys), center)
     idx = np.flatnonzero(ok)
     idx = idx[np.argsort(dist[idx], kind="stable")][:quota]

@@ -357,3 +357,21 @@ def test_followup_scenes_carry_the_2022_offset(layers_dir):
         if veg.sum() > 100:
             refl = (np.median(nir[veg]) + props["s2:boa_add_offset"]) / 10000
             assert 0.15 < refl < 0.5
+
+
+def test_cli_sample_seed_7_gives_a_commune_of_the_same_shape(tmp_path, layers_dir):
+    from click.testing import CliRunner
+
+    from ntmgis.cli import cli
+
+    out = tmp_path / "x"
+    result = CliRunner().invoke(
+        cli, ["sample", str(out), "--seed", "7", "--dates", "12", "--no-followup"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "parcels: 1600" in result.output
+    new = gpd.read_file(sample_paths(out)["gpkg"], layer="parcels")
+    old = gpd.read_file(sample_paths(layers_dir)["gpkg"], layer="parcels")
+    assert list(new.columns) == list(old.columns) and len(new) == len(old)
+    assert set(new["DIADANH"]) == set(old["DIADANH"])
+    assert new.is_valid.all() and not new.geometry.equals(old.geometry)
