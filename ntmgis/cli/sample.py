@@ -22,7 +22,14 @@ import click
     show_default=True,
     help="Sentinel-2 dates in the year.",
 )
-def sample(outdir: str, seed: int, n_parcels: int, n_dates: int) -> None:
+@click.option(
+    "--followup-year", type=int, default=2022, show_default=True,
+    help="Year of the follow-up campaign.",
+)  # fmt: skip
+@click.option("--no-followup", is_flag=True, help="Write the baseline campaign only.")
+def sample(
+    outdir: str, seed: int, n_parcels: int, n_dates: int, followup_year: int, no_followup: bool
+) -> None:
     """Write the simulated sample commune (Xã Thanh Bình) to OUTDIR.
 
     Parcels, hamlets, the Step 2 survey (XLSX and CSV, with realistic defects), hamlet
@@ -35,6 +42,7 @@ def sample(outdir: str, seed: int, n_parcels: int, n_dates: int) -> None:
 
     with progress_bar("Sample commune") as progress:
         result = make_sample(
-            outdir, seed=seed, n_parcels=n_parcels, n_dates=n_dates, progress=progress
-        )
+            outdir, seed=seed, n_parcels=n_parcels, n_dates=n_dates,
+            followup_year=None if no_followup else followup_year, progress=progress,
+        )  # fmt: skip
     click.echo(result.summary())
