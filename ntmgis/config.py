@@ -141,6 +141,17 @@ def _check_type(value, kind: str, where: str):
         raise ConfigError(f"{where} must be {want}, not {value!r}.")
 
 
+def read_toml(path: Path) -> dict:
+    """Parse a config file, or raise ConfigError naming it (and the line and column)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"Config file not found: '{path}'.")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Syntax error in config '{path}': {exc}.") from None
+
+
 def load_config(source, *, base: Path | None = None) -> RunConfig:
     """Read and validate a run configuration.
 
@@ -168,12 +179,7 @@ def load_config(source, *, base: Path | None = None) -> RunConfig:
         path = None
     else:
         path = Path(source)
-        if not path.is_file():
-            raise ConfigError(f"Config file not found: '{path}'.")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Syntax error in config '{path}': {exc}.") from None
+        data = read_toml(path)
         where, folder = f"config '{path}'", Path(base or path.parent)
     if "province" in data:
         raise ConfigError(
@@ -267,12 +273,7 @@ def load_communes(source) -> list[RunConfig]:
         same outputs, or any commune config's own error (naming that file).
     """
     path = Path(source)
-    if not path.is_file():
-        raise ConfigError(f"Config file not found: '{path}'.")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Syntax error in config '{path}': {exc}.") from None
+    data = read_toml(path)
     if "province" not in data:
         return [load_config(path)]
     where = f"config '{path}'"

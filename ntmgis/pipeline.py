@@ -149,7 +149,7 @@ def sample_config(
         Validated; raises an error naming the file when the sample is incomplete or the
         baseline run has not been made.
     """
-    from .config import load_config
+    from .config import load_config, read_toml
     from .errors import ConfigError, DataNotFoundError
     from .sample import STEM, sample_paths
 
@@ -166,12 +166,7 @@ def sample_config(
             f"The follow-up campaign {followup} is measured against the baseline run "
             f"'{baseline}', which does not exist yet: run the baseline first."
         )
-    from ._toml import tomllib
-
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Syntax error in config '{path}': {exc}.") from None
+    raw = read_toml(path)
     raw.setdefault("inputs", {})
     raw.setdefault("outputs", {})
     if followup is not None:
