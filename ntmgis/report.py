@@ -632,6 +632,7 @@ def progress_report(
     renovations: str = "confirmed",
     commune=None,
     stem: str = "bao_cao_tien_do",
+    progress=None,
 ):
     """Steps 5 and 6 in one call: read the targets, measure and rank, write the report.
 
@@ -658,6 +659,9 @@ def progress_report(
         The commune's name for the report.
     stem : str, default "bao_cao_tien_do"
         File name stem.
+    progress : callable, optional
+        ``progress(fraction, message)`` between the steps; return ``False`` to cancel
+        (nothing is written after a cancel).
 
     Returns
     -------
@@ -666,14 +670,20 @@ def progress_report(
     written : dict of str to pathlib.Path
         The files written (:func:`write_report`).
     """
+    from ._progress import report
     from .progress import hamlet_progress, read_targets
 
+    report(progress, 0.0, "targets")
     table = targets if isinstance(targets, pd.DataFrame) else read_targets(targets, sheet=sheet)
+    report(progress, 0.2, "campaigns")
     comparison = compare_campaigns(baseline, result) if baseline is not None else None
+    report(progress, 0.4, "hamlet progress")
     ranked = hamlet_progress(
         result, table, baseline=baseline, hamlets=hamlets, renovations=renovations
     )
+    report(progress, 0.7, "report")
     written = write_report(
         ranked, result, outdir, comparison=comparison, commune=commune, stem=stem
     )
+    report(progress, 1.0, "done")
     return ranked, written

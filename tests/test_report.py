@@ -236,6 +236,20 @@ def test_progress_report_one_call(tmp_path, targets):
     ]
 
 
+def test_progress_report_reports_progress_and_cancels_before_writing(tmp_path, targets):
+    from ntmgis.errors import CancelledError
+    from ntmgis.report import progress_report
+
+    seen = []
+    progress_report(tiny_result(), targets, tmp_path / "a", hamlets=tiny_hamlets(),
+                    progress=lambda f, m: seen.append((f, m)))  # fmt: skip
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen) and seen[-1][0] == 1.0
+    with pytest.raises(CancelledError):
+        progress_report(tiny_result(), targets, tmp_path / "b", hamlets=tiny_hamlets(),
+                        progress=lambda f, m: m != "report")  # fmt: skip
+    assert not (tmp_path / "b").exists() or not any((tmp_path / "b").iterdir())
+
+
 def test_visits_go_hamlet_by_hamlet_in_code_order(tmp_path, targets):
     from ntmgis.report import progress_report
 

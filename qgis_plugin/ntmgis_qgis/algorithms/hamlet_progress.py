@@ -76,7 +76,7 @@ class HamletProgress(NtmgisAlgorithm):
         try:
             ranked, written = self.call(
                 feedback, progress_report, result, targets, staging, baseline=baseline,
-                renovations=renovations, progress=False,
+                renovations=renovations,
             )  # fmt: skip
             self.check_cancel(feedback)
 
