@@ -38,6 +38,7 @@ _LAZY = {
     "sample_config": "ntmgis.pipeline",
     "load_communes": "ntmgis.config",
     "run_distributed": "ntmgis.distributed",
+    "read_vector": "ntmgis._io",
     "read_parcels": "ntmgis.parcels",
     "is_garden_land_use": "ntmgis.parcels",
     "read_survey": "ntmgis.survey",

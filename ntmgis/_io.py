@@ -53,10 +53,21 @@ def as_path(source: PathLike, *, what: str = "file") -> Path:
 
 
 def read_vector(source, *, layer: str | None = None, what: str = "vector file"):
-    """Read a vector source into a GeoDataFrame.
+    """Read a vector source into a GeoDataFrame, with errors that name the file and layer.
 
-    ``source`` is a path readable by GDAL (GeoPackage, Shapefile, GeoJSON, FlatGeobuf,
-    DXF...) or a GeoDataFrame (returned as a copy).
+    Parameters
+    ----------
+    source : str, os.PathLike or geopandas.GeoDataFrame
+        A file GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, DXF...) or a
+        GeoDataFrame (returned as a copy).
+    layer : str, optional
+        Layer of a multi-layer file; a missing layer is a SchemaError listing the layers.
+    what : str
+        What the file is, for messages ("parcels", "hamlets"...).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
     """
     import geopandas as gpd
 

@@ -34,6 +34,7 @@ from .errors import ConfigError, InputError, warn
 __all__ = [
     "FLAGS",
     "AGREEMENT",
+    "SURVEY_CLASSES",
     "Rule",
     "RuleSet",
     "load_rules",
@@ -59,6 +60,8 @@ AGREEMENT = (
 )
 TENDED_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap")
 ABANDONED_CLASS = "hoang_hoa"
+#: the Step 2 survey's garden classes, best first (the default codebook's codes)
+SURVEY_CLASSES = (*TENDED_CLASSES, ABANDONED_CLASS)
 # features the classifier uses (descriptive, not bookkeeping)
 MODEL_FEATURES = (
     "ndvi_median", "ndvi_p10", "ndvi_p90", "ndvi_amplitude", "ndvi_std", "ndvi_dry_median",

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, SchemaError, warn
+from .flags import FLAGS, SURVEY_CLASSES
 from .text import clean_text, fold, header_key, match_columns
 
 __all__ = [
@@ -60,8 +61,6 @@ __all__ = [
     "format_ranking",
 ]
 
-SURVEY_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap", "hoang_hoa")
-FLAGS = ("hoang_hoa", "nghi_van", "binh_thuong", "thieu_du_lieu")
 # survey classes that count as "meeting the standard" and as "in use"
 STANDARD_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao")
 IN_USE_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap")

@@ -61,8 +61,7 @@ class HamletProgress(NtmgisAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.check_deps()
-        from ntmgis import format_ranking
-        from ntmgis._io import read_vector
+        from ntmgis import format_ranking, read_vector
         from ntmgis.pipeline import write_gpkg_atomic
         from ntmgis.report import progress_report
         from ntmgis.styles import embed_styles

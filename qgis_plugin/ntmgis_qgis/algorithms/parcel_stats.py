@@ -62,8 +62,7 @@ class ParcelStatistics(NtmgisAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.check_deps()
-        from ntmgis import zonal_stats
-        from ntmgis._io import read_vector
+        from ntmgis import read_vector, zonal_stats
         from ntmgis.pipeline import write_gpkg_atomic
 
         path, layer = self.vector_source(parameters, "PARCELS", context, feedback)
