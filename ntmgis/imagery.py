@@ -44,7 +44,7 @@ import numpy as np
 from . import _progress
 from ._io import as_path, open_raster, read_vector
 from .errors import CRSError, ImageryError, InputError, NtmgisWarning, SchemaError
-from .indices import COMMON_BANDS, get_index, parse_period
+from .indices import BAND_ALIASES, COMMON_BANDS, get_index, parse_period
 from .stack import RasterStack
 
 __all__ = [
@@ -102,22 +102,7 @@ S2_QUANTIFICATION = 10000.0
 LANDSAT_SCALE = 0.0000275
 LANDSAT_OFFSET = -0.2
 
-_S2_IDS = {
-    "b01": "coastal",
-    "b02": "blue",
-    "b03": "green",
-    "b04": "red",
-    "b05": "rededge1",
-    "b06": "rededge2",
-    "b07": "rededge3",
-    "b08": "nir",
-    "b8a": "nir08",
-    "b09": "nir09",
-    "b10": "cirrus",
-    "b11": "swir16",
-    "b12": "swir22",
-    "scl": "scl",
-}
+_S2_IDS = {**BAND_ALIASES, "scl": "scl"}  # Sentinel-2 band ids -> common names
 _LANDSAT_OLI = {  # Landsat 8 and 9
     "sr_b1": "coastal",
     "sr_b2": "blue",
