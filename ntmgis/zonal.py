@@ -783,46 +783,10 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
     pr0, pc0, pnr = r0[p], c0[p], nr[p]
     poff = offset[p]
 
-    # --- cut each edge at pixel column boundaries
-    ja = np.floor(ua).astype(np.int64)
-    jb = np.floor(ub).astype(np.int64)
-    ncol = np.abs(jb - ja) + 1
-    e_idx = np.repeat(np.arange(ua.size), ncol)
-    k = np.arange(e_idx.size) - np.repeat(np.cumsum(ncol) - ncol, ncol)
-    step = np.sign(jb - ja)[e_idx]
-    col = ja[e_idx] + k * step
-    last = k == ncol[e_idx] - 1
-    first = k == 0
-    right = step > 0
-    eua, eva, eub, evb = ua[e_idx], va[e_idx], ub[e_idx], vb[e_idx]
-    us = np.where(first, eua, np.where(right, col, col + 1).astype(np.float64))
-    ue = np.where(last, eub, np.where(right, col + 1, col).astype(np.float64))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        slope = (evb - eva) / (eub - eua)
-        vs = np.where(first, eva, eva + (us - eua) * slope)
-        ve = np.where(last, evb, eva + (ue - eua) * slope)
-    del eua, eva, eub, evb, slope, first, last, right, step, k
-
-    # --- cut each column piece at pixel row boundaries
-    ia = np.floor(vs).astype(np.int64)
-    ib = np.floor(ve).astype(np.int64)
-    # keep pieces inside the column's row range even with rounding
-    nrow = np.abs(ib - ia) + 1
-    s_idx = np.repeat(np.arange(us.size), nrow)
-    k = np.arange(s_idx.size) - np.repeat(np.cumsum(nrow) - nrow, nrow)
-    step = np.sign(ib - ia)[s_idx]
-    row = ia[s_idx] + k * step
-    last = k == nrow[s_idx] - 1
-    first = k == 0
-    down = step > 0
-    sus, svs, sue, sve = us[s_idx], vs[s_idx], ue[s_idx], ve[s_idx]
-    v_start = np.where(first, svs, np.where(down, row, row + 1).astype(np.float64))
-    v_end = np.where(last, sve, np.where(down, row + 1, row).astype(np.float64))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        islope = (sue - sus) / (sve - svs)
-        u_start = np.where(first, sus, sus + (v_start - svs) * islope)
-        u_end = np.where(last, sue, sus + (v_end - svs) * islope)
-    del sus, svs, sue, sve, islope, first, last, down, step, k
+    # --- cut each edge at pixel column boundaries, then each piece at row boundaries
+    e_idx, col, us, ue, vs, ve = _cut_at_integers(ua, ub, va, vb)
+    s_idx, row, v_start, v_end, u_start, u_end = _cut_at_integers(vs, ve, us, ue)
+    del us, ue, vs, ve
     pe = e_idx[s_idx]
     pcol = col[s_idx]
     du = (u_end - u_start) * e_sign[pe]
@@ -866,6 +830,34 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
     grow += r0[owner]
     ok = (grow >= 0) & (grow < h) & (gcol >= 0) & (gcol < w)
     return parcel_ids[owner[ok]], grow[ok] * w + gcol[ok], value[hit[ok]]
+
+
+def _cut_at_integers(a0, a1, b0, b1):
+    """Cut segments ``(a0, b0) -> (a1, b1)`` wherever ``a`` crosses an integer.
+
+    Each piece lies within one unit of ``a`` (one pixel column when ``a`` is the column
+    coordinate, one row when it is the row coordinate). Returns, per piece, the index of
+    its segment, its integer cell along ``a``, and its start and end in ``a`` and ``b``.
+    Pieces keep the segment's direction; the ends of a segment are kept exactly.
+    """
+    ja = np.floor(a0).astype(np.int64)
+    jb = np.floor(a1).astype(np.int64)
+    n = np.abs(jb - ja) + 1
+    idx = np.repeat(np.arange(a0.size), n)
+    k = np.arange(idx.size) - np.repeat(np.cumsum(n) - n, n)
+    step = np.sign(jb - ja)[idx]
+    cell = ja[idx] + k * step
+    last = k == n[idx] - 1
+    first = k == 0
+    forward = step > 0
+    sa0, sb0, sa1, sb1 = a0[idx], b0[idx], a1[idx], b1[idx]
+    a_start = np.where(first, sa0, np.where(forward, cell, cell + 1).astype(np.float64))
+    a_end = np.where(last, sa1, np.where(forward, cell + 1, cell).astype(np.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (sb1 - sb0) / (sa1 - sa0)
+        b_start = np.where(first, sb0, sb0 + (a_start - sa0) * slope)
+        b_end = np.where(last, sb1, sb0 + (a_end - sa0) * slope)
+    return idx, cell, a_start, a_end, b_start, b_end
 
 
 def _segmented_cumsum(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
