@@ -161,6 +161,20 @@ def _hamlet_table(progress: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column of ``frame``, or an empty one when the frame does not have it."""
+    if name in frame:
+        return frame[name]
+    return pd.Series(None, index=frame.index, dtype=object)
+
+
+def _parcel_columns(frame: pd.DataFrame) -> dict:
+    """The columns that name a parcel and its household, with their Vietnamese headers."""
+    names = {"Thôn": "hamlet", "Mã hộ": "household", "Chủ hộ": "owner", "Số tờ": "sheet",
+             "Số thửa": "parcel_no", "Diện tích (m²)": "area_m2"}  # fmt: skip
+    return {header: _column(frame, name) for header, name in names.items()}
+
+
 def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame:
     if "visit" in parcels:
         visit = parcels["visit"].fillna(False).astype(bool)
@@ -188,22 +202,14 @@ def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame
             parts.append(label(row["flag"], "flag"))
         reasons.append("; ".join(dict.fromkeys(parts)))
 
-    def col(name):
-        return rows[name] if name in rows else pd.Series(None, index=rows.index, dtype=object)
-
     table = pd.DataFrame(
         {
-            "Thôn": col("hamlet"),
-            "Mã hộ": col("household"),
-            "Chủ hộ": col("owner"),
-            "Số tờ": col("sheet"),
-            "Số thửa": col("parcel_no"),
-            "Diện tích (m²)": col("area_m2"),
-            "Loại đất": col("land_use"),
-            "Phân loại khảo sát": col("survey_class").map(_labeller("survey_class")),
-            "Kết quả ảnh vệ tinh": col("flag").map(_labeller("flag")),
+            **_parcel_columns(rows),
+            "Loại đất": _column(rows, "land_use"),
+            "Phân loại khảo sát": _column(rows, "survey_class").map(_labeller("survey_class")),
+            "Kết quả ảnh vệ tinh": _column(rows, "flag").map(_labeller("flag")),
             "Lý do cần kiểm tra": pd.Series(reasons, index=rows.index, dtype=object),
-            "Nhu cầu hỗ trợ": col("needs"),
+            "Nhu cầu hỗ trợ": _column(rows, "needs"),
         }
     )
     return _numbered(table, order)
@@ -252,17 +258,9 @@ def _transition_table(comparison: pd.DataFrame | None, order: list) -> pd.DataFr
     )
     c = c[changed]
 
-    def col(name):
-        return c[name] if name in c else pd.Series(None, index=c.index, dtype=object)
-
     table = pd.DataFrame(
         {
-            "Thôn": col("hamlet"),
-            "Mã hộ": col("household"),
-            "Chủ hộ": col("owner"),
-            "Số tờ": col("sheet"),
-            "Số thửa": col("parcel_no"),
-            "Diện tích (m²)": col("area_m2"),
+            **_parcel_columns(c),
             "Khảo sát đợt trước": c["survey_class_before"].map(_labeller("survey_class")),
             "Khảo sát đợt này": c["survey_class_after"].map(_labeller("survey_class")),
             "Ảnh đợt trước": c["flag_before"].map(_labeller("flag")),
