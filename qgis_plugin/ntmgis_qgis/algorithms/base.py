@@ -15,6 +15,7 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingParameterFile,
 )
 from qgis.PyQt.QtXml import QDomDocument
 
@@ -117,6 +118,15 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
                         feedback.pushWarning(str(item.message))
 
     # -- inputs and outputs ---------------------------------------------------------------
+    def add_result_parameter(self):
+        """The ``RESULT`` parameter: the GeoPackage a flag run (``ntmgis run``) wrote."""
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "RESULT", self.tr("Result GeoPackage of the flag run"),
+                fileFilter="GeoPackage (*.gpkg)",
+            )
+        )  # fmt: skip
+
     def vector_source(self, parameters, name, context, feedback):
         """``(path, layer name or None)`` of a vector parameter, exported when needed."""
         path, layer = self.parameterAsCompatibleSourceLayerPathAndLayerName(

@@ -28,12 +28,7 @@ class HamletProgress(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "RESULT", self.tr("Result GeoPackage of the flag run"),
-                fileFilter="GeoPackage (*.gpkg)",
-            )
-        )  # fmt: skip
+        self.add_result_parameter()
         self.addParameter(
             QgsProcessingParameterFile(
                 "TARGETS", self.tr("Hamlet targets (CSV or XLSX)"),

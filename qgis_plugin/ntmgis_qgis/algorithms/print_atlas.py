@@ -27,12 +27,7 @@ class PrintAtlas(NtmgisAlgorithm):
         return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "RESULT", self.tr("Result GeoPackage of the flag run"),
-                fileFilter="GeoPackage (*.gpkg)",
-            )
-        )  # fmt: skip
+        self.add_result_parameter()
         self.addParameter(
             QgsProcessingParameterFile(
                 "TEMPLATE", self.tr("Layout template (empty: hamlet_a3.qpt)"), optional=True,

@@ -4,7 +4,6 @@ from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
 )
 
@@ -26,12 +25,7 @@ class PrintHamletMaps(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "RESULT", self.tr("Result GeoPackage of the flag run"),
-                fileFilter="GeoPackage (*.gpkg)",
-            )
-        )  # fmt: skip
+        self.add_result_parameter()
         self.addParameter(
             QgsProcessingParameterEnum(
                 "THEME", self.tr("Colour the parcels by"),
