@@ -13,12 +13,19 @@ from .errors import (
     ConfigError,
     CRSError,
     DataNotFoundError,
+    FlagWarning,
     GeometryError,
     ImageryError,
+    ImageryWarning,
     InputError,
     NtmgisError,
     NtmgisWarning,
+    OutputWarning,
+    ParcelWarning,
+    ProgressWarning,
     SchemaError,
+    SurveyWarning,
+    ZonalWarning,
 )
 
 # public name -> module that defines it (imported on first use)
@@ -99,6 +106,13 @@ __all__ = [
     "ConfigError",
     "CancelledError",
     "NtmgisWarning",
+    "ParcelWarning",
+    "SurveyWarning",
+    "ImageryWarning",
+    "ZonalWarning",
+    "FlagWarning",
+    "ProgressWarning",
+    "OutputWarning",
     *_LAZY,
 ]
 
