@@ -1,44 +1,200 @@
-"""The one input adapter: paths, open datasets, GeoDataFrames, arrays; and atomic output.
+"""The one I/O layer: readers for every input format, atomic writers for every output.
 
-Public functions accept a path (``str`` or ``os.PathLike``) or an in-memory object; they
-call these helpers instead of opening files themselves, so every reader gives the same
-errors. Every output file is written through :func:`atomic_path`, so a crash or a cancel
-never leaves a half-written file.
+Readers accept a path (``str`` or ``os.PathLike``) or an in-memory object and turn every
+dependency error into an :class:`~ntmgis.errors.NtmgisError` naming the file (and row)
+and what to do:
+
+- :func:`read_vector` (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, DXF, a GeoDataFrame),
+  :func:`read_aoi` (an area of interest as one valid geometry);
+- :func:`open_raster` (a path, a URL, an open dataset);
+- :func:`read_grid` / :func:`read_table_rows` (CSV and XLSX with one delimiter,
+  encoding and sheet logic, used by the survey and the targets readers alike).
+
+Writers go through :func:`atomic_path` (a temporary file beside the target, renamed into
+place only when complete), so a crash or a cancel never leaves a half-written file:
+
+- :func:`write_gpkg` (GeoPackage 1.2, which QGIS 3.22 opens without a warning);
+- :func:`write_csv` and :func:`write_xlsx` / :func:`set_cell` (spreadsheet cells are
+  never formulas: text beginning with ``= + - @``, a tab or a carriage return is escaped
+  as OWASP recommends, control characters are replaced, numbers stay numbers);
+- COG (:func:`ntmgis.indices.write_cog`) and QML (:func:`ntmgis.styles.write_qml`) use
+  :func:`atomic_path` too.
+
+A run's outputs are published together (:class:`RunOutputs`): written into a hidden
+staging folder, then moved into the output folder in one step under a lock that refuses
+a second run into the same folder; a killed run leaves the previous set untouched and
+its staging folder is removed by the next run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
+import errno
+import json
+import math
 import os
+import re
+import shutil
+import socket
 import tempfile
-from collections.abc import Iterator
+import time
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import DataNotFoundError, ImageryError, InputError
+from .errors import (
+    DataNotFoundError,
+    GeometryError,
+    ImageryError,
+    InputError,
+    NtmgisError,
+    OutputError,
+    SchemaError,
+)
 
 PathLike = str | os.PathLike
 
+#: Marks the temporary files of :func:`atomic_path` (``.<stem>.ntmgis-tmp-XXXX<suffix>``).
+TMP_MARK = ".ntmgis-tmp-"
+#: Prefix of a run's staging folder inside the output folder.
+STAGING_PREFIX = ".ntmgis-staging-"
+#: The lock file of a run's output folder.
+LOCK_NAME = ".ntmgis.lock"
+#: The manifest of the last published run (run id, files).
+MANIFEST_NAME = ".ntmgis-run.json"
+
+# --------------------------------------------------------------------------------------
+# Output paths: atomic files, clear errors
+# --------------------------------------------------------------------------------------
+
+_OS_ADVICE = {
+    PermissionError: "you may not write there: choose another folder or fix its permissions",
+    FileExistsError: "a file stands where a folder is needed: remove it or choose another path",
+    NotADirectoryError: "part of the path is a file, not a folder: choose another path",
+    IsADirectoryError: "a folder stands where the file should go: give a file name",
+}
+
+
+def _os_message(exc: OSError, path, what: str) -> str:
+    advice = next((a for t, a in _OS_ADVICE.items() if isinstance(exc, t)), None)
+    if advice is None and getattr(exc, "errno", None) == errno.ENOSPC:
+        advice = "the disk is full: free some space or choose another drive"
+    if advice is None and getattr(exc, "errno", None) == errno.EROFS:
+        advice = "the drive is read-only: choose another folder"
+    if advice is None:
+        advice = "check that the folder exists and can be written"
+    detail = exc.strerror or type(exc).__name__
+    return f"Cannot write {what} '{path}' ({detail}): {advice}."
+
 
 @contextlib.contextmanager
-def atomic_path(path: PathLike) -> Iterator[Path]:
+def output_errors(path: PathLike, what: str = "output") -> Iterator[None]:
+    """Turn an :class:`OSError` raised while writing ``path`` into an OutputError.
+
+    PermissionError, FileExistsError, NotADirectoryError, IsADirectoryError, a full or
+    read-only disk: the message names the path and what to do. NtmgisErrors pass.
+    """
+    try:
+        yield
+    except NtmgisError:
+        raise
+    except OSError as exc:
+        raise OutputError(_os_message(exc, path, what)) from exc
+
+
+def _make_dir(folder: Path, what: str) -> None:
+    with output_errors(folder, f"{what} folder"):
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, *, what: str = "output file") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` when the block succeeds.
 
     The temporary file does not exist yet when the block starts (writers that refuse an
     existing file, such as GDAL's GeoPackage driver, create it). On any error, including
-    a cancel, it is removed and ``path`` is left as it was.
+    a cancel, it is removed and ``path`` is left as it was. OS errors (permissions, a
+    file in the way, a full disk) become :class:`~ntmgis.errors.OutputError`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    if path.is_dir():
+        raise OutputError(_os_message(IsADirectoryError(errno.EISDIR, "is a folder"), path, what))
+    _make_dir(path.parent, what)
+    with output_errors(path, what):
+        fd, name = tempfile.mkstemp(
+            prefix=f".{path.stem}{TMP_MARK}", suffix=path.suffix, dir=path.parent
+        )
+        os.close(fd)
     tmp = Path(name)
     tmp.unlink()
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with output_errors(path, what):
+            yield tmp
+            os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise
+
+
+def check_writable(folder: PathLike, *, what: str = "output") -> Path:
+    """Create ``folder`` if needed and check that a file can be written there.
+
+    Called before any work, so that an unwritable output folder is found in a second,
+    not after an hour of computing.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be created or written (the message says why and what to do).
+    """
+    folder = Path(folder).expanduser()
+    _make_dir(folder, what)
+    with output_errors(folder, f"{what} folder"):
+        fd, name = tempfile.mkstemp(prefix=f".probe{TMP_MARK}", dir=folder)
+        os.close(fd)
+        os.unlink(name)
+    return folder
+
+
+def clean_temporaries(folder: PathLike, *, older_than: float = 3600.0) -> list[Path]:
+    """Remove this library's temporary files left in ``folder`` by a killed process.
+
+    Only files carrying :data:`TMP_MARK` and older than ``older_than`` seconds are
+    removed (a younger one may belong to a writer still at work).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    now = time.time()
+    for entry in folder.iterdir():
+        if TMP_MARK not in entry.name or not entry.name.startswith("."):
+            continue
+        with contextlib.suppress(OSError):
+            if now - entry.stat().st_mtime >= older_than:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                removed.append(entry)
+    return removed
+
+
+# --------------------------------------------------------------------------------------
+# Inputs: paths, vectors, areas of interest, rasters
+# --------------------------------------------------------------------------------------
 
 
 def as_path(source: PathLike, *, what: str = "file") -> Path:
@@ -52,7 +208,7 @@ def as_path(source: PathLike, *, what: str = "file") -> Path:
     return path
 
 
-def read_vector(source, *, layer: str | None = None, what: str = "vector file"):
+def read_vector(source, *, layer: str | None = None, what: str = "vector file", **kwargs):
     """Read a vector source into a GeoDataFrame, with errors that name the file and layer.
 
     Parameters
@@ -64,6 +220,8 @@ def read_vector(source, *, layer: str | None = None, what: str = "vector file"):
         Layer of a multi-layer file; a missing layer is a SchemaError listing the layers.
     what : str
         What the file is, for messages ("parcels", "hamlets"...).
+    **kwargs
+        Passed to :func:`geopandas.read_file` (e.g. ``encoding``).
 
     Returns
     -------
@@ -80,12 +238,10 @@ def read_vector(source, *, layer: str | None = None, what: str = "vector file"):
         if layer is not None:
             names = [name for name, _ in pyogrio.list_layers(path)]
             if layer not in names:
-                from .errors import SchemaError
-
                 raise SchemaError(
                     f"Layer '{layer}' not found in '{path}'. Layers there: {', '.join(names)}."
                 )
-        return gpd.read_file(path, layer=layer)
+        return gpd.read_file(path, layer=layer, **kwargs)
     except (DataNotFoundError, InputError):
         raise
     except Exception as exc:  # GDAL/pyogrio errors: name the file and what to do
@@ -95,137 +251,773 @@ def read_vector(source, *, layer: str | None = None, what: str = "vector file"):
         ) from exc
 
 
-@contextlib.contextmanager
-def open_raster(source) -> Iterator:
-    """Yield an open rasterio dataset for a path or an already open dataset.
+def valid_geometry(geometry, *, where: str = "the area of interest"):
+    """``geometry`` made valid (self-intersections repaired), or a GeometryError.
 
-    A dataset opened here is closed on exit; one passed in is left open.
+    A bow-tie or a ring drawn twice would make GEOS raise deep inside an overlay; the
+    repaired polygon covers what was drawn. Empty or non-areal results are errors.
+    """
+    import shapely
+
+    if geometry is None:
+        raise GeometryError(f"{where.capitalize()} has no geometry: draw a polygon.")
+    try:
+        if not shapely.is_valid(geometry):
+            geometry = shapely.make_valid(geometry)
+        # keep the areal part only (make_valid may add lines or points)
+        parts = [g for g in shapely.get_parts(geometry) if g.geom_type.endswith("Polygon")]
+        geometry = shapely.union_all(parts) if parts else None
+    except shapely.errors.GEOSException as exc:
+        raise GeometryError(
+            f"{where.capitalize()} is not a usable polygon ({exc}). Repair it in QGIS "
+            "(Vector > Geometry Tools > Fix Geometries) and try again."
+        ) from None
+    if geometry is None or geometry.is_empty or geometry.area == 0:
+        raise GeometryError(
+            f"{where.capitalize()} has no area after repair (an empty, collapsed or "
+            "line geometry): give a polygon layer."
+        )
+    return geometry
+
+
+def read_aoi(source, *, layer: str | None = None, crs=None):
+    """An area of interest as one valid (multi)polygon and its CRS.
+
+    Parameters
+    ----------
+    source : path, GeoDataFrame, GeoSeries, shapely geometry or (minx, miny, maxx, maxy)
+        The area: every feature of a file or frame is merged (their union, so parcels far
+        from each other do not make one bounding box that misses nothing and everything).
+    layer : str, optional
+        Layer of a multi-layer file.
+    crs : optional
+        The CRS of a bare geometry or bounds (ignored for files and frames).
+
+    Returns
+    -------
+    geometry : shapely geometry
+        Valid, areal, non-empty.
+    crs : pyproj.CRS or None
+    """
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import box
+
+    if isinstance(source, tuple | list) and len(source) == 4:
+        return valid_geometry(box(*map(float, source))), crs
+    if isinstance(source, shapely.Geometry):
+        return valid_geometry(source), crs
+    if isinstance(source, gpd.GeoSeries):
+        frame = gpd.GeoDataFrame(geometry=source)
+    else:
+        frame = read_vector(source, layer=layer, what="area of interest")
+    where = f"the area of interest '{source if isinstance(source, str | Path) else 'frame'}'"
+    geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
+    if not geoms:
+        raise GeometryError(f"{where.capitalize()} holds no geometry: give a polygon layer.")
+    parts = []
+    for g in geoms:
+        try:
+            parts.append(valid_geometry(g, where=where))
+        except GeometryError:
+            continue  # one broken or line feature does not cost the area
+    if not parts:
+        raise GeometryError(
+            f"{where.capitalize()} has no usable polygon (all empty, lines or broken): give "
+            "a polygon layer, or repair it in QGIS (Fix Geometries)."
+        )
+    return valid_geometry(shapely.union_all(parts), where=where), frame.crs
+
+
+@contextlib.contextmanager
+def open_raster(source, *, what: str = "raster") -> Iterator:
+    """Yield an open rasterio dataset for a path, a URL or an already open dataset.
+
+    A dataset opened here is closed on exit; one passed in is left open. A missing file
+    is a DataNotFoundError; a truncated or foreign file an ImageryError naming it.
     """
     import rasterio
 
     if hasattr(source, "read") and hasattr(source, "transform"):
         yield source
         return
-    path = as_path(source, what="raster")
+    text = str(source)
+    if re.match(r"^(https?|s3|gs|az)://|^/vsi", text):
+        name = text if text.startswith("/vsi") else text
+        if text.startswith(("http://", "https://")):
+            name = "/vsicurl/" + text
+    else:
+        name = as_path(source, what=what)
     try:
-        dataset = rasterio.open(path)
+        dataset = rasterio.open(name)
     except rasterio.errors.RasterioIOError as exc:
         raise ImageryError(
-            f"Cannot open raster '{path}': {exc}. The file may be truncated or not a GeoTIFF."
+            f"Cannot open {what} '{text}': {exc}. The file may be truncated, still "
+            "downloading, or not a GeoTIFF: download it again or remove it."
         ) from exc
     with dataset:
         yield dataset
 
 
-def read_table_rows(source, *, sheet=None, what: str = "table") -> tuple[list[list], dict]:
+def read_raster_window(dataset, *, window=None, indexes=None, what: str | None = None, **kw):
+    """``dataset.read(...)``, with a truncated or corrupt block as an ImageryError."""
+    import rasterio
+
+    try:
+        return dataset.read(indexes, window=window, **kw)
+    except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
+        name = what or getattr(dataset, "name", "raster")
+        raise ImageryError(
+            f"Cannot read the pixels of '{name}': {exc}. The file is truncated or "
+            "corrupt: download it again or remove it."
+        ) from exc
+
+
+# --------------------------------------------------------------------------------------
+# Tables: CSV and XLSX, one logic for the survey and the targets
+# --------------------------------------------------------------------------------------
+
+#: Longest CSV cell read (Python's csv default): a longer one is a broken file.
+CSV_FIELD_LIMIT = 131_072
+
+
+def read_grid(
+    source,
+    *,
+    sheet=None,
+    encoding: str | None = None,
+    what: str = "table",
+    choose: Callable[[list], bool] | None = None,
+) -> tuple[list[list], list[int], dict]:
     """Read every row of a CSV or XLSX table as plain Python values, title rows included.
 
     Commune spreadsheets carry title rows above the header, so the caller finds its own
     header row. CSV bytes are decoded with :func:`ntmgis.text.decode_bytes` (UTF-8 with or
-    without BOM, cp1258, TCVN3, VNI); text is returned in NFC. A pandas DataFrame is
-    returned as its header row followed by its rows.
+    without BOM, UTF-16, cp1258, TCVN3, VNI) and split on the delimiter (``,``, ``;``,
+    tab or ``|``) that gives most lines one same number of fields; text is NFC.
 
     Parameters
     ----------
     source : str, os.PathLike or pandas.DataFrame
-        A ``.csv``/``.txt`` or ``.xlsx``/``.xlsm`` file, or a DataFrame.
+        A ``.csv``/``.txt`` or ``.xlsx``/``.xlsm`` file, or a DataFrame (its header row
+        followed by its rows).
     sheet : str or int, optional
-        XLSX sheet name or 0-based index; the first sheet by default.
-    what : str, default "table"
-        What the file is, for messages.
+        XLSX sheet name (case and diacritics aside) or 0-based index.
+    encoding : str, optional
+        A CSV's codec, instead of detecting it.
+    what : str
+        What the file is, for messages ("survey file", "targets table").
+    choose : callable, optional
+        Without ``sheet``: ``choose(rows)`` picks the first sheet it accepts (e.g. the one
+        with a header row); the first sheet when none is accepted.
 
     Returns
     -------
     rows : list of list
         The cell values, one list per row (ragged rows are kept as they are).
+    numbers : list of int
+        The file's line (CSV, where quoted cells may span lines) or row (XLSX) number
+        of each row, 1-based, for messages.
     info : dict
         ``path`` (or None), ``sheet`` (name or None), ``encoding`` (CSV) and
         ``number_formats``: for XLSX one list per row of the cells' number formats (so a
         caller can tell a percent cell), None otherwise.
+
+    Raises
+    ------
+    DataNotFoundError
+        No such file.
+    InputError
+        Empty, truncated, binary or old-format (.xls, .ods) files; a CSV cell longer than
+        :data:`CSV_FIELD_LIMIT` characters.
+    SchemaError
+        No such sheet.
     """
-    import csv
-    import io
-    import unicodedata
-
     import pandas as pd
-
-    from .text import decode_bytes
 
     if isinstance(source, pd.DataFrame):
         rows = [list(source.columns)] + source.astype(object).values.tolist()
-        return rows, {"path": None, "sheet": None, "encoding": None, "number_formats": None}
+        info = {"path": None, "sheet": None, "encoding": None, "number_formats": None}
+        return rows, list(range(1, len(rows) + 1)), info
     path = as_path(source, what=what)
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # zip/XML errors: name the file
-            raise InputError(
-                f"Cannot read {what} '{path}' as an Excel workbook: {exc}. Save it again as "
-                f".xlsx from Excel or LibreOffice."
-            ) from exc
-        try:
-            names = book.sheetnames
-            if sheet is None:
-                name = names[0]
-            elif isinstance(sheet, int):
-                if not 0 <= sheet < len(names):
-                    raise _missing_sheet(path, sheet, names)
-                name = names[sheet]
-            else:
-                wanted = unicodedata.normalize("NFC", str(sheet)).strip().casefold()
-                hits = [n for n in names if unicodedata.normalize("NFC", n).casefold() == wanted]
-                if not hits:
-                    raise _missing_sheet(path, sheet, names)
-                name = hits[0]
-            rows, formats = [], []
-            for row in book[name].iter_rows():
-                values = [getattr(cell, "value", None) for cell in row]
-                rows.append([unicodedata.normalize("NFC", v) if isinstance(v, str) else v
-                             for v in values])  # fmt: skip
-                formats.append([getattr(cell, "number_format", None) for cell in row])
-        finally:
-            book.close()
-        return rows, {"path": path, "sheet": name, "encoding": None, "number_formats": formats}
+        return _read_xlsx(path, sheet, what, choose)
     if suffix in (".xls", ".ods"):
+        kind = "Excel 97-2003" if suffix == ".xls" else "OpenDocument"
         raise InputError(
-            f"{what.capitalize()} '{path}' is in the old {suffix} format: save it as .xlsx "
+            f"{what.capitalize()} '{path}' is an old {kind} {suffix} file: save it as .xlsx "
             f"(Excel workbook) or .csv (CSV UTF-8) and try again."
         )
-    text, encoding = decode_bytes(path.read_bytes())
-    delimiter = _guess_delimiter(text)
-    rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    return rows, {"path": path, "sheet": None, "encoding": encoding, "number_formats": None}
+    return _read_csv(path, encoding, what)
 
 
-def _guess_delimiter(text: str) -> str:
-    """The delimiter (",", ";" or tab) that splits most lines into one same number of fields.
+def read_table_rows(source, *, sheet=None, what: str = "table") -> tuple[list[list], dict]:
+    """:func:`read_grid` without the row numbers (the targets reader's form)."""
+    rows, _, info = read_grid(source, sheet=sheet, what=what)
+    return rows, info
 
-    Excel saves ";"-separated CSV under locales whose decimal mark is a comma, and values
-    such as "55,5" fool ``csv.Sniffer``; title rows above the header have one field.
+
+def _read_csv(path: Path, encoding: str | None, what: str):
+    import csv
+    import io
+
+    from .text import decode_bytes
+
+    with _input_errors(path, what):
+        data = path.read_bytes()
+    if not data.strip():
+        raise InputError(f"{what.capitalize()} '{path}' is empty: export it again.")
+    try:
+        text, used = decode_bytes(data, encoding=encoding)
+    except (LookupError, UnicodeError) as exc:
+        raise InputError(
+            f"{what.capitalize()} '{path}' cannot be decoded as {encoding}: {exc}. Leave the "
+            "encoding out to detect it, or save the file as CSV UTF-8."
+        ) from None
+    if "\x00" in text[:4096]:
+        raise InputError(
+            f"{what.capitalize()} '{path}' is not a text (CSV) file. Save it as CSV (UTF-8) "
+            "or XLSX."
+        )
+    delimiter = guess_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, numbers, last = [], [], 0
+    try:
+        for row in reader:
+            rows.append(row)
+            numbers.append(last + 1)
+            last = reader.line_num
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise InputError(
+                f"{what.capitalize()} '{path}', line {last + 1}: a cell longer than "
+                f"{CSV_FIELD_LIMIT:,} characters (an unclosed quote mark, or not a table). "
+                "Check that line's quotes and export the table again."
+            ) from None
+        raise InputError(
+            f"{what.capitalize()} '{path}' is broken near line {last + 1}: {exc}. Is it "
+            "truncated? Export it again."
+        ) from None
+    return rows, numbers, {"path": path, "sheet": None, "encoding": used, "number_formats": None}
+
+
+def guess_delimiter(text: str) -> str:
+    """The delimiter (``,``, ``;``, tab or ``|``) that splits most lines alike.
+
+    The score of a delimiter is how many of the first 200 lines share one number of
+    fields above one (ties: more fields). Excel saves ``;``-separated CSV under locales
+    whose decimal mark is a comma, and values such as "55,5" fool ``csv.Sniffer``;
+    title rows above the header have one field.
+
+    Examples
+    --------
+    >>> guess_delimiter("Thôn;Chỉ tiêu\\nXóm 1;55,5\\nXóm 2;60,5\\n")
+    ';'
+    >>> guess_delimiter("a,b,c\\n1,2,3\\n")
+    ','
     """
     import csv
     import io
     from collections import Counter
 
-    lines = text.splitlines()[:200]
-    best, best_score = ",", -1
-    for delimiter in (",", ";", "\t"):
-        widths = Counter(
-            len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
-        )
+    sample = "\n".join(text.splitlines()[:200])
+    best, best_score = ",", (-1, -1)
+    for delimiter in (",", ";", "\t", "|"):
+        try:
+            widths = Counter(
+                len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if any(r)
+            )
+        except csv.Error:
+            continue
         widths = {w: n for w, n in widths.items() if w > 1}
-        score = max(widths.values(), default=0)
+        score = max(((n, w) for w, n in widths.items()), default=(0, 0))
         if score > best_score:
             best, best_score = delimiter, score
     return best
 
 
-def _missing_sheet(path, sheet, names):
-    from .errors import SchemaError
+@contextlib.contextmanager
+def _input_errors(path, what):
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise DataNotFoundError(f"{what.capitalize()} not found: '{path}'.") from None
+        raise InputError(
+            f"Cannot read {what} '{path}' ({exc.strerror or type(exc).__name__}): check "
+            "that it is a file you may read, and not open elsewhere."
+        ) from None
 
+
+def _read_xlsx(path: Path, sheet, what: str, choose):
+    import zipfile
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"Cannot read {what} '{path}' as an Excel workbook ({type(exc).__name__}: "
+            f"{exc}). The file may be truncated or not an XLSX file: open it in Excel or "
+            "LibreOffice and save it again as .xlsx."
+        ) from None
+    try:
+        names = list(book.sheetnames)
+        if sheet is None:
+            candidates = names
+        elif isinstance(sheet, int) and not isinstance(sheet, bool):
+            if not 0 <= sheet < len(names):
+                raise _missing_sheet(path, sheet, names)
+            candidates = [names[sheet]]
+        else:
+            from .text import fold
+
+            wanted = unicodedata.normalize("NFC", str(sheet)).strip()
+            hits = [n for n in names if n == wanted] or [
+                n for n in names if fold(n) == fold(wanted)
+            ]
+            if not hits:
+                raise _missing_sheet(path, sheet, names)
+            candidates = hits[:1]
+        found = None
+        for name in candidates:
+            rows, formats = _sheet_rows(book[name])
+            if sheet is not None or choose is None or choose(rows):
+                found = (name, rows, formats)
+                break
+        if found is None:
+            found = (names[0], *_sheet_rows(book[names[0]]))
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
+        if isinstance(exc, SchemaError):
+            raise
+        raise InputError(
+            f"Cannot read {what} '{path}': a sheet is damaged ({type(exc).__name__}: {exc}). "
+            "Open it in Excel or LibreOffice and save it again as .xlsx."
+        ) from None
+    finally:
+        book.close()
+    name, rows, formats = found
+    info = {"path": path, "sheet": name, "encoding": None, "number_formats": formats}
+    return rows, list(range(1, len(rows) + 1)), info
+
+
+def _sheet_rows(worksheet):
+    rows, formats = [], []
+    for row in worksheet.iter_rows():
+        values = [getattr(cell, "value", None) for cell in row]
+        rows.append([unicodedata.normalize("NFC", v) if isinstance(v, str) else v
+                     for v in values])  # fmt: skip
+        formats.append([getattr(cell, "number_format", None) for cell in row])
+    return rows, formats
+
+
+def _missing_sheet(path, sheet, names):
     return SchemaError(
-        f"Sheet '{sheet}' not found in '{path}'. Sheets there: {', '.join(map(str, names))}."
+        f"Sheet '{sheet}' not found in '{path}'. Sheets there: "
+        f"{', '.join(repr(n) for n in names)}. Pass sheet='...' with one of them."
     )
+
+
+# --------------------------------------------------------------------------------------
+# Spreadsheet cells: never a formula, never an illegal character
+# --------------------------------------------------------------------------------------
+
+#: A text cell beginning with one of these could run as a formula (OWASP, CWE-1236).
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+# characters XML 1.0 (so XLSX) cannot hold; tab, LF and CR can
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def clean_control(value: str) -> str:
+    r"""``value`` with the control characters a workbook cannot hold replaced by U+FFFD.
+
+    Examples
+    --------
+    >>> clean_control("Nguy\x01ễn Văn A")
+    'Nguy�ễn Văn A'
+    """
+    return _ILLEGAL.sub("\ufffd", value)
+
+
+def escape_text(value: str) -> str:
+    """Prefix an apostrophe to text that a spreadsheet would read as a formula.
+
+    Parameters
+    ----------
+    value : str
+        A text value.
+
+    Returns
+    -------
+    str
+        ``"'" + value`` when it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
+        carriage return; ``value`` otherwise.
+
+    Examples
+    --------
+    >>> escape_text("=1+1")
+    "'=1+1"
+    >>> escape_text("Vườn tạp")
+    'Vườn tạp'
+    """
+    return "'" + value if value.startswith(DANGEROUS) else value
+
+
+def cell_value(value, *, booleans=("Có", "")):
+    """A cell value as a plain ``str``/``int``/``float``/``None``.
+
+    NaN, NA and NaT become None; numpy numbers Python numbers; dates ``dd/mm/yyyy``
+    text (day first, as Vietnamese forms write them); booleans ``booleans[0]`` /
+    ``booleans[1]``; text NFC with illegal control characters replaced (it is *not*
+    escaped here: :func:`set_cell` and :func:`write_csv` do that).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cell_value(np.float32(-0.25)), cell_value(float("nan")), cell_value(np.int64(3))
+    (-0.25, None, 3)
+    """
+    import numpy as np
+    import pandas as pd
+
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return booleans[0] if value else booleans[1]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        return clean_control(unicodedata.normalize("NFC", value))
+    if isinstance(value, _dt.date | pd.Timestamp):
+        return value.strftime("%d/%m/%Y")
+    return clean_control(str(value))
+
+
+def set_cell(cell, value) -> None:
+    """Set an openpyxl cell to a number or a text, never a formula.
+
+    Text is stored as a string cell (openpyxl would make ``"=..."`` a formula) with
+    Excel's quote prefix when it begins with a dangerous character, so it shows as typed
+    and stays text when edited; illegal control characters are replaced.
+    """
+    value = cell_value(value)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if value.startswith(DANGEROUS):
+            cell.quotePrefix = True
+
+
+def csv_value(value):
+    """A value for a CSV cell: text escaped (an apostrophe before a formula start),
+    whole floats as integers, numbers as numbers."""
+    value = cell_value(value)
+    if isinstance(value, str):
+        return escape_text(value)
+    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+def write_csv(table, path: PathLike, *, encoding: str = "utf-8-sig") -> Path:
+    """Write a table as CSV atomically, every text cell escaped.
+
+    UTF-8 with BOM and CRLF line ends by default (what Excel's "CSV UTF-8" writes, so
+    Excel opens Vietnamese text right). Headers are escaped too.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+    path : str or os.PathLike
+        Replaced when it exists.
+    encoding : str, default "utf-8-sig"
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import pandas as pd
+
+    rows = [[csv_value(v) for v in row] for row in table.itertuples(index=False, name=None)]
+    headers = [escape_text(cell_value(str(c))) for c in table.columns]
+    clean = pd.DataFrame(rows, columns=headers, dtype=object)
+    path = Path(path)
+    with atomic_path(path, what="CSV file") as tmp:
+        clean.to_csv(tmp, index=False, encoding=encoding, lineterminator="\r\n")
+    return path
+
+
+def save_workbook(book, path: PathLike, *, run_id: str | None = None) -> Path:
+    """Save an openpyxl workbook atomically (``run_id`` goes into its properties)."""
+    if run_id:
+        book.properties.identifier = run_id
+    path = Path(path)
+    with atomic_path(path, what="workbook") as tmp:
+        book.save(tmp)
+    return path
+
+
+def write_xlsx(sheets: dict, path: PathLike, *, run_id: str | None = None) -> Path:
+    """Write tables to one workbook atomically, one sheet each, cells never formulas.
+
+    Parameters
+    ----------
+    sheets : dict of str to pandas.DataFrame
+        Sheet name (cut to Excel's 31 characters) -> table, in order.
+    path : str or os.PathLike
+        The ``.xlsx`` file; replaced when it exists, untouched on an error.
+    run_id : str, optional
+        Stored in the workbook's properties (``identifier``).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, table in sheets.items():
+        sheet = book.create_sheet(_sheet_title(name))
+        for j, header in enumerate(table.columns, start=1):
+            set_cell(sheet.cell(row=1, column=j), str(header))
+        for i, row in enumerate(table.itertuples(index=False, name=None), start=2):
+            for j, value in enumerate(row, start=1):
+                set_cell(sheet.cell(row=i, column=j), value)
+        sheet.freeze_panes = "A2"
+    return save_workbook(book, path, run_id=run_id)
+
+
+def _sheet_title(name) -> str:
+    title = re.sub(r"[\[\]:*?/\\]", "_", clean_control(str(name))).strip("'") or "Sheet"
+    return title[:31]
+
+
+# --------------------------------------------------------------------------------------
+# GeoPackage
+# --------------------------------------------------------------------------------------
+
+
+def write_gpkg(path: PathLike, layers: dict, *, finish=None) -> Path:
+    """Write GeoDataFrames (or DataFrames, as attribute tables) to one GeoPackage atomically.
+
+    The file is written under a temporary name beside ``path`` and renamed into place, so
+    a crash or a cancel never leaves a half-written GeoPackage. GeoPackage 1.2 is written,
+    which QGIS 3.22 opens without a warning.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Target ``.gpkg`` file; replaced when it exists.
+    layers : dict
+        Layer name -> GeoDataFrame or DataFrame, written in order.
+    finish : callable, optional
+        ``finish(temporary_path)`` runs on the complete file before it is renamed into
+        place (e.g. to embed QGIS styles).
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    path = Path(path)
+    with atomic_path(path, what="GeoPackage") as tmp:
+        for name, frame in layers.items():
+            try:
+                if isinstance(frame, gpd.GeoDataFrame):
+                    frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", VERSION="1.2")
+                else:
+                    pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", VERSION="1.2")
+            except (OSError, NtmgisError):
+                raise
+            except Exception as exc:  # GDAL errors while writing: name the layer
+                raise OutputError(
+                    f"Cannot write layer '{name}' of the GeoPackage '{path}': {exc}. Check "
+                    "the disk space and that no other program holds the file."
+                ) from exc
+        if finish is not None:
+            finish(tmp)
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# A run's outputs: one lock, one staging folder, published together
+# --------------------------------------------------------------------------------------
+
+
+def new_run_id() -> str:
+    """A run id: UTC time and a random suffix (``20260102T081500Z-3f9a1c``)."""
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+class RunOutputs:
+    """One run's output folder: locked, staged, published together.
+
+    ``with RunOutputs(folder) as out:`` checks the folder can be written, takes its lock
+    (a second run into the same folder gets an OutputError naming the first), removes
+    what killed runs left (staging folders, temporaries), and gives ``out.staging``, a
+    hidden folder inside ``folder`` where every output is written. When the block ends
+    without an error the staged files are moved into ``folder`` together, the files of
+    the previous run that this one did not write again are removed, and the manifest
+    (:data:`MANIFEST_NAME`: run id, time, files) is replaced; on an error (or a cancel,
+    or a kill) the folder keeps the previous run's files untouched.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The output folder (created when missing).
+    run_id : str, optional
+        Default: :func:`new_run_id`.
+
+    Attributes
+    ----------
+    folder, staging : pathlib.Path
+    run_id : str
+    published : list of pathlib.Path
+        The final paths, after the block.
+    """
+
+    def __init__(self, folder: PathLike, run_id: str | None = None):
+        self.folder = Path(folder).expanduser()
+        self.run_id = run_id or new_run_id()
+        self.staging = self.folder / f"{STAGING_PREFIX}{self.run_id}"
+        self.published: list[Path] = []
+        self._lock_fd: int | None = None
+
+    # the lock ------------------------------------------------------------------------
+    def _acquire(self) -> None:
+        lock = self.folder / LOCK_NAME
+        with output_errors(lock, "lock file"):
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: a pid file
+            fcntl = None
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
+                os.close(fd)
+                raise OutputError(
+                    f"Another ntmgis run is writing into '{self.folder}' ({holder or 'unknown'}"
+                    "). Wait for it to finish, or choose another output folder."
+                ) from None
+        else:  # pragma: no cover
+            text = os.read(fd, 4096).decode("utf-8", "replace")
+            match = re.search(r"pid (\d+)", text)
+            if match and int(match.group(1)) != os.getpid() and _pid_alive(int(match.group(1))):
+                os.close(fd)
+                raise OutputError(
+                    f"Another ntmgis run is writing into '{self.folder}' ({text.strip()}). "
+                    "Wait for it to finish, or choose another output folder."
+                )
+        note = f"run {self.run_id}, pid {os.getpid()} on {socket.gethostname()}"
+        os.ftruncate(fd, 0)
+        os.lseek(fd, 0, os.SEEK_SET)
+        os.write(fd, note.encode())
+        self._lock_fd = fd
+
+    def _release(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._lock_fd, 0)
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+
+    # the folder ----------------------------------------------------------------------
+    def clean_stale(self) -> list[Path]:
+        """Remove staging folders and temporaries left by killed runs (under the lock)."""
+        removed = []
+        for entry in self.folder.iterdir():
+            if entry.name.startswith(STAGING_PREFIX) and entry != self.staging:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+        # under the lock no other run writes here; a lone writer's young file is spared
+        removed += clean_temporaries(self.folder, older_than=60.0)
+        return removed
+
+    def path(self, name: str) -> Path:
+        """Where to write the output ``name`` (inside the staging folder)."""
+        return self.staging / name
+
+    def final(self, path: PathLike) -> Path:
+        """The published path of a staged ``path``."""
+        path = Path(path)
+        try:
+            return self.folder / path.relative_to(self.staging)
+        except ValueError:
+            return path
+
+    def previous(self) -> dict:
+        """The manifest of the last published run (``{}`` when none)."""
+        try:
+            return json.loads((self.folder / MANIFEST_NAME).read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def publish(self) -> list[Path]:
+        """Move every staged file into the folder; drop the previous run's leftovers."""
+        files = sorted(p for p in self.staging.rglob("*") if p.is_file() and TMP_MARK not in p.name)
+        names = [p.relative_to(self.staging).as_posix() for p in files]
+        previous = self.previous().get("files", [])
+        manifest = {
+            "run_id": self.run_id,
+            "published": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "files": names,
+        }
+        with output_errors(self.folder, "output"):
+            for src, name in zip(files, names):
+                dst = self.folder / name
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+            for name in previous:
+                if name not in names:
+                    with contextlib.suppress(OSError):
+                        (self.folder / name).unlink()
+            with atomic_path(self.folder / MANIFEST_NAME, what="run manifest") as tmp:
+                tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.published = [self.folder / n for n in names]
+        return self.published
+
+    def __enter__(self) -> RunOutputs:
+        check_writable(self.folder)
+        self._acquire()
+        try:
+            self.clean_stale()
+            with output_errors(self.staging, "staging"):
+                self.staging.mkdir()
+        except BaseException:
+            self._release()
+            raise
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        try:
+            if kind is None:
+                self.publish()
+            else:
+                shutil.rmtree(self.staging, ignore_errors=True)
+        finally:
+            self._release()

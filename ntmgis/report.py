@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path
+from ._io import escape_text, save_workbook, set_cell, write_csv
 from .progress import (
     FLAGS,
     SURVEY_CLASSES,
@@ -54,7 +54,6 @@ SHEETS = {
     "visits": ("Hộ cần kiểm tra", "ho_can_kiem_tra", "DANH SÁCH HỘ CẦN KIỂM TRA THỰC ĐỊA"),
     "transitions": ("Biến động", "bien_dong", "BIẾN ĐỘNG GIỮA HAI ĐỢT KHẢO SÁT"),
 }
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
 _SHORT = {
     "hoang_hoa_dua_vao_su_dung": "Vườn hoang hóa đưa vào sử dụng",
@@ -73,30 +72,6 @@ def _class_header(key: str) -> str:
 
 def _flag_header(key: str) -> str:
     return "Ảnh: " + label(key, "flag").lower()
-
-
-def escape_text(value: str) -> str:
-    """Prefix an apostrophe to text that a spreadsheet would read as a formula.
-
-    Parameters
-    ----------
-    value : str
-        A text value.
-
-    Returns
-    -------
-    str
-        ``"'" + value`` when it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
-        carriage return; ``value`` otherwise.
-
-    Examples
-    --------
-    >>> escape_text("=1+1")
-    "'=1+1"
-    >>> escape_text("Vườn tạp")
-    'Vườn tạp'
-    """
-    return "'" + value if value.startswith(_DANGEROUS) else value
 
 
 def _plain(value):
@@ -520,18 +495,12 @@ def write_workbook(tables: dict, path, *, subtitle: str = "") -> Path:
         sheet.page_margins.left = sheet.page_margins.right = 0.4
         sheet.page_margins.top = sheet.page_margins.bottom = 0.5
         sheet.oddFooter.center.text = "Trang &P / &N"
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic(path, book.save)
+    return save_workbook(book, path)
 
 
 def _set(cell, value) -> None:
-    """Set a value as a number or a text, never a formula."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"  # openpyxl makes "=..." a formula: keep it text
-        if value.startswith(_DANGEROUS):
-            cell.quotePrefix = True
+    """Set a value as a number or a text, never a formula (the one cell writer)."""
+    set_cell(cell, value)
 
 
 def _shown(value) -> str:
@@ -542,31 +511,9 @@ def _shown(value) -> str:
     return str(value)
 
 
-def _atomic(path: Path, save) -> Path:
-    with atomic_path(path) as tmp:
-        save(tmp)
-    return path
-
-
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:
-    clean = table.copy()
-    for column in clean.columns:
-        clean[column] = [_csv_value(v) for v in clean[column]]
-    clean.columns = [escape_text(str(c)) for c in clean.columns]
-
-    def save(tmp):
-        clean.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-
-    return _atomic(path, save)
-
-
-def _csv_value(value):
-    value = _plain(value)
-    if isinstance(value, str):
-        return escape_text(value)
-    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
-        return int(value)
-    return value
+    rows = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
+    return write_csv(pd.DataFrame(rows, columns=table.columns, dtype=object), path)
 
 
 def write_report(

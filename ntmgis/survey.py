@@ -14,10 +14,8 @@ in the CSV file.
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import difflib
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -30,7 +28,6 @@ from .errors import ConfigError, InputError, SchemaError, warn
 from .text import (
     Metadata,
     clean_text,
-    decode_bytes,
     fold,
     match_columns,
     normalise_tone_placement,
@@ -392,78 +389,6 @@ def _source_name(source) -> str:
     return str(source) if isinstance(source, str | Path) else "the survey table"
 
 
-def _read_csv_grid(path: Path, encoding: str | None):
-    data = path.read_bytes()
-    if not data.strip():
-        raise InputError(f"Survey file '{path}' is empty.")
-    if b"\x00" in data[:4096]:
-        raise InputError(
-            f"Survey file '{path}' is not a text (CSV) file. Save it as CSV (UTF-8) or XLSX."
-        )
-    text, used = decode_bytes(data, encoding=encoding)
-    lines = text.splitlines()[:50]
-    best, best_score = ",", -1
-    for delimiter in (",", ";", "\t", "|"):
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter) if any(row)]
-        score = max(counts, default=0)
-        if score > best_score:
-            best, best_score = delimiter, score
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=best)
-    rows, numbers = [], []
-    last = 0
-    try:
-        for row in reader:
-            rows.append(row)
-            numbers.append(last + 1)
-            last = reader.line_num
-    except csv.Error as exc:
-        raise InputError(
-            f"Survey file '{path}' is broken near line {last + 1}: {exc}. Is it truncated?"
-        ) from None
-    return rows, numbers, used
-
-
-def _read_xlsx_grid(path: Path, sheet: str | None, fields=None):
-    import zipfile
-
-    try:
-        import openpyxl
-    except ModuleNotFoundError as exc:  # pragma: no cover - a dependency
-        raise InputError("Reading XLSX needs openpyxl: pip install openpyxl.") from exc
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(
-            f"Cannot read the workbook '{path}' ({type(exc).__name__}: {exc}). The file may "
-            "be truncated or not an XLSX file: open it in Excel/LibreOffice and save it again "
-            "as .xlsx."
-        ) from None
-    try:
-        names = list(book.sheetnames)
-        if sheet is None:
-            candidates = names
-        else:
-            hit = [n for n in names if n == sheet] or [n for n in names if fold(n) == fold(sheet)]
-            if not hit:
-                raise SchemaError(
-                    f"Sheet '{sheet}' not found in '{path}'. Sheets there: "
-                    f"{', '.join(repr(n) for n in names)}. Pass sheet='...' with one of them."
-                )
-            candidates = hit[:1]
-        found = None
-        for name in candidates:
-            rows = [list(r) for r in book[name].iter_rows(values_only=True)]
-            if sheet is not None or _find_header(rows, fields=fields)[0] is not None:
-                found = (rows, name)
-                break
-        if found is None:
-            found = ([list(r) for r in book[names[0]].iter_rows(values_only=True)], names[0])
-    finally:
-        book.close()
-    rows, name = found
-    return rows, list(range(1, len(rows) + 1)), name
-
-
 def _cell_text(value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
@@ -669,19 +594,14 @@ def read_survey(
             rows = [[str(c) for c in source.columns], *body]
         numbers = list(range(1, len(rows) + 1))
     else:
-        path = _io.as_path(source, what="survey file")
-        suffix = path.suffix.lower()
-        if suffix in (".xlsx", ".xlsm"):
-            rows, numbers, sheet_name = _read_xlsx_grid(path, sheet, fields)
-        elif suffix == ".xls":
-            raise InputError(
-                f"'{path}' is an old Excel 97-2003 workbook (.xls): open it and save it as "
-                ".xlsx (or CSV UTF-8)."
-            )
-        elif suffix == ".ods":
-            raise InputError(f"'{path}' is an OpenDocument sheet: save it as .xlsx or CSV.")
-        else:
-            rows, numbers, used_encoding = _read_csv_grid(path, encoding)
+        rows, numbers, info = _io.read_grid(
+            source,
+            sheet=sheet,
+            encoding=encoding,
+            what="survey file",
+            choose=lambda rows: _find_header(rows, fields=fields)[0] is not None,
+        )
+        sheet_name, used_encoding = info["sheet"], info["encoding"]
     where = name + (f", sheet '{sheet_name}'" if sheet_name else "")
 
     header_index, _ = _find_header(rows, fields=fields)
@@ -1132,6 +1052,10 @@ class JoinReport:
     def write(self, path) -> Path:
         """Write the report: ``.csv`` (issues), ``.xlsx`` (summary, unmatched, issues).
 
+        Written atomically (a failed write leaves no file), every text cell escaped so
+        that a survey value such as ``=cmd|...`` or ``@SUM(...)`` is never a formula,
+        control characters replaced, numbers kept as numbers.
+
         Parameters
         ----------
         path : str or os.PathLike
@@ -1142,17 +1066,15 @@ class JoinReport:
         pathlib.Path
             The file written.
         """
+        from ._io import write_csv, write_xlsx
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix.lower() == ".xlsx":
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
             counts = pd.DataFrame(list(self.counts().items()), columns=["item", "count"])
-            with pd.ExcelWriter(path) as writer:
-                counts.to_excel(writer, sheet_name="summary", index=False)
-                self.unmatched.to_excel(writer, sheet_name="survey_unmatched", index=False)
-                self.issues.to_excel(writer, sheet_name="join_issues", index=False)
-        else:
-            self.issues.to_csv(path, index=False, encoding="utf-8-sig")
-        return path
+            sheets = {"summary": counts, "survey_unmatched": self.unmatched,
+                      "join_issues": self.issues}  # fmt: skip
+            return write_xlsx(sheets, path)
+        return write_csv(self.issues, path)
 
 
 def _choose_on(on, parcels, survey) -> str:

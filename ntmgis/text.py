@@ -696,8 +696,25 @@ def encode_cp1258(text: str) -> bytes:
     return bytes(out)
 
 
+def _utf16_codec(data: bytes) -> str | None:
+    """``"utf-16"`` (BOM) or ``"utf-16-le"``/``"-be"`` (ASCII-heavy text without one)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = data[:4096]
+    if len(head) < 4 or len(head) % 2:
+        head = head[: len(head) - len(head) % 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
 def decode_bytes(data: bytes, *, encoding: str | None = None) -> tuple[str, str]:
-    """Decode the bytes of a text file: UTF-8 (with or without BOM), cp1258, TCVN3 or VNI.
+    """Decode the bytes of a text file: UTF-8 (with or without BOM), UTF-16, cp1258, TCVN3, VNI.
 
     Parameters
     ----------
@@ -711,11 +728,15 @@ def decode_bytes(data: bytes, *, encoding: str | None = None) -> tuple[str, str]
     text : str
         The text, NFC.
     encoding : str
-        What was used: ``"utf-8-sig"``, ``"utf-8"``, ``"cp1258"``, ``"tcvn3"``, ``"vni"``,
-        or the codec given.
+        What was used: ``"utf-8-sig"``, ``"utf-8"``, ``"utf-16"`` (``-le``/``-be`` without
+        a BOM), ``"cp1258"``, ``"tcvn3"``, ``"vni"``, or the codec given.
     """
     if encoding is not None:
         return unicodedata.normalize("NFC", data.decode(encoding)), encoding
+    utf16 = _utf16_codec(data)
+    if utf16 is not None:  # Excel's "Unicode text" and PowerShell write UTF-16
+        text = data.decode(utf16, errors="replace").lstrip("\ufeff")
+        return unicodedata.normalize("NFC", text), utf16
     if data.startswith(b"\xef\xbb\xbf"):
         return unicodedata.normalize("NFC", data[3:].decode("utf-8", errors="replace")), (
             "utf-8-sig"
