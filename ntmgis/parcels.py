@@ -41,6 +41,7 @@ __all__ = [
     "read_parcels",
     "is_garden_land_use",
     "parcel_ids",
+    "parcel_number",
 ]
 
 
@@ -295,17 +296,65 @@ def _read_dxf(path: Path):
     return gpd.GeoDataFrame(out, geometry=polygons, crs=raw.crs)
 
 
+_SPLIT_NUMBER = re.compile(r"^0*(\d+)\s*[-_.]?\s*([a-z]{1,2})$", re.IGNORECASE)
+
+
+def parcel_number(value) -> tuple[int | str | None, str | None]:
+    """A parcel number as the join compares it: a whole number, or a split number.
+
+    A parcel split from parcel 3 is numbered "3a", "3b" (also written "3A", "3 a",
+    "3-a"): those become ``"3a"``. Whole numbers are ints ("012" and 12.0 are 12).
+
+    Parameters
+    ----------
+    value : object
+        A cell: number, text or missing.
+
+    Returns
+    -------
+    key : int, str or None
+        None when the cell is empty or unreadable.
+    problem : str or None
+        ``"unreadable"`` when the cell holds something that is not a parcel number.
+
+    Examples
+    --------
+    >>> parcel_number("12"), parcel_number(345.0), parcel_number(" 3 A ")
+    ((12, None), (345, None), ('3a', None))
+    >>> parcel_number("12,5"), parcel_number(None)
+    ((None, 'unreadable'), (None, None))
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None, None
+    if isinstance(value, bool | np.bool_):
+        return None, "unreadable"
+    if isinstance(value, int | np.integer):
+        return int(value), None
+    if isinstance(value, float | np.floating):
+        return (int(value), None) if float(value).is_integer() else (None, "unreadable")
+    text = str(value).strip()
+    if not text:
+        return None, None
+    split = _SPLIT_NUMBER.match(text)
+    if split:
+        return f"{int(split.group(1))}{split.group(2).lower()}", None
+    number, _ = parse_vn_number(text)
+    if number is not None and float(number).is_integer() and number >= 0:
+        return int(number), None
+    return None, "unreadable"
+
+
 def _to_int_keys(values: pd.Series, column: str, source: str, notes: list[list[str]]):
-    """Integers where the text is a whole number; else keep the text (e.g. "12a")."""
+    """Integers where the text is a whole number; split numbers as "12a"; else the text."""
     out = []
     for i, value in enumerate(values):
         text = _key_text(value)
         if text is None:
             out.append(None)
             continue
-        number, _ = parse_vn_number(text)
-        if number is not None and float(number).is_integer():
-            out.append(int(number))
+        key, problem = parcel_number(text)
+        if problem is None and key is not None:
+            out.append(key)
         else:
             out.append(text)
             notes[i].append(f"{column} '{text}' is not a whole number")

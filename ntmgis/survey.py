@@ -476,22 +476,37 @@ def _int_key(value):
     return int(number), None
 
 
-_SHEET_PARCEL = re.compile(r"^\D*?(\d+)\s*(?:[/\-–.,;:|]|\s)\s*\D*?(\d+)\D*$")
+def _key_array(values):
+    """Whole numbers as Int64; with split numbers ("3a") the column is text."""
+    if all(v is None or isinstance(v, int) for v in values):
+        return pd.array(values, dtype="Int64")
+    return _text([None if v is None else str(v) for v in values])
+
+
+_SHEET_PARCEL = re.compile(
+    r"^\D*?(\d+)\s*(?:[/\-–.,;:|]|\s)\s*\D*?(\d+)(?:\s?([a-z]{1,2})(?![a-z]))?\D*$"
+)
 
 
 def _split_sheet_parcel(value, *, parcel_first: bool = False):
     """(sheet, parcel) from one cell: "12/345", "12 - 345", "tờ 12 thửa 345"."""
     text = fold(_cell_text(value))
-    named = re.search(r"to\D*(\d+)\D+thua\D*(\d+)", text) or re.search(
-        r"thua\D*(\d+)\D+to\D*(\d+)", text
+    split = r"\s?([a-z]{1,2})(?![a-z])"  # "thửa 3a": a split parcel
+    named = re.search(rf"to\D*(\d+)\D+thua\D*(\d+)(?:{split})?", text) or re.search(
+        rf"thua\D*(\d+)(?:{split})?\D+to\D*(\d+)", text
     )
     if named:
-        a, b = int(named.group(1)), int(named.group(2))
-        return (a, b) if named.re.pattern.startswith("to") else (b, a)
+        if named.re.pattern.startswith("to"):
+            a, b, suffix = int(named.group(1)), int(named.group(2)), named.group(3)
+        else:
+            b, suffix, a = int(named.group(1)), named.group(2), int(named.group(3))
+        return (a, f"{b}{suffix}" if suffix else b)
     match = _SHEET_PARCEL.match(text)
     if not match:
         return None
     a, b = int(match.group(1)), int(match.group(2))
+    if match.group(3):  # "12/3a": parcel 3a of sheet 12 (a split parcel)
+        return None if parcel_first else (a, f"{b}{match.group(3)}")
     return (b, a) if parcel_first else (a, b)
 
 
@@ -684,11 +699,13 @@ def read_survey(
     out["stt"] = pd.array([_int_key(v)[0] for v in col("stt")], dtype="Int64")
 
     # keys
+    from .parcels import parcel_number
+
     for key in ("sheet", "parcel_no"):
         values = []
         column = mapping.get(key)
         for i, value in enumerate(col(key)):
-            number, problem = _int_key(value)
+            number, problem = _int_key(value) if key == "sheet" else parcel_number(value)
             if problem:
                 label = "số tờ" if key == "sheet" else "số thửa"
                 note(
@@ -700,7 +717,7 @@ def read_survey(
                     "is not a whole number; the row cannot be joined by parcel key.",
                 )
             values.append(number)
-        out[key] = pd.array(values, dtype="Int64")
+        out[key] = _key_array(values)
     if "sheet_parcel" in mapping and not ("sheet" in mapping and "parcel_no" in mapping):
         column = mapping["sheet_parcel"]
         parcel_first = fold(column).startswith(("thua", "so thua"))
@@ -714,7 +731,7 @@ def read_survey(
             sheets.append(pair[0] if pair else None)
             numbers.append(pair[1] if pair else None)
         out["sheet"] = pd.array(sheets, dtype="Int64")
-        out["parcel_no"] = pd.array(numbers, dtype="Int64")
+        out["parcel_no"] = _key_array(numbers)
     out["household_id"] = _text([(_cell_text(v).strip() or None) for v in col("household_id")])
 
     # names
@@ -1284,7 +1301,7 @@ def join_survey(
                     i
                     for i in hit
                     if pd.notna(p)
-                    and pcol["parcel_no"][i] == p
+                    and str(pcol["parcel_no"][i]) == str(p)
                     and (pd.isna(s) or pcol["sheet"][i] == s)
                 ]
                 if not narrowed:
