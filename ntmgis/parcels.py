@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from . import _progress
-from .errors import DataNotFoundError, InputError, SchemaError, warn
+from .errors import DataNotFoundError, InputError, ParcelWarning, SchemaError, warn
 from .text import Metadata, clean_text, fold, match_columns, parse_vn_number, repair_column
 
 __all__ = [
@@ -543,7 +543,7 @@ def read_parcels(
             gdf[column] = repaired.astype(series.dtype)  # at least NFC
         if info["message"]:
             info_text.append(info["message"])
-            warn(info["message"])
+            warn(info["message"], ParcelWarning, where=name, what="text_encoding")
     try:
         mapping = match_columns(
             [c for c in gdf.columns if c != geom_col], PARCEL_FIELDS, overrides=fields
@@ -583,6 +583,18 @@ def read_parcels(
         gdf = gdf.set_crs(crs, allow_override=True)
     valid_bounds = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)].total_bounds
     check_coordinates(valid_bounds, gdf.crs, source=name, province=province)
+    from .crs import lacks_datum_shift
+
+    if lacks_datum_shift(gdf.crs):
+        warn(
+            f"'{name}' is in a VN-2000 projection without a datum shift (no TOWGS84 in its "
+            "CRS): if it was made as a 'local' VN-2000 file, the parcels sit about 225 m off "
+            "the imagery. A run checks this against the imagery "
+            "(ntmgis.crs.alignment_from_imagery) and corrects it.",
+            ParcelWarning,
+            where=name,
+            what="vn2000_no_towgs84",
+        )
 
     n = len(gdf)
     notes: list[list[str]] = [[] for _ in range(n)]
