@@ -1034,7 +1034,7 @@ def lacks_datum_shift(crs) -> bool:
 
 def alignment_from_imagery(parcels, imagery, *, period=None, max_scenes: int = 4,
                            max_shift: float = 300.0, tolerance: float = 20.0):  # fmt: skip
-    """Check a run's parcels against its own imagery: are they "local" VN-2000?
+    """Check a run's parcels against its own imagery for a "local" VN-2000 file.
 
     The clearest NDVI date among up to ``max_scenes`` scenes (spread over ``period``)
     is read over the parcels (plus ``max_shift``) and :func:`check_alignment` tells
