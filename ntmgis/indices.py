@@ -611,15 +611,16 @@ def write_cog(stack: RasterStack, path: PathLike, *, compress: str = "deflate") 
     import rasterio.shutil
     from rasterio.io import MemoryFile
 
+    from ._io import atomic_path
+
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     profile = stack_profile(stack)
-    with MemoryFile() as memfile:
+    with MemoryFile() as memfile, atomic_path(out, what="Cloud-Optimised GeoTIFF") as target:
         with memfile.open(**profile) as tmp:
             tmp.write(stack.data)
             for i, name in enumerate(stack.names, start=1):
                 tmp.set_band_description(i, name)
             rasterio.shutil.copy(
-                tmp, str(out), driver="COG", compress=compress.upper(), BIGTIFF="IF_SAFER"
+                tmp, str(target), driver="COG", compress=compress.upper(), BIGTIFF="IF_SAFER"
             )
     return str(out)

@@ -308,9 +308,11 @@ def write_qml(theme: str | None, path: str | os.PathLike, *, layer: str = "parce
     pathlib.Path
         The written file.
     """
+    from ._io import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(qml(theme, layer=layer), encoding="utf-8")
+    with atomic_path(path, what="QGIS style") as tmp:
+        tmp.write_text(qml(theme, layer=layer), encoding="utf-8")
     return path
 
 

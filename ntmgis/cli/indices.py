@@ -56,14 +56,17 @@ def indices(
     <index>_series.tif (one band per date, NaN where cloudy) and <index>_composite.tif
     (median, max, min, amplitude p90-p10, clear count), plus scenes.csv.
     """
-    import csv
     import warnings
 
+    import pandas as pd
+
+    from .._io import check_writable, write_csv
     from ..errors import NtmgisWarning
     from ..imagery import read_stacks
     from ..indices import composite, register_index, write_cog
     from ._common import progress_bar
 
+    check_writable(outdir)  # before any work
     names = [n.lower() for n in index_names]
     for text in formulas:
         name, sep, expr = text.partition("=")
@@ -87,7 +90,6 @@ def indices(
     for w in caught:
         click.secho(f"ntmgis: warning: {w.message}", fg="yellow", err=True)
     out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     for stack in stacks:
         suffix = "" if len(stacks) == 1 else "_" + stack.meta["crs_name"].replace(":", "").lower()
@@ -104,17 +106,16 @@ def indices(
                 written.append(write_cog(series, out / f"{name}_series{suffix}.tif"))
             comp = composite(series, variable=name, period=period)
             written.append(write_cog(comp, out / f"{name}_composite{suffix}.tif"))
-    with open(out / "scenes.csv", "w", newline="", encoding="utf-8") as f:
-        fields = ["scene", "date", "crs", "clear_pixels", "aoi_pixels", "boa_offset", "status"]
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for stack in stacks:
-            for row in stack.meta["scenes"]:
-                writer.writerow({**{k: row.get(k) for k in fields}, "crs": stack.meta["crs_name"]})
-        for row in stacks[0].meta["skipped"]:
-            writer.writerow(
-                {"scene": row["scene"], "date": row["date"], "status": "skipped: " + row["reason"]}
-            )
+    fields = ["scene", "date", "crs", "clear_pixels", "aoi_pixels", "boa_offset", "status"]
+    rows = [
+        {**{k: row.get(k) for k in fields}, "crs": stack.meta["crs_name"]}
+        for stack in stacks
+        for row in stack.meta["scenes"]
+    ] + [
+        {"scene": row["scene"], "date": row["date"], "status": "skipped: " + row["reason"]}
+        for row in stacks[0].meta["skipped"]
+    ]
+    write_csv(pd.DataFrame(rows, columns=fields), out / "scenes.csv", encoding="utf-8")
     written.append(str(out / "scenes.csv"))
     n_scenes = sum(len(s.meta["scenes"]) for s in stacks)
     click.echo(f"{n_scenes} scene(s) read, {len(stacks[0].meta['skipped'])} skipped.")

@@ -38,10 +38,11 @@ def zonal(parcels, rasters, output, layer, stats, weights, nodata) -> None:
     is computed once and reused for every band and file. Columns are named
     "<layer>:<stat>", plus status and coverage_fraction per parcel.
     """
-    from .._io import read_vector
+    from .._io import check_writable, read_vector, write_csv, write_gpkg
     from ..zonal import zonal_stats
     from ._common import progress_bar
 
+    check_writable(Path(output).expanduser().resolve().parent)  # before any work
     gdf = read_vector(parcels, layer=layer, what="parcels file")
     with progress_bar("Zonal statistics") as progress:
         table = zonal_stats(
@@ -53,14 +54,13 @@ def zonal(parcels, rasters, output, layer, stats, weights, nodata) -> None:
             progress=progress,
         )
     out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".gpkg":
         joined = gdf.join(
             table.add_prefix("z_") if set(table.columns) & set(gdf.columns) else table
         )
-        joined.to_file(out, layer="zonal", driver="GPKG")
-    else:
-        gdf.drop(columns=gdf.geometry.name).join(table).to_csv(out, encoding="utf-8-sig")
+        write_gpkg(out, {"zonal": joined})
+    else:  # escaped and atomic, like every CSV ntmgis writes
+        write_csv(gdf.drop(columns=gdf.geometry.name).join(table).reset_index(), out)
     counts = table["status"].value_counts().to_dict()
     click.echo(
         f"{len(table)} parcels, {len(table.columns) - 2} statistics columns -> {out} "
