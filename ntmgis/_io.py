@@ -714,18 +714,20 @@ def set_cell(cell, value) -> None:
             cell.quotePrefix = True
 
 
-def csv_value(value):
+def csv_value(value, *, whole_as_int: bool = False):
     """A value for a CSV cell: text escaped (an apostrophe before a formula start),
-    whole floats as integers, numbers as numbers."""
+    numbers as numbers (whole floats as integers with ``whole_as_int``)."""
     value = cell_value(value)
     if isinstance(value, str):
         return escape_text(value)
-    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
+    if whole_as_int and isinstance(value, float) and value == int(value) and abs(value) < 1e15:
         return int(value)
     return value
 
 
-def write_csv(table, path: PathLike, *, encoding: str = "utf-8-sig") -> Path:
+def write_csv(
+    table, path: PathLike, *, encoding: str = "utf-8-sig", whole_as_int: bool = False
+) -> Path:
     """Write a table as CSV atomically, every text cell escaped.
 
     UTF-8 with BOM and CRLF line ends by default (what Excel's "CSV UTF-8" writes, so
@@ -737,6 +739,8 @@ def write_csv(table, path: PathLike, *, encoding: str = "utf-8-sig") -> Path:
     path : str or os.PathLike
         Replaced when it exists.
     encoding : str, default "utf-8-sig"
+    whole_as_int : bool, default False
+        Write whole floats (``12.0``) as integers (``12``), as a report shows counts.
 
     Returns
     -------
@@ -744,7 +748,10 @@ def write_csv(table, path: PathLike, *, encoding: str = "utf-8-sig") -> Path:
     """
     import pandas as pd
 
-    rows = [[csv_value(v) for v in row] for row in table.itertuples(index=False, name=None)]
+    rows = [
+        [csv_value(v, whole_as_int=whole_as_int) for v in row]
+        for row in table.itertuples(index=False, name=None)
+    ]
     headers = [escape_text(cell_value(str(c))) for c in table.columns]
     clean = pd.DataFrame(rows, columns=headers, dtype=object)
     path = Path(path)

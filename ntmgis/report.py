@@ -513,7 +513,9 @@ def _shown(value) -> str:
 
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:
     rows = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
-    return write_csv(pd.DataFrame(rows, columns=table.columns, dtype=object), path)
+    return write_csv(
+        pd.DataFrame(rows, columns=table.columns, dtype=object), path, whole_as_int=True
+    )
 
 
 def write_report(
