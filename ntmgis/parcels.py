@@ -394,7 +394,17 @@ def _repair_geometries(gdf, notes: list[list[str]]):
         notes[i].append("empty or missing geometry")
     kinds = shapely.get_type_id(geoms)
     for i in np.flatnonzero(~empty & ~np.isin(kinds, [3, 6])):
-        notes[i].append(f"not a polygon ({shapely.get_type_id(geoms[i])}: line or point)")
+        kind = geoms[i].geom_type
+        parts = [g for g in shapely.get_parts(geoms[i]) if g.geom_type.endswith("Polygon")]
+        parts = [g for p in parts for g in shapely.get_parts(p)]
+        if parts:  # a collection with areas: keep them (maps and zonal need polygons)
+            geoms[i] = shapely.union_all(parts)
+            repaired[i] = True
+            notes[i].append(f"{kind}: kept its polygon part(s), dropped lines and points")
+        else:  # a line or a point is no parcel: kept with status empty_geometry
+            geoms[i] = shapely.Polygon()
+            empty[i] = True
+            notes[i].append(f"not a polygon ({kind}): kept without geometry")
     gdf = gdf.set_geometry(geoms, crs=gdf.crs)
     return gdf, empty, repaired
 
@@ -572,14 +582,18 @@ def read_parcels(
         warn(
             f"No map-sheet column (số tờ) in '{name}': parcel ids are the parcel numbers "
             "alone, which must then be unique in the commune. Pass fields={'sheet': ...} "
-            "if the file has one."
+            "if the file has one.",
+            ParcelWarning,
+            where=name,
+            what="no_sheet",
         )
 
     _progress.report(progress, 0.35, "Checking CRS")
     if crs is not None:
         crs = pyproj.CRS.from_user_input(crs)
         if gdf.crs is not None and not gdf.crs.equals(crs):
-            warn(f"'{name}' declares {gdf.crs.name}; using {crs.name} as asked (crs=...).")
+            warn(f"'{name}' declares {gdf.crs.name}; using {crs.name} as asked (crs=...).",
+                 ParcelWarning, where=name, what="crs_override")  # fmt: skip
         gdf = gdf.set_crs(crs, allow_override=True)
     valid_bounds = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)].total_bounds
     check_coordinates(valid_bounds, gdf.crs, source=name, province=province)
@@ -691,6 +705,7 @@ def read_parcels(
     ):
         hits = [ids[i] for i in np.flatnonzero(flag)]
         if hits:
-            warn(f"'{name}': {len(hits)} parcel(s) with {label}: {_few(hits)}.")
+            warn(f"'{name}': {len(hits)} parcel(s) with {label}: {_few(hits)}.", ParcelWarning,
+                 where=name, what=label.split(" (")[0])  # fmt: skip
     _progress.report(progress, 1.0, "Parcels read")
     return out
