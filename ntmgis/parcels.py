@@ -329,9 +329,10 @@ def parcel_number(value) -> tuple[int | str | None, str | None]:
     if isinstance(value, bool | np.bool_):
         return None, "unreadable"
     if isinstance(value, int | np.integer):
-        return int(value), None
+        return (int(value), None) if value >= 0 else (None, "unreadable")
     if isinstance(value, float | np.floating):
-        return (int(value), None) if float(value).is_integer() else (None, "unreadable")
+        whole = np.isfinite(value) and float(value).is_integer() and value >= 0
+        return (int(value), None) if whole else (None, "unreadable")
     text = str(value).strip()
     if not text:
         return None, None

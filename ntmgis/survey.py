@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, InputError, SchemaError, warn
+from .errors import ConfigError, InputError, SchemaError, SurveyWarning, warn
 from .text import (
     Metadata,
     clean_text,
@@ -679,7 +679,7 @@ def read_survey(
             repaired, info = repair_column(raw[column], column=column, source=where)
             raw[column] = repaired.astype(object)
             if info["message"]:
-                warn(info["message"])
+                warn(info["message"], SurveyWarning, where=name, what="text_encoding")
                 for enc, first_rows in info["rows"].items():
                     if enc != "unicode" or info["mixed"]:
                         issues.add(
@@ -837,7 +837,8 @@ def read_survey(
     out["garden_class_code"] = _text(codes)
     out["garden_class_raw"] = _text(raws)
     if "garden_class_raw" not in mapping:
-        warn(f"No garden-class column ('Phân loại vườn') in {where}: garden_class is empty.")
+        warn(f"No garden-class column ('Phân loại vườn') in {where}: garden_class is empty.",
+             SurveyWarning, where=where, what="no_class_column")  # fmt: skip
 
     # needs, dates, notes
     needs = []
@@ -877,7 +878,10 @@ def read_survey(
         shown = ", ".join(map(str, unknown_rows[:10]))
         warn(
             f"{where}: {len(unknown_rows)} unknown garden class value(s) at row(s) {shown}; "
-            "they are reported, not guessed (see the report's issues)."
+            "they are reported, not guessed (see the report's issues).",
+            SurveyWarning,
+            where=where,
+            what="unknown_class",
         )
     out.attrs["ntmgis"] = Metadata(
         {
