@@ -10,8 +10,9 @@ truth file: evaluation (:func:`ntmgis.flags.evaluate`) is a separate step.
 
 :func:`run` is three steps, which :mod:`ntmgis.distributed` runs as separate tasks:
 :func:`prepare` (parcels and survey join), the features by raster block
-(:func:`ntmgis.distributed.commune_features`, ``[imagery] block`` pixels a block) and
+(:func:`ntmgis.blocks.commune_features`, ``[imagery] block`` pixels a block) and
 :func:`finish` (flags calibrated on the whole commune, agreement, hamlets, outputs).
+:mod:`ntmgis.distributed` schedules the same steps; this module never imports it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._progress import ProgressCallback, report
+from .sample import sample_config  # noqa: F401  (re-exported: ntmgis.pipeline.sample_config)
 
 __all__ = [
     "Prepared",
@@ -124,59 +126,6 @@ def write_gpkg_atomic(path: str | os.PathLike, layers: dict, *, finish=None) -> 
     return Path(path)
 
 
-def sample_config(
-    layers: str | os.PathLike = "layers",
-    *,
-    out: str | os.PathLike = "out",
-    followup: int | None = None,
-):
-    """The run configuration of the sample commune in ``layers``.
-
-    Parameters
-    ----------
-    layers : str or os.PathLike, default "layers"
-        Folder holding the sample commune.
-    out : str or os.PathLike, default "out"
-        Output folder of the baseline run. A follow-up run writes to
-        ``out/theo_doi_<year>`` and takes ``out/thanh_binh.gpkg`` as its baseline.
-    followup : int, optional
-        Year of the follow-up campaign (``layers/thanh_binh_<year>.toml``); default the
-        baseline campaign (``layers/thanh_binh.toml``).
-
-    Returns
-    -------
-    RunConfig
-        Validated; raises an error naming the file when the sample is incomplete or the
-        baseline run has not been made.
-    """
-    from .config import load_config, read_toml
-    from .errors import ConfigError, DataNotFoundError
-    from .sample import STEM, sample_paths
-
-    path = sample_paths(layers, followup=followup)["config"]
-    if not path.is_file():
-        raise DataNotFoundError(
-            f"No sample commune config '{path}'. Write the sample with "
-            f"'ntmgis sample {layers}' (or 'make sample')."
-        )
-    out = Path(out).resolve()
-    baseline = out / f"{STEM}.gpkg"
-    if followup is not None and not baseline.is_file():
-        raise ConfigError(
-            f"The follow-up campaign {followup} is measured against the baseline run "
-            f"'{baseline}', which does not exist yet: run the baseline first."
-        )
-    raw = read_toml(path)
-    raw.setdefault("inputs", {})
-    raw.setdefault("outputs", {})
-    if followup is not None:
-        raw["inputs"]["baseline"] = str(baseline)
-        raw["outputs"]["dir"] = str(out / f"theo_doi_{followup}")
-    else:
-        raw["outputs"]["dir"] = str(out)
-    return load_config(raw, base=path.parent)
-
-
 def _hamlet_layer(cfg, parcels):
     """Hamlet boundaries from the config, or dissolved from the parcels."""
     import geopandas as gpd
@@ -228,8 +177,8 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
     import datetime as dt
 
     from ._progress import scaled
+    from .blocks import commune_features
     from .config import RunConfig, load_config
-    from .distributed import commune_features
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     started = dt.datetime.now(dt.timezone.utc)
@@ -315,7 +264,7 @@ def finish(
         From :func:`prepare`.
     features : pandas.DataFrame
         Per-parcel features indexed like ``prepared.joined``
-        (:func:`ntmgis.distributed.commune_features`).
+        (:func:`ntmgis.blocks.commune_features`).
     dates : sequence
         The imagery dates the features rest on.
     started : datetime.datetime, optional
