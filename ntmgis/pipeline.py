@@ -17,11 +17,12 @@ truth file: evaluation (:func:`ntmgis.flags.evaluate`) is a separate step.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._io import write_gpkg as write_gpkg_atomic  # noqa: F401  (re-exported)
 from ._progress import ProgressCallback, report
+from .result import Result
 from .sample import sample_config  # noqa: F401  (re-exported: ntmgis.pipeline.sample_config)
 
 __all__ = [
@@ -71,6 +72,10 @@ class RunResult:
         Hamlet progress (when targets were given).
     metadata : dict
         The ``run_metadata`` table.
+    result : ntmgis.result.Result
+        The result as written (parcels, hamlets, metadata, unmatched survey rows).
+    baseline : ntmgis.result.Result or None
+        The baseline campaign's result, read once, when the config names one.
     """
 
     outputs: dict[str, Path] = field(default_factory=dict)
@@ -81,49 +86,13 @@ class RunResult:
     join_report: object = None
     progress: object = None
     metadata: dict = field(default_factory=dict)
+    result: object = None
+    baseline: object = None
 
     def summary(self) -> str:
         """Human-readable account: what was written, then the run's messages."""
         lines = ["Wrote:"] + [f"  {_output_label(k)}: {p}" for k, p in self.outputs.items()]
         return "\n".join(lines + self.messages)
-
-
-def write_gpkg_atomic(path: str | os.PathLike, layers: dict, *, finish=None) -> Path:
-    """Write GeoDataFrames (or DataFrames, as attribute tables) to one GeoPackage atomically.
-
-    The file is written under a temporary name beside ``path`` and renamed into place, so
-    a crash or a cancel never leaves a half-written GeoPackage. GeoPackage 1.2 is written,
-    which QGIS 3.22 opens without a warning.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Target ``.gpkg`` file; replaced when it exists.
-    layers : dict
-        Layer name -> GeoDataFrame or DataFrame, written in order.
-    finish : callable, optional
-        ``finish(temporary_path)`` runs on the complete file before it is renamed into
-        place (e.g. to embed QGIS styles).
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
-    """
-    import geopandas as gpd
-    import pyogrio
-
-    from ._io import atomic_path
-
-    with atomic_path(path) as tmp:
-        for name, frame in layers.items():
-            if isinstance(frame, gpd.GeoDataFrame):
-                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", VERSION="1.2")
-            else:
-                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", VERSION="1.2")
-        if finish is not None:
-            finish(tmp)
-    return Path(path)
 
 
 def _hamlet_layer(cfg, parcels):
@@ -149,12 +118,6 @@ def _hamlet_layer(cfg, parcels):
     hamlets = hamlets.rename(columns={name: "hamlet"})
     hamlets["hamlet"] = hamlets["hamlet"].map(nfc)
     return hamlets.to_crs(parcels.crs) if hamlets.crs and parcels.crs else hamlets
-
-
-def _metadata_table(meta: dict):
-    import pandas as pd
-
-    return pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]})
 
 
 def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
@@ -369,7 +332,13 @@ def finish(
         from .progress import hamlet_progress
 
         report(progress, 0.72, "hamlet progress")
-        table = hamlet_progress(out_parcels, cfg.targets, baseline=cfg.baseline, hamlets=hamlets)
+        if cfg.baseline is not None:
+            from .result import as_result
+
+            result.baseline = as_result(cfg.baseline, what="baseline result")
+        table = hamlet_progress(
+            out_parcels, cfg.targets, baseline=result.baseline, hamlets=hamlets
+        )  # fmt: skip
         result.progress = table
         keep = [c for c in ("hamlet", "status", "score", "rank", "reward_priority") if c in table]
         hamlets = hamlets.merge(pd.DataFrame(table[keep]), on="hamlet", how="left")
@@ -378,18 +347,12 @@ def finish(
 
     report(progress, 0.75, "writing GeoPackage")
     out_dir = Path(cfg.out_dir)
-    gpkg = write_gpkg_atomic(
-        out_dir / f"{cfg.stem}.gpkg",
-        {
-            "parcels": out_parcels,
-            "hamlets": hamlets,
-            "survey_unmatched": pd.DataFrame(unmatched).astype(str),
-            "run_metadata": _metadata_table(meta),
-        },
-        finish=_embed_styles,
-    )
+    res = Result(out_parcels, hamlets, meta, pd.DataFrame(unmatched))
+    gpkg = res.write(out_dir / f"{cfg.stem}.gpkg", styles="flag")
+    res.source = str(gpkg)
+    result.result = res
     result.outputs["gpkg"] = gpkg
-    _finish_outputs(cfg, result, gpkg, progress)
+    _finish_outputs(cfg, result, res, progress)
     report(progress, 1.0, "done")
     result.messages.insert(0, _run_summary(result))
     return result
@@ -414,14 +377,11 @@ def _run_summary(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def _embed_styles(path) -> None:
-    from .styles import embed_styles
+def _finish_outputs(cfg, result: RunResult, res: Result, progress) -> None:
+    """Hamlet progress report (when targets are given) and the printed maps.
 
-    embed_styles(path, default="flag")
-
-
-def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
-    """Hamlet progress report (when targets are given) and the printed maps."""
+    Both take the in-memory result ``res`` (never re-read from the GeoPackage).
+    """
     from ._progress import scaled
 
     out_dir = Path(cfg.out_dir)
@@ -432,7 +392,7 @@ def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
         report(progress, 0.8, "progress report")
         table = result.progress
         if cfg.report:
-            paths = write_report(table, gpkg, out_dir, baseline=cfg.baseline,
+            paths = write_report(table, res, out_dir, baseline=result.baseline,
                                  commune=result.metadata.get("commune"))  # fmt: skip
             result.outputs["report_xlsx"] = paths["xlsx"]
             for key in ("summary", "hamlets", "visits", "transitions"):
@@ -444,7 +404,7 @@ def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
 
         report(progress, 0.85, "hamlet maps")
         pages = render_maps(
-            gpkg, out_dir, by=cfg.map_theme, paper=cfg.paper, png=cfg.png,
+            res, out_dir, by=cfg.map_theme, paper=cfg.paper, png=cfg.png,
             place=cfg.place, progress=scaled(progress, 0.85, 0.99),
         )  # fmt: skip
         for path in pages:
