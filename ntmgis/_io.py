@@ -861,6 +861,54 @@ def write_gpkg(path: PathLike, layers: dict, *, finish=None) -> Path:
 # --------------------------------------------------------------------------------------
 
 
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def clean_run_folder(folder: PathLike) -> list[Path]:
+    """Remove what killed runs left in an output folder (staging folders, temporaries).
+
+    Takes the folder's lock (an OutputError when a run is writing there), keeps the last
+    published set as it is.
+
+    Returns
+    -------
+    list of pathlib.Path
+        What was removed.
+    """
+    out = RunOutputs(folder)
+    out._acquire()
+    try:
+        return out.clean_stale()
+    finally:
+        out._release()
+
+
+def verify_run_folder(folder: PathLike) -> dict:
+    """Check an output folder against its manifest: the files of one run, unchanged.
+
+    Returns
+    -------
+    dict
+        ``run_id``, ``files`` (listed), ``missing`` (listed but absent), ``changed``
+        (content differs from the manifest's SHA-256).
+    """
+    folder = Path(folder)
+    manifest = RunOutputs(folder).previous()
+    files = manifest.get("files", [])
+    sums = manifest.get("sha256", {})
+    missing = [n for n in files if not (folder / n).is_file()]
+    changed = [n for n in files if n not in missing and sums.get(n) != _sha256(folder / n)]
+    return {"run_id": manifest.get("run_id"), "files": files, "missing": missing,
+            "changed": changed}  # fmt: skip
+
+
 def new_run_id() -> str:
     """A run id: UTC time and a random suffix (``20260102T081500Z-3f9a1c``)."""
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -992,6 +1040,7 @@ class RunOutputs:
             "run_id": self.run_id,
             "published": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "files": names,
+            "sha256": {n: _sha256(p) for n, p in zip(names, files)},
         }
         with output_errors(self.folder, "output"):
             for src, name in zip(files, names):

@@ -54,6 +54,7 @@ __all__ = [
     "lacks_datum_shift",
     "alignment_from_imagery",
     "repair_local_vn2000",
+    "align_to_imagery",
     "suggest_crs",
     "check_coordinates",
     "OffsetDiagnosis",
@@ -1116,3 +1117,58 @@ def repair_local_vn2000(parcels, diagnosis):
     out = parcels.copy()
     out = out.set_geometry(out.geometry.translate(-ex, -ey))
     return out
+
+
+def align_to_imagery(parcels, imagery, *, period=None) -> tuple:
+    """A run's alignment step: find a "local" VN-2000 file from the imagery and undo it.
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame
+        The run's parcels (read by :func:`ntmgis.read_parcels`).
+    imagery : scenes, folder or STAC file
+    period : str or tuple, optional
+
+    Returns
+    -------
+    parcels : geopandas.GeoDataFrame
+        The parcels, moved onto true VN-2000 when they were "local" (each gets a note in
+        ``parcel_notes``); the same object otherwise.
+    metadata : dict
+        ``alignment`` (``ok``, ``local_vn2000``, ``unexplained`` or ``not checked``) and
+        ``alignment_shift_m`` (dx, dy), for ``run_metadata``.
+
+    Warns
+    -----
+    ParcelWarning
+        When the parcels were "local" VN-2000 (``what="local_vn2000"``, corrected) or
+        sit off the imagery for no known reason (``what="misaligned"``, not corrected).
+    """
+    from .errors import ParcelWarning, warn
+
+    diagnosis = alignment_from_imagery(parcels, imagery, period=period)
+    if diagnosis is None:
+        return parcels, {"alignment": "not checked"}
+    meta = {
+        "alignment": diagnosis.verdict,
+        "alignment_shift_m": f"{diagnosis.dx:+.0f}, {diagnosis.dy:+.0f}",
+    }
+    if diagnosis.verdict == "local_vn2000":
+        moved = repair_local_vn2000(parcels, diagnosis)
+        ex, ey = diagnosis.expected_local
+        note = f"moved {-ex:+.1f} m E, {-ey:+.1f} m N: the file was 'local' VN-2000"
+        if "parcel_notes" in moved:
+            moved["parcel_notes"] = [
+                note if not isinstance(n, str) or not n else f"{n}; {note}"
+                for n in moved["parcel_notes"]
+            ]
+        warn(
+            f"{diagnosis.message} The parcels were moved onto true VN-2000 for this run "
+            f"({-ex:+.0f} m east, {-ey:+.0f} m north).",
+            ParcelWarning,
+            what="local_vn2000",
+        )
+        return moved, meta
+    if diagnosis.verdict == "unexplained":
+        warn(diagnosis.message, ParcelWarning, what="misaligned")
+    return parcels, meta
