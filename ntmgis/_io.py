@@ -958,6 +958,7 @@ class RunOutputs:
         self.staging = self.folder / f"{STAGING_PREFIX}{self.run_id}"
         self.published: list[Path] = []
         self._lock_fd: int | None = None
+        self._done = False
 
     # the lock ------------------------------------------------------------------------
     def _acquire(self) -> None:
@@ -1032,7 +1033,12 @@ class RunOutputs:
             return {}
 
     def publish(self) -> list[Path]:
-        """Move every staged file into the folder; drop the previous run's leftovers."""
+        """Move every staged file into the folder; drop the previous run's leftovers.
+
+        Once only: a second call returns what the first published.
+        """
+        if self._done:
+            return self.published
         files = sorted(p for p in self.staging.rglob("*") if p.is_file() and TMP_MARK not in p.name)
         names = [p.relative_to(self.staging).as_posix() for p in files]
         previous = self.previous().get("files", [])
@@ -1055,6 +1061,7 @@ class RunOutputs:
                 tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
         shutil.rmtree(self.staging, ignore_errors=True)
         self.published = [self.folder / n for n in names]
+        self._done = True
         return self.published
 
     def __enter__(self) -> RunOutputs:

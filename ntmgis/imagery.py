@@ -756,21 +756,6 @@ def _asset_href(asset, base: Path | None, base_href: str | None) -> str:
 
 def _open(href: str):
     """Open a band source (path or URL) through the one adapter, naming the file."""
-    if _is_url(href):
-        import contextlib
-
-        import rasterio
-
-        @contextlib.contextmanager
-        def opener():
-            try:
-                dataset = rasterio.open(href)
-            except rasterio.errors.RasterioIOError as exc:
-                raise ImageryError(f"Cannot open raster '{href}': {exc}.") from exc
-            with dataset:
-                yield dataset
-
-        return opener()
     return open_raster(href)
 
 
