@@ -534,3 +534,20 @@ def test_committed_corpus_matches_its_generator(tmp_path):
     for path in written:
         assert path.read_bytes() == (HOSTILE / path.name).read_bytes(), path.name
     assert "[Content_Types].xml" in _zip_names((HOSTILE / "survey_ok.xlsx").read_bytes())
+
+
+def test_report_workbook_takes_control_characters_and_formulas(tmp_path):
+    from openpyxl import load_workbook
+
+    from ntmgis.report import write_workbook
+
+    table = pd.DataFrame(
+        {"Chủ hộ": [corpus.CONTROL, "=1+1", "Vườn tạp"], "Diện tích (m²)": [-5.0, 12, 3.5]}
+    )
+    path = write_workbook({"visits": table}, tmp_path / "bao_cao.xlsx")
+    sheet = load_workbook(path).active
+    owners = [sheet.cell(row=r, column=1) for r in (4, 5, 6)]
+    assert owners[0].value == "Nguy\ufffdễn V\ufffdă\ufffdn A\ufffd"
+    assert owners[1].value == "=1+1" and owners[1].data_type == "s" and owners[1].quotePrefix
+    assert [sheet.cell(row=r, column=2).value for r in (4, 5, 6)] == [-5.0, 12, 3.5]
+    assert [p.name for p in tmp_path.iterdir()] == ["bao_cao.xlsx"]
