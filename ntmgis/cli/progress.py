@@ -35,9 +35,11 @@ def progress(result, targets, baseline, outdir, sheet, renovations, commune) -> 
     dụng, Tỷ lệ vườn đạt chuẩn (%), Số vườn mẫu). OUT gets bao_cao_tien_do.xlsx and one
     CSV per sheet; the ranked hamlets are printed.
     """
+    from .._io import check_writable
     from ..progress import format_ranking
     from ..report import progress_report
 
+    check_writable(outdir)  # before any work
     ranked, written = progress_report(
         result,
         targets,
