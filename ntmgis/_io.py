@@ -208,6 +208,28 @@ def as_path(source: PathLike, *, what: str = "file") -> Path:
     return path
 
 
+def read_text(path: PathLike, *, what: str = "file") -> str:
+    """The text of a TOML/JSON/text file: UTF-8 (with or without BOM) or UTF-16 (BOM).
+
+    TOML must be UTF-8; Notepad and Excel also save UTF-8 with a BOM or UTF-16, so those
+    are read too. Anything else is a ConfigError naming the file and what to do.
+    """
+    from .errors import ConfigError
+
+    path = Path(path)
+    with _input_errors(path, what):
+        data = path.read_bytes()
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{what.capitalize()} '{path}' is not UTF-8 text (byte {exc.start}): save it as "
+            "UTF-8 (in Notepad: Save as, Encoding UTF-8)."
+        ) from None
+
+
 def read_vector(source, *, layer: str | None = None, what: str = "vector file", **kwargs):
     """Read a vector source into a GeoDataFrame, with errors that name the file and layer.
 

@@ -147,7 +147,9 @@ def read_toml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"Config file not found: '{path}'.")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        from ._io import read_text
+
+        return tomllib.loads(read_text(path, what="config"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Syntax error in config '{path}': {exc}.") from None
 

@@ -256,7 +256,7 @@ class Codebook:
         from . import _io
 
         path = _io.as_path(path, what="codebook")
-        return cls._from_text(path.read_text(encoding="utf-8"), str(path))
+        return cls._from_text(_io.read_text(path, what="codebook"), str(path))
 
     @classmethod
     def _from_text(cls, text: str, where: str) -> Codebook:

@@ -211,6 +211,21 @@ def test_hostile_rule_conditions_are_config_errors(name, words):
         assert word in message
 
 
+@pytest.mark.parametrize("name", ["rules_utf16.toml", "rules_utf8_bom.toml"])
+def test_rules_saved_as_utf16_or_with_a_bom_are_read(name):
+    from ntmgis.flags import load_rules
+
+    rules = load_rules(HOSTILE / name)
+    assert [r.id for r in rules.rules] == ["bare"] and rules.rules[0].when == "ndvi_p90 < 0.3"
+
+
+def test_rules_not_in_utf8_are_a_config_error():
+    from ntmgis.flags import load_rules
+
+    with pytest.raises(ConfigError, match="rules_cp1258.toml.*not UTF-8"):
+        load_rules(HOSTILE / "rules_cp1258.toml")
+
+
 @pytest.mark.parametrize(
     "formula",
     ["(" * 300 + "nir" + ")" * 300, "-" * 5000 + "nir", " + ".join(["nir"] * 3000)],

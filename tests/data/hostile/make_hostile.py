@@ -255,6 +255,17 @@ def write_rules(out: Path) -> list[Path]:
         path = out / name
         path.write_text(rule.format(id=rid, when=when.replace('"', '\\"')), encoding="utf-8")
         written.append(path)
+    # a valid rule saved by Notepad as "Unicode" (UTF-16) and as UTF-8 with a BOM; one in
+    # Windows-1258 (TOML must be UTF-8)
+    good = "# Đất trống quanh năm\n" + rule.format(id="bare", when="ndvi_p90 < 0.3")
+    for name, data in (
+        ("rules_utf16.toml", b"\xff\xfe" + good.encode("utf-16-le")),
+        ("rules_utf8_bom.toml", b"\xef\xbb\xbf" + good.encode("utf-8")),
+        ("rules_cp1258.toml", good.encode("cp1258", errors="replace")),
+    ):
+        path = out / name
+        path.write_bytes(data)
+        written.append(path)
     return written
 
 
