@@ -25,6 +25,7 @@ followed by every original column, unchanged. No parcel is ever dropped.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -364,6 +365,71 @@ def _to_int_keys(values: pd.Series, column: str, source: str, notes: list[list[s
     return _text([None if v is None else str(v) for v in out])
 
 
+def _stray_parcels(gdf, name: str, province) -> np.ndarray:
+    """Check the layer's CRS against its coordinates; positions of stray parcels.
+
+    A wrong CRS (degrees under a projected CRS, swapped axes, another zone) is a
+    CRSError for the layer. But one parcel typed with a wrong coordinate (0, 0 or 1e300)
+    must not cost the commune: when the layer without its outliers passes, the parcels
+    that fail alone are returned (kept without geometry, with a note and a warning).
+    """
+    import shapely
+
+    from .crs import check_coordinates
+    from .errors import CRSError
+
+    geoms = gdf.geometry.to_numpy()
+    with np.errstate(invalid="ignore"):
+        bounds = shapely.bounds(geoms)
+    usable = np.isfinite(bounds).all(axis=1)
+    try:
+        check_coordinates(
+            bounds[usable].min(axis=0)[:2].tolist() + bounds[usable].max(axis=0)[2:].tolist()
+            if usable.any()
+            else [np.nan] * 4,
+            gdf.crs,
+            source=name,
+            province=province,
+        )
+        return np.array([], dtype=int)
+    except CRSError:
+        if usable.sum() < 5:
+            raise
+        first_error = sys.exc_info()[1]
+    cx = (bounds[:, 0] + bounds[:, 2]) / 2
+    cy = (bounds[:, 1] + bounds[:, 3]) / 2
+    core = usable.copy()
+    least = 0.05 if gdf.crs is not None and gdf.crs.is_geographic else 5000.0
+    for c in (cx, cy):
+        lo, hi = np.nanpercentile(c[usable], [25, 75])
+        pad = 3 * (hi - lo) + least
+        core &= (c >= lo - pad) & (c <= hi + pad)
+    if core.sum() < 0.8 * usable.sum():
+        raise first_error
+    core_bounds = bounds[core].min(axis=0)[:2].tolist() + bounds[core].max(axis=0)[2:].tolist()
+    try:
+        check_coordinates(core_bounds, gdf.crs, source=name, province=province)
+    except CRSError:
+        raise first_error from None
+    stray = []
+    for i in np.flatnonzero(usable & ~core):
+        try:
+            check_coordinates(bounds[i].tolist(), gdf.crs, source=name)
+        except CRSError:
+            stray.append(i)
+    if stray:
+        ids = ", ".join(str(i + 1) for i in stray[:10])
+        warn(
+            f"'{name}': {len(stray)} parcel(s) (feature(s) {ids}) lie outside Vietnam in "
+            f"{gdf.crs.name} while the others fit it: kept without geometry (status "
+            "empty_geometry). Check their coordinates in the source.",
+            ParcelWarning,
+            where=name,
+            what="stray_coordinates",
+        )
+    return np.array(stray, dtype=int)
+
+
 def _repair_geometries(gdf, notes: list[list[str]]):
     """Drop Z, repair invalid geometries, keep polygonal parts; return empty flags."""
     import shapely
@@ -374,6 +440,12 @@ def _repair_geometries(gdf, notes: list[list[str]]):
         for i in np.flatnonzero(shapely.has_z(gdf.geometry.to_numpy())):
             notes[i].append("Z coordinates dropped")
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    broken = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    for i in broken:  # NaN/inf vertices: GEOS cannot even test them
+        geoms[i] = shapely.Polygon()
+        empty[i] = True
+        notes[i].append("coordinates not finite (NaN or infinity): kept without geometry")
     repaired = np.zeros(len(geoms), dtype=bool)
     invalid = ~empty & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
@@ -521,7 +593,6 @@ def read_parcels(
     import pyproj
 
     from . import _io
-    from .crs import check_coordinates
 
     name = _name(source)
     if isinstance(source, gpd.GeoDataFrame) and {"parcel_id", "parcel_status"} <= set(
@@ -596,8 +667,7 @@ def read_parcels(
             warn(f"'{name}' declares {gdf.crs.name}; using {crs.name} as asked (crs=...).",
                  ParcelWarning, where=name, what="crs_override")  # fmt: skip
         gdf = gdf.set_crs(crs, allow_override=True)
-    valid_bounds = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)].total_bounds
-    check_coordinates(valid_bounds, gdf.crs, source=name, province=province)
+    stray = _stray_parcels(gdf, name, province)
     from .crs import lacks_datum_shift
 
     if lacks_datum_shift(gdf.crs):
@@ -613,6 +683,17 @@ def read_parcels(
 
     n = len(gdf)
     notes: list[list[str]] = [[] for _ in range(n)]
+    if len(stray):
+        import shapely
+
+        geoms = gdf.geometry.to_numpy().copy()
+        for i in stray:
+            geoms[i] = shapely.Polygon()
+            notes[i].append(
+                f"coordinates outside Vietnam in {getattr(gdf.crs, 'name', 'its CRS')} "
+                "(a typing or export error): kept without geometry"
+            )
+        gdf = gdf.set_geometry(geoms, crs=gdf.crs)
     _progress.report(progress, 0.45, "Checking geometries")
     gdf, empty, repaired = _repair_geometries(gdf, notes)
 

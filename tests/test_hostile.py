@@ -169,6 +169,30 @@ def test_every_geometry_problem_keeps_its_parcel_with_a_status():
     assert table["status"].iloc[1] == table["status"].iloc[3] == "empty_geometry"
 
 
+def test_a_parcel_with_nan_or_stray_coordinates_does_not_cost_the_layer():
+    import shapely
+
+    frame = corpus.parcels_frame(10)
+    frame.loc[2, "geometry"] = shapely.from_wkt(
+        "POLYGON ((560000 2080000, nan 2080040, 560040 2080040, 560000 2080000))"
+    )
+    frame.loc[4, "geometry"] = box(0, 0, 10, 10)  # typed as 0, 0
+    frame.loc[7, "geometry"] = box(1e300, 1e300, 2e300, 2e300)
+    parcels, caught = _recorded(ntmgis.read_parcels, frame)
+    status = parcels["parcel_status"].tolist()
+    assert len(status) == 10
+    assert [i for i, v in enumerate(status) if v != "ok"] == [2, 4, 7]
+    assert {status[i] for i in (2, 4, 7)} == {"empty_geometry"}
+    assert "not finite" in parcels["parcel_notes"][2]
+    assert "outside Vietnam" in parcels["parcel_notes"][4]
+    assert "stray_coordinates" in [w.message.what for w in caught]
+    table = ntmgis.zonal_stats(
+        parcels, (np.ones((20, 100), "float32"), Affine(10, 0, corpus.X0, 0, -10, corpus.Y0 + 100),
+                  corpus.CRS), stats=["count"],
+    )  # fmt: skip
+    assert len(table) == 10
+
+
 def test_degrees_under_a_projected_crs_is_a_crs_error():
     with pytest.raises(CRSError, match="degrees"):
         ntmgis.read_parcels(HOSTILE / "parcels_degrees.geojson")
