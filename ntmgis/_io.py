@@ -29,6 +29,7 @@ its staging folder is removed by the next run.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import datetime as _dt
 import errno
 import json
@@ -64,6 +65,10 @@ STAGING_PREFIX = ".ntmgis-staging-"
 LOCK_NAME = ".ntmgis.lock"
 #: The manifest of the last published run (run id, files).
 MANIFEST_NAME = ".ntmgis-run.json"
+#: The id of the run whose outputs are being written (set by :class:`RunOutputs`).
+CURRENT_RUN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "ntmgis_run_id", default=None
+)
 
 # --------------------------------------------------------------------------------------
 # Output paths: atomic files, clear errors
@@ -783,7 +788,12 @@ def write_csv(
 
 
 def save_workbook(book, path: PathLike, *, run_id: str | None = None) -> Path:
-    """Save an openpyxl workbook atomically (``run_id`` goes into its properties)."""
+    """Save an openpyxl workbook atomically.
+
+    ``run_id`` (default: the run being written, :data:`CURRENT_RUN`) goes into the
+    workbook's properties (``identifier``), so the file says which run made it.
+    """
+    run_id = run_id or CURRENT_RUN.get()
     if run_id:
         book.properties.identifier = run_id
     path = Path(path)
@@ -1089,11 +1099,13 @@ class RunOutputs:
     def __enter__(self) -> RunOutputs:
         check_writable(self.folder)
         self._acquire()
+        self._token = CURRENT_RUN.set(self.run_id)
         try:
             self.clean_stale()
             with output_errors(self.staging, "staging"):
                 self.staging.mkdir()
         except BaseException:
+            CURRENT_RUN.reset(self._token)
             self._release()
             raise
         return self
@@ -1105,4 +1117,5 @@ class RunOutputs:
             else:
                 shutil.rmtree(self.staging, ignore_errors=True)
         finally:
+            CURRENT_RUN.reset(self._token)
             self._release()

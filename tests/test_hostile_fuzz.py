@@ -214,3 +214,57 @@ def test_writers_never_write_a_formula(tmp_path_factory, rows, header):
         elif isinstance(value, str) and value:
             cleaned = _io.clean_control(value)
             assert line[0] in (cleaned, "'" + cleaned)
+
+
+coordinate = st.floats(0, 200, allow_nan=False)
+rings = st.lists(st.tuples(coordinate, coordinate), min_size=0, max_size=6)
+keys = st.one_of(st.none(), cells, st.integers(-3, 50), st.floats(allow_nan=True, width=16))
+
+
+@FAST
+@given(
+    rows=st.lists(
+        st.tuples(keys, keys, rings, st.text(alphabet=ALPHABET, max_size=10)),
+        min_size=1,
+        max_size=12,
+    ),  # fmt: skip
+    survey=st.lists(st.tuples(keys, keys, cells), max_size=12),
+)
+def test_every_parcel_reaches_the_output_with_a_status(rows, survey):
+    import geopandas as gpd
+    import shapely
+
+    geoms = []
+    for _, _, ring, _ in rows:
+        points = [(560000 + x, 2080000 + y) for x, y in ring]
+        geoms.append(shapely.Polygon(points + points[:1]) if len(points) >= 3 else None)
+    frame = gpd.GeoDataFrame(
+        {
+            "SHBANDO": [r[0] for r in rows],
+            "SHTHUA": [r[1] for r in rows],
+            "TENCHU": [r[3] for r in rows],
+            "KHLOAIDAT": ["ONT+CLN"] * len(rows),
+        },
+        geometry=geoms,
+        crs="EPSG:9209",
+    )
+    frame["SHBANDO"] = frame["SHBANDO"].astype(object)
+    frame["SHTHUA"] = frame["SHTHUA"].astype(object)
+    try:
+        parcels = ntmgis.read_parcels(frame)
+    except NtmgisError:
+        return
+    assert len(parcels) == len(rows)
+    assert parcels["parcel_id"].is_unique
+    assert set(parcels["parcel_status"]) <= {
+        "ok", "repaired", "empty_geometry", "missing_key", "duplicate_key"
+    }  # fmt: skip
+    table = pd.DataFrame(survey, columns=["Số tờ", "Số thửa", "Phân loại vườn"])
+    try:
+        joined, report = ntmgis.join_survey(parcels, table)
+    except NtmgisError:
+        return
+    assert len(joined) == len(rows)
+    assert joined["survey_status"].notna().all()
+    assert report.n_matched_rows + report.n_unmatched_rows == report.n_survey_rows
+    assert sum(report.parcel_status.values()) == len(rows)

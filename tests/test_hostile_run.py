@@ -129,6 +129,10 @@ def test_kill_9_mid_run_leaves_the_previous_consistent_set(small_sample, tmp_pat
     run_id = meta.set_index("key").loc["run_id", "value"]
     assert run_id == before["run_id"]  # the GeoPackage carries its run's id
     assert set(before["files"]) >= {"thanh_binh.gpkg", "bao_cao_tien_do.xlsx"}
+    from openpyxl import load_workbook
+
+    book = load_workbook(out / "bao_cao_tien_do.xlsx", read_only=True)
+    assert book.properties.identifier == run_id  # so does the workbook
     assert any(name.endswith(".pdf") for name in before["files"])
     visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert visible == sorted(before["files"])
