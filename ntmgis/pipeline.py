@@ -100,14 +100,14 @@ def _hamlet_layer(cfg, parcels):
     import geopandas as gpd
 
     from ._io import read_vector
+    from .registry import hamlet_name_column
     from .text import nfc
 
     if cfg.hamlets is None:
         hulls = parcels[parcels.geometry.notna()].dissolve(by="hamlet").convex_hull
         return gpd.GeoDataFrame({"hamlet": hulls.index}, geometry=hulls.values, crs=parcels.crs)
     hamlets = read_vector(cfg.hamlets, layer=cfg.hamlets_layer, what="hamlets")
-    name = next((c for c in ("hamlet", "ten_thon", "thon", "TEN_THON", "name") if c in hamlets),
-                None)  # fmt: skip
+    name = hamlet_name_column(hamlets)
     if name is None:
         from .errors import SchemaError
 
