@@ -17,6 +17,7 @@ truth file: evaluation (:func:`ntmgis.flags.evaluate`) is a separate step.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from ._io import write_gpkg as write_gpkg_atomic  # noqa: F401  (re-exported)
 from ._progress import ProgressCallback, report
 from .result import Result
 from .sample import sample_config  # noqa: F401  (re-exported: ntmgis.pipeline.sample_config)
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Prepared",
@@ -145,7 +148,12 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     started = dt.datetime.now(dt.timezone.utc)
+    logger.info(
+        "run %s: config %s, outputs to %s", cfg.commune or cfg.stem, cfg.source, cfg.out_dir
+    )
     prepared = prepare(cfg, progress=progress)
+    logger.info("%d parcels read, survey joined: %s", len(prepared.joined),
+                "yes" if prepared.join_report is not None else "no survey")  # fmt: skip
     report(progress, 0.1, "imagery")
     features, dates = commune_features(
         cfg, prepared.joined, progress=scaled(progress, 0.1, 0.6)
@@ -251,6 +259,7 @@ def finish(
     started = started or dt.datetime.now(dt.timezone.utc)
     report(progress, 0.62, "flags")
     result.parcels, result.calibration = _flagged_parcels(cfg, prepared, features)
+    logger.info("flags: %s", result.calibration.mode)
     report(progress, 0.7, "hamlets")
     hamlets = _hamlets_with_counts(cfg, result.parcels)
     result.metadata = _run_metadata(cfg, result, dates, started, metadata)
@@ -265,6 +274,7 @@ def finish(
     res.source = str(gpkg)
     result.result = res
     result.outputs["gpkg"] = gpkg
+    logger.info("wrote %s", gpkg)
     _finish_outputs(cfg, result, res, progress)
     report(progress, 1.0, "done")
     result.messages.insert(0, _run_summary(result))

@@ -32,6 +32,7 @@ exceeds every target it has, ``dat`` when it meets them all, ``chua_dat`` when i
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 
@@ -71,6 +72,7 @@ __all__ = [
 ]
 
 UNKNOWN_HAMLET = "(chưa xác định thôn)"
+logger = logging.getLogger(__name__)
 
 
 _HAMLET_ALIASES = {"hamlet": HAMLET_HEADERS, "ma_thon": HAMLET_CODE_HEADERS}
@@ -612,6 +614,7 @@ def hamlet_progress(
     scores = _measure_targets(out, target_keys, matched, renovations=renovations, cap=cap)
     out = _rank(out, scores, target_keys)
     out.attrs.update({"renovations": renovations, "baseline": baseline is not None, "cap": cap})
+    logger.info("hamlet progress: %d hamlets, %d targets", len(out), len(target_keys))
     return out
 
 
