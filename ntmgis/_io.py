@@ -653,6 +653,7 @@ def _missing_sheet(path, sheet, names):
 
 #: A text cell beginning with one of these could run as a formula (OWASP, CWE-1236).
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = DANGEROUS
 # characters XML 1.0 (so XLSX) cannot hold; tab, LF and CR can
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -753,20 +754,31 @@ def csv_value(value, *, whole_as_int: bool = False):
 
 
 def write_csv(
-    table, path: PathLike, *, encoding: str = "utf-8-sig", whole_as_int: bool = False
+    path: PathLike,
+    table,
+    *,
+    columns=None,
+    bom: bool = True,
+    whole_as_int: bool = True,
 ) -> Path:
-    """Write a table as CSV atomically, every text cell escaped.
+    """Write a table as CSV atomically, every text cell escaped, numbers kept numbers.
 
-    UTF-8 with BOM and CRLF line ends by default (what Excel's "CSV UTF-8" writes, so
-    Excel opens Vietnamese text right). Headers are escaped too.
+    UTF-8 (with a BOM by default: what Excel's "CSV UTF-8" writes, so Excel opens
+    Vietnamese text right) and CRLF line ends. Text cells (headers too) beginning with
+    ``= + - @``, a tab or a carriage return get an apostrophe (OWASP); control characters
+    are replaced.
 
     Parameters
     ----------
-    table : pandas.DataFrame
     path : str or os.PathLike
-        Replaced when it exists.
-    encoding : str, default "utf-8-sig"
-    whole_as_int : bool, default False
+        The file; replaced when it exists, never left half-written.
+    table : pandas.DataFrame or list of dict
+        The rows.
+    columns : list of str, optional
+        Column order (for a list of dicts; missing keys are empty cells).
+    bom : bool, default True
+        Start the file with a UTF-8 byte-order mark.
+    whole_as_int : bool, default True
         Write whole floats (``12.0``) as integers (``12``), as a report shows counts.
 
     Returns
@@ -775,6 +787,8 @@ def write_csv(
     """
     import pandas as pd
 
+    if not isinstance(table, pd.DataFrame):
+        table = pd.DataFrame(table, columns=columns)
     rows = [
         [csv_value(v, whole_as_int=whole_as_int) for v in row]
         for row in table.itertuples(index=False, name=None)
@@ -783,7 +797,8 @@ def write_csv(
     clean = pd.DataFrame(rows, columns=headers, dtype=object)
     path = Path(path)
     with atomic_path(path, what="CSV file") as tmp:
-        clean.to_csv(tmp, index=False, encoding=encoding, lineterminator="\r\n")
+        clean.to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8",
+                     lineterminator="\r\n")  # fmt: skip
     return path
 
 

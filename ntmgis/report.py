@@ -55,11 +55,7 @@ SHEETS = {
     "transitions": ("Biến động", "bien_dong", "BIẾN ĐỘNG GIỮA HAI ĐỢT KHẢO SÁT"),
 }
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
-_SHORT = {
-    "hoang_hoa_dua_vao_su_dung": "Vườn hoang hóa đưa vào sử dụng",
-    "ty_le_dat_chuan": "Tỷ lệ vườn đạt chuẩn (%)",
-    "so_vuon_mau": "Số vườn mẫu",
-}
+_SHORT = {key: target.short_vi for key, target in TARGETS.items()}
 
 
 def _labeller(theme: str):
@@ -496,9 +492,7 @@ def _shown(value) -> str:
 
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:
     rows = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
-    return write_csv(
-        pd.DataFrame(rows, columns=table.columns, dtype=object), path, whole_as_int=True
-    )
+    return write_csv(path, pd.DataFrame(rows, columns=table.columns, dtype=object))
 
 
 def write_report(

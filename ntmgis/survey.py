@@ -1095,7 +1095,7 @@ class JoinReport:
             sheets = {"summary": counts, "survey_unmatched": self.unmatched,
                       "join_issues": self.issues}  # fmt: skip
             return write_xlsx(sheets, path)
-        return write_csv(self.issues, path)
+        return write_csv(path, self.issues)
 
 
 def _choose_on(on, parcels, survey) -> str:

@@ -316,7 +316,7 @@ def test_join_report_csv_is_escaped_per_owasp(tmp_path):
             "number": [-0.25, 1, 2, 3, 4, 5, 6, 7, 8],
         }
     )
-    path = _io.write_csv(frame, tmp_path / "x.csv")
+    path = _io.write_csv(tmp_path / "x.csv", frame)
     back = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False)
     texts = back["text"].tolist()
     assert texts[:7] == ["'" + f for f in corpus.FORMULAS]
@@ -358,7 +358,7 @@ def test_unwritable_outputs_are_output_errors(tmp_path, kind):
     }[kind]
     frame = pd.DataFrame({"a": [1]})
     with pytest.raises(OutputError) as caught:
-        _io.write_csv(frame, target)
+        _io.write_csv(target, frame)
     assert isinstance(caught.value, OSError)
     assert str(target.parent if kind != "is_dir" else target) in str(caught.value)
     if kind != "is_dir":
