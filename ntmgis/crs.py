@@ -1063,7 +1063,7 @@ def alignment_from_imagery(parcels, imagery, *, period=None, max_scenes: int = 4
     import logging
     import warnings
 
-    from .errors import NtmgisError
+    from .errors import CancelledError, NtmgisError
     from .imagery import find_scenes, read_stacks
 
     log = logging.getLogger(__name__)
@@ -1090,8 +1090,10 @@ def alignment_from_imagery(parcels, imagery, *, period=None, max_scenes: int = 4
             return None
         return check_alignment(parcels, stack.data[best], transform=stack.transform,
                                crs=stack.crs, max_shift=max_shift, tolerance=tolerance)  # fmt: skip
-    except NtmgisError as exc:
-        log.info("alignment check not possible: %s", exc)
+    except CancelledError:
+        raise
+    except Exception as exc:  # an optional check: it never costs the run
+        log.info("alignment check not possible: %s", exc, exc_info=not isinstance(exc, NtmgisError))
         return None
 
 
