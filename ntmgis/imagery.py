@@ -1702,6 +1702,19 @@ def _check_landsat_scale(scene, dns, dtypes, float_input, valid) -> None:
             return
 
 
+def _band_pixels(scene, band, source, ds, grid, *, kind, nodata):
+    """:func:`_read_to_grid`, a truncated or corrupt file an ImageryError naming it."""
+    import rasterio.errors
+
+    try:
+        return _read_to_grid(ds, source.index, grid, kind=kind, nodata=nodata)
+    except rasterio.errors.RasterioError as exc:
+        raise ImageryError(
+            f"Scene {scene.label}: band '{band}' ('{source.href}') cannot be read ({exc}). "
+            "The file is truncated or corrupt: download it again or remove the scene."
+        ) from exc
+
+
 def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_override):
     """Read one scene onto ``grid``: reflectance per band, clear and valid masks."""
     dns: dict[str, np.ndarray] = {}
@@ -1727,7 +1740,7 @@ def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_o
                 nodata = 0  # L2A and C2 L2 use 0 for no data
             float_input[band] = np.issubdtype(np.dtype(ds.dtypes[source.index - 1]), np.floating)
             dtypes[band] = np.dtype(ds.dtypes[source.index - 1])
-            dns[band] = _read_to_grid(ds, source.index, grid, kind="value", nodata=nodata)
+            dns[band] = _band_pixels(scene, band, source, ds, grid, kind="value", nodata=nodata)
     valid = np.ones((grid.height, grid.width), dtype=bool)
     for arr in dns.values():
         valid &= np.isfinite(arr)
@@ -1738,7 +1751,8 @@ def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_o
         if mask_band in scene.bands:
             source = scene.bands[mask_band]
             with _open(source.href) as ds:
-                classes = _read_to_grid(ds, source.index, grid, kind="class", nodata=None)
+                classes = _band_pixels(scene, mask_band, source, ds, grid, kind="class",
+                                       nodata=None)  # fmt: skip
             outside = ~np.isfinite(classes)
             codes = np.where(outside, 0, classes).astype(np.int64)
             if mask_band == "scl":
