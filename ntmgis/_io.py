@@ -74,24 +74,125 @@ CURRENT_RUN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 # Output paths: atomic files, clear errors
 # --------------------------------------------------------------------------------------
 
+# What people read from this layer, Vietnamese first (ntmgis.i18n's catalogue).
+_MESSAGES = {
+    "io.cannot_write": (
+        "Không ghi được {what} '{path}' ({detail}): {advice}.",
+        "Cannot write {what} '{path}' ({detail}): {advice}.",
+    ),
+    "io.advice.permission": (
+        "không có quyền ghi vào đó: chọn thư mục khác hoặc sửa quyền truy cập",
+        "you may not write there: choose another folder or fix its permissions",
+    ),
+    "io.advice.file_in_the_way": (
+        "có một tệp nằm ở chỗ cần thư mục: xóa tệp đó hoặc chọn đường dẫn khác",
+        "a file stands where a folder is needed: remove it or choose another path",
+    ),
+    "io.advice.not_a_folder": (
+        "một phần của đường dẫn là tệp, không phải thư mục: chọn đường dẫn khác",
+        "part of the path is a file, not a folder: choose another path",
+    ),
+    "io.advice.is_a_folder": (
+        "ở chỗ cần tệp lại là một thư mục: hãy đặt tên tệp",
+        "a folder stands where the file should go: give a file name",
+    ),
+    "io.advice.disk_full": (
+        "ổ đĩa đã đầy: giải phóng dung lượng hoặc chọn ổ khác",
+        "the disk is full: free some space or choose another drive",
+    ),
+    "io.advice.read_only": (
+        "ổ đĩa chỉ đọc: chọn thư mục khác",
+        "the drive is read-only: choose another folder",
+    ),
+    "io.advice.other": (
+        "kiểm tra thư mục có tồn tại và ghi được không",
+        "check that the folder exists and can be written",
+    ),
+    "io.run_busy": (
+        "Một lần chạy ntmgis khác đang ghi vào '{folder}' ({holder}). Hãy đợi nó xong, hoặc "
+        "chọn thư mục kết quả khác.",
+        "Another ntmgis run is writing into '{folder}' ({holder}). Wait for it to finish, or "
+        "choose another output folder.",
+    ),
+    "io.table_empty": (
+        "Tệp '{path}' ({what}) trống: hãy xuất lại tệp.",
+        "{what} '{path}' is empty: export it again.",
+    ),
+    "io.not_text": (
+        "Tệp '{path}' ({what}) không phải tệp văn bản (CSV): hãy lưu dạng CSV (UTF-8) hoặc XLSX.",
+        "{what} '{path}' is not a text (CSV) file. Save it as CSV (UTF-8) or XLSX.",
+    ),
+    "io.cell_too_long": (
+        "Tệp '{path}' ({what}), dòng {line}: một ô dài hơn {limit} ký tự (thiếu dấu ngoặc kép "
+        "đóng, hoặc không phải bảng). Kiểm tra dấu ngoặc kép ở dòng đó rồi xuất lại bảng.",
+        "{what} '{path}', line {line}: a cell longer than {limit} characters (an unclosed "
+        "quote mark, or not a table). Check that line's quotes and export the table again.",
+    ),
+    "io.old_format": (
+        "Tệp '{path}' ({what}) là định dạng cũ {kind} {suffix}: hãy lưu lại thành .xlsx "
+        "(Excel) hoặc .csv (CSV UTF-8) rồi thử lại.",
+        "{what} '{path}' is an old {kind} {suffix} file: save it as .xlsx (Excel workbook) "
+        "or .csv (CSV UTF-8) and try again.",
+    ),
+    "io.not_utf8": (
+        "Tệp '{path}' ({what}) không phải văn bản UTF-8 (byte {byte}): hãy lưu lại dạng UTF-8 "
+        "(Notepad: Save as, Encoding UTF-8).",
+        "{what} '{path}' is not UTF-8 text (byte {byte}): save it as UTF-8 (in Notepad: Save "
+        "as, Encoding UTF-8).",
+    ),
+}
+
+
+def _register_messages() -> None:
+    from .i18n import register
+
+    for key, (vi, en) in _MESSAGES.items():
+        register(key, vi, en)
+
+
+_register_messages()
+
+
+def say(key: str, **fields) -> str:
+    """A catalogue sentence in the chosen language, then the other one in parentheses.
+
+    Vietnamese users read the first part; an English log, a test or a support forum the
+    second. Fields ending in ``_key`` are catalogue keys, said in the same language.
+    """
+    from .i18n import get_language, message
+
+    first = get_language()
+    second = "en" if first == "vi" else "vi"
+
+    def one(lang):
+        values = {
+            k[: -len("_key")] if k.endswith("_key") else k: (
+                message(v, lang=lang) if k.endswith("_key") else v
+            )
+            for k, v in fields.items()
+        }
+        return message(key, lang=lang, **values)
+
+    return f"{one(first)} ({one(second)})"
+
+
 _OS_ADVICE = {
-    PermissionError: "you may not write there: choose another folder or fix its permissions",
-    FileExistsError: "a file stands where a folder is needed: remove it or choose another path",
-    NotADirectoryError: "part of the path is a file, not a folder: choose another path",
-    IsADirectoryError: "a folder stands where the file should go: give a file name",
+    PermissionError: "io.advice.permission",
+    FileExistsError: "io.advice.file_in_the_way",
+    NotADirectoryError: "io.advice.not_a_folder",
+    IsADirectoryError: "io.advice.is_a_folder",
 }
 
 
 def _os_message(exc: OSError, path, what: str) -> str:
     advice = next((a for t, a in _OS_ADVICE.items() if isinstance(exc, t)), None)
     if advice is None and getattr(exc, "errno", None) == errno.ENOSPC:
-        advice = "the disk is full: free some space or choose another drive"
+        advice = "io.advice.disk_full"
     if advice is None and getattr(exc, "errno", None) == errno.EROFS:
-        advice = "the drive is read-only: choose another folder"
-    if advice is None:
-        advice = "check that the folder exists and can be written"
+        advice = "io.advice.read_only"
     detail = exc.strerror or type(exc).__name__
-    return f"Cannot write {what} '{path}' ({detail}): {advice}."
+    return say("io.cannot_write", what=what, path=path, detail=detail,
+               advice_key=advice or "io.advice.other")  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -230,8 +331,7 @@ def read_text(path: PathLike, *, what: str = "file") -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"{what.capitalize()} '{path}' is not UTF-8 text (byte {exc.start}): save it as "
-            "UTF-8 (in Notepad: Save as, Encoding UTF-8)."
+            say("io.not_utf8", what=what.capitalize(), path=path, byte=exc.start)
         ) from None
 
 
@@ -473,8 +573,7 @@ def read_grid(
     if suffix in (".xls", ".ods"):
         kind = "Excel 97-2003" if suffix == ".xls" else "OpenDocument"
         raise InputError(
-            f"{what.capitalize()} '{path}' is an old {kind} {suffix} file: save it as .xlsx "
-            f"(Excel workbook) or .csv (CSV UTF-8) and try again."
+            say("io.old_format", what=what.capitalize(), path=path, kind=kind, suffix=suffix)
         )
     return _read_csv(path, encoding, what)
 
@@ -494,7 +593,7 @@ def _read_csv(path: Path, encoding: str | None, what: str):
     with _input_errors(path, what):
         data = path.read_bytes()
     if not data.strip():
-        raise InputError(f"{what.capitalize()} '{path}' is empty: export it again.")
+        raise InputError(say("io.table_empty", what=what.capitalize(), path=path))
     try:
         text, used = decode_bytes(data, encoding=encoding)
     except (LookupError, UnicodeError) as exc:
@@ -503,10 +602,7 @@ def _read_csv(path: Path, encoding: str | None, what: str):
             "encoding out to detect it, or save the file as CSV UTF-8."
         ) from None
     if "\x00" in text[:4096]:
-        raise InputError(
-            f"{what.capitalize()} '{path}' is not a text (CSV) file. Save it as CSV (UTF-8) "
-            "or XLSX."
-        )
+        raise InputError(say("io.not_text", what=what.capitalize(), path=path))
     delimiter = guess_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows, numbers, last = [], [], 0
@@ -518,9 +614,13 @@ def _read_csv(path: Path, encoding: str | None, what: str):
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise InputError(
-                f"{what.capitalize()} '{path}', line {last + 1}: a cell longer than "
-                f"{CSV_FIELD_LIMIT:,} characters (an unclosed quote mark, or not a table). "
-                "Check that line's quotes and export the table again."
+                say(
+                    "io.cell_too_long",
+                    what=what.capitalize(),
+                    path=path,
+                    line=last + 1,
+                    limit=f"{CSV_FIELD_LIMIT:,}",
+                )  # fmt: skip
             ) from None
         raise InputError(
             f"{what.capitalize()} '{path}' is broken near line {last + 1}: {exc}. Is it "
@@ -1023,18 +1123,14 @@ class RunOutputs:
                 holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
                 os.close(fd)
                 raise OutputError(
-                    f"Another ntmgis run is writing into '{self.folder}' ({holder or 'unknown'}"
-                    "). Wait for it to finish, or choose another output folder."
+                    say("io.run_busy", folder=self.folder, holder=holder or "?")
                 ) from None
         else:  # pragma: no cover
             text = os.read(fd, 4096).decode("utf-8", "replace")
             match = re.search(r"pid (\d+)", text)
             if match and int(match.group(1)) != os.getpid() and _pid_alive(int(match.group(1))):
                 os.close(fd)
-                raise OutputError(
-                    f"Another ntmgis run is writing into '{self.folder}' ({text.strip()}). "
-                    "Wait for it to finish, or choose another output folder."
-                )
+                raise OutputError(say("io.run_busy", folder=self.folder, holder=text.strip()))
         note = f"run {self.run_id}, pid {os.getpid()} on {socket.gethostname()}"
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)

@@ -380,7 +380,26 @@ def test_cli_survey_refuses_an_unwritable_output_before_reading(tmp_path, monkey
         main()
     assert exit_.value.code == 1
     err = capsys.readouterr().err
-    assert "ntmgis: error: Cannot write" in err and "a_file" in err and "Traceback" not in err
+    assert err.startswith("ntmgis: error: Không ghi được")  # Vietnamese first
+    assert "(Cannot write" in err and "a_file" in err and "Traceback" not in err
+
+
+def test_messages_are_vietnamese_first_and_english_too(monkeypatch):
+    from ntmgis.i18n import set_language
+
+    try:
+        set_language("en")
+        with pytest.raises(InputError) as caught:
+            ntmgis.read_survey(HOSTILE / "survey_empty.csv")
+        assert str(caught.value).startswith("Survey file '") and "(Tệp '" in str(caught.value)
+        set_language("vi")
+        with pytest.raises(InputError) as caught:
+            ntmgis.read_survey(HOSTILE / "survey_empty.csv")
+        assert str(caught.value).startswith("Tệp '") and "is empty: export it again" in str(
+            caught.value
+        )
+    finally:
+        set_language(None)
 
 
 def test_gpkg_writer_is_geopackage_1_2(tmp_path):
