@@ -61,7 +61,7 @@ PathLike = str | os.PathLike
 TMP_MARK = ".ntmgis-tmp-"
 #: Prefix of a run's staging folder inside the output folder.
 STAGING_PREFIX = ".ntmgis-staging-"
-#: The lock file of a run's output folder.
+#: The lock file of a run's output folder where the folder itself cannot be locked (Windows).
 LOCK_NAME = ".ntmgis.lock"
 #: The manifest of the last published run (run id, files).
 MANIFEST_NAME = ".ntmgis-run.json"
@@ -1109,40 +1109,48 @@ class RunOutputs:
 
     # the lock ------------------------------------------------------------------------
     def _acquire(self) -> None:
-        lock = self.folder / LOCK_NAME
-        with output_errors(lock, "lock file"):
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        """Lock the folder itself (flock on its descriptor: no lock file is left behind,
+        and a killed run's lock dies with it)."""
         try:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: a pid file
-            fcntl = None
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                holder = os.read(fd, 4096).decode("utf-8", "replace").strip()
-                os.close(fd)
-                raise OutputError(
-                    say("io.run_busy", folder=self.folder, holder=holder or "?")
-                ) from None
-        else:  # pragma: no cover
-            text = os.read(fd, 4096).decode("utf-8", "replace")
+            return self._acquire_pid_file()
+        with output_errors(self.folder, "output folder"):
+            fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            others = sorted(
+                p.name[len(STAGING_PREFIX) :]
+                for p in self.folder.glob(f"{STAGING_PREFIX}*")
+                if p != self.staging
+            )
+            holder = "run " + ", ".join(others) if others else "?"
+            raise OutputError(say("io.run_busy", folder=self.folder, holder=holder)) from None
+        self._lock_fd = fd
+
+    def _acquire_pid_file(self) -> None:  # pragma: no cover - Windows
+        lock = self.folder / LOCK_NAME
+        if lock.exists():
+            text = lock.read_text("utf-8", "replace")
             match = re.search(r"pid (\d+)", text)
-            if match and int(match.group(1)) != os.getpid() and _pid_alive(int(match.group(1))):
-                os.close(fd)
+            if match and _pid_alive(int(match.group(1))):
                 raise OutputError(say("io.run_busy", folder=self.folder, holder=text.strip()))
         note = f"run {self.run_id}, pid {os.getpid()} on {socket.gethostname()}"
-        os.ftruncate(fd, 0)
-        os.lseek(fd, 0, os.SEEK_SET)
-        os.write(fd, note.encode())
-        self._lock_fd = fd
+        with output_errors(lock, "lock file"):
+            lock.write_text(note, "utf-8")
+        self._lock_file = lock
 
     def _release(self) -> None:
         if self._lock_fd is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(self._lock_fd, 0)
             os.close(self._lock_fd)  # releases the flock
             self._lock_fd = None
+        lock = getattr(self, "_lock_file", None)
+        if lock is not None:  # pragma: no cover - Windows
+            with contextlib.suppress(OSError):
+                lock.unlink()
+            self._lock_file = None
 
     # the folder ----------------------------------------------------------------------
     def clean_stale(self) -> list[Path]:

@@ -188,7 +188,7 @@ def test_cluster_result_equals_single_process_exactly(layers_dir, tmp_path, clie
     pd.testing.assert_frame_equal(dist.parcels, single.parcels, check_exact=True)
     pd.testing.assert_frame_equal(dist.hamlets, single.hamlets, check_exact=True)
     assert dist.messages[0] == single.messages[0]
-    skip = {"started_utc", "partitions", "partition_block_px"}
+    skip = {"started_utc", "partitions", "partition_block_px", "run_id"}
     assert {k: v for k, v in dist.metadata.items() if k not in skip} == {
         k: v for k, v in single.metadata.items() if k not in skip
     }
