@@ -249,7 +249,7 @@ def finish(
     import pandas as pd
 
     from ._version import __version__
-    from .flags import flag_parcels, survey_agreement
+    from .flags import flag_parcels, survey_agreement, visit_list
 
     cfg = config
     result = RunResult(join_report=prepared.join_report)
@@ -257,21 +257,29 @@ def finish(
     joined, survey_class = prepared.joined, prepared.survey_class
     unmatched = prepared.unmatched
     report(progress, 0.62, "flags")
+    survey_date = joined.get("survey_date")
     flags, calibration = flag_parcels(
         features, survey_class=survey_class, groups=joined["hamlet"],
-        is_garden=joined["is_garden"], rules=cfg.rules, calibration=cfg.calibration,
-        min_labels=cfg.min_labels,
+        is_garden=joined["is_garden"], survey_date=survey_date, rules=cfg.rules,
+        calibration=cfg.calibration, min_labels=cfg.min_labels,
     )  # fmt: skip
     result.calibration = calibration
-    agreement = survey_agreement(survey_class, flags, features)
+    agreement = survey_agreement(survey_class, flags, features, survey_date)
     agreement.loc[~joined["is_garden"], ["agreement"]] = None
-    agreement.loc[~joined["is_garden"], "visit"] = False
-
-    feature_cols = features.drop(columns=["renovation_date"]).add_prefix("")
-    feature_cols["renovation_date"] = pd.to_datetime(features["renovation_date"]).dt.strftime(
-        "%Y-%m-%d"
+    agreement.loc[~joined["is_garden"], "disagrees"] = False
+    area = joined.get("garden_area_m2", joined["area_m2"]).fillna(joined["area_m2"])
+    visits = visit_list(
+        flags,
+        survey_class,
+        hamlet=joined["hamlet"],
+        area=area,
+        visits_per_hamlet=cfg.visits_per_hamlet,
+        max_share=cfg.max_visit_share,
     )
-    out_parcels = pd.concat([joined, flags, agreement, feature_cols], axis=1)
+    feature_cols = features.copy()
+    for col in feature_cols.select_dtypes(include="datetime").columns:  # dates as text
+        feature_cols[col] = feature_cols[col].dt.strftime("%Y-%m-%d")
+    out_parcels = pd.concat([joined, flags, agreement, visits, feature_cols], axis=1)
     out_parcels = gpd.GeoDataFrame(out_parcels, geometry="geometry", crs=joined.crs)
     result.parcels = out_parcels
 
@@ -315,6 +323,9 @@ def finish(
         "flag_mode": calibration.mode,
         "flag_mode_reason": calibration.reason,
         "threshold": "" if calibration.threshold is None else calibration.threshold,
+        "cv_brier": "" if calibration.brier is None else round(calibration.brier, 4),
+        "visits": int(visits["visit"].sum()),
+        "visits_expected_survey_errors": round(visits.attrs["expected_errors"], 1),
         "parcels_total": len(out_parcels),
         "gardens": int(out_parcels["is_garden"].sum()),
     }
@@ -323,7 +334,7 @@ def finish(
         for cls, row in calibration.report.iterrows():
             for k in ("precision", "recall", "f1"):
                 meta[f"cv_{cls}_{k}"] = round(float(row[k]), 4)
-    for lib in ("geopandas", "shapely", "rasterio", "pyproj", "numpy", "pandas", "sklearn"):
+    for lib in ("geopandas", "shapely", "rasterio", "pyproj", "numpy", "pandas", "lightgbm"):
         try:
             meta[f"version_{lib}"] = __import__(lib).__version__
         except ImportError:  # pragma: no cover - all are dependencies
@@ -359,16 +370,17 @@ def finish(
 
 
 def _run_summary(result: RunResult) -> str:
+    from .flags import FLAGS
+
     p = result.parcels
     garden = p[p["is_garden"]]
     flags = garden["flag"].value_counts()
     lines = [
         f"{result.metadata.get('commune')}: {len(p)} parcels, {len(garden)} gardens; flags: "
-        + ", ".join(
-            f"{k} {int(flags.get(k, 0))}"
-            for k in ("hoang_hoa", "nghi_van", "binh_thuong", "thieu_du_lieu")
-        ),  # fmt: skip
-        f"Field visits (survey and imagery disagree, or suspected): {int(garden['visit'].sum())}",
+        + ", ".join(f"{k} {int(flags.get(k, 0))}" for k in FLAGS),  # fmt: skip
+        f"Field visits: {int(garden['visit'].sum())} of {len(garden)} gardens, ranked by the "
+        "chance the survey is wrong x area; expected to find "
+        f"{result.metadata.get('visits_expected_survey_errors')} survey errors",
     ]
     if result.join_report is not None:
         lines.append(result.join_report.summary().splitlines()[1].strip())

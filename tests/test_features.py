@@ -45,19 +45,33 @@ def test_flat_linear_series_has_exact_trend_and_no_events():
     assert row["bsi_spike"] == pytest.approx(0.0)
 
 
-def test_cultivation_events_and_renovation_are_counted():
-    #          tilled            tilled                 cleared, then regrowth
+def test_cultivation_events_are_counted_and_are_not_a_renovation():
+    #          tilled            tilled
     ndvi = [0.6, 0.2, 0.6, 0.7, 0.3, 0.65, 0.7, 0.7]
     bsi = [-0.1, 0.1, -0.1, -0.1, 0.08, -0.1, -0.1, -0.1]
     f = parcel_features(None, None, series=_series(ndvi, bsi)).iloc[0]
     assert f["events"] == 2  # falls of 0.4 and 0.4, each with a BSI rise >= 0.03
     assert f["ndvi_max_drop"] == pytest.approx(0.4)
-    assert f["renovation_seen"]  # fall >= 0.2 with bare soil, regrowth >= 0.15 after it
-    assert str(f["renovation_date"])[:10] == "2020-03-01"
+    # two tillage cycles: a vegetable garden, not a renovation (nothing flat before)
+    assert not f["renovation_seen"] and pd.isna(f["clearing_date"])
     # the dry season (March-August) holds 0.2, 0.6, 0.7, 0.3: median 0.45, minimum 0.2
     assert f["ndvi_dry_median"] == pytest.approx(0.45)
     assert f["ndvi_dry_min"] == pytest.approx(0.2)
     assert f["ndvi_wet_median"] == pytest.approx(np.median([0.6, 0.65, 0.7, 0.7]))
+
+
+def test_a_clearing_after_a_flat_spell_then_regrowth_is_a_dated_renovation():
+    # flat shrubs (0.50 +- 0.01) on three dates, cleared by 1 June, grown back by 1 Sept
+    ndvi = [0.5, 0.51, 0.5, 0.25, 0.28, 0.45, 0.55, 0.6]
+    bsi = [0.0, 0.0, 0.0, 0.12, 0.1, 0.02, -0.05, -0.07]
+    f = parcel_features(None, None, series=_series(ndvi, bsi)).iloc[0]
+    assert f["renovation_seen"]
+    assert str(f["clearing_date"])[:10] == "2020-06-01"  # the first date seen bare
+    assert str(f["regrowth_date"])[:10] == "2020-09-01"  # 0.45 >= 0.25 + 0.1
+    # the same clearing on a series tilled before it is a cultivation cycle
+    tilled = [0.6, 0.3, 0.6, 0.25, 0.28, 0.45, 0.55, 0.6]
+    bsi2 = [0.0, 0.1, 0.0, 0.12, 0.1, 0.02, -0.05, -0.07]
+    assert not parcel_features(None, None, series=_series(tilled, bsi2)).iloc[0]["renovation_seen"]
 
 
 def test_clouded_dates_are_left_out_and_counted():

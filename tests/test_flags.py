@@ -46,7 +46,7 @@ def _features(**cols):
     return pd.DataFrame(data)
 
 
-def test_first_rule_that_holds_decides_and_every_reason_is_kept(tmp_path):
+def test_first_rule_that_holds_decides_and_gives_the_reason(tmp_path):
     path = tmp_path / "rules.toml"
     path.write_text(RULES, encoding="utf-8")
     f = _features(ndvi_p90=[0.18, 0.7, 0.7, 0.3], ndvi_amplitude=[0.02, 0.02, 0.3, 0.3],
@@ -55,11 +55,12 @@ def test_first_rule_that_holds_decides_and_every_reason_is_kept(tmp_path):
     assert list(out["flag"]) == ["hoang_hoa", "nghi_van", "binh_thuong", "thieu_du_lieu"]
     assert list(out["flag_rule"]) == ["bare", "flat", "", ""]
     assert out["flag_score"].iloc[0] == 0.9 and out["flag_score"].iloc[1] == 0.5
-    assert out["flag_reasons"].iloc[0] == (
-        "NDVI thấp quanh năm (0,18): không có dấu hiệu canh tác; NDVI phẳng (biên độ 0,02)"
-    )
-    assert out["flag_reasons_en"].iloc[0].startswith("Low NDVI all year (0.18)")
-    assert "Quá ít lần quan sát không mây (2)" in out["flag_reasons"].iloc[3]
+    # only the deciding rule speaks: the "flat" rule also holds for parcel 0, unsaid
+    assert out["flag_reasons"].iloc[0] == "NDVI thấp quanh năm (0,18): không có dấu hiệu canh tác"
+    assert out["flag_reasons_en"].iloc[0] == "Low NDVI all year (0.18): no sign of cultivation"
+    assert out["flag_reason_keys"].iloc[0] == "rule:bare"
+    assert out["flag_reasons"].iloc[2] == ""  # no rule caught it: nothing to say
+    assert out["flag_reasons"].iloc[3] == "chỉ 2 lần chụp thấy rõ thửa (cần ít nhất 4)"
 
 
 def test_default_rules_load_and_use_known_features():
@@ -160,7 +161,7 @@ def test_agreement_lists_the_field_visits():
         "khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay", "phu_hop",
         "phu_hop", "khong_du_lieu", "phu_hop",
     ]  # fmt: skip
-    assert list(out["visit"]) == [True, True, True, False, False, False, True]
+    assert list(out["disagrees"]) == [True, True, True, False, False, False, True]
 
 
 def test_evaluate_counts_by_hand():

@@ -36,8 +36,16 @@ import click
     type=click.IntRange(min=1),
     help="Run on a local Dask cluster of N worker processes (127.0.0.1).",
 )
+@click.option(
+    "--visits-per-hamlet",
+    "visits_per_hamlet",
+    type=click.IntRange(min=0),
+    help="Field visits each hamlet's office can make (default: 15% of its gardens; config "
+    "[flags] visits_per_hamlet).",
+)
 def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
-        scheduler: str | None, workers: int | None) -> None:  # fmt: skip
+        scheduler: str | None, workers: int | None,
+        visits_per_hamlet: int | None = None) -> None:  # fmt: skip
     """Run the whole chain on a commune: survey, imagery, statistics, flags, outputs.
 
     CONFIG is a TOML file (see ntmgis.config), a commune's or a province's (a
@@ -60,6 +68,8 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
     distributed = bool(scheduler or workers)
 
     def run_one(cfg):
+        if visits_per_hamlet is not None:
+            cfg.visits_per_hamlet = visits_per_hamlet
         if not distributed:
             return run_pipeline(cfg, progress=progress)
         from ..distributed import run_distributed
@@ -86,9 +96,11 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
             return
         from ..distributed import run_distributed
 
-        if outdir:
-            for cfg in configs:
+        for cfg in configs:
+            if outdir:
                 cfg.out_dir = Path(outdir).resolve() / cfg.source.parent.name
+            if visits_per_hamlet is not None:
+                cfg.visits_per_hamlet = visits_per_hamlet
         with progress_bar("ntmgis run (province)") as progress:
             outcome = run_distributed(
                 configs, scheduler=scheduler, workers=workers, gather=False, progress=progress
