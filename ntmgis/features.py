@@ -141,6 +141,13 @@ class _Context:
         return _renovation(self.ndvi, self.fall, self.d_bsi, self.clear, self.event_mask,
                            self.dates)  # fmt: skip
 
+    def core_stat(self, func, index="ndvi", **kw):
+        core = self.series.core
+        if core is None or index not in core:
+            return np.full(len(self.series.index), np.nan)
+        values = core[index]
+        return _nan_stat(func, values, self.clear & np.isfinite(values), **kw)
+
     def pixels_of(self, attr):
         value = getattr(self.series, attr)
         n = len(self.series.index)
@@ -206,6 +213,23 @@ REGISTRY: tuple[Feature, ...] = (
        "largest NDVI fall between two consecutive clear dates", model=True, side="low",
        phrase=("NDVI giảm nhiều nhất {value} giữa hai lần chụp",
                "largest NDVI fall between two dates {value}")),
+    _f("ndvi_step_median", _N, lambda c: _nan_stat(np.nanmedian, np.abs(c.fall),
+                                                  ~np.isnan(c.fall)),
+       "mức thay đổi NDVI điển hình giữa hai lần chụp rõ liền nhau (trung vị)",
+       "median NDVI change between consecutive clear dates (robust to one bad date)",
+       model=True, side="low",
+       phrase=("NDVI thay đổi điển hình {value} giữa hai lần chụp",
+               "typical NDVI change between two dates {value}")),
+    _f("ndvi_iqr", _N,
+       lambda c: c.stat(np.nanpercentile, q=75) - c.stat(np.nanpercentile, q=25),
+       "khoảng tứ phân vị của NDVI (p75 - p25)", "NDVI p75 - p25 (robust amplitude)",
+       model=True, side="low",
+       phrase=("NDVI dao động (tứ phân vị) {value}", "NDVI interquartile range {value}")),
+    _f("drops", _N, lambda c: (c.fall >= 0.08).sum(1),
+       "số lần NDVI giảm ít nhất 0,08 giữa hai lần chụp rõ",
+       "NDVI falls of 0.08 or more between consecutive clear dates", model=True, side="low",
+       phrase=("{value} lần NDVI giảm rõ", "{value} clear NDVI falls"),
+       zero=("không lần nào NDVI giảm rõ", "no clear NDVI fall")),
     _f("events", _N, lambda c: c.event_mask.sum(1),
        "số lần làm đất (NDVI giảm cùng lúc đất trống tăng)",
        "cultivation events: NDVI falls and BSI rises between consecutive clear dates",
@@ -225,6 +249,23 @@ REGISTRY: tuple[Feature, ...] = (
        model=True, side="high",
        phrase=("NDVI trong thửa không đồng đều ({value})", "patchy NDVI within the parcel "
                "({value})")),
+    _f("core_weight", _N, lambda c: c.pixels_of("core_weight"),
+       "tỷ lệ diện tích điểm ảnh lõi nằm trong thửa",
+       "share of the core pixel (the one most inside the parcel) inside it"),
+    _f("core_ndvi_median", _N, lambda c: c.core_stat(np.nanmedian),
+       "NDVI trung vị của điểm ảnh lõi", "median NDVI of the core pixel over clear dates",
+       model=True, side="low",
+       phrase=("NDVI giữa vườn {value}", "NDVI at the garden's centre {value}")),
+    _f("core_ndvi_p90", _N, lambda c: c.core_stat(np.nanpercentile, q=90),
+       "NDVI cao nhất của điểm ảnh lõi", "90th percentile of the core pixel's NDVI",
+       model=True, side="low",
+       phrase=("NDVI cao nhất giữa vườn {value}", "highest NDVI at the garden's centre "
+               "{value}")),
+    _f("core_ndvi_amplitude", _N,
+       lambda c: c.core_stat(np.nanpercentile, q=90) - c.core_stat(np.nanpercentile, q=10),
+       "biên độ NDVI của điểm ảnh lõi", "NDVI p90 - p10 of the core pixel", model=True,
+       side="low", phrase=("NDVI giữa vườn dao động {value}", "NDVI at the garden's centre "
+                           "varies by {value}")),
     _f("evi_median", ("evi",), lambda c: c.stat(np.nanmedian, "evi"), "EVI trung vị",
        "median EVI over clear dates", model=True, side="low",
        phrase=("EVI trung vị {value}", "median EVI {value}")),
@@ -334,6 +375,12 @@ class ParcelSeries:
     full_pixels, partial_pixels : numpy.ndarray, optional
         Per parcel, pixels wholly inside it (coverage weight 1) and partly inside it, on
         the grid that saw it best (``None`` when unknown).
+    core : dict of str to numpy.ndarray, optional
+        Per index, the value of the parcel's *core pixel* (the pixel most inside it) on
+        each date, NaN where masked: the least mixed with the neighbours' signal, which
+        matters for small gardens with no pixel wholly inside.
+    core_weight : numpy.ndarray, optional
+        Share of the core pixel inside the parcel.
     """
 
     index: pd.Index
@@ -346,6 +393,8 @@ class ParcelSeries:
     coverage_fraction: np.ndarray
     full_pixels: np.ndarray | None = None
     partial_pixels: np.ndarray | None = None
+    core: dict | None = None
+    core_weight: np.ndarray | None = None
 
     def clear(self, min_valid: float = 0.6) -> np.ndarray:
         """Boolean ``(parcels, dates)``: the parcel was seen clear enough that date."""
@@ -406,15 +455,31 @@ def _check_indices(indices) -> list[str]:
     return indices
 
 
-def _pixel_counts(cov) -> tuple[np.ndarray, np.ndarray]:
-    """Per parcel, pixels wholly inside (weight 1) and partly inside (weight < 1)."""
+def _pixel_counts(cov, stack, indices, dates):
+    """Per parcel: pixels wholly and partly inside, and its core pixel's time series."""
     table = cov.pixel_table()
     pos = cov.index.get_indexer(table["parcel"]) if len(table) else np.zeros(0, int)
-    whole = table["weight"].to_numpy() >= FULL_PIXEL
+    weight = table["weight"].to_numpy()
+    whole = weight >= FULL_PIXEL
     n = len(cov.index)
     full = np.bincount(pos[whole], minlength=n).astype(float)
     partial = np.bincount(pos[~whole], minlength=n).astype(float)
-    return full, partial
+    order = np.lexsort((-weight, pos))
+    first = order[np.r_[True, np.diff(pos[order]) != 0]] if len(order) else order
+    who = pos[first]
+    rows, cols = table["row"].to_numpy()[first], table["col"].to_numpy()[first]
+    core_weight = np.zeros(n)
+    core_weight[who] = weight[first]
+    where = {name: k for k, name in enumerate(stack.names)}
+    core = {}
+    for name in indices:
+        series = np.full((n, len(dates)), np.nan)
+        for j, date in enumerate(dates):
+            k = where.get(f"{date}/{name}")
+            if k is not None and len(who):
+                series[who, j] = stack.data[k][rows, cols]
+        core[name] = series
+    return full, partial, core, core_weight
 
 
 def parcel_time_series(
@@ -453,8 +518,8 @@ def parcel_time_series(
     from ._io import read_vector
     from .zonal import compute_coverage, split_column
 
-    parcels = read_vector(parcels, what="parcels")
     indices = _check_indices(DEFAULT_INDICES if indices is None else indices)
+    parcels = read_vector(parcels, what="parcels")
     stacks = _stacks_of(
         imagery,
         parcels=parcels,
@@ -468,7 +533,7 @@ def parcel_time_series(
             progress, 0.5 + 0.5 * k / len(stacks), 0.5 + 0.5 * (k + 1) / len(stacks)
         )
         cov = compute_coverage(parcels, stack, progress=_progress.scaled(sub, 0.0, 0.3))
-        counts.append(_pixel_counts(cov))
+        counts.append((cov, stack))
         tables.append(
             cov.zonal_stats(stack, stats=("mean", "std", "valid", "count"),
                             progress=_progress.scaled(sub, 0.3, 1.0))
@@ -484,14 +549,19 @@ def parcel_time_series(
     std = {i: np.full((n, nt), np.nan) for i in indices}
     valid = np.zeros((n, nt))
     pixels = np.zeros(n)
-    full_pixels, partial_pixels = np.zeros(n), np.zeros(n)
+    full_pixels, partial_pixels, core_weight = np.zeros(n), np.zeros(n), np.zeros(n)
+    core = {i: np.full((n, nt), np.nan) for i in indices}
     coverage_fraction = np.zeros(n)
     status = np.full(n, "outside", dtype=object)
-    for table, (full, partial) in zip(tables, counts):
+    for table, (cov, stack) in zip(tables, counts):
+        full, partial, core_k, weight_k = _pixel_counts(cov, stack, indices, dates)
         frac = table["coverage_fraction"].fillna(0).to_numpy()
         better = frac > coverage_fraction
         status[better] = table["status"].to_numpy()[better]
         full_pixels[better], partial_pixels[better] = full[better], partial[better]
+        core_weight[better] = weight_k[better]
+        for name in indices:
+            core[name][better] = core_k[name][better]
         status[(coverage_fraction == 0) & (table["status"].to_numpy() == "empty_geometry")] = (
             "empty_geometry"
         )
@@ -523,6 +593,8 @@ def parcel_time_series(
         coverage_fraction=coverage_fraction,
         full_pixels=full_pixels,
         partial_pixels=partial_pixels,
+        core=core,
+        core_weight=core_weight,
     )
 
 

@@ -328,7 +328,13 @@ def _reason(template: str, row: dict, lang: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: _fmt(row.get(m.group(1)), lang), template)
 
 
+class _Text(str):
+    """A number already written out: only the decimal separator follows the language."""
+
+
 def _fmt(value, lang: str) -> str:
+    if isinstance(value, _Text):
+        return value.replace(".", ",") if lang == "vi" else str(value)
     if isinstance(value, str):
         return value
     if value is None or (isinstance(value, float) and np.isnan(value)):
@@ -370,7 +376,7 @@ def _data_gate(features: pd.DataFrame, rules: RuleSet) -> tuple[np.ndarray, list
             said.append(_say("flags.outside", coverage=float(round(cover[i], 2))))
         else:
             if tiny[i]:
-                said.append(_say("flags.few_pixels", pixels=float(round(pixels[i], 2)),
+                said.append(_say("flags.few_pixels", pixels=_Text(f"{pixels[i]:.3g}"),
                                  need=rules.min_pixels))  # fmt: skip
             if thin[i] and not tiny[i]:
                 said.append(_say("flags.few_full", full=int(full[i]), need=rules.min_full_pixels))
@@ -668,7 +674,10 @@ def calibrate(
     for test in _group_folds(g, min(5, len(np.unique(g)))):
         train = np.setdiff1d(np.arange(len(y)), test)
         raw[test] = _fit(x[train], y[train], columns, random_state).predict(x[test], raw_score=True)
-    p = _Isotonic().fit(raw, y).predict(raw)
+    # calibrated on the out-of-fold scores (as scikit-learn's CalibratedClassifierCV with
+    # ensemble=False), then applied to the final model fitted on every kept label
+    calibrator = _Isotonic().fit(raw, y)
+    p = calibrator.predict(raw)
     # the survey is a claim: labels the imagery contradicts with confidence are left out
     # of the final fit (they are reported, and the visit list holds them)
     keep = ~(((y == 1) & (p < 0.2)) | ((y == 0) & (p > 0.7)))
@@ -676,7 +685,6 @@ def calibrate(
     fbeta = [_fbeta(y[keep], p[keep] >= t, beta) for t in thresholds]
     threshold = float(thresholds[int(np.argmax(fbeta))])
     model = _fit(x[keep], y[keep], columns, random_state)
-    calibrator = _Isotonic().fit(model.predict(x, raw_score=True)[keep], y[keep])
     contrib = model.predict(x, pred_contrib=True)[:, : len(columns)]
     importances = pd.Series(np.abs(contrib).mean(0), index=columns).sort_values(ascending=False)
     index = labels[use].index

@@ -115,3 +115,77 @@ def test_time_series_through_the_zonal_engine_uses_exact_coverage():
     f = parcel_features(parcels, None, series=s, min_valid=0.6)
     assert list(f["clear_obs"]) == [2, 0]
     assert list(f.index) == list(parcels.index)
+
+
+# --------------------------------------------------------------------------- the registry
+def test_the_registry_is_the_one_list_of_features():
+    from ntmgis import config, flags
+    from ntmgis.features import (
+        DEFAULT_INDICES,
+        FEATURES,
+        MODEL_FEATURES,
+        REGISTRY,
+        feature,
+        features_needing,
+    )
+
+    names = [f.name for f in REGISTRY]
+    assert len(names) == len(set(names)) and list(FEATURES) == names
+    assert MODEL_FEATURES == tuple(f.name for f in REGISTRY if f.model)
+    assert flags.MODEL_FEATURES == MODEL_FEATURES
+    # the default indices are what the model's features need, NDVI first
+    assert DEFAULT_INDICES == ("ndvi", "evi", "ndmi", "bsi")
+    assert config.RunConfig(parcels=None, imagery=None).indices == DEFAULT_INDICES
+    assert set(features_needing(DEFAULT_INDICES)) == set(names)
+    for f in REGISTRY:
+        assert f.description_vi and f.description_en
+        assert f.abandoned_when in (None, "low", "high")
+        if f.abandoned_when:  # a feature a reason may state has its phrase in both languages
+            assert "{value}" in f.phrase_vi and "{value}" in f.phrase_en, f.name
+    assert feature("ndvi_p90").indices == ("ndvi",)
+
+
+def test_a_misspelt_feature_or_index_is_an_error_never_dropped():
+    from ntmgis.errors import ConfigError, InputError
+    from ntmgis.features import select_features
+
+    with pytest.raises(InputError, match="Unknown feature 'ndvi_p09'.*Did you mean 'ndvi_p90'"):
+        select_features(["ndvi_p90", "ndvi_p09"])
+    s = _series([0.5] * 8, [0.0] * 8)
+    with pytest.raises(InputError, match="Unknown index name.*'?bsy"):
+        parcel_time_series(None, None, indices=("ndvi", "bsy"))
+    from ntmgis.config import load_config
+
+    with pytest.raises(ConfigError, match="unknown index 'evii'"):
+        load_config({"inputs": {"parcels": ".", "imagery": "."},
+                     "imagery": {"indices": ["ndvi", "evii"]}})  # fmt: skip
+    assert s.full_pixels is None
+
+
+def test_produced_columns_follow_the_registry_and_the_indices_read():
+    from ntmgis.features import REGISTRY
+
+    f = parcel_features(None, None, series=_series([0.5] * 8, [0.0] * 8))
+    assert list(f.columns) == [r.name for r in REGISTRY if r.available({"ndvi", "bsi"})]
+    assert "evi_median" not in f and "bsi_spike" in f
+
+
+def test_full_and_partial_pixels_come_from_the_coverage():
+    import geopandas as gpd
+
+    t = Affine(10, 0, 0, 0, -10, 30)
+    ndvi = np.arange(9, dtype="float32").reshape(1, 3, 3) / 10
+    stack = RasterStack(np.concatenate([ndvi, ndvi * 0]), t, "EPSG:32648",
+                        ["2020-01-15/ndvi", "2020-01-15/bsi"])  # fmt: skip
+    parcels = gpd.GeoDataFrame(
+        geometry=[shapely.box(5, 5, 15, 15), shapely.box(0, 0, 20, 20), shapely.box(0, 0, 25, 20)],
+        crs="EPSG:32648",
+    )
+    s = parcel_time_series(parcels, stack, indices=("ndvi", "bsi"))
+    assert list(s.full_pixels) == [0, 4, 4]  # a quarter of 4 pixels; 2 x 2 whole; + half a column
+    assert list(s.partial_pixels) == [4, 0, 2]
+    # the core pixel: the most covered one (the first of equals in grid order)
+    assert s.core_weight.tolist() == [0.25, 1.0, 1.0]
+    assert s.core["ndvi"][0, 0] == pytest.approx(0.3)  # row 1, col 0 -> value 3 / 10
+    f = parcel_features(parcels, None, series=s, min_valid=0.6)
+    assert list(f["full_pixels"]) == [0, 4, 4] and list(f["partial_pixels"]) == [4, 0, 2]
