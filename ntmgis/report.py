@@ -137,7 +137,7 @@ def _hamlet_table(progress: pd.DataFrame) -> pd.DataFrame:
     for c in SURVEY_CLASSES:
         cols[_class_header(c)] = progress[f"n_{c}"]
     cols["Chưa khảo sát"] = progress["n_chua_khao_sat"]
-    for f in ("hoang_hoa", "nghi_van", "thieu_du_lieu"):
+    for f in ("hoang_hoa", "cai_tao", "nghi_van", "thieu_du_lieu"):
         cols[_flag_header(f)] = progress[f"n_flag_{f}"]
     if baseline:
         cols["Hoang hóa đầu kỳ (khảo sát)"] = progress["abandoned_baseline_survey"]
