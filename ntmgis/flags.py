@@ -112,8 +112,8 @@ _MESSAGES = {
                          "the parcel covers only {pixels} pixels (at least {need} needed)"),
     "flags.few_full": ("chỉ {full} điểm ảnh nằm trọn trong thửa (cần ít nhất {need})",
                        "only {full} pixels wholly inside the parcel (at least {need} needed)"),
-    "flags.cloudy": ("mùa mưa nhiều mây: chỉ {clear_obs} lần chụp rõ",
-                     "a cloudy season: only {clear_obs} clear observations"),
+    "flags.cloudy": ("ảnh nhiều mây: chỉ {clear_obs} lần chụp rõ",
+                     "cloudy imagery: only {clear_obs} clear observations"),
     "flags.small": ("vườn nhỏ: chỉ {full} điểm ảnh nằm trọn trong thửa",
                     "a small garden: only {full} pixels wholly inside the parcel"),
     "flags.clearing": ("dọn vườn ngày {clearing} (NDVI giảm mạnh, đất trống lộ ra), "
@@ -791,8 +791,11 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
     refs_t = refs.loc[cols, "binh_thuong"].to_numpy(float)
     refs_a = refs.loc[cols, "hoang_hoa"].to_numpy(float)
     ref = np.where(lean_ab[:, None], refs_t[None, :], refs_a[None, :])
+    # a value within a quarter of the gap between the two references (or 0.01, what two
+    # decimals show) argues for neither
+    margin = np.maximum(0.25 * np.abs(refs_t - refs_a), 0.01)[None, :]
     with np.errstate(invalid="ignore"):
-        known = np.isfinite(values) & np.isfinite(ref) & ~np.isclose(values, ref, atol=5e-3)
+        known = np.isfinite(values) & np.isfinite(ref) & (np.abs(values - ref) > margin)
         says_ab = (values < ref) == low[None, :]
     toward = np.where(lean_ab[:, None], c, -c)
     support = known & (says_ab == lean_ab[:, None]) & (toward > 0.05)
@@ -802,7 +805,11 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
     for i in np.flatnonzero(np.isin(flag, ["hoang_hoa", "binh_thuong", "nghi_van"])):
         said, said_keys = [], []
         if flag[i] == "nghi_van":
-            said.append(_say("flags.unsure", p=round(float(p[i]), 2), threshold=cal.threshold))
+            said.append(
+                _say(
+                    "flags.unsure", p=_Text(f"{p[i]:.2f}"), threshold=_Text(f"{cal.threshold:.2f}")
+                )
+            )
             said_keys.append("model")
         sup = np.flatnonzero(support[i])
         sup = sup[np.argsort(-toward[i, sup], kind="stable")]
@@ -818,7 +825,9 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
             said.append(_say("flags.but", text={"vi": s[0], "en": s[1]}))
             said_keys.append(f"nhung:{cols[j]}")
         if not said:
-            said.append(_say("flags.model", p=round(float(p[i]), 2), threshold=cal.threshold))
+            said.append(
+                _say("flags.model", p=_Text(f"{p[i]:.2f}"), threshold=_Text(f"{cal.threshold:.2f}"))
+            )
             said_keys.append("model")
         vi[i] = "; ".join(s[0] for s in said[:3])
         en[i] = "; ".join(s[1] for s in said[:3])
@@ -848,6 +857,23 @@ def _renovation_reasons(features, idx, survey_date):
             said.append(_say("flags.before_survey", survey={"vi": _dmy(sd), "en": _dmy(sd)}))
         vi.append("; ".join(s[0] for s in said))
         en.append("; ".join(s[1] for s in said))
+    return vi, en
+
+
+def _evidence_notes(flag, features) -> tuple[list, list]:
+    """Why the evidence is weaker than it could be: a small garden, a cloudy season."""
+    full = np.nan_to_num(_column(features, "full_pixels", np.inf), nan=0.0)
+    clear = np.nan_to_num(_column(features, "clear_obs", 0.0))
+    vi, en = [None] * len(flag), [None] * len(flag)
+    for i in np.flatnonzero(~pd.isna(flag) & (flag != "thieu_du_lieu")):
+        said = []
+        if full[i] < STRONG_FULL_PIXELS:
+            said.append(_say("flags.small", full=int(full[i])))
+        if clear[i] < STRONG_CLEAR_OBS:
+            said.append(_say("flags.cloudy", clear_obs=int(clear[i])))
+        if said:
+            vi[i] = "; ".join(s[0] for s in said)
+            en[i] = "; ".join(s[1] for s in said)
     return vi, en
 
 
@@ -901,6 +927,8 @@ def flag_parcels(
     -------
     (pandas.DataFrame, Calibration)
         Columns ``flag`` (one of :data:`FLAGS`), ``evidence`` (one of :data:`EVIDENCE`),
+        ``evidence_note`` / ``evidence_note_en`` (why the evidence is weaker: a small
+        garden, under 8 pixels wholly inside; a cloudy season, under 10 clear dates),
         ``flag_score`` (calibrated probability abandoned, or the rule's score),
         ``flag_rule``, ``flag_reasons`` (at most three, "; "-separated, Vietnamese),
         ``flag_reasons_en``, ``flag_reason_keys`` (the features behind the reasons;
@@ -970,10 +998,11 @@ def flag_parcels(
             log.info("No survey date: renovations decided from the imagery alone.")
     out["flag"], out["flag_score"], out["flag_rule"] = flag, score, rule
     out["evidence"] = _evidence(flag, margin, features)
+    out["evidence_note"], out["evidence_note_en"] = _evidence_notes(flag, features)
     out["flag_reasons"], out["flag_reasons_en"], out["flag_reason_keys"] = vi, en, keys
     out["flag_mode"] = cal.mode
-    out = out[["flag", "evidence", "flag_score", "flag_rule", "flag_reasons", "flag_reasons_en",
-               "flag_reason_keys", "flag_mode"]]  # fmt: skip
+    out = out[["flag", "evidence", "evidence_note", "evidence_note_en", "flag_score", "flag_rule",
+               "flag_reasons", "flag_reasons_en", "flag_reason_keys", "flag_mode"]]  # fmt: skip
     out = out.astype(object)
     out["flag_score"] = pd.to_numeric(out["flag_score"])
     out.loc[~garden, :] = None
@@ -1108,7 +1137,7 @@ def visit_list(
     vi, en = [None] * len(flags), [None] * len(flags)
     for i in chosen:
         f = {"vi": label("flag", flag[i], "vi").lower(), "en": label("flag", flag[i], "en").lower()}
-        fields = {"flag": f, "p": round(float(p[i]), 2), "area": int(round(a[i]))}
+        fields = {"flag": f, "p": _Text(f"{p[i]:.2f}"), "area": int(round(a[i]))}
         if cls[i] in SURVEY_CLASSES:
             s = {"vi": label("survey_class", cls[i], "vi"), "en": label("survey_class", cls[i],
                                                                          "en")}  # fmt: skip
@@ -1140,14 +1169,25 @@ class Evaluation:
     f1: float
     n: int
     by_condition: pd.DataFrame | None = None
+    report: pd.DataFrame | None = None
+    renovated: dict | None = None
 
     def summary(self) -> str:
-        """Readable lines: precision, recall, F1 and the confusion matrix."""
-        return (
+        """Readable lines: precision, recall, F1, per class, renovations, the confusion."""
+        lines = [
             f"Abandoned gardens (vườn hoang hóa) vs truth, {self.n} gardens: "
-            f"precision {self.precision:.3f}, recall {self.recall:.3f}, F1 {self.f1:.3f}\n"
-            f"{self.confusion.to_string()}"
-        )
+            f"precision {self.precision:.3f}, recall {self.recall:.3f}, F1 {self.f1:.3f}"
+        ]
+        if self.report is not None:
+            lines.append(self.report.round(3).to_string())
+        if self.renovated:
+            r = self.renovated
+            lines.append(
+                f"Gardens renovated this season (truth 'renovating'): {r['n']}, recognised as "
+                f"cai_tao {r['cai_tao']:.0%}, called abandoned {r['hoang_hoa']:.0%}"
+            )
+        lines.append(self.confusion.to_string())
+        return "\n".join(lines)
 
 
 def evaluate(result, truth, *, positive=("hoang_hoa",)) -> Evaluation:
@@ -1201,7 +1241,13 @@ def evaluate(result, truth, *, positive=("hoang_hoa",)) -> Evaluation:
         pd.Series(np.where(y, "hoang_hoa (thật)", "không hoang (thật)"), name="truth"),
         pd.Series(flag.to_numpy(), name="flag"),
     )
-    by_condition = None
+    by_condition, renovated = None, None
     if "condition" in merged:
         by_condition = pd.crosstab(merged["condition"], flag.rename("flag"))
-    return Evaluation(confusion, precision, recall, f1, len(merged), by_condition)
+        renovating = merged["condition"].eq("renovating").to_numpy()
+        if renovating.any():
+            renovated = {"n": int(renovating.sum()),
+                         "cai_tao": float(flag[renovating].eq("cai_tao").mean()),
+                         "hoang_hoa": float(flag[renovating].isin(positive).mean())}  # fmt: skip
+    return Evaluation(confusion, precision, recall, f1, len(merged), by_condition,
+                      _class_report(y.astype(int), pred), renovated)  # fmt: skip

@@ -212,8 +212,9 @@ def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame
             "Kết quả ảnh vệ tinh": _column(rows, "flag").map(_labeller("flag")),
             "Độ tin cậy": _column(rows, "evidence").map(_labeller("evidence")),
             "Ưu tiên": pd.to_numeric(_column(rows, "visit_rank"), errors="coerce"),
-            "Khả năng khảo sát sai": pd.to_numeric(_column(rows, "survey_wrong_p"),
-                                                   errors="coerce"),  # fmt: skip
+            "Khả năng khảo sát sai": pd.to_numeric(
+                _column(rows, "survey_wrong_p"), errors="coerce"
+            ),  # fmt: skip
             "Lý do cần kiểm tra": pd.Series(reasons, index=rows.index, dtype=object),
             "Nhu cầu hỗ trợ": _column(rows, "needs"),
         }
