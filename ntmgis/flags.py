@@ -532,7 +532,7 @@ _LGB_PARAMS = {
     "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
     "num_threads": 1, "deterministic": True, "force_col_wise": True, "verbosity": -1,
 }  # fmt: skip
-_ROUNDS = 120
+_ROUNDS = 80
 
 
 def _fit(x, y, columns, seed):
