@@ -53,6 +53,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "FLAGS",
     "EVIDENCE",
+    "IN_USE_FLAGS",
     "AGREEMENT",
     "SURVEY_CLASSES",
     "Rule",
@@ -70,6 +71,8 @@ __all__ = [
 
 #: flag keys, most severe first
 FLAGS = ("hoang_hoa", "cai_tao", "nghi_van", "binh_thuong", "thieu_du_lieu")
+#: imagery flags of a garden in use: tended, or renovated this season (cleared, regrown)
+IN_USE_FLAGS = ("binh_thuong", "cai_tao")
 #: the levels a rule may give
 LEVELS = ("hoang_hoa", "nghi_van", "binh_thuong")
 #: strength of the evidence behind a verdict (labels in :mod:`ntmgis.palette`)
@@ -502,6 +505,7 @@ class Calibration:
     cv_proba: pd.Series | None = None  # cross-validated probability per surveyed garden
     labels: pd.Series | None = None  # 1 = surveyed abandoned, per surveyed garden
     references: pd.DataFrame | None = None  # per feature: tended / abandoned commune medians
+    expected_survey_errors: float = 0.0  # survey errors the visit list is expected to find
 
     def summary(self) -> str:
         """A few readable lines: mode, labels, and the cross-validated scores."""
