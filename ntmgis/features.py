@@ -702,8 +702,8 @@ def _yearly_trend(ndvi, clear, dates):
     return slope
 
 
-def _renovation(ndvi, fall, d_bsi, clear, events, dates, *, clearing=0.12, regrowth=0.1,
-                flat=0.08, bare=0.45):  # fmt: skip
+def _renovation(ndvi, fall, d_bsi, clear, events, dates, *, clearing=0.12, regrowth=0.08,
+                flat=0.1, bare=0.45):  # fmt: skip
     """One clearing of an unmanaged garden (NDVI falls, BSI rises), then regrowth.
 
     A renovation is told from a vegetable garden's tillage cycles by what surrounds the
