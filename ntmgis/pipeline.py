@@ -328,6 +328,7 @@ def _hamlets_with_counts(cfg, parcels):
                 "so_vuon": garden.groupby("hamlet").size(),
                 "vuon_hoang_hoa": garden[garden["flag"] == "hoang_hoa"].groupby("hamlet").size(),
                 "vuon_nghi_van": garden[garden["flag"] == "nghi_van"].groupby("hamlet").size(),
+                "vuon_cai_tao": garden[garden["flag"] == "cai_tao"].groupby("hamlet").size(),
                 "can_kiem_tra": garden[garden["visit"]].groupby("hamlet").size(),
             }
         )
