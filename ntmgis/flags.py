@@ -123,6 +123,8 @@ _MESSAGES = {
                        "cây mọc lại từ {regrowth}",
                        "garden cleared on {clearing} (NDVI fell, bare soil showed), "
                        "regrowth from {regrowth}"),
+    "flags.clearing_only": ("dọn vườn ngày {clearing} (NDVI giảm mạnh, đất trống lộ ra)",
+                            "garden cleared on {clearing} (NDVI fell, bare soil showed)"),
     "flags.after_survey": ("khảo sát ngày {survey}, trước khi dọn vườn",
                            "surveyed on {survey}, before the clearing"),
     "flags.before_survey": ("dọn vườn trước ngày khảo sát {survey}",
@@ -849,9 +851,12 @@ def _renovation_reasons(features, idx, survey_date):
         row = features.iloc[i]
         when = {"vi": _dmy(row["clearing_date"]), "en": _dmy(row["clearing_date"])}
         regrowth = row.get("regrowth_date")
-        grew = pd.Timestamp(regrowth).strftime("%m/%Y") if pd.notna(regrowth) else "?"
-        said = [_say("flags.clearing", clearing=when,
-                     regrowth={"vi": f"tháng {grew}", "en": grew})]  # fmt: skip
+        if pd.notna(regrowth):
+            grew = pd.Timestamp(regrowth).strftime("%m/%Y")
+            said = [_say("flags.clearing", clearing=when,
+                         regrowth={"vi": f"tháng {grew}", "en": grew})]  # fmt: skip
+        else:
+            said = [_say("flags.clearing_only", clearing=when)]
         sd = None if survey_date is None else survey_date.iloc[i]
         if sd is None or pd.isna(sd):
             said.append(_say("flags.no_survey_date"))
