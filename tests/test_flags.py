@@ -303,3 +303,22 @@ def test_flag_keys_match_the_palette():
     assert set(EVIDENCE) <= set(palette.get_theme("evidence").keys)
     assert palette.label("evidence", "manh") == "Mạnh"
     assert palette.label("flag", "cai_tao", "en") == "Renovated this season"
+
+
+def test_the_visit_capacity_is_a_config_key_and_a_cli_option(tmp_path):
+    from click.testing import CliRunner
+
+    from ntmgis.cli.run import run
+    from ntmgis.config import load_config
+
+    base = {"inputs": {"parcels": str(tmp_path), "imagery": str(tmp_path)}}
+    assert load_config(base).visits_per_hamlet is None
+    assert load_config(base).max_visit_share == 0.15
+    cfg = load_config({**base, "flags": {"visits_per_hamlet": 12, "max_visit_share": 0.1}})
+    assert cfg.visits_per_hamlet == 12 and cfg.max_visit_share == 0.1
+    with pytest.raises(ConfigError, match="visits_per_hamlet .* must be 0 or more"):
+        load_config({**base, "flags": {"visits_per_hamlet": -1}})
+    with pytest.raises(ConfigError, match="max_visit_share .* between 0 and 1"):
+        load_config({**base, "flags": {"max_visit_share": 1.5}})
+    out = CliRunner().invoke(run, ["--help"])
+    assert out.exit_code == 0 and "--visits-per-hamlet" in out.output
