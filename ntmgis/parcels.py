@@ -330,9 +330,9 @@ def parcel_number(value) -> tuple[int | str | None, str | None]:
     if isinstance(value, bool | np.bool_):
         return None, "unreadable"
     if isinstance(value, int | np.integer):
-        return (int(value), None) if value >= 0 else (None, "unreadable")
+        return (int(value), None) if 0 <= value < 10**12 else (None, "unreadable")
     if isinstance(value, float | np.floating):
-        whole = np.isfinite(value) and float(value).is_integer() and value >= 0
+        whole = np.isfinite(value) and float(value).is_integer() and 0 <= value < 10**12
         return (int(value), None) if whole else (None, "unreadable")
     text = str(value).strip()
     if not text:
@@ -341,9 +341,9 @@ def parcel_number(value) -> tuple[int | str | None, str | None]:
     if split:
         return f"{int(split.group(1))}{split.group(2).lower()}", None
     number, _ = parse_vn_number(text)
-    if number is not None and float(number).is_integer() and number >= 0:
+    if number is not None and float(number).is_integer() and 0 <= number < 10**12:
         return int(number), None
-    return None, "unreadable"
+    return None, "unreadable"  # not a number, or "1E19": no parcel number is that large
 
 
 def _to_int_keys(values: pd.Series, column: str, source: str, notes: list[list[str]]):
