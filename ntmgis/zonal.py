@@ -41,6 +41,16 @@ mode only: the parcel overlaps the grid but holds no pixel centre: count 0, NaN 
 A parcel smaller than a pixel still gets values in ``"coverage"`` mode. Invalid polygons
 are repaired (``shapely.make_valid``) before their coverage is computed.
 ``coverage_fraction`` is the share of the parcel's area inside the grid.
+
+GDAL's rules in ``"centroid"`` and ``"all_touched"`` modes
+---------------------------------------------------------
+rasterstats rasterizes with GDAL, so these two modes reproduce GDAL's rasterizer
+(``rasterio.features.rasterize``) pixel for pixel, ties included (tested on fuzzed
+polygons whose vertices lie on a half- and quarter-pixel lattice): a pixel whose centre
+lies exactly on an edge is decided by GDAL's fill rule (out on a left edge, in on a right
+or top edge, in on a bottom edge), and ``"all_touched"`` adds the pixels GDAL's line
+drawing burns along the edges, so an edge lying on a pixel boundary (within 1e-4 pixel)
+touches the pixels on its own side only: ``box(0, 0, 2, 2)`` on a unit grid is 4 pixels.
 """
 
 from __future__ import annotations
@@ -633,10 +643,15 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
 
         work[has] = shapely.transform(work[has], to_pixels)
         to_px = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+        orient = float(np.sign(a * e - b * d))
         rect = (0.0, 0.0, float(w), float(h))
         unit = 1.0
     else:
-        to_px = (inv.a, inv.b, inv.c, inv.d, inv.e, inv.f)
+        # GDALInvGeoTransform's arithmetic for a north-up grid, so that pixel coordinates
+        # (and the centre-on-edge ties of the centroid rule) round as in GDAL
+        ta, tc, te, tf = grid.transform.a, grid.transform.c, grid.transform.e, grid.transform.f
+        to_px = (1.0 / ta, 0.0, -tc / ta, 0.0, 1.0 / te, -tf / te)
+        orient = float(np.sign(to_px[0] * to_px[4]))
         xs = sorted((grid.transform.c, grid.transform.c + w * grid.transform.a))
         ys = sorted((grid.transform.f, grid.transform.f + h * grid.transform.e))
         rect = (xs[0], ys[0], xs[1], ys[1])
@@ -657,6 +672,9 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
         | (bounds[:, 2] > rect[2])
         | (bounds[:, 3] > rect[3])
     )
+    # GDAL's rules (centroid, all_touched) see the whole polygon, clipped only to the
+    # raster's rows and columns: clipping the geometry would move its vertices
+    unclipped = work.copy() if weights != "coverage" else work
     if out_of.any():
         work[out_of] = shapely.clip_by_rect(work[out_of], *rect)
     area_in = np.where(live, area_full, np.nan)
@@ -676,7 +694,7 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
 
     # rings of all polygon parts, with the parcel each belongs to
     ids = np.flatnonzero(inside)
-    parts, part_of = work[ids], np.arange(ids.size)
+    parts, part_of = unclipped[ids], np.arange(ids.size)
     part_types = shapely.get_type_id(parts)
     while np.isin(part_types, (6, 7)).any():  # collections from make_valid
         more, idx = shapely.get_parts(parts, return_index=True)
@@ -701,6 +719,10 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
         pb[uniq, 1] = np.minimum.reduceat(part_bounds[:, 1], first)
         pb[uniq, 2] = np.maximum.reduceat(part_bounds[:, 2], first)
         pb[uniq, 3] = np.maximum.reduceat(part_bounds[:, 3], first)
+        # local grids: the parts' bounds (GDAL's rules: within the raster)
+        if weights != "coverage":
+            pb[:, [0, 2]] = np.clip(pb[:, [0, 2]], 0, w - 1)
+            pb[:, [1, 3]] = np.clip(pb[:, [1, 3]], 0, h - 1)
         c0 = np.floor(pb[:, 0]).astype(np.int64)
         r0 = np.floor(pb[:, 1]).astype(np.int64)
         nc = np.floor(pb[:, 2]).astype(np.int64) - c0 + 1
@@ -714,7 +736,7 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
         part_stop = np.searchsorted(part_of, [g[-1] for g in groups], side="right")
         for k, (grp, p0, p1) in enumerate(zip(groups, part_start, part_stop)):
             rr, cc, vv = _cover_parts(
-                parts[p0:p1], part_of[p0:p1], grp, c0, r0, nc, nr, weights, h, w, to_px
+                parts[p0:p1], part_of[p0:p1], grp, c0, r0, nc, nr, weights, h, w, to_px, orient
             )
             rows_out.append(rr)
             cols_out.append(cc)
@@ -745,10 +767,12 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
     )
 
 
-def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_px):
+def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_px, orient):
     """Exact coverage (or centroid / all-touched membership) of some parcels' pixels.
 
-    Returns parcel row, flat pixel index and weight of every pixel with a weight.
+    ``orient`` is the sign of the world-to-pixel determinant (ring orientation in world
+    coordinates, which GDAL's fill rule depends on). Returns parcel row, flat pixel index
+    and weight of every pixel with a weight.
     """
     import shapely
 
@@ -783,44 +807,29 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
     pr0, pc0, pnr = r0[p], c0[p], nr[p]
     poff = offset[p]
 
-    # --- cut each edge at pixel column boundaries, then each piece at row boundaries
-    e_idx, col, us, ue, vs, ve = _cut_at_integers(ua, ub, va, vb)
-    s_idx, row, v_start, v_end, u_start, u_end = _cut_at_integers(vs, ve, us, ue)
-    del us, ue, vs, ve
-    pe = e_idx[s_idx]
-    pcol = col[s_idx]
-    du = (u_end - u_start) * e_sign[pe]
-    vmid = 0.5 * (v_start + v_end)
-    cell = poff[pe] + (pcol - pc0[pe]) * pnr[pe] + (row - pr0[pe])
-
-    col_len = np.repeat(nr, nc)
-    if weights == "centroid":
-        # vertical scanlines through pixel centres; even-odd rule (GDAL's fill rule)
-        umin, umax = np.minimum(ua, ub), np.maximum(ua, ub)
-        jlo = np.ceil(umin - 0.5).astype(np.int64)
-        jhi = np.ceil(umax - 0.5).astype(np.int64)
-        cnt = np.maximum(jhi - jlo, 0)
-        x_idx = np.repeat(np.arange(ua.size), cnt)
-        jj = jlo[x_idx] + np.arange(x_idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        xc = jj + 0.5
-        vx = va[x_idx] + (xc - ua[x_idx]) * (vb[x_idx] - va[x_idx]) / (ub[x_idx] - ua[x_idx])
-        k0 = np.floor(vx + 0.5).astype(np.int64)
-        xp = p[x_idx]
-        ok = k0 < r0[xp] + nr[xp]
-        xcell = offset[xp] + (jj - c0[xp]) * nr[xp] + (k0 - r0[xp])
-        toggles = np.bincount(xcell[ok], minlength=total)
-        value = _segmented_cumsum(toggles, col_len) % 2
-        value = value.astype(np.float64)
-    else:
+    if weights == "coverage":
+        # --- cut each edge at pixel column boundaries, then each piece at row boundaries
+        e_idx, col, us, ue, vs, ve = _cut_at_integers(ua, ub, va, vb)
+        s_idx, row, v_start, v_end, u_start, u_end = _cut_at_integers(vs, ve, us, ue)
+        del us, ue, vs, ve
+        pe = e_idx[s_idx]
+        pcol = col[s_idx]
+        du = (u_end - u_start) * e_sign[pe]
+        vmid = 0.5 * (v_start + v_end)
+        cell = poff[pe] + (pcol - pc0[pe]) * pnr[pe] + (row - pr0[pe])
+        col_len = np.repeat(nr, nc)
         a_part = np.bincount(cell, weights=du * (vmid - row), minlength=total)
         b_part = np.bincount(cell, weights=-du, minlength=total)
         value = a_part + _segmented_cumsum(b_part, col_len)
+        value = np.minimum(value, 1.0)
+    else:
+        # GDAL's rasterizer (rasterstats' rules): pixel centres inside, by GDAL's fill
+        world_cw = (shoelace * orient) < 0  # ring clockwise in world coordinates
+        value = _centre_fill(ua, va, ub, vb, world_cw[e_ring], p, c0, r0, nc, nr, offset, total)
         if weights == "all_touched":
-            length = np.abs(u_end - u_start) + np.abs(v_end - v_start)
-            touched = np.bincount(cell[length > 0], minlength=total) > 0
-            value = ((value > _COVER_TOL) | touched).astype(np.float64)
-        else:
-            value = np.minimum(value, 1.0)
+            # ... plus every pixel GDAL's line drawing burns along the edges
+            walked = _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, w, h)
+            value = np.maximum(value, walked)
 
     hit = np.flatnonzero(value > _COVER_TOL)
     # map local cells back to parcel, row, column
@@ -830,6 +839,214 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
     grow += r0[owner]
     ok = (grow >= 0) & (grow < h) & (gcol >= 0) & (gcol < w)
     return parcel_ids[owner[ok]], grow[ok] * w + gcol[ok], value[hit[ok]]
+
+
+def _on_boundary(a0: np.ndarray, a1: np.ndarray) -> np.ndarray:
+    """Edges along a pixel boundary line: both ends within 1e-4 pixel of one integer.
+
+    GDAL's all-touched line drawing skips such edges (``bIntersectOnly``): they touch
+    the pixels on either side only from outside.
+    """
+    eps = 1e-4
+    k = np.round(a0)
+    return (np.abs(a0 - k) < eps) & (np.abs(a1 - k) < eps)
+
+
+def _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, width, height):
+    """Pixels GDAL's all-touched line drawing (``GDALdllImageLineAllTouched``) burns.
+
+    An edge lying on a pixel boundary line (both ends within 1e-4 pixel of it) burns
+    nothing: a pixel-aligned square touches its own pixels, not their neighbours. An
+    edge within 0.01 pixel of vertical burns one column (``floor`` of its right end),
+    rows ``floor(y_min)`` to ``floor(y_max - 1e-4)``; one within 0.01 pixel of
+    horizontal (or with both ends in one row) one row (``floor`` of its left end's
+    ``y``); an edge with both ends in one column counts as vertical. Any other edge is
+    walked left to right as GDAL walks it (:func:`_walk_general`). Returns 0/1 per local
+    cell in the column-major layout of :func:`_cover_parts`.
+    """
+    eps = 1e-4
+    du, dv = np.abs(ub - ua), np.abs(vb - va)
+    vert = (du < 0.01) | (np.floor(ua) == np.floor(ub))
+    horiz = ~vert & ((dv < 0.01) | (np.floor(va) == np.floor(vb)))
+    skip = (vert & _on_boundary(ua, ub)) | (horiz & _on_boundary(va, vb))
+    left_a = ua <= ub  # the walk starts at a
+    cells_p, cells_c, cells_r = [], [], []
+    # near-vertical: one column
+    sel = np.flatnonzero(vert & ~skip)
+    if sel.size:
+        col = np.floor(np.where(left_a, ub, ua)[sel]).astype(np.int64)
+        lo = np.floor(np.minimum(va, vb)[sel]).astype(np.int64)
+        hi = np.floor(np.maximum(va, vb)[sel] - eps).astype(np.int64)
+        cnt = np.maximum(hi - lo + 1, 0)
+        idx = np.repeat(np.arange(sel.size), cnt)
+        cells_p.append(p[sel][idx])
+        cells_c.append(col[idx])
+        cells_r.append(lo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    # near-horizontal: one row
+    sel = np.flatnonzero(horiz & ~skip)
+    if sel.size:
+        row = np.floor(np.where(left_a, va, vb)[sel]).astype(np.int64)
+        lo = np.floor(np.minimum(ua, ub)[sel]).astype(np.int64)
+        hi = np.floor(np.maximum(ua, ub)[sel] - eps).astype(np.int64)
+        cnt = np.maximum(hi - lo + 1, 0)
+        idx = np.repeat(np.arange(sel.size), cnt)
+        cells_p.append(p[sel][idx])
+        cells_r.append(row[idx])
+        cells_c.append(lo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    # any other edge: GDAL's walk, step by step, all edges at once
+    sel = np.flatnonzero(~vert & ~horiz)
+    if sel.size:
+        q, wc, wr = _walk_general(ua[sel], va[sel], ub[sel], vb[sel], width, height)
+        cells_p.append(p[sel][q])
+        cells_c.append(wc)
+        cells_r.append(wr)
+    out = np.zeros(total, dtype=np.float64)
+    if cells_p:
+        q = np.concatenate(cells_p)
+        cc = np.concatenate(cells_c) - c0[q]
+        rr = np.concatenate(cells_r) - r0[q]
+        ok = (cc >= 0) & (cc < nc[q]) & (rr >= 0) & (rr < nr[q])
+        out[offset[q[ok]] + cc[ok] * nr[q[ok]] + rr[ok]] = 1.0
+    return out
+
+
+def _walk_general(x, y, x_end, y_end, width: int, height: int):
+    """GDAL's all-touched walk along sloped edges, vectorised over the edges.
+
+    Each edge is walked from its left end, cell by cell, with GDAL's own arithmetic
+    (its steps, its clipping to the raster and its 1e-9 nudges across row boundaries),
+    so that the pixels it burns are GDAL's, ties and rounding included: the half-open
+    pixel ``[i, i + 1) x [j, j + 1)`` of the start and of each point where the walk
+    enters a new column or row. Returns (edge, column, row) of every burned pixel.
+    """
+    min_step = 1e-9
+    swap = x > x_end
+    x, x_end = np.where(swap, x_end, x), np.where(swap, x, x_end)
+    y, y_end = np.where(swap, y_end, y), np.where(swap, y, y_end)
+    live = ~(
+        ((y < 0) & (y_end < 0))
+        | ((y > height) & (y_end > height))
+        | ((x < 0) & (x_end < 0))
+        | ((x > width) & (x_end > width))
+    )
+    edge = np.flatnonzero(live)
+    x, y, x_end, y_end = x[edge], y[edge], x_end[edge], y_end[edge]
+    slope = (y_end - y) / (x_end - x)
+    over = x_end > width
+    y_end = np.where(over, y_end - (x_end - width) * slope, y_end)
+    x_end = np.where(over, float(width), x_end)
+    under = x < 0
+    y = np.where(under, y + (0.0 - x) * slope, y)
+    x = np.where(under, 0.0, x)
+    rising = y_end > y  # y grows along the walk (down the raster)
+    cut = rising & (y < 0)
+    x = np.where(cut, x + (0.0 - y) / slope, x)
+    y = np.where(cut, 0.0, y)
+    cut = rising & (y_end >= height)
+    x_end = np.where(cut, np.minimum(x_end + (y_end - height) / slope, width), x_end)
+    cut = ~rising & (y >= height)
+    x = np.where(cut, x + (height - y) / slope, x)
+    y = np.where(cut, float(height), y)
+    x_end = np.minimum(x_end, float(width))
+    out_e, out_c, out_r = [], [], []
+    idx = np.arange(x.size)
+    last_row = height - 1
+    while idx.size:
+        go = (x >= 0) & (x < x_end)
+        col = np.floor(x).astype(np.int64)
+        row = np.floor(y).astype(np.int64)
+        inside = (row >= 0) & (row <= last_row)
+        burn = go & inside
+        out_e.append(edge[idx[burn]])
+        out_c.append(col[burn])
+        out_r.append(row[burn])
+        away = ~inside & (((slope > 0) & (row > last_row)) | ((slope < 0) & (row < 0)))
+        go &= ~away
+        step_x = np.floor(x + 1.0) - x
+        step_y = step_x * slope
+        same = np.floor(y + step_y).astype(np.int64) == row
+        up_y = np.minimum(row - y, -min_step)
+        down_y = np.maximum((row + 1) - y, min_step)
+        step_y = np.where(same, step_y, np.where(slope < 0, up_y, down_y))
+        step_x = np.where(same, step_x, step_y / slope)
+        x = x + step_x
+        y = y + step_y
+        keep = np.flatnonzero(go)
+        idx, x, y, x_end, slope = idx[keep], x[keep], y[keep], x_end[keep], slope[keep]
+    return (
+        np.concatenate(out_e) if out_e else np.zeros(0, np.int64),
+        np.concatenate(out_c) if out_c else np.zeros(0, np.int64),
+        np.concatenate(out_r) if out_r else np.zeros(0, np.int64),
+    )
+
+
+def _centre_fill(ua, va, ub, vb, cw, p, c0, r0, nc, nr, offset, total) -> np.ndarray:
+    """Pixels whose centre GDAL's polygon fill (``GDALdllImageFilledPolygon``) burns.
+
+    Horizontal scanlines through the pixel centres ``row + 0.5``; an edge takes part
+    on ``[y_top, y_bottom)`` and crosses at ``x``, rounded to the pixel boundary
+    ``floor(x + 0.5)``; pixels between consecutive crossings are inside (even-odd). So a
+    centre exactly on a left edge is outside and one on a right edge inside, one on a top
+    edge inside; a horizontal edge lying on a centre row is burned when it runs right to
+    left with its ring turned clockwise in world coordinates (``cw``), as GDAL turns
+    every ring. Arithmetic in GDAL's order, so ties resolve as GDAL resolves them.
+    Returns 0/1 per local cell in the column-major layout of :func:`_cover_parts`.
+    """
+    row_len = np.repeat(nc, nr)
+    roff = offset  # row-major local grids share the column-major offsets (same sizes)
+    # non-horizontal edges, top end first
+    nh = va != vb
+    down = va < vb
+    ytop = np.where(down, va, vb)[nh]
+    ybot = np.where(down, vb, va)[nh]
+    xtop = np.where(down, ua, ub)[nh]
+    xbot = np.where(down, ub, ua)[nh]
+    ep = p[nh]
+    rlo = _first_centre_at_or_after(ytop)
+    rhi = _first_centre_at_or_after(ybot)  # centres r + 0.5 < ybot: r < rhi
+    rlo = np.maximum(rlo, r0[ep])
+    rhi = np.minimum(rhi, r0[ep] + nr[ep])
+    cnt = np.maximum(rhi - rlo, 0)
+    idx = np.repeat(np.arange(ytop.size), cnt)
+    rr = rlo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    q = ep[idx]
+    x = (rr + 0.5 - ytop[idx]) * (xbot[idx] - xtop[idx]) / (ybot[idx] - ytop[idx]) + xtop[idx]
+    k = np.floor(x + 0.5).astype(np.int64) - c0[q]
+    keep = k < nc[q]  # a crossing right of the local grid only closes the last span
+    pos = roff[q] + (rr - r0[q]) * nc[q] + np.maximum(k, 0)
+    toggles = np.bincount(pos[keep], minlength=total)
+    inside = _segmented_cumsum(toggles, row_len) % 2 > 0
+    # horizontal edges on a centre row, running right to left once turned clockwise
+    hz = ~nh & (np.floor(va - 0.5) + 0.5 == va)
+    if hz.any():
+        x1 = np.where(cw, ua, ub)[hz]
+        x2 = np.where(cw, ub, ua)[hz]
+        hq = p[hz]
+        hr = (va[hz] - 0.5).astype(np.int64)
+        ok = (x1 > x2) & (hr >= r0[hq]) & (hr < r0[hq] + nr[hq])
+        start = np.floor(x2 + 0.5).astype(np.int64) - c0[hq]
+        end = np.floor(x1 + 0.5).astype(np.int64) - c0[hq]
+        start, end = np.maximum(start, 0), np.minimum(end, nc[hq])
+        ok &= start < end
+        base = roff[hq] + (hr - r0[hq]) * nc[hq]
+        diff = np.bincount(base[ok] + start[ok], minlength=total + 1)[: total + 1].astype(np.int64)
+        ends = base[ok] + end[ok]
+        at_row_end = end[ok] >= nc[hq][ok]
+        diff -= np.bincount(ends[~at_row_end], minlength=total + 1)[: total + 1]
+        inside |= _segmented_cumsum(diff[:total], row_len) > 0
+    # row-major -> column-major local layout
+    cells = np.arange(total)
+    owner = np.searchsorted(offset, cells, side="right") - 1
+    cc, rr2 = np.divmod(cells - offset[owner], nr[owner])
+    return inside[offset[owner] + rr2 * nc[owner] + cc].astype(np.float64)
+
+
+def _first_centre_at_or_after(y: np.ndarray) -> np.ndarray:
+    """Smallest integer ``r`` with ``r + 0.5 >= y`` (exact float comparison)."""
+    r = np.ceil(y - 0.5).astype(np.int64)
+    r -= (r - 1 + 0.5) >= y
+    r += (r + 0.5) < y
+    return r
 
 
 def _cut_at_integers(a0, a1, b0, b1):

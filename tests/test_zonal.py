@@ -534,3 +534,85 @@ def test_cli_zonal_writes_csv_and_gpkg(tmp_path):
     assert result.exit_code == 0, result.output
     back = gpd.read_file(gpkg)
     assert back["nir:count"].tolist()[0] == pytest.approx(1.0) and len(back) == 2
+
+
+# --------------------------------------------------------------------------------------
+# GDAL's rasterizer rules (rasterstats' centroid and all_touched) on ties
+# --------------------------------------------------------------------------------------
+
+
+def _lattice_polygons(rng, n, transform, size, step):
+    """Random polygons with vertices on a ``step``-pixel lattice: pixel centres on edges,
+    edges on pixel boundaries, vertices on pixel corners; some cross the raster edge."""
+    geoms = []
+    while len(geoms) < n:
+        k = rng.integers(3, 9)
+        cx, cy = rng.uniform(1, size - 1, 2)
+        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        rad = rng.uniform(0.5, 4, k)
+        cols = np.round((cx + rad * np.cos(ang)) / step) * step
+        rows = np.round((cy + rad * np.sin(ang)) / step) * step
+        g = shapely.make_valid(shapely.Polygon([transform * (c, r) for c, r in zip(cols, rows)]))
+        if g.geom_type in ("Polygon", "MultiPolygon") and g.area > 0:
+            geoms.append(g if rng.random() < 0.5 else shapely.reverse(g))  # both windings
+    return geoms
+
+
+def _membership(geom, transform, size, weights):
+    cov = compute_coverage([geom], (transform, (size, size)), weights=weights)
+    out = np.zeros(size * size, dtype=bool)
+    out[cov.pixels[cov.matrix.indices]] = cov.matrix.data > 0
+    return out.reshape(size, size)
+
+
+@pytest.mark.parametrize("weights", ["centroid", "all_touched"])
+def test_gdal_rasterizer_ties_on_fuzzed_lattice_polygons(weights):
+    from rasterio.features import rasterize
+
+    rng = np.random.default_rng(21)
+    size = 16
+    transforms = [
+        Affine(1, 0, 0, 0, -1, size),
+        T,  # 10 m at (500000, 2000000)
+        Affine(10, 0, 499985, 0, -10, 2000005),
+    ]
+    checked = differ = 0
+    for transform in transforms:
+        for step in (0.5, 0.25):
+            for g in _lattice_polygons(rng, 60, transform, size, step):
+                gdal = rasterize(
+                    [g], out_shape=(size, size), transform=transform,
+                    all_touched=weights == "all_touched",
+                ).astype(bool)  # fmt: skip
+                differ += int((gdal != _membership(g, transform, size, weights)).any())
+                checked += 1
+    assert checked == 360
+    assert differ == 0
+
+
+def test_all_touched_grid_aligned_edges_touch_from_inside_only():
+    unit = Affine(1, 0, 0, 0, -1, 4)
+    grid = (unit, (4, 4))
+    # box(0, 0, 2, 2): its four pixels (rasterstats/GDAL: 4), not the 2 x 2 + neighbours
+    cov = compute_coverage([shapely.box(0, 0, 2, 2)], grid, weights="all_touched")
+    assert sorted(cov.pixels[cov.matrix.indices].tolist()) == [8, 9, 12, 13]
+    # an aligned square inside the raster: 4, not 9 (its right and bottom neighbours)
+    cov = compute_coverage([shapely.box(1, 1, 3, 3)], grid, weights="all_touched")
+    assert sorted(cov.pixels[cov.matrix.indices].tolist()) == [5, 6, 9, 10]
+    # a hair inside the boundary (1e-6 pixel) is still "on" it, as in GDAL (1e-4)
+    cov = compute_coverage([shapely.box(1 - 1e-6, 1, 3, 3)], grid, weights="all_touched")
+    assert cov.pixel_count[0] == 4
+    # ... but 0.01 pixel over it touches the next column
+    cov = compute_coverage([shapely.box(0.99, 1, 3, 3)], grid, weights="all_touched")
+    assert cov.pixel_count[0] == 6
+
+
+def test_centroid_centres_on_edges_follow_gdal():
+    # square (0.5, 0.5)-(2.5, 2.5) in pixels: centres on all four edges. GDAL: a centre on
+    # the left edge is out, on the right edge in; on a north-up grid both the top and the
+    # bottom rows are in (the bottom one through GDAL's horizontal-edge rule)
+    unit = Affine(1, 0, 0, 0, -1, 4)
+    sq = shapely.box(0.5, 0.5, 2.5, 2.5)
+    for g in (sq, shapely.reverse(sq)):
+        got = _membership(g, unit, 4, "centroid").astype(int).tolist()
+        assert got == [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0]]
