@@ -26,9 +26,11 @@ every selected pixel weight 1 in ``"centroid"`` and ``"all_touched"`` modes), ov
 pixels that are valid in that layer (not NaN, not nodata):
 
 ``mean``, ``sum`` (0 when no pixel is valid, as exactextract), ``std`` (population),
-``min``, ``max``, ``median``, ``pNN`` (weighted quantile, exactextract's definition, e.g.
-``p10``, ``p90``, ``p2.5``; unlike exactextract, not truncated to integers on integer
-rasters), ``count`` (sum of
+``min``, ``max``, ``median``, ``pNN`` (weighted quantile, e.g. ``p10``, ``p90``,
+``p2.5``: exactextract's definition, equal values merged and their weights summed before
+interpolating, so pixels [1, 1, 1, 2] have median 1.5; ``quantiles="pixels"`` weighs each
+pixel on its own, median 1.0; unlike exactextract, not truncated to integers on integer
+rasters nor rounded to float32 on float32 rasters), ``count`` (sum of
 the weights of valid pixels: in coverage mode the number of clear pixels, fractional),
 ``valid`` (``count`` divided by the parcel's coverage inside the grid: the share seen clear
 on that date), ``above_T`` / ``below_T`` (share of the valid coverage whose value is
@@ -78,6 +80,7 @@ __all__ = [
 
 DEFAULT_STATS = ("mean", "median", "std", "min", "max", "count")
 WEIGHTS = ("coverage", "centroid", "all_touched")
+QUANTILES = ("exactextract", "pixels")
 
 STATUS_OK = "ok"
 STATUS_PARTIAL = "partial"
@@ -517,6 +520,7 @@ class Coverage:
         names=None,
         nodata=None,
         block_rows: int | None = None,
+        quantiles: str = "exactextract",
         progress=None,
     ) -> pd.DataFrame:
         """Statistics of every layer of ``rasters`` for these parcels.
@@ -533,6 +537,8 @@ class Coverage:
             Value to mask in every layer, overriding the rasters' own nodata.
         block_rows : int, optional
             Raster rows read per window from files (memory bound); default automatic.
+        quantiles : {"exactextract", "pixels"}
+            Definition of ``median`` and ``pNN`` (see :func:`zonal_stats`).
         progress : callable, optional
             ``progress(fraction, message)``; return ``False`` to cancel.
 
@@ -543,10 +549,11 @@ class Coverage:
             ``"<layer>:<stat>"`` column per layer and statistic.
         """
         stats = _parse_stats(stats)
+        _check_quantiles(quantiles)
         with contextlib.ExitStack() as stack:
             layers = _open_layers(rasters, stack, names=names, nodata=nodata)
             self._check_grid(layers.grid)
-            return _compute_stats(self, layers, stats, block_rows, progress)
+            return _compute_stats(self, layers, stats, block_rows, progress, quantiles)
 
     def _check_grid(self, grid: _Grid) -> None:
         same_crs = grid.crs is None or self.crs is None or _crs_equal(grid.crs, self.crs)
@@ -1102,6 +1109,7 @@ def zonal_stats(
     coverage: Coverage | None = None,
     parcels_layer: str | None = None,
     block_rows: int | None = None,
+    quantiles: str = "exactextract",
     progress=None,
 ) -> pd.DataFrame:
     """Per-parcel statistics of every layer of a raster or stack, with exact coverage.
@@ -1137,6 +1145,11 @@ def zonal_stats(
         Layer of a multi-layer parcels file (e.g. ``"parcels"`` in a GeoPackage).
     block_rows : int, optional
         Raster rows read per window from files: bounds memory (default automatic).
+    quantiles : {"exactextract", "pixels"}
+        Definition of ``median`` and ``pNN`` (see the module documentation):
+        ``"exactextract"`` merges equal values first, summing their weights, as
+        exactextract does (pixels [1, 1, 1, 2]: median 1.5); ``"pixels"`` weighs every
+        pixel on its own (median 1.0).
     progress : callable, optional
         ``progress(fraction, message)``; return ``False`` to cancel.
 
@@ -1167,6 +1180,7 @@ def zonal_stats(
     [[2.0, 1.0]]
     """
     stats = _parse_stats(stats)
+    _check_quantiles(quantiles)
     with contextlib.ExitStack() as stack:
         layers = _open_layers(rasters, stack, names=names, nodata=nodata)
         if coverage is None:
@@ -1179,10 +1193,21 @@ def zonal_stats(
             progress = _progress.scaled(progress, 0.3, 1.0)
         else:
             coverage._check_grid(layers.grid)
-        return _compute_stats(coverage, layers, stats, block_rows, progress)
+        return _compute_stats(coverage, layers, stats, block_rows, progress, quantiles)
 
 
-def _compute_stats(cov: Coverage, layers: _Layers, stats, block_rows, progress) -> pd.DataFrame:
+def _check_quantiles(quantiles: str) -> None:
+    if quantiles not in QUANTILES:
+        raise InputError(
+            f"quantiles must be one of {', '.join(QUANTILES)}; got '{quantiles}'. "
+            "'exactextract' merges equal values before weighting (exactextract's "
+            "definition), 'pixels' weighs every pixel on its own."
+        )
+
+
+def _compute_stats(
+    cov: Coverage, layers: _Layers, stats, block_rows, progress, quantiles="exactextract"
+) -> pd.DataFrame:
     m = cov.matrix
     n = m.shape[0]
     n_layers = len(layers)
@@ -1197,7 +1222,7 @@ def _compute_stats(cov: Coverage, layers: _Layers, stats, block_rows, progress) 
     for gi, idx in enumerate(groups):
         sub = _progress.scaled(progress, gi / len(groups), (gi + 0.8) / len(groups))
         values = layers.gather(cov.pixels, idx, block_rows, sub, out=values)
-        results = _stats_for_values(m, nnz_rows, total_w, values, stats)
+        results = _stats_for_values(m, nnz_rows, total_w, values, stats, quantiles)
         for k, layer in enumerate(idx):
             for stat in stats:
                 columns[f"{layers.names[layer]}:{stat}"] = results[stat][k]
@@ -1213,7 +1238,9 @@ def _compute_stats(cov: Coverage, layers: _Layers, stats, block_rows, progress) 
     return pd.concat([out, data], axis=1)
 
 
-def _stats_for_values(m, nnz_rows, total_w, values, stats) -> dict[str, np.ndarray]:
+def _stats_for_values(
+    m, nnz_rows, total_w, values, stats, method="exactextract"
+) -> dict[str, np.ndarray]:
     """All statistics for the gathered ``values`` (g, P) of some layers: stat -> (g, n)."""
     n = m.shape[0]
     g = values.shape[0]
@@ -1280,23 +1307,36 @@ def _stats_for_values(m, nnz_rows, total_w, values, stats) -> dict[str, np.ndarr
                 mx = np.maximum.reduceat(np.where(ok, xv, -np.inf), starts[nonempty])
                 out["max"][k, nonempty[has]] = mx[has]
         if quantiles:
-            found = _weighted_quantiles(xv[ok], w[ok], nnz_rows[ok], n, quantiles)
+            found = _weighted_quantiles(
+                xv[ok], w[ok], nnz_rows[ok], n, quantiles, merge=method == "exactextract"
+            )
             for stat, q in found.items():
                 out[stat][k] = q
     return out
 
 
-def _weighted_quantiles(x, w, rows, n, quantiles: dict[str, float]) -> dict[str, np.ndarray]:
+def _weighted_quantiles(
+    x, w, rows, n, quantiles: dict[str, float], merge: bool = True
+) -> dict[str, np.ndarray]:
     """Weighted quantiles per parcel, exactextract's definition (``WeightedQuantiles``).
 
     With the values of a parcel sorted, ``S_k = k w_k + (n - 1) sum_{i<k} w_i``; the
     quantile ``q`` interpolates linearly in ``S`` at ``q S_n`` where ``S_n = (n - 1) sum w``.
+    With ``merge`` (exactextract's ``RasterStats``), equal values of a parcel are one
+    element first, their weights summed, so ``n`` counts distinct values.
     """
     result = {s: np.full(n, np.nan) for s in quantiles}
     if x.size == 0:
         return result
     order = _sort_within(rows, x)
     x, w, rows = x[order], w[order], rows[order]
+    if merge and x.size > 1:
+        new = np.ones(x.size, dtype=bool)
+        new[1:] = (rows[1:] != rows[:-1]) | (x[1:] != x[:-1])
+        if not new.all():
+            first = np.flatnonzero(new)
+            w = np.add.reduceat(w, first)
+            x, rows = x[first], rows[first]
     seg_rows, starts, lengths = np.unique(rows, return_index=True, return_counts=True)
     rank = np.arange(x.size) - np.repeat(starts, lengths)
     cw = np.cumsum(w)

@@ -616,3 +616,42 @@ def test_centroid_centres_on_edges_follow_gdal():
     for g in (sq, shapely.reverse(sq)):
         got = _membership(g, unit, 4, "centroid").astype(int).tolist()
         assert got == [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0]]
+
+
+# --------------------------------------------------------------------------------------
+# quantiles: exactextract's definition (equal values merged before weighting)
+# --------------------------------------------------------------------------------------
+
+
+def test_quantiles_merge_equal_values_as_exactextract():
+    values = np.array([[1, 1], [1, 2]], dtype="float32")
+    args = ([_box(0, 0, 2, 2)], (values, T))
+    merged = zonal_stats(*args, stats=["median", "p25", "p75"], weights="centroid")
+    # distinct values 1 (weight 3) and 2 (weight 1): S = [0, 4], S_n = 4 -> median 1.5
+    assert merged["band1:median"].iloc[0] == pytest.approx(1.5)
+    assert merged["band1:p25"].iloc[0] == pytest.approx(1.25)
+    assert merged["band1:p75"].iloc[0] == pytest.approx(1.75)
+    pixels = zonal_stats(*args, stats=["median"], weights="centroid", quantiles="pixels")
+    assert pixels["band1:median"].iloc[0] == pytest.approx(1.0)  # every pixel on its own
+    with pytest.raises(InputError, match="quantiles must be one of"):
+        zonal_stats(*args, stats=["median"], quantiles="type7")
+
+
+def test_quantiles_agree_with_exactextract_on_repeated_values(tmp_path):
+    from exactextract import exact_extract
+
+    rng = np.random.default_rng(31)
+    # few distinct values (a classified or quantised raster): ties in every parcel
+    data = (rng.integers(0, 6, (60, 60)) / 4).astype("float32")
+    path = _write(tmp_path / "classes.tif", data, nodata=-1.0)
+    gdf = _random_parcels(rng, 300, 60, 60, margin=-3)
+    ops = ["median", "quantile(q=0.1)", "quantile(q=0.9)"]
+    ee = exact_extract(str(path), gdf, ops, output="pandas")
+    ours = zonal_stats(gdf, path, stats=["median", "p10", "p90"], names=["b"])
+    for col, stat in (("median", "median"), ("quantile_10", "p10"), ("quantile_90", "p90")):
+        np.testing.assert_allclose(
+            ours[f"b:{stat}"], ee[col].to_numpy(float), rtol=1e-6, atol=1e-7, err_msg=col
+        )
+    # the per-pixel definition differs on these parcels: the parameter matters
+    alt = zonal_stats(gdf, path, stats=["median"], names=["b"], quantiles="pixels")
+    assert (np.abs(alt["b:median"] - ours["b:median"]) > 1e-3).sum() > 30
