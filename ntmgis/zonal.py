@@ -68,6 +68,7 @@ import pandas as pd
 
 from . import _progress
 from .errors import CRSError, ImageryError, InputError, warn
+from .i18n import register as _register
 
 __all__ = [
     "Coverage",
@@ -87,6 +88,7 @@ STATUS_PARTIAL = "partial"
 STATUS_OUTSIDE = "outside"
 STATUS_EMPTY = "empty_geometry"
 STATUS_NO_PIXELS = "no_pixels"
+STATUS_UNREADABLE = "unreadable"
 
 # cells whose coverage is below this (in pixel units) are treated as untouched: floating
 # point noise of the cumulative sums is ~1e-16
@@ -97,9 +99,30 @@ _CHUNK_CELLS = 262_144
 # bytes of raw raster values per window read from a file
 _WINDOW_BYTES = 32 * 2**20
 # GDAL block cache (MB) while reading windows
-_READ_CACHE_MB = 128
+_READ_CACHE_MB = 64
 # default memory budget (bytes) for the gathered pixel values of one group of layers
 _VALUE_BUDGET = 512 * 2**20
+
+_register(
+    "zonal.unreadable_all",
+    "Không đọc được ảnh '{file}' (kênh {band}, hàng {rows}, cột {cols}): tệp bị cắt cụt "
+    "hoặc hỏng, không còn điểm ảnh nào đọc được cho lớp '{layer}'. Hãy tải lại hoặc tạo "
+    "lại tệp này.",
+    "Cannot read raster '{file}' (band {band}, rows {rows}, columns {cols}): the file is "
+    "truncated or corrupt and no pixel of layer '{layer}' could be read. Download or "
+    "write the file again.",
+)
+_register(
+    "zonal.unreadable_blocks",
+    "Ảnh '{file}' có {blocks} khối không đọc được (khối đầu: kênh {band}, hàng {rows}, "
+    "cột {cols}), có thể tệp bị cắt cụt. {parcels} thửa nằm trên các khối đó có trạng "
+    "thái 'unreadable' và không có số liệu cho lớp đó; các thửa khác vẫn được tính. Hãy "
+    "tải lại tệp này.",
+    "Raster '{file}': {blocks} block(s) could not be read (first: band {band}, rows "
+    "{rows}, columns {cols}); the file may be truncated. {parcels} parcel(s) over them get "
+    "status 'unreadable' and no statistics for that layer; the other parcels are "
+    "computed. Download the file again.",
+)
 
 _SIMPLE_STATS = {"mean", "sum", "std", "min", "max", "median", "count", "valid"}
 _STAT_RE = re.compile(
@@ -183,6 +206,10 @@ class _Layers:
     array: np.ndarray | None = None  # (layers, H, W)
     nodata: float | None = None
     bands: list = field(default_factory=list)  # [(dataset, band index, nodata)] per layer
+    # layer -> pixels (of the last gather) lying in blocks that could not be read
+    unreadable: dict = field(default_factory=dict)
+    # (file, band, window) of every block that could not be read
+    bad_blocks: list = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -200,8 +227,6 @@ class _Layers:
         return self._gather_bands(pixels, layers, block_rows, progress, out)
 
     def _gather_bands(self, pixels, layers, block_rows, progress, out):
-        import rasterio
-        from rasterio.windows import Window
 
         h, w = self.grid.shape
         out = _buffer(out, len(layers), pixels.size)
@@ -233,11 +258,12 @@ class _Layers:
         # every block is decoded once, straight into the window: GDAL's block cache would
         # only hold copies (up to 5% of RAM), so it is kept small while reading (rasterio
         # restores the user's setting afterwards)
-        with rasterio.Env(GDAL_CACHEMAX=_READ_CACHE_MB):
+        with _block_cache(_READ_CACHE_MB):
             for ds, entries, rows in plan:
                 band_idx = [band for _, band, _ in entries]
                 # one window buffer, reused (a fresh one per window costs page faults)
                 buffer = np.empty(len(band_idx) * min(rows, h) * w, dtype=ds.dtypes[0])
+                masked = [_needs_mask(ds, band) for band in band_idx]
                 for r0 in range(0, h, rows):
                     step += 1
                     r1 = min(r0 + rows, h)
@@ -246,14 +272,109 @@ class _Layers:
                         continue
                     size = len(band_idx) * (r1 - r0) * w
                     block = buffer[:size].reshape(len(band_idx), r1 - r0, w)
-                    ds.read(band_idx, window=Window(0, r0, w, r1 - r0), out=block)
+                    bad = self._read_window(ds, band_idx, r0, r1, block)
                     local = pixels[lo:hi] - r0 * w
                     flat = block.reshape(len(band_idx), -1)
-                    for (k, _, nodata), values in zip(entries, flat):
-                        _put(out[k, lo:hi], values.take(local), nodata)
+                    for j, ((k, band, nodata), values) in enumerate(zip(entries, flat)):
+                        target = out[k, lo:hi]
+                        _put(target, values.take(local), nodata)
+                        if masked[j]:  # GDAL mask band (per dataset, internal, alpha)
+                            mask = _read_mask(ds, band, r0, r1, w)
+                            if mask is None:  # the mask itself cannot be read
+                                bad = _mark(bad, j, len(band_idx), r1 - r0, w)
+                            else:
+                                np.putmask(target, mask.reshape(-1).take(local) == 0, np.nan)
+                        if bad is not None and bad[j].any():
+                            lost = bad[j].reshape(-1).take(local)
+                            np.putmask(target, lost, np.nan)
+                            self.unreadable.setdefault(k, np.zeros(pixels.size, bool))[lo:hi] |= (
+                                lost
+                            )
                     _progress.report(progress, step / n_steps, "reading pixel values")
                 del buffer
         return out
+
+    def _read_window(self, ds, band_idx, r0, r1, block):
+        """Read rows ``r0:r1`` of ``band_idx`` into ``block``; None, or what failed.
+
+        A window that cannot be read (a truncated or corrupt file) is read again block
+        by block: the blocks that fail are returned as a (bands, rows, width) mask and
+        recorded in ``bad_blocks``; the rest of the window is kept.
+        """
+        from rasterio.errors import RasterioError
+        from rasterio.windows import Window
+
+        w = block.shape[2]
+        try:
+            ds.read(band_idx, window=Window(0, r0, w, r1 - r0), out=block)
+            return None
+        except RasterioError:
+            pass
+        bh, bw = ds.block_shapes[0] if ds.block_shapes else (1, w)
+        bh, bw = max(1, bh), max(1, bw)
+        bad = np.zeros(block.shape, dtype=bool)
+        for j, band in enumerate(band_idx):
+            for br in range((r0 // bh) * bh, r1, bh):
+                a, b = max(br, r0), min(br + bh, r1)
+                for bc in range(0, w, bw):
+                    win = Window(bc, a, min(bw, w - bc), b - a)
+                    try:
+                        block[j, a - r0 : b - r0, bc : bc + win.width] = ds.read(band, window=win)
+                    except RasterioError:
+                        bad[j, a - r0 : b - r0, bc : bc + win.width] = True
+                        block[j, a - r0 : b - r0, bc : bc + win.width] = 0
+                        self.bad_blocks.append((str(ds.name), band, (a, b, bc, bc + win.width)))
+        return bad
+
+
+@contextlib.contextmanager
+def _block_cache(mb: int):
+    """Bound GDAL's block cache to ``mb`` megabytes while reading, then restore it.
+
+    Not ``rasterio.Env(GDAL_CACHEMAX=...)``: rasterio passes that value to GDAL in bytes
+    (128 would be a 128-byte cache, under which GDAL's rasterizer misbehaves) and, inside
+    the environment of an already open dataset, does not restore it on exit.
+    """
+    from rasterio.env import get_gdal_config, set_gdal_config
+
+    before = get_gdal_config("GDAL_CACHEMAX")
+    want = int(mb) * 2**20
+    if not isinstance(before, int) or before <= want:
+        yield
+        return
+    set_gdal_config("GDAL_CACHEMAX", want)
+    try:
+        yield
+    finally:
+        set_gdal_config("GDAL_CACHEMAX", before)
+
+
+def _needs_mask(ds, band: int) -> bool:
+    """Whether a band has a GDAL mask that nodata alone does not express."""
+    from rasterio.enums import MaskFlags
+
+    try:
+        flags = set(ds.mask_flag_enums[band - 1])
+    except Exception:  # drivers without mask support
+        return False
+    return not (flags <= {MaskFlags.all_valid} or flags == {MaskFlags.nodata})
+
+
+def _read_mask(ds, band: int, r0: int, r1: int, w: int):
+    from rasterio.errors import RasterioError
+    from rasterio.windows import Window
+
+    try:
+        return ds.read_masks(band, window=Window(0, r0, w, r1 - r0))
+    except RasterioError:
+        return None
+
+
+def _mark(bad, j: int, bands: int, rows: int, w: int) -> np.ndarray:
+    if bad is None:
+        bad = np.zeros((bands, rows, w), dtype=bool)
+    bad[j] = True
+    return bad
 
 
 def _buffer(out, rows: int, cols: int) -> np.ndarray:
@@ -1196,6 +1317,42 @@ def zonal_stats(
         return _compute_stats(coverage, layers, stats, block_rows, progress, quantiles)
 
 
+def _blocks_text(bad_blocks) -> tuple[str, str]:
+    files = sorted({f for f, _, _ in bad_blocks})
+    first = bad_blocks[0]
+    r0, r1, c0, c1 = first[2]
+    where = ", ".join(files)
+    return where, {"band": first[1], "rows": f"{r0}-{r1 - 1}", "cols": f"{c0}-{c1 - 1}"}
+
+
+def _raise_unreadable(layers: _Layers, layer: int) -> None:
+    from .i18n import message
+
+    where, block = _blocks_text(layers.bad_blocks)
+    raise ImageryError(
+        message("zonal.unreadable_all", file=where, layer=layers.names[layer], **block)
+    )
+
+
+def _warn_unreadable(bad_blocks, parcels: int) -> None:
+    from .errors import ZonalWarning
+    from .i18n import message
+
+    where, block = _blocks_text(bad_blocks)
+    warn(
+        message(
+            "zonal.unreadable_blocks",
+            file=where,
+            blocks=len(bad_blocks),
+            **block,
+            parcels=parcels,
+        ),
+        ZonalWarning,
+        where=where,
+        what="unreadable block",
+    )
+
+
 def _check_quantiles(quantiles: str) -> None:
     if quantiles not in QUANTILES:
         raise InputError(
@@ -1219,17 +1376,32 @@ def _compute_stats(
     columns: dict[str, np.ndarray] = {}
     groups = [list(range(i, min(i + group, n_layers))) for i in range(0, n_layers, group)]
     values = None  # one buffer for every group (fresh memory costs page faults)
+    lost = np.zeros(n, dtype=bool)  # parcels over a block that could not be read
+    layers.bad_blocks.clear()
     for gi, idx in enumerate(groups):
         sub = _progress.scaled(progress, gi / len(groups), (gi + 0.8) / len(groups))
+        layers.unreadable.clear()
         values = layers.gather(cov.pixels, idx, block_rows, sub, out=values)
         results = _stats_for_values(m, nnz_rows, total_w, values, stats, quantiles)
+        for k, pixels_lost in layers.unreadable.items():
+            if pixels_lost.all() and pixels_lost.size:
+                _raise_unreadable(layers, idx[k])
+            # no statistics from the readable rest of such a parcel: NaN and a status
+            hit = (m @ pixels_lost.astype(np.float64)) > 0
+            lost |= hit
+            for stat in stats:
+                results[stat][k, hit] = np.nan
         for k, layer in enumerate(idx):
             for stat in stats:
                 columns[f"{layers.names[layer]}:{stat}"] = results[stat][k]
         _progress.report(progress, (gi + 1) / len(groups), "computing statistics")
     bad = (cov.status == STATUS_OUTSIDE) | (cov.status == STATUS_EMPTY)
+    status = cov.status
+    if layers.bad_blocks:
+        status = np.where(lost & ~bad, STATUS_UNREADABLE, cov.status)
+        _warn_unreadable(layers.bad_blocks, int((lost & ~bad).sum()))
     out = pd.DataFrame(
-        {"status": cov.status, "coverage_fraction": cov.coverage_fraction},
+        {"status": status, "coverage_fraction": cov.coverage_fraction},
         index=cov.index,
     )
     data = pd.DataFrame(columns, index=cov.index)

@@ -22,7 +22,14 @@ from ntmgis.stack import RasterStack
 from ntmgis.zonal import Coverage, compute_coverage, split_column, zonal_stats
 
 ROOT = Path(__file__).resolve().parents[1]
-S2_REAL = ROOT.parent / "shared" / "data" / "sentinel2_real" / "s2_10m_blue_green_red_nir.tif"
+S2_REAL = next(
+    (
+        base / "shared" / "data" / "sentinel2_real" / "s2_10m_blue_green_red_nir.tif"
+        for base in (ROOT.parent, ROOT.parent.parent)  # /work/main or /work/wt/<name>
+        if (base / "shared" / "data" / "sentinel2_real").exists()
+    ),
+    ROOT.parent / "shared" / "data" / "sentinel2_real" / "s2_10m_blue_green_red_nir.tif",
+)
 SAMPLE = ROOT / "layers" / "thanh_binh.gpkg"
 
 # a 10 m grid at (500000, 2000000) in UTM 48N
@@ -145,7 +152,8 @@ def test_coverage_property_areas(points, scale):
     cov = compute_coverage([poly], (T, (20, 20)))
     weights = cov.matrix.data
     assert (weights > 0).all() and (weights <= 1 + 1e-12).all()
-    assert weights.sum() == pytest.approx(poly.area / 100.0, rel=1e-9, abs=1e-12)
+    # pixel coordinates come from x ~ 5e5 m: ~1e-11 pixel of absolute rounding
+    assert weights.sum() == pytest.approx(poly.area / 100.0, rel=1e-9, abs=1e-10)
 
 
 def test_rotated_grid_coverage_sums_to_area():
@@ -543,11 +551,13 @@ def test_cli_zonal_writes_csv_and_gpkg(tmp_path):
 
 def _lattice_polygons(rng, n, transform, size, step):
     """Random polygons with vertices on a ``step``-pixel lattice: pixel centres on edges,
-    edges on pixel boundaries, vertices on pixel corners; some cross the raster edge."""
+    edges on pixel boundaries, vertices on pixel corners; some cross the raster's left,
+    top or bottom edge. Not its right edge: there GDAL 3.10's all-touched line drawing
+    can write past the end of its buffer (the reference itself corrupts the heap)."""
     geoms = []
     while len(geoms) < n:
         k = rng.integers(3, 9)
-        cx, cy = rng.uniform(1, size - 1, 2)
+        cx, cy = rng.uniform(1, size - 4.5), rng.uniform(1, size - 1)
         ang = np.sort(rng.uniform(0, 2 * np.pi, k))
         rad = rng.uniform(0.5, 4, k)
         cols = np.round((cx + rad * np.cos(ang)) / step) * step
@@ -655,3 +665,101 @@ def test_quantiles_agree_with_exactextract_on_repeated_values(tmp_path):
     # the per-pixel definition differs on these parcels: the parameter matters
     alt = zonal_stats(gdf, path, stats=["median"], names=["b"], quantiles="pixels")
     assert (np.abs(alt["b:median"] - ours["b:median"]) > 1e-3).sum() > 30
+
+
+# --------------------------------------------------------------------------------------
+# GDAL mask bands; a truncated raster
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("internal", [True, False])
+def test_gdal_mask_bands_are_honoured(tmp_path, internal):
+    from exactextract import exact_extract
+    from rasterstats import zonal_stats as rs_zonal_stats
+
+    data = np.arange(100, dtype="float32").reshape(10, 10) + 1
+    mask = np.full((10, 10), 255, dtype="uint8")
+    mask[:, :5] = 0  # the left half is masked (no nodata value on the file)
+    path = tmp_path / "masked.tif"
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=internal):
+        with rasterio.open(
+            path, "w", driver="GTiff", width=10, height=10, count=1, dtype="float32",
+            crs=CRS, transform=T,
+        ) as dst:  # fmt: skip
+            dst.write(data, 1)
+            dst.write_mask(mask)
+    assert (tmp_path / "masked.tif.msk").exists() != internal
+    parcels = gpd.GeoDataFrame(geometry=[_box(0, 0, 10, 10), _box(0, 0, 4, 4)], crs=CRS)
+    ours = zonal_stats(parcels, path, stats=["count", "mean"], names=["b"])
+    ee = exact_extract(str(path), parcels, ["count", "mean"], output="pandas")
+    rs = pd.DataFrame(rs_zonal_stats(parcels, str(path), stats=["count", "mean"]))
+    # 50 clear pixels, as exactextract and rasterstats count them (not 100)
+    assert ours["b:count"].tolist() == [50.0, 0.0]
+    assert ee["count"].tolist()[0] == pytest.approx(50.0) and rs["count"].tolist() == [50, 0]
+    expected = data[:, 5:].mean()
+    assert ours["b:mean"].iloc[0] == pytest.approx(expected)
+    assert ee["mean"].iloc[0] == pytest.approx(expected) and rs["mean"].iloc[0] == expected
+    assert np.isnan(ours["b:mean"].iloc[1])
+
+
+def _truncated_raster(tmp_path, fraction=0.6):
+    import os
+
+    rng = np.random.default_rng(41)
+    data = rng.random((2, 128, 128)).astype("float32")
+    path = tmp_path / "cut.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=128, height=128, count=2, dtype="float32", crs=CRS,
+        transform=T, tiled=True, blockxsize=32, blockysize=32, compress="deflate",
+    ) as dst:  # fmt: skip
+        dst.write(data)
+    full = tmp_path / "full.tif"
+    full.write_bytes(path.read_bytes())
+    with open(path, "r+b") as f:
+        f.truncate(int(os.path.getsize(path) * fraction))
+    return path, full
+
+
+def test_truncated_raster_parcels_over_lost_blocks_get_a_status(tmp_path):
+    from ntmgis.errors import ZonalWarning
+
+    path, full = _truncated_raster(tmp_path)
+    rng = np.random.default_rng(42)
+    parcels = _random_parcels(rng, 300, 128, 128, margin=-3)
+    with pytest.warns(ZonalWarning) as caught:
+        table = zonal_stats(parcels, path, stats=["mean", "count"])
+    assert "cut.tif" in str(caught[0].message) and caught[0].message.where.endswith("cut.tif")
+    assert caught[0].message.what == "unreadable block"
+    reference = zonal_stats(parcels, full, stats=["mean", "count"])
+    lost = table["status"] == "unreadable"
+    assert 0 < lost.sum() < len(parcels)  # every parcel has a status, none dropped
+    assert len(table) == len(parcels)
+    means = table.loc[lost, ["band1:mean", "band2:mean"]]
+    assert means.isna().any(axis=1).all()  # no value from the readable rest of a block
+    # where a layer was readable, its value is the intact file's
+    both = reference.loc[lost, ["band1:mean", "band2:mean"]]
+    np.testing.assert_array_equal(means.to_numpy()[means.notna()], both.to_numpy()[means.notna()])
+    pd.testing.assert_frame_equal(table[~lost], reference[~lost])
+
+
+def test_unreadable_raster_is_an_imagery_error_naming_the_file(tmp_path):
+    path, _ = _truncated_raster(tmp_path, fraction=0.02)  # the header and nothing else
+    parcels = [_box(2, 2, 6, 6)]
+    try:
+        zonal_stats(parcels, path, stats=["mean"])
+    except ImageryError as exc:
+        assert "cut.tif" in str(exc)
+    else:  # pragma: no cover - the test must fail if nothing is raised
+        pytest.fail("no ImageryError for a raster whose blocks cannot be read")
+
+
+def test_gdal_block_cache_is_restored_after_reading_an_open_dataset(tmp_path):
+    from rasterio.env import get_gdal_config
+
+    path = _write(tmp_path / "r.tif", np.ones((2, 20, 20), "float32"))
+    before = get_gdal_config("GDAL_CACHEMAX")
+    with rasterio.open(path) as ds:
+        zonal_stats([_box(1, 1, 3, 3)], ds, stats=["mean"])
+        assert get_gdal_config("GDAL_CACHEMAX") == before
+    zonal_stats([_box(1, 1, 3, 3)], path, stats=["mean"])
+    assert get_gdal_config("GDAL_CACHEMAX") == before
