@@ -124,6 +124,32 @@ _register(
     "computed. Download the file again.",
 )
 
+_register(
+    "zonal.raster_no_crs",
+    "Ảnh không có hệ tọa độ (CRS): coi như cùng hệ với thửa đất ({crs}), như QGIS làm với "
+    "lớp không rõ CRS. Nếu sai, hãy gán CRS cho ảnh (gdal_edit.py -a_srs EPSG:32648 "
+    "anh.tif).",
+    "The raster has no coordinate reference system: taken to be the parcels' ({crs}), as "
+    "QGIS takes a layer of unknown CRS. If that is wrong, set the raster's CRS "
+    "(gdal_edit.py -a_srs EPSG:32648 image.tif).",
+)
+_register(
+    "zonal.raster_no_crs_apart",
+    "Ảnh không có hệ tọa độ (CRS) và thửa đất '{source}' ({crs}) không nằm trên ảnh: không "
+    "thể biết ảnh ở đâu. Hãy gán CRS cho ảnh (gdal_edit.py -a_srs EPSG:32648 anh.tif) rồi "
+    "chạy lại.",
+    "The raster has no coordinate reference system and the parcels '{source}' ({crs}) do "
+    "not fall on it: where the raster lies is unknown. Set the raster's CRS "
+    "(gdal_edit.py -a_srs EPSG:32648 image.tif) and run again.",
+)
+_register(
+    "zonal.parcels_no_crs",
+    "Thửa đất '{source}' không có hệ tọa độ (CRS): coi như cùng hệ với ảnh ({crs}). Nếu "
+    "sai, hãy gán CRS (.set_crs() trong Python, hoặc tệp .prj).",
+    "Parcels '{source}' have no CRS; assuming they are in the raster's CRS ({crs}). Set it "
+    "with .set_crs() (or a .prj file) if that is wrong.",
+)
+
 _SIMPLE_STATS = {"mean", "sum", "std", "min", "max", "median", "count", "valid"}
 _STAT_RE = re.compile(
     r"^(?:p(?P<p>\d+(?:\.\d+)?)|(?P<cmp>above|below)_(?P<t>[-+]?[\d.]+(?:e[-+]?\d+)?))$"
@@ -500,15 +526,27 @@ def _grid_of(grid, stack: contextlib.ExitStack) -> _Grid:
 # --------------------------------------------------------------------------------------
 
 
-def _read_parcels(parcels, grid_crs, layer=None):
-    """Return (index, geometry array in the grid CRS)."""
+def _read_parcels(parcels, grid, layer=None):
+    """Return (index, geometry array in the grid CRS).
+
+    The parcels' CRS is checked first (metres labelled as degrees, degrees labelled as
+    metres: a :class:`CRSError` naming the file). A raster without CRS beside parcels
+    with one is taken to be in the parcels' CRS, as QGIS takes a layer of unknown CRS,
+    with a warning when they overlap; when they do not, it is a :class:`CRSError`.
+    """
     import geopandas as gpd
 
     from ._io import read_vector
+    from .crs import check_coordinates
+    from .errors import ZonalWarning
+    from .i18n import message
 
+    grid_crs = grid.crs if isinstance(grid, _Grid) else grid
+    source = "parcels"
     if isinstance(parcels, gpd.GeoDataFrame | gpd.GeoSeries):
         gs = parcels.geometry if isinstance(parcels, gpd.GeoDataFrame) else parcels
     elif isinstance(parcels, str) or hasattr(parcels, "__fspath__"):
+        source = os.fspath(parcels)
         gs = read_vector(parcels, layer=layer, what="parcels file").geometry
     else:
         try:
@@ -518,11 +556,26 @@ def _read_parcels(parcels, grid_crs, layer=None):
                 "Parcels must be a GeoDataFrame, a GeoSeries, a vector file path or a list "
                 f"of shapely geometries; got {type(parcels).__name__}."
             ) from exc
+    if gs.crs is not None and len(gs):
+        check_coordinates(_finite_bounds(gs), gs.crs, source=source)
+    if grid_crs is None and gs.crs is not None and isinstance(grid, _Grid) and len(gs):
+        name = _crs_name(gs.crs)
+        if _overlaps_grid(gs, grid):
+            warn(
+                message("zonal.raster_no_crs", crs=name),
+                ZonalWarning,
+                where="raster",
+                what="raster without CRS",
+            )
+        else:
+            raise CRSError(message("zonal.raster_no_crs_apart", crs=name, source=source))
     if grid_crs is not None:
         if gs.crs is None:
             warn(
-                "Parcels have no CRS; assuming they are in the raster's CRS "
-                f"({_crs_name(grid_crs)}). Set it with .set_crs() if that is wrong."
+                message("zonal.parcels_no_crs", crs=_crs_name(grid_crs), source=source),
+                ZonalWarning,
+                where=source,
+                what="parcels without CRS",
             )
         else:
             try:
@@ -535,6 +588,27 @@ def _read_parcels(parcels, grid_crs, layer=None):
                     f"{_crs_name(grid_crs)}: {exc}"
                 ) from exc
     return gs.index, np.asarray(gs.values, dtype=object)
+
+
+def _finite_bounds(gs) -> tuple[float, float, float, float]:
+    b = gs.bounds.to_numpy(dtype=float)
+    b = b[np.isfinite(b).all(axis=1)]
+    if not b.size:
+        return (np.nan,) * 4
+    return (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+
+
+def _overlaps_grid(gs, grid: _Grid) -> bool:
+    import shapely
+
+    t = grid.transform
+    h, w = grid.shape
+    corners = [t * (0, 0), t * (w, 0), t * (w, h), t * (0, h)]
+    extent = shapely.Polygon(corners)
+    minx, miny, maxx, maxy = _finite_bounds(gs)
+    if not np.isfinite(minx):
+        return True
+    return bool(extent.intersects(shapely.box(minx, miny, maxx, maxy)))
 
 
 def _as_pyproj(crs):
@@ -731,7 +805,7 @@ def compute_coverage(
         raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
     with contextlib.ExitStack() as stack:
         g = _grid_of(grid, stack)
-    index, geoms = _read_parcels(parcels, g.crs, parcels_layer)
+    index, geoms = _read_parcels(parcels, g, parcels_layer)
     return _coverage(geoms, index, g, weights, progress)
 
 
@@ -1307,7 +1381,7 @@ def zonal_stats(
         if coverage is None:
             if weights not in WEIGHTS:
                 raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
-            index, geoms = _read_parcels(parcels, layers.grid.crs, parcels_layer)
+            index, geoms = _read_parcels(parcels, layers.grid, parcels_layer)
             coverage = _coverage(
                 geoms, index, layers.grid, weights, _progress.scaled(progress, 0.0, 0.3)
             )

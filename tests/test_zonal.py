@@ -728,8 +728,9 @@ def test_truncated_raster_parcels_over_lost_blocks_get_a_status(tmp_path):
     parcels = _random_parcels(rng, 300, 128, 128, margin=-3)
     with pytest.warns(ZonalWarning) as caught:
         table = zonal_stats(parcels, path, stats=["mean", "count"])
-    assert "cut.tif" in str(caught[0].message) and caught[0].message.where.endswith("cut.tif")
-    assert caught[0].message.what == "unreadable block"
+    found = [w.message for w in caught if isinstance(w.message, ZonalWarning)]
+    assert "cut.tif" in str(found[0]) and found[0].where.endswith("cut.tif")
+    assert found[0].what == "unreadable block"
     reference = zonal_stats(parcels, full, stats=["mean", "count"])
     lost = table["status"] == "unreadable"
     assert 0 < lost.sum() < len(parcels)  # every parcel has a status, none dropped
@@ -763,3 +764,41 @@ def test_gdal_block_cache_is_restored_after_reading_an_open_dataset(tmp_path):
         assert get_gdal_config("GDAL_CACHEMAX") == before
     zonal_stats([_box(1, 1, 3, 3)], path, stats=["mean"])
     assert get_gdal_config("GDAL_CACHEMAX") == before
+
+
+# --------------------------------------------------------------------------------------
+# CRS mistakes: metres labelled EPSG:4326; a raster without CRS
+# --------------------------------------------------------------------------------------
+
+
+def test_metres_labelled_as_degrees_is_a_crs_error_naming_the_file(tmp_path):
+    from ntmgis.errors import CRSError
+
+    path = _write(tmp_path / "r.tif", np.ones((10, 10), "float32"))
+    wrong = gpd.GeoDataFrame(geometry=[_box(1, 1, 3, 3), _box(4, 4, 6, 6)], crs="EPSG:4326")
+    vector = tmp_path / "thua_dat.gpkg"
+    wrong.to_file(vector, layer="parcels")  # UTM metres under a WGS 84 label
+    with pytest.raises(CRSError) as caught:
+        zonal_stats(vector, path, parcels_layer="parcels")
+    assert "thua_dat.gpkg" in str(caught.value) and "EPSG:9209" in str(caught.value)
+    assert isinstance(caught.value, ntmgis.NtmgisError)
+    with pytest.raises(CRSError):  # the same for a GeoDataFrame
+        zonal_stats(wrong, path)
+
+
+def test_raster_without_crs_is_taken_in_the_parcels_crs_when_they_overlap(tmp_path):
+    from ntmgis.errors import CRSError, ZonalWarning
+
+    data = np.arange(100, dtype="float32").reshape(10, 10)
+    with_crs = _write(tmp_path / "with.tif", data)
+    without = _write(tmp_path / "without.tif", data, crs=None)
+    parcels = gpd.GeoDataFrame(geometry=[_box(1, 1, 3, 3), _box(2.5, 4, 7, 6.5)], crs=CRS)
+    with pytest.warns(ZonalWarning) as caught:
+        got = zonal_stats(parcels, without, stats=["mean", "count"])
+    assert any(getattr(w.message, "what", None) == "raster without CRS" for w in caught)
+    expected = zonal_stats(parcels, with_crs, stats=["mean", "count"])
+    np.testing.assert_array_equal(got.iloc[:, 2:].to_numpy(), expected.iloc[:, 2:].to_numpy())
+    # parcels in degrees beside a raster without CRS in metres: nowhere near it
+    with pytest.raises(CRSError) as err:
+        zonal_stats(parcels.to_crs("EPSG:4326"), without)
+    assert "gdal_edit.py -a_srs" in str(err.value)
