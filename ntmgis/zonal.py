@@ -93,6 +93,8 @@ STATUS_UNREADABLE = "unreadable"
 # cells whose coverage is below this (in pixel units) are treated as untouched: floating
 # point noise of the cumulative sums is ~1e-16
 _COVER_TOL = 1e-14
+# runs of whole pixels at least this long (down a column) are kept as runs, not entries
+_RUN_MIN = 32
 # local grid cells per coverage chunk: small chunks keep the temporaries in the CPU cache
 # (2-3x faster than one big chunk) and bound memory
 _CHUNK_CELLS = 262_144
@@ -150,6 +152,7 @@ _register(
     "with .set_crs() (or a .prj file) if that is wrong.",
 )
 
+_RUN_STATS = {"mean", "sum", "count", "valid"}
 _SIMPLE_STATS = {"mean", "sum", "std", "min", "max", "median", "count", "valid"}
 _STAT_RE = re.compile(
     r"^(?:p(?P<p>\d+(?:\.\d+)?)|(?P<cmp>above|below)_(?P<t>[-+]?[\d.]+(?:e[-+]?\d+)?))$"
@@ -236,28 +239,44 @@ class _Layers:
     unreadable: dict = field(default_factory=dict)
     # (file, band, window) of every block that could not be read
     bad_blocks: list = field(default_factory=list)
+    # per layer of the last gather with runs: (sum, count) of valid values of each run
+    run_sums: dict = field(default_factory=dict)
+    # layer -> runs (of the last gather) crossing blocks that could not be read
+    unreadable_runs: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.names)
 
-    def gather(self, pixels, layers, block_rows, progress, out=None):
-        """Values of ``pixels`` (sorted flat indices) for ``layers``: float64 (g, P), NaN masked."""
+    def gather(self, pixels, layers, block_rows, progress, out=None, runs=None):
+        """Values of ``pixels`` (sorted flat indices) for ``layers``: float64 (g, P), NaN masked.
+
+        With ``runs`` (:class:`_Runs`), the sums and counts of the valid values of every
+        run are left in ``run_sums`` (layer position -> (sum, count) per run).
+        """
+        self.run_sums = {}
+        self.unreadable_runs = {}
         if self.array is not None:
             h, w = self.grid.shape
             flat = self.array.reshape(self.array.shape[0], h * w)
             out = _buffer(out, len(layers), pixels.size)
             for k, layer in enumerate(layers):
                 _put(out[k], flat[layer].take(pixels), self.nodata)
+                if runs is not None and len(runs):
+                    self.run_sums[k] = runs.sums(self.array[layer], 0, nodata=self.nodata)
                 _progress.report(progress, (k + 1) / len(layers), "reading pixel values")
             return out
-        return self._gather_bands(pixels, layers, block_rows, progress, out)
+        return self._gather_bands(pixels, layers, block_rows, progress, out, runs)
 
-    def _gather_bands(self, pixels, layers, block_rows, progress, out):
+    def _gather_bands(self, pixels, layers, block_rows, progress, out, runs=None):
 
         h, w = self.grid.shape
         out = _buffer(out, len(layers), pixels.size)
-        if pixels.size == 0:
+        with_runs = runs is not None and len(runs) > 0
+        if pixels.size == 0 and not with_runs:
             return out
+        if with_runs:
+            for k in range(len(layers)):
+                self.run_sums[k] = (np.zeros(len(runs)), np.zeros(len(runs)))
         # group requested layers by dataset so each window read serves several bands
         by_ds: dict[int, list[tuple[int, int, object]]] = {}
         datasets = {}
@@ -294,7 +313,8 @@ class _Layers:
                     step += 1
                     r1 = min(r0 + rows, h)
                     lo, hi = np.searchsorted(rows_of_pixels, [r0, r1])
-                    if lo == hi:
+                    in_window = runs.in_rows(r0, r1) if with_runs else None
+                    if lo == hi and (in_window is None or not in_window.any()):
                         continue
                     size = len(band_idx) * (r1 - r0) * w
                     block = buffer[:size].reshape(len(band_idx), r1 - r0, w)
@@ -304,6 +324,7 @@ class _Layers:
                     for j, ((k, band, nodata), values) in enumerate(zip(entries, flat)):
                         target = out[k, lo:hi]
                         _put(target, values.take(local), nodata)
+                        mask = None
                         if masked[j]:  # GDAL mask band (per dataset, internal, alpha)
                             mask = _read_mask(ds, band, r0, r1, w)
                             if mask is None:  # the mask itself cannot be read
@@ -316,6 +337,19 @@ class _Layers:
                             self.unreadable.setdefault(k, np.zeros(pixels.size, bool))[lo:hi] |= (
                                 lost
                             )
+                        if in_window is not None and in_window.any():
+                            lost2d = bad[j] if bad is not None and bad[j].any() else None
+                            if lost2d is not None:
+                                hit = runs.sums(lost2d.astype(np.float64), r0, in_window)[0]
+                                lost_runs = self.unreadable_runs.setdefault(
+                                    k, np.zeros(len(runs), bool)
+                                )
+                                lost_runs |= hit > 0
+                            total, count = runs.sums(
+                                block[j], r0, in_window, nodata=nodata, mask=mask, bad=lost2d
+                            )
+                            self.run_sums[k][0][:] += total
+                            self.run_sums[k][1][:] += count
                     _progress.report(progress, step / n_steps, "reading pixel values")
                 del buffer
         return out
@@ -401,6 +435,93 @@ def _mark(bad, j: int, bands: int, rows: int, w: int) -> np.ndarray:
         bad = np.zeros((bands, rows, w), dtype=bool)
     bad[j] = True
     return bad
+
+
+def _isnan(value) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+@dataclass
+class _Runs:
+    """Runs of whole pixels along a row inside a parcel, kept as runs, not pixels.
+
+    A large parcel (a hamlet, a commune) covers most of its pixels wholly: each row of it
+    is a few boundary pixels and a run between them. A run's sum is one reduction over
+    consecutive values of the raster row, so neither the coverage nor the statistics
+    spend memory per interior pixel.
+    """
+
+    parcel: np.ndarray  # parcel row of each run
+    row: np.ndarray  # its raster row
+    col: np.ndarray  # its first column
+    length: np.ndarray  # pixels in the run
+    weight: np.ndarray  # coverage of each of its pixels (1 up to rounding)
+
+    def __len__(self) -> int:
+        return int(self.parcel.size)
+
+    def in_rows(self, r0: int, r1: int) -> np.ndarray:
+        """Runs in rows ``r0:r1``."""
+        return (self.row >= r0) & (self.row < r1)
+
+    def sums(self, x, r0: int, which=None, nodata=None, mask=None, bad=None):
+        """Sum and count of the valid values of the 2-D ``x`` (rows ``r0:``) per run.
+
+        Invalid: NaN, ``nodata``, ``mask == 0`` (a GDAL mask) or ``bad`` (unreadable).
+        Returns arrays over all runs (zero for runs outside ``x``'s rows).
+        """
+        total = np.zeros(len(self))
+        count = np.zeros(len(self))
+        rows, width = x.shape
+        sel = np.flatnonzero(self.in_rows(r0, r0 + rows) if which is None else which)
+        if not sel.size:
+            return total, count
+        flat = np.ascontiguousarray(x).reshape(-1)
+        start = (self.row[sel] - r0) * width + self.col[sel]
+        stop = start + self.length[sel]
+        invalid = None
+        if flat.dtype.kind == "f":
+            invalid = np.isnan(flat)
+        if nodata is not None and not _isnan(nodata):
+            hit = flat == nodata
+            invalid = hit if invalid is None else invalid | hit
+        if mask is not None:
+            gone = mask.reshape(-1) == 0
+            invalid = gone if invalid is None else invalid | gone
+        if bad is not None:
+            invalid = bad.reshape(-1) if invalid is None else invalid | bad.reshape(-1)
+        if invalid is not None and not invalid.any():
+            invalid = None
+        if invalid is not None:
+            flat = np.where(invalid, 0.0, flat)
+        total[sel] = _run_reduce(flat, start, stop)
+        if invalid is None:
+            count[sel] = self.length[sel]
+        else:
+            count[sel] = _run_reduce(~invalid, start, stop, dtype=np.int64)
+        return total, count
+
+    def entries(self, w: int):
+        """The runs as (parcel row, flat pixel, weight) entries."""
+        n = self.length
+        idx = np.repeat(np.arange(len(self)), n)
+        k = np.arange(idx.size) - np.repeat(np.cumsum(n) - n, n)
+        flat = self.row[idx] * w + self.col[idx] + k
+        return self.parcel[idx], flat, self.weight[idx]
+
+
+def _run_reduce(flat: np.ndarray, start: np.ndarray, stop: np.ndarray, dtype=np.float64):
+    """Sum of ``flat[start:stop]`` for each run, in one pass (``np.add.reduceat``)."""
+    out = np.zeros(start.size, dtype=np.float64)
+    inner = stop < flat.size  # reduceat needs every index inside the array
+    if inner.any():
+        idx = np.empty(2 * int(inner.sum()), dtype=np.int64)
+        idx[0::2] = start[inner]
+        idx[1::2] = stop[inner]
+        out[inner] = np.add.reduceat(flat, idx, dtype=dtype)[0::2]
+    for i in np.flatnonzero(~inner):  # a run ending at the window's last pixel
+        out[i] = flat[start[i] : stop[i]].sum(dtype=dtype)
+    return out
 
 
 def _buffer(out, rows: int, cols: int) -> np.ndarray:
@@ -666,10 +787,17 @@ class Coverage:
         Per parcel ``ok``, ``partial``, ``outside``, ``empty_geometry`` or ``no_pixels``.
     coverage_fraction : numpy.ndarray
         Per parcel, share of its area inside the grid (NaN for empty geometries).
+
+    Notes
+    -----
+    Inside large parcels (hamlets, communes as zones) runs of whole pixels down a column
+    are kept as runs: :func:`zonal_stats` sums them from cumulative sums of the raster,
+    without a matrix entry per pixel. ``matrix`` and ``pixels`` include them: they are
+    built, once, the first time they are asked for.
     """
 
-    matrix: object
-    pixels: np.ndarray
+    core: object
+    core_pixels: np.ndarray
     transform: object
     shape: tuple[int, int]
     crs: object
@@ -677,9 +805,43 @@ class Coverage:
     index: pd.Index
     status: np.ndarray
     coverage_fraction: np.ndarray
+    runs: _Runs | None = None
+    _full: tuple | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
-        return self.matrix.shape[0]
+        return self.core.shape[0]
+
+    @property
+    def matrix(self):
+        """Parcel x pixel weights (scipy.sparse.csr_array), every covered pixel included."""
+        return self._materialised()[0]
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """Flat index ``row * width + col`` of each ``matrix`` column, ascending."""
+        return self._materialised()[1]
+
+    def _materialised(self):
+        if self.runs is None or not len(self.runs):
+            return self.core, self.core_pixels
+        if self._full is None:
+            from scipy import sparse
+
+            m = self.core
+            n = m.shape[0]
+            rows = np.repeat(np.arange(n), np.diff(m.indptr))
+            flat = self.core_pixels[m.indices]
+            r_rows, r_flat, r_w = self.runs.entries(self.shape[1])
+            rows = np.concatenate([rows, r_rows])
+            flat = np.concatenate([flat, r_flat])
+            vals = np.concatenate([m.data, r_w])
+            order = np.argsort(rows, kind="stable")
+            pixels, col_idx = _unique_pixels(flat[order], self.shape[0] * self.shape[1])
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+            full = sparse.csr_array((vals[order], col_idx, indptr), shape=(n, pixels.size))
+            self._full = (full, pixels)
+        return self._full
 
     def pixel_table(self) -> pd.DataFrame:
         """Every (parcel, pixel) pair with its weight, one row each.
@@ -705,7 +867,7 @@ class Coverage:
     @property
     def pixel_count(self) -> np.ndarray:
         """Per parcel, the sum of its weights (pixels covered, fractional in coverage mode)."""
-        return np.asarray(self.matrix.sum(axis=1)).ravel()
+        return _total_weights(self)
 
     def zonal_stats(
         self,
@@ -905,7 +1067,8 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
     keep = part_types == 3
     parts, part_of = parts[keep], ids[part_of[keep]]
 
-    rows_out, cols_out, vals_out = [], [], []
+    cols_out, vals_out, runs_out = [], [], []
+    per_parcel = np.zeros(n, dtype=np.int64)  # matrix entries of each parcel
     # process parcels in chunks of bounded local-grid size
     pb = np.zeros((n, 4))
     if parts.size:
@@ -937,28 +1100,33 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
         part_start = np.searchsorted(part_of, [g[0] for g in groups])
         part_stop = np.searchsorted(part_of, [g[-1] for g in groups], side="right")
         for k, (grp, p0, p1) in enumerate(zip(groups, part_start, part_stop)):
-            rr, cc, vv = _cover_parts(
+            counts, cc, vv, rr = _cover_parts(
                 parts[p0:p1], part_of[p0:p1], grp, c0, r0, nc, nr, weights, h, w, to_px, orient
             )
-            rows_out.append(rr)
+            per_parcel[grp] = counts
+            if rr is not None and rr[0].size:
+                runs_out.append(rr)
             cols_out.append(cc)
             vals_out.append(vv)
             _progress.report(progress, (k + 1) / len(groups), "computing pixel coverage")
-    rows = np.concatenate(rows_out) if rows_out else np.zeros(0, np.int64)
     flat = np.concatenate(cols_out) if cols_out else np.zeros(0, np.int64)
     vals = np.concatenate(vals_out) if vals_out else np.zeros(0)
-    pixels, col_idx = np.unique(flat, return_inverse=True)
+    pixels, col_idx = _unique_pixels(flat, h * w)
     # chunks come in ascending parcel order and each (parcel, pixel) once: the entries are
     # already CSR rows (column indices unsorted within a row, which products do not need)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    matrix = sparse.csr_array((vals, col_idx.ravel(), indptr), shape=(n, pixels.size))
+    np.cumsum(per_parcel, out=indptr[1:])
+    matrix = sparse.csr_array((vals, col_idx, indptr), shape=(n, pixels.size))
+    runs = None
+    if runs_out:
+        runs = _Runs(*(np.concatenate([r[i] for r in runs_out]) for i in range(5)))
     if weights == "centroid":
         none = inside & (np.diff(matrix.indptr) == 0)
         status[none] = STATUS_NO_PIXELS
     return Coverage(
-        matrix=matrix,
-        pixels=pixels,
+        core=matrix,
+        core_pixels=pixels,
+        runs=runs,
         transform=grid.transform,
         shape=(h, w),
         crs=grid.crs,
@@ -967,6 +1135,25 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
         status=status.astype(str),
         coverage_fraction=fraction,
     )
+
+
+def _unique_pixels(flat: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(flat, return_inverse=True)`` for pixel indices in ``[0, size)``.
+
+    When the grid is not much larger than the entries (large parcels, a raster of
+    repeated values such as land cover), a presence mask and a lookup table replace the
+    sort: linear in the grid size instead of ``n log n`` in the entries.
+    """
+    if flat.size == 0 or size > max(4 * flat.size, 2**24) or size >= 2**31:
+        pixels, inverse = np.unique(flat, return_inverse=True)
+        return pixels, inverse.ravel()
+    present = np.zeros(size, dtype=bool)
+    present[flat] = True
+    pixels = np.flatnonzero(present)
+    del present
+    lookup = np.empty(size, dtype=np.int32)
+    lookup[pixels] = np.arange(pixels.size, dtype=np.int32)
+    return pixels, lookup[flat]
 
 
 def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_px, orient):
@@ -1006,24 +1193,29 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
     sign = -np.sign(shoelace) * np.where(exterior, 1.0, -1.0)
     e_sign = sign[e_ring]
     p = part_of[ring_part[e_ring]]  # parcel of each edge
-    pr0, pc0, pnr = r0[p], c0[p], nr[p]
+    pr0, pc0, pnc = r0[p], c0[p], nc[p]
     poff = offset[p]
 
     if weights == "coverage":
-        # --- cut each edge at pixel column boundaries, then each piece at row boundaries
-        e_idx, col, us, ue, vs, ve = _cut_at_integers(ua, ub, va, vb)
-        s_idx, row, v_start, v_end, u_start, u_end = _cut_at_integers(vs, ve, us, ue)
+        # --- cut each edge at pixel row boundaries, then each piece at column boundaries;
+        # Green's theorem along rows: a piece adds dv * (mean u - col) to its own pixel and
+        # dv to every pixel right of it in its row (the transposition turns the rings'
+        # orientation around: -e_sign)
+        e_idx, prow, vs, ve, us, ue = _cut_at_integers(va, vb, ua, ub)
+        s_idx, col, u_start, u_end, v_start, v_end = _cut_at_integers(us, ue, vs, ve)
         del us, ue, vs, ve
         pe = e_idx[s_idx]
-        pcol = col[s_idx]
-        du = (u_end - u_start) * e_sign[pe]
-        vmid = 0.5 * (v_start + v_end)
-        cell = poff[pe] + (pcol - pc0[pe]) * pnr[pe] + (row - pr0[pe])
-        col_len = np.repeat(nr, nc)
-        a_part = np.bincount(cell, weights=du * (vmid - row), minlength=total)
-        b_part = np.bincount(cell, weights=-du, minlength=total)
-        value = a_part + _segmented_cumsum(b_part, col_len)
-        value = np.minimum(value, 1.0)
+        prow = prow[s_idx]
+        dv = (v_end - v_start) * -e_sign[pe]
+        umid = 0.5 * (u_start + u_end)
+        # local grids row-major per parcel: consecutive cells of a row are consecutive
+        cell = poff[pe] + (prow - pr0[pe]) * pnc[pe] + (col - pc0[pe])
+        counts, flat, vals, runs = _coverage_runs(
+            cell, dv * (umid - col), -dv, offset, nc, c0, r0, h, w
+        )
+        if runs is not None:
+            runs = (parcel_ids[runs[0]], *runs[1:])
+        return counts, flat, vals, runs
     else:
         # GDAL's rasterizer (rasterstats' rules): pixel centres inside, by GDAL's fill
         world_cw = (shoelace * orient) < 0  # ring clockwise in world coordinates
@@ -1032,15 +1224,77 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
             # ... plus every pixel GDAL's line drawing burns along the edges
             walked = _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, w, h)
             value = np.maximum(value, walked)
+        hit = np.flatnonzero(value > _COVER_TOL)
+        vals = value[hit]
 
-    hit = np.flatnonzero(value > _COVER_TOL)
     # map local cells back to parcel, row, column
     owner = np.searchsorted(offset, hit, side="right") - 1
     gcol, grow = np.divmod(hit - offset[owner], nr[owner])
     gcol += c0[owner]
     grow += r0[owner]
     ok = (grow >= 0) & (grow < h) & (gcol >= 0) & (gcol < w)
-    return parcel_ids[owner[ok]], grow[ok] * w + gcol[ok], value[hit[ok]]
+    counts = np.bincount(owner[ok], minlength=parcel_ids.size)
+    return counts, grow[ok] * w + gcol[ok], vals[ok], None
+
+
+def _coverage_runs(cell, a_w, b_w, offset, nc, c0, r0, h, w):
+    """Exact coverage of local cells from the edge pieces, without a dense grid.
+
+    ``cell`` is each piece's local cell (row-major per parcel, so consecutive cells of a
+    row are consecutive integers), ``a_w`` its own-cell term and ``b_w`` the term it adds
+    to every cell right of it in its row. A cell's coverage is its own ``a`` plus the sum
+    of ``b`` of the cells left of it and itself; a cell no piece touches has the value of
+    the touched cell left of it, so each row is a few touched cells and runs between them
+    (whole pixels inside the parcel). Cost and memory follow the pieces and the covered
+    pixels, not the parcel's bounding box. Returns the number of entries of each local
+    parcel, the entries' flat pixel indices and weights, parcel by parcel, and the runs of
+    at least ``_RUN_MIN`` pixels, left as runs: (local parcel, row, first column, length,
+    weight).
+    """
+    m = offset.size
+    if cell.size == 0:
+        return np.zeros(m, np.int64), np.zeros(0, np.int64), np.zeros(0), None
+    keys, inv = np.unique(cell, return_inverse=True)
+    a = np.bincount(inv, weights=a_w, minlength=keys.size)
+    b = np.bincount(inv, weights=b_w, minlength=keys.size)
+    owner = np.searchsorted(offset, keys, side="right") - 1
+    row, column = np.divmod(keys - offset[owner], nc[owner])
+    new = np.ones(keys.size, dtype=bool)
+    new[1:] = (owner[1:] != owner[:-1]) | (row[1:] != row[:-1])
+    starts = np.flatnonzero(new)
+    lengths = np.diff(np.append(starts, keys.size))
+    carry = _segmented_cumsum(b, lengths)  # b of this cell and those left of it
+    touched = np.minimum(a + carry, 1.0)
+    # the run right of each touched cell, up to the next touched cell of its row
+    gap = np.zeros(keys.size, dtype=np.int64)
+    gap[:-1] = np.where(new[1:], 0, keys[1:] - keys[:-1] - 1)
+    gap[~(carry > _COVER_TOL)] = 0
+    t = (touched > _COVER_TOL).astype(np.int64)
+    # keys outside the grid (pieces on its far edges, or a hair left of it: pixel
+    # coordinates of a vertex on the raster's edge may be -1e-13) hold no pixel; their
+    # runs are clipped to the grid's columns
+    gcol, grow = column + c0[owner], row + r0[owner]
+    row_off = (grow < 0) | (grow >= h)
+    t[row_off | (gcol < 0) | (gcol >= w)] = 0
+    gap[row_off] = 0
+    run_start = np.clip(gcol + 1, 0, w)
+    gap = np.maximum(np.clip(gcol + 1 + gap, 0, w) - run_start, 0)
+    # long runs stay runs (no entry per pixel); short ones become entries
+    long = gap >= _RUN_MIN
+    runs = (owner[long], grow[long], run_start[long], gap[long], np.minimum(carry, 1.0)[long])
+    gap[long] = 0
+    count = t + gap
+    per_parcel = np.bincount(owner, weights=count, minlength=m).astype(np.int64)
+    total = int(count.sum())
+    first = np.cumsum(count) - count
+    # pixel of entry e of key k: the key's pixel, then the run right of it:
+    # flat = e + (row_k * w + run_start_k - t_k - first_k), with no per-entry gathers
+    flat = np.arange(total, dtype=np.int64)
+    flat += np.repeat(grow * w + run_start - t - first, count)
+    values = np.repeat(np.minimum(carry, 1.0), count)
+    lead = t == 1
+    values[first[lead]] = touched[lead]
+    return per_parcel, flat, values, runs
 
 
 def _on_boundary(a0: np.ndarray, a1: np.ndarray) -> np.ndarray:
@@ -1391,6 +1645,16 @@ def zonal_stats(
         return _compute_stats(coverage, layers, stats, block_rows, progress, quantiles)
 
 
+def _total_weights(cov: Coverage) -> np.ndarray:
+    total = np.asarray(cov.core.sum(axis=1)).ravel()
+    if cov.runs is not None and len(cov.runs):
+        runs = cov.runs
+        total = total + np.bincount(
+            runs.parcel, weights=runs.weight * runs.length, minlength=total.size
+        )
+    return total
+
+
 def _blocks_text(bad_blocks) -> tuple[str, str]:
     files = sorted({f for f, _, _ in bad_blocks})
     first = bad_blocks[0]
@@ -1439,13 +1703,19 @@ def _check_quantiles(quantiles: str) -> None:
 def _compute_stats(
     cov: Coverage, layers: _Layers, stats, block_rows, progress, quantiles="exactextract"
 ) -> pd.DataFrame:
-    m = cov.matrix
+    # runs of whole pixels are summed as runs when every statistic is a sum; otherwise
+    # (std, min, max, quantiles, shares) every pixel is an entry of the matrix
+    runs = cov.runs if cov.runs is not None and len(cov.runs) else None
+    if runs is not None and not set(stats) <= _RUN_STATS:
+        runs = None
+    m, pixels = (cov.core, cov.core_pixels) if runs is not None else (cov.matrix, cov.pixels)
     n = m.shape[0]
     n_layers = len(layers)
     nnz_rows = np.repeat(np.arange(n), np.diff(m.indptr)) if m.nnz else np.zeros(0, np.int64)
-    total_w = np.asarray(m.sum(axis=1)).ravel()
+    core_w = np.asarray(m.sum(axis=1)).ravel()
+    total_w = _total_weights(cov) if runs is not None else core_w
     # layers per group: bound the gathered values (work arrays are per layer)
-    per_layer = 8 * cov.pixels.size + 1
+    per_layer = 8 * pixels.size + 1
     group = int(max(1, min(n_layers, _VALUE_BUDGET // per_layer)))
     columns: dict[str, np.ndarray] = {}
     groups = [list(range(i, min(i + group, n_layers))) for i in range(0, n_layers, group)]
@@ -1455,10 +1725,28 @@ def _compute_stats(
     for gi, idx in enumerate(groups):
         sub = _progress.scaled(progress, gi / len(groups), (gi + 0.8) / len(groups))
         layers.unreadable.clear()
-        values = layers.gather(cov.pixels, idx, block_rows, sub, out=values)
-        results = _stats_for_values(m, nnz_rows, total_w, values, stats, quantiles)
+        values = layers.gather(pixels, idx, block_rows, sub, out=values, runs=runs)
+        extra = None
+        if runs is not None:
+            extra = {
+                k: (
+                    np.bincount(runs.parcel, weights=runs.weight * total, minlength=n),
+                    np.bincount(runs.parcel, weights=runs.weight * count, minlength=n),
+                )
+                for k, (total, count) in layers.run_sums.items()
+            }
+        results = _stats_for_values(
+            m, nnz_rows, total_w, values, stats, quantiles, extra=extra, core_w=core_w
+        )
+        for k, runs_lost in layers.unreadable_runs.items():
+            hit = np.zeros(n, dtype=bool)
+            hit[runs.parcel[runs_lost]] = True
+            lost |= hit
+            for stat in stats:
+                results[stat][k, hit] = np.nan
         for k, pixels_lost in layers.unreadable.items():
-            if pixels_lost.all() and pixels_lost.size:
+            whole = runs is None or layers.unreadable_runs.get(k, np.zeros(1, bool)).all()
+            if pixels_lost.all() and pixels_lost.size and whole:
                 _raise_unreadable(layers, idx[k])
             # no statistics from the readable rest of such a parcel: NaN and a status
             hit = (m @ pixels_lost.astype(np.float64)) > 0
@@ -1485,7 +1773,7 @@ def _compute_stats(
 
 
 def _stats_for_values(
-    m, nnz_rows, total_w, values, stats, method="exactextract"
+    m, nnz_rows, total_w, values, stats, method="exactextract", extra=None, core_w=None
 ) -> dict[str, np.ndarray]:
     """All statistics for the gathered ``values`` (g, P) of some layers: stat -> (g, n)."""
     n = m.shape[0]
@@ -1514,8 +1802,11 @@ def _stats_for_values(
             total = m @ np.where(nan, 0.0, x)
         else:
             valid = None
-            count = total_w
+            count = total_w if core_w is None else core_w
             total = m @ x
+        if extra is not None and k in extra:  # runs of whole pixels (sums only)
+            total = total + extra[k][0]
+            count = count + extra[k][1]
         empty = count <= 0
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / count

@@ -802,3 +802,92 @@ def test_raster_without_crs_is_taken_in_the_parcels_crs_when_they_overlap(tmp_pa
     with pytest.raises(CRSError) as err:
         zonal_stats(parcels.to_crs("EPSG:4326"), without)
     assert "gdal_edit.py -a_srs" in str(err.value)
+
+
+# --------------------------------------------------------------------------------------
+# large parcels: runs of whole pixels summed as runs
+# --------------------------------------------------------------------------------------
+
+
+def _large_parcels():
+    outer = shapely.affinity.rotate(_box(10.3, 12.7, 80.6, 70.2), 17)
+    holed = outer.difference(_box(40.5, 30.5, 55.25, 44.8))
+    return gpd.GeoDataFrame(
+        geometry=[holed, _box(2.5, 85.2, 97.7, 99.6), _box(85, 5, 120, 60)], crs=CRS
+    )  # the last one half outside the raster
+
+
+def test_runs_give_the_statistics_of_every_pixel(tmp_path, monkeypatch):
+    import ntmgis.zonal as zonal
+
+    rng = np.random.default_rng(51)
+    data = rng.random((2, 100, 100)).astype("float32")
+    data[0, 20:30, 20:60] = -1.0  # nodata inside the runs
+    data[1, 50:52, :] = np.nan
+    path = _write(tmp_path / "big.tif", data, nodata=-1.0)
+    parcels = _large_parcels()
+    cov = compute_coverage(parcels, path)
+    assert cov.runs is not None and len(cov.runs) > 50  # the interiors are runs
+    stats = ["mean", "sum", "count", "valid"]
+    with_runs = cov.zonal_stats(path, stats=stats)
+    in_memory = cov.zonal_stats((np.where(data == -1, np.nan, data), T, CRS), stats=stats)
+    monkeypatch.setattr(zonal, "_RUN_MIN", 10**9)  # every pixel an entry, as before
+    pixels = compute_coverage(parcels, path)
+    assert pixels.runs is None
+    every = pixels.zonal_stats(path, stats=stats)
+    for table in (with_runs, in_memory):
+        np.testing.assert_allclose(
+            table.iloc[:, 2:].to_numpy(float), every.iloc[:, 2:].to_numpy(float), rtol=1e-12
+        )
+    assert list(with_runs["status"]) == ["ok", "ok", "partial"]
+    # the public matrix holds every pixel: the same as without runs
+    a = cov.pixel_table().sort_values(["parcel", "row", "col"]).reset_index(drop=True)
+    b = pixels.pixel_table().sort_values(["parcel", "row", "col"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a[["parcel", "row", "col"]], b[["parcel", "row", "col"]])
+    np.testing.assert_allclose(a["weight"], b["weight"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(cov.pixel_count, pixels.pixel_count, rtol=1e-12)
+    # statistics needing each pixel (std, quantiles...) use the whole matrix
+    np.testing.assert_allclose(
+        cov.zonal_stats(path, stats=["std", "median"]).iloc[:, 2:].to_numpy(float),
+        pixels.zonal_stats(path, stats=["std", "median"]).iloc[:, 2:].to_numpy(float),
+        rtol=1e-12,
+    )
+
+
+def test_runs_agree_with_exactextract_and_lost_blocks(tmp_path):
+    from exactextract import exact_extract
+
+    from ntmgis.errors import ZonalWarning
+
+    path, full = _truncated_raster(tmp_path, fraction=0.7)
+    parcels = gpd.GeoDataFrame(
+        geometry=[_box(3.2, 4.6, 60.1, 50.3), _box(5.5, 90.5, 120.2, 126.7)], crs=CRS
+    )
+    ours = zonal_stats(parcels, full, stats=["mean", "count"])
+    ee = exact_extract(str(full), parcels, ["mean", "count"], output="pandas")
+    np.testing.assert_allclose(
+        ours[["band1:mean", "band1:count", "band2:mean", "band2:count"]].to_numpy(float),
+        ee[["band_1_mean", "band_1_count", "band_2_mean", "band_2_count"]].to_numpy(float),
+        rtol=1e-6,
+    )
+    with pytest.warns(ZonalWarning):
+        cut = zonal_stats(parcels, path, stats=["mean", "count"])
+    # the lower parcel lies over blocks past the cut: a status, no number
+    assert cut["status"].tolist() == ["ok", "unreadable"]
+    assert cut.loc[1, ["band1:mean", "band2:mean"]].isna().any()
+    np.testing.assert_array_equal(cut.iloc[0, 2:].to_numpy(float), ours.iloc[0, 2:].to_numpy(float))
+
+
+def test_polygons_on_the_raster_edge_in_degrees_cover_every_pixel():
+    # 1/120 degree pixels are not exact in binary: the raster's own edge lands a hair
+    # (1e-13 pixel) outside it in pixel coordinates; no row may be lost to that
+    geo = Affine(1 / 120, 0, -25.9, 0, -1 / 120, 37.95)
+    h, w = 48, 96
+    bounds = shapely.box(-25.9, 37.95 - h / 120, -25.9 + w / 120, 37.95)
+    bigger = shapely.box(-26.5, 37.0, -24.5, 38.5)
+    cov = compute_coverage([bounds, bigger], (geo, (h, w)))
+    np.testing.assert_allclose(cov.pixel_count, [h * w, h * w], rtol=1e-9)
+    values = np.arange(h * w, dtype="float64").reshape(h, w)
+    table = zonal_stats([bounds, bigger], (values, geo), stats=["sum", "count"])
+    np.testing.assert_allclose(table["band1:sum"], values.sum(), rtol=1e-9)
+    assert list(table["status"]) == ["ok", "partial"]
