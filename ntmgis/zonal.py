@@ -10,12 +10,27 @@ How the exact coverage is computed
 ----------------------------------
 Parcels are moved to pixel space (column ``u``, row ``v``; each pixel a unit square). By
 Green's theorem the area of a polygon inside pixel ``(i, j)`` is
-``∮ G_i(v) 1_j(u) du`` with ``G_i(v) = clip(v, i, i + 1) - i``: every polygon edge is cut
-at pixel column and row boundaries into pieces lying in a single pixel, each piece adds
-``du * (mean v - i)`` to its own pixel and ``du`` to every pixel above it in its column
-(a per-column cumulative sum). All of it is numpy arithmetic over the edges of all parcels
+``∮ G_j(u) 1_i(v) dv`` with ``G_j(u) = clip(u, j, j + 1) - j``: every polygon edge is cut
+at pixel row and column boundaries into pieces lying in a single pixel, each piece adds
+``dv * (mean u - j)`` to its own pixel and ``dv`` to every pixel right of it in its row
+(a per-row cumulative sum). All of it is numpy arithmetic over the edges of all parcels
 at once: exact up to floating point (about 1e-12 of a pixel), holes and multipolygons
-included.
+included. Small parcels are summed on dense local grids; a large one (a hamlet, a
+commune, a district as the zone) is a few touched pixels per row and runs of whole pixels
+between them, which are kept as runs: memory and time follow its boundary and its
+pixels, never its bounding box, and ``mean``/``sum``/``count``/``valid`` add each run with
+one reduction over the raster row.
+
+Rasters: masked pixels are NaN, the layer's nodata, or 0 in a GDAL mask band (internal,
+``.msk`` or per-dataset masks, as exactextract and rasterstats honour them). A file that
+cannot be read in places (truncated, corrupt blocks) is read block by block: the parcels
+over the lost blocks get the status ``unreadable`` (and no statistics for that layer, with
+a :class:`~ntmgis.errors.ZonalWarning` naming the file and the block), the others are
+computed; a file with nothing readable is an :class:`~ntmgis.errors.ImageryError`.
+CRSs: parcels are reprojected to the raster's CRS; coordinates that cannot be in the CRS
+the parcels declare (metres labelled EPSG:4326) are a :class:`~ntmgis.errors.CRSError`
+naming the file; a raster without CRS is taken to be in the parcels' CRS, as QGIS takes a
+layer of unknown CRS, with a warning when they overlap (a ``CRSError`` when they do not).
 
 Columns of the result
 ---------------------
@@ -38,8 +53,9 @@ on that date), ``above_T`` / ``below_T`` (share of the valid coverage whose valu
 
 ``status`` is ``ok`` (wholly inside the grid), ``partial`` (partly outside:
 statistics of the inside part, ``coverage_fraction`` < 1), ``outside`` (no overlap: NaN),
-``empty_geometry`` (null, empty or non-polygonal: NaN) or ``no_pixels`` (``"centroid"``
-mode only: the parcel overlaps the grid but holds no pixel centre: count 0, NaN mean).
+``empty_geometry`` (null, empty or non-polygonal: NaN), ``no_pixels`` (``"centroid"``
+mode only: the parcel overlaps the grid but holds no pixel centre: count 0, NaN mean) or
+``unreadable`` (it lies over raster blocks that could not be read: NaN for that layer).
 A parcel smaller than a pixel still gets values in ``"coverage"`` mode. Invalid polygons
 are repaired (``shapely.make_valid``) before their coverage is computed.
 ``coverage_fraction`` is the share of the parcel's area inside the grid.
@@ -67,8 +83,12 @@ import numpy as np
 import pandas as pd
 
 from . import _progress
-from .errors import CRSError, ImageryError, InputError, warn
+from ._io import open_raster, read_vector
+from .crs import check_coordinates
+from .errors import CRSError, ImageryError, InputError, ZonalWarning, warn
+from .i18n import message
 from .i18n import register as _register
+from .stack import RasterStack
 
 __all__ = [
     "Coverage",
@@ -544,9 +564,6 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
     """Normalise ``rasters`` into :class:`_Layers` (datasets opened on ``stack``)."""
     import rasterio
 
-    from ._io import open_raster
-    from .stack import RasterStack
-
     if isinstance(rasters, RasterStack):
         layers = _Layers(
             grid=_Grid(rasters.transform, rasters.shape, rasters.crs),
@@ -656,11 +673,6 @@ def _read_parcels(parcels, grid, layer=None):
     with a warning when they overlap; when they do not, it is a :class:`CRSError`.
     """
     import geopandas as gpd
-
-    from ._io import read_vector
-    from .crs import check_coordinates
-    from .errors import ZonalWarning
-    from .i18n import message
 
     grid_crs = grid.crs if isinstance(grid, _Grid) else grid
     source = "parcels"
@@ -1210,6 +1222,21 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
         umid = 0.5 * (u_start + u_end)
         # local grids row-major per parcel: consecutive cells of a row are consecutive
         cell = poff[pe] + (prow - pr0[pe]) * pnc[pe] + (col - pc0[pe])
+        if total <= max(8 * cell.size, _CHUNK_CELLS):
+            # small local grids (parcels, gardens): dense per-cell sums are the fastest
+            row_len = np.repeat(nc, nr)
+            value = np.bincount(cell, weights=dv * (umid - col), minlength=total)
+            value += _segmented_cumsum(np.bincount(cell, weights=-dv, minlength=total), row_len)
+            np.minimum(value, 1.0, out=value)
+            hit = np.flatnonzero(value > _COVER_TOL)
+            owner = np.searchsorted(offset, hit, side="right") - 1
+            grow, gcol = np.divmod(hit - offset[owner], nc[owner])
+            gcol += c0[owner]
+            grow += r0[owner]
+            ok = (grow >= 0) & (grow < h) & (gcol >= 0) & (gcol < w)
+            counts = np.bincount(owner[ok], minlength=parcel_ids.size)
+            return counts, grow[ok] * w + gcol[ok], value[hit[ok]], None
+        # large parcels: touched cells and runs, no dense grid
         counts, flat, vals, runs = _coverage_runs(
             cell, dv * (umid - col), -dv, offset, nc, c0, r0, h, w
         )
@@ -1664,7 +1691,6 @@ def _blocks_text(bad_blocks) -> tuple[str, str]:
 
 
 def _raise_unreadable(layers: _Layers, layer: int) -> None:
-    from .i18n import message
 
     where, block = _blocks_text(layers.bad_blocks)
     raise ImageryError(
@@ -1673,8 +1699,6 @@ def _raise_unreadable(layers: _Layers, layer: int) -> None:
 
 
 def _warn_unreadable(bad_blocks, parcels: int) -> None:
-    from .errors import ZonalWarning
-    from .i18n import message
 
     where, block = _blocks_text(bad_blocks)
     warn(

@@ -826,6 +826,10 @@ def test_runs_give_the_statistics_of_every_pixel(tmp_path, monkeypatch):
     data[1, 50:52, :] = np.nan
     path = _write(tmp_path / "big.tif", data, nodata=-1.0)
     parcels = _large_parcels()
+    dense = compute_coverage(parcels, path)  # small enough for dense local grids
+    assert dense.runs is None
+    # as for parcels too large for a dense grid: touched cells and runs
+    monkeypatch.setattr(zonal, "_CHUNK_CELLS", 1000)
     cov = compute_coverage(parcels, path)
     assert cov.runs is not None and len(cov.runs) > 50  # the interiors are runs
     stats = ["mean", "sum", "count", "valid"]
@@ -846,6 +850,11 @@ def test_runs_give_the_statistics_of_every_pixel(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(a[["parcel", "row", "col"]], b[["parcel", "row", "col"]])
     np.testing.assert_allclose(a["weight"], b["weight"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(cov.pixel_count, pixels.pixel_count, rtol=1e-12)
+    np.testing.assert_allclose(
+        dense.zonal_stats(path, stats=stats).iloc[:, 2:].to_numpy(float),
+        every.iloc[:, 2:].to_numpy(float),
+        rtol=1e-12,
+    )
     # statistics needing each pixel (std, quantiles...) use the whole matrix
     np.testing.assert_allclose(
         cov.zonal_stats(path, stats=["std", "median"]).iloc[:, 2:].to_numpy(float),
@@ -854,15 +863,18 @@ def test_runs_give_the_statistics_of_every_pixel(tmp_path, monkeypatch):
     )
 
 
-def test_runs_agree_with_exactextract_and_lost_blocks(tmp_path):
+def test_runs_agree_with_exactextract_and_lost_blocks(tmp_path, monkeypatch):
     from exactextract import exact_extract
 
+    import ntmgis.zonal as zonal
     from ntmgis.errors import ZonalWarning
 
+    monkeypatch.setattr(zonal, "_CHUNK_CELLS", 1000)  # runs, as for large parcels
     path, full = _truncated_raster(tmp_path, fraction=0.7)
     parcels = gpd.GeoDataFrame(
         geometry=[_box(3.2, 4.6, 60.1, 50.3), _box(5.5, 90.5, 120.2, 126.7)], crs=CRS
     )
+    assert len(compute_coverage(parcels, full).runs) > 50
     ours = zonal_stats(parcels, full, stats=["mean", "count"])
     ee = exact_extract(str(full), parcels, ["mean", "count"], output="pandas")
     np.testing.assert_allclose(
