@@ -74,6 +74,7 @@ touches the pixels on its own side only: ``box(0, 0, 2, 2)`` on a unit grid is 4
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -689,10 +690,11 @@ def _read_parcels(parcels, grid, layer=None):
                 "Parcels must be a GeoDataFrame, a GeoSeries, a vector file path or a list "
                 f"of shapely geometries; got {type(parcels).__name__}."
             ) from exc
-    if gs.crs is not None and len(gs):
-        check_coordinates(_finite_bounds(gs), gs.crs, source=source)
-    if grid_crs is None and gs.crs is not None and isinstance(grid, _Grid) and len(gs):
-        name = _crs_name(gs.crs)
+    gs_crs = gs.crs  # (a property that builds a CRS object on every access)
+    if gs_crs is not None and len(gs):
+        check_coordinates(_finite_bounds(gs), gs_crs, source=source)
+    if grid_crs is None and gs_crs is not None and isinstance(grid, _Grid) and len(gs):
+        name = _crs_name(gs_crs)
         if _overlaps_grid(gs, grid):
             warn(
                 message("zonal.raster_no_crs", crs=name),
@@ -703,7 +705,7 @@ def _read_parcels(parcels, grid, layer=None):
         else:
             raise CRSError(message("zonal.raster_no_crs_apart", crs=name, source=source))
     if grid_crs is not None:
-        if gs.crs is None:
+        if gs_crs is None:
             warn(
                 message("zonal.parcels_no_crs", crs=_crs_name(grid_crs), source=source),
                 ZonalWarning,
@@ -713,18 +715,20 @@ def _read_parcels(parcels, grid, layer=None):
         else:
             try:
                 target = _as_pyproj(grid_crs)
-                if not gs.crs.equals(target):
+                if not gs_crs.equals(target):
                     gs = gs.to_crs(target)
             except Exception as exc:
                 raise CRSError(
-                    f"Cannot reproject parcels from {gs.crs} to the raster CRS "
+                    f"Cannot reproject parcels from {gs_crs} to the raster CRS "
                     f"{_crs_name(grid_crs)}: {exc}"
                 ) from exc
     return gs.index, np.asarray(gs.values, dtype=object)
 
 
 def _finite_bounds(gs) -> tuple[float, float, float, float]:
-    b = gs.bounds.to_numpy(dtype=float)
+    import shapely
+
+    b = shapely.bounds(np.asarray(gs.values, dtype=object))
     b = b[np.isfinite(b).all(axis=1)]
     if not b.size:
         return (np.nan,) * 4
@@ -747,9 +751,21 @@ def _overlaps_grid(gs, grid: _Grid) -> bool:
 def _as_pyproj(crs):
     import pyproj
 
+    if isinstance(crs, pyproj.CRS):
+        return crs
     if hasattr(crs, "to_wkt"):
-        return pyproj.CRS.from_user_input(crs.to_wkt())
+        return _pyproj_from_text(crs.to_wkt())
+    if isinstance(crs, str):
+        return _pyproj_from_text(crs)
     return pyproj.CRS.from_user_input(crs)
+
+
+@functools.lru_cache(maxsize=64)
+def _pyproj_from_text(text: str):
+    """A pyproj CRS from WKT or a code, parsed once (parsing costs milliseconds)."""
+    import pyproj
+
+    return pyproj.CRS.from_user_input(text)
 
 
 def _crs_equal(a, b) -> bool:
