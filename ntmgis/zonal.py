@@ -1196,7 +1196,7 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
     # this chunk's parcels, numbered 0..m-1 (parcel_ids is ascending)
     c0, r0, nc, nr = c0[parcel_ids], r0[parcel_ids], nc[parcel_ids], nr[parcel_ids]
     part_of = np.searchsorted(parcel_ids, part_of)
-    # local dense grids, column-major per parcel so row-wise cumulative sums are contiguous
+    # local dense grids, row-major per parcel: row-wise cumulative sums are contiguous
     pc = nr * nc
     offset = np.cumsum(pc) - pc
     total = int(pc.sum())
@@ -1262,17 +1262,17 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
     else:
         # GDAL's rasterizer (rasterstats' rules): pixel centres inside, by GDAL's fill
         world_cw = (shoelace * orient) < 0  # ring clockwise in world coordinates
-        value = _centre_fill(ua, va, ub, vb, world_cw[e_ring], p, c0, r0, nc, nr, offset, total)
+        inside = _centre_fill(ua, va, ub, vb, world_cw[e_ring], p, c0, r0, nc, nr, offset, total)
         if weights == "all_touched":
             # ... plus every pixel GDAL's line drawing burns along the edges
-            walked = _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, w, h)
-            value = np.maximum(value, walked)
-        hit = np.flatnonzero(value > _COVER_TOL)
-        vals = value[hit]
+            inside |= _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, w, h)
+        hit = np.flatnonzero(inside)
+        del inside
+        vals = np.ones(hit.size)
 
-    # map local cells back to parcel, row, column
+    # map local cells (row-major) back to parcel, row, column
     owner = np.searchsorted(offset, hit, side="right") - 1
-    gcol, grow = np.divmod(hit - offset[owner], nr[owner])
+    grow, gcol = np.divmod(hit - offset[owner], nc[owner])
     gcol += c0[owner]
     grow += r0[owner]
     ok = (grow >= 0) & (grow < h) & (gcol >= 0) & (gcol < w)
@@ -1360,8 +1360,8 @@ def _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, width, height)
     rows ``floor(y_min)`` to ``floor(y_max - 1e-4)``; one within 0.01 pixel of
     horizontal (or with both ends in one row) one row (``floor`` of its left end's
     ``y``); an edge with both ends in one column counts as vertical. Any other edge is
-    walked left to right as GDAL walks it (:func:`_walk_general`). Returns 0/1 per local
-    cell in the column-major layout of :func:`_cover_parts`.
+    walked left to right as GDAL walks it (:func:`_walk_general`). Returns a bool per
+    local cell (row-major per parcel, as in :func:`_cover_parts`).
     """
     eps = 1e-4
     du, dv = np.abs(ub - ua), np.abs(vb - va)
@@ -1399,13 +1399,13 @@ def _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, width, height)
         cells_p.append(p[sel][q])
         cells_c.append(wc)
         cells_r.append(wr)
-    out = np.zeros(total, dtype=np.float64)
+    out = np.zeros(total, dtype=bool)
     if cells_p:
         q = np.concatenate(cells_p)
         cc = np.concatenate(cells_c) - c0[q]
         rr = np.concatenate(cells_r) - r0[q]
         ok = (cc >= 0) & (cc < nc[q]) & (rr >= 0) & (rr < nr[q])
-        out[offset[q[ok]] + cc[ok] * nr[q[ok]] + rr[ok]] = 1.0
+        out[offset[q[ok]] + rr[ok] * nc[q[ok]] + cc[ok]] = True
     return out
 
 
@@ -1489,10 +1489,10 @@ def _centre_fill(ua, va, ub, vb, cw, p, c0, r0, nc, nr, offset, total) -> np.nda
     edge inside; a horizontal edge lying on a centre row is burned when it runs right to
     left with its ring turned clockwise in world coordinates (``cw``), as GDAL turns
     every ring. Arithmetic in GDAL's order, so ties resolve as GDAL resolves them.
-    Returns 0/1 per local cell in the column-major layout of :func:`_cover_parts`.
+    Returns a bool per local cell (row-major per parcel, as in :func:`_cover_parts`).
     """
     row_len = np.repeat(nc, nr)
-    roff = offset  # row-major local grids share the column-major offsets (same sizes)
+    roff = offset  # local grids are row-major per parcel
     # non-horizontal edges, top end first
     nh = va != vb
     down = va < vb
@@ -1533,11 +1533,7 @@ def _centre_fill(ua, va, ub, vb, cw, p, c0, r0, nc, nr, offset, total) -> np.nda
         at_row_end = end[ok] >= nc[hq][ok]
         diff -= np.bincount(ends[~at_row_end], minlength=total + 1)[: total + 1]
         inside |= _segmented_cumsum(diff[:total], row_len) > 0
-    # row-major -> column-major local layout
-    cells = np.arange(total)
-    owner = np.searchsorted(offset, cells, side="right") - 1
-    cc, rr2 = np.divmod(cells - offset[owner], nr[owner])
-    return inside[offset[owner] + rr2 * nc[owner] + cc].astype(np.float64)
+    return inside
 
 
 def _first_centre_at_or_after(y: np.ndarray) -> np.ndarray:
