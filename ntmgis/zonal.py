@@ -691,7 +691,10 @@ def _read_parcels(parcels, grid, layer=None):
                 f"of shapely geometries; got {type(parcels).__name__}."
             ) from exc
     gs_crs = gs.crs  # (a property that builds a CRS object on every access)
-    if gs_crs is not None and len(gs):
+    if gs_crs is not None and gs_crs.is_geographic and len(gs):
+        # metres labelled as degrees (EPSG:4326 over UTM or VN-2000 coordinates); small
+        # numbers under a projected CRS are left alone here (a local or synthetic grid
+        # the raster shares is fine; read_parcels judges files of parcels)
         check_coordinates(_finite_bounds(gs), gs_crs, source=source)
     if grid_crs is None and gs_crs is not None and isinstance(grid, _Grid) and len(gs):
         name = _crs_name(gs_crs)
