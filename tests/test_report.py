@@ -42,11 +42,31 @@ def injected_result():
     return result
 
 
-def sheet_table(sheet, header_row=3):
-    """Header -> list of values, read back from a sheet."""
-    rows = list(sheet.iter_rows(min_row=header_row, values_only=True))
-    header = list(rows[0])
-    return [dict(zip(header, row)) for row in rows[1:]]
+def header_rows(sheet):
+    """The table's header rows: the rows printed at the top of every page."""
+    first, last = (int(x.strip("$")) for x in sheet.print_title_rows.split(":"))
+    return first, last
+
+
+def sheet_table(sheet):
+    """Header -> list of values, read back from a sheet (two-level headers as "X: y")."""
+    first, last = header_rows(sheet)
+    names, group = [], None
+    for j in range(1, sheet.max_column + 1):
+        top = sheet.cell(row=first, column=j).value
+        sub = sheet.cell(row=last, column=j).value if last > first else None
+        if top is not None:
+            group = top
+        if sub is None:
+            names.append(top)
+        else:
+            names.append(f"{group}: {sub[:1].lower()}{sub[1:]}")
+    table = []
+    for row in sheet.iter_rows(min_row=last + 1, values_only=True):
+        if row[0] is None:  # the table ends (the signer block follows on the first sheet)
+            break
+        table.append(dict(zip(names, row)))
+    return table
 
 
 @pytest.fixture
@@ -59,27 +79,42 @@ def written(tmp_path, targets):
 
 def test_files_and_sheets(written):
     _, paths = written
-    assert set(paths) == {"xlsx", "summary", "hamlets", "visits", "transitions"}
+    assert set(paths) == {"xlsx", "pdf", "summary", "ranking", "hamlets", "visits", "transitions"}
     assert paths["xlsx"].name == "bao_cao_tien_do.xlsx"
-    assert paths["hamlets"].name == "bao_cao_tien_do_xep_hang_thon.csv"
+    assert paths["ranking"].name == "bao_cao_tien_do_xep_hang_thon.csv"
+    assert paths["hamlets"].name == "bao_cao_tien_do_chi_tiet_thon.csv"
     book = openpyxl.load_workbook(paths["xlsx"])
     assert book.sheetnames == [
-        SHEETS[k][0] for k in ("summary", "hamlets", "visits", "transitions")
+        SHEETS[k][0] for k in ("summary", "ranking", "visits", "transitions", "hamlets")
     ]
     for sheet in book.worksheets:
         assert sheet.page_setup.orientation == "landscape"
         assert int(sheet.page_setup.paperSize) == 9  # A4
-        assert sheet.print_title_rows == "$3:$3"  # header row on every printed page
-        assert sheet.freeze_panes is not None and sheet.freeze_panes.endswith("4")
-        assert sheet.sheet_properties.pageSetUpPr.fitToPage
-        header = [c for c in sheet[3] if c.value is not None]
+        first, last = header_rows(sheet)  # the header rows print on every page
+        assert sheet.freeze_panes is not None and sheet.freeze_panes.endswith(str(last + 1))
+        header = [c for c in sheet[first] if c.value is not None]
         assert header and all(c.font.bold for c in header)
         assert all(c.fill.fgColor.rgb.endswith("D9EAD3") for c in header)
         assert sheet.column_dimensions["B"].width >= 6
+        assert sheet.oddFooter.center.text == "Trang &P/&N"
+        texts = [c.value for row in sheet.iter_rows(max_row=first) for c in row]
+        assert "UBND XÃ THỬ NGHIỆM" in texts  # the issuing body heads every sheet
+    summary, ranking = book.worksheets[:2]
+    texts = [c.value for row in summary.iter_rows(max_row=8) for c in row if c.value]
+    assert texts[:2] == ["UBND XÃ THỬ NGHIỆM", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"]
+    assert "Độc lập - Tự do - Hạnh phúc" in texts and "BÁO CÁO" in texts
+    assert any(t.startswith("Số: ") and t.endswith("/BC-UBND") for t in texts)
+    assert any(t.startswith("Thử Nghiệm, ngày ") for t in texts)
+    signer = [c.value for row in summary.iter_rows(min_row=header_rows(summary)[1]) for c in row]
+    assert "TM. ỦY BAN NHÂN DÂN" in signer and "CHỦ TỊCH" in signer and "Nơi nhận:" in signer
+    assert "- Lưu: VT." in signer
+    # the printable ranking: few columns, fitted to the page width; the detail goes across
+    assert ranking.sheet_properties.pageSetUpPr.fitToPage
+    assert ranking.max_column <= 15
     hamlets = book[SHEETS["hamlets"][0]]
-    assert hamlets.freeze_panes == "D4"  # rank, code and hamlet stay in view
-    assert hamlets["A1"].value == SHEETS["hamlets"][2]
-    assert "Xã Thử Nghiệm" in hamlets["A2"].value
+    assert not hamlets.sheet_properties.pageSetUpPr.fitToPage
+    assert hamlets.print_title_cols == "$A:$C"  # rank, code and hamlet on every page
+    assert hamlets.freeze_panes == f"D{header_rows(hamlets)[1] + 1}"
     # the hamlet column is wide enough for the names
     assert hamlets.column_dimensions["C"].width >= len(B)
 
@@ -163,8 +198,14 @@ def test_workbook_numbers_match_progress(written):
     )
     assert rows[B]["Vườn hoang hóa đưa vào sử dụng: chỉ tiêu"] is None  # no target: empty cell
     assert rows[A]["Tỷ lệ vườn đạt chuẩn (%): tiến độ (%)"] == 107.1
-    number = book[SHEETS["hamlets"][0]].cell(row=4, column=1)
+    sheet = book[SHEETS["hamlets"][0]]
+    number = sheet.cell(row=header_rows(sheet)[1] + 1, column=1)
     assert number.data_type == "n"
+    view = {row["Thôn"]: row for row in sheet_table(book[SHEETS["ranking"][0]])}
+    assert list(view) == [B, A, C]
+    assert view[A]["Tỷ lệ vườn đạt chuẩn (%): tiến độ (%)"] == 107.1
+    assert view[B]["Điểm tiến độ (%)"] == 162.5 and view[B]["Ưu tiên khen thưởng"] == 1
+    assert view[A]["Đánh giá chung"] == "Đạt chỉ tiêu"
 
 
 def test_summary_and_visits(written):
@@ -191,8 +232,9 @@ def test_summary_and_visits(written):
     assert visits[1]["Kết quả ảnh vệ tinh"] == "Nghi vấn hoang hóa"
     assert summary["Thửa cần kiểm tra thực địa"] == 3
     transitions = book[SHEETS["transitions"][0]]
-    assert transitions.max_row == 3  # header only
-    assert "--baseline" in transitions["A2"].value
+    assert transitions.max_row == header_rows(transitions)[1]  # header only
+    notes = [c.value for row in transitions.iter_rows() for c in row if c.value]
+    assert any("--baseline" in str(v) for v in notes)
 
 
 def test_transitions_with_baseline(tmp_path, targets):
@@ -267,15 +309,16 @@ def test_commune_name_is_data_too(tmp_path, targets):
     paths = write_report(progress, result, tmp_path / "out", commune="=2+3")
     book = openpyxl.load_workbook(paths["xlsx"])
     for sheet in book.worksheets:
-        subtitle = sheet["A2"]
-        assert subtitle.value.startswith("=2+3") and subtitle.data_type == "s"
-        assert subtitle.quotePrefix
-    summary = book[SHEETS["summary"][0]]
-    assert summary["B4"].value == "=2+3" and summary["B4"].data_type == "s"
+        found = [c for row in sheet.iter_rows() for c in row if str(c.value).startswith("=2+3")]
+        assert found and all(c.data_type == "s" and c.quotePrefix for c in found)
+    summary = sheet_table(book[SHEETS["summary"][0]])
+    assert summary[0]["Nội dung"] == "Xã" and summary[0]["Giá trị"] == "=2+3"
     hamlets = book[SHEETS["hamlets"][0]]
-    header = [c.value for c in hamlets[3]]
-    area = hamlets.cell(row=4, column=header.index("Diện tích vườn (m²)") + 1)
-    assert area.data_type == "n" and area.number_format == "#,##0"
-    assert hamlets.cell(row=4, column=1).number_format == "0"  # rank
+    first, last = header_rows(hamlets)
+    header = [c.value for c in hamlets[first]]
+    area = hamlets.cell(row=last + 1, column=header.index("Diện tích vườn (m²)") + 1)
+    # Vietnamese display: 1.250 (thousands dot), 12,5 (decimal comma), whatever the locale
+    assert area.data_type == "n" and area.number_format == "[$-42A]#,##0"
+    assert hamlets.cell(row=last + 1, column=1).number_format == "0"  # rank
     summary_csv = paths["summary"].read_text(encoding="utf-8-sig").splitlines()
-    assert summary_csv[1] == "Xã,'=2+3,"
+    assert summary_csv[1] == "1,Xã,'=2+3,,"
