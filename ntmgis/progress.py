@@ -385,8 +385,9 @@ def read_result(result, *, what: str = "result"):
 
     Parameters
     ----------
-    result : str, os.PathLike, GeoDataFrame or DataFrame
-        A result GeoPackage written by ``ntmgis run``, or its parcels table.
+    result : str, os.PathLike, GeoDataFrame, DataFrame or ntmgis.result.Result
+        A result GeoPackage written by ``ntmgis run``, its parcels table, or the
+        in-memory result (see :func:`ntmgis.result.as_result`).
     what : str, default "result"
         What it is, for messages ("baseline result", ...).
 
@@ -399,21 +400,12 @@ def read_result(result, *, what: str = "result"):
     hamlets : pandas.DataFrame or None
         The hamlets layer without geometry (``hamlet``, ``ma_thon``...) or None.
     """
-    import pyogrio
+    from .result import as_result
 
-    from ._io import as_path, read_vector
-
-    hamlets = None
-    if isinstance(result, pd.DataFrame):
-        parcels = result.copy()
-        name = what
-    else:
-        path = as_path(result, what=what)
-        name = f"{what} '{path}'"
-        parcels = read_vector(path, layer="parcels", what=what)
-        layers = [n for n, _ in pyogrio.list_layers(path)]
-        if "hamlets" in layers:
-            hamlets = _hamlet_table(read_vector(path, layer="hamlets", what=what))
+    res = as_result(result, what=what)
+    parcels = res.parcels.copy()
+    hamlets = _hamlet_table(res.hamlets)
+    name = what if res.source == "(in memory)" else f"{what} '{res.source}'"
     missing = [c for c in _REQUIRED if c not in parcels.columns]
     if missing:
         raise SchemaError(

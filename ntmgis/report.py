@@ -390,14 +390,17 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
         renovations, parcels in one campaign only; an empty table with its headers when
         there is no baseline).
     """
-    parcels, hamlets = read_result(result, what="result")
+    from .result import as_result
+
+    res = as_result(result, what="result")
+    parcels, hamlets = read_result(res, what="result")
     parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
     if comparison is None and baseline is not None:
         comparison = compare_campaigns(baseline, parcels)
     if comparison is not None:
         comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")
-    if commune is None and not isinstance(result, pd.DataFrame):
-        commune = _commune_name(result)
+    if commune is None:
+        commune = res.commune
     # field teams go hamlet by hamlet, in the hamlet layer's order (by code otherwise)
     if hamlets is not None:
         order = [clean_text(n) for n in hamlets["hamlet"]]
@@ -413,26 +416,6 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
         "transitions": _transition_table(comparison, order),
         "hamlets": _hamlet_table(progress_table),
     }
-
-
-def _commune_name(path) -> str | None:
-    import pyogrio
-
-    try:
-        layers = [n for n, _ in pyogrio.list_layers(path)]
-        if "run_metadata" in layers:
-            meta = pyogrio.read_dataframe(path, layer="run_metadata")
-            for key in ("commune", "ten_xa", "xa"):
-                hit = meta.loc[meta["key"].astype(str) == key, "value"]
-                if len(hit):
-                    return str(hit.iloc[0])
-        if "commune" in layers:
-            commune = pyogrio.read_dataframe(path, layer="commune", read_geometry=False)
-            if "ten_xa" in commune and len(commune):
-                return str(commune["ten_xa"].iloc[0])
-    except Exception:  # a name is a nicety: never fail the report for it
-        return None
-    return None
 
 
 # --------------------------------------------------------------------------------------
