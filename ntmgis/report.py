@@ -1007,16 +1007,12 @@ def write_report(
 
 def _report_title(result, followup: bool) -> str:
     """The report's title: Kết quả cải tạo vườn hộ ... năm 2022."""
-    year = None
-    if not isinstance(result, pd.DataFrame):
-        try:
-            import pyogrio
+    from .result import as_result
 
-            meta = pyogrio.read_dataframe(result, layer="run_metadata")
-            hit = meta.loc[meta["key"].astype(str) == "year", "value"]
-            year = str(hit.iloc[0]) if len(hit) and str(hit.iloc[0]).strip() else None
-        except Exception:  # a year in the title is a nicety
-            year = None
+    try:
+        year = str(as_result(result).metadata.get("year") or "").strip() or None
+    except Exception:  # a year in the title is a nicety: never fail the report for it
+        year = None
     what = "Kết quả cải tạo vườn hộ và tiến độ thực hiện chỉ tiêu các thôn"
     if followup:
         what = "Kết quả theo dõi cải tạo vườn hộ và tiến độ thực hiện chỉ tiêu các thôn"
