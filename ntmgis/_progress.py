@@ -17,9 +17,16 @@ ProgressCallback = Callable[[float, str], object]
 
 
 def report(progress: ProgressCallback | None, fraction: float, message: str = "") -> None:
-    """Call ``progress`` (when given); raise CancelledError when it returns ``False``."""
+    """Call ``progress`` (when given); raise CancelledError when it returns ``False``.
+
+    Stage names go out in the language in force, from the one message catalogue
+    (``ntmgis.i18n.stage``: "flags" -> "Đánh giá vườn" / "Flagging gardens").
+    """
     if progress is None:
         return
+    from .i18n import stage
+
+    message = stage(message)
     fraction = min(max(float(fraction), 0.0), 1.0)
     if progress(fraction, message) is False:
         raise CancelledError(f"Cancelled by the user at {fraction:.0%}: {message}".rstrip(": "))

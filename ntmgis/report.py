@@ -1074,17 +1074,17 @@ def progress_report(
     from ._progress import report
     from .progress import hamlet_progress, read_targets
 
-    report(progress, 0.0, "targets")
+    report(progress, 0.0, "stage.targets")
     table = targets if isinstance(targets, pd.DataFrame) else read_targets(targets, sheet=sheet)
-    report(progress, 0.2, "campaigns")
+    report(progress, 0.2, "stage.campaigns")
     comparison = compare_campaigns(baseline, result) if baseline is not None else None
-    report(progress, 0.4, "hamlet progress")
+    report(progress, 0.4, "stage.progress")
     ranked = hamlet_progress(
         result, table, baseline=baseline, hamlets=hamlets, renovations=renovations
     )
-    report(progress, 0.7, "report")
+    report(progress, 0.7, "stage.report")
     written = write_report(
         ranked, result, outdir, comparison=comparison, commune=commune, stem=stem, form=form
     )
-    report(progress, 1.0, "done")
+    report(progress, 1.0, "stage.done")
     return ranked, written

@@ -62,7 +62,7 @@ def indices(
     from ..errors import NtmgisWarning
     from ..imagery import read_stacks
     from ..indices import composite, register_index, write_cog
-    from ._common import progress_bar
+    from ._common import echo_warning, progress_bar
 
     names = [n.lower() for n in index_names]
     for text in formulas:
@@ -85,7 +85,7 @@ def indices(
             progress=progress,
         )
     for w in caught:
-        click.secho(f"ntmgis: warning: {w.message}", fg="yellow", err=True)
+        echo_warning(w)
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     written = []

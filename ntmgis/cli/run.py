@@ -100,6 +100,7 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
             raise SystemExit(1)
         return
     from ..flags import evaluate
+    from ..i18n import message
     from ..sample import sample_paths
 
     out = outdir or "out"
@@ -108,14 +109,15 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
     )
     for followup in campaigns:
         cfg = sample_config(layers, out=out, followup=followup)
-        title = "baseline campaign" if followup is None else f"follow-up campaign {followup}"
-        click.secho(f"== Sample commune, {title} ==", bold=True)
+        title = (message("cli.baseline") if followup is None
+                 else message("cli.followup", year=followup))  # fmt: skip
+        click.secho(message("cli.sample_campaign", title=title), bold=True)
         with progress_bar("ntmgis run") as progress:
             result = run_one(cfg)
         click.echo(result.summary())
         truth = sample_paths(layers, followup=followup)["truth"]
         evaluation = evaluate(result.parcels, truth)
         click.echo("")
-        click.echo(f"Evaluation against the sample's truth ({truth}):")
+        click.echo(message("cli.evaluation", path=truth))
         click.echo(evaluation.summary())
         click.echo("")

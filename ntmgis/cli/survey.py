@@ -62,7 +62,7 @@ def survey(
     from ..parcels import read_parcels
     from ..pipeline import write_gpkg_atomic
     from ..survey import join_survey, read_survey
-    from ._common import progress_bar
+    from ._common import echo_warning, progress_bar
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NtmgisWarning)
@@ -77,7 +77,7 @@ def survey(
             joined, report = join_survey(parcel_df, table, on=on, progress=progress)
     for item in caught:
         if issubclass(item.category, NtmgisWarning):
-            click.secho(f"warning: {item.message}", fg="yellow", err=True)
+            echo_warning(item)
     path = write_gpkg_atomic(
         out,
         {"parcels": joined, "survey_unmatched": report.unmatched, "join_issues": report.issues},
