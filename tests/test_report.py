@@ -323,3 +323,69 @@ def test_commune_name_is_data_too(tmp_path, targets):
     assert hamlets.cell(row=last + 1, column=1).number_format == "0"  # rank
     summary_csv = paths["summary"].read_text(encoding="utf-8-sig").splitlines()
     assert summary_csv[1] == "1,Xã,'=2+3,,"
+
+
+FORM = {
+    "parent_body": "UBND HUYỆN CAN LỘC",
+    "number": "15",
+    "place": "Thử Nghiệm",
+    "date": "2022-12-20",
+    "signer_title": "PHÓ CHỦ TỊCH",
+    "signer_authority": "KT. CHỦ TỊCH",
+    "signer_name": "Nguyễn Văn An",
+    "recipients": ["UBND huyện Can Lộc", "Văn phòng Điều phối NTM huyện"],
+}
+
+
+def test_the_form_from_the_run_config(tmp_path, targets, layers_dir):
+    """[report] in the run config -> the workbook's heading and signer, the PDF, the maps."""
+    import pdfplumber
+    from click.testing import CliRunner
+
+    from ntmgis._toml import tomllib
+    from ntmgis.cli import cli
+    from ntmgis.config import load_config
+    from ntmgis.errors import ConfigError
+    from ntmgis.pipeline import write_gpkg_atomic
+
+    raw = tomllib.loads((layers_dir / "thanh_binh.toml").read_text(encoding="utf-8"))
+    cfg = load_config({**raw, "report": FORM}, base=layers_dir)
+    assert cfg.report_form == FORM
+    for bad, word in (({"numbr": "1"}, "numbr"), ({"date": "20/12/2022"}, "YYYY-MM-DD"),
+                      ({"recipients": "Lưu: VT"}, "list")):  # fmt: skip
+        with pytest.raises(ConfigError, match=word):
+            load_config({**raw, "report": bad}, base=layers_dir)
+    config = tmp_path / "xa.toml"
+    config.write_text('[commune]\nname = "Xã Thử Nghiệm"\n\n[report]\n' + "\n".join(
+        f"{k} = {v!r}".replace("'", '"') for k, v in FORM.items()), encoding="utf-8")  # fmt: skip
+    gpkg = write_gpkg_atomic(
+        tmp_path / "ket_qua.gpkg", {"parcels": tiny_result(), "hamlets": tiny_hamlets()}
+    )
+    out = tmp_path / "out"
+    run = CliRunner().invoke(cli, ["progress", str(gpkg), str(targets), "-o", str(out),
+                                   "--config", str(config)], catch_exceptions=False)  # fmt: skip
+    assert run.exit_code == 0, run.output
+    book = openpyxl.load_workbook(out / "bao_cao_tien_do.xlsx")
+    summary = book.worksheets[0]
+    texts = [c.value for row in summary.iter_rows() for c in row if c.value]
+    assert texts[:3] == [
+        "UBND HUYỆN CAN LỘC",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "UBND XÃ THỬ NGHIỆM",
+    ]
+    assert "Số: 15/BC-UBND" in texts and "Thử Nghiệm, ngày 20 tháng 12 năm 2022" in texts
+    assert {"KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Nguyễn Văn An", "- UBND huyện Can Lộc;",
+            "- Văn phòng Điều phối NTM huyện;", "- Lưu: VT."} <= set(texts)  # fmt: skip
+    appendix = [c.value for row in book.worksheets[1].iter_rows(max_row=6) for c in row]
+    assert "(Kèm theo Báo cáo số 15/BC-UBND ngày 20/12/2022 của UBND XÃ THỬ NGHIỆM)" in appendix
+    with pdfplumber.open(out / "bao_cao_tien_do.pdf") as pdf:
+        text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert "Số: 15/BC-UBND" in text and "Nguyễn Văn An" in text and "KT. CHỦ TỊCH" in text
+    # the maps' signature block: the same settings
+    from ntmgis.maps import render_maps
+
+    (maps_pdf,) = render_maps(gpkg, tmp_path / "maps", form=FORM, commune="Xã Thử Nghiệm")
+    with pdfplumber.open(maps_pdf) as pdf:
+        page = pdf.pages[1].extract_text()
+    assert "Thử Nghiệm, ngày 20 tháng 12 năm 2022" in page
+    assert "KT. CHỦ TỊCH" in page and "PHÓ CHỦ TỊCH" in page and "Nguyễn Văn An" in page
