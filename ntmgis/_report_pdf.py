@@ -47,22 +47,19 @@ def _esc(text) -> str:
     return escape("" if text is None else str(text))
 
 
-def _pdf_widths(headers, levels, values, formats, size) -> list[float]:
+def _pdf_widths(levels, shown, caps, size) -> list[float]:
     """Column widths (pt) from the real DejaVu Serif metrics: no word is ever broken."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
-    from .report import _MAX_TEXT_WIDTH, _WIDE_TEXT, _shown
-
     pad = 6.0
     widths = []
-    for j, header in enumerate(headers):
+    for j in range(len(levels)):
         need = 0.0
-        cap = _WIDE_TEXT.get(header.split(": ")[-1], _MAX_TEXT_WIDTH) * size * 0.55
-        for i, row in enumerate(values):
-            value = row[j]
-            if value is None:
+        cap = caps[j] * size * 0.55
+        for row in shown:
+            text = row[j]
+            if not text:
                 continue
-            text = _shown(value, formats[i][j] or "")
             words = max((stringWidth(w, "NtmSerif", size) for w in text.split()), default=0)
             need = max(need, words, min(stringWidth(text, "NtmSerif", size), cap))
         group, sub = levels[j]
@@ -74,13 +71,16 @@ def _pdf_widths(headers, levels, values, formats, size) -> list[float]:
     return widths
 
 
-def write_pdf(tables: dict, path, *, form, title: str, subtitle: str = "") -> Path:
+def write_pdf(sheets: list, path, *, form, title: str, subtitle: str = "") -> Path:
     """Write the report's tables as one PDF in the administrative form.
 
     Parameters
     ----------
-    tables : dict of str to pandas.DataFrame
-        As :func:`ntmgis.report.report_tables` gives them; the first is the body.
+    sheets : list of dict
+        The tables as :mod:`ntmgis.report` lays them out (``title``, ``levels``: the
+        (group, sub) header of each column, ``shown``: the cell texts, ``numeric``,
+        ``caps``: the widest a column of text may be, in characters, ``keys``: how many
+        columns to repeat when the table is cut, ``note``); the first is the body.
     path : str or os.PathLike
         The ``.pdf`` (written atomically).
     form : ntmgis.form.DocumentForm
@@ -111,16 +111,7 @@ def write_pdf(tables: dict, path, *, form, title: str, subtitle: str = "") -> Pa
     )
 
     from ._io import atomic_path
-    from .form import MOTTO, NATIONAL_TITLE
-    from .report import (
-        _ROMAN,
-        SHEETS,
-        _formats,
-        _header_levels,
-        _plain,
-        _shown,
-        vn_date_short,
-    )
+    from .form import MOTTO, NATIONAL_TITLE, ROMAN
 
     _register_fonts()
 
@@ -161,22 +152,18 @@ def write_pdf(tables: dict, path, *, form, title: str, subtitle: str = "") -> Pa
                                ("LINEBELOW", (1, 1), (1, 1), 0.6, colors.black)]))  # fmt: skip
         return t
 
-    def data_table(table, key):
-        headers = [str(c) for c in table.columns]
-        levels = _header_levels(headers)
-        values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
-        formats = _formats(table, values)
-        pts = _pdf_widths(headers, levels, values, formats, _BODY)
-        keys = {"ranking": 2, "hamlets": 3 if "Mã thôn" in headers else 2, "visits": 4,
-                "transitions": 4}.get(key, 0)  # fmt: skip
-        keys = min(keys, len(headers) - 1)
-        groups = [list(range(len(headers)))]
+    def data_table(sheet):
+        levels, shown, numeric = sheet["levels"], sheet["shown"], sheet["numeric"]
+        n = len(levels)
+        pts = _pdf_widths(levels, shown, sheet["caps"], _BODY)
+        keys = min(sheet["keys"], n - 1)
+        groups = [list(range(n))]
         if sum(pts) > frame_w:
             if sum(pts) * _SMALL / _BODY <= frame_w:
                 pts = [p * _SMALL / _BODY for p in pts]  # slightly smaller text still fits
             else:
                 groups, current = [], list(range(keys))
-                for j in range(keys, len(headers)):
+                for j in range(keys, n):
                     if sum(pts[i] for i in current + [j]) > frame_w and len(current) > keys:
                         groups.append(current)
                         current = list(range(keys))
@@ -204,12 +191,9 @@ def write_pdf(tables: dict, path, *, form, title: str, subtitle: str = "") -> Pa
                     if k > c:
                         spans.append(("SPAN", (c, 0), (k, 0)))
                     c = k + 1
-            for r, row in enumerate(values):
-                rows.append([
-                    para(_shown(row[i], formats[r][i] or ""), s_num if formats[r][i] else s_cell)
-                    for i in cols
-                ])  # fmt: skip
-            if not values:
+            for r, row in enumerate(shown):
+                rows.append([para(row[i], s_num if numeric[r][i] else s_cell) for i in cols])
+            if not shown:
                 rows.append([para("(không có)", s_cell)] + [para("", s_cell)] * (len(cols) - 1))
             t = Table(rows, colWidths=[pts[i] * scale for i in cols], repeatRows=2 if two else 1,
                       hAlign="LEFT")  # fmt: skip
@@ -236,28 +220,25 @@ def write_pdf(tables: dict, path, *, form, title: str, subtitle: str = "") -> Pa
         t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
         return KeepTogether([Spacer(1, 5 * mm), t])
 
-    items = list(tables.items())
+    items = list(sheets)
     story.append(heading_block())
     story.append(Spacer(1, 6 * mm))
     story.append(para("BÁO CÁO", s_title))
     story.append(para(title, s_h))
     story.append(Spacer(1, 5 * mm))
     if items:
-        story += data_table(items[0][1], items[0][0])
+        story += data_table(items[0])
     story.append(signer_block())
-    for n, (key, table) in enumerate(items[1:]):
+    for n, sheet in enumerate(items[1:]):
         story.append(PageBreak())
-        sheet_title = SHEETS.get(key, (key, key, key))[2]
         story.append(para(form.issuing_body, style("ib", 10, bold=True)))
-        story.append(para(f"Phụ lục {_ROMAN[n % 10]}", s_h))
-        story.append(para(sheet_title, s_h))
-        ref = form.number.strip() or "....."
-        story.append(para(f"(Kèm theo Báo cáo số {ref}/{form.symbol} {vn_date_short(form.date)}"
-                          f" của {form.issuing_body})", s_hi))  # fmt: skip
-        if subtitle:
-            story.append(para(subtitle, s_hi))
+        story.append(para(f"Phụ lục {ROMAN[n % len(ROMAN)]}", s_h))
+        story.append(para(sheet["title"], s_h))
+        story.append(para(form.appendix_reference, s_hi))
+        if sheet.get("note") or subtitle:
+            story.append(para(sheet.get("note") or subtitle, s_hi))
         story.append(Spacer(1, 4 * mm))
-        story += data_table(table, key)
+        story += data_table(sheet)
 
     class Numbered(_canvas.Canvas):
         """Two passes: "Trang x/y" once the page count is known."""

@@ -23,7 +23,10 @@ from __future__ import annotations
 import datetime as _dt
 from dataclasses import dataclass, field, replace
 
-__all__ = ["DocumentForm", "NATIONAL_TITLE", "MOTTO", "FORM_KEYS", "vn_date", "check_form"]
+__all__ = ["DocumentForm", "NATIONAL_TITLE", "MOTTO", "FORM_KEYS", "ROMAN", "vn_date", "check_form"]
+
+#: appendix numbers (Phụ lục I, II, ...)
+ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
 
 #: Quốc hiệu and tiêu ngữ, as Nghị định 30/2020/NĐ-CP writes them.
 NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
@@ -217,6 +220,13 @@ class DocumentForm:
     def place_date(self) -> str:
         """The place-and-date line, Thanh Bình, ngày 02 tháng 12 năm 2026."""
         return f"{self.place}, {vn_date(self.date)}"
+
+    @property
+    def appendix_reference(self) -> str:
+        """The line under an appendix's title: (Kèm theo Báo cáo số 15/BC-UBND ngày …)."""
+        number = self.number.strip() or "....."
+        day = "ngày ..../..../......" if self.date is None else f"ngày {self.date:%d/%m/%Y}"
+        return f"(Kèm theo Báo cáo số {number}/{self.symbol} {day} của {self.issuing_body})"
 
     @property
     def signer_lines(self) -> list[str]:

@@ -440,7 +440,7 @@ _NUMBER_FORMATS = {
 }
 # identifiers and ranks: no thousands separator
 _PLAIN_INTEGERS = {"STT", "Hạng", "Số tờ", "Số thửa", "Ưu tiên khen thưởng", "Ưu tiên"}
-_ROMAN = ["I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X"]
+_KEY_COLUMNS = {"summary": 0, "ranking": 2, "visits": 4, "transitions": 4}
 
 
 def _number_format(header: str, value) -> str:
@@ -698,7 +698,7 @@ def write_workbook(
     from openpyxl.utils import get_column_letter
     from openpyxl.utils.indexed_list import IndexedList
 
-    from .form import MOTTO, NATIONAL_TITLE, DocumentForm
+    from .form import MOTTO, NATIONAL_TITLE, ROMAN, DocumentForm
 
     form = form or DocumentForm()
     st = _styles()
@@ -739,9 +739,7 @@ def write_workbook(
                 if have < need:
                     widths[list(cols)[-1]] += round(need - have + 1, 1)
         fits = _printable_pt() / _printed_pt(widths) >= _MIN_SCALE
-        key_cols = {"summary": 0, "ranking": 2, "hamlets": 3 if "Mã thôn" in headers else 2,
-                    "visits": 4, "transitions": 4}.get(key, 1)  # fmt: skip
-        key_cols = min(key_cols, n - 1)
+        key_cols = min(_key_columns(key, headers), n - 1)
         for j, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(j)].width = width
         # -- heading --------------------------------------------------------------
@@ -777,14 +775,11 @@ def write_workbook(
                    align="center" if fits else "left")  # fmt: skip
             row += 1
             align = "center" if fits else "left"
-            w.line(sheet, row, 1, last, f"Phụ lục {_ROMAN[(appendix - 1) % 10]}",
+            w.line(sheet, row, 1, last, f"Phụ lục {ROMAN[(appendix - 1) % len(ROMAN)]}",
                    font=st["h_bold"], align=align)  # fmt: skip
             w.line(sheet, row + 1, 1, last, sheet_title, font=st["h_bold"], align=align)
-            ref = form.number.strip() or "....."
-            day = vn_date_short(form.date)
-            w.line(sheet, row + 2, 1, last,
-                   f"(Kèm theo Báo cáo số {ref}/{form.symbol} {day} của {form.issuing_body})",
-                   font=st["italic"], align=align)  # fmt: skip
+            w.line(sheet, row + 2, 1, last, form.appendix_reference, font=st["italic"],
+                   align=align)  # fmt: skip
             row += 3
         note = subtitle
         if key == "transitions" and table.empty:
@@ -876,9 +871,35 @@ def write_workbook(
     return _atomic(path, book.save)
 
 
-def vn_date_short(day) -> str:
-    """The short date of an appendix reference, ngày 02/12/2026 (or a blank)."""
-    return "ngày ..../..../......" if day is None else f"ngày {day:%d/%m/%Y}"
+def _key_columns(key: str, headers: list[str]) -> int:
+    """How many leading columns identify a row (repeated when a table is cut)."""
+    if key == "hamlets":
+        return 3 if "Mã thôn" in headers else 2
+    return _KEY_COLUMNS.get(key, 1)
+
+
+def _laid_out(tables: dict) -> list[dict]:
+    """The tables as the PDF lays them out: header levels, cell texts, widths, keys."""
+    sheets = []
+    for key, table in tables.items():
+        headers = [str(c) for c in table.columns]
+        values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
+        formats = _formats(table, values)
+        note = ""
+        if key == "transitions" and table.empty:
+            note = "Chưa có đợt khảo sát trước để so sánh (chạy lại với --baseline)"
+        sheets.append({
+            "key": key,
+            "title": SHEETS.get(key, (key, key, str(key)))[2],
+            "levels": _header_levels(headers),
+            "shown": [["" if v is None else _shown(v, f or "") for v, f in zip(row, fmt)]
+                      for row, fmt in zip(values, formats)],
+            "numeric": [[f is not None for f in fmt] for fmt in formats],
+            "caps": [_WIDE_TEXT.get(h.split(": ")[-1], _MAX_TEXT_WIDTH) for h in headers],
+            "keys": _key_columns(key, headers),
+            "note": note,
+        })  # fmt: skip
+    return sheets
 
 
 def _signer_block(w, sheet, row, n, split, form) -> int:
@@ -998,7 +1019,7 @@ def write_report(
     if pdf:
         from ._report_pdf import write_pdf
 
-        written["pdf"] = write_pdf(tables, out / f"{stem}.pdf", form=form, title=title,
+        written["pdf"] = write_pdf(_laid_out(tables), out / f"{stem}.pdf", form=form, title=title,
                                    subtitle=subtitle)  # fmt: skip
     for key, table in tables.items():
         written[key] = _write_csv(table, out / f"{stem}_{SHEETS[key][1]}.csv")
