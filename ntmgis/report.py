@@ -1017,10 +1017,20 @@ def write_report(
         )  # fmt: skip
     }
     if pdf:
-        from ._report_pdf import write_pdf
+        try:
+            import reportlab  # noqa: F401 - a dependency; an old install may lack it
+        except ImportError:
+            from .errors import OutputWarning, warn
 
-        written["pdf"] = write_pdf(_laid_out(tables), out / f"{stem}.pdf", form=form, title=title,
-                                   subtitle=subtitle)  # fmt: skip
+            target = out / f"{stem}.pdf"
+            warn(f"The report's PDF '{target}' was not written: reportlab is not installed "
+                 "(pip install reportlab); the workbook and CSVs were.",
+                 OutputWarning, where=str(target), what="report_pdf_missing")  # fmt: skip
+        else:
+            from ._report_pdf import write_pdf
+
+            written["pdf"] = write_pdf(_laid_out(tables), out / f"{stem}.pdf", form=form,
+                                       title=title, subtitle=subtitle)  # fmt: skip
     for key, table in tables.items():
         written[key] = _write_csv(table, out / f"{stem}_{SHEETS[key][1]}.csv")
     return written
