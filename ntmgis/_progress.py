@@ -9,11 +9,13 @@ and leaves no partial output.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from .errors import CancelledError
 
 ProgressCallback = Callable[[float, str], object]
+logger = logging.getLogger("ntmgis.progress")
 
 
 def report(progress: ProgressCallback | None, fraction: float, message: str = "") -> None:
@@ -22,12 +24,14 @@ def report(progress: ProgressCallback | None, fraction: float, message: str = ""
     Stage names go out in the language in force, from the one message catalogue
     (``ntmgis.i18n.stage``: "flags" -> "Đánh giá vườn" / "Flagging gardens").
     """
+    fraction = min(max(float(fraction), 0.0), 1.0)
+    if message:
+        logger.debug("%3.0f%% %s", 100 * fraction, message)
     if progress is None:
         return
     from .i18n import stage
 
     message = stage(message)
-    fraction = min(max(float(fraction), 0.0), 1.0)
     if progress(fraction, message) is False:
         raise CancelledError(f"Cancelled by the user at {fraction:.0%}: {message}".rstrip(": "))
 

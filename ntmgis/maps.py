@@ -26,6 +26,7 @@ from pathlib import Path
 from . import palette as _palette
 from ._io import atomic_path
 from ._progress import ProgressCallback, report
+from .registry import hamlet_name_column
 
 __all__ = [
     "render_maps",
@@ -335,7 +336,7 @@ def _prepare(inputs: _Inputs, theme: str):
 
     hamlets = inputs.hamlets
     if hamlets is not None and len(hamlets):
-        name_col = next((c for c in ("hamlet", "ten_thon", "thon", "name") if c in hamlets), None)
+        name_col = hamlet_name_column(hamlets)
         if name_col is None:
             warn(
                 "The hamlets layer has no 'hamlet' (or 'ten_thon') column; hamlet boundaries "
@@ -1280,7 +1281,7 @@ def _merge_status(hamlets, status):
     from .errors import SchemaError
 
     if isinstance(status, pd.DataFrame):
-        name_col = next((c for c in ("hamlet", "ten_thon", "thon") if c in status.columns), None)
+        name_col = hamlet_name_column(status)
         if name_col is None or "status" not in status.columns:
             raise SchemaError(
                 f"hamlet_status needs columns 'hamlet' and 'status'; it has "

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path
+from ._io import _FORMULA_START, atomic_path, escape_text, write_csv
 from .progress import (
     FLAGS,
     SURVEY_CLASSES,
@@ -55,13 +55,8 @@ SHEETS = {
     "transitions": ("Biến động", "bien_dong", "BIẾN ĐỘNG GIỮA HAI ĐỢT KHẢO SÁT"),
     "hamlets": ("Chi tiết thôn", "chi_tiet_thon", "SỐ LIỆU CHI TIẾT TỪNG THÔN"),
 }
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
-_SHORT = {
-    "hoang_hoa_dua_vao_su_dung": "Vườn hoang hóa đưa vào sử dụng",
-    "ty_le_dat_chuan": "Tỷ lệ vườn đạt chuẩn (%)",
-    "so_vuon_mau": "Số vườn mẫu",
-}
+_SHORT = {key: target.short_vi for key, target in TARGETS.items()}
 
 
 def _labeller(theme: str):
@@ -74,30 +69,6 @@ def _class_header(key: str) -> str:
 
 def _flag_header(key: str) -> str:
     return "Ảnh: " + label(key, "flag").lower()
-
-
-def escape_text(value: str) -> str:
-    """Prefix an apostrophe to text that a spreadsheet would read as a formula.
-
-    Parameters
-    ----------
-    value : str
-        A text value.
-
-    Returns
-    -------
-    str
-        ``"'" + value`` when it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
-        carriage return; ``value`` otherwise.
-
-    Examples
-    --------
-    >>> escape_text("=1+1")
-    "'=1+1"
-    >>> escape_text("Vườn tạp")
-    'Vườn tạp'
-    """
-    return "'" + value if value.startswith(_DANGEROUS) else value
 
 
 def _plain(value):
@@ -923,7 +894,7 @@ def _set(cell, value) -> None:
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"  # openpyxl makes "=..." a formula: keep it text
-        if value.startswith(_DANGEROUS):
+        if value.startswith(_FORMULA_START):
             cell.quotePrefix = True
 
 
@@ -936,22 +907,8 @@ def _atomic(path: Path, save) -> Path:
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:
     clean = table.copy()
     for column in clean.columns:
-        clean[column] = [_csv_value(v) for v in clean[column]]
-    clean.columns = [escape_text(str(c)) for c in clean.columns]
-
-    def save(tmp):
-        clean.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-
-    return _atomic(path, save)
-
-
-def _csv_value(value):
-    value = _plain(value)
-    if isinstance(value, str):
-        return escape_text(value)
-    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
-        return int(value)
-    return value
+        clean[column] = [_plain(v) for v in clean[column]]
+    return write_csv(path, clean)
 
 
 def write_report(

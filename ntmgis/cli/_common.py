@@ -37,9 +37,10 @@ def progress_bar(label: str):
     """Yield a ``progress(fraction, message)`` callback drawing a click progress bar.
 
     The bar shows the current stage (the library's stage names, in the language in
-    force). With ``--quiet`` the callback draws nothing.
+    force). With ``--quiet``, or when stderr is not a terminal (a log file, a pipe), the
+    callback draws nothing.
     """
-    if SETTINGS["quiet"]:
+    if SETTINGS["quiet"] or not sys.stderr.isatty():
         yield lambda fraction, message="": None
         return
     steps = 1000
