@@ -612,6 +612,7 @@ def _styles():
         "bold": font(bold=True),
         "head": font(bold=True),
         "h_bold": font(_HEADING_PT, bold=True),
+        "motto": font(_HEADING_PT, bold=True, underline="single"),  # the line under tiêu ngữ
         "h_plain": font(_HEADING_PT),
         "h_italic": font(_HEADING_PT, italic=True),
         "title": font(14, bold=True),
@@ -730,7 +731,8 @@ def write_workbook(
                     w.line(sheet, row + i, 1, split_col, left[i],
                            font=st["h_bold"] if bold else st["h_plain"])  # fmt: skip
                 if i < len(right):
-                    w.line(sheet, row + i, split_col + 1, n, right[i], font=st["h_bold"])
+                    w.line(sheet, row + i, split_col + 1, n, right[i],
+                           font=st["motto"] if right[i] == MOTTO else st["h_bold"])  # fmt: skip
             row += lines
             w.line(sheet, row, 1, split_col, form.number_line, font=st["h_plain"])
             w.line(sheet, row, split_col + 1, n, form.place_date, font=st["h_italic"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 
 import openpyxl
 import pandas as pd
@@ -389,3 +390,29 @@ def test_the_form_from_the_run_config(tmp_path, targets, layers_dir):
         page = pdf.pages[1].extract_text()
     assert "Thử Nghiệm, ngày 20 tháng 12 năm 2022" in page
     assert "KT. CHỦ TỊCH" in page and "PHÓ CHỦ TỊCH" in page and "Nguyễn Văn An" in page
+
+
+def test_a_run_says_what_it_did_not_write(small_sample, tmp_path):
+    """report = true without targets: no report, and the run says why and what to add."""
+    from ntmgis.config import load_config, read_toml
+    from ntmgis.i18n import set_language
+    from ntmgis.pipeline import run
+
+    raw = read_toml(small_sample.root / "thanh_binh.toml")
+    raw["inputs"].pop("targets", None)
+    raw["flags"] = {"calibration": "rules"}
+    raw["outputs"] = {"dir": str(tmp_path / "out"), "maps": False, "report": True}
+    set_language("vi")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the sample's survey defects: tested elsewhere
+            result = run(load_config(raw, base=small_sample.root))
+    finally:
+        set_language(None)
+    assert "report_xlsx" not in result.outputs and "maps_pdf" not in result.outputs
+    assert not list((tmp_path / "out").glob("bao_cao_tien_do*"))
+    summary = result.summary()
+    reason = next(line for line in summary.splitlines() if line.startswith("Báo cáo tiến độ"))
+    assert "không ghi" in reason and "targets" in reason and "[inputs]" in reason
+    assert "ntmgis progress" in reason  # or make it from the result afterwards
+    assert any(line.startswith("Bản đồ các thôn: không in") for line in summary.splitlines())
