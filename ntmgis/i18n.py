@@ -152,15 +152,22 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Evaluation against the sample's truth ({path}):",
     },
     # -- the commonest recorded problems people see (warnings) -----------------------------
+    # shown instead of the warning's own text when a warning's ``what`` names one of them
+    # (fields: {where}, the warning's ``where``)
     "warning.cloudy_scene": {
-        "vi": "Cảnh {scene} ({date}) không có điểm ảnh quang mây trên xã; giữ lại như một ngày "
-        "không có dữ liệu.",
-        "en": "Scene {scene} ({date}) has no clear pixel over the commune; kept as a date "
-        "without data.",
+        "vi": "{where}: không có điểm ảnh quang mây nào trên xã; giữ lại như một ngày không có "
+        "dữ liệu.",
+        "en": "{where}: no clear pixel over the commune; kept as a date without data.",
     },
     "warning.unknown_class": {
-        "vi": "{where}: giá trị phân loại vườn không nhận ra; được báo cáo, không đoán.",
-        "en": "{where}: garden class not recognised; reported, not guessed.",
+        "vi": "{where}: giá trị phân loại vườn không có trong bộ mã; được báo cáo, không đoán.",
+        "en": "{where}: garden class not in the codebook; reported, not guessed.",
+    },
+    "warning.report_pdf_missing": {
+        "vi": "{where}: không ghi bản PDF của báo cáo vì chưa cài reportlab (pip install "
+        "reportlab); bảng tính và các tệp CSV vẫn được ghi.",
+        "en": "{where}: the report's PDF was not written, reportlab is not installed (pip "
+        "install reportlab); the workbook and CSVs were.",
     },
 }
 

@@ -49,6 +49,17 @@ def test_each_warning_once_as_one_line_repeats_counted():
         warn("after", SurveyWarning)
 
 
+def test_known_kinds_are_said_in_the_language_in_force():
+    out = io.StringIO()
+    with WarningDisplay(out, lang="vi"):
+        warn("Scene X (2020-10-04) has no clear pixel (fully cloudy).", ImageryWarning,
+             where="S2A_48QWE_20201004", what="cloudy_scene")  # fmt: skip
+    assert out.getvalue() == (
+        "Cảnh báo: S2A_48QWE_20201004: không có điểm ảnh quang mây nào trên xã; "
+        "giữ lại như một ngày không có dữ liệu.\n"
+    )
+
+
 def test_english_prefix():
     out = io.StringIO()
     with WarningDisplay(out, lang="en"):

@@ -127,6 +127,13 @@ class WarningDisplay:
         """The ``warnings.showwarning`` hook: one line, without a source line."""
         text = _one_line(message)
         what = getattr(message, "what", None)
+        where = getattr(message, "where", None)
+        if what and where:  # the catalogue's sentence for this kind, in the language in force
+            from ..i18n import CATALOGUE
+            from ..i18n import message as say
+
+            if f"warning.{what}" in CATALOGUE:
+                text = _one_line(say(f"warning.{what}", lang=self.lang, where=where))
         key = (category.__name__, what or text)
         group = self.groups.get(key)
         if group is not None:
