@@ -699,9 +699,9 @@ def write_workbook(
         slack = [max(a - b, 0.0) for a, b in zip(widths, floor)]
         if 0 < excess <= sum(slack):
             widths = [round(a - excess * d / sum(slack), 1) for a, d in zip(widths, slack)]
+        split = max(1, min(n - 1, (n + 1) // 2 - (1 if n > 3 else 0)))
         if body:
             # the two heading blocks need room: issuing body left, national title right
-            split = max(1, min(n - 1, (n + 1) // 2 - (1 if n > 3 else 0)))
             need_left = max(_width_for(x, _HEADING_PT, True) for x in
                             [form.issuing_body, form.parent_body, form.number_line])  # fmt: skip
             need_right = max(_width_for(NATIONAL_TITLE, _HEADING_PT, True),
@@ -719,11 +719,9 @@ def write_workbook(
         last = n if fits else 1  # across pages: unmerged lines, left, running over empty cells
         left_end = max(1, (last + 1) // 2 - (1 if last > 3 else 0)) if body else max(1, last // 3)
         if body:
-            split_col = left_end
+            split_col = left_end = split  # the columns the two heading blocks stand over
             left = [x for x in (form.parent_body, form.issuing_body) if x]
             right = [NATIONAL_TITLE, MOTTO]
-            if len(left) == 1:
-                left = ["", *left] if False else left
             lines = max(len(left), len(right))
             for i in range(lines):
                 if i < len(left):
