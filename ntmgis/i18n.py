@@ -32,6 +32,7 @@ __all__ = [
     "message",
     "register",
     "stage",
+    "stage_key",
     "STAGES",
 ]
 
@@ -69,6 +70,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "stage.statistics": {"vi": "Tính thống kê từng thửa", "en": "Computing statistics"},
     "stage.communes": {"vi": "Các xã", "en": "Communes"},
     "stage.commune": {"vi": "Xã {name}", "en": "Commune {name}"},
+    "stage.load": {"vi": "Đọc dữ liệu", "en": "Reading the data"},
+    "stage.joining": {"vi": "Ghép theo {name}", "en": "Joining by {name}"},
+    "stage.sample_commune": {"vi": "Tạo xã và các thôn", "en": "Commune and hamlets"},
+    "stage.sample_parcels": {"vi": "Thửa đất của {name}", "en": "Parcels of {name}"},
+    "stage.sample_survey": {"vi": "Tạo phiếu khảo sát bước 2", "en": "Step 2 survey"},
+    "stage.sample_scenes": {"vi": "Tạo cảnh ảnh Sentinel-2", "en": "Sentinel-2 scenes"},
+    "stage.scene": {"vi": "Cảnh {name}", "en": "Scene {name}"},
     "stage.done": {"vi": "Xong", "en": "Done"},
     # -- what a run wrote and did not -----------------------------------------------------
     "output.written": {"vi": "Đã ghi {path}", "en": "Wrote {path}"},
@@ -202,10 +210,20 @@ STAGES = {
     "computing pixel coverage": "stage.coverage",
     "computing statistics": "stage.statistics",
     "communes": "stage.communes",
+    "đọc dữ liệu": "stage.load",
+    "commune and hamlets": "stage.sample_commune",
+    "step 2 survey": "stage.sample_survey",
+    "sentinel-2 scenes": "stage.sample_scenes",
     "done": "stage.done",
 }
 # stage names with a variable part: prefix -> key (the rest fills {name})
-_STAGE_PREFIXES = {"reading ": "stage.reading", "commune ": "stage.commune"}
+_STAGE_PREFIXES = {
+    "reading ": "stage.reading",
+    "commune ": "stage.commune",
+    "joining by ": "stage.joining",
+    "parcels of ": "stage.sample_parcels",
+    "scene ": "stage.scene",
+}
 
 _language: str | None = None
 
@@ -297,15 +315,27 @@ def stage(text: str, lang: str | None = None) -> str:
     >>> stage("Thôn Đông Hòa", lang="en")
     'Thôn Đông Hòa'
     """
-    if not isinstance(text, str) or not text:
+    found = stage_key(text)
+    if found is None:
         return text
+    key, name = found
+    return message(key, lang=lang, **({} if name is None else {"name": name}))
+
+
+def stage_key(text: str) -> tuple[str, str | None] | None:
+    """The catalogue key of a stage name, and its variable part; None for other text.
+
+    >>> stage_key("flags"), stage_key("Reading S2A_1"), stage_key("Thôn Đông Hòa")
+    (('stage.flags', None), ('stage.reading', 'S2A_1'), None)
+    """
+    if not isinstance(text, str) or not text.strip():
+        return None
     if text in CATALOGUE and text.startswith("stage."):
-        return message(text, lang=lang)
+        return text, None
     folded = text.strip().lower()
-    key = STAGES.get(folded)
-    if key is not None:
-        return message(key, lang=lang)
+    if folded in STAGES:
+        return STAGES[folded], None
     for prefix, key in _STAGE_PREFIXES.items():
         if folded.startswith(prefix) and len(text.strip()) > len(prefix):
-            return message(key, lang=lang, name=text.strip()[len(prefix) :])
-    return text
+            return key, text.strip()[len(prefix) :]
+    return None

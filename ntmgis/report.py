@@ -1062,17 +1062,17 @@ def progress_report(
     from ._progress import report
     from .progress import hamlet_progress, read_targets
 
-    report(progress, 0.0, "stage.targets")
+    report(progress, 0.0, "targets")
     table = targets if isinstance(targets, pd.DataFrame) else read_targets(targets, sheet=sheet)
-    report(progress, 0.2, "stage.campaigns")
+    report(progress, 0.2, "campaigns")
     comparison = compare_campaigns(baseline, result) if baseline is not None else None
-    report(progress, 0.4, "stage.progress")
+    report(progress, 0.4, "hamlet progress")
     ranked = hamlet_progress(
         result, table, baseline=baseline, hamlets=hamlets, renovations=renovations
     )
-    report(progress, 0.7, "stage.report")
+    report(progress, 0.7, "report")
     written = write_report(
         ranked, result, outdir, comparison=comparison, commune=commune, stem=stem, form=form
     )
-    report(progress, 1.0, "stage.done")
+    report(progress, 1.0, "done")
     return ranked, written

@@ -43,6 +43,8 @@ def progress_bar(label: str):
     if SETTINGS["quiet"] or not sys.stderr.isatty():
         yield lambda fraction, message="": None
         return
+    from ..i18n import stage
+
     steps = 1000
     with click.progressbar(
         length=steps,
@@ -55,6 +57,7 @@ def progress_bar(label: str):
         state = {"done": 0}
 
         def callback(fraction: float, message: str = "") -> None:
+            message = stage(message)  # the catalogue's name for it, in the language in force
             target = int(round(min(max(fraction, 0.0), 1.0) * steps))
             if target > state["done"] or message:
                 bar.update(max(target - state["done"], 0), message or None)
