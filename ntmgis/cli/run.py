@@ -64,7 +64,9 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
         if outcome.communes[0].result is None:
             raise click.ClickException(outcome.summary())
         if outcome.lost_workers or outcome.communes[0].block_errors:
-            click.echo(outcome.summary().split("\n" + "Wrote:")[0], err=True)
+            from ..i18n import message
+
+            click.echo(outcome.summary().split("\n" + message("output.heading"))[0], err=True)
         return outcome.communes[0].result
 
     if not use_sample:
