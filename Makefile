@@ -9,17 +9,19 @@ QVENV := .venv-qgis
 PIP := --disable-pip-version-check --only-binary :all: -q
 GEO := "geopandas>=1" "shapely>=2" "rasterio>=1.4" "pyproj>=3.7" "pyogrio>=0.9"
 APT_QGIS := python3-qgis qgis-providers python3-venv python3-pip poppler-utils qttools5-dev-tools
+# the print tests (tests/test_print.py) convert the reports with LibreOffice headless
+APT_PRINT := libreoffice-calc-nogui fonts-liberation2
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: demo test venv qgis-venv lint test-lib test-qgis test-notebooks sample plugin clean
+.PHONY: demo test venv qgis-venv print-deps lint test-lib test-qgis test-notebooks sample plugin clean
 
 demo: venv
 	$(VENV)/bin/ntmgis run --sample -o out
 
-test: venv qgis-venv
+test: venv qgis-venv print-deps
 	@status=0; \
 	$(MAKE) --no-print-directory lint || status=1; \
-	$(MAKE) --no-print-directory test-lib || status=1; \
+	$(MAKE) --no-print-directory test-lib NTMGIS_REQUIRE_PRINT=1 || status=1; \
 	$(MAKE) --no-print-directory test-qgis || status=1; \
 	$(MAKE) --no-print-directory test-notebooks || status=1; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
@@ -53,7 +55,16 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# LibreOffice Calc without its GUI (about 150 MB), only when soffice is missing
+print-deps:
+	@if ! command -v soffice >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing LibreOffice Calc (headless) for the print tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PRINT); \
+	  else echo "LibreOffice is missing. Run: sudo apt-get install -y --no-install-recommends $(APT_PRINT)"; exit 1; fi; fi
+
 test-lib: venv
+	NTMGIS_REQUIRE_PRINT=$(NTMGIS_REQUIRE_PRINT) \
 	$(VENV)/bin/python -m pytest tests --ignore=tests/qgis -p no:cacheprovider
 	$(VENV)/bin/python -m pytest ntmgis --doctest-modules -p no:cacheprovider -q
 

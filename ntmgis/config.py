@@ -25,6 +25,11 @@ Example (the sample commune's, ``layers/thanh_binh.toml``)::
     dir = "../out"
     name = "thanh_binh"
 
+    [report]                         # the report's administrative form (ntmgis.form)
+    number = "15"
+    signer_name = "Nguyễn Văn An"
+    recipients = ["UBND huyện Can Lộc", "Lưu: VT"]
+
 Relative paths are relative to the config file's folder. An unknown section or key, a
 wrong value or a missing file is a :class:`~ntmgis.errors.ConfigError` that names it.
 ``[imagery] block`` (pixels, default 512) sets the raster blocks the features are computed
@@ -40,6 +45,7 @@ from pathlib import Path
 from ._toml import tomllib
 from .errors import ConfigError
 from .features import DEFAULT_INDICES
+from .form import FORM_KEYS, check_form
 
 __all__ = ["RunConfig", "load_config", "load_communes", "SCHEMA", "PROVINCE_SCHEMA"]
 
@@ -81,6 +87,8 @@ SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "png": ("bool", False),
         "report": ("bool", False),
     },
+    # the administrative form of the report and the maps' signature (ntmgis.form)
+    "report": {key: (kind, False) for key, kind in FORM_KEYS.items()},
 }
 _CHOICES = {
     ("flags", "calibration"): ("auto", "rules"),
@@ -123,6 +131,7 @@ class RunConfig:
     paper: str = "A4"
     png: bool = False
     report: bool = True
+    report_form: dict = field(default_factory=dict)
     source: Path | None = None
     raw: dict = field(default_factory=dict, repr=False)
 
@@ -231,7 +240,8 @@ def load_config(source, *, base: Path | None = None) -> RunConfig:
             values[(section, key)] = value
     get = values.get
     out_name = {("outputs", "dir"): "out_dir", ("commune", "name"): "commune"}
-    kwargs = {out_name.get(k, k[1]): v for k, v in values.items()}
+    kwargs = {out_name.get(k, k[1]): v for k, v in values.items() if k[0] != "report"}
+    kwargs["report_form"] = check_form(data.get("report", {}), f"[report] in {where}")
     if "indices" in kwargs:
         kwargs["indices"] = tuple(v.lower() for v in kwargs["indices"])
         if "ndvi" not in kwargs["indices"]:

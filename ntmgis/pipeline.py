@@ -40,20 +40,16 @@ __all__ = [
 ]
 
 
-_OUTPUT_LABELS = {
-    "gpkg": "GeoPackage (parcels, hamlets, survey_unmatched, run_metadata)",
-    "report_xlsx": "Progress report (XLSX)",
-    "maps_pdf": "Hamlet maps (PDF)",
-}
-
-
 def _output_label(key: str) -> str:
-    if key in _OUTPUT_LABELS:
-        return _OUTPUT_LABELS[key]
+    """The label of an output key, from the message catalogue (ntmgis.i18n)."""
+    from .i18n import CATALOGUE, message
+
+    if f"output.{key}" in CATALOGUE:
+        return message(f"output.{key}")
     if key.startswith("report_") and key.endswith("_csv"):
-        return f"Progress table {key[7:-4]} (CSV)"
+        return message("output.report_csv", table=key[7:-4])
     if key.startswith("map_png_"):
-        return f"Map page {key[8:]} (PNG)"
+        return message("output.map_png", page=key[8:])
     return key
 
 
@@ -95,7 +91,10 @@ class RunResult:
 
     def summary(self) -> str:
         """Human-readable account: what was written, then the run's messages."""
-        lines = ["Wrote:"] + [f"  {_output_label(k)}: {p}" for k, p in self.outputs.items()]
+        from .i18n import message
+
+        lines = [message("output.heading")]
+        lines += [f"  {_output_label(k)}: {p}" for k, p in self.outputs.items()]
         return "\n".join(lines + self.messages)
 
 
@@ -474,19 +473,28 @@ def _finish_outputs(cfg, result: RunResult, res: Result, progress, *, out_dir=No
         table = result.progress
         if cfg.report:
             paths = write_report(table, res, out_dir, baseline=result.baseline,
-                                 commune=result.metadata.get("commune"))  # fmt: skip
-            result.outputs["report_xlsx"] = paths["xlsx"]
-            for key in ("summary", "hamlets", "visits", "transitions"):
-                if key in paths:
-                    result.outputs[f"report_{key}_csv"] = paths[key]
+                                 commune=result.metadata.get("commune"),
+                                 form=cfg.report_form)  # fmt: skip
+            for key, path in paths.items():
+                name = key if key in ("xlsx", "pdf") else f"{key}_csv"
+                result.outputs[f"report_{name}"] = path
         result.messages.append(format_ranking(table))
+    # what the run did not write, and why (issue 21)
+    from .i18n import message
+
+    if not cfg.report:
+        result.messages.append(message("report.off"))
+    elif result.progress is None:
+        result.messages.append(message("report.no_targets", config=cfg.source or "(dict)"))
+    if not cfg.maps:
+        result.messages.append(message("maps.off"))
     if cfg.maps:
         from .maps import render_maps
 
         report(progress, 0.85, "hamlet maps")
         pages = render_maps(
             res, out_dir, by=cfg.map_theme, paper=cfg.paper, png=cfg.png,
-            place=cfg.place, progress=scaled(progress, 0.85, 0.99),
+            place=cfg.place, form=cfg.report_form, progress=scaled(progress, 0.85, 0.99),
         )  # fmt: skip
         for path in pages:
             key = "maps_pdf" if path.suffix == ".pdf" else f"map_png_{path.stem}"

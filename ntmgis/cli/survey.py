@@ -64,7 +64,7 @@ def survey(
     from ..errors import NtmgisWarning
     from ..parcels import read_parcels
     from ..survey import join_survey, read_survey
-    from ._common import progress_bar
+    from ._common import echo_warning, progress_bar
 
     for target in [out, report_path] if report_path else [out]:  # before any work
         check_writable(Path(target).expanduser().resolve().parent)
@@ -81,7 +81,7 @@ def survey(
             joined, report = join_survey(parcel_df, table, on=on, progress=progress)
     for item in caught:
         if issubclass(item.category, NtmgisWarning):
-            click.secho(f"warning: {item.message}", fg="yellow", err=True)
+            echo_warning(item)
     path = write_gpkg(
         out,
         {"parcels": joined, "survey_unmatched": report.unmatched, "join_issues": report.issues},
