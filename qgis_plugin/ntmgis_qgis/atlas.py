@@ -115,7 +115,9 @@ def build_layout(project, hamlets, parcels, template=None, title=None):
     # GUIDE pitfall: give the map an extent before the atlas drives it
     map_item.setLayers([hamlets, parcels])
     map_item.setKeepLayerSet(True)
-    map_item.setExtent(hamlets.extent())
+    # zoomToExtent keeps the template's frame (setExtent would resize the item to the
+    # extent's shape: taller than the page, over the scale bar and onto the next page)
+    map_item.zoomToExtent(hamlets.extent())
     map_item.setAtlasDriven(True)
     map_item.setAtlasScalingMode(QgsLayoutItemMap.AtlasScalingMode.Auto)
     map_item.setAtlasMargin(0.08)
