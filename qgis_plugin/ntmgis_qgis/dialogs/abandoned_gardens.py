@@ -41,6 +41,8 @@ from qgis.PyQt.QtWidgets import (
 from ..translate import tr
 
 ALGORITHM = "ntmgis:flag_abandoned_gardens"
+#: the imagery issue's "Tải ảnh Sentinel-2 cho xã" algorithm (a button when it is there)
+FETCH_ALGORITHM = "ntmgis:fetch_imagery"
 
 
 class AbandonedGardensDialog(QDialog):
@@ -91,7 +93,16 @@ class AbandonedGardensDialog(QDialog):
         form.addRow(tr("Parcel layer"), self.parcels)
         form.addRow(tr("Commune"), self.commune)
         form.addRow(tr("Survey file (CSV or XLSX)"), self.survey)
-        form.addRow(tr("Imagery folder"), self.imagery)
+        imagery_row = QHBoxLayout()
+        imagery_row.addWidget(self.imagery)
+        self.fetch_button = QPushButton(tr("Download…"), self)
+        self.fetch_button.setToolTip(tr("Download Sentinel-2 scenes of the commune"))
+        self.fetch_button.clicked.connect(self.fetch_imagery)
+        self.fetch_button.setVisible(
+            QgsApplication.processingRegistry().algorithmById(FETCH_ALGORITHM) is not None
+        )
+        imagery_row.addWidget(self.fetch_button)
+        form.addRow(tr("Imagery folder"), imagery_row)
         period = QHBoxLayout()
         period.addWidget(self.start)
         period.addWidget(QLabel("–", self))
@@ -158,6 +169,17 @@ class AbandonedGardensDialog(QDialog):
             )
         )
         return self.period()
+
+    def fetch_imagery(self):
+        """Open the imagery download algorithm; its folder becomes the imagery folder."""
+        import processing
+
+        results = processing.execAlgorithmDialog(FETCH_ALGORITHM, {}) or {}
+        folders = [v for v in results.values() if isinstance(v, str) and os.path.isdir(v)]
+        if folders:
+            self.imagery.setFilePath(folders[0])
+            self.prefill_period(folders[0])
+        return folders[0] if folders else None
 
     def output_name(self):
         """The file name of the results: the commune's name folded (``xa_nghi_phong``)."""

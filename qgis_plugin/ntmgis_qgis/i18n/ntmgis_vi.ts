@@ -448,6 +448,14 @@
       <translation>Xã</translation>
     </message>
     <message>
+      <source>Download…</source>
+      <translation>Tải ảnh…</translation>
+    </message>
+    <message>
+      <source>Download Sentinel-2 scenes of the commune</source>
+      <translation>Tải ảnh Sentinel-2 cho xã</translation>
+    </message>
+    <message>
       <source>Imagery folder</source>
       <translation>Thư mục ảnh vệ tinh</translation>
     </message>
@@ -592,12 +600,12 @@ Các tệp của QGIS không bị thay đổi; xóa thư mục đó là gỡ b�
       <translation>Đã cài vào {0}</translation>
     </message>
     <message>
-      <source>Installing…</source>
-      <translation>Đang cài đặt…</translation>
-    </message>
-    <message>
       <source>Downloading {0}</source>
       <translation>Đang tải {0}</translation>
+    </message>
+    <message>
+      <source>Installing…</source>
+      <translation>Đang cài đặt…</translation>
     </message>
     <message>
       <source>Vườn hoang hóa</source>
