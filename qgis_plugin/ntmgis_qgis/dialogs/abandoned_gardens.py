@@ -172,7 +172,7 @@ class AbandonedGardensDialog(QDialog):
 
     def fetch_imagery(self):
         """Open the imagery download algorithm; its folder becomes the imagery folder."""
-        import processing
+        from qgis import processing
 
         results = processing.execAlgorithmDialog(FETCH_ALGORITHM, {}) or {}
         folders = [v for v in results.values() if isinstance(v, str) and os.path.isdir(v)]
