@@ -225,3 +225,18 @@ def test_flake8_qgis_rules_pass():
         [str(flake8), "--select=QGS1", str(PLUGIN)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_no_pyqt5_only_apis():
+    # the APIs QGIS's scripts/pyqt5_to_pyqt6 rewrites because Qt6 removed them
+    removed = re.compile(
+        r"\bexec_\(|\bQRegExp\b|\bQDesktopWidget\b|\bMidButton\b|QtWebKit|\bQAction\b.*QtWidgets"
+        r"|\.setMargin\(|\bQFontMetrics\b.*\.width\(|\bQt\.MidButton\b|\bQSignalMapper\b"
+    )
+    for path in _sources():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for number, line in enumerate(lines, 1):
+            # QAction moved to QtGui in Qt6: imported from there, QtWidgets only as Qt5's fallback
+            if "QAction" in line and "# Qt5" in lines[number - 2]:
+                continue
+            assert not removed.search(line), f"{path.name}:{number}: {line.strip()}"
