@@ -1692,11 +1692,11 @@ def _outside_message(aoi_series, scenes, n_outside: int) -> str:
 
     i18n.register(
         "imagery.aoi_outside_scenes",
-        "Không ảnh nào trong {n} ảnh phủ vùng cần xét: nhiều khả năng hệ tọa độ (CRS) của lớp "
+        "Không ảnh nào trong {n} ảnh ({scenes}) phủ vùng cần xét: nhiều khả năng hệ tọa độ (CRS) của lớp "
         "thửa đất sai. Theo CRS {crs}, các thửa nằm ở kinh độ {lon}, vĩ độ {lat}; ảnh phủ kinh "
         "độ {scene_lon}, vĩ độ {scene_lat}. Hãy kiểm tra CRS của lớp thửa đất (múi VN-2000 "
         "của tỉnh, ví dụ EPSG:9209 cho Hà Tĩnh) rồi chạy lại.",
-        "None of the {n} scenes covers the area of interest: the parcels' coordinate "
+        "None of the {n} scenes ({scenes}) covers the area of interest: the parcels' coordinate "
         "reference system (CRS) is most likely wrong. In their CRS {crs} the parcels lie at "
         "longitude {lon}, latitude {lat}; the scenes cover longitude {scene_lon}, latitude "
         "{scene_lat}. Check the parcel layer's CRS (the province's VN-2000 zone, e.g. "
@@ -1719,9 +1719,12 @@ def _outside_message(aoi_series, scenes, n_outside: int) -> str:
     else:
         scene_lon = scene_lat = "?"
     name = crs.to_string() if crs is not None else "?"
+    ids = [str(getattr(scene, "id", "?")) for scene in scenes]
+    listed = ", ".join(ids[:3]) + (f", … (+{len(ids) - 3})" if len(ids) > 3 else "")
     return i18n.message(
         "imagery.aoi_outside_scenes",
         n=n_outside,
+        scenes=listed,
         crs=name,
         lon=f"{lon0:.3f}–{lon1:.3f}",
         lat=f"{lat0:.3f}–{lat1:.3f}",
