@@ -1692,10 +1692,10 @@ def _outside_message(aoi_series, scenes, n_outside: int) -> str:
 
     i18n.register(
         "imagery.aoi_outside_scenes",
-        "Không ảnh nào trong {n} ảnh ({scenes}) phủ vùng cần xét: nhiều khả năng hệ tọa độ "
-        "(CRS) của lớp thửa đất sai. Theo CRS {crs}, các thửa nằm ở kinh độ {lon}, "
-        "vĩ độ {lat}; ảnh phủ kinh độ {scene_lon}, vĩ độ {scene_lat}. Hãy kiểm tra CRS của lớp thửa đất (múi VN-2000 "
-        "của tỉnh, ví dụ EPSG:9209 cho Hà Tĩnh) rồi chạy lại.",
+        "Không ảnh nào trong {n} ảnh ({scenes}) phủ vùng cần xét: nhiều khả năng hệ "
+        "tọa độ (CRS) của lớp thửa đất sai. Theo CRS {crs}, các thửa nằm ở kinh độ {lon}, "
+        "vĩ độ {lat}; ảnh phủ kinh độ {scene_lon}, vĩ độ {scene_lat}. Hãy kiểm tra CRS "
+        "của lớp thửa đất (múi VN-2000 của tỉnh, ví dụ EPSG:9209 cho Hà Tĩnh) rồi chạy lại.",
         "None of the {n} scenes ({scenes}) covers the area of interest: the parcels' coordinate "
         "reference system (CRS) is most likely wrong. In their CRS {crs} the parcels lie at "
         "longitude {lon}, latitude {lat}; the scenes cover longitude {scene_lon}, latitude "
