@@ -250,6 +250,9 @@
                 <Option name="Vườn hoang hóa" type="QString" value="hoang_hoa" />
               </Option>
               <Option type="Map">
+                <Option name="Vườn cải tạo trong mùa" type="QString" value="cai_tao" />
+              </Option>
+              <Option type="Map">
                 <Option name="Nghi vấn hoang hóa" type="QString" value="nghi_van" />
               </Option>
               <Option type="Map">
