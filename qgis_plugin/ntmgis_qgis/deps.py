@@ -169,6 +169,14 @@ def conflicts(system=None, qgis_versions=None, shared=None):
     return out
 
 
+def start_up_conflicts():
+    """:func:`conflicts` for QGIS's start-up: shapely only, never raises."""
+    try:
+        return conflicts()
+    except Exception as exc:  # a broken wheel: say so instead of stopping QGIS's start
+        return [f"shapely: {type(exc).__name__}: {exc}"]
+
+
 def versions_report(qgis_versions=None):
     """Lines naming QGIS's GEOS/GDAL/PROJ and those the Python libraries were built with."""
     qgis_versions = qgis_versions or qgis_library_versions()

@@ -73,6 +73,11 @@ class NtmgisPlugin:
             self.actions.append(action)
         teardown.install()
         missing = deps.check(quick=True)  # no heavy imports while QGIS starts
+        conflict = [] if missing else deps.start_up_conflicts()
+        if conflict:
+            self.iface.messageBar().pushMessage(
+                "NTM GIS", conflict[0], Qgis.MessageLevel.Critical, 0
+            )
         if missing:
             self.iface.messageBar().pushMessage(
                 "NTM GIS",

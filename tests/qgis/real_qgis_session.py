@@ -242,8 +242,9 @@ def cancel_run():
     dialog.maps.setChecked(False)
     dialog.start_task()
     wait(lambda: dialog.task is None or dialog.progress.value() >= 12)
+    state["cancel_task_running"] = dialog.task is not None
     dialog.cancel_button.click()
-    state["cancel_status_at_once"] = dialog.status.text()
+    state["cancel_status_at_once"] = dialog.status_at_cancel
     shot(dialog, "06_dang_huy")
     wait(lambda: dialog.task is None)
     state["cancel_status"] = dialog.status.text()

@@ -169,3 +169,18 @@ def test_exit_guard_stays_off_outside_the_qgis_program():
 
     assert teardown.shares_qgis_libraries() is False
     assert teardown.install() is False
+
+
+def test_a_geos_conflict_is_shown_when_qgis_starts(qgis_app, qgis_iface, monkeypatch):
+    import ntmgis_qgis
+    from ntmgis_qgis import deps
+
+    text = "shapely 2.2.0 is built for GEOS 3.14, but this QGIS runs GEOS 3.11.1: ..."
+    monkeypatch.setattr(deps, "check", lambda refresh=False, quick=False: [])
+    monkeypatch.setattr(deps, "conflicts", lambda *a, **k: [text])
+    plugin = ntmgis_qgis.classFactory(qgis_iface)
+    plugin.initGui()
+    try:
+        assert any(text in m for m in _messages(qgis_iface))
+    finally:
+        plugin.unload()

@@ -211,6 +211,7 @@ def test_processing_route_equals_the_library_and_loads_styled_layers(sessions):
 
 def test_cancel_is_shown_at_once_and_writes_nothing(sessions):
     state = _state(sessions, 2)
+    assert state["cancel_task_running"]
     assert state["cancel_status_at_once"] == "Đang hủy…"
     assert state["cancel_status"].startswith("Đã hủy")
     assert state["cancel_files"] == [] and not state["cancel_folder_exists"]

@@ -57,6 +57,7 @@ class AbandonedGardensDialog(QDialog):
         self.results = None
         self.added_layers = []
         self.cancelled = False
+        self.status_at_cancel = None
         self.confirm = None  # tests: a callable answering the overwrite question
         self.setWindowTitle(tr("Vườn hoang hóa – flag abandoned gardens"))
         polygons = QgsMapLayerProxyModel.Filter.PolygonLayer
@@ -290,6 +291,7 @@ class AbandonedGardensDialog(QDialog):
             self.cancelled = True
             self.cancel_button.setEnabled(False)
             self.status.setText(tr("Cancelling…"))
+            self.status_at_cancel = self.status.text()  # what the click showed at once
             if self.feedback is not None:
                 self.feedback.cancel()
             self.task.cancel()
