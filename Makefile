@@ -8,7 +8,7 @@ VENV := .venv
 QVENV := .venv-qgis
 PIP := --disable-pip-version-check --only-binary :all: -q
 GEO := "geopandas>=1" "shapely>=2" "rasterio>=1.4" "pyproj>=3.7" "pyogrio>=0.9"
-APT_QGIS := python3-qgis qgis-providers python3-venv python3-pip poppler-utils qttools5-dev-tools
+APT_QGIS := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3-pip poppler-utils qttools5-dev-tools
 # the print tests (tests/test_print.py) convert the reports with LibreOffice headless
 APT_PRINT := libreoffice-calc-nogui fonts-liberation2
 export QT_QPA_PLATFORM := offscreen
@@ -41,14 +41,14 @@ $(VENV)/.installed: pyproject.toml setup.py
 qgis-venv: $(QVENV)/.installed
 
 $(QVENV)/.installed: pyproject.toml setup.py
-	@if ! $(QGIS_PYTHON) -c "import qgis.core, ensurepip" 2>/dev/null || ! command -v pdftotext >/dev/null || ! command -v lrelease >/dev/null; then \
+	@if ! $(QGIS_PYTHON) -c "import qgis.core, ensurepip" 2>/dev/null || ! command -v pdftotext >/dev/null || ! command -v lrelease >/dev/null || ! command -v qgis >/dev/null || ! command -v xvfb-run >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian's QGIS (about 3 minutes)..."; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_QGIS); \
 	  else echo "QGIS is missing. Run: sudo apt-get install -y --no-install-recommends $(APT_QGIS)"; exit 1; fi; fi
 	test -x $(QVENV)/bin/python || $(QGIS_PYTHON) -m venv --system-site-packages $(QVENV)
 	$(QVENV)/bin/pip install $(PIP) --upgrade pip
-	$(QVENV)/bin/pip install $(PIP) "numpy<2" "attrs>=23.2" $(GEO) "pytest>=8" "hypothesis>=6.100" "pytest-qgis==5.0.2" -e .
+	$(QVENV)/bin/pip install $(PIP) "numpy<2" "attrs>=23.2" $(GEO) "pytest>=8" "hypothesis>=6.100" "pytest-qgis==5.0.2" "bandit>=1.7" "flake8-qgis>=2" -e .
 	touch $@
 
 lint: venv
@@ -77,7 +77,8 @@ test-notebooks: venv
 	  $(VENV)/bin/python -m pytest --nbmake notebooks -p no:cacheprovider; \
 	else echo "test-notebooks: no notebooks yet (notebooks/*.ipynb)"; fi
 
-# the QGIS plugin ZIP (dist/ntmgis_qgis-<version>.zip), translations compiled by lrelease
+# the QGIS plugin ZIP (dist/ntmgis_qgis-<version>.zip, with the ntmgis wheel), translations
+# compiled by lrelease; also dist/ntmgis-<version>-py3-none-any.whl
 plugin:
 	@if ! command -v lrelease >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qttools5-dev-tools; \

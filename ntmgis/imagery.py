@@ -1459,6 +1459,9 @@ def read_stacks(
     for stack in stacks:
         stack.meta["skipped"] = list(skipped)
     if not stacks:
+        outside = [s for s in skipped if "does not cover the area" in str(s["reason"])]
+        if skipped and len(outside) == len(skipped) and aoi_series is not None:
+            raise ImageryError(_outside_message(aoi_series, scenes, len(outside)))
         reasons = "; ".join(f"{s['scene']}: {s['reason']}" for s in skipped) or "no scene"
         raise ImageryError(f"No scene could be read over the area of interest ({reasons}).")
     _progress.report(progress, 1.0, "Scenes read")
@@ -1781,3 +1784,52 @@ def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_o
         for band, arr in dns.items():
             refl[band] = arr if float_input[band] else (arr + offset) / S2_QUANTIFICATION
     return refl, clear, valid, offset, source_name, notes, masked_by
+
+
+def _outside_message(aoi_series, scenes, n_outside: int) -> str:
+    """Every scene misses the area: most likely the parcels' CRS is wrong; say so, briefly."""
+    from pyproj import Transformer
+
+    from . import i18n
+
+    i18n.register(
+        "imagery.aoi_outside_scenes",
+        "Không ảnh nào trong {n} ảnh ({scenes}) phủ vùng cần xét: nhiều khả năng hệ "
+        "tọa độ (CRS) của lớp thửa đất sai. Theo CRS {crs}, các thửa nằm ở kinh độ {lon}, "
+        "vĩ độ {lat}; ảnh phủ kinh độ {scene_lon}, vĩ độ {scene_lat}. Hãy kiểm tra CRS "
+        "của lớp thửa đất (múi VN-2000 của tỉnh, ví dụ EPSG:9209 cho Hà Tĩnh) rồi chạy lại.",
+        "None of the {n} scenes ({scenes}) covers the area of interest: the parcels' coordinate "
+        "reference system (CRS) is most likely wrong. In their CRS {crs} the parcels lie at "
+        "longitude {lon}, latitude {lat}; the scenes cover longitude {scene_lon}, latitude "
+        "{scene_lat}. Check the parcel layer's CRS (the province's VN-2000 zone, e.g. "
+        "EPSG:9209 for Hà Tĩnh) and run again.",
+    )
+    crs = aoi_series.crs
+    lon0, lat0, lon1, lat1 = aoi_series.to_crs(4326).total_bounds
+    boxes = []
+    for scene in scenes:
+        if getattr(scene, "bounds", None) is None or getattr(scene, "crs", None) is None:
+            continue
+        to_wgs84 = Transformer.from_crs(scene.crs, 4326, always_xy=True)
+        boxes.append(to_wgs84.transform_bounds(*scene.bounds))
+    if boxes:
+        west = min(b[0] for b in boxes)
+        south = min(b[1] for b in boxes)
+        east = max(b[2] for b in boxes)
+        north = max(b[3] for b in boxes)
+        scene_lon, scene_lat = f"{west:.3f}–{east:.3f}", f"{south:.3f}–{north:.3f}"
+    else:
+        scene_lon = scene_lat = "?"
+    name = crs.to_string() if crs is not None else "?"
+    ids = [str(getattr(scene, "id", "?")) for scene in scenes]
+    listed = ", ".join(ids[:3]) + (f", … (+{len(ids) - 3})" if len(ids) > 3 else "")
+    return i18n.message(
+        "imagery.aoi_outside_scenes",
+        n=n_outside,
+        scenes=listed,
+        crs=name,
+        lon=f"{lon0:.3f}–{lon1:.3f}",
+        lat=f"{lat0:.3f}–{lat1:.3f}",
+        scene_lon=scene_lon,
+        scene_lat=scene_lat,
+    )
