@@ -1,0 +1,251 @@
+"""Test catalogue content: COGs larger than the commune, items in two catalogues' conventions.
+
+The sample commune's scenes (``layers/s2``, 276 x 318 px) are embedded in a grid of
+1536 x 1536 px at 10 m (768 x 768 at 20 m), the padding mirrored from the scene itself so
+that it compresses like real data; tiles of 256 px and overviews, as GDAL's COG driver
+writes them. Item JSON follows Earth Search v1 (``blue`` ... ``scl``,
+``earthsearch:boa_offset_applied``) and Planetary Computer (``B02`` ... ``SCL``,
+``platform: Sentinel-2A``) as seen in their public items (see tests/data/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+S2 = ROOT / "layers" / "s2"
+PAD10 = 600  # pixels of padding on each side at 10 m
+SIZE10 = 1536
+ES_KEYS = {
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B08": "nir",
+    "B11": "swir16",
+    "B12": "swir22",
+    "SCL": "scl",
+}
+COMMON = {
+    "B02": "blue",
+    "B03": "green",
+    "B04": "red",
+    "B08": "nir",
+    "B11": "swir16",
+    "B12": "swir22",
+}
+
+
+def _padded(src: Path, dst: Path, res: float) -> dict:
+    import rasterio
+    from affine import Affine
+
+    factor = int(round(res / 10))
+    pad = PAD10 // factor
+    size = SIZE10 // factor
+    with rasterio.open(src) as ds:
+        data = ds.read(1)
+        t = ds.transform
+        nodata = ds.nodata
+        crs = ds.crs
+    h, w = data.shape
+    big = np.pad(data, ((pad, size - h - pad), (pad, size - w - pad)), mode="symmetric")
+    transform = Affine(t.a, 0.0, t.c - pad * t.a, 0.0, t.e, t.f - pad * t.e)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    profile = {
+        "driver": "COG",
+        "dtype": data.dtype.name,
+        "count": 1,
+        "width": size,
+        "height": size,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+        "compress": "DEFLATE",
+        "blocksize": 256,
+        "level": 1,
+    }
+    with rasterio.open(dst, "w", **profile) as out:
+        out.write(big, 1)
+    return {
+        "proj:shape": [size, size],
+        "proj:transform": list(transform)[:6],
+        "crs": crs,
+        "bounds": (transform.c, transform.f + transform.e * size, transform.c + transform.a * size, transform.f),
+    }
+
+
+def build_assets(root: Path) -> dict[str, dict]:
+    """Write the padded COGs under ``root/s2/<scene>/`` once; return per scene its facts."""
+    facts = {}
+    for folder in sorted(S2.iterdir()):
+        if not folder.is_dir():
+            continue
+        item = json.loads((folder / "item.json").read_text(encoding="utf-8"))
+        bands = {}
+        for band in ES_KEYS:
+            src = folder / f"{band}.tif"
+            res = 20.0 if band in ("B11", "B12", "SCL") else 10.0
+            dst = root / "s2" / folder.name / f"{band}.tif"
+            info = _padded(src, dst, res)
+            bands[band] = {**info, "res": res, "path": dst}
+        facts[folder.name] = {"item": item, "bands": bands}
+    return facts
+
+
+def _footprint(crs, bounds) -> dict:
+    from pyproj import Transformer
+    from shapely.geometry import box, mapping
+
+    tr = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    left, bottom, right, top = bounds
+    xs, ys = tr.transform([left, right, right, left], [bottom, bottom, top, top])
+    return mapping(box(min(xs), min(ys), max(xs), max(ys)))
+
+
+def _raster_bands(band: str, res: float) -> list[dict]:
+    if band == "SCL":
+        return [{"nodata": 0, "data_type": "uint8", "spatial_resolution": res, "unit": "none"}]
+    return [
+        {"nodata": 0, "data_type": "uint16", "spatial_resolution": res, "scale": 0.0001, "offset": 0}
+    ]
+
+
+def earth_search_item(scene: str, facts: dict, base_url: str, *, drop=(), broken=()) -> dict:
+    """An item as Earth Search v1 writes it (sentinel-2-l2a)."""
+    src = facts["item"]
+    props = src["properties"]
+    b02 = facts["bands"]["B02"]
+    tile = props.get("s2:mgrs_tile", "48QWE")
+    assets = {}
+    for band, key in ES_KEYS.items():
+        if key in drop:
+            continue
+        info = facts["bands"][band]
+        name = "missing.tif" if key in broken else f"{band}.tif"
+        asset = {
+            "href": f"{base_url}/s2/{scene}/{name}",
+            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+            "title": f"{key.capitalize()} - {int(info['res'])}m",
+            "proj:shape": info["proj:shape"],
+            "proj:transform": info["proj:transform"],
+            "raster:bands": _raster_bands(band, info["res"]),
+            "roles": ["data", "reflectance"] if band != "SCL" else ["data"],
+        }
+        if band in COMMON:
+            asset["eo:bands"] = [{"name": band, "common_name": COMMON[band]}]
+        assets[key] = asset
+    assets["thumbnail"] = {
+        "href": f"{base_url}/s2/{scene}/preview.jpg",
+        "type": "image/jpeg",
+        "roles": ["thumbnail"],
+    }
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": [
+            "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
+            "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+            "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+            "https://stac-extensions.github.io/mgrs/v1.0.0/schema.json",
+        ],
+        "id": scene,
+        "collection": "sentinel-2-l2a",
+        "geometry": _footprint(b02["crs"], b02["bounds"]),
+        "bbox": None,
+        "properties": {
+            "datetime": props["datetime"],
+            "platform": props["platform"],
+            "constellation": "sentinel-2",
+            "instruments": ["msi"],
+            "eo:cloud_cover": props.get("eo:cloud_cover", 0.0),
+            "proj:epsg": 32648,
+            "mgrs:utm_zone": int(tile[:2]),
+            "mgrs:latitude_band": tile[2],
+            "mgrs:grid_square": tile[3:],
+            "s2:processing_baseline": props["s2:processing_baseline"],
+            "s2:product_uri": f"{scene}.SAFE",
+            "earthsearch:boa_offset_applied": False,
+            "earthsearch:s3_path": f"s3://sentinel-cogs/sentinel-s2-l2a-cogs/{scene}",
+        },
+        "links": [],
+        "assets": assets,
+    }
+
+
+def planetary_item(scene: str, facts: dict, base_url: str) -> dict:
+    """An item as the Planetary Computer writes it (sentinel-2-l2a): B02 ... SCL keys."""
+    src = facts["item"]
+    props = src["properties"]
+    date = props["datetime"][:10].replace("-", "")
+    tile = props.get("s2:mgrs_tile", "48QWE")
+    baseline = props["s2:processing_baseline"].replace(".", "")
+    pc_id = f"{scene[:3]}_MSIL2A_{date}T033121_R018_T{tile}_{date}T120000"
+    b02 = facts["bands"]["B02"]
+    assets = {}
+    for band in ES_KEYS:
+        info = facts["bands"][band]
+        asset = {
+            "href": f"{base_url}/s2/{scene}/{band}.tif",
+            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+            "title": f"Band {band} - {int(info['res'])}m",
+            "gsd": info["res"],
+            "proj:shape": info["proj:shape"],
+            "proj:transform": info["proj:transform"],
+            "roles": ["data"],
+        }
+        if band in COMMON:
+            asset["eo:bands"] = [{"name": band, "common_name": COMMON[band]}]
+        assets[band] = asset
+    return {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "stac_extensions": [
+            "https://stac-extensions.github.io/eo/v1.0.0/schema.json",
+            "https://stac-extensions.github.io/projection/v1.0.0/schema.json",
+            "https://stac-extensions.github.io/sat/v1.0.0/schema.json",
+        ],
+        "id": pc_id,
+        "collection": "sentinel-2-l2a",
+        "geometry": _footprint(b02["crs"], b02["bounds"]),
+        "bbox": None,
+        "properties": {
+            "datetime": props["datetime"].replace("Z", ".024000Z"),
+            "platform": "Sentinel-" + props["platform"][-2:].upper(),
+            "proj:epsg": 32648,
+            "instruments": ["msi"],
+            "s2:mgrs_tile": tile,
+            "constellation": "Sentinel 2",
+            "eo:cloud_cover": props.get("eo:cloud_cover", 0.0),
+            "s2:product_uri": f"{scene[:3]}_MSIL2A_{date}T033121_N{baseline}_R018_T{tile}.SAFE",
+            "s2:product_type": "S2MSI2A",
+            "s2:processing_baseline": props["s2:processing_baseline"],
+        },
+        "links": [],
+        "assets": assets,
+    }
+
+
+def collection(cid: str, title: str) -> dict:
+    return {
+        "type": "Collection",
+        "stac_version": "1.0.0",
+        "id": cid,
+        "title": title,
+        "description": f"{title} (test copy on 127.0.0.1)",
+        "license": "proprietary",
+        "extent": {
+            "spatial": {"bbox": [[100.0, 8.0, 112.0, 24.0]]},
+            "temporal": {"interval": [["2015-06-27T00:00:00Z", None]]},
+        },
+        "links": [],
+    }
+
+
+def with_bbox(item: dict) -> dict:
+    from shapely.geometry import shape
+
+    item["bbox"] = list(shape(item["geometry"]).bounds)
+    return item
