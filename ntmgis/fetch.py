@@ -99,8 +99,7 @@ CATALOGS = {
         "https://planetarycomputer.microsoft.com/api/stac/v1",
         sign="planetary-computer",
         collections=("sentinel-2-l2a", "landsat-c2-l2"),
-        needs="no account: assets are signed with a short-lived token (package "
-        "planetary-computer)",
+        needs="no account: assets are signed with a short-lived token (package planetary-computer)",
     ),
     "cdse": Catalog(
         "cdse",
@@ -271,12 +270,14 @@ def _retry(retries: int):
 
 def _network_error(cat: Catalog, exc: Exception) -> ImageryError:
     text = str(exc)
-    status = getattr(getattr(exc, "response", None), "status_code", None)
-    for code in _RETRY_STATUS:
-        if status == code or f"{code} " in text[:200] or f"'{code}'" in text or f" {code}" in text:
-            status = status or code
-            break
-    if status in (429,):
+    status = getattr(exc, "status_code", None) or getattr(
+        getattr(exc, "response", None), "status_code", None
+    )
+    if status is None and "too many 429" in text.lower():
+        status = 429
+    elif status is None and "too many 5" in text.lower():
+        status = "5xx"
+    if status == 429:
         what = "answers 429 Too Many Requests (rate limit)"
     elif status is not None:
         what = f"answers HTTP {status}"
@@ -296,7 +297,7 @@ def _open_client(cat: Catalog, *, timeout: float, retries: int):
 
     stac_io = StacApiIO(timeout=timeout, max_retries=_retry(retries))
     try:
-        return pystac_client.Client.open(cat.url, stac_io=stac_io)
+        return pystac_client.Client.open(cat.url, stac_io=stac_io, timeout=timeout)
     except Exception as exc:  # requests / pystac-client errors: one sentence
         raise _network_error(cat, exc) from exc
 
@@ -331,13 +332,13 @@ def _unknown_on_server(client, cat: Catalog, collection: str) -> InputError:
 
 def _check_collection(client, cat: Catalog, collection: str) -> None:
     try:
-        client.get_collection(collection)
+        found = client.get_collection(collection)
     except Exception as exc:
-        status = getattr(getattr(exc, "response", None), "status_code", None)
-        text = str(exc).lower()
-        if status == 404 or "not found" in text or "404" in text:
+        if getattr(exc, "status_code", None) == 404:
             raise _unknown_on_server(client, cat, collection) from exc
         raise _network_error(cat, exc) from exc
+    if found is None:
+        raise _unknown_on_server(client, cat, collection)
 
 
 def _signer(cat: Catalog):
@@ -531,7 +532,9 @@ def _bytes_of_window(ds, window) -> int:
     try:
         bh, bw = ds.block_shapes[0]
         total = 0
-        for i in range(int(window.row_off) // bh, (int(window.row_off + window.height) - 1) // bh + 1):
+        for i in range(
+            int(window.row_off) // bh, (int(window.row_off + window.height) - 1) // bh + 1
+        ):
             for j in range(
                 int(window.col_off) // bw, (int(window.col_off + window.width) - 1) // bw + 1
             ):
@@ -973,6 +976,7 @@ def fetch_scenes(
             _write_report(out, result, records, cat, collection, period)
             raise
         except ImageryError as exc:
+            shutil.rmtree(out / f".{item.id}.part", ignore_errors=True)
             rec.update(status="error", reason=str(exc))
             warn(f"Skipped {item.id}: {exc}", ImageryWarning, where=item.id, what="fetch error")
             continue

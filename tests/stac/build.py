@@ -73,7 +73,12 @@ def _padded(src: Path, dst: Path, res: float) -> dict:
         "proj:shape": [size, size],
         "proj:transform": list(transform)[:6],
         "crs": crs,
-        "bounds": (transform.c, transform.f + transform.e * size, transform.c + transform.a * size, transform.f),
+        "bounds": (
+            transform.c,
+            transform.f + transform.e * size,
+            transform.c + transform.a * size,
+            transform.f,
+        ),
     }
 
 
@@ -109,7 +114,13 @@ def _raster_bands(band: str, res: float) -> list[dict]:
     if band == "SCL":
         return [{"nodata": 0, "data_type": "uint8", "spatial_resolution": res, "unit": "none"}]
     return [
-        {"nodata": 0, "data_type": "uint16", "spatial_resolution": res, "scale": 0.0001, "offset": 0}
+        {
+            "nodata": 0,
+            "data_type": "uint16",
+            "spatial_resolution": res,
+            "scale": 0.0001,
+            "offset": 0,
+        }
     ]
 
 
@@ -249,3 +260,62 @@ def with_bbox(item: dict) -> dict:
 
     item["bbox"] = list(shape(item["geometry"]).bounds)
     return item
+
+
+def other_zone_copy(root: Path, scene: str, facts: dict, base_url: str) -> dict:
+    """The same date seen from UTM 49N (EPSG:32649): the scene warped there (test data
+    only, nearest neighbour), as an item of a neighbouring MGRS tile."""
+    import rasterio
+    from rasterio.warp import Resampling, calculate_default_transform, reproject
+
+    new_id = scene.replace("48QWE", "49QAE")
+    item = earth_search_item(scene, facts, base_url)
+    item["id"] = new_id
+    item["properties"]["proj:epsg"] = 32649
+    item["properties"]["mgrs:utm_zone"] = 49
+    item["properties"]["mgrs:grid_square"] = "AE"
+    for band, key in ES_KEYS.items():
+        src_path = S2 / scene / f"{band}.tif"
+        dst_path = root / "s2" / new_id / f"{band}.tif"
+        dst_path.parent.mkdir(parents=True, exist_ok=True)
+        with rasterio.open(src_path) as src:
+            transform, width, height = calculate_default_transform(
+                src.crs, "EPSG:32649", src.width, src.height, *src.bounds, resolution=src.res
+            )
+            profile = {
+                "driver": "COG",
+                "dtype": src.dtypes[0],
+                "count": 1,
+                "width": width,
+                "height": height,
+                "crs": "EPSG:32649",
+                "transform": transform,
+                "nodata": src.nodata,
+                "compress": "DEFLATE",
+                "blocksize": 256,
+            }
+            data = np.zeros((height, width), dtype=src.dtypes[0])
+            reproject(
+                src.read(1),
+                data,
+                src_transform=src.transform,
+                src_crs=src.crs,
+                dst_transform=transform,
+                dst_crs="EPSG:32649",
+                resampling=Resampling.nearest,
+            )
+            with rasterio.open(dst_path, "w", **profile) as dst:
+                dst.write(data, 1)
+        asset = item["assets"][key]
+        asset["href"] = f"{base_url}/s2/{new_id}/{band}.tif"
+        asset["proj:shape"] = [height, width]
+        asset["proj:transform"] = list(transform)[:6]
+        if band == "B02":
+            bounds = (
+                transform.c,
+                transform.f + transform.e * height,
+                transform.c + transform.a * width,
+                transform.f,
+            )
+            item["geometry"] = _footprint("EPSG:32649", bounds)
+    return with_bbox(item)

@@ -77,9 +77,15 @@ def _wait(url: str, seconds: float, proc: subprocess.Popen | None = None, log: P
 
 
 class Postgres:
-    def __init__(self, root: Path):
-        self.root = root
-        self.data = root / "pgdata"
+    """A throw-away PostgreSQL cluster; its folder is its own (the postgres user must
+    reach it, so not under pytest's private tmp folder), removed by :meth:`stop`."""
+
+    def __init__(self):
+        import tempfile
+
+        self.root = Path(tempfile.mkdtemp(prefix="ntmgis_pg_"))
+        os.chmod(self.root, 0o755)
+        self.data = self.root / "pgdata"
         self.port = free_port()
         self.as_postgres = os.geteuid() == 0
         self.user = "postgres"
@@ -95,19 +101,51 @@ class Postgres:
             pw = pwd.getpwnam("postgres")
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         self._run(
-            [str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-             "-E", "UTF8", "--no-sync", "--locale=C"]
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ]
         )
         self._run(
-            [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l",
-             str(self.root / "postgres.log"), "-o",
-             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-             f"-c synchronous_commit=off -c full_page_writes=off", "start"]
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self.root / "postgres.log"),
+                "-o",
+                f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                f"-c synchronous_commit=off -c full_page_writes=off",
+                "start",
+            ]
         )
 
     def psql(self, db: str, *, sql: str | None = None, file: Path | None = None):
-        args = [str(PG_BIN / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-                "-d", db, "-v", "ON_ERROR_STOP=1", "-q"]
+        args = [
+            str(PG_BIN / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+        ]
         args += ["-c", sql] if sql is not None else ["-f", str(file)]
         return self._run(args)
 
@@ -136,10 +174,12 @@ class Postgres:
     def stop(self):
         if (self.data / "postmaster.pid").exists():
             try:
-                self._run([str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                           "-w", "stop"])
+                self._run(
+                    [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
+                )
             except subprocess.CalledProcessError:
                 pass
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class StacApi:
@@ -164,9 +204,25 @@ class StacApi:
             "DB_MAX_CONN_SIZE": "4",
         }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "stac_fastapi.pgstac.app:create_app", "--host",
-             "127.0.0.1", "--port", str(self.port), "--log-level", "warning", "--workers", "1"],
-            env=env, cwd=self.root, stdout=self.log.open("w"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "stac_fastapi.pgstac.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+                "--workers",
+                "1",
+            ],
+            env=env,
+            cwd=self.root,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
         )
         _wait(f"{self.url}/collections", 90, self.proc, self.log)
 
@@ -222,7 +278,8 @@ http {{
         )
         self.proc = subprocess.Popen(
             [NGINX, "-p", str(self.root), "-c", str(conf), "-e", str(self.root / "error.log")],
-            stdout=subprocess.DEVNULL, stderr=(self.root / "nginx.stderr").open("w"),
+            stdout=subprocess.DEVNULL,
+            stderr=(self.root / "nginx.stderr").open("w"),
         )
         _wait(f"{self.url}/", 20, self.proc, self.root / "nginx.stderr")
 
@@ -284,7 +341,9 @@ class BadServer:
                     return self._send(503, b'{"code":"Unavailable"}')
                 rest = self.path.split("/", 2)[2] if self.path.count("/") >= 2 else ""
                 req = urllib.request.Request(
-                    f"{outer.upstream}/{rest}", data=body, method=self.command,
+                    f"{outer.upstream}/{rest}",
+                    data=body,
+                    method=self.command,
                     headers={"Content-Type": self.headers.get("Content-Type", "application/json")},
                 )
                 with urllib.request.urlopen(req, timeout=30) as r:

@@ -61,8 +61,10 @@ def start(root: Path) -> Servers:
         facts = servers.facts
         es_items = [build.with_bbox(build.earth_search_item(s, facts[s], base)) for s in facts]
         es_items += [build.with_bbox(i) for i in _broken_items(facts, base)]
+        first = sorted(facts)[0]
+        es_items.append(build.other_zone_copy(docroot, first, facts[first], base))
         pc_items = [build.with_bbox(build.planetary_item(s, facts[s], base)) for s in facts]
-        servers.pg = Postgres(root / "pg")
+        servers.pg = Postgres()
         servers.pg.start()
         servers.pg.load_pgstac(
             "earthsearch",
