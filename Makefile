@@ -9,9 +9,11 @@ QVENV := .venv-qgis
 PIP := --disable-pip-version-check --only-binary :all: -q
 GEO := "geopandas>=1" "shapely>=2" "rasterio>=1.4" "pyproj>=3.7" "pyogrio>=0.9"
 APT_QGIS := python3-qgis qgis-providers python3-venv python3-pip poppler-utils qttools5-dev-tools
+# the fetch tests' servers (tests/stac/): PostgreSQL + PostGIS for pgstac, nginx for the COGs
+APT_FETCH := postgresql-15-postgis-3 nginx-light
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: demo test venv qgis-venv lint test-lib test-qgis test-notebooks sample plugin clean
+.PHONY: demo test venv qgis-venv fetch-deps lint test-lib test-qgis test-notebooks sample plugin clean
 
 demo: venv
 	$(VENV)/bin/ntmgis run --sample -o out
@@ -49,11 +51,20 @@ $(QVENV)/.installed: pyproject.toml setup.py
 	$(QVENV)/bin/pip install $(PIP) "numpy<2" "attrs>=23.2" $(GEO) "pytest>=8" "hypothesis>=6.100" "pytest-qgis==5.0.2" -e .
 	touch $@
 
+# pgstac's schema SQL ships in the pypgstac wheel, whose CLI needs a package without wheels
+# (fire): install the wheel alone, the tests load its SQL with psql
+fetch-deps: venv
+	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -f /usr/share/postgresql/15/extension/postgis.control ] || [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_FETCH); \
+	  else echo "The fetch tests need: sudo apt-get install -y --no-install-recommends $(APT_FETCH)"; fi; fi
+	@$(VENV)/bin/python -c "import pypgstac" 2>/dev/null || $(VENV)/bin/pip install $(PIP) --no-deps "pypgstac==0.10.0"
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test-lib: venv
+test-lib: venv fetch-deps
 	$(VENV)/bin/python -m pytest tests --ignore=tests/qgis -p no:cacheprovider
 
 test-qgis: qgis-venv

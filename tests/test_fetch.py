@@ -427,3 +427,30 @@ def test_cli_fetch_then_run_config(stac, tmp_path):
     assert res.exit_code == 0, res.output
     assert "3 scene(s)" in res.output and "MB" in res.output
     assert len([p for p in out.iterdir() if p.is_dir()]) == 3
+
+
+def test_landsat_collection_2_with_qa_pixel(stac, tmp_path):
+    import ntmgis
+
+    result = _fetch(
+        stac, tmp_path, "2020-03-01:2020-05-31", collection="landsat-c2-l2", max_cloud=100
+    )
+    assert [s.date.isoformat() for s in result] == ["2020-03-20", "2020-04-29"]
+    assert all(s.sensor == "landsat" for s in result)
+    doc = json.loads((tmp_path / result[0].id / "item.json").read_text("utf-8"))
+    assert "qa_pixel" in doc["assets"] and "s2:boa_add_offset" not in doc["properties"]
+    ls = ntmgis.read_time_series(result, aoi=AOI, aoi_layer="commune", indices=["ndvi"])
+    s2 = ntmgis.read_time_series(
+        LAYERS / "s2", aoi=AOI, aoi_layer="commune", indices=["ndvi"],
+        period="2020-03-18:2020-04-27",
+    )  # fmt: skip
+    assert ls.meta["grid"] == 30.0
+    for k, s2_date in enumerate(("2020-03-18", "2020-04-27")):
+        s2_ndvi = s2.data[s2.names.index(f"{s2_date}/ndvi")]
+        # DN x 0.0000275 - 0.2 undoes the encoding: the 30 m mean NDVI is the 10 m one's
+        assert abs(np.nanmean(ls.data[k]) - np.nanmean(s2_ndvi)) < 0.02
+        # QA_PIXEL masks what SCL masked: the clear shares agree
+        s2_meta = [m for m in s2.meta["scenes"] if str(m["date"]) == s2_date][0]
+        s2_clear = s2_meta["clear_pixels"] / s2.meta["aoi_pixels"]
+        ls_clear = ls.meta["scenes"][k]["clear_pixels"] / ls.meta["aoi_pixels"]
+        assert abs(s2_clear - ls_clear) < 0.05

@@ -319,3 +319,122 @@ def other_zone_copy(root: Path, scene: str, facts: dict, base_url: str) -> dict:
             )
             item["geometry"] = _footprint("EPSG:32649", bounds)
     return with_bbox(item)
+
+
+LANDSAT_DATES = {  # a Landsat 8 overpass two days after two sample dates
+    "S2B_48QWE_20200318_0_L2A": "2020-03-20",
+    "S2B_48QWE_20200427_0_L2A": "2020-04-29",
+}
+_LS_BANDS = {
+    "blue": "B02",
+    "green": "B03",
+    "red": "B04",
+    "nir08": "B08",
+    "swir16": "B11",
+    "swir22": "B12",
+}
+
+
+def _qa_from_scl(scl: np.ndarray) -> np.ndarray:
+    """QA_PIXEL bits from SCL classes: fill, cloud, shadow, cirrus, clear (C2 L2 layout)."""
+    qa = np.full(scl.shape, 1 << 6, dtype=np.uint16)  # clear
+    qa[np.isin(scl, (8, 9))] = (1 << 3) | (1 << 1)  # cloud, dilated cloud
+    qa[scl == 3] = 1 << 4  # cloud shadow
+    qa[scl == 10] = 1 << 2  # cirrus
+    qa[scl == 6] = (1 << 6) | (1 << 7)  # clear water
+    qa[scl == 0] = 1  # fill
+    return qa
+
+
+def landsat_items(root: Path, facts: dict, base_url: str) -> list[dict]:
+    """Landsat 8 C2 L2 items (30 m, QA_PIXEL) made from two sample dates: surface
+    reflectance averaged to 30 m, DN = (reflectance + 0.2) / 0.0000275, padded to 15 km."""
+    import rasterio
+    from affine import Affine
+    from rasterio.warp import Resampling, reproject
+
+    items = []
+    for scene, date in LANDSAT_DATES.items():
+        ls_id = f"LC08_L2SP_125047_{date.replace('-', '')}_20200822_02_T1"
+        with rasterio.open(S2 / scene / "B02.tif") as ref:
+            crs, t = ref.crs, ref.transform
+            w30 = int(np.ceil(ref.width / 3))
+            h30 = int(np.ceil(ref.height / 3))
+        pad, size = 80, 512
+        t30 = Affine(30.0, 0.0, t.c, 0.0, -30.0, t.f)
+        big_t = Affine(30.0, 0.0, t.c - pad * 30.0, 0.0, -30.0, t.f + pad * 30.0)
+        assets = {}
+        for key, band in {**_LS_BANDS, "qa_pixel": "SCL"}.items():
+            with rasterio.open(S2 / scene / f"{band}.tif") as src:
+                data = src.read(1)
+                if key == "qa_pixel":
+                    out = np.zeros((h30, w30), dtype=np.uint8)
+                    reproject(data, out, src_transform=src.transform, src_crs=src.crs,
+                              dst_transform=t30, dst_crs=crs, resampling=Resampling.mode,
+                              src_nodata=None, dst_nodata=None)  # fmt: skip
+                    arr = _qa_from_scl(out)
+                    nodata = 1
+                else:
+                    refl = np.where(data > 0, data / 10000.0, np.nan).astype(np.float32)
+                    out = np.full((h30, w30), np.nan, dtype=np.float32)
+                    reproject(refl, out, src_transform=src.transform, src_crs=src.crs,
+                              dst_transform=t30, dst_crs=crs, resampling=Resampling.average,
+                              src_nodata=np.nan, dst_nodata=np.nan)  # fmt: skip
+                    dn = np.round((out + 0.2) / 0.0000275)
+                    arr = np.where(np.isfinite(dn), dn, 0).astype(np.uint16)
+                    nodata = 0
+            big = np.pad(arr, ((pad, size - h30 - pad), (pad, size - w30 - pad)), mode="symmetric")
+            path = root / "landsat" / ls_id / f"{ls_id}_{key.upper()}.TIF"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            profile = {
+                "driver": "COG", "dtype": "uint16", "count": 1, "width": size, "height": size,
+                "crs": crs, "transform": big_t, "nodata": nodata, "compress": "DEFLATE",
+                "blocksize": 256,
+            }  # fmt: skip
+            with rasterio.open(path, "w", **profile) as dst:
+                dst.write(big, 1)
+            asset = {
+                "href": f"{base_url}/landsat/{ls_id}/{path.name}",
+                "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+                "proj:shape": [size, size],
+                "proj:transform": list(big_t)[:6],
+                "roles": ["data"] if key != "qa_pixel" else ["cloud", "cloud-shadow", "snow-ice"],
+            }
+            if key != "qa_pixel":
+                asset["raster:bands"] = [
+                    {"nodata": 0, "data_type": "uint16", "scale": 2.75e-05, "offset": -0.2}
+                ]
+                asset["eo:bands"] = [{"name": key.upper(), "common_name": key}]
+            assets[key] = asset
+        bounds = (big_t.c, big_t.f - 30.0 * size, big_t.c + 30.0 * size, big_t.f)
+        items.append(
+            with_bbox(
+                {
+                    "type": "Feature",
+                    "stac_version": "1.0.0",
+                    "stac_extensions": [
+                        "https://stac-extensions.github.io/projection/v1.1.0/schema.json",
+                        "https://stac-extensions.github.io/raster/v1.1.0/schema.json",
+                        "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
+                    ],
+                    "id": ls_id,
+                    "collection": "landsat-c2-l2",
+                    "geometry": _footprint(crs, bounds),
+                    "bbox": None,
+                    "properties": {
+                        "datetime": f"{date}T03:20:11.123456Z",
+                        "platform": "landsat-8",
+                        "instruments": ["oli", "tirs"],
+                        "eo:cloud_cover": 10.0,
+                        "proj:epsg": 32648,
+                        "landsat:wrs_path": "125",
+                        "landsat:wrs_row": "047",
+                        "landsat:collection_category": "T1",
+                        "landsat:correction": "L2SP",
+                    },
+                    "links": [],
+                    "assets": assets,
+                }
+            )
+        )
+    return items

@@ -63,6 +63,7 @@ def start(root: Path) -> Servers:
         es_items += [build.with_bbox(i) for i in _broken_items(facts, base)]
         first = sorted(facts)[0]
         es_items.append(build.other_zone_copy(docroot, first, facts[first], base))
+        es_items += build.landsat_items(docroot, facts, base)
         pc_items = [build.with_bbox(build.planetary_item(s, facts[s], base)) for s in facts]
         servers.pg = Postgres()
         servers.pg.start()
