@@ -48,7 +48,8 @@ $(QVENV)/.installed: pyproject.toml setup.py
 	  else echo "QGIS is missing. Run: sudo apt-get install -y --no-install-recommends $(APT_QGIS)"; exit 1; fi; fi
 	test -x $(QVENV)/bin/python || $(QGIS_PYTHON) -m venv --system-site-packages $(QVENV)
 	$(QVENV)/bin/pip install $(PIP) --upgrade pip
-	$(QVENV)/bin/pip install $(PIP) "numpy<2" "attrs>=23.2" $(GEO) "pytest>=8" "hypothesis>=6.100" "pytest-qgis==5.0.2" -e .
+	$(QVENV)/bin/pip install $(PIP) "numpy<2" "attrs>=23.2" $(GEO) "pytest>=8" "hypothesis>=6.100" "pytest-qgis==5.0.2" "stac-fastapi-pgstac[server]>=6" -e .
+	$(QVENV)/bin/pip install $(PIP) --no-deps "pypgstac==0.10.0"
 	touch $@
 
 # pgstac's schema SQL ships in the pypgstac wheel, whose CLI needs a package without wheels
@@ -67,7 +68,7 @@ lint: venv
 test-lib: venv fetch-deps
 	$(VENV)/bin/python -m pytest tests --ignore=tests/qgis -p no:cacheprovider
 
-test-qgis: qgis-venv
+test-qgis: qgis-venv fetch-deps
 	$(QVENV)/bin/python -m pytest tests/qgis -p no:cacheprovider
 
 test-notebooks: venv

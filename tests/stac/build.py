@@ -82,21 +82,30 @@ def _padded(src: Path, dst: Path, res: float) -> dict:
     }
 
 
-def build_assets(root: Path) -> dict[str, dict]:
-    """Write the padded COGs under ``root/s2/<scene>/`` once; return per scene its facts."""
+def build_assets(root: Path, limit: int | None = None) -> dict[str, dict]:
+    """Write the padded COGs under ``root/s2/<scene>/`` once; return per scene its facts.
+
+    ``limit``: only the first scenes (by date), for the QGIS tests."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = []
     facts = {}
-    for folder in sorted(S2.iterdir()):
-        if not folder.is_dir():
-            continue
+    folders = sorted((f for f in S2.iterdir() if f.is_dir()), key=lambda f: f.name.split("_")[2])
+    for folder in folders[:limit]:
         item = json.loads((folder / "item.json").read_text(encoding="utf-8"))
-        bands = {}
+        facts[folder.name] = {"item": item, "bands": {}}
         for band in ES_KEYS:
-            src = folder / f"{band}.tif"
             res = 20.0 if band in ("B11", "B12", "SCL") else 10.0
             dst = root / "s2" / folder.name / f"{band}.tif"
-            info = _padded(src, dst, res)
-            bands[band] = {**info, "res": res, "path": dst}
-        facts[folder.name] = {"item": item, "bands": bands}
+            jobs.append((folder.name, band, folder / f"{band}.tif", dst, res))
+
+    def one(job):
+        scene, band, src, dst, res = job
+        return scene, band, {**_padded(src, dst, res), "res": res, "path": dst}
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # GDAL writes without the GIL
+        for scene, band, info in pool.map(one, jobs):
+            facts[scene]["bands"][band] = info
     return facts
 
 

@@ -50,11 +50,12 @@ def _broken_items(facts, base_url):
     return out
 
 
-def start(root: Path) -> Servers:
+def start(root: Path, limit: int | None = None) -> Servers:
+    """Build the catalogues (all sample dates, or the first ``limit``) and start the servers."""
     servers = Servers(root)
     try:
         docroot = root / "www"
-        servers.facts = build.build_assets(docroot)
+        servers.facts = build.build_assets(docroot, limit)
         servers.nginx = Nginx(root / "nginx", docroot)
         servers.nginx.start()
         base = servers.nginx.url
@@ -63,7 +64,8 @@ def start(root: Path) -> Servers:
         es_items += [build.with_bbox(i) for i in _broken_items(facts, base)]
         first = sorted(facts)[0]
         es_items.append(build.other_zone_copy(docroot, first, facts[first], base))
-        es_items += build.landsat_items(docroot, facts, base)
+        if limit is None:
+            es_items += build.landsat_items(docroot, facts, base)
         pc_items = [build.with_bbox(build.planetary_item(s, facts[s], base)) for s in facts]
         servers.pg = Postgres()
         servers.pg.start()
