@@ -1201,3 +1201,41 @@ def _nothing_kept_message(records, max_cloud, cat, collection, period) -> str:
         )
     reasons = "; ".join(f"{r['id']}: {r['status']} ({r['reason']})" for r in records.values())
     return f"No scene could be fetched from {cat.name} / {collection}: {reasons[:1500]}"
+
+
+def fetch_for_run(config, *, progress: Callable | None = None) -> FetchResult | None:
+    """Fetch a run's imagery first when its config says ``[imagery] source``.
+
+    The AOI is the run's parcels (read as the run reads them); the scenes go to
+    ``[imagery] cache`` (default ``<outputs dir>/imagery``), which becomes the run's
+    imagery folder. A second run reuses what is complete.
+
+    Parameters
+    ----------
+    config : ntmgis.config.RunConfig
+    progress : callable, optional
+        ``progress(fraction, message)``; returning ``False`` cancels.
+
+    Returns
+    -------
+    FetchResult or None
+        None when the config reads scene folders it already has (``[inputs] imagery``).
+    """
+    source = getattr(config, "imagery_source", None)
+    if not source:
+        return None
+    from .parcels import read_parcels
+
+    parcels = read_parcels(config.parcels, layer=config.parcels_layer, province=config.province)
+    result = fetch_scenes(
+        parcels,
+        period=config.period,
+        out=config.imagery_cache,
+        catalog=source,
+        collection=config.imagery_collection,
+        max_cloud=config.max_cloud,
+        progress=progress,
+    )
+    config.imagery = Path(config.imagery_cache)
+    logger.info("fetched for the run: %s", result.summary())
+    return result
