@@ -67,6 +67,7 @@ lint: venv
 
 test-lib: venv fetch-deps
 	$(VENV)/bin/python -m pytest tests --ignore=tests/qgis -p no:cacheprovider
+	$(VENV)/bin/python -m pytest ntmgis --doctest-modules -p no:cacheprovider -q
 
 test-qgis: qgis-venv fetch-deps
 	$(QVENV)/bin/python -m pytest tests/qgis -p no:cacheprovider

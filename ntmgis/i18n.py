@@ -60,8 +60,8 @@ _language: str | None = None
 def language_from_locale(value: str | None) -> str | None:
     """The catalogue language for a locale name (``vi_VN.UTF-8`` → ``vi``), or None.
 
-    >>> language_from_locale("vi_VN.UTF-8"), language_from_locale("en_GB"), language_from_locale("C")
-    ('vi', 'en', None)
+    >>> [language_from_locale(x) for x in ("vi_VN.UTF-8", "en_GB", "C")]
+    ['vi', 'en', None]
     """
     if not value:
         return None

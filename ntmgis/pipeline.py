@@ -10,17 +10,20 @@ truth file: evaluation (:func:`ntmgis.flags.evaluate`) is a separate step.
 
 :func:`run` is three steps, which :mod:`ntmgis.distributed` runs as separate tasks:
 :func:`prepare` (parcels and survey join), the features by raster block
-(:func:`ntmgis.distributed.commune_features`, ``[imagery] block`` pixels a block) and
+(:func:`ntmgis.blocks.commune_features`, ``[imagery] block`` pixels a block) and
 :func:`finish` (flags calibrated on the whole commune, agreement, hamlets, outputs).
+:mod:`ntmgis.distributed` schedules the same steps; this module never imports it.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._io import write_gpkg as write_gpkg_atomic  # noqa: F401  (re-exported)
 from ._progress import ProgressCallback, report
+from .result import Result
+from .sample import sample_config  # noqa: F401  (re-exported: ntmgis.pipeline.sample_config)
 
 __all__ = [
     "Prepared",
@@ -69,6 +72,10 @@ class RunResult:
         Hamlet progress (when targets were given).
     metadata : dict
         The ``run_metadata`` table.
+    result : ntmgis.result.Result
+        The result as written (parcels, hamlets, metadata, unmatched survey rows).
+    baseline : ntmgis.result.Result or None
+        The baseline campaign's result, read once, when the config names one.
     """
 
     outputs: dict[str, Path] = field(default_factory=dict)
@@ -79,6 +86,8 @@ class RunResult:
     join_report: object = None
     progress: object = None
     metadata: dict = field(default_factory=dict)
+    result: object = None
+    baseline: object = None
 
     def summary(self) -> str:
         """Human-readable account: what was written, then the run's messages."""
@@ -86,110 +95,19 @@ class RunResult:
         return "\n".join(lines + self.messages)
 
 
-def write_gpkg_atomic(path: str | os.PathLike, layers: dict, *, finish=None) -> Path:
-    """Write GeoDataFrames (or DataFrames, as attribute tables) to one GeoPackage atomically.
-
-    The file is written under a temporary name beside ``path`` and renamed into place, so
-    a crash or a cancel never leaves a half-written GeoPackage. GeoPackage 1.2 is written,
-    which QGIS 3.22 opens without a warning.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Target ``.gpkg`` file; replaced when it exists.
-    layers : dict
-        Layer name -> GeoDataFrame or DataFrame, written in order.
-    finish : callable, optional
-        ``finish(temporary_path)`` runs on the complete file before it is renamed into
-        place (e.g. to embed QGIS styles).
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
-    """
-    import geopandas as gpd
-    import pyogrio
-
-    from ._io import atomic_path
-
-    with atomic_path(path) as tmp:
-        for name, frame in layers.items():
-            if isinstance(frame, gpd.GeoDataFrame):
-                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", VERSION="1.2")
-            else:
-                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", VERSION="1.2")
-        if finish is not None:
-            finish(tmp)
-    return Path(path)
-
-
-def sample_config(
-    layers: str | os.PathLike = "layers",
-    *,
-    out: str | os.PathLike = "out",
-    followup: int | None = None,
-):
-    """The run configuration of the sample commune in ``layers``.
-
-    Parameters
-    ----------
-    layers : str or os.PathLike, default "layers"
-        Folder holding the sample commune.
-    out : str or os.PathLike, default "out"
-        Output folder of the baseline run. A follow-up run writes to
-        ``out/theo_doi_<year>`` and takes ``out/thanh_binh.gpkg`` as its baseline.
-    followup : int, optional
-        Year of the follow-up campaign (``layers/thanh_binh_<year>.toml``); default the
-        baseline campaign (``layers/thanh_binh.toml``).
-
-    Returns
-    -------
-    RunConfig
-        Validated; raises an error naming the file when the sample is incomplete or the
-        baseline run has not been made.
-    """
-    from .config import load_config, read_toml
-    from .errors import ConfigError, DataNotFoundError
-    from .sample import STEM, sample_paths
-
-    path = sample_paths(layers, followup=followup)["config"]
-    if not path.is_file():
-        raise DataNotFoundError(
-            f"No sample commune config '{path}'. Write the sample with "
-            f"'ntmgis sample {layers}' (or 'make sample')."
-        )
-    out = Path(out).resolve()
-    baseline = out / f"{STEM}.gpkg"
-    if followup is not None and not baseline.is_file():
-        raise ConfigError(
-            f"The follow-up campaign {followup} is measured against the baseline run "
-            f"'{baseline}', which does not exist yet: run the baseline first."
-        )
-    raw = read_toml(path)
-    raw.setdefault("inputs", {})
-    raw.setdefault("outputs", {})
-    if followup is not None:
-        raw["inputs"]["baseline"] = str(baseline)
-        raw["outputs"]["dir"] = str(out / f"theo_doi_{followup}")
-    else:
-        raw["outputs"]["dir"] = str(out)
-    return load_config(raw, base=path.parent)
-
-
 def _hamlet_layer(cfg, parcels):
     """Hamlet boundaries from the config, or dissolved from the parcels."""
     import geopandas as gpd
 
     from ._io import read_vector
+    from .registry import hamlet_name_column
     from .text import nfc
 
     if cfg.hamlets is None:
         hulls = parcels[parcels.geometry.notna()].dissolve(by="hamlet").convex_hull
         return gpd.GeoDataFrame({"hamlet": hulls.index}, geometry=hulls.values, crs=parcels.crs)
     hamlets = read_vector(cfg.hamlets, layer=cfg.hamlets_layer, what="hamlets")
-    name = next((c for c in ("hamlet", "ten_thon", "thon", "TEN_THON", "name") if c in hamlets),
-                None)  # fmt: skip
+    name = hamlet_name_column(hamlets)
     if name is None:
         from .errors import SchemaError
 
@@ -200,12 +118,6 @@ def _hamlet_layer(cfg, parcels):
     hamlets = hamlets.rename(columns={name: "hamlet"})
     hamlets["hamlet"] = hamlets["hamlet"].map(nfc)
     return hamlets.to_crs(parcels.crs) if hamlets.crs and parcels.crs else hamlets
-
-
-def _metadata_table(meta: dict):
-    import pandas as pd
-
-    return pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]})
 
 
 def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
@@ -228,8 +140,8 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
     import datetime as dt
 
     from ._progress import scaled
+    from .blocks import commune_features
     from .config import RunConfig, load_config
-    from .distributed import commune_features
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     started = dt.datetime.now(dt.timezone.utc)
@@ -315,7 +227,7 @@ def finish(
         From :func:`prepare`.
     features : pandas.DataFrame
         Per-parcel features indexed like ``prepared.joined``
-        (:func:`ntmgis.distributed.commune_features`).
+        (:func:`ntmgis.blocks.commune_features`).
     dates : sequence
         The imagery dates the features rest on.
     started : datetime.datetime, optional
@@ -420,7 +332,13 @@ def finish(
         from .progress import hamlet_progress
 
         report(progress, 0.72, "hamlet progress")
-        table = hamlet_progress(out_parcels, cfg.targets, baseline=cfg.baseline, hamlets=hamlets)
+        if cfg.baseline is not None:
+            from .result import as_result
+
+            result.baseline = as_result(cfg.baseline, what="baseline result")
+        table = hamlet_progress(
+            out_parcels, cfg.targets, baseline=result.baseline, hamlets=hamlets
+        )  # fmt: skip
         result.progress = table
         keep = [c for c in ("hamlet", "status", "score", "rank", "reward_priority") if c in table]
         hamlets = hamlets.merge(pd.DataFrame(table[keep]), on="hamlet", how="left")
@@ -429,18 +347,12 @@ def finish(
 
     report(progress, 0.75, "writing GeoPackage")
     out_dir = Path(cfg.out_dir)
-    gpkg = write_gpkg_atomic(
-        out_dir / f"{cfg.stem}.gpkg",
-        {
-            "parcels": out_parcels,
-            "hamlets": hamlets,
-            "survey_unmatched": pd.DataFrame(unmatched).astype(str),
-            "run_metadata": _metadata_table(meta),
-        },
-        finish=_embed_styles,
-    )
+    res = Result(out_parcels, hamlets, meta, pd.DataFrame(unmatched))
+    gpkg = res.write(out_dir / f"{cfg.stem}.gpkg", styles="flag")
+    res.source = str(gpkg)
+    result.result = res
     result.outputs["gpkg"] = gpkg
-    _finish_outputs(cfg, result, gpkg, progress)
+    _finish_outputs(cfg, result, res, progress)
     report(progress, 1.0, "done")
     result.messages.insert(0, _run_summary(result))
     return result
@@ -465,14 +377,11 @@ def _run_summary(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def _embed_styles(path) -> None:
-    from .styles import embed_styles
+def _finish_outputs(cfg, result: RunResult, res: Result, progress) -> None:
+    """Hamlet progress report (when targets are given) and the printed maps.
 
-    embed_styles(path, default="flag")
-
-
-def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
-    """Hamlet progress report (when targets are given) and the printed maps."""
+    Both take the in-memory result ``res`` (never re-read from the GeoPackage).
+    """
     from ._progress import scaled
 
     out_dir = Path(cfg.out_dir)
@@ -483,7 +392,7 @@ def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
         report(progress, 0.8, "progress report")
         table = result.progress
         if cfg.report:
-            paths = write_report(table, gpkg, out_dir, baseline=cfg.baseline,
+            paths = write_report(table, res, out_dir, baseline=result.baseline,
                                  commune=result.metadata.get("commune"))  # fmt: skip
             result.outputs["report_xlsx"] = paths["xlsx"]
             for key in ("summary", "hamlets", "visits", "transitions"):
@@ -495,7 +404,7 @@ def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
 
         report(progress, 0.85, "hamlet maps")
         pages = render_maps(
-            gpkg, out_dir, by=cfg.map_theme, paper=cfg.paper, png=cfg.png,
+            res, out_dir, by=cfg.map_theme, paper=cfg.paper, png=cfg.png,
             place=cfg.place, progress=scaled(progress, 0.85, 0.99),
         )  # fmt: skip
         for path in pages:

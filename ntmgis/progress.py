@@ -34,13 +34,22 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, SchemaError, warn
+from .errors import InputError, ProgressWarning, SchemaError, warn
 from .flags import FLAGS, SURVEY_CLASSES
+from .registry import (
+    HAMLET_CODE_HEADERS,
+    HAMLET_HEADERS,
+    IN_USE_CLASSES,
+    RENOVATION_CHECKS,
+    STANDARD_CLASSES,
+    STATUSES,
+    TARGETS,
+    Target,
+)
 from .text import clean_text, fold, header_key, match_columns
 
 __all__ = [
@@ -61,77 +70,10 @@ __all__ = [
     "format_ranking",
 ]
 
-# survey classes that count as "meeting the standard" and as "in use"
-STANDARD_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao")
-IN_USE_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap")
-STATUSES = ("vuot", "dat", "chua_dat", "khong_chi_tieu")
-RENOVATION_CHECKS = (
-    "xac_nhan",
-    "anh_chua_thay",
-    "khong_du_lieu",
-    "anh_thay_chua_bao_cao",
-    "van_hoang_hoa",
-    "chua_ro",
-)
 UNKNOWN_HAMLET = "(chưa xác định thôn)"
 
 
-@dataclass(frozen=True)
-class Target:
-    """One kind of hamlet target: its key, labels, unit and the headers users type."""
-
-    key: str
-    label_vi: str
-    label_en: str
-    unit: str  # "count" or "percent"
-    aliases: tuple[str, ...]
-
-
-TARGETS = {
-    t.key: t
-    for t in (
-        Target(
-            "hoang_hoa_dua_vao_su_dung",
-            "Số vườn hoang hóa đưa vào sử dụng",
-            "Abandoned gardens brought back into use",
-            "count",
-            (
-                "Số vườn hoang hóa đưa vào sử dụng",
-                "Vườn hoang hóa đưa vào sử dụng",
-                "Số vườn hoang hóa được cải tạo",
-                "Số vườn hoang hóa cải tạo",
-                "Chỉ tiêu vườn hoang hóa",
-                "abandoned_to_reuse",
-            ),
-        ),
-        Target(
-            "ty_le_dat_chuan",
-            "Tỷ lệ vườn đạt chuẩn (%)",
-            "Share of gardens meeting the standard (%)",
-            "percent",
-            (
-                "Tỷ lệ vườn đạt chuẩn (%)",
-                "Tỷ lệ vườn đạt chuẩn",
-                "Tỷ lệ đạt chuẩn (%)",
-                "Tỷ lệ đạt chuẩn",
-                "Vườn đạt chuẩn (%)",
-                "standard_share",
-            ),
-        ),
-        Target(
-            "so_vuon_mau",
-            "Số vườn mẫu",
-            "Model gardens",
-            "count",
-            ("Số vườn mẫu", "Vườn mẫu", "Số lượng vườn mẫu", "model_gardens"),
-        ),
-    )
-}
-
-_HAMLET_ALIASES = {
-    "hamlet": ("Thôn", "Tên thôn", "ten_thon", "Thôn/xóm", "Thôn, xóm", "Xóm", "Thôn xóm"),
-    "ma_thon": ("Mã thôn", "ma_thon", "hamlet_code"),
-}
+_HAMLET_ALIASES = {"hamlet": HAMLET_HEADERS, "ma_thon": HAMLET_CODE_HEADERS}
 _IGNORED = {"stt", "tt", "sott", "ghichu", "note"}
 _TOTAL_ROWS = {"tong", "tong cong", "cong", "toan xa", "tong so", "total"}
 
@@ -385,8 +327,9 @@ def read_result(result, *, what: str = "result"):
 
     Parameters
     ----------
-    result : str, os.PathLike, GeoDataFrame or DataFrame
-        A result GeoPackage written by ``ntmgis run``, or its parcels table.
+    result : str, os.PathLike, GeoDataFrame, DataFrame or ntmgis.result.Result
+        A result GeoPackage written by ``ntmgis run``, its parcels table, or the
+        in-memory result (see :func:`ntmgis.result.as_result`).
     what : str, default "result"
         What it is, for messages ("baseline result", ...).
 
@@ -399,21 +342,12 @@ def read_result(result, *, what: str = "result"):
     hamlets : pandas.DataFrame or None
         The hamlets layer without geometry (``hamlet``, ``ma_thon``...) or None.
     """
-    import pyogrio
+    from .result import as_result
 
-    from ._io import as_path, read_vector
-
-    hamlets = None
-    if isinstance(result, pd.DataFrame):
-        parcels = result.copy()
-        name = what
-    else:
-        path = as_path(result, what=what)
-        name = f"{what} '{path}'"
-        parcels = read_vector(path, layer="parcels", what=what)
-        layers = [n for n, _ in pyogrio.list_layers(path)]
-        if "hamlets" in layers:
-            hamlets = _hamlet_table(read_vector(path, layer="hamlets", what=what))
+    res = as_result(result, what=what)
+    parcels = res.parcels.copy()
+    hamlets = _hamlet_table(res.hamlets)
+    name = what if res.source == "(in memory)" else f"{what} '{res.source}'"
     missing = [c for c in _REQUIRED if c not in parcels.columns]
     if missing:
         raise SchemaError(
@@ -655,17 +589,41 @@ def hamlet_progress(
         if hamlet_layer is None:
             raise SchemaError("The hamlets table needs a 'hamlet' (or 'ten_thon') column.")
     table = read_targets(targets) if not _is_target_table(targets) else targets.copy()
-    parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
+    parcels = _clean_hamlets(pd.DataFrame(parcels).drop(columns="geometry", errors="ignore"))
+    names, codes = _hamlet_names(parcels, hamlet_layer)
+    by_key = {hamlet_key(n): n for n in names}
+    target_keys = [k for k in TARGETS if k in table]
+    matched = _match_targets(table, target_keys, names, by_key, codes)
+    ind, base = _indicators(parcels, baseline, by_key)
+    out = _hamlet_counts(ind, base, parcels, names, codes)
+    scores = _measure_targets(out, target_keys, matched, renovations=renovations, cap=cap)
+    out = _rank(out, scores, target_keys)
+    out.attrs.update({"renovations": renovations, "baseline": baseline is not None, "cap": cap})
+    return out
+
+
+def _clean_hamlets(parcels: pd.DataFrame) -> pd.DataFrame:
+    """Parcels' hamlet names cleaned (NFC, spaces); missing ones counted as unknown."""
     parcels["hamlet"] = parcels["hamlet"].map(
         lambda v: clean_text(v) if isinstance(v, str) else None
     )
     parcels["hamlet"] = parcels["hamlet"].astype(object).where(parcels["hamlet"].notna(), None)
     if parcels["hamlet"].isna().any():
         n = int(parcels["hamlet"].isna().sum())
-        warn(f"{n} parcel(s) of the result have no hamlet; they are counted as '{UNKNOWN_HAMLET}'.")
+        warn(
+            f"{n} parcel(s) of the result have no hamlet; they are counted as '{UNKNOWN_HAMLET}'.",
+            ProgressWarning,
+        )
         parcels["hamlet"] = parcels["hamlet"].fillna(UNKNOWN_HAMLET)
+    return parcels
 
-    # the hamlets, in the hamlet layer's order, then any others found in the parcels
+
+def _hamlet_names(parcels: pd.DataFrame, hamlet_layer) -> tuple[list[str], dict[str, str]]:
+    """The hamlets, in the hamlet layer's order, then any others found in the parcels.
+
+    Parcels' hamlet names spelt differently from the hamlet layer take the layer's name
+    (``parcels`` is changed in place). Returns the names and their codes (``ma_thon``).
+    """
     names: list[str] = []
     codes: dict[str, str] = {}
     if hamlet_layer is not None:
@@ -675,17 +633,17 @@ def hamlet_progress(
                 names.append(name)
                 if "ma_thon" in h and isinstance(h["ma_thon"], str):
                     codes[name] = h["ma_thon"]
-    # parcels' hamlet names spelt differently from the hamlet layer take the layer's name
     layer_names = {hamlet_key(n): n for n in names}
     parcels["hamlet"] = parcels["hamlet"].map(lambda n: layer_names.get(hamlet_key(n), n))
     for name in parcels["hamlet"].unique():
         if name not in names:
             names.append(name)
-    by_key = {hamlet_key(n): n for n in names}
-    by_code = {fold(c): n for n, c in codes.items()}
+    return names, codes
 
-    # match the targets to the hamlets
-    target_keys = [k for k in TARGETS if k in table]
+
+def _match_targets(table, target_keys, names, by_key, codes) -> dict[str, dict]:
+    """Each target row's hamlet (by name, else by code): hamlet -> {target: value}."""
+    by_code = {fold(c): n for n, c in codes.items()}
     matched: dict[str, dict] = {}
     unknown = []
     for _, row in table.iterrows():
@@ -702,8 +660,11 @@ def hamlet_progress(
             f"(hamlets there: {', '.join(n for n in names if n != UNKNOWN_HAMLET)}). Correct "
             f"the names in the targets table."
         )
+    return matched
 
-    # per-parcel indicators
+
+def _indicators(parcels, baseline, by_key):
+    """Per-parcel 0/1 indicators and areas, and the baseline's per-hamlet counts (or None)."""
     gardens = parcels["is_garden"]
     area = parcels["area_m2"].fillna(0.0)
     ind = pd.DataFrame({"hamlet": parcels["hamlet"]})
@@ -723,32 +684,35 @@ def hamlet_progress(
         ind[f"area_flag_{f}"] = area.where(hit, 0.0)
     ind["abandoned_survey"] = parcels["survey_class"].eq("hoang_hoa").astype(int)
     ind["abandoned_imagery"] = parcels["flag"].eq("hoang_hoa").astype(int)
-    if baseline is not None:
-        comparison = compare_campaigns(baseline, parcels)
-        comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")
-        comparison["hamlet"] = comparison["hamlet"].map(
-            lambda v: clean_text(v) if isinstance(v, str) else UNKNOWN_HAMLET
-        )
-        comparison["hamlet"] = comparison["hamlet"].map(lambda n: by_key.get(hamlet_key(n), n))
-        gone = comparison["presence"].eq("chi_dot_truoc")
-        if gone.any():
-            warn(
-                f"{int(gone.sum())} parcel(s) of the baseline are not in the result (e.g. "
-                f"'{comparison.loc[gone, 'parcel_id'].iloc[0]}'); they count in their "
-                f"baseline hamlet for the abandoned gardens at baseline only."
-            )
-        base = pd.DataFrame({"hamlet": comparison["hamlet"]})
-        base["abandoned_baseline_survey"] = comparison["survey_class_before"].eq("hoang_hoa")
-        base["abandoned_baseline_imagery"] = comparison["flag_before"].eq("hoang_hoa")
-        base["renovated_reported"] = comparison["renovated_reported"]
-        base["renovated_confirmed"] = comparison["renovated_confirmed"]
-        base = base.groupby("hamlet", sort=False).sum().astype(int)
-    else:
+    if baseline is None:
         reported = parcels["survey_class"].eq("da_cai_tao")
         ind["renovated_reported"] = reported.astype(int)
         ind["renovated_confirmed"] = (reported & parcels["flag"].eq("binh_thuong")).astype(int)
-        base = None
+        return ind, None
+    comparison = compare_campaigns(baseline, parcels)
+    comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")
+    comparison["hamlet"] = comparison["hamlet"].map(
+        lambda v: clean_text(v) if isinstance(v, str) else UNKNOWN_HAMLET
+    )
+    comparison["hamlet"] = comparison["hamlet"].map(lambda n: by_key.get(hamlet_key(n), n))
+    gone = comparison["presence"].eq("chi_dot_truoc")
+    if gone.any():
+        warn(
+            f"{int(gone.sum())} parcel(s) of the baseline are not in the result (e.g. "
+            f"'{comparison.loc[gone, 'parcel_id'].iloc[0]}'); they count in their "
+            f"baseline hamlet for the abandoned gardens at baseline only.",
+            ProgressWarning,
+        )
+    base = pd.DataFrame({"hamlet": comparison["hamlet"]})
+    base["abandoned_baseline_survey"] = comparison["survey_class_before"].eq("hoang_hoa")
+    base["abandoned_baseline_imagery"] = comparison["flag_before"].eq("hoang_hoa")
+    base["renovated_reported"] = comparison["renovated_reported"]
+    base["renovated_confirmed"] = comparison["renovated_confirmed"]
+    return ind, base.groupby("hamlet", sort=False).sum().astype(int)
 
+
+def _hamlet_counts(ind, base, parcels, names, codes) -> pd.DataFrame:
+    """The indicators summed per hamlet, in ``names`` order, with households and codes."""
     stats = ind.groupby("hamlet", sort=False).sum()
     stats["households"] = (
         parcels.groupby("hamlet", sort=False)["household"].nunique()
@@ -778,25 +742,20 @@ def hamlet_progress(
     out.insert(2, "households", out.pop("households"))
     if codes:
         out.insert(1, "ma_thon", out["hamlet"].map(codes).astype(object))
+    return out
 
-    # targets
-    share = np.where(
-        out["gardens"] > 0,
-        100.0
-        * out[[f"n_{c}" for c in STANDARD_CLASSES]].sum(axis=1)
-        / out["gardens"].clip(lower=1),
-        0.0,
-    )
-    achieved = {
-        "hoang_hoa_dua_vao_su_dung": out[f"renovated_{renovations}"].astype(float),
-        "ty_le_dat_chuan": pd.Series(np.round(share, 1), index=out.index),
-        "so_vuon_mau": out["n_vuon_mau"].astype(float),
-    }
+
+def _measure_targets(out, target_keys, matched, *, renovations, cap) -> pd.DataFrame:
+    """Add target, achieved, progress and status columns to ``out``; return the scores.
+
+    What each target counts is its registry entry's ``achieved`` rule
+    (:data:`ntmgis.registry.TARGETS`).
+    """
     scores = pd.DataFrame(index=out.index)
     for key in target_keys:
         goal = out["hamlet"].map(lambda n, key=key: matched.get(n, {}).get(key, np.nan))
         goal = goal.astype(float)
-        got = achieved[key]
+        got = TARGETS[key].achieved(out, renovations=renovations)
         out[f"target_{key}"] = goal
         out[f"achieved_{key}"] = got
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -811,20 +770,25 @@ def hamlet_progress(
         # zero target: met counts 100 %, exceeded counts the cap
         contrib = np.where(goal > 0, np.minimum(pct, cap), np.where(got > 0, cap, 100.0))
         scores[key] = np.where(goal.isna(), np.nan, contrib)
+    return scores
+
+
+def _overall_status(given: list[str]) -> str:
+    """A hamlet's status from its targets' statuses (``khong_chi_tieu`` left out)."""
+    given = [s for s in given if s != "khong_chi_tieu"]
+    if not given:
+        return "khong_chi_tieu"
+    if "chua_dat" in given:
+        return "chua_dat"
+    return "vuot" if all(s == "vuot" for s in given) else "dat"
+
+
+def _rank(out, scores, target_keys) -> pd.DataFrame:
+    """Score, status, rank, ties and reward priority; rows in rank order."""
     statuses = out[[f"status_{k}" for k in target_keys]] if target_keys else pd.DataFrame()
     out["targets_set"] = (scores.notna().sum(axis=1) if target_keys else 0).astype(int)
     out["score"] = np.round(scores.mean(axis=1), 1) if target_keys else np.nan
-    overall = []
-    for i in out.index:
-        given = [s for s in (statuses.loc[i] if target_keys else []) if s != "khong_chi_tieu"]
-        if not given:
-            overall.append("khong_chi_tieu")
-        elif "chua_dat" in given:
-            overall.append("chua_dat")
-        elif all(s == "vuot" for s in given):
-            overall.append("vuot")
-        else:
-            overall.append("dat")
+    overall = [_overall_status(list(statuses.loc[i]) if target_keys else []) for i in out.index]
     out["status"] = pd.Series(overall, index=out.index, dtype=object)
     ranked = out["status"].ne("khong_chi_tieu")
     rank = out["score"].where(ranked).rank(method="min", ascending=False)
@@ -838,9 +802,7 @@ def hamlet_progress(
     # tied hamlets (and those without targets) keep the hamlet layer's order
     out["_order"] = range(len(out))
     out = out.sort_values(["rank", "_order"], na_position="last").drop(columns="_order")
-    out = out.reset_index(drop=True)
-    out.attrs.update({"renovations": renovations, "baseline": baseline is not None, "cap": cap})
-    return out
+    return out.reset_index(drop=True)
 
 
 def _is_target_table(targets) -> bool:
