@@ -83,6 +83,7 @@ class Catalog:
     sign: str | None = None
     collections: tuple[str, ...] = ("sentinel-2-l2a", "landsat-c2-l2")
     needs: str = "nothing (no account)"
+    gdal: tuple[tuple[str, str], ...] = ()
 
 
 #: The named catalogues (``catalog=`` / ``--catalog``); any STAC API URL works too.
@@ -91,6 +92,7 @@ CATALOGS = {
         "earth-search",
         "https://earth-search.aws.element84.com/v1",
         collections=("sentinel-2-l2a", "landsat-c2-l2"),
+        gdal=(("AWS_REQUEST_PAYER", "requester"),),
         needs="nothing for sentinel-2-l2a; landsat-c2-l2 assets are in a requester-pays "
         "bucket (AWS keys)",
     ),
@@ -105,6 +107,11 @@ CATALOGS = {
         "cdse",
         "https://stac.dataspace.copernicus.eu/v1",
         collections=("sentinel-2-l2a",),
+        gdal=(
+            ("AWS_S3_ENDPOINT", "eodata.dataspace.copernicus.eu"),
+            ("AWS_VIRTUAL_HOSTING", "FALSE"),
+            ("AWS_HTTPS", "YES"),
+        ),  # fmt: skip
         needs="a free Copernicus Data Space account's S3 keys (AWS_ACCESS_KEY_ID, "
         "AWS_SECRET_ACCESS_KEY; AWS_S3_ENDPOINT=eodata.dataspace.copernicus.eu)",
     ),
@@ -312,8 +319,7 @@ def _search(client, cat: Catalog, collection: str, geometry, start, end, limit: 
         )
         return list(search.items())
     except Exception as exc:
-        text = str(exc)
-        if "collection" in text.lower() and ("not found" in text.lower() or "404" in text):
+        if getattr(exc, "status_code", None) == 404:
             raise _unknown_on_server(client, cat, collection) from exc
         raise _network_error(cat, exc) from exc
 
@@ -554,11 +560,16 @@ def _source_bytes(ds) -> int:
         return 0
 
 
-def _gdal_env(timeout: float, retries: int):
+def _gdal_env(timeout: float, retries: int, extra=()):
     import rasterio
 
+    options = dict(extra)
+    for key in list(options):  # the user's own settings win
+        if os.environ.get(key):
+            options.pop(key)
     return rasterio.Env(
         **_GDAL_HTTP,
+        **options,
         GDAL_HTTP_TIMEOUT=str(int(max(timeout, 1))),
         GDAL_HTTP_CONNECTTIMEOUT=str(int(max(min(timeout, 30), 1))),
         GDAL_HTTP_MAX_RETRY=str(int(retries)),
@@ -579,10 +590,29 @@ class _Band:
     asset: dict = field(default_factory=dict)
 
 
-def _read_band(band: _Band, aoi_series, margin, timeout, retries) -> _Band:
+class _NeedsKeys(ImageryError):
+    """The catalogue's assets need credentials the user has not set: stop at once."""
+
+
+def _check_s3(href: str, cat: Catalog) -> None:
+    """An s3:// asset needs keys: say which, before GDAL's own error does."""
+    if not href.startswith("s3://") or os.environ.get("AWS_NO_SIGN_REQUEST", "").upper() == "YES":
+        return
+    if os.environ.get("AWS_ACCESS_KEY_ID") or (Path.home() / ".aws" / "credentials").exists():
+        return
+    raise _NeedsKeys(
+        f"The assets of {cat.name} are in S3 ('{href.split('?')[0]}'), which needs "
+        f"{cat.needs}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use "
+        f"--catalog earth-search or planetary-computer."
+    )
+
+
+def _read_band(band: _Band, aoi_series, margin, timeout, retries, cat=None) -> _Band:
     import rasterio
 
-    with _gdal_env(timeout, retries):
+    if cat is not None:
+        _check_s3(band.href, cat)
+    with _gdal_env(timeout, retries, cat.gdal if cat is not None else ()):
         try:
             with rasterio.open(_gdal_path(band.href)) as ds:
                 window = _window_for(ds, aoi_series, margin)
@@ -768,8 +798,21 @@ def _item_dict(item, bands: dict[str, _Band], files: dict[str, Path], extra: dic
 # --------------------------------------------------------------------------- resume
 
 
-def _complete(folder: Path) -> bool:
-    """True when a scene folder's item.json and every asset it lists check out."""
+def _request_key(aoi_wgs84, margin: float, bands) -> dict:
+    """What a scene folder was fetched for: a folder for another area or bands is redone."""
+    return {
+        "ntmgis:aoi_bbox": [round(v, 6) for v in aoi_wgs84.bounds],
+        "ntmgis:margin_m": float(margin),
+        "ntmgis:bands": sorted(bands),
+    }
+
+
+def _complete(folder: Path, request: dict | None = None) -> bool:
+    """True when a scene folder's item.json and every asset it lists check out.
+
+    With ``request``, the folder must also have been fetched for the same area, margin
+    and (at least the) bands.
+    """
     import rasterio
 
     item_file = folder / "item.json"
@@ -780,6 +823,13 @@ def _complete(folder: Path) -> bool:
         assets = data["assets"]
         if not assets:
             return False
+        props = data["properties"]
+        for key, value in (request or {}).items():
+            if key == "ntmgis:bands":
+                if not set(value) <= set(props.get(key, [])):
+                    return False
+            elif props.get(key) != value:
+                return False
         for asset in assets.values():
             path = folder / asset["href"]
             if not path.is_file():
@@ -877,8 +927,8 @@ def fetch_scenes(
     limit : int
         Items per search page.
     progress : callable, optional
-        ``progress(fraction, message)``; returning ``False`` cancels (the date being
-        fetched is left in its hidden folder and finished by the next call).
+        ``progress(fraction, message)``; returning ``False`` cancels: the date being
+        fetched is dropped, the dates already complete stay (the next call reuses them).
 
     Returns
     -------
@@ -941,6 +991,7 @@ def fetch_scenes(
     }
     kept = _dedupe(items, aoi_wgs84, records)
     result = FetchResult(out=out, catalog=cat.name, collection=collection)
+    request = _request_key(aoi_wgs84, margin, wanted)
     folders: list[Path] = []
     n = len(kept)
     for i, item in enumerate(kept):
@@ -948,7 +999,7 @@ def fetch_scenes(
         sub = _progress.scaled(progress, 0.02 + 0.96 * i / n, 0.02 + 0.96 * (i + 1) / n)
         _progress.report(sub, 0.0, f"{rec['date']} {item.id}")
         final = out / item.id
-        if _complete(final):
+        if _complete(final, request):
             rec.update(status="complete", reason="already fetched (checked)")
             meta = json.loads((final / "item.json").read_text(encoding="utf-8"))
             rec["clear_share"] = meta["properties"].get("ntmgis:clear_share")
@@ -970,9 +1021,11 @@ def fetch_scenes(
                 retries=retries,
                 catalog=cat,
                 result=result,
+                request=request,
                 progress=sub,
             )
-        except CancelledError:
+        except (CancelledError, _NeedsKeys):
+            shutil.rmtree(out / f".{item.id}.part", ignore_errors=True)
             _write_report(out, result, records, cat, collection, period)
             raise
         except ImageryError as exc:
@@ -1026,6 +1079,7 @@ def _fetch_item(
     retries: int,
     catalog: Catalog,
     result: FetchResult,
+    request: dict,
     progress,
 ) -> str:
     mask_name = COLLECTIONS[collection]["mask"]
@@ -1054,7 +1108,7 @@ def _fetch_item(
     partial.mkdir(parents=True, exist_ok=True)
     _clean_partial(partial)
     # 1. the mask window first: cloud screening on the AOI's own pixels
-    mask = _read_band(bands[mask_name], aoi_series, margin, timeout, retries)
+    mask = _read_band(bands[mask_name], aoi_series, margin, timeout, retries, catalog)
     result.bytes_read += mask.bytes_read
     result.bytes_source += mask.bytes_source
     if mask.data is None:
@@ -1083,7 +1137,7 @@ def _fetch_item(
     def read(band: _Band) -> _Band:
         if done.is_set():
             return band
-        return _read_band(band, aoi_series, margin, timeout, retries)
+        return _read_band(band, aoi_series, margin, timeout, retries, catalog)
 
     files: dict[str, Path] = {}
     with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
@@ -1117,7 +1171,7 @@ def _fetch_item(
         "ntmgis:clear_share": round(share, 4),
         "ntmgis:clear_pixels": clear,
         "ntmgis:aoi_pixels": total,
-        "ntmgis:margin_m": margin,
+        **request,
         "ntmgis:fetched": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     if offset is not None:

@@ -454,3 +454,93 @@ def test_landsat_collection_2_with_qa_pixel(stac, tmp_path):
         s2_clear = s2_meta["clear_pixels"] / s2.meta["aoi_pixels"]
         ls_clear = ls.meta["scenes"][k]["clear_pixels"] / ls.meta["aoi_pixels"]
         assert abs(s2_clear - ls_clear) < 0.05
+
+
+# --------------------------------------------------------------------------- the run config
+
+
+def _raw(**imagery):
+    raw = {
+        "commune": {"name": "Xã Thanh Bình", "year": 2020},
+        "inputs": {
+            "parcels": str(AOI),
+            "parcels_layer": "parcels",
+            "hamlets": str(AOI),
+            "hamlets_layer": "hamlets",
+            "survey": str(LAYERS / "survey_2020.xlsx"),
+        },
+        "imagery": {"period": "2020-01-01:2020-12-31", **imagery},
+        "outputs": {"maps": False, "report": False, "name": "xa"},
+    }
+    return raw
+
+
+def test_config_imagery_source_is_validated_before_work(tmp_path):
+    import ntmgis
+    from ntmgis.errors import ConfigError
+
+    cfg = ntmgis.load_config(_raw(source="earth-search", max_cloud=60), base=tmp_path)
+    assert cfg.imagery_source == "earth-search" and cfg.max_cloud == 60
+    assert cfg.imagery == cfg.imagery_cache == tmp_path / "out" / "imagery"
+    with pytest.raises(ConfigError, match="Known catalogues: earth-search"):
+        ntmgis.load_config(_raw(source="google-earth-engine"), base=tmp_path)
+    with pytest.raises(ConfigError, match="Known collections"):
+        ntmgis.load_config(_raw(source="earth-search", collection="modis"), base=tmp_path)
+    raw = _raw(source="earth-search")
+    del raw["imagery"]["period"]
+    with pytest.raises(ConfigError, match=r"\[imagery\] period .* required"):
+        ntmgis.load_config(raw, base=tmp_path)
+    raw = _raw(source="earth-search")
+    raw["inputs"]["imagery"] = str(LAYERS / "s2")
+    with pytest.raises(ConfigError, match="both"):
+        ntmgis.load_config(raw, base=tmp_path)
+    with pytest.raises(ConfigError, match=r"\[imagery\] max_cloud .* needs \[imagery\] source"):
+        ntmgis.load_config(_raw(max_cloud=50), base=tmp_path)
+    with pytest.raises(ConfigError, match=r"\[inputs\] imagery .* required"):
+        ntmgis.load_config(_raw(), base=tmp_path)
+    with pytest.raises(ConfigError, match="percentage"):
+        ntmgis.load_config(_raw(source="earth-search", max_cloud=150), base=tmp_path)
+
+
+def test_run_fetches_first_when_the_config_names_a_source(stac, fetched_2020, tmp_path):
+    import geopandas as gpd
+
+    import ntmgis
+
+    raw = _raw(source=stac.es.url, max_cloud=100, cache=str(tmp_path / "anh"))
+    raw["outputs"]["dir"] = str(tmp_path / "out")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = ntmgis.run(ntmgis.load_config(raw))
+    scenes = sorted(p.name for p in (tmp_path / "anh").iterdir() if p.is_dir())
+    assert scenes == sorted(s.id for s in fetched_2020[0])
+    got = gpd.read_file(tmp_path / "out" / "xa.gpkg", layer="parcels")
+    assert len(got) == 1600 and got["flag"].notna().sum() > 1000
+    # the same run on the local scenes flags the same
+    raw_local = _raw()
+    raw_local["inputs"]["imagery"] = str(LAYERS / "s2")
+    raw_local["outputs"]["dir"] = str(tmp_path / "local")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ntmgis.run(ntmgis.load_config(raw_local))
+    local = gpd.read_file(tmp_path / "local" / "xa.gpkg", layer="parcels")
+    assert got["flag"].fillna("").tolist() == local["flag"].fillna("").tolist()
+    assert result is not None
+
+
+def test_bbox_area_in_degrees_and_a_vn2000_outline_make_the_same_search():
+    import geopandas as gpd
+
+    from ntmgis.errors import InputError
+    from ntmgis.fetch import _aoi
+
+    commune = gpd.read_file(AOI, layer="commune")
+    assert commune.crs.to_epsg() == 9209
+    series, wgs84 = _aoi(AOI, "commune", None)
+    assert series.crs.to_epsg() == 9209  # the AOI keeps its CRS: windows use it
+    w, s, e, n = wgs84.bounds
+    assert 105.5 < w < e < 105.7 and 18.5 < s < n < 18.6
+    box_series, box_wgs84 = _aoi(f"{w},{s},{e},{n}", None, None)
+    assert box_wgs84.bounds == pytest.approx((w, s, e, n))
+    with pytest.raises(InputError, match="west < east"):
+        _aoi((e, s, w, n), None, None)
