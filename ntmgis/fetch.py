@@ -48,6 +48,7 @@ from .errors import (
     InputError,
     warn,
 )
+from .i18n import message, register
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,106 @@ _GDAL_HTTP = {
     "VSI_CACHE": "TRUE",
 }
 _HEADER_BYTES = 32768
+
+# what the fetch says to people (ntmgis.i18n): Vietnamese first, English too
+_MESSAGES = {
+    "fetch.unknown_catalog": (
+        "Không có danh mục ảnh '{name}'. Các danh mục đã biết: {known}; hoặc nhập địa chỉ "
+        "một STAC API (https://...).",
+        "Unknown catalogue '{name}'. Known catalogues: {known}; or give a STAC API URL "
+        "(https://...).",
+    ),
+    "fetch.unknown_collection": (
+        "Không có bộ sưu tập ảnh '{name}'. Các bộ sưu tập đã biết: {known} (Sentinel-2 L2A, "
+        "Landsat Collection 2 Level-2).",
+        "Unknown collection '{name}'. Known collections: {known} (Sentinel-2 L2A, Landsat "
+        "Collection 2 Level-2).",
+    ),
+    "fetch.not_in_catalog": (
+        "Danh mục {catalog} không có bộ sưu tập '{name}' mà ntmgis đọc được; danh mục này "
+        "có {known}.",
+        "The catalogue {catalog} has no collection '{name}' that ntmgis reads; it has {known}.",
+    ),
+    "fetch.not_on_server": (
+        "Danh mục {catalog} ({url}) không có bộ sưu tập '{name}'. Các bộ sưu tập của nó: {known}.",
+        "The catalogue {catalog} ({url}) has no collection '{name}'. Its collections: {known}.",
+    ),
+    "fetch.network": (
+        "Danh mục {catalog} ({url}) {what}, đã thử lại nhiều lần: hãy kiểm tra kết nối "
+        "Internet, hoặc thử lại sau hay dùng --catalog khác.",
+        "The catalogue {catalog} ({url}) {what}, after retries: check the internet "
+        "connection, or try again later or with another --catalog.",
+    ),
+    "fetch.what.429": (
+        "trả lời 429 Too Many Requests (quá nhiều yêu cầu)",
+        "answers 429 Too Many Requests (rate limit)",
+    ),
+    "fetch.what.http": ("trả lời lỗi HTTP {status}", "answers HTTP {status}"),
+    "fetch.what.timeout": ("không trả lời kịp", "does not answer in time"),
+    "fetch.what.unreachable": ("không kết nối được", "cannot be reached"),
+    "fetch.no_scene": (
+        "Không có cảnh {collection} nào của {catalog} phủ khu vực từ {start} đến {end}. "
+        "Ngày gần nhất tìm được: {near}. Hãy mở rộng --period.",
+        "No {collection} scene of {catalog} covers the area between {start} and {end}. "
+        "Nearest dates found: {near}. Widen --period.",
+    ),
+    "fetch.near.before": ("trước: {date}", "before: {date}"),
+    "fetch.near.after": ("sau: {date}", "after: {date}"),
+    "fetch.near.none": ("không có trong vòng 400 ngày", "none within 400 days either side"),
+    "fetch.all_cloudy": (
+        "Mọi ngày trong {period} đều quá nhiều mây trên khu vực ({n} ngày vượt max_cloud "
+        "{max_cloud}%; ngày quang nhất, {date}, quang {share}). Hãy nới --max-cloud (từ {need} "
+        "trở lên sẽ giữ ngày {date}) hoặc mở rộng --period.",
+        "Every date of {period} is too cloudy over the area ({n} date(s) above max_cloud "
+        "{max_cloud}%; the clearest, {date}, is {share} clear). Relax --max-cloud (to {need} "
+        "or more keeps {date}) or widen --period.",
+    ),
+    "fetch.nothing": (
+        "Không tải được cảnh nào từ {catalog} / {collection}: {reasons}",
+        "No scene could be fetched from {catalog} / {collection}: {reasons}",
+    ),
+    "fetch.missing_asset": (
+        "Bỏ qua {item}: mục này không có tệp cho {bands}; các tệp của nó là {assets}.",
+        "Skipped {item}: the item has no asset for {bands}; its assets are {assets}.",
+    ),
+    "fetch.skipped": ("Bỏ qua {item}: {reason}", "Skipped {item}: {reason}"),
+    "fetch.band_error": (
+        "Không đọc được kênh {band} ('{href}'): {error}. Tệp có thể không có hoặc máy chủ "
+        "không truy cập được; bỏ qua ngày này, hãy tải lại sau.",
+        "Cannot read the {band} band ('{href}'): {error}. The asset may be missing or the "
+        "server unreachable; the date is skipped, fetch again later.",
+    ),
+    "fetch.s3_keys": (
+        "Các tệp ảnh của {catalog} nằm trên S3 ('{href}'), cần {needs}. Hãy đặt "
+        "AWS_ACCESS_KEY_ID và AWS_SECRET_ACCESS_KEY, hoặc dùng --catalog earth-search hay "
+        "planetary-computer.",
+        "The assets of {catalog} are in S3 ('{href}'), which needs {needs}. Set "
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use --catalog earth-search or "
+        "planetary-computer.",
+    ),
+    "fetch.summary": (
+        "{n} cảnh trong {out} từ {catalog} / {collection}; các mục: {parts}; đã tải "
+        "{moved}{share}, đã ghi {written}.",
+        "{n} scene(s) in {out} from {catalog} / {collection}; items: {parts}; moved "
+        "{moved}{share}, wrote {written}.",
+    ),
+    "fetch.share": (" ({share} dung lượng các tệp gốc)", " ({share} of the source files)"),
+    "fetch.searching": (
+        "Tìm ảnh trên {catalog} ({collection})",
+        "Searching {catalog} ({collection})",
+    ),
+    "fetch.reading": (
+        "{item}: quang {share}, đọc các kênh",
+        "{item}: {share} clear, reading bands",
+    ),
+    "fetch.done": ("{n} cảnh trong {out}", "{n} scenes in {out}"),
+    "fetch.cloudy": (
+        "{share} khu vực bị mây, bóng mây hoặc không có dữ liệu (max_cloud {max_cloud}%)",
+        "{share} of the area is cloud, shadow or no data (max_cloud {max_cloud}%)",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    register(_key, _vi, _en)
 _RETRY_STATUS = (429, 500, 502, 503, 504)
 
 
@@ -211,11 +312,17 @@ class FetchResult(list):
         parts = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         share = ""
         if self.bytes_source:
-            share = f" ({self.bytes_read / self.bytes_source:.1%} of the source files)"
-        return (
-            f"{len(self)} scene(s) in {self.out} from {self.catalog} / {self.collection}; "
-            f"items: {parts or 'none'}; moved {_mb(self.bytes_read)}{share}, "
-            f"wrote {_mb(self.bytes_written)}."
+            share = message("fetch.share", share=f"{self.bytes_read / self.bytes_source:.1%}")
+        return message(
+            "fetch.summary",
+            n=len(self),
+            out=self.out,
+            catalog=self.catalog,
+            collection=self.collection,
+            parts=parts or "-",
+            moved=_mb(self.bytes_read),
+            share=share,
+            written=_mb(self.bytes_written),
         )
 
     def __repr__(self) -> str:
@@ -238,23 +345,23 @@ def _catalog(catalog) -> Catalog:
     if text.startswith(("http://", "https://")):
         return Catalog(text, text.rstrip("/"), collections=())
     known = ", ".join(f"{k} ({c.url})" for k, c in CATALOGS.items())
-    raise InputError(
-        f"Unknown catalogue '{text}'. Known catalogues: {known}; or give a STAC API URL "
-        f"(https://...)."
-    )
+    raise InputError(message("fetch.unknown_catalog", name=text, known=known))
 
 
 def _collection(name: str | None, cat: Catalog) -> str:
     name = (name or "sentinel-2-l2a").strip()
     if name not in COLLECTIONS:
         raise InputError(
-            f"Unknown collection '{name}'. Known collections: {', '.join(COLLECTIONS)} "
-            f"(Sentinel-2 L2A, Landsat Collection 2 Level-2)."
+            message("fetch.unknown_collection", name=name, known=", ".join(COLLECTIONS))
         )
     if cat.collections and name not in cat.collections:
         raise InputError(
-            f"The catalogue {cat.name} has no collection '{name}' that ntmgis reads; it has "
-            f"{', '.join(cat.collections)}."
+            message(
+                "fetch.not_in_catalog",
+                catalog=cat.name,
+                name=name,
+                known=", ".join(cat.collections),
+            )
         )
     return name
 
@@ -285,17 +392,14 @@ def _network_error(cat: Catalog, exc: Exception) -> ImageryError:
     elif status is None and "too many 5" in text.lower():
         status = "5xx"
     if status == 429:
-        what = "answers 429 Too Many Requests (rate limit)"
+        what = message("fetch.what.429")
     elif status is not None:
-        what = f"answers HTTP {status}"
+        what = message("fetch.what.http", status=status)
     elif "timed out" in text.lower() or "timeout" in text.lower():
-        what = "does not answer in time"
+        what = message("fetch.what.timeout")
     else:
-        what = "cannot be reached"
-    return ImageryError(
-        f"The catalogue {cat.name} ({cat.url}) {what}, after retries: check the internet "
-        f"connection, or try again later or with another --catalog."
-    )
+        what = message("fetch.what.unreachable")
+    return ImageryError(message("fetch.network", catalog=cat.name, url=cat.url, what=what))
 
 
 def _open_client(cat: Catalog, *, timeout: float, retries: int):
@@ -331,8 +435,7 @@ def _unknown_on_server(client, cat: Catalog, collection: str) -> InputError:
         names = []
     listed = ", ".join(names[:30]) or "none listed"
     return InputError(
-        f"The catalogue {cat.name} ({cat.url}) has no collection '{collection}'. Its "
-        f"collections: {listed}."
+        message("fetch.not_on_server", catalog=cat.name, url=cat.url, name=collection, known=listed)
     )
 
 
@@ -601,9 +704,7 @@ def _check_s3(href: str, cat: Catalog) -> None:
     if os.environ.get("AWS_ACCESS_KEY_ID") or (Path.home() / ".aws" / "credentials").exists():
         return
     raise _NeedsKeys(
-        f"The assets of {cat.name} are in S3 ('{href.split('?')[0]}'), which needs "
-        f"{cat.needs}. Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use "
-        f"--catalog earth-search or planetary-computer."
+        message("fetch.s3_keys", catalog=cat.name, href=href.split("?")[0], needs=cat.needs)
     )
 
 
@@ -634,8 +735,7 @@ def _read_band(band: _Band, aoi_series, margin, timeout, retries, cat=None) -> _
                 band.bytes_source = _source_bytes(ds)
         except rasterio.errors.RasterioIOError as exc:
             raise ImageryError(
-                f"Cannot read the {band.band} band ('{band.href}'): {exc}. The asset may be "
-                f"missing or the server unreachable; the date is skipped, fetch again later."
+                message("fetch.band_error", band=band.band, href=band.href.split("?")[0], error=exc)
             ) from exc
     return band
 
@@ -969,7 +1069,9 @@ def fetch_scenes(
     out.mkdir(parents=True, exist_ok=True)
     aoi_series, aoi_wgs84 = _aoi(aoi, aoi_layer, aoi_crs)
 
-    _progress.report(progress, 0.0, f"Searching {cat.name} ({collection})")
+    _progress.report(
+        progress, 0.0, message("fetch.searching", catalog=cat.name, collection=collection)
+    )
     client = _open_client(cat, timeout=timeout, retries=retries)
     if cat.collections == ():
         _check_collection(client, cat, collection)
@@ -1031,7 +1133,12 @@ def fetch_scenes(
         except ImageryError as exc:
             shutil.rmtree(out / f".{item.id}.part", ignore_errors=True)
             rec.update(status="error", reason=str(exc))
-            warn(f"Skipped {item.id}: {exc}", ImageryWarning, where=item.id, what="fetch error")
+            warn(
+                message("fetch.skipped", item=item.id, reason=exc),
+                ImageryWarning,
+                where=item.id,
+                what="fetch error",
+            )
             continue
         if status == "fetched":
             folders.append(final)
@@ -1039,7 +1146,7 @@ def fetch_scenes(
     if not folders:
         raise ImageryError(_nothing_kept_message(records, max_cloud, cat, collection, period))
     result.extend(find_scenes(folders))
-    _progress.report(progress, 1.0, f"{len(result)} scenes in {out}")
+    _progress.report(progress, 1.0, message("fetch.done", n=len(result), out=out))
     return result
 
 
@@ -1097,8 +1204,12 @@ def _fetch_item(
             reason=f"no asset for {', '.join(missing)} (assets: {', '.join(item.assets)})",
         )
         warn(
-            f"Skipped {item.id}: the item has no asset for {', '.join(missing)}; its assets are "
-            f"{', '.join(item.assets)}.",
+            message(
+                "fetch.missing_asset",
+                item=item.id,
+                bands=", ".join(missing),
+                assets=", ".join(item.assets),
+            ),
             ImageryWarning,
             where=item.id,
             what="missing asset",
@@ -1124,12 +1235,11 @@ def _fetch_item(
     if (1.0 - share) * 100.0 > max_cloud:
         rec.update(
             status="cloudy",
-            reason=f"{1 - share:.0%} of the area is cloud, shadow or no data "
-            f"(max_cloud {max_cloud:g}%)",
+            reason=message("fetch.cloudy", share=f"{1 - share:.0%}", max_cloud=f"{max_cloud:g}"),
         )
         shutil.rmtree(partial, ignore_errors=True)
         return rec["status"]
-    _progress.report(progress, 0.15, f"{item.id}: {share:.0%} clear, reading bands")
+    _progress.report(progress, 0.15, message("fetch.reading", item=item.id, share=f"{share:.0%}"))
     # 2. the other bands in parallel, bounded: one window each
     todo = [b for name, b in bands.items() if name != mask_name]
     done = threading.Event()
@@ -1233,12 +1343,15 @@ def _no_scene_message(client, cat, collection, aoi_wgs84, start, end) -> str:
                 after = date
     except (ImageryError, InputError):
         pass
-    near = [f"before: {before}" if before else "", f"after: {after}" if after else ""]
-    near_text = "; ".join(t for t in near if t) or "none within 400 days either side"
-    return (
-        f"No {collection} scene of {cat.name} covers the area between {start} and {end}. "
-        f"Nearest dates found: {near_text}. Widen --period."
-    )
+    near = [
+        message("fetch.near.before", date=before) if before else "",
+        message("fetch.near.after", date=after) if after else "",
+    ]
+    near_text = "; ".join(t for t in near if t) or message("fetch.near.none")
+    return message(
+        "fetch.no_scene", collection=collection, catalog=cat.name, start=start, end=end,
+        near=near_text,
+    )  # fmt: skip
 
 
 def _nothing_kept_message(records, max_cloud, cat, collection, period) -> str:
@@ -1247,14 +1360,12 @@ def _nothing_kept_message(records, max_cloud, cat, collection, period) -> str:
     if cloudy and len(cloudy) >= statuses.count("error") + statuses.count("missing asset"):
         best = max(cloudy, key=lambda r: r["clear_share"] or 0.0)
         need = math.ceil((1 - (best["clear_share"] or 0.0)) * 100)
-        return (
-            f"Every date of {period} is too cloudy over the area ({len(cloudy)} date(s) above "
-            f"max_cloud {max_cloud:g}%; the clearest, {best['date']}, is "
-            f"{best['clear_share']:.0%} clear). Relax --max-cloud (to {need} or more keeps "
-            f"{best['date']}) or widen --period."
-        )
+        return message(
+            "fetch.all_cloudy", period=period, n=len(cloudy), max_cloud=f"{max_cloud:g}",
+            date=best["date"], share=f"{best['clear_share']:.0%}", need=need,
+        )  # fmt: skip
     reasons = "; ".join(f"{r['id']}: {r['status']} ({r['reason']})" for r in records.values())
-    return f"No scene could be fetched from {cat.name} / {collection}: {reasons[:1500]}"
+    return message("fetch.nothing", catalog=cat.name, collection=collection, reasons=reasons[:1500])
 
 
 def fetch_for_run(config, *, progress: Callable | None = None) -> FetchResult | None:

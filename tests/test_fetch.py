@@ -30,6 +30,17 @@ from stac import setup_servers  # noqa: E402
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """Messages are matched in English here (one test checks the Vietnamese)."""
+    from ntmgis.i18n import set_language
+
+    monkeypatch.setenv("NTMGIS_LANG", "en")
+    set_language("en")
+    yield
+    set_language(None)
+
+
 @pytest.fixture(scope="module")
 def stac(tmp_path_factory):
     missing = _servers.missing_tools()
@@ -312,11 +323,16 @@ def test_misbehaving_catalogue_is_retried_then_named(stac, tmp_path, mode, expec
 
 def test_catalogue_down_is_one_sentence(stac, tmp_path):
     from ntmgis.errors import ImageryError
+    from ntmgis.i18n import set_language
 
     url = f"http://127.0.0.1:{_servers.free_port()}/v1"
     with pytest.raises(ImageryError, match="cannot be reached") as err:
         _fetch(stac, tmp_path, "2020-01-01:2020-01-31", catalog=url, retries=1, timeout=2)
     assert url in str(err.value) and "Traceback" not in str(err.value)
+    set_language("vi")  # Vietnamese first: the same sentence from the catalogue
+    with pytest.raises(ImageryError, match="không kết nối được") as err:
+        _fetch(stac, tmp_path, "2020-01-01:2020-01-31", catalog=url, retries=0, timeout=2)
+    assert str(err.value).startswith(f"Danh mục {url} ({url})")
 
 
 def test_flaky_catalogue_succeeds_after_retries(stac, tmp_path):
