@@ -382,20 +382,42 @@ def _retry(retries: int):
     )
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (pystac-client re-raises requests' errors as APIError)."""
+    seen: list[BaseException] = []
+    stack: list = [exc]
+    while stack:
+        e = stack.pop()
+        if not isinstance(e, BaseException) or any(e is s for s in seen):
+            continue
+        seen.append(e)
+        stack += [e.__cause__, e.__context__, getattr(e, "reason", None), *e.args]
+    return seen
+
+
 def _network_error(cat: Catalog, exc: Exception) -> ImageryError:
-    text = str(exc)
-    status = getattr(exc, "status_code", None) or getattr(
-        getattr(exc, "response", None), "status_code", None
-    )
-    if status is None and "too many 429" in text.lower():
-        status = 429
-    elif status is None and "too many 5" in text.lower():
-        status = "5xx"
+    import requests
+    import urllib3
+
+    causes = _causes(exc)
+    status = next((c.status_code for c in causes if getattr(c, "status_code", None)), None)
+    if status is None:
+        response = next((c.response for c in causes if getattr(c, "response", None)), None)
+        status = getattr(response, "status_code", None)
+
+    def found(*kinds) -> bool:
+        return any(isinstance(c, kinds) for c in causes)
+
+    # urllib3's NewConnectionError derives from its ConnectTimeoutError: "refused" or an
+    # unknown host is no network, a read that never ends is a slow catalogue
+    read_timeout = found(requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError)
     if status == 429:
         what = message("fetch.what.429")
     elif status is not None:
         what = message("fetch.what.http", status=status)
-    elif "timed out" in text.lower() or "timeout" in text.lower():
+    elif found(urllib3.exceptions.NewConnectionError, ConnectionError) and not read_timeout:
+        what = message("fetch.what.unreachable")
+    elif read_timeout or found(requests.exceptions.Timeout, TimeoutError):
         what = message("fetch.what.timeout")
     else:
         what = message("fetch.what.unreachable")
