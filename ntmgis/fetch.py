@@ -584,6 +584,16 @@ def _utm_epsg(geom) -> int:
     return (32600 if lat >= 0 else 32700) + zone
 
 
+def _footprint_in(item, aoi_wgs84):
+    """The part of the AOI (WGS 84) an item's footprint covers (empty when unknown)."""
+    from shapely.geometry import Polygon, shape
+
+    try:
+        return shape(item.geometry).intersection(aoi_wgs84)
+    except Exception:  # an odd footprint: it covers nothing we can tell
+        return Polygon()
+
+
 def _dedupe(items, aoi_wgs84, records) -> list:
     """One item per date, all on one grid where possible (the majority CRS)."""
     from shapely.geometry import shape
@@ -619,15 +629,27 @@ def _dedupe(items, aoi_wgs84, records) -> list:
             return (on_grid, round(coverage(item), 3), baseline, -cloud, item.id)
 
         group.sort(key=rank, reverse=True)
-        kept.append(group[0])
+        best = group[0]
+        kept.append(best)
+        best_crs = _item_crs(best)
+        covered = _footprint_in(best, aoi_wgs84)
         for other in group[1:]:
             crs = _item_crs(other)
+            same_grid = crs is not None and best_crs is not None and crs == best_crs
+            # an adjacent tile on the same grid that adds part of the area: the reader
+            # fills one layer from both; anything else of the date is a duplicate
+            part = _footprint_in(other, aoi_wgs84)
+            adds = part.difference(covered).area / aoi_wgs84.area if aoi_wgs84.area else 0.0
+            if same_grid and adds > 0.01:
+                kept.append(other)
+                covered = covered.union(part)
+                continue
             records[other.id].update(
                 status="duplicate",
-                reason=f"same date as {group[0].id} (kept: "
-                f"{'same grid as the other dates, ' if rank(group[0])[0] else ''}"
-                f"larger share of the area); this one is on "
-                f"{crs.to_string() if crs else 'an unknown CRS'}",
+                reason=f"same date as {best.id}, kept as it is "
+                f"{'on the grid of the other dates' if rank(best)[0] else 'larger over the area'}"
+                f"; this one is on {crs.to_string() if crs else 'an unknown CRS'} and adds "
+                f"{adds:.0%} of the area",
             )
     return kept
 

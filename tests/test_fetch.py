@@ -215,6 +215,15 @@ def test_duplicate_date_from_another_utm_zone_keeps_one_grid(stac, tmp_path):
     assert len(ntmgis.read_stacks(result, aoi=AOI, aoi_layer="commune")) == 1
 
 
+def test_adjacent_tiles_of_one_date_on_one_grid_are_both_kept(stac, tmp_path):
+    import ntmgis
+
+    result = _fetch(stac, tmp_path, "2019-11-01:2019-11-30", max_cloud=100)
+    assert sorted(s.id for s in result) == ["S2A_48QWE_20191115_0_L2A", "S2A_48QXE_20191115_0_L2A"]
+    stacks = ntmgis.read_stacks(result, aoi=AOI, aoi_layer="commune")
+    assert len(stacks) == 1 and stacks[0].names == ["2019-11-15/ndvi"]  # one layer from both
+
+
 def test_cloud_screening_on_the_aoi_pixels(stac, tmp_path):
     result = _fetch(stac, tmp_path, "2020-09-01:2020-11-30", max_cloud=50)
     by_id = {i["id"]: i for i in result.items}

@@ -50,6 +50,24 @@ def _broken_items(facts, base_url):
     return out
 
 
+def _adjacent_tiles(facts, base_url, commune_wgs84):
+    """2019-11-15 from two MGRS tiles of one grid, each covering half of the commune (their
+    assets are one scene's files; only the footprints differ)."""
+    from shapely.geometry import box, mapping
+
+    scene = sorted(facts)[0]
+    w, s, e, n = commune_wgs84.bounds
+    mid = (w + e) / 2
+    out = []
+    for tile, (x0, x1) in (("48QWE", (w - 0.2, mid)), ("48QXE", (mid, e + 0.2))):
+        item = build.earth_search_item(scene, facts[scene], base_url)
+        item["id"] = f"S2A_{tile}_20191115_0_L2A"
+        item["properties"]["datetime"] = "2019-11-15T03:31:21Z"
+        item["geometry"] = mapping(box(x0, s - 0.2, x1, n + 0.2))
+        out.append(build.with_bbox(item))
+    return out
+
+
 def start(root: Path, limit: int | None = None) -> Servers:
     """Build the catalogues (all sample dates, or the first ``limit``) and start the servers."""
     servers = Servers(root)
@@ -62,6 +80,10 @@ def start(root: Path, limit: int | None = None) -> Servers:
         facts = servers.facts
         es_items = [build.with_bbox(build.earth_search_item(s, facts[s], base)) for s in facts]
         es_items += [build.with_bbox(i) for i in _broken_items(facts, base)]
+        import geopandas as gpd
+
+        commune = gpd.read_file(build.ROOT / "layers" / "thanh_binh.gpkg", layer="commune")
+        es_items += _adjacent_tiles(facts, base, commune.to_crs(4326).union_all())
         first = sorted(facts)[0]
         es_items.append(build.other_zone_copy(docroot, first, facts[first], base))
         if limit is None:
