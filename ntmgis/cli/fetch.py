@@ -24,9 +24,9 @@ import click
     show_default=True,
     help="Highest % of the AOI's own pixels under cloud/shadow for a date to be kept.",
 )
-@click.option("--band", "bands", multiple=True,
-              help="Band to fetch (repeatable): blue, green, red, nir, swir16... Default: those "
-              "the indices use; the mask band is always fetched.")  # fmt: skip
+@click.option("--bands", "bands", default=None,
+              help="Bands to fetch, comma-separated: blue,green,red,nir,swir16... Default: "
+              "those the indices use; the mask band (scl, qa_pixel) always comes too.")  # fmt: skip
 @click.option("--margin", default=100.0, show_default=True, help="Metres around the AOI.")
 @click.option("--workers", default=4, show_default=True, help="Bands read in parallel.")
 @click.option("--timeout", default=60.0, show_default=True, help="Seconds per HTTP request.")
@@ -58,7 +58,7 @@ def fetch(aoi, period, outdir, aoi_layer, aoi_crs, catalog, collection, max_clou
             aoi_layer=aoi_layer,
             aoi_crs=aoi_crs,
             max_cloud=max_cloud,
-            bands=list(bands) or None,
+            bands=[b.strip() for b in bands.split(",") if b.strip()] if bands else None,
             margin=margin,
             workers=workers,
             timeout=timeout,
