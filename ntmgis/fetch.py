@@ -343,7 +343,8 @@ def _catalog(catalog) -> Catalog:
     if text.lower() in CATALOGS:
         return CATALOGS[text.lower()]
     if text.startswith(("http://", "https://")):
-        return Catalog(text, text.rstrip("/"), collections=())
+        url = text.rstrip("/")
+        return Catalog(url.split("://", 1)[1], url, collections=())
     known = ", ".join(f"{k} ({c.url})" for k, c in CATALOGS.items())
     raise InputError(message("fetch.unknown_catalog", name=text, known=known))
 
