@@ -51,6 +51,7 @@ _LAZY = {
     "Result": "ntmgis.result",
     "index_products": "ntmgis.operations",
     "run_config": "ntmgis.operations",
+    "parcel_statistics": "ntmgis.operations",
     "TARGETS": "ntmgis.registry",
     "as_result": "ntmgis.result",
     "read_parcels": "ntmgis.parcels",

@@ -102,7 +102,9 @@ def register(key: str, vi: str, en: str) -> None:
     """Add (or replace) one catalogue entry; both languages must use the same fields."""
     fields = {f for _, f, _, _ in string.Formatter().parse(vi) if f}
     if fields != {f for _, f, _, _ in string.Formatter().parse(en) if f}:
-        raise ValueError(f"Message {key!r}: the Vietnamese and English fields differ.")
+        from .errors import ConfigError
+
+        raise ConfigError(f"Message {key!r}: the Vietnamese and English fields differ.")
     CATALOGUE[key] = {"vi": vi, "en": en}
 
 
@@ -110,6 +112,8 @@ def message(key: str, lang: str | None = None, **fields: object) -> str:
     """The catalogue's sentence ``key`` in ``lang`` (default :func:`get_language`)."""
     entry = CATALOGUE.get(key)
     if entry is None:
-        raise KeyError(f"No message {key!r} in ntmgis.i18n.CATALOGUE.")
+        from .errors import SchemaError
+
+        raise SchemaError(f"No message {key!r} in ntmgis.i18n.CATALOGUE.")
     lang = language_from_locale(lang) if lang else get_language()
     return entry.get(lang or "vi", entry["en"]).format(**fields)

@@ -6,6 +6,8 @@ call these, so the same operation gives the same files whichever way it is run:
 * :func:`index_products`: masked index time series and composites as COGs, one set
   per CRS grid (scenes from two UTM zones are never resampled into one), and
   ``scenes.csv``, written together;
+* :func:`parcel_statistics`: per-parcel statistics of rasters, written with the parcels
+  (GeoPackage layer ``parcels``, or CSV without geometry);
 * :func:`run_config`: run a commune or a province config, whichever the file is.
 """
 
@@ -18,7 +20,14 @@ from pathlib import Path
 
 from ._progress import ProgressCallback, scaled
 
-__all__ = ["IndexProducts", "index_products", "run_config", "run_commune", "is_province_config"]
+__all__ = [
+    "IndexProducts",
+    "index_products",
+    "parcel_statistics",
+    "run_config",
+    "run_commune",
+    "is_province_config",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +147,58 @@ def index_products(
     logger.info("index products: %d scene(s) read, %d skipped, in %s",
                 result.scenes_read, result.scenes_skipped, out)  # fmt: skip
     return result
+
+
+def parcel_statistics(
+    parcels,
+    rasters,
+    out: str | os.PathLike,
+    *,
+    layer: str | None = None,
+    stats=("mean", "count"),
+    weights: str = "coverage",
+    nodata: float | None = None,
+    progress: ProgressCallback | None = None,
+):
+    """Per-parcel statistics of rasters, written with the parcels' own columns.
+
+    Parameters
+    ----------
+    parcels : str, os.PathLike or GeoDataFrame
+        The parcels (any vector GDAL reads).
+    rasters : str, os.PathLike or list
+        One raster or several on one grid (see :func:`ntmgis.zonal_stats`).
+    out : str or os.PathLike
+        ``.gpkg`` (layer ``parcels``, with geometry) or ``.csv`` (without geometry),
+        written atomically; text cells of the CSV formula-escaped.
+    layer : str, optional
+        Layer of the parcels file.
+    stats, weights, nodata
+        As :func:`ntmgis.zonal_stats`.
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    tuple
+        ``(table, path)``: the statistics table (one row per parcel, with ``status``) and
+        the file written.
+    """
+    from ._io import read_vector, write_csv, write_gpkg
+    from .zonal import zonal_stats
+
+    gdf = read_vector(parcels, layer=layer, what="parcels file")
+    table = zonal_stats(gdf, rasters if isinstance(rasters, (list, tuple)) else [rasters],
+                        stats=list(stats), weights=weights, nodata=nodata,
+                        progress=progress)  # fmt: skip
+    clash = set(table.columns) & set(gdf.columns)
+    joined = gdf.join(table.add_prefix("z_") if clash else table)
+    out = Path(out)
+    if out.suffix.lower() == ".gpkg":
+        path = write_gpkg(out, {"parcels": joined})
+    else:
+        path = write_csv(out, joined.drop(columns=joined.geometry.name))
+    return table, path
 
 
 def is_province_config(path: str | os.PathLike) -> bool:

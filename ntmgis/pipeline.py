@@ -17,6 +17,7 @@ truth file: evaluation (:func:`ntmgis.flags.evaluate`) is a separate step.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,8 @@ from ._io import write_gpkg as write_gpkg_atomic  # noqa: F401  (re-exported)
 from ._progress import ProgressCallback, report
 from .result import Result
 from .sample import sample_config  # noqa: F401  (re-exported: ntmgis.pipeline.sample_config)
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Prepared",
@@ -145,7 +148,12 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     started = dt.datetime.now(dt.timezone.utc)
+    logger.info(
+        "run %s: config %s, outputs to %s", cfg.commune or cfg.stem, cfg.source, cfg.out_dir
+    )
     prepared = prepare(cfg, progress=progress)
+    logger.info("%d parcels read, survey joined: %s", len(prepared.joined),
+                "yes" if prepared.join_report is not None else "no survey")  # fmt: skip
     report(progress, 0.1, "imagery")
     features, dates = commune_features(
         cfg, prepared.joined, progress=scaled(progress, 0.1, 0.6)
@@ -243,45 +251,70 @@ def finish(
         As :func:`run` returns it.
     """
     import datetime as dt
-    import platform
 
-    import geopandas as gpd
     import pandas as pd
-
-    from ._version import __version__
-    from .flags import flag_parcels, survey_agreement
 
     cfg = config
     result = RunResult(join_report=prepared.join_report)
     started = started or dt.datetime.now(dt.timezone.utc)
-    joined, survey_class = prepared.joined, prepared.survey_class
-    unmatched = prepared.unmatched
     report(progress, 0.62, "flags")
+    result.parcels, result.calibration = _flagged_parcels(cfg, prepared, features)
+    logger.info("flags: %s", result.calibration.mode)
+    report(progress, 0.7, "hamlets")
+    hamlets = _hamlets_with_counts(cfg, result.parcels)
+    result.metadata = _run_metadata(cfg, result, dates, started, metadata)
+    if cfg.targets is not None:
+        report(progress, 0.72, "hamlet progress")
+        hamlets = _hamlet_progress(cfg, result, hamlets)
+    result.hamlets = hamlets
+
+    report(progress, 0.75, "writing GeoPackage")
+    res = Result(result.parcels, hamlets, result.metadata, pd.DataFrame(prepared.unmatched))
+    gpkg = res.write(Path(cfg.out_dir) / f"{cfg.stem}.gpkg", styles="flag")
+    res.source = str(gpkg)
+    result.result = res
+    result.outputs["gpkg"] = gpkg
+    logger.info("wrote %s", gpkg)
+    _finish_outputs(cfg, result, res, progress)
+    report(progress, 1.0, "done")
+    result.messages.insert(0, _run_summary(result))
+    return result
+
+
+def _flagged_parcels(cfg, prepared: Prepared, features):
+    """Flags (calibrated on the survey when it can be), agreement, and the parcels layer."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from .flags import flag_parcels, survey_agreement
+
+    joined, survey_class = prepared.joined, prepared.survey_class
     flags, calibration = flag_parcels(
         features, survey_class=survey_class, groups=joined["hamlet"],
         is_garden=joined["is_garden"], rules=cfg.rules, calibration=cfg.calibration,
         min_labels=cfg.min_labels,
     )  # fmt: skip
-    result.calibration = calibration
     agreement = survey_agreement(survey_class, flags, features)
     agreement.loc[~joined["is_garden"], ["agreement"]] = None
     agreement.loc[~joined["is_garden"], "visit"] = False
-
     feature_cols = features.drop(columns=["renovation_date"]).add_prefix("")
     feature_cols["renovation_date"] = pd.to_datetime(features["renovation_date"]).dt.strftime(
         "%Y-%m-%d"
     )
-    out_parcels = pd.concat([joined, flags, agreement, feature_cols], axis=1)
-    out_parcels = gpd.GeoDataFrame(out_parcels, geometry="geometry", crs=joined.crs)
-    result.parcels = out_parcels
+    out = pd.concat([joined, flags, agreement, feature_cols], axis=1)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=joined.crs), calibration
 
-    report(progress, 0.7, "hamlets")
-    hamlets = _hamlet_layer(cfg, out_parcels)
-    garden = out_parcels[out_parcels["is_garden"]]
+
+def _hamlets_with_counts(cfg, parcels):
+    """The hamlet layer with each hamlet's parcels, gardens, flags and visits counted."""
+    import pandas as pd
+
+    hamlets = _hamlet_layer(cfg, parcels)
+    garden = parcels[parcels["is_garden"]]
     counts = (
         pd.DataFrame(
             {
-                "so_thua": out_parcels.groupby("hamlet").size(),
+                "so_thua": parcels.groupby("hamlet").size(),
                 "so_vuon": garden.groupby("hamlet").size(),
                 "vuon_hoang_hoa": garden[garden["flag"] == "hoang_hoa"].groupby("hamlet").size(),
                 "vuon_nghi_van": garden[garden["flag"] == "nghi_van"].groupby("hamlet").size(),
@@ -291,8 +324,16 @@ def finish(
         .fillna(0)
         .astype(int)
     )
-    hamlets = hamlets.merge(counts, left_on="hamlet", right_index=True, how="left")
+    return hamlets.merge(counts, left_on="hamlet", right_index=True, how="left")
 
+
+def _run_metadata(cfg, result: RunResult, dates, started, extra: dict | None) -> dict:
+    """The ``run_metadata`` pairs: inputs, dates, calibration, versions."""
+    import platform
+
+    from ._version import __version__
+
+    calibration, parcels = result.calibration, result.parcels
     dates = [str(d) for d in dates]
     commune = cfg.commune or (cfg.parcels.stem if cfg.parcels else "")
     meta = {
@@ -315,10 +356,10 @@ def finish(
         "flag_mode": calibration.mode,
         "flag_mode_reason": calibration.reason,
         "threshold": "" if calibration.threshold is None else calibration.threshold,
-        "parcels_total": len(out_parcels),
-        "gardens": int(out_parcels["is_garden"].sum()),
+        "parcels_total": len(parcels),
+        "gardens": int(parcels["is_garden"].sum()),
     }
-    meta.update(metadata or {})
+    meta.update(extra or {})
     if calibration.report is not None:
         for cls, row in calibration.report.iterrows():
             for k in ("precision", "recall", "f1"):
@@ -328,34 +369,23 @@ def finish(
             meta[f"version_{lib}"] = __import__(lib).__version__
         except ImportError:  # pragma: no cover - all are dependencies
             pass
-    if cfg.targets is not None:
-        from .progress import hamlet_progress
+    return meta
 
-        report(progress, 0.72, "hamlet progress")
-        if cfg.baseline is not None:
-            from .result import as_result
 
-            result.baseline = as_result(cfg.baseline, what="baseline result")
-        table = hamlet_progress(
-            out_parcels, cfg.targets, baseline=result.baseline, hamlets=hamlets
-        )  # fmt: skip
-        result.progress = table
-        keep = [c for c in ("hamlet", "status", "score", "rank", "reward_priority") if c in table]
-        hamlets = hamlets.merge(pd.DataFrame(table[keep]), on="hamlet", how="left")
-    result.metadata = meta
-    result.hamlets = hamlets
+def _hamlet_progress(cfg, result: RunResult, hamlets):
+    """Hamlet progress against the targets (baseline read once); status and rank added."""
+    import pandas as pd
 
-    report(progress, 0.75, "writing GeoPackage")
-    out_dir = Path(cfg.out_dir)
-    res = Result(out_parcels, hamlets, meta, pd.DataFrame(unmatched))
-    gpkg = res.write(out_dir / f"{cfg.stem}.gpkg", styles="flag")
-    res.source = str(gpkg)
-    result.result = res
-    result.outputs["gpkg"] = gpkg
-    _finish_outputs(cfg, result, res, progress)
-    report(progress, 1.0, "done")
-    result.messages.insert(0, _run_summary(result))
-    return result
+    from .progress import hamlet_progress
+    from .result import as_result
+
+    if cfg.baseline is not None:
+        result.baseline = as_result(cfg.baseline, what="baseline result")
+    table = hamlet_progress(result.parcels, cfg.targets, baseline=result.baseline,
+                            hamlets=hamlets)  # fmt: skip
+    result.progress = table
+    keep = [c for c in ("hamlet", "status", "score", "rank", "reward_priority") if c in table]
+    return hamlets.merge(pd.DataFrame(table[keep]), on="hamlet", how="left")
 
 
 def _run_summary(result: RunResult) -> str:

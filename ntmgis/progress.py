@@ -32,6 +32,7 @@ exceeds every target it has, ``dat`` when it meets them all, ``chua_dat`` when i
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 
@@ -71,6 +72,7 @@ __all__ = [
 ]
 
 UNKNOWN_HAMLET = "(chưa xác định thôn)"
+logger = logging.getLogger(__name__)
 
 
 _HAMLET_ALIASES = {"hamlet": HAMLET_HEADERS, "ma_thon": HAMLET_CODE_HEADERS}
@@ -222,78 +224,27 @@ def read_targets(source, *, sheet=None) -> pd.DataFrame:
     where = f"'{info['path']}'" if info["path"] is not None else "the targets table"
     if info.get("sheet"):
         where += f" (sheet '{info['sheet']}')"
-    aliases = {**_HAMLET_ALIASES, **{k: t.aliases for k, t in TARGETS.items()}}
-    header_at, found = None, {}
-    for i, row in enumerate(rows[:30]):
-        cells = ["" if c is None else str(c) for c in row]
-        hit = match_columns(cells, aliases)
-        if "hamlet" in hit and any(k in hit for k in TARGETS):
-            header_at, found = i, hit
-            break
-    if header_at is None:
-        expected = ", ".join(f"'{t.label_vi}'" for t in TARGETS.values())
-        raise SchemaError(
-            f"No header row found in {where}: it needs a hamlet column ('Thôn') and at "
-            f"least one target column among {expected}."
-        )
+    header_at, found = _target_header(rows, where)
     header = ["" if c is None else str(c) for c in rows[header_at]]
     position = {field: header.index(column) for field, column in found.items()}
-    unknown = [
-        c for c in header if c.strip() and c not in found.values() and header_key(c) not in _IGNORED
-    ]
-    if unknown:
-        warn(
-            f"{where}: column(s) {', '.join(repr(c) for c in unknown)} are not known targets "
-            f"and were ignored. Known: {', '.join(repr(t.label_vi) for t in TARGETS.values())}."
-        )
     formats = info.get("number_formats")
     # row numbers as the user sees them: spreadsheet rows / CSV lines (1-based); a
     # DataFrame's first data row is 1
     offset = 0 if info["path"] is None else 1
     records, errors, notes, seen = [], [], [], {}
     for i in range(header_at + 1, len(rows)):
-        row = rows[i]
-        rownum = i + offset
-
-        def cell(field, row=row):
-            j = position.get(field)
-            return row[j] if j is not None and j < len(row) else None
-
-        values = [v for v in row if v is not None and not (isinstance(v, str) and not v.strip())]
-        values = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
-        if not values:
-            continue
-        name = cell("hamlet")
-        name = clean_text(name) if isinstance(name, str) else name
-        if isinstance(name, float) and math.isnan(name):
-            name = None
-        if isinstance(name, str) and fold(name) in _TOTAL_ROWS:
-            notes.append(f"row {rownum}: total row '{name}' skipped")
-            continue
-        record = {"hamlet": None if name is None else str(name)}
-        if "ma_thon" in position:
-            code = cell("ma_thon")
-            record["ma_thon"] = clean_text(str(code)) if code is not None else None
-        for key in TARGETS:
-            if key not in position:
-                continue
-            j = position[key]
-            fmt = formats[i][j] if formats and j < len(formats[i]) else None
-            number, problem = _parse_target(cell(key), fmt, TARGETS[key].unit)
-            if problem:
-                errors.append(f"row {rownum}, column '{header[j]}': {problem}")
-            record[key] = np.nan if number is None else number
-        if record["hamlet"] is None:
-            errors.append(f"row {rownum}: targets without a hamlet name (column '{header[0]}')")
+        record = _target_record(rows[i], i + offset, position, header,
+                                formats[i] if formats else None, errors, notes)  # fmt: skip
+        if record is None:
             continue
         k = hamlet_key(record["hamlet"])
         if k in seen:
             errors.append(
-                f"row {rownum}: hamlet '{record['hamlet']}' is listed twice (also row {seen[k]})"
+                f"row {record['row']}: hamlet '{record['hamlet']}' is listed twice (also row "
+                f"{seen[k]})"
             )
             continue
-        seen[k] = rownum
-        record["row"] = rownum
+        seen[k] = record["row"]
         records.append(record)
     if errors:
         shown = errors[:12] + ([f"... and {len(errors) - 12} more"] if len(errors) > 12 else [])
@@ -313,6 +264,70 @@ def read_targets(source, *, sheet=None) -> pd.DataFrame:
     table.attrs["source"] = str(info["path"]) if info["path"] is not None else None
     table.attrs["notes"] = notes
     return table
+
+
+def _target_header(rows, where) -> tuple[int, dict]:
+    """The header row (first 30 rows) with a hamlet and a target column; unknown ones warned."""
+    aliases = {**_HAMLET_ALIASES, **{k: t.aliases for k, t in TARGETS.items()}}
+    for i, row in enumerate(rows[:30]):
+        cells = ["" if c is None else str(c) for c in row]
+        found = match_columns(cells, aliases)
+        if "hamlet" in found and any(k in found for k in TARGETS):
+            unknown = [
+                c
+                for c in cells
+                if c.strip() and c not in found.values() and header_key(c) not in _IGNORED
+            ]
+            if unknown:
+                warn(
+                    f"{where}: column(s) {', '.join(repr(c) for c in unknown)} are not known "
+                    f"targets and were ignored. Known: "
+                    f"{', '.join(repr(t.label_vi) for t in TARGETS.values())}.",
+                    ProgressWarning,
+                )
+            return i, found
+    expected = ", ".join(f"'{t.label_vi}'" for t in TARGETS.values())
+    raise SchemaError(
+        f"No header row found in {where}: it needs a hamlet column ('Thôn') and at "
+        f"least one target column among {expected}."
+    )
+
+
+def _target_record(row, rownum, position, header, formats, errors, notes) -> dict | None:
+    """One hamlet's targets from a row (problems appended to ``errors``), or None."""
+
+    def cell(field):
+        j = position.get(field)
+        return row[j] if j is not None and j < len(row) else None
+
+    values = [v for v in row if v is not None and not (isinstance(v, str) and not v.strip())]
+    if not [v for v in values if not (isinstance(v, float) and math.isnan(v))]:
+        return None
+    name = cell("hamlet")
+    name = clean_text(name) if isinstance(name, str) else name
+    if isinstance(name, float) and math.isnan(name):
+        name = None
+    if isinstance(name, str) and fold(name) in _TOTAL_ROWS:
+        notes.append(f"row {rownum}: total row '{name}' skipped")
+        return None
+    record = {"hamlet": None if name is None else str(name)}
+    if "ma_thon" in position:
+        code = cell("ma_thon")
+        record["ma_thon"] = clean_text(str(code)) if code is not None else None
+    for key in TARGETS:
+        if key not in position:
+            continue
+        j = position[key]
+        fmt = formats[j] if formats and j < len(formats) else None
+        number, problem = _parse_target(cell(key), fmt, TARGETS[key].unit)
+        if problem:
+            errors.append(f"row {rownum}, column '{header[j]}': {problem}")
+        record[key] = np.nan if number is None else number
+    if record["hamlet"] is None:
+        errors.append(f"row {rownum}: targets without a hamlet name (column '{header[0]}')")
+        return None
+    record["row"] = rownum
+    return record
 
 
 # --------------------------------------------------------------------------------------
@@ -599,6 +614,7 @@ def hamlet_progress(
     scores = _measure_targets(out, target_keys, matched, renovations=renovations, cap=cap)
     out = _rank(out, scores, target_keys)
     out.attrs.update({"renovations": renovations, "baseline": baseline is not None, "cap": cap})
+    logger.info("hamlet progress: %d hamlets, %d targets", len(out), len(target_keys))
     return out
 
 

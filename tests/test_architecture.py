@@ -137,3 +137,27 @@ def test_the_plugin_uses_only_the_public_api():
             if parts[0] == "ntmgis" and any(p.startswith("_") for p in parts[1:]):
                 bad.append(f"{path.relative_to(ROOT)}: {mod}")
     assert bad == []
+
+
+def test_progress_stages_are_logged(caplog):
+    import logging
+
+    from ntmgis._progress import report
+
+    with caplog.at_level(logging.DEBUG, logger="ntmgis"):
+        report(None, 0.25, "hamlet maps")
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("ntmgis.progress", " 25% hamlet maps")
+    ]
+
+
+def test_library_errors_are_ntmgis_errors_and_builtins():
+    import ntmgis
+    from ntmgis.stack import RasterStack
+
+    with pytest.raises(ntmgis.InputError) as info:
+        RasterStack(__import__("numpy").zeros((2, 3, 3)), None, None, ["a"])
+    assert isinstance(info.value, ValueError) and "2 layers but 1 names" in str(info.value)
+    with pytest.raises(ntmgis.SchemaError) as info:
+        ntmgis.get_theme("flag")["khong_co"]
+    assert isinstance(info.value, KeyError)
