@@ -1449,3 +1449,28 @@ def fetch_for_run(config, *, progress: Callable | None = None) -> FetchResult | 
     config.imagery = Path(config.imagery_cache)
     logger.info("fetched for the run: %s", result.summary())
     return result
+
+
+def fetch_for_run_or_warn(config) -> FetchResult | None:
+    """:func:`fetch_for_run` for one commune of a province; a failure is only warned about.
+
+    That commune then fails on its missing imagery; the other communes go on.
+
+    Parameters
+    ----------
+    config : ntmgis.config.RunConfig
+
+    Returns
+    -------
+    FetchResult or None
+    """
+    from .errors import NtmgisError
+
+    try:
+        return fetch_for_run(config)
+    except CancelledError:
+        raise
+    except NtmgisError as exc:
+        where = str(config.source or config.commune or config.parcels)
+        warn(f"{where}: {exc}", ImageryWarning, where=where, what="fetch failed")
+        return None
