@@ -28,7 +28,10 @@ Example (the sample commune's, ``layers/thanh_binh.toml``)::
 Relative paths are relative to the config file's folder. An unknown section or key, a
 wrong value or a missing file is a :class:`~ntmgis.errors.ConfigError` that names it.
 ``[imagery] block`` (pixels, default 512) sets the raster blocks the features are computed
-in. A province config (a ``[province]`` table listing commune configs) is read by
+in. ``[imagery] source`` (``"earth-search"``, ``"planetary-computer"``, ``"cdse"`` or a
+STAC API URL, with ``period``, ``max_cloud``, ``collection`` and ``cache``) makes the run
+fetch its scenes first (:func:`ntmgis.fetch.fetch_for_run`) instead of reading
+``[inputs] imagery``. A province config (a ``[province]`` table listing commune configs) is read by
 :func:`load_communes`.
 """
 
