@@ -11,9 +11,11 @@ GEO := "geopandas>=1" "shapely>=2" "rasterio>=1.4" "pyproj>=3.7" "pyogrio>=0.9"
 APT_QGIS := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3-pip poppler-utils qttools5-dev-tools
 # the print tests (tests/test_print.py) convert the reports with LibreOffice headless
 APT_PRINT := libreoffice-calc-nogui fonts-liberation2
+# the fetch tests' servers (tests/stac/): PostgreSQL + PostGIS for pgstac, nginx for the COGs
+APT_FETCH := postgresql-15-postgis-3 nginx-light
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: demo test venv qgis-venv print-deps lint test-lib test-qgis test-notebooks sample plugin clean
+.PHONY: demo test venv qgis-venv print-deps fetch-deps lint test-lib test-qgis test-notebooks sample plugin clean
 
 demo: venv
 	$(VENV)/bin/ntmgis run --sample -o out
@@ -48,8 +50,18 @@ $(QVENV)/.installed: pyproject.toml setup.py
 	  else echo "QGIS is missing. Run: sudo apt-get install -y --no-install-recommends $(APT_QGIS)"; exit 1; fi; fi
 	test -x $(QVENV)/bin/python || $(QGIS_PYTHON) -m venv --system-site-packages $(QVENV)
 	$(QVENV)/bin/pip install $(PIP) --upgrade pip
-	$(QVENV)/bin/pip install $(PIP) "numpy<2" "attrs>=23.2" $(GEO) "pytest>=8" "hypothesis>=6.100" "pytest-qgis==5.0.2" "bandit>=1.7" "flake8-qgis>=2" -e .
+	$(QVENV)/bin/pip install $(PIP) "numpy<2" "attrs>=23.2" $(GEO) "pytest>=8" "hypothesis>=6.100" "pytest-qgis==5.0.2" "bandit>=1.7" "flake8-qgis>=2" "stac-fastapi-pgstac[server]>=6" -e .
+	$(QVENV)/bin/pip install $(PIP) --no-deps "pypgstac==0.10.0"
 	touch $@
+
+# pgstac's schema SQL ships in the pypgstac wheel, whose CLI needs a package without wheels
+# (fire): install the wheel alone, the tests load its SQL with psql
+fetch-deps: venv
+	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -f /usr/share/postgresql/15/extension/postgis.control ] || [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_FETCH); \
+	  else echo "The fetch tests need: sudo apt-get install -y --no-install-recommends $(APT_FETCH)"; fi; fi
+	@$(VENV)/bin/python -c "import pypgstac" 2>/dev/null || $(VENV)/bin/pip install $(PIP) --no-deps "pypgstac==0.10.0"
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -63,12 +75,12 @@ print-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PRINT); \
 	  else echo "LibreOffice is missing. Run: sudo apt-get install -y --no-install-recommends $(APT_PRINT)"; exit 1; fi; fi
 
-test-lib: venv
+test-lib: venv fetch-deps
 	NTMGIS_REQUIRE_PRINT=$(NTMGIS_REQUIRE_PRINT) \
 	$(VENV)/bin/python -m pytest tests --ignore=tests/qgis -p no:cacheprovider
 	$(VENV)/bin/python -m pytest ntmgis --doctest-modules -p no:cacheprovider -q
 
-test-qgis: qgis-venv
+test-qgis: qgis-venv fetch-deps
 	$(QVENV)/bin/python -m pytest tests/qgis -p no:cacheprovider
 
 test-notebooks: venv

@@ -77,6 +77,8 @@ _LAZY = {
     "scl_mask": "ntmgis.imagery",
     "qa_pixel_mask": "ntmgis.imagery",
     "boa_offset": "ntmgis.imagery",
+    "fetch_scenes": "ntmgis.fetch",
+    "FetchResult": "ntmgis.fetch",
     "Index": "ntmgis.indices",
     "register_index": "ntmgis.indices",
     "get_index": "ntmgis.indices",

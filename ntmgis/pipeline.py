@@ -146,6 +146,7 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
     from ._progress import scaled
     from .blocks import commune_features
     from .config import RunConfig, load_config
+    from .fetch import fetch_for_run
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     started = dt.datetime.now(dt.timezone.utc)
@@ -153,6 +154,7 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
         "run %s: config %s, outputs to %s", cfg.commune or cfg.stem, cfg.source, cfg.out_dir
     )
     with RunOutputs(cfg.out_dir) as outputs:  # checked and locked before any work
+        fetch_for_run(cfg, progress=scaled(progress, 0.0, 0.05))  # [imagery] source: first
         prepared = prepare(cfg, progress=progress)
         logger.info("%d parcels read, survey joined: %s", len(prepared.joined),
                     "yes" if prepared.join_report is not None else "no survey")  # fmt: skip

@@ -32,6 +32,7 @@ COMMANDS = {
     "survey": "ntmgis.cli.survey:survey",
     "progress": "ntmgis.cli.progress:progress",
     "zonal": "ntmgis.cli.zonal:zonal",
+    "fetch": "ntmgis.cli.fetch:fetch",
 }
 
 #: exit codes of the ``ntmgis`` command

@@ -315,7 +315,7 @@ def test_algorithms_chain_in_the_graphical_modeler(provider, tmp_path):
 
 def test_provider_lists_every_algorithm_with_help(provider):
     names = sorted(alg.name() for alg in provider.algorithms())
-    assert names == sorted(c[0] for c in CASES)
+    assert names == sorted([c[0] for c in CASES] + ["fetch_imagery"])  # test_plugin_fetch.py
     for alg in provider.algorithms():
         assert alg.shortHelpString(), alg.name()
         assert alg.group() and alg.displayName()

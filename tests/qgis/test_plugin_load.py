@@ -7,6 +7,7 @@ from qgis.core import QgsApplication
 
 ALGORITHMS = {
     "join_survey",
+    "fetch_imagery",
     "vegetation_indices",
     "parcel_statistics",
     "flag_abandoned_gardens",

@@ -635,5 +635,37 @@ Các tệp của QGIS không bị thay đổi; xóa thư mục đó là gỡ b�
       <source>NTM GIS: gardens and hamlets for the New Rural Development programme</source>
       <translation>NTM GIS: vườn hộ và thôn cho chương trình xây dựng nông thôn mới</translation>
     </message>
+    <message>
+      <source>Fetch Sentinel-2 imagery for the commune</source>
+      <translation>Tải ảnh Sentinel-2 cho xã</translation>
+    </message>
+    <message>
+      <source>Searches a free public STAC catalogue (Earth Search by default, no account) for the scenes of the period over the commune, keeps the dates whose own pixels over the commune are clear enough, and writes one folder per date with one Cloud-Optimised GeoTIFF per band, clipped to the commune on the source pixel grid, and its STAC item. Only the commune's window is downloaded (a few MB per date). The output folder is the imagery folder of "Flag abandoned gardens"; running again skips the dates already complete and finishes the ones that were cut.</source>
+      <translation>Tìm trong một danh mục STAC công khai, miễn phí (mặc định Earth Search, không cần tài khoản) các cảnh ảnh của khoảng thời gian phủ lên xã, giữ lại những ngày mà chính các điểm ảnh trên xã đủ quang mây, rồi ghi mỗi ngày một thư mục gồm một tệp Cloud-Optimised GeoTIFF cho mỗi kênh, cắt theo xã trên đúng lưới điểm ảnh gốc, kèm mục STAC của nó. Chỉ phần ảnh phủ xã được tải về (vài MB mỗi ngày). Thư mục kết quả là thư mục ảnh của "Phát hiện vườn hoang hóa"; chạy lại sẽ bỏ qua những ngày đã tải đủ và tải tiếp những ngày bị ngắt giữa chừng.</translation>
+    </message>
+    <message>
+      <source>Commune boundary (or the parcel layer)</source>
+      <translation>Ranh giới xã (hoặc lớp thửa đất)</translation>
+    </message>
+    <message>
+      <source>Maximum cloud over the commune (%)</source>
+      <translation>Tỷ lệ mây tối đa trên xã (%)</translation>
+    </message>
+    <message>
+      <source>Catalogue</source>
+      <translation>Danh mục ảnh</translation>
+    </message>
+    <message>
+      <source>Other STAC API URL (replaces the catalogue)</source>
+      <translation>Địa chỉ STAC API khác (thay cho danh mục)</translation>
+    </message>
+    <message>
+      <source>Collection</source>
+      <translation>Bộ sưu tập ảnh</translation>
+    </message>
+    <message>
+      <source>Scenes fetched</source>
+      <translation>Số cảnh đã tải</translation>
+    </message>
   </context>
 </TS>
