@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ImageryError, InputError, NtmgisError
+from .errors import CancelledError, ImageryError, InputError, NtmgisError
 from .features import DEFAULT_INDICES
 
 __all__ = [
@@ -262,6 +262,8 @@ def commune_features(config, joined, *, on_error: str = "raise", progress=None):
                 period=config.period, min_valid=config.min_valid, progress=sub,
             )  # fmt: skip
             parts.append(BlockResult(pos, feats, dates))
+        except CancelledError:
+            raise  # a cancel is the user's, never a block's bad input
         except NtmgisError as exc:
             if on_error == "raise":
                 raise

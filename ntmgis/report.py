@@ -506,7 +506,7 @@ def _col_pt(width: float) -> float:
 
 def _width_for(text: str, size: float, bold: bool = False) -> float:
     """Excel width that holds ``text`` on one line."""
-    return (_text_pt(text, size, bold) + 6.0) / _PT_PER_CHAR
+    return (_text_pt(text, size, bold) + 8.0) / _PT_PER_CHAR  # LibreOffice needs the margin
 
 
 # -- sheet layout -----------------------------------------------------------------------

@@ -880,14 +880,16 @@ def read_survey(
             f"{where}: {len(unknown_rows)} unknown garden class value(s) at row(s) {shown}; "
             "they are reported, not guessed (see the report's issues).",
             SurveyWarning,
-            where=where,
+            where=f"{where}, row(s) {shown}",
             what="unknown_class",
         )
     out.attrs["ntmgis"] = Metadata(
         {
             "source": name,
             "sheet": sheet_name,
-            "header_row": numbers[header_index],
+            "header_row": numbers[header_index]
+            if header_index < len(numbers)
+            else header_index + 1,
             "encoding": used_encoding,
             "fields": dict(mapping),
             "blank_rows": n_blank,

@@ -380,7 +380,7 @@ def test_cli_survey_refuses_an_unwritable_output_before_reading(tmp_path, monkey
         main()
     assert exit_.value.code == 1
     err = capsys.readouterr().err
-    assert err.startswith("ntmgis: error: Không ghi được")  # Vietnamese first
+    assert err.startswith("ntmgis: Lỗi: Không ghi được")  # Vietnamese first
     assert "(Cannot write" in err and "a_file" in err and "Traceback" not in err
 
 
@@ -604,8 +604,12 @@ def test_report_workbook_takes_control_characters_and_formulas(tmp_path):
     )
     path = write_workbook({"visits": table}, tmp_path / "bao_cao.xlsx")
     sheet = load_workbook(path).active
-    owners = [sheet.cell(row=r, column=1) for r in (4, 5, 6)]
+    # the table's first data row: the row below the header cell "Chủ hộ"
+    header = next(c for row in sheet.iter_rows() for c in row if c.value == "Chủ hộ")
+    rows = range(header.row + 1, header.row + 4)
+    col = header.column
+    owners = [sheet.cell(row=r, column=col) for r in rows]
     assert owners[0].value == "Nguy\ufffdễn V\ufffdă\ufffdn A\ufffd"
     assert owners[1].value == "=1+1" and owners[1].data_type == "s" and owners[1].quotePrefix
-    assert [sheet.cell(row=r, column=2).value for r in (4, 5, 6)] == [-5.0, 12, 3.5]
+    assert [sheet.cell(row=r, column=col + 1).value for r in rows] == [-5.0, 12, 3.5]
     assert [p.name for p in tmp_path.iterdir()] == ["bao_cao.xlsx"]
