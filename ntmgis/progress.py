@@ -41,6 +41,8 @@ import pandas as pd
 
 from .errors import InputError, SchemaError, warn
 from .flags import FLAGS, SURVEY_CLASSES
+from .places import hamlet_key as _place_key
+from .places import is_hamlet_kind
 from .text import clean_text, fold, header_key, match_columns
 
 __all__ = [
@@ -202,9 +204,14 @@ def label(key, theme: str, *, lang: str = "vi") -> str:
 
 
 def hamlet_key(name) -> str:
-    """Key two spellings of one hamlet share ("Thôn Đông Hoà", "thon dong hoa", "Đông Hòa")."""
-    folded = fold(clean_text(name) if isinstance(name, str) else name)
-    return re.sub(r"^(thon|xom|ban|to dan pho|to)\s+", "", folded)
+    """Key two spellings of one hamlet share ("Thôn Đông Hoà", "thon dong hoa", "Đông Hòa").
+
+    The place parser's key (:func:`ntmgis.places.hamlet_key`): without the unit word
+    (thôn, xóm, ấp, bản, buôn, làng, sóc, tổ dân phố, khu phố) or the commune.
+    """
+    if not isinstance(name, str):
+        return fold(name)
+    return _place_key(name)
 
 
 def _parse_target(value, fmt, unit):
@@ -656,6 +663,8 @@ def hamlet_progress(
             raise SchemaError("The hamlets table needs a 'hamlet' (or 'ten_thon') column.")
     table = read_targets(targets) if not _is_target_table(targets) else targets.copy()
     parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
+    if "place_kind" in parcels:  # fields, forests, water (ntmgis.places): not hamlets
+        parcels = parcels[parcels["place_kind"].map(is_hamlet_kind)].copy()
     parcels["hamlet"] = parcels["hamlet"].map(
         lambda v: clean_text(v) if isinstance(v, str) else None
     )

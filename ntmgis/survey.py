@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, InputError, SchemaError, warn
+from .places import hamlet_key
 from .text import (
     Metadata,
     clean_text,
@@ -1542,7 +1543,8 @@ def join_survey(
             scol["hamlet"][r] if "hamlet" in survey_df.columns else None,
             pcol["hamlet"][i],
         )
-        if isinstance(sh, str) and isinstance(ph, str) and fold(sh) != fold(ph):
+        # compared on the parsed names: "Xóm 5" is "Xóm 5, xã Nghi Phong" (ntmgis.places)
+        if isinstance(sh, str) and isinstance(ph, str) and hamlet_key(sh) != hamlet_key(ph):
             issues.add(
                 "hamlet_mismatch",
                 rows[r],
