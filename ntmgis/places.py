@@ -43,6 +43,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from . import palette as _palette
 from .errors import ParcelWarning, warn
 from .text import clean_text, fold
 
@@ -83,17 +84,8 @@ NON_HAMLET_WORDS = {
     "Nghĩa trang": "nghia_trang",
     "Nghĩa địa": "nghia_trang",
 }
-# place kind -> (Vietnamese, English); "thon_xom" and "khong_ro" are hamlets
-PLACE_KINDS = {
-    "thon_xom": ("Thôn, xóm (khu dân cư)", "Hamlet"),
-    "khong_ro": ("Tên thôn không có từ chỉ đơn vị", "Hamlet name without a unit word"),
-    "canh_dong": ("Cánh đồng, xứ đồng", "Field"),
-    "rung_nui": ("Rừng, núi, đồi", "Forest or hill"),
-    "song_ho": ("Sông, suối, hồ, ao", "Water"),
-    "bai": ("Bãi", "Riverbank or flat"),
-    "nghia_trang": ("Nghĩa trang", "Cemetery"),
-    "trong": ("Không ghi địa danh", "No place given"),
-}
+# the place kinds (labels in ntmgis.palette, theme "place_kind"); the first two are hamlets
+PLACE_KINDS = tuple(_palette.get_theme("place_kind").keys)
 _HAMLET_KINDS = ("thon_xom", "khong_ro")
 _COMMUNE_WORDS = {"xa": "Xã", "phuong": "Phường", "thi tran": "Thị trấn"}
 _HIGHER_WORDS = ("huyen", "quan", "thi xa", "thanh pho", "tinh", "tp")

@@ -663,8 +663,11 @@ def hamlet_progress(
             raise SchemaError("The hamlets table needs a 'hamlet' (or 'ten_thon') column.")
     table = read_targets(targets) if not _is_target_table(targets) else targets.copy()
     parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
+    not_hamlet = set()
     if "place_kind" in parcels:  # fields, forests, water (ntmgis.places): not hamlets
-        parcels = parcels[parcels["place_kind"].map(is_hamlet_kind)].copy()
+        keep = parcels["place_kind"].map(is_hamlet_kind).astype(bool)
+        not_hamlet = set(parcels.loc[~keep, "parcel_id"])
+        parcels = parcels[keep].copy()
     parcels["hamlet"] = parcels["hamlet"].map(
         lambda v: clean_text(v) if isinstance(v, str) else None
     )
@@ -735,6 +738,7 @@ def hamlet_progress(
     if baseline is not None:
         comparison = compare_campaigns(baseline, parcels)
         comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")
+        comparison = comparison[~comparison["parcel_id"].isin(not_hamlet)].copy()
         comparison["hamlet"] = comparison["hamlet"].map(
             lambda v: clean_text(v) if isinstance(v, str) else UNKNOWN_HAMLET
         )

@@ -53,6 +53,13 @@ SHEETS = {
     ),
     "visits": ("Hộ cần kiểm tra", "ho_can_kiem_tra", "DANH SÁCH HỘ CẦN KIỂM TRA THỰC ĐỊA"),
     "transitions": ("Biến động", "bien_dong", "BIẾN ĐỘNG GIỮA HAI ĐỢT KHẢO SÁT"),
+    # the commune's plan: Step 3 needs, Step 4 plan, Step 6 commendations (ntmgis.needs/plan)
+    "needs": ("Nhu cầu hỗ trợ", "nhu_cau_ho_tro", "TỔNG HỢP NHU CẦU HỖ TRỢ CẢI TẠO VƯỜN CỦA CÁC HỘ"),
+    "plan": ("Kế hoạch cải tạo", "ke_hoach_cai_tao", "DANH SÁCH HỘ CẢI TẠO VƯỜN THEO THỨ TỰ ƯU TIÊN"),
+    "plan_progress": ("Thực hiện kế hoạch", "thuc_hien_ke_hoach",
+                      "KẾT QUẢ THỰC HIỆN KẾ HOẠCH CẢI TẠO VƯỜN (KẾ HOẠCH VÀ THỰC TẾ)"),
+    "commendations": ("Đề nghị khen thưởng", "de_nghi_khen_thuong",
+                      "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG PHONG TRÀO CẢI TẠO VƯỜN"),
 }
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
@@ -209,7 +216,7 @@ def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame
             "Phân loại khảo sát": _column(rows, "survey_class").map(_labeller("survey_class")),
             "Kết quả ảnh vệ tinh": _column(rows, "flag").map(_labeller("flag")),
             "Lý do cần kiểm tra": pd.Series(reasons, index=rows.index, dtype=object),
-            "Nhu cầu hỗ trợ": _column(rows, "needs"),
+            "Nhu cầu hỗ trợ": _column(rows, "support_needs" if "support_needs" in rows else "needs"),
         }
     )
     return _numbered(table, order)
@@ -378,12 +385,41 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
     else:
         order = []
     visits = _visit_table(parcels, comparison, order)
-    return {
+    tables = {
         "summary": _summary_table(progress_table, parcels, visits, comparison, commune),
         "hamlets": _hamlet_table(progress_table),
         "visits": visits,
         "transitions": _transition_table(comparison, order),
     }
+    tables.update(_plan_tables(progress_table, parcels, result, baseline))
+    return tables
+
+
+def _plan_tables(progress_table, parcels, result, baseline) -> dict:
+    """The commune plan's sheets: needs (Step 3), plan (Step 4), commendations (Step 6)."""
+    from .needs import needs_report_table
+    from .plan import (
+        PLAN_LAYER,
+        commendation_table,
+        commendations,
+        compare_plan,
+        plan_progress_table,
+        plan_report_table,
+        renovation_plan,
+    )
+
+    tables = {"needs": needs_report_table(parcels), "plan": plan_report_table(
+        renovation_plan(parcels))}  # fmt: skip
+    if baseline is not None:
+        if not isinstance(baseline, pd.DataFrame):
+            import pyogrio
+
+            if PLAN_LAYER in [n for n, _ in pyogrio.list_layers(baseline)]:
+                tables["plan_progress"] = plan_progress_table(compare_plan(baseline, parcels))
+        tables["commendations"] = commendation_table(
+            commendations(baseline, result, progress_table=progress_table)
+        )
+    return tables
 
 
 def _commune_name(path) -> str | None:
@@ -680,8 +716,7 @@ def progress_report(
         result, table, baseline=baseline, hamlets=hamlets, renovations=renovations
     )
     report(progress, 0.7, "report")
-    written = write_report(
-        ranked, result, outdir, comparison=comparison, commune=commune, stem=stem
-    )
+    written = write_report(ranked, result, outdir, baseline=baseline, comparison=comparison,
+                           commune=commune, stem=stem)  # fmt: skip
     report(progress, 1.0, "done")
     return ranked, written
