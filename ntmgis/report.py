@@ -60,6 +60,8 @@ SHEETS = {
                       "KẾT QUẢ THỰC HIỆN KẾ HOẠCH CẢI TẠO VƯỜN (KẾ HOẠCH VÀ THỰC TẾ)"),
     "commendations": ("Đề nghị khen thưởng", "de_nghi_khen_thuong",
                       "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG PHONG TRÀO CẢI TẠO VƯỜN"),
+    "survey_form": ("Phiếu khảo sát", "phieu_khao_sat",
+                    "PHIẾU KHẢO SÁT, PHÂN LOẠI VƯỜN HỘ (BƯỚC 2)"),
 }
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
@@ -467,7 +469,7 @@ def _number_format(header: str, value) -> str:
     return "#,##0.0#"
 
 
-def write_workbook(tables: dict, path, *, subtitle: str = "") -> Path:
+def write_workbook(tables: dict, path, *, subtitle: str = "", finish=None) -> Path:
     """Write report tables to one XLSX workbook, styled for printing.
 
     Each table becomes a sheet (names and titles from :data:`SHEETS` for the standard
@@ -483,6 +485,9 @@ def write_workbook(tables: dict, path, *, subtitle: str = "") -> Path:
         The ``.xlsx`` file (written atomically; replaced when it exists).
     subtitle : str, optional
         Second row of every sheet (e.g. the commune and the campaign).
+    finish : callable, optional
+        ``finish(workbook)`` runs on the openpyxl workbook before it is saved (e.g. the
+        survey form's drop-down lists and signature block).
 
     Returns
     -------
@@ -556,6 +561,8 @@ def write_workbook(tables: dict, path, *, subtitle: str = "") -> Path:
         sheet.page_margins.left = sheet.page_margins.right = 0.4
         sheet.page_margins.top = sheet.page_margins.bottom = 0.5
         sheet.oddFooter.center.text = "Trang &P / &N"
+    if finish is not None:
+        finish(book)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return _atomic(path, book.save)

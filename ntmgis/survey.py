@@ -659,6 +659,10 @@ def read_survey(
         return source.copy()
     book = Codebook.coerce(codebook)
     name = _source_name(source)
+    if not isinstance(source, pd.DataFrame) and Path(source).suffix.lower() in (".gpkg", ".qgz"):
+        from .survey_form import qfield_survey_table  # the QField project's survey layer
+
+        source = qfield_survey_table(source)
     used_encoding = None
     sheet_name = None
     if isinstance(source, pd.DataFrame):
