@@ -86,7 +86,8 @@ NON_HAMLET_WORDS = {
 }
 # the place kinds (labels in ntmgis.palette, theme "place_kind"); the first two are hamlets
 PLACE_KINDS = tuple(_palette.get_theme("place_kind").keys)
-_HAMLET_KINDS = ("thon_xom", "khong_ro")
+# kinds that may hold household gardens: a hamlet, a unit-less name, no place at all
+_HAMLET_KINDS = ("thon_xom", "khong_ro", "trong")
 _COMMUNE_WORDS = {"xa": "Xã", "phuong": "Phường", "thi tran": "Thị trấn"}
 _HIGHER_WORDS = ("huyen", "quan", "thi xa", "thanh pho", "tinh", "tp")
 _OLD = re.compile(r"\(\s*(cũ|cu|trước đây)\s*\)", re.IGNORECASE)
@@ -182,6 +183,8 @@ class Place:
 
 def is_hamlet_kind(kind) -> bool:
     """Whether a ``place_kind`` key names a hamlet (or is missing: nothing says otherwise).
+
+    An empty place (``trong``) is a parcel whose hamlet is not known, not a field.
 
     >>> is_hamlet_kind("thon_xom"), is_hamlet_kind("canh_dong"), is_hamlet_kind(None)
     (True, False, True)
