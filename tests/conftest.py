@@ -31,15 +31,16 @@ def small_sample(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def foreign(tmp_path_factory):
+def foreign(tmp_path_factory, small_sample):
     """A commune written as Xã Nghi Phong writes it ("Xóm 1, xã Nghi Phong", a rice field
-    "Cánh đồng Bàu"): the sample rewritten by tests/_foreign.py. (root, facts)."""
+    "Cánh đồng Bàu"): a copy of the small sample rewritten by tests/_foreign.py.
+    (root, facts)."""
+    import shutil
+
     from _foreign import make_foreign
 
-    from ntmgis.sample import make_sample
-
     root = tmp_path_factory.mktemp("nghi_phong")
-    make_sample(root / "xa", seed=23, n_parcels=400, n_dates=12, followup_dates=12)
+    shutil.copytree(small_sample.root, root / "xa")
     return root, make_foreign(root, root / "xa")
 
 
