@@ -151,7 +151,7 @@ def renovation_plan(result, *, hamlets=None, codebook=None, include_suspected: b
     evidence[abandoned_survey & abandoned_image] = "ca_hai"
     evidence[abandoned_survey & ~abandoned_image] = "khao_sat"
     if include_suspected:
-        evidence[~abandoned_survey & abandoned_image & ~survey.isin(RENOVATED_CLASSES[:1])] = "anh"
+        evidence[~abandoned_survey & abandoned_image] = "anh"
     mixed = survey.eq("vuon_tap") & evidence.isna()
     evidence[mixed] = "vuon_tap"
     chosen = garden & evidence.notna()
