@@ -80,8 +80,8 @@ def _load(path: str | None) -> tuple[Need, ...]:
     if path is None:
         from importlib import resources
 
-        text = resources.files("ntmgis").joinpath("data", "codebook_default.toml").read_text(
-            "utf-8"
+        text = (
+            resources.files("ntmgis").joinpath("data", "codebook_default.toml").read_text("utf-8")
         )
         where = "codebook_default.toml"
     else:
@@ -132,8 +132,10 @@ def load_needs(codebook=None) -> tuple[Need, ...]:
     >>> [n.code for n in load_needs()][:5]
     ['cay_giong', 'von', 'ky_thuat', 'phan_bon', 'cong_lao_dong']
     """
-    if codebook is None or not isinstance(codebook, str | bytes) and not hasattr(
-        codebook, "__fspath__"
+    if (
+        codebook is None
+        or not isinstance(codebook, str | bytes)
+        and not hasattr(codebook, "__fspath__")
     ):
         return _load(None)
     return _load(str(codebook))
@@ -343,8 +345,11 @@ def needs_summary(tidy: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
     def count(frame, group):
         return (
             frame.groupby(group, dropna=False, sort=False)
-            .agg(households=("household", "nunique"), gardens=("parcel_id", "nunique"),
-                 area_m2=("area_m2", "sum"))  # fmt: skip
+            .agg(
+                households=("household", "nunique"),
+                gardens=("parcel_id", "nunique"),
+                area_m2=("area_m2", "sum"),
+            )  # fmt: skip
             .reset_index()
         )
 
@@ -405,9 +410,7 @@ def needs_report_table(result, *, codebook=None, tidy=None) -> pd.DataFrame:
                                  aggfunc="sum", fill_value=0)  # fmt: skip
         for key in keys:
             values = wide[key] if key in wide.columns else pd.Series(dtype=int)
-            mapped = [
-                int(values.get((h, n), 0)) for h, n in zip(base["hamlet"], base["need"])
-            ]
+            mapped = [int(values.get((h, n), 0)) for h, n in zip(base["hamlet"], base["need"])]
             table[f"{header(key)} (hộ)"] = mapped
     notes = []
     for h, n in zip(base["hamlet"], base["need"]):

@@ -461,7 +461,8 @@ def assign_hamlets(parcels, *, hamlets=None, source_column: str | None = None, w
     phrases = {
         "layer": f"{n_hamlets} hamlets from the hamlet layer",
         "column": f"{n_hamlets} hamlets from the hamlet column '{source_column}'",
-        "place_text": f"{n_hamlets} hamlets parsed from the place text '{source_column or 'DIADANH'}'",
+        "place_text": f"{n_hamlets} hamlets parsed from the place text "
+        f"'{source_column or 'DIADANH'}'",
         "none": "no hamlets (the parcels name no place and no hamlet layer is given)",
     }
     summary = phrases[source]

@@ -161,7 +161,8 @@ def renovation_plan(result, *, hamlets=None, codebook=None, include_suspected: b
         if not chosen.any():
             raise InputError(
                 f"No garden to renovate in hamlet(s) {', '.join(map(str, hamlets))}: check "
-                f"the names (hamlets there: {', '.join(map(str, parcels['hamlet'].dropna().unique()))})."
+                f"the names (hamlets there: "
+                f"{', '.join(map(str, parcels['hamlet'].dropna().unique()))})."
             )
     rows = parcels[chosen].copy()
     rows["evidence"] = evidence[chosen]
@@ -375,7 +376,7 @@ def commendations(baseline, followup, *, progress_table=None) -> pd.DataFrame:
     comparison = comparison[comparison["presence"].eq("ca_hai_dot")]
     b, a = _ids(pd.DataFrame(before)), _ids(pd.DataFrame(after))
     sb, sa = comparison["survey_class_before"], comparison["survey_class_after"]
-    fb, fa = comparison["flag_before"], comparison["flag_after"]
+    fa = comparison["flag_after"]
     renovated = sb.eq("hoang_hoa") & sa.isin(RENOVATED_CLASSES) & fa.eq("binh_thuong")
     model = sa.eq("vuon_mau") & ~sb.eq("vuon_mau") & fa.eq("binh_thuong")
     chosen = comparison[renovated | model].copy()
@@ -388,8 +389,9 @@ def commendations(baseline, followup, *, progress_table=None) -> pd.DataFrame:
 
     def evidence(row):
         pid = row["parcel_id"]
+        before_class = _label("survey_class", row["survey_class_before"]).lower() or "không có"
         parts = [
-            f"Thửa {pid}: khảo sát {year_b} {_label('survey_class', row['survey_class_before']).lower() or 'không có'}"
+            f"Thửa {pid}: khảo sát {year_b} {before_class}"
             f" → {year_a} {_label('survey_class', row['survey_class_after']).lower()}",
             f"ảnh {year_b} {_label('flag', row['flag_before']).lower() or 'không có'}"
             f" (NDVI {_num(b['ndvi_median'].get(pid) if 'ndvi_median' in b else None)})"
@@ -427,8 +429,10 @@ def commendations(baseline, followup, *, progress_table=None) -> pd.DataFrame:
             parts = []
             for key, target in TARGETS.items():
                 if f"progress_{key}" in h and pd.notna(h[f"progress_{key}"]):
-                    parts.append(f"{target.label_vi}: {_num(h[f'achieved_{key}'], 1)}"
-                                 f"/{_num(h[f'target_{key}'], 1)} ({_num(h[f'progress_{key}'], 0)}%)")  # fmt: skip
+                    got, goal = _num(h[f"achieved_{key}"], 1), _num(h[f"target_{key}"], 1)
+                    parts.append(
+                        f"{target.label_vi}: {got}/{goal} ({_num(h[f'progress_{key}'], 0)}%)"
+                    )
             rows.append(
                 {
                     "kind": "thon",
@@ -490,8 +494,8 @@ def commendation_table(table: pd.DataFrame) -> pd.DataFrame:
             "Thửa đất": table["parcels"].values,
             "Diện tích (m²)": table["area_m2"].values,
             "Thành tích": [
-                "; ".join(_label("commendation", k) for k in str(v).split(",")) for v in
-                table["commendation"]
+                "; ".join(_label("commendation", k) for k in str(v).split(","))
+                for v in table["commendation"]
             ],  # fmt: skip
             "Căn cứ (khảo sát và ảnh vệ tinh)": table["evidence"].values,
             "Ý kiến hội nghị": [""] * len(table),

@@ -33,7 +33,6 @@ exceeds every target it has, ``dat`` when it meets them all, ``chua_dat`` when i
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np

@@ -54,14 +54,31 @@ SHEETS = {
     "visits": ("Hộ cần kiểm tra", "ho_can_kiem_tra", "DANH SÁCH HỘ CẦN KIỂM TRA THỰC ĐỊA"),
     "transitions": ("Biến động", "bien_dong", "BIẾN ĐỘNG GIỮA HAI ĐỢT KHẢO SÁT"),
     # the commune's plan: Step 3 needs, Step 4 plan, Step 6 commendations (ntmgis.needs/plan)
-    "needs": ("Nhu cầu hỗ trợ", "nhu_cau_ho_tro", "TỔNG HỢP NHU CẦU HỖ TRỢ CẢI TẠO VƯỜN CỦA CÁC HỘ"),
-    "plan": ("Kế hoạch cải tạo", "ke_hoach_cai_tao", "DANH SÁCH HỘ CẢI TẠO VƯỜN THEO THỨ TỰ ƯU TIÊN"),
-    "plan_progress": ("Thực hiện kế hoạch", "thuc_hien_ke_hoach",
-                      "KẾT QUẢ THỰC HIỆN KẾ HOẠCH CẢI TẠO VƯỜN (KẾ HOẠCH VÀ THỰC TẾ)"),
-    "commendations": ("Đề nghị khen thưởng", "de_nghi_khen_thuong",
-                      "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG PHONG TRÀO CẢI TẠO VƯỜN"),
-    "survey_form": ("Phiếu khảo sát", "phieu_khao_sat",
-                    "PHIẾU KHẢO SÁT, PHÂN LOẠI VƯỜN HỘ (BƯỚC 2)"),
+    "needs": (
+        "Nhu cầu hỗ trợ",
+        "nhu_cau_ho_tro",
+        "TỔNG HỢP NHU CẦU HỖ TRỢ CẢI TẠO VƯỜN CỦA CÁC HỘ",
+    ),
+    "plan": (
+        "Kế hoạch cải tạo",
+        "ke_hoach_cai_tao",
+        "DANH SÁCH HỘ CẢI TẠO VƯỜN THEO THỨ TỰ ƯU TIÊN",
+    ),
+    "plan_progress": (
+        "Thực hiện kế hoạch",
+        "thuc_hien_ke_hoach",
+        "KẾT QUẢ THỰC HIỆN KẾ HOẠCH CẢI TẠO VƯỜN (KẾ HOẠCH VÀ THỰC TẾ)",
+    ),
+    "commendations": (
+        "Đề nghị khen thưởng",
+        "de_nghi_khen_thuong",
+        "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG PHONG TRÀO CẢI TẠO VƯỜN",
+    ),
+    "survey_form": (
+        "Phiếu khảo sát",
+        "phieu_khao_sat",
+        "PHIẾU KHẢO SÁT, PHÂN LOẠI VƯỜN HỘ (BƯỚC 2)",
+    ),
 }
 _DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
@@ -218,7 +235,9 @@ def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame
             "Phân loại khảo sát": _column(rows, "survey_class").map(_labeller("survey_class")),
             "Kết quả ảnh vệ tinh": _column(rows, "flag").map(_labeller("flag")),
             "Lý do cần kiểm tra": pd.Series(reasons, index=rows.index, dtype=object),
-            "Nhu cầu hỗ trợ": _column(rows, "support_needs" if "support_needs" in rows else "needs"),
+            "Nhu cầu hỗ trợ": _column(
+                rows, "support_needs" if "support_needs" in rows else "needs"
+            ),
         }
     )
     return _numbered(table, order)

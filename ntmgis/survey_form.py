@@ -259,6 +259,7 @@ def write_survey_forms(
 # QField: GeoPackage + project XML
 # --------------------------------------------------------------------------------------
 
+
 # survey layer field -> (alias, kind); kinds: text, int, real, class, date, need
 def _survey_fields(needs):
     fields = [
@@ -313,7 +314,7 @@ def _srs_xml(crs) -> str:
     auth = crs.to_authority()
     authid = f"{auth[0]}:{auth[1]}" if auth else ""
     return (
-        f"<spatialrefsys nativeFormat=\"Wkt\"><wkt>{escape(crs.to_wkt('WKT2_2019'))}</wkt>"
+        f'<spatialrefsys nativeFormat="Wkt"><wkt>{escape(crs.to_wkt("WKT2_2019"))}</wkt>'
         f"<proj4></proj4><srsid>0</srsid><srid>"
         f"{auth[1] if auth else 0}</srid><authid>{escape(authid)}</authid>"
         f"<description>{escape(crs.name)}</description><projectionacronym></projectionacronym>"
@@ -381,7 +382,7 @@ def _maplayer(layer_id, name, source, crs, fields, labels, *, read_only: bool, g
         f"<fieldConfiguration>{field_xml}</fieldConfiguration>"
         f"<aliases>{aliases}</aliases><defaults>{defaults}</defaults>"
         f"<editable>{editable}</editable>"
-        f"<editform tolerant=\"1\"></editform><editforminit/><editorlayout>generatedlayout"
+        f'<editform tolerant="1"></editform><editforminit/><editorlayout>generatedlayout'
         f"</editorlayout>"
         f"</maplayer>"
     )
@@ -442,7 +443,7 @@ def write_qfield_project(gardens, outdir, *, codebook=None, commune=None, stem="
         for n in (SURVEY_LAYER, "parcels")
     )  # fmt: skip
     tree = "".join(
-        f'<layer-tree-layer id={quoteattr(ids[n])} name={quoteattr(names[n])} '
+        f"<layer-tree-layer id={quoteattr(ids[n])} name={quoteattr(names[n])} "
         f'source={quoteattr(f"./{gpkg.name}|layername={n}")} providerKey="ogr" '
         f'checked="Qt::Checked" expanded="1"><customproperties/></layer-tree-layer>'
         for n in (SURVEY_LAYER, "parcels")
@@ -452,7 +453,7 @@ def write_qfield_project(gardens, outdir, *, codebook=None, commune=None, stem="
         f'<qgis projectname={quoteattr(title)} version="3.22.16-Białowieża">'
         f'<homePath path=""/><title>{escape(title)}</title>'
         f"<projectCrs>{_srs_xml(crs)}</projectCrs>"
-        f'<layer-tree-group><customproperties/>{tree}</layer-tree-group>'
+        f"<layer-tree-group><customproperties/>{tree}</layer-tree-group>"
         f"<projectlayers>{layers_xml}</projectlayers>"
         '<properties><Paths><Absolute type="bool">false</Absolute></Paths>'
         '<SpatialRefSys><ProjectionsEnabled type="int">1</ProjectionsEnabled></SpatialRefSys>'
@@ -599,8 +600,9 @@ def check_returned_form(survey, parcels) -> pd.DataFrame:
             seen.add(original)
         if not original:
             kind = "added" if now in known else "unknown_parcel"
-            text = (f"row {r['survey_row']}: added to the form (parcel {now})" if now in known
-                    else f"row {r['survey_row']}: added, parcel {now} is not in the parcels")  # fmt: skip
+            text = f"row {r['survey_row']}: added to the form (parcel {now})"
+            if now not in known:
+                text = f"row {r['survey_row']}: added, parcel {now} is not in the parcels"
         elif now != original:
             kind = "renumbered"
             text = (f"row {r['survey_row']}: parcel {original} written as {now} on the "

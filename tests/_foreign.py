@@ -97,16 +97,16 @@ def make_foreign(root: Path, sample_dir: Path) -> dict:
             continue
         text = path.read_text(encoding="utf-8")
         follow = "_2022" in toml
-        text = re.sub(r'(?m)^hamlets(_layer)? = .*\n', "", text)
+        text = re.sub(r"(?m)^hamlets(_layer)? = .*\n", "", text)
         text = text.replace('"thanh_binh.gpkg"', '"nghi_phong.gpkg"')
-        text = re.sub(r'survey_(\d{4})\.xlsx', r"survey_\1.csv", text)
+        text = re.sub(r"survey_(\d{4})\.xlsx", r"survey_\1.csv", text)
         text = text.replace('name = "Xã Thanh Bình"', 'name = "Xã Nghi Phong"')
         # place names are under test, not the flags: the rules decide (fast), and only the
         # baseline prints its maps
         text = text.replace('calibration = "auto"', 'calibration = "rules"')
         if follow:
             text = text.replace("maps = true", "maps = false")
-        text = re.sub(r'(?m)^place = .*$', 'place = "Nghi Phong"', text)
+        text = re.sub(r"(?m)^place = .*$", 'place = "Nghi Phong"', text)
         base = (Path(root) / "out").as_posix()
         text = re.sub(r"(?m)^dir = .*$", f'dir = "{base}/theo_doi_2022"' if follow
                       else f'dir = "{base}"', text)  # fmt: skip

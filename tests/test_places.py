@@ -21,8 +21,12 @@ CASES = {
     "Xóm 1, xã Nghi Phong": ("Xóm", "Xóm 1", "Xã Nghi Phong", "thon_xom"),
     "thôn Việt Hòa, xã Vân Hòa (cũ)": ("Thôn", "Thôn Việt Hòa", "Xã Vân Hòa", "thon_xom"),
     "thôn Việt Hoà, xã Vân Hoà (cũ)": ("Thôn", "Thôn Việt Hòa", "Xã Vân Hòa", "thon_xom"),
-    "ẤP BÌNH LỢI, XÃ TÂN THẠNH, HUYỆN CHÂU THÀNH": ("Ấp", "Ấp Bình Lợi", "Xã Tân Thạnh",
-                                                    "thon_xom"),  # fmt: skip
+    "ẤP BÌNH LỢI, XÃ TÂN THẠNH, HUYỆN CHÂU THÀNH": (
+        "Ấp",
+        "Ấp Bình Lợi",
+        "Xã Tân Thạnh",
+        "thon_xom",
+    ),  # fmt: skip
     "bản Mường Lói, xã Mường Lói": ("Bản", "Bản Mường Lói", "Xã Mường Lói", "thon_xom"),
     "Buôn Ea Sup": ("Buôn", "Buôn Ea Sup", None, "thon_xom"),
     "Tổ dân phố 5, phường Bắc Hà": ("Tổ dân phố", "Tổ dân phố 5", "Phường Bắc Hà", "thon_xom"),

@@ -154,7 +154,7 @@ def test_commendations_households_and_hamlets():
 
 def test_write_plan_files_escaped_and_atomic(tmp_path):
     b, f = base(), followup()
-    b.loc[b["parcel_no"] == 1, "owner"] = "=HYPERLINK(\"http://x\")"
+    b.loc[b["parcel_no"] == 1, "owner"] = '=HYPERLINK("http://x")'
     bpath = tmp_path / "base.gpkg"
     fpath = tmp_path / "follow.gpkg"
     first = write_plan(b, tmp_path / "plan_2020")
@@ -179,7 +179,7 @@ def test_write_plan_files_escaped_and_atomic(tmp_path):
     done = pd.read_csv(written["plan_progress"], encoding="utf-8-sig").set_index("Thôn")
     assert done.loc["Toàn xã", "Đã cải tạo (ảnh xác nhận)"] == 3
     plan_csv = pd.read_csv(first["plan"], encoding="utf-8-sig")
-    assert plan_csv.loc[0, "Chủ hộ"] == "'=HYPERLINK(\"http://x\")"  # CSV escaped
+    assert plan_csv.loc[0, "Chủ hộ"] == '\'=HYPERLINK("http://x")'  # CSV escaped
     assert not list(tmp_path.glob("**/.*"))  # no temporary file left behind
 
 

@@ -39,7 +39,9 @@ def needs(result, outdir, codebook) -> None:
     commune = table[table["Thôn"] == "Toàn xã"]
     click.echo("Commune (Toàn xã): households by need")
     for _, row in commune.iterrows():
-        click.echo(f"  {row['Nhu cầu hỗ trợ']}: {row['Số hộ']} hộ, {row['Diện tích vườn (m²)']:,.0f} m²")
+        click.echo(
+            f"  {row['Nhu cầu hỗ trợ']}: {row['Số hộ']} hộ, {row['Diện tích vườn (m²)']:,.0f} m²"
+        )
     click.echo("Wrote:")
     for path in written:
         click.echo(f"  {path}")

@@ -76,8 +76,10 @@ class SurveyForm(NtmgisAlgorithm):
 
             def forms(progress=None):
                 parcels = read_parcels(path, layer=layer)
-                return write_survey_forms(parcels, staging, hamlets=hamlets, codebook=codebook,
-                                          commune=commune, qfield=qfield, progress=progress)  # fmt: skip
+                return write_survey_forms(
+                    parcels, staging, hamlets=hamlets, codebook=codebook, commune=commune,
+                    qfield=qfield, progress=progress,
+                )  # fmt: skip
 
             written = self.call(feedback, forms)
             self.check_cancel(feedback)
