@@ -933,7 +933,7 @@ NB04 = [
     commendation_table(proposals).head(6)
     """),
     code("""
-    from ntmgis.plan import write_plan
+    from ntmgis.plan_outputs import write_plan
 
     written = write_plan(follow_gpkg, OUT / "ke_hoach", baseline=base_gpkg,
                          targets=LAYERS / "targets_2020.csv")

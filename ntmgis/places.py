@@ -407,6 +407,9 @@ def assign_hamlets(parcels, *, hamlets=None, source_column: str | None = None, w
     """
     out = parcels.copy()
     texts = out["hamlet"] if "hamlet" in out else pd.Series(None, index=out.index, dtype=object)
+    again = "place_kind" in out  # parsed before (read_parcels): a field keeps its place
+    if again and "place" in out:
+        texts = texts.where(texts.notna(), out["place"])
     column = fold(source_column or "diadanh").replace(" ", "_")
     explicit = column not in ("diadanh", "dia_danh", "ten_dia_danh", "place")
     layer_names = []
@@ -453,6 +456,10 @@ def assign_hamlets(parcels, *, hamlets=None, source_column: str | None = None, w
     if not texts.notna().any() and not layer_names:
         source = "none"
     out["hamlet"] = table["hamlet"].astype(object)
+    if again and "place_commune" in out:
+        table["place_commune"] = table["place_commune"].where(
+            table["place_commune"].notna(), out["place_commune"]
+        )
     for col in ("place", "place_kind", "place_commune"):
         out[col] = table[col].astype(object)
 
@@ -485,7 +492,7 @@ def assign_hamlets(parcels, *, hamlets=None, source_column: str | None = None, w
             f"{', '.join(pairs[:8])}{' ...' if len(pairs) > 8 else ''}.",
             ParcelWarning, where=where, what="hamlet_spelling_merged",
         )  # fmt: skip
-    if table.attrs["unitless"] and source == "place_text":
+    if table.attrs["unitless"] and source == "place_text" and not again:
         warn(
             f"{where}: {len(table.attrs['unitless'])} place name(s) have no unit word "
             f"(thôn, xóm, ấp, bản...) and are kept whole as hamlet names: "
@@ -493,7 +500,7 @@ def assign_hamlets(parcels, *, hamlets=None, source_column: str | None = None, w
             f"a hamlet layer, if they are not hamlets.",
             ParcelWarning, where=where, what="hamlet_no_unit_word",
         )  # fmt: skip
-    if len(non):
+    if len(non) and not again:
         warn(
             f"{where}: {len(non)} parcel(s) lie in places that are not hamlets "
             f"({_few(non.unique())}): no map page and no ranking row for them; they are kept "

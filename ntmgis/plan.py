@@ -6,8 +6,8 @@ lists, per hamlet, the households to renovate first: abandoned gardens (the surv
 imagery says so; both agreeing first), then mixed, low-value gardens (vườn tạp), larger
 gardens first, each with its area, owner, needs (Step 3) and the imagery evidence. The
 plan is a printable sheet (:func:`plan_report_table`) and a GeoPackage layer
-``renovation_plan`` (:func:`write_plan`) that the follow-up campaign is measured against,
-planned against done (:func:`compare_plan`).
+``renovation_plan`` (:func:`ntmgis.plan_outputs.write_plan`) that the follow-up campaign
+is measured against, planned against done (:func:`compare_plan`).
 
 Step 6 rewards hamlets that exceed their targets and "finds outstanding examples"
 (phát hiện những tấm gương tiêu biểu). With a baseline campaign, :func:`commendations`
@@ -26,12 +26,10 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ._progress import ProgressCallback, report
 from .errors import InputError, ProgressWarning, warn
 
 __all__ = [
@@ -43,7 +41,7 @@ __all__ = [
     "commendations",
     "commendation_table",
     "read_plan",
-    "write_plan",
+    "has_plan",
 ]
 
 logger = logging.getLogger(__name__)
@@ -250,11 +248,33 @@ def read_plan(source):
     -------
     geopandas.GeoDataFrame or pandas.DataFrame
     """
+    from .result import Result
+
     if isinstance(source, pd.DataFrame):
         return source.copy()
+    if isinstance(source, Result):
+        if PLAN_LAYER not in source.layers:
+            raise InputError(f"The result '{source.source}' holds no '{PLAN_LAYER}' layer.")
+        return source.layers[PLAN_LAYER].copy()
     from ._io import read_vector
 
     return read_vector(source, layer=PLAN_LAYER, what="renovation plan")
+
+
+def has_plan(source) -> bool:
+    """Whether a result (a GeoPackage or a :class:`ntmgis.result.Result`) holds a plan."""
+    import pyogrio
+
+    from .result import Result
+
+    if isinstance(source, Result):
+        return PLAN_LAYER in source.layers
+    if isinstance(source, pd.DataFrame) or source is None:
+        return False
+    try:
+        return PLAN_LAYER in [n for n, _ in pyogrio.list_layers(source)]
+    except Exception:  # not a GeoPackage: no plan in it
+        return False
 
 
 def compare_plan(plan, followup) -> pd.DataFrame:
@@ -455,16 +475,12 @@ def commendations(baseline, followup, *, progress_table=None) -> pd.DataFrame:
 
 def _year(source, parcels) -> str:
     """The campaign's year from the result's run_metadata (or its survey dates)."""
-    import pyogrio
+    from .result import as_result
 
     if not isinstance(source, pd.DataFrame):
-        try:
-            meta = pyogrio.read_dataframe(source, layer="run_metadata")
-            hit = meta.loc[meta["key"].astype(str) == "year", "value"]
-            if len(hit) and str(hit.iloc[0]).strip():
-                return str(hit.iloc[0]).strip()
-        except Exception:  # no metadata: fall back to the survey dates
-            pass
+        year = str(as_result(source).metadata.get("year", "")).strip()
+        if year and year != "nan":
+            return year
     if "survey_date" in parcels:
         years = pd.to_datetime(parcels["survey_date"], errors="coerce").dt.year.dropna()
         if len(years):
@@ -501,98 +517,3 @@ def commendation_table(table: pd.DataFrame) -> pd.DataFrame:
             "Ý kiến hội nghị": [""] * len(table),
         }
     )
-
-
-def write_plan(
-    result,
-    outdir,
-    *,
-    hamlets=None,
-    baseline=None,
-    targets=None,
-    previous_plan=None,
-    codebook=None,
-    stem: str = "ke_hoach_cai_tao_vuon",
-    progress: ProgressCallback | None = None,
-) -> dict[str, Path]:
-    """Write the Step 4 plan (and, with a baseline, the Step 6 proposals) for the commune.
-
-    Parameters
-    ----------
-    result : str, os.PathLike, GeoDataFrame or DataFrame
-        The campaign's result (``ntmgis run``'s GeoPackage).
-    outdir : str or os.PathLike
-        Output folder (created when missing).
-    hamlets : sequence of str, optional
-        Only these hamlets.
-    baseline : str, os.PathLike, GeoDataFrame or DataFrame, optional
-        The earlier campaign's result: adds the sheet "Đề nghị khen thưởng" and, when it
-        holds a ``renovation_plan`` layer (or ``previous_plan`` is given), the sheet
-        "Thực hiện kế hoạch" (planned vs done).
-    targets : str, os.PathLike or DataFrame, optional
-        The hamlets' targets: hamlets that exceeded every target are proposed too.
-    previous_plan : str, os.PathLike or DataFrame, optional
-        The earlier plan to measure (default: the baseline's ``renovation_plan`` layer).
-    codebook : str or os.PathLike, optional
-        A codebook with its own ``[[needs]]``.
-    stem : str
-        File name stem.
-    progress : callable, optional
-        ``progress(fraction, message)``; return ``False`` to cancel (nothing is left
-        half-written).
-
-    Returns
-    -------
-    dict of str to pathlib.Path
-        ``gpkg`` (layer ``renovation_plan``, GeoPackage 1.2, and ``plan_progress`` when
-        measured), ``xlsx`` (one sheet per table, A4 landscape) and one CSV per table
-        (``plan``, ``needs``, ``plan_progress``, ``commendations``).
-    """
-    from .needs import needs_report_table
-    from .pipeline import write_gpkg_atomic
-    from .report import _write_csv, write_workbook
-
-    report(progress, 0.0, "renovation plan")
-    plan = renovation_plan(result, hamlets=hamlets, codebook=codebook)
-    tables = {"plan": plan_report_table(plan)}
-    report(progress, 0.2, "needs")
-    tables["needs"] = needs_report_table(result, codebook=codebook)
-    layers = {PLAN_LAYER: plan}
-    if baseline is not None:
-        import pyogrio
-
-        report(progress, 0.4, "planned vs done")
-        earlier = previous_plan
-        if earlier is None and not isinstance(baseline, pd.DataFrame):
-            if PLAN_LAYER in [n for n, _ in pyogrio.list_layers(baseline)]:
-                earlier = baseline
-        if earlier is not None:
-            done = compare_plan(earlier, result)
-            tables["plan_progress"] = plan_progress_table(done)
-            layers["plan_progress"] = pd.DataFrame(done).drop(columns="geometry",
-                                                              errors="ignore")  # fmt: skip
-        ranked = None
-        if targets is not None:
-            from .progress import hamlet_progress
-
-            ranked = hamlet_progress(result, targets, baseline=baseline)
-        report(progress, 0.6, "commendations")
-        tables["commendations"] = commendation_table(
-            commendations(baseline, result, progress_table=ranked)
-        )
-    elif previous_plan is not None:
-        done = compare_plan(previous_plan, result)
-        tables["plan_progress"] = plan_progress_table(done)
-    report(progress, 0.8, "writing")
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = {}
-    if "geometry" in plan:
-        written["gpkg"] = write_gpkg_atomic(out / f"{stem}.gpkg", layers)
-    written["xlsx"] = write_workbook(tables, out / f"{stem}.xlsx")
-    from .report import SHEETS
-
-    for key, table in tables.items():
-        written[key] = _write_csv(table, out / f"{stem}_{SHEETS[key][1]}.csv")
-    report(progress, 1.0, "done")
-    return written

@@ -660,7 +660,7 @@ def read_survey(
     book = Codebook.coerce(codebook)
     name = _source_name(source)
     if not isinstance(source, pd.DataFrame) and Path(source).suffix.lower() in (".gpkg", ".qgz"):
-        from .survey_form import qfield_survey_table  # the QField project's survey layer
+        from .qfield import qfield_survey_table  # the QField project's survey layer
 
         source = qfield_survey_table(source)
     used_encoding = None

@@ -33,6 +33,7 @@ import pandas as pd
 from ._io import atomic_path
 from ._progress import ProgressCallback, report
 from .errors import InputError, SurveyWarning, warn
+from .qfield import FORM_ID, SURVEY_LAYER, qfield_survey_table
 from .text import clean_text, fold
 
 __all__ = [
@@ -47,8 +48,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SURVEY_LAYER = "survey"
-FORM_ID = "Mã thửa (không sửa)"
 # the form's headers: the survey's own (ntmgis.survey.SURVEY_FIELDS reads them back)
 FORM_COLUMNS = [
     "STT", "Mã hộ", "Họ và tên chủ hộ", "Thôn", "Số tờ", "Số thửa", "Diện tích thửa (m²)",
@@ -465,93 +464,6 @@ def write_qfield_project(gardens, outdir, *, codebook=None, commune=None, stem="
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(f"{stem}.qgs", xml.encode("utf-8"))
     return {"gpkg": gpkg, "qgz": qgz}
-
-
-def qfield_survey_table(source) -> pd.DataFrame:
-    """The QField project's ``survey`` layer as a survey table (the form's headers).
-
-    Parameters
-    ----------
-    source : str or os.PathLike
-        The project's GeoPackage (or its ``.qgz``: the GeoPackage beside it is read).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Headers as the XLSX form writes them (Số tờ, Số thửa, Mã hộ, Phân loại vườn,
-        Nhu cầu hỗ trợ — the checked needs and the free text, comma-separated —,
-        Ngày khảo sát...), one row per feature, for :func:`ntmgis.read_survey`. Only
-        features where something was filled are kept (the others were not surveyed).
-    """
-    import pyogrio
-
-    from ._io import as_path
-    from .needs import load_needs
-
-    path = as_path(source, what="QField survey")
-    if path.suffix.lower() == ".qgz":
-        hits = sorted(path.parent.glob(f"{path.stem}.gpkg")) or sorted(path.parent.glob("*.gpkg"))
-        if not hits:
-            raise InputError(f"No GeoPackage beside the QField project '{path}'.")
-        path = hits[0]
-    names = [n for n, _ in pyogrio.list_layers(path)]
-    if SURVEY_LAYER not in names:
-        raise InputError(
-            f"'{path}' has no layer '{SURVEY_LAYER}': is it the QField project's GeoPackage "
-            f"written by 'ntmgis survey-form'? Layers there: {', '.join(names)}."
-        )
-    frame = pyogrio.read_dataframe(path, layer=SURVEY_LAYER, read_geometry=False)
-    needs = load_needs()
-    want = []
-    for _, row in frame.iterrows():
-        parts = [n.label for n in needs if str(row.get(f"nc_{n.code}", "")).strip() in
-                 ("1", "1.0", "True", "true")]  # fmt: skip
-        other = row.get("nhu_cau_khac")
-        if isinstance(other, str) and other.strip():
-            parts.append(other.strip())
-        want.append(", ".join(parts) or None)
-    filled = frame["garden_class"].notna() | pd.Series([w is not None for w in want])
-    for column in ("survey_date", "note"):
-        if column in frame:
-            filled |= frame[column].notna() & frame[column].astype(str).str.strip().ne("")
-    dates = frame.get("survey_date", pd.Series(None, index=frame.index))
-    table = pd.DataFrame(
-        {
-            "STT": range(1, len(frame) + 1),
-            "Mã hộ": frame["household_id"],
-            "Họ và tên chủ hộ": frame["owner"],
-            "Thôn": frame["hamlet"],
-            "Số tờ": frame["sheet"],
-            "Số thửa": frame["parcel_no"],
-            "Phân loại vườn": frame["garden_class"],
-            "Nhu cầu hỗ trợ": want,
-            "Ngày khảo sát": [_date_text(v) for v in dates],
-            "Ghi chú": frame.get("note"),
-            FORM_ID: frame["parcel_id"],
-        }
-    )
-    table = table[filled.to_numpy()].reset_index(drop=True)
-    if not len(table):
-        raise InputError(
-            f"The QField survey '{path}' has no filled feature yet (no garden class, need, "
-            f"date or note): sync the phone's changes back first."
-        )
-    return table
-
-
-def _date_text(value):
-    """A date from the layer ("2020-04-15", a datetime) as the form writes it (dd/mm/yyyy)."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        if not value:
-            return None
-        m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", value)
-        return f"{m.group(3)}/{m.group(2)}/{m.group(1)}" if m else value
-    if hasattr(value, "strftime"):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
 
 
 def check_returned_form(survey, parcels) -> pd.DataFrame:

@@ -20,8 +20,8 @@ from ntmgis.plan import (
     plan_progress_table,
     plan_report_table,
     renovation_plan,
-    write_plan,
 )
+from ntmgis.plan_outputs import write_plan
 
 # parcel_no, hamlet, household, area, survey class, flag, ndvi, needs
 BASE = [

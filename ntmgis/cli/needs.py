@@ -26,15 +26,16 @@ def needs(result, outdir, codebook) -> None:
     from pathlib import Path
 
     from ..needs import needs_report_table, needs_table
-    from ..report import _write_csv, write_workbook
+    from .._io import write_csv
+    from ..report import write_workbook
 
     tidy = needs_table(result, codebook=codebook)
     table = needs_report_table(result, codebook=codebook, tidy=tidy)
     out = Path(outdir)
     written = [
         write_workbook({"needs": table}, out / "nhu_cau_ho_tro.xlsx"),
-        _write_csv(table, out / "nhu_cau_ho_tro.csv"),
-        _write_csv(tidy, out / "nhu_cau_ho_tro_chi_tiet.csv"),
+        write_csv(out / "nhu_cau_ho_tro.csv", table),
+        write_csv(out / "nhu_cau_ho_tro_chi_tiet.csv", tidy),
     ]
     commune = table[table["Thôn"] == "Toàn xã"]
     click.echo("Commune (Toàn xã): households by need")

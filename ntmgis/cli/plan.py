@@ -46,7 +46,7 @@ def plan(result, outdir, baseline, targets, previous_plan, hamlets, codebook) ->
     """
     import pandas as pd
 
-    from ..plan import write_plan
+    from ..plan_outputs import write_plan
     from ._common import progress_bar
 
     with progress_bar("Kế hoạch cải tạo vườn") as callback:

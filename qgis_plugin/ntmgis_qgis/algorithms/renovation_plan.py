@@ -1,4 +1,4 @@
-"""Step 4 renovation plan, Step 3 needs and Step 6 commendations (``ntmgis.plan.write_plan``)."""
+"""Step 4 renovation plan, Step 3 needs and Step 6 commendations (``ntmgis.plan_outputs.write_plan``)."""
 
 import os
 import shutil
@@ -54,7 +54,8 @@ class RenovationPlan(NtmgisAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
         self.check_deps()
-        from ntmgis.plan import PLAN_LAYER, write_plan
+        from ntmgis.plan import PLAN_LAYER
+        from ntmgis.plan_outputs import write_plan
 
         result = self.parameterAsFile(parameters, "RESULT", context)
         baseline = self.optional_file(parameters, "BASELINE", context)
