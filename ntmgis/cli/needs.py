@@ -25,8 +25,8 @@ def needs(result, outdir, codebook) -> None:
     """
     from pathlib import Path
 
-    from ..needs import needs_report_table, needs_table
     from .._io import write_csv
+    from ..needs import needs_report_table, needs_table
     from ..report import write_workbook
 
     tidy = needs_table(result, codebook=codebook)

@@ -1,4 +1,4 @@
-"""Step 4 renovation plan, Step 3 needs and Step 6 commendations (``ntmgis.plan_outputs.write_plan``)."""
+"""Step 4 plan, Step 3 needs, Step 6 commendations (``ntmgis.plan_outputs.write_plan``)."""
 
 import os
 import shutil
