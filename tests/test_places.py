@@ -184,6 +184,12 @@ def test_foreign_run_pages_rows_and_parcels(foreign_runs, foreign):
         assert sorted(ranked) == sorted(facts["hamlets"])  # no "(chưa xác định thôn)" row
         field = result.parcels["place_kind"].eq("canh_dong")
         assert int(field.sum()) == facts["field_parcels"]
+        # the run says how the hamlets were found (summary and run_metadata)
+        found = result.metadata["hamlets_found"]
+        assert found.startswith("6 hamlets parsed from the place text 'DIADANH'")
+        assert f"Cánh đồng Bàu ({facts['field_parcels']} parcels)" in found
+        assert f"Hamlets: {found}" in result.messages[0]
+        assert result.metadata["hamlet_source"] == "place_text"
     pdf = base.outputs["maps_pdf"]
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout  # fmt: skip

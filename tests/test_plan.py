@@ -208,6 +208,16 @@ def test_foreign_commune_plan_and_report_sheets(foreign_runs):
         plan = renovation_plan(base_run.parcels)
     assert len(plan) == int(abandoned.sum() + mixed.sum())
     assert set(plan["hamlet"]) <= set(base_run.hamlets["hamlet"])
+    # every run's GeoPackage holds its plan; the follow-up measures the baseline's
+    stored = gpd.read_file(base_run.outputs["gpkg"], layer=PLAN_LAYER)
+    assert stored["parcel_id"].tolist() == plan["parcel_id"].tolist()
     book = openpyxl.load_workbook(follow_run.outputs["report_xlsx"])
-    for name in ("Nhu cầu hỗ trợ", "Kế hoạch cải tạo", "Đề nghị khen thưởng"):
+    for name in ("Nhu cầu hỗ trợ", "Kế hoạch cải tạo", "Thực hiện kế hoạch", "Đề nghị khen thưởng"):
         assert name in book.sheetnames
+    done = pd.read_csv(follow_run.outputs["report_plan_progress_csv"], encoding="utf-8-sig")
+    assert done.set_index("Thôn").loc["Toàn xã", "Số vườn trong kế hoạch"] == len(plan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = compare_plan(base_run.outputs["gpkg"], follow_run.parcels)
+    total = done.set_index("Thôn").loc["Toàn xã", "Đã cải tạo (ảnh xác nhận)"]
+    assert total == int(expected["plan_status"].eq("da_cai_tao").sum()) > 0
