@@ -112,9 +112,16 @@ def write_plan(
     out.mkdir(parents=True, exist_ok=True)
     written = {}
     if "geometry" in plan:
-        written["gpkg"] = write_gpkg(out / f"{stem}.gpkg", layers)
+        written["gpkg"] = write_gpkg(out / f"{stem}.gpkg", layers, finish=_embed_plan_style)
     written["xlsx"] = write_workbook(tables, out / f"{stem}.xlsx")
     for key, table in tables.items():
         written[key] = write_csv(out / f"{stem}_{SHEETS[key][1]}.csv", table)
     report(progress, 1.0, "done")
     return written
+
+
+def _embed_plan_style(path) -> None:
+    """The plan layer opens in QGIS coloured by survey class (flag: a second style)."""
+    from .styles import embed_styles
+
+    embed_styles(path, parcels=PLAN_LAYER, hamlets="", default="survey_class")

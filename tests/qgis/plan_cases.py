@@ -58,6 +58,17 @@ def plan_check(results, tmp_path):
     assert got["parcel_id"].tolist() == expected["parcel_id"].tolist()
     assert got["plan_priority"].tolist() == expected["plan_priority"].tolist()
     assert results["REPORT"].endswith("ke_hoach_cai_tao_vuon.xlsx")
+    # the layer opens styled: coloured by survey class, the palette's colours
+    from qgis.core import QgsVectorLayer
+
+    from ntmgis import palette
+
+    loaded = QgsVectorLayer(results["PLAN_LAYER"], "plan", "ogr")
+    assert loaded.isValid() and loaded.featureCount() == len(expected)
+    renderer = loaded.renderer()
+    assert renderer.type() == "categorizedSymbol"
+    colours = {c.value(): c.symbol().color().name().upper() for c in renderer.categories()}
+    assert colours["hoang_hoa"] == palette.color("survey_class", "hoang_hoa").upper()
 
 
 # algorithm, parameters, check against the library, outputs added to the project
