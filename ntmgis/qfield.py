@@ -3,7 +3,9 @@
 :func:`ntmgis.read_survey` calls :func:`qfield_survey_table` for a GeoPackage (or a
 ``.qgz``): the layer ``survey`` becomes a table with the form's Vietnamese headers (the
 checked needs and the free text joined into "Nhu cầu hỗ trợ"), read like any survey sheet.
-The writing side is :mod:`ntmgis.survey_form`.
+:func:`form_differences` compares a returned form with the parcels (rows added, parcels
+renumbered or missing); :func:`ntmgis.join_survey` reports them as join issues. The
+writing side is :mod:`ntmgis.survey_form`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import pandas as pd
 
 from .errors import InputError
 
-__all__ = ["SURVEY_LAYER", "FORM_ID", "qfield_survey_table"]
+__all__ = ["SURVEY_LAYER", "FORM_ID", "qfield_survey_table", "form_differences"]
 
 SURVEY_LAYER = "survey"
 #: the form's column that keeps each row's original parcel (số tờ-số thửa)
@@ -106,3 +108,67 @@ def _date_text(value):
     if hasattr(value, "strftime"):
         return value.strftime("%d/%m/%Y")
     return str(value)
+
+
+def form_differences(survey: pd.DataFrame, parcels) -> list[dict]:
+    """How a returned survey form differs from the parcels it was made from.
+
+    Parameters
+    ----------
+    survey : pandas.DataFrame
+        :func:`ntmgis.read_survey`'s table of the returned form (XLSX or QField layer).
+        A survey without the form's column "Mã thửa (không sửa)" was not made by
+        ``ntmgis survey-form``: no difference is reported.
+    parcels : pandas.DataFrame
+        The parcels (``parcel_id``, ``hamlet``, ``land_use``).
+
+    Returns
+    -------
+    list of dict
+        ``kind`` (``added``: a row the form did not have; ``unknown_parcel``: an added
+        row whose parcel is not in the parcels; ``renumbered``: số tờ/số thửa changed
+        from the form's original parcel; ``not_returned``: a garden of the form's hamlets
+        missing from it), ``survey_row``, ``parcel_id`` (the form's), ``now`` (the key
+        as returned), ``message``.
+    """
+    from .parcels import is_garden_land_use
+    from .places import is_hamlet_kind
+    from .text import clean_text, fold
+
+    id_col = next((c for c in survey.columns if fold(c) == fold(FORM_ID)), None)
+    if id_col is None or not len(survey):
+        return []
+    known = set(parcels["parcel_id"].astype(str))
+    out = []
+    seen = set()
+    for _, r in survey.iterrows():
+        sheet, number = r.get("sheet"), r.get("parcel_no")
+        now = None if pd.isna(sheet) or pd.isna(number) else f"{int(sheet)}-{int(number)}"
+        value = r.get(id_col)
+        original = clean_text(str(value)) if isinstance(value, str) and value.strip() else None
+        row = r.get("survey_row")
+        if original:
+            seen.add(original)
+            if now == original:
+                continue
+            kind = "renumbered"
+            text = (f"row {row}: parcel {original} written as {now} on the returned form; "
+                    f"joined by the key written ({now})")  # fmt: skip
+        elif now in known:
+            kind, text = "added", f"row {row}: added to the form (parcel {now})"
+        else:
+            kind, text = "unknown_parcel", f"row {row}: added, parcel {now} is not in the parcels"
+        out.append({"kind": kind, "survey_row": row, "parcel_id": original, "now": now,
+                    "message": text})  # fmt: skip
+    if seen:
+        ids = parcels["parcel_id"].astype(str)
+        garden = parcels["land_use"].map(is_garden_land_use).fillna(False).astype(bool)
+        if "place_kind" in parcels:
+            garden &= parcels["place_kind"].map(is_hamlet_kind).astype(bool)
+        hamlets = set(parcels.loc[ids.isin(seen), "hamlet"].dropna())
+        expected = set(ids[garden & parcels["hamlet"].isin(hamlets)])
+        for pid in sorted(expected - seen):
+            out.append({"kind": "not_returned", "survey_row": None, "parcel_id": pid,
+                        "now": None, "message": f"parcel {pid} is missing from the returned "
+                        "form"})  # fmt: skip
+    return out

@@ -1317,6 +1317,11 @@ def join_survey(
         for row, kinds in zip(survey_df["survey_row"], survey_df["survey_issues"]):
             for kind in (kinds or "").split(", ") if isinstance(kinds, str) else []:
                 issues.add(kind, int(row), None, None, f"row {row}: {kind}")
+    from .qfield import FORM_ID, form_differences  # a returned form of 'ntmgis survey-form'
+
+    for d in form_differences(survey_df, parcel_df):
+        row = None if d["survey_row"] is None else int(d["survey_row"])
+        issues.add(f"form_{d['kind']}", row, FORM_ID, d["now"], d["message"], d["parcel_id"])
 
     # plain lists: per-row lookups in a DataFrame are slow
     pcol = {c: parcel_df[c].tolist() for c in parcel_df.columns if c != parcel_df.geometry.name}

@@ -33,8 +33,8 @@ import pandas as pd
 from ._io import atomic_path
 from ._progress import ProgressCallback, report
 from .errors import InputError, SurveyWarning, warn
-from .qfield import FORM_ID, SURVEY_LAYER, qfield_survey_table
-from .text import clean_text, fold
+from .qfield import FORM_ID, SURVEY_LAYER, form_differences, qfield_survey_table
+from .text import fold
 
 __all__ = [
     "FORM_COLUMNS",
@@ -495,43 +495,8 @@ def check_returned_form(survey, parcels) -> pd.DataFrame:
         read_survey(survey))  # fmt: skip
     if not hasattr(parcels, "geometry") or "parcel_id" not in parcels:
         parcels = read_parcels(parcels)
-    known = set(parcels["parcel_id"].astype(str))
-    id_col = next((c for c in table.columns if fold(c) == fold(FORM_ID)), None)
-    rows = []
-
-    def key(r):
-        if pd.isna(r.get("sheet")) or pd.isna(r.get("parcel_no")):
-            return None
-        return f"{int(r['sheet'])}-{int(r['parcel_no'])}"
-
-    seen = set()
-    for _, r in table.iterrows():
-        now = key(r)
-        original = clean_text(r.get(id_col)) if id_col and isinstance(r.get(id_col), str) else None
-        if original:
-            seen.add(original)
-        if not original:
-            kind = "added" if now in known else "unknown_parcel"
-            text = f"row {r['survey_row']}: added to the form (parcel {now})"
-            if now not in known:
-                text = f"row {r['survey_row']}: added, parcel {now} is not in the parcels"
-        elif now != original:
-            kind = "renumbered"
-            text = (f"row {r['survey_row']}: parcel {original} written as {now} on the "
-                    f"returned form; joined by the key written ({now})")  # fmt: skip
-        else:
-            continue
-        rows.append({"kind": kind, "survey_row": r["survey_row"], "parcel_id": original,
-                     "now": now, "message": text})  # fmt: skip
-    if id_col is not None and seen:
-        hamlets = set(parcels.loc[parcels["parcel_id"].astype(str).isin(seen), "hamlet"])
-        gardens = _gardens(parcels)
-        expected = set(gardens.loc[gardens["hamlet"].isin(hamlets), "parcel_id"].astype(str))
-        for pid in sorted(expected - seen):
-            rows.append({"kind": "not_returned", "survey_row": None, "parcel_id": pid,
-                         "now": None, "message": f"parcel {pid} is missing from the returned "
-                         f"form"})  # fmt: skip
-    out = pd.DataFrame(rows, columns=["kind", "survey_row", "parcel_id", "now", "message"])
+    out = pd.DataFrame(form_differences(table, parcels),
+                       columns=["kind", "survey_row", "parcel_id", "now", "message"])  # fmt: skip
     if len(out):
         counts = out["kind"].value_counts().to_dict()
         warn(

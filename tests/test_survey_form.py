@@ -146,6 +146,18 @@ def test_filled_form_read_back_and_joined_by_key(forms, tmp_path):
     assert by_id.loc[extra["parcel_id"], "garden_class_code"] == "vuon_tap"
     assert by_id.loc[c, "survey_status"] == "no_survey"
     assert free in report.unmatched["parcel_no"].astype(int).tolist()
+    # the join report lists the differences of the returned form, by kind
+    issues = pd.DataFrame(report.issues)
+    form = issues[issues["kind"].str.startswith("form_")]
+    assert sorted(form["kind"]) == ["form_added", "form_renumbered"]
+    assert form.loc[form["kind"] == "form_renumbered", "value"].item() == f"{sheet_no}-{free}"
+    # a survey that is not a returned form reports no such difference
+    plain = survey.drop(columns=[FORM_ID])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, report = join_survey(parcels, plain)
+        assert check_returned_form(plain, parcels).empty
+    assert not pd.DataFrame(report.issues)["kind"].str.startswith("form_").any()
 
 
 def test_qfield_layer_read_back(forms, tmp_path):
