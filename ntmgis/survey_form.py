@@ -179,11 +179,13 @@ def _form_finish(codebook, needs, hamlet: str, n_rows: int):
         sheet.cell(row=3, column=col[FORM_ID]).font = Font(bold=True, color="808080")
         # the signature block, on every printed page (rows below the table would be read
         # back as survey rows)
-        sheet.oddFooter.left.text = "Người khảo sát\n(ký, ghi rõ họ tên)\n\n\n"
-        sheet.oddFooter.center.text = "Trưởng thôn\n(ký, ghi rõ họ tên)\n\n\nTrang &P / &N"
-        sheet.oddFooter.right.text = "Ngày ..... tháng ..... năm ........\nHộ gia đình xác nhận"
-        sheet.page_margins.bottom = 1.3
-        sheet.page_margins.footer = 0.3
+        # (one line each: a line break is not portable in a footer); the signatures go in
+        # the space the footer margin leaves below the names
+        sheet.oddFooter.left.text = "NGƯỜI KHẢO SÁT (ký, ghi rõ họ tên)"
+        sheet.oddFooter.center.text = "TRƯỞNG THÔN (ký, ghi rõ họ tên)"
+        sheet.oddFooter.right.text = "Ngày ..... tháng ..... năm ........   Trang &P / &N"
+        sheet.page_margins.bottom = 1.5
+        sheet.page_margins.footer = 1.0
 
     return finish
 

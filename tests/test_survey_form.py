@@ -52,8 +52,9 @@ def test_one_form_per_hamlet_with_its_gardens(forms, foreign):
         assert {r[header.index(FORM_ID)] for r in body} == ids
         assert sheet["A1"].value.endswith(hamlet.upper())
         assert sheet.page_setup.orientation == "landscape" and int(sheet.page_setup.paperSize) == 9
-        assert "Người khảo sát" in sheet.oddFooter.left.text
-        assert "Trưởng thôn" in sheet.oddFooter.center.text
+        assert sheet.oddFooter.left.text == "NGƯỜI KHẢO SÁT (ký, ghi rõ họ tên)"
+        assert sheet.oddFooter.center.text == "TRƯỞNG THÔN (ký, ghi rõ họ tên)"
+        assert sheet.page_margins.footer >= 0.9  # room to sign below the names
         lists = book["Danh mục"]
         assert lists.sheet_state == "hidden"
         classes = [c.value for c in lists["A"][1:] if c.value]
