@@ -8,18 +8,22 @@ VENV := .venv
 QVENV := .venv-qgis
 PIP := --disable-pip-version-check --only-binary :all: -q
 GEO := "geopandas>=1" "shapely>=2" "rasterio>=1.4" "pyproj>=3.7" "pyogrio>=0.9"
-APT_QGIS := python3-qgis qgis-providers python3-venv python3-pip poppler-utils qttools5-dev-tools
+APT_QGIS := python3-qgis qgis-providers qgis xvfb xauth python3-venv python3-pip poppler-utils qttools5-dev-tools
+# the print tests (tests/test_print.py) convert the reports with LibreOffice headless
+APT_PRINT := libreoffice-calc-nogui fonts-liberation2
+# the fetch tests' servers (tests/stac/): PostgreSQL + PostGIS for pgstac, nginx for the COGs
+APT_FETCH := postgresql-15-postgis-3 nginx-light
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: demo test venv qgis-venv lint test-lib test-qgis test-notebooks sample plugin clean
+.PHONY: demo test venv qgis-venv print-deps fetch-deps lint test-lib test-qgis test-notebooks sample plugin clean
 
 demo: venv
 	$(VENV)/bin/ntmgis run --sample -o out
 
-test: venv qgis-venv
+test: venv qgis-venv print-deps
 	@status=0; \
 	$(MAKE) --no-print-directory lint || status=1; \
-	$(MAKE) --no-print-directory test-lib || status=1; \
+	$(MAKE) --no-print-directory test-lib NTMGIS_REQUIRE_PRINT=1 || status=1; \
 	$(MAKE) --no-print-directory test-qgis || status=1; \
 	$(MAKE) --no-print-directory test-notebooks || status=1; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED (see above)"; fi; \
@@ -39,25 +43,44 @@ $(VENV)/.installed: pyproject.toml setup.py
 qgis-venv: $(QVENV)/.installed
 
 $(QVENV)/.installed: pyproject.toml setup.py
-	@if ! $(QGIS_PYTHON) -c "import qgis.core, ensurepip" 2>/dev/null || ! command -v pdftotext >/dev/null || ! command -v lrelease >/dev/null; then \
+	@if ! $(QGIS_PYTHON) -c "import qgis.core, ensurepip" 2>/dev/null || ! command -v pdftotext >/dev/null || ! command -v lrelease >/dev/null || ! command -v qgis >/dev/null || ! command -v xvfb-run >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian's QGIS (about 3 minutes)..."; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_QGIS); \
 	  else echo "QGIS is missing. Run: sudo apt-get install -y --no-install-recommends $(APT_QGIS)"; exit 1; fi; fi
 	test -x $(QVENV)/bin/python || $(QGIS_PYTHON) -m venv --system-site-packages $(QVENV)
 	$(QVENV)/bin/pip install $(PIP) --upgrade pip
-	$(QVENV)/bin/pip install $(PIP) "numpy<2" "attrs>=23.2" $(GEO) "pytest>=8" "hypothesis>=6.100" "pytest-qgis==5.0.2" -e .
+	$(QVENV)/bin/pip install $(PIP) "numpy<2" "attrs>=23.2" $(GEO) "pytest>=8" "hypothesis>=6.100" "pytest-qgis==5.0.2" "bandit>=1.7" "flake8-qgis>=2" "stac-fastapi-pgstac[server]>=6" -e .
+	$(QVENV)/bin/pip install $(PIP) --no-deps "pypgstac==0.10.0"
 	touch $@
+
+# pgstac's schema SQL ships in the pypgstac wheel, whose CLI needs a package without wheels
+# (fire): install the wheel alone, the tests load its SQL with psql
+fetch-deps: venv
+	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -f /usr/share/postgresql/15/extension/postgis.control ] || [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_FETCH); \
+	  else echo "The fetch tests need: sudo apt-get install -y --no-install-recommends $(APT_FETCH)"; fi; fi
+	@$(VENV)/bin/python -c "import pypgstac" 2>/dev/null || $(VENV)/bin/pip install $(PIP) --no-deps "pypgstac==0.10.0"
 
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test-lib: venv
+# LibreOffice Calc without its GUI (about 150 MB), only when soffice is missing
+print-deps:
+	@if ! command -v soffice >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing LibreOffice Calc (headless) for the print tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PRINT); \
+	  else echo "LibreOffice is missing. Run: sudo apt-get install -y --no-install-recommends $(APT_PRINT)"; exit 1; fi; fi
+
+test-lib: venv fetch-deps
+	NTMGIS_REQUIRE_PRINT=$(NTMGIS_REQUIRE_PRINT) \
 	$(VENV)/bin/python -m pytest tests --ignore=tests/qgis -p no:cacheprovider
 	$(VENV)/bin/python -m pytest ntmgis --doctest-modules -p no:cacheprovider -q
 
-test-qgis: qgis-venv
+test-qgis: qgis-venv fetch-deps
 	$(QVENV)/bin/python -m pytest tests/qgis -p no:cacheprovider
 
 test-notebooks: venv
@@ -66,7 +89,8 @@ test-notebooks: venv
 	  $(VENV)/bin/python -m pytest --nbmake notebooks -p no:cacheprovider; \
 	else echo "test-notebooks: no notebooks yet (notebooks/*.ipynb)"; fi
 
-# the QGIS plugin ZIP (dist/ntmgis_qgis-<version>.zip), translations compiled by lrelease
+# the QGIS plugin ZIP (dist/ntmgis_qgis-<version>.zip, with the ntmgis wheel), translations
+# compiled by lrelease; also dist/ntmgis-<version>-py3-none-any.whl
 plugin:
 	@if ! command -v lrelease >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends qttools5-dev-tools; \

@@ -8,6 +8,11 @@ mean and the count of every layer:
 * ntmgis ``zonal_stats`` (exact coverage, computed once per grid, then one sparse product
   per layer), from the GeoTIFF path;
 * exactextract 0.3 with its fastest strategy here, ``"raster-sequential"``;
+* exactextract's other strategy, ``"feature-sequential"``, on the large-polygon cases
+  (the faster of the two is kept);
+* extractrs 0.1 (Rust exact coverage) on in-memory arrays, against ntmgis on the same
+  in-memory arrays (``ntmgis-memory``), one layer (its binding takes float64 arrays:
+  converted before the clock);
 * rasterstats 0.21 (centroid rule; one layer, N = 1,000 only: ~100 parcels/s);
 * the floor: reading every pixel of the raster once with rasterio, as fast as it reads
   (windows of whole rows of blocks, blocks decoded on all cores).
@@ -16,6 +21,10 @@ Each run is a fresh subprocess, so the peak memory (``ru_maxrss``) is the tool's
 (including the Python interpreter and imports, ~150-250 MB). The script exits with status 1
 when ntmgis's means or counts disagree with exactextract's (1e-6 relative: exactextract
 keeps coverage fractions in float32).
+
+Large polygons: nine squares of 28 % of the raster's side (14 km on the 50 km raster) over
+the one-layer raster, and exactextractr's Sao Miguel land cover (7.4 Mpx of uint8 classes,
+``tests/data/peers/sao_miguel``) with its six municipalities. ``--only`` picks cases.
 
 Usage::
 
@@ -105,6 +114,29 @@ def make_parcels(path: Path, n: int, size: int, seed: int) -> None:
     gdf.to_file(path, driver="FlatGeobuf")
 
 
+def make_squares(path: Path, size: int) -> None:
+    """Nine squares of 28 % of the raster's side in a 3 x 3 layout (14 km at 5000 px)."""
+    import geopandas as gpd
+    import shapely
+
+    extent = size * 10.0
+    side, gap = 0.28 * extent, 0.04 * extent
+    x0, y0 = ORIGIN[0] + 0.03 * extent, ORIGIN[1] - 0.03 * extent
+    boxes = [
+        shapely.box(
+            x0 + i * (side + gap),
+            y0 - j * (side + gap) - side,
+            x0 + i * (side + gap) + side,
+            y0 - j * (side + gap),
+        )  # fmt: skip
+        for j in range(3)
+        for i in range(3)
+    ]
+    gpd.GeoDataFrame({"pid": np.arange(9)}, geometry=boxes, crs=CRS).to_file(
+        path, driver="FlatGeobuf"
+    )
+
+
 # --------------------------------------------------------------------------------------
 # one measured run (in a subprocess unless --inprocess)
 # --------------------------------------------------------------------------------------
@@ -114,17 +146,28 @@ def run_tool(tool: str, raster: str, parcels: str, out: str | None) -> dict:
     import geopandas as gpd
 
     gdf = gpd.read_file(parcels) if parcels else None
-    # imports happen before the clock starts, for every tool
-    if tool == "ntmgis":
+    # imports (and, for the in-memory tools, reading the raster) happen before the clock
+    if tool in ("ntmgis", "ntmgis-memory"):
         import scipy.sparse  # noqa: F401
 
         from ntmgis.zonal import zonal_stats
-    elif tool == "exactextract":
+    elif tool.startswith("exactextract"):
         from exactextract import exact_extract
     elif tool == "rasterstats":
         import pandas as pd
         from rasterstats import zonal_stats as rs_zonal_stats
+    elif tool == "extractrs":
+        import extractrs
     import rasterio
+
+    array = None
+    if tool in ("ntmgis-memory", "extractrs"):
+        with rasterio.open(raster) as ds:
+            array, transform, crs, nodata = ds.read(), ds.transform, ds.crs, ds.nodata
+            if gdf is not None and gdf.crs is not None and not gdf.crs.equals(crs):
+                gdf = gdf.to_crs(crs.to_wkt())
+        if tool == "extractrs":  # its binding takes float64 arrays: converted off the clock
+            array = array.astype(np.float64)
 
     t0 = time.perf_counter()
     mean = count = None
@@ -132,20 +175,38 @@ def run_tool(tool: str, raster: str, parcels: str, out: str | None) -> dict:
         table = zonal_stats(gdf, raster, stats=list(STATS))
         mean = table.filter(like=":mean").to_numpy()
         count = table.filter(like=":count").to_numpy()
-    elif tool == "exactextract":
-        table = exact_extract(
-            raster, gdf, list(STATS), strategy="raster-sequential", output="pandas"
-        )
+    elif tool == "ntmgis-memory":
+        table = zonal_stats(gdf, (array, transform, crs), stats=list(STATS), nodata=nodata)
+        mean = table.filter(like=":mean").to_numpy()
+        count = table.filter(like=":count").to_numpy()
+    elif tool.startswith("exactextract"):
+        # its two strategies; the benchmark keeps the faster one for each case
+        strategy = "feature-sequential" if tool.endswith("-fs") else "raster-sequential"
+        table = exact_extract(raster, gdf, list(STATS), strategy=strategy, output="pandas")
         mean = table.filter(like="mean").to_numpy(dtype=float)
         count = table.filter(like="count").to_numpy(dtype=float)
     elif tool == "rasterstats":
         table = pd.DataFrame(rs_zonal_stats(gdf, raster, stats=list(STATS)))
         mean = table[["mean"]].to_numpy(dtype=float)
         count = table[["count"]].to_numpy(dtype=float)
+    elif tool == "extractrs":
+        # Rust exact coverage on in-memory arrays: one cache per grid, then per layer
+        h, w = array.shape[1:]
+        x0, y0 = transform.c, transform.f
+        cache = extractrs.build_cache(
+            [g.wkb for g in gdf.geometry.values], list(range(len(gdf))),
+            x0, y0 + h * transform.e, x0 + w * transform.a, y0, transform.a, -transform.e,
+        )  # fmt: skip
+        fill = np.nan if nodata is None else float(nodata)
+        means = [extractrs.apply_stat(cache, band, fill, "mean") for band in array]
+        counts = [extractrs.apply_stat(cache, band, fill, "count") for band in array]
+        mean = np.column_stack(means).astype(float)
+        count = np.column_stack(counts).astype(float)
     elif tool == "floor":
         # every pixel read once, as fast as rasterio reads it: windows of whole rows of
-        # blocks, ~32 MB each, into one reused buffer, blocks decoded on all cores
-        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_CACHEMAX=128):
+        # blocks, ~32 MB each, into one reused buffer, blocks decoded on all cores, the
+        # block cache bounded as ntmgis bounds it (64 MB)
+        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS", GDAL_CACHEMAX=64 * 2**20):
             with rasterio.open(raster) as ds:
                 bh = ds.block_shapes[0][0]
                 per = max(1, min(ds.count, (32 << 20) // (bh * ds.width * 4)))
@@ -155,9 +216,9 @@ def run_tool(tool: str, raster: str, parcels: str, out: str | None) -> dict:
                     bands = list(range(b0, min(b0 + per, ds.count + 1)))
                     for r0 in range(0, ds.height, bh):
                         rows = min(bh, ds.height - r0)
-                        out = buf[: len(bands), :rows] if rows == bh else None
+                        dest = buf[: len(bands), :rows] if rows == bh else None
                         window = rasterio.windows.Window(0, r0, ds.width, rows)
-                        block = ds.read(bands, window=window, out=out)
+                        block = ds.read(bands, window=window, out=dest)
                         total += float(block[0, 0, 0])
     else:
         raise SystemExit(f"unknown tool {tool}")
@@ -219,6 +280,11 @@ def main(argv=None) -> int:
         "--repeat", type=int, default=1, help="runs per tool and N, fastest kept (busy hosts)"
     )
     parser.add_argument("--workdir", type=Path, default=None, help="keep the data here")
+    parser.add_argument(
+        "--only",
+        default="small,stack,squares,sao_miguel",
+        help="comma-separated cases: small (1 layer), stack, squares, sao_miguel",
+    )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -241,9 +307,57 @@ def main(argv=None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="ntmgis-bench-")
         work = Path(tmp.name)
 
-    cases = [("1 layer", 1), (f"{args.layers} layers", args.layers)]
-    rows = []
-    failed = []
+    rows: list[dict] = []
+    failed: list[str] = []
+
+    def run_case(label, raster, parcels, n, tools, floor):
+        results = {}
+        for tool in tools:
+            out = str(work / f"out_{tool}_{Path(raster).stem}_{Path(parcels).stem}.npz")
+            results[tool] = measure(tool, raster, parcels, out, inprocess, args.repeat)
+            results[tool]["out"] = out
+        # exactextract: the faster of its two strategies (when both ran)
+        strategies = [t for t in results if t.startswith("exactextract")]
+        best = min(strategies, key=lambda t: results[t]["seconds"])
+        ee = results[best]
+        for t in strategies:
+            results.pop(t)
+        results["exactextract"] = {**ee, "tool": f"exactextract ({best.split('-')[-1]})"}
+        details = {}
+        for tool in results:
+            if tool == "exactextract" or tool == "floor":
+                continue
+            if tool == "rasterstats":  # centroid rule: other pixels, not comparable
+                details[tool] = "(centroid rule)"
+                continue
+            ok, detail = compare(results[tool]["out"], results["exactextract"]["out"])
+            details[tool] = ("yes " if ok else "NO ") + detail
+            if not ok and tool.startswith("ntmgis"):
+                failed.append(f"{label}, N={n}, {tool}: {detail}")
+        base = results["ntmgis"]["seconds"]
+        block = []
+        for tool, res in results.items():
+            block.append(
+                {
+                    "case": label,
+                    "N": n,
+                    "tool": res.get("tool", tool) if tool == "exactextract" else tool,
+                    "seconds": res["seconds"],
+                    "parcels/s": n / res["seconds"],
+                    "x ntmgis": res["seconds"] / base,
+                    "floor s": floor["seconds"],
+                    "x floor": res["seconds"] / floor["seconds"],
+                    "peak MB": res["peak_mb"],
+                    "agree": details.get(tool, ""),
+                }
+            )
+        rows.extend(block)
+        print_row_block(block)
+
+    only = set(args.only.split(","))
+    cases = [("1 layer", 1)] if only & {"small", "squares"} else []
+    if "stack" in only:
+        cases.append((f"{args.layers} layers", args.layers))
     print(f"data in {work}: {size} x {size} float32, 10 m pixels, {args.compress}", flush=True)
     for label, layers in cases:
         raster = work / f"r{size}_{layers}_{args.compress}.tif"
@@ -252,40 +366,32 @@ def main(argv=None) -> int:
             make_raster(raster, size, layers, seed=layers, compress=args.compress)
             print(f"  wrote {raster.name} in {time.perf_counter() - t:.1f} s", flush=True)
         floor = measure("floor", raster, None, None, inprocess, args.repeat)
-        for n in sizes:
+        for n in sizes if (layers > 1 or "small" in only) else []:
             parcels = work / f"parcels_{size}_{n}.fgb"
             if not parcels.exists():
                 make_parcels(parcels, n, size, seed=n)
-            results = {}
-            tools = ["ntmgis", "exactextract"]
+            tools = ["ntmgis", "exactextract-rs"]
+            if layers == 1:
+                tools += ["ntmgis-memory", "extractrs"]  # in-memory arrays (one layer)
             if layers == 1 and n <= (300 if quick else 1000):  # ~100-300 parcels/s
                 tools.append("rasterstats")
-            for tool in tools:
-                out = str(work / f"out_{tool}_{layers}_{n}.npz")
-                results[tool] = measure(tool, raster, parcels, out, inprocess, args.repeat)
-                results[tool]["out"] = out
-            ok, detail = compare(results["ntmgis"]["out"], results["exactextract"]["out"])
-            if not ok:
-                failed.append(f"{label}, N={n}: {detail}")
-            base = results["ntmgis"]["seconds"]
-            for tool, res in results.items():
-                rows.append(
-                    {
-                        "case": label,
-                        "N": n,
-                        "tool": tool,
-                        "seconds": res["seconds"],
-                        "parcels/s": n / res["seconds"],
-                        "x ntmgis": res["seconds"] / base,
-                        "floor s": floor["seconds"],
-                        "x floor": res["seconds"] / floor["seconds"],
-                        "peak MB": res["peak_mb"],
-                        "agree": ("yes " + detail)
-                        if tool == "ntmgis" and ok
-                        else ("NO " + detail if tool == "ntmgis" else ""),  # fmt: skip
-                    }
-                )
-            print_row_block(rows[-len(results) :])
+            run_case(label, raster, parcels, n, tools, floor)
+        if layers == 1 and "squares" in only:
+            # large polygons over many pixels: nine squares of 28% of the raster's side
+            # (14 km on the 50 km raster: hamlets, communes, districts as zones)
+            squares = work / f"squares9_{size}.fgb"
+            if not squares.exists():
+                make_squares(squares, size)
+            big = ["ntmgis", "exactextract-rs", "exactextract-fs", "ntmgis-memory", "extractrs"]
+            run_case("9 squares", raster, squares, 9, big, floor)
+    # a raster of repeated values: exactextractr's CORINE land cover of Sao Miguel (7.4 Mpx,
+    # uint8 classes) with the island's six municipalities
+    peers = Path(__file__).resolve().parents[1] / "tests" / "data" / "peers" / "sao_miguel"
+    clc, concelhos = peers / "clc2018_v2020_20u1.tif", peers / "concelhos.gpkg"
+    if clc.exists() and "sao_miguel" in only:
+        floor = measure("floor", clc, None, None, inprocess, args.repeat)
+        tools = ["ntmgis", "exactextract-rs", "exactextract-fs", "ntmgis-memory", "extractrs"]
+        run_case("sao_miguel", clc, concelhos, 6, tools, floor)
     print()
     print_table(rows)
     if tmp is not None:

@@ -1,47 +1,964 @@
-"""The one input adapter: paths, open datasets, GeoDataFrames, arrays; and atomic output.
+"""The one I/O layer: readers for every input format, atomic writers for every output.
 
-Public functions accept a path (``str`` or ``os.PathLike``) or an in-memory object; they
-call these helpers instead of opening files themselves, so every reader gives the same
-errors. Every output file is written through :func:`atomic_path`, so a crash or a cancel
-never leaves a half-written file.
+Readers accept a path (``str`` or ``os.PathLike``) or an in-memory object and turn every
+dependency error into an :class:`~ntmgis.errors.NtmgisError` naming the file (and row)
+and what to do:
+
+- :func:`read_vector` (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, DXF, a GeoDataFrame),
+  :func:`read_aoi` (an area of interest as one valid geometry);
+- :func:`open_raster` (a path, a URL, an open dataset);
+- :func:`read_grid` / :func:`read_table_rows` (CSV and XLSX with one delimiter,
+  encoding and sheet logic, used by the survey and the targets readers alike).
+
+Writers go through :func:`atomic_path` (a temporary file beside the target, renamed into
+place only when complete), so a crash or a cancel never leaves a half-written file:
+
+- :func:`write_gpkg` (GeoPackage 1.2, which QGIS 3.22 opens without a warning);
+- :func:`write_csv` and :func:`write_xlsx` / :func:`set_cell` (spreadsheet cells are
+  never formulas: text beginning with ``= + - @``, a tab or a carriage return is escaped
+  as OWASP recommends, control characters are replaced, numbers stay numbers);
+- COG (:func:`ntmgis.indices.write_cog`) and QML (:func:`ntmgis.styles.write_qml`) use
+  :func:`atomic_path` too.
+
+A run's outputs are published together (:class:`RunOutputs`): written into a hidden
+staging folder, then moved into the output folder in one step under a lock that refuses
+a second run into the same folder; a killed run leaves the previous set untouched and
+its staging folder is removed by the next run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
+import datetime as _dt
+import errno
+import json
+import math
 import os
+import re
+import shutil
+import socket
 import tempfile
-from collections.abc import Iterator
+import time
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import DataNotFoundError, ImageryError, InputError
+from .errors import (
+    DataNotFoundError,
+    GeometryError,
+    ImageryError,
+    InputError,
+    NtmgisError,
+    OutputError,
+    SchemaError,
+)
 
 PathLike = str | os.PathLike
 
+#: Marks the temporary files of :func:`atomic_path` (``.<stem>.ntmgis-tmp-XXXX<suffix>``).
+TMP_MARK = ".ntmgis-tmp-"
+#: Prefix of a run's staging folder inside the output folder.
+STAGING_PREFIX = ".ntmgis-staging-"
+#: The lock file of a run's output folder where the folder itself cannot be locked (Windows).
+LOCK_NAME = ".ntmgis.lock"
+#: The manifest of the last published run (run id, files).
+MANIFEST_NAME = ".ntmgis-run.json"
+#: The id of the run whose outputs are being written (set by :class:`RunOutputs`).
+CURRENT_RUN: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "ntmgis_run_id", default=None
+)
+
+# --------------------------------------------------------------------------------------
+# Output paths: atomic files, clear errors
+# --------------------------------------------------------------------------------------
+
+# What people read from this layer, Vietnamese first (ntmgis.i18n's catalogue).
+_MESSAGES = {
+    "io.cannot_write": (
+        "Không ghi được {what} '{path}' ({detail}): {advice}.",
+        "Cannot write {what} '{path}' ({detail}): {advice}.",
+    ),
+    "io.advice.permission": (
+        "không có quyền ghi vào đó: chọn thư mục khác hoặc sửa quyền truy cập",
+        "you may not write there: choose another folder or fix its permissions",
+    ),
+    "io.advice.file_in_the_way": (
+        "có một tệp nằm ở chỗ cần thư mục: xóa tệp đó hoặc chọn đường dẫn khác",
+        "a file stands where a folder is needed: remove it or choose another path",
+    ),
+    "io.advice.not_a_folder": (
+        "một phần của đường dẫn là tệp, không phải thư mục: chọn đường dẫn khác",
+        "part of the path is a file, not a folder: choose another path",
+    ),
+    "io.advice.is_a_folder": (
+        "ở chỗ cần tệp lại là một thư mục: hãy đặt tên tệp",
+        "a folder stands where the file should go: give a file name",
+    ),
+    "io.advice.disk_full": (
+        "ổ đĩa đã đầy: giải phóng dung lượng hoặc chọn ổ khác",
+        "the disk is full: free some space or choose another drive",
+    ),
+    "io.advice.read_only": (
+        "ổ đĩa chỉ đọc: chọn thư mục khác",
+        "the drive is read-only: choose another folder",
+    ),
+    "io.advice.other": (
+        "kiểm tra thư mục có tồn tại và ghi được không",
+        "check that the folder exists and can be written",
+    ),
+    "io.run_busy": (
+        "Một lần chạy ntmgis khác đang ghi vào '{folder}' ({holder}). Hãy đợi nó xong, hoặc "
+        "chọn thư mục kết quả khác.",
+        "Another ntmgis run is writing into '{folder}' ({holder}). Wait for it to finish, or "
+        "choose another output folder.",
+    ),
+    "io.table_empty": (
+        "Tệp '{path}' ({what}) trống: hãy xuất lại tệp.",
+        "{what} '{path}' is empty: export it again.",
+    ),
+    "io.not_text": (
+        "Tệp '{path}' ({what}) không phải tệp văn bản (CSV): hãy lưu dạng CSV (UTF-8) hoặc XLSX.",
+        "{what} '{path}' is not a text (CSV) file. Save it as CSV (UTF-8) or XLSX.",
+    ),
+    "io.cell_too_long": (
+        "Tệp '{path}' ({what}), dòng {line}: một ô dài hơn {limit} ký tự (thiếu dấu ngoặc kép "
+        "đóng, hoặc không phải bảng). Kiểm tra dấu ngoặc kép ở dòng đó rồi xuất lại bảng.",
+        "{what} '{path}', line {line}: a cell longer than {limit} characters (an unclosed "
+        "quote mark, or not a table). Check that line's quotes and export the table again.",
+    ),
+    "io.old_format": (
+        "Tệp '{path}' ({what}) là định dạng cũ {kind} {suffix}: hãy lưu lại thành .xlsx "
+        "(Excel) hoặc .csv (CSV UTF-8) rồi thử lại.",
+        "{what} '{path}' is an old {kind} {suffix} file: save it as .xlsx (Excel workbook) "
+        "or .csv (CSV UTF-8) and try again.",
+    ),
+    "io.not_utf8": (
+        "Tệp '{path}' ({what}) không phải văn bản UTF-8 (byte {byte}): hãy lưu lại dạng UTF-8 "
+        "(Notepad: Save as, Encoding UTF-8).",
+        "{what} '{path}' is not UTF-8 text (byte {byte}): save it as UTF-8 (in Notepad: Save "
+        "as, Encoding UTF-8).",
+    ),
+}
+
+
+def _register_messages() -> None:
+    from .i18n import register
+
+    for key, (vi, en) in _MESSAGES.items():
+        register(key, vi, en)
+
+
+_register_messages()
+
+
+def say(key: str, **fields) -> str:
+    """A catalogue sentence in the chosen language, then the other one in parentheses.
+
+    Vietnamese users read the first part; an English log, a test or a support forum the
+    second. Fields ending in ``_key`` are catalogue keys, said in the same language.
+    """
+    from .i18n import get_language, message
+
+    first = get_language()
+    second = "en" if first == "vi" else "vi"
+
+    def one(lang):
+        values = {
+            k[: -len("_key")] if k.endswith("_key") else k: (
+                message(v, lang=lang) if k.endswith("_key") else v
+            )
+            for k, v in fields.items()
+        }
+        return message(key, lang=lang, **values)
+
+    return f"{one(first)} ({one(second)})"
+
+
+_OS_ADVICE = {
+    PermissionError: "io.advice.permission",
+    FileExistsError: "io.advice.file_in_the_way",
+    NotADirectoryError: "io.advice.not_a_folder",
+    IsADirectoryError: "io.advice.is_a_folder",
+}
+
+
+def _os_message(exc: OSError, path, what: str) -> str:
+    advice = next((a for t, a in _OS_ADVICE.items() if isinstance(exc, t)), None)
+    if advice is None and getattr(exc, "errno", None) == errno.ENOSPC:
+        advice = "io.advice.disk_full"
+    if advice is None and getattr(exc, "errno", None) == errno.EROFS:
+        advice = "io.advice.read_only"
+    detail = exc.strerror or type(exc).__name__
+    return say("io.cannot_write", what=what, path=path, detail=detail,
+               advice_key=advice or "io.advice.other")  # fmt: skip
+
 
 @contextlib.contextmanager
-def atomic_path(path: PathLike) -> Iterator[Path]:
+def output_errors(path: PathLike, what: str = "output") -> Iterator[None]:
+    """Turn an :class:`OSError` raised while writing ``path`` into an OutputError.
+
+    PermissionError, FileExistsError, NotADirectoryError, IsADirectoryError, a full or
+    read-only disk: the message names the path and what to do. NtmgisErrors pass.
+    """
+    try:
+        yield
+    except NtmgisError:
+        raise
+    except OSError as exc:
+        raise OutputError(_os_message(exc, path, what)) from exc
+
+
+def _make_dir(folder: Path, what: str) -> None:
+    with output_errors(folder, f"{what} folder"):
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+        folder.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_path(path: PathLike, *, what: str = "output file") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it onto ``path`` when the block succeeds.
 
     The temporary file does not exist yet when the block starts (writers that refuse an
     existing file, such as GDAL's GeoPackage driver, create it). On any error, including
-    a cancel, it is removed and ``path`` is left as it was.
+    a cancel, it is removed and ``path`` is left as it was. OS errors (permissions, a
+    file in the way, a full disk) become :class:`~ntmgis.errors.OutputError`.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    if path.is_dir():
+        raise OutputError(_os_message(IsADirectoryError(errno.EISDIR, "is a folder"), path, what))
+    _make_dir(path.parent, what)
+    with output_errors(path, what):
+        fd, name = tempfile.mkstemp(
+            prefix=f".{path.stem}{TMP_MARK}", suffix=path.suffix, dir=path.parent
+        )
+        os.close(fd)
     tmp = Path(name)
     tmp.unlink()
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with output_errors(path, what):
+            yield tmp
+            os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
         raise
 
 
-def write_gpkg(path: str | os.PathLike, layers: dict, *, finish=None) -> Path:
+def check_writable(folder: PathLike, *, what: str = "output") -> Path:
+    """Create ``folder`` if needed and check that a file can be written there.
+
+    Called before any work, so that an unwritable output folder is found in a second,
+    not after an hour of computing.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Raises
+    ------
+    OutputError
+        The folder cannot be created or written (the message says why and what to do).
+    """
+    folder = Path(folder).expanduser()
+    _make_dir(folder, what)
+    with output_errors(folder, f"{what} folder"):
+        fd, name = tempfile.mkstemp(prefix=f".probe{TMP_MARK}", dir=folder)
+        os.close(fd)
+        os.unlink(name)
+    return folder
+
+
+def clean_temporaries(folder: PathLike, *, older_than: float = 3600.0) -> list[Path]:
+    """Remove this library's temporary files left in ``folder`` by a killed process.
+
+    Only files carrying :data:`TMP_MARK` and older than ``older_than`` seconds are
+    removed (a younger one may belong to a writer still at work).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    now = time.time()
+    for entry in folder.iterdir():
+        if TMP_MARK not in entry.name or not entry.name.startswith("."):
+            continue
+        with contextlib.suppress(OSError):
+            if now - entry.stat().st_mtime >= older_than:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+                removed.append(entry)
+    return removed
+
+
+# --------------------------------------------------------------------------------------
+# Inputs: paths, vectors, areas of interest, rasters
+# --------------------------------------------------------------------------------------
+
+
+def as_path(source: PathLike, *, what: str = "file") -> Path:
+    """Return ``source`` as an existing :class:`Path`, or raise DataNotFoundError."""
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataNotFoundError(
+            f"{what.capitalize()} not found: '{path}'. Check the path (and the working "
+            f"folder, '{Path.cwd()}')."
+        )
+    return path
+
+
+def read_text(path: PathLike, *, what: str = "file") -> str:
+    """The text of a TOML/JSON/text file: UTF-8 (with or without BOM) or UTF-16 (BOM).
+
+    TOML must be UTF-8; Notepad and Excel also save UTF-8 with a BOM or UTF-16, so those
+    are read too. Anything else is a ConfigError naming the file and what to do.
+    """
+    from .errors import ConfigError
+
+    path = Path(path)
+    with _input_errors(path, what):
+        data = path.read_bytes()
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            say("io.not_utf8", what=what.capitalize(), path=path, byte=exc.start)
+        ) from None
+
+
+def read_vector(source, *, layer: str | None = None, what: str = "vector file", **kwargs):
+    """Read a vector source into a GeoDataFrame, with errors that name the file and layer.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or geopandas.GeoDataFrame
+        A file GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, DXF...) or a
+        GeoDataFrame (returned as a copy).
+    layer : str, optional
+        Layer of a multi-layer file; a missing layer is a SchemaError listing the layers.
+    what : str
+        What the file is, for messages ("parcels", "hamlets"...).
+    **kwargs
+        Passed to :func:`geopandas.read_file` (e.g. ``encoding``).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+    """
+    import geopandas as gpd
+
+    if isinstance(source, gpd.GeoDataFrame):
+        return source.copy()
+    path = as_path(source, what=what)
+    try:
+        import pyogrio
+
+        if layer is not None:
+            names = [name for name, _ in pyogrio.list_layers(path)]
+            if layer not in names:
+                raise SchemaError(
+                    f"Layer '{layer}' not found in '{path}'. Layers there: {', '.join(names)}."
+                )
+        return gpd.read_file(path, layer=layer, **kwargs)
+    except (DataNotFoundError, InputError):
+        raise
+    except Exception as exc:  # GDAL/pyogrio errors: name the file and what to do
+        raise InputError(
+            f"Cannot read {what} '{path}': {exc}. Is it complete and in a format GDAL "
+            f"reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf)?"
+        ) from exc
+
+
+def valid_geometry(geometry, *, where: str = "the area of interest"):
+    """``geometry`` made valid (self-intersections repaired), or a GeometryError.
+
+    A bow-tie or a ring drawn twice would make GEOS raise deep inside an overlay; the
+    repaired polygon covers what was drawn. Empty or non-areal results are errors.
+    """
+    import shapely
+
+    if geometry is None:
+        raise GeometryError(f"{where.capitalize()} has no geometry: draw a polygon.")
+    try:
+        if not shapely.is_valid(geometry):
+            geometry = shapely.make_valid(geometry)
+        # keep the areal part only (make_valid may add lines or points)
+        parts = [g for g in shapely.get_parts(geometry) if g.geom_type.endswith("Polygon")]
+        geometry = shapely.union_all(parts) if parts else None
+    except shapely.errors.GEOSException as exc:
+        raise GeometryError(
+            f"{where.capitalize()} is not a usable polygon ({exc}). Repair it in QGIS "
+            "(Vector > Geometry Tools > Fix Geometries) and try again."
+        ) from None
+    if geometry is None or geometry.is_empty or geometry.area == 0:
+        raise GeometryError(
+            f"{where.capitalize()} has no area after repair (an empty, collapsed or "
+            "line geometry): give a polygon layer."
+        )
+    return geometry
+
+
+def read_aoi(source, *, layer: str | None = None, crs=None):
+    """An area of interest as one valid (multi)polygon and its CRS.
+
+    Parameters
+    ----------
+    source : path, GeoDataFrame, GeoSeries, shapely geometry or (minx, miny, maxx, maxy)
+        The area: every feature of a file or frame is merged (their union, so parcels far
+        from each other do not make one bounding box that misses nothing and everything).
+    layer : str, optional
+        Layer of a multi-layer file.
+    crs : optional
+        The CRS of a bare geometry or bounds (ignored for files and frames).
+
+    Returns
+    -------
+    geometry : shapely geometry
+        Valid, areal, non-empty.
+    crs : pyproj.CRS or None
+    """
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import box
+
+    if isinstance(source, tuple | list) and len(source) == 4:
+        return valid_geometry(box(*map(float, source))), crs
+    if isinstance(source, shapely.Geometry):
+        return valid_geometry(source), crs
+    if isinstance(source, gpd.GeoSeries):
+        frame = gpd.GeoDataFrame(geometry=source)
+    else:
+        frame = read_vector(source, layer=layer, what="area of interest")
+    where = f"the area of interest '{source if isinstance(source, str | Path) else 'frame'}'"
+    geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
+    if not geoms:
+        raise GeometryError(f"{where.capitalize()} holds no geometry: give a polygon layer.")
+    parts = []
+    for g in geoms:
+        try:
+            parts.append(valid_geometry(g, where=where))
+        except GeometryError:
+            continue  # one broken or line feature does not cost the area
+    if not parts:
+        raise GeometryError(
+            f"{where.capitalize()} has no usable polygon (all empty, lines or broken): give "
+            "a polygon layer, or repair it in QGIS (Fix Geometries)."
+        )
+    return valid_geometry(shapely.union_all(parts), where=where), frame.crs
+
+
+@contextlib.contextmanager
+def open_raster(source, *, what: str = "raster") -> Iterator:
+    """Yield an open rasterio dataset for a path, a URL or an already open dataset.
+
+    A dataset opened here is closed on exit; one passed in is left open. A missing file
+    is a DataNotFoundError; a truncated or foreign file an ImageryError naming it.
+    """
+    import rasterio
+
+    if hasattr(source, "read") and hasattr(source, "transform"):
+        yield source
+        return
+    text = str(source)
+    if re.match(r"^(https?|s3|gs|az)://|^/vsi", text):
+        name = text if text.startswith("/vsi") else text
+        if text.startswith(("http://", "https://")):
+            name = "/vsicurl/" + text
+    else:
+        name = as_path(source, what=what)
+    try:
+        dataset = rasterio.open(name)
+    except rasterio.errors.RasterioIOError as exc:
+        raise ImageryError(
+            f"Cannot open {what} '{text}': {exc}. The file may be truncated, still "
+            "downloading, or not a GeoTIFF: download it again or remove it."
+        ) from exc
+    with dataset:
+        yield dataset
+
+
+def read_raster_window(dataset, *, window=None, indexes=None, what: str | None = None, **kw):
+    """``dataset.read(...)``, with a truncated or corrupt block as an ImageryError."""
+    import rasterio
+
+    try:
+        return dataset.read(indexes, window=window, **kw)
+    except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
+        name = what or getattr(dataset, "name", "raster")
+        raise ImageryError(
+            f"Cannot read the pixels of '{name}': {exc}. The file is truncated or "
+            "corrupt: download it again or remove it."
+        ) from exc
+
+
+# --------------------------------------------------------------------------------------
+# Tables: CSV and XLSX, one logic for the survey and the targets
+# --------------------------------------------------------------------------------------
+
+#: Longest CSV cell read (Python's csv default): a longer one is a broken file.
+CSV_FIELD_LIMIT = 131_072
+
+
+def read_grid(
+    source,
+    *,
+    sheet=None,
+    encoding: str | None = None,
+    what: str = "table",
+    choose: Callable[[list], bool] | None = None,
+) -> tuple[list[list], list[int], dict]:
+    """Read every row of a CSV or XLSX table as plain Python values, title rows included.
+
+    Commune spreadsheets carry title rows above the header, so the caller finds its own
+    header row. CSV bytes are decoded with :func:`ntmgis.text.decode_bytes` (UTF-8 with or
+    without BOM, UTF-16, cp1258, TCVN3, VNI) and split on the delimiter (``,``, ``;``,
+    tab or ``|``) that gives most lines one same number of fields; text is NFC.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        A ``.csv``/``.txt`` or ``.xlsx``/``.xlsm`` file, or a DataFrame (its header row
+        followed by its rows).
+    sheet : str or int, optional
+        XLSX sheet name (case and diacritics aside) or 0-based index.
+    encoding : str, optional
+        A CSV's codec, instead of detecting it.
+    what : str
+        What the file is, for messages ("survey file", "targets table").
+    choose : callable, optional
+        Without ``sheet``: ``choose(rows)`` picks the first sheet it accepts (e.g. the one
+        with a header row); the first sheet when none is accepted.
+
+    Returns
+    -------
+    rows : list of list
+        The cell values, one list per row (ragged rows are kept as they are).
+    numbers : list of int
+        The file's line (CSV, where quoted cells may span lines) or row (XLSX) number
+        of each row, 1-based, for messages.
+    info : dict
+        ``path`` (or None), ``sheet`` (name or None), ``encoding`` (CSV) and
+        ``number_formats``: for XLSX one list per row of the cells' number formats (so a
+        caller can tell a percent cell), None otherwise.
+
+    Raises
+    ------
+    DataNotFoundError
+        No such file.
+    InputError
+        Empty, truncated, binary or old-format (.xls, .ods) files; a CSV cell longer than
+        :data:`CSV_FIELD_LIMIT` characters.
+    SchemaError
+        No such sheet.
+    """
+    import pandas as pd
+
+    if isinstance(source, pd.DataFrame):
+        rows = [list(source.columns)] + source.astype(object).values.tolist()
+        info = {"path": None, "sheet": None, "encoding": None, "number_formats": None}
+        return rows, list(range(1, len(rows) + 1)), info
+    path = as_path(source, what=what)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path, sheet, what, choose)
+    if suffix in (".xls", ".ods"):
+        kind = "Excel 97-2003" if suffix == ".xls" else "OpenDocument"
+        raise InputError(
+            say("io.old_format", what=what.capitalize(), path=path, kind=kind, suffix=suffix)
+        )
+    return _read_csv(path, encoding, what)
+
+
+def read_table_rows(source, *, sheet=None, what: str = "table") -> tuple[list[list], dict]:
+    """:func:`read_grid` without the row numbers (the targets reader's form)."""
+    rows, _, info = read_grid(source, sheet=sheet, what=what)
+    return rows, info
+
+
+def _read_csv(path: Path, encoding: str | None, what: str):
+    import csv
+    import io
+
+    from .text import decode_bytes
+
+    with _input_errors(path, what):
+        data = path.read_bytes()
+    if not data.strip():
+        raise InputError(say("io.table_empty", what=what.capitalize(), path=path))
+    try:
+        text, used = decode_bytes(data, encoding=encoding)
+    except (LookupError, UnicodeError) as exc:
+        raise InputError(
+            f"{what.capitalize()} '{path}' cannot be decoded as {encoding}: {exc}. Leave the "
+            "encoding out to detect it, or save the file as CSV UTF-8."
+        ) from None
+    if "\x00" in text[:4096]:
+        raise InputError(say("io.not_text", what=what.capitalize(), path=path))
+    delimiter = guess_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows, numbers, last = [], [], 0
+    try:
+        for row in reader:
+            rows.append(row)
+            numbers.append(last + 1)
+            last = reader.line_num
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise InputError(
+                say(
+                    "io.cell_too_long",
+                    what=what.capitalize(),
+                    path=path,
+                    line=last + 1,
+                    limit=f"{CSV_FIELD_LIMIT:,}",
+                )  # fmt: skip
+            ) from None
+        raise InputError(
+            f"{what.capitalize()} '{path}' is broken near line {last + 1}: {exc}. Is it "
+            "truncated? Export it again."
+        ) from None
+    return rows, numbers, {"path": path, "sheet": None, "encoding": used, "number_formats": None}
+
+
+def guess_delimiter(text: str) -> str:
+    """The delimiter (``,``, ``;``, tab or ``|``) that splits most lines alike.
+
+    The score of a delimiter is how many of the first 200 lines share one number of
+    fields above one (ties: more fields). Excel saves ``;``-separated CSV under locales
+    whose decimal mark is a comma, and values such as "55,5" fool ``csv.Sniffer``;
+    title rows above the header have one field.
+
+    Examples
+    --------
+    >>> guess_delimiter("Thôn;Chỉ tiêu\\nXóm 1;55,5\\nXóm 2;60,5\\n")
+    ';'
+    >>> guess_delimiter("a,b,c\\n1,2,3\\n")
+    ','
+    """
+    import csv
+    import io
+    from collections import Counter
+
+    sample = "\n".join(text.splitlines()[:200])
+    best, best_score = ",", (-1, -1)
+    for delimiter in (",", ";", "\t", "|"):
+        try:
+            widths = Counter(
+                len(r) for r in csv.reader(io.StringIO(sample), delimiter=delimiter) if any(r)
+            )
+        except csv.Error:
+            continue
+        widths = {w: n for w, n in widths.items() if w > 1}
+        score = max(((n, w) for w, n in widths.items()), default=(0, 0))
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+@contextlib.contextmanager
+def _input_errors(path, what):
+    try:
+        yield
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise DataNotFoundError(f"{what.capitalize()} not found: '{path}'.") from None
+        raise InputError(
+            f"Cannot read {what} '{path}' ({exc.strerror or type(exc).__name__}): check "
+            "that it is a file you may read, and not open elsewhere."
+        ) from None
+
+
+def _read_xlsx(path: Path, sheet, what: str, choose):
+    import zipfile
+
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise InputError(
+            f"Cannot read {what} '{path}' as an Excel workbook ({type(exc).__name__}: "
+            f"{exc}). The file may be truncated or not an XLSX file: open it in Excel or "
+            "LibreOffice and save it again as .xlsx."
+        ) from None
+    try:
+        names = list(book.sheetnames)
+        if sheet is None:
+            candidates = names
+        elif isinstance(sheet, int) and not isinstance(sheet, bool):
+            if not 0 <= sheet < len(names):
+                raise _missing_sheet(path, sheet, names)
+            candidates = [names[sheet]]
+        else:
+            from .text import fold
+
+            wanted = unicodedata.normalize("NFC", str(sheet)).strip()
+            hits = [n for n in names if n == wanted] or [
+                n for n in names if fold(n) == fold(wanted)
+            ]
+            if not hits:
+                raise _missing_sheet(path, sheet, names)
+            candidates = hits[:1]
+        found = None
+        for name in candidates:
+            rows, formats = _sheet_rows(book[name])
+            if sheet is not None or choose is None or choose(rows):
+                found = (name, rows, formats)
+                break
+        if found is None:
+            found = (names[0], *_sheet_rows(book[names[0]]))
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
+        if isinstance(exc, SchemaError):
+            raise
+        raise InputError(
+            f"Cannot read {what} '{path}': a sheet is damaged ({type(exc).__name__}: {exc}). "
+            "Open it in Excel or LibreOffice and save it again as .xlsx."
+        ) from None
+    finally:
+        book.close()
+    name, rows, formats = found
+    info = {"path": path, "sheet": name, "encoding": None, "number_formats": formats}
+    return rows, list(range(1, len(rows) + 1)), info
+
+
+def _sheet_rows(worksheet):
+    rows, formats = [], []
+    for row in worksheet.iter_rows():
+        values = [getattr(cell, "value", None) for cell in row]
+        rows.append([unicodedata.normalize("NFC", v) if isinstance(v, str) else v
+                     for v in values])  # fmt: skip
+        formats.append([getattr(cell, "number_format", None) for cell in row])
+    return rows, formats
+
+
+def _missing_sheet(path, sheet, names):
+    return SchemaError(
+        f"Sheet '{sheet}' not found in '{path}'. Sheets there: "
+        f"{', '.join(repr(n) for n in names)}. Pass sheet='...' with one of them."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Spreadsheet cells: never a formula, never an illegal character
+# --------------------------------------------------------------------------------------
+
+#: A text cell beginning with one of these could run as a formula (OWASP, CWE-1236).
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = DANGEROUS
+# characters XML 1.0 (so XLSX) cannot hold; tab, LF and CR can
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def clean_control(value: str) -> str:
+    r"""``value`` with the control characters a workbook cannot hold replaced by U+FFFD.
+
+    Examples
+    --------
+    >>> clean_control("Nguy\x01ễn Văn A")
+    'Nguy�ễn Văn A'
+    """
+    return _ILLEGAL.sub("\ufffd", value)
+
+
+def escape_text(value: str) -> str:
+    """Prefix an apostrophe to text that a spreadsheet would read as a formula.
+
+    Parameters
+    ----------
+    value : str
+        A text value.
+
+    Returns
+    -------
+    str
+        ``"'" + value`` when it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
+        carriage return; ``value`` otherwise.
+
+    Examples
+    --------
+    >>> escape_text("=1+1")
+    "'=1+1"
+    >>> escape_text("Vườn tạp")
+    'Vườn tạp'
+    """
+    return "'" + value if value.startswith(DANGEROUS) else value
+
+
+def cell_value(value, *, booleans=("Có", "")):
+    """A cell value as a plain ``str``/``int``/``float``/``None``.
+
+    NaN, NA and NaT become None; numpy numbers Python numbers; dates ``dd/mm/yyyy``
+    text (day first, as Vietnamese forms write them); booleans ``booleans[0]`` /
+    ``booleans[1]``; text NFC with illegal control characters replaced (it is *not*
+    escaped here: :func:`set_cell` and :func:`write_csv` do that).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cell_value(np.float32(-0.25)), cell_value(float("nan")), cell_value(np.int64(3))
+    (-0.25, None, 3)
+    """
+    import numpy as np
+    import pandas as pd
+
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return booleans[0] if value else booleans[1]
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        return clean_control(unicodedata.normalize("NFC", value))
+    if isinstance(value, _dt.date | pd.Timestamp):
+        return value.strftime("%d/%m/%Y")
+    return clean_control(str(value))
+
+
+def set_cell(cell, value) -> None:
+    """Set an openpyxl cell to a number or a text, never a formula.
+
+    Text is stored as a string cell (openpyxl would make ``"=..."`` a formula) with
+    Excel's quote prefix when it begins with a dangerous character, so it shows as typed
+    and stays text when edited; illegal control characters are replaced.
+    """
+    value = cell_value(value)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if value.startswith(DANGEROUS):
+            cell.quotePrefix = True
+
+
+def csv_value(value, *, whole_as_int: bool = False):
+    """A value for a CSV cell: text escaped (an apostrophe before a formula start),
+    numbers as numbers (whole floats as integers with ``whole_as_int``)."""
+    value = cell_value(value)
+    if isinstance(value, str):
+        return escape_text(value)
+    if whole_as_int and isinstance(value, float) and value == int(value) and abs(value) < 1e15:
+        return int(value)
+    return value
+
+
+def write_csv(
+    path: PathLike,
+    table,
+    *,
+    columns=None,
+    bom: bool = True,
+    whole_as_int: bool = True,
+) -> Path:
+    """Write a table as CSV atomically, every text cell escaped, numbers kept numbers.
+
+    UTF-8 (with a BOM by default: what Excel's "CSV UTF-8" writes, so Excel opens
+    Vietnamese text right) and CRLF line ends. Text cells (headers too) beginning with
+    ``= + - @``, a tab or a carriage return get an apostrophe (OWASP); control characters
+    are replaced.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file; replaced when it exists, never left half-written.
+    table : pandas.DataFrame or list of dict
+        The rows.
+    columns : list of str, optional
+        Column order (for a list of dicts; missing keys are empty cells).
+    bom : bool, default True
+        Start the file with a UTF-8 byte-order mark.
+    whole_as_int : bool, default True
+        Write whole floats (``12.0``) as integers (``12``), as a report shows counts.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        table = pd.DataFrame(table, columns=columns)
+    rows = [
+        [csv_value(v, whole_as_int=whole_as_int) for v in row]
+        for row in table.itertuples(index=False, name=None)
+    ]
+    headers = [escape_text(cell_value(str(c))) for c in table.columns]
+    clean = pd.DataFrame(rows, columns=headers, dtype=object)
+    path = Path(path)
+    with atomic_path(path, what="CSV file") as tmp:
+        clean.to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8",
+                     lineterminator="\r\n")  # fmt: skip
+    return path
+
+
+def save_workbook(book, path: PathLike, *, run_id: str | None = None) -> Path:
+    """Save an openpyxl workbook atomically.
+
+    ``run_id`` (default: the run being written, :data:`CURRENT_RUN`) goes into the
+    workbook's properties (``identifier``), so the file says which run made it.
+    """
+    run_id = run_id or CURRENT_RUN.get()
+    if run_id:
+        book.properties.identifier = run_id
+    path = Path(path)
+    with atomic_path(path, what="workbook") as tmp:
+        book.save(tmp)
+    return path
+
+
+def write_xlsx(sheets: dict, path: PathLike, *, run_id: str | None = None) -> Path:
+    """Write tables to one workbook atomically, one sheet each, cells never formulas.
+
+    Parameters
+    ----------
+    sheets : dict of str to pandas.DataFrame
+        Sheet name (cut to Excel's 31 characters) -> table, in order.
+    path : str or os.PathLike
+        The ``.xlsx`` file; replaced when it exists, untouched on an error.
+    run_id : str, optional
+        Stored in the workbook's properties (``identifier``).
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, table in sheets.items():
+        sheet = book.create_sheet(_sheet_title(name))
+        for j, header in enumerate(table.columns, start=1):
+            set_cell(sheet.cell(row=1, column=j), str(header))
+        for i, row in enumerate(table.itertuples(index=False, name=None), start=2):
+            for j, value in enumerate(row, start=1):
+                set_cell(sheet.cell(row=i, column=j), value)
+        sheet.freeze_panes = "A2"
+    return save_workbook(book, path, run_id=run_id)
+
+
+def _sheet_title(name) -> str:
+    title = re.sub(r"[\[\]:*?/\\]", "_", clean_control(str(name))).strip("'") or "Sheet"
+    return title[:31]
+
+
+# --------------------------------------------------------------------------------------
+# GeoPackage
+# --------------------------------------------------------------------------------------
+
+
+def write_gpkg(path: PathLike, layers: dict, *, finish=None) -> Path:
     """Write GeoDataFrames (or DataFrames, as attribute tables) to one GeoPackage atomically.
 
     The file is written under a temporary name beside ``path`` and renamed into place, so
@@ -66,254 +983,258 @@ def write_gpkg(path: str | os.PathLike, layers: dict, *, finish=None) -> Path:
     import geopandas as gpd
     import pyogrio
 
-    with atomic_path(path) as tmp:
+    path = Path(path)
+    with atomic_path(path, what="GeoPackage") as tmp:
         for name, frame in layers.items():
-            if isinstance(frame, gpd.GeoDataFrame):
-                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", VERSION="1.2")
-            else:
-                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", VERSION="1.2")
+            try:
+                if isinstance(frame, gpd.GeoDataFrame):
+                    frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", VERSION="1.2")
+                else:
+                    pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", VERSION="1.2")
+            except (OSError, NtmgisError):
+                raise
+            except Exception as exc:  # GDAL errors while writing: name the layer
+                raise OutputError(
+                    f"Cannot write layer '{name}' of the GeoPackage '{path}': {exc}. Check "
+                    "the disk space and that no other program holds the file."
+                ) from exc
         if finish is not None:
             finish(tmp)
-    return Path(path)
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_text(value: str) -> str:
-    """Prefix an apostrophe to text that a spreadsheet would read as a formula (OWASP).
-
-    >>> escape_text("=1+1"), escape_text("-3 m2"), escape_text("Vườn tạp")
-    ("'=1+1", "'-3 m2", 'Vườn tạp')
-    """
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _csv_cell(value):
-    if isinstance(value, str):
-        return escape_text(value)
-    if isinstance(value, float) and value == value and value == int(value) and abs(value) < 1e15:
-        return int(value)
-    return value
-
-
-def write_csv(path: PathLike, table, *, columns=None, bom: bool = True) -> Path:
-    """Write a table as CSV atomically, text cells that a spreadsheet would run escaped.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file; replaced when it exists, never left half-written.
-    table : pandas.DataFrame or list of dict
-        The rows; numbers stay numbers (whole floats written as integers).
-    columns : list of str, optional
-        Column order (for a list of dicts; missing keys are empty cells).
-    bom : bool, default True
-        UTF-8 with a byte-order mark, so Excel reads Vietnamese text right.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    import pandas as pd
-
-    frame = (
-        table.copy() if isinstance(table, pd.DataFrame) else pd.DataFrame(table, columns=columns)
-    )
-    for column in frame.columns:
-        frame[column] = [_csv_cell(v) for v in frame[column].astype(object)]
-    frame.columns = [escape_text(str(c)) for c in frame.columns]
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8",
-                     lineterminator="\r\n")  # fmt: skip
-    return Path(path)
-
-
-def as_path(source: PathLike, *, what: str = "file") -> Path:
-    """Return ``source`` as an existing :class:`Path`, or raise DataNotFoundError."""
-    path = Path(source).expanduser()
-    if not path.exists():
-        raise DataNotFoundError(
-            f"{what.capitalize()} not found: '{path}'. Check the path (and the working "
-            f"folder, '{Path.cwd()}')."
-        )
     return path
 
 
-def read_vector(source, *, layer: str | None = None, what: str = "vector file"):
-    """Read a vector source into a GeoDataFrame, with errors that name the file and layer.
-
-    Parameters
-    ----------
-    source : str, os.PathLike or geopandas.GeoDataFrame
-        A file GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, DXF...) or a
-        GeoDataFrame (returned as a copy).
-    layer : str, optional
-        Layer of a multi-layer file; a missing layer is a SchemaError listing the layers.
-    what : str
-        What the file is, for messages ("parcels", "hamlets"...).
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-    """
-    import geopandas as gpd
-
-    if isinstance(source, gpd.GeoDataFrame):
-        return source.copy()
-    path = as_path(source, what=what)
-    try:
-        import pyogrio
-
-        if layer is not None:
-            names = [name for name, _ in pyogrio.list_layers(path)]
-            if layer not in names:
-                from .errors import SchemaError
-
-                raise SchemaError(
-                    f"Layer '{layer}' not found in '{path}'. Layers there: {', '.join(names)}."
-                )
-        return gpd.read_file(path, layer=layer)
-    except (DataNotFoundError, InputError):
-        raise
-    except Exception as exc:  # GDAL/pyogrio errors: name the file and what to do
-        raise InputError(
-            f"Cannot read {what} '{path}': {exc}. Is it complete and in a format GDAL "
-            f"reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf)?"
-        ) from exc
+# --------------------------------------------------------------------------------------
+# A run's outputs: one lock, one staging folder, published together
+# --------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def open_raster(source) -> Iterator:
-    """Yield an open rasterio dataset for a path or an already open dataset.
+def _sha256(path: Path) -> str:
+    import hashlib
 
-    A dataset opened here is closed on exit; one passed in is left open.
-    """
-    import rasterio
-
-    if hasattr(source, "read") and hasattr(source, "transform"):
-        yield source
-        return
-    path = as_path(source, what="raster")
-    try:
-        dataset = rasterio.open(path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise ImageryError(
-            f"Cannot open raster '{path}': {exc}. The file may be truncated or not a GeoTIFF."
-        ) from exc
-    with dataset:
-        yield dataset
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
-def read_table_rows(source, *, sheet=None, what: str = "table") -> tuple[list[list], dict]:
-    """Read every row of a CSV or XLSX table as plain Python values, title rows included.
+def clean_run_folder(folder: PathLike) -> list[Path]:
+    """Remove what killed runs left in an output folder (staging folders, temporaries).
 
-    Commune spreadsheets carry title rows above the header, so the caller finds its own
-    header row. CSV bytes are decoded with :func:`ntmgis.text.decode_bytes` (UTF-8 with or
-    without BOM, cp1258, TCVN3, VNI); text is returned in NFC. A pandas DataFrame is
-    returned as its header row followed by its rows.
-
-    Parameters
-    ----------
-    source : str, os.PathLike or pandas.DataFrame
-        A ``.csv``/``.txt`` or ``.xlsx``/``.xlsm`` file, or a DataFrame.
-    sheet : str or int, optional
-        XLSX sheet name or 0-based index; the first sheet by default.
-    what : str, default "table"
-        What the file is, for messages.
+    Takes the folder's lock (an OutputError when a run is writing there), keeps the last
+    published set as it is.
 
     Returns
     -------
-    rows : list of list
-        The cell values, one list per row (ragged rows are kept as they are).
-    info : dict
-        ``path`` (or None), ``sheet`` (name or None), ``encoding`` (CSV) and
-        ``number_formats``: for XLSX one list per row of the cells' number formats (so a
-        caller can tell a percent cell), None otherwise.
+    list of pathlib.Path
+        What was removed.
     """
-    import csv
-    import io
-    import unicodedata
+    out = RunOutputs(folder)
+    out._acquire()
+    try:
+        return out.clean_stale()
+    finally:
+        out._release()
 
-    import pandas as pd
 
-    from .text import decode_bytes
+def verify_run_folder(folder: PathLike) -> dict:
+    """Check an output folder against its manifest: the files of one run, unchanged.
 
-    if isinstance(source, pd.DataFrame):
-        rows = [list(source.columns)] + source.astype(object).values.tolist()
-        return rows, {"path": None, "sheet": None, "encoding": None, "number_formats": None}
-    path = as_path(source, what=what)
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        import openpyxl
+    Returns
+    -------
+    dict
+        ``run_id``, ``files`` (listed), ``missing`` (listed but absent), ``changed``
+        (content differs from the manifest's SHA-256).
+    """
+    folder = Path(folder)
+    manifest = RunOutputs(folder).previous()
+    files = manifest.get("files", [])
+    sums = manifest.get("sha256", {})
+    missing = [n for n in files if not (folder / n).is_file()]
+    changed = [n for n in files if n not in missing and sums.get(n) != _sha256(folder / n)]
+    return {"run_id": manifest.get("run_id"), "files": files, "missing": missing,
+            "changed": changed}  # fmt: skip
 
+
+def new_run_id() -> str:
+    """A run id: UTC time and a random suffix (``20260102T081500Z-3f9a1c``)."""
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+class RunOutputs:
+    """One run's output folder: locked, staged, published together.
+
+    ``with RunOutputs(folder) as out:`` checks the folder can be written, takes its lock
+    (a second run into the same folder gets an OutputError naming the first), removes
+    what killed runs left (staging folders, temporaries), and gives ``out.staging``, a
+    hidden folder inside ``folder`` where every output is written. When the block ends
+    without an error the staged files are moved into ``folder`` together, the files of
+    the previous run that this one did not write again are removed, and the manifest
+    (:data:`MANIFEST_NAME`: run id, time, files) is replaced; on an error (or a cancel,
+    or a kill) the folder keeps the previous run's files untouched.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        The output folder (created when missing).
+    run_id : str, optional
+        Default: :func:`new_run_id`.
+
+    Attributes
+    ----------
+    folder, staging : pathlib.Path
+    run_id : str
+    published : list of pathlib.Path
+        The final paths, after the block.
+    """
+
+    def __init__(self, folder: PathLike, run_id: str | None = None):
+        self.folder = Path(folder).expanduser()
+        self.run_id = run_id or new_run_id()
+        self.staging = self.folder / f"{STAGING_PREFIX}{self.run_id}"
+        self.published: list[Path] = []
+        self._lock_fd: int | None = None
+        self._done = False
+
+    # the lock ------------------------------------------------------------------------
+    def _acquire(self) -> None:
+        """Lock the folder itself (flock on its descriptor: no lock file is left behind,
+        and a killed run's lock dies with it)."""
         try:
-            book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # zip/XML errors: name the file
-            raise InputError(
-                f"Cannot read {what} '{path}' as an Excel workbook: {exc}. Save it again as "
-                f".xlsx from Excel or LibreOffice."
-            ) from exc
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: a pid file
+            return self._acquire_pid_file()
+        with output_errors(self.folder, "output folder"):
+            fd = os.open(self.folder, os.O_RDONLY)
         try:
-            names = book.sheetnames
-            if sheet is None:
-                name = names[0]
-            elif isinstance(sheet, int):
-                if not 0 <= sheet < len(names):
-                    raise _missing_sheet(path, sheet, names)
-                name = names[sheet]
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            others = sorted(
+                p.name[len(STAGING_PREFIX) :]
+                for p in self.folder.glob(f"{STAGING_PREFIX}*")
+                if p != self.staging
+            )
+            holder = "run " + ", ".join(others) if others else "?"
+            raise OutputError(say("io.run_busy", folder=self.folder, holder=holder)) from None
+        self._lock_fd = fd
+
+    def _acquire_pid_file(self) -> None:  # pragma: no cover - Windows
+        lock = self.folder / LOCK_NAME
+        if lock.exists():
+            text = lock.read_text("utf-8", "replace")
+            match = re.search(r"pid (\d+)", text)
+            if match and _pid_alive(int(match.group(1))):
+                raise OutputError(say("io.run_busy", folder=self.folder, holder=text.strip()))
+        note = f"run {self.run_id}, pid {os.getpid()} on {socket.gethostname()}"
+        with output_errors(lock, "lock file"):
+            lock.write_text(note, "utf-8")
+        self._lock_file = lock
+
+    def _release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the flock
+            self._lock_fd = None
+        lock = getattr(self, "_lock_file", None)
+        if lock is not None:  # pragma: no cover - Windows
+            with contextlib.suppress(OSError):
+                lock.unlink()
+            self._lock_file = None
+
+    # the folder ----------------------------------------------------------------------
+    def clean_stale(self) -> list[Path]:
+        """Remove staging folders and temporaries left by killed runs (under the lock)."""
+        removed = []
+        for entry in self.folder.iterdir():
+            if entry.name.startswith(STAGING_PREFIX) and entry != self.staging:
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+        # under the lock no other run writes here; a lone writer's young file is spared
+        removed += clean_temporaries(self.folder, older_than=60.0)
+        return removed
+
+    def path(self, name: str) -> Path:
+        """Where to write the output ``name`` (inside the staging folder)."""
+        return self.staging / name
+
+    def final(self, path: PathLike) -> Path:
+        """The published path of a staged ``path``."""
+        path = Path(path)
+        try:
+            return self.folder / path.relative_to(self.staging)
+        except ValueError:
+            return path
+
+    def previous(self) -> dict:
+        """The manifest of the last published run (``{}`` when none)."""
+        try:
+            return json.loads((self.folder / MANIFEST_NAME).read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def publish(self) -> list[Path]:
+        """Move every staged file into the folder; drop the previous run's leftovers.
+
+        Once only: a second call returns what the first published.
+        """
+        if self._done:
+            return self.published
+        files = sorted(p for p in self.staging.rglob("*") if p.is_file() and TMP_MARK not in p.name)
+        names = [p.relative_to(self.staging).as_posix() for p in files]
+        previous = self.previous().get("files", [])
+        manifest = {
+            "run_id": self.run_id,
+            "published": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "files": names,
+            "sha256": {n: _sha256(p) for n, p in zip(names, files)},
+        }
+        with output_errors(self.folder, "output"):
+            for src, name in zip(files, names):
+                dst = self.folder / name
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(src, dst)
+            for name in previous:
+                if name not in names:
+                    with contextlib.suppress(OSError):
+                        (self.folder / name).unlink()
+            with atomic_path(self.folder / MANIFEST_NAME, what="run manifest") as tmp:
+                tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
+        shutil.rmtree(self.staging, ignore_errors=True)
+        self.published = [self.folder / n for n in names]
+        self._done = True
+        return self.published
+
+    def __enter__(self) -> RunOutputs:
+        check_writable(self.folder)
+        self._acquire()
+        self._token = CURRENT_RUN.set(self.run_id)
+        try:
+            self.clean_stale()
+            with output_errors(self.staging, "staging"):
+                self.staging.mkdir()
+        except BaseException:
+            CURRENT_RUN.reset(self._token)
+            self._release()
+            raise
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        try:
+            if kind is None:
+                self.publish()
             else:
-                wanted = unicodedata.normalize("NFC", str(sheet)).strip().casefold()
-                hits = [n for n in names if unicodedata.normalize("NFC", n).casefold() == wanted]
-                if not hits:
-                    raise _missing_sheet(path, sheet, names)
-                name = hits[0]
-            rows, formats = [], []
-            for row in book[name].iter_rows():
-                values = [getattr(cell, "value", None) for cell in row]
-                rows.append([unicodedata.normalize("NFC", v) if isinstance(v, str) else v
-                             for v in values])  # fmt: skip
-                formats.append([getattr(cell, "number_format", None) for cell in row])
+                shutil.rmtree(self.staging, ignore_errors=True)
         finally:
-            book.close()
-        return rows, {"path": path, "sheet": name, "encoding": None, "number_formats": formats}
-    if suffix in (".xls", ".ods"):
-        raise InputError(
-            f"{what.capitalize()} '{path}' is in the old {suffix} format: save it as .xlsx "
-            f"(Excel workbook) or .csv (CSV UTF-8) and try again."
-        )
-    text, encoding = decode_bytes(path.read_bytes())
-    delimiter = _guess_delimiter(text)
-    rows = [list(r) for r in csv.reader(io.StringIO(text), delimiter=delimiter)]
-    return rows, {"path": path, "sheet": None, "encoding": encoding, "number_formats": None}
-
-
-def _guess_delimiter(text: str) -> str:
-    """The delimiter (",", ";" or tab) that splits most lines into one same number of fields.
-
-    Excel saves ";"-separated CSV under locales whose decimal mark is a comma, and values
-    such as "55,5" fool ``csv.Sniffer``; title rows above the header have one field.
-    """
-    import csv
-    import io
-    from collections import Counter
-
-    lines = text.splitlines()[:200]
-    best, best_score = ",", -1
-    for delimiter in (",", ";", "\t"):
-        widths = Counter(
-            len(row) for row in csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter)
-        )
-        widths = {w: n for w, n in widths.items() if w > 1}
-        score = max(widths.values(), default=0)
-        if score > best_score:
-            best, best_score = delimiter, score
-    return best
-
-
-def _missing_sheet(path, sheet, names):
-    from .errors import SchemaError
-
-    return SchemaError(
-        f"Sheet '{sheet}' not found in '{path}'. Sheets there: {', '.join(map(str, names))}."
-    )
+            CURRENT_RUN.reset(self._token)
+            self._release()

@@ -19,7 +19,13 @@ logger = logging.getLogger("ntmgis.progress")
 
 
 def report(progress: ProgressCallback | None, fraction: float, message: str = "") -> None:
-    """Call ``progress`` (when given); raise CancelledError when it returns ``False``."""
+    """Call ``progress`` (when given); raise CancelledError when it returns ``False``.
+
+    ``message`` is the stage's name as the library names it ("flags", "Reading
+    parcels"): stable, for code to match on. What people read comes from the message
+    catalogue: ``ntmgis.i18n.stage(message)`` ("Đánh giá vườn" / "Flagging gardens"),
+    as the CLI's progress bar shows it.
+    """
     fraction = min(max(float(fraction), 0.0), 1.0)
     if message:
         logger.debug("%3.0f%% %s", 100 * fraction, message)

@@ -25,10 +25,18 @@ Example (the sample commune's, ``layers/thanh_binh.toml``)::
     dir = "../out"
     name = "thanh_binh"
 
+    [report]                         # the report's administrative form (ntmgis.form)
+    number = "15"
+    signer_name = "Nguyễn Văn An"
+    recipients = ["UBND huyện Can Lộc", "Lưu: VT"]
+
 Relative paths are relative to the config file's folder. An unknown section or key, a
 wrong value or a missing file is a :class:`~ntmgis.errors.ConfigError` that names it.
 ``[imagery] block`` (pixels, default 512) sets the raster blocks the features are computed
-in. A province config (a ``[province]`` table listing commune configs) is read by
+in. ``[imagery] source`` (``"earth-search"``, ``"planetary-computer"``, ``"cdse"`` or a
+STAC API URL, with ``period``, ``max_cloud``, ``collection`` and ``cache``) makes the run
+fetch its scenes first (:func:`ntmgis.fetch.fetch_for_run`) instead of reading
+``[inputs] imagery``. A province config (a ``[province]`` table listing commune configs) is read by
 :func:`load_communes`.
 """
 
@@ -40,6 +48,7 @@ from pathlib import Path
 from ._toml import tomllib
 from .errors import ConfigError
 from .features import DEFAULT_INDICES
+from .form import FORM_KEYS, check_form
 
 __all__ = ["RunConfig", "load_config", "load_communes", "SCHEMA", "PROVINCE_SCHEMA"]
 
@@ -53,7 +62,7 @@ SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "hamlets_layer": ("str", False),
         "survey": ("path", False),
         "survey_sheet": ("str", False),
-        "imagery": ("source", True),
+        "imagery": ("source", False),
         "targets": ("path", False),
         "codebook": ("path", False),
         "rules": ("path", False),
@@ -65,6 +74,10 @@ SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "indices": ("list", False),
         "min_valid": ("float", False),
         "block": ("int", False),
+        "source": ("str", False),
+        "collection": ("str", False),
+        "max_cloud": ("float", False),
+        "cache": ("outpath", False),
     },
     "flags": {
         "calibration": ("str", False),
@@ -81,6 +94,8 @@ SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "png": ("bool", False),
         "report": ("bool", False),
     },
+    # the administrative form of the report and the maps' signature (ntmgis.form)
+    "report": {key: (kind, False) for key, kind in FORM_KEYS.items()},
 }
 _CHOICES = {
     ("flags", "calibration"): ("auto", "rules"),
@@ -123,8 +138,13 @@ class RunConfig:
     paper: str = "A4"
     png: bool = False
     report: bool = True
+    report_form: dict = field(default_factory=dict)
     source: Path | None = None
     raw: dict = field(default_factory=dict, repr=False)
+    imagery_source: str | None = None
+    imagery_collection: str = "sentinel-2-l2a"
+    max_cloud: float = 80.0
+    imagery_cache: Path | None = None
 
     @property
     def stem(self) -> str:
@@ -155,7 +175,9 @@ def read_toml(path: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"Config file not found: '{path}'.")
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        from ._io import read_text
+
+        return tomllib.loads(read_text(path, what="config"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Syntax error in config '{path}': {exc}.") from None
 
@@ -228,8 +250,15 @@ def load_config(source, *, base: Path | None = None) -> RunConfig:
                     raise ConfigError(f"{at}: '{value}' does not exist. Check the path.")
             values[(section, key)] = value
     get = values.get
-    out_name = {("outputs", "dir"): "out_dir", ("commune", "name"): "commune"}
-    kwargs = {out_name.get(k, k[1]): v for k, v in values.items()}
+    out_name = {
+        ("outputs", "dir"): "out_dir",
+        ("commune", "name"): "commune",
+        ("imagery", "source"): "imagery_source",
+        ("imagery", "collection"): "imagery_collection",
+        ("imagery", "cache"): "imagery_cache",
+    }
+    kwargs = {out_name.get(k, k[1]): v for k, v in values.items() if k[0] != "report"}
+    kwargs["report_form"] = check_form(data.get("report", {}), f"[report] in {where}")
     if "indices" in kwargs:
         kwargs["indices"] = tuple(v.lower() for v in kwargs["indices"])
         if "ndvi" not in kwargs["indices"]:
@@ -250,7 +279,53 @@ def load_config(source, *, base: Path | None = None) -> RunConfig:
         raise ConfigError(f"[imagery] block in {where} must be at least 16 pixels.")
     if get(("outputs", "dir")) is None:
         kwargs["out_dir"] = (folder / "out").resolve()
+    _check_fetch(kwargs, where)
     return RunConfig(source=path, raw=data, **kwargs)
+
+
+def _check_fetch(kwargs: dict, where: str) -> None:
+    """``[imagery] source`` (fetch before the run) or ``[inputs] imagery``: exactly one."""
+    source = kwargs.get("imagery_source")
+    if source is None:
+        for key in ("collection", "max_cloud", "cache"):
+            if kwargs.get(f"imagery_{key}" if key != "max_cloud" else key) is not None:
+                raise ConfigError(
+                    f"[imagery] {key} in {where} needs [imagery] source (a catalogue to "
+                    f'fetch from, e.g. source = "earth-search").'
+                )
+        if kwargs.get("imagery") is None:
+            raise ConfigError(
+                f"[inputs] imagery in {where} is required (scene folders, a GeoTIFF or a STAC "
+                f"file), unless [imagery] source names a catalogue to fetch from "
+                f'(e.g. source = "earth-search").'
+            )
+        return
+    from .errors import InputError
+    from .fetch import _catalog, _collection
+
+    if kwargs.get("imagery") is not None:
+        raise ConfigError(
+            f"{where} has both [inputs] imagery and [imagery] source: keep [inputs] imagery for "
+            f"scenes you already have, or [imagery] source (and cache) to fetch them."
+        )
+    try:
+        cat = _catalog(source)
+        kwargs["imagery_collection"] = _collection(kwargs.get("imagery_collection"), cat)
+    except InputError as exc:
+        raise ConfigError(f"[imagery] source in {where}: {exc}") from None
+    if not kwargs.get("period"):
+        raise ConfigError(
+            f"[imagery] period in {where} is required to fetch from {source} "
+            f'(e.g. period = "2020-01-01:2020-12-31").'
+        )
+    max_cloud = kwargs.get("max_cloud", 80.0)
+    if not 0 <= max_cloud <= 100:
+        raise ConfigError(
+            f"[imagery] max_cloud in {where} is a percentage (0-100), not {max_cloud}."
+        )
+    if kwargs.get("imagery_cache") is None:
+        kwargs["imagery_cache"] = Path(kwargs["out_dir"]) / "imagery"
+    kwargs["imagery"] = kwargs["imagery_cache"]
 
 
 #: keys of a province config's ``[province]`` table: (type, required)

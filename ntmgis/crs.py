@@ -51,6 +51,10 @@ __all__ = [
     "to_wgs84",
     "check_towgs84",
     "local_vn2000_offset",
+    "lacks_datum_shift",
+    "alignment_from_imagery",
+    "repair_local_vn2000",
+    "align_to_imagery",
     "suggest_crs",
     "check_coordinates",
     "OffsetDiagnosis",
@@ -998,3 +1002,175 @@ def check_alignment(parcels, image, *, tolerance: float = 20.0, **kwargs) -> Off
     result = _diagnose(found["dx"], found["dy"], lon, lat, crs, max(tolerance, found["pixel"]),
                        what="imagery")  # fmt: skip
     return result
+
+
+def lacks_datum_shift(crs) -> bool:
+    """True for a projected VN-2000 CRS that carries no datum shift (no TOWGS84).
+
+    Such a ``.prj`` (an ESRI file written by MicroStation or an old converter) cannot say
+    whether its coordinates were projected with the shift to WGS84 or without it (a
+    "local" VN-2000 file, about 225 m off): only the imagery can (:func:`check_alignment`).
+    EPSG-registered VN-2000 CRSs (EPSG:9209, 3405...) have a registered transformation and
+    count as carrying the shift.
+
+    Examples
+    --------
+    >>> lacks_datum_shift("EPSG:9209")
+    False
+    >>> lacks_datum_shift("+proj=tmerc +lon_0=105.5 +k=0.9999 +x_0=500000 +ellps=WGS84 +units=m")
+    False
+    """
+    import pyproj
+
+    if crs is None:
+        return False
+    crs = pyproj.CRS.from_user_input(crs)
+    if not crs.is_projected or not is_vn2000(crs):
+        return False
+    if crs.to_epsg(min_confidence=90) is not None:
+        return False
+    text = crs.to_wkt("WKT1_GDAL")
+    return "TOWGS84" not in text.upper()
+
+
+def alignment_from_imagery(parcels, imagery, *, period=None, max_scenes: int = 4,
+                           max_shift: float = 300.0, tolerance: float = 20.0):  # fmt: skip
+    """Check a run's parcels against its own imagery for a "local" VN-2000 file.
+
+    The clearest NDVI date among up to ``max_scenes`` scenes (spread over ``period``)
+    is read over the parcels (plus ``max_shift``) and :func:`check_alignment` tells
+    whether the parcels sit where the image shows them. A run calls this before the
+    features, so that a "local" file (about 225 m off: abandoned flags double) is found
+    and corrected instead of silently flagged.
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame
+        The run's parcels.
+    imagery : scenes, folder or STAC file
+        What :func:`ntmgis.imagery.find_scenes` accepts.
+    period : str or tuple, optional
+    max_scenes : int, default 4
+    max_shift, tolerance : float
+        See :func:`check_alignment`.
+
+    Returns
+    -------
+    OffsetDiagnosis or None
+        None when the parcels are not in a projected VN-2000 CRS, or the imagery gives no
+        usable image (too cloudy, unreadable): then nothing can be said (logged).
+    """
+    import logging
+    import warnings
+
+    from .errors import CancelledError, NtmgisError
+    from .imagery import find_scenes, read_stacks
+
+    log = logging.getLogger(__name__)
+    crs = getattr(parcels, "crs", None)
+    if crs is None or not crs.is_projected or not is_vn2000(crs):
+        return None
+    geoms = parcels.geometry[~(parcels.geometry.isna() | parcels.geometry.is_empty)]
+    if geoms.empty:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scenes = find_scenes(imagery, period=period, on_error="skip")
+            if len(scenes) > max_scenes:
+                step = len(scenes) / max_scenes
+                scenes = [scenes[int(k * step)] for k in range(max_scenes)]
+            stacks = read_stacks(scenes, aoi=geoms, indices=["ndvi"], margin=max_shift + 20,
+                                 on_error="skip")  # fmt: skip
+        stack = stacks[0]
+        clear = [int(np.isfinite(layer).sum()) for layer in stack.data]
+        best = int(np.argmax(clear))
+        if clear[best] < 100:
+            log.info("alignment check: no clear NDVI date over the parcels")
+            return None
+        return check_alignment(parcels, stack.data[best], transform=stack.transform,
+                               crs=stack.crs, max_shift=max_shift, tolerance=tolerance)  # fmt: skip
+    except CancelledError:
+        raise
+    except Exception as exc:  # an optional check: it never costs the run
+        log.info("alignment check not possible: %s", exc, exc_info=not isinstance(exc, NtmgisError))
+        return None
+
+
+def repair_local_vn2000(parcels, diagnosis):
+    """Move "local" VN-2000 parcels onto true VN-2000 (undo the missing datum shift).
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame
+    diagnosis : OffsetDiagnosis
+        With ``verdict == "local_vn2000"`` (from :func:`alignment_from_imagery` or
+        :func:`check_alignment`); its ``expected_local`` shift (computed from the datum,
+        not the estimate) is removed.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy, moved by ``-expected_local``.
+    """
+    if diagnosis is None or diagnosis.verdict != "local_vn2000":
+        return parcels
+    ex, ey = diagnosis.expected_local
+    out = parcels.copy()
+    out = out.set_geometry(out.geometry.translate(-ex, -ey))
+    return out
+
+
+def align_to_imagery(parcels, imagery, *, period=None) -> tuple:
+    """A run's alignment step: find a "local" VN-2000 file from the imagery and undo it.
+
+    Parameters
+    ----------
+    parcels : geopandas.GeoDataFrame
+        The run's parcels (read by :func:`ntmgis.read_parcels`).
+    imagery : scenes, folder or STAC file
+    period : str or tuple, optional
+
+    Returns
+    -------
+    parcels : geopandas.GeoDataFrame
+        The parcels, moved onto true VN-2000 when they were "local" (each gets a note in
+        ``parcel_notes``); the same object otherwise.
+    metadata : dict
+        ``alignment`` (``ok``, ``local_vn2000``, ``unexplained`` or ``not checked``) and
+        ``alignment_shift_m`` (dx, dy), for ``run_metadata``.
+
+    Warns
+    -----
+    ParcelWarning
+        When the parcels were "local" VN-2000 (``what="local_vn2000"``, corrected) or
+        sit off the imagery for no known reason (``what="misaligned"``, not corrected).
+    """
+    from .errors import ParcelWarning, warn
+
+    diagnosis = alignment_from_imagery(parcels, imagery, period=period)
+    if diagnosis is None:
+        return parcels, {"alignment": "not checked"}
+    meta = {
+        "alignment": diagnosis.verdict,
+        "alignment_shift_m": f"{diagnosis.dx:+.0f}, {diagnosis.dy:+.0f}",
+    }
+    if diagnosis.verdict == "local_vn2000":
+        moved = repair_local_vn2000(parcels, diagnosis)
+        ex, ey = diagnosis.expected_local
+        note = f"moved {-ex:+.1f} m E, {-ey:+.1f} m N: the file was 'local' VN-2000"
+        if "parcel_notes" in moved:
+            moved["parcel_notes"] = [
+                note if not isinstance(n, str) or not n else f"{n}; {note}"
+                for n in moved["parcel_notes"]
+            ]
+        warn(
+            f"{diagnosis.message} The parcels were moved onto true VN-2000 for this run "
+            f"({-ex:+.0f} m east, {-ey:+.0f} m north).",
+            ParcelWarning,
+            what="local_vn2000",
+        )
+        return moved, meta
+    if diagnosis.verdict == "unexplained":
+        warn(diagnosis.message, ParcelWarning, what="misaligned")
+    return parcels, meta

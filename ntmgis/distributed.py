@@ -449,6 +449,10 @@ def run_distributed(
     import datetime as dt
 
     configs = _configs(config)
+    from .fetch import fetch_for_run_or_warn
+
+    for cfg in configs:  # [imagery] source: fetched here, before the communes are read
+        fetch_for_run_or_warn(cfg)
     if client is None and scheduler is None and workers is None:
         return _run_serial(configs, gather, progress)
     own_client, cluster = client is None, None

@@ -23,6 +23,7 @@ __all__ = [
     "ImageryError",
     "ConfigError",
     "CancelledError",
+    "OutputError",
     "NtmgisWarning",
     "ParcelWarning",
     "SurveyWarning",
@@ -72,6 +73,17 @@ class ConfigError(InputError):
 
 class CancelledError(NtmgisError, RuntimeError):
     """The user cancelled a long run through the progress callback."""
+
+
+class OutputError(NtmgisError, OSError):
+    """An output file or folder cannot be written.
+
+    Permissions, a file in the way of a folder, a missing drive, a full disk, or another
+    run writing into the same folder.
+    """
+
+    def __str__(self) -> str:  # OSError formats (errno, strerror): keep the message
+        return str(self.args[0]) if self.args else ""
 
 
 class NtmgisWarning(UserWarning):

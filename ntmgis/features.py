@@ -436,7 +436,8 @@ def _stacks_of(imagery, *, parcels, indices, period, progress):
     from .imagery import read_stacks
 
     aoi = parcels.geometry[~(parcels.geometry.isna() | parcels.geometry.is_empty)]
-    return read_stacks(imagery, aoi=aoi, indices=list(indices), period=period, progress=progress)
+    return read_stacks(imagery, aoi=aoi, indices=list(indices), period=period,
+                       on_error="skip", progress=progress)  # fmt: skip
 
 
 def _check_indices(indices) -> list[str]:

@@ -245,7 +245,9 @@ def load_rules(source=None) -> RuleSet:
         path = Path(source)
         if not path.is_file():
             raise ConfigError(f"Rules file not found: '{path}'. Check the path in the config.")
-        text, where = path.read_text(encoding="utf-8"), f"rules file '{path}'"
+        from ._io import read_text
+
+        text, where = read_text(path, what="rules file"), f"rules file '{path}'"
     if text is not None:
         try:
             data = tomllib.loads(text)

@@ -31,27 +31,212 @@ __all__ = [
     "language_from_locale",
     "message",
     "register",
+    "stage",
+    "stage_key",
+    "STAGES",
 ]
 
 LANGUAGES = ("vi", "en")
 
 # key -> {"vi": template, "en": template}; templates use str.format fields.
 CATALOGUE: dict[str, dict[str, str]] = {
+    # -- stages of the progress callback (ntmgis._progress.report translates them) ------
     "stage.parcels": {"vi": "Đọc thửa đất", "en": "Reading parcels"},
     "stage.survey": {"vi": "Ghép kết quả khảo sát", "en": "Joining the survey"},
     "stage.imagery": {"vi": "Đọc ảnh vệ tinh", "en": "Reading imagery"},
     "stage.features": {"vi": "Tính chỉ số từng thửa", "en": "Per-parcel features"},
     "stage.flags": {"vi": "Đánh giá vườn", "en": "Flagging gardens"},
     "stage.hamlets": {"vi": "Tổng hợp theo thôn", "en": "Hamlet summaries"},
+    "stage.progress": {"vi": "Tính tiến độ các thôn", "en": "Hamlet progress"},
+    "stage.targets": {"vi": "Đọc chỉ tiêu", "en": "Reading the targets"},
+    "stage.campaigns": {"vi": "So sánh hai đợt khảo sát", "en": "Comparing the campaigns"},
     "stage.report": {"vi": "Viết báo cáo", "en": "Writing the report"},
     "stage.maps": {"vi": "In bản đồ", "en": "Printing the maps"},
     "stage.gpkg": {"vi": "Ghi GeoPackage", "en": "Writing the GeoPackage"},
     "stage.fetch": {"vi": "Tải ảnh vệ tinh", "en": "Fetching imagery"},
+    "stage.text": {"vi": "Kiểm tra chữ tiếng Việt", "en": "Checking text"},
+    "stage.crs": {"vi": "Kiểm tra hệ tọa độ", "en": "Checking the CRS"},
+    "stage.geometry": {"vi": "Kiểm tra hình thửa", "en": "Checking geometries"},
+    "stage.overlaps": {"vi": "Kiểm tra chồng lấn", "en": "Checking overlaps"},
+    "stage.schema": {"vi": "Chuẩn hóa các cột", "en": "Building the standard schema"},
+    "stage.parcels_read": {"vi": "Đã đọc thửa đất", "en": "Parcels read"},
+    "stage.survey_read": {"vi": "Đọc phiếu khảo sát", "en": "Reading the survey"},
+    "stage.survey_joined": {"vi": "Đã ghép khảo sát", "en": "Survey joined"},
+    "stage.join_layer": {"vi": "Tạo lớp đã ghép", "en": "Building the joined layer"},
+    "stage.scenes_read": {"vi": "Đã đọc các cảnh ảnh", "en": "Scenes read"},
+    "stage.reading": {"vi": "Đọc {name}", "en": "Reading {name}"},
+    "stage.pixels": {"vi": "Đọc giá trị điểm ảnh", "en": "Reading pixel values"},
+    "stage.coverage": {"vi": "Tính phần điểm ảnh trong thửa", "en": "Computing pixel coverage"},
+    "stage.statistics": {"vi": "Tính thống kê từng thửa", "en": "Computing statistics"},
+    "stage.communes": {"vi": "Các xã", "en": "Communes"},
+    "stage.commune": {"vi": "Xã {name}", "en": "Commune {name}"},
+    "stage.load": {"vi": "Đọc dữ liệu", "en": "Reading the data"},
+    "stage.joining": {"vi": "Ghép theo {name}", "en": "Joining by {name}"},
+    "stage.sample_commune": {"vi": "Tạo xã và các thôn", "en": "Commune and hamlets"},
+    "stage.sample_parcels": {"vi": "Thửa đất của {name}", "en": "Parcels of {name}"},
+    "stage.sample_survey": {"vi": "Tạo phiếu khảo sát bước 2", "en": "Step 2 survey"},
+    "stage.sample_scenes": {"vi": "Tạo cảnh ảnh Sentinel-2", "en": "Sentinel-2 scenes"},
+    "stage.scene": {"vi": "Cảnh {name}", "en": "Scene {name}"},
+    "stage.plan": {"vi": "Lập kế hoạch cải tạo vườn", "en": "Renovation plan"},
+    "stage.needs": {"vi": "Tổng hợp nhu cầu hỗ trợ", "en": "Support needs"},
+    "stage.plan_progress": {"vi": "So sánh kế hoạch và thực tế", "en": "Planned vs done"},
+    "stage.commendations": {"vi": "Lập danh sách khen thưởng", "en": "Commendations"},
+    "stage.writing": {"vi": "Ghi tệp kết quả", "en": "Writing the files"},
+    "stage.qfield": {"vi": "Tạo dự án QField", "en": "QField project"},
+    "stage.form": {"vi": "Phiếu khảo sát {name}", "en": "Survey form {name}"},
     "stage.done": {"vi": "Xong", "en": "Done"},
+    # -- what a run wrote and did not -----------------------------------------------------
     "output.written": {"vi": "Đã ghi {path}", "en": "Wrote {path}"},
+    "output.heading": {"vi": "Đã ghi:", "en": "Wrote:"},
+    "output.not_written": {"vi": "Không ghi:", "en": "Not written:"},
+    "output.gpkg": {
+        "vi": "GeoPackage (thửa đất, thôn, khảo sát chưa ghép, thông tin lần chạy)",
+        "en": "GeoPackage (parcels, hamlets, survey_unmatched, run_metadata)",
+    },
+    "output.report_xlsx": {"vi": "Báo cáo tiến độ (XLSX)", "en": "Progress report (XLSX)"},
+    "output.report_pdf": {"vi": "Báo cáo tiến độ (PDF)", "en": "Progress report (PDF)"},
+    "output.report_csv": {"vi": "Bảng {table} (CSV)", "en": "Progress table {table} (CSV)"},
+    "output.maps_pdf": {"vi": "Bản đồ các thôn (PDF)", "en": "Hamlet maps (PDF)"},
+    "output.map_png": {"vi": "Trang bản đồ {page} (PNG)", "en": "Map page {page} (PNG)"},
+    "report.no_targets": {
+        "vi": "Báo cáo tiến độ: không ghi, vì cấu hình {config} không có chỉ tiêu các thôn. "
+        'Thêm targets = "chi_tieu.csv" vào mục [inputs] (mỗi thôn một dòng: Thôn, Số vườn '
+        "hoang hóa đưa vào sử dụng, Tỷ lệ vườn đạt chuẩn (%), Số vườn mẫu), hoặc chạy "
+        "'ntmgis progress KẾT_QUẢ.gpkg CHỈ_TIÊU.csv'.",
+        "en": "Progress report: not written, because the config {config} gives no hamlet "
+        'targets. Add targets = "targets.csv" to [inputs] (one row per hamlet: Thôn, Số '
+        "vườn hoang hóa đưa vào sử dụng, Tỷ lệ vườn đạt chuẩn (%), Số vườn mẫu), or run "
+        "'ntmgis progress RESULT.gpkg TARGETS.csv'.",
+    },
+    "report.off": {
+        "vi": "Báo cáo tiến độ: không ghi ([outputs] report = false).",
+        "en": "Progress report: not written ([outputs] report = false).",
+    },
+    "maps.off": {
+        "vi": "Bản đồ các thôn: không in ([outputs] maps = false).",
+        "en": "Hamlet maps: not printed ([outputs] maps = false).",
+    },
+    "report.needs_empty": {
+        "vi": "Cột 'Nhu cầu hỗ trợ' bỏ trống: chưa có dữ liệu nhu cầu của hộ.",
+        "en": "Column 'Nhu cầu hỗ trợ' left out: no household needs were recorded.",
+    },
+    # -- the command line -----------------------------------------------------------------
     "warning.prefix": {"vi": "Cảnh báo", "en": "Warning"},
+    "warning.repeated": {
+        "vi": "{prefix} (×{count}, cùng loại): {text}",
+        "en": "{prefix} (×{count}, same kind): {text}",
+    },
+    "warning.total": {
+        "vi": "{count} cảnh báo ({kinds} loại); chạy với -v để xem nhật ký.",
+        "en": "{count} warnings ({kinds} kinds); run with -v for the log.",
+    },
     "error.prefix": {"vi": "Lỗi", "en": "Error"},
+    "error.unexpected": {
+        "vi": "lỗi ngoài dự kiến ({kind}: {text}). Đây là lỗi của ntmgis: chạy lại với -v "
+        "để xem chi tiết và gửi cho nhóm phát triển.",
+        "en": "unexpected error ({kind}: {text}). This is a bug in ntmgis: run again with -v "
+        "for the details and report it.",
+    },
     "cancelled": {"vi": "Đã hủy theo yêu cầu", "en": "Cancelled by the user"},
+    "cli.aborted": {"vi": "Đã dừng.", "en": "Aborted."},
+    "cli.help": {
+        "vi": "ntmgis: vườn hộ, vườn hoang hóa và tiến độ các thôn cho chương trình nông thôn mới.",
+        "en": "ntmgis: household gardens, abandoned gardens and hamlet progress for Vietnam's "
+        "New Rural Development programme.",
+    },
+    "cli.opt_verbose": {
+        "vi": "Hiện nhật ký (-v thông tin, -vv gỡ lỗi).",
+        "en": "Show the log (-v info, -vv debug).",
+    },
+    "cli.opt_quiet": {
+        "vi": "Không hiện thanh tiến độ.",
+        "en": "No progress bar.",
+    },
+    "cli.opt_lang": {
+        "vi": "Ngôn ngữ thông báo: vi hoặc en (mặc định theo LANG).",
+        "en": "Language of the messages: vi or en (default from LANG).",
+    },
+    "cli.sample_campaign": {
+        "vi": "== Xã mẫu, {title} ==",
+        "en": "== Sample commune, {title} ==",
+    },
+    "cli.baseline": {"vi": "đợt khảo sát đầu kỳ", "en": "baseline campaign"},
+    "cli.followup": {"vi": "đợt theo dõi {year}", "en": "follow-up campaign {year}"},
+    "cli.evaluation": {
+        "vi": "Đánh giá so với dữ liệu thật của xã mẫu ({path}):",
+        "en": "Evaluation against the sample's truth ({path}):",
+    },
+    # -- the commonest recorded problems people see (warnings) -----------------------------
+    # shown instead of the warning's own text when a warning's ``what`` names one of them
+    # (fields: {where}, the warning's ``where``)
+    "warning.cloudy_scene": {
+        "vi": "{where}: không có điểm ảnh quang mây nào trên xã; giữ lại như một ngày không có "
+        "dữ liệu.",
+        "en": "{where}: no clear pixel over the commune; kept as a date without data.",
+    },
+    "warning.unknown_class": {
+        "vi": "{where}: giá trị phân loại vườn không có trong bộ mã; được báo cáo, không đoán.",
+        "en": "{where}: garden class not in the codebook; reported, not guessed.",
+    },
+    "warning.report_pdf_missing": {
+        "vi": "{where}: không ghi bản PDF của báo cáo vì chưa cài reportlab (pip install "
+        "reportlab); bảng tính và các tệp CSV vẫn được ghi.",
+        "en": "{where}: the report's PDF was not written, reportlab is not installed (pip "
+        "install reportlab); the workbook and CSVs were.",
+    },
+}
+
+#: the library's stage names (as its modules pass them to the progress callback) -> key
+STAGES = {
+    "parcels": "stage.parcels",
+    "reading parcels": "stage.parcels",
+    "survey join": "stage.survey",
+    "imagery": "stage.imagery",
+    "features": "stage.features",
+    "flags": "stage.flags",
+    "hamlets": "stage.hamlets",
+    "hamlet progress": "stage.progress",
+    "targets": "stage.targets",
+    "campaigns": "stage.campaigns",
+    "report": "stage.report",
+    "progress report": "stage.report",
+    "hamlet maps": "stage.maps",
+    "writing geopackage": "stage.gpkg",
+    "fetch": "stage.fetch",
+    "checking text": "stage.text",
+    "checking crs": "stage.crs",
+    "checking geometries": "stage.geometry",
+    "checking overlaps": "stage.overlaps",
+    "building the standard schema": "stage.schema",
+    "parcels read": "stage.parcels_read",
+    "reading the survey": "stage.survey_read",
+    "survey joined": "stage.survey_joined",
+    "building the joined layer": "stage.join_layer",
+    "scenes read": "stage.scenes_read",
+    "reading pixel values": "stage.pixels",
+    "computing pixel coverage": "stage.coverage",
+    "computing statistics": "stage.statistics",
+    "communes": "stage.communes",
+    "đọc dữ liệu": "stage.load",
+    "commune and hamlets": "stage.sample_commune",
+    "step 2 survey": "stage.sample_survey",
+    "sentinel-2 scenes": "stage.sample_scenes",
+    "renovation plan": "stage.plan",
+    "needs": "stage.needs",
+    "planned vs done": "stage.plan_progress",
+    "commendations": "stage.commendations",
+    "writing": "stage.writing",
+    "qfield project": "stage.qfield",
+    "done": "stage.done",
+}
+# stage names with a variable part: prefix -> key (the rest fills {name})
+_STAGE_PREFIXES = {
+    "reading ": "stage.reading",
+    "commune ": "stage.commune",
+    "joining by ": "stage.joining",
+    "parcels of ": "stage.sample_parcels",
+    "scene ": "stage.scene",
+    "form ": "stage.form",
 }
 
 _language: str | None = None
@@ -117,3 +302,54 @@ def message(key: str, lang: str | None = None, **fields: object) -> str:
         raise SchemaError(f"No message {key!r} in ntmgis.i18n.CATALOGUE.")
     lang = language_from_locale(lang) if lang else get_language()
     return entry.get(lang or "vi", entry["en"]).format(**fields)
+
+
+def stage(text: str, lang: str | None = None) -> str:
+    """A progress stage in the language in force: a catalogue key or a library stage name.
+
+    Parameters
+    ----------
+    text : str
+        ``"stage.flags"``, or a stage name as the library's modules pass it to the
+        progress callback (``"flags"``, ``"Reading parcels"``, ``"Reading S2A_…"``).
+        Anything else (a hamlet's name, a page count) comes back unchanged.
+    lang : str, optional
+        Default :func:`get_language`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> stage("flags", lang="vi"), stage("stage.flags", lang="en")
+    ('Đánh giá vườn', 'Flagging gardens')
+    >>> stage("Reading S2A_48QWE_20200113", lang="vi")
+    'Đọc S2A_48QWE_20200113'
+    >>> stage("Thôn Đông Hòa", lang="en")
+    'Thôn Đông Hòa'
+    """
+    found = stage_key(text)
+    if found is None:
+        return text
+    key, name = found
+    return message(key, lang=lang, **({} if name is None else {"name": name}))
+
+
+def stage_key(text: str) -> tuple[str, str | None] | None:
+    """The catalogue key of a stage name, and its variable part; None for other text.
+
+    >>> stage_key("flags"), stage_key("Reading S2A_1"), stage_key("Thôn Đông Hòa")
+    (('stage.flags', None), ('stage.reading', 'S2A_1'), None)
+    """
+    if not isinstance(text, str) or not text.strip():
+        return None
+    if text in CATALOGUE and text.startswith("stage."):
+        return text, None
+    folded = text.strip().lower()
+    if folded in STAGES:
+        return STAGES[folded], None
+    for prefix, key in _STAGE_PREFIXES.items():
+        if folded.startswith(prefix) and len(text.strip()) > len(prefix):
+            return key, text.strip()[len(prefix) :]
+    return None

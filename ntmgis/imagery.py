@@ -43,7 +43,18 @@ import numpy as np
 
 from . import _progress
 from ._io import as_path, open_raster, read_vector
-from .errors import CRSError, ImageryError, InputError, NtmgisWarning, SchemaError
+from .errors import (
+    CancelledError,
+    CRSError,
+    DataNotFoundError,
+    ImageryError,
+    ImageryWarning,
+    InputError,
+    NtmgisError,
+    NtmgisWarning,
+    SchemaError,
+    warn,
+)
 from .indices import BAND_ALIASES, COMMON_BANDS, get_index, parse_period
 from .stack import RasterStack
 
@@ -130,15 +141,9 @@ _DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d
 _BASELINE_RE = re.compile(r"_N(\d{2})(\d{2})(?:_|$)")
 
 
-def _warn(message: str) -> None:
-    """Emit an NtmgisWarning attributed to the first caller outside ntmgis."""
-    import sys
-
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(0), 1
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
-        frame, level = frame.f_back, level + 1
-    _warnings.warn(message, NtmgisWarning, stacklevel=level)
+def _warn(message: str, *, where: str | None = None, what: str | None = None) -> None:
+    """Emit an ImageryWarning attributed to the first caller outside ntmgis."""
+    warn(message, ImageryWarning, where=where, what=what)
 
 
 # --------------------------------------------------------------------------- records
@@ -381,7 +386,7 @@ def find_scenes(
     errors: list[tuple[str, str]] = []
     scenes = _discover(source, band_names=band_names, on_error=on_error, errors=errors)
     for where, reason in errors:
-        _warn(f"Skipped {where}: {reason}")
+        _warn(f"Skipped {where}: {reason}", where=where, what="skipped")
     if not scenes:
         raise ImageryError(
             f"No Sentinel-2 or Landsat scene found in {_describe(source)}. Expected scene "
@@ -392,7 +397,23 @@ def find_scenes(
     if window is not None:
         scenes = [s for s in scenes if s.date is None or window[0] <= s.date <= window[1]]
     scenes.sort(key=lambda s: (s.date or _dt.date.min, s.id))
+    unknown = [s for s in scenes if s.sensor == "landsat" and not _landsat_number(s.platform)]
+    if unknown:
+        labels = ", ".join(s.label for s in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+        _warn(
+            f"{len(unknown)} Landsat scene(s) with an unrecognised platform ({labels}): their "
+            "bands were numbered as Landsat 8/9 (SR_B4 red, SR_B5 nir). If they are Landsat "
+            "4, 5 or 7, name the folder or file with the platform (LT05_..., LE07_...) or set "
+            "'platform' in the STAC item.",
+            where=unknown[0].id,
+            what="landsat_platform",
+        )
     return scenes
+
+
+def _landsat_number(platform) -> int | None:
+    match = re.search(r"([4-9])", platform or "")
+    return int(match.group(1)) if match else None
 
 
 def _describe(source) -> str:
@@ -436,13 +457,37 @@ def _discover(source, *, band_names, on_error, errors) -> list[Scene]:
     return _discover_folder(path, band_names=band_names, on_error=on_error, errors=errors)
 
 
+def _scene_error(exc: Exception, where: str) -> NtmgisError:
+    """A scene's read error as an NtmgisError naming the file (truncated, missing...)."""
+    if isinstance(exc, NtmgisError):
+        return exc
+    return ImageryError(
+        f"Cannot read '{where}' ({type(exc).__name__}: {exc}). The file is truncated, "
+        "corrupt or still downloading: download it again or remove it."
+    )
+
+
+#: What one unreadable scene may raise; with on_error="skip" it is skipped and reported.
+_SCENE_ERRORS: tuple = (ImageryError, SchemaError, CRSError, DataNotFoundError, InputError)
+
+
+def _rasterio_errors() -> tuple:
+    import rasterio.errors
+
+    return (rasterio.errors.RasterioError, OSError, ValueError)
+
+
 def _guard(func, where, on_error, errors):
     try:
         return func()
-    except (ImageryError, SchemaError) as exc:
+    except CancelledError:
+        raise
+    except _SCENE_ERRORS + _rasterio_errors() as exc:
         if on_error == "raise":
-            raise
-        errors.append((where, str(exc)))
+            if isinstance(exc, NtmgisError):
+                raise
+            raise _scene_error(exc, where) from exc
+        errors.append((where, str(_scene_error(exc, where))))
         return []
 
 
@@ -711,21 +756,6 @@ def _asset_href(asset, base: Path | None, base_href: str | None) -> str:
 
 def _open(href: str):
     """Open a band source (path or URL) through the one adapter, naming the file."""
-    if _is_url(href):
-        import contextlib
-
-        import rasterio
-
-        @contextlib.contextmanager
-        def opener():
-            try:
-                dataset = rasterio.open(href)
-            except rasterio.errors.RasterioIOError as exc:
-                raise ImageryError(f"Cannot open raster '{href}': {exc}.") from exc
-            with dataset:
-                yield dataset
-
-        return opener()
     return open_raster(href)
 
 
@@ -1025,10 +1055,13 @@ def _aoi_geometry(aoi, aoi_crs=None, aoi_layer=None):
                 f"EPSG:9209) or pass aoi_crs=."
             )
         series = series.set_crs(aoi_crs)
-    series = series[~(series.is_empty | series.isna())]
+    series = series[~(series.isna() | series.is_empty)]
     if series.empty:
         raise InputError(f"The area of interest {_describe(aoi)} has no geometry.")
-    return gpd.GeoSeries([series.union_all()], crs=series.crs)
+    from ._io import read_aoi
+
+    geometry, _ = read_aoi(gpd.GeoSeries(series.values, crs=series.crs))
+    return gpd.GeoSeries([geometry], crs=series.crs)
 
 
 def _aoi_in(aoi_series, crs):
@@ -1310,12 +1343,12 @@ def read_stacks(
             _warnings.simplefilter("always")
             scenes = find_scenes(scenes, on_error=on_error)
         for w in caught:  # re-emit here; remember what discovery skipped
-            text = str(w.message)
-            if text.startswith("Skipped "):
-                where, _, reason = text[len("Skipped ") :].partition(": ")
-                discovery_errors.append((where, reason))
+            if getattr(w.message, "what", None) == "skipped":
+                text = str(w.message)
+                reason = text.split(": ", 1)[1] if ": " in text else text
+                discovery_errors.append((w.message.where, reason))
             if issubclass(w.category, NtmgisWarning):
-                _warn(str(w.message))
+                _warn(str(w.message), where=w.message.where, what=w.message.what)
             else:
                 _warnings.warn(w.message, w.category, stacklevel=2)
     window = parse_period(period)
@@ -1350,7 +1383,7 @@ def read_stacks(
         if on_error == "raise":
             raise exc
         skipped.append({"scene": scene.id, "date": _iso(scene.date), "reason": str(exc)})
-        _warn(f"Skipped scene {scene.label}: {exc}")
+        _warn(f"Skipped scene {scene.label}: {exc}", where=scene.id, what="skipped")
 
     # check bands and headers; group by CRS
     groups: dict[str, list[Scene]] = {}
@@ -1370,8 +1403,10 @@ def read_stacks(
             continue
         try:
             _fill_from_header(scene)
-        except (ImageryError, CRSError) as exc:
-            fail(scene, exc)
+        except CancelledError:
+            raise
+        except _SCENE_ERRORS + _rasterio_errors() as exc:
+            fail(scene, _scene_error(exc, scene.properties.get("source", scene.id)))
             continue
         key = scene.crs.to_wkt()
         crs_of[key] = scene.crs
@@ -1393,7 +1428,8 @@ def read_stacks(
                         "reason": f"does not cover the area of interest ({_crs_name(crs)})",
                     }
                 )
-                _warn(f"Scene {scene.label} does not cover the area of interest; skipped.")
+                _warn(f"Scene {scene.label} does not cover the area of interest; skipped.",
+                      where=scene.id, what="outside")  # fmt: skip
                 done += 1
                 continue
             members.append(scene)
@@ -1423,10 +1459,25 @@ def read_stacks(
     for stack in stacks:
         stack.meta["skipped"] = list(skipped)
     if not stacks:
+        outside = [s for s in skipped if "does not cover the area" in str(s["reason"])]
+        if skipped and len(outside) == len(skipped) and aoi_series is not None:
+            raise ImageryError(_outside_message(aoi_series, scenes, len(outside)))
         reasons = "; ".join(f"{s['scene']}: {s['reason']}" for s in skipped) or "no scene"
         raise ImageryError(f"No scene could be read over the area of interest ({reasons}).")
     _progress.report(progress, 1.0, "Scenes read")
     return stacks
+
+
+def _clip_to_scenes(aoi_geom, members):
+    """The part of the AOI these scenes cover (a far parcel does not widen the window)."""
+    from shapely import union_all
+    from shapely.geometry import box
+
+    boxes = [box(*m.bounds) for m in members if m.bounds is not None]
+    if len(boxes) < len(members) or not boxes:
+        return aoi_geom
+    clipped = aoi_geom.intersection(union_all(boxes))
+    return aoi_geom if clipped.is_empty else clipped
 
 
 def _iso(date) -> str | None:
@@ -1471,14 +1522,17 @@ def _read_group(
                     if ref_res is None or ds.res[0] < ref_res:
                         ref_res, ref_transform = ds.res[0], ds.transform
             break
-        except (ImageryError, CRSError) as exc:
+        except CancelledError:
+            raise
+        except _SCENE_ERRORS + _rasterio_errors() as exc:
             ref_transform, ref_res = None, None
             members.remove(scene)
-            fail(scene, exc)
+            fail(scene, _scene_error(exc, scene.properties.get("source", scene.id)))
     if ref_transform is None:
         return None
     res = res_wanted or ref_res
     if aoi_geom is not None:
+        aoi_geom = _clip_to_scenes(aoi_geom, members)
         minx, miny, maxx, maxy = aoi_geom.bounds
         area = (minx - margin, miny - margin, maxx + margin, maxy + margin)
     else:
@@ -1513,8 +1567,10 @@ def _read_group(
                 qa_bits=qa_bits,
                 boa_override=boa_override,
             )
-        except (ImageryError, SchemaError, CRSError) as exc:
-            fail(scene, exc)
+        except CancelledError:
+            raise
+        except _SCENE_ERRORS + _rasterio_errors() as exc:
+            fail(scene, _scene_error(exc, scene.properties.get("source", scene.id)))
             continue
         refl, clear, valid, offset, source, notes, masked_by = result
         if (
@@ -1617,10 +1673,56 @@ def _read_group(
     return RasterStack(data, grid.transform, crs, order, meta=meta)
 
 
+#: The smallest C2 L2 DN with a positive reflectance (DN * 0.0000275 - 0.2 > 0).
+_LANDSAT_ZERO_DN = 0.2 / LANDSAT_SCALE
+
+
+def _check_landsat_scale(scene, dns, dtypes, float_input, valid) -> None:
+    """Warn when the C2 L2 scale does not fit the data (8-bit bands, all-negative values)."""
+    small = [b for b, t in dtypes.items() if not float_input[b] and t.itemsize == 1]
+    if small:
+        _warn(
+            f"Landsat scene {scene.label}: band(s) {', '.join(small)} are 8-bit, but the "
+            "Collection 2 Level-2 scale (DN x 0.0000275 - 0.2) expects 16-bit surface "
+            "reflectance: every value would be negative. Use the Level-2 SR_B* files (not "
+            "a rescaled or Level-1 product).",
+            where=scene.id,
+            what="landsat_scale",
+        )
+        return
+    for band, arr in dns.items():
+        if float_input[band] or band == "qa_pixel":
+            continue
+        values = arr[valid & np.isfinite(arr)]
+        if values.size >= 10 and np.percentile(values, 99) < _LANDSAT_ZERO_DN:
+            _warn(
+                f"Landsat scene {scene.label}: 99 % of band '{band}' lies below DN "
+                f"{_LANDSAT_ZERO_DN:.0f}, so its Collection 2 Level-2 reflectance is negative "
+                "almost everywhere. Is it a Level-2 surface-reflectance product?",
+                where=scene.id,
+                what="landsat_scale",
+            )
+            return
+
+
+def _band_pixels(scene, band, source, ds, grid, *, kind, nodata):
+    """:func:`_read_to_grid`, a truncated or corrupt file an ImageryError naming it."""
+    import rasterio.errors
+
+    try:
+        return _read_to_grid(ds, source.index, grid, kind=kind, nodata=nodata)
+    except rasterio.errors.RasterioError as exc:
+        raise ImageryError(
+            f"Scene {scene.label}: band '{band}' ('{source.href}') cannot be read ({exc}). "
+            "The file is truncated or corrupt: download it again or remove the scene."
+        ) from exc
+
+
 def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_override):
     """Read one scene onto ``grid``: reflectance per band, clear and valid masks."""
     dns: dict[str, np.ndarray] = {}
     float_input: dict[str, bool] = {}
+    dtypes: dict[str, np.dtype] = {}
     for band in needed:
         source = scene.bands[band]
         with _open(source.href) as ds:
@@ -1640,7 +1742,8 @@ def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_o
             ):
                 nodata = 0  # L2A and C2 L2 use 0 for no data
             float_input[band] = np.issubdtype(np.dtype(ds.dtypes[source.index - 1]), np.floating)
-            dns[band] = _read_to_grid(ds, source.index, grid, kind="value", nodata=nodata)
+            dtypes[band] = np.dtype(ds.dtypes[source.index - 1])
+            dns[band] = _band_pixels(scene, band, source, ds, grid, kind="value", nodata=nodata)
     valid = np.ones((grid.height, grid.width), dtype=bool)
     for arr in dns.values():
         valid &= np.isfinite(arr)
@@ -1651,7 +1754,8 @@ def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_o
         if mask_band in scene.bands:
             source = scene.bands[mask_band]
             with _open(source.href) as ds:
-                classes = _read_to_grid(ds, source.index, grid, kind="class", nodata=None)
+                classes = _band_pixels(scene, mask_band, source, ds, grid, kind="class",
+                                       nodata=None)  # fmt: skip
             outside = ~np.isfinite(classes)
             codes = np.where(outside, 0, classes).astype(np.int64)
             if mask_band == "scl":
@@ -1663,6 +1767,7 @@ def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_o
     refl: dict[str, np.ndarray] = {}
     offset, source_name, notes = None, None, []
     if scene.sensor == "landsat":
+        _check_landsat_scale(scene, dns, dtypes, float_input, valid)
         for band, arr in dns.items():
             refl[band] = arr if float_input[band] else arr * LANDSAT_SCALE + LANDSAT_OFFSET
         offset, source_name = LANDSAT_OFFSET, "landsat-c2"
@@ -1679,3 +1784,52 @@ def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_o
         for band, arr in dns.items():
             refl[band] = arr if float_input[band] else (arr + offset) / S2_QUANTIFICATION
     return refl, clear, valid, offset, source_name, notes, masked_by
+
+
+def _outside_message(aoi_series, scenes, n_outside: int) -> str:
+    """Every scene misses the area: most likely the parcels' CRS is wrong; say so, briefly."""
+    from pyproj import Transformer
+
+    from . import i18n
+
+    i18n.register(
+        "imagery.aoi_outside_scenes",
+        "Không ảnh nào trong {n} ảnh ({scenes}) phủ vùng cần xét: nhiều khả năng hệ "
+        "tọa độ (CRS) của lớp thửa đất sai. Theo CRS {crs}, các thửa nằm ở kinh độ {lon}, "
+        "vĩ độ {lat}; ảnh phủ kinh độ {scene_lon}, vĩ độ {scene_lat}. Hãy kiểm tra CRS "
+        "của lớp thửa đất (múi VN-2000 của tỉnh, ví dụ EPSG:9209 cho Hà Tĩnh) rồi chạy lại.",
+        "None of the {n} scenes ({scenes}) covers the area of interest: the parcels' coordinate "
+        "reference system (CRS) is most likely wrong. In their CRS {crs} the parcels lie at "
+        "longitude {lon}, latitude {lat}; the scenes cover longitude {scene_lon}, latitude "
+        "{scene_lat}. Check the parcel layer's CRS (the province's VN-2000 zone, e.g. "
+        "EPSG:9209 for Hà Tĩnh) and run again.",
+    )
+    crs = aoi_series.crs
+    lon0, lat0, lon1, lat1 = aoi_series.to_crs(4326).total_bounds
+    boxes = []
+    for scene in scenes:
+        if getattr(scene, "bounds", None) is None or getattr(scene, "crs", None) is None:
+            continue
+        to_wgs84 = Transformer.from_crs(scene.crs, 4326, always_xy=True)
+        boxes.append(to_wgs84.transform_bounds(*scene.bounds))
+    if boxes:
+        west = min(b[0] for b in boxes)
+        south = min(b[1] for b in boxes)
+        east = max(b[2] for b in boxes)
+        north = max(b[3] for b in boxes)
+        scene_lon, scene_lat = f"{west:.3f}–{east:.3f}", f"{south:.3f}–{north:.3f}"
+    else:
+        scene_lon = scene_lat = "?"
+    name = crs.to_string() if crs is not None else "?"
+    ids = [str(getattr(scene, "id", "?")) for scene in scenes]
+    listed = ", ".join(ids[:3]) + (f", … (+{len(ids) - 3})" if len(ids) > 3 else "")
+    return i18n.message(
+        "imagery.aoi_outside_scenes",
+        n=n_outside,
+        scenes=listed,
+        crs=name,
+        lon=f"{lon0:.3f}–{lon1:.3f}",
+        lat=f"{lat0:.3f}–{lat1:.3f}",
+        scene_lon=scene_lon,
+        scene_lat=scene_lat,
+    )

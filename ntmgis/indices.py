@@ -17,7 +17,6 @@ observations. :func:`write_cog` writes any stack as a Cloud-Optimised GeoTIFF.
 
 from __future__ import annotations
 
-import ast
 import datetime as _dt
 import inspect
 import re
@@ -93,29 +92,6 @@ def _canonical_band(name: str) -> str | None:
 # --------------------------------------------------------------------------- formulas
 
 
-def _safe_divide(a, b):
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    a, b = np.broadcast_arrays(a, b)
-    out = np.full(a.shape, np.nan)
-    np.divide(a, b, out=out, where=(b != 0) & np.isfinite(b))
-    return out
-
-
-def _safe_power(a, b):
-    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-        return np.power(np.asarray(a, dtype=np.float64), b)
-
-
-_BINOPS = {
-    ast.Add: np.add,
-    ast.Sub: np.subtract,
-    ast.Mult: np.multiply,
-    ast.Div: _safe_divide,
-    ast.Pow: _safe_power,
-}
-
-
 def parse_formula(formula: str) -> tuple[Callable[..., np.ndarray], tuple[str, ...]]:
     """Parse an index formula into a function of band arrays, without ``eval``.
 
@@ -149,50 +125,31 @@ def parse_formula(formula: str) -> tuple[Callable[..., np.ndarray], tuple[str, .
     >>> round(float(f(nir=np.array(0.3), red=np.array(0.1))), 6)
     0.5
     """
-    text = str(formula).strip()
-    try:
-        tree = ast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        raise InputError(
-            f"Index formula '{text}' is not a valid expression ({exc.msg}). Use band names, "
-            f"numbers, + - * / ** and parentheses, e.g. '(nir - red) / (nir + red)'."
-        ) from None
-    bands: list[str] = []
+    from dataclasses import replace
 
-    def build(node):
-        if isinstance(node, ast.Expression):
-            return build(node.body)
-        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            op = _BINOPS[type(node.op)]
-            left, right = build(node.left), build(node.right)
-            return lambda env: op(left(env), right(env))
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-            inner = build(node.operand)
-            if isinstance(node.op, ast.USub):
-                return lambda env: np.negative(inner(env))
-            return inner
-        if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-            value = float(node.value)
-            return lambda env: value
-        if isinstance(node, ast.Name):
-            band = _canonical_band(node.id)
-            if band is None:
-                raise InputError(
-                    f"Index formula '{text}' uses '{node.id}', which is not a band name. "
-                    f"Known bands: {', '.join(COMMON_BANDS)} (or Sentinel-2 ids B01-B12, B8A)."
-                )
-            if band not in bands:
-                bands.append(band)
-            return lambda env: env[band]
-        what = type(node).__name__
-        if isinstance(node, ast.BinOp):
-            what = type(node.op).__name__
-        raise InputError(
-            f"Index formula '{text}' contains '{what}', which is not allowed. Only band "
-            f"names, numbers, + - * / ** and parentheses are."
+    from ._expr import FORMULA, ExpressionError, parse
+
+    text = str(formula).strip()
+
+    def unknown(name):
+        return (
+            f"'{name}' is not a band name. Known bands: {', '.join(COMMON_BANDS)} (or "
+            "Sentinel-2 ids B01-B12, B8A)"
         )
 
-    evaluate = build(tree)
+    grammar = replace(FORMULA, resolve=_canonical_band, unknown=unknown)
+    try:
+        expression = parse(text, grammar)
+    except ExpressionError as exc:
+        if str(exc).startswith("syntax error"):
+            raise InputError(
+                f"Index formula '{text}' is not a valid expression ({exc}). Use band names, "
+                f"numbers, + - * / ** and parentheses, e.g. '(nir - red) / (nir + red)'."
+            ) from None
+        at = f" (column {exc.column})" if exc.column else ""
+        raise InputError(f"Index formula '{text}'{at}: {exc}.") from None
+    bands = list(expression.names)
+    evaluate = expression.evaluate
 
     def function(**arrays) -> np.ndarray:
         env = {}
@@ -654,15 +611,16 @@ def write_cog(stack: RasterStack, path: PathLike, *, compress: str = "deflate") 
     import rasterio.shutil
     from rasterio.io import MemoryFile
 
+    from ._io import atomic_path
+
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
     profile = stack_profile(stack)
-    with MemoryFile() as memfile:
+    with MemoryFile() as memfile, atomic_path(out, what="Cloud-Optimised GeoTIFF") as target:
         with memfile.open(**profile) as tmp:
             tmp.write(stack.data)
             for i, name in enumerate(stack.names, start=1):
                 tmp.set_band_description(i, name)
             rasterio.shutil.copy(
-                tmp, str(out), driver="COG", compress=compress.upper(), BIGTIFF="IF_SAFER"
+                tmp, str(target), driver="COG", compress=compress.upper(), BIGTIFF="IF_SAFER"
             )
     return str(out)

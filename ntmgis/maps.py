@@ -781,7 +781,7 @@ def _table(ax, rows, fs, *, start_no=1, title=None):
     return y
 
 
-def _signature(ax, place, date, fs):
+def _signature(ax, place, date, fs, signer=("TM. ỦY BAN NHÂN DÂN XÃ", "CHỦ TỊCH"), name=""):
     w = ax.get_xlim()[1]
     top = ax.get_ylim()[1]
     ax.text(
@@ -795,7 +795,7 @@ def _signature(ax, place, date, fs):
     )
     for cx, lines in (
         (w * 0.22, ["NGƯỜI LẬP BIỂU", "(Ký, ghi rõ họ tên)"]),
-        (w * 0.72, ["TM. ỦY BAN NHÂN DÂN XÃ", "CHỦ TỊCH", "(Ký tên, đóng dấu)"]),
+        (w * 0.72, [*signer, "(Ký tên, đóng dấu)"]),
     ):
         y = top - 6
         for line in lines:
@@ -811,6 +811,9 @@ def _signature(ax, place, date, fs):
                 fontstyle="italic" if italic else "normal",
             )
             y -= 4.0
+    if name:  # the signer's name (the run config's [report] signer_name), room to sign above
+        ax.text(w * 0.72, top - 26, name, fontsize=fs * 0.9, ha="center", va="top",
+                fontweight="bold")  # fmt: skip
 
 
 def _vn_date(day: _dt.date | None) -> str:
@@ -1016,6 +1019,8 @@ class _Context:
     all_paths: list
     frame: object
     hamlets: object
+    signer: tuple = ("TM. ỦY BAN NHÂN DÂN XÃ", "CHỦ TỊCH")
+    signer_name: str = ""
 
 
 def _map_page(ctx: _Context, name: str | None, fs: float):
@@ -1090,7 +1095,7 @@ def _map_page(ctx: _Context, name: str | None, fs: float):
         lines.extend(_wrap(line, width_chars, 2))
     iax.text(0, top, "\n".join(lines), fontsize=f * 0.72, va="top", ha="left", linespacing=1.25)
     sax = _blank_axes(fig, layout.paper, *layout.sign)
-    _signature(sax, ctx.place, ctx.date, f)
+    _signature(sax, ctx.place, ctx.date, f, ctx.signer, ctx.signer_name)
 
     tax = _blank_axes(fig, layout.paper, *layout.table)
     rest = []
@@ -1268,7 +1273,7 @@ def _continuation_page(ctx: _Context, name: str, rows, start_no: int, fs: float,
         title=f"DANH SÁCH HỘ CẦN KIỂM TRA – {name.upper()} ({total} thửa)",
     )
     sax = _blank_axes(fig, layout.paper, 96 * layout.k, 6 * layout.k, 104 * layout.k, 30 * layout.k)
-    _signature(sax, ctx.place, ctx.date, f)
+    _signature(sax, ctx.place, ctx.date, f, ctx.signer, ctx.signer_name)
     return fig
 
 
@@ -1314,6 +1319,7 @@ def render_maps(
     place: str | None = None,
     date: _dt.date | str | None = "today",
     dpi: int = 150,
+    form=None,
     progress: ProgressCallback | None = None,
 ) -> list[Path]:
     """Print the village maps: one PDF, a commune overview and a page per hamlet.
@@ -1352,6 +1358,9 @@ def render_maps(
         to fill in by hand.
     dpi : int
         Resolution of the PNGs.
+    form : ntmgis.form.DocumentForm or dict, optional
+        The administrative form the report uses too (the run config's ``[report]``):
+        its place, date and signer (authority, title, name) make the signature block.
     progress : callable, optional
         ``progress(fraction, message)``; return False to cancel.
 
@@ -1390,6 +1399,14 @@ def render_maps(
         place = str(commune).replace("Xã ", "").strip() if commune else "..............."
     if isinstance(date, str):
         date = _dt.date.today() if date == "today" else _dt.date.fromisoformat(date)
+    signer = {}
+    if form is not None:
+        from .form import DocumentForm
+
+        if not isinstance(form, DocumentForm):
+            form = DocumentForm.from_config(form, commune=commune, place=place)
+        place, date = form.place, form.date
+        signer = {"signer": tuple(form.signer_lines), "signer_name": form.signer_name}
     ctx = _Context(
         theme=_palette.get_theme(key),
         by=key,
@@ -1403,6 +1420,7 @@ def render_maps(
         all_paths=_paths(frame.geometry.values),
         frame=frame,
         hamlets=hamlet_frame,
+        **signer,
     )
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

@@ -105,10 +105,11 @@ def index_products(
         ``<index>_series[_<crs>].tif``, ``<index>_composite[_<crs>].tif`` and
         ``scenes.csv`` under ``out``.
     """
-    from ._io import write_csv
+    from ._io import check_writable, write_csv
     from .imagery import read_stacks
     from .indices import composite, write_cog
 
+    check_writable(out)  # before any work
     names = list(dict.fromkeys(str(n).lower() for n in indices)) or ["ndvi"]
     stacks = read_stacks(
         scenes, aoi=aoi, aoi_layer=aoi_layer, indices=names, period=period, grid=grid,
@@ -184,9 +185,10 @@ def parcel_statistics(
         ``(table, path)``: the statistics table (one row per parcel, with ``status``) and
         the file written.
     """
-    from ._io import read_vector, write_csv, write_gpkg
+    from ._io import check_writable, read_vector, write_csv, write_gpkg
     from .zonal import zonal_stats
 
+    check_writable(Path(out).expanduser().resolve().parent)  # before any work
     gdf = read_vector(parcels, layer=layer, what="parcels file")
     table = zonal_stats(gdf, rasters if isinstance(rasters, (list, tuple)) else [rasters],
                         stats=list(stats), weights=weights, nodata=nodata,

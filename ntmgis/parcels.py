@@ -25,13 +25,14 @@ followed by every original column, unchanged. No parcel is ever dropped.
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import _progress
-from .errors import DataNotFoundError, InputError, SchemaError, warn
+from .errors import DataNotFoundError, InputError, ParcelWarning, SchemaError, warn
 from .places import assign_hamlets
 from .text import Metadata, clean_text, fold, match_columns, parse_vn_number, repair_column
 
@@ -42,6 +43,7 @@ __all__ = [
     "read_parcels",
     "is_garden_land_use",
     "parcel_ids",
+    "parcel_number",
 ]
 
 
@@ -296,23 +298,137 @@ def _read_dxf(path: Path):
     return gpd.GeoDataFrame(out, geometry=polygons, crs=raw.crs)
 
 
+_SPLIT_NUMBER = re.compile(r"^0*(\d+)\s*[-_.]?\s*([a-z]{1,2})$", re.IGNORECASE)
+
+
+def parcel_number(value) -> tuple[int | str | None, str | None]:
+    """A parcel number as the join compares it: a whole number, or a split number.
+
+    A parcel split from parcel 3 is numbered "3a", "3b" (also written "3A", "3 a",
+    "3-a"): those become ``"3a"``. Whole numbers are ints ("012" and 12.0 are 12).
+
+    Parameters
+    ----------
+    value : object
+        A cell: number, text or missing.
+
+    Returns
+    -------
+    key : int, str or None
+        None when the cell is empty or unreadable.
+    problem : str or None
+        ``"unreadable"`` when the cell holds something that is not a parcel number.
+
+    Examples
+    --------
+    >>> parcel_number("12"), parcel_number(345.0), parcel_number(" 3 A ")
+    ((12, None), (345, None), ('3a', None))
+    >>> parcel_number("12,5"), parcel_number(None)
+    ((None, 'unreadable'), (None, None))
+    """
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None, None
+    if isinstance(value, bool | np.bool_):
+        return None, "unreadable"
+    if isinstance(value, int | np.integer):
+        return (int(value), None) if 0 <= value < 10**12 else (None, "unreadable")
+    if isinstance(value, float | np.floating):
+        whole = np.isfinite(value) and float(value).is_integer() and 0 <= value < 10**12
+        return (int(value), None) if whole else (None, "unreadable")
+    text = str(value).strip()
+    if not text:
+        return None, None
+    split = _SPLIT_NUMBER.match(text)
+    if split:
+        return f"{int(split.group(1))}{split.group(2).lower()}", None
+    number, _ = parse_vn_number(text)
+    if number is not None and float(number).is_integer() and 0 <= number < 10**12:
+        return int(number), None
+    return None, "unreadable"  # not a number, or "1E19": no parcel number is that large
+
+
 def _to_int_keys(values: pd.Series, column: str, source: str, notes: list[list[str]]):
-    """Integers where the text is a whole number; else keep the text (e.g. "12a")."""
+    """Integers where the text is a whole number; split numbers as "12a"; else the text."""
     out = []
     for i, value in enumerate(values):
         text = _key_text(value)
         if text is None:
             out.append(None)
             continue
-        number, _ = parse_vn_number(text)
-        if number is not None and float(number).is_integer():
-            out.append(int(number))
+        key, problem = parcel_number(text)
+        if problem is None and key is not None:
+            out.append(key)
         else:
             out.append(text)
             notes[i].append(f"{column} '{text}' is not a whole number")
     if all(v is None or isinstance(v, int) for v in out):
         return pd.array(out, dtype="Int64")
     return _text([None if v is None else str(v) for v in out])
+
+
+def _stray_parcels(gdf, name: str, province) -> np.ndarray:
+    """Check the layer's CRS against its coordinates; positions of stray parcels.
+
+    A wrong CRS (degrees under a projected CRS, swapped axes, another zone) is a
+    CRSError for the layer. But one parcel typed with a wrong coordinate (0, 0 or 1e300)
+    must not cost the commune: when the layer without its outliers passes, the parcels
+    that fail alone are returned (kept without geometry, with a note and a warning).
+    """
+    import shapely
+
+    from .crs import check_coordinates
+    from .errors import CRSError
+
+    geoms = gdf.geometry.to_numpy()
+    with np.errstate(invalid="ignore"):
+        bounds = shapely.bounds(geoms)
+    usable = np.isfinite(bounds).all(axis=1)
+    try:
+        check_coordinates(
+            bounds[usable].min(axis=0)[:2].tolist() + bounds[usable].max(axis=0)[2:].tolist()
+            if usable.any()
+            else [np.nan] * 4,
+            gdf.crs,
+            source=name,
+            province=province,
+        )
+        return np.array([], dtype=int)
+    except CRSError:
+        if usable.sum() < 5:
+            raise
+        first_error = sys.exc_info()[1]
+    cx = (bounds[:, 0] + bounds[:, 2]) / 2
+    cy = (bounds[:, 1] + bounds[:, 3]) / 2
+    core = usable.copy()
+    least = 0.05 if gdf.crs is not None and gdf.crs.is_geographic else 5000.0
+    for c in (cx, cy):
+        lo, hi = np.nanpercentile(c[usable], [25, 75])
+        pad = 3 * (hi - lo) + least
+        core &= (c >= lo - pad) & (c <= hi + pad)
+    if core.sum() < 0.8 * usable.sum():
+        raise first_error
+    core_bounds = bounds[core].min(axis=0)[:2].tolist() + bounds[core].max(axis=0)[2:].tolist()
+    try:
+        check_coordinates(core_bounds, gdf.crs, source=name, province=province)
+    except CRSError:
+        raise first_error from None
+    stray = []
+    for i in np.flatnonzero(usable & ~core):
+        try:
+            check_coordinates(bounds[i].tolist(), gdf.crs, source=name)
+        except CRSError:
+            stray.append(i)
+    if stray:
+        ids = ", ".join(str(i + 1) for i in stray[:10])
+        warn(
+            f"'{name}': {len(stray)} parcel(s) (feature(s) {ids}) lie outside Vietnam in "
+            f"{gdf.crs.name} while the others fit it: kept without geometry (status "
+            "empty_geometry). Check their coordinates in the source.",
+            ParcelWarning,
+            where=name,
+            what="stray_coordinates",
+        )
+    return np.array(stray, dtype=int)
 
 
 def _repair_geometries(gdf, notes: list[list[str]]):
@@ -325,6 +441,12 @@ def _repair_geometries(gdf, notes: list[list[str]]):
         for i in np.flatnonzero(shapely.has_z(gdf.geometry.to_numpy())):
             notes[i].append("Z coordinates dropped")
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    broken = np.unique(owner[~np.isfinite(coords).all(axis=1)])
+    for i in broken:  # NaN/inf vertices: GEOS cannot even test them
+        geoms[i] = shapely.Polygon()
+        empty[i] = True
+        notes[i].append("coordinates not finite (NaN or infinity): kept without geometry")
     repaired = np.zeros(len(geoms), dtype=bool)
     invalid = ~empty & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
@@ -346,7 +468,17 @@ def _repair_geometries(gdf, notes: list[list[str]]):
         notes[i].append("empty or missing geometry")
     kinds = shapely.get_type_id(geoms)
     for i in np.flatnonzero(~empty & ~np.isin(kinds, [3, 6])):
-        notes[i].append(f"not a polygon ({shapely.get_type_id(geoms[i])}: line or point)")
+        kind = geoms[i].geom_type
+        parts = [g for g in shapely.get_parts(geoms[i]) if g.geom_type.endswith("Polygon")]
+        parts = [g for p in parts for g in shapely.get_parts(p)]
+        if parts:  # a collection with areas: keep them (maps and zonal need polygons)
+            geoms[i] = shapely.union_all(parts)
+            repaired[i] = True
+            notes[i].append(f"{kind}: kept its polygon part(s), dropped lines and points")
+        else:  # a line or a point is no parcel: kept with status empty_geometry
+            geoms[i] = shapely.Polygon()
+            empty[i] = True
+            notes[i].append(f"not a polygon ({kind}): kept without geometry")
     gdf = gdf.set_geometry(geoms, crs=gdf.crs)
     return gdf, empty, repaired
 
@@ -462,7 +594,6 @@ def read_parcels(
     import pyproj
 
     from . import _io
-    from .crs import check_coordinates
 
     name = _name(source)
     if isinstance(source, gpd.GeoDataFrame) and {"parcel_id", "parcel_status"} <= set(
@@ -495,7 +626,7 @@ def read_parcels(
             gdf[column] = repaired.astype(series.dtype)  # at least NFC
         if info["message"]:
             info_text.append(info["message"])
-            warn(info["message"])
+            warn(info["message"], ParcelWarning, where=name, what="text_encoding")
     try:
         mapping = match_columns(
             [c for c in gdf.columns if c != geom_col], PARCEL_FIELDS, overrides=fields
@@ -524,20 +655,46 @@ def read_parcels(
         warn(
             f"No map-sheet column (số tờ) in '{name}': parcel ids are the parcel numbers "
             "alone, which must then be unique in the commune. Pass fields={'sheet': ...} "
-            "if the file has one."
+            "if the file has one.",
+            ParcelWarning,
+            where=name,
+            what="no_sheet",
         )
 
     _progress.report(progress, 0.35, "Checking CRS")
     if crs is not None:
         crs = pyproj.CRS.from_user_input(crs)
         if gdf.crs is not None and not gdf.crs.equals(crs):
-            warn(f"'{name}' declares {gdf.crs.name}; using {crs.name} as asked (crs=...).")
+            warn(f"'{name}' declares {gdf.crs.name}; using {crs.name} as asked (crs=...).",
+                 ParcelWarning, where=name, what="crs_override")  # fmt: skip
         gdf = gdf.set_crs(crs, allow_override=True)
-    valid_bounds = gdf.geometry[~(gdf.geometry.isna() | gdf.geometry.is_empty)].total_bounds
-    check_coordinates(valid_bounds, gdf.crs, source=name, province=province)
+    stray = _stray_parcels(gdf, name, province)
+    from .crs import lacks_datum_shift
+
+    if lacks_datum_shift(gdf.crs):
+        warn(
+            f"'{name}' is in a VN-2000 projection without a datum shift (no TOWGS84 in its "
+            "CRS): if it was made as a 'local' VN-2000 file, the parcels sit about 225 m off "
+            "the imagery. A run checks this against the imagery "
+            "(ntmgis.crs.alignment_from_imagery) and corrects it.",
+            ParcelWarning,
+            where=name,
+            what="vn2000_no_towgs84",
+        )
 
     n = len(gdf)
     notes: list[list[str]] = [[] for _ in range(n)]
+    if len(stray):
+        import shapely
+
+        geoms = gdf.geometry.to_numpy().copy()
+        for i in stray:
+            geoms[i] = shapely.Polygon()
+            notes[i].append(
+                f"coordinates outside Vietnam in {getattr(gdf.crs, 'name', 'its CRS')} "
+                "(a typing or export error): kept without geometry"
+            )
+        gdf = gdf.set_geometry(geoms, crs=gdf.crs)
     _progress.report(progress, 0.45, "Checking geometries")
     gdf, empty, repaired = _repair_geometries(gdf, notes)
 
@@ -633,6 +790,7 @@ def read_parcels(
     ):
         hits = [ids[i] for i in np.flatnonzero(flag)]
         if hits:
-            warn(f"'{name}': {len(hits)} parcel(s) with {label}: {_few(hits)}.")
+            warn(f"'{name}': {len(hits)} parcel(s) with {label}: {_few(hits)}.", ParcelWarning,
+                 where=name, what=label.split(" (")[0])  # fmt: skip
     _progress.report(progress, 1.0, "Parcels read")
     return out

@@ -17,6 +17,7 @@ truth file: evaluation (:func:`ntmgis.flags.evaluate`) is a separate step.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,20 +40,16 @@ __all__ = [
 ]
 
 
-_OUTPUT_LABELS = {
-    "gpkg": "GeoPackage (parcels, hamlets, survey_unmatched, run_metadata)",
-    "report_xlsx": "Progress report (XLSX)",
-    "maps_pdf": "Hamlet maps (PDF)",
-}
-
-
 def _output_label(key: str) -> str:
-    if key in _OUTPUT_LABELS:
-        return _OUTPUT_LABELS[key]
+    """The label of an output key, from the message catalogue (ntmgis.i18n)."""
+    from .i18n import CATALOGUE, message
+
+    if f"output.{key}" in CATALOGUE:
+        return message(f"output.{key}")
     if key.startswith("report_") and key.endswith("_csv"):
-        return f"Progress table {key[7:-4]} (CSV)"
+        return message("output.report_csv", table=key[7:-4])
     if key.startswith("map_png_"):
-        return f"Map page {key[8:]} (PNG)"
+        return message("output.map_png", page=key[8:])
     return key
 
 
@@ -94,7 +91,10 @@ class RunResult:
 
     def summary(self) -> str:
         """Human-readable account: what was written, then the run's messages."""
-        lines = ["Wrote:"] + [f"  {_output_label(k)}: {p}" for k, p in self.outputs.items()]
+        from .i18n import message
+
+        lines = [message("output.heading")]
+        lines += [f"  {_output_label(k)}: {p}" for k, p in self.outputs.items()]
         return "\n".join(lines + self.messages)
 
 
@@ -142,23 +142,43 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
     """
     import datetime as dt
 
+    from ._io import RunOutputs
     from ._progress import scaled
     from .blocks import commune_features
     from .config import RunConfig, load_config
+    from .fetch import fetch_for_run
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     started = dt.datetime.now(dt.timezone.utc)
     logger.info(
         "run %s: config %s, outputs to %s", cfg.commune or cfg.stem, cfg.source, cfg.out_dir
     )
-    prepared = prepare(cfg, progress=progress)
-    logger.info("%d parcels read, survey joined: %s", len(prepared.joined),
-                "yes" if prepared.join_report is not None else "no survey")  # fmt: skip
-    report(progress, 0.1, "imagery")
-    features, dates = commune_features(
-        cfg, prepared.joined, progress=scaled(progress, 0.1, 0.6)
-    )  # fmt: skip
-    return finish(cfg, prepared, features, dates, started=started, progress=progress)
+    with RunOutputs(cfg.out_dir) as outputs:  # checked and locked before any work
+        fetch_for_run(cfg, progress=scaled(progress, 0.0, 0.05))  # [imagery] source: first
+        prepared = prepare(cfg, progress=progress)
+        logger.info("%d parcels read, survey joined: %s", len(prepared.joined),
+                    "yes" if prepared.join_report is not None else "no survey")  # fmt: skip
+        report(progress, 0.1, "imagery")
+        features, dates, errors = commune_features(
+            cfg, prepared.joined, on_error="record", progress=scaled(progress, 0.1, 0.6)
+        )  # fmt: skip
+        meta = _block_errors(errors, len(prepared.joined))
+        return finish(cfg, prepared, features, dates, started=started, metadata=meta,
+                      progress=progress, outputs=outputs)  # fmt: skip
+
+
+def _block_errors(errors, n_parcels: int) -> dict:
+    """Blocks whose imagery failed: their parcels are thieu_du_lieu; all failed: an error."""
+    from .errors import ImageryError, ImageryWarning, warn
+
+    if not errors:
+        return {}
+    text = " | ".join(f"block {e['block']} ({e['parcels']} parcels): {e['error']}" for e in errors)
+    if sum(e["parcels"] for e in errors) >= n_parcels:
+        raise ImageryError(f"No parcel could be measured on the imagery: {text}")
+    warn(f"Imagery failed for some parcels (imagery_status 'error', flag thieu_du_lieu): {text}",
+         ImageryWarning, what="block_error")  # fmt: skip
+    return {"partition_errors": text}
 
 
 @dataclass
@@ -169,6 +189,7 @@ class Prepared:
     survey_class: object
     unmatched: object
     join_report: object = None
+    metadata: dict = field(default_factory=dict)
 
 
 def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
@@ -191,6 +212,7 @@ def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
     import numpy as np
     import pandas as pd
 
+    from .crs import align_to_imagery
     from .parcels import is_garden_land_use, read_parcels
     from .survey import join_survey
 
@@ -198,6 +220,8 @@ def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
     join_report = None
     report(progress, 0.0, "parcels")
     parcels = read_parcels(cfg.parcels, layer=cfg.parcels_layer, province=cfg.province)
+    # a "local" VN-2000 file (~225 m off the imagery) is found and moved back
+    parcels, metadata = align_to_imagery(parcels, cfg.imagery, period=cfg.period)
     if cfg.hamlets is not None:  # an explicit hamlet layer wins over the place text
         from .places import assign_hamlets
 
@@ -220,7 +244,7 @@ def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
     joined["is_garden"] = joined["land_use"].map(is_garden_land_use) | survey_class.notna()
     joined.attrs["hamlets_found"] = parcels.attrs.get("hamlet_summary", "")  # ntmgis.places
     joined.attrs["hamlet_source"] = parcels.attrs.get("hamlet_source", "")
-    return Prepared(joined, survey_class, unmatched, join_report)
+    return Prepared(joined, survey_class, unmatched, join_report, metadata)
 
 
 def finish(
@@ -232,6 +256,7 @@ def finish(
     started=None,
     metadata: dict | None = None,
     progress: ProgressCallback | None = None,
+    outputs=None,
 ) -> RunResult:
     """Last step of :func:`run`: flags, agreement, hamlets, progress and every output.
 
@@ -252,6 +277,10 @@ def finish(
         More ``run_metadata`` entries (e.g. a distributed run's partitions and errors).
     progress : callable, optional
         ``progress(fraction, message)``; return ``False`` to cancel.
+    outputs : ntmgis._io.RunOutputs, optional
+        The run's locked output folder (:func:`run` opens it before any work); default:
+        opened here. Every output is written into its staging folder and published
+        together at the end, with the run id in ``run_metadata`` and the manifest.
 
     Returns
     -------
@@ -270,7 +299,8 @@ def finish(
     logger.info("flags: %s", result.calibration.mode)
     report(progress, 0.7, "hamlets")
     hamlets = _hamlets_with_counts(cfg, result.parcels)
-    result.metadata = _run_metadata(cfg, result, dates, started, metadata)
+    result.metadata = _run_metadata(cfg, result, dates, started,
+                                    {**prepared.metadata, **(metadata or {})})  # fmt: skip
     for key in ("hamlets_found", "hamlet_source"):  # how the hamlets were found
         result.metadata[key] = prepared.joined.attrs.get(key, "")
     if cfg.targets is not None:
@@ -279,14 +309,21 @@ def finish(
     result.hamlets = hamlets
 
     report(progress, 0.75, "writing GeoPackage")
-    res = Result(result.parcels, hamlets, result.metadata, pd.DataFrame(prepared.unmatched))
-    res.layers.update(_plan_layers(res))
-    gpkg = res.write(Path(cfg.out_dir) / f"{cfg.stem}.gpkg", styles="flag")
-    res.source = str(gpkg)
-    result.result = res
-    result.outputs["gpkg"] = gpkg
-    logger.info("wrote %s", gpkg)
-    _finish_outputs(cfg, result, res, progress)
+    from ._io import RunOutputs
+
+    own = outputs is None  # run() opened the folder before any work; else open it here
+    outputs = RunOutputs(cfg.out_dir) if own else outputs
+    with outputs if own else contextlib.nullcontext():
+        result.metadata["run_id"] = outputs.run_id
+        res = Result(result.parcels, hamlets, result.metadata, pd.DataFrame(prepared.unmatched))
+        res.layers.update(_plan_layers(res))
+        gpkg = res.write(outputs.path(f"{cfg.stem}.gpkg"), styles="flag")
+        result.result = res
+        result.outputs["gpkg"] = gpkg
+        _finish_outputs(cfg, result, res, progress, out_dir=outputs.staging)
+    result.outputs = {k: outputs.final(v) for k, v in result.outputs.items()}
+    res.source = str(result.outputs["gpkg"])
+    logger.info("wrote %s (run %s)", res.source, outputs.run_id)
     report(progress, 1.0, "done")
     result.messages.insert(0, _run_summary(result))
     return result
@@ -443,14 +480,14 @@ def _run_summary(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def _finish_outputs(cfg, result: RunResult, res: Result, progress) -> None:
+def _finish_outputs(cfg, result: RunResult, res: Result, progress, *, out_dir=None) -> None:
     """Hamlet progress report (when targets are given) and the printed maps.
 
     Both take the in-memory result ``res`` (never re-read from the GeoPackage).
     """
     from ._progress import scaled
 
-    out_dir = Path(cfg.out_dir)
+    out_dir = Path(out_dir or cfg.out_dir)
     if result.progress is not None:
         from .progress import format_ranking
         from .report import write_report
@@ -459,20 +496,28 @@ def _finish_outputs(cfg, result: RunResult, res: Result, progress) -> None:
         table = result.progress
         if cfg.report:
             paths = write_report(table, res, out_dir, baseline=result.baseline,
-                                 commune=result.metadata.get("commune"))  # fmt: skip
-            result.outputs["report_xlsx"] = paths["xlsx"]
-            for key in ("summary", "hamlets", "visits", "transitions", "needs", "plan",
-                        "plan_progress", "commendations"):  # fmt: skip
-                if key in paths:
-                    result.outputs[f"report_{key}_csv"] = paths[key]
+                                 commune=result.metadata.get("commune"),
+                                 form=cfg.report_form)  # fmt: skip
+            for key, path in paths.items():
+                name = key if key in ("xlsx", "pdf") else f"{key}_csv"
+                result.outputs[f"report_{name}"] = path
         result.messages.append(format_ranking(table))
+    # what the run did not write, and why (issue 21)
+    from .i18n import message
+
+    if not cfg.report:
+        result.messages.append(message("report.off"))
+    elif result.progress is None:
+        result.messages.append(message("report.no_targets", config=cfg.source or "(dict)"))
+    if not cfg.maps:
+        result.messages.append(message("maps.off"))
     if cfg.maps:
         from .maps import render_maps
 
         report(progress, 0.85, "hamlet maps")
         pages = render_maps(
             res, out_dir, by=cfg.map_theme, paper=cfg.paper, png=cfg.png,
-            place=cfg.place, progress=scaled(progress, 0.85, 0.99),
+            place=cfg.place, form=cfg.report_form, progress=scaled(progress, 0.85, 0.99),
         )  # fmt: skip
         for path in pages:
             key = "maps_pdf" if path.suffix == ".pdf" else f"map_png_{path.stem}"

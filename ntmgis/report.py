@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import _FORMULA_START, atomic_path, escape_text, write_csv
+from ._io import escape_text, save_workbook, set_cell, write_csv
 from .progress import (
     FLAGS,
     SURVEY_CLASSES,
@@ -46,13 +46,14 @@ __all__ = [
 # table key -> (sheet name, CSV file suffix, title)
 SHEETS = {
     "summary": ("Tổng hợp xã", "tong_hop_xa", "TỔNG HỢP KẾT QUẢ CẢI TẠO VƯỜN HỘ TOÀN XÃ"),
-    "hamlets": (
+    "ranking": (
         "Xếp hạng thôn",
         "xep_hang_thon",
-        "TIẾN ĐỘ THỰC HIỆN CHỈ TIÊU VÀ XẾP HẠNG CÁC THÔN",
+        "KẾT QUẢ THỰC HIỆN CHỈ TIÊU VÀ XẾP HẠNG CÁC THÔN",
     ),
     "visits": ("Hộ cần kiểm tra", "ho_can_kiem_tra", "DANH SÁCH HỘ CẦN KIỂM TRA THỰC ĐỊA"),
     "transitions": ("Biến động", "bien_dong", "BIẾN ĐỘNG GIỮA HAI ĐỢT KHẢO SÁT"),
+    "hamlets": ("Chi tiết thôn", "chi_tiet_thon", "SỐ LIỆU CHI TIẾT TỪNG THÔN"),
     # the commune's plan: Step 3 needs, Step 4 plan, Step 6 commendations (ntmgis.needs/plan)
     "needs": (
         "Nhu cầu hỗ trợ",
@@ -158,6 +159,24 @@ def _hamlet_table(progress: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
+def _ranking_table(progress: pd.DataFrame) -> pd.DataFrame:
+    """The printable ranking: rank, hamlet, each target's goal, result and %, the verdict."""
+    cols: dict[str, pd.Series] = {"Hạng": progress["rank"], "Thôn": progress["hamlet"]}
+    for key in TARGETS:
+        if f"target_{key}" not in progress:
+            continue
+        name = _SHORT[key]
+        cols[f"{name}: chỉ tiêu"] = progress[f"target_{key}"]
+        cols[f"{name}: đạt được"] = progress[f"achieved_{key}"]
+        cols[f"{name}: tiến độ (%)"] = progress[f"progress_{key}"]
+    cols["Điểm tiến độ (%)"] = progress["score"]
+    cols["Đánh giá chung"] = progress["status"].map(_labeller("status"))
+    cols["Ưu tiên khen thưởng"] = progress["reward_priority"]
+    if progress["tie"].fillna(False).astype(bool).any():
+        cols["Ghi chú"] = progress["tie"].map(lambda t: "Đồng hạng" if t else "")
+    return pd.DataFrame(cols)
+
+
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     """A column of ``frame``, or an empty one when the frame does not have it."""
     if name in frame:
@@ -218,6 +237,9 @@ def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame
             ),
         }
     )
+    needs = table["Nhu cầu hỗ trợ"]
+    if not needs.map(lambda v: isinstance(v, str) and bool(v.strip())).any():
+        table = table.drop(columns="Nhu cầu hỗ trợ")  # no needs recorded: no empty column
     return _numbered(table, order)
 
 
@@ -281,10 +303,10 @@ def _transition_table(comparison: pd.DataFrame | None, order: list) -> pd.DataFr
 
 
 def _summary_table(progress, parcels, visits, comparison, commune) -> pd.DataFrame:
-    rows: list[tuple[str, object, str]] = []
+    rows: list[tuple[str, object, str, str]] = []
 
-    def add(what, value, unit=""):
-        rows.append((what, value, unit))
+    def add(what, value, unit="", note=""):
+        rows.append((what, value, unit, note))
 
     if commune:
         add("Xã", commune, "")
@@ -327,18 +349,22 @@ def _summary_table(progress, parcels, visits, comparison, commune) -> pd.DataFra
             share = float((got * n).sum() / n.sum()) if n.sum() else 0.0
             add(f"{_SHORT[key]}: toàn xã", round(share, 1), "%")
     for s in ("vuot", "dat", "chua_dat", "khong_chi_tieu"):
-        add(f"Số thôn {label(s, 'status').lower()}", int(progress["status"].eq(s).sum()), "thôn")
+        names = progress.loc[progress["status"].eq(s), "hamlet"].astype(str)
+        add(f"Số thôn {label(s, 'status').lower()}", len(names), "thôn", ", ".join(names))
     add("Thửa cần kiểm tra thực địa", len(visits), "thửa")
     add("Hộ cần kiểm tra thực địa", int(visits["Mã hộ"].dropna().nunique()), "hộ")
     counted = progress.attrs.get("renovations", "confirmed")
     add(
         "Cách tính vườn hoang hóa đưa vào sử dụng",
-        "chỉ tính vườn được ảnh vệ tinh xác nhận"
-        if counted == "confirmed"
-        else "tính mọi vườn báo cáo đã cải tạo",
+        None,
         "",
+        "Chỉ tính vườn được ảnh vệ tinh xác nhận"
+        if counted == "confirmed"
+        else "Tính mọi vườn báo cáo đã cải tạo",
     )
-    return pd.DataFrame(rows, columns=["Nội dung", "Giá trị", "Đơn vị"], dtype=object)
+    table = pd.DataFrame(rows, columns=["Nội dung", "Giá trị", "Đơn vị", "Ghi chú"], dtype=object)
+    table.insert(0, "STT", range(1, len(table) + 1))
+    return table
 
 
 def report_tables(progress_table, result, *, baseline=None, comparison=None, commune=None):
@@ -362,7 +388,9 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
     Returns
     -------
     dict of str to pandas.DataFrame
-        ``summary`` (key figures of the commune), ``hamlets`` (ranked), ``visits`` (parcels
+        ``summary`` (key figures of the commune), ``ranking`` (the printable ranking:
+        rank, hamlet, each target's goal, result and %, score, verdict, reward priority),
+        ``hamlets`` (every count behind it, for analysis), ``visits`` (parcels
         to visit: the result's ``visit`` column, plus reported renovations the imagery does
         not show), ``transitions`` (parcels whose survey class or flag changed, checked
         renovations, parcels in one campaign only; an empty table with its headers when
@@ -389,9 +417,10 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
     visits = _visit_table(parcels, comparison, order)
     tables = {
         "summary": _summary_table(progress_table, parcels, visits, comparison, commune),
-        "hamlets": _hamlet_table(progress_table),
+        "ranking": _ranking_table(progress_table),
         "visits": visits,
         "transitions": _transition_table(comparison, order),
+        "hamlets": _hamlet_table(progress_table),
     }
     tables.update(_plan_tables(progress_table, parcels, result, baseline))
     return tables
@@ -424,46 +453,276 @@ def _plan_tables(progress_table, parcels, result, baseline) -> dict:
 
 
 # --------------------------------------------------------------------------------------
-# Writing
+# Writing: a workbook an office prints, signs and files
 # --------------------------------------------------------------------------------------
 
+_FONT = "Times New Roman"  # Nghị định 30/2020: Times New Roman; LibreOffice: Liberation Serif
+_BODY_PT = 11.0
+_HEADING_PT = 12.0
+_LOCALE = "[$-42A]"  # Vietnamese: decimal comma, thousands dot (LibreOffice; Excel: vi-VN)
+# A4 landscape, margins in inches (left wider for filing)
+_PAGE_W_IN, _PAGE_H_IN = 11.69, 8.27
+_MARGINS = {"left": 0.7, "right": 0.4, "top": 0.55, "bottom": 0.7, "header": 0.25, "footer": 0.3}
+_PT_PER_CHAR = 5.25  # one Excel width unit: the maximum digit width of an 11 pt font, 7 px
+_PT_PER_CHAR_LO = 5.5  # LibreOffice's: the digit width of Liberation Serif 11 pt
+_MIN_SCALE = 0.8  # below this a sheet is printed across pages instead (11 pt x 0.8 = 8.8 pt)
+_MAX_TEXT_WIDTH = 40  # characters; longer text wraps
+_WIDE_TEXT = {"Lý do cần kiểm tra": 48, "Ghi chú": 40, "Nội dung": 52}
 _NUMBER_FORMATS = {
     "Diện tích vườn (m²)": "#,##0",
     "Diện tích (m²)": "#,##0.0",
 }
 # identifiers and ranks: no thousands separator
-_PLAIN_INTEGERS = {"STT", "Hạng", "Số tờ", "Số thửa", "Ưu tiên khen thưởng"}
+_PLAIN_INTEGERS = {"STT", "Hạng", "Số tờ", "Số thửa", "Ưu tiên khen thưởng", "Ưu tiên"}
+_KEY_COLUMNS = {"summary": 0, "ranking": 2, "visits": 4, "transitions": 4}
 
 
 def _number_format(header: str, value) -> str:
-    """Excel number format of one numeric cell (Excel shows it in the user's locale)."""
+    """Number format of one numeric cell, Vietnamese (``1.250,5``) in display.
+
+    >>> _number_format("Diện tích (m²)", 1250.5)
+    '[$-42A]#,##0.0'
+    >>> _number_format("Hạng", 3)
+    '0'
+    """
     if header in _NUMBER_FORMATS:
-        return _NUMBER_FORMATS[header]
-    if "(%)" in header or header == "Điểm tiến độ (%)":
-        return "0" if isinstance(value, int) else "0.0"
-    if header in _PLAIN_INTEGERS:
+        return _LOCALE + _NUMBER_FORMATS[header]
+    if header.split(": ")[-1] in _PLAIN_INTEGERS:
         return "0"
-    if isinstance(value, int) or float(value).is_integer():
-        return "#,##0"
-    return "#,##0.0#"
+    integral = isinstance(value, int) or float(value).is_integer()
+    if "%" in header:
+        return "0" if integral else _LOCALE + "0.0"
+    if integral:
+        return _LOCALE + "#,##0"
+    return _LOCALE + ("#,##0.00" if abs(value) < 10 and round(value, 1) != value else "#,##0.0")
 
 
-def write_workbook(tables: dict, path, *, subtitle: str = "", finish=None) -> Path:
-    """Write report tables to one XLSX workbook, styled for printing.
+def _shown(value, fmt: str = "") -> str:
+    """The text a number format shows (for widths), Vietnamese separators."""
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        decimals = fmt.split(".")[-1].count("0") if "." in fmt else 0
+        text = f"{value:,.{decimals}f}" if "#" in fmt else f"{value:.{decimals}f}"
+        return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return str(value)
 
-    Each table becomes a sheet (names and titles from :data:`SHEETS` for the standard
-    keys): a title row, a subtitle row, the header row (bold, filled, wrapped, repeated
-    on every printed page, frozen with the first columns) and the data; A4 landscape,
-    fitted to the page width. Values are written as numbers or text, never formulas.
+
+# -- text metrics (Times New Roman / Liberation Serif, in em) ---------------------------
+
+
+def _char_em(ch: str) -> float:
+    import unicodedata
+
+    base = unicodedata.normalize("NFD", ch)[:1] or ch
+    if base == " ":
+        return 0.25
+    if base in "il.,;:'|!()[]j":
+        return 0.30
+    if base in "mwMW":
+        return 0.85
+    if base.isupper():
+        return 0.70
+    if base.isdigit():
+        return 0.50
+    if base.isalpha():
+        return 0.46
+    return 0.55
+
+
+def _text_pt(text: str, size: float, bold: bool = False) -> float:
+    """Width of one line of text in points (a slight overestimate: safe for wrapping)."""
+    return sum(_char_em(c) for c in text) * size * (1.08 if bold else 1.0)
+
+
+def _wrap(text: str, width_pt: float, size: float, bold: bool = False) -> list[str]:
+    """Lines of ``text`` wrapped at word boundaries into ``width_pt``."""
+    lines: list[str] = []
+    for paragraph in str(text).split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            trial = f"{line} {word}" if line else word
+            if line and _text_pt(trial, size, bold) > width_pt:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    return lines
+
+
+def _line_pt(size: float) -> float:
+    return size * 1.2
+
+
+def _col_pt(width: float) -> float:
+    """Printed width (pt) of a column of Excel width ``width``, less the cell padding."""
+    return width * _PT_PER_CHAR + 3.75 - 4.0
+
+
+def _width_for(text: str, size: float, bold: bool = False) -> float:
+    """Excel width that holds ``text`` on one line."""
+    return (_text_pt(text, size, bold) + 6.0) / _PT_PER_CHAR
+
+
+# -- sheet layout -----------------------------------------------------------------------
+
+
+def _header_levels(headers: list[str]) -> list[tuple[str, str]]:
+    """(group, sub) per column: "X: y" columns sharing X get X merged above them."""
+    split = [h.split(": ", 1) if ": " in h else [h, ""] for h in headers]
+    levels = []
+    for i, (group, sub) in enumerate(split):
+        neighbours = [split[j][0] for j in (i - 1, i + 1) if 0 <= j < len(split) and split[j][1]]
+        if sub and group in neighbours:
+            levels.append((group, sub[:1].upper() + sub[1:]))
+        else:
+            levels.append((headers[i], ""))
+    return levels
+
+
+def _formats(table: pd.DataFrame, values: list[list]) -> list[list[str | None]]:
+    headers = [str(c) for c in table.columns]
+    return [
+        [_number_format(h, v) if isinstance(v, int | float) else None for h, v in zip(headers, row)]
+        for row in values
+    ]
+
+
+def _column_widths(headers, levels, values, formats, cap_text=None) -> list[float]:
+    widths = []
+    for j, header in enumerate(headers):
+        column = [row[j] for row in values]
+        texts = [v for v in column if isinstance(v, str)]
+        numbers = [_shown(v, formats[i][j]) for i, v in enumerate(column) if formats[i][j]]
+        need = max([_width_for(n, _BODY_PT) + 1 for n in numbers], default=0.0)
+        cap = _WIDE_TEXT.get(header.split(": ")[-1], _MAX_TEXT_WIDTH)
+        if cap_text is not None:
+            cap = min(cap, cap_text)
+        unbreakable = need
+        for text in texts:
+            longest_word = max((_width_for(w, _BODY_PT) for w in text.split()), default=0.0)
+            unbreakable = max(unbreakable, longest_word)
+            need = max(need, min(_width_for(text, _BODY_PT), cap), longest_word)
+        group, sub = levels[j]
+        label = sub or group
+        words = max((_width_for(w, _BODY_PT, True) for w in label.split()), default=0.0)
+        # a short header on one line, a long one on at most three
+        whole = _width_for(label, _BODY_PT, True)
+        need = max(need, words, whole if whole <= 10 else min(whole / 3, 18.0), 5.0)
+        widths.append(round(max(min(need, max(cap, words)), unbreakable, words, 5.0) + 0.5, 1))
+    return widths
+
+
+def _row_height(texts_and_widths, size: float = _BODY_PT, bold: bool = False) -> float:
+    lines = 1
+    for text, width in texts_and_widths:
+        if isinstance(text, str) and text:
+            lines = max(lines, len(_wrap(text, _col_pt(width), size, bold)))
+    return round(lines * _line_pt(size) + 3.0, 1)
+
+
+def _printed_pt(widths) -> float:
+    """Printed width of columns at 100 % (the wider of Excel's and LibreOffice's)."""
+    return sum(w * _PT_PER_CHAR_LO + 3.75 for w in widths)
+
+
+def _printable_pt() -> float:
+    return (_PAGE_W_IN - _MARGINS["left"] - _MARGINS["right"]) * 72
+
+
+class _Writer:
+    """Writes one sheet: the form's heading, the table (one or two header rows), the end."""
+
+    def __init__(self, book, styles):
+        self.book, self.s = book, styles
+
+    def cell(self, sheet, row, col, value, *, font=None, align=None, border=False, fmt=None):
+        cell = sheet.cell(row=row, column=col)
+        _set(cell, value)
+        cell.font = font or self.s["body"]
+        if align is not None:
+            cell.alignment = align
+        if border:
+            cell.border = self.s["border"]
+        if fmt:
+            cell.number_format = fmt
+        return cell
+
+    def line(self, sheet, row, first, last, text, *, font, align="center", height=None):
+        """One merged line of the heading or the signer block."""
+        from openpyxl.styles import Alignment
+
+        if last > first:
+            sheet.merge_cells(start_row=row, start_column=first, end_row=row, end_column=last)
+        self.cell(sheet, row, first, text, font=font,
+                  align=Alignment(horizontal=align, vertical="center"))  # fmt: skip
+        size = font.sz or _BODY_PT
+        current = sheet.row_dimensions[row].height or 0
+        sheet.row_dimensions[row].height = max(current, height or round(_line_pt(size) + 2, 1))
+
+
+def _styles():
+    from openpyxl.styles import Border, Font, PatternFill, Side
+
+    thin = Side(style="thin", color="000000")
+
+    def font(size=_BODY_PT, **kw):
+        return Font(name=_FONT, size=size, **kw)
+
+    return {
+        "body": font(),
+        "bold": font(bold=True),
+        "head": font(bold=True),
+        "h_bold": font(_HEADING_PT, bold=True),
+        "motto": font(_HEADING_PT, bold=True, underline="single"),  # the line under tiêu ngữ
+        "h_plain": font(_HEADING_PT),
+        "h_italic": font(_HEADING_PT, italic=True),
+        "title": font(14, bold=True),
+        "italic": font(italic=True),
+        "recipients_head": font(_HEADING_PT, bold=True, italic=True),
+        "border": Border(left=thin, right=thin, top=thin, bottom=thin),
+        "fill": PatternFill("solid", fgColor="D9EAD3"),
+    }
+
+
+def write_workbook(
+    tables: dict,
+    path,
+    *,
+    subtitle: str = "",
+    form=None,
+    title: str | None = None,
+    finish=None,
+) -> Path:
+    """Write report tables to one XLSX workbook an office can print, sign and file.
+
+    The first sheet is the report itself in the form of a Vietnamese administrative
+    document (Nghị định 30/2020/NĐ-CP): issuing body and number top left, national
+    title and motto top right, the place-and-date line, "BÁO CÁO" and its title, the
+    table, then "Nơi nhận" and the signer block. Each further sheet is an appendix
+    ("Phụ lục I", "kèm theo Báo cáo số …"). Every sheet prints on A4 landscape at
+    8 pt or more: fitted to the page width when that keeps the text at 80 % or more,
+    else across pages with the key columns repeated; header rows repeated on every
+    page, "Trang 1/3" at the foot, column widths from the content, row heights that fit
+    wrapped text, frozen panes for the screen. Numbers stay numbers with Vietnamese
+    number formats (``1.250,5`` in display); text is never a formula (a text beginning
+    with ``=``, ``+``, ``-``, ``@``, a tab or CR gets Excel's quote prefix).
 
     Parameters
     ----------
     tables : dict of str to pandas.DataFrame
-        Key -> table, in sheet order.
+        Key -> table, in sheet order (names and titles from :data:`SHEETS` for the
+        standard keys). The first table is the report's body.
     path : str or os.PathLike
         The ``.xlsx`` file (written atomically; replaced when it exists).
     subtitle : str, optional
-        Second row of every sheet (e.g. the commune and the campaign).
+        A line under each sheet's title (e.g. the commune and the campaign).
+    form : ntmgis.form.DocumentForm, optional
+        The administrative form (default: a blank one to fill in by hand).
+    title : str, optional
+        The report's title under "BÁO CÁO" (default ``form.title`` or the first
+        sheet's title).
     finish : callable, optional
         ``finish(workbook)`` runs on the openpyxl workbook before it is saved (e.g. the
         survey form's drop-down lists and signature block).
@@ -474,107 +733,237 @@ def write_workbook(tables: dict, path, *, subtitle: str = "", finish=None) -> Pa
         The written file.
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
+    from openpyxl.utils.indexed_list import IndexedList
 
-    thin = Side(style="thin", color="808080")
-    border = Border(left=thin, right=thin, top=thin, bottom=thin)
-    header_font = Font(bold=True, color="000000")
-    header_fill = PatternFill("solid", fgColor="D9EAD3")
+    from .form import MOTTO, NATIONAL_TITLE, ROMAN, DocumentForm
+
+    form = form or DocumentForm()
+    st = _styles()
     book = Workbook()
+    # the default font sets Excel's width unit: the same font as the cells
+    book._fonts = IndexedList([st["body"]])
+    book._named_styles["Normal"].font = st["body"]
     book.remove(book.active)
-    for key, table in tables.items():
-        name, _, title = SHEETS.get(key, (str(key)[:31], str(key), str(key)))
+    w = _Writer(book, st)
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    appendix = 0
+    for index, (key, table) in enumerate(tables.items()):
+        name, _, sheet_title = SHEETS.get(key, (str(key)[:31], str(key), str(key)))
         sheet = book.create_sheet(name[:31])
-        _set(sheet.cell(row=1, column=1), title)
-        sheet.cell(row=1, column=1).font = Font(bold=True, size=13)
+        headers = [str(c) for c in table.columns]
+        levels = _header_levels(headers)
+        two_rows = any(sub for _, sub in levels)
+        values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
+        formats = _formats(table, values)
+        n = len(headers)
+        body = index == 0
+        widths = _column_widths(headers, levels, values, formats)
+        # text wraps more when that lets the sheet fit the page width at 80 % or more
+        floor = _column_widths(headers, levels, values, formats, 0)
+        excess = (_printed_pt(widths) - _printable_pt() / _MIN_SCALE) / _PT_PER_CHAR_LO + 1
+        slack = [max(a - b, 0.0) for a, b in zip(widths, floor)]
+        if 0 < excess <= sum(slack):
+            widths = [round(a - excess * d / sum(slack), 1) for a, d in zip(widths, slack)]
+        split = max(1, min(n - 1, (n + 1) // 2 - (1 if n > 3 else 0)))
+        if body:
+            # the two heading blocks need room: issuing body left, national title right
+            need_left = max(_width_for(x, _HEADING_PT, True) for x in
+                            [form.issuing_body, form.parent_body, form.number_line])  # fmt: skip
+            need_right = max(_width_for(NATIONAL_TITLE, _HEADING_PT, True),
+                             _width_for(form.place_date, _HEADING_PT))  # fmt: skip
+            for need, cols in ((need_left, range(split)), (need_right, range(split, n))):
+                have = sum(widths[j] for j in cols)
+                if have < need:
+                    widths[list(cols)[-1]] += round(need - have + 1, 1)
+        fits = _printable_pt() / _printed_pt(widths) >= _MIN_SCALE
+        key_cols = min(_key_columns(key, headers), n - 1)
+        for j, width in enumerate(widths, start=1):
+            sheet.column_dimensions[get_column_letter(j)].width = width
+        # -- heading --------------------------------------------------------------
+        row = 1
+        last = n if fits else 1  # across pages: unmerged lines, left, running over empty cells
+        left_end = max(1, (last + 1) // 2 - (1 if last > 3 else 0)) if body else max(1, last // 3)
+        if body:
+            split_col = left_end = split  # the columns the two heading blocks stand over
+            left = [x for x in (form.parent_body, form.issuing_body) if x]
+            right = [NATIONAL_TITLE, MOTTO]
+            lines = max(len(left), len(right))
+            for i in range(lines):
+                if i < len(left):
+                    bold = i == len(left) - 1 or not form.parent_body
+                    w.line(sheet, row + i, 1, split_col, left[i],
+                           font=st["h_bold"] if bold else st["h_plain"])  # fmt: skip
+                if i < len(right):
+                    w.line(sheet, row + i, split_col + 1, n, right[i],
+                           font=st["motto"] if right[i] == MOTTO else st["h_bold"])  # fmt: skip
+            row += lines
+            w.line(sheet, row, 1, split_col, form.number_line, font=st["h_plain"])
+            w.line(sheet, row, split_col + 1, n, form.place_date, font=st["h_italic"])
+            row += 2
+            w.line(sheet, row, 1, n, "BÁO CÁO", font=st["title"])
+            row += 1
+            heading = title or form.title or sheet_title
+            w.line(sheet, row, 1, n, heading, font=st["h_bold"])
+            row += 1
+        else:
+            appendix += 1
+            w.line(sheet, row, 1, left_end, form.issuing_body, font=st["h_bold"],
+                   align="center" if fits else "left")  # fmt: skip
+            row += 1
+            align = "center" if fits else "left"
+            w.line(sheet, row, 1, last, f"Phụ lục {ROMAN[(appendix - 1) % len(ROMAN)]}",
+                   font=st["h_bold"], align=align)  # fmt: skip
+            w.line(sheet, row + 1, 1, last, sheet_title, font=st["h_bold"], align=align)
+            w.line(sheet, row + 2, 1, last, form.appendix_reference, font=st["italic"],
+                   align=align)  # fmt: skip
+            row += 3
         note = subtitle
         if key == "transitions" and table.empty:
             note = (subtitle + " — " if subtitle else "") + (
                 "chưa có đợt khảo sát trước để so sánh (chạy lại với --baseline)"
             )
-        if note:
-            _set(sheet.cell(row=2, column=1), note)  # holds the commune's name: user data
-            sheet.cell(row=2, column=1).font = Font(italic=True)
-        header_row = 3
-        headers = [str(c) for c in table.columns]
-        for j, header in enumerate(headers, start=1):
-            cell = sheet.cell(row=header_row, column=j)
-            _set(cell, header)
-            cell.font = header_font
-            cell.fill = header_fill
-            cell.border = border
-            cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
-        for i, row in enumerate(values, start=header_row + 1):
-            for j, value in enumerate(row, start=1):
-                cell = sheet.cell(row=i, column=j)
-                _set(cell, value)
-                cell.border = border
-                if isinstance(value, str):
-                    cell.alignment = Alignment(vertical="top", wrap_text=len(value) > 40)
-        for j, header in enumerate(headers, start=1):
-            column = [row[j - 1] for row in values]
-            for i, value in enumerate(column):
-                if isinstance(value, int | float):
-                    cell = sheet.cell(row=header_row + 1 + i, column=j)
-                    cell.number_format = _number_format(header, value)
-            longest = max(
-                [max((len(w) for w in header.split()), default=4) + 2, min(len(header), 14)]
-                + [len(_shown(v)) + 1 for v in column]
+        if note:  # holds the commune's name: user data, escaped like any cell
+            w.line(sheet, row, 1, last, note, font=st["italic"],
+                   align="center" if fits else "left")  # fmt: skip
+            row += 1
+        row += 1  # a blank line before the table
+        # -- table header -----------------------------------------------------------
+        header_row = row
+        span = 2 if two_rows else 1
+        for j, (group, sub) in enumerate(levels, start=1):
+            w.cell(sheet, row, j, group, font=st["head"], align=center, border=True)
+            sheet.cell(row=row, column=j).fill = st["fill"]
+            if two_rows:
+                w.cell(sheet, row + 1, j, sub or None, font=st["head"], align=center, border=True)
+                sheet.cell(row=row + 1, column=j).fill = st["fill"]
+        for j, (_, sub) in enumerate(levels, start=1):
+            if two_rows and not sub:
+                sheet.merge_cells(start_row=row, start_column=j, end_row=row + 1, end_column=j)
+        j = 1
+        while j <= n:  # merge each group over its sub-columns
+            group, sub = levels[j - 1]
+            k = j
+            while sub and k < n and levels[k][0] == group and levels[k][1]:
+                k += 1
+            if k > j:
+                sheet.merge_cells(start_row=row, start_column=j, end_row=row, end_column=k)
+            j = k + 1
+        if two_rows:
+            top = [(g if not s else None, widths[i]) for i, (g, s) in enumerate(levels)]
+            groups_h = _row_height([(g, sum(widths[i] for i in range(n) if levels[i][0] == g
+                                             and levels[i][1])) for g, s in levels if s],
+                                   bold=True)  # fmt: skip
+            sub_h = _row_height([(s, widths[i]) for i, (g, s) in enumerate(levels) if s],
+                                bold=True)  # fmt: skip
+            single_h = _row_height(top, bold=True)
+            sheet.row_dimensions[row].height = groups_h
+            sheet.row_dimensions[row + 1].height = max(sub_h, single_h - groups_h)
+        else:
+            sheet.row_dimensions[row].height = _row_height(
+                [(h, widths[i]) for i, h in enumerate(headers)], bold=True
             )
-            sheet.column_dimensions[get_column_letter(j)].width = max(6, min(longest, 45))
-        sheet.row_dimensions[header_row].height = 45
-        frozen = {"summary": 1, "hamlets": 3 if "Mã thôn" in headers else 2, "visits": 4}
-        sheet.freeze_panes = sheet.cell(row=header_row + 1, column=frozen.get(key, 2) + 1)
-        if values:
-            last = get_column_letter(len(headers))
-            sheet.auto_filter.ref = f"A{header_row}:{last}{header_row + len(values)}"
+        row += span
+        # -- data ---------------------------------------------------------------------
+        first_data = row
+        for i, values_row in enumerate(values):
+            for j, value in enumerate(values_row, start=1):
+                fmt = formats[i][j - 1]
+                wrap = isinstance(value, str)
+                align = Alignment(vertical="top", wrap_text=wrap,
+                                  horizontal="right" if fmt else None)  # fmt: skip
+                w.cell(sheet, row, j, value, align=align, border=True, fmt=fmt)
+            sheet.row_dimensions[row].height = _row_height(
+                [(v, widths[j]) for j, v in enumerate(values_row)]
+            )
+            row += 1
+        if body:
+            row = _signer_block(w, sheet, row + 1, n, left_end, form)
+        # -- printing -----------------------------------------------------------------
+        sheet.freeze_panes = sheet.cell(row=first_data, column=key_cols + 1)
+        if values and not body:
+            sheet.auto_filter.ref = (
+                f"A{first_data - 1}:{get_column_letter(n)}{first_data - 1 + len(values)}"
+            )
         setup = sheet.page_setup
         setup.orientation = "landscape"
         setup.paperSize = sheet.PAPERSIZE_A4
-        setup.fitToWidth = 1
-        setup.fitToHeight = 0
-        sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        sheet.print_title_rows = f"{header_row}:{header_row}"
-        sheet.page_margins.left = sheet.page_margins.right = 0.4
-        sheet.page_margins.top = sheet.page_margins.bottom = 0.5
-        sheet.oddFooter.center.text = "Trang &P / &N"
+        if fits:
+            setup.fitToWidth = 1
+            setup.fitToHeight = 0
+            sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        else:
+            setup.scale = 100
+            setup.pageOrder = "overThenDown"
+            sheet.print_title_cols = f"A:{get_column_letter(key_cols)}"
+        sheet.print_title_rows = f"{header_row}:{header_row + span - 1}"
+        sheet.print_options.horizontalCentered = fits
+        for side, inches in _MARGINS.items():
+            setattr(sheet.page_margins, side, inches)
+        sheet.oddFooter.center.text = "Trang &P/&N"
+        sheet.oddFooter.center.font = f"{_FONT},Regular"
+        sheet.oddFooter.center.size = 11
     if finish is not None:
         finish(book)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic(path, book.save)
+    return save_workbook(book, path)
+
+
+def _key_columns(key: str, headers: list[str]) -> int:
+    """How many leading columns identify a row (repeated when a table is cut)."""
+    if key == "hamlets":
+        return 3 if "Mã thôn" in headers else 2
+    return _KEY_COLUMNS.get(key, 1)
+
+
+def _laid_out(tables: dict) -> list[dict]:
+    """The tables as the PDF lays them out: header levels, cell texts, widths, keys."""
+    sheets = []
+    for key, table in tables.items():
+        headers = [str(c) for c in table.columns]
+        values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
+        formats = _formats(table, values)
+        note = ""
+        if key == "transitions" and table.empty:
+            note = "Chưa có đợt khảo sát trước để so sánh (chạy lại với --baseline)"
+        sheets.append({
+            "key": key,
+            "title": SHEETS.get(key, (key, key, str(key)))[2],
+            "levels": _header_levels(headers),
+            "shown": [["" if v is None else _shown(v, f or "") for v, f in zip(row, fmt)]
+                      for row, fmt in zip(values, formats)],
+            "numeric": [[f is not None for f in fmt] for fmt in formats],
+            "caps": [_WIDE_TEXT.get(h.split(": ")[-1], _MAX_TEXT_WIDTH) for h in headers],
+            "keys": _key_columns(key, headers),
+            "note": note,
+        })  # fmt: skip
+    return sheets
+
+
+def _signer_block(w, sheet, row, n, split, form) -> int:
+    """Nơi nhận on the left, the signer on the right; returns the next free row."""
+    st = w.s
+    left = [("Nơi nhận:", st["recipients_head"])] + [
+        (line, w.s["body"]) for line in form.recipient_lines
+    ]
+    right = [(line, st["h_bold"]) for line in form.signer_lines]
+    right += [("", st["h_plain"])] * 3 + [(form.signer_name or "", st["h_bold"])]
+    for i in range(max(len(left), len(right))):
+        if i < len(left):
+            w.line(sheet, row + i, 1, split, left[i][0], font=left[i][1], align="left")
+        if i < len(right):
+            w.line(sheet, row + i, split + 1, n, right[i][0], font=right[i][1])
+    return row + max(len(left), len(right))
 
 
 def _set(cell, value) -> None:
-    """Set a value as a number or a text, never a formula."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"  # openpyxl makes "=..." a formula: keep it text
-        if value.startswith(_FORMULA_START):
-            cell.quotePrefix = True
-
-
-def _shown(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return str(value)
-
-
-def _atomic(path: Path, save) -> Path:
-    with atomic_path(path) as tmp:
-        save(tmp)
-    return path
+    """Set a value as a number or a text, never a formula (the one cell writer)."""
+    set_cell(cell, value)
 
 
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:
-    clean = table.copy()
-    for column in clean.columns:
-        clean[column] = [_plain(v) for v in clean[column]]
-    return write_csv(path, clean)
+    rows = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
+    return write_csv(path, pd.DataFrame(rows, columns=table.columns, dtype=object))
 
 
 def write_report(
@@ -586,8 +975,10 @@ def write_report(
     comparison=None,
     commune=None,
     stem: str = "bao_cao_tien_do",
+    form=None,
+    pdf: bool = True,
 ) -> dict[str, Path]:
-    """Write the commune's progress report: one XLSX workbook and one CSV per table.
+    """Write the commune's progress report: a workbook, its PDF and one CSV per table.
 
     Parameters
     ----------
@@ -605,26 +996,70 @@ def write_report(
         The commune's name (read from the result when not given).
     stem : str, default "bao_cao_tien_do"
         File name stem.
+    form : ntmgis.form.DocumentForm or dict, optional
+        The administrative form (issuing body, number, place, date, signer, recipients),
+        or the run config's ``[report]`` table; default from the commune's name.
+    pdf : bool, default True
+        Also write ``<stem>.pdf``: the same report as one PDF (fonts embedded).
 
     Returns
     -------
     dict of str to pathlib.Path
-        ``"xlsx"`` -> the workbook; ``"summary"``, ``"hamlets"``, ``"visits"``,
-        ``"transitions"`` -> the CSVs (``<stem>_tong_hop_xa.csv``...).
+        ``"xlsx"`` -> the workbook; ``"pdf"`` -> its PDF; ``"summary"``, ``"ranking"``,
+        ``"visits"``, ``"transitions"``, ``"hamlets"`` -> the CSVs
+        (``<stem>_tong_hop_xa.csv``...).
     """
+    from .form import DocumentForm
+
     tables = report_tables(
         progress_table, result, baseline=baseline, comparison=comparison, commune=commune
     )
-    name = tables["summary"].loc[tables["summary"]["Nội dung"] == "Xã", "Giá trị"]
-    subtitle = f"{name.iloc[0]}" if len(name) else ""
-    stamp = _dt.date.today().strftime("%d/%m/%Y")
-    subtitle = f"{subtitle} — lập ngày {stamp}" if subtitle else f"Lập ngày {stamp}"
+    summary = tables["summary"]
+    name = summary.loc[summary["Nội dung"] == "Xã", "Giá trị"]
+    commune = str(name.iloc[0]) if len(name) else commune
+    if not isinstance(form, DocumentForm):
+        form = DocumentForm.from_config(form, commune=commune)
+    title = form.title or _report_title(result, baseline is not None or comparison is not None)
+    subtitle = str(commune or "")
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
-    written = {"xlsx": write_workbook(tables, out / f"{stem}.xlsx", subtitle=subtitle)}
+    written = {
+        "xlsx": write_workbook(
+            tables, out / f"{stem}.xlsx", subtitle=subtitle, form=form, title=title
+        )  # fmt: skip
+    }
+    if pdf:
+        try:
+            import reportlab  # noqa: F401 - a dependency; an old install may lack it
+        except ImportError:
+            from .errors import OutputWarning, warn
+
+            target = out / f"{stem}.pdf"
+            warn(f"The report's PDF '{target}' was not written: reportlab is not installed "
+                 "(pip install reportlab); the workbook and CSVs were.",
+                 OutputWarning, where=str(target), what="report_pdf_missing")  # fmt: skip
+        else:
+            from ._report_pdf import write_pdf
+
+            written["pdf"] = write_pdf(_laid_out(tables), out / f"{stem}.pdf", form=form,
+                                       title=title, subtitle=subtitle)  # fmt: skip
     for key, table in tables.items():
         written[key] = _write_csv(table, out / f"{stem}_{SHEETS[key][1]}.csv")
     return written
+
+
+def _report_title(result, followup: bool) -> str:
+    """The report's title: Kết quả cải tạo vườn hộ ... năm 2022."""
+    from .result import as_result
+
+    try:
+        year = str(as_result(result).metadata.get("year") or "").strip() or None
+    except Exception:  # a year in the title is a nicety: never fail the report for it
+        year = None
+    what = "Kết quả cải tạo vườn hộ và tiến độ thực hiện chỉ tiêu các thôn"
+    if followup:
+        what = "Kết quả theo dõi cải tạo vườn hộ và tiến độ thực hiện chỉ tiêu các thôn"
+    return f"{what} năm {year}" if year else what
 
 
 def progress_report(
@@ -638,6 +1073,7 @@ def progress_report(
     renovations: str = "confirmed",
     commune=None,
     stem: str = "bao_cao_tien_do",
+    form=None,
     progress=None,
 ):
     """Steps 5 and 6 in one call: read the targets, measure and rank, write the report.
@@ -665,6 +1101,8 @@ def progress_report(
         The commune's name for the report.
     stem : str, default "bao_cao_tien_do"
         File name stem.
+    form : ntmgis.form.DocumentForm or dict, optional
+        The administrative form (see :func:`write_report`).
     progress : callable, optional
         ``progress(fraction, message)`` between the steps; return ``False`` to cancel
         (nothing is written after a cancel).
@@ -688,7 +1126,15 @@ def progress_report(
         result, table, baseline=baseline, hamlets=hamlets, renovations=renovations
     )
     report(progress, 0.7, "report")
-    written = write_report(ranked, result, outdir, baseline=baseline, comparison=comparison,
-                           commune=commune, stem=stem)  # fmt: skip
+    written = write_report(
+        ranked,
+        result,
+        outdir,
+        baseline=baseline,
+        comparison=comparison,
+        commune=commune,
+        stem=stem,
+        form=form,
+    )
     report(progress, 1.0, "done")
     return ranked, written

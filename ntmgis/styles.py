@@ -225,7 +225,7 @@ def qml(theme: str | None, *, layer: str = "parcels") -> str:
     root = ET.Element(
         "qgis",
         version=QGIS_VERSION,
-        styleCategories="Symbology|Labeling",
+        styleCategories="Symbology|Labeling|Fields|Forms",
         labelsEnabled="1",
     )
     if theme is None:
@@ -273,6 +273,7 @@ def qml(theme: str | None, *, layer: str = "parcels") -> str:
         _labeling(root, PARCEL_LABEL, size=7, bold=False, max_scale=LABEL_MAX_SCALE)
     else:
         _labeling(root, HAMLET_LABEL, size=10, bold=True)
+    _value_maps(root, layer)
     ET.SubElement(root, "blendMode").text = "0"
     ET.SubElement(root, "featureBlendMode").text = "0"
     ET.SubElement(root, "layerOpacity").text = "1"
@@ -280,6 +281,26 @@ def qml(theme: str | None, *, layer: str = "parcels") -> str:
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
     return "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n" + body + "\n"
+
+
+#: columns shown through their labels (value maps) in the attribute table and forms
+VALUE_MAP_THEMES = {"parcels": ("flag", "survey_class", "agreement"), "hamlets": ("status",)}
+
+
+def _value_maps(root: ET.Element, layer: str) -> None:
+    """Value-map widgets: QGIS shows "Vườn hoang hóa", not ``hoang_hoa`` (also in QField)."""
+    config = ET.SubElement(root, "fieldConfiguration")
+    for theme in VALUE_MAP_THEMES.get(layer, ()):
+        spec = _palette.get_theme(theme)
+        field = ET.SubElement(config, "field", name=spec.field, configurationFlags="None")
+        widget = ET.SubElement(field, "editWidget", type="ValueMap")
+        options = ET.SubElement(ET.SubElement(widget, "config"), "Option", type="Map")
+        entries = ET.SubElement(options, "Option", name="map", type="List")
+        for category in spec.categories:
+            entry = ET.SubElement(entries, "Option", type="Map")
+            ET.SubElement(
+                entry, "Option", name=category.label_vi, type="QString", value=category.key
+            )
 
 
 def _portable_expression(spec) -> str:
@@ -308,9 +329,11 @@ def write_qml(theme: str | None, path: str | os.PathLike, *, layer: str = "parce
     pathlib.Path
         The written file.
     """
+    from ._io import atomic_path
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(qml(theme, layer=layer), encoding="utf-8")
+    with atomic_path(path, what="QGIS style") as tmp:
+        tmp.write_text(qml(theme, layer=layer), encoding="utf-8")
     return path
 
 

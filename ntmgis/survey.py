@@ -14,10 +14,8 @@ in the CSV file.
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
 import difflib
-import io
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -26,12 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError, InputError, SchemaError, warn
+from .errors import ConfigError, InputError, SchemaError, SurveyWarning, warn
 from .places import hamlet_key
 from .text import (
     Metadata,
     clean_text,
-    decode_bytes,
     fold,
     match_columns,
     normalise_tone_placement,
@@ -260,7 +257,7 @@ class Codebook:
         from . import _io
 
         path = _io.as_path(path, what="codebook")
-        return cls._from_text(path.read_text(encoding="utf-8"), str(path))
+        return cls._from_text(_io.read_text(path, what="codebook"), str(path))
 
     @classmethod
     def _from_text(cls, text: str, where: str) -> Codebook:
@@ -393,78 +390,6 @@ def _source_name(source) -> str:
     return str(source) if isinstance(source, str | Path) else "the survey table"
 
 
-def _read_csv_grid(path: Path, encoding: str | None):
-    data = path.read_bytes()
-    if not data.strip():
-        raise InputError(f"Survey file '{path}' is empty.")
-    if b"\x00" in data[:4096]:
-        raise InputError(
-            f"Survey file '{path}' is not a text (CSV) file. Save it as CSV (UTF-8) or XLSX."
-        )
-    text, used = decode_bytes(data, encoding=encoding)
-    lines = text.splitlines()[:50]
-    best, best_score = ",", -1
-    for delimiter in (",", ";", "\t", "|"):
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter) if any(row)]
-        score = max(counts, default=0)
-        if score > best_score:
-            best, best_score = delimiter, score
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=best)
-    rows, numbers = [], []
-    last = 0
-    try:
-        for row in reader:
-            rows.append(row)
-            numbers.append(last + 1)
-            last = reader.line_num
-    except csv.Error as exc:
-        raise InputError(
-            f"Survey file '{path}' is broken near line {last + 1}: {exc}. Is it truncated?"
-        ) from None
-    return rows, numbers, used
-
-
-def _read_xlsx_grid(path: Path, sheet: str | None, fields=None):
-    import zipfile
-
-    try:
-        import openpyxl
-    except ModuleNotFoundError as exc:  # pragma: no cover - a dependency
-        raise InputError("Reading XLSX needs openpyxl: pip install openpyxl.") from exc
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise InputError(
-            f"Cannot read the workbook '{path}' ({type(exc).__name__}: {exc}). The file may "
-            "be truncated or not an XLSX file: open it in Excel/LibreOffice and save it again "
-            "as .xlsx."
-        ) from None
-    try:
-        names = list(book.sheetnames)
-        if sheet is None:
-            candidates = names
-        else:
-            hit = [n for n in names if n == sheet] or [n for n in names if fold(n) == fold(sheet)]
-            if not hit:
-                raise SchemaError(
-                    f"Sheet '{sheet}' not found in '{path}'. Sheets there: "
-                    f"{', '.join(repr(n) for n in names)}. Pass sheet='...' with one of them."
-                )
-            candidates = hit[:1]
-        found = None
-        for name in candidates:
-            rows = [list(r) for r in book[name].iter_rows(values_only=True)]
-            if sheet is not None or _find_header(rows, fields=fields)[0] is not None:
-                found = (rows, name)
-                break
-        if found is None:
-            found = ([list(r) for r in book[names[0]].iter_rows(values_only=True)], names[0])
-    finally:
-        book.close()
-    rows, name = found
-    return rows, list(range(1, len(rows) + 1)), name
-
-
 def _cell_text(value) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return ""
@@ -552,22 +477,37 @@ def _int_key(value):
     return int(number), None
 
 
-_SHEET_PARCEL = re.compile(r"^\D*?(\d+)\s*(?:[/\-–.,;:|]|\s)\s*\D*?(\d+)\D*$")
+def _key_array(values):
+    """Whole numbers as Int64; with split numbers ("3a") the column is text."""
+    if all(v is None or isinstance(v, int) for v in values):
+        return pd.array(values, dtype="Int64")
+    return _text([None if v is None else str(v) for v in values])
+
+
+_SHEET_PARCEL = re.compile(
+    r"^\D*?(\d+)\s*(?:[/\-–.,;:|]|\s)\s*\D*?(\d+)(?:\s?([a-z]{1,2})(?![a-z]))?\D*$"
+)
 
 
 def _split_sheet_parcel(value, *, parcel_first: bool = False):
     """(sheet, parcel) from one cell: "12/345", "12 - 345", "tờ 12 thửa 345"."""
     text = fold(_cell_text(value))
-    named = re.search(r"to\D*(\d+)\D+thua\D*(\d+)", text) or re.search(
-        r"thua\D*(\d+)\D+to\D*(\d+)", text
+    split = r"\s?([a-z]{1,2})(?![a-z])"  # "thửa 3a": a split parcel
+    named = re.search(rf"to\D*(\d+)\D+thua\D*(\d+)(?:{split})?", text) or re.search(
+        rf"thua\D*(\d+)(?:{split})?\D+to\D*(\d+)", text
     )
     if named:
-        a, b = int(named.group(1)), int(named.group(2))
-        return (a, b) if named.re.pattern.startswith("to") else (b, a)
+        if named.re.pattern.startswith("to"):
+            a, b, suffix = int(named.group(1)), int(named.group(2)), named.group(3)
+        else:
+            b, suffix, a = int(named.group(1)), named.group(2), int(named.group(3))
+        return (a, f"{b}{suffix}" if suffix else b)
     match = _SHEET_PARCEL.match(text)
     if not match:
         return None
     a, b = int(match.group(1)), int(match.group(2))
+    if match.group(3):  # "12/3a": parcel 3a of sheet 12 (a split parcel)
+        return None if parcel_first else (a, f"{b}{match.group(3)}")
     return (b, a) if parcel_first else (a, b)
 
 
@@ -674,19 +614,14 @@ def read_survey(
             rows = [[str(c) for c in source.columns], *body]
         numbers = list(range(1, len(rows) + 1))
     else:
-        path = _io.as_path(source, what="survey file")
-        suffix = path.suffix.lower()
-        if suffix in (".xlsx", ".xlsm"):
-            rows, numbers, sheet_name = _read_xlsx_grid(path, sheet, fields)
-        elif suffix == ".xls":
-            raise InputError(
-                f"'{path}' is an old Excel 97-2003 workbook (.xls): open it and save it as "
-                ".xlsx (or CSV UTF-8)."
-            )
-        elif suffix == ".ods":
-            raise InputError(f"'{path}' is an OpenDocument sheet: save it as .xlsx or CSV.")
-        else:
-            rows, numbers, used_encoding = _read_csv_grid(path, encoding)
+        rows, numbers, info = _io.read_grid(
+            source,
+            sheet=sheet,
+            encoding=encoding,
+            what="survey file",
+            choose=lambda rows: _find_header(rows, fields=fields)[0] is not None,
+        )
+        sheet_name, used_encoding = info["sheet"], info["encoding"]
     where = name + (f", sheet '{sheet_name}'" if sheet_name else "")
 
     header_index, _ = _find_header(rows, fields=fields)
@@ -749,7 +684,7 @@ def read_survey(
             repaired, info = repair_column(raw[column], column=column, source=where)
             raw[column] = repaired.astype(object)
             if info["message"]:
-                warn(info["message"])
+                warn(info["message"], SurveyWarning, where=name, what="text_encoding")
                 for enc, first_rows in info["rows"].items():
                     if enc != "unicode" or info["mixed"]:
                         issues.add(
@@ -769,11 +704,13 @@ def read_survey(
     out["stt"] = pd.array([_int_key(v)[0] for v in col("stt")], dtype="Int64")
 
     # keys
+    from .parcels import parcel_number
+
     for key in ("sheet", "parcel_no"):
         values = []
         column = mapping.get(key)
         for i, value in enumerate(col(key)):
-            number, problem = _int_key(value)
+            number, problem = _int_key(value) if key == "sheet" else parcel_number(value)
             if problem:
                 label = "số tờ" if key == "sheet" else "số thửa"
                 note(
@@ -785,7 +722,7 @@ def read_survey(
                     "is not a whole number; the row cannot be joined by parcel key.",
                 )
             values.append(number)
-        out[key] = pd.array(values, dtype="Int64")
+        out[key] = _key_array(values)
     if "sheet_parcel" in mapping and not ("sheet" in mapping and "parcel_no" in mapping):
         column = mapping["sheet_parcel"]
         parcel_first = fold(column).startswith(("thua", "so thua"))
@@ -799,7 +736,7 @@ def read_survey(
             sheets.append(pair[0] if pair else None)
             numbers.append(pair[1] if pair else None)
         out["sheet"] = pd.array(sheets, dtype="Int64")
-        out["parcel_no"] = pd.array(numbers, dtype="Int64")
+        out["parcel_no"] = _key_array(numbers)
     out["household_id"] = _text([(_cell_text(v).strip() or None) for v in col("household_id")])
 
     # names
@@ -905,7 +842,8 @@ def read_survey(
     out["garden_class_code"] = _text(codes)
     out["garden_class_raw"] = _text(raws)
     if "garden_class_raw" not in mapping:
-        warn(f"No garden-class column ('Phân loại vườn') in {where}: garden_class is empty.")
+        warn(f"No garden-class column ('Phân loại vườn') in {where}: garden_class is empty.",
+             SurveyWarning, where=where, what="no_class_column")  # fmt: skip
 
     # needs, dates, notes
     needs = []
@@ -945,7 +883,10 @@ def read_survey(
         shown = ", ".join(map(str, unknown_rows[:10]))
         warn(
             f"{where}: {len(unknown_rows)} unknown garden class value(s) at row(s) {shown}; "
-            "they are reported, not guessed (see the report's issues)."
+            "they are reported, not guessed (see the report's issues).",
+            SurveyWarning,
+            where=where,
+            what="unknown_class",
         )
     out.attrs["ntmgis"] = Metadata(
         {
@@ -1137,6 +1078,10 @@ class JoinReport:
     def write(self, path) -> Path:
         """Write the report: ``.csv`` (issues), ``.xlsx`` (summary, unmatched, issues).
 
+        Written atomically (a failed write leaves no file), every text cell escaped so
+        that a survey value such as ``=cmd|...`` or ``@SUM(...)`` is never a formula,
+        control characters replaced, numbers kept as numbers.
+
         Parameters
         ----------
         path : str or os.PathLike
@@ -1147,17 +1092,15 @@ class JoinReport:
         pathlib.Path
             The file written.
         """
+        from ._io import write_csv, write_xlsx
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix.lower() == ".xlsx":
+        if path.suffix.lower() in (".xlsx", ".xlsm"):
             counts = pd.DataFrame(list(self.counts().items()), columns=["item", "count"])
-            with pd.ExcelWriter(path) as writer:
-                counts.to_excel(writer, sheet_name="summary", index=False)
-                self.unmatched.to_excel(writer, sheet_name="survey_unmatched", index=False)
-                self.issues.to_excel(writer, sheet_name="join_issues", index=False)
-        else:
-            self.issues.to_csv(path, index=False, encoding="utf-8-sig")
-        return path
+            sheets = {"summary": counts, "survey_unmatched": self.unmatched,
+                      "join_issues": self.issues}  # fmt: skip
+            return write_xlsx(sheets, path)
+        return write_csv(path, self.issues)
 
 
 def _choose_on(on, parcels, survey) -> str:
@@ -1372,7 +1315,7 @@ def join_survey(
                     i
                     for i in hit
                     if pd.notna(p)
-                    and pcol["parcel_no"][i] == p
+                    and str(pcol["parcel_no"][i]) == str(p)
                     and (pd.isna(s) or pcol["sheet"][i] == s)
                 ]
                 if not narrowed:

@@ -190,6 +190,68 @@ def _form_finish(codebook, needs, hamlet: str, n_rows: int):
     return finish
 
 
+def _write_form_workbook(table: pd.DataFrame, path, *, subtitle: str, finish) -> Path:
+    """One form: title (row 1), subtitle (row 2), header (row 3), a row per parcel.
+
+    Not the report's administrative layout (:func:`ntmgis.report.write_workbook`): the
+    filled form is read back by the survey join, so nothing may stand below the table.
+    """
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    from ._io import save_workbook, set_cell
+    from .report import SHEETS, _number_format, _plain
+
+    thin = Side(style="thin", color="808080")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    book = Workbook()
+    sheet = book.active
+    name, _, title = SHEETS["survey_form"]
+    sheet.title = name
+    set_cell(sheet.cell(row=1, column=1), title)
+    sheet.cell(row=1, column=1).font = Font(bold=True, size=13)
+    set_cell(sheet.cell(row=2, column=1), subtitle)  # holds the commune's name: user data
+    sheet.cell(row=2, column=1).font = Font(italic=True)
+    header_row = 3
+    headers = [str(c) for c in table.columns]
+    for j, header in enumerate(headers, start=1):
+        cell = sheet.cell(row=header_row, column=j)
+        set_cell(cell, header)
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="D9EAD3")
+        cell.border = border
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
+    for i, row in enumerate(values, start=header_row + 1):
+        for j, value in enumerate(row, start=1):
+            cell = sheet.cell(row=i, column=j)
+            set_cell(cell, value)
+            cell.border = border
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                cell.number_format = _number_format(headers[j - 1], value)
+            elif isinstance(value, str):
+                cell.alignment = Alignment(vertical="top", wrap_text=len(value) > 40)
+    for j, header in enumerate(headers, start=1):
+        column = [str(row[j - 1]) for row in values if row[j - 1] is not None]
+        longest = max([max((len(w) for w in header.split()), default=4) + 2,
+                       min(len(header), 14)] + [len(v) + 1 for v in column])  # fmt: skip
+        sheet.column_dimensions[get_column_letter(j)].width = max(6, min(longest, 45))
+    sheet.row_dimensions[header_row].height = 45
+    sheet.freeze_panes = sheet.cell(row=header_row + 1, column=3)
+    setup = sheet.page_setup
+    setup.orientation = "landscape"
+    setup.paperSize = sheet.PAPERSIZE_A4
+    setup.fitToWidth = 1
+    setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"{header_row}:{header_row}"
+    sheet.page_margins.left = sheet.page_margins.right = 0.4
+    sheet.page_margins.top = 0.5
+    finish(book)
+    return save_workbook(book, path)
+
+
 def write_survey_forms(
     parcels,
     outdir,
@@ -228,7 +290,6 @@ def write_survey_forms(
         ``"qgz"`` -> the QField project's files.
     """
     from .needs import load_needs
-    from .report import write_workbook
     from .survey import Codebook
 
     book = Codebook.coerce(codebook)
@@ -244,8 +305,8 @@ def write_survey_forms(
         table = form_table(mine)
         subtitle = " – ".join(x for x in (commune, hamlet) if x)
         subtitle += f" – {len(table)} thửa vườn – lập ngày {_dt.date.today():%d/%m/%Y}"
-        written[hamlet] = write_workbook(
-            {"survey_form": table}, out / f"phieu_khao_sat_{_slug(hamlet)}.xlsx",
+        written[hamlet] = _write_form_workbook(
+            table, out / f"phieu_khao_sat_{_slug(hamlet)}.xlsx",
             subtitle=subtitle, finish=_form_finish(book, needs, hamlet, len(table)),
         )  # fmt: skip
     if qfield:

@@ -606,11 +606,51 @@ def repair_text(text, *, encoding: str | None = None):
     return _candidates(text).get(name, unicodedata.normalize("NFC", text))
 
 
+def _plausible(text: str) -> bool:
+    """Every non-ASCII word a Vietnamese syllable, no misread Latin-1 symbols."""
+    if "\ufffd" in text:
+        return False
+    words = [w for w in _WORD.findall(text) if not w.isascii()]
+    return bool(words) and all(is_vietnamese_syllable(w) for w in words) and _score(text) > 0
+
+
+#: Share of a column's non-ASCII values one legacy encoding must hold to decide the column.
+COLUMN_MAJORITY = 0.6
+
+
+def _column_encoding(items, detected, counts):
+    """(legacy encoding, rows to read by it) when one legacy encoding holds the column.
+
+    A short value ("Thò An", "Vãn") often reads as valid text in two encodings; decided
+    value by value, 1-2 % of a TCVN3/VNI/cp1258 column come out wrong. When one legacy
+    encoding holds at least :data:`COLUMN_MAJORITY` of the non-ASCII values, every other
+    value whose reading in that encoding is plausible Vietnamese is read by it too.
+    """
+    total = sum(counts.values())
+    legacy = [(n, name) for name, n in counts.items() if name != "unicode"]
+    if not total or not legacy:
+        return None
+    n, name = max(legacy)
+    if n < COLUMN_MAJORITY * total:
+        return None
+    changed = []
+    for i, (value, found) in enumerate(zip(items, detected)):
+        if found in ("ascii", name) or not isinstance(value, str):
+            continue
+        reading = _candidates(value).get(name)
+        if reading is not None and _plausible(reading):
+            changed.append(i)
+    return name, changed
+
+
 def repair_column(values, *, column: str = "", source: str = "", first_row: int = 1):
     """Repair a column of text values and report which encodings it held.
 
-    One column should hold one encoding. When values disagree (some TCVN3, some Unicode,
-    say) each value is still converted by its own reading, and the result says so, so
+    One column should hold one encoding, so the decision is made per column: when one
+    legacy encoding holds most of its non-ASCII values (:data:`COLUMN_MAJORITY`), the
+    other values are read by it too wherever that reading is plausible Vietnamese (short
+    values are often valid in two encodings). Values that still disagree (some TCVN3,
+    some Unicode, say) are converted by their own reading, and the result says so, so
     the caller can warn naming the column and rows.
 
     Parameters
@@ -644,23 +684,35 @@ def repair_column(values, *, column: str = "", source: str = "", first_row: int 
             rows.setdefault(name, [])
             if len(rows[name]) < 5:
                 rows[name].append(first_row + i)
+    where = f"column '{column}'" + (f" of '{source}'" if source else "")
+    decided = _column_encoding(items, detected, counts)
+    message = ""
+    if decided is not None:
+        name, changed = decided
+        for i in changed:
+            detected[i] = name
+        counts = Counter(d for d in detected if d != "ascii")
+        if changed:
+            message = (
+                f"{where}: {len(changed)} value(s) read as {_ENCODING_LABELS[name]} like the "
+                f"rest of the column (alone they looked like another encoding), e.g. row(s) "
+                f"{', '.join(str(first_row + i) for i in changed[:5])}. "
+            )
     repaired = [repair_text(v, encoding=d) for v, d in zip(items, detected)]
     mixed = len(counts) > 1
-    message = ""
-    where = f"column '{column}'" + (f" of '{source}'" if source else "")
     legacy = {k: v for k, v in counts.items() if k != "unicode"}
     if mixed:
         parts = "; ".join(
             f"{name}: {n} value(s), e.g. row(s) {', '.join(map(str, rows[name]))}"
             for name, n in counts.most_common()
         )
-        message = (
+        message += (
             f"{where} mixes text encodings ({parts}). Each value was converted by its own "
             f"reading: check these rows, and save the file as Unicode (UTF-8) next time."
         )
     elif legacy:
         name, n = next(iter(legacy.items()))
-        message = f"{where}: {n} value(s) in {_ENCODING_LABELS[name]} converted to Unicode."
+        message += f"{where}: {n} value(s) in {_ENCODING_LABELS[name]} converted to Unicode."
     info = {"encodings": counts, "mixed": mixed, "rows": rows, "message": message}
     if index is not None:
         import pandas as pd
@@ -696,8 +748,25 @@ def encode_cp1258(text: str) -> bytes:
     return bytes(out)
 
 
+def _utf16_codec(data: bytes) -> str | None:
+    """``"utf-16"`` (BOM) or ``"utf-16-le"``/``"-be"`` (ASCII-heavy text without one)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    head = data[:4096]
+    if len(head) < 4 or len(head) % 2:
+        head = head[: len(head) - len(head) % 2]
+    if len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
 def decode_bytes(data: bytes, *, encoding: str | None = None) -> tuple[str, str]:
-    """Decode the bytes of a text file: UTF-8 (with or without BOM), cp1258, TCVN3 or VNI.
+    """Decode the bytes of a text file: UTF-8 (with or without BOM), UTF-16, cp1258, TCVN3, VNI.
 
     Parameters
     ----------
@@ -711,11 +780,15 @@ def decode_bytes(data: bytes, *, encoding: str | None = None) -> tuple[str, str]
     text : str
         The text, NFC.
     encoding : str
-        What was used: ``"utf-8-sig"``, ``"utf-8"``, ``"cp1258"``, ``"tcvn3"``, ``"vni"``,
-        or the codec given.
+        What was used: ``"utf-8-sig"``, ``"utf-8"``, ``"utf-16"`` (``-le``/``-be`` without
+        a BOM), ``"cp1258"``, ``"tcvn3"``, ``"vni"``, or the codec given.
     """
     if encoding is not None:
         return unicodedata.normalize("NFC", data.decode(encoding)), encoding
+    utf16 = _utf16_codec(data)
+    if utf16 is not None:  # Excel's "Unicode text" and PowerShell write UTF-16
+        text = data.decode(utf16, errors="replace").lstrip("\ufeff")
+        return unicodedata.normalize("NFC", text), utf16
     if data.startswith(b"\xef\xbb\xbf"):
         return unicodedata.normalize("NFC", data[3:].decode("utf-8", errors="replace")), (
             "utf-8-sig"

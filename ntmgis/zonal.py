@@ -10,12 +10,27 @@ How the exact coverage is computed
 ----------------------------------
 Parcels are moved to pixel space (column ``u``, row ``v``; each pixel a unit square). By
 Green's theorem the area of a polygon inside pixel ``(i, j)`` is
-``∮ G_i(v) 1_j(u) du`` with ``G_i(v) = clip(v, i, i + 1) - i``: every polygon edge is cut
-at pixel column and row boundaries into pieces lying in a single pixel, each piece adds
-``du * (mean v - i)`` to its own pixel and ``du`` to every pixel above it in its column
-(a per-column cumulative sum). All of it is numpy arithmetic over the edges of all parcels
+``∮ G_j(u) 1_i(v) dv`` with ``G_j(u) = clip(u, j, j + 1) - j``: every polygon edge is cut
+at pixel row and column boundaries into pieces lying in a single pixel, each piece adds
+``dv * (mean u - j)`` to its own pixel and ``dv`` to every pixel right of it in its row
+(a per-row cumulative sum). All of it is numpy arithmetic over the edges of all parcels
 at once: exact up to floating point (about 1e-12 of a pixel), holes and multipolygons
-included.
+included. Small parcels are summed on dense local grids; a large one (a hamlet, a
+commune, a district as the zone) is a few touched pixels per row and runs of whole pixels
+between them, which are kept as runs: memory and time follow its boundary and its
+pixels, never its bounding box, and ``mean``/``sum``/``count``/``valid`` add each run with
+one reduction over the raster row.
+
+Rasters: masked pixels are NaN, the layer's nodata, or 0 in a GDAL mask band (internal,
+``.msk`` or per-dataset masks, as exactextract and rasterstats honour them). A file that
+cannot be read in places (truncated, corrupt blocks) is read block by block: the parcels
+over the lost blocks get the status ``unreadable`` (and no statistics for that layer, with
+a :class:`~ntmgis.errors.ZonalWarning` naming the file and the block), the others are
+computed; a file with nothing readable is an :class:`~ntmgis.errors.ImageryError`.
+CRSs: parcels are reprojected to the raster's CRS; coordinates that cannot be in the CRS
+the parcels declare (metres labelled EPSG:4326) are a :class:`~ntmgis.errors.CRSError`
+naming the file; a raster without CRS is taken to be in the parcels' CRS, as QGIS takes a
+layer of unknown CRS, with a warning when they overlap (a ``CRSError`` when they do not).
 
 Columns of the result
 ---------------------
@@ -26,9 +41,11 @@ every selected pixel weight 1 in ``"centroid"`` and ``"all_touched"`` modes), ov
 pixels that are valid in that layer (not NaN, not nodata):
 
 ``mean``, ``sum`` (0 when no pixel is valid, as exactextract), ``std`` (population),
-``min``, ``max``, ``median``, ``pNN`` (weighted quantile, exactextract's definition, e.g.
-``p10``, ``p90``, ``p2.5``; unlike exactextract, not truncated to integers on integer
-rasters), ``count`` (sum of
+``min``, ``max``, ``median``, ``pNN`` (weighted quantile, e.g. ``p10``, ``p90``,
+``p2.5``: exactextract's definition, equal values merged and their weights summed before
+interpolating, so pixels [1, 1, 1, 2] have median 1.5; ``quantiles="pixels"`` weighs each
+pixel on its own, median 1.0; unlike exactextract, not truncated to integers on integer
+rasters nor rounded to float32 on float32 rasters), ``count`` (sum of
 the weights of valid pixels: in coverage mode the number of clear pixels, fractional),
 ``valid`` (``count`` divided by the parcel's coverage inside the grid: the share seen clear
 on that date), ``above_T`` / ``below_T`` (share of the valid coverage whose value is
@@ -36,16 +53,28 @@ on that date), ``above_T`` / ``below_T`` (share of the valid coverage whose valu
 
 ``status`` is ``ok`` (wholly inside the grid), ``partial`` (partly outside:
 statistics of the inside part, ``coverage_fraction`` < 1), ``outside`` (no overlap: NaN),
-``empty_geometry`` (null, empty or non-polygonal: NaN) or ``no_pixels`` (``"centroid"``
-mode only: the parcel overlaps the grid but holds no pixel centre: count 0, NaN mean).
+``empty_geometry`` (null, empty or non-polygonal: NaN), ``no_pixels`` (``"centroid"``
+mode only: the parcel overlaps the grid but holds no pixel centre: count 0, NaN mean) or
+``unreadable`` (it lies over raster blocks that could not be read: NaN for that layer).
 A parcel smaller than a pixel still gets values in ``"coverage"`` mode. Invalid polygons
 are repaired (``shapely.make_valid``) before their coverage is computed.
 ``coverage_fraction`` is the share of the parcel's area inside the grid.
+
+GDAL's rules in ``"centroid"`` and ``"all_touched"`` modes
+---------------------------------------------------------
+rasterstats rasterizes with GDAL, so these two modes reproduce GDAL's rasterizer
+(``rasterio.features.rasterize``) pixel for pixel, ties included (tested on fuzzed
+polygons whose vertices lie on a half- and quarter-pixel lattice): a pixel whose centre
+lies exactly on an edge is decided by GDAL's fill rule (out on a left edge, in on a right
+or top edge, in on a bottom edge), and ``"all_touched"`` adds the pixels GDAL's line
+drawing burns along the edges, so an edge lying on a pixel boundary (within 1e-4 pixel)
+touches the pixels on its own side only: ``box(0, 0, 2, 2)`` on a unit grid is 4 pixels.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import re
@@ -55,7 +84,12 @@ import numpy as np
 import pandas as pd
 
 from . import _progress
-from .errors import CRSError, ImageryError, InputError, warn
+from ._io import open_raster, read_vector
+from .crs import check_coordinates
+from .errors import CRSError, ImageryError, InputError, ZonalWarning, warn
+from .i18n import message
+from .i18n import register as _register
+from .stack import RasterStack
 
 __all__ = [
     "Coverage",
@@ -68,26 +102,78 @@ __all__ = [
 
 DEFAULT_STATS = ("mean", "median", "std", "min", "max", "count")
 WEIGHTS = ("coverage", "centroid", "all_touched")
+QUANTILES = ("exactextract", "pixels")
 
 STATUS_OK = "ok"
 STATUS_PARTIAL = "partial"
 STATUS_OUTSIDE = "outside"
 STATUS_EMPTY = "empty_geometry"
 STATUS_NO_PIXELS = "no_pixels"
+STATUS_UNREADABLE = "unreadable"
 
 # cells whose coverage is below this (in pixel units) are treated as untouched: floating
 # point noise of the cumulative sums is ~1e-16
 _COVER_TOL = 1e-14
+# runs of whole pixels at least this long (down a column) are kept as runs, not entries
+_RUN_MIN = 32
 # local grid cells per coverage chunk: small chunks keep the temporaries in the CPU cache
 # (2-3x faster than one big chunk) and bound memory
 _CHUNK_CELLS = 262_144
 # bytes of raw raster values per window read from a file
 _WINDOW_BYTES = 32 * 2**20
 # GDAL block cache (MB) while reading windows
-_READ_CACHE_MB = 128
+_READ_CACHE_MB = 64
 # default memory budget (bytes) for the gathered pixel values of one group of layers
 _VALUE_BUDGET = 512 * 2**20
 
+_register(
+    "zonal.unreadable_all",
+    "Không đọc được ảnh '{file}' (kênh {band}, hàng {rows}, cột {cols}): tệp bị cắt cụt "
+    "hoặc hỏng, không còn điểm ảnh nào đọc được cho lớp '{layer}'. Hãy tải lại hoặc tạo "
+    "lại tệp này.",
+    "Cannot read raster '{file}' (band {band}, rows {rows}, columns {cols}): the file is "
+    "truncated or corrupt and no pixel of layer '{layer}' could be read. Download or "
+    "write the file again.",
+)
+_register(
+    "zonal.unreadable_blocks",
+    "Ảnh '{file}' có {blocks} khối không đọc được (khối đầu: kênh {band}, hàng {rows}, "
+    "cột {cols}), có thể tệp bị cắt cụt. {parcels} thửa nằm trên các khối đó có trạng "
+    "thái 'unreadable' và không có số liệu cho lớp đó; các thửa khác vẫn được tính. Hãy "
+    "tải lại tệp này.",
+    "Raster '{file}': {blocks} block(s) could not be read (first: band {band}, rows "
+    "{rows}, columns {cols}); the file may be truncated. {parcels} parcel(s) over them get "
+    "status 'unreadable' and no statistics for that layer; the other parcels are "
+    "computed. Download the file again.",
+)
+
+_register(
+    "zonal.raster_no_crs",
+    "Ảnh không có hệ tọa độ (CRS): coi như cùng hệ với thửa đất ({crs}), như QGIS làm với "
+    "lớp không rõ CRS. Nếu sai, hãy gán CRS cho ảnh (gdal_edit.py -a_srs EPSG:32648 "
+    "anh.tif).",
+    "The raster has no coordinate reference system: taken to be the parcels' ({crs}), as "
+    "QGIS takes a layer of unknown CRS. If that is wrong, set the raster's CRS "
+    "(gdal_edit.py -a_srs EPSG:32648 image.tif).",
+)
+_register(
+    "zonal.raster_no_crs_apart",
+    "Ảnh không có hệ tọa độ (CRS) và thửa đất '{source}' ({crs}) không nằm trên ảnh: không "
+    "thể biết ảnh ở đâu. Hãy gán CRS cho ảnh (gdal_edit.py -a_srs EPSG:32648 anh.tif) rồi "
+    "chạy lại.",
+    "The raster has no coordinate reference system and the parcels '{source}' ({crs}) do "
+    "not fall on it: where the raster lies is unknown. Set the raster's CRS "
+    "(gdal_edit.py -a_srs EPSG:32648 image.tif) and run again.",
+)
+_register(
+    "zonal.parcels_no_crs",
+    "Thửa đất '{source}' không có hệ tọa độ (CRS): coi như cùng hệ với ảnh ({crs}). Nếu "
+    "sai, hãy gán CRS (.set_crs() trong Python, hoặc tệp .prj).",
+    "Parcels '{source}' have no CRS; assuming they are in the raster's CRS ({crs}). Set it "
+    "with .set_crs() (or a .prj file) if that is wrong.",
+)
+
+_RUN_STATS = {"mean", "sum", "count", "valid"}
 _SIMPLE_STATS = {"mean", "sum", "std", "min", "max", "median", "count", "valid"}
 _STAT_RE = re.compile(
     r"^(?:p(?P<p>\d+(?:\.\d+)?)|(?P<cmp>above|below)_(?P<t>[-+]?[\d.]+(?:e[-+]?\d+)?))$"
@@ -170,30 +256,48 @@ class _Layers:
     array: np.ndarray | None = None  # (layers, H, W)
     nodata: float | None = None
     bands: list = field(default_factory=list)  # [(dataset, band index, nodata)] per layer
+    # layer -> pixels (of the last gather) lying in blocks that could not be read
+    unreadable: dict = field(default_factory=dict)
+    # (file, band, window) of every block that could not be read
+    bad_blocks: list = field(default_factory=list)
+    # per layer of the last gather with runs: (sum, count) of valid values of each run
+    run_sums: dict = field(default_factory=dict)
+    # layer -> runs (of the last gather) crossing blocks that could not be read
+    unreadable_runs: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.names)
 
-    def gather(self, pixels, layers, block_rows, progress, out=None):
-        """Values of ``pixels`` (sorted flat indices) for ``layers``: float64 (g, P), NaN masked."""
+    def gather(self, pixels, layers, block_rows, progress, out=None, runs=None):
+        """Values of ``pixels`` (sorted flat indices) for ``layers``: float64 (g, P), NaN masked.
+
+        With ``runs`` (:class:`_Runs`), the sums and counts of the valid values of every
+        run are left in ``run_sums`` (layer position -> (sum, count) per run).
+        """
+        self.run_sums = {}
+        self.unreadable_runs = {}
         if self.array is not None:
             h, w = self.grid.shape
             flat = self.array.reshape(self.array.shape[0], h * w)
             out = _buffer(out, len(layers), pixels.size)
             for k, layer in enumerate(layers):
                 _put(out[k], flat[layer].take(pixels), self.nodata)
+                if runs is not None and len(runs):
+                    self.run_sums[k] = runs.sums(self.array[layer], 0, nodata=self.nodata)
                 _progress.report(progress, (k + 1) / len(layers), "reading pixel values")
             return out
-        return self._gather_bands(pixels, layers, block_rows, progress, out)
+        return self._gather_bands(pixels, layers, block_rows, progress, out, runs)
 
-    def _gather_bands(self, pixels, layers, block_rows, progress, out):
-        import rasterio
-        from rasterio.windows import Window
+    def _gather_bands(self, pixels, layers, block_rows, progress, out, runs=None):
 
         h, w = self.grid.shape
         out = _buffer(out, len(layers), pixels.size)
-        if pixels.size == 0:
+        with_runs = runs is not None and len(runs) > 0
+        if pixels.size == 0 and not with_runs:
             return out
+        if with_runs:
+            for k in range(len(layers)):
+                self.run_sums[k] = (np.zeros(len(runs)), np.zeros(len(runs)))
         # group requested layers by dataset so each window read serves several bands
         by_ds: dict[int, list[tuple[int, int, object]]] = {}
         datasets = {}
@@ -220,27 +324,225 @@ class _Layers:
         # every block is decoded once, straight into the window: GDAL's block cache would
         # only hold copies (up to 5% of RAM), so it is kept small while reading (rasterio
         # restores the user's setting afterwards)
-        with rasterio.Env(GDAL_CACHEMAX=_READ_CACHE_MB):
+        with _block_cache(_READ_CACHE_MB):
             for ds, entries, rows in plan:
                 band_idx = [band for _, band, _ in entries]
                 # one window buffer, reused (a fresh one per window costs page faults)
                 buffer = np.empty(len(band_idx) * min(rows, h) * w, dtype=ds.dtypes[0])
+                masked = [_needs_mask(ds, band) for band in band_idx]
                 for r0 in range(0, h, rows):
                     step += 1
                     r1 = min(r0 + rows, h)
                     lo, hi = np.searchsorted(rows_of_pixels, [r0, r1])
-                    if lo == hi:
+                    in_window = runs.in_rows(r0, r1) if with_runs else None
+                    if lo == hi and (in_window is None or not in_window.any()):
                         continue
                     size = len(band_idx) * (r1 - r0) * w
                     block = buffer[:size].reshape(len(band_idx), r1 - r0, w)
-                    ds.read(band_idx, window=Window(0, r0, w, r1 - r0), out=block)
+                    bad = self._read_window(ds, band_idx, r0, r1, block)
                     local = pixels[lo:hi] - r0 * w
                     flat = block.reshape(len(band_idx), -1)
-                    for (k, _, nodata), values in zip(entries, flat):
-                        _put(out[k, lo:hi], values.take(local), nodata)
+                    for j, ((k, band, nodata), values) in enumerate(zip(entries, flat)):
+                        target = out[k, lo:hi]
+                        _put(target, values.take(local), nodata)
+                        mask = None
+                        if masked[j]:  # GDAL mask band (per dataset, internal, alpha)
+                            mask = _read_mask(ds, band, r0, r1, w)
+                            if mask is None:  # the mask itself cannot be read
+                                bad = _mark(bad, j, len(band_idx), r1 - r0, w)
+                            else:
+                                np.putmask(target, mask.reshape(-1).take(local) == 0, np.nan)
+                        if bad is not None and bad[j].any():
+                            lost = bad[j].reshape(-1).take(local)
+                            np.putmask(target, lost, np.nan)
+                            self.unreadable.setdefault(k, np.zeros(pixels.size, bool))[lo:hi] |= (
+                                lost
+                            )
+                        if in_window is not None and in_window.any():
+                            lost2d = bad[j] if bad is not None and bad[j].any() else None
+                            if lost2d is not None:
+                                hit = runs.sums(lost2d.astype(np.float64), r0, in_window)[0]
+                                lost_runs = self.unreadable_runs.setdefault(
+                                    k, np.zeros(len(runs), bool)
+                                )
+                                lost_runs |= hit > 0
+                            total, count = runs.sums(
+                                block[j], r0, in_window, nodata=nodata, mask=mask, bad=lost2d
+                            )
+                            self.run_sums[k][0][:] += total
+                            self.run_sums[k][1][:] += count
                     _progress.report(progress, step / n_steps, "reading pixel values")
                 del buffer
         return out
+
+    def _read_window(self, ds, band_idx, r0, r1, block):
+        """Read rows ``r0:r1`` of ``band_idx`` into ``block``; None, or what failed.
+
+        A window that cannot be read (a truncated or corrupt file) is read again block
+        by block: the blocks that fail are returned as a (bands, rows, width) mask and
+        recorded in ``bad_blocks``; the rest of the window is kept.
+        """
+        from rasterio.errors import RasterioError
+        from rasterio.windows import Window
+
+        w = block.shape[2]
+        try:
+            ds.read(band_idx, window=Window(0, r0, w, r1 - r0), out=block)
+            return None
+        except RasterioError:
+            pass
+        bh, bw = ds.block_shapes[0] if ds.block_shapes else (1, w)
+        bh, bw = max(1, bh), max(1, bw)
+        bad = np.zeros(block.shape, dtype=bool)
+        for j, band in enumerate(band_idx):
+            for br in range((r0 // bh) * bh, r1, bh):
+                a, b = max(br, r0), min(br + bh, r1)
+                for bc in range(0, w, bw):
+                    win = Window(bc, a, min(bw, w - bc), b - a)
+                    try:
+                        block[j, a - r0 : b - r0, bc : bc + win.width] = ds.read(band, window=win)
+                    except RasterioError:
+                        bad[j, a - r0 : b - r0, bc : bc + win.width] = True
+                        block[j, a - r0 : b - r0, bc : bc + win.width] = 0
+                        self.bad_blocks.append((str(ds.name), band, (a, b, bc, bc + win.width)))
+        return bad
+
+
+@contextlib.contextmanager
+def _block_cache(mb: int):
+    """Bound GDAL's block cache to ``mb`` megabytes while reading, then restore it.
+
+    Not ``rasterio.Env(GDAL_CACHEMAX=...)``: rasterio passes that value to GDAL in bytes
+    (128 would be a 128-byte cache, under which GDAL's rasterizer misbehaves) and, inside
+    the environment of an already open dataset, does not restore it on exit.
+    """
+    from rasterio.env import get_gdal_config, set_gdal_config
+
+    before = get_gdal_config("GDAL_CACHEMAX")
+    want = int(mb) * 2**20
+    if not isinstance(before, int) or before <= want:
+        yield
+        return
+    set_gdal_config("GDAL_CACHEMAX", want)
+    try:
+        yield
+    finally:
+        set_gdal_config("GDAL_CACHEMAX", before)
+
+
+def _needs_mask(ds, band: int) -> bool:
+    """Whether a band has a GDAL mask that nodata alone does not express."""
+    from rasterio.enums import MaskFlags
+
+    try:
+        flags = set(ds.mask_flag_enums[band - 1])
+    except Exception:  # drivers without mask support
+        return False
+    return not (flags <= {MaskFlags.all_valid} or flags == {MaskFlags.nodata})
+
+
+def _read_mask(ds, band: int, r0: int, r1: int, w: int):
+    from rasterio.errors import RasterioError
+    from rasterio.windows import Window
+
+    try:
+        return ds.read_masks(band, window=Window(0, r0, w, r1 - r0))
+    except RasterioError:
+        return None
+
+
+def _mark(bad, j: int, bands: int, rows: int, w: int) -> np.ndarray:
+    if bad is None:
+        bad = np.zeros((bands, rows, w), dtype=bool)
+    bad[j] = True
+    return bad
+
+
+def _isnan(value) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+@dataclass
+class _Runs:
+    """Runs of whole pixels along a row inside a parcel, kept as runs, not pixels.
+
+    A large parcel (a hamlet, a commune) covers most of its pixels wholly: each row of it
+    is a few boundary pixels and a run between them. A run's sum is one reduction over
+    consecutive values of the raster row, so neither the coverage nor the statistics
+    spend memory per interior pixel.
+    """
+
+    parcel: np.ndarray  # parcel row of each run
+    row: np.ndarray  # its raster row
+    col: np.ndarray  # its first column
+    length: np.ndarray  # pixels in the run
+    weight: np.ndarray  # coverage of each of its pixels (1 up to rounding)
+
+    def __len__(self) -> int:
+        return int(self.parcel.size)
+
+    def in_rows(self, r0: int, r1: int) -> np.ndarray:
+        """Runs in rows ``r0:r1``."""
+        return (self.row >= r0) & (self.row < r1)
+
+    def sums(self, x, r0: int, which=None, nodata=None, mask=None, bad=None):
+        """Sum and count of the valid values of the 2-D ``x`` (rows ``r0:``) per run.
+
+        Invalid: NaN, ``nodata``, ``mask == 0`` (a GDAL mask) or ``bad`` (unreadable).
+        Returns arrays over all runs (zero for runs outside ``x``'s rows).
+        """
+        total = np.zeros(len(self))
+        count = np.zeros(len(self))
+        rows, width = x.shape
+        sel = np.flatnonzero(self.in_rows(r0, r0 + rows) if which is None else which)
+        if not sel.size:
+            return total, count
+        flat = np.ascontiguousarray(x).reshape(-1)
+        start = (self.row[sel] - r0) * width + self.col[sel]
+        stop = start + self.length[sel]
+        invalid = None
+        if flat.dtype.kind == "f":
+            invalid = np.isnan(flat)
+        if nodata is not None and not _isnan(nodata):
+            hit = flat == nodata
+            invalid = hit if invalid is None else invalid | hit
+        if mask is not None:
+            gone = mask.reshape(-1) == 0
+            invalid = gone if invalid is None else invalid | gone
+        if bad is not None:
+            invalid = bad.reshape(-1) if invalid is None else invalid | bad.reshape(-1)
+        if invalid is not None and not invalid.any():
+            invalid = None
+        if invalid is not None:
+            flat = np.where(invalid, 0.0, flat)
+        total[sel] = _run_reduce(flat, start, stop)
+        if invalid is None:
+            count[sel] = self.length[sel]
+        else:
+            count[sel] = _run_reduce(~invalid, start, stop, dtype=np.int64)
+        return total, count
+
+    def entries(self, w: int):
+        """The runs as (parcel row, flat pixel, weight) entries."""
+        n = self.length
+        idx = np.repeat(np.arange(len(self)), n)
+        k = np.arange(idx.size) - np.repeat(np.cumsum(n) - n, n)
+        flat = self.row[idx] * w + self.col[idx] + k
+        return self.parcel[idx], flat, self.weight[idx]
+
+
+def _run_reduce(flat: np.ndarray, start: np.ndarray, stop: np.ndarray, dtype=np.float64):
+    """Sum of ``flat[start:stop]`` for each run, in one pass (``np.add.reduceat``)."""
+    out = np.zeros(start.size, dtype=np.float64)
+    inner = stop < flat.size  # reduceat needs every index inside the array
+    if inner.any():
+        idx = np.empty(2 * int(inner.sum()), dtype=np.int64)
+        idx[0::2] = start[inner]
+        idx[1::2] = stop[inner]
+        out[inner] = np.add.reduceat(flat, idx, dtype=dtype)[0::2]
+    for i in np.flatnonzero(~inner):  # a run ending at the window's last pixel
+        out[i] = flat[start[i] : stop[i]].sum(dtype=dtype)
+    return out
 
 
 def _buffer(out, rows: int, cols: int) -> np.ndarray:
@@ -262,9 +564,6 @@ def _put(target: np.ndarray, values: np.ndarray, nodata) -> None:
 def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) -> _Layers:
     """Normalise ``rasters`` into :class:`_Layers` (datasets opened on ``stack``)."""
     import rasterio
-
-    from ._io import open_raster
-    from .stack import RasterStack
 
     if isinstance(rasters, RasterStack):
         layers = _Layers(
@@ -366,15 +665,22 @@ def _grid_of(grid, stack: contextlib.ExitStack) -> _Grid:
 # --------------------------------------------------------------------------------------
 
 
-def _read_parcels(parcels, grid_crs, layer=None):
-    """Return (index, geometry array in the grid CRS)."""
+def _read_parcels(parcels, grid, layer=None):
+    """Return (index, geometry array in the grid CRS).
+
+    The parcels' CRS is checked first (metres labelled as degrees, degrees labelled as
+    metres: a :class:`CRSError` naming the file). A raster without CRS beside parcels
+    with one is taken to be in the parcels' CRS, as QGIS takes a layer of unknown CRS,
+    with a warning when they overlap; when they do not, it is a :class:`CRSError`.
+    """
     import geopandas as gpd
 
-    from ._io import read_vector
-
+    grid_crs = grid.crs if isinstance(grid, _Grid) else grid
+    source = "parcels"
     if isinstance(parcels, gpd.GeoDataFrame | gpd.GeoSeries):
         gs = parcels.geometry if isinstance(parcels, gpd.GeoDataFrame) else parcels
     elif isinstance(parcels, str) or hasattr(parcels, "__fspath__"):
+        source = os.fspath(parcels)
         gs = read_vector(parcels, layer=layer, what="parcels file").geometry
     else:
         try:
@@ -384,31 +690,85 @@ def _read_parcels(parcels, grid_crs, layer=None):
                 "Parcels must be a GeoDataFrame, a GeoSeries, a vector file path or a list "
                 f"of shapely geometries; got {type(parcels).__name__}."
             ) from exc
-    if grid_crs is not None:
-        if gs.crs is None:
+    gs_crs = gs.crs  # (a property that builds a CRS object on every access)
+    if gs_crs is not None and gs_crs.is_geographic and len(gs):
+        # metres labelled as degrees (EPSG:4326 over UTM or VN-2000 coordinates); small
+        # numbers under a projected CRS are left alone here (a local or synthetic grid
+        # the raster shares is fine; read_parcels judges files of parcels)
+        check_coordinates(_finite_bounds(gs), gs_crs, source=source)
+    if grid_crs is None and gs_crs is not None and isinstance(grid, _Grid) and len(gs):
+        name = _crs_name(gs_crs)
+        if _overlaps_grid(gs, grid):
             warn(
-                "Parcels have no CRS; assuming they are in the raster's CRS "
-                f"({_crs_name(grid_crs)}). Set it with .set_crs() if that is wrong."
+                message("zonal.raster_no_crs", crs=name),
+                ZonalWarning,
+                where="raster",
+                what="raster without CRS",
+            )
+        else:
+            raise CRSError(message("zonal.raster_no_crs_apart", crs=name, source=source))
+    if grid_crs is not None:
+        if gs_crs is None:
+            warn(
+                message("zonal.parcels_no_crs", crs=_crs_name(grid_crs), source=source),
+                ZonalWarning,
+                where=source,
+                what="parcels without CRS",
             )
         else:
             try:
                 target = _as_pyproj(grid_crs)
-                if not gs.crs.equals(target):
+                if not gs_crs.equals(target):
                     gs = gs.to_crs(target)
             except Exception as exc:
                 raise CRSError(
-                    f"Cannot reproject parcels from {gs.crs} to the raster CRS "
+                    f"Cannot reproject parcels from {gs_crs} to the raster CRS "
                     f"{_crs_name(grid_crs)}: {exc}"
                 ) from exc
     return gs.index, np.asarray(gs.values, dtype=object)
 
 
+def _finite_bounds(gs) -> tuple[float, float, float, float]:
+    import shapely
+
+    b = shapely.bounds(np.asarray(gs.values, dtype=object))
+    b = b[np.isfinite(b).all(axis=1)]
+    if not b.size:
+        return (np.nan,) * 4
+    return (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+
+
+def _overlaps_grid(gs, grid: _Grid) -> bool:
+    import shapely
+
+    t = grid.transform
+    h, w = grid.shape
+    corners = [t * (0, 0), t * (w, 0), t * (w, h), t * (0, h)]
+    extent = shapely.Polygon(corners)
+    minx, miny, maxx, maxy = _finite_bounds(gs)
+    if not np.isfinite(minx):
+        return True
+    return bool(extent.intersects(shapely.box(minx, miny, maxx, maxy)))
+
+
 def _as_pyproj(crs):
     import pyproj
 
+    if isinstance(crs, pyproj.CRS):
+        return crs
     if hasattr(crs, "to_wkt"):
-        return pyproj.CRS.from_user_input(crs.to_wkt())
+        return _pyproj_from_text(crs.to_wkt())
+    if isinstance(crs, str):
+        return _pyproj_from_text(crs)
     return pyproj.CRS.from_user_input(crs)
+
+
+@functools.lru_cache(maxsize=64)
+def _pyproj_from_text(text: str):
+    """A pyproj CRS from WKT or a code, parsed once (parsing costs milliseconds)."""
+    import pyproj
+
+    return pyproj.CRS.from_user_input(text)
 
 
 def _crs_equal(a, b) -> bool:
@@ -458,10 +818,17 @@ class Coverage:
         Per parcel ``ok``, ``partial``, ``outside``, ``empty_geometry`` or ``no_pixels``.
     coverage_fraction : numpy.ndarray
         Per parcel, share of its area inside the grid (NaN for empty geometries).
+
+    Notes
+    -----
+    Inside large parcels (hamlets, communes as zones) runs of whole pixels down a column
+    are kept as runs: :func:`zonal_stats` sums them from cumulative sums of the raster,
+    without a matrix entry per pixel. ``matrix`` and ``pixels`` include them: they are
+    built, once, the first time they are asked for.
     """
 
-    matrix: object
-    pixels: np.ndarray
+    core: object
+    core_pixels: np.ndarray
     transform: object
     shape: tuple[int, int]
     crs: object
@@ -469,9 +836,43 @@ class Coverage:
     index: pd.Index
     status: np.ndarray
     coverage_fraction: np.ndarray
+    runs: _Runs | None = None
+    _full: tuple | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
-        return self.matrix.shape[0]
+        return self.core.shape[0]
+
+    @property
+    def matrix(self):
+        """Parcel x pixel weights (scipy.sparse.csr_array), every covered pixel included."""
+        return self._materialised()[0]
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """Flat index ``row * width + col`` of each ``matrix`` column, ascending."""
+        return self._materialised()[1]
+
+    def _materialised(self):
+        if self.runs is None or not len(self.runs):
+            return self.core, self.core_pixels
+        if self._full is None:
+            from scipy import sparse
+
+            m = self.core
+            n = m.shape[0]
+            rows = np.repeat(np.arange(n), np.diff(m.indptr))
+            flat = self.core_pixels[m.indices]
+            r_rows, r_flat, r_w = self.runs.entries(self.shape[1])
+            rows = np.concatenate([rows, r_rows])
+            flat = np.concatenate([flat, r_flat])
+            vals = np.concatenate([m.data, r_w])
+            order = np.argsort(rows, kind="stable")
+            pixels, col_idx = _unique_pixels(flat[order], self.shape[0] * self.shape[1])
+            indptr = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+            full = sparse.csr_array((vals[order], col_idx, indptr), shape=(n, pixels.size))
+            self._full = (full, pixels)
+        return self._full
 
     def pixel_table(self) -> pd.DataFrame:
         """Every (parcel, pixel) pair with its weight, one row each.
@@ -497,7 +898,7 @@ class Coverage:
     @property
     def pixel_count(self) -> np.ndarray:
         """Per parcel, the sum of its weights (pixels covered, fractional in coverage mode)."""
-        return np.asarray(self.matrix.sum(axis=1)).ravel()
+        return _total_weights(self)
 
     def zonal_stats(
         self,
@@ -507,6 +908,7 @@ class Coverage:
         names=None,
         nodata=None,
         block_rows: int | None = None,
+        quantiles: str = "exactextract",
         progress=None,
     ) -> pd.DataFrame:
         """Statistics of every layer of ``rasters`` for these parcels.
@@ -523,6 +925,8 @@ class Coverage:
             Value to mask in every layer, overriding the rasters' own nodata.
         block_rows : int, optional
             Raster rows read per window from files (memory bound); default automatic.
+        quantiles : {"exactextract", "pixels"}
+            Definition of ``median`` and ``pNN`` (see :func:`zonal_stats`).
         progress : callable, optional
             ``progress(fraction, message)``; return ``False`` to cancel.
 
@@ -533,10 +937,11 @@ class Coverage:
             ``"<layer>:<stat>"`` column per layer and statistic.
         """
         stats = _parse_stats(stats)
+        _check_quantiles(quantiles)
         with contextlib.ExitStack() as stack:
             layers = _open_layers(rasters, stack, names=names, nodata=nodata)
             self._check_grid(layers.grid)
-            return _compute_stats(self, layers, stats, block_rows, progress)
+            return _compute_stats(self, layers, stats, block_rows, progress, quantiles)
 
     def _check_grid(self, grid: _Grid) -> None:
         same_crs = grid.crs is None or self.crs is None or _crs_equal(grid.crs, self.crs)
@@ -593,7 +998,7 @@ def compute_coverage(
         raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
     with contextlib.ExitStack() as stack:
         g = _grid_of(grid, stack)
-    index, geoms = _read_parcels(parcels, g.crs, parcels_layer)
+    index, geoms = _read_parcels(parcels, g, parcels_layer)
     return _coverage(geoms, index, g, weights, progress)
 
 
@@ -633,10 +1038,15 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
 
         work[has] = shapely.transform(work[has], to_pixels)
         to_px = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+        orient = float(np.sign(a * e - b * d))
         rect = (0.0, 0.0, float(w), float(h))
         unit = 1.0
     else:
-        to_px = (inv.a, inv.b, inv.c, inv.d, inv.e, inv.f)
+        # GDALInvGeoTransform's arithmetic for a north-up grid, so that pixel coordinates
+        # (and the centre-on-edge ties of the centroid rule) round as in GDAL
+        ta, tc, te, tf = grid.transform.a, grid.transform.c, grid.transform.e, grid.transform.f
+        to_px = (1.0 / ta, 0.0, -tc / ta, 0.0, 1.0 / te, -tf / te)
+        orient = float(np.sign(to_px[0] * to_px[4]))
         xs = sorted((grid.transform.c, grid.transform.c + w * grid.transform.a))
         ys = sorted((grid.transform.f, grid.transform.f + h * grid.transform.e))
         rect = (xs[0], ys[0], xs[1], ys[1])
@@ -657,6 +1067,9 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
         | (bounds[:, 2] > rect[2])
         | (bounds[:, 3] > rect[3])
     )
+    # GDAL's rules (centroid, all_touched) see the whole polygon, clipped only to the
+    # raster's rows and columns: clipping the geometry would move its vertices
+    unclipped = work.copy() if weights != "coverage" else work
     if out_of.any():
         work[out_of] = shapely.clip_by_rect(work[out_of], *rect)
     area_in = np.where(live, area_full, np.nan)
@@ -676,7 +1089,7 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
 
     # rings of all polygon parts, with the parcel each belongs to
     ids = np.flatnonzero(inside)
-    parts, part_of = work[ids], np.arange(ids.size)
+    parts, part_of = unclipped[ids], np.arange(ids.size)
     part_types = shapely.get_type_id(parts)
     while np.isin(part_types, (6, 7)).any():  # collections from make_valid
         more, idx = shapely.get_parts(parts, return_index=True)
@@ -685,7 +1098,8 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
     keep = part_types == 3
     parts, part_of = parts[keep], ids[part_of[keep]]
 
-    rows_out, cols_out, vals_out = [], [], []
+    cols_out, vals_out, runs_out = [], [], []
+    per_parcel = np.zeros(n, dtype=np.int64)  # matrix entries of each parcel
     # process parcels in chunks of bounded local-grid size
     pb = np.zeros((n, 4))
     if parts.size:
@@ -701,6 +1115,10 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
         pb[uniq, 1] = np.minimum.reduceat(part_bounds[:, 1], first)
         pb[uniq, 2] = np.maximum.reduceat(part_bounds[:, 2], first)
         pb[uniq, 3] = np.maximum.reduceat(part_bounds[:, 3], first)
+        # local grids: the parts' bounds (GDAL's rules: within the raster)
+        if weights != "coverage":
+            pb[:, [0, 2]] = np.clip(pb[:, [0, 2]], 0, w - 1)
+            pb[:, [1, 3]] = np.clip(pb[:, [1, 3]], 0, h - 1)
         c0 = np.floor(pb[:, 0]).astype(np.int64)
         r0 = np.floor(pb[:, 1]).astype(np.int64)
         nc = np.floor(pb[:, 2]).astype(np.int64) - c0 + 1
@@ -713,28 +1131,33 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
         part_start = np.searchsorted(part_of, [g[0] for g in groups])
         part_stop = np.searchsorted(part_of, [g[-1] for g in groups], side="right")
         for k, (grp, p0, p1) in enumerate(zip(groups, part_start, part_stop)):
-            rr, cc, vv = _cover_parts(
-                parts[p0:p1], part_of[p0:p1], grp, c0, r0, nc, nr, weights, h, w, to_px
+            counts, cc, vv, rr = _cover_parts(
+                parts[p0:p1], part_of[p0:p1], grp, c0, r0, nc, nr, weights, h, w, to_px, orient
             )
-            rows_out.append(rr)
+            per_parcel[grp] = counts
+            if rr is not None and rr[0].size:
+                runs_out.append(rr)
             cols_out.append(cc)
             vals_out.append(vv)
             _progress.report(progress, (k + 1) / len(groups), "computing pixel coverage")
-    rows = np.concatenate(rows_out) if rows_out else np.zeros(0, np.int64)
     flat = np.concatenate(cols_out) if cols_out else np.zeros(0, np.int64)
     vals = np.concatenate(vals_out) if vals_out else np.zeros(0)
-    pixels, col_idx = np.unique(flat, return_inverse=True)
+    pixels, col_idx = _unique_pixels(flat, h * w)
     # chunks come in ascending parcel order and each (parcel, pixel) once: the entries are
     # already CSR rows (column indices unsorted within a row, which products do not need)
     indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
-    matrix = sparse.csr_array((vals, col_idx.ravel(), indptr), shape=(n, pixels.size))
+    np.cumsum(per_parcel, out=indptr[1:])
+    matrix = sparse.csr_array((vals, col_idx, indptr), shape=(n, pixels.size))
+    runs = None
+    if runs_out:
+        runs = _Runs(*(np.concatenate([r[i] for r in runs_out]) for i in range(5)))
     if weights == "centroid":
         none = inside & (np.diff(matrix.indptr) == 0)
         status[none] = STATUS_NO_PIXELS
     return Coverage(
-        matrix=matrix,
-        pixels=pixels,
+        core=matrix,
+        core_pixels=pixels,
+        runs=runs,
         transform=grid.transform,
         shape=(h, w),
         crs=grid.crs,
@@ -745,17 +1168,38 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
     )
 
 
-def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_px):
+def _unique_pixels(flat: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(flat, return_inverse=True)`` for pixel indices in ``[0, size)``.
+
+    When the grid is not much larger than the entries (large parcels, a raster of
+    repeated values such as land cover), a presence mask and a lookup table replace the
+    sort: linear in the grid size instead of ``n log n`` in the entries.
+    """
+    if flat.size == 0 or size > max(4 * flat.size, 2**24) or size >= 2**31:
+        pixels, inverse = np.unique(flat, return_inverse=True)
+        return pixels, inverse.ravel()
+    present = np.zeros(size, dtype=bool)
+    present[flat] = True
+    pixels = np.flatnonzero(present)
+    del present
+    lookup = np.empty(size, dtype=np.int32)
+    lookup[pixels] = np.arange(pixels.size, dtype=np.int32)
+    return pixels, lookup[flat]
+
+
+def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_px, orient):
     """Exact coverage (or centroid / all-touched membership) of some parcels' pixels.
 
-    Returns parcel row, flat pixel index and weight of every pixel with a weight.
+    ``orient`` is the sign of the world-to-pixel determinant (ring orientation in world
+    coordinates, which GDAL's fill rule depends on). Returns parcel row, flat pixel index
+    and weight of every pixel with a weight.
     """
     import shapely
 
     # this chunk's parcels, numbered 0..m-1 (parcel_ids is ascending)
     c0, r0, nc, nr = c0[parcel_ids], r0[parcel_ids], nc[parcel_ids], nr[parcel_ids]
     part_of = np.searchsorted(parcel_ids, part_of)
-    # local dense grids, column-major per parcel so row-wise cumulative sums are contiguous
+    # local dense grids, row-major per parcel: row-wise cumulative sums are contiguous
     pc = nr * nc
     offset = np.cumsum(pc) - pc
     total = int(pc.sum())
@@ -780,56 +1224,327 @@ def _cover_parts(parts, part_of, parcel_ids, c0, r0, nc, nr, weights, h, w, to_p
     sign = -np.sign(shoelace) * np.where(exterior, 1.0, -1.0)
     e_sign = sign[e_ring]
     p = part_of[ring_part[e_ring]]  # parcel of each edge
-    pr0, pc0, pnr = r0[p], c0[p], nr[p]
+    pr0, pc0, pnc = r0[p], c0[p], nc[p]
     poff = offset[p]
 
-    # --- cut each edge at pixel column boundaries, then each piece at row boundaries
-    e_idx, col, us, ue, vs, ve = _cut_at_integers(ua, ub, va, vb)
-    s_idx, row, v_start, v_end, u_start, u_end = _cut_at_integers(vs, ve, us, ue)
-    del us, ue, vs, ve
-    pe = e_idx[s_idx]
-    pcol = col[s_idx]
-    du = (u_end - u_start) * e_sign[pe]
-    vmid = 0.5 * (v_start + v_end)
-    cell = poff[pe] + (pcol - pc0[pe]) * pnr[pe] + (row - pr0[pe])
-
-    col_len = np.repeat(nr, nc)
-    if weights == "centroid":
-        # vertical scanlines through pixel centres; even-odd rule (GDAL's fill rule)
-        umin, umax = np.minimum(ua, ub), np.maximum(ua, ub)
-        jlo = np.ceil(umin - 0.5).astype(np.int64)
-        jhi = np.ceil(umax - 0.5).astype(np.int64)
-        cnt = np.maximum(jhi - jlo, 0)
-        x_idx = np.repeat(np.arange(ua.size), cnt)
-        jj = jlo[x_idx] + np.arange(x_idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-        xc = jj + 0.5
-        vx = va[x_idx] + (xc - ua[x_idx]) * (vb[x_idx] - va[x_idx]) / (ub[x_idx] - ua[x_idx])
-        k0 = np.floor(vx + 0.5).astype(np.int64)
-        xp = p[x_idx]
-        ok = k0 < r0[xp] + nr[xp]
-        xcell = offset[xp] + (jj - c0[xp]) * nr[xp] + (k0 - r0[xp])
-        toggles = np.bincount(xcell[ok], minlength=total)
-        value = _segmented_cumsum(toggles, col_len) % 2
-        value = value.astype(np.float64)
+    if weights == "coverage":
+        # --- cut each edge at pixel row boundaries, then each piece at column boundaries;
+        # Green's theorem along rows: a piece adds dv * (mean u - col) to its own pixel and
+        # dv to every pixel right of it in its row (the transposition turns the rings'
+        # orientation around: -e_sign)
+        e_idx, prow, vs, ve, us, ue = _cut_at_integers(va, vb, ua, ub)
+        s_idx, col, u_start, u_end, v_start, v_end = _cut_at_integers(us, ue, vs, ve)
+        del us, ue, vs, ve
+        pe = e_idx[s_idx]
+        prow = prow[s_idx]
+        dv = (v_end - v_start) * -e_sign[pe]
+        umid = 0.5 * (u_start + u_end)
+        # local grids row-major per parcel: consecutive cells of a row are consecutive
+        cell = poff[pe] + (prow - pr0[pe]) * pnc[pe] + (col - pc0[pe])
+        if total <= max(8 * cell.size, _CHUNK_CELLS):
+            # small local grids (parcels, gardens): dense per-cell sums are the fastest
+            row_len = np.repeat(nc, nr)
+            value = np.bincount(cell, weights=dv * (umid - col), minlength=total)
+            value += _segmented_cumsum(np.bincount(cell, weights=-dv, minlength=total), row_len)
+            np.minimum(value, 1.0, out=value)
+            hit = np.flatnonzero(value > _COVER_TOL)
+            owner = np.searchsorted(offset, hit, side="right") - 1
+            grow, gcol = np.divmod(hit - offset[owner], nc[owner])
+            gcol += c0[owner]
+            grow += r0[owner]
+            ok = (grow >= 0) & (grow < h) & (gcol >= 0) & (gcol < w)
+            counts = np.bincount(owner[ok], minlength=parcel_ids.size)
+            return counts, grow[ok] * w + gcol[ok], value[hit[ok]], None
+        # large parcels: touched cells and runs, no dense grid
+        counts, flat, vals, runs = _coverage_runs(
+            cell, dv * (umid - col), -dv, offset, nc, c0, r0, h, w
+        )
+        if runs is not None:
+            runs = (parcel_ids[runs[0]], *runs[1:])
+        return counts, flat, vals, runs
     else:
-        a_part = np.bincount(cell, weights=du * (vmid - row), minlength=total)
-        b_part = np.bincount(cell, weights=-du, minlength=total)
-        value = a_part + _segmented_cumsum(b_part, col_len)
+        # GDAL's rasterizer (rasterstats' rules): pixel centres inside, by GDAL's fill
+        world_cw = (shoelace * orient) < 0  # ring clockwise in world coordinates
+        inside = _centre_fill(ua, va, ub, vb, world_cw[e_ring], p, c0, r0, nc, nr, offset, total)
         if weights == "all_touched":
-            length = np.abs(u_end - u_start) + np.abs(v_end - v_start)
-            touched = np.bincount(cell[length > 0], minlength=total) > 0
-            value = ((value > _COVER_TOL) | touched).astype(np.float64)
-        else:
-            value = np.minimum(value, 1.0)
+            # ... plus every pixel GDAL's line drawing burns along the edges
+            inside |= _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, w, h)
+        hit = np.flatnonzero(inside)
+        del inside
+        vals = np.ones(hit.size)
 
-    hit = np.flatnonzero(value > _COVER_TOL)
-    # map local cells back to parcel, row, column
+    # map local cells (row-major) back to parcel, row, column
     owner = np.searchsorted(offset, hit, side="right") - 1
-    gcol, grow = np.divmod(hit - offset[owner], nr[owner])
+    grow, gcol = np.divmod(hit - offset[owner], nc[owner])
     gcol += c0[owner]
     grow += r0[owner]
     ok = (grow >= 0) & (grow < h) & (gcol >= 0) & (gcol < w)
-    return parcel_ids[owner[ok]], grow[ok] * w + gcol[ok], value[hit[ok]]
+    counts = np.bincount(owner[ok], minlength=parcel_ids.size)
+    return counts, grow[ok] * w + gcol[ok], vals[ok], None
+
+
+def _coverage_runs(cell, a_w, b_w, offset, nc, c0, r0, h, w):
+    """Exact coverage of local cells from the edge pieces, without a dense grid.
+
+    ``cell`` is each piece's local cell (row-major per parcel, so consecutive cells of a
+    row are consecutive integers), ``a_w`` its own-cell term and ``b_w`` the term it adds
+    to every cell right of it in its row. A cell's coverage is its own ``a`` plus the sum
+    of ``b`` of the cells left of it and itself; a cell no piece touches has the value of
+    the touched cell left of it, so each row is a few touched cells and runs between them
+    (whole pixels inside the parcel). Cost and memory follow the pieces and the covered
+    pixels, not the parcel's bounding box. Returns the number of entries of each local
+    parcel, the entries' flat pixel indices and weights, parcel by parcel, and the runs of
+    at least ``_RUN_MIN`` pixels, left as runs: (local parcel, row, first column, length,
+    weight).
+    """
+    m = offset.size
+    if cell.size == 0:
+        return np.zeros(m, np.int64), np.zeros(0, np.int64), np.zeros(0), None
+    keys, inv = np.unique(cell, return_inverse=True)
+    a = np.bincount(inv, weights=a_w, minlength=keys.size)
+    b = np.bincount(inv, weights=b_w, minlength=keys.size)
+    owner = np.searchsorted(offset, keys, side="right") - 1
+    row, column = np.divmod(keys - offset[owner], nc[owner])
+    new = np.ones(keys.size, dtype=bool)
+    new[1:] = (owner[1:] != owner[:-1]) | (row[1:] != row[:-1])
+    starts = np.flatnonzero(new)
+    lengths = np.diff(np.append(starts, keys.size))
+    carry = _segmented_cumsum(b, lengths)  # b of this cell and those left of it
+    touched = np.minimum(a + carry, 1.0)
+    # the run right of each touched cell, up to the next touched cell of its row
+    gap = np.zeros(keys.size, dtype=np.int64)
+    gap[:-1] = np.where(new[1:], 0, keys[1:] - keys[:-1] - 1)
+    gap[~(carry > _COVER_TOL)] = 0
+    t = (touched > _COVER_TOL).astype(np.int64)
+    # keys outside the grid (pieces on its far edges, or a hair left of it: pixel
+    # coordinates of a vertex on the raster's edge may be -1e-13) hold no pixel; their
+    # runs are clipped to the grid's columns
+    gcol, grow = column + c0[owner], row + r0[owner]
+    row_off = (grow < 0) | (grow >= h)
+    t[row_off | (gcol < 0) | (gcol >= w)] = 0
+    gap[row_off] = 0
+    run_start = np.clip(gcol + 1, 0, w)
+    gap = np.maximum(np.clip(gcol + 1 + gap, 0, w) - run_start, 0)
+    # long runs stay runs (no entry per pixel); short ones become entries
+    long = gap >= _RUN_MIN
+    runs = (owner[long], grow[long], run_start[long], gap[long], np.minimum(carry, 1.0)[long])
+    gap[long] = 0
+    count = t + gap
+    per_parcel = np.bincount(owner, weights=count, minlength=m).astype(np.int64)
+    total = int(count.sum())
+    first = np.cumsum(count) - count
+    # pixel of entry e of key k: the key's pixel, then the run right of it:
+    # flat = e + (row_k * w + run_start_k - t_k - first_k), with no per-entry gathers
+    flat = np.arange(total, dtype=np.int64)
+    flat += np.repeat(grow * w + run_start - t - first, count)
+    values = np.repeat(np.minimum(carry, 1.0), count)
+    lead = t == 1
+    values[first[lead]] = touched[lead]
+    return per_parcel, flat, values, runs
+
+
+def _on_boundary(a0: np.ndarray, a1: np.ndarray) -> np.ndarray:
+    """Edges along a pixel boundary line: both ends within 1e-4 pixel of one integer.
+
+    GDAL's all-touched line drawing skips such edges (``bIntersectOnly``): they touch
+    the pixels on either side only from outside.
+    """
+    eps = 1e-4
+    k = np.round(a0)
+    return (np.abs(a0 - k) < eps) & (np.abs(a1 - k) < eps)
+
+
+def _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, width, height):
+    """Pixels GDAL's all-touched line drawing (``GDALdllImageLineAllTouched``) burns.
+
+    An edge lying on a pixel boundary line (both ends within 1e-4 pixel of it) burns
+    nothing: a pixel-aligned square touches its own pixels, not their neighbours. An
+    edge within 0.01 pixel of vertical burns one column (``floor`` of its right end),
+    rows ``floor(y_min)`` to ``floor(y_max - 1e-4)``; one within 0.01 pixel of
+    horizontal (or with both ends in one row) one row (``floor`` of its left end's
+    ``y``); an edge with both ends in one column counts as vertical. Any other edge is
+    walked left to right as GDAL walks it (:func:`_walk_general`). Returns a bool per
+    local cell (row-major per parcel, as in :func:`_cover_parts`).
+    """
+    eps = 1e-4
+    du, dv = np.abs(ub - ua), np.abs(vb - va)
+    vert = (du < 0.01) | (np.floor(ua) == np.floor(ub))
+    horiz = ~vert & ((dv < 0.01) | (np.floor(va) == np.floor(vb)))
+    skip = (vert & _on_boundary(ua, ub)) | (horiz & _on_boundary(va, vb))
+    left_a = ua <= ub  # the walk starts at a
+    cells_p, cells_c, cells_r = [], [], []
+    # near-vertical: one column
+    sel = np.flatnonzero(vert & ~skip)
+    if sel.size:
+        col = np.floor(np.where(left_a, ub, ua)[sel]).astype(np.int64)
+        lo = np.floor(np.minimum(va, vb)[sel]).astype(np.int64)
+        hi = np.floor(np.maximum(va, vb)[sel] - eps).astype(np.int64)
+        cnt = np.maximum(hi - lo + 1, 0)
+        idx = np.repeat(np.arange(sel.size), cnt)
+        cells_p.append(p[sel][idx])
+        cells_c.append(col[idx])
+        cells_r.append(lo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    # near-horizontal: one row
+    sel = np.flatnonzero(horiz & ~skip)
+    if sel.size:
+        row = np.floor(np.where(left_a, va, vb)[sel]).astype(np.int64)
+        lo = np.floor(np.minimum(ua, ub)[sel]).astype(np.int64)
+        hi = np.floor(np.maximum(ua, ub)[sel] - eps).astype(np.int64)
+        cnt = np.maximum(hi - lo + 1, 0)
+        idx = np.repeat(np.arange(sel.size), cnt)
+        cells_p.append(p[sel][idx])
+        cells_r.append(row[idx])
+        cells_c.append(lo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    # any other edge: GDAL's walk, step by step, all edges at once
+    sel = np.flatnonzero(~vert & ~horiz)
+    if sel.size:
+        q, wc, wr = _walk_general(ua[sel], va[sel], ub[sel], vb[sel], width, height)
+        cells_p.append(p[sel][q])
+        cells_c.append(wc)
+        cells_r.append(wr)
+    out = np.zeros(total, dtype=bool)
+    if cells_p:
+        q = np.concatenate(cells_p)
+        cc = np.concatenate(cells_c) - c0[q]
+        rr = np.concatenate(cells_r) - r0[q]
+        ok = (cc >= 0) & (cc < nc[q]) & (rr >= 0) & (rr < nr[q])
+        out[offset[q[ok]] + rr[ok] * nc[q[ok]] + cc[ok]] = True
+    return out
+
+
+def _walk_general(x, y, x_end, y_end, width: int, height: int):
+    """GDAL's all-touched walk along sloped edges, vectorised over the edges.
+
+    Each edge is walked from its left end, cell by cell, with GDAL's own arithmetic
+    (its steps, its clipping to the raster and its 1e-9 nudges across row boundaries),
+    so that the pixels it burns are GDAL's, ties and rounding included: the half-open
+    pixel ``[i, i + 1) x [j, j + 1)`` of the start and of each point where the walk
+    enters a new column or row. Returns (edge, column, row) of every burned pixel.
+    """
+    min_step = 1e-9
+    swap = x > x_end
+    x, x_end = np.where(swap, x_end, x), np.where(swap, x, x_end)
+    y, y_end = np.where(swap, y_end, y), np.where(swap, y, y_end)
+    live = ~(
+        ((y < 0) & (y_end < 0))
+        | ((y > height) & (y_end > height))
+        | ((x < 0) & (x_end < 0))
+        | ((x > width) & (x_end > width))
+    )
+    edge = np.flatnonzero(live)
+    x, y, x_end, y_end = x[edge], y[edge], x_end[edge], y_end[edge]
+    slope = (y_end - y) / (x_end - x)
+    over = x_end > width
+    y_end = np.where(over, y_end - (x_end - width) * slope, y_end)
+    x_end = np.where(over, float(width), x_end)
+    under = x < 0
+    y = np.where(under, y + (0.0 - x) * slope, y)
+    x = np.where(under, 0.0, x)
+    rising = y_end > y  # y grows along the walk (down the raster)
+    cut = rising & (y < 0)
+    x = np.where(cut, x + (0.0 - y) / slope, x)
+    y = np.where(cut, 0.0, y)
+    cut = rising & (y_end >= height)
+    x_end = np.where(cut, np.minimum(x_end + (y_end - height) / slope, width), x_end)
+    cut = ~rising & (y >= height)
+    x = np.where(cut, x + (height - y) / slope, x)
+    y = np.where(cut, float(height), y)
+    x_end = np.minimum(x_end, float(width))
+    out_e, out_c, out_r = [], [], []
+    idx = np.arange(x.size)
+    last_row = height - 1
+    while idx.size:
+        go = (x >= 0) & (x < x_end)
+        col = np.floor(x).astype(np.int64)
+        row = np.floor(y).astype(np.int64)
+        inside = (row >= 0) & (row <= last_row)
+        burn = go & inside
+        out_e.append(edge[idx[burn]])
+        out_c.append(col[burn])
+        out_r.append(row[burn])
+        away = ~inside & (((slope > 0) & (row > last_row)) | ((slope < 0) & (row < 0)))
+        go &= ~away
+        step_x = np.floor(x + 1.0) - x
+        step_y = step_x * slope
+        same = np.floor(y + step_y).astype(np.int64) == row
+        up_y = np.minimum(row - y, -min_step)
+        down_y = np.maximum((row + 1) - y, min_step)
+        step_y = np.where(same, step_y, np.where(slope < 0, up_y, down_y))
+        step_x = np.where(same, step_x, step_y / slope)
+        x = x + step_x
+        y = y + step_y
+        keep = np.flatnonzero(go)
+        idx, x, y, x_end, slope = idx[keep], x[keep], y[keep], x_end[keep], slope[keep]
+    return (
+        np.concatenate(out_e) if out_e else np.zeros(0, np.int64),
+        np.concatenate(out_c) if out_c else np.zeros(0, np.int64),
+        np.concatenate(out_r) if out_r else np.zeros(0, np.int64),
+    )
+
+
+def _centre_fill(ua, va, ub, vb, cw, p, c0, r0, nc, nr, offset, total) -> np.ndarray:
+    """Pixels whose centre GDAL's polygon fill (``GDALdllImageFilledPolygon``) burns.
+
+    Horizontal scanlines through the pixel centres ``row + 0.5``; an edge takes part
+    on ``[y_top, y_bottom)`` and crosses at ``x``, rounded to the pixel boundary
+    ``floor(x + 0.5)``; pixels between consecutive crossings are inside (even-odd). So a
+    centre exactly on a left edge is outside and one on a right edge inside, one on a top
+    edge inside; a horizontal edge lying on a centre row is burned when it runs right to
+    left with its ring turned clockwise in world coordinates (``cw``), as GDAL turns
+    every ring. Arithmetic in GDAL's order, so ties resolve as GDAL resolves them.
+    Returns a bool per local cell (row-major per parcel, as in :func:`_cover_parts`).
+    """
+    row_len = np.repeat(nc, nr)
+    roff = offset  # local grids are row-major per parcel
+    # non-horizontal edges, top end first
+    nh = va != vb
+    down = va < vb
+    ytop = np.where(down, va, vb)[nh]
+    ybot = np.where(down, vb, va)[nh]
+    xtop = np.where(down, ua, ub)[nh]
+    xbot = np.where(down, ub, ua)[nh]
+    ep = p[nh]
+    rlo = _first_centre_at_or_after(ytop)
+    rhi = _first_centre_at_or_after(ybot)  # centres r + 0.5 < ybot: r < rhi
+    rlo = np.maximum(rlo, r0[ep])
+    rhi = np.minimum(rhi, r0[ep] + nr[ep])
+    cnt = np.maximum(rhi - rlo, 0)
+    idx = np.repeat(np.arange(ytop.size), cnt)
+    rr = rlo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    q = ep[idx]
+    x = (rr + 0.5 - ytop[idx]) * (xbot[idx] - xtop[idx]) / (ybot[idx] - ytop[idx]) + xtop[idx]
+    k = np.floor(x + 0.5).astype(np.int64) - c0[q]
+    keep = k < nc[q]  # a crossing right of the local grid only closes the last span
+    pos = roff[q] + (rr - r0[q]) * nc[q] + np.maximum(k, 0)
+    toggles = np.bincount(pos[keep], minlength=total)
+    inside = _segmented_cumsum(toggles, row_len) % 2 > 0
+    # horizontal edges on a centre row, running right to left once turned clockwise
+    hz = ~nh & (np.floor(va - 0.5) + 0.5 == va)
+    if hz.any():
+        x1 = np.where(cw, ua, ub)[hz]
+        x2 = np.where(cw, ub, ua)[hz]
+        hq = p[hz]
+        hr = (va[hz] - 0.5).astype(np.int64)
+        ok = (x1 > x2) & (hr >= r0[hq]) & (hr < r0[hq] + nr[hq])
+        start = np.floor(x2 + 0.5).astype(np.int64) - c0[hq]
+        end = np.floor(x1 + 0.5).astype(np.int64) - c0[hq]
+        start, end = np.maximum(start, 0), np.minimum(end, nc[hq])
+        ok &= start < end
+        base = roff[hq] + (hr - r0[hq]) * nc[hq]
+        diff = np.bincount(base[ok] + start[ok], minlength=total + 1)[: total + 1].astype(np.int64)
+        ends = base[ok] + end[ok]
+        at_row_end = end[ok] >= nc[hq][ok]
+        diff -= np.bincount(ends[~at_row_end], minlength=total + 1)[: total + 1]
+        inside |= _segmented_cumsum(diff[:total], row_len) > 0
+    return inside
+
+
+def _first_centre_at_or_after(y: np.ndarray) -> np.ndarray:
+    """Smallest integer ``r`` with ``r + 0.5 >= y`` (exact float comparison)."""
+    r = np.ceil(y - 0.5).astype(np.int64)
+    r -= (r - 1 + 0.5) >= y
+    r += (r + 0.5) < y
+    return r
 
 
 def _cut_at_integers(a0, a1, b0, b1):
@@ -885,6 +1600,7 @@ def zonal_stats(
     coverage: Coverage | None = None,
     parcels_layer: str | None = None,
     block_rows: int | None = None,
+    quantiles: str = "exactextract",
     progress=None,
 ) -> pd.DataFrame:
     """Per-parcel statistics of every layer of a raster or stack, with exact coverage.
@@ -920,6 +1636,11 @@ def zonal_stats(
         Layer of a multi-layer parcels file (e.g. ``"parcels"`` in a GeoPackage).
     block_rows : int, optional
         Raster rows read per window from files: bounds memory (default automatic).
+    quantiles : {"exactextract", "pixels"}
+        Definition of ``median`` and ``pNN`` (see the module documentation):
+        ``"exactextract"`` merges equal values first, summing their weights, as
+        exactextract does (pixels [1, 1, 1, 2]: median 1.5); ``"pixels"`` weighs every
+        pixel on its own (median 1.0).
     progress : callable, optional
         ``progress(fraction, message)``; return ``False`` to cancel.
 
@@ -950,44 +1671,138 @@ def zonal_stats(
     [[2.0, 1.0]]
     """
     stats = _parse_stats(stats)
+    _check_quantiles(quantiles)
     with contextlib.ExitStack() as stack:
         layers = _open_layers(rasters, stack, names=names, nodata=nodata)
         if coverage is None:
             if weights not in WEIGHTS:
                 raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
-            index, geoms = _read_parcels(parcels, layers.grid.crs, parcels_layer)
+            index, geoms = _read_parcels(parcels, layers.grid, parcels_layer)
             coverage = _coverage(
                 geoms, index, layers.grid, weights, _progress.scaled(progress, 0.0, 0.3)
             )
             progress = _progress.scaled(progress, 0.3, 1.0)
         else:
             coverage._check_grid(layers.grid)
-        return _compute_stats(coverage, layers, stats, block_rows, progress)
+        return _compute_stats(coverage, layers, stats, block_rows, progress, quantiles)
 
 
-def _compute_stats(cov: Coverage, layers: _Layers, stats, block_rows, progress) -> pd.DataFrame:
-    m = cov.matrix
+def _total_weights(cov: Coverage) -> np.ndarray:
+    total = np.asarray(cov.core.sum(axis=1)).ravel()
+    if cov.runs is not None and len(cov.runs):
+        runs = cov.runs
+        total = total + np.bincount(
+            runs.parcel, weights=runs.weight * runs.length, minlength=total.size
+        )
+    return total
+
+
+def _blocks_text(bad_blocks) -> tuple[str, str]:
+    files = sorted({f for f, _, _ in bad_blocks})
+    first = bad_blocks[0]
+    r0, r1, c0, c1 = first[2]
+    where = ", ".join(files)
+    return where, {"band": first[1], "rows": f"{r0}-{r1 - 1}", "cols": f"{c0}-{c1 - 1}"}
+
+
+def _raise_unreadable(layers: _Layers, layer: int) -> None:
+
+    where, block = _blocks_text(layers.bad_blocks)
+    raise ImageryError(
+        message("zonal.unreadable_all", file=where, layer=layers.names[layer], **block)
+    )
+
+
+def _warn_unreadable(bad_blocks, parcels: int) -> None:
+
+    where, block = _blocks_text(bad_blocks)
+    warn(
+        message(
+            "zonal.unreadable_blocks",
+            file=where,
+            blocks=len(bad_blocks),
+            **block,
+            parcels=parcels,
+        ),
+        ZonalWarning,
+        where=where,
+        what="unreadable block",
+    )
+
+
+def _check_quantiles(quantiles: str) -> None:
+    if quantiles not in QUANTILES:
+        raise InputError(
+            f"quantiles must be one of {', '.join(QUANTILES)}; got '{quantiles}'. "
+            "'exactextract' merges equal values before weighting (exactextract's "
+            "definition), 'pixels' weighs every pixel on its own."
+        )
+
+
+def _compute_stats(
+    cov: Coverage, layers: _Layers, stats, block_rows, progress, quantiles="exactextract"
+) -> pd.DataFrame:
+    # runs of whole pixels are summed as runs when every statistic is a sum; otherwise
+    # (std, min, max, quantiles, shares) every pixel is an entry of the matrix
+    runs = cov.runs if cov.runs is not None and len(cov.runs) else None
+    if runs is not None and not set(stats) <= _RUN_STATS:
+        runs = None
+    m, pixels = (cov.core, cov.core_pixels) if runs is not None else (cov.matrix, cov.pixels)
     n = m.shape[0]
     n_layers = len(layers)
     nnz_rows = np.repeat(np.arange(n), np.diff(m.indptr)) if m.nnz else np.zeros(0, np.int64)
-    total_w = np.asarray(m.sum(axis=1)).ravel()
+    core_w = np.asarray(m.sum(axis=1)).ravel()
+    total_w = _total_weights(cov) if runs is not None else core_w
     # layers per group: bound the gathered values (work arrays are per layer)
-    per_layer = 8 * cov.pixels.size + 1
+    per_layer = 8 * pixels.size + 1
     group = int(max(1, min(n_layers, _VALUE_BUDGET // per_layer)))
     columns: dict[str, np.ndarray] = {}
     groups = [list(range(i, min(i + group, n_layers))) for i in range(0, n_layers, group)]
     values = None  # one buffer for every group (fresh memory costs page faults)
+    lost = np.zeros(n, dtype=bool)  # parcels over a block that could not be read
+    layers.bad_blocks.clear()
     for gi, idx in enumerate(groups):
         sub = _progress.scaled(progress, gi / len(groups), (gi + 0.8) / len(groups))
-        values = layers.gather(cov.pixels, idx, block_rows, sub, out=values)
-        results = _stats_for_values(m, nnz_rows, total_w, values, stats)
+        layers.unreadable.clear()
+        values = layers.gather(pixels, idx, block_rows, sub, out=values, runs=runs)
+        extra = None
+        if runs is not None:
+            extra = {
+                k: (
+                    np.bincount(runs.parcel, weights=runs.weight * total, minlength=n),
+                    np.bincount(runs.parcel, weights=runs.weight * count, minlength=n),
+                )
+                for k, (total, count) in layers.run_sums.items()
+            }
+        results = _stats_for_values(
+            m, nnz_rows, total_w, values, stats, quantiles, extra=extra, core_w=core_w
+        )
+        for k, runs_lost in layers.unreadable_runs.items():
+            hit = np.zeros(n, dtype=bool)
+            hit[runs.parcel[runs_lost]] = True
+            lost |= hit
+            for stat in stats:
+                results[stat][k, hit] = np.nan
+        for k, pixels_lost in layers.unreadable.items():
+            whole = runs is None or layers.unreadable_runs.get(k, np.zeros(1, bool)).all()
+            if pixels_lost.all() and pixels_lost.size and whole:
+                _raise_unreadable(layers, idx[k])
+            # no statistics from the readable rest of such a parcel: NaN and a status
+            hit = (m @ pixels_lost.astype(np.float64)) > 0
+            lost |= hit
+            for stat in stats:
+                results[stat][k, hit] = np.nan
         for k, layer in enumerate(idx):
             for stat in stats:
                 columns[f"{layers.names[layer]}:{stat}"] = results[stat][k]
         _progress.report(progress, (gi + 1) / len(groups), "computing statistics")
     bad = (cov.status == STATUS_OUTSIDE) | (cov.status == STATUS_EMPTY)
+    status = cov.status
+    if layers.bad_blocks:
+        status = np.where(lost & ~bad, STATUS_UNREADABLE, cov.status)
+        _warn_unreadable(layers.bad_blocks, int((lost & ~bad).sum()))
     out = pd.DataFrame(
-        {"status": cov.status, "coverage_fraction": cov.coverage_fraction},
+        {"status": status, "coverage_fraction": cov.coverage_fraction},
         index=cov.index,
     )
     data = pd.DataFrame(columns, index=cov.index)
@@ -996,7 +1811,9 @@ def _compute_stats(cov: Coverage, layers: _Layers, stats, block_rows, progress) 
     return pd.concat([out, data], axis=1)
 
 
-def _stats_for_values(m, nnz_rows, total_w, values, stats) -> dict[str, np.ndarray]:
+def _stats_for_values(
+    m, nnz_rows, total_w, values, stats, method="exactextract", extra=None, core_w=None
+) -> dict[str, np.ndarray]:
     """All statistics for the gathered ``values`` (g, P) of some layers: stat -> (g, n)."""
     n = m.shape[0]
     g = values.shape[0]
@@ -1024,8 +1841,11 @@ def _stats_for_values(m, nnz_rows, total_w, values, stats) -> dict[str, np.ndarr
             total = m @ np.where(nan, 0.0, x)
         else:
             valid = None
-            count = total_w
+            count = total_w if core_w is None else core_w
             total = m @ x
+        if extra is not None and k in extra:  # runs of whole pixels (sums only)
+            total = total + extra[k][0]
+            count = count + extra[k][1]
         empty = count <= 0
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / count
@@ -1063,23 +1883,36 @@ def _stats_for_values(m, nnz_rows, total_w, values, stats) -> dict[str, np.ndarr
                 mx = np.maximum.reduceat(np.where(ok, xv, -np.inf), starts[nonempty])
                 out["max"][k, nonempty[has]] = mx[has]
         if quantiles:
-            found = _weighted_quantiles(xv[ok], w[ok], nnz_rows[ok], n, quantiles)
+            found = _weighted_quantiles(
+                xv[ok], w[ok], nnz_rows[ok], n, quantiles, merge=method == "exactextract"
+            )
             for stat, q in found.items():
                 out[stat][k] = q
     return out
 
 
-def _weighted_quantiles(x, w, rows, n, quantiles: dict[str, float]) -> dict[str, np.ndarray]:
+def _weighted_quantiles(
+    x, w, rows, n, quantiles: dict[str, float], merge: bool = True
+) -> dict[str, np.ndarray]:
     """Weighted quantiles per parcel, exactextract's definition (``WeightedQuantiles``).
 
     With the values of a parcel sorted, ``S_k = k w_k + (n - 1) sum_{i<k} w_i``; the
     quantile ``q`` interpolates linearly in ``S`` at ``q S_n`` where ``S_n = (n - 1) sum w``.
+    With ``merge`` (exactextract's ``RasterStats``), equal values of a parcel are one
+    element first, their weights summed, so ``n`` counts distinct values.
     """
     result = {s: np.full(n, np.nan) for s in quantiles}
     if x.size == 0:
         return result
     order = _sort_within(rows, x)
     x, w, rows = x[order], w[order], rows[order]
+    if merge and x.size > 1:
+        new = np.ones(x.size, dtype=bool)
+        new[1:] = (rows[1:] != rows[:-1]) | (x[1:] != x[:-1])
+        if not new.all():
+            first = np.flatnonzero(new)
+            w = np.add.reduceat(w, first)
+            x, rows = x[first], rows[first]
     seg_rows, starts, lengths = np.unique(rows, return_index=True, return_counts=True)
     rank = np.arange(x.size) - np.repeat(starts, lengths)
     cw = np.cumsum(w)

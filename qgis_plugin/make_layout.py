@@ -103,9 +103,10 @@ def build(project):
     map_item.setId("map")
     layout.addLayoutItem(map_item)
     # GUIDE pitfall: setExtent, then attemptResize, then the extent holds
-    map_item.setExtent(QgsRectangle(0, 0, 1000, 1000))
+    # the extent has the frame's shape (272 x 262 mm): setExtent keeps the frame inside the page
+    map_item.setExtent(QgsRectangle(0, 0, 2720, 2620))
     _place(map_item, 10, 27, 272, 262)
-    map_item.setExtent(QgsRectangle(0, 0, 1000, 1000))
+    map_item.setExtent(QgsRectangle(0, 0, 2720, 2620))
     map_item.setFrameEnabled(True)
     map_item.setAtlasDriven(True)
     map_item.setAtlasScalingMode(QgsLayoutItemMap.AtlasScalingMode.Auto)

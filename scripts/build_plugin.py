@@ -1,9 +1,14 @@
 """Build the QGIS plugin ZIP: ``dist/ntmgis_qgis-<version>.zip`` (``make plugin``).
 
-The ZIP holds only the plugin (``ntmgis_qgis/``), the Vietnamese catalogue compiled by
-``lrelease`` (``i18n/ntmgis_vi.qm``) and the atlas layout template
-(``layouts/hamlet_a3.qpt`` from ``styles/layouts/``); the ntmgis library is installed into
-QGIS's Python with pip (see ``qgis_plugin/README.md``).
+The ZIP holds the plugin (``ntmgis_qgis/``), the Vietnamese catalogues compiled by
+``lrelease`` (``i18n/ntmgis_vi.qm``, ``i18n/qtbase_vi.qm`` for Qt's own buttons), the atlas
+layout template (``layouts/hamlet_a3.qpt`` from ``styles/layouts/``), the pinned
+dependency list (``requirements.txt``) and the ntmgis library as a pure-Python wheel
+(``wheels/ntmgis-<version>-py3-none-any.whl`` with ``wheels/SHA256SUMS``), which the
+plugin's installer puts into the QGIS profile (see ``qgis_plugin/README.md``). Also
+written: ``dist/ntmgis-<version>-py3-none-any.whl`` for the experts' manual install.
+qgis-plugin-ci conventions: the version comes from the package (``ntmgis/_version.py``),
+the changelog of ``metadata.txt`` from ``qgis_plugin/CHANGELOG.md``.
 
 ``python scripts/build_plugin.py --update-ts`` refreshes ``i18n/ntmgis_vi.ts`` from the
 ``tr()`` strings of the sources: new strings are added as unfinished, strings no longer
@@ -15,6 +20,8 @@ from __future__ import annotations
 import argparse
 import ast
 import configparser
+import hashlib
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "qgis_plugin" / "ntmgis_qgis"
 TS = PLUGIN / "i18n" / "ntmgis_vi.ts"
 TEMPLATE = ROOT / "styles" / "layouts" / "hamlet_a3.qpt"
+QT_TS = PLUGIN / "i18n" / "qtbase_vi.ts"
+CHANGELOG = ROOT / "qgis_plugin" / "CHANGELOG.md"
 CONTEXT = "ntmgis"
 # class attributes and module constants whose strings are passed to tr() by name
 TRANSLATED_NAMES = {"DISPLAY", "HELP", "GROUPS"}
@@ -34,10 +43,59 @@ SKIP = {"__pycache__"}
 
 
 def version() -> str:
-    """The plugin version of ``metadata.txt``."""
-    meta = configparser.ConfigParser()
+    """The version of the package (``ntmgis/_version.py``): plugin and library share it."""
+    text = (ROOT / "ntmgis" / "_version.py").read_text(encoding="utf-8")
+    return re.search(r"__version__\s*=\s*[\"']([^\"']+)", text).group(1)
+
+
+def changelog(limit: int = 5) -> str:
+    """``metadata.txt``'s changelog from ``CHANGELOG.md`` (keep-a-changelog sections)."""
+    if not CHANGELOG.is_file():
+        return ""
+    out, current = [], None
+    for line in CHANGELOG.read_text(encoding="utf-8").splitlines():
+        heading = re.match(r"^## \[?([^\]\s]+)\]?", line)
+        if heading:
+            if len(out) >= limit:
+                break
+            current = heading.group(1)
+            out.append(f"{current}:")
+        elif current and line.strip().startswith(("-", "*")):
+            out.append(" " * 4 + "- " + line.strip().lstrip("-* ").strip())
+    return "\n".join(out)
+
+
+def metadata_text() -> str:
+    """``metadata.txt`` with the package's version and the changelog."""
+    meta = configparser.ConfigParser(interpolation=None)
+    meta.optionxform = str
     meta.read(PLUGIN / "metadata.txt", encoding="utf-8")
-    return meta["general"]["version"]
+    meta["general"]["version"] = version()
+    log = changelog()
+    if log:
+        meta["general"]["changelog"] = "\n" + log
+    import io
+
+    buffer = io.StringIO()
+    meta.write(buffer)
+    return buffer.getvalue()
+
+
+def library_wheel(dist: Path) -> Path:
+    """Build ``ntmgis-<version>-py3-none-any.whl`` (pure Python) into ``dist``."""
+    dist.mkdir(parents=True, exist_ok=True)
+    for old in dist.glob("ntmgis-*.whl"):
+        old.unlink()
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp, str(ROOT)],
+            check=True,
+        )
+        built = next(Path(tmp).glob("ntmgis-*-py3-none-any.whl"))
+        target = dist / built.name
+        shutil.copyfile(built, target)
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
+    return target
 
 
 def _strings_of(node) -> list[str]:
@@ -144,16 +202,27 @@ def build(dist: Path = ROOT / "dist") -> Path:
         )
     dist.mkdir(parents=True, exist_ok=True)
     target = dist / f"ntmgis_qgis-{version()}.zip"
+    wheel = library_wheel(dist)
     with tempfile.TemporaryDirectory() as tmp:
         qm = compile_ts(TS, Path(tmp) / "ntmgis_vi.qm")
+        qt_qm = compile_ts(QT_TS, Path(tmp) / "qtbase_vi.qm")
         partial = target.with_suffix(".zip.part")
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(PLUGIN.rglob("*")):
                 rel = path.relative_to(PLUGIN.parent)
                 if path.is_dir() or SKIP & set(rel.parts) or path.suffix in (".pyc", ".qm"):
                     continue
+                if rel.as_posix() == "ntmgis_qgis/metadata.txt":
+                    archive.writestr(rel.as_posix(), metadata_text())
+                    continue
+                if "wheels" in rel.parts:
+                    continue
                 archive.write(path, rel.as_posix())
             archive.write(qm, "ntmgis_qgis/i18n/ntmgis_vi.qm")
+            archive.write(qt_qm, "ntmgis_qgis/i18n/qtbase_vi.qm")
+            digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+            archive.write(wheel, f"ntmgis_qgis/wheels/{wheel.name}")
+            archive.writestr("ntmgis_qgis/wheels/SHA256SUMS", f"{digest}  {wheel.name}\n")
             archive.write(TEMPLATE, "ntmgis_qgis/layouts/hamlet_a3.qpt")
             readme = ROOT / "qgis_plugin" / "README.md"
             if readme.is_file():
@@ -161,6 +230,8 @@ def build(dist: Path = ROOT / "dist") -> Path:
             licence = ROOT / "LICENSE"
             if licence.is_file():
                 archive.write(licence, "ntmgis_qgis/LICENSE")
+            if CHANGELOG.is_file():
+                archive.write(CHANGELOG, "ntmgis_qgis/CHANGELOG.md")
         partial.replace(target)
     return target
 

@@ -1,5 +1,5 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling" labelsEnabled="1">
+<qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling|Fields|Forms" labelsEnabled="1">
   <renderer-v2 type="singleSymbol" forceraster="0" symbollevels="0" enableorderby="0">
     <symbols>
       <symbol name="0" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
@@ -33,6 +33,30 @@
       <rendering drawLabels="1" obstacle="1" obstacleFactor="1" obstacleType="1" displayAll="1" upsidedownLabels="0" labelPerPart="0" mergeLines="0" minFeatureSize="0" limitNumLabels="0" maxNumLabels="2000" zIndex="1" scaleVisibility="0" scaleMin="1" scaleMax="0" />
     </settings>
   </labeling>
+  <fieldConfiguration>
+    <field name="status" configurationFlags="None">
+      <editWidget type="ValueMap">
+        <config>
+          <Option type="Map">
+            <Option name="map" type="List">
+              <Option type="Map">
+                <Option name="Vượt chỉ tiêu" type="QString" value="vuot" />
+              </Option>
+              <Option type="Map">
+                <Option name="Đạt chỉ tiêu" type="QString" value="dat" />
+              </Option>
+              <Option type="Map">
+                <Option name="Chưa đạt chỉ tiêu" type="QString" value="chua_dat" />
+              </Option>
+              <Option type="Map">
+                <Option name="Không có chỉ tiêu" type="QString" value="khong_chi_tieu" />
+              </Option>
+            </Option>
+          </Option>
+        </config>
+      </editWidget>
+    </field>
+  </fieldConfiguration>
   <blendMode>0</blendMode>
   <featureBlendMode>0</featureBlendMode>
   <layerOpacity>1</layerOpacity>

@@ -1,5 +1,5 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
-<qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling" labelsEnabled="1">
+<qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling|Fields|Forms" labelsEnabled="1">
   <renderer-v2 type="categorizedSymbol" attr="CASE WHEN attribute('is_garden') IS NOT NULL AND NOT attribute('is_garden') THEN 'khong_phai_vuon' WHEN &quot;survey_class&quot; IN ('vuon_mau', 'dat_chuan', 'da_cai_tao', 'vuon_tap', 'hoang_hoa', 'chua_khao_sat') THEN &quot;survey_class&quot; ELSE 'chua_khao_sat' END" forceraster="0" symbollevels="0" enableorderby="0">
     <categories>
       <category value="vuon_mau" label="Vườn mẫu" symbol="0" render="true" />
@@ -240,6 +240,95 @@
       <rendering drawLabels="1" obstacle="1" obstacleFactor="1" obstacleType="1" displayAll="0" upsidedownLabels="0" labelPerPart="0" mergeLines="0" minFeatureSize="0" limitNumLabels="0" maxNumLabels="2000" zIndex="0" scaleVisibility="1" scaleMin="1" scaleMax="5000" />
     </settings>
   </labeling>
+  <fieldConfiguration>
+    <field name="flag" configurationFlags="None">
+      <editWidget type="ValueMap">
+        <config>
+          <Option type="Map">
+            <Option name="map" type="List">
+              <Option type="Map">
+                <Option name="Vườn hoang hóa" type="QString" value="hoang_hoa" />
+              </Option>
+              <Option type="Map">
+                <Option name="Vườn cải tạo trong mùa" type="QString" value="cai_tao" />
+              </Option>
+              <Option type="Map">
+                <Option name="Nghi vấn hoang hóa" type="QString" value="nghi_van" />
+              </Option>
+              <Option type="Map">
+                <Option name="Vườn có canh tác" type="QString" value="binh_thuong" />
+              </Option>
+              <Option type="Map">
+                <Option name="Thiếu dữ liệu ảnh" type="QString" value="thieu_du_lieu" />
+              </Option>
+              <Option type="Map">
+                <Option name="Không phải vườn (lúa, ao...)" type="QString" value="khong_phai_vuon" />
+              </Option>
+            </Option>
+          </Option>
+        </config>
+      </editWidget>
+    </field>
+    <field name="survey_class" configurationFlags="None">
+      <editWidget type="ValueMap">
+        <config>
+          <Option type="Map">
+            <Option name="map" type="List">
+              <Option type="Map">
+                <Option name="Vườn mẫu" type="QString" value="vuon_mau" />
+              </Option>
+              <Option type="Map">
+                <Option name="Vườn đạt chuẩn" type="QString" value="dat_chuan" />
+              </Option>
+              <Option type="Map">
+                <Option name="Vườn đã cải tạo" type="QString" value="da_cai_tao" />
+              </Option>
+              <Option type="Map">
+                <Option name="Vườn tạp" type="QString" value="vuon_tap" />
+              </Option>
+              <Option type="Map">
+                <Option name="Vườn hoang hóa" type="QString" value="hoang_hoa" />
+              </Option>
+              <Option type="Map">
+                <Option name="Chưa khảo sát" type="QString" value="chua_khao_sat" />
+              </Option>
+              <Option type="Map">
+                <Option name="Không phải vườn (lúa, ao...)" type="QString" value="khong_phai_vuon" />
+              </Option>
+            </Option>
+          </Option>
+        </config>
+      </editWidget>
+    </field>
+    <field name="agreement" configurationFlags="None">
+      <editWidget type="ValueMap">
+        <config>
+          <Option type="Map">
+            <Option name="map" type="List">
+              <Option type="Map">
+                <Option name="Phù hợp" type="QString" value="phu_hop" />
+              </Option>
+              <Option type="Map">
+                <Option name="Khảo sát tốt, ảnh cho thấy hoang hóa" type="QString" value="khao_sat_tot_anh_hoang" />
+              </Option>
+              <Option type="Map">
+                <Option name="Khảo sát hoang hóa, ảnh cho thấy canh tác" type="QString" value="khao_sat_hoang_anh_tot" />
+              </Option>
+              <Option type="Map">
+                <Option name="Báo cải tạo, ảnh chưa thấy thay đổi" type="QString" value="cai_tao_chua_thay" />
+              </Option>
+              <Option type="Map">
+                <Option name="Không đủ dữ liệu đối chiếu" type="QString" value="khong_du_lieu" />
+              </Option>
+              <Option type="Map">
+                <Option name="Không phải vườn (lúa, ao...)" type="QString" value="khong_phai_vuon" />
+              </Option>
+            </Option>
+          </Option>
+        </config>
+      </editWidget>
+    </field>
+  </fieldConfiguration>
   <blendMode>0</blendMode>
   <featureBlendMode>0</featureBlendMode>
   <layerOpacity>1</layerOpacity>

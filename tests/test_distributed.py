@@ -188,7 +188,7 @@ def test_cluster_result_equals_single_process_exactly(layers_dir, tmp_path, clie
     pd.testing.assert_frame_equal(dist.parcels, single.parcels, check_exact=True)
     pd.testing.assert_frame_equal(dist.hamlets, single.hamlets, check_exact=True)
     assert dist.messages[0] == single.messages[0]
-    skip = {"started_utc", "partitions", "partition_block_px"}
+    skip = {"started_utc", "partitions", "partition_block_px", "run_id"}
     assert {k: v for k, v in dist.metadata.items() if k not in skip} == {
         k: v for k, v in single.metadata.items() if k not in skip
     }
@@ -280,10 +280,14 @@ def test_bad_block_and_bad_commune_reported_rest_completes(
 ):
     s2 = tmp_path / "s2"
     shutil.copytree(layers_dir / "s2", s2)
-    scene = sorted(p for p in s2.iterdir() if p.is_dir())[3]
+    scenes = sorted(p for p in s2.iterdir() if p.is_dir())
+    scene = scenes[3]
     cfg, parcels = joined
     blocks = plan_blocks(parcels, cfg.imagery, block=BLOCK)
-    broken_block = _retile_and_corrupt_one_block(scene / "B04.tif", parcels, blocks)
+    # one bad scene is skipped and reported (issue 17); a block that no scene can be read
+    # for fails: break the same tile of every scene
+    for one in scenes:
+        broken_block = _retile_and_corrupt_one_block(one / "B04.tif", parcels, blocks)
     good = _cfg(layers_dir, tmp_path / "a")
     good.imagery = s2
     broken = _cfg(layers_dir, tmp_path / "b")

@@ -131,9 +131,10 @@ def test_report_reads_support_needs(tmp_path):
     progress = hamlet_progress(result, targets, hamlets=tiny_hamlets())
     paths = write_report(progress, result, tmp_path / "out")
     book = openpyxl.load_workbook(paths["xlsx"])
-    rows = list(book[SHEETS["visits"][0]].iter_rows(min_row=3, values_only=True))
-    header = list(rows[0])
-    visits = {r[header.index("Số thửa")]: r[header.index("Nhu cầu hỗ trợ")] for r in rows[1:]}
+    from test_report import sheet_table  # the report's layout: header rows as printed
+
+    rows = sheet_table(book[SHEETS["visits"][0]])
+    visits = {r["Số thửa"]: r["Nhu cầu hỗ trợ"] for r in rows}
     assert visits[13] == "cây giống, vốn"
     needs = pd.read_csv(paths["needs"], encoding="utf-8-sig")
     commune = needs[needs["Thôn"] == "Toàn xã"].set_index("Nhu cầu hỗ trợ")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import warnings
 
 import openpyxl
 import pandas as pd
@@ -42,11 +43,31 @@ def injected_result():
     return result
 
 
-def sheet_table(sheet, header_row=3):
-    """Header -> list of values, read back from a sheet."""
-    rows = list(sheet.iter_rows(min_row=header_row, values_only=True))
-    header = list(rows[0])
-    return [dict(zip(header, row)) for row in rows[1:]]
+def header_rows(sheet):
+    """The table's header rows: the rows printed at the top of every page."""
+    first, last = (int(x.strip("$")) for x in sheet.print_title_rows.split(":"))
+    return first, last
+
+
+def sheet_table(sheet):
+    """Header -> list of values, read back from a sheet (two-level headers as "X: y")."""
+    first, last = header_rows(sheet)
+    names, group = [], None
+    for j in range(1, sheet.max_column + 1):
+        top = sheet.cell(row=first, column=j).value
+        sub = sheet.cell(row=last, column=j).value if last > first else None
+        if top is not None:
+            group = top
+        if sub is None:
+            names.append(top)
+        else:
+            names.append(f"{group}: {sub[:1].lower()}{sub[1:]}")
+    table = []
+    for row in sheet.iter_rows(min_row=last + 1, values_only=True):
+        if row[0] is None:  # the table ends (the signer block follows on the first sheet)
+            break
+        table.append(dict(zip(names, row)))
+    return table
 
 
 @pytest.fixture
@@ -60,27 +81,44 @@ def written(tmp_path, targets):
 def test_files_and_sheets(written):
     _, paths = written
     # + the commune plan's sheets (ntmgis.needs, ntmgis.plan): Step 3 needs, Step 4 plan
-    assert set(paths) == {"xlsx", "summary", "hamlets", "visits", "transitions", "needs", "plan"}
+    assert set(paths) == {"xlsx", "pdf", "summary", "ranking", "hamlets", "visits",
+                          "transitions", "needs", "plan"}  # fmt: skip
     assert paths["xlsx"].name == "bao_cao_tien_do.xlsx"
-    assert paths["hamlets"].name == "bao_cao_tien_do_xep_hang_thon.csv"
+    assert paths["ranking"].name == "bao_cao_tien_do_xep_hang_thon.csv"
+    assert paths["hamlets"].name == "bao_cao_tien_do_chi_tiet_thon.csv"
     book = openpyxl.load_workbook(paths["xlsx"])
     assert book.sheetnames == [
-        SHEETS[k][0] for k in ("summary", "hamlets", "visits", "transitions", "needs", "plan")
+        SHEETS[k][0]
+        for k in ("summary", "ranking", "visits", "transitions", "hamlets", "needs", "plan")
     ]
     for sheet in book.worksheets:
         assert sheet.page_setup.orientation == "landscape"
         assert int(sheet.page_setup.paperSize) == 9  # A4
-        assert sheet.print_title_rows == "$3:$3"  # header row on every printed page
-        assert sheet.freeze_panes is not None and sheet.freeze_panes.endswith("4")
-        assert sheet.sheet_properties.pageSetUpPr.fitToPage
-        header = [c for c in sheet[3] if c.value is not None]
+        first, last = header_rows(sheet)  # the header rows print on every page
+        assert sheet.freeze_panes is not None and sheet.freeze_panes.endswith(str(last + 1))
+        header = [c for c in sheet[first] if c.value is not None]
         assert header and all(c.font.bold for c in header)
         assert all(c.fill.fgColor.rgb.endswith("D9EAD3") for c in header)
         assert sheet.column_dimensions["B"].width >= 6
+        assert sheet.oddFooter.center.text == "Trang &P/&N"
+        texts = [c.value for row in sheet.iter_rows(max_row=first) for c in row]
+        assert "UBND XÃ THỬ NGHIỆM" in texts  # the issuing body heads every sheet
+    summary, ranking = book.worksheets[:2]
+    texts = [c.value for row in summary.iter_rows(max_row=8) for c in row if c.value]
+    assert texts[:2] == ["UBND XÃ THỬ NGHIỆM", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"]
+    assert "Độc lập - Tự do - Hạnh phúc" in texts and "BÁO CÁO" in texts
+    assert any(t.startswith("Số: ") and t.endswith("/BC-UBND") for t in texts)
+    assert any(t.startswith("Thử Nghiệm, ngày ") for t in texts)
+    signer = [c.value for row in summary.iter_rows(min_row=header_rows(summary)[1]) for c in row]
+    assert "TM. ỦY BAN NHÂN DÂN" in signer and "CHỦ TỊCH" in signer and "Nơi nhận:" in signer
+    assert "- Lưu: VT." in signer
+    # the printable ranking: few columns, fitted to the page width; the detail goes across
+    assert ranking.sheet_properties.pageSetUpPr.fitToPage
+    assert ranking.max_column <= 15
     hamlets = book[SHEETS["hamlets"][0]]
-    assert hamlets.freeze_panes == "D4"  # rank, code and hamlet stay in view
-    assert hamlets["A1"].value == SHEETS["hamlets"][2]
-    assert "Xã Thử Nghiệm" in hamlets["A2"].value
+    assert not hamlets.sheet_properties.pageSetUpPr.fitToPage
+    assert hamlets.print_title_cols == "$A:$C"  # rank, code and hamlet on every page
+    assert hamlets.freeze_panes == f"D{header_rows(hamlets)[1] + 1}"
     # the hamlet column is wide enough for the names
     assert hamlets.column_dimensions["C"].width >= len(B)
 
@@ -164,8 +202,14 @@ def test_workbook_numbers_match_progress(written):
     )
     assert rows[B]["Vườn hoang hóa đưa vào sử dụng: chỉ tiêu"] is None  # no target: empty cell
     assert rows[A]["Tỷ lệ vườn đạt chuẩn (%): tiến độ (%)"] == 107.1
-    number = book[SHEETS["hamlets"][0]].cell(row=4, column=1)
+    sheet = book[SHEETS["hamlets"][0]]
+    number = sheet.cell(row=header_rows(sheet)[1] + 1, column=1)
     assert number.data_type == "n"
+    view = {row["Thôn"]: row for row in sheet_table(book[SHEETS["ranking"][0]])}
+    assert list(view) == [B, A, C]
+    assert view[A]["Tỷ lệ vườn đạt chuẩn (%): tiến độ (%)"] == 107.1
+    assert view[B]["Điểm tiến độ (%)"] == 162.5 and view[B]["Ưu tiên khen thưởng"] == 1
+    assert view[A]["Đánh giá chung"] == "Đạt chỉ tiêu"
 
 
 def test_summary_and_visits(written):
@@ -192,8 +236,9 @@ def test_summary_and_visits(written):
     assert visits[1]["Kết quả ảnh vệ tinh"] == "Nghi vấn hoang hóa"
     assert summary["Thửa cần kiểm tra thực địa"] == 3
     transitions = book[SHEETS["transitions"][0]]
-    assert transitions.max_row == 3  # header only
-    assert "--baseline" in transitions["A2"].value
+    assert transitions.max_row == header_rows(transitions)[1]  # header only
+    notes = [c.value for row in transitions.iter_rows() for c in row if c.value]
+    assert any("--baseline" in str(v) for v in notes)
 
 
 def test_transitions_with_baseline(tmp_path, targets):
@@ -268,15 +313,108 @@ def test_commune_name_is_data_too(tmp_path, targets):
     paths = write_report(progress, result, tmp_path / "out", commune="=2+3")
     book = openpyxl.load_workbook(paths["xlsx"])
     for sheet in book.worksheets:
-        subtitle = sheet["A2"]
-        assert subtitle.value.startswith("=2+3") and subtitle.data_type == "s"
-        assert subtitle.quotePrefix
-    summary = book[SHEETS["summary"][0]]
-    assert summary["B4"].value == "=2+3" and summary["B4"].data_type == "s"
+        found = [c for row in sheet.iter_rows() for c in row if str(c.value).startswith("=2+3")]
+        assert found and all(c.data_type == "s" and c.quotePrefix for c in found)
+    summary = sheet_table(book[SHEETS["summary"][0]])
+    assert summary[0]["Nội dung"] == "Xã" and summary[0]["Giá trị"] == "=2+3"
     hamlets = book[SHEETS["hamlets"][0]]
-    header = [c.value for c in hamlets[3]]
-    area = hamlets.cell(row=4, column=header.index("Diện tích vườn (m²)") + 1)
-    assert area.data_type == "n" and area.number_format == "#,##0"
-    assert hamlets.cell(row=4, column=1).number_format == "0"  # rank
+    first, last = header_rows(hamlets)
+    header = [c.value for c in hamlets[first]]
+    area = hamlets.cell(row=last + 1, column=header.index("Diện tích vườn (m²)") + 1)
+    # Vietnamese display: 1.250 (thousands dot), 12,5 (decimal comma), whatever the locale
+    assert area.data_type == "n" and area.number_format == "[$-42A]#,##0"
+    assert hamlets.cell(row=last + 1, column=1).number_format == "0"  # rank
     summary_csv = paths["summary"].read_text(encoding="utf-8-sig").splitlines()
-    assert summary_csv[1] == "Xã,'=2+3,"
+    assert summary_csv[1] == "1,Xã,'=2+3,,"
+
+
+FORM = {
+    "parent_body": "UBND HUYỆN CAN LỘC",
+    "number": "15",
+    "place": "Thử Nghiệm",
+    "date": "2022-12-20",
+    "signer_title": "PHÓ CHỦ TỊCH",
+    "signer_authority": "KT. CHỦ TỊCH",
+    "signer_name": "Nguyễn Văn An",
+    "recipients": ["UBND huyện Can Lộc", "Văn phòng Điều phối NTM huyện"],
+}
+
+
+def test_the_form_from_the_run_config(tmp_path, targets, layers_dir):
+    """[report] in the run config -> the workbook's heading and signer, the PDF, the maps."""
+    import pdfplumber
+    from click.testing import CliRunner
+
+    from ntmgis._toml import tomllib
+    from ntmgis.cli import cli
+    from ntmgis.config import load_config
+    from ntmgis.errors import ConfigError
+    from ntmgis.pipeline import write_gpkg_atomic
+
+    raw = tomllib.loads((layers_dir / "thanh_binh.toml").read_text(encoding="utf-8"))
+    cfg = load_config({**raw, "report": FORM}, base=layers_dir)
+    assert cfg.report_form == FORM
+    for bad, word in (({"numbr": "1"}, "numbr"), ({"date": "20/12/2022"}, "YYYY-MM-DD"),
+                      ({"recipients": "Lưu: VT"}, "list")):  # fmt: skip
+        with pytest.raises(ConfigError, match=word):
+            load_config({**raw, "report": bad}, base=layers_dir)
+    config = tmp_path / "xa.toml"
+    config.write_text('[commune]\nname = "Xã Thử Nghiệm"\n\n[report]\n' + "\n".join(
+        f"{k} = {v!r}".replace("'", '"') for k, v in FORM.items()), encoding="utf-8")  # fmt: skip
+    gpkg = write_gpkg_atomic(
+        tmp_path / "ket_qua.gpkg", {"parcels": tiny_result(), "hamlets": tiny_hamlets()}
+    )
+    out = tmp_path / "out"
+    run = CliRunner().invoke(cli, ["progress", str(gpkg), str(targets), "-o", str(out),
+                                   "--config", str(config)], catch_exceptions=False)  # fmt: skip
+    assert run.exit_code == 0, run.output
+    book = openpyxl.load_workbook(out / "bao_cao_tien_do.xlsx")
+    summary = book.worksheets[0]
+    texts = [c.value for row in summary.iter_rows() for c in row if c.value]
+    assert texts[:3] == [
+        "UBND HUYỆN CAN LỘC",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "UBND XÃ THỬ NGHIỆM",
+    ]
+    assert "Số: 15/BC-UBND" in texts and "Thử Nghiệm, ngày 20 tháng 12 năm 2022" in texts
+    assert {"KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH", "Nguyễn Văn An", "- UBND huyện Can Lộc;",
+            "- Văn phòng Điều phối NTM huyện;", "- Lưu: VT."} <= set(texts)  # fmt: skip
+    appendix = [c.value for row in book.worksheets[1].iter_rows(max_row=6) for c in row]
+    assert "(Kèm theo Báo cáo số 15/BC-UBND ngày 20/12/2022 của UBND XÃ THỬ NGHIỆM)" in appendix
+    with pdfplumber.open(out / "bao_cao_tien_do.pdf") as pdf:
+        text = "\n".join(p.extract_text() for p in pdf.pages)
+    assert "Số: 15/BC-UBND" in text and "Nguyễn Văn An" in text and "KT. CHỦ TỊCH" in text
+    # the maps' signature block: the same settings
+    from ntmgis.maps import render_maps
+
+    (maps_pdf,) = render_maps(gpkg, tmp_path / "maps", form=FORM, commune="Xã Thử Nghiệm")
+    with pdfplumber.open(maps_pdf) as pdf:
+        page = pdf.pages[1].extract_text()
+    assert "Thử Nghiệm, ngày 20 tháng 12 năm 2022" in page
+    assert "KT. CHỦ TỊCH" in page and "PHÓ CHỦ TỊCH" in page and "Nguyễn Văn An" in page
+
+
+def test_a_run_says_what_it_did_not_write(small_sample, tmp_path):
+    """report = true without targets: no report, and the run says why and what to add."""
+    from ntmgis.config import load_config, read_toml
+    from ntmgis.i18n import set_language
+    from ntmgis.pipeline import run
+
+    raw = read_toml(small_sample.root / "thanh_binh.toml")
+    raw["inputs"].pop("targets", None)
+    raw["flags"] = {"calibration": "rules"}
+    raw["outputs"] = {"dir": str(tmp_path / "out"), "maps": False, "report": True}
+    set_language("vi")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the sample's survey defects: tested elsewhere
+            result = run(load_config(raw, base=small_sample.root))
+    finally:
+        set_language(None)
+    assert "report_xlsx" not in result.outputs and "maps_pdf" not in result.outputs
+    assert not list((tmp_path / "out").glob("bao_cao_tien_do*"))
+    summary = result.summary()
+    reason = next(line for line in summary.splitlines() if line.startswith("Báo cáo tiến độ"))
+    assert "không ghi" in reason and "targets" in reason and "[inputs]" in reason
+    assert "ntmgis progress" in reason  # or make it from the result afterwards
+    assert any(line.startswith("Bản đồ các thôn: không in") for line in summary.splitlines())

@@ -22,7 +22,14 @@ from ntmgis.stack import RasterStack
 from ntmgis.zonal import Coverage, compute_coverage, split_column, zonal_stats
 
 ROOT = Path(__file__).resolve().parents[1]
-S2_REAL = ROOT.parent / "shared" / "data" / "sentinel2_real" / "s2_10m_blue_green_red_nir.tif"
+S2_REAL = next(
+    (
+        base / "shared" / "data" / "sentinel2_real" / "s2_10m_blue_green_red_nir.tif"
+        for base in (ROOT.parent, ROOT.parent.parent)  # /work/main or /work/wt/<name>
+        if (base / "shared" / "data" / "sentinel2_real").exists()
+    ),
+    ROOT.parent / "shared" / "data" / "sentinel2_real" / "s2_10m_blue_green_red_nir.tif",
+)
 SAMPLE = ROOT / "layers" / "thanh_binh.gpkg"
 
 # a 10 m grid at (500000, 2000000) in UTM 48N
@@ -145,7 +152,8 @@ def test_coverage_property_areas(points, scale):
     cov = compute_coverage([poly], (T, (20, 20)))
     weights = cov.matrix.data
     assert (weights > 0).all() and (weights <= 1 + 1e-12).all()
-    assert weights.sum() == pytest.approx(poly.area / 100.0, rel=1e-9, abs=1e-12)
+    # pixel coordinates come from x ~ 5e5 m: ~1e-11 pixel of absolute rounding
+    assert weights.sum() == pytest.approx(poly.area / 100.0, rel=1e-9, abs=1e-10)
 
 
 def test_rotated_grid_coverage_sums_to_area():
@@ -534,3 +542,364 @@ def test_cli_zonal_writes_csv_and_gpkg(tmp_path):
     assert result.exit_code == 0, result.output
     back = gpd.read_file(gpkg)
     assert back["nir:count"].tolist()[0] == pytest.approx(1.0) and len(back) == 2
+
+
+# --------------------------------------------------------------------------------------
+# GDAL's rasterizer rules (rasterstats' centroid and all_touched) on ties
+# --------------------------------------------------------------------------------------
+
+
+def _lattice_polygons(rng, n, transform, size, step):
+    """Random polygons with vertices on a ``step``-pixel lattice: pixel centres on edges,
+    edges on pixel boundaries, vertices on pixel corners; some cross the raster's left,
+    top or bottom edge. Not its right edge: there GDAL 3.10's all-touched line drawing
+    can write past the end of its buffer (the reference itself corrupts the heap)."""
+    geoms = []
+    while len(geoms) < n:
+        k = rng.integers(3, 9)
+        cx, cy = rng.uniform(1, size - 4.5), rng.uniform(1, size - 1)
+        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
+        rad = rng.uniform(0.5, 4, k)
+        cols = np.round((cx + rad * np.cos(ang)) / step) * step
+        rows = np.round((cy + rad * np.sin(ang)) / step) * step
+        g = shapely.make_valid(shapely.Polygon([transform * (c, r) for c, r in zip(cols, rows)]))
+        if g.geom_type in ("Polygon", "MultiPolygon") and g.area > 0:
+            geoms.append(g if rng.random() < 0.5 else shapely.reverse(g))  # both windings
+    return geoms
+
+
+def _membership(geom, transform, size, weights):
+    cov = compute_coverage([geom], (transform, (size, size)), weights=weights)
+    out = np.zeros(size * size, dtype=bool)
+    out[cov.pixels[cov.matrix.indices]] = cov.matrix.data > 0
+    return out.reshape(size, size)
+
+
+@pytest.mark.parametrize("weights", ["centroid", "all_touched"])
+def test_gdal_rasterizer_ties_on_fuzzed_lattice_polygons(weights):
+    from rasterio.features import rasterize
+
+    rng = np.random.default_rng(21)
+    size = 16
+    transforms = [
+        Affine(1, 0, 0, 0, -1, size),
+        T,  # 10 m at (500000, 2000000)
+        Affine(10, 0, 499985, 0, -10, 2000005),
+    ]
+    checked = differ = 0
+    for transform in transforms:
+        for step in (0.5, 0.25):
+            for g in _lattice_polygons(rng, 60, transform, size, step):
+                gdal = rasterize(
+                    [g], out_shape=(size, size), transform=transform,
+                    all_touched=weights == "all_touched",
+                ).astype(bool)  # fmt: skip
+                differ += int((gdal != _membership(g, transform, size, weights)).any())
+                checked += 1
+    assert checked == 360
+    assert differ == 0
+
+
+def test_all_touched_grid_aligned_edges_touch_from_inside_only():
+    unit = Affine(1, 0, 0, 0, -1, 4)
+    grid = (unit, (4, 4))
+    # box(0, 0, 2, 2): its four pixels (rasterstats/GDAL: 4), not the 2 x 2 + neighbours
+    cov = compute_coverage([shapely.box(0, 0, 2, 2)], grid, weights="all_touched")
+    assert sorted(cov.pixels[cov.matrix.indices].tolist()) == [8, 9, 12, 13]
+    # an aligned square inside the raster: 4, not 9 (its right and bottom neighbours)
+    cov = compute_coverage([shapely.box(1, 1, 3, 3)], grid, weights="all_touched")
+    assert sorted(cov.pixels[cov.matrix.indices].tolist()) == [5, 6, 9, 10]
+    # a hair inside the boundary (1e-6 pixel) is still "on" it, as in GDAL (1e-4)
+    cov = compute_coverage([shapely.box(1 - 1e-6, 1, 3, 3)], grid, weights="all_touched")
+    assert cov.pixel_count[0] == 4
+    # ... but 0.01 pixel over it touches the next column
+    cov = compute_coverage([shapely.box(0.99, 1, 3, 3)], grid, weights="all_touched")
+    assert cov.pixel_count[0] == 6
+
+
+def test_centroid_centres_on_edges_follow_gdal():
+    # square (0.5, 0.5)-(2.5, 2.5) in pixels: centres on all four edges. GDAL: a centre on
+    # the left edge is out, on the right edge in; on a north-up grid both the top and the
+    # bottom rows are in (the bottom one through GDAL's horizontal-edge rule)
+    unit = Affine(1, 0, 0, 0, -1, 4)
+    sq = shapely.box(0.5, 0.5, 2.5, 2.5)
+    for g in (sq, shapely.reverse(sq)):
+        got = _membership(g, unit, 4, "centroid").astype(int).tolist()
+        assert got == [[0, 0, 0, 0], [0, 1, 1, 0], [0, 1, 1, 0], [0, 1, 1, 0]]
+
+
+# --------------------------------------------------------------------------------------
+# quantiles: exactextract's definition (equal values merged before weighting)
+# --------------------------------------------------------------------------------------
+
+
+def test_quantiles_merge_equal_values_as_exactextract():
+    values = np.array([[1, 1], [1, 2]], dtype="float32")
+    args = ([_box(0, 0, 2, 2)], (values, T))
+    merged = zonal_stats(*args, stats=["median", "p25", "p75"], weights="centroid")
+    # distinct values 1 (weight 3) and 2 (weight 1): S = [0, 4], S_n = 4 -> median 1.5
+    assert merged["band1:median"].iloc[0] == pytest.approx(1.5)
+    assert merged["band1:p25"].iloc[0] == pytest.approx(1.25)
+    assert merged["band1:p75"].iloc[0] == pytest.approx(1.75)
+    pixels = zonal_stats(*args, stats=["median"], weights="centroid", quantiles="pixels")
+    assert pixels["band1:median"].iloc[0] == pytest.approx(1.0)  # every pixel on its own
+    with pytest.raises(InputError, match="quantiles must be one of"):
+        zonal_stats(*args, stats=["median"], quantiles="type7")
+
+
+def test_quantiles_agree_with_exactextract_on_repeated_values(tmp_path):
+    from exactextract import exact_extract
+
+    rng = np.random.default_rng(31)
+    # few distinct values (a classified or quantised raster): ties in every parcel
+    data = (rng.integers(0, 6, (60, 60)) / 4).astype("float32")
+    path = _write(tmp_path / "classes.tif", data, nodata=-1.0)
+    gdf = _random_parcels(rng, 300, 60, 60, margin=-3)
+    ops = ["median", "quantile(q=0.1)", "quantile(q=0.9)"]
+    ee = exact_extract(str(path), gdf, ops, output="pandas")
+    ours = zonal_stats(gdf, path, stats=["median", "p10", "p90"], names=["b"])
+    for col, stat in (("median", "median"), ("quantile_10", "p10"), ("quantile_90", "p90")):
+        np.testing.assert_allclose(
+            ours[f"b:{stat}"], ee[col].to_numpy(float), rtol=1e-6, atol=1e-7, err_msg=col
+        )
+    # the per-pixel definition differs on these parcels: the parameter matters
+    alt = zonal_stats(gdf, path, stats=["median"], names=["b"], quantiles="pixels")
+    assert (np.abs(alt["b:median"] - ours["b:median"]) > 1e-3).sum() > 30
+
+
+# --------------------------------------------------------------------------------------
+# GDAL mask bands; a truncated raster
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("internal", [True, False])
+def test_gdal_mask_bands_are_honoured(tmp_path, internal):
+    from exactextract import exact_extract
+    from rasterstats import zonal_stats as rs_zonal_stats
+
+    data = np.arange(100, dtype="float32").reshape(10, 10) + 1
+    mask = np.full((10, 10), 255, dtype="uint8")
+    mask[:, :5] = 0  # the left half is masked (no nodata value on the file)
+    path = tmp_path / "masked.tif"
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=internal):
+        with rasterio.open(
+            path, "w", driver="GTiff", width=10, height=10, count=1, dtype="float32",
+            crs=CRS, transform=T,
+        ) as dst:  # fmt: skip
+            dst.write(data, 1)
+            dst.write_mask(mask)
+    assert (tmp_path / "masked.tif.msk").exists() != internal
+    parcels = gpd.GeoDataFrame(geometry=[_box(0, 0, 10, 10), _box(0, 0, 4, 4)], crs=CRS)
+    ours = zonal_stats(parcels, path, stats=["count", "mean"], names=["b"])
+    ee = exact_extract(str(path), parcels, ["count", "mean"], output="pandas")
+    rs = pd.DataFrame(rs_zonal_stats(parcels, str(path), stats=["count", "mean"]))
+    # 50 clear pixels, as exactextract and rasterstats count them (not 100)
+    assert ours["b:count"].tolist() == [50.0, 0.0]
+    assert ee["count"].tolist()[0] == pytest.approx(50.0) and rs["count"].tolist() == [50, 0]
+    expected = data[:, 5:].mean()
+    assert ours["b:mean"].iloc[0] == pytest.approx(expected)
+    assert ee["mean"].iloc[0] == pytest.approx(expected) and rs["mean"].iloc[0] == expected
+    assert np.isnan(ours["b:mean"].iloc[1])
+
+
+def _truncated_raster(tmp_path, fraction=0.6):
+    import os
+
+    rng = np.random.default_rng(41)
+    data = rng.random((2, 128, 128)).astype("float32")
+    path = tmp_path / "cut.tif"
+    with rasterio.open(
+        path, "w", driver="GTiff", width=128, height=128, count=2, dtype="float32", crs=CRS,
+        transform=T, tiled=True, blockxsize=32, blockysize=32, compress="deflate",
+    ) as dst:  # fmt: skip
+        dst.write(data)
+    full = tmp_path / "full.tif"
+    full.write_bytes(path.read_bytes())
+    with open(path, "r+b") as f:
+        f.truncate(int(os.path.getsize(path) * fraction))
+    return path, full
+
+
+def test_truncated_raster_parcels_over_lost_blocks_get_a_status(tmp_path):
+    from ntmgis.errors import ZonalWarning
+
+    path, full = _truncated_raster(tmp_path)
+    rng = np.random.default_rng(42)
+    parcels = _random_parcels(rng, 300, 128, 128, margin=-3)
+    with pytest.warns(ZonalWarning) as caught:
+        table = zonal_stats(parcels, path, stats=["mean", "count"])
+    found = [w.message for w in caught if isinstance(w.message, ZonalWarning)]
+    assert "cut.tif" in str(found[0]) and found[0].where.endswith("cut.tif")
+    assert found[0].what == "unreadable block"
+    reference = zonal_stats(parcels, full, stats=["mean", "count"])
+    lost = table["status"] == "unreadable"
+    assert 0 < lost.sum() < len(parcels)  # every parcel has a status, none dropped
+    assert len(table) == len(parcels)
+    means = table.loc[lost, ["band1:mean", "band2:mean"]]
+    assert means.isna().any(axis=1).all()  # no value from the readable rest of a block
+    # where a layer was readable, its value is the intact file's
+    both = reference.loc[lost, ["band1:mean", "band2:mean"]]
+    np.testing.assert_array_equal(means.to_numpy()[means.notna()], both.to_numpy()[means.notna()])
+    pd.testing.assert_frame_equal(table[~lost], reference[~lost])
+
+
+def test_unreadable_raster_is_an_imagery_error_naming_the_file(tmp_path):
+    path, _ = _truncated_raster(tmp_path, fraction=0.02)  # the header and nothing else
+    parcels = [_box(2, 2, 6, 6)]
+    try:
+        zonal_stats(parcels, path, stats=["mean"])
+    except ImageryError as exc:
+        assert "cut.tif" in str(exc)
+    else:  # pragma: no cover - the test must fail if nothing is raised
+        pytest.fail("no ImageryError for a raster whose blocks cannot be read")
+
+
+def test_gdal_block_cache_is_restored_after_reading_an_open_dataset(tmp_path):
+    from rasterio.env import get_gdal_config
+
+    path = _write(tmp_path / "r.tif", np.ones((2, 20, 20), "float32"))
+    before = get_gdal_config("GDAL_CACHEMAX")
+    with rasterio.open(path) as ds:
+        zonal_stats([_box(1, 1, 3, 3)], ds, stats=["mean"])
+        assert get_gdal_config("GDAL_CACHEMAX") == before
+    zonal_stats([_box(1, 1, 3, 3)], path, stats=["mean"])
+    assert get_gdal_config("GDAL_CACHEMAX") == before
+
+
+# --------------------------------------------------------------------------------------
+# CRS mistakes: metres labelled EPSG:4326; a raster without CRS
+# --------------------------------------------------------------------------------------
+
+
+def test_metres_labelled_as_degrees_is_a_crs_error_naming_the_file(tmp_path):
+    from ntmgis.errors import CRSError
+
+    path = _write(tmp_path / "r.tif", np.ones((10, 10), "float32"))
+    wrong = gpd.GeoDataFrame(geometry=[_box(1, 1, 3, 3), _box(4, 4, 6, 6)], crs="EPSG:4326")
+    vector = tmp_path / "thua_dat.gpkg"
+    wrong.to_file(vector, layer="parcels")  # UTM metres under a WGS 84 label
+    with pytest.raises(CRSError) as caught:
+        zonal_stats(vector, path, parcels_layer="parcels")
+    assert "thua_dat.gpkg" in str(caught.value) and "EPSG:9209" in str(caught.value)
+    assert isinstance(caught.value, ntmgis.NtmgisError)
+    with pytest.raises(CRSError):  # the same for a GeoDataFrame
+        zonal_stats(wrong, path)
+
+
+def test_raster_without_crs_is_taken_in_the_parcels_crs_when_they_overlap(tmp_path):
+    from ntmgis.errors import CRSError, ZonalWarning
+
+    data = np.arange(100, dtype="float32").reshape(10, 10)
+    with_crs = _write(tmp_path / "with.tif", data)
+    without = _write(tmp_path / "without.tif", data, crs=None)
+    parcels = gpd.GeoDataFrame(geometry=[_box(1, 1, 3, 3), _box(2.5, 4, 7, 6.5)], crs=CRS)
+    with pytest.warns(ZonalWarning) as caught:
+        got = zonal_stats(parcels, without, stats=["mean", "count"])
+    assert any(getattr(w.message, "what", None) == "raster without CRS" for w in caught)
+    expected = zonal_stats(parcels, with_crs, stats=["mean", "count"])
+    np.testing.assert_array_equal(got.iloc[:, 2:].to_numpy(), expected.iloc[:, 2:].to_numpy())
+    # parcels in degrees beside a raster without CRS in metres: nowhere near it
+    with pytest.raises(CRSError) as err:
+        zonal_stats(parcels.to_crs("EPSG:4326"), without)
+    assert "gdal_edit.py -a_srs" in str(err.value)
+
+
+# --------------------------------------------------------------------------------------
+# large parcels: runs of whole pixels summed as runs
+# --------------------------------------------------------------------------------------
+
+
+def _large_parcels():
+    outer = shapely.affinity.rotate(_box(10.3, 12.7, 80.6, 70.2), 17)
+    holed = outer.difference(_box(40.5, 30.5, 55.25, 44.8))
+    return gpd.GeoDataFrame(
+        geometry=[holed, _box(2.5, 85.2, 97.7, 99.6), _box(85, 5, 120, 60)], crs=CRS
+    )  # the last one half outside the raster
+
+
+def test_runs_give_the_statistics_of_every_pixel(tmp_path, monkeypatch):
+    import ntmgis.zonal as zonal
+
+    rng = np.random.default_rng(51)
+    data = rng.random((2, 100, 100)).astype("float32")
+    data[0, 20:30, 20:60] = -1.0  # nodata inside the runs
+    data[1, 50:52, :] = np.nan
+    path = _write(tmp_path / "big.tif", data, nodata=-1.0)
+    parcels = _large_parcels()
+    dense = compute_coverage(parcels, path)  # small enough for dense local grids
+    assert dense.runs is None
+    # as for parcels too large for a dense grid: touched cells and runs
+    monkeypatch.setattr(zonal, "_CHUNK_CELLS", 1000)
+    cov = compute_coverage(parcels, path)
+    assert cov.runs is not None and len(cov.runs) > 50  # the interiors are runs
+    stats = ["mean", "sum", "count", "valid"]
+    with_runs = cov.zonal_stats(path, stats=stats)
+    in_memory = cov.zonal_stats((np.where(data == -1, np.nan, data), T, CRS), stats=stats)
+    monkeypatch.setattr(zonal, "_RUN_MIN", 10**9)  # every pixel an entry, as before
+    pixels = compute_coverage(parcels, path)
+    assert pixels.runs is None
+    every = pixels.zonal_stats(path, stats=stats)
+    for table in (with_runs, in_memory):
+        np.testing.assert_allclose(
+            table.iloc[:, 2:].to_numpy(float), every.iloc[:, 2:].to_numpy(float), rtol=1e-12
+        )
+    assert list(with_runs["status"]) == ["ok", "ok", "partial"]
+    # the public matrix holds every pixel: the same as without runs
+    a = cov.pixel_table().sort_values(["parcel", "row", "col"]).reset_index(drop=True)
+    b = pixels.pixel_table().sort_values(["parcel", "row", "col"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a[["parcel", "row", "col"]], b[["parcel", "row", "col"]])
+    np.testing.assert_allclose(a["weight"], b["weight"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(cov.pixel_count, pixels.pixel_count, rtol=1e-12)
+    np.testing.assert_allclose(
+        dense.zonal_stats(path, stats=stats).iloc[:, 2:].to_numpy(float),
+        every.iloc[:, 2:].to_numpy(float),
+        rtol=1e-12,
+    )
+    # statistics needing each pixel (std, quantiles...) use the whole matrix
+    np.testing.assert_allclose(
+        cov.zonal_stats(path, stats=["std", "median"]).iloc[:, 2:].to_numpy(float),
+        pixels.zonal_stats(path, stats=["std", "median"]).iloc[:, 2:].to_numpy(float),
+        rtol=1e-12,
+    )
+
+
+def test_runs_agree_with_exactextract_and_lost_blocks(tmp_path, monkeypatch):
+    from exactextract import exact_extract
+
+    import ntmgis.zonal as zonal
+    from ntmgis.errors import ZonalWarning
+
+    monkeypatch.setattr(zonal, "_CHUNK_CELLS", 1000)  # runs, as for large parcels
+    path, full = _truncated_raster(tmp_path, fraction=0.7)
+    parcels = gpd.GeoDataFrame(
+        geometry=[_box(3.2, 4.6, 60.1, 50.3), _box(5.5, 90.5, 120.2, 126.7)], crs=CRS
+    )
+    assert len(compute_coverage(parcels, full).runs) > 50
+    ours = zonal_stats(parcels, full, stats=["mean", "count"])
+    ee = exact_extract(str(full), parcels, ["mean", "count"], output="pandas")
+    np.testing.assert_allclose(
+        ours[["band1:mean", "band1:count", "band2:mean", "band2:count"]].to_numpy(float),
+        ee[["band_1_mean", "band_1_count", "band_2_mean", "band_2_count"]].to_numpy(float),
+        rtol=1e-6,
+    )
+    with pytest.warns(ZonalWarning):
+        cut = zonal_stats(parcels, path, stats=["mean", "count"])
+    # the lower parcel lies over blocks past the cut: a status, no number
+    assert cut["status"].tolist() == ["ok", "unreadable"]
+    assert cut.loc[1, ["band1:mean", "band2:mean"]].isna().any()
+    np.testing.assert_array_equal(cut.iloc[0, 2:].to_numpy(float), ours.iloc[0, 2:].to_numpy(float))
+
+
+def test_polygons_on_the_raster_edge_in_degrees_cover_every_pixel():
+    # 1/120 degree pixels are not exact in binary: the raster's own edge lands a hair
+    # (1e-13 pixel) outside it in pixel coordinates; no row may be lost to that
+    geo = Affine(1 / 120, 0, -25.9, 0, -1 / 120, 37.95)
+    h, w = 48, 96
+    bounds = shapely.box(-25.9, 37.95 - h / 120, -25.9 + w / 120, 37.95)
+    bigger = shapely.box(-26.5, 37.0, -24.5, 38.5)
+    cov = compute_coverage([bounds, bigger], (geo, (h, w)))
+    np.testing.assert_allclose(cov.pixel_count, [h * w, h * w], rtol=1e-9)
+    values = np.arange(h * w, dtype="float64").reshape(h, w)
+    table = zonal_stats([bounds, bigger], (values, geo), stats=["sum", "count"])
+    np.testing.assert_allclose(table["band1:sum"], values.sum(), rtol=1e-9)
+    assert list(table["status"]) == ["ok", "partial"]

@@ -1,4 +1,16 @@
-"""The ``ntmgis`` command: a click group, one module per command, loaded lazily."""
+"""The ``ntmgis`` command: a click group, one module per command, loaded lazily.
+
+Exit codes (documented in the README):
+
+==== ===================================================================================
+0    done
+1    an input, config or data problem stopped the run (the message names the file, row
+     or parcel and what to do), or a commune of a province run failed
+2    the command line itself is wrong (unknown option, missing argument)
+70   an unexpected error: a bug in ntmgis (run again with -v for the details)
+130  cancelled (Ctrl-C)
+==== ===================================================================================
+"""
 
 from __future__ import annotations
 
@@ -8,6 +20,7 @@ import logging
 import click
 
 from .._version import __version__
+from ..i18n import message
 
 # command name -> "module:function" (modules under ntmgis.cli); add one line per command
 COMMANDS = {
@@ -22,7 +35,11 @@ COMMANDS = {
     "survey-form": "ntmgis.cli.survey_form:survey_form",
     "needs": "ntmgis.cli.needs:needs",
     "plan": "ntmgis.cli.plan:plan",
+    "fetch": "ntmgis.cli.fetch:fetch",
 }
+
+#: exit codes of the ``ntmgis`` command
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BUG, EXIT_CANCELLED = 0, 1, 2, 70, 130
 
 
 class LazyGroup(click.Group):
@@ -39,32 +56,78 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def _set_language(ctx, param, value):
+    from ..i18n import set_language
+
+    if value:
+        set_language(value)
+    return value
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help=message("cli.help", lang="vi") + "\n\n" + message("cli.help", lang="en"),
+)
 @click.version_option(__version__, prog_name="ntmgis")
-@click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
-def cli(verbose: int) -> None:
-    """ntmgis: vườn hộ, vườn hoang hóa and hamlet progress for nông thôn mới.
+@click.option("-v", "--verbose", count=True, help=message("cli.opt_verbose"))
+@click.option("-q", "--quiet", is_flag=True, help=message("cli.opt_quiet"))
+@click.option(
+    "--lang",
+    type=click.Choice(["vi", "en"]),
+    callback=_set_language,
+    is_eager=True,
+    expose_value=False,
+    help=message("cli.opt_lang"),
+)
+def cli(verbose: int, quiet: bool) -> None:
+    from ._common import SETTINGS
 
-    Garden-renovation GIS for Vietnam's New Rural Development programme.
-    """
+    SETTINGS.update(quiet=quiet, verbose=verbose)
     level = logging.WARNING - 10 * min(verbose, 2)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
 
 
-def main() -> None:
-    """Console entry point: turn ntmgis errors into a one-line message and exit code 1."""
-    from ..errors import NtmgisError
+def main(args=None) -> None:
+    """Console entry point: one line per warning and per error, documented exit codes.
 
-    try:
-        cli(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        raise SystemExit(130) from None
-    except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
-    except NtmgisError as exc:
-        click.secho(f"ntmgis: error: {exc}", fg="red", err=True)
-        raise SystemExit(1) from None
+    Warnings are shown once each as one line ("Cảnh báo: …"), repeats counted at the
+    end; an ntmgis error is one line naming what to fix (exit 1); an unexpected error
+    says it is a bug (exit 70; ``-v`` prints the traceback).
+    """
+    import sys
+
+    from ..errors import CancelledError, NtmgisError
+    from ._common import SETTINGS, WarningDisplay
+
+    def fail(text: str, code: int):
+        click.secho(f"ntmgis: {message('error.prefix')}: {text}", fg="red", err=True)
+        raise SystemExit(code)
+
+    with WarningDisplay():
+        try:
+            cli(args=args, standalone_mode=False)
+        except click.exceptions.Abort:
+            click.echo(message("cli.aborted"), err=True)
+            raise SystemExit(EXIT_CANCELLED) from None
+        except KeyboardInterrupt:
+            click.echo(message("cancelled"), err=True)
+            raise SystemExit(EXIT_CANCELLED) from None
+        except click.ClickException as exc:
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        except click.exceptions.Exit as exc:
+            raise SystemExit(exc.exit_code) from None
+        except CancelledError as exc:
+            fail(str(exc), EXIT_CANCELLED)
+        except NtmgisError as exc:
+            fail(" ".join(str(exc).split("\n")).strip(), EXIT_ERROR)
+        except (SystemExit, GeneratorExit):
+            raise
+        except Exception as exc:  # a bug: one line, the traceback only with -v
+            if SETTINGS.get("verbose"):
+                import traceback
+
+                traceback.print_exc(file=sys.stderr)
+            text = " ".join(str(exc).split())[:300]
+            fail(message("error.unexpected", kind=type(exc).__name__, text=text), EXIT_BUG)

@@ -59,7 +59,7 @@ def indices(
     from ..errors import NtmgisWarning
     from ..indices import register_index
     from ..operations import index_products
-    from ._common import progress_bar
+    from ._common import echo_warning, progress_bar
 
     names = [n.lower() for n in index_names]
     for text in formulas:
@@ -76,7 +76,7 @@ def indices(
             series=not no_series, progress=progress,
         )  # fmt: skip
     for w in caught:
-        click.secho(f"ntmgis: warning: {w.message}", fg="yellow", err=True)
+        echo_warning(w)
     click.echo(f"{products.scenes_read} scene(s) read, {products.scenes_skipped} skipped.")
     for path in products.paths:
         click.echo(f"  {path}")

@@ -35,9 +35,11 @@ def maps(result, outdir, by, paper, png, commune, year, date) -> None:
     the hamlet's shape) with the households to visit, continued on further pages when
     the list is long. Fonts with Vietnamese glyphs are embedded.
     """
+    from .._io import check_writable
     from ..maps import render_maps
     from ._common import progress_bar
 
+    check_writable(outdir)  # before any work
     with progress_bar("ntmgis maps") as progress:
         paths = render_maps(
             result,

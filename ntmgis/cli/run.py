@@ -72,7 +72,9 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
         if outcome.communes[0].result is None:
             raise click.ClickException(outcome.summary())
         if outcome.lost_workers or outcome.communes[0].block_errors:
-            click.echo(outcome.summary().split("\n" + "Wrote:")[0], err=True)
+            from ..i18n import message
+
+            click.echo(outcome.summary().split("\n" + message("output.heading"))[0], err=True)
         return outcome.communes[0].result
 
     if not use_sample:
@@ -94,6 +96,7 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
             raise SystemExit(1)
         return
     from ..flags import evaluate
+    from ..i18n import message
     from ..operations import run_commune
     from ..sample import sample_paths
 
@@ -105,8 +108,9 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
         cfg = sample_config(layers, out=out, followup=followup)
         if visits_per_hamlet is not None:
             cfg.visits_per_hamlet = visits_per_hamlet
-        title = "baseline campaign" if followup is None else f"follow-up campaign {followup}"
-        click.secho(f"== Sample commune, {title} ==", bold=True)
+        title = (message("cli.baseline") if followup is None
+                 else message("cli.followup", year=followup))  # fmt: skip
+        click.secho(message("cli.sample_campaign", title=title), bold=True)
         with progress_bar("ntmgis run") as progress:
             result = commune_result(
                 run_commune(cfg, scheduler=scheduler, workers=workers, progress=progress)
@@ -115,6 +119,6 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
         truth = sample_paths(layers, followup=followup)["truth"]
         evaluation = evaluate(result.parcels, truth)
         click.echo("")
-        click.echo(f"Evaluation against the sample's truth ({truth}):")
+        click.echo(message("cli.evaluation", path=truth))
         click.echo(evaluation.summary())
         click.echo("")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 
@@ -58,12 +60,14 @@ def survey(
     """
     import warnings
 
+    from .._io import check_writable, write_gpkg
     from ..errors import NtmgisWarning
     from ..parcels import read_parcels
-    from ..pipeline import write_gpkg_atomic
     from ..survey import join_survey, read_survey
-    from ._common import progress_bar
+    from ._common import echo_warning, progress_bar
 
+    for target in [out, report_path] if report_path else [out]:  # before any work
+        check_writable(Path(target).expanduser().resolve().parent)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NtmgisWarning)
         parcel_df = read_parcels(
@@ -77,8 +81,8 @@ def survey(
             joined, report = join_survey(parcel_df, table, on=on, progress=progress)
     for item in caught:
         if issubclass(item.category, NtmgisWarning):
-            click.secho(f"warning: {item.message}", fg="yellow", err=True)
-    path = write_gpkg_atomic(
+            echo_warning(item)
+    path = write_gpkg(
         out,
         {"parcels": joined, "survey_unmatched": report.unmatched, "join_issues": report.issues},
     )

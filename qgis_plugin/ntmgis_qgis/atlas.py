@@ -13,6 +13,8 @@ from qgis.core import (
     QgsLayoutExporter,
     QgsLayoutItemAttributeTable,
     QgsLayoutItemMap,
+    QgsLayoutMultiFrame,
+    QgsLayoutTable,
     QgsPrintLayout,
     QgsProject,
     QgsReadWriteContext,
@@ -64,8 +66,27 @@ def load_result_layers(gpkg, project):
     from .algorithms.base import apply_library_style
 
     apply_library_style(layers["hamlets"], None, "hamlets")
+    no_overlaps(layers["hamlets"], priority=10)
+    no_overlaps(layers["parcels"], priority=3)
     project.addMapLayers([layers["parcels"], layers["hamlets"]])
     return layers
+
+
+def no_overlaps(layer, priority=5):
+    """Labels of ``layer`` never drawn over others: colliding ones are left out instead.
+
+    The screen styles show every hamlet name (``displayAll``); on paper the hamlet name
+    wins (higher priority) and parcel numbers that would collide with it are dropped.
+    """
+    labeling = layer.labeling()
+    if labeling is None or not hasattr(labeling, "settings"):
+        return False
+    settings = labeling.settings()
+    settings.displayAll = False
+    settings.priority = priority
+    labeling.setSettings(settings)
+    layer.setLabeling(labeling)
+    return True
 
 
 def build_layout(project, hamlets, parcels, template=None, title=None):
@@ -94,7 +115,9 @@ def build_layout(project, hamlets, parcels, template=None, title=None):
     # GUIDE pitfall: give the map an extent before the atlas drives it
     map_item.setLayers([hamlets, parcels])
     map_item.setKeepLayerSet(True)
-    map_item.setExtent(hamlets.extent())
+    # zoomToExtent keeps the template's frame (setExtent would resize the item to the
+    # extent's shape: taller than the page, over the scale bar and onto the next page)
+    map_item.zoomToExtent(hamlets.extent())
     map_item.setAtlasDriven(True)
     map_item.setAtlasScalingMode(QgsLayoutItemMap.AtlasScalingMode.Auto)
     map_item.setAtlasMargin(0.08)
@@ -117,6 +140,11 @@ def build_layout(project, hamlets, parcels, template=None, title=None):
     table.setColumns(columns)
     table.setFilterFeatures(True)
     table.setFeatureFilter(VISIT_FILTER)
+    # every household to visit: the table continues on further pages of the same hamlet
+    # (with its header repeated) instead of stopping at what the first frame holds
+    table.setMaximumNumberOfFeatures(100000)
+    table.setResizeMode(QgsLayoutMultiFrame.ResizeMode.RepeatUntilFinished)
+    table.setHeaderMode(QgsLayoutTable.HeaderMode.AllFrames)
     atlas = layout.atlas()
     atlas.setCoverageLayer(hamlets)
     atlas.setPageNameExpression('"hamlet"')

@@ -10,20 +10,40 @@ import os
 from qgis.core import Qgis, QgsApplication
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction, QMessageBox
+from qgis.PyQt.QtWidgets import QMessageBox
 
-from . import deps
+try:  # Qt6 (QGIS 4): QAction lives in QtGui
+    from qgis.PyQt.QtGui import QAction
+except ImportError:  # Qt5
+    from qgis.PyQt.QtWidgets import QAction
+
+from . import deps, teardown
 from .provider import NtmgisProvider
-from .translate import install_translator, remove_translator, tr
+from .translate import install_translator, qgis_locale, remove_translator, tr
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.svg")
 
 
+def set_library_language(locale):
+    """The library's messages follow QGIS's locale (``ntmgis.i18n``); return the language."""
+    try:
+        from ntmgis import i18n
+    except Exception:  # the library is missing: deps explains
+        return None
+    try:
+        i18n.set_language(locale)
+    except Exception:  # a locale the catalogue lacks: English
+        i18n.set_language("en")
+    return i18n.get_language()
+
+
 class NtmgisPlugin:
-    def __init__(self, iface):
+    def __init__(self, iface):  # noqa: QGS105 - classFactory hands QGIS its iface
         self.iface = iface
         self.provider = None
         self.translator = install_translator()
+        self.qt_translator = install_translator(prefix="qtbase")
+        self.language = set_library_language(qgis_locale())
         self.actions = []
         self.toolbar = None
         self.dialog = None
@@ -42,18 +62,27 @@ class NtmgisPlugin:
         check = QAction(tr("Check the ntmgis installation"), self.iface.mainWindow())
         check.setObjectName("ntmgis_check_dependencies")
         check.triggered.connect(self.show_dependencies)
+        install = QAction(tr("Install the libraries"), self.iface.mainWindow())
+        install.setObjectName("ntmgis_install_dependencies")
+        install.triggered.connect(self.install_libraries)
         self.toolbar = self.iface.addToolBar(tr("NTM GIS"))
         self.toolbar.setObjectName("ntmgis_toolbar")
         self.toolbar.addAction(main)
-        for action in (main, check):
+        for action in (main, check, install):
             self.iface.addPluginToMenu(self.menu, action)
             self.actions.append(action)
+        teardown.install()
         missing = deps.check(quick=True)  # no heavy imports while QGIS starts
+        conflict = [] if missing else deps.start_up_conflicts()
+        if conflict:
+            self.iface.messageBar().pushMessage(
+                "NTM GIS", conflict[0], Qgis.MessageLevel.Critical, 0
+            )
         if missing:
             self.iface.messageBar().pushMessage(
                 "NTM GIS",
-                tr("ntmgis or its libraries are missing: menu NTM GIS > Check the ntmgis "
-                   "installation says what to install."),
+                tr("ntmgis or its libraries are missing: menu NTM GIS > Install the libraries "
+                   "installs them (Check the ntmgis installation says what is missing)."),
                 Qgis.MessageLevel.Warning, 10,
             )  # fmt: skip
 
@@ -71,10 +100,29 @@ class NtmgisPlugin:
         self.dialog.raise_()
         return self.dialog
 
-    def show_dependencies(self):
-        """A message box naming what is missing and how to install it."""
+    def show_dependencies(self, smoke=True):
+        """What is missing and how to install it; with everything there, a real smoke test.
+
+        The smoke test reads, reprojects and writes a GeoPackage with the libraries inside
+        this QGIS's process (``deps.smoke_test``), where conflicts with QGIS's own GEOS,
+        GDAL and PROJ show.
+        """
         missing = deps.check(refresh=True)
         text = deps.install_help(missing)
+        if not missing:
+            lines = [text, ""] + deps.versions_report()
+            if smoke:
+                import tempfile
+
+                with tempfile.TemporaryDirectory(prefix="ntmgis-check-") as folder:
+                    self.smoke = deps.smoke_test(folder)
+                lines.append(tr("Smoke test (read, reproject, write a GeoPackage):"))
+                lines += [
+                    f"  {'✔' if ok else '✘'} {step}: {detail}" for step, ok, detail in self.smoke
+                ]
+                if not all(ok for _, ok, _ in self.smoke):
+                    missing = [("smoke", "", "")]
+            text = "\n".join(lines)
         box = QMessageBox(
             QMessageBox.Icon.Warning if missing else QMessageBox.Icon.Information,
             tr("NTM GIS"), text, QMessageBox.StandardButton.Ok, self.iface.mainWindow(),
@@ -84,6 +132,12 @@ class NtmgisPlugin:
         box.show()
         self._box = box
         return text
+
+    def install_libraries(self, ask=True):
+        """Ask, then install ntmgis and its pinned libraries into this profile (progress, log)."""
+        from .install_dialog import run_installer
+
+        return run_installer(self.iface.mainWindow(), ask=ask)
 
     def unload(self):
         for action in self.actions:
@@ -101,4 +155,5 @@ class NtmgisPlugin:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
         remove_translator(self.translator)
-        self.translator = None
+        remove_translator(self.qt_translator)
+        self.translator = self.qt_translator = None

@@ -28,21 +28,39 @@ def qgis_locale():
     return QLocale.system().name()
 
 
-def candidates(locale):
+def candidates(locale, prefix="ntmgis"):
     """Catalogue file names to try for ``locale``: ``vi_VN`` -> ``vi_VN`` then ``vi``."""
     locale = (locale or "").replace("-", "_")
     names = []
     if locale:
-        names.append(f"ntmgis_{locale}.qm")
+        names.append(f"{prefix}_{locale}.qm")
         language = locale.split("_")[0]
         if language != locale:
-            names.append(f"ntmgis_{language}.qm")
+            names.append(f"{prefix}_{language}.qm")
     return names
 
 
-def install_translator(locale=None, folder=I18N_DIR):
-    """Install the catalogue for ``locale`` (default QGIS's); return the translator or None."""
-    for name in candidates(locale if locale is not None else qgis_locale()):
+def qt_has_own(locale):
+    """Whether Qt's installed translations already hold ``qtbase_<locale>`` (then QGIS loads it)."""
+    from qgis.PyQt.QtCore import QLibraryInfo
+
+    try:
+        folder = QLibraryInfo.location(QLibraryInfo.LibraryLocation.TranslationsPath)
+    except AttributeError:  # Qt6
+        folder = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
+    return any(os.path.isfile(os.path.join(folder, n)) for n in candidates(locale, "qtbase"))
+
+
+def install_translator(locale=None, folder=I18N_DIR, prefix="ntmgis"):
+    """Install the catalogue for ``locale`` (default QGIS's); return the translator or None.
+
+    ``prefix="qtbase"``: the plugin's Vietnamese catalogue of Qt's own buttons (OK, Cancel,
+    Yes, No...; Debian ships no ``qtbase_vi``), only when Qt has none of its own.
+    """
+    locale = locale if locale is not None else qgis_locale()
+    if prefix == "qtbase" and qt_has_own(locale):
+        return None
+    for name in candidates(locale, prefix):
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             translator = QTranslator()

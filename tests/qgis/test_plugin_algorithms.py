@@ -211,19 +211,18 @@ def atlas_params(tmp_path):
 def atlas_check(results, tmp_path):
     hamlets = _read(_result_gpkg(), "hamlets")["hamlet"].tolist()
     assert results["PAGES"] == len(hamlets) == 6
-    assert pdf_pages(results["OUTPUT"]) == 6  # one page per hamlet
+    parcels = library_run().parcels
+    visits = parcels[parcels["visit"].astype(bool)]
+    # a page per hamlet plus continuation pages: the table lists every household to visit
+    assert pdf_pages(results["OUTPUT"]) > 6
     text = pdf_text(results["OUTPUT"])
     for name in hamlets:
         assert f"BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ – {name.upper()}" in text
     assert "HỘ CẦN KIỂM TRA THỰC ĐỊA" in text
     assert "TRƯỞNG THÔN" in text
-    # the table lists the households the library marks for a visit
-    parcels = library_run().parcels
-    visits = parcels[parcels["visit"].astype(bool)]
-    first = visits.groupby("hamlet").head(1)
-    assert len(first) == 6
-    for household in first["household"]:
-        assert household in text
+    assert len(visits) > 6 * 9  # more than the first frame of each page holds
+    missing = [h for h in visits["household"] if str(h) not in text]
+    assert missing == []
 
 
 # algorithm, parameters, check against the library, outputs added to the project
@@ -318,7 +317,7 @@ def test_algorithms_chain_in_the_graphical_modeler(provider, tmp_path):
 
 def test_provider_lists_every_algorithm_with_help(provider):
     names = sorted(alg.name() for alg in provider.algorithms())
-    assert names == sorted(c[0] for c in CASES)
+    assert names == sorted([c[0] for c in CASES] + ["fetch_imagery"])  # test_plugin_fetch.py
     for alg in provider.algorithms():
         assert alg.shortHelpString(), alg.name()
         assert alg.group() and alg.displayName()
@@ -327,7 +326,7 @@ def test_provider_lists_every_algorithm_with_help(provider):
 
 def test_cancel_stops_the_chain_and_leaves_no_output(provider, tmp_path):
     import processing
-    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+    from qgis.core import QgsProcessingFeedback
 
     feedback = QgsProcessingFeedback()
     seen = []
@@ -339,10 +338,13 @@ def test_cancel_stops_the_chain_and_leaves_no_output(provider, tmp_path):
 
     feedback.progressChanged.connect(on_progress)
     out = tmp_path / "cancelled"
-    with pytest.raises(QgsProcessingException, match="Cancelled by the user"):
-        processing.run("ntmgis:flag_abandoned_gardens", chain_parameters(out), feedback=feedback)
+    results = processing.run(
+        "ntmgis:flag_abandoned_gardens", chain_parameters(out), feedback=feedback
+    )  # a cancellation, not a failure: no exception, the outputs say nothing was written
+    assert results["CANCELLED"] is True
+    assert results["GPKG"] is None and results["PARCELS_LAYER"] is None
     assert max(seen) < 60  # stopped in the imagery stage, not at the end
-    assert list(out.iterdir()) == []  # no GeoPackage, no report, no staging folder
+    assert not out.exists()  # no GeoPackage, no report, no staging folder, no empty folder
 
 
 def test_library_error_becomes_processing_exception_with_its_message(provider, tmp_path):

@@ -72,7 +72,9 @@ def test_dialog_runs_the_chain_in_the_background_and_adds_styled_layers(plugin, 
         assert dialog.results is not None, dialog.status.text()
         assert dialog.progress.value() == 100
         names = [layer.name() for layer in dialog.added_layers]
-        assert names == ["Hamlets", "Flagged parcels"]
+        suffix = " – Xã Thanh Bình – 2020-01-01 – 2020-12-31"
+        assert names == ["Hamlets" + suffix, "Flagged parcels" + suffix]
+        assert dialog.commune.text() == "Xã Thanh Bình"  # prefilled from the commune layer
         for layer in dialog.added_layers:
             assert QgsProject.instance().mapLayer(layer.id()) is layer
             assert layer.renderer().type() == "categorizedSymbol"  # the library's styles
@@ -88,6 +90,46 @@ def test_dialog_runs_the_chain_in_the_background_and_adds_styled_layers(plugin, 
         QgsProject.instance().removeAllMapLayers()
 
 
+def test_dialog_prefills_the_period_from_the_imagery_and_asks_before_overwriting(plugin, tmp_path):
+    from qgis.core import QgsProject
+
+    import ntmgis
+
+    dialog = plugin.open_dialog()
+    _fill(dialog, tmp_path / "out")
+    dialog.start.setDate(dialog.start.date().addYears(-3))
+    assert dialog.prefill_period() is not None
+    dates = sorted(s.date for s in ntmgis.find_scenes(SCENES) if s.date)
+    assert dialog.period() == f"{dates[0]:%Y-%m-%d}:{dates[-1]:%Y-%m-%d}"
+    assert dialog.output_name() == "xa_thanh_binh"
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "xa_thanh_binh.gpkg").write_bytes(b"earlier result")
+    asked = []
+    dialog.confirm = lambda text: asked.append(text) or False
+    try:
+        assert dialog.start_task() is None  # answered "No": nothing runs
+        assert "xa_thanh_binh.gpkg" in asked[0]
+        assert dialog.status.text() == "Nothing was run: the earlier results are kept."
+        assert (out / "xa_thanh_binh.gpkg").read_bytes() == b"earlier result"
+    finally:
+        QgsProject.instance().removeAllMapLayers()
+
+
+def test_dialog_needs_a_commune_name(plugin, tmp_path):
+    from qgis.core import QgsProject
+
+    dialog = plugin.open_dialog()
+    _fill(dialog, tmp_path / "out")
+    dialog.commune.setText("")
+    dialog.commune.setModified(True)
+    try:
+        assert dialog.start_task() is None
+        assert dialog.status.text().startswith("Type the commune's name")
+    finally:
+        QgsProject.instance().removeAllMapLayers()
+
+
 def test_dialog_cancel_stops_the_task_and_writes_nothing(plugin, tmp_path):
     from qgis.core import QgsProject
 
@@ -96,10 +138,11 @@ def test_dialog_cancel_stops_the_task_and_writes_nothing(plugin, tmp_path):
     try:
         assert dialog.start_task() is not None
         _wait(dialog, cancel_at=12)
+        assert dialog.cancelled
         assert dialog.results is None
-        assert dialog.status.text().startswith("The run stopped")
+        assert dialog.status.text() == "Cancelled: nothing was written."
         assert dialog.added_layers == []
         assert dialog.run_button.isEnabled()
-        assert [p for p in (tmp_path / "out").rglob("*")] == []
+        assert not (tmp_path / "out").exists()  # no empty folder left behind
     finally:
         QgsProject.instance().removeAllMapLayers()

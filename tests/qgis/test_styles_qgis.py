@@ -169,3 +169,26 @@ def test_sample_project_opens_with_styled_layers(qgis_app):
         "land_use"
     ).keys
     assert parcels.labelsEnabled()
+
+
+def test_value_maps_show_labels_instead_of_codes(qgis_app):
+    # the attribute table and the forms (QGIS, QField) read "Vườn hoang hóa", not hoang_hoa
+    layer = _memory_layer()
+    message, ok = layer.loadNamedStyle(str(STYLE_DIR / "parcels_flag.qml"))
+    assert ok, message
+    for field in ("flag", "survey_class", "agreement"):
+        setup = layer.editorWidgetSetup(layer.fields().indexOf(field))
+        assert setup.type() == "ValueMap", field
+        pairs = {k: v for entry in setup.config()["map"] for k, v in entry.items()}
+        theme = palette.get_theme(field)
+        assert pairs == {c.label_vi: c.key for c in theme.categories}
+    from qgis.core import QgsApplication
+
+    formatter = QgsApplication.fieldFormatterRegistry().fieldFormatter("ValueMap")
+    index = layer.fields().indexOf("flag")
+    config = layer.editorWidgetSetup(index).config()
+    assert formatter.representValue(layer, index, config, None, "hoang_hoa") == "Vườn hoang hóa"
+    hamlets = _memory_layer()
+    message, ok = hamlets.loadNamedStyle(str(STYLE_DIR / "hamlets_status.qml"))
+    assert ok, message
+    assert hamlets.editorWidgetSetup(hamlets.fields().indexOf("status")).type() == "ValueMap"

@@ -3,6 +3,7 @@
 
 def algorithm_classes():
     """The algorithm classes of the "NTM GIS" provider, in menu order."""
+    from .fetch_imagery import FetchImagery
     from .flag_gardens import FlagAbandonedGardens
     from .hamlet_progress import HamletProgress
     from .join_survey import JoinSurvey
@@ -16,6 +17,7 @@ def algorithm_classes():
     return [
         SurveyForm,
         JoinSurvey,
+        FetchImagery,
         VegetationIndices,
         ParcelStatistics,
         FlagAbandonedGardens,

@@ -15,6 +15,7 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingLayerPostProcessorInterface,
     QgsProcessingParameterFile,
 )
 from qgis.PyQt.QtXml import QDomDocument
@@ -29,6 +30,37 @@ GROUPS = {
     "printing": "3 · Printing",
 }
 VECTOR_FORMATS = ["gpkg", "shp", "geojson", "fgb"]
+
+
+class Cancelled(QgsProcessingException):
+    """The user cancelled: the whole chain reports it as a cancellation, not a failure."""
+
+
+class EmbeddedStyle(QgsProcessingLayerPostProcessorInterface):
+    """Loads a result layer's style from its GeoPackage (``layer_styles``) once QGIS adds it.
+
+    Processing loads result layers without their default style (one random colour); this
+    runs after the layer is added, on both routes (Processing dialog, ``runAndLoadResults``
+    and the plugin's dialog).
+    """
+
+    _keep = []  # QGIS does not own post-processors: keep them alive
+
+    @classmethod
+    def create(cls, name=None):
+        processor = cls()
+        processor.name = name
+        cls._keep.append(processor)
+        del cls._keep[:-64]
+        return processor
+
+    def postProcessLayer(self, layer, context, feedback):  # noqa: N802 - QGIS API name
+        message, ok = layer.loadDefaultStyle()
+        if self.name:
+            layer.setName(self.name)
+        if not ok and feedback is not None:
+            feedback.pushWarning(message)
+        layer.triggerRepaint()
 
 
 class NtmgisAlgorithm(QgsProcessingAlgorithm):
@@ -92,7 +124,18 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
     def check_cancel(self, feedback):
         """Stop (writing nothing) when the user cancelled between library calls."""
         if feedback is not None and feedback.isCanceled():
-            raise QgsProcessingException(self.tr("Cancelled by the user: nothing was written."))
+            raise Cancelled(self.tr("Cancelled by the user: nothing was written."))
+
+    def run_cancellable(self, function, feedback, outputs=()):
+        """``function()``; a cancellation becomes a warning and empty outputs, not a failure."""
+        try:
+            return function()
+        except Cancelled:
+            if feedback is not None:
+                feedback.pushWarning(self.tr("Cancelled by the user: nothing was written."))
+            results = {name: None for name in outputs}
+            results["CANCELLED"] = True
+            return results
 
     def call(self, feedback, function, *args, progress=True, **kwargs):
         """Call a library function; translate its cancel, errors and warnings."""
@@ -107,9 +150,7 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
             try:
                 return in_python_thread(function, *args, **kwargs)
             except CancelledError as exc:
-                raise QgsProcessingException(
-                    self.tr("Cancelled by the user: nothing was written.") + f" ({exc})"
-                ) from exc
+                raise Cancelled(str(exc)) from exc
             except NtmgisError as exc:
                 raise QgsProcessingException(str(exc)) from exc
             finally:
@@ -146,6 +187,7 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
         written by ``ntmgis.styles.embed_styles``), so the layer opens styled.
         """
         details = QgsProcessingContext.LayerDetails(name, context.project(), output_name)
+        details.setPostProcessor(EmbeddedStyle.create(name))
         context.addLayerToLoadOnCompletion(uri, details)
 
 

@@ -156,19 +156,30 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
         return raw
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        outputs = ("GPKG", "PARCELS_LAYER", "HAMLETS_LAYER", "REPORT", "MAPS_PDF")
+        return self.run_cancellable(
+            lambda: self._run(parameters, context, feedback), feedback, outputs
+        )
+
+    def _run(self, parameters, context, feedback):
         self.check_deps()
         from ntmgis import load_config, run
 
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
+        existed = os.path.isdir(final)
         staging = staging_folder(final)
+        done = False
         try:
             raw = self.build_config(parameters, context, feedback, staging)
             config = self.call(feedback, load_config, raw, progress=False)
             result = self.call(feedback, run, config)
             self.check_cancel(feedback)
             moved = publish(staging, final)
+            done = True
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            if not done and not existed and os.path.isdir(final) and not os.listdir(final):
+                os.rmdir(final)  # a failed or cancelled run leaves no empty folder
         for message in result.messages:
             for line in str(message).splitlines():
                 feedback.pushInfo(line)
@@ -180,8 +191,11 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
         maps = next((p for p in paths if p.endswith(".pdf")), None)
         parcels_uri = f"{gpkg}|layername=parcels"
         hamlets_uri = f"{gpkg}|layername=hamlets"
-        self.load_on_completion(context, hamlets_uri, self.tr("Hamlets"), "HAMLETS_LAYER")
-        self.load_on_completion(context, parcels_uri, self.tr("Flagged parcels"), "PARCELS_LAYER")
+        suffix = layer_suffix(config)
+        self.load_on_completion(context, hamlets_uri, self.tr("Hamlets") + suffix, "HAMLETS_LAYER")
+        self.load_on_completion(
+            context, parcels_uri, self.tr("Flagged parcels") + suffix, "PARCELS_LAYER"
+        )
         return {
             "OUTPUT_FOLDER": final,
             "GPKG": gpkg,
@@ -191,3 +205,18 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
             "MAPS_PDF": maps,
             "FILES": sorted(os.path.basename(p) for p in paths),
         }
+
+
+def layer_suffix(config):
+    """`` – <commune> – <period>`` for the result layers' names (empty parts left out)."""
+    parts = []
+    commune = getattr(config, "commune", None)
+    if commune:
+        parts.append(str(commune))
+    period = getattr(config, "period", None)
+    if period:
+        start, _, end = str(period).partition(":")
+        parts.append(f"{start} – {end}" if end else start)
+    elif getattr(config, "year", None):
+        parts.append(str(config.year))
+    return "".join(f" – {p}" for p in parts)

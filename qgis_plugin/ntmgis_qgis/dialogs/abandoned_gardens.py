@@ -2,11 +2,15 @@
 
 It fills the parameters of the ``ntmgis:flag_abandoned_gardens`` algorithm, runs it with
 ``QgsProcessingAlgRunnerTask`` in QGIS's task manager (progress bar, cancel), and adds
-the styled result layers (styles embedded by the library) to the project.
+the styled result layers (styles embedded by the library) to the project, named by the
+commune and the period. The commune name is prefilled from the data (the GeoPackage's
+``commune`` layer, else the parcels' DIADANH), the period from the imagery found
+(``ntmgis.find_scenes``). A run into a folder that holds an earlier result asks first.
 """
 
 import datetime
 import os
+import re
 
 from qgis.core import (
     QgsApplication,
@@ -27,6 +31,8 @@ from qgis.PyQt.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -35,12 +41,14 @@ from qgis.PyQt.QtWidgets import (
 from ..translate import tr
 
 ALGORITHM = "ntmgis:flag_abandoned_gardens"
+#: the imagery issue's "Tải ảnh Sentinel-2 cho xã" algorithm (a button when it is there)
+FETCH_ALGORITHM = "ntmgis:fetch_imagery"
 
 
 class AbandonedGardensDialog(QDialog):
     """Parcel layer, survey file, imagery folder, period -> flagged parcels and hamlets."""
 
-    def __init__(self, iface=None, parent=None):
+    def __init__(self, iface=None, parent=None):  # noqa: QGS105 - tests pass their iface
         super().__init__(parent)
         self.iface = iface
         self.task = None
@@ -48,6 +56,9 @@ class AbandonedGardensDialog(QDialog):
         self.feedback = None
         self.results = None
         self.added_layers = []
+        self.cancelled = False
+        self.status_at_cancel = None
+        self.confirm = None  # tests: a callable answering the overwrite question
         self.setWindowTitle(tr("Vườn hoang hóa – flag abandoned gardens"))
         polygons = QgsMapLayerProxyModel.Filter.PolygonLayer
         self.parcels = QgsMapLayerComboBox(self)
@@ -72,16 +83,33 @@ class AbandonedGardensDialog(QDialog):
             edit.setCalendarPopup(True)
         self.maps = QCheckBox(tr("Print the hamlet maps (PDF)"), self)
         self.maps.setChecked(True)
+        self.commune = QLineEdit(self)
+        self.commune.setPlaceholderText(tr("e.g. Xã Thanh Bình"))
+        self.period_note = QLabel("", self)
+        self.period_note.setWordWrap(True)
+        self.parcels.layerChanged.connect(self.prefill_commune)
+        self.imagery.fileChanged.connect(self.prefill_period)
 
         form = QFormLayout()
         form.addRow(tr("Parcel layer"), self.parcels)
+        form.addRow(tr("Commune"), self.commune)
         form.addRow(tr("Survey file (CSV or XLSX)"), self.survey)
-        form.addRow(tr("Imagery folder"), self.imagery)
+        imagery_row = QHBoxLayout()
+        imagery_row.addWidget(self.imagery)
+        self.fetch_button = QPushButton(tr("Download…"), self)
+        self.fetch_button.setToolTip(tr("Download Sentinel-2 scenes of the commune"))
+        self.fetch_button.clicked.connect(self.fetch_imagery)
+        self.fetch_button.setVisible(
+            QgsApplication.processingRegistry().algorithmById(FETCH_ALGORITHM) is not None
+        )
+        imagery_row.addWidget(self.fetch_button)
+        form.addRow(tr("Imagery folder"), imagery_row)
         period = QHBoxLayout()
         period.addWidget(self.start)
         period.addWidget(QLabel("–", self))
         period.addWidget(self.end)
         form.addRow(tr("Period"), period)
+        form.addRow("", self.period_note)
         form.addRow(tr("Hamlet boundaries (optional)"), self.hamlets)
         form.addRow(tr("Hamlet targets (optional)"), self.targets)
         form.addRow(tr("Output folder"), self.output)
@@ -105,6 +133,90 @@ class AbandonedGardensDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
+        self.prefill_commune(self.parcels.currentLayer())
+
+    # -- prefilled from the data ----------------------------------------------------------
+    def prefill_commune(self, layer=None):
+        """The commune's name from the data: a ``commune`` layer beside the parcels, else
+        the commune part of the parcels' DIADANH ("Xóm 1, xã Nghi Phong"). Kept when typed."""
+        if layer is None or self.commune.isModified():
+            return self.commune.text()
+        name = commune_from_layer(layer)
+        if name:
+            self.commune.setText(name)
+        return self.commune.text()
+
+    def prefill_period(self, folder=None):
+        """The period of the imagery found in ``folder``: first to last scene date."""
+        folder = folder or self.imagery.filePath()
+        if not folder or not os.path.isdir(folder):
+            return None
+        try:
+            from ntmgis import find_scenes
+
+            dates = sorted(s.date for s in find_scenes(folder, on_error="skip") if s.date)
+        except Exception as exc:  # an unreadable folder: say so, keep the dates
+            self.period_note.setText(str(exc).splitlines()[0])
+            return None
+        if not dates:
+            self.period_note.setText(tr("No dated scenes found in this folder."))
+            return None
+        first, last = dates[0], dates[-1]
+        self.start.setDate(QDate(first.year, first.month, first.day))
+        self.end.setDate(QDate(last.year, last.month, last.day))
+        self.period_note.setText(
+            tr("{0} scenes from {1} to {2}.").format(
+                len(dates), first.strftime("%d/%m/%Y"), last.strftime("%d/%m/%Y")
+            )
+        )
+        return self.period()
+
+    def fetch_imagery(self):
+        """Open the imagery download algorithm; its folder becomes the imagery folder."""
+        from qgis import processing
+
+        results = processing.execAlgorithmDialog(FETCH_ALGORITHM, {}) or {}
+        folders = [v for v in results.values() if isinstance(v, str) and os.path.isdir(v)]
+        if folders:
+            self.imagery.setFilePath(folders[0])
+            self.prefill_period(folders[0])
+        return folders[0] if folders else None
+
+    def output_name(self):
+        """The file name of the results: the commune's name folded (``xa_nghi_phong``)."""
+        from ntmgis.text import fold
+
+        slug = re.sub(r"[^a-z0-9]+", "_", fold(self.commune.text())).strip("_")
+        return slug or "ntmgis"
+
+    def existing_results(self, folder=None):
+        """The files of an earlier result in the output folder that a run would replace."""
+        folder = folder or self.output.filePath()
+        if not folder or not os.path.isdir(folder):
+            return []
+        name = self.output_name()
+        prefixes = (name + ".", "bao_cao_tien_do", "ban_do_")
+        return sorted(f for f in os.listdir(folder) if f.startswith(prefixes))
+
+    def overwrite_question_text(self):
+        """The question asked before a run replaces an earlier result."""
+        files = self.existing_results()
+        return tr("The folder {0} already holds results ({1}). Replace them?").format(
+            self.output.filePath(), ", ".join(files[:4]) + (" …" if len(files) > 4 else "")
+        )
+
+    def may_overwrite(self):
+        """True when nothing would be replaced, or the user agrees to replace it."""
+        if not self.existing_results():
+            return True
+        if self.confirm is not None:
+            return bool(self.confirm(self.overwrite_question_text()))
+        answer = QMessageBox.question(
+            self, tr("Vườn hoang hóa – flag abandoned gardens"), self.overwrite_question_text(),
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )  # fmt: skip
+        return answer == QMessageBox.StandardButton.Yes
 
     def period(self):
         """The period ``YYYY-MM-DD:YYYY-MM-DD`` of the date fields."""
@@ -121,13 +233,17 @@ class AbandonedGardensDialog(QDialog):
             raise ValueError(tr("Choose the imagery folder."))
         if not self.output.filePath():
             raise ValueError(tr("Choose the output folder."))
+        if not self.commune.text().strip():
+            raise ValueError(tr("Type the commune's name (it titles the maps and the report)."))
         params = {
             "PARCELS": layer,
             "IMAGERY": self.imagery.filePath(),
             "PERIOD": self.period(),
             "MAPS": self.maps.isChecked(),
             "OUTPUT_FOLDER": self.output.filePath(),
-            "YEAR": self.start.date().year(),
+            "YEAR": self.end.date().year(),
+            "COMMUNE": self.commune.text().strip(),
+            "NAME": self.output_name(),
         }
         if self.survey.filePath():
             params["SURVEY"] = self.survey.filePath()
@@ -152,7 +268,11 @@ class AbandonedGardensDialog(QDialog):
         if not ok:
             self.status.setText(message)
             return None
+        if not self.may_overwrite():
+            self.status.setText(tr("Nothing was run: the earlier results are kept."))
+            return None
         self.results = None
+        self.cancelled = False
         self.context = QgsProcessingContext()
         self.context.setProject(QgsProject.instance())
         self.feedback = QgsProcessingFeedback()
@@ -166,8 +286,14 @@ class AbandonedGardensDialog(QDialog):
         return self.task
 
     def cancel_task(self):
-        """Cancel the running task (the library stops within seconds, writing nothing)."""
+        """Cancel the running task: said at once, the library stops at its next step."""
         if self.task is not None:
+            self.cancelled = True
+            self.cancel_button.setEnabled(False)
+            self.status.setText(tr("Cancelling…"))
+            self.status_at_cancel = self.status.text()  # what the click showed at once
+            if self.feedback is not None:
+                self.feedback.cancel()
             self.task.cancel()
 
     def task_finished(self, ok, results):
@@ -175,6 +301,11 @@ class AbandonedGardensDialog(QDialog):
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.task = None
+        cancelled = self.cancelled or (self.feedback is not None and self.feedback.isCanceled())
+        if cancelled or (results or {}).get("CANCELLED"):
+            self.status.setText(tr("Cancelled: nothing was written."))
+            self.progress.setValue(0)
+            return
         if not ok:
             log = self.feedback.textLog().strip().splitlines() if self.feedback else []
             detail = log[-1] if log else ""
@@ -182,9 +313,10 @@ class AbandonedGardensDialog(QDialog):
             return
         self.results = results
         self.added_layers = []
+        suffix = f" – {self.commune.text().strip()} – " + self.period().replace(":", " – ")
         for key, name in (
-            ("HAMLETS_LAYER", tr("Hamlets")),
-            ("PARCELS_LAYER", tr("Flagged parcels")),
+            ("HAMLETS_LAYER", tr("Hamlets") + suffix),
+            ("PARCELS_LAYER", tr("Flagged parcels") + suffix),
         ):
             layer = QgsVectorLayer(results[key], name, "ogr")
             if layer.isValid():
@@ -192,3 +324,32 @@ class AbandonedGardensDialog(QDialog):
                 self.added_layers.append(layer)
         self.progress.setValue(100)
         self.status.setText(tr("Done: {0}").format(results.get("GPKG", "")))
+
+
+def commune_from_layer(layer):
+    """The commune's name written in the data of ``layer`` (a QGIS vector layer), or ""."""
+    source = layer.source().split("|")[0] if layer is not None else ""
+    if source.lower().endswith(".gpkg"):
+        commune = QgsVectorLayer(f"{source}|layername=commune", "commune", "ogr")
+        if commune.isValid():
+            names = [f.name() for f in commune.fields()]
+            for field in ("ten_xa", "TENXA", "name", "ten", "commune"):
+                if field in names:
+                    for feature in commune.getFeatures():
+                        value = feature[field]
+                        if value:
+                            return str(value).strip()
+    fields = [f.name() for f in layer.fields()] if layer is not None else []
+    field = next((f for f in fields if f.upper() == "DIADANH"), None)
+    if field is None:
+        return ""
+    counts = {}
+    for index, feature in enumerate(layer.getFeatures()):
+        if index >= 2000:
+            break
+        for part in str(feature[field] or "").split(","):
+            part = part.strip()
+            if re.match(r"(?i)^(xã|xa|thị trấn|phường)\s", part):
+                key = part[0].upper() + part[1:]
+                counts[key] = counts.get(key, 0) + 1
+    return max(counts, key=counts.get) if counts else ""

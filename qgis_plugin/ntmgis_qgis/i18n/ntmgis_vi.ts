@@ -20,20 +20,16 @@
       <translation>Người dùng đã hủy: không ghi tệp nào.</translation>
     </message>
     <message>
+      <source>Result GeoPackage of the flag run</source>
+      <translation>Tệp GeoPackage kết quả phân loại vườn</translation>
+    </message>
+    <message>
       <source>Flag abandoned gardens (whole chain)</source>
       <translation>Phát hiện vườn hoang hóa (toàn bộ quy trình)</translation>
     </message>
     <message>
       <source>Runs the whole ntmgis chain on one commune: parcels, survey join, masked Sentinel-2 indices, exact per-parcel statistics and time-series features, flags calibrated on the survey, survey/imagery agreement, hamlet counts and (with targets) hamlet progress, then writes one styled GeoPackage, the progress report and the printed hamlet maps. Nothing is written when the run is cancelled.</source>
       <translation>Chạy toàn bộ quy trình ntmgis cho một xã: thửa đất, ghép số liệu khảo sát, chỉ số Sentinel-2 đã loại mây, thống kê chính xác theo thửa và đặc trưng chuỗi thời gian, phân loại được hiệu chỉnh theo khảo sát, đối chiếu khảo sát với ảnh vệ tinh, tổng hợp theo thôn và (khi có chỉ tiêu) tiến độ các thôn; sau đó ghi một tệp GeoPackage đã có kiểu hiển thị, báo cáo tiến độ và bản đồ in theo thôn. Khi hủy, không tệp nào được ghi.</translation>
-    </message>
-    <message>
-      <source>Hamlets</source>
-      <translation>Thôn</translation>
-    </message>
-    <message>
-      <source>Flagged parcels</source>
-      <translation>Thửa đất đã phân loại</translation>
     </message>
     <message>
       <source>Parcel layer</source>
@@ -96,6 +92,14 @@
       <translation>Tệp GeoPackage kết quả</translation>
     </message>
     <message>
+      <source>Flagged parcels</source>
+      <translation>Thửa đất đã phân loại</translation>
+    </message>
+    <message>
+      <source>Hamlets</source>
+      <translation>Thôn</translation>
+    </message>
+    <message>
       <source>Progress report (XLSX)</source>
       <translation>Báo cáo tiến độ (XLSX)</translation>
     </message>
@@ -130,10 +134,6 @@
     <message>
       <source>Hamlet progress</source>
       <translation>Tiến độ các thôn</translation>
-    </message>
-    <message>
-      <source>Result GeoPackage of the flag run</source>
-      <translation>Tệp GeoPackage kết quả phân loại vườn</translation>
     </message>
     <message>
       <source>Renovations that count</source>
@@ -368,36 +368,64 @@
       <translation>ntmgis và các thư viện cần thiết đã được cài đặt.</translation>
     </message>
     <message>
-      <source>The NTM GIS plugin needs Python libraries that QGIS cannot import:</source>
-      <translation>Plugin NTM GIS cần các thư viện Python mà QGIS chưa nạp được:</translation>
+      <source>Menu NTM GIS &gt; Install the libraries installs them into this QGIS profile (pinned versions, each checked against its SHA-256; nothing else changes).</source>
+      <translation>Menu NTM GIS &gt; Cài đặt thư viện sẽ cài chúng vào hồ sơ QGIS này (phiên bản cố định, mỗi gói được kiểm tra mã SHA-256; không thay đổi gì khác).</translation>
     </message>
     <message>
       <source>Then restart QGIS.</source>
       <translation>Sau đó khởi động lại QGIS.</translation>
     </message>
     <message>
-      <source>Close QGIS, open the OSGeo4W Shell (Start menu, QGIS folder) and run:</source>
-      <translation>Đóng QGIS, mở OSGeo4W Shell (menu Start, thư mục QGIS) và chạy:</translation>
+      <source>no feature</source>
+      <translation>không có đối tượng</translation>
     </message>
     <message>
-      <source>Where ntmgis is not published on a package index, replace ntmgis in the command with the path of its wheel or source folder.</source>
-      <translation>Nếu ntmgis chưa được đăng trên kho gói, hãy thay ntmgis trong lệnh bằng đường dẫn tới tệp wheel hoặc thư mục mã nguồn của nó.</translation>
+      <source>The NTM GIS plugin needs Python libraries that QGIS cannot import:</source>
+      <translation>Plugin NTM GIS cần các thư viện Python mà QGIS chưa nạp được:</translation>
     </message>
     <message>
-      <source>Close QGIS, open a Terminal and run:</source>
-      <translation>Đóng QGIS, mở Terminal và chạy:</translation>
+      <source>Or, for experts: close QGIS, open the OSGeo4W Shell and run:</source>
+      <translation>Hoặc, dành cho người thành thạo: đóng QGIS, mở OSGeo4W Shell và chạy:</translation>
     </message>
     <message>
-      <source>Close QGIS, open a terminal and run:</source>
-      <translation>Đóng QGIS, mở cửa sổ dòng lệnh (terminal) và chạy:</translation>
+      <source>Or, for experts: close QGIS, open a terminal and run:</source>
+      <translation>Hoặc, dành cho người thành thạo: đóng QGIS, mở cửa sổ dòng lệnh (terminal) và chạy:</translation>
     </message>
     <message>
-      <source>--user installs into your home folder (~/.local), which QGIS's Python reads; Debian 12 and Ubuntu 23.04 or later need --break-system-packages for that. numpy stays below 2 because Debian's QGIS is built against numpy 1.</source>
-      <translation>--user cài vào thư mục người dùng (~/.local), nơi Python của QGIS đọc được; Debian 12 và Ubuntu 23.04 trở đi cần thêm --break-system-packages. numpy phải dưới 2 vì QGIS của Debian được biên dịch với numpy 1.</translation>
+      <source>QGIS: GEOS {0}, GDAL {1}, PROJ {2}</source>
+      <translation>QGIS: GEOS {0}, GDAL {1}, PROJ {2}</translation>
+    </message>
+    <message>
+      <source>write a GeoPackage</source>
+      <translation>ghi một GeoPackage</translation>
+    </message>
+    <message>
+      <source>read it with ntmgis</source>
+      <translation>đọc lại bằng ntmgis</translation>
+    </message>
+    <message>
+      <source>reproject to WGS 84 and write</source>
+      <translation>chuyển sang WGS 84 và ghi</translation>
+    </message>
+    <message>
+      <source>QGIS reads it and agrees</source>
+      <translation>QGIS đọc được và kết quả khớp</translation>
     </message>
     <message>
       <source>version {0} is too old (2.0 or later needed)</source>
       <translation>phiên bản {0} quá cũ (cần 2.0 trở lên)</translation>
+    </message>
+    <message>
+      <source>shapely {0} is built for GEOS {1}, but this QGIS runs GEOS {2}: inside QGIS shapely's calls reach QGIS's GEOS and fail ("WKB output dimension must be 2 or 3"). Install shapely below 2.1 (menu NTM GIS &gt; Install the libraries does).</source>
+      <translation>shapely {0} được biên dịch cho GEOS {1}, nhưng QGIS này chạy GEOS {2}: bên trong QGIS, các lệnh của shapely đi tới GEOS của QGIS và bị lỗi ("WKB output dimension must be 2 or 3"). Hãy cài shapely dưới 2.1 (menu NTM GIS &gt; Cài đặt thư viện làm việc này).</translation>
+    </message>
+    <message>
+      <source>Python libraries: {0}</source>
+      <translation>Thư viện Python: {0}</translation>
+    </message>
+    <message>
+      <source>smoke test</source>
+      <translation>kiểm tra chạy thử</translation>
     </message>
     <message>
       <source>rasterio cannot build a transform ({0}): upgrade attrs</source>
@@ -410,6 +438,22 @@
     <message>
       <source>Vườn hoang hóa – flag abandoned gardens</source>
       <translation>Vườn hoang hóa – phát hiện vườn hoang hóa</translation>
+    </message>
+    <message>
+      <source>e.g. Xã Thanh Bình</source>
+      <translation>ví dụ: Xã Thanh Bình</translation>
+    </message>
+    <message>
+      <source>Commune</source>
+      <translation>Xã</translation>
+    </message>
+    <message>
+      <source>Download…</source>
+      <translation>Tải ảnh…</translation>
+    </message>
+    <message>
+      <source>Download Sentinel-2 scenes of the commune</source>
+      <translation>Tải ảnh Sentinel-2 cho xã</translation>
     </message>
     <message>
       <source>Imagery folder</source>
@@ -440,6 +484,14 @@
       <translation>Đang chạy… (có thể tiếp tục làm việc trong QGIS)</translation>
     </message>
     <message>
+      <source>No dated scenes found in this folder.</source>
+      <translation>Không tìm thấy cảnh ảnh nào có ngày chụp trong thư mục này.</translation>
+    </message>
+    <message>
+      <source>The folder {0} already holds results ({1}). Replace them?</source>
+      <translation>Thư mục {0} đã có kết quả ({1}). Ghi đè lên chúng?</translation>
+    </message>
+    <message>
       <source>Choose the parcel layer.</source>
       <translation>Hãy chọn lớp thửa đất.</translation>
     </message>
@@ -452,8 +504,28 @@
       <translation>Hãy chọn thư mục kết quả.</translation>
     </message>
     <message>
+      <source>Type the commune's name (it titles the maps and the report).</source>
+      <translation>Nhập tên xã (dùng làm tiêu đề bản đồ và báo cáo).</translation>
+    </message>
+    <message>
       <source>The NTM GIS Processing provider is not loaded.</source>
       <translation>Bộ công cụ Processing NTM GIS chưa được nạp.</translation>
+    </message>
+    <message>
+      <source>Nothing was run: the earlier results are kept.</source>
+      <translation>Chưa chạy: kết quả trước được giữ nguyên.</translation>
+    </message>
+    <message>
+      <source>Cancelling…</source>
+      <translation>Đang hủy…</translation>
+    </message>
+    <message>
+      <source>Cancelled: nothing was written.</source>
+      <translation>Đã hủy: không ghi tệp nào.</translation>
+    </message>
+    <message>
+      <source>{0} scenes from {1} to {2}.</source>
+      <translation>{0} cảnh ảnh từ {1} đến {2}.</translation>
     </message>
     <message>
       <source>Done: {0}</source>
@@ -464,8 +536,76 @@
       <translation>Quá trình chạy đã dừng: {0}</translation>
     </message>
     <message>
+      <source>Installing the libraries…</source>
+      <translation>Đang cài đặt thư viện…</translation>
+    </message>
+    <message>
+      <source>NTM GIS – install the libraries</source>
+      <translation>NTM GIS – cài đặt thư viện</translation>
+    </message>
+    <message>
       <source>NTM GIS</source>
       <translation>NTM GIS</translation>
+    </message>
+    <message>
+      <source>NTM GIS needs the ntmgis library and {0} Python libraries QGIS lacks:
+{1}.
+
+They will be downloaded from PyPI (the Python package index), each checked against its SHA-256, and installed into this QGIS profile only:
+{2}
+
+QGIS's own files are not changed; deleting that folder undoes it. Install now?</source>
+      <translation>NTM GIS cần thư viện ntmgis và {0} thư viện Python mà QGIS chưa có:
+{1}.
+
+Chúng sẽ được tải từ PyPI (kho gói Python), mỗi gói được kiểm tra mã SHA-256, và chỉ được cài vào hồ sơ QGIS này:
+{2}
+
+Các tệp của QGIS không bị thay đổi; xóa thư mục đó là gỡ bỏ. Cài đặt ngay?</translation>
+    </message>
+    <message>
+      <source>Installed into {0}. Restart QGIS to use them ({1} was already loaded).</source>
+      <translation>Đã cài vào {0}. Hãy khởi động lại QGIS để dùng (đã nạp sẵn {1}).</translation>
+    </message>
+    <message>
+      <source>Installed into {0}. NTM GIS is ready.</source>
+      <translation>Đã cài vào {0}. NTM GIS đã sẵn sàng.</translation>
+    </message>
+    <message>
+      <source>The plugin has no ntmgis wheel (wheels/SHA256SUMS is missing): install the ZIP that 'make plugin' builds.</source>
+      <translation>Plugin không có gói ntmgis (thiếu wheels/SHA256SUMS): hãy cài tệp ZIP do 'make plugin' tạo ra.</translation>
+    </message>
+    <message>
+      <source>QGIS's Python has no pip. On Debian/Ubuntu install the package python3-pip (Software / Synaptic), then run the installer again.</source>
+      <translation>Python của QGIS không có pip. Trên Debian/Ubuntu hãy cài gói python3-pip (Software / Synaptic), rồi chạy lại trình cài đặt.</translation>
+    </message>
+    <message>
+      <source>Installation cancelled: nothing was changed.</source>
+      <translation>Đã hủy cài đặt: không có gì thay đổi.</translation>
+    </message>
+    <message>
+      <source>QGIS's Python interpreter (Python {0}) was not found next to QGIS.</source>
+      <translation>Không tìm thấy trình thông dịch Python của QGIS (Python {0}) bên cạnh QGIS.</translation>
+    </message>
+    <message>
+      <source>The ntmgis wheel {0} does not match its SHA-256 (the ZIP is damaged): download the plugin again.</source>
+      <translation>Gói ntmgis {0} không khớp mã SHA-256 (tệp ZIP bị hỏng): hãy tải lại plugin.</translation>
+    </message>
+    <message>
+      <source>pip could not install the libraries (exit code {0}); the log is {1}.</source>
+      <translation>pip không cài được thư viện (mã thoát {0}); nhật ký ở {1}.</translation>
+    </message>
+    <message>
+      <source>Installed into {0}</source>
+      <translation>Đã cài vào {0}</translation>
+    </message>
+    <message>
+      <source>Downloading {0}</source>
+      <translation>Đang tải {0}</translation>
+    </message>
+    <message>
+      <source>Installing…</source>
+      <translation>Đang cài đặt…</translation>
     </message>
     <message>
       <source>Vườn hoang hóa</source>
@@ -480,8 +620,16 @@
       <translation>Kiểm tra cài đặt ntmgis</translation>
     </message>
     <message>
-      <source>ntmgis or its libraries are missing: menu NTM GIS &gt; Check the ntmgis installation says what to install.</source>
-      <translation>Thiếu ntmgis hoặc thư viện của nó: menu NTM GIS &gt; Kiểm tra cài đặt ntmgis cho biết cần cài gì.</translation>
+      <source>Install the libraries</source>
+      <translation>Cài đặt thư viện</translation>
+    </message>
+    <message>
+      <source>ntmgis or its libraries are missing: menu NTM GIS &gt; Install the libraries installs them (Check the ntmgis installation says what is missing).</source>
+      <translation>Thiếu ntmgis hoặc thư viện của nó: menu NTM GIS &gt; Cài đặt thư viện sẽ cài chúng (Kiểm tra cài đặt ntmgis cho biết còn thiếu gì).</translation>
+    </message>
+    <message>
+      <source>Smoke test (read, reproject, write a GeoPackage):</source>
+      <translation>Kiểm tra chạy thử (đọc, chuyển hệ tọa độ, ghi GeoPackage):</translation>
     </message>
     <message>
       <source>NTM GIS: gardens and hamlets for the New Rural Development programme</source>
@@ -530,6 +678,38 @@
     <message>
       <source>Renovation plan (XLSX)</source>
       <translation>Kế hoạch cải tạo vườn (XLSX)</translation>
+    </message>
+    <message>
+      <source>Fetch Sentinel-2 imagery for the commune</source>
+      <translation>Tải ảnh Sentinel-2 cho xã</translation>
+    </message>
+    <message>
+      <source>Searches a free public STAC catalogue (Earth Search by default, no account) for the scenes of the period over the commune, keeps the dates whose own pixels over the commune are clear enough, and writes one folder per date with one Cloud-Optimised GeoTIFF per band, clipped to the commune on the source pixel grid, and its STAC item. Only the commune's window is downloaded (a few MB per date). The output folder is the imagery folder of "Flag abandoned gardens"; running again skips the dates already complete and finishes the ones that were cut.</source>
+      <translation>Tìm trong một danh mục STAC công khai, miễn phí (mặc định Earth Search, không cần tài khoản) các cảnh ảnh của khoảng thời gian phủ lên xã, giữ lại những ngày mà chính các điểm ảnh trên xã đủ quang mây, rồi ghi mỗi ngày một thư mục gồm một tệp Cloud-Optimised GeoTIFF cho mỗi kênh, cắt theo xã trên đúng lưới điểm ảnh gốc, kèm mục STAC của nó. Chỉ phần ảnh phủ xã được tải về (vài MB mỗi ngày). Thư mục kết quả là thư mục ảnh của "Phát hiện vườn hoang hóa"; chạy lại sẽ bỏ qua những ngày đã tải đủ và tải tiếp những ngày bị ngắt giữa chừng.</translation>
+    </message>
+    <message>
+      <source>Commune boundary (or the parcel layer)</source>
+      <translation>Ranh giới xã (hoặc lớp thửa đất)</translation>
+    </message>
+    <message>
+      <source>Maximum cloud over the commune (%)</source>
+      <translation>Tỷ lệ mây tối đa trên xã (%)</translation>
+    </message>
+    <message>
+      <source>Catalogue</source>
+      <translation>Danh mục ảnh</translation>
+    </message>
+    <message>
+      <source>Other STAC API URL (replaces the catalogue)</source>
+      <translation>Địa chỉ STAC API khác (thay cho danh mục)</translation>
+    </message>
+    <message>
+      <source>Collection</source>
+      <translation>Bộ sưu tập ảnh</translation>
+    </message>
+    <message>
+      <source>Scenes fetched</source>
+      <translation>Số cảnh đã tải</translation>
     </message>
   </context>
 </TS>

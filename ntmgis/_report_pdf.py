@@ -1,0 +1,269 @@
+"""The report as one PDF (reportlab, DejaVu Serif embedded): for offices that print PDFs.
+
+The same tables as the workbook (:mod:`ntmgis.report`), in the same administrative
+form: the first page carries the heading of Nghị định 30/2020/NĐ-CP, the body table, "Nơi
+nhận" and the signer block; each further table is an appendix with its header repeated on
+every page. A table too wide for A4 landscape at 8 pt is cut into column groups, each
+repeating the key columns (rank, hamlet). "Trang 1/7" at the foot of every page.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+_BODY = 9.0
+_SMALL = 8.5  # the smallest text in the PDF
+_FONTS = {
+    "NtmSerif": "DejaVuSerif.ttf",
+    "NtmSerif-Bold": "DejaVuSerif-Bold.ttf",
+    "NtmSerif-Italic": "DejaVuSerif-Italic.ttf",
+    "NtmSerif-BoldItalic": "DejaVuSerif-BoldItalic.ttf",
+}
+
+
+def _register_fonts() -> None:
+    import matplotlib
+    from reportlab.lib.fonts import addMapping
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    if "NtmSerif" in pdfmetrics.getRegisteredFontNames():
+        return
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    for name, file in _FONTS.items():
+        pdfmetrics.registerFont(TTFont(name, str(folder / file)))
+    addMapping("NtmSerif", 0, 0, "NtmSerif")
+    addMapping("NtmSerif", 1, 0, "NtmSerif-Bold")
+    addMapping("NtmSerif", 0, 1, "NtmSerif-Italic")
+    addMapping("NtmSerif", 1, 1, "NtmSerif-BoldItalic")
+
+
+def _esc(text) -> str:
+    from xml.sax.saxutils import escape
+
+    return escape("" if text is None else str(text))
+
+
+def _pdf_widths(levels, shown, caps, size) -> list[float]:
+    """Column widths (pt) from the real DejaVu Serif metrics: no word is ever broken."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    pad = 6.0
+    widths = []
+    for j in range(len(levels)):
+        need = 0.0
+        cap = caps[j] * size * 0.55
+        for row in shown:
+            text = row[j]
+            if not text:
+                continue
+            words = max((stringWidth(w, "NtmSerif", size) for w in text.split()), default=0)
+            need = max(need, words, min(stringWidth(text, "NtmSerif", size), cap))
+        group, sub = levels[j]
+        label = sub or group
+        whole = stringWidth(label, "NtmSerif-Bold", size)
+        words = max((stringWidth(w, "NtmSerif-Bold", size) for w in label.split()), default=0)
+        need = max(need, words, whole if whole <= 50 else min(whole / 3, 90))
+        widths.append(need + pad)
+    return widths
+
+
+def write_pdf(sheets: list, path, *, form, title: str, subtitle: str = "") -> Path:
+    """Write the report's tables as one PDF in the administrative form.
+
+    Parameters
+    ----------
+    sheets : list of dict
+        The tables as :mod:`ntmgis.report` lays them out (``title``, ``levels``: the
+        (group, sub) header of each column, ``shown``: the cell texts, ``numeric``,
+        ``caps``: the widest a column of text may be, in characters, ``keys``: how many
+        columns to repeat when the table is cut, ``note``); the first is the body.
+    path : str or os.PathLike
+        The ``.pdf`` (written atomically).
+    form : ntmgis.form.DocumentForm
+        Issuing body, number, place and date, signer, recipients.
+    title : str
+        The line under "BÁO CÁO".
+    subtitle : str, optional
+        A line under each appendix's title.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from reportlab.lib import colors
+    from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas as _canvas
+    from reportlab.platypus import (
+        KeepTogether,
+        PageBreak,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
+
+    from ._io import atomic_path
+    from .form import MOTTO, NATIONAL_TITLE, ROMAN
+
+    _register_fonts()
+
+    def style(name, size=_BODY, bold=False, italic=False, align=TA_LEFT, leading=None):
+        font = "NtmSerif" + ("-BoldItalic" if bold and italic else "-Bold" if bold else
+                             "-Italic" if italic else "")  # fmt: skip
+        return ParagraphStyle(name, fontName=font, fontSize=size, alignment=align,
+                              leading=leading or size * 1.25)  # fmt: skip
+
+    s_cell = style("cell")
+    s_num = style("num", align=TA_RIGHT)
+    s_head = style("head", bold=True, align=TA_CENTER)
+    s_h = style("h", 11, bold=True, align=TA_CENTER)
+    s_hp = style("hp", 11, align=TA_CENTER)
+    s_hi = style("hi", 11, italic=True, align=TA_CENTER)
+    s_title = style("t", 14, bold=True, align=TA_CENTER, leading=18)
+    s_left_i = style("li", 10, italic=True)
+    s_rec_h = style("rh", 10, bold=True, italic=True)
+    s_rec = style("r", _SMALL)
+
+    page = landscape(A4)
+    margins = dict(leftMargin=20 * mm, rightMargin=12 * mm, topMargin=14 * mm,
+                   bottomMargin=16 * mm)  # fmt: skip
+    frame_w = page[0] - margins["leftMargin"] - margins["rightMargin"]
+    story: list = []
+
+    def para(text, st):
+        return Paragraph(_esc(text), st)
+
+    def heading_block():
+        left = [para(form.parent_body, s_hp)] if form.parent_body else []
+        left += [para(form.issuing_body, s_h), para(form.number_line, s_hp)]
+        right = [para(NATIONAL_TITLE, s_h), para(MOTTO, s_h), para(form.place_date, s_hi)]
+        while len(left) < len(right):
+            left.insert(-1, para("", s_hp))
+        t = Table([[a, b] for a, b in zip(left, right)], colWidths=[frame_w * 0.42, frame_w * 0.58])
+        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LINEBELOW", (1, 1), (1, 1), 0.6, colors.black)]))  # fmt: skip
+        return t
+
+    def data_table(sheet):
+        levels, shown, numeric = sheet["levels"], sheet["shown"], sheet["numeric"]
+        n = len(levels)
+        pts = _pdf_widths(levels, shown, sheet["caps"], _BODY)
+        keys = min(sheet["keys"], n - 1)
+        groups = [list(range(n))]
+        if sum(pts) > frame_w:
+            if sum(pts) * _SMALL / _BODY <= frame_w:
+                pts = [p * _SMALL / _BODY for p in pts]  # slightly smaller text still fits
+            else:
+                groups, current = [], list(range(keys))
+                for j in range(keys, n):
+                    if sum(pts[i] for i in current + [j]) > frame_w and len(current) > keys:
+                        groups.append(current)
+                        current = list(range(keys))
+                    current.append(j)
+                groups.append(current)
+        scale = min(1.0, frame_w / max(sum(pts[i] for i in g) for g in groups))
+        flow = []
+        for g, cols in enumerate(groups):
+            two = any(levels[i][1] for i in cols)
+            top = [para(levels[i][0], s_head) for i in cols]
+            rows = [top]
+            spans = []
+            if two:
+                rows.append([para(levels[i][1], s_head) for i in cols])
+                for c, i in enumerate(cols):
+                    if not levels[i][1]:
+                        spans.append(("SPAN", (c, 0), (c, 1)))
+                c = 0
+                while c < len(cols):
+                    group, sub = levels[cols[c]]
+                    k = c
+                    while sub and k + 1 < len(cols) and levels[cols[k + 1]] [0] == group and \
+                            levels[cols[k + 1]][1]:  # fmt: skip
+                        k += 1
+                    if k > c:
+                        spans.append(("SPAN", (c, 0), (k, 0)))
+                    c = k + 1
+            for r, row in enumerate(shown):
+                rows.append([para(row[i], s_num if numeric[r][i] else s_cell) for i in cols])
+            if not shown:
+                rows.append([para("(không có)", s_cell)] + [para("", s_cell)] * (len(cols) - 1))
+            t = Table(rows, colWidths=[pts[i] * scale for i in cols], repeatRows=2 if two else 1,
+                      hAlign="LEFT")  # fmt: skip
+            t.setStyle(TableStyle([
+                ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+                ("BACKGROUND", (0, 0), (-1, 1 if two else 0), colors.HexColor("#D9EAD3")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("VALIGN", (0, 0), (-1, 1 if two else 0), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
+                *spans,
+            ]))  # fmt: skip
+            if g:
+                flow.append(Spacer(1, 4 * mm))
+                flow.append(para(f"(tiếp theo: cột {g + 1}/{len(groups)})", s_left_i))
+            flow.append(t)
+        return flow
+
+    def signer_block():
+        left = [para("Nơi nhận:", s_rec_h)] + [para(x, s_rec) for x in form.recipient_lines]
+        right = [para(x, s_h) for x in form.signer_lines]
+        right += [Spacer(1, 18 * mm), para(form.signer_name or "", s_h)]
+        t = Table([[left, right]], colWidths=[frame_w * 0.45, frame_w * 0.55])
+        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        return KeepTogether([Spacer(1, 5 * mm), t])
+
+    items = list(sheets)
+    story.append(heading_block())
+    story.append(Spacer(1, 6 * mm))
+    story.append(para("BÁO CÁO", s_title))
+    story.append(para(title, s_h))
+    story.append(Spacer(1, 5 * mm))
+    if items:
+        story += data_table(items[0])
+    story.append(signer_block())
+    for n, sheet in enumerate(items[1:]):
+        story.append(PageBreak())
+        story.append(para(form.issuing_body, style("ib", 10, bold=True)))
+        story.append(para(f"Phụ lục {ROMAN[n % len(ROMAN)]}", s_h))
+        story.append(para(sheet["title"], s_h))
+        story.append(para(form.appendix_reference, s_hi))
+        if sheet.get("note") or subtitle:
+            story.append(para(sheet.get("note") or subtitle, s_hi))
+        story.append(Spacer(1, 4 * mm))
+        story += data_table(sheet)
+
+    class Numbered(_canvas.Canvas):
+        """Two passes: "Trang x/y" once the page count is known."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._pages = []
+
+        def showPage(self):  # noqa: N802 - reportlab's name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self):
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self.setFont("NtmSerif", 9)
+                self.drawCentredString(page[0] / 2, 8 * mm, f"Trang {self._pageNumber}/{total}")
+                super().showPage()
+            super().save()
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        doc = SimpleDocTemplate(str(tmp), pagesize=page, title=title,
+                                author=form.issuing_body, **margins)  # fmt: skip
+        doc.build(story, canvasmaker=Numbered)
+    logger.info("wrote %s", path)
+    return path

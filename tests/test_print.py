@@ -1,0 +1,209 @@
+"""Tests that print: the sample's reports converted by LibreOffice headless, pages measured.
+
+One fixture runs ``ntmgis run --sample`` as a person runs it (a subprocess, the real
+console entry point) and converts both campaigns' workbooks to PDF with LibreOffice
+(``soffice --headless --convert-to pdf``); the tests then read the rendered pages with
+pdfplumber: every character's size (pdfplumber's ``size`` includes the page scaling of
+fit-to-page printing: checked on a control sheet printed at 50 %), words drawn over
+other words, the administrative header on page 1, the page numbers, the Vietnamese
+number formats. The one-file PDF the library writes itself (reportlab) gets the same
+checks. ``make test`` installs LibreOffice (``libreoffice-calc-nogui``) when missing and
+sets ``NTMGIS_REQUIRE_PRINT=1``, so there these tests run or fail, never skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pdfplumber = pytest.importorskip("pdfplumber")
+
+ROOT = Path(__file__).resolve().parents[1]
+SOFFICE = shutil.which("soffice") or shutil.which("libreoffice")
+if SOFFICE is None and os.environ.get("NTMGIS_REQUIRE_PRINT") != "1":
+    pytest.skip("LibreOffice (soffice) is not installed: make test installs it",
+                allow_module_level=True)  # fmt: skip
+
+MIN_PT = 8.0
+NATIONAL_TITLE = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+
+
+def to_pdf(workbooks: list[Path], outdir: Path) -> list[Path]:
+    """Convert workbooks to PDF with LibreOffice headless, as an office prints them."""
+    assert SOFFICE, "LibreOffice (soffice) is required: apt-get install libreoffice-calc-nogui"
+    outdir.mkdir(parents=True, exist_ok=True)
+    profile = outdir / "lo_profile"
+    pdfs = []
+    for book in workbooks:  # one call per file: same names in different folders
+        target = outdir / book.parent.name
+        target.mkdir(exist_ok=True)
+        subprocess.run(
+            [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless",
+             "--norestore", "--convert-to", "pdf", "--outdir", str(target), str(book)],
+            check=True, capture_output=True, timeout=240,
+            env={**os.environ, "HOME": str(outdir)},
+        )  # fmt: skip
+        pdf = target / (book.stem + ".pdf")
+        assert pdf.is_file(), f"LibreOffice wrote no PDF for {book}"
+        pdfs.append(pdf)
+    return pdfs
+
+
+def overlapping_words(page) -> list[tuple[str, str]]:
+    """Pairs of words whose boxes overlap: text drawn over other text."""
+    words = sorted(page.extract_words(use_text_flow=False), key=lambda w: w["top"])
+    found = []
+    for i, a in enumerate(words):
+        for b in words[i + 1 :]:
+            if b["top"] >= a["bottom"]:
+                break
+            ix = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+            iy = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
+            if ix > 1.0 and iy > 0.3 * min(a["bottom"] - a["top"], b["bottom"] - b["top"]):
+                found.append((a["text"], b["text"]))
+    return found
+
+
+def small_text(page) -> list[tuple[str, float]]:
+    return [(c["text"], round(c["size"], 2)) for c in page.chars
+            if c["text"].strip() and c["size"] < MIN_PT]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def printed(layers_dir, tmp_path_factory):
+    """One ``ntmgis run --sample`` (both campaigns), its workbooks printed by LibreOffice."""
+    out = tmp_path_factory.mktemp("print_run")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LANG": "vi_VN.UTF-8", "COLUMNS": "100"}
+    env.pop("NTMGIS_LANG", None)
+    run = subprocess.run(
+        [sys.executable, "-m", "ntmgis", "--quiet", "run", "--sample", "--layers",
+         str(layers_dir), "-o", str(out / "out")],
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    books = [out / "out" / "bao_cao_tien_do.xlsx",
+             out / "out" / "theo_doi_2022" / "bao_cao_tien_do.xlsx"]  # fmt: skip
+    pdfs = to_pdf(books, out / "pdf")
+    return {
+        "run": run,
+        "out": out / "out",
+        "books": books,
+        "lo": dict(zip(("base", "follow"), pdfs)),
+    }
+
+
+def test_sizes_include_the_page_scaling(tmp_path):
+    """pdfplumber's char size is the printed size: an 11 pt sheet at 50 % measures 5.5 pt."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    sheet = book.active
+    for i in range(1, 6):
+        sheet.cell(row=i, column=1, value=f"Thôn số {i}").font = Font(
+            name="Times New Roman", size=11
+        )
+    sheet.page_setup.scale = 50
+    path = tmp_path / "control" / "half.xlsx"
+    path.parent.mkdir()
+    book.save(path)
+    (pdf,) = to_pdf([path], tmp_path / "pdf")
+    with pdfplumber.open(pdf) as doc:
+        sizes = {round(c["size"], 1) for c in doc.pages[0].chars if c["text"].strip()}
+    assert sizes == {5.5}
+
+
+def test_the_overlap_check_finds_the_old_bug(tmp_path):
+    """Wrapped cells left at the default row height print over the next rows: detected."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment
+
+    book = Workbook()
+    sheet = book.active
+    sheet.column_dimensions["A"].width = 20
+    reason = "Đất trống hoặc cỏ thưa quanh năm: NDVI cao nhất chỉ 0,31, không có lần làm đất nào"
+    for i in range(1, 8):
+        cell = sheet.cell(row=i, column=1, value=reason)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.cell(row=i, column=2, value=f"Hộ {i}")
+        sheet.row_dimensions[i].height = 15  # one line for four lines of text
+    path = tmp_path / "control" / "overlap.xlsx"
+    path.parent.mkdir()
+    book.save(path)
+    (pdf,) = to_pdf([path], tmp_path / "pdf")
+    with pdfplumber.open(pdf) as doc:
+        assert len(overlapping_words(doc.pages[0])) > 10
+
+
+def test_cli_shows_one_clean_line_per_warning(printed):
+    err = printed["run"].stderr.splitlines()
+    warnings_shown = [line for line in err if line.startswith("Cảnh báo")]
+    assert warnings_shown, printed["run"].stderr[-2000:]
+    # no Python internals: no source file and line, no code line, no traceback
+    assert not [line for line in err if ".py:" in line or line.startswith("  ")]
+    assert "Traceback" not in printed["run"].stderr
+    # each kind once (the unknown survey class of each campaign, the cloudy dates)
+    assert len(warnings_shown) == len(set(warnings_shown))
+    assert any("463" in line for line in warnings_shown)  # the 2020 survey's unknown class
+
+
+@pytest.mark.parametrize("campaign", ["base", "follow"])
+def test_every_printed_page_is_legible(printed, campaign):
+    with pdfplumber.open(printed["lo"][campaign]) as doc:
+        assert len(doc.pages) >= 5
+        for number, page in enumerate(doc.pages, start=1):
+            assert not small_text(page), f"page {number}: text under {MIN_PT} pt"
+            assert not overlapping_words(page), f"page {number}: words drawn over words"
+            text = page.extract_text() or ""
+            assert f"Trang {number}/{len(doc.pages)}" in text, f"page {number}: no page number"
+
+
+def test_first_page_carries_the_administrative_form(printed):
+    with pdfplumber.open(printed["lo"]["follow"]) as doc:
+        first = doc.pages[0].extract_text()
+        everything = "\n".join(p.extract_text() or "" for p in doc.pages)
+    lines = first.splitlines()
+    # issuing body top left, national title top right, on the first line
+    assert lines[0].startswith("UBND XÃ THANH BÌNH") and lines[0].endswith(NATIONAL_TITLE)
+    assert MOTTO in lines[1]
+    assert "Số:" in first and "/BC-UBND" in first
+    assert "Thanh Bình, ngày" in first and " tháng " in first and " năm " in first
+    assert "BÁO CÁO" in lines and any(line.startswith("Kết quả") for line in lines)
+    assert "Nơi nhận:" in everything and "TM. ỦY BAN NHÂN DÂN" in everything
+    assert "CHỦ TỊCH" in everything and "Phụ lục I" in everything
+    # numbers print the Vietnamese way: 1.600 parcels, decimal comma
+    assert "1.600" in first
+
+
+def test_ranking_prints_on_one_legible_page(printed):
+    with pdfplumber.open(printed["lo"]["follow"]) as doc:
+        pages = [p for p in doc.pages if "XẾP HẠNG CÁC THÔN" in (p.extract_text() or "")]
+        assert len(pages) == 1
+        page = pages[0]
+        sizes = [c["size"] for c in page.chars if c["text"].strip()]
+        assert min(sizes) >= 9.5  # the 37-column table printed at 2.5 pt before
+        text = page.extract_text()
+    for hamlet in ("Thôn Đông Hòa", "Thôn Tân Lộc", "Thôn Bắc Hà", "Thôn Phú Mỹ",
+                   "Thôn Yên Thịnh", "Thôn Trung Sơn"):  # fmt: skip
+        assert hamlet in text
+    assert "Tiến độ" in text and "Ưu tiên" in text
+
+
+def test_library_pdf_is_legible_with_the_form(printed):
+    pdf = printed["out"] / "theo_doi_2022" / "bao_cao_tien_do.pdf"
+    with pdfplumber.open(pdf) as doc:
+        first = doc.pages[0].extract_text()
+        assert NATIONAL_TITLE in first and MOTTO in first and "UBND XÃ THANH BÌNH" in first
+        assert "BÁO CÁO" in first
+        for number, page in enumerate(doc.pages, start=1):
+            assert not small_text(page), f"page {number}: text under {MIN_PT} pt"
+            assert not overlapping_words(page), f"page {number}: words drawn over words"
+            assert f"Trang {number}/{len(doc.pages)}" in (page.extract_text() or "")
+        fonts = {c["fontname"] for c in doc.pages[0].chars}
+    assert all("DejaVuSerif" in f for f in fonts)  # embedded, Vietnamese-capable
