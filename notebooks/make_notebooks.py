@@ -876,6 +876,87 @@ NB04 = [
     for name, path in followup.outputs.items():
         print(f"{name}: {path.name}")
     """),
+    md("""
+    ## The commune's whole plan: needs, renovation plan, commendations
+
+    The plan has six steps. After the survey (bước 2) come the residents' meetings that
+    ask each household what it needs (**bước 3, nhu cầu hỗ trợ**: cây giống, vốn, kỹ
+    thuật, phân bón, công lao động...), the renovation movement (**bước 4**: who renovates
+    what first, abandoned gardens first) and the review with rewards (**bước 6**: hamlets
+    that exceeded their targets, and households that set an example). The needs column of
+    the survey is typed by hand: `parse_needs` reads it; words that match no need of the
+    codebook are kept as free text and counted as *Khác*.
+    """),
+    code("""
+    from ntmgis.needs import needs_report_table, needs_table, parse_needs
+
+    print(parse_needs("Cây giống; vốn vay, xin máy cày"))
+    needs = needs_table(base_gpkg)  # one row per garden and need
+    table = needs_report_table(base_gpkg, tidy=needs)
+    table[table["Thôn"] == "Toàn xã"].iloc[:, :9]
+    """),
+    code("""
+    # households by need and survey class, per hamlet: what the meetings are about
+    pd.crosstab([needs["hamlet"]], needs["need_label"], values=needs["household"],
+                aggfunc="nunique", margins=True).fillna(0).astype(int)
+    """),
+    md("""
+    **Step 4.** `renovation_plan` lists, per hamlet, the gardens to renovate first:
+    abandoned gardens (survey and imagery agreeing first, then those only one of them sees:
+    checked on the visit), then mixed gardens (vườn tạp), larger ones first, with the
+    household's needs and the imagery evidence. `write_plan` writes it as a printable sheet
+    and as the GeoPackage layer `renovation_plan` that the next campaign is measured
+    against (planned vs done).
+    """),
+    code("""
+    from ntmgis.plan import compare_plan, plan_progress_table, renovation_plan
+
+    plan = renovation_plan(base_gpkg)
+    print(plan.groupby(["hamlet", "plan_priority"]).size().unstack(fill_value=0))
+    plan[["hamlet", "plan_order", "plan_priority", "parcel_id", "owner", "area_m2", "needs",
+          "evidence_text"]].head(8)
+    """),
+    code("""
+    # the 2022 campaign against the 2020 plan
+    plan_progress_table(compare_plan(plan, follow_gpkg))
+    """),
+    md("""
+    **Step 6.** With the baseline, `commendations` proposes the households that turned an
+    abandoned garden into a tended or model one (the imagery sees a tended garden in
+    2022), the new model gardens, and the hamlets that exceeded every target, each with the
+    evidence; `commendation_table` is the sheet *Đề nghị khen thưởng* of the report.
+    """),
+    code("""
+    from ntmgis.plan import commendation_table, commendations
+
+    proposals = commendations(base_gpkg, follow_gpkg, progress_table=ranking)
+    print(proposals["commendation"].value_counts().to_string())
+    commendation_table(proposals).head(6)
+    """),
+    code("""
+    from ntmgis.plan_outputs import write_plan
+
+    written = write_plan(follow_gpkg, OUT / "ke_hoach", baseline=base_gpkg,
+                         targets=LAYERS / "targets_2020.csv")
+    for name, path in written.items():
+        print(f"{name}: {path.name}")
+    """),
+    md("""
+    **Step 2, next year.** `write_survey_forms` prints the survey form of each hamlet
+    (pre-filled with its garden parcels, drop-down lists of the classes and needs, a
+    signature block) and a QField project for phones; `read_survey` reads the filled
+    forms back as they are.
+    """),
+    code("""
+    from ntmgis.survey_form import write_survey_forms
+
+    parcels = ntmgis.read_parcels(LAYERS / "thanh_binh.gpkg", layer="parcels")
+    forms = write_survey_forms(parcels, OUT / "phieu_khao_sat", hamlets=["Thôn Trung Sơn"],
+                               commune="Xã Thanh Bình")
+    for name, path in forms.items():
+        print(f"{name}: {path.relative_to(OUT)}")
+    ntmgis.read_survey(forms["Thôn Trung Sơn"])[["sheet", "parcel_no", "owner", "hamlet"]].head()
+    """),
 ]
 
 NOTEBOOKS = {

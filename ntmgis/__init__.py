@@ -103,6 +103,18 @@ _LAZY = {
     "get_theme": "ntmgis.palette",
     "THEMES": "ntmgis.palette",
     "embed_styles": "ntmgis.styles",
+    # the commune's plan: hamlet names, survey form, needs, renovation plan, commendations
+    "parse_place": "ntmgis.places",
+    "assign_hamlets": "ntmgis.places",
+    "write_survey_forms": "ntmgis.survey_form",
+    "check_returned_form": "ntmgis.survey_form",
+    "parse_needs": "ntmgis.needs",
+    "needs_table": "ntmgis.needs",
+    "needs_summary": "ntmgis.needs",
+    "renovation_plan": "ntmgis.plan",
+    "compare_plan": "ntmgis.plan",
+    "commendations": "ntmgis.plan",
+    "write_plan": "ntmgis.plan_outputs",
     "write_styles": "ntmgis.styles",
 }
 

@@ -77,6 +77,13 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "stage.sample_survey": {"vi": "Tạo phiếu khảo sát bước 2", "en": "Step 2 survey"},
     "stage.sample_scenes": {"vi": "Tạo cảnh ảnh Sentinel-2", "en": "Sentinel-2 scenes"},
     "stage.scene": {"vi": "Cảnh {name}", "en": "Scene {name}"},
+    "stage.plan": {"vi": "Lập kế hoạch cải tạo vườn", "en": "Renovation plan"},
+    "stage.needs": {"vi": "Tổng hợp nhu cầu hỗ trợ", "en": "Support needs"},
+    "stage.plan_progress": {"vi": "So sánh kế hoạch và thực tế", "en": "Planned vs done"},
+    "stage.commendations": {"vi": "Lập danh sách khen thưởng", "en": "Commendations"},
+    "stage.writing": {"vi": "Ghi tệp kết quả", "en": "Writing the files"},
+    "stage.qfield": {"vi": "Tạo dự án QField", "en": "QField project"},
+    "stage.form": {"vi": "Phiếu khảo sát {name}", "en": "Survey form {name}"},
     "stage.done": {"vi": "Xong", "en": "Done"},
     # -- what a run wrote and did not -----------------------------------------------------
     "output.written": {"vi": "Đã ghi {path}", "en": "Wrote {path}"},
@@ -214,6 +221,12 @@ STAGES = {
     "commune and hamlets": "stage.sample_commune",
     "step 2 survey": "stage.sample_survey",
     "sentinel-2 scenes": "stage.sample_scenes",
+    "renovation plan": "stage.plan",
+    "needs": "stage.needs",
+    "planned vs done": "stage.plan_progress",
+    "commendations": "stage.commendations",
+    "writing": "stage.writing",
+    "qfield project": "stage.qfield",
     "done": "stage.done",
 }
 # stage names with a variable part: prefix -> key (the rest fills {name})
@@ -223,6 +236,7 @@ _STAGE_PREFIXES = {
     "joining by ": "stage.joining",
     "parcels of ": "stage.sample_parcels",
     "scene ": "stage.scene",
+    "form ": "stage.form",
 }
 
 _language: str | None = None

@@ -26,6 +26,7 @@ from pathlib import Path
 from . import palette as _palette
 from ._io import atomic_path
 from ._progress import ProgressCallback, report
+from .places import hamlet_title
 from .registry import hamlet_name_column
 
 __all__ = [
@@ -174,11 +175,12 @@ def map_title(*, theme: str = "flag", hamlet: str | None, commune: str | None, y
     --------
     >>> map_title(hamlet="Thôn Đông Hòa", commune="Xã Thanh Bình", year=2020)
     'BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ – THÔN ĐÔNG HÒA – XÃ THANH BÌNH – NĂM 2020'
+    >>> map_title(hamlet="Xóm 1, xã Nghi Phong", commune="Xã Nghi Phong", year=2023)
+    'BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ – XÓM 1 – XÃ NGHI PHONG – NĂM 2023'
     """
     parts = [_THEME_TITLES[_palette.get_theme(theme).name]]
-    if hamlet:
-        name = str(hamlet).strip()
-        parts.append(name if _fold(name).startswith("thon ") else f"Thôn {name}")
+    if hamlet:  # the hamlet's own unit word (Xóm, Ấp, Bản...), never a forced "Thôn"
+        parts.append(hamlet_title(hamlet))
     if commune:
         name = str(commune).strip()
         parts.append(name if _fold(name).startswith("xa ") else f"Xã {name}")
@@ -360,7 +362,8 @@ def _prepare(inputs: _Inputs, theme: str):
     # hamlet names in the parcels may differ in tone placement or case from the layer
     by_fold = {_fold(n): n for n in hamlets["hamlet"]}
     frame["hamlet"] = frame["hamlet"].map(lambda n: by_fold.get(_fold(n), n))
-    orphans = sorted(set(frame["hamlet"]) - set(hamlets["hamlet"]))
+    # parcels of places that are not hamlets (fields: hamlet None) are on the overview only
+    orphans = sorted(n for n in set(frame["hamlet"]) - set(hamlets["hamlet"]) if isinstance(n, str))
     if orphans:
         count = int(frame["hamlet"].isin(orphans).sum())
         warn(

@@ -271,6 +271,108 @@ THEMES: dict[str, Theme] = {
     ),
 }
 
+# the commune's plan (ntmgis.places, ntmgis.plan): screen and table labels
+THEMES.update(
+    {
+        "place_kind": Theme(
+            "place_kind",
+            "place_kind",
+            "Loại địa danh",
+            "Kind of place",
+            (
+                Category("thon_xom", "Thôn, xóm (khu dân cư)", "Hamlet", "#EE8866"),
+                Category(
+                    "khong_ro",
+                    "Thôn (tên không có từ chỉ đơn vị)",
+                    "Hamlet, no unit word",
+                    "#FFAABB",
+                ),  # fmt: skip
+                Category("canh_dong", "Cánh đồng, xứ đồng", "Field", "#EEDD88"),
+                Category("rung_nui", "Rừng, núi, đồi", "Forest or hill", "#44BB99"),
+                Category("song_ho", "Sông, suối, hồ, ao", "Water", "#77AADD"),
+                Category("bai", "Bãi", "Riverbank or flat", "#BBCC33"),
+                Category("nghia_trang", "Nghĩa trang", "Cemetery", "#DDDDDD"),
+                Category("trong", "Không ghi địa danh", "No place given", "#FFFFFF", "\\"),
+            ),
+            null_key="trong",
+            garden_aware=False,
+            print_safe=False,
+        ),
+        "plan_priority": Theme(
+            "plan_priority",
+            "plan_priority",
+            "Kế hoạch cải tạo vườn (bước 4)",
+            "Renovation plan (Step 4)",
+            (
+                Category(
+                    "hoang_hoa", "Ưu tiên 1: vườn hoang hóa", "Priority 1: abandoned", "#BB5566"
+                ),  # fmt: skip
+                Category(
+                    "vuon_tap", "Ưu tiên 2: vườn tạp", "Priority 2: mixed, low-value", "#DDAA33"
+                ),  # fmt: skip
+                Category("khong_ke_hoach", "Không trong kế hoạch", "Not in the plan", "#FFFFFF"),
+            ),
+            null_key="khong_ke_hoach",
+            print_safe=False,
+        ),
+        "plan_status": Theme(
+            "plan_status",
+            "plan_status",
+            "Thực hiện kế hoạch cải tạo",
+            "Renovation plan: planned vs done",
+            (
+                Category(
+                    "da_cai_tao",
+                    "Đã cải tạo (ảnh xác nhận)",
+                    "Renovated (imagery confirms)",
+                    "#004488",
+                ),  # fmt: skip
+                Category(
+                    "bao_cao_chua_thay",
+                    "Báo cáo đã cải tạo, ảnh chưa thấy",
+                    "Reported renovated, not seen by imagery",
+                    "#DDAA33",
+                ),  # fmt: skip
+                Category("chua_thuc_hien", "Chưa thực hiện", "Not done yet", "#BB5566"),
+                Category(
+                    "khong_con_thua",
+                    "Thửa không còn trong đợt sau",
+                    "Parcel not in the follow-up",
+                    "#FFFFFF",
+                    "\\",
+                ),  # fmt: skip
+            ),
+            null_key="khong_con_thua",
+            garden_aware=False,
+            print_safe=False,
+        ),
+        "commendation": Theme(
+            "commendation",
+            "commendation",
+            "Đề nghị khen thưởng (bước 6)",
+            "Proposed commendations (Step 6)",
+            (
+                Category(
+                    "cai_tao_hoang_hoa",
+                    "Cải tạo vườn hoang hóa (ảnh xác nhận)",
+                    "Renovated an abandoned garden (imagery confirms)",
+                    "#004488",
+                ),  # fmt: skip
+                Category("vuon_mau_moi", "Vườn mẫu mới", "New model garden", "#228833"),
+                Category(
+                    "thon_vuot_chi_tieu",
+                    "Thôn vượt mọi chỉ tiêu",
+                    "Hamlet exceeded every target",
+                    "#EE7733",
+                ),  # fmt: skip
+            ),
+            null_key="cai_tao_hoang_hoa",
+            garden_aware=False,
+            print_safe=False,
+        ),
+    }
+)
+
 _ALIASES = {"survey": "survey_class", "progress": "status", "landuse": "land_use"}
 
 

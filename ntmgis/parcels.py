@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import _progress
 from .errors import DataNotFoundError, InputError, ParcelWarning, SchemaError, warn
+from .places import assign_hamlets
 from .text import Metadata, clean_text, fold, match_columns, parse_vn_number, repair_column
 
 __all__ = [
@@ -770,6 +771,8 @@ def read_parcels(
         geometry=gdf.geometry.to_numpy(),
         crs=gdf.crs,
     )
+    # hamlets as people name them: DIADANH parsed, a hamlet column kept (ntmgis.places)
+    out = assign_hamlets(out, source_column=mapping.get("hamlet"), where=f"'{name}'")
     out.attrs["ntmgis"] = Metadata(
         {
             "source": name,

@@ -222,6 +222,12 @@ def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
     parcels = read_parcels(cfg.parcels, layer=cfg.parcels_layer, province=cfg.province)
     # a "local" VN-2000 file (~225 m off the imagery) is found and moved back
     parcels, metadata = align_to_imagery(parcels, cfg.imagery, period=cfg.period)
+    if cfg.hamlets is not None:  # an explicit hamlet layer wins over the place text
+        from .places import assign_hamlets
+
+        parcels = assign_hamlets(parcels, hamlets=_hamlet_layer(cfg, parcels),
+                                 source_column=parcels.attrs["ntmgis"]["fields"].get("hamlet"),
+                                 where=f"'{cfg.parcels}'")  # fmt: skip
     if cfg.survey is not None:
         report(progress, 0.05, "survey join")
         joined, join_report = join_survey(parcels, cfg.survey, codebook=cfg.codebook,
@@ -236,6 +242,8 @@ def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
     joined["survey_class"] = survey_class
     joined["household"] = joined.get("household_id")
     joined["is_garden"] = joined["land_use"].map(is_garden_land_use) | survey_class.notna()
+    joined.attrs["hamlets_found"] = parcels.attrs.get("hamlet_summary", "")  # ntmgis.places
+    joined.attrs["hamlet_source"] = parcels.attrs.get("hamlet_source", "")
     return Prepared(joined, survey_class, unmatched, join_report, metadata)
 
 
@@ -293,6 +301,8 @@ def finish(
     hamlets = _hamlets_with_counts(cfg, result.parcels)
     result.metadata = _run_metadata(cfg, result, dates, started,
                                     {**prepared.metadata, **(metadata or {})})  # fmt: skip
+    for key in ("hamlets_found", "hamlet_source"):  # how the hamlets were found
+        result.metadata[key] = prepared.joined.attrs.get(key, "")
     if cfg.targets is not None:
         report(progress, 0.72, "hamlet progress")
         hamlets = _hamlet_progress(cfg, result, hamlets)
@@ -306,6 +316,7 @@ def finish(
     with outputs if own else contextlib.nullcontext():
         result.metadata["run_id"] = outputs.run_id
         res = Result(result.parcels, hamlets, result.metadata, pd.DataFrame(prepared.unmatched))
+        res.layers.update(_plan_layers(res))
         gpkg = res.write(outputs.path(f"{cfg.stem}.gpkg"), styles="flag")
         result.result = res
         result.outputs["gpkg"] = gpkg
@@ -316,6 +327,14 @@ def finish(
     report(progress, 1.0, "done")
     result.messages.insert(0, _run_summary(result))
     return result
+
+
+def _plan_layers(res) -> dict:
+    """The Step 4 renovation plan (layer ``renovation_plan``) the next campaign measures."""
+    from .plan import PLAN_LAYER, renovation_plan
+
+    plan = renovation_plan(res)
+    return {PLAN_LAYER: plan} if len(plan) else {}
 
 
 def _flagged_parcels(cfg, prepared: Prepared, features):
@@ -452,6 +471,8 @@ def _run_summary(result: RunResult) -> str:
         "chance the survey is wrong x area; expected to find "
         f"{result.metadata.get('visits_expected_survey_errors')} survey errors",
     ]
+    if result.metadata.get("hamlets_found"):
+        lines.append(f"Hamlets: {result.metadata['hamlets_found']}")
     if result.join_report is not None:
         lines.append(result.join_report.summary().splitlines()[1].strip())
     if result.calibration is not None:

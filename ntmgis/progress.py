@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 
 import numpy as np
 import pandas as pd
 
 from .errors import InputError, ProgressWarning, SchemaError, warn
 from .flags import FLAGS, IN_USE_FLAGS, SURVEY_CLASSES
+from .places import hamlet_key as _place_key
+from .places import is_hamlet_kind
 from .registry import (
     HAMLET_CODE_HEADERS,
     HAMLET_HEADERS,
@@ -148,9 +149,14 @@ def label(key, theme: str, *, lang: str = "vi") -> str:
 
 
 def hamlet_key(name) -> str:
-    """Key two spellings of one hamlet share ("Thôn Đông Hoà", "thon dong hoa", "Đông Hòa")."""
-    folded = fold(clean_text(name) if isinstance(name, str) else name)
-    return re.sub(r"^(thon|xom|ban|to dan pho|to)\s+", "", folded)
+    """Key two spellings of one hamlet share ("Thôn Đông Hoà", "thon dong hoa", "Đông Hòa").
+
+    The place parser's key (:func:`ntmgis.places.hamlet_key`): without the unit word
+    (thôn, xóm, ấp, bản, buôn, làng, sóc, tổ dân phố, khu phố) or the commune.
+    """
+    if not isinstance(name, str):
+        return fold(name)
+    return _place_key(name)
 
 
 def _parse_target(value, fmt, unit):
@@ -610,12 +616,18 @@ def hamlet_progress(
         if hamlet_layer is None:
             raise SchemaError("The hamlets table needs a 'hamlet' (or 'ten_thon') column.")
     table = read_targets(targets) if not _is_target_table(targets) else targets.copy()
-    parcels = _clean_hamlets(pd.DataFrame(parcels).drop(columns="geometry", errors="ignore"))
+    parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
+    not_hamlet = frozenset()
+    if "place_kind" in parcels:  # fields, forests, water (ntmgis.places): not hamlets
+        keep = parcels["place_kind"].map(is_hamlet_kind).astype(bool)
+        not_hamlet = frozenset(parcels.loc[~keep, "parcel_id"])
+        parcels = parcels[keep].copy()
+    parcels = _clean_hamlets(parcels)
     names, codes = _hamlet_names(parcels, hamlet_layer)
     by_key = {hamlet_key(n): n for n in names}
     target_keys = [k for k in TARGETS if k in table]
     matched = _match_targets(table, target_keys, names, by_key, codes)
-    ind, base = _indicators(parcels, baseline, by_key)
+    ind, base = _indicators(parcels, baseline, by_key, skip=not_hamlet)
     out = _hamlet_counts(ind, base, parcels, names, codes)
     scores = _measure_targets(out, target_keys, matched, renovations=renovations, cap=cap)
     out = _rank(out, scores, target_keys)
@@ -685,7 +697,7 @@ def _match_targets(table, target_keys, names, by_key, codes) -> dict[str, dict]:
     return matched
 
 
-def _indicators(parcels, baseline, by_key):
+def _indicators(parcels, baseline, by_key, skip=frozenset()):
     """Per-parcel 0/1 indicators and areas, and the baseline's per-hamlet counts (or None)."""
     gardens = parcels["is_garden"]
     area = parcels["area_m2"].fillna(0.0)
@@ -716,6 +728,7 @@ def _indicators(parcels, baseline, by_key):
         return ind, None
     comparison = compare_campaigns(baseline, parcels)
     comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")
+    comparison = comparison[~comparison["parcel_id"].isin(skip)].copy()  # not hamlets
     comparison["hamlet"] = comparison["hamlet"].map(
         lambda v: clean_text(v) if isinstance(v, str) else UNKNOWN_HAMLET
     )

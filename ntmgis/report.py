@@ -54,6 +54,32 @@ SHEETS = {
     "visits": ("Hộ cần kiểm tra", "ho_can_kiem_tra", "DANH SÁCH HỘ CẦN KIỂM TRA THỰC ĐỊA"),
     "transitions": ("Biến động", "bien_dong", "BIẾN ĐỘNG GIỮA HAI ĐỢT KHẢO SÁT"),
     "hamlets": ("Chi tiết thôn", "chi_tiet_thon", "SỐ LIỆU CHI TIẾT TỪNG THÔN"),
+    # the commune's plan: Step 3 needs, Step 4 plan, Step 6 commendations (ntmgis.needs/plan)
+    "needs": (
+        "Nhu cầu hỗ trợ",
+        "nhu_cau_ho_tro",
+        "TỔNG HỢP NHU CẦU HỖ TRỢ CẢI TẠO VƯỜN CỦA CÁC HỘ",
+    ),
+    "plan": (
+        "Kế hoạch cải tạo",
+        "ke_hoach_cai_tao",
+        "DANH SÁCH HỘ CẢI TẠO VƯỜN THEO THỨ TỰ ƯU TIÊN",
+    ),
+    "plan_progress": (
+        "Thực hiện kế hoạch",
+        "thuc_hien_ke_hoach",
+        "KẾT QUẢ THỰC HIỆN KẾ HOẠCH CẢI TẠO VƯỜN (KẾ HOẠCH VÀ THỰC TẾ)",
+    ),
+    "commendations": (
+        "Đề nghị khen thưởng",
+        "de_nghi_khen_thuong",
+        "DANH SÁCH ĐỀ NGHỊ KHEN THƯỞNG PHONG TRÀO CẢI TẠO VƯỜN",
+    ),
+    "survey_form": (
+        "Phiếu khảo sát",
+        "phieu_khao_sat",
+        "PHIẾU KHẢO SÁT, PHÂN LOẠI VƯỜN HỘ (BƯỚC 2)",
+    ),
 }
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
 _SHORT = {key: target.short_vi for key, target in TARGETS.items()}
@@ -206,7 +232,9 @@ def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame
                 _column(rows, "survey_wrong_p"), errors="coerce"
             ),  # fmt: skip
             "Lý do cần kiểm tra": pd.Series(reasons, index=rows.index, dtype=object),
-            "Nhu cầu hỗ trợ": _column(rows, "needs"),
+            "Nhu cầu hỗ trợ": _column(
+                rows, "support_needs" if "support_needs" in rows else "needs"
+            ),
         }
     )
     needs = table["Nhu cầu hỗ trợ"]
@@ -387,13 +415,41 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
     else:
         order = []
     visits = _visit_table(parcels, comparison, order)
-    return {
+    tables = {
         "summary": _summary_table(progress_table, parcels, visits, comparison, commune),
         "ranking": _ranking_table(progress_table),
         "visits": visits,
         "transitions": _transition_table(comparison, order),
         "hamlets": _hamlet_table(progress_table),
     }
+    tables.update(_plan_tables(progress_table, parcels, result, baseline))
+    return tables
+
+
+def _plan_tables(progress_table, parcels, result, baseline) -> dict:
+    """The commune plan's sheets: needs (Step 3), plan (Step 4), commendations (Step 6)."""
+    from .needs import needs_report_table
+    from .plan import (
+        commendation_table,
+        commendations,
+        compare_plan,
+        has_plan,
+        plan_progress_table,
+        plan_report_table,
+        renovation_plan,
+    )
+    from .result import as_result
+
+    tables = {"needs": needs_report_table(parcels), "plan": plan_report_table(
+        renovation_plan(parcels))}  # fmt: skip
+    if baseline is not None:
+        baseline = as_result(baseline, what="baseline result")  # read once
+        if has_plan(baseline):
+            tables["plan_progress"] = plan_progress_table(compare_plan(baseline, parcels))
+        tables["commendations"] = commendation_table(
+            commendations(baseline, result, progress_table=progress_table)
+        )
+    return tables
 
 
 # --------------------------------------------------------------------------------------
@@ -637,6 +693,7 @@ def write_workbook(
     subtitle: str = "",
     form=None,
     title: str | None = None,
+    finish=None,
 ) -> Path:
     """Write report tables to one XLSX workbook an office can print, sign and file.
 
@@ -666,6 +723,9 @@ def write_workbook(
     title : str, optional
         The report's title under "BÁO CÁO" (default ``form.title`` or the first
         sheet's title).
+    finish : callable, optional
+        ``finish(workbook)`` runs on the openpyxl workbook before it is saved (e.g. the
+        survey form's drop-down lists and signature block).
 
     Returns
     -------
@@ -844,6 +904,8 @@ def write_workbook(
         sheet.oddFooter.center.text = "Trang &P/&N"
         sheet.oddFooter.center.font = f"{_FONT},Regular"
         sheet.oddFooter.center.size = 11
+    if finish is not None:
+        finish(book)
     return save_workbook(book, path)
 
 
@@ -1065,7 +1127,14 @@ def progress_report(
     )
     report(progress, 0.7, "report")
     written = write_report(
-        ranked, result, outdir, comparison=comparison, commune=commune, stem=stem, form=form
+        ranked,
+        result,
+        outdir,
+        baseline=baseline,
+        comparison=comparison,
+        commune=commune,
+        stem=stem,
+        form=form,
     )
     report(progress, 1.0, "done")
     return ranked, written

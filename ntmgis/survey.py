@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, InputError, SchemaError, SurveyWarning, warn
+from .places import hamlet_key
 from .text import (
     Metadata,
     clean_text,
@@ -598,6 +599,10 @@ def read_survey(
         return source.copy()
     book = Codebook.coerce(codebook)
     name = _source_name(source)
+    if not isinstance(source, pd.DataFrame) and Path(source).suffix.lower() in (".gpkg", ".qgz"):
+        from .qfield import qfield_survey_table  # the QField project's survey layer
+
+        source = qfield_survey_table(source)
     used_encoding = None
     sheet_name = None
     if isinstance(source, pd.DataFrame):
@@ -1257,6 +1262,11 @@ def join_survey(
         for row, kinds in zip(survey_df["survey_row"], survey_df["survey_issues"]):
             for kind in (kinds or "").split(", ") if isinstance(kinds, str) else []:
                 issues.add(kind, int(row), None, None, f"row {row}: {kind}")
+    from .qfield import FORM_ID, form_differences  # a returned form of 'ntmgis survey-form'
+
+    for d in form_differences(survey_df, parcel_df):
+        row = None if d["survey_row"] is None else int(d["survey_row"])
+        issues.add(f"form_{d['kind']}", row, FORM_ID, d["now"], d["message"], d["parcel_id"])
 
     # plain lists: per-row lookups in a DataFrame are slow
     pcol = {c: parcel_df[c].tolist() for c in parcel_df.columns if c != parcel_df.geometry.name}
@@ -1487,7 +1497,8 @@ def join_survey(
             scol["hamlet"][r] if "hamlet" in survey_df.columns else None,
             pcol["hamlet"][i],
         )
-        if isinstance(sh, str) and isinstance(ph, str) and fold(sh) != fold(ph):
+        # compared on the parsed names: "Xóm 5" is "Xóm 5, xã Nghi Phong" (ntmgis.places)
+        if isinstance(sh, str) and isinstance(ph, str) and hamlet_key(sh) != hamlet_key(ph):
             issues.add(
                 "hamlet_mismatch",
                 rows[r],

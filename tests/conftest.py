@@ -28,3 +28,30 @@ def small_sample(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("small_sample")
     return make_sample(root, seed=11, n_parcels=300, n_dates=12)
+
+
+@pytest.fixture(scope="session")
+def foreign(tmp_path_factory, small_sample):
+    """A commune written as Xã Nghi Phong writes it ("Xóm 1, xã Nghi Phong", a rice field
+    "Cánh đồng Bàu"): a copy of the small sample rewritten by tests/_foreign.py.
+    (root, facts)."""
+    import shutil
+
+    from _foreign import make_foreign
+
+    root = tmp_path_factory.mktemp("nghi_phong")
+    shutil.copytree(small_sample.root, root / "xa")
+    return root, make_foreign(root, root / "xa")
+
+
+@pytest.fixture(scope="session")
+def foreign_runs(foreign):
+    """Both campaigns of the foreign commune run (baseline 2020, follow-up 2022)."""
+    import warnings
+
+    import ntmgis
+
+    _, facts = foreign
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [ntmgis.run(cfg) for cfg in facts["configs"]]

@@ -149,7 +149,11 @@ def test_title_is_vietnamese_capitals():
     )
     assert (
         maps.map_title(theme="survey", hamlet="Đông", commune="Thanh Bình", year=None)
-        == "BẢN ĐỒ PHÂN LOẠI VƯỜN HỘ THEO KHẢO SÁT – THÔN ĐÔNG – XÃ THANH BÌNH"
+        == "BẢN ĐỒ PHÂN LOẠI VƯỜN HỘ THEO KHẢO SÁT – ĐÔNG – XÃ THANH BÌNH"
+    )  # no unit word in the data: the name kept whole, never a forced "Thôn"
+    assert (
+        maps.map_title(hamlet="Xóm 1, xã Nghi Phong", commune="Xã Nghi Phong", year=2023)
+        == "BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ – XÓM 1 – XÃ NGHI PHONG – NĂM 2023"
     )
 
 

@@ -32,6 +32,9 @@ COMMANDS = {
     "survey": "ntmgis.cli.survey:survey",
     "progress": "ntmgis.cli.progress:progress",
     "zonal": "ntmgis.cli.zonal:zonal",
+    "survey-form": "ntmgis.cli.survey_form:survey_form",
+    "needs": "ntmgis.cli.needs:needs",
+    "plan": "ntmgis.cli.plan:plan",
     "fetch": "ntmgis.cli.fetch:fetch",
 }
 

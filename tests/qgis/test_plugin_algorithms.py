@@ -8,6 +8,7 @@ Processing and once through ``ntmgis.run`` (shared with the printing cases).
 import numpy as np
 import pandas as pd
 import pytest
+from plan_cases import PLAN_CASES
 from plugin_cases import (
     GPKG,
     PERIOD,
@@ -234,6 +235,7 @@ CASES = [
     ("hamlet_progress", progress_params, progress_check, ["HAMLETS_LAYER"]),
     ("print_hamlet_maps", maps_params, maps_check, []),
     ("print_atlas", atlas_params, atlas_check, []),
+    *PLAN_CASES,  # the commune plan's algorithms (tests/qgis/plan_cases.py)
 ]
 
 

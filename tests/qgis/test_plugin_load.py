@@ -14,6 +14,8 @@ ALGORITHMS = {
     "hamlet_progress",
     "print_hamlet_maps",
     "print_atlas",
+    "survey_form",  # the commune plan's algorithms (issue 18)
+    "renovation_plan",
 }
 
 

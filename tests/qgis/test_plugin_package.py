@@ -119,7 +119,7 @@ def test_zip_unzipped_into_a_fresh_plugins_folder_loads(
         module = sys.modules["ntmgis_qgis"]
         assert Path(module.__file__).parent == plugins / "ntmgis_qgis"
         provider = QgsApplication.processingRegistry().providerById("ntmgis")
-        assert len(provider.algorithms()) == 8  # with fetch_imagery
+        assert len(provider.algorithms()) == 10  # with fetch_imagery, survey_form, plan
         from ntmgis_qgis.atlas import default_template
 
         assert Path(default_template()) == plugins / "ntmgis_qgis" / "layouts" / "hamlet_a3.qpt"

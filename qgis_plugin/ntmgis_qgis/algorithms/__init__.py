@@ -10,15 +10,19 @@ def algorithm_classes():
     from .parcel_stats import ParcelStatistics
     from .print_atlas import PrintAtlas
     from .print_maps import PrintHamletMaps
+    from .renovation_plan import RenovationPlan
+    from .survey_form import SurveyForm
     from .vegetation_indices import VegetationIndices
 
     return [
+        SurveyForm,
         JoinSurvey,
         FetchImagery,
         VegetationIndices,
         ParcelStatistics,
         FlagAbandonedGardens,
         HamletProgress,
+        RenovationPlan,
         PrintHamletMaps,
         PrintAtlas,
     ]

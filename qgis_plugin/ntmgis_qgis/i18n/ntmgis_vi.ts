@@ -636,6 +636,50 @@ Các tệp của QGIS không bị thay đổi; xóa thư mục đó là gỡ b�
       <translation>NTM GIS: vườn hộ và thôn cho chương trình xây dựng nông thôn mới</translation>
     </message>
     <message>
+      <source>Survey forms for the garden survey (XLSX and QField)</source>
+      <translation>Phiếu khảo sát vườn hộ (XLSX và QField)</translation>
+    </message>
+    <message>
+      <source>Writes the Step 2 survey forms: per hamlet, a workbook pre-filled with each garden parcel (map sheet, parcel number, owner, area, land use) with drop-down lists for the garden class and the needs, printable on A4 landscape with a signature block; and a QField project (GeoPackage and .qgz) for the survey on a phone. The filled forms are read back by the survey join.</source>
+      <translation>Lập phiếu khảo sát bước 2: mỗi thôn một bảng tính ghi sẵn từng thửa vườn (số tờ, số thửa, chủ hộ, diện tích, loại đất), có danh sách chọn loại vườn và nhu cầu hỗ trợ, in khổ A4 ngang, có phần ký xác nhận; và một dự án QField (GeoPackage và .qgz) để khảo sát trên điện thoại. Phiếu đã điền được đọc lại khi ghép kết quả khảo sát.</translation>
+    </message>
+    <message>
+      <source>Hamlets (comma-separated; empty: every hamlet)</source>
+      <translation>Các thôn (cách nhau bằng dấu phẩy; để trống: tất cả các thôn)</translation>
+    </message>
+    <message>
+      <source>Codebook (TOML; empty: the default classes and needs)</source>
+      <translation>Bộ mã (TOML; để trống: loại vườn và nhu cầu mặc định)</translation>
+    </message>
+    <message>
+      <source>Also write a QField project</source>
+      <translation>Ghi thêm dự án QField</translation>
+    </message>
+    <message>
+      <source>Survey forms</source>
+      <translation>Phiếu khảo sát</translation>
+    </message>
+    <message>
+      <source>QField project</source>
+      <translation>Dự án QField</translation>
+    </message>
+    <message>
+      <source>Renovation plan, needs and commendations</source>
+      <translation>Kế hoạch cải tạo vườn, nhu cầu hỗ trợ và đề nghị khen thưởng</translation>
+    </message>
+    <message>
+      <source>Writes the commune's renovation plan (Step 4): per hamlet, the households to renovate first (abandoned gardens, then mixed gardens) with area, owner, needs and the imagery evidence, as a printable sheet and a layer; the households' needs (Step 3); and, with a baseline campaign, the proposed commendations (Step 6) and the earlier plan measured: planned against done.</source>
+      <translation>Lập kế hoạch cải tạo vườn của xã (bước 4): mỗi thôn, các hộ cần cải tạo trước (vườn hoang hóa, rồi vườn tạp) với diện tích, chủ hộ, nhu cầu hỗ trợ và căn cứ từ ảnh vệ tinh, thành bảng in và lớp bản đồ; tổng hợp nhu cầu của các hộ (bước 3); và khi có đợt khảo sát trước, danh sách đề nghị khen thưởng (bước 6) và kết quả thực hiện kế hoạch trước: kế hoạch so với thực tế.</translation>
+    </message>
+    <message>
+      <source>Renovation plan</source>
+      <translation>Kế hoạch cải tạo vườn</translation>
+    </message>
+    <message>
+      <source>Renovation plan (XLSX)</source>
+      <translation>Kế hoạch cải tạo vườn (XLSX)</translation>
+    </message>
+    <message>
       <source>Fetch Sentinel-2 imagery for the commune</source>
       <translation>Tải ảnh Sentinel-2 cho xã</translation>
     </message>

@@ -1,0 +1,78 @@
+"""Step 4 plan, Step 3 needs, Step 6 commendations (``ntmgis.plan_outputs.write_plan``)."""
+
+import os
+import shutil
+
+from qgis.core import (
+    QgsProcessingOutputFile,
+    QgsProcessingOutputVectorLayer,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterString,
+)
+
+from .base import NtmgisAlgorithm, publish, staging_folder
+
+
+class RenovationPlan(NtmgisAlgorithm):
+    NAME = "renovation_plan"
+    DISPLAY = "Renovation plan, needs and commendations"
+    GROUP = "analysis"
+    HELP = (
+        "Writes the commune's renovation plan (Step 4): per hamlet, the households to "
+        "renovate first (abandoned gardens, then mixed gardens) with area, owner, needs and "
+        "the imagery evidence, as a printable sheet and a layer; the households' needs "
+        "(Step 3); and, with a baseline campaign, the proposed commendations (Step 6) and "
+        "the earlier plan measured: planned against done."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
+        self.add_result_parameter()
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "BASELINE", self.tr("Baseline result of an earlier campaign (GeoPackage)"),
+                optional=True, fileFilter="GeoPackage (*.gpkg)",
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "TARGETS", self.tr("Hamlet targets (CSV or XLSX)"), optional=True,
+                fileFilter=self.tr("Tables (*.xlsx *.csv)"),
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterString(
+                "HAMLETS", self.tr("Hamlets (comma-separated; empty: every hamlet)"),
+                optional=True,
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", self.tr("Output folder"))
+        )
+        self.addOutput(QgsProcessingOutputVectorLayer("PLAN_LAYER", self.tr("Renovation plan")))
+        self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Renovation plan (XLSX)")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        self.check_deps()
+        from ntmgis.plan import PLAN_LAYER
+        from ntmgis.plan_outputs import write_plan
+
+        result = self.parameterAsFile(parameters, "RESULT", context)
+        baseline = self.optional_file(parameters, "BASELINE", context)
+        targets = self.optional_file(parameters, "TARGETS", context)
+        text = self.parameterAsString(parameters, "HAMLETS", context) or ""
+        hamlets = [h.strip() for h in text.split(",") if h.strip()] or None
+        final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
+        staging = staging_folder(final)
+        try:
+            written = self.call(feedback, write_plan, result, staging, hamlets=hamlets,
+                                baseline=baseline, targets=targets)  # fmt: skip
+            self.check_cancel(feedback)
+            moved = {os.path.realpath(k): v for k, v in publish(staging, final).items()}
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        gpkg = moved[os.path.realpath(str(written["gpkg"]))]
+        uri = f"{gpkg}|layername={PLAN_LAYER}"
+        self.load_on_completion(context, uri, self.tr("Renovation plan"), "PLAN_LAYER")
+        report = moved[os.path.realpath(str(written["xlsx"]))]
+        return {"OUTPUT_FOLDER": final, "PLAN_LAYER": uri, "REPORT": report}

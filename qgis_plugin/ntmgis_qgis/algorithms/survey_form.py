@@ -1,0 +1,93 @@
+"""The Step 2 survey forms: XLSX per hamlet and a QField project (``ntmgis.survey_form``)."""
+
+import os
+import shutil
+
+from qgis.core import (
+    QgsProcessing,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputFolder,
+    QgsProcessingParameterBoolean,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterString,
+    QgsProcessingParameterVectorLayer,
+)
+
+from .base import NtmgisAlgorithm, publish, staging_folder
+
+
+class SurveyForm(NtmgisAlgorithm):
+    NAME = "survey_form"
+    DISPLAY = "Survey forms for the garden survey (XLSX and QField)"
+    GROUP = "inputs"
+    HELP = (
+        "Writes the Step 2 survey forms: per hamlet, a workbook pre-filled with each garden "
+        "parcel (map sheet, parcel number, owner, area, land use) with drop-down lists for "
+        "the garden class and the needs, printable on A4 landscape with a signature block; "
+        "and a QField project (GeoPackage and .qgz) for the survey on a phone. The filled "
+        "forms are read back by the survey join."
+    )
+
+    def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
+        self.addParameter(
+            QgsProcessingParameterVectorLayer(
+                "PARCELS", self.tr("Parcel layer"), [QgsProcessing.SourceType.TypeVectorPolygon]
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                "HAMLETS", self.tr("Hamlets (comma-separated; empty: every hamlet)"),
+                optional=True,
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "CODEBOOK", self.tr("Codebook (TOML; empty: the default classes and needs)"),
+                optional=True, fileFilter="TOML (*.toml)",
+            )
+        )  # fmt: skip
+        self.addParameter(
+            QgsProcessingParameterString("COMMUNE", self.tr("Commune name"), optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean("QFIELD", self.tr("Also write a QField project"), True)
+        )
+        self.addParameter(
+            QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", self.tr("Output folder"))
+        )
+        self.addOutput(QgsProcessingOutputFolder("FORMS", self.tr("Survey forms")))
+        self.addOutput(QgsProcessingOutputFile("QFIELD_PROJECT", self.tr("QField project")))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+        self.check_deps()
+        from ntmgis import read_parcels
+        from ntmgis.survey_form import write_survey_forms
+
+        path, layer = self.vector_source(parameters, "PARCELS", context, feedback)
+        text = self.parameterAsString(parameters, "HAMLETS", context) or ""
+        hamlets = [h.strip() for h in text.split(",") if h.strip()] or None
+        codebook = self.optional_file(parameters, "CODEBOOK", context)
+        commune = self.parameterAsString(parameters, "COMMUNE", context) or None
+        qfield = self.parameterAsBool(parameters, "QFIELD", context)
+        final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
+        staging = staging_folder(final)
+        try:
+
+            def forms(progress=None):
+                parcels = read_parcels(path, layer=layer)
+                return write_survey_forms(
+                    parcels, staging, hamlets=hamlets, codebook=codebook, commune=commune,
+                    qfield=qfield, progress=progress,
+                )  # fmt: skip
+
+            written = self.call(feedback, forms)
+            self.check_cancel(feedback)
+            moved = {os.path.realpath(k): v for k, v in publish(staging, final).items()}
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        for name, where in written.items():
+            feedback.pushInfo(f"{name}: {moved.get(os.path.realpath(str(where)), where)}")
+        qgz = written.get("qgz")
+        qgz = moved.get(os.path.realpath(str(qgz)), "") if qgz else ""
+        return {"OUTPUT_FOLDER": final, "FORMS": final, "QFIELD_PROJECT": qgz}
