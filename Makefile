@@ -55,6 +55,7 @@ lint: venv
 
 test-lib: venv
 	$(VENV)/bin/python -m pytest tests --ignore=tests/qgis -p no:cacheprovider
+	$(VENV)/bin/python -m pytest ntmgis --doctest-modules -p no:cacheprovider -q
 
 test-qgis: qgis-venv
 	$(QVENV)/bin/python -m pytest tests/qgis -p no:cacheprovider

@@ -9,18 +9,22 @@ and leaves no partial output.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from .errors import CancelledError
 
 ProgressCallback = Callable[[float, str], object]
+logger = logging.getLogger("ntmgis.progress")
 
 
 def report(progress: ProgressCallback | None, fraction: float, message: str = "") -> None:
     """Call ``progress`` (when given); raise CancelledError when it returns ``False``."""
+    fraction = min(max(float(fraction), 0.0), 1.0)
+    if message:
+        logger.debug("%3.0f%% %s", 100 * fraction, message)
     if progress is None:
         return
-    fraction = min(max(float(fraction), 0.0), 1.0)
     if progress(fraction, message) is False:
         raise CancelledError(f"Cancelled by the user at {fraction:.0%}: {message}".rstrip(": "))
 

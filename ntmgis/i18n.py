@@ -60,8 +60,8 @@ _language: str | None = None
 def language_from_locale(value: str | None) -> str | None:
     """The catalogue language for a locale name (``vi_VN.UTF-8`` → ``vi``), or None.
 
-    >>> language_from_locale("vi_VN.UTF-8"), language_from_locale("en_GB"), language_from_locale("C")
-    ('vi', 'en', None)
+    >>> [language_from_locale(x) for x in ("vi_VN.UTF-8", "en_GB", "C")]
+    ['vi', 'en', None]
     """
     if not value:
         return None
@@ -102,7 +102,9 @@ def register(key: str, vi: str, en: str) -> None:
     """Add (or replace) one catalogue entry; both languages must use the same fields."""
     fields = {f for _, f, _, _ in string.Formatter().parse(vi) if f}
     if fields != {f for _, f, _, _ in string.Formatter().parse(en) if f}:
-        raise ValueError(f"Message {key!r}: the Vietnamese and English fields differ.")
+        from .errors import ConfigError
+
+        raise ConfigError(f"Message {key!r}: the Vietnamese and English fields differ.")
     CATALOGUE[key] = {"vi": vi, "en": en}
 
 
@@ -110,6 +112,8 @@ def message(key: str, lang: str | None = None, **fields: object) -> str:
     """The catalogue's sentence ``key`` in ``lang`` (default :func:`get_language`)."""
     entry = CATALOGUE.get(key)
     if entry is None:
-        raise KeyError(f"No message {key!r} in ntmgis.i18n.CATALOGUE.")
+        from .errors import SchemaError
+
+        raise SchemaError(f"No message {key!r} in ntmgis.i18n.CATALOGUE.")
     lang = language_from_locale(lang) if lang else get_language()
     return entry.get(lang or "vi", entry["en"]).format(**fields)

@@ -26,6 +26,7 @@ from pathlib import Path
 from . import palette as _palette
 from ._io import atomic_path
 from ._progress import ProgressCallback, report
+from .registry import hamlet_name_column
 
 __all__ = [
     "render_maps",
@@ -243,38 +244,14 @@ def _load(result, hamlets, metadata) -> _Inputs:
     import geopandas as gpd
     import pandas as pd
 
-    from ._io import as_path, read_vector
+    from ._io import read_vector
     from .errors import InputError
+    from .result import as_result
 
-    commune = None
-    if isinstance(result, dict):
-        parcels = result.get("parcels")
-        hamlets = result.get("hamlets") if hamlets is None else hamlets
-        metadata = result.get("run_metadata") if metadata is None else metadata
-        source = "(in memory)"
-    elif isinstance(result, gpd.GeoDataFrame):
-        parcels, source = result, "(in memory)"
-    else:
-        import pyogrio
-
-        path = as_path(result, what="result GeoPackage")
-        source = str(path)
-        try:
-            names = [name for name, _ in pyogrio.list_layers(path)]
-        except Exception as exc:
-            raise InputError(
-                f"Cannot read '{path}' as a GeoPackage: {exc}. Give the GeoPackage that "
-                f"`ntmgis run` wrote."
-            ) from exc
-        parcels = read_vector(path, layer="parcels", what="result GeoPackage")
-        if hamlets is None and "hamlets" in names:
-            hamlets = read_vector(path, layer="hamlets", what="result GeoPackage")
-        if metadata is None and "run_metadata" in names:
-            metadata = pyogrio.read_dataframe(path, layer="run_metadata", read_geometry=False)
-        if "commune" in names:
-            frame = pyogrio.read_dataframe(path, layer="commune", read_geometry=False)
-            if "ten_xa" in frame.columns and len(frame):
-                commune = frame["ten_xa"].iloc[0]
+    res = as_result(result, what="result GeoPackage")  # the one result reader
+    parcels, source = res.parcels, res.source
+    hamlets = res.hamlets if hamlets is None else hamlets
+    metadata = res.metadata if metadata is None else metadata
     if not isinstance(parcels, gpd.GeoDataFrame):
         raise InputError(
             f"No parcels to map in {source}: give a result GeoPackage with a 'parcels' layer, "
@@ -289,7 +266,7 @@ def _load(result, hamlets, metadata) -> _Inputs:
         }
     elif isinstance(metadata, dict):
         meta = {str(k): str(v) for k, v in metadata.items()}
-    return _Inputs(parcels, hamlets, meta, commune, source)
+    return _Inputs(parcels, hamlets, meta, None, source)
 
 
 def _column(frame, name: str, *, required: bool = True):
@@ -360,7 +337,7 @@ def _prepare(inputs: _Inputs, theme: str):
 
     hamlets = inputs.hamlets
     if hamlets is not None and len(hamlets):
-        name_col = next((c for c in ("hamlet", "ten_thon", "thon", "name") if c in hamlets), None)
+        name_col = hamlet_name_column(hamlets)
         if name_col is None:
             warn(
                 "The hamlets layer has no 'hamlet' (or 'ten_thon') column; hamlet boundaries "
@@ -1558,7 +1535,7 @@ def _merge_status(hamlets, status):
     from .errors import SchemaError
 
     if isinstance(status, pd.DataFrame):
-        name_col = next((c for c in ("hamlet", "ten_thon", "thon") if c in status.columns), None)
+        name_col = hamlet_name_column(status)
         if name_col is None or "status" not in status.columns:
             raise SchemaError(
                 f"hamlet_status needs columns 'hamlet' and 'status'; it has "

@@ -125,7 +125,9 @@ class Theme:
         for category in self.categories:
             if category.key == key:
                 return category
-        raise KeyError(f"'{key}' is not a key of the palette theme '{self.name}'")
+        from .errors import SchemaError
+
+        raise SchemaError(f"'{key}' is not a key of the palette theme '{self.name}'")
 
     def labels(self, lang: str = "vi") -> dict[str, str]:
         """Key -> legend text in ``lang``."""

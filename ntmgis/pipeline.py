@@ -10,17 +10,23 @@ truth file: evaluation (:func:`ntmgis.flags.evaluate`) is a separate step.
 
 :func:`run` is three steps, which :mod:`ntmgis.distributed` runs as separate tasks:
 :func:`prepare` (parcels and survey join), the features by raster block
-(:func:`ntmgis.distributed.commune_features`, ``[imagery] block`` pixels a block) and
+(:func:`ntmgis.blocks.commune_features`, ``[imagery] block`` pixels a block) and
 :func:`finish` (flags calibrated on the whole commune, agreement, hamlets, outputs).
+:mod:`ntmgis.distributed` schedules the same steps; this module never imports it.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._io import write_gpkg as write_gpkg_atomic  # noqa: F401  (re-exported)
 from ._progress import ProgressCallback, report
+from .result import Result
+from .sample import sample_config  # noqa: F401  (re-exported: ntmgis.pipeline.sample_config)
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Prepared",
@@ -69,6 +75,10 @@ class RunResult:
         Hamlet progress (when targets were given).
     metadata : dict
         The ``run_metadata`` table.
+    result : ntmgis.result.Result
+        The result as written (parcels, hamlets, metadata, unmatched survey rows).
+    baseline : ntmgis.result.Result or None
+        The baseline campaign's result, read once, when the config names one.
     """
 
     outputs: dict[str, Path] = field(default_factory=dict)
@@ -79,6 +89,8 @@ class RunResult:
     join_report: object = None
     progress: object = None
     metadata: dict = field(default_factory=dict)
+    result: object = None
+    baseline: object = None
 
     def summary(self) -> str:
         """Human-readable account: what was written, then the run's messages."""
@@ -86,110 +98,19 @@ class RunResult:
         return "\n".join(lines + self.messages)
 
 
-def write_gpkg_atomic(path: str | os.PathLike, layers: dict, *, finish=None) -> Path:
-    """Write GeoDataFrames (or DataFrames, as attribute tables) to one GeoPackage atomically.
-
-    The file is written under a temporary name beside ``path`` and renamed into place, so
-    a crash or a cancel never leaves a half-written GeoPackage. GeoPackage 1.2 is written,
-    which QGIS 3.22 opens without a warning.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Target ``.gpkg`` file; replaced when it exists.
-    layers : dict
-        Layer name -> GeoDataFrame or DataFrame, written in order.
-    finish : callable, optional
-        ``finish(temporary_path)`` runs on the complete file before it is renamed into
-        place (e.g. to embed QGIS styles).
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
-    """
-    import geopandas as gpd
-    import pyogrio
-
-    from ._io import atomic_path
-
-    with atomic_path(path) as tmp:
-        for name, frame in layers.items():
-            if isinstance(frame, gpd.GeoDataFrame):
-                frame.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", VERSION="1.2")
-            else:
-                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", VERSION="1.2")
-        if finish is not None:
-            finish(tmp)
-    return Path(path)
-
-
-def sample_config(
-    layers: str | os.PathLike = "layers",
-    *,
-    out: str | os.PathLike = "out",
-    followup: int | None = None,
-):
-    """The run configuration of the sample commune in ``layers``.
-
-    Parameters
-    ----------
-    layers : str or os.PathLike, default "layers"
-        Folder holding the sample commune.
-    out : str or os.PathLike, default "out"
-        Output folder of the baseline run. A follow-up run writes to
-        ``out/theo_doi_<year>`` and takes ``out/thanh_binh.gpkg`` as its baseline.
-    followup : int, optional
-        Year of the follow-up campaign (``layers/thanh_binh_<year>.toml``); default the
-        baseline campaign (``layers/thanh_binh.toml``).
-
-    Returns
-    -------
-    RunConfig
-        Validated; raises an error naming the file when the sample is incomplete or the
-        baseline run has not been made.
-    """
-    from .config import load_config, read_toml
-    from .errors import ConfigError, DataNotFoundError
-    from .sample import STEM, sample_paths
-
-    path = sample_paths(layers, followup=followup)["config"]
-    if not path.is_file():
-        raise DataNotFoundError(
-            f"No sample commune config '{path}'. Write the sample with "
-            f"'ntmgis sample {layers}' (or 'make sample')."
-        )
-    out = Path(out).resolve()
-    baseline = out / f"{STEM}.gpkg"
-    if followup is not None and not baseline.is_file():
-        raise ConfigError(
-            f"The follow-up campaign {followup} is measured against the baseline run "
-            f"'{baseline}', which does not exist yet: run the baseline first."
-        )
-    raw = read_toml(path)
-    raw.setdefault("inputs", {})
-    raw.setdefault("outputs", {})
-    if followup is not None:
-        raw["inputs"]["baseline"] = str(baseline)
-        raw["outputs"]["dir"] = str(out / f"theo_doi_{followup}")
-    else:
-        raw["outputs"]["dir"] = str(out)
-    return load_config(raw, base=path.parent)
-
-
 def _hamlet_layer(cfg, parcels):
     """Hamlet boundaries from the config, or dissolved from the parcels."""
     import geopandas as gpd
 
     from ._io import read_vector
+    from .registry import hamlet_name_column
     from .text import nfc
 
     if cfg.hamlets is None:
         hulls = parcels[parcels.geometry.notna()].dissolve(by="hamlet").convex_hull
         return gpd.GeoDataFrame({"hamlet": hulls.index}, geometry=hulls.values, crs=parcels.crs)
     hamlets = read_vector(cfg.hamlets, layer=cfg.hamlets_layer, what="hamlets")
-    name = next((c for c in ("hamlet", "ten_thon", "thon", "TEN_THON", "name") if c in hamlets),
-                None)  # fmt: skip
+    name = hamlet_name_column(hamlets)
     if name is None:
         from .errors import SchemaError
 
@@ -200,12 +121,6 @@ def _hamlet_layer(cfg, parcels):
     hamlets = hamlets.rename(columns={name: "hamlet"})
     hamlets["hamlet"] = hamlets["hamlet"].map(nfc)
     return hamlets.to_crs(parcels.crs) if hamlets.crs and parcels.crs else hamlets
-
-
-def _metadata_table(meta: dict):
-    import pandas as pd
-
-    return pd.DataFrame({"key": list(meta), "value": [str(v) for v in meta.values()]})
 
 
 def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
@@ -228,12 +143,17 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
     import datetime as dt
 
     from ._progress import scaled
+    from .blocks import commune_features
     from .config import RunConfig, load_config
-    from .distributed import commune_features
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     started = dt.datetime.now(dt.timezone.utc)
+    logger.info(
+        "run %s: config %s, outputs to %s", cfg.commune or cfg.stem, cfg.source, cfg.out_dir
+    )
     prepared = prepare(cfg, progress=progress)
+    logger.info("%d parcels read, survey joined: %s", len(prepared.joined),
+                "yes" if prepared.join_report is not None else "no survey")  # fmt: skip
     report(progress, 0.1, "imagery")
     features, dates = commune_features(
         cfg, prepared.joined, progress=scaled(progress, 0.1, 0.6)
@@ -315,7 +235,7 @@ def finish(
         From :func:`prepare`.
     features : pandas.DataFrame
         Per-parcel features indexed like ``prepared.joined``
-        (:func:`ntmgis.distributed.commune_features`).
+        (:func:`ntmgis.blocks.commune_features`).
     dates : sequence
         The imagery dates the features rest on.
     started : datetime.datetime, optional
@@ -331,45 +251,70 @@ def finish(
         As :func:`run` returns it.
     """
     import datetime as dt
-    import platform
 
-    import geopandas as gpd
     import pandas as pd
-
-    from ._version import __version__
-    from .flags import flag_parcels, survey_agreement
 
     cfg = config
     result = RunResult(join_report=prepared.join_report)
     started = started or dt.datetime.now(dt.timezone.utc)
-    joined, survey_class = prepared.joined, prepared.survey_class
-    unmatched = prepared.unmatched
     report(progress, 0.62, "flags")
+    result.parcels, result.calibration = _flagged_parcels(cfg, prepared, features)
+    logger.info("flags: %s", result.calibration.mode)
+    report(progress, 0.7, "hamlets")
+    hamlets = _hamlets_with_counts(cfg, result.parcels)
+    result.metadata = _run_metadata(cfg, result, dates, started, metadata)
+    if cfg.targets is not None:
+        report(progress, 0.72, "hamlet progress")
+        hamlets = _hamlet_progress(cfg, result, hamlets)
+    result.hamlets = hamlets
+
+    report(progress, 0.75, "writing GeoPackage")
+    res = Result(result.parcels, hamlets, result.metadata, pd.DataFrame(prepared.unmatched))
+    gpkg = res.write(Path(cfg.out_dir) / f"{cfg.stem}.gpkg", styles="flag")
+    res.source = str(gpkg)
+    result.result = res
+    result.outputs["gpkg"] = gpkg
+    logger.info("wrote %s", gpkg)
+    _finish_outputs(cfg, result, res, progress)
+    report(progress, 1.0, "done")
+    result.messages.insert(0, _run_summary(result))
+    return result
+
+
+def _flagged_parcels(cfg, prepared: Prepared, features):
+    """Flags (calibrated on the survey when it can be), agreement, and the parcels layer."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from .flags import flag_parcels, survey_agreement
+
+    joined, survey_class = prepared.joined, prepared.survey_class
     flags, calibration = flag_parcels(
         features, survey_class=survey_class, groups=joined["hamlet"],
         is_garden=joined["is_garden"], rules=cfg.rules, calibration=cfg.calibration,
         min_labels=cfg.min_labels,
     )  # fmt: skip
-    result.calibration = calibration
     agreement = survey_agreement(survey_class, flags, features)
     agreement.loc[~joined["is_garden"], ["agreement"]] = None
     agreement.loc[~joined["is_garden"], "visit"] = False
-
     feature_cols = features.drop(columns=["renovation_date"]).add_prefix("")
     feature_cols["renovation_date"] = pd.to_datetime(features["renovation_date"]).dt.strftime(
         "%Y-%m-%d"
     )
-    out_parcels = pd.concat([joined, flags, agreement, feature_cols], axis=1)
-    out_parcels = gpd.GeoDataFrame(out_parcels, geometry="geometry", crs=joined.crs)
-    result.parcels = out_parcels
+    out = pd.concat([joined, flags, agreement, feature_cols], axis=1)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=joined.crs), calibration
 
-    report(progress, 0.7, "hamlets")
-    hamlets = _hamlet_layer(cfg, out_parcels)
-    garden = out_parcels[out_parcels["is_garden"]]
+
+def _hamlets_with_counts(cfg, parcels):
+    """The hamlet layer with each hamlet's parcels, gardens, flags and visits counted."""
+    import pandas as pd
+
+    hamlets = _hamlet_layer(cfg, parcels)
+    garden = parcels[parcels["is_garden"]]
     counts = (
         pd.DataFrame(
             {
-                "so_thua": out_parcels.groupby("hamlet").size(),
+                "so_thua": parcels.groupby("hamlet").size(),
                 "so_vuon": garden.groupby("hamlet").size(),
                 "vuon_hoang_hoa": garden[garden["flag"] == "hoang_hoa"].groupby("hamlet").size(),
                 "vuon_nghi_van": garden[garden["flag"] == "nghi_van"].groupby("hamlet").size(),
@@ -379,8 +324,16 @@ def finish(
         .fillna(0)
         .astype(int)
     )
-    hamlets = hamlets.merge(counts, left_on="hamlet", right_index=True, how="left")
+    return hamlets.merge(counts, left_on="hamlet", right_index=True, how="left")
 
+
+def _run_metadata(cfg, result: RunResult, dates, started, extra: dict | None) -> dict:
+    """The ``run_metadata`` pairs: inputs, dates, calibration, versions."""
+    import platform
+
+    from ._version import __version__
+
+    calibration, parcels = result.calibration, result.parcels
     dates = [str(d) for d in dates]
     commune = cfg.commune or (cfg.parcels.stem if cfg.parcels else "")
     meta = {
@@ -403,10 +356,10 @@ def finish(
         "flag_mode": calibration.mode,
         "flag_mode_reason": calibration.reason,
         "threshold": "" if calibration.threshold is None else calibration.threshold,
-        "parcels_total": len(out_parcels),
-        "gardens": int(out_parcels["is_garden"].sum()),
+        "parcels_total": len(parcels),
+        "gardens": int(parcels["is_garden"].sum()),
     }
-    meta.update(metadata or {})
+    meta.update(extra or {})
     if calibration.report is not None:
         for cls, row in calibration.report.iterrows():
             for k in ("precision", "recall", "f1"):
@@ -416,34 +369,23 @@ def finish(
             meta[f"version_{lib}"] = __import__(lib).__version__
         except ImportError:  # pragma: no cover - all are dependencies
             pass
-    if cfg.targets is not None:
-        from .progress import hamlet_progress
+    return meta
 
-        report(progress, 0.72, "hamlet progress")
-        table = hamlet_progress(out_parcels, cfg.targets, baseline=cfg.baseline, hamlets=hamlets)
-        result.progress = table
-        keep = [c for c in ("hamlet", "status", "score", "rank", "reward_priority") if c in table]
-        hamlets = hamlets.merge(pd.DataFrame(table[keep]), on="hamlet", how="left")
-    result.metadata = meta
-    result.hamlets = hamlets
 
-    report(progress, 0.75, "writing GeoPackage")
-    out_dir = Path(cfg.out_dir)
-    gpkg = write_gpkg_atomic(
-        out_dir / f"{cfg.stem}.gpkg",
-        {
-            "parcels": out_parcels,
-            "hamlets": hamlets,
-            "survey_unmatched": pd.DataFrame(unmatched).astype(str),
-            "run_metadata": _metadata_table(meta),
-        },
-        finish=_embed_styles,
-    )
-    result.outputs["gpkg"] = gpkg
-    _finish_outputs(cfg, result, gpkg, progress)
-    report(progress, 1.0, "done")
-    result.messages.insert(0, _run_summary(result))
-    return result
+def _hamlet_progress(cfg, result: RunResult, hamlets):
+    """Hamlet progress against the targets (baseline read once); status and rank added."""
+    import pandas as pd
+
+    from .progress import hamlet_progress
+    from .result import as_result
+
+    if cfg.baseline is not None:
+        result.baseline = as_result(cfg.baseline, what="baseline result")
+    table = hamlet_progress(result.parcels, cfg.targets, baseline=result.baseline,
+                            hamlets=hamlets)  # fmt: skip
+    result.progress = table
+    keep = [c for c in ("hamlet", "status", "score", "rank", "reward_priority") if c in table]
+    return hamlets.merge(pd.DataFrame(table[keep]), on="hamlet", how="left")
 
 
 def _run_summary(result: RunResult) -> str:
@@ -465,14 +407,11 @@ def _run_summary(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def _embed_styles(path) -> None:
-    from .styles import embed_styles
+def _finish_outputs(cfg, result: RunResult, res: Result, progress) -> None:
+    """Hamlet progress report (when targets are given) and the printed maps.
 
-    embed_styles(path, default="flag")
-
-
-def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
-    """Hamlet progress report (when targets are given) and the printed maps."""
+    Both take the in-memory result ``res`` (never re-read from the GeoPackage).
+    """
     from ._progress import scaled
 
     out_dir = Path(cfg.out_dir)
@@ -483,7 +422,7 @@ def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
         report(progress, 0.8, "progress report")
         table = result.progress
         if cfg.report:
-            paths = write_report(table, gpkg, out_dir, baseline=cfg.baseline,
+            paths = write_report(table, res, out_dir, baseline=result.baseline,
                                  commune=result.metadata.get("commune"))  # fmt: skip
             result.outputs["report_xlsx"] = paths["xlsx"]
             for key in ("summary", "hamlets", "visits", "transitions"):
@@ -495,7 +434,7 @@ def _finish_outputs(cfg, result: RunResult, gpkg: Path, progress) -> None:
 
         report(progress, 0.85, "hamlet maps")
         pages = render_maps(
-            gpkg, out_dir, by=cfg.map_theme, paper=cfg.paper, png=cfg.png,
+            res, out_dir, by=cfg.map_theme, paper=cfg.paper, png=cfg.png,
             place=cfg.place, progress=scaled(progress, 0.85, 0.99),
         )  # fmt: skip
         for path in pages:

@@ -32,15 +32,25 @@ exceeds every target it has, ``dat`` when it meets them all, ``chua_dat`` when i
 
 from __future__ import annotations
 
+import logging
 import math
 import re
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, SchemaError, warn
+from .errors import InputError, ProgressWarning, SchemaError, warn
 from .flags import FLAGS, SURVEY_CLASSES
+from .registry import (
+    HAMLET_CODE_HEADERS,
+    HAMLET_HEADERS,
+    IN_USE_CLASSES,
+    RENOVATION_CHECKS,
+    STANDARD_CLASSES,
+    STATUSES,
+    TARGETS,
+    Target,
+)
 from .text import clean_text, fold, header_key, match_columns
 
 __all__ = [
@@ -61,77 +71,11 @@ __all__ = [
     "format_ranking",
 ]
 
-# survey classes that count as "meeting the standard" and as "in use"
-STANDARD_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao")
-IN_USE_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap")
-STATUSES = ("vuot", "dat", "chua_dat", "khong_chi_tieu")
-RENOVATION_CHECKS = (
-    "xac_nhan",
-    "anh_chua_thay",
-    "khong_du_lieu",
-    "anh_thay_chua_bao_cao",
-    "van_hoang_hoa",
-    "chua_ro",
-)
 UNKNOWN_HAMLET = "(chưa xác định thôn)"
+logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Target:
-    """One kind of hamlet target: its key, labels, unit and the headers users type."""
-
-    key: str
-    label_vi: str
-    label_en: str
-    unit: str  # "count" or "percent"
-    aliases: tuple[str, ...]
-
-
-TARGETS = {
-    t.key: t
-    for t in (
-        Target(
-            "hoang_hoa_dua_vao_su_dung",
-            "Số vườn hoang hóa đưa vào sử dụng",
-            "Abandoned gardens brought back into use",
-            "count",
-            (
-                "Số vườn hoang hóa đưa vào sử dụng",
-                "Vườn hoang hóa đưa vào sử dụng",
-                "Số vườn hoang hóa được cải tạo",
-                "Số vườn hoang hóa cải tạo",
-                "Chỉ tiêu vườn hoang hóa",
-                "abandoned_to_reuse",
-            ),
-        ),
-        Target(
-            "ty_le_dat_chuan",
-            "Tỷ lệ vườn đạt chuẩn (%)",
-            "Share of gardens meeting the standard (%)",
-            "percent",
-            (
-                "Tỷ lệ vườn đạt chuẩn (%)",
-                "Tỷ lệ vườn đạt chuẩn",
-                "Tỷ lệ đạt chuẩn (%)",
-                "Tỷ lệ đạt chuẩn",
-                "Vườn đạt chuẩn (%)",
-                "standard_share",
-            ),
-        ),
-        Target(
-            "so_vuon_mau",
-            "Số vườn mẫu",
-            "Model gardens",
-            "count",
-            ("Số vườn mẫu", "Vườn mẫu", "Số lượng vườn mẫu", "model_gardens"),
-        ),
-    )
-}
-
-_HAMLET_ALIASES = {
-    "hamlet": ("Thôn", "Tên thôn", "ten_thon", "Thôn/xóm", "Thôn, xóm", "Xóm", "Thôn xóm"),
-    "ma_thon": ("Mã thôn", "ma_thon", "hamlet_code"),
-}
+_HAMLET_ALIASES = {"hamlet": HAMLET_HEADERS, "ma_thon": HAMLET_CODE_HEADERS}
 _IGNORED = {"stt", "tt", "sott", "ghichu", "note"}
 _TOTAL_ROWS = {"tong", "tong cong", "cong", "toan xa", "tong so", "total"}
 
@@ -280,78 +224,27 @@ def read_targets(source, *, sheet=None) -> pd.DataFrame:
     where = f"'{info['path']}'" if info["path"] is not None else "the targets table"
     if info.get("sheet"):
         where += f" (sheet '{info['sheet']}')"
-    aliases = {**_HAMLET_ALIASES, **{k: t.aliases for k, t in TARGETS.items()}}
-    header_at, found = None, {}
-    for i, row in enumerate(rows[:30]):
-        cells = ["" if c is None else str(c) for c in row]
-        hit = match_columns(cells, aliases)
-        if "hamlet" in hit and any(k in hit for k in TARGETS):
-            header_at, found = i, hit
-            break
-    if header_at is None:
-        expected = ", ".join(f"'{t.label_vi}'" for t in TARGETS.values())
-        raise SchemaError(
-            f"No header row found in {where}: it needs a hamlet column ('Thôn') and at "
-            f"least one target column among {expected}."
-        )
+    header_at, found = _target_header(rows, where)
     header = ["" if c is None else str(c) for c in rows[header_at]]
     position = {field: header.index(column) for field, column in found.items()}
-    unknown = [
-        c for c in header if c.strip() and c not in found.values() and header_key(c) not in _IGNORED
-    ]
-    if unknown:
-        warn(
-            f"{where}: column(s) {', '.join(repr(c) for c in unknown)} are not known targets "
-            f"and were ignored. Known: {', '.join(repr(t.label_vi) for t in TARGETS.values())}."
-        )
     formats = info.get("number_formats")
     # row numbers as the user sees them: spreadsheet rows / CSV lines (1-based); a
     # DataFrame's first data row is 1
     offset = 0 if info["path"] is None else 1
     records, errors, notes, seen = [], [], [], {}
     for i in range(header_at + 1, len(rows)):
-        row = rows[i]
-        rownum = i + offset
-
-        def cell(field, row=row):
-            j = position.get(field)
-            return row[j] if j is not None and j < len(row) else None
-
-        values = [v for v in row if v is not None and not (isinstance(v, str) and not v.strip())]
-        values = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
-        if not values:
-            continue
-        name = cell("hamlet")
-        name = clean_text(name) if isinstance(name, str) else name
-        if isinstance(name, float) and math.isnan(name):
-            name = None
-        if isinstance(name, str) and fold(name) in _TOTAL_ROWS:
-            notes.append(f"row {rownum}: total row '{name}' skipped")
-            continue
-        record = {"hamlet": None if name is None else str(name)}
-        if "ma_thon" in position:
-            code = cell("ma_thon")
-            record["ma_thon"] = clean_text(str(code)) if code is not None else None
-        for key in TARGETS:
-            if key not in position:
-                continue
-            j = position[key]
-            fmt = formats[i][j] if formats and j < len(formats[i]) else None
-            number, problem = _parse_target(cell(key), fmt, TARGETS[key].unit)
-            if problem:
-                errors.append(f"row {rownum}, column '{header[j]}': {problem}")
-            record[key] = np.nan if number is None else number
-        if record["hamlet"] is None:
-            errors.append(f"row {rownum}: targets without a hamlet name (column '{header[0]}')")
+        record = _target_record(rows[i], i + offset, position, header,
+                                formats[i] if formats else None, errors, notes)  # fmt: skip
+        if record is None:
             continue
         k = hamlet_key(record["hamlet"])
         if k in seen:
             errors.append(
-                f"row {rownum}: hamlet '{record['hamlet']}' is listed twice (also row {seen[k]})"
+                f"row {record['row']}: hamlet '{record['hamlet']}' is listed twice (also row "
+                f"{seen[k]})"
             )
             continue
-        seen[k] = rownum
-        record["row"] = rownum
+        seen[k] = record["row"]
         records.append(record)
     if errors:
         shown = errors[:12] + ([f"... and {len(errors) - 12} more"] if len(errors) > 12 else [])
@@ -373,6 +266,70 @@ def read_targets(source, *, sheet=None) -> pd.DataFrame:
     return table
 
 
+def _target_header(rows, where) -> tuple[int, dict]:
+    """The header row (first 30 rows) with a hamlet and a target column; unknown ones warned."""
+    aliases = {**_HAMLET_ALIASES, **{k: t.aliases for k, t in TARGETS.items()}}
+    for i, row in enumerate(rows[:30]):
+        cells = ["" if c is None else str(c) for c in row]
+        found = match_columns(cells, aliases)
+        if "hamlet" in found and any(k in found for k in TARGETS):
+            unknown = [
+                c
+                for c in cells
+                if c.strip() and c not in found.values() and header_key(c) not in _IGNORED
+            ]
+            if unknown:
+                warn(
+                    f"{where}: column(s) {', '.join(repr(c) for c in unknown)} are not known "
+                    f"targets and were ignored. Known: "
+                    f"{', '.join(repr(t.label_vi) for t in TARGETS.values())}.",
+                    ProgressWarning,
+                )
+            return i, found
+    expected = ", ".join(f"'{t.label_vi}'" for t in TARGETS.values())
+    raise SchemaError(
+        f"No header row found in {where}: it needs a hamlet column ('Thôn') and at "
+        f"least one target column among {expected}."
+    )
+
+
+def _target_record(row, rownum, position, header, formats, errors, notes) -> dict | None:
+    """One hamlet's targets from a row (problems appended to ``errors``), or None."""
+
+    def cell(field):
+        j = position.get(field)
+        return row[j] if j is not None and j < len(row) else None
+
+    values = [v for v in row if v is not None and not (isinstance(v, str) and not v.strip())]
+    if not [v for v in values if not (isinstance(v, float) and math.isnan(v))]:
+        return None
+    name = cell("hamlet")
+    name = clean_text(name) if isinstance(name, str) else name
+    if isinstance(name, float) and math.isnan(name):
+        name = None
+    if isinstance(name, str) and fold(name) in _TOTAL_ROWS:
+        notes.append(f"row {rownum}: total row '{name}' skipped")
+        return None
+    record = {"hamlet": None if name is None else str(name)}
+    if "ma_thon" in position:
+        code = cell("ma_thon")
+        record["ma_thon"] = clean_text(str(code)) if code is not None else None
+    for key in TARGETS:
+        if key not in position:
+            continue
+        j = position[key]
+        fmt = formats[j] if formats and j < len(formats) else None
+        number, problem = _parse_target(cell(key), fmt, TARGETS[key].unit)
+        if problem:
+            errors.append(f"row {rownum}, column '{header[j]}': {problem}")
+        record[key] = np.nan if number is None else number
+    if record["hamlet"] is None:
+        errors.append(f"row {rownum}: targets without a hamlet name (column '{header[0]}')")
+        return None
+    record["row"] = rownum
+    return record
+
+
 # --------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------
@@ -385,8 +342,9 @@ def read_result(result, *, what: str = "result"):
 
     Parameters
     ----------
-    result : str, os.PathLike, GeoDataFrame or DataFrame
-        A result GeoPackage written by ``ntmgis run``, or its parcels table.
+    result : str, os.PathLike, GeoDataFrame, DataFrame or ntmgis.result.Result
+        A result GeoPackage written by ``ntmgis run``, its parcels table, or the
+        in-memory result (see :func:`ntmgis.result.as_result`).
     what : str, default "result"
         What it is, for messages ("baseline result", ...).
 
@@ -399,21 +357,12 @@ def read_result(result, *, what: str = "result"):
     hamlets : pandas.DataFrame or None
         The hamlets layer without geometry (``hamlet``, ``ma_thon``...) or None.
     """
-    import pyogrio
+    from .result import as_result
 
-    from ._io import as_path, read_vector
-
-    hamlets = None
-    if isinstance(result, pd.DataFrame):
-        parcels = result.copy()
-        name = what
-    else:
-        path = as_path(result, what=what)
-        name = f"{what} '{path}'"
-        parcels = read_vector(path, layer="parcels", what=what)
-        layers = [n for n, _ in pyogrio.list_layers(path)]
-        if "hamlets" in layers:
-            hamlets = _hamlet_table(read_vector(path, layer="hamlets", what=what))
+    res = as_result(result, what=what)
+    parcels = res.parcels.copy()
+    hamlets = _hamlet_table(res.hamlets)
+    name = what if res.source == "(in memory)" else f"{what} '{res.source}'"
     missing = [c for c in _REQUIRED if c not in parcels.columns]
     if missing:
         raise SchemaError(
@@ -655,17 +604,42 @@ def hamlet_progress(
         if hamlet_layer is None:
             raise SchemaError("The hamlets table needs a 'hamlet' (or 'ten_thon') column.")
     table = read_targets(targets) if not _is_target_table(targets) else targets.copy()
-    parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
+    parcels = _clean_hamlets(pd.DataFrame(parcels).drop(columns="geometry", errors="ignore"))
+    names, codes = _hamlet_names(parcels, hamlet_layer)
+    by_key = {hamlet_key(n): n for n in names}
+    target_keys = [k for k in TARGETS if k in table]
+    matched = _match_targets(table, target_keys, names, by_key, codes)
+    ind, base = _indicators(parcels, baseline, by_key)
+    out = _hamlet_counts(ind, base, parcels, names, codes)
+    scores = _measure_targets(out, target_keys, matched, renovations=renovations, cap=cap)
+    out = _rank(out, scores, target_keys)
+    out.attrs.update({"renovations": renovations, "baseline": baseline is not None, "cap": cap})
+    logger.info("hamlet progress: %d hamlets, %d targets", len(out), len(target_keys))
+    return out
+
+
+def _clean_hamlets(parcels: pd.DataFrame) -> pd.DataFrame:
+    """Parcels' hamlet names cleaned (NFC, spaces); missing ones counted as unknown."""
     parcels["hamlet"] = parcels["hamlet"].map(
         lambda v: clean_text(v) if isinstance(v, str) else None
     )
     parcels["hamlet"] = parcels["hamlet"].astype(object).where(parcels["hamlet"].notna(), None)
     if parcels["hamlet"].isna().any():
         n = int(parcels["hamlet"].isna().sum())
-        warn(f"{n} parcel(s) of the result have no hamlet; they are counted as '{UNKNOWN_HAMLET}'.")
+        warn(
+            f"{n} parcel(s) of the result have no hamlet; they are counted as '{UNKNOWN_HAMLET}'.",
+            ProgressWarning,
+        )
         parcels["hamlet"] = parcels["hamlet"].fillna(UNKNOWN_HAMLET)
+    return parcels
 
-    # the hamlets, in the hamlet layer's order, then any others found in the parcels
+
+def _hamlet_names(parcels: pd.DataFrame, hamlet_layer) -> tuple[list[str], dict[str, str]]:
+    """The hamlets, in the hamlet layer's order, then any others found in the parcels.
+
+    Parcels' hamlet names spelt differently from the hamlet layer take the layer's name
+    (``parcels`` is changed in place). Returns the names and their codes (``ma_thon``).
+    """
     names: list[str] = []
     codes: dict[str, str] = {}
     if hamlet_layer is not None:
@@ -675,17 +649,17 @@ def hamlet_progress(
                 names.append(name)
                 if "ma_thon" in h and isinstance(h["ma_thon"], str):
                     codes[name] = h["ma_thon"]
-    # parcels' hamlet names spelt differently from the hamlet layer take the layer's name
     layer_names = {hamlet_key(n): n for n in names}
     parcels["hamlet"] = parcels["hamlet"].map(lambda n: layer_names.get(hamlet_key(n), n))
     for name in parcels["hamlet"].unique():
         if name not in names:
             names.append(name)
-    by_key = {hamlet_key(n): n for n in names}
-    by_code = {fold(c): n for n, c in codes.items()}
+    return names, codes
 
-    # match the targets to the hamlets
-    target_keys = [k for k in TARGETS if k in table]
+
+def _match_targets(table, target_keys, names, by_key, codes) -> dict[str, dict]:
+    """Each target row's hamlet (by name, else by code): hamlet -> {target: value}."""
+    by_code = {fold(c): n for n, c in codes.items()}
     matched: dict[str, dict] = {}
     unknown = []
     for _, row in table.iterrows():
@@ -702,8 +676,11 @@ def hamlet_progress(
             f"(hamlets there: {', '.join(n for n in names if n != UNKNOWN_HAMLET)}). Correct "
             f"the names in the targets table."
         )
+    return matched
 
-    # per-parcel indicators
+
+def _indicators(parcels, baseline, by_key):
+    """Per-parcel 0/1 indicators and areas, and the baseline's per-hamlet counts (or None)."""
     gardens = parcels["is_garden"]
     area = parcels["area_m2"].fillna(0.0)
     ind = pd.DataFrame({"hamlet": parcels["hamlet"]})
@@ -723,32 +700,35 @@ def hamlet_progress(
         ind[f"area_flag_{f}"] = area.where(hit, 0.0)
     ind["abandoned_survey"] = parcels["survey_class"].eq("hoang_hoa").astype(int)
     ind["abandoned_imagery"] = parcels["flag"].eq("hoang_hoa").astype(int)
-    if baseline is not None:
-        comparison = compare_campaigns(baseline, parcels)
-        comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")
-        comparison["hamlet"] = comparison["hamlet"].map(
-            lambda v: clean_text(v) if isinstance(v, str) else UNKNOWN_HAMLET
-        )
-        comparison["hamlet"] = comparison["hamlet"].map(lambda n: by_key.get(hamlet_key(n), n))
-        gone = comparison["presence"].eq("chi_dot_truoc")
-        if gone.any():
-            warn(
-                f"{int(gone.sum())} parcel(s) of the baseline are not in the result (e.g. "
-                f"'{comparison.loc[gone, 'parcel_id'].iloc[0]}'); they count in their "
-                f"baseline hamlet for the abandoned gardens at baseline only."
-            )
-        base = pd.DataFrame({"hamlet": comparison["hamlet"]})
-        base["abandoned_baseline_survey"] = comparison["survey_class_before"].eq("hoang_hoa")
-        base["abandoned_baseline_imagery"] = comparison["flag_before"].eq("hoang_hoa")
-        base["renovated_reported"] = comparison["renovated_reported"]
-        base["renovated_confirmed"] = comparison["renovated_confirmed"]
-        base = base.groupby("hamlet", sort=False).sum().astype(int)
-    else:
+    if baseline is None:
         reported = parcels["survey_class"].eq("da_cai_tao")
         ind["renovated_reported"] = reported.astype(int)
         ind["renovated_confirmed"] = (reported & parcels["flag"].eq("binh_thuong")).astype(int)
-        base = None
+        return ind, None
+    comparison = compare_campaigns(baseline, parcels)
+    comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")
+    comparison["hamlet"] = comparison["hamlet"].map(
+        lambda v: clean_text(v) if isinstance(v, str) else UNKNOWN_HAMLET
+    )
+    comparison["hamlet"] = comparison["hamlet"].map(lambda n: by_key.get(hamlet_key(n), n))
+    gone = comparison["presence"].eq("chi_dot_truoc")
+    if gone.any():
+        warn(
+            f"{int(gone.sum())} parcel(s) of the baseline are not in the result (e.g. "
+            f"'{comparison.loc[gone, 'parcel_id'].iloc[0]}'); they count in their "
+            f"baseline hamlet for the abandoned gardens at baseline only.",
+            ProgressWarning,
+        )
+    base = pd.DataFrame({"hamlet": comparison["hamlet"]})
+    base["abandoned_baseline_survey"] = comparison["survey_class_before"].eq("hoang_hoa")
+    base["abandoned_baseline_imagery"] = comparison["flag_before"].eq("hoang_hoa")
+    base["renovated_reported"] = comparison["renovated_reported"]
+    base["renovated_confirmed"] = comparison["renovated_confirmed"]
+    return ind, base.groupby("hamlet", sort=False).sum().astype(int)
 
+
+def _hamlet_counts(ind, base, parcels, names, codes) -> pd.DataFrame:
+    """The indicators summed per hamlet, in ``names`` order, with households and codes."""
     stats = ind.groupby("hamlet", sort=False).sum()
     stats["households"] = (
         parcels.groupby("hamlet", sort=False)["household"].nunique()
@@ -778,25 +758,20 @@ def hamlet_progress(
     out.insert(2, "households", out.pop("households"))
     if codes:
         out.insert(1, "ma_thon", out["hamlet"].map(codes).astype(object))
+    return out
 
-    # targets
-    share = np.where(
-        out["gardens"] > 0,
-        100.0
-        * out[[f"n_{c}" for c in STANDARD_CLASSES]].sum(axis=1)
-        / out["gardens"].clip(lower=1),
-        0.0,
-    )
-    achieved = {
-        "hoang_hoa_dua_vao_su_dung": out[f"renovated_{renovations}"].astype(float),
-        "ty_le_dat_chuan": pd.Series(np.round(share, 1), index=out.index),
-        "so_vuon_mau": out["n_vuon_mau"].astype(float),
-    }
+
+def _measure_targets(out, target_keys, matched, *, renovations, cap) -> pd.DataFrame:
+    """Add target, achieved, progress and status columns to ``out``; return the scores.
+
+    What each target counts is its registry entry's ``achieved`` rule
+    (:data:`ntmgis.registry.TARGETS`).
+    """
     scores = pd.DataFrame(index=out.index)
     for key in target_keys:
         goal = out["hamlet"].map(lambda n, key=key: matched.get(n, {}).get(key, np.nan))
         goal = goal.astype(float)
-        got = achieved[key]
+        got = TARGETS[key].achieved(out, renovations=renovations)
         out[f"target_{key}"] = goal
         out[f"achieved_{key}"] = got
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -811,20 +786,25 @@ def hamlet_progress(
         # zero target: met counts 100 %, exceeded counts the cap
         contrib = np.where(goal > 0, np.minimum(pct, cap), np.where(got > 0, cap, 100.0))
         scores[key] = np.where(goal.isna(), np.nan, contrib)
+    return scores
+
+
+def _overall_status(given: list[str]) -> str:
+    """A hamlet's status from its targets' statuses (``khong_chi_tieu`` left out)."""
+    given = [s for s in given if s != "khong_chi_tieu"]
+    if not given:
+        return "khong_chi_tieu"
+    if "chua_dat" in given:
+        return "chua_dat"
+    return "vuot" if all(s == "vuot" for s in given) else "dat"
+
+
+def _rank(out, scores, target_keys) -> pd.DataFrame:
+    """Score, status, rank, ties and reward priority; rows in rank order."""
     statuses = out[[f"status_{k}" for k in target_keys]] if target_keys else pd.DataFrame()
     out["targets_set"] = (scores.notna().sum(axis=1) if target_keys else 0).astype(int)
     out["score"] = np.round(scores.mean(axis=1), 1) if target_keys else np.nan
-    overall = []
-    for i in out.index:
-        given = [s for s in (statuses.loc[i] if target_keys else []) if s != "khong_chi_tieu"]
-        if not given:
-            overall.append("khong_chi_tieu")
-        elif "chua_dat" in given:
-            overall.append("chua_dat")
-        elif all(s == "vuot" for s in given):
-            overall.append("vuot")
-        else:
-            overall.append("dat")
+    overall = [_overall_status(list(statuses.loc[i]) if target_keys else []) for i in out.index]
     out["status"] = pd.Series(overall, index=out.index, dtype=object)
     ranked = out["status"].ne("khong_chi_tieu")
     rank = out["score"].where(ranked).rank(method="min", ascending=False)
@@ -838,9 +818,7 @@ def hamlet_progress(
     # tied hamlets (and those without targets) keep the hamlet layer's order
     out["_order"] = range(len(out))
     out = out.sort_values(["rank", "_order"], na_position="last").drop(columns="_order")
-    out = out.reset_index(drop=True)
-    out.attrs.update({"renovations": renovations, "baseline": baseline is not None, "cap": cap})
-    return out
+    return out.reset_index(drop=True)
 
 
 def _is_target_table(targets) -> bool:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._io import atomic_path
+from ._io import _FORMULA_START, atomic_path, escape_text, write_csv
 from .progress import (
     FLAGS,
     SURVEY_CLASSES,
@@ -54,13 +54,8 @@ SHEETS = {
     "visits": ("Hộ cần kiểm tra", "ho_can_kiem_tra", "DANH SÁCH HỘ CẦN KIỂM TRA THỰC ĐỊA"),
     "transitions": ("Biến động", "bien_dong", "BIẾN ĐỘNG GIỮA HAI ĐỢT KHẢO SÁT"),
 }
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
-_SHORT = {
-    "hoang_hoa_dua_vao_su_dung": "Vườn hoang hóa đưa vào sử dụng",
-    "ty_le_dat_chuan": "Tỷ lệ vườn đạt chuẩn (%)",
-    "so_vuon_mau": "Số vườn mẫu",
-}
+_SHORT = {key: target.short_vi for key, target in TARGETS.items()}
 
 
 def _labeller(theme: str):
@@ -73,30 +68,6 @@ def _class_header(key: str) -> str:
 
 def _flag_header(key: str) -> str:
     return "Ảnh: " + label(key, "flag").lower()
-
-
-def escape_text(value: str) -> str:
-    """Prefix an apostrophe to text that a spreadsheet would read as a formula.
-
-    Parameters
-    ----------
-    value : str
-        A text value.
-
-    Returns
-    -------
-    str
-        ``"'" + value`` when it begins with ``=``, ``+``, ``-``, ``@``, a tab or a
-        carriage return; ``value`` otherwise.
-
-    Examples
-    --------
-    >>> escape_text("=1+1")
-    "'=1+1"
-    >>> escape_text("Vườn tạp")
-    'Vườn tạp'
-    """
-    return "'" + value if value.startswith(_DANGEROUS) else value
 
 
 def _plain(value):
@@ -362,14 +333,17 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
         renovations, parcels in one campaign only; an empty table with its headers when
         there is no baseline).
     """
-    parcels, hamlets = read_result(result, what="result")
+    from .result import as_result
+
+    res = as_result(result, what="result")
+    parcels, hamlets = read_result(res, what="result")
     parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
     if comparison is None and baseline is not None:
         comparison = compare_campaigns(baseline, parcels)
     if comparison is not None:
         comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")
-    if commune is None and not isinstance(result, pd.DataFrame):
-        commune = _commune_name(result)
+    if commune is None:
+        commune = res.commune
     # field teams go hamlet by hamlet, in the hamlet layer's order (by code otherwise)
     if hamlets is not None:
         order = [clean_text(n) for n in hamlets["hamlet"]]
@@ -384,26 +358,6 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
         "visits": visits,
         "transitions": _transition_table(comparison, order),
     }
-
-
-def _commune_name(path) -> str | None:
-    import pyogrio
-
-    try:
-        layers = [n for n, _ in pyogrio.list_layers(path)]
-        if "run_metadata" in layers:
-            meta = pyogrio.read_dataframe(path, layer="run_metadata")
-            for key in ("commune", "ten_xa", "xa"):
-                hit = meta.loc[meta["key"].astype(str) == key, "value"]
-                if len(hit):
-                    return str(hit.iloc[0])
-        if "commune" in layers:
-            commune = pyogrio.read_dataframe(path, layer="commune", read_geometry=False)
-            if "ten_xa" in commune and len(commune):
-                return str(commune["ten_xa"].iloc[0])
-    except Exception:  # a name is a nicety: never fail the report for it
-        return None
-    return None
 
 
 # --------------------------------------------------------------------------------------
@@ -530,7 +484,7 @@ def _set(cell, value) -> None:
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"  # openpyxl makes "=..." a formula: keep it text
-        if value.startswith(_DANGEROUS):
+        if value.startswith(_FORMULA_START):
             cell.quotePrefix = True
 
 
@@ -551,22 +505,8 @@ def _atomic(path: Path, save) -> Path:
 def _write_csv(table: pd.DataFrame, path: Path) -> Path:
     clean = table.copy()
     for column in clean.columns:
-        clean[column] = [_csv_value(v) for v in clean[column]]
-    clean.columns = [escape_text(str(c)) for c in clean.columns]
-
-    def save(tmp):
-        clean.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
-
-    return _atomic(path, save)
-
-
-def _csv_value(value):
-    value = _plain(value)
-    if isinstance(value, str):
-        return escape_text(value)
-    if isinstance(value, float) and value == int(value) and abs(value) < 1e15:
-        return int(value)
-    return value
+        clean[column] = [_plain(v) for v in clean[column]]
+    return write_csv(path, clean)
 
 
 def write_report(

@@ -23,6 +23,7 @@ import csv
 import datetime as dt
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -32,7 +33,15 @@ import numpy as np
 from . import _progress
 from ._progress import ProgressCallback, report
 
-__all__ = ["make_sample", "SampleCommune", "sample_paths", "CONDITIONS", "GARDEN_CLASSES"]
+__all__ = [
+    "make_sample",
+    "make_province",
+    "sample_config",
+    "SampleCommune",
+    "sample_paths",
+    "CONDITIONS",
+    "GARDEN_CLASSES",
+]
 
 SAMPLE_CRS = "EPSG:9209"  # VN-2000 / 3-degree TM, central meridian 105°30' (Hà Tĩnh)
 IMAGERY_CRS = "EPSG:32648"  # WGS 84 / UTM 48N, as Sentinel-2 tiles over Hà Tĩnh
@@ -1346,3 +1355,159 @@ def _write_readme(root: Path, result: SampleCommune, seed: int) -> None:
         c["followup"] = "No follow-up campaign was written (`--no-followup`)."
     text = text.format(seed=seed, **c)
     sample_paths(root)["readme"].write_text(text, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- run configs
+
+
+def sample_config(
+    layers: str | os.PathLike = "layers",
+    *,
+    out: str | os.PathLike = "out",
+    followup: int | None = None,
+):
+    """The run configuration of the sample commune in ``layers``.
+
+    Parameters
+    ----------
+    layers : str or os.PathLike, default "layers"
+        Folder holding the sample commune.
+    out : str or os.PathLike, default "out"
+        Output folder of the baseline run. A follow-up run writes to
+        ``out/theo_doi_<year>`` and takes ``out/thanh_binh.gpkg`` as its baseline.
+    followup : int, optional
+        Year of the follow-up campaign (``layers/thanh_binh_<year>.toml``); default the
+        baseline campaign (``layers/thanh_binh.toml``).
+
+    Returns
+    -------
+    RunConfig
+        Validated; raises an error naming the file when the sample is incomplete or the
+        baseline run has not been made.
+    """
+    from .config import load_config, read_toml
+    from .errors import ConfigError, DataNotFoundError
+
+    path = sample_paths(layers, followup=followup)["config"]
+    if not path.is_file():
+        raise DataNotFoundError(
+            f"No sample commune config '{path}'. Write the sample with "
+            f"'ntmgis sample {layers}' (or 'make sample')."
+        )
+    out = Path(out).resolve()
+    baseline = out / f"{STEM}.gpkg"
+    if followup is not None and not baseline.is_file():
+        raise ConfigError(
+            f"The follow-up campaign {followup} is measured against the baseline run "
+            f"'{baseline}', which does not exist yet: run the baseline first."
+        )
+    raw = read_toml(path)
+    raw.setdefault("inputs", {})
+    raw.setdefault("outputs", {})
+    if followup is not None:
+        raw["inputs"]["baseline"] = str(baseline)
+        raw["outputs"]["dir"] = str(out / f"theo_doi_{followup}")
+    else:
+        raw["outputs"]["dir"] = str(out)
+    return load_config(raw, base=path.parent)
+
+
+# --------------------------------------------------------------------------- a province
+
+
+def make_province(
+    root,
+    *,
+    communes: int = 125,
+    parcels: int = 1600,
+    dates: int = 12,
+    seed: int = 1,
+    client=None,
+    progress: ProgressCallback | None = None,
+) -> Path:
+    """Write a synthetic province: many sample communes and a province config.
+
+    Each commune is :func:`ntmgis.sample.make_sample` with its own seed (so its own
+    hamlets, parcels, survey and imagery; the outline is the sample's; a seed whose
+    hamlets lack room for their parcels is replaced by the next one), written to
+    ``root/xa_NNN/`` with its config named "Xã mô phỏng NNN". Communes already written
+    with the same settings are kept, so a second call is quick.
+
+    Parameters
+    ----------
+    root : str or os.PathLike
+        Folder of the province.
+    communes : int, default 125
+        Number of communes (125 x 1,600 = 200,000 parcels).
+    parcels : int, default 1600
+        Parcels per commune.
+    dates : int, default 12
+        Sentinel-2 dates per commune (at least 12).
+    seed : int, default 1
+        Commune ``k`` uses seed ``seed + k``.
+    client : distributed.Client, optional
+        Write the communes as tasks on this cluster (the workers must see ``root``).
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    pathlib.Path
+        The province config ``root/province.toml`` (outputs to ``root/out``, maps and
+        report off).
+    """
+    root = Path(root).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    todo = []
+    for k in range(1, communes + 1):
+        folder = root / f"xa_{k:03d}"
+        stamp = f"{seed + k} {parcels} {dates}"
+        marker = folder / ".ntmgis_province"
+        if not (marker.is_file() and marker.read_text() == stamp):
+            todo.append((folder, seed + k, parcels, dates, k, stamp))
+    if client is not None and todo:
+        futures = [client.submit(_make_commune, *args, pure=False) for args in todo]
+        for n, _ in enumerate(futures):
+            futures[n].result()
+            report(progress, (n + 1) / len(todo), "communes")
+    else:
+        for n, args in enumerate(todo):
+            _make_commune(*args)
+            report(progress, (n + 1) / len(todo), f"commune {args[4]}")
+    toml = root / "province.toml"
+    toml.write_text(
+        "# A synthetic province written by ntmgis.sample.make_province.\n"
+        "[province]\n"
+        f'name = "Tỉnh mô phỏng ({communes} xã)"\n'
+        'communes = ["xa_*/thanh_binh.toml"]\n'
+        'out_dir = "out"\n'
+        "maps = false\n"
+        "report = false\n",
+        encoding="utf-8",
+    )
+    for extra in sorted(root.glob("xa_*")):  # communes of an earlier, larger province
+        if extra.is_dir() and int(extra.name[3:]) > communes:
+            (extra / "thanh_binh.toml").unlink(missing_ok=True)
+            (extra / ".ntmgis_province").unlink(missing_ok=True)
+    return toml
+
+
+def _make_commune(folder: Path, seed: int, parcels: int, dates: int, k: int, stamp: str):
+    import warnings
+
+    for attempt in range(5):  # a seed whose hamlets have no room for their quota: next one
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                make_sample(folder, seed=seed + 100_003 * attempt, n_parcels=parcels,
+                            n_dates=dates, followup_year=None)  # fmt: skip
+            break
+        except RuntimeError:
+            if attempt == 4:
+                raise
+    config = folder / "thanh_binh.toml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace('name = "Xã Thanh Bình"', f'name = "Xã mô phỏng {k:03d}"', 1)
+    config.write_text(text, encoding="utf-8")
+    (folder / ".ntmgis_province").write_text(stamp)
+    return str(folder)

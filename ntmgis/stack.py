@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import InputError, SchemaError
+
 __all__ = ["RasterStack"]
 
 
@@ -46,11 +48,11 @@ class RasterStack:
         if data.ndim == 2:
             data = data[np.newaxis]
         if data.ndim != 3:
-            raise ValueError(f"RasterStack data must be (layers, height, width), got {data.shape}")
+            raise InputError(f"RasterStack data must be (layers, height, width), got {data.shape}")
         self.data = data
         self.names = [str(n) for n in self.names]
         if len(self.names) != data.shape[0]:
-            raise ValueError(f"RasterStack has {data.shape[0]} layers but {len(self.names)} names")
+            raise InputError(f"RasterStack has {data.shape[0]} layers but {len(self.names)} names")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -65,4 +67,6 @@ class RasterStack:
         try:
             return self.data[self.names.index(name)]
         except ValueError:
-            raise KeyError(f"No layer '{name}' in stack; layers: {', '.join(self.names)}") from None
+            raise SchemaError(
+                f"No layer '{name}' in stack; layers: {', '.join(self.names)}"
+            ) from None

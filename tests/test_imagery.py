@@ -776,7 +776,7 @@ def test_cli_indices_writes_cogs(tmp_path):
     assert amp[0, 0] == pytest.approx(0.8 * (b - a), abs=1e-6)  # p90 - p10 of two values
     assert (count == 2).all()
     csv_text = (out / "scenes.csv").read_text(encoding="utf-8")
-    assert "a,2020-03-01,EPSG:32648,36,36,0.0,ok" in csv_text
+    assert "a,2020-03-01,EPSG:32648,36,36,0,ok" in csv_text  # one CSV writer: whole numbers
 
 
 # --------------------------------------------------------------------------- real data

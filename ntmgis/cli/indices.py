@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 
@@ -56,12 +54,11 @@ def indices(
     <index>_series.tif (one band per date, NaN where cloudy) and <index>_composite.tif
     (median, max, min, amplitude p90-p10, clear count), plus scenes.csv.
     """
-    import csv
     import warnings
 
     from ..errors import NtmgisWarning
-    from ..imagery import read_stacks
-    from ..indices import composite, register_index, write_cog
+    from ..indices import register_index
+    from ..operations import index_products
     from ._common import progress_bar
 
     names = [n.lower() for n in index_names]
@@ -73,50 +70,13 @@ def indices(
     names = list(dict.fromkeys(names)) or ["ndvi"]
     with warnings.catch_warnings(record=True) as caught, progress_bar("Reading scenes") as progress:
         warnings.simplefilter("always", NtmgisWarning)
-        stacks = read_stacks(
-            scenes,
-            aoi=aoi,
-            aoi_layer=aoi_layer,
-            indices=names,
-            period=period,
-            grid=grid,
-            margin=margin,
-            on_error="skip" if skip_bad else "raise",
-            progress=progress,
-        )
+        products = index_products(
+            scenes, outdir, indices=names, aoi=aoi, aoi_layer=aoi_layer, period=period,
+            grid=grid, margin=margin, on_error="skip" if skip_bad else "raise",
+            series=not no_series, progress=progress,
+        )  # fmt: skip
     for w in caught:
         click.secho(f"ntmgis: warning: {w.message}", fg="yellow", err=True)
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for stack in stacks:
-        suffix = "" if len(stacks) == 1 else "_" + stack.meta["crs_name"].replace(":", "").lower()
-        for name in names:
-            keep = [i for i, n in enumerate(stack.names) if n.endswith(f"/{name}")]
-            series = type(stack)(
-                stack.data[keep],
-                stack.transform,
-                stack.crs,
-                [stack.names[i] for i in keep],
-                meta={"layers": [stack.meta["layers"][i] for i in keep]},
-            )
-            if not no_series:
-                written.append(write_cog(series, out / f"{name}_series{suffix}.tif"))
-            comp = composite(series, variable=name, period=period)
-            written.append(write_cog(comp, out / f"{name}_composite{suffix}.tif"))
-    with open(out / "scenes.csv", "w", newline="", encoding="utf-8") as f:
-        fields = ["scene", "date", "crs", "clear_pixels", "aoi_pixels", "boa_offset", "status"]
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for stack in stacks:
-            for row in stack.meta["scenes"]:
-                writer.writerow({**{k: row.get(k) for k in fields}, "crs": stack.meta["crs_name"]})
-        for row in stacks[0].meta["skipped"]:
-            writer.writerow(
-                {"scene": row["scene"], "date": row["date"], "status": "skipped: " + row["reason"]}
-            )
-    written.append(str(out / "scenes.csv"))
-    n_scenes = sum(len(s.meta["scenes"]) for s in stacks)
-    click.echo(f"{n_scenes} scene(s) read, {len(stacks[0].meta['skipped'])} skipped.")
-    for path in written:
+    click.echo(f"{products.scenes_read} scene(s) read, {products.scenes_skipped} skipped.")
+    for path in products.paths:
         click.echo(f"  {path}")

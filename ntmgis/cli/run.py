@@ -48,8 +48,7 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
     """
     from pathlib import Path
 
-    from ..config import load_config
-    from ..pipeline import run as run_pipeline
+    from ..operations import is_province_config, run_config
     from ..pipeline import sample_config
     from ._common import progress_bar
 
@@ -57,14 +56,11 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
         raise click.UsageError("Give either CONFIG or --sample.")
     if scheduler and workers:
         raise click.UsageError("Give --scheduler or --workers, not both.")
-    distributed = bool(scheduler or workers)
 
-    def run_one(cfg):
-        if not distributed:
-            return run_pipeline(cfg, progress=progress)
-        from ..distributed import run_distributed
-
-        outcome = run_distributed(cfg, scheduler=scheduler, workers=workers, progress=progress)
+    def commune_result(outcome):
+        """A RunResult from run_config's answer (a DistributedResult on Dask)."""
+        if not hasattr(outcome, "communes"):
+            return outcome
         if outcome.communes[0].result is None:
             raise click.ClickException(outcome.summary())
         if outcome.lost_workers or outcome.communes[0].block_errors:
@@ -72,27 +68,15 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
         return outcome.communes[0].result
 
     if not use_sample:
-        from ..config import load_communes
-
-        configs = load_communes(config)
-        province = len(configs) > 1 or Path(configs[0].source).resolve() != Path(config).resolve()
-        if not province:
-            cfg = load_config(config)
-            if outdir:
-                cfg.out_dir = Path(outdir).resolve()
+        if not is_province_config(config):
             with progress_bar("ntmgis run") as progress:
-                result = run_one(cfg)
-            click.echo(result.summary())
+                outcome = run_config(config, out=outdir, scheduler=scheduler, workers=workers,
+                                     progress=progress)  # fmt: skip
+            click.echo(commune_result(outcome).summary())
             return
-        from ..distributed import run_distributed
-
-        if outdir:
-            for cfg in configs:
-                cfg.out_dir = Path(outdir).resolve() / cfg.source.parent.name
         with progress_bar("ntmgis run (province)") as progress:
-            outcome = run_distributed(
-                configs, scheduler=scheduler, workers=workers, gather=False, progress=progress
-            )
+            outcome = run_config(config, out=outdir, scheduler=scheduler, workers=workers,
+                                 progress=progress)  # fmt: skip
         click.echo(outcome.summary())
         if outdir:
             click.echo(f"Report: {outcome.write(Path(outdir) / 'run_report.csv')}")
@@ -100,6 +84,7 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
             raise SystemExit(1)
         return
     from ..flags import evaluate
+    from ..operations import run_commune
     from ..sample import sample_paths
 
     out = outdir or "out"
@@ -111,7 +96,9 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
         title = "baseline campaign" if followup is None else f"follow-up campaign {followup}"
         click.secho(f"== Sample commune, {title} ==", bold=True)
         with progress_bar("ntmgis run") as progress:
-            result = run_one(cfg)
+            result = commune_result(
+                run_commune(cfg, scheduler=scheduler, workers=workers, progress=progress)
+            )
         click.echo(result.summary())
         truth = sample_paths(layers, followup=followup)["truth"]
         evaluation = evaluate(result.parcels, truth)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 
@@ -38,29 +36,15 @@ def zonal(parcels, rasters, output, layer, stats, weights, nodata) -> None:
     is computed once and reused for every band and file. Columns are named
     "<layer>:<stat>", plus status and coverage_fraction per parcel.
     """
-    from .._io import read_vector
-    from ..zonal import zonal_stats
+    from ..operations import parcel_statistics
     from ._common import progress_bar
 
-    gdf = read_vector(parcels, layer=layer, what="parcels file")
     with progress_bar("Zonal statistics") as progress:
-        table = zonal_stats(
-            gdf,
-            list(rasters),
-            stats=[s for s in stats.split(",") if s.strip()],
-            weights=weights,
-            nodata=nodata,
+        table, out = parcel_statistics(
+            parcels, list(rasters), output, layer=layer,
+            stats=[s for s in stats.split(",") if s.strip()], weights=weights, nodata=nodata,
             progress=progress,
-        )
-    out = Path(output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".gpkg":
-        joined = gdf.join(
-            table.add_prefix("z_") if set(table.columns) & set(gdf.columns) else table
-        )
-        joined.to_file(out, layer="zonal", driver="GPKG")
-    else:
-        gdf.drop(columns=gdf.geometry.name).join(table).to_csv(out, encoding="utf-8-sig")
+        )  # fmt: skip
     counts = table["status"].value_counts().to_dict()
     click.echo(
         f"{len(table)} parcels, {len(table.columns) - 2} statistics columns -> {out} "

@@ -1,0 +1,5 @@
+"""``python -m ntmgis``: the ``ntmgis`` command."""
+
+from .cli import main
+
+main()

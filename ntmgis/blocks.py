@@ -1,0 +1,269 @@
+"""Blocks: a commune's parcels grouped by imagery block, and their features block by block.
+
+This is the core of the feature step of :func:`ntmgis.pipeline.run`: the commune is cut
+into squares of ``[imagery] block`` pixels of the finest band (:func:`plan_blocks`), each
+block reads only its window of each scene and computes its parcels' features
+(:func:`block_features`), and the blocks are put back into the commune's parcel order
+(:func:`assemble_features`). :func:`commune_features` does the three in this process.
+:mod:`ntmgis.distributed` schedules the same functions as Dask tasks, so a cluster gives
+exactly the single-process result. Nothing here imports Dask.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import ImageryError, InputError, NtmgisError
+
+__all__ = [
+    "BlockResult",
+    "assemble_features",
+    "block_features",
+    "commune_features",
+    "plan_blocks",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _imagery_grid(imagery):
+    """CRS and pixel size of the imagery's finest band (first scene), or None."""
+    from .imagery import _open, find_scenes
+    from .stack import RasterStack
+
+    if isinstance(imagery, RasterStack):
+        return imagery.crs, abs(imagery.transform.a)
+    try:
+        scenes = find_scenes(imagery, on_error="skip")
+    except NtmgisError:
+        return None
+    for scene in scenes:
+        for name in ("red", "nir", "green", "blue", *sorted(scene.bands)):
+            if name not in scene.bands:
+                continue
+            try:
+                with _open(scene.bands[name].href) as ds:
+                    return ds.crs, abs(ds.res[0])
+            except NtmgisError:
+                break
+    return None
+
+
+def plan_blocks(parcels, imagery, *, block: int = 512) -> list[np.ndarray]:
+    """Group parcels by the imagery block (``block`` x ``block`` pixels) they lie in.
+
+    Blocks are squares of the imagery's finest grid starting at the north-west corner of
+    the parcels; a parcel belongs to the block holding its representative point (a
+    parcel crossing a block edge is read whole: a block's window covers its parcels).
+    Parcels without geometry join the first block (they keep their status there).
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        The commune's parcels, any CRS.
+    imagery : scenes, folder, STAC file or RasterStack
+        What :func:`ntmgis.features.parcel_time_series` reads; only the first scene's
+        header is opened. When it cannot be opened, one block holds every parcel (the
+        features step then reports the error).
+    block : int, default 512
+        Block side in pixels of the finest band (512 px = 5.12 km at 10 m).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Ascending row positions of each non-empty block, blocks north to south, west to
+        east; together they hold every parcel once.
+    """
+    n = len(parcels)
+    if n == 0:
+        return []
+    if int(block) < 1:
+        raise InputError(f"block must be a positive number of pixels, not {block!r}.")
+    geoms = parcels.geometry
+    ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
+    grid = _imagery_grid(imagery) if ok.any() else None
+    if grid is None:
+        return [np.arange(n)]
+    crs, res = grid
+    points = geoms[ok].representative_point()
+    if parcels.crs is not None and crs is not None:
+        points = points.to_crs(crs)
+    x, y = points.x.to_numpy(), points.y.to_numpy()
+    size = float(block) * float(res)
+    col = np.floor((x - x.min()) / size).astype(np.int64)
+    row = np.floor((y.max() - y) / size).astype(np.int64)
+    key = np.empty(n, dtype=np.int64)
+    key[ok] = row * (int(col.max()) + 1) + col
+    key[~ok] = key[ok].min()
+    return [np.flatnonzero(key == k) for k in np.unique(key)]
+
+
+def block_features(parcels, imagery, *, indices, period=None, min_valid=0.6, progress=None):
+    """Per-parcel features of one block: its parcels' window of every scene.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        The block's parcels.
+    imagery : scenes, folder, STAC file or RasterStack
+        Read over these parcels only (see :func:`ntmgis.features.parcel_time_series`).
+    indices : sequence of str
+        Index names; NDVI among them.
+    period : str, optional
+        ``"START:END"`` dates to keep.
+    min_valid : float, default 0.6
+        Share of a parcel seen clear for a date to count.
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    tuple
+        ``(features, dates)``: the :func:`ntmgis.features.parcel_features` table and the
+        ``datetime64[D]`` dates of the series.
+    """
+    from .features import parcel_features, parcel_time_series
+
+    series = parcel_time_series(
+        parcels, imagery, indices=indices, period=period, progress=progress
+    )  # fmt: skip
+    return parcel_features(parcels, None, series=series, min_valid=min_valid), series.dates
+
+
+@dataclass
+class BlockResult:
+    """One block's outcome: its parcels' positions, features or error, and measures."""
+
+    positions: np.ndarray
+    features: object = None
+    dates: object = None
+    error: str | None = None
+    stats: dict = field(default_factory=dict)
+
+
+def _failed_features(index, dates, indices):
+    """The features table of parcels whose block failed: no clear date, status 'error'."""
+    from .features import ParcelSeries, parcel_features
+
+    n, t = len(index), len(dates)
+    series = ParcelSeries(
+        index=index,
+        dates=np.asarray(dates, dtype="datetime64[D]"),
+        mean={i: np.full((n, t), np.nan) for i in indices},
+        std={i: np.full((n, t), np.nan) for i in indices},
+        valid=np.zeros((n, t)),
+        pixels=np.zeros(n),
+        status=np.full(n, "error", dtype=object),
+        coverage_fraction=np.full(n, np.nan),
+    )
+    return parcel_features(None, None, series=series)
+
+
+def assemble_features(index, parts, *, indices=("ndvi", "evi", "ndmi", "bsi")):
+    """Put the blocks' features back into the commune's parcel order.
+
+    Parameters
+    ----------
+    index : pandas.Index
+        The commune's parcel index (``prepared.joined.index``).
+    parts : list of BlockResult
+        Every block of :func:`plan_blocks`, computed or failed.
+    indices : sequence of str
+        The config's indices (columns of failed blocks).
+
+    Returns
+    -------
+    tuple
+        ``(features, dates, errors)``: features indexed like ``index`` (parcels of a
+        failed block with ``imagery_status`` ``"error"``, NaN features and the message in a
+        ``partition_error`` column, present only when a block failed); the sorted union
+        of the blocks' dates; and one dict per failed block (block, parcels, error).
+
+    Raises
+    ------
+    ImageryError
+        When every block failed (the messages are listed).
+    """
+    import pandas as pd
+
+    good = [p for p in parts if p.error is None]
+    errors = [
+        {"block": k, "parcels": len(p.positions), "error": p.error}
+        for k, p in enumerate(parts)
+        if p.error is not None
+    ]
+    if not good:
+        raise ImageryError(
+            "No block of the commune could be computed: "
+            + "; ".join(f"block {e['block']}: {e['error']}" for e in errors)
+        )
+    dates = np.unique(np.concatenate([np.asarray(p.dates, dtype="datetime64[D]") for p in good]))
+    frames, positions = [], []
+    for part in parts:
+        if part.error is None:
+            frame = part.features
+        else:
+            frame = _failed_features(index[part.positions], dates, indices)
+            frame["partition_error"] = part.error
+        frames.append(frame)
+        positions.append(np.asarray(part.positions))
+    pos = np.concatenate(positions)
+    if len(frames) == 1 and np.array_equal(pos, np.arange(len(index))):
+        features = frames[0]
+    else:
+        if not np.array_equal(np.sort(pos), np.arange(len(index))):
+            raise InputError("The blocks do not hold every parcel exactly once.")
+        features = pd.concat(frames).iloc[np.argsort(pos, kind="stable")]
+        features.index = index
+    if any(len(p.dates) != len(dates) for p in good):
+        features["n_dates"] = len(dates)  # a scene that missed a block is a date of it
+    if errors and "partition_error" in features:
+        features["partition_error"] = features["partition_error"].astype(object)
+        features.loc[features["partition_error"].isna(), "partition_error"] = None
+    return features, dates, errors
+
+
+def commune_features(config, joined, *, on_error: str = "raise", progress=None):
+    """Per-parcel features of a commune, block by block (the middle step of ``run``).
+
+    Parameters
+    ----------
+    config : RunConfig
+        Its ``imagery``, ``indices``, ``period``, ``min_valid`` and ``block``.
+    joined : GeoDataFrame
+        The commune's parcels (``prepare(config).joined``).
+    on_error : {"raise", "record"}
+        A block whose input is bad (an :class:`~ntmgis.errors.NtmgisError`) stops the
+        run, or gives its parcels the ``"error"`` status while the rest completes.
+    progress : callable, optional
+        ``progress(fraction, message)``; return ``False`` to cancel.
+
+    Returns
+    -------
+    tuple
+        ``(features, dates)`` as :func:`assemble_features` gives them; with
+        ``on_error="record"``, ``(features, dates, errors)``.
+    """
+    from ._progress import scaled
+
+    if on_error not in ("raise", "record"):
+        raise InputError(f"on_error must be 'raise' or 'record', not {on_error!r}.")
+    blocks = plan_blocks(joined, config.imagery, block=config.block)
+    parts = []
+    for k, pos in enumerate(blocks):
+        sub = scaled(progress, k / len(blocks), (k + 1) / len(blocks))
+        try:
+            feats, dates = block_features(
+                joined.iloc[pos], config.imagery, indices=config.indices,
+                period=config.period, min_valid=config.min_valid, progress=sub,
+            )  # fmt: skip
+            parts.append(BlockResult(pos, feats, dates))
+        except NtmgisError as exc:
+            if on_error == "raise":
+                raise
+            parts.append(BlockResult(pos, error=f"{type(exc).__name__}: {exc}"))
+    features, dates, errors = assemble_features(joined.index, parts, indices=config.indices)
+    return (features, dates, errors) if on_error == "record" else (features, dates)
