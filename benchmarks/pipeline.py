@@ -32,7 +32,7 @@ flags          ``ntmgis.flags.flag_parcels`` + ``survey_agreement`` (rules, reas
 progress       ``ntmgis.progress.hamlet_progress``
 report         ``ntmgis.report.write_report`` (XLSX + CSVs)
 maps           ``ntmgis.maps.render_maps`` (the PDF)
-GeoPackage     ``ntmgis.pipeline.write_gpkg_atomic`` (styles embedded)
+GeoPackage     ``ntmgis._io.write_gpkg`` (styles embedded)
 other          the rest of ``run`` (config, joins of tables, hamlet counts)
 =============  ==================================================================
 
@@ -83,7 +83,7 @@ STAGES = {
     "progress": ["ntmgis.progress:hamlet_progress"],
     "report": ["ntmgis.report:write_report"],
     "maps": ["ntmgis.maps:render_maps"],
-    "GeoPackage": ["ntmgis.pipeline:write_gpkg_atomic"],
+    "GeoPackage": ["ntmgis._io:write_gpkg"],
 }
 VOLATILE_META = re.compile(
     r"^(started_utc|finished_utc|run_id|python|ntmgis_version|version_.*|config|parcels|survey"
