@@ -41,14 +41,14 @@ import warnings
 from pathlib import Path
 
 
-def _configs(root: Path, mode: str, calibration: str, copies: int):
+def _configs(root: Path, mode: str, calibration: str, copies: int, distinct: int):
     import copy
 
     from ntmgis.config import load_communes
 
     configs = []
     for k in range(copies):
-        for cfg in load_communes(root / "province.toml"):
+        for cfg in load_communes(root / "province.toml")[:distinct]:
             cfg = copy.copy(cfg)
             cfg.out_dir = root / f"out_{mode}" / f"{cfg.source.parent.name}_{k}"
             cfg.calibration = calibration
@@ -86,10 +86,11 @@ def _figures(out, mode: str, dates: int) -> dict:
     }
 
 
-def _run_mode(root: Path, mode: str, calibration: str, copies: int, dates: int) -> dict:
+def _run_mode(root: Path, mode: str, calibration: str, copies: int, dates: int,
+              distinct: int) -> dict:  # fmt: skip
     from ntmgis.distributed import run_distributed
 
-    configs = _configs(root, mode, calibration, copies)
+    configs = _configs(root, mode, calibration, copies, distinct)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if mode == "single":
@@ -111,12 +112,24 @@ def _run_mode(root: Path, mode: str, calibration: str, copies: int, dates: int) 
     return row
 
 
-def _single_in_child(root: Path, calibration: str, copies: int, dates: int) -> dict:
+def _single_in_child(root: Path, calibration: str, copies: int, dates: int,
+                     distinct: int) -> dict:  # fmt: skip
     """The single-process run in a fresh interpreter: its peak memory is its own."""
     cmd = [sys.executable, __file__, "--root", str(root), "--child-single", "--calibration",
-           calibration, "--copies", str(copies), "--dates", str(dates)]  # fmt: skip
+           calibration, "--copies", str(copies), "--dates", str(dates), "--distinct",
+           str(distinct)]  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _written(root: Path, parcels: int, dates: int, seed: int = 1) -> int:
+    """How many communes xa_001, xa_002, ... are already written with these settings."""
+    k = 0
+    while True:
+        marker = root / f"xa_{k + 1:03d}" / ".ntmgis_province"
+        if not (marker.is_file() and marker.read_text() == f"{seed + k + 1} {parcels} {dates}"):
+            return k
+        k += 1
 
 
 NATIONAL_PARCELS = 50_000_000
@@ -170,12 +183,16 @@ def main(argv=None) -> None:
     parser.add_argument("--calibration", default="auto", choices=("rules", "auto"))
     parser.add_argument("--quick", action="store_true", help="4 communes x 300 parcels")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--table", type=Path, help="print the table of a --json file")
     parser.add_argument("--child-single", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--copies", type=int, default=1, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_single:
         print(json.dumps(_run_mode(args.root, "single", args.calibration, args.copies,
-                                   args.dates)))  # fmt: skip
+                                   args.dates, args.distinct)))  # fmt: skip
+        return
+    if args.table:
+        _print(json.loads(args.table.read_text(encoding="utf-8")))
         return
     if args.quick:
         args.communes, args.distinct, args.parcels, args.dates = 4, 2, 300, 12
@@ -183,6 +200,9 @@ def main(argv=None) -> None:
             args.root = Path("/tmp/ntmgis_province_quick")
     distinct = max(1, min(args.distinct, args.communes))
     copies = max(1, round(args.communes / distinct))
+    # communes already written with these settings stay listed (make_province unlists
+    # those beyond the number asked for); the runs take the first `distinct`
+    written = _written(args.root, args.parcels, args.dates)
 
     from ntmgis.sample import make_province
 
@@ -195,10 +215,10 @@ def main(argv=None) -> None:
             cluster = LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
                                    dashboard_address=None)  # fmt: skip
             with cluster, Client(cluster) as client:
-                make_province(args.root, communes=distinct, parcels=args.parcels,
-                              dates=args.dates, client=client)  # fmt: skip
+                make_province(args.root, communes=max(distinct, written),
+                              parcels=args.parcels, dates=args.dates, client=client)  # fmt: skip
         else:
-            make_province(args.root, communes=distinct, parcels=args.parcels,
+            make_province(args.root, communes=max(distinct, written), parcels=args.parcels,
                           dates=args.dates)  # fmt: skip
     size = sum(f.stat().st_size for f in args.root.rglob("*") if f.is_file()
                and "out_" not in str(f.relative_to(args.root)))  # fmt: skip
@@ -213,16 +233,16 @@ def main(argv=None) -> None:
     rows = []
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         rows.append(
-            _single_in_child(args.root, args.calibration, copies, args.dates)
+            _single_in_child(args.root, args.calibration, copies, args.dates, distinct)
             if mode == "single"
-            else _run_mode(args.root, mode, args.calibration, copies, args.dates)
+            else _run_mode(args.root, mode, args.calibration, copies, args.dates, distinct)
         )
         print(f"  {mode}: {rows[-1]['seconds']:.1f} s (load average now "
               f"{rows[-1]['load_average_after']})", flush=True)  # fmt: skip
         shutil.rmtree(args.root / f"out_{mode}", ignore_errors=True)
+        if args.json:  # after each mode: a long run stopped later keeps what it measured
+            args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     _print(rows)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":
