@@ -537,24 +537,30 @@ NB03 = [
     md("""
     ## Calibrate
 
-    `ntmgis.calibrate` fits a random forest and reports precision, recall and F1 of a
-    **cross-validation grouped by hamlet**: the model is always scored on a hamlet it did
-    not see, so the numbers say how it would do on the next hamlet, not on gardens next to
-    its training gardens. The threshold maximises the F2 score (recall counts twice: a
-    missed abandoned garden costs more than an extra visit). Survey labels that the
-    cross-validated model contradicts with high confidence are left out of the final fit.
+    `ntmgis.calibrate` fits gradient-boosted trees (LightGBM, monotone in each feature's
+    abandoned side) and reports precision, recall and F1 of a **cross-validation grouped by
+    hamlet**: the model is always scored on a hamlet it did not see, so the numbers say how
+    it would do on the next hamlet, not on gardens next to its training gardens. The
+    out-of-fold scores are calibrated (isotonic), so a probability of 0.8 means about 8 in
+    10 such gardens are surveyed abandoned (`cal.reliability`). The threshold maximises the
+    F2 score (recall counts twice: a missed abandoned garden costs more than an extra
+    visit). Survey labels the cross-validation contradicts with confidence, and gardens
+    renovated this season (their survey predates the clearing), are left out of the final
+    fit.
     """),
     code("""
     hamlet = joined["hamlet"]
     cal = ntmgis.calibrate(features[usable], labels[usable], groups=hamlet[usable])
     print(cal.summary())
-    print("labels left out of the final fit (strongly contradicted):", cal.dropped_labels)
+    print("labels left out of the final fit (contradicted, or renovated since):", cal.dropped_labels)
+    cal.reliability.round(3)
     """),
     md("""
     ## Which features matter
 
-    The forest's impurity importances: the share of the splits' gain each feature brings.
-    Descriptions are in `ntmgis.features.FEATURES`. Correlated features share the credit
+    The mean absolute attribution of each feature (the trees' SHAP values, LightGBM's
+    `pred_contrib`, in log-odds) over the surveyed gardens: the same numbers, per garden,
+    become its reasons. Descriptions are in `ntmgis.features.FEATURES`. Correlated features share the credit
     (the NDVI spread, amplitude and residual spread all measure how flat the year is), so
     read the top of the list as "how much NDVI varies through the year" rather than as one
     column.
@@ -573,25 +579,16 @@ NB03 = [
     md("""
     ## Grouped cross-validation, step by step
 
-    To look at the cross-validated predictions themselves, redo what `calibrate` did: an
-    untrained copy of its model (`cal.model`, on the columns `cal.features`, missing values
-    filled with the median), five folds that never split a hamlet (`GroupKFold`), and for
-    each garden the probability given by a model that never saw its hamlet. The scores
-    below are the same as `cal.report`.
+    `calibrate` keeps, per surveyed garden, the calibrated probability given by a model
+    that never saw its hamlet (`cal.cv_proba`) and the survey's label (`cal.labels`, 1 =
+    abandoned): the numbers behind `cal.report`.
     """),
     code("""
-    from sklearn.base import clone
-    from sklearn.model_selection import GroupKFold, cross_val_predict
-
-    x = features.loc[usable, list(cal.features)].astype(float)
-    x = x.fillna(x.median())
-    y = (labels[usable] == "hoang_hoa").to_numpy()
-    groups = hamlet[usable].to_numpy()
-    folds = GroupKFold(n_splits=5)
-    for k, (train, test) in enumerate(folds.split(x, y, groups)):
-        print(f"fold {k + 1}: scored on {sorted(set(groups[test]))}")
-    proba = cross_val_predict(clone(cal.model), x, y, groups=groups, cv=folds,
-                              method="predict_proba")[:, 1]
+    proba = cal.cv_proba.to_numpy()
+    y = cal.labels.to_numpy() == 1
+    scored = cal.labels.index
+    print(f"{len(y)} surveyed gardens in {hamlet[scored].nunique()} hamlets, "
+          f"{y.sum()} surveyed abandoned")
     """),
     md("""
     ## Confusion matrix against the survey
@@ -630,7 +627,7 @@ NB03 = [
     truth = pd.read_csv(LAYERS / "truth" / "parcels_truth.csv")
     truth_key = truth["SHBANDO"].astype(str) + "-" + truth["SHTHUA"].astype(str)  # số tờ-số thửa
     abandoned_truth = joined["parcel_id"].map(dict(zip(truth_key, truth["abandoned"] == 1)))
-    y_true = abandoned_truth[usable].to_numpy(bool)
+    y_true = abandoned_truth[scored].to_numpy(bool)
     print(f"survey labels that differ from the truth: {(y != y_true).sum()} of {len(y)}")
     print(f"threshold {cal.threshold:.3f}: precision {precision_recall(y_true, flagged)[0]:.3f}, "
           f"recall {precision_recall(y_true, flagged)[1]:.3f} against the truth (SIMULATION)")
@@ -673,9 +670,12 @@ NB03 = [
     md("""
     ## The flags the pipeline writes
 
-    `ntmgis.flag_parcels` does all of the above in one call (rules for the reasons,
-    calibration when the survey has enough labels, the calibrated threshold, *nghi vấn* for
-    gardens between half the threshold and the threshold, or flagged by the rules) and
+    `ntmgis.flag_parcels` does all of the above in one call: calibration when the survey
+    has enough labels (else the rules decide, and say so), the calibrated threshold,
+    *nghi vấn* for gardens between half the threshold and the threshold, *cải tạo* for a
+    garden cleared and grown back this season, *thiếu dữ liệu* where the evidence is too
+    thin; the strength of the evidence (*mạnh, vừa, yếu*) and at most three reasons per
+    garden from its own attributions, with the commune's reference values.
     `ntmgis.evaluate` scores the flags against a truth table (again: the truth exists only
     for the simulated sample).
 
@@ -688,7 +688,8 @@ NB03 = [
     garden = labels.notna() | joined["land_use"].isin(["ONT", "ONT+CLN", "CLN", "HNK"])
     flags, calibration = ntmgis.flag_parcels(features, survey_class=labels, groups=hamlet,
                                              is_garden=garden)
-    flags["flag"].value_counts(dropna=False)
+    print(flags["flag"].value_counts(dropna=False).to_string())
+    flags.loc[flags["flag"].eq("hoang_hoa"), ["flag", "evidence", "flag_reasons"]].head(5)
     """),
     code("""
     flagged_parcels = pd.concat([joined[["sheet", "parcel_no"]], flags], axis=1)

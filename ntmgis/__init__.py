@@ -38,6 +38,7 @@ _LAZY = {
     "calibrate": "ntmgis.flags",
     "flag_parcels": "ntmgis.flags",
     "survey_agreement": "ntmgis.flags",
+    "visit_list": "ntmgis.flags",
     "evaluate": "ntmgis.flags",
     "load_config": "ntmgis.config",
     "RunConfig": "ntmgis.config",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ImageryError, InputError, NtmgisError
+from .features import DEFAULT_INDICES
 
 __all__ = [
     "BlockResult",
@@ -162,7 +163,7 @@ def _failed_features(index, dates, indices):
     return parcel_features(None, None, series=series)
 
 
-def assemble_features(index, parts, *, indices=("ndvi", "evi", "ndmi", "bsi")):
+def assemble_features(index, parts, *, indices=DEFAULT_INDICES):
     """Put the blocks' features back into the commune's parcel order.
 
     Parameters

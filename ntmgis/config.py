@@ -39,6 +39,7 @@ from pathlib import Path
 
 from ._toml import tomllib
 from .errors import ConfigError
+from .features import DEFAULT_INDICES
 
 __all__ = ["RunConfig", "load_config", "load_communes", "SCHEMA", "PROVINCE_SCHEMA"]
 
@@ -65,7 +66,12 @@ SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "min_valid": ("float", False),
         "block": ("int", False),
     },
-    "flags": {"calibration": ("str", False), "min_labels": ("int", False)},
+    "flags": {
+        "calibration": ("str", False),
+        "min_labels": ("int", False),
+        "visits_per_hamlet": ("int", False),
+        "max_visit_share": ("float", False),
+    },
     "outputs": {
         "dir": ("outpath", False),
         "name": ("str", False),
@@ -103,11 +109,13 @@ class RunConfig:
     baseline: Path | None = None
     province: str | None = None
     period: str | None = None
-    indices: tuple = ("ndvi", "evi", "ndmi", "bsi")
+    indices: tuple = DEFAULT_INDICES
     min_valid: float = 0.6
     block: int = 512
     calibration: str = "auto"
     min_labels: int = 30
+    visits_per_hamlet: int | None = None
+    max_visit_share: float = 0.15
     out_dir: Path = Path("out")
     name: str | None = None
     maps: bool = True
@@ -226,6 +234,18 @@ def load_config(source, *, base: Path | None = None) -> RunConfig:
         kwargs["indices"] = tuple(v.lower() for v in kwargs["indices"])
         if "ndvi" not in kwargs["indices"]:
             raise ConfigError(f"[imagery] indices in {where} must include 'ndvi'.")
+        from .indices import INDICES
+
+        unknown = [i for i in kwargs["indices"] if i not in INDICES]
+        if unknown:
+            raise ConfigError(
+                f"[imagery] indices in {where}: unknown index {', '.join(map(repr, unknown))};"
+                f" known: {', '.join(sorted(INDICES))}."
+            )
+    if kwargs.get("visits_per_hamlet", 0) < 0:
+        raise ConfigError(f"[flags] visits_per_hamlet in {where} must be 0 or more.")
+    if not 0 <= kwargs.get("max_visit_share", 0.15) <= 1:
+        raise ConfigError(f"[flags] max_visit_share in {where} must be between 0 and 1.")
     if kwargs.get("block", 512) < 16:
         raise ConfigError(f"[imagery] block in {where} must be at least 16 pixels.")
     if get(("outputs", "dir")) is None:

@@ -7,13 +7,22 @@ to tell a tended garden from an abandoned one (GUIDE.md §2): seasonal medians o
 NDMI and BSI, the dry-season minimum, the amplitude, cultivation events (an NDVI dip with a
 bare-soil rise between two clear observations), the trend across the year (and across
 years), the residual variability around it, the within-parcel heterogeneity, a renovation
-signature (clearing then regrowth), and how many clear observations all this rests on.
+signature (clearing then regrowth, dated), and how many clear observations and how many
+pixels wholly inside the parcel all this rests on.
+
+Every feature is declared once, in :data:`REGISTRY`: its name, the indices it needs, the
+function that computes it, its description in Vietnamese and English, whether the
+calibrated model uses it, which side of it argues for abandonment, and the phrase a
+reason uses. :data:`DEFAULT_INDICES`, :data:`MODEL_FEATURES` and :data:`FEATURES` derive
+from it; adding a feature is one entry.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -24,45 +33,324 @@ from .errors import InputError
 __all__ = [
     "DEFAULT_INDICES",
     "FEATURES",
+    "MODEL_FEATURES",
+    "REGISTRY",
+    "Feature",
     "ParcelSeries",
+    "feature",
+    "features_needing",
     "parcel_time_series",
     "parcel_features",
+    "select_features",
 ]
 
-DEFAULT_INDICES = ("ndvi", "evi", "ndmi", "bsi")
 #: months of the hot dry season in north-central Vietnam (Lào wind), for seasonal medians
 DRY_MONTHS = (3, 4, 5, 6, 7, 8)
+#: a pixel counts as wholly inside a parcel when its coverage weight is at least this (a
+#: 0.1 m² sliver of a 100 m² pixel outside is numerical noise of shared edges)
+FULL_PIXEL = 0.999
 
-#: every feature column :func:`parcel_features` returns, with its meaning (English)
-FEATURES = {
-    "n_dates": "dates in the series",
-    "clear_obs": "dates on which at least `min_valid` of the parcel was seen clear",
-    "pixels": "Sentinel-2 pixels the parcel covers (coverage-weighted)",
-    "ndvi_median": "median NDVI over clear dates",
-    "ndvi_p10": "10th percentile of NDVI over clear dates",
-    "ndvi_p90": "90th percentile of NDVI over clear dates",
-    "ndvi_amplitude": "NDVI p90 - p10",
-    "ndvi_std": "standard deviation of NDVI over clear dates",
-    "ndvi_dry_median": "median NDVI in the dry season",
-    "ndvi_wet_median": "median NDVI in the rainy season",
-    "ndvi_dry_min": "lowest NDVI in the dry season",
-    "ndvi_trend": "NDVI change per year (least squares over clear dates)",
-    "ndvi_trend_years": "NDVI change per year between yearly medians (two years or more)",
-    "ndvi_resid_std": "spread of NDVI around its linear trend (flat series: small)",
-    "ndvi_max_drop": "largest NDVI fall between two consecutive clear dates",
-    "events": "cultivation events: NDVI falls and BSI rises between consecutive clear dates",
-    "renovation_seen": "a large clearing (NDVI fall with bare soil) followed by regrowth",
-    "renovation_date": "date of that clearing",
-    "heterogeneity": "median within-parcel NDVI standard deviation over clear dates",
-    "evi_median": "median EVI over clear dates",
-    "ndmi_median": "median NDMI over clear dates",
-    "ndmi_dry_median": "median NDMI in the dry season",
-    "bsi_median": "median bare-soil index over clear dates",
-    "bsi_dry_median": "median bare-soil index in the dry season",
-    "bsi_spike": "highest BSI minus the median BSI",
-    "imagery_status": "ok, partial (parcel partly outside the imagery), outside, empty_geometry",
-    "coverage_fraction": "share of the parcel inside the imagery",
-}
+
+@dataclass(frozen=True)
+class Feature:
+    """One per-parcel feature: what it is, what it needs, how it is computed and said.
+
+    Attributes
+    ----------
+    name : str
+        Column name in :func:`parcel_features`' table.
+    indices : tuple of str
+        Indices the feature needs (``()`` for bookkeeping columns); without them the
+        column is left out of the table, never filled with guesses.
+    func : callable
+        ``func(context) -> numpy.ndarray`` of one value per parcel.
+    description_vi, description_en : str
+        What the feature means, in Vietnamese and English.
+    model : bool
+        Whether the calibrated model uses it (:data:`MODEL_FEATURES`).
+    abandoned_when : {"low", "high", None}
+        Which side of the commune's reference value argues for abandonment; ``None``
+        when the feature points both ways (never stated as a reason on its own).
+    phrase_vi, phrase_en : str
+        How a reason says the parcel's value (``{value}`` is replaced), e.g.
+        ``"NDVI cao nhất {value}"``.
+    zero_vi, zero_en : str
+        The phrase when the value is 0 (counts), e.g. "no tillage seen".
+    """
+
+    name: str
+    indices: tuple
+    func: Callable
+    description_vi: str
+    description_en: str
+    model: bool = False
+    abandoned_when: str | None = None
+    phrase_vi: str = ""
+    phrase_en: str = ""
+    zero_vi: str = ""
+    zero_en: str = ""
+
+    def available(self, indices) -> bool:
+        """Whether every index the feature needs is among ``indices``."""
+        return set(self.indices) <= set(indices)
+
+
+class _Context:
+    """What the feature functions share: the series, its clear mask and derived arrays."""
+
+    def __init__(self, series, *, min_valid, dip, bare_rise, dry_months):
+        self.series = series
+        self.clear = series.clear(min_valid)
+        self.dates = pd.DatetimeIndex(series.dates)
+        self.dry = np.isin(self.dates.month, list(dry_months))
+        self.dip, self.bare_rise = dip, bare_rise
+        self.ndvi = series.mean["ndvi"]
+
+    def stat(self, func, index="ndvi", mask=None, **kw):
+        mask = self.clear if mask is None else mask
+        return _nan_stat(func, self.series.mean[index], mask, **kw)
+
+    @cached_property
+    def years(self):
+        return (self.dates - pd.Timestamp(self.dates[0].year, 1, 1)).days.to_numpy() / 365.25
+
+    @cached_property
+    def trend(self):
+        return _trend(self.years, self.ndvi, self.clear)
+
+    @cached_property
+    def fall(self):
+        return -_step_changes(self.ndvi, self.clear)
+
+    @cached_property
+    def d_bsi(self):
+        return _step_changes(self.series.mean["bsi"], self.clear)
+
+    @cached_property
+    def event_mask(self):
+        if "bsi" in self.series.mean:
+            return (self.fall >= self.dip) & (self.d_bsi >= self.bare_rise)
+        return self.fall >= self.dip
+
+    @cached_property
+    def renovation(self):
+        if "bsi" not in self.series.mean:
+            n = self.ndvi.shape[0]
+            nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+            return np.zeros(n, bool), nat, nat
+        return _renovation(self.ndvi, self.fall, self.d_bsi, self.clear, self.event_mask,
+                           self.dates)  # fmt: skip
+
+    def core_stat(self, func, index="ndvi", **kw):
+        core = self.series.core
+        if core is None or index not in core:
+            return np.full(len(self.series.index), np.nan)
+        values = core[index]
+        return _nan_stat(func, values, self.clear & np.isfinite(values), **kw)
+
+    def pixels_of(self, attr):
+        value = getattr(self.series, attr)
+        n = len(self.series.index)
+        return np.full(n, np.nan) if value is None else np.asarray(value, float)
+
+
+def _f(name, indices, func, vi, en, *, model=False, side=None, phrase=("", ""), zero=("", "")):
+    return Feature(name, tuple(indices), func, vi, en, model, side, phrase[0], phrase[1],
+                   zero[0], zero[1])  # fmt: skip
+
+
+_N = ("ndvi",)
+_NB = ("ndvi", "bsi")
+
+#: every feature :func:`parcel_features` can compute, in column order
+REGISTRY: tuple[Feature, ...] = (
+    _f("n_dates", (), lambda c: np.full(len(c.series.index), len(c.dates)),
+       "số ngày chụp trong chuỗi ảnh", "dates in the series"),
+    _f("clear_obs", _N, lambda c: c.clear.sum(1),
+       "số lần chụp thấy rõ thửa (ít nhất `min_valid` diện tích không mây)",
+       "dates on which at least `min_valid` of the parcel was seen clear"),
+    _f("pixels", _N, lambda c: np.round(c.series.pixels, 2),
+       "số điểm ảnh Sentinel-2 thửa phủ (theo tỷ lệ diện tích)",
+       "Sentinel-2 pixels the parcel covers (coverage-weighted)"),
+    _f("full_pixels", _N, lambda c: c.pixels_of("full_pixels"),
+       "số điểm ảnh nằm trọn trong thửa", "pixels wholly inside the parcel (coverage weight 1)"),
+    _f("partial_pixels", _N, lambda c: c.pixels_of("partial_pixels"),
+       "số điểm ảnh nằm một phần trong thửa", "pixels partly inside the parcel (weight < 1)"),
+    _f("ndvi_median", _N, lambda c: c.stat(np.nanmedian), "NDVI trung vị các lần chụp rõ",
+       "median NDVI over clear dates", model=True, side="low",
+       phrase=("NDVI trung vị {value}", "median NDVI {value}")),
+    _f("ndvi_p10", _N, lambda c: c.stat(np.nanpercentile, q=10),
+       "phân vị 10 của NDVI", "10th percentile of NDVI over clear dates", model=True),
+    _f("ndvi_p90", _N, lambda c: c.stat(np.nanpercentile, q=90),
+       "phân vị 90 của NDVI (NDVI cao nhất)", "90th percentile of NDVI over clear dates",
+       model=True, side="low", phrase=("NDVI cao nhất {value}", "highest NDVI {value}")),
+    _f("ndvi_amplitude", _N,
+       lambda c: c.stat(np.nanpercentile, q=90) - c.stat(np.nanpercentile, q=10),
+       "biên độ NDVI (p90 - p10)", "NDVI p90 - p10", model=True, side="low",
+       phrase=("NDVI dao động {value} trong năm", "NDVI varies by {value} over the year")),
+    _f("ndvi_std", _N, lambda c: c.stat(np.nanstd), "độ lệch chuẩn NDVI",
+       "standard deviation of NDVI over clear dates", model=True, side="low",
+       phrase=("độ lệch chuẩn NDVI {value}", "NDVI standard deviation {value}")),
+    _f("ndvi_dry_median", _N, lambda c: c.stat(np.nanmedian, mask=c.clear & c.dry[None, :]),
+       "NDVI trung vị mùa khô", "median NDVI in the dry season", model=True, side="low",
+       phrase=("NDVI mùa khô {value}", "dry-season NDVI {value}")),
+    _f("ndvi_wet_median", _N, lambda c: c.stat(np.nanmedian, mask=c.clear & ~c.dry[None, :]),
+       "NDVI trung vị mùa mưa", "median NDVI in the rainy season", model=True, side="low",
+       phrase=("NDVI mùa mưa {value}", "rainy-season NDVI {value}")),
+    _f("ndvi_dry_min", _N, lambda c: c.stat(np.nanmin, mask=c.clear & c.dry[None, :]),
+       "NDVI thấp nhất mùa khô", "lowest NDVI in the dry season", model=True),
+    _f("ndvi_trend", _N, lambda c: c.trend[0], "xu hướng NDVI mỗi năm (bình phương tối thiểu)",
+       "NDVI change per year (least squares over clear dates)", model=True, side="high",
+       phrase=("NDVI thay đổi {value}/năm", "NDVI changes by {value}/year")),
+    _f("ndvi_trend_years", _N, lambda c: _yearly_trend(c.ndvi, c.clear, c.dates),
+       "xu hướng NDVI giữa các năm", "NDVI change per year between yearly medians (two years "
+       "or more)"),
+    _f("ndvi_resid_std", _N, lambda c: c.trend[1], "độ dao động NDVI quanh xu hướng",
+       "spread of NDVI around its linear trend (flat series: small)", model=True, side="low",
+       phrase=("NDVI dao động quanh xu hướng {value}", "NDVI spread around its trend {value}")),
+    _f("ndvi_max_drop", _N, lambda c: _nan_stat(np.nanmax, c.fall, ~np.isnan(c.fall)),
+       "mức giảm NDVI lớn nhất giữa hai lần chụp rõ liền nhau",
+       "largest NDVI fall between two consecutive clear dates", model=True, side="low",
+       phrase=("NDVI giảm nhiều nhất {value} giữa hai lần chụp",
+               "largest NDVI fall between two dates {value}")),
+    _f("ndvi_step_median", _N, lambda c: _nan_stat(np.nanmedian, np.abs(c.fall),
+                                                  ~np.isnan(c.fall)),
+       "mức thay đổi NDVI điển hình giữa hai lần chụp rõ liền nhau (trung vị)",
+       "median NDVI change between consecutive clear dates (robust to one bad date)",
+       model=True, side="low",
+       phrase=("NDVI thay đổi điển hình {value} giữa hai lần chụp",
+               "typical NDVI change between two dates {value}")),
+    _f("ndvi_iqr", _N,
+       lambda c: c.stat(np.nanpercentile, q=75) - c.stat(np.nanpercentile, q=25),
+       "khoảng tứ phân vị của NDVI (p75 - p25)", "NDVI p75 - p25 (robust amplitude)",
+       model=True, side="low",
+       phrase=("NDVI dao động (tứ phân vị) {value}", "NDVI interquartile range {value}")),
+    _f("drops", _N, lambda c: (c.fall >= 0.08).sum(1),
+       "số lần NDVI giảm ít nhất 0,08 giữa hai lần chụp rõ",
+       "NDVI falls of 0.08 or more between consecutive clear dates", model=True, side="low",
+       phrase=("{value} lần NDVI giảm rõ", "{value} clear NDVI falls"),
+       zero=("không lần nào NDVI giảm rõ", "no clear NDVI fall")),
+    _f("events", _N, lambda c: c.event_mask.sum(1),
+       "số lần làm đất (NDVI giảm cùng lúc đất trống tăng)",
+       "cultivation events: NDVI falls and BSI rises between consecutive clear dates",
+       model=True, side="low",
+       phrase=("{value} lần làm đất", "{value} tillage events"),
+       zero=("không thấy lần làm đất nào", "no tillage seen")),
+    _f("renovation_seen", _NB, lambda c: c.renovation[0],
+       "dọn vườn (NDVI giảm mạnh, đất trống) rồi cây mọc lại, không phải vụ rau",
+       "a single large clearing (NDVI fall with bare soil) followed by regrowth, not a "
+       "vegetable cycle"),
+    _f("clearing_date", _NB, lambda c: c.renovation[1], "ngày dọn vườn",
+       "date of that clearing (first clear date seen bare)"),
+    _f("regrowth_date", _NB, lambda c: c.renovation[2], "ngày cây mọc lại",
+       "first clear date after the clearing with the vegetation grown back"),
+    _f("heterogeneity", _N, lambda c: _nan_stat(np.nanmedian, c.series.std["ndvi"], c.clear),
+       "độ không đồng đều NDVI trong thửa", "median within-parcel NDVI standard deviation",
+       model=True, side="high",
+       phrase=("NDVI trong thửa không đồng đều ({value})", "patchy NDVI within the parcel "
+               "({value})")),
+    _f("core_weight", _N, lambda c: c.pixels_of("core_weight"),
+       "tỷ lệ diện tích điểm ảnh lõi nằm trong thửa",
+       "share of the core pixel (the one most inside the parcel) inside it"),
+    _f("core_ndvi_median", _N, lambda c: c.core_stat(np.nanmedian),
+       "NDVI trung vị của điểm ảnh lõi", "median NDVI of the core pixel over clear dates",
+       model=True, side="low",
+       phrase=("NDVI giữa vườn {value}", "NDVI at the garden's centre {value}")),
+    _f("core_ndvi_p90", _N, lambda c: c.core_stat(np.nanpercentile, q=90),
+       "NDVI cao nhất của điểm ảnh lõi", "90th percentile of the core pixel's NDVI",
+       model=True, side="low",
+       phrase=("NDVI cao nhất giữa vườn {value}", "highest NDVI at the garden's centre "
+               "{value}")),
+    _f("core_ndvi_amplitude", _N,
+       lambda c: c.core_stat(np.nanpercentile, q=90) - c.core_stat(np.nanpercentile, q=10),
+       "biên độ NDVI của điểm ảnh lõi", "NDVI p90 - p10 of the core pixel", model=True,
+       side="low", phrase=("NDVI giữa vườn dao động {value}", "NDVI at the garden's centre "
+                           "varies by {value}")),
+    _f("evi_median", ("evi",), lambda c: c.stat(np.nanmedian, "evi"), "EVI trung vị",
+       "median EVI over clear dates", model=True, side="low",
+       phrase=("EVI trung vị {value}", "median EVI {value}")),
+    _f("ndmi_median", ("ndmi",), lambda c: c.stat(np.nanmedian, "ndmi"),
+       "NDMI (độ ẩm) trung vị", "median NDMI over clear dates", model=True, side="low",
+       phrase=("độ ẩm thực vật (NDMI) {value}", "vegetation moisture (NDMI) {value}")),
+    _f("ndmi_dry_median", ("ndmi",),
+       lambda c: c.stat(np.nanmedian, "ndmi", mask=c.clear & c.dry[None, :]),
+       "NDMI trung vị mùa khô", "median NDMI in the dry season", model=True, side="low",
+       phrase=("độ ẩm mùa khô (NDMI) {value}", "dry-season moisture (NDMI) {value}")),
+    _f("bsi_median", ("bsi",), lambda c: c.stat(np.nanmedian, "bsi"),
+       "chỉ số đất trống (BSI) trung vị", "median bare-soil index over clear dates",
+       model=True, side="high",
+       phrase=("chỉ số đất trống (BSI) {value}", "bare-soil index (BSI) {value}")),
+    _f("bsi_dry_median", ("bsi",),
+       lambda c: c.stat(np.nanmedian, "bsi", mask=c.clear & c.dry[None, :]),
+       "BSI trung vị mùa khô", "median bare-soil index in the dry season", model=True,
+       side="high", phrase=("đất trống mùa khô (BSI) {value}", "dry-season bare soil (BSI) "
+                            "{value}")),
+    _f("bsi_spike", ("bsi",), lambda c: c.stat(np.nanmax, "bsi") - c.stat(np.nanmedian, "bsi"),
+       "BSI cao nhất trừ trung vị (đất lật lên khi làm đất)", "highest BSI minus the median BSI",
+       model=True, side="low",
+       phrase=("đất trống tăng nhiều nhất {value} khi làm đất",
+               "largest bare-soil rise {value} at tillage")),
+    _f("imagery_status", (), lambda c: c.series.status,
+       "vị trí thửa so với ảnh: ok, partial, outside, empty_geometry",
+       "ok, partial (parcel partly outside the imagery), outside, empty_geometry"),
+    _f("coverage_fraction", (), lambda c: np.round(c.series.coverage_fraction, 4),
+       "tỷ lệ diện tích thửa nằm trong ảnh", "share of the parcel inside the imagery"),
+)  # fmt: skip
+
+_BY_NAME = {f.name: f for f in REGISTRY}
+#: every feature column with its meaning (English), from :data:`REGISTRY`
+FEATURES = {f.name: f.description_en for f in REGISTRY}
+#: the features the calibrated model uses, from :data:`REGISTRY`
+MODEL_FEATURES = tuple(f.name for f in REGISTRY if f.model)
+#: the indices the model's features need (NDVI first), from :data:`REGISTRY`
+DEFAULT_INDICES = tuple(dict.fromkeys(i for f in REGISTRY if f.model for i in ("ndvi", *f.indices)))
+
+
+def feature(name: str) -> Feature:
+    """The registry entry of one feature.
+
+    Raises
+    ------
+    InputError
+        An unknown (e.g. misspelt) name, with the known names.
+
+    Examples
+    --------
+    >>> feature("ndvi_p90").abandoned_when
+    'low'
+    """
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        import difflib
+
+        near = difflib.get_close_matches(str(name), _BY_NAME, n=1)
+        hint = f" Did you mean '{near[0]}'?" if near else ""
+        raise InputError(
+            f"Unknown feature '{name}'.{hint} Known features: {', '.join(_BY_NAME)}."
+        ) from None
+
+
+def select_features(names) -> tuple[str, ...]:
+    """Check feature names against the registry: every name must exist (none dropped).
+
+    Examples
+    --------
+    >>> select_features(["ndvi_p90", "events"])
+    ('ndvi_p90', 'events')
+    """
+    return tuple(feature(n).name for n in names)
+
+
+def features_needing(indices) -> tuple[str, ...]:
+    """The registry's features computable from ``indices``.
+
+    Examples
+    --------
+    >>> "evi_median" in features_needing(["ndvi", "bsi"])
+    False
+    """
+    return tuple(f.name for f in REGISTRY if f.available(indices))
 
 
 @dataclass
@@ -84,6 +372,15 @@ class ParcelSeries:
         Coverage-weighted pixel count of each parcel.
     status, coverage_fraction : numpy.ndarray
         From the zonal engine: where each parcel lies relative to the imagery.
+    full_pixels, partial_pixels : numpy.ndarray, optional
+        Per parcel, pixels wholly inside it (coverage weight 1) and partly inside it, on
+        the grid that saw it best (``None`` when unknown).
+    core : dict of str to numpy.ndarray, optional
+        Per index, the value of the parcel's *core pixel* (the pixel most inside it) on
+        each date, NaN where masked: the least mixed with the neighbours' signal, which
+        matters for small gardens with no pixel wholly inside.
+    core_weight : numpy.ndarray, optional
+        Share of the core pixel inside the parcel.
     """
 
     index: pd.Index
@@ -94,6 +391,10 @@ class ParcelSeries:
     pixels: np.ndarray
     status: np.ndarray
     coverage_fraction: np.ndarray
+    full_pixels: np.ndarray | None = None
+    partial_pixels: np.ndarray | None = None
+    core: dict | None = None
+    core_weight: np.ndarray | None = None
 
     def clear(self, min_valid: float = 0.6) -> np.ndarray:
         """Boolean ``(parcels, dates)``: the parcel was seen clear enough that date."""
@@ -138,11 +439,54 @@ def _stacks_of(imagery, *, parcels, indices, period, progress):
     return read_stacks(imagery, aoi=aoi, indices=list(indices), period=period, progress=progress)
 
 
+def _check_indices(indices) -> list[str]:
+    """Lower-cased index names; NDVI required, unknown names an error (never dropped)."""
+    from .indices import INDICES
+
+    indices = [str(i).lower() for i in indices]
+    unknown = [i for i in indices if i not in INDICES]
+    if unknown:
+        raise InputError(
+            f"Unknown index name(s) {', '.join(unknown)}: known indices are "
+            f"{', '.join(sorted(INDICES))} (ntmgis.register_index adds one)."
+        )
+    if "ndvi" not in indices:
+        raise InputError(f"indices must include 'ndvi' (got {', '.join(indices)}).")
+    return indices
+
+
+def _pixel_counts(cov, stack, indices, dates):
+    """Per parcel: pixels wholly and partly inside, and its core pixel's time series."""
+    table = cov.pixel_table()
+    pos = cov.index.get_indexer(table["parcel"]) if len(table) else np.zeros(0, int)
+    weight = table["weight"].to_numpy()
+    whole = weight >= FULL_PIXEL
+    n = len(cov.index)
+    full = np.bincount(pos[whole], minlength=n).astype(float)
+    partial = np.bincount(pos[~whole], minlength=n).astype(float)
+    order = np.lexsort((-weight, pos))
+    first = order[np.r_[True, np.diff(pos[order]) != 0]] if len(order) else order
+    who = pos[first]
+    rows, cols = table["row"].to_numpy()[first], table["col"].to_numpy()[first]
+    core_weight = np.zeros(n)
+    core_weight[who] = weight[first]
+    where = {name: k for k, name in enumerate(stack.names)}
+    core = {}
+    for name in indices:
+        series = np.full((n, len(dates)), np.nan)
+        for j, date in enumerate(dates):
+            k = where.get(f"{date}/{name}")
+            if k is not None and len(who):
+                series[who, j] = stack.data[k][rows, cols]
+        core[name] = series
+    return full, partial, core, core_weight
+
+
 def parcel_time_series(
     parcels,
     imagery,
     *,
-    indices=DEFAULT_INDICES,
+    indices=None,
     period=None,
     progress=None,
 ) -> ParcelSeries:
@@ -157,8 +501,9 @@ def parcel_time_series(
         extent, or stacks already read with layers named ``"DATE/INDEX"``. Scenes in two
         UTM zones are read on their own grids; per parcel and date the grid that saw
         more of the parcel clear is kept.
-    indices : sequence of str
-        Index names (see :mod:`ntmgis.indices`); NDVI must be among them.
+    indices : sequence of str, optional
+        Index names (see :mod:`ntmgis.indices`); NDVI must be among them. Default
+        :data:`DEFAULT_INDICES`. An unknown name is an error.
     period : str or tuple, optional
         ``"START:END"`` dates to keep.
     progress : callable, optional
@@ -167,15 +512,14 @@ def parcel_time_series(
     Returns
     -------
     ParcelSeries
-        Arrays ``(parcels, dates)`` of mean, within-parcel std and clear share.
+        Arrays ``(parcels, dates)`` of mean, within-parcel std and clear share, and per
+        parcel the pixels wholly and partly inside it.
     """
     from ._io import read_vector
-    from .zonal import split_column, zonal_stats
+    from .zonal import compute_coverage, split_column
 
+    indices = _check_indices(DEFAULT_INDICES if indices is None else indices)
     parcels = read_vector(parcels, what="parcels")
-    indices = [str(i).lower() for i in indices]
-    if "ndvi" not in indices:
-        raise InputError(f"indices must include 'ndvi' (got {', '.join(indices)}).")
     stacks = _stacks_of(
         imagery,
         parcels=parcels,
@@ -183,14 +527,17 @@ def parcel_time_series(
         period=period,
         progress=_progress.scaled(progress, 0.0, 0.5),
     )
-    tables = []
+    tables, counts = [], []
     for k, stack in enumerate(stacks):
         sub = _progress.scaled(
             progress, 0.5 + 0.5 * k / len(stacks), 0.5 + 0.5 * (k + 1) / len(stacks)
         )
+        cov = compute_coverage(parcels, stack, progress=_progress.scaled(sub, 0.0, 0.3))
+        counts.append((cov, stack))
         tables.append(
-            zonal_stats(parcels, stack, stats=("mean", "std", "valid", "count"), progress=sub)
-        )
+            cov.zonal_stats(stack, stats=("mean", "std", "valid", "count"),
+                            progress=_progress.scaled(sub, 0.3, 1.0))
+        )  # fmt: skip
     dates = sorted(
         {split_column(c)[0].split("/")[0] for t in tables for c in t.columns if ":" in c}
     )
@@ -202,12 +549,19 @@ def parcel_time_series(
     std = {i: np.full((n, nt), np.nan) for i in indices}
     valid = np.zeros((n, nt))
     pixels = np.zeros(n)
+    full_pixels, partial_pixels, core_weight = np.zeros(n), np.zeros(n), np.zeros(n)
+    core = {i: np.full((n, nt), np.nan) for i in indices}
     coverage_fraction = np.zeros(n)
     status = np.full(n, "outside", dtype=object)
-    for table in tables:
+    for table, (cov, stack) in zip(tables, counts):
+        full, partial, core_k, weight_k = _pixel_counts(cov, stack, indices, dates)
         frac = table["coverage_fraction"].fillna(0).to_numpy()
         better = frac > coverage_fraction
         status[better] = table["status"].to_numpy()[better]
+        full_pixels[better], partial_pixels[better] = full[better], partial[better]
+        core_weight[better] = weight_k[better]
+        for name in indices:
+            core[name][better] = core_k[name][better]
         status[(coverage_fraction == 0) & (table["status"].to_numpy() == "empty_geometry")] = (
             "empty_geometry"
         )
@@ -237,6 +591,10 @@ def parcel_time_series(
         pixels=pixels,
         status=status,
         coverage_fraction=coverage_fraction,
+        full_pixels=full_pixels,
+        partial_pixels=partial_pixels,
+        core=core,
+        core_weight=core_weight,
     )
 
 
@@ -278,7 +636,7 @@ def parcel_features(
     parcels,
     imagery,
     *,
-    indices=DEFAULT_INDICES,
+    indices=None,
     period=None,
     min_valid: float = 0.6,
     dip: float = 0.1,
@@ -295,8 +653,9 @@ def parcel_features(
         Parcel polygons, any CRS.
     imagery : scenes, folder, STAC file, RasterStack or list of RasterStack
         See :func:`parcel_time_series` (ignored when ``series`` is given).
-    indices : sequence of str
-        Indices to read; NDVI is required, EVI, NDMI and BSI add their features.
+    indices : sequence of str, optional
+        Indices to read (default :data:`DEFAULT_INDICES`); NDVI is required, EVI, NDMI
+        and BSI add their features (:data:`REGISTRY` says which).
     period : str or tuple, optional
         ``"START:END"`` dates to keep.
     min_valid : float, default 0.6
@@ -317,62 +676,19 @@ def parcel_features(
     Returns
     -------
     pandas.DataFrame
-        Indexed like ``parcels``; the columns of :data:`FEATURES`. Parcels outside the
-        imagery or never seen clear keep their row with ``clear_obs`` 0 and NaN features.
+        Indexed like ``parcels``; one column per :data:`REGISTRY` feature whose indices
+        were read, in registry order. Parcels outside the imagery or never seen clear
+        keep their row with ``clear_obs`` 0 and NaN features.
     """
     if series is None:
         series = parcel_time_series(
             parcels, imagery, indices=indices, period=period, progress=progress
         )
-    clear = series.clear(min_valid)
-    dates = pd.DatetimeIndex(series.dates)
-    years = (dates - pd.Timestamp(dates[0].year, 1, 1)).days.to_numpy() / 365.25
-    dry = np.isin(dates.month, list(dry_months))
-    ndvi = series.mean["ndvi"]
-    out = pd.DataFrame(index=series.index)
-    out["n_dates"] = len(dates)
-    out["clear_obs"] = clear.sum(1)
-    out["pixels"] = np.round(series.pixels, 2)
-    out["ndvi_median"] = _nan_stat(np.nanmedian, ndvi, clear)
-    out["ndvi_p10"] = _nan_stat(np.nanpercentile, ndvi, clear, q=10)
-    out["ndvi_p90"] = _nan_stat(np.nanpercentile, ndvi, clear, q=90)
-    out["ndvi_amplitude"] = out["ndvi_p90"] - out["ndvi_p10"]
-    out["ndvi_std"] = _nan_stat(np.nanstd, ndvi, clear)
-    out["ndvi_dry_median"] = _nan_stat(np.nanmedian, ndvi, clear & dry[None, :])
-    out["ndvi_wet_median"] = _nan_stat(np.nanmedian, ndvi, clear & ~dry[None, :])
-    out["ndvi_dry_min"] = _nan_stat(np.nanmin, ndvi, clear & dry[None, :])
-    slope, rstd = _trend(years, ndvi, clear)
-    out["ndvi_trend"] = slope
-    out["ndvi_trend_years"] = _yearly_trend(ndvi, clear, dates)
-    out["ndvi_resid_std"] = rstd
-    d_ndvi = _step_changes(ndvi, clear)
-    fall = -d_ndvi
-    out["ndvi_max_drop"] = _nan_stat(np.nanmax, fall, ~np.isnan(fall))
-    if "bsi" in series.mean:
-        bsi = series.mean["bsi"]
-        d_bsi = _step_changes(bsi, clear)
-        events = (fall >= dip) & (d_bsi >= bare_rise)
-        out["events"] = events.sum(1)
-        renov_date, renov = _renovation(ndvi, fall, d_bsi, clear, dates)
-        out["renovation_seen"] = renov
-        out["renovation_date"] = renov_date
-    else:
-        out["events"] = (fall >= dip).sum(1)
-        out["renovation_seen"] = False
-        out["renovation_date"] = pd.NaT
-    out["heterogeneity"] = _nan_stat(np.nanmedian, series.std["ndvi"], clear)
-    for name in ("evi", "ndmi", "bsi"):
-        if name in series.mean:
-            out[f"{name}_median"] = _nan_stat(np.nanmedian, series.mean[name], clear)
-    if "ndmi" in series.mean:
-        out["ndmi_dry_median"] = _nan_stat(np.nanmedian, series.mean["ndmi"], clear & dry[None])
-    if "bsi" in series.mean:
-        bsi = series.mean["bsi"]
-        out["bsi_dry_median"] = _nan_stat(np.nanmedian, bsi, clear & dry[None, :])
-        out["bsi_spike"] = _nan_stat(np.nanmax, bsi, clear) - out["bsi_median"]
-    out["imagery_status"] = series.status
-    out["coverage_fraction"] = np.round(series.coverage_fraction, 4)
-    return out
+    ctx = _Context(series, min_valid=min_valid, dip=dip, bare_rise=bare_rise,
+                   dry_months=dry_months)  # fmt: skip
+    have = set(series.mean)
+    out = {f.name: f.func(ctx) for f in REGISTRY if f.available(have)}
+    return pd.DataFrame(out, index=series.index)
 
 
 def _yearly_trend(ndvi, clear, dates):
@@ -386,18 +702,47 @@ def _yearly_trend(ndvi, clear, dates):
     return slope
 
 
-def _renovation(ndvi, fall, d_bsi, clear, dates, *, clearing=0.2, regrowth=0.15):
-    """A clearing (NDVI falls by ``clearing`` with BSI rising) followed by regrowth."""
-    cand = np.where((fall >= clearing) & (d_bsi > 0), fall, -np.inf)
+def _renovation(ndvi, fall, d_bsi, clear, events, dates, *, clearing=0.12, regrowth=0.08,
+                flat=0.1, bare=0.45):  # fmt: skip
+    """One clearing of an unmanaged garden (NDVI falls, BSI rises), then regrowth.
+
+    A renovation is told from a vegetable garden's tillage cycles by what surrounds the
+    season's largest fall: before it the NDVI was flat (at least three clear dates within
+    ``flat`` of each other: nobody tilled), after it no further tillage event, and the
+    vegetation grew back by ``regrowth`` (beds are tilled again and again, a renovated
+    garden is cleared once), from a low no higher than ``bare`` (an orchard's weeding
+    leaves the canopy). Returns ``(seen, clearing_date, regrowth_date)``; the
+    regrowth date is the first clear date after the clearing with NDVI ``regrowth``
+    above its low.
+    """
+    n, t = ndvi.shape
+    rows = np.arange(n)
+    large = (fall >= clearing) & (d_bsi >= 0.03)
+    cand = np.where(large, fall, -np.inf)
     j = np.argmax(cand, axis=1)
-    has = np.isfinite(cand[np.arange(len(j)), j])
-    after = np.arange(ndvi.shape[1])[None, :] > j[:, None]
-    low = ndvi[np.arange(len(j)), j]
-    later = _nan_stat(np.nanmax, ndvi, clear & after)
-    seen = has & (later - low >= regrowth)
-    when = pd.Series(pd.NaT, index=range(len(j)), dtype="datetime64[ns]")
-    when[seen] = dates[j[seen]]
-    return when.to_numpy(), seen
+    has = np.isfinite(cand[rows, j])
+    cols = np.arange(t)[None, :]
+    before = clear & (cols < j[:, None])
+    after = clear & (cols > j[:, None])
+    low = ndvi[rows, j]
+    with np.errstate(invalid="ignore"):
+        span = _nan_stat(np.nanmax, ndvi, before) - _nan_stat(np.nanmin, ndvi, before)
+        grown = after & (ndvi - low[:, None] >= regrowth)
+        seen = (
+            has
+            & (before.sum(1) >= 3)
+            & (span <= flat)
+            & ((events & after).sum(1) == 0)
+            & (low <= bare)
+            & grown.any(1)
+        )
+    k = np.argmax(grown, axis=1)
+    dates = np.asarray(dates, dtype="datetime64[ns]")
+    clearing_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    regrowth_date = clearing_date.copy()
+    clearing_date[seen] = dates[j[seen]]
+    regrowth_date[seen] = dates[k[seen]]
+    return seen, clearing_date, regrowth_date
 
 
 def season_of(date: dt.date, dry_months=DRY_MONTHS) -> str:

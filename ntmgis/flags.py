@@ -1,17 +1,32 @@
-"""Flag abandoned gardens with reasons, calibrate on the survey, check the survey.
+"""Verdicts a land officer can act on: outcomes with evidence, reasons and a visit list.
 
-Three steps, each usable alone:
+Per garden, from the features of :mod:`ntmgis.features`:
+
+* an outcome (:data:`FLAGS`, the EU Area Monitoring System's traffic light):
+  ``hoang_hoa`` abandoned, ``cai_tao`` renovated this season (cleared, then grown back:
+  ``clearing_date``), ``binh_thuong`` tended, ``nghi_van`` suspected (the model is
+  unsure), ``thieu_du_lieu`` not enough evidence (too few clear dates, too few pixels
+  wholly inside the parcel, outside the imagery);
+* the strength of the evidence (:data:`EVIDENCE`: ``manh``, ``vua``, ``yeu``);
+* at most three reasons, strongest first, in Vietnamese and English, each the evidence
+  that drove *this* verdict with the commune's own reference value, and what argues
+  against it said as such ("nhưng ...");
+* the survey against the imagery (:func:`survey_agreement`) and a field-visit list the
+  office can do (:func:`visit_list`): ranked by the expected value of a visit, the
+  probability that the survey or the verdict is wrong times the garden's area, within a
+  capacity per hamlet.
+
+Two ways to decide, each usable alone:
 
 * :func:`apply_rules`: a transparent rules engine. Rules live in a TOML file a user can copy
   and edit (defaults: ``ntmgis/data/rules_default.toml``); each has an id, a condition on
-  the features of :mod:`ntmgis.features`, a level, a score and a reason in Vietnamese and
-  English. Conditions are parsed, never executed.
-* :func:`calibrate`: a classifier (scikit-learn random forest) fitted on the surveyed
-  gardens, the Step 2 classes as labels, with cross-validation grouped by hamlet so the
-  reported precision, recall and F1 are those of a hamlet the model has not seen. Used when
-  the survey has enough labels; otherwise the rules decide, and the run says so.
-* :func:`survey_agreement`: the survey against the imagery, per parcel, giving the
-  field-visit list for Step 5.
+  the features, a level, a score and a reason in Vietnamese and English. Conditions are
+  parsed, never executed. The first rule that holds decides, and gives the reason.
+* :func:`calibrate`: gradient-boosted trees (LightGBM) fitted on the surveyed gardens, with
+  cross-validation grouped by hamlet so the reported precision, recall and F1 are those of
+  a hamlet the model has not seen; the probabilities are calibrated on that
+  cross-validation (isotonic), the threshold maximises F2. Per-parcel attributions
+  (LightGBM's ``pred_contrib``, SHAP values of the trees) become the reasons.
 
 :func:`flag_parcels` runs them together; :func:`evaluate` scores a result against the
 truth (only the sample commune has one).
@@ -19,6 +34,7 @@ truth (only the sample commune has one).
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -27,12 +43,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from ._expr import ExpressionError, compile_expression
 from ._toml import tomllib
-from .errors import ConfigError, InputError, warn
+from .errors import ConfigError, FlagWarning, InputError, warn
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "FLAGS",
+    "EVIDENCE",
+    "IN_USE_FLAGS",
     "AGREEMENT",
     "SURVEY_CLASSES",
     "Rule",
@@ -43,13 +64,19 @@ __all__ = [
     "calibrate",
     "flag_parcels",
     "survey_agreement",
+    "visit_list",
     "Evaluation",
     "evaluate",
 ]
 
 #: flag keys, most severe first
-FLAGS = ("hoang_hoa", "nghi_van", "binh_thuong", "thieu_du_lieu")
-LEVELS = FLAGS[:3]
+FLAGS = ("hoang_hoa", "cai_tao", "nghi_van", "binh_thuong", "thieu_du_lieu")
+#: imagery flags of a garden in use: tended, or renovated this season (cleared, regrown)
+IN_USE_FLAGS = ("binh_thuong", "cai_tao")
+#: the levels a rule may give
+LEVELS = ("hoang_hoa", "nghi_van", "binh_thuong")
+#: strength of the evidence behind a verdict (labels in :mod:`ntmgis.palette`)
+EVIDENCE = ("manh", "vua", "yeu")
 #: agreement keys between the survey's claim and the imagery
 AGREEMENT = (
     "phu_hop",
@@ -62,21 +89,80 @@ TENDED_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap")
 ABANDONED_CLASS = "hoang_hoa"
 #: the Step 2 survey's garden classes, best first (the default codebook's codes)
 SURVEY_CLASSES = (*TENDED_CLASSES, ABANDONED_CLASS)
-# features the classifier uses (descriptive, not bookkeeping)
-MODEL_FEATURES = (
-    "ndvi_median", "ndvi_p10", "ndvi_p90", "ndvi_amplitude", "ndvi_std", "ndvi_dry_median",
-    "ndvi_wet_median", "ndvi_dry_min", "ndvi_trend", "ndvi_resid_std", "ndvi_max_drop",
-    "events", "heterogeneity", "evi_median", "ndmi_median", "ndmi_dry_median", "bsi_median",
-    "bsi_dry_median", "bsi_spike",
-)  # fmt: skip
-_NO_DATA_REASON = (
-    "Quá ít lần quan sát không mây ({clear_obs}): chưa đủ dữ liệu để đánh giá",
-    "Too few clear observations ({clear_obs}) to judge",
-)
-_OUTSIDE_REASON = (
-    "Thửa nằm ngoài vùng ảnh vệ tinh (phủ {coverage_fraction})",
-    "Parcel outside the satellite imagery (covered {coverage_fraction})",
-)
+#: gardens with fewer pixels wholly inside them than this have weak evidence at best
+#: (the EU Area Monitoring rule of thumb, Remote Sens. 2020, 12:2195)
+STRONG_FULL_PIXELS = 8
+#: fewer clear dates than this: the evidence is weak at best (a cloudy season)
+STRONG_CLEAR_OBS = 10
+#: default share of a hamlet's gardens the visit list may hold
+MAX_VISIT_SHARE = 0.15
+
+
+def __getattr__(name):
+    if name == "MODEL_FEATURES":  # derived from the feature registry
+        from .features import MODEL_FEATURES
+
+        return MODEL_FEATURES
+    raise AttributeError(f"module 'ntmgis.flags' has no attribute {name!r}")
+
+
+_MESSAGES = {
+    "flags.no_data": ("chỉ {clear_obs} lần chụp thấy rõ thửa (cần ít nhất {need})",
+                      "only {clear_obs} clear observations of the parcel (at least {need} needed)"),
+    "flags.outside": ("thửa nằm ngoài vùng ảnh vệ tinh (phủ {coverage})",
+                      "parcel outside the satellite imagery (covered {coverage})"),
+    "flags.few_pixels": ("thửa chỉ phủ {pixels} điểm ảnh (cần ít nhất {need})",
+                         "the parcel covers only {pixels} pixels (at least {need} needed)"),
+    "flags.few_full": ("chỉ {full} điểm ảnh nằm trọn trong thửa (cần ít nhất {need})",
+                       "only {full} pixels wholly inside the parcel (at least {need} needed)"),
+    "flags.cloudy": ("ảnh nhiều mây: chỉ {clear_obs} lần chụp rõ",
+                     "cloudy imagery: only {clear_obs} clear observations"),
+    "flags.small": ("vườn nhỏ: chỉ {full} điểm ảnh nằm trọn trong thửa",
+                    "a small garden: only {full} pixels wholly inside the parcel"),
+    "flags.clearing": ("dọn vườn ngày {clearing} (NDVI giảm mạnh, đất trống lộ ra), "
+                       "cây mọc lại từ {regrowth}",
+                       "garden cleared on {clearing} (NDVI fell, bare soil showed), "
+                       "regrowth from {regrowth}"),
+    "flags.clearing_only": ("dọn vườn ngày {clearing} (NDVI giảm mạnh, đất trống lộ ra)",
+                            "garden cleared on {clearing} (NDVI fell, bare soil showed)"),
+    "flags.after_survey": ("khảo sát ngày {survey}, trước khi dọn vườn",
+                           "surveyed on {survey}, before the clearing"),
+    "flags.before_survey": ("dọn vườn trước ngày khảo sát {survey}",
+                            "cleared before the survey of {survey}"),
+    "flags.no_survey_date": ("không có ngày khảo sát: chỉ dựa vào ảnh",
+                             "no survey date: decided from the imagery alone"),
+    "flags.unsure": ("mô hình chưa chắc: xác suất bỏ hoang {p} (ngưỡng {threshold})",
+                     "the model is unsure: probability abandoned {p} (threshold {threshold})"),
+    "flags.model": ("mô hình: xác suất bỏ hoang {p} (ngưỡng {threshold})",
+                    "model: probability abandoned {p} (threshold {threshold})"),
+    "flags.evidence": ("{phrase} ({group}: {ref})", "{phrase} ({group}: {ref})"),
+    "flags.but": ("nhưng {text}", "but {text}"),
+    "flags.group_tended": ("vườn có canh tác trong xã", "tended gardens in the commune"),
+    "flags.group_abandoned": ("vườn hoang hóa trong xã", "abandoned gardens in the commune"),
+    "flags.rules_only": ("Chỉ dùng bộ quy tắc: {reason}", "Flags from the rules only: {reason}"),
+    "visit.survey_wrong": ("khảo sát ghi '{survey}' nhưng ảnh cho thấy {flag} "
+                           "(khả năng khảo sát sai {p}, {area} m²)",
+                           "the survey says '{survey}' but the imagery shows {flag} "
+                           "(chance the survey is wrong {p}, {area} m²)"),
+    "visit.unsure": ("ảnh chưa rõ ({flag}), khảo sát ghi '{survey}' "
+                     "(khả năng sai {p}, {area} m²)",
+                     "the imagery is unsure ({flag}), the survey says '{survey}' "
+                     "(chance of an error {p}, {area} m²)"),
+    "visit.no_survey": ("chưa khảo sát; ảnh cho thấy {flag} (khả năng sai {p}, {area} m²)",
+                        "not surveyed; the imagery shows {flag} (chance of an error {p}, "
+                        "{area} m²)"),
+}  # fmt: skip
+for _key, (_vi, _en) in _MESSAGES.items():
+    i18n.register(_key, _vi, _en)
+
+
+def _say(key: str, **fields) -> tuple[str, str]:
+    """The catalogue sentence in Vietnamese and English; numbers formatted per language."""
+    out = []
+    for lang in ("vi", "en"):
+        values = {k: (v[lang] if isinstance(v, dict) else _fmt(v, lang)) for k, v in fields.items()}
+        out.append(i18n.message(key, lang=lang, **values))
+    return out[0], out[1]
 
 
 # --------------------------------------------------------------------------- rules
@@ -101,11 +187,19 @@ class Rule:
 
 @dataclass
 class RuleSet:
-    """Rules in order, and the settings that send parcels to ``thieu_du_lieu``."""
+    """Rules in order, and the settings that send parcels to ``thieu_du_lieu``.
+
+    A garden gets ``thieu_du_lieu`` (the verdict abstains) when it was seen clear on
+    fewer than ``min_clear_obs`` dates, lies less than ``min_coverage`` inside the
+    imagery, covers fewer than ``min_pixels`` pixels (coverage-weighted) or has fewer
+    than ``min_full_pixels`` pixels wholly inside it.
+    """
 
     rules: list[Rule]
     min_clear_obs: int = 6
     min_coverage: float = 0.5
+    min_pixels: float = 1.0
+    min_full_pixels: int = 0
     source: str = "default"
 
     @property
@@ -115,7 +209,7 @@ class RuleSet:
 
 
 _RULE_KEYS = {"id", "level", "when", "reason_vi", "reason_en", "score"}
-_SETTING_KEYS = {"min_clear_obs", "min_coverage"}
+_SETTING_KEYS = {"min_clear_obs", "min_coverage", "min_pixels", "min_full_pixels"}
 
 
 def load_rules(source=None) -> RuleSet:
@@ -205,6 +299,8 @@ def load_rules(source=None) -> RuleSet:
         rules,
         min_clear_obs=int(settings.get("min_clear_obs", 6)),
         min_coverage=float(settings.get("min_coverage", 0.5)),
+        min_pixels=float(settings.get("min_pixels", 1.0)),
+        min_full_pixels=int(settings.get("min_full_pixels", 0)),
         source=where,
     )
 
@@ -237,16 +333,68 @@ def _reason(template: str, row: dict, lang: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: _fmt(row.get(m.group(1)), lang), template)
 
 
-def _data_gate(features: pd.DataFrame, rules: RuleSet) -> tuple[np.ndarray, np.ndarray]:
-    """Parcels without enough data: (too few clear obs, outside the imagery)."""
-    cover = features.get("coverage_fraction", pd.Series(1.0, index=features.index))
-    outside = cover.fillna(0).to_numpy() < rules.min_coverage
-    few = features["clear_obs"].fillna(0).to_numpy() < rules.min_clear_obs
-    return few & ~outside, outside
+class _Text(str):
+    """A number already written out: only the decimal separator follows the language."""
+
+
+def _fmt(value, lang: str) -> str:
+    if isinstance(value, _Text):
+        return value.replace(".", ",") if lang == "vi" else str(value)
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "?"
+    if isinstance(value, (bool, np.bool_)):
+        return ("có" if value else "không") if lang == "vi" else ("yes" if value else "no")
+    if isinstance(value, (int, np.integer)) or float(value).is_integer():
+        return str(int(value))
+    text = f"{float(value):.2f}"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
+def _reason(template: str, row: dict, lang: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: _fmt(row.get(m.group(1)), lang), template)
+
+
+def _column(features: pd.DataFrame, name: str, default: float) -> np.ndarray:
+    if name not in features:
+        return np.full(len(features), default, dtype=float)
+    return features[name].to_numpy(dtype=float, na_value=np.nan)
+
+
+def _data_gate(features: pd.DataFrame, rules: RuleSet) -> tuple[np.ndarray, list, list]:
+    """Parcels the verdict abstains on, with the reasons (vi, en) per parcel."""
+    n = len(features)
+    cover = np.nan_to_num(_column(features, "coverage_fraction", 1.0))
+    clear = np.nan_to_num(_column(features, "clear_obs", 0.0))
+    pixels = _column(features, "pixels", np.inf)
+    full = _column(features, "full_pixels", np.inf)
+    outside = cover < rules.min_coverage
+    few = clear < rules.min_clear_obs
+    tiny = np.nan_to_num(pixels, nan=0.0) < rules.min_pixels
+    thin = np.nan_to_num(full, nan=0.0) < rules.min_full_pixels
+    gate = outside | few | tiny | thin
+    vi, en = [""] * n, [""] * n
+    for i in np.flatnonzero(gate):
+        said = []
+        if outside[i]:
+            said.append(_say("flags.outside", coverage=float(round(cover[i], 2))))
+        else:
+            if tiny[i]:
+                said.append(_say("flags.few_pixels", pixels=_Text(f"{pixels[i]:.3g}"),
+                                 need=rules.min_pixels))  # fmt: skip
+            if thin[i] and not tiny[i]:
+                said.append(_say("flags.few_full", full=int(full[i]), need=rules.min_full_pixels))
+            if few[i]:
+                said.append(_say("flags.no_data", clear_obs=int(clear[i]),
+                                 need=rules.min_clear_obs))  # fmt: skip
+        vi[i] = "; ".join(s[0] for s in said[:3])
+        en[i] = "; ".join(s[1] for s in said[:3])
+    return gate, vi, en
 
 
 def apply_rules(features: pd.DataFrame, rules=None) -> pd.DataFrame:
-    """Flag every parcel by the first rule that holds.
+    """Flag every parcel by the first rule that holds; that rule's reason is the reason.
 
     Parameters
     ----------
@@ -259,8 +407,9 @@ def apply_rules(features: pd.DataFrame, rules=None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed like ``features``: ``flag``, ``flag_score``, ``flag_rule`` (the deciding
-        rule's id), ``flag_reasons`` (Vietnamese, every rule that holds, the deciding one
-        first, joined by "; ") and ``flag_reasons_en``.
+        rule's id), ``flag_reasons`` (Vietnamese: the deciding rule's reason, or why the
+        verdict abstains), ``flag_reasons_en`` and ``flag_reason_keys`` (``rule:<id>``).
+        Parcels no rule catches are ``binh_thuong`` with no reason.
     """
     rules = load_rules(rules)
     missing = rules.features - set(features.columns)
@@ -275,31 +424,32 @@ def apply_rules(features: pd.DataFrame, rules=None) -> pd.DataFrame:
     score = np.full(n, 0.1)
     rule_id = np.full(n, "", dtype=object)
     decided = np.zeros(n, bool)
-    held = []
+    by_id = {r.id: r for r in rules.rules}
     for rule in rules.rules:
-        hit = rule.holds(env)
-        held.append(hit)
-        new = hit & ~decided
+        new = rule.holds(env) & ~decided
         flag[new], score[new], rule_id[new] = rule.level, rule.score, rule.id
-        decided |= hit
-    few, outside = _data_gate(features, rules)
+        decided |= new
+    gate, gate_vi, gate_en = _data_gate(features, rules)
     records = features.to_dict("records")
-    vi, en = [], []
+    vi, en, keys = [], [], []
     for i, row in enumerate(records):
-        if outside[i] or few[i]:
-            tmpl = _OUTSIDE_REASON if outside[i] else _NO_DATA_REASON
-            vi.append(_reason(tmpl[0], row, "vi"))
-            en.append(_reason(tmpl[1], row, "en"))
-            continue
-        hits = [r for r, h in zip(rules.rules, held) if h[i]]
-        hits.sort(key=lambda r: r.id != rule_id[i])
-        vi.append("; ".join(_reason(r.reason_vi, row, "vi") for r in hits))
-        en.append("; ".join(_reason(r.reason_en, row, "en") for r in hits))
-    gate = few | outside
+        rule = by_id.get(rule_id[i])
+        if gate[i]:
+            vi.append(gate_vi[i])
+            en.append(gate_en[i])
+            keys.append("")
+        elif rule is None:
+            vi.append("")
+            en.append("")
+            keys.append("")
+        else:
+            vi.append(_reason(rule.reason_vi, row, "vi"))
+            en.append(_reason(rule.reason_en, row, "en"))
+            keys.append(f"rule:{rule.id}")
     flag[gate], score[gate], rule_id[gate] = "thieu_du_lieu", np.nan, ""
     return pd.DataFrame(
         {"flag": flag, "flag_score": score, "flag_rule": rule_id, "flag_reasons": vi,
-         "flag_reasons_en": en},
+         "flag_reasons_en": en, "flag_reason_keys": keys},
         index=features.index,
     )  # fmt: skip
 
@@ -314,33 +464,50 @@ class Calibration:
     mode : str
         ``"calibrated"`` or ``"rules"``; ``reason`` says why.
     threshold : float
-        Probability from which a garden is flagged ``hoang_hoa`` (calibrated mode).
-    model : sklearn estimator
-        The random forest fitted on the surveyed gardens (``features`` are its inputs).
+        Calibrated probability from which a garden is flagged ``hoang_hoa``.
+    unsure : float
+        Calibrated probability from which a garden below the threshold is ``nghi_van``.
+    model : lightgbm.Booster
+        The trees fitted on the surveyed gardens (``features`` are its inputs).
+    calibrator : object
+        Raw model score to calibrated probability (isotonic, pool-adjacent-violators),
+        ``calibrator.predict(raw)``.
     report : pandas.DataFrame
         Per class precision, recall, F1 and support of the hamlet-grouped cross-validation,
         against the survey labels.
+    reliability : pandas.DataFrame
+        Calibrated cross-validated probability against the observed share of surveyed
+        abandoned gardens, by probability bin (``p_mean``, ``observed``, ``n``).
+    brier : float
+        Brier score of the calibrated cross-validated probabilities.
     cv_proba, labels : pandas.Series
-        Per surveyed garden, the cross-validated probability of "abandoned" and the
-        survey's label (1 = hoang_hoa): the numbers behind ``report``.
+        Per surveyed garden, the calibrated cross-validated probability of "abandoned"
+        and the survey's label (1 = hoang_hoa): the numbers behind ``report``.
     importances : pandas.Series
-        Feature importances of the fitted forest.
+        Mean absolute attribution of each feature over the surveyed gardens.
     dropped_labels : int
-        Survey labels the imagery contradicted with confidence, left out of the final fit.
+        Survey labels left out of the final fit: contradicted by the imagery with
+        confidence, or of gardens renovated this season (the survey predates them).
     """
 
     mode: str  # "calibrated" or "rules"
     reason: str
     threshold: float | None = None
+    unsure: float | None = None
     model: object = None
+    calibrator: object = None
     features: tuple = ()
     report: pd.DataFrame | None = None  # per class: precision, recall, f1, support
+    reliability: pd.DataFrame | None = None
+    brier: float | None = None
     n_labels: int = 0
     n_groups: int = 0
     dropped_labels: int = 0
     importances: pd.Series | None = None
     cv_proba: pd.Series | None = None  # cross-validated probability per surveyed garden
     labels: pd.Series | None = None  # 1 = surveyed abandoned, per surveyed garden
+    references: pd.DataFrame | None = None  # per feature: tended / abandoned commune medians
+    expected_survey_errors: float = 0.0  # survey errors the visit list is expected to find
 
     def summary(self) -> str:
         """A few readable lines: mode, labels, and the cross-validated scores."""
@@ -348,15 +515,97 @@ class Calibration:
         if self.report is not None:
             lines.append(
                 f"Cross-validation grouped by hamlet ({self.n_groups} hamlets, "
-                f"{self.n_labels} surveyed gardens, threshold {self.threshold:.2f}):"
+                f"{self.n_labels} surveyed gardens, threshold {self.threshold:.2f}, "
+                f"Brier {self.brier:.3f}):"
             )
             lines.append(self.report.round(3).to_string())
         return "\n".join(lines)
 
+    def predict(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities and per-feature attributions (log-odds) per parcel."""
+        x = _matrix(features, self.features)
+        raw = self.model.predict(x, raw_score=True)
+        contrib = self.model.predict(x, pred_contrib=True)[:, : len(self.features)]
+        return self.calibrator.predict(raw), contrib
+
 
 def _matrix(features: pd.DataFrame, columns) -> np.ndarray:
-    x = features.reindex(columns=list(columns)).astype(float)
-    return x.fillna(x.median()).fillna(0.0).to_numpy()
+    return features.reindex(columns=list(columns)).astype(float).to_numpy()
+
+
+_LGB_PARAMS = {
+    "objective": "binary", "learning_rate": 0.08, "num_leaves": 12, "min_data_in_leaf": 12,
+    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+    "num_threads": 1, "deterministic": True, "force_col_wise": True, "verbosity": -1,
+}  # fmt: skip
+_ROUNDS = 80
+
+
+def _fit(x, y, columns, seed):
+    import lightgbm as lgb
+
+    from .features import feature
+
+    side = {"low": -1, "high": 1}
+    mono = [side.get(feature(c).abandoned_when, 0) for c in columns]
+    params = dict(_LGB_PARAMS, seed=seed, monotone_constraints=mono,
+                  monotone_constraints_method="advanced")  # fmt: skip
+    data = lgb.Dataset(x, label=y, feature_name=list(columns), free_raw_data=True)
+    return lgb.train(params, data, num_boost_round=_ROUNDS)
+
+
+class _Isotonic:
+    """Monotone map from raw model scores to probabilities (pool-adjacent-violators).
+
+    Predictions interpolate linearly between the fitted blocks and are clipped outside
+    them, as scikit-learn's ``IsotonicRegression(out_of_bounds="clip")`` does.
+    """
+
+    def fit(self, x, y):
+        order = np.argsort(x, kind="stable")
+        xs, ys = np.asarray(x, float)[order], np.asarray(y, float)[order]
+        ux, start = np.unique(xs, return_index=True)
+        sums = np.add.reduceat(ys, start)
+        counts = np.diff(np.append(start, len(xs))).astype(float)
+        values, weights, sizes = [], [], []
+        for k in range(len(ux)):  # pool adjacent violators
+            values.append(sums[k] / counts[k])
+            weights.append(counts[k])
+            sizes.append(1)
+            while len(values) > 1 and values[-2] >= values[-1]:
+                w = weights[-2] + weights[-1]
+                v = (values[-2] * weights[-2] + values[-1] * weights[-1]) / w
+                n = sizes[-2] + sizes[-1]
+                values[-2:], weights[-2:], sizes[-2:] = [v], [w], [n]
+        fitted = np.repeat(values, sizes)
+        self.x_, self.y_ = ux, fitted
+        return self
+
+    def predict(self, x):
+        return np.clip(np.interp(np.asarray(x, float), self.x_, self.y_), 0.0, 1.0)
+
+
+def _group_folds(groups: np.ndarray, k: int) -> list[np.ndarray]:
+    """Test positions of ``k`` folds that never split a group (largest groups first)."""
+    names, inverse, sizes = np.unique(groups, return_inverse=True, return_counts=True)
+    load = np.zeros(k)
+    fold_of = np.zeros(len(names), int)
+    for g in np.argsort(-sizes, kind="stable"):
+        fold_of[g] = int(np.argmin(load))
+        load[fold_of[g]] += sizes[g]
+    return [np.flatnonzero(fold_of[inverse] == f) for f in range(k)]
+
+
+def _reliability(p, y, bins=5) -> pd.DataFrame:
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    rows = []
+    for b in range(bins):
+        m = which == b
+        if m.any():
+            rows.append({"bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}", "p_mean": p[m].mean(),
+                         "observed": y[m].mean(), "n": int(m.sum())})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def calibrate(
@@ -368,12 +617,12 @@ def calibrate(
     beta: float = 2.0,
     random_state: int = 0,
 ) -> Calibration:
-    """Fit a classifier on surveyed gardens, with cross-validation grouped by hamlet.
+    """Fit gradient-boosted trees on surveyed gardens, cross-validated by hamlet.
 
     Parameters
     ----------
     features : pandas.DataFrame
-        Per-parcel features of the parcels with enough clear observations.
+        Per-parcel features of the parcels with enough evidence.
     labels : pandas.Series
         Survey class key per parcel (``hoang_hoa`` is the positive class; ``vuon_mau``,
         ``dat_chuan``, ``da_cai_tao``, ``vuon_tap`` negative); NaN = not surveyed.
@@ -382,26 +631,37 @@ def calibrate(
     min_labels : int, default 30
         Fewest surveyed gardens needed in each class (and two hamlets) to calibrate.
     beta : float, default 2
-        The threshold maximises the F-beta score of the cross-validated predictions:
-        beta 2 weighs recall twice, since missing an abandoned garden costs more than one
-        extra field visit.
+        The threshold maximises the F-beta score of the calibrated cross-validated
+        probabilities: beta 2 weighs recall twice, since missing an abandoned garden
+        costs more than one extra field visit.
     random_state : int, default 0
-        Seed of the random forest.
+        Seed of the trees' bagging.
 
     Returns
     -------
     Calibration
-        ``mode`` "calibrated" with the fitted model, threshold and the per-class
-        precision/recall/F1 of the grouped cross-validation; or ``mode`` "rules" with the
-        reason (too few labels).
+        ``mode`` "calibrated" with the fitted model, its calibrator, threshold,
+        reliability and the per-class precision/recall/F1 of the grouped
+        cross-validation; or ``mode`` "rules" with the reason (too few labels).
+
+    Notes
+    -----
+    The trees are monotone in every feature whose abandoned side the registry declares
+    (lower NDVI never argues for a tended garden), which keeps the model, and its
+    reasons, consistent on communes it has not seen. The survey is a claim: gardens
+    renovated this season (their survey predates the clearing) and labels the
+    cross-validation contradicts with confidence are left out of the final fit.
     """
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.model_selection import GroupKFold, cross_val_predict
+    from .features import MODEL_FEATURES
 
     known = labels.isin((*TENDED_CLASSES, ABANDONED_CLASS))
-    y = (labels[known] == ABANDONED_CLASS).astype(int)
-    g = groups[known].astype(str)
-    n_pos, n_neg, n_groups = int(y.sum()), int((1 - y).sum()), g.nunique()
+    if "renovation_seen" in features:
+        renovated = features["renovation_seen"].fillna(False).astype(bool)
+    else:
+        renovated = pd.Series(False, index=features.index)
+    y_all = (labels[known] == ABANDONED_CLASS).astype(int)
+    g_all = groups[known].astype(str)
+    n_pos, n_neg, n_groups = int(y_all.sum()), int((1 - y_all).sum()), g_all.nunique()
     if n_pos < min_labels or n_neg < min_labels or n_groups < 2:
         return Calibration(
             "rules",
@@ -412,38 +672,46 @@ def calibrate(
             n_groups=n_groups,
         )
     columns = [c for c in MODEL_FEATURES if c in features and features[c].notna().any()]
-    x = _matrix(features.loc[known], columns)
-
-    def forest():
-        return RandomForestClassifier(
-            n_estimators=300, min_samples_leaf=3, max_features=0.5,
-            class_weight="balanced_subsample", n_jobs=1, random_state=random_state,
-        )  # fmt: skip
-
-    cv = GroupKFold(n_splits=min(5, n_groups))
-    p = cross_val_predict(forest(), x, y, groups=g, cv=cv, method="predict_proba")[:, 1]
+    use = known & ~renovated
+    y = (labels[use] == ABANDONED_CLASS).astype(int).to_numpy()
+    g = groups[use].astype(str).to_numpy()
+    x = _matrix(features.loc[use], columns)
+    raw = np.zeros(len(y))
+    for test in _group_folds(g, min(5, len(np.unique(g)))):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        raw[test] = _fit(x[train], y[train], columns, random_state).predict(x[test], raw_score=True)
+    # calibrated on the out-of-fold scores (as scikit-learn's CalibratedClassifierCV with
+    # ensemble=False), then applied to the final model fitted on every kept label
+    calibrator = _Isotonic().fit(raw, y)
+    p = calibrator.predict(raw)
     # the survey is a claim: labels the imagery contradicts with confidence are left out
-    # of the final fit (they are reported, and the agreement column lists them)
-    keep = ~(((y == 1) & (p < 0.15)) | ((y == 0) & (p > 0.85))).to_numpy()
-    thresholds = np.round(np.arange(0.2, 0.71, 0.025), 3)
-    fbeta = [_fbeta(y.to_numpy()[keep], p[keep] >= t, beta) for t in thresholds]
+    # of the final fit (they are reported, and the visit list holds them)
+    keep = ~(((y == 1) & (p < 0.2)) | ((y == 0) & (p > 0.7)))
+    thresholds = np.round(np.arange(0.05, 0.81, 0.025), 3)
+    fbeta = [_fbeta(y[keep], p[keep] >= t, beta) for t in thresholds]
     threshold = float(thresholds[int(np.argmax(fbeta))])
-    report = _class_report(y.to_numpy(), p >= threshold)
-    model = forest().fit(x[keep], y.to_numpy()[keep])
-    importances = pd.Series(model.feature_importances_, index=columns).sort_values(ascending=False)
+    model = _fit(x[keep], y[keep], columns, random_state)
+    contrib = model.predict(x, pred_contrib=True)[:, : len(columns)]
+    importances = pd.Series(np.abs(contrib).mean(0), index=columns).sort_values(ascending=False)
+    index = labels[use].index
     return Calibration(
         "calibrated",
-        f"random forest on {int(known.sum())} surveyed gardens",
+        f"LightGBM on {int(use.sum())} surveyed gardens, probabilities calibrated on "
+        "cross-validation grouped by hamlet",
         threshold=threshold,
+        unsure=round(threshold / 2, 3),
         model=model,
+        calibrator=calibrator,
         features=tuple(columns),
-        report=report,
+        report=_class_report(y, p >= threshold),
+        reliability=_reliability(p, y),
+        brier=float(np.mean((p - y) ** 2)),
         n_labels=int(known.sum()),
         n_groups=n_groups,
-        dropped_labels=int((~keep).sum()),
+        dropped_labels=int((~keep).sum() + (known & renovated).sum()),
         importances=importances,
-        cv_proba=pd.Series(p, index=y.index, name="cv_proba"),
-        labels=y.rename("label"),
+        cv_proba=pd.Series(p, index=index, name="cv_proba"),
+        labels=pd.Series(y, index=index, name="label"),
     )
 
 
@@ -469,6 +737,165 @@ def _class_report(y, pred) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+# --------------------------------------------------------------------------- reasons
+def _references(features: pd.DataFrame, flag: np.ndarray) -> pd.DataFrame:
+    """The commune's own reference values: medians of tended and of abandoned gardens."""
+    from .features import REGISTRY
+
+    rows = {}
+    tended, abandoned = flag == "binh_thuong", flag == "hoang_hoa"
+    for f in REGISTRY:
+        if f.abandoned_when and f.name in features:
+            v = features[f.name].to_numpy(dtype=float, na_value=np.nan)
+            rows[f.name] = {
+                "binh_thuong": np.nanmedian(v[tended]) if np.isfinite(v[tended]).any() else np.nan,
+                "hoang_hoa": np.nanmedian(v[abandoned])
+                if np.isfinite(v[abandoned]).any() else np.nan,
+            }  # fmt: skip
+    return pd.DataFrame(rows).T
+
+
+def _sentence(name: str, value: float, ref: float, group: str, clear_obs=0):
+    from .features import feature
+
+    f = feature(name)
+    if value == 0 and f.zero_vi:
+        phrase = {"vi": f.zero_vi, "en": f.zero_en}
+    else:
+        phrase = {lang: getattr(f, f"phrase_{lang}").replace("{value}", _fmt(_round(value), lang))
+                  for lang in ("vi", "en")}  # fmt: skip
+    if name == "events":
+        clear = int(clear_obs)
+        phrase = {"vi": f"{phrase['vi']} trong {clear} lần chụp rõ",
+                  "en": f"{phrase['en']} in {clear} clear observations"}  # fmt: skip
+    key = "flags.group_tended" if group == "binh_thuong" else "flags.group_abandoned"
+    words = dict(zip(("vi", "en"), _say(key)))
+    return _say("flags.evidence", phrase=phrase, group=words, ref=_round(ref))
+
+
+def _round(value: float):
+    return int(value) if float(value).is_integer() else round(float(value), 2)
+
+
+def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFrame):
+    """At most three reasons per parcel from its attributions, strongest first.
+
+    A feature is said as support only when its attribution pushes towards the verdict
+    *and* its value lies on the verdict's side of the commune's reference (the median of
+    the other verdict's gardens); as counter-evidence ("nhưng ...") only when both point
+    the other way. Everything else stays unsaid.
+    """
+    from .features import feature
+
+    cols = [c for c in cal.features if c in refs.index]
+    at = [list(cal.features).index(c) for c in cols]
+    low = np.array([feature(c).abandoned_when == "low" for c in cols])
+    values = features.reindex(columns=cols).to_numpy(dtype=float, na_value=np.nan)
+    c = contrib[:, at]
+    lean_ab = np.isin(flag, ["hoang_hoa", "nghi_van"])
+    ref_of = np.where(lean_ab, "binh_thuong", "hoang_hoa")
+    refs_t = refs.loc[cols, "binh_thuong"].to_numpy(float)
+    refs_a = refs.loc[cols, "hoang_hoa"].to_numpy(float)
+    ref = np.where(lean_ab[:, None], refs_t[None, :], refs_a[None, :])
+    # a value within a quarter of the gap between the two references (or 0.01, what two
+    # decimals show) argues for neither
+    margin = np.maximum(0.25 * np.abs(refs_t - refs_a), 0.01)[None, :]
+    with np.errstate(invalid="ignore"):
+        known = np.isfinite(values) & np.isfinite(ref) & (np.abs(values - ref) > margin)
+        says_ab = (values < ref) == low[None, :]
+    toward = np.where(lean_ab[:, None], c, -c)
+    support = known & (says_ab == lean_ab[:, None]) & (toward > 0.05)
+    against = known & (says_ab != lean_ab[:, None]) & (toward < -0.05)
+    clear = features["clear_obs"].to_numpy() if "clear_obs" in features else np.zeros(len(flag))
+    vi, en, keys = [None] * len(flag), [None] * len(flag), [None] * len(flag)
+    for i in np.flatnonzero(np.isin(flag, ["hoang_hoa", "binh_thuong", "nghi_van"])):
+        said, said_keys = [], []
+        if flag[i] == "nghi_van":
+            said.append(
+                _say(
+                    "flags.unsure", p=_Text(f"{p[i]:.2f}"), threshold=_Text(f"{cal.threshold:.2f}")
+                )
+            )
+            said_keys.append("model")
+        sup = np.flatnonzero(support[i])
+        sup = sup[np.argsort(-toward[i, sup], kind="stable")]
+        con = np.flatnonzero(against[i])
+        con = con[np.argsort(toward[i, con], kind="stable")]
+        room = 3 - len(said) - (1 if len(con) else 0)
+        for j in sup[: max(room, 1)]:
+            said.append(_sentence(cols[j], values[i, j], ref[i, j], ref_of[i], clear[i]))
+            said_keys.append(cols[j])
+        if len(con) and len(said) < 3:
+            j = con[0]
+            s = _sentence(cols[j], values[i, j], ref[i, j], ref_of[i], clear[i])
+            said.append(_say("flags.but", text={"vi": s[0], "en": s[1]}))
+            said_keys.append(f"nhung:{cols[j]}")
+        if not said:
+            said.append(
+                _say("flags.model", p=_Text(f"{p[i]:.2f}"), threshold=_Text(f"{cal.threshold:.2f}"))
+            )
+            said_keys.append("model")
+        vi[i] = "; ".join(s[0] for s in said[:3])
+        en[i] = "; ".join(s[1] for s in said[:3])
+        keys[i] = ";".join(said_keys[:3])
+    return vi, en, keys
+
+
+def _dmy(value) -> str:
+    return pd.Timestamp(value).strftime("%d/%m/%Y")
+
+
+def _renovation_reasons(features, idx, survey_date):
+    vi, en = [], []
+    for i in idx:
+        row = features.iloc[i]
+        when = {"vi": _dmy(row["clearing_date"]), "en": _dmy(row["clearing_date"])}
+        regrowth = row.get("regrowth_date")
+        if pd.notna(regrowth):
+            grew = pd.Timestamp(regrowth).strftime("%m/%Y")
+            said = [_say("flags.clearing", clearing=when,
+                         regrowth={"vi": f"tháng {grew}", "en": grew})]  # fmt: skip
+        else:
+            said = [_say("flags.clearing_only", clearing=when)]
+        sd = None if survey_date is None else survey_date.iloc[i]
+        if sd is None or pd.isna(sd):
+            said.append(_say("flags.no_survey_date"))
+        elif pd.Timestamp(sd) <= pd.Timestamp(row["clearing_date"]):
+            said.append(_say("flags.after_survey", survey={"vi": _dmy(sd), "en": _dmy(sd)}))
+        else:
+            said.append(_say("flags.before_survey", survey={"vi": _dmy(sd), "en": _dmy(sd)}))
+        vi.append("; ".join(s[0] for s in said))
+        en.append("; ".join(s[1] for s in said))
+    return vi, en
+
+
+def _evidence_notes(flag, features) -> tuple[list, list]:
+    """Why the evidence is weaker than it could be: a small garden, a cloudy season."""
+    full = np.nan_to_num(_column(features, "full_pixels", np.inf), nan=0.0)
+    clear = np.nan_to_num(_column(features, "clear_obs", 0.0))
+    vi, en = [None] * len(flag), [None] * len(flag)
+    for i in np.flatnonzero(~pd.isna(flag) & (flag != "thieu_du_lieu")):
+        said = []
+        if full[i] < STRONG_FULL_PIXELS:
+            said.append(_say("flags.small", full=int(full[i])))
+        if clear[i] < STRONG_CLEAR_OBS:
+            said.append(_say("flags.cloudy", clear_obs=int(clear[i])))
+        if said:
+            vi[i] = "; ".join(s[0] for s in said)
+            en[i] = "; ".join(s[1] for s in said)
+    return vi, en
+
+
+def _evidence(flag, margin, features) -> np.ndarray:
+    """``manh``/``vua``/``yeu`` from the margin, the full pixels and the clear dates."""
+    level = np.where(margin >= 0.9, 0, np.where(margin >= 0.7, 1, 2))
+    full = np.nan_to_num(_column(features, "full_pixels", np.inf), nan=0.0)
+    clear = np.nan_to_num(_column(features, "clear_obs", 0.0))
+    level = level + (full < STRONG_FULL_PIXELS) + (clear < STRONG_CLEAR_OBS)
+    level = np.where(np.isin(flag, ["nghi_van", "thieu_du_lieu"]), 2, np.minimum(level, 2))
+    return np.array(EVIDENCE, dtype=object)[level]
+
+
 # --------------------------------------------------------------------------- together
 def flag_parcels(
     features: pd.DataFrame,
@@ -476,11 +903,12 @@ def flag_parcels(
     survey_class: pd.Series | None = None,
     groups: pd.Series | None = None,
     is_garden: pd.Series | None = None,
+    survey_date: pd.Series | None = None,
     rules=None,
     calibration: str = "auto",
     min_labels: int = 30,
 ) -> tuple[pd.DataFrame, Calibration]:
-    """Flag every garden parcel; calibrate on the survey when it has enough labels.
+    """Give every garden an outcome, the strength of its evidence and its reasons.
 
     Parameters
     ----------
@@ -492,9 +920,13 @@ def flag_parcels(
         Hamlet per parcel, for cross-validation grouped by hamlet.
     is_garden : pandas.Series of bool, optional
         Which parcels are gardens; others get no flag (NaN). Default: all.
+    survey_date : pandas.Series, optional
+        Date each garden was surveyed (the survey's ``survey_date`` column). A clearing
+        after it is a renovation the survey could not see; without it renovations are
+        decided from the imagery alone, and the reasons say so.
     rules : path, dict or RuleSet, optional
-        Rules (default: the packaged defaults). They always run: they give the reasons,
-        and they decide when there is no calibration.
+        Rules (default: the packaged defaults): their settings decide when the verdict
+        abstains; the rules decide when there is no calibration.
     calibration : {"auto", "rules"}
         ``"auto"`` calibrates when the survey has enough labels; ``"rules"`` never does.
     min_labels : int, default 30
@@ -503,8 +935,14 @@ def flag_parcels(
     Returns
     -------
     (pandas.DataFrame, Calibration)
-        Columns ``flag``, ``flag_score`` (0..1), ``flag_rule``, ``flag_reasons``,
-        ``flag_reasons_en``, ``flag_mode``; and how the flags were decided.
+        Columns ``flag`` (one of :data:`FLAGS`), ``evidence`` (one of :data:`EVIDENCE`),
+        ``evidence_note`` / ``evidence_note_en`` (why the evidence is weaker: a small
+        garden, under 8 pixels wholly inside; a cloudy season, under 10 clear dates),
+        ``flag_score`` (calibrated probability abandoned, or the rule's score),
+        ``flag_rule``, ``flag_reasons`` (at most three, "; "-separated, Vietnamese),
+        ``flag_reasons_en``, ``flag_reason_keys`` (the features behind the reasons;
+        ``nhung:`` marks counter-evidence), ``flag_mode``; and how the flags were decided
+        (``references``: the commune's reference values the reasons quote).
     """
     if calibration not in ("auto", "rules"):
         raise InputError(f"calibration must be 'auto' or 'rules', not '{calibration}'.")
@@ -514,6 +952,11 @@ def flag_parcels(
         pd.Series(True, index=features.index)
         if is_garden is None
         else is_garden.reindex(features.index).fillna(False).astype(bool)
+    )
+    renovated = (
+        features["renovation_seen"].fillna(False).astype(bool)
+        if "renovation_seen" in features
+        else pd.Series(False, index=features.index)
     )
     enough = garden & (out["flag"] != "thieu_du_lieu")
     if calibration == "rules" or survey_class is None:
@@ -529,38 +972,56 @@ def flag_parcels(
             min_labels=min_labels,
         )
         if cal.mode == "rules":
-            warn(f"Flags from the rules only: {cal.reason}.")
+            warn(_say("flags.rules_only", reason=cal.reason)[1], FlagWarning,
+                 where="survey", what="too_few_labels")  # fmt: skip
+    flag = out["flag"].to_numpy(dtype=object).copy()
+    score = out["flag_score"].to_numpy(dtype=float).copy()
+    margin = np.where(flag == "hoang_hoa", score, np.where(flag == "binh_thuong", 0.75, 0.5))
+    margin = np.where(flag == "binh_thuong", np.where(out["flag_rule"] == "", 0.5, 0.75), margin)
+    vi = out["flag_reasons"].to_numpy(dtype=object).copy()
+    en = out["flag_reasons_en"].to_numpy(dtype=object).copy()
+    keys = out["flag_reason_keys"].to_numpy(dtype=object).copy()
+    rule = out["flag_rule"].to_numpy(dtype=object).copy()
+    pos = np.flatnonzero(enough.to_numpy())
     if cal.mode == "calibrated":
-        x = _matrix(features[enough], cal.features)
-        p = cal.model.predict_proba(x)[:, 1]
-        idx = features.index[enough]
-        ruled = out.loc[idx, "flag"].to_numpy()
-        flag = np.where(p >= cal.threshold, "hoang_hoa",
-                        np.where((p >= cal.threshold / 2) | (ruled == "hoang_hoa"),
-                                 "nghi_van", "binh_thuong"))  # fmt: skip
-        # a clearing followed by regrowth is a renovation: no longer abandoned, but worth
-        # a look when the model still leans that way
-        if "renovation_seen" in features:
-            renovated = features.loc[idx, "renovation_seen"].fillna(False).to_numpy(bool)
-            flag = np.where(renovated & (flag == "hoang_hoa"), "nghi_van", flag)
-        vi = [f"Mô hình hiệu chỉnh theo khảo sát: xác suất bỏ hoang {_fmt(v, 'vi')}" for v in p]
-        en = [f"Model calibrated on the survey: probability abandoned {_fmt(v, 'en')}" for v in p]
-        old_vi, old_en = out.loc[idx, "flag_reasons"], out.loc[idx, "flag_reasons_en"]
-        out.loc[idx, "flag"] = flag
-        out.loc[idx, "flag_score"] = np.round(p, 3)
-        out.loc[idx, "flag_rule"] = "model"
-        # the rules' reasons first (they say what was seen), the model's probability last
-        out.loc[idx, "flag_reasons"] = [f"{b}; {a}" if b else a for a, b in zip(vi, old_vi)]
-        out.loc[idx, "flag_reasons_en"] = [f"{b}; {a}" if b else a for a, b in zip(en, old_en)]
+        p, contrib = cal.predict(features.iloc[pos])
+        f = np.where(p >= cal.threshold, "hoang_hoa",
+                     np.where(p >= cal.unsure, "nghi_van", "binh_thuong"))  # fmt: skip
+        flag[pos], score[pos], rule[pos] = f, np.round(p, 3), "model"
+        margin[pos] = np.where(f == "hoang_hoa", p, 1 - p)
+        refs = _references(features.iloc[pos], f)
+        cal.references = refs
+        v, e, k = _model_reasons(features.iloc[pos], f, p, contrib, cal, refs)
+        vi[pos], en[pos], keys[pos] = v, e, k
+    else:
+        cal.references = _references(features[enough], out.loc[enough, "flag"].to_numpy())
+    # a clearing, then regrowth, this season: renovated (Step 5 counts it)
+    ren = np.flatnonzero((enough & renovated).to_numpy())
+    if len(ren):
+        sd = survey_date.reindex(features.index) if survey_date is not None else None
+        v, e = _renovation_reasons(features, ren, sd)
+        flag[ren], rule[ren], vi[ren], en[ren] = "cai_tao", "renovation", v, e
+        keys[ren] = "clearing_date;regrowth_date"
+        margin[ren] = 0.75
+        if survey_date is None or sd.iloc[ren].isna().all():
+            log.info("No survey date: renovations decided from the imagery alone.")
+    out["flag"], out["flag_score"], out["flag_rule"] = flag, score, rule
+    out["evidence"] = _evidence(flag, margin, features)
+    out["evidence_note"], out["evidence_note_en"] = _evidence_notes(flag, features)
+    out["flag_reasons"], out["flag_reasons_en"], out["flag_reason_keys"] = vi, en, keys
     out["flag_mode"] = cal.mode
-    for col in ("flag", "flag_score", "flag_rule", "flag_reasons", "flag_reasons_en"):
-        out.loc[~garden, col] = None
-    out.loc[~garden, "flag_mode"] = None
+    out = out[["flag", "evidence", "evidence_note", "evidence_note_en", "flag_score", "flag_rule",
+               "flag_reasons", "flag_reasons_en", "flag_reason_keys", "flag_mode"]]  # fmt: skip
+    out = out.astype(object)
+    out["flag_score"] = pd.to_numeric(out["flag_score"])
+    out.loc[~garden, :] = None
     return out, cal
 
 
-def survey_agreement(survey_class: pd.Series, flags: pd.DataFrame, features=None) -> pd.DataFrame:
-    """Compare each garden's survey class with its flag: the field-visit list.
+def survey_agreement(
+    survey_class: pd.Series, flags: pd.DataFrame, features=None, survey_date=None
+) -> pd.DataFrame:
+    """Compare each garden's survey class with its flag.
 
     Parameters
     ----------
@@ -569,34 +1030,141 @@ def survey_agreement(survey_class: pd.Series, flags: pd.DataFrame, features=None
     flags : pandas.DataFrame
         Output of :func:`flag_parcels` (column ``flag``).
     features : pandas.DataFrame, optional
-        Features; ``renovation_seen`` lets a reported renovation count as confirmed even
-        when the garden is young and low.
+        Features; ``clearing_date`` tells a renovation after the survey from one before.
+    survey_date : pandas.Series, optional
+        Date of each garden's survey. A garden surveyed abandoned and cleared after that
+        date is consistent (renovated since); cleared before it, the survey missed it.
 
     Returns
     -------
     pandas.DataFrame
-        ``agreement`` (one of :data:`AGREEMENT`; NaN for non-gardens) and ``visit``
-        (True when the survey and imagery disagree or the flag is ``nghi_van``).
+        ``agreement`` (one of :data:`AGREEMENT`; NaN for non-gardens) and ``disagrees``
+        (True when the survey and the imagery disagree or the verdict is unsure).
     """
     cls = survey_class.reindex(flags.index)
     flag = flags["flag"]
-    renovated = (
-        features["renovation_seen"].reindex(flags.index).fillna(False).astype(bool)
-        if features is not None and "renovation_seen" in features
-        else pd.Series(False, index=flags.index)
-    )
     agree = pd.Series("phu_hop", index=flags.index, dtype=object)
     no_data = cls.isna() | flag.isin(["thieu_du_lieu"]) | flag.isna()
     tended = cls.isin(TENDED_CLASSES)
     agree[tended & (flag == "hoang_hoa")] = "khao_sat_tot_anh_hoang"
-    agree[(cls == "da_cai_tao") & flag.isin(["hoang_hoa", "nghi_van"]) & ~renovated] = (
-        "cai_tao_chua_thay"
-    )
+    agree[(cls == "da_cai_tao") & flag.isin(["hoang_hoa", "nghi_van"])] = "cai_tao_chua_thay"
     agree[(cls == ABANDONED_CLASS) & (flag == "binh_thuong")] = "khao_sat_hoang_anh_tot"
+    if features is not None and "clearing_date" in features and survey_date is not None:
+        cleared = pd.to_datetime(features["clearing_date"]).reindex(flags.index)
+        sd = pd.to_datetime(survey_date.reindex(flags.index), errors="coerce")
+        before = (flag == "cai_tao") & sd.notna() & (cleared < sd)
+        agree[(cls == ABANDONED_CLASS) & before] = "khao_sat_hoang_anh_tot"
     agree[no_data] = "khong_du_lieu"
     agree[flag.isna() & cls.isna()] = None
-    visit = agree.isin(AGREEMENT[1:4]) | (flag == "nghi_van")
-    return pd.DataFrame({"agreement": agree, "visit": visit.astype(bool)})
+    disagrees = agree.isin(AGREEMENT[1:4]) | (flag == "nghi_van")
+    return pd.DataFrame({"agreement": agree, "disagrees": disagrees.astype(bool)})
+
+
+def _survey_wrong_p(flags: pd.DataFrame, survey_class: pd.Series) -> np.ndarray:
+    """Probability that the survey (or, not surveyed, the verdict) is wrong, per garden."""
+    flag = flags["flag"].to_numpy(dtype=object)
+    p = pd.to_numeric(flags["flag_score"], errors="coerce").to_numpy(dtype=float)
+    cls = survey_class.reindex(flags.index).to_numpy(dtype=object)
+    says_abandoned = cls == ABANDONED_CLASS
+    surveyed = pd.Series(cls).isin(SURVEY_CLASSES).to_numpy()
+    wrong = np.where(says_abandoned, 1 - p, p)
+    wrong = np.where(surveyed, wrong, np.minimum(p, 1 - p))
+    # renovated this season: a survey saying abandoned or renovated is right; else unsure
+    wrong = np.where(flag == "cai_tao", np.where(says_abandoned | (cls == "da_cai_tao"), 0.05,
+                                                 np.minimum(p, 1 - p)), wrong)  # fmt: skip
+    known = np.isfinite(wrong) & ~np.isin(flag, ["thieu_du_lieu", None])
+    base = float(np.nanmean(wrong[known & surveyed])) if (known & surveyed).any() else 0.0
+    return np.where(known, np.clip(wrong, 0, 1), np.where(pd.isna(flag), np.nan, base))
+
+
+def visit_list(
+    flags: pd.DataFrame,
+    survey_class: pd.Series,
+    *,
+    hamlet: pd.Series,
+    area: pd.Series,
+    visits_per_hamlet: int | None = None,
+    max_share: float = MAX_VISIT_SHARE,
+    min_p: float = 0.3,
+) -> pd.DataFrame:
+    """The field-visit list: the visits most worth making, within the office's capacity.
+
+    Parameters
+    ----------
+    flags : pandas.DataFrame
+        :func:`flag_parcels`' table (``flag``, ``flag_score``); non-gardens have no flag.
+    survey_class : pandas.Series
+        Survey class key per parcel (NaN where not surveyed).
+    hamlet : pandas.Series
+        Hamlet per parcel: the capacity applies per hamlet.
+    area : pandas.Series
+        Garden area (m²) per parcel: a wrong class on a large garden matters more.
+    visits_per_hamlet : int, optional
+        Visits each hamlet can make (the office's capacity); when not given, ``max_share``
+        of its gardens.
+    max_share : float, default 0.15
+        Share of a hamlet's gardens on the list when ``visits_per_hamlet`` is not given.
+    min_p : float, default 0.3
+        No visit where the chance of an error is below this.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``survey_wrong_p`` (probability the survey, or the verdict where there is no
+        survey, is wrong), ``visit_value`` (that probability × area), ``visit`` (on the
+        list), ``visit_rank`` (1 = first, commune-wide, by value) and ``visit_reason``
+        (Vietnamese) / ``visit_reason_en``. ``attrs["expected_errors"]``: survey errors
+        the list is expected to find (sum of the probabilities).
+    """
+    from .palette import label
+
+    if visits_per_hamlet is not None and visits_per_hamlet < 0:
+        raise InputError(f"visits_per_hamlet must be 0 or more, not {visits_per_hamlet}.")
+    if not 0 <= max_share <= 1:
+        raise InputError(f"The visits' max share must be between 0 and 1, not {max_share}.")
+    p = _survey_wrong_p(flags, survey_class)
+    a = pd.to_numeric(area.reindex(flags.index), errors="coerce").fillna(0).to_numpy(float)
+    value = p * np.maximum(a, 1.0)
+    garden = flags["flag"].notna().to_numpy()
+    h = hamlet.reindex(flags.index).astype(str).to_numpy()
+    visit = np.zeros(len(flags), bool)
+    for name in np.unique(h[garden]):
+        members = np.flatnonzero(garden & (h == name))
+        cap = (
+            int(np.floor(max_share * len(members)))
+            if visits_per_hamlet is None
+            else int(visits_per_hamlet)
+        )
+        cand = members[np.nan_to_num(p[members]) >= min_p]
+        order = cand[np.argsort(-value[cand], kind="stable")]
+        visit[order[:cap]] = True
+    rank = np.full(len(flags), np.nan)
+    chosen = np.flatnonzero(visit)
+    rank[chosen[np.argsort(-value[chosen], kind="stable")]] = np.arange(1, len(chosen) + 1)
+    cls = survey_class.reindex(flags.index).to_numpy(dtype=object)
+    flag = flags["flag"].to_numpy(dtype=object)
+    vi, en = [None] * len(flags), [None] * len(flags)
+    for i in chosen:
+        f = {"vi": label("flag", flag[i], "vi").lower(), "en": label("flag", flag[i], "en").lower()}
+        fields = {"flag": f, "p": _Text(f"{p[i]:.2f}"), "area": int(round(a[i]))}
+        if cls[i] in SURVEY_CLASSES:
+            s = {"vi": label("survey_class", cls[i], "vi"), "en": label("survey_class", cls[i],
+                                                                         "en")}  # fmt: skip
+            key = (
+                "visit.unsure" if flag[i] in ("nghi_van", "thieu_du_lieu") else "visit.survey_wrong"
+            )
+            vi[i], en[i] = _say(key, survey=s, **fields)
+        else:
+            vi[i], en[i] = _say("visit.no_survey", **fields)
+    out = pd.DataFrame(
+        {"survey_wrong_p": np.round(p, 3), "visit_value": np.round(value, 1), "visit": visit,
+         "visit_rank": pd.array(rank, dtype="Int64"), "visit_reason": vi, "visit_reason_en": en},
+        index=flags.index,
+    )  # fmt: skip
+    surveyed = pd.Series(cls).isin(SURVEY_CLASSES).to_numpy()
+    out.attrs["expected_errors"] = float(np.nansum(p[visit & surveyed]))
+    out.attrs["expected_errors_all"] = float(np.nansum(p[garden & surveyed]))
+    return out
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -610,14 +1178,25 @@ class Evaluation:
     f1: float
     n: int
     by_condition: pd.DataFrame | None = None
+    report: pd.DataFrame | None = None
+    renovated: dict | None = None
 
     def summary(self) -> str:
-        """Readable lines: precision, recall, F1 and the confusion matrix."""
-        return (
+        """Readable lines: precision, recall, F1, per class, renovations, the confusion."""
+        lines = [
             f"Abandoned gardens (vườn hoang hóa) vs truth, {self.n} gardens: "
-            f"precision {self.precision:.3f}, recall {self.recall:.3f}, F1 {self.f1:.3f}\n"
-            f"{self.confusion.to_string()}"
-        )
+            f"precision {self.precision:.3f}, recall {self.recall:.3f}, F1 {self.f1:.3f}"
+        ]
+        if self.report is not None:
+            lines.append(self.report.round(3).to_string())
+        if self.renovated:
+            r = self.renovated
+            lines.append(
+                f"Gardens renovated this season (truth 'renovating'): {r['n']}, recognised as "
+                f"cai_tao {r['cai_tao']:.0%}, called abandoned {r['hoang_hoa']:.0%}"
+            )
+        lines.append(self.confusion.to_string())
+        return "\n".join(lines)
 
 
 def evaluate(result, truth, *, positive=("hoang_hoa",)) -> Evaluation:
@@ -671,7 +1250,13 @@ def evaluate(result, truth, *, positive=("hoang_hoa",)) -> Evaluation:
         pd.Series(np.where(y, "hoang_hoa (thật)", "không hoang (thật)"), name="truth"),
         pd.Series(flag.to_numpy(), name="flag"),
     )
-    by_condition = None
+    by_condition, renovated = None, None
     if "condition" in merged:
         by_condition = pd.crosstab(merged["condition"], flag.rename("flag"))
-    return Evaluation(confusion, precision, recall, f1, len(merged), by_condition)
+        renovating = merged["condition"].eq("renovating").to_numpy()
+        if renovating.any():
+            renovated = {"n": int(renovating.sum()),
+                         "cai_tao": float(flag[renovating].eq("cai_tao").mean()),
+                         "hoang_hoa": float(flag[renovating].isin(positive).mean())}  # fmt: skip
+    return Evaluation(confusion, precision, recall, f1, len(merged), by_condition,
+                      _class_report(y.astype(int), pred), renovated)  # fmt: skip

@@ -214,6 +214,7 @@ def run_config(
     out: str | os.PathLike | None = None,
     scheduler: str | None = None,
     workers: int | None = None,
+    visits_per_hamlet: int | None = None,
     progress: ProgressCallback | None = None,
 ):
     """Run a commune's or a province's config: in this process, or on Dask.
@@ -227,6 +228,9 @@ def run_config(
     scheduler, workers : optional
         Run on this Dask scheduler, or a local cluster of ``workers`` processes (needs
         the ``[distributed]`` extra). Neither: communes one after another in this process.
+    visits_per_hamlet : int, optional
+        Field visits each hamlet can make, overriding the configs' ``[flags]
+        visits_per_hamlet``.
     progress : callable, optional
         ``progress(fraction, message)``; return ``False`` to cancel.
 
@@ -246,14 +250,18 @@ def run_config(
         from .distributed import run_distributed
 
         configs = load_communes(config)
-        if out is not None:
-            for cfg in configs:
+        for cfg in configs:
+            if out is not None:
                 cfg.out_dir = Path(out).resolve() / cfg.source.parent.name
+            if visits_per_hamlet is not None:
+                cfg.visits_per_hamlet = visits_per_hamlet
         return run_distributed(configs, scheduler=scheduler, workers=workers, gather=False,
                                progress=progress)  # fmt: skip
     cfg = load_config(config)
     if out is not None:
         cfg.out_dir = Path(out).resolve()
+    if visits_per_hamlet is not None:
+        cfg.visits_per_hamlet = visits_per_hamlet
     return run_commune(cfg, scheduler=scheduler, workers=workers, progress=progress)
 
 

@@ -165,6 +165,7 @@ THEMES: dict[str, Theme] = {
         "Garden condition (satellite)",
         (
             Category("hoang_hoa", "Vườn hoang hóa", "Abandoned", "#882255"),
+            Category("cai_tao", "Vườn cải tạo trong mùa", "Renovated this season", "#0077BB"),
             Category("nghi_van", "Nghi vấn hoang hóa", "Suspected abandoned", "#EE7733"),
             Category("binh_thuong", "Vườn có canh tác", "Tended", "#99CC66"),
             Category("thieu_du_lieu", "Thiếu dữ liệu ảnh", "Too few clear images", "#FFFFFF", "\\"),
@@ -233,6 +234,20 @@ THEMES: dict[str, Theme] = {
         ),
         null_key="khong_chi_tieu",
         garden_aware=False,
+    ),
+    "evidence": Theme(
+        "evidence",
+        "evidence",
+        "Độ tin cậy của kết luận",
+        "Strength of the evidence",
+        (
+            Category("manh", "Mạnh", "Strong", "#004488"),
+            Category("vua", "Vừa", "Moderate", "#6699CC"),
+            Category("yeu", "Yếu", "Weak", "#DDDDDD"),
+            _NON_GARDEN,
+        ),
+        null_key="yeu",
+        print_safe=False,
     ),
     "land_use": Theme(
         "land_use",

@@ -286,22 +286,32 @@ def _flagged_parcels(cfg, prepared: Prepared, features):
     import geopandas as gpd
     import pandas as pd
 
-    from .flags import flag_parcels, survey_agreement
+    from .flags import flag_parcels, survey_agreement, visit_list
 
     joined, survey_class = prepared.joined, prepared.survey_class
+    survey_date = joined.get("survey_date")
     flags, calibration = flag_parcels(
         features, survey_class=survey_class, groups=joined["hamlet"],
-        is_garden=joined["is_garden"], rules=cfg.rules, calibration=cfg.calibration,
-        min_labels=cfg.min_labels,
+        is_garden=joined["is_garden"], survey_date=survey_date, rules=cfg.rules,
+        calibration=cfg.calibration, min_labels=cfg.min_labels,
     )  # fmt: skip
-    agreement = survey_agreement(survey_class, flags, features)
+    agreement = survey_agreement(survey_class, flags, features, survey_date)
     agreement.loc[~joined["is_garden"], ["agreement"]] = None
-    agreement.loc[~joined["is_garden"], "visit"] = False
-    feature_cols = features.drop(columns=["renovation_date"]).add_prefix("")
-    feature_cols["renovation_date"] = pd.to_datetime(features["renovation_date"]).dt.strftime(
-        "%Y-%m-%d"
+    agreement.loc[~joined["is_garden"], "disagrees"] = False
+    area = joined.get("garden_area_m2", joined["area_m2"]).fillna(joined["area_m2"])
+    visits = visit_list(
+        flags,
+        survey_class,
+        hamlet=joined["hamlet"],
+        area=area,
+        visits_per_hamlet=cfg.visits_per_hamlet,
+        max_share=cfg.max_visit_share,
     )
-    out = pd.concat([joined, flags, agreement, feature_cols], axis=1)
+    calibration.expected_survey_errors = visits.attrs["expected_errors"]
+    feature_cols = features.copy()
+    for col in feature_cols.select_dtypes(include="datetime").columns:  # dates as text
+        feature_cols[col] = feature_cols[col].dt.strftime("%Y-%m-%d")
+    out = pd.concat([joined, flags, agreement, visits, feature_cols], axis=1)
     return gpd.GeoDataFrame(out, geometry="geometry", crs=joined.crs), calibration
 
 
@@ -318,6 +328,7 @@ def _hamlets_with_counts(cfg, parcels):
                 "so_vuon": garden.groupby("hamlet").size(),
                 "vuon_hoang_hoa": garden[garden["flag"] == "hoang_hoa"].groupby("hamlet").size(),
                 "vuon_nghi_van": garden[garden["flag"] == "nghi_van"].groupby("hamlet").size(),
+                "vuon_cai_tao": garden[garden["flag"] == "cai_tao"].groupby("hamlet").size(),
                 "can_kiem_tra": garden[garden["visit"]].groupby("hamlet").size(),
             }
         )
@@ -356,6 +367,9 @@ def _run_metadata(cfg, result: RunResult, dates, started, extra: dict | None) ->
         "flag_mode": calibration.mode,
         "flag_mode_reason": calibration.reason,
         "threshold": "" if calibration.threshold is None else calibration.threshold,
+        "cv_brier": "" if calibration.brier is None else round(calibration.brier, 4),
+        "visits": int(parcels["visit"].sum()),
+        "visits_expected_survey_errors": round(calibration.expected_survey_errors, 1),
         "parcels_total": len(parcels),
         "gardens": int(parcels["is_garden"].sum()),
     }
@@ -364,7 +378,7 @@ def _run_metadata(cfg, result: RunResult, dates, started, extra: dict | None) ->
         for cls, row in calibration.report.iterrows():
             for k in ("precision", "recall", "f1"):
                 meta[f"cv_{cls}_{k}"] = round(float(row[k]), 4)
-    for lib in ("geopandas", "shapely", "rasterio", "pyproj", "numpy", "pandas", "sklearn"):
+    for lib in ("geopandas", "shapely", "rasterio", "pyproj", "numpy", "pandas", "lightgbm"):
         try:
             meta[f"version_{lib}"] = __import__(lib).__version__
         except ImportError:  # pragma: no cover - all are dependencies
@@ -389,16 +403,17 @@ def _hamlet_progress(cfg, result: RunResult, hamlets):
 
 
 def _run_summary(result: RunResult) -> str:
+    from .flags import FLAGS
+
     p = result.parcels
     garden = p[p["is_garden"]]
     flags = garden["flag"].value_counts()
     lines = [
         f"{result.metadata.get('commune')}: {len(p)} parcels, {len(garden)} gardens; flags: "
-        + ", ".join(
-            f"{k} {int(flags.get(k, 0))}"
-            for k in ("hoang_hoa", "nghi_van", "binh_thuong", "thieu_du_lieu")
-        ),  # fmt: skip
-        f"Field visits (survey and imagery disagree, or suspected): {int(garden['visit'].sum())}",
+        + ", ".join(f"{k} {int(flags.get(k, 0))}" for k in FLAGS),  # fmt: skip
+        f"Field visits: {int(garden['visit'].sum())} of {len(garden)} gardens, ranked by the "
+        "chance the survey is wrong x area; expected to find "
+        f"{result.metadata.get('visits_expected_survey_errors')} survey errors",
     ]
     if result.join_report is not None:
         lines.append(result.join_report.summary().splitlines()[1].strip())

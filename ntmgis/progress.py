@@ -14,7 +14,9 @@ Definitions (they are what the report prints, so they are kept simple):
 ``hoang_hoa_dua_vao_su_dung`` (abandoned gardens brought back into use)
     With a baseline campaign: gardens the baseline survey called *vườn hoang hóa* that
     the follow-up survey puts in a class in use (mẫu, đạt chuẩn, đã cải tạo, tạp). They are
-    *reported*; they are *confirmed* when the follow-up imagery flag is ``binh_thuong``.
+    *reported*; they are *confirmed* when the follow-up imagery flag is ``binh_thuong`` or
+    ``cai_tao`` (a clearing after the survey, then regrowth, counts even when the survey
+    still says abandoned).
     Without a baseline, the survey's *vườn đã cải tạo* class stands for the reported
     renovations (confirmed likewise). The target counts the confirmed ones by default
     (``renovations="reported"`` counts the claims).
@@ -40,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, ProgressWarning, SchemaError, warn
-from .flags import FLAGS, SURVEY_CLASSES
+from .flags import FLAGS, IN_USE_FLAGS, SURVEY_CLASSES
 from .registry import (
     HAMLET_CODE_HEADERS,
     HAMLET_HEADERS,
@@ -445,7 +447,8 @@ def compare_campaigns(baseline, followup) -> pd.DataFrame:
         when both are missing); ``survey_changed``, ``flag_changed``;
         ``abandoned_before``/``_after`` (survey or imagery says abandoned);
         ``renovated_reported`` (surveyed abandoned before, in use after),
-        ``renovated_confirmed`` (reported and the follow-up flag is ``binh_thuong``);
+        ``renovated_confirmed`` (reported and the follow-up flag is ``binh_thuong`` or
+        ``cai_tao``, or flagged ``cai_tao`` while the survey still says abandoned);
         ``renovation``: None for parcels not abandoned before, else one of
         :data:`RENOVATION_CHECKS` (``xac_nhan`` confirmed, ``anh_chua_thay`` reported but
         the imagery still sees abandonment or doubt: visit, ``khong_du_lieu`` reported but
@@ -496,14 +499,17 @@ def compare_campaigns(baseline, followup) -> pd.DataFrame:
     out["abandoned_after"] = sa.eq("hoang_hoa") | fa.eq("hoang_hoa")
     reported = sb.eq("hoang_hoa") & sa.isin(IN_USE_CLASSES)
     out["renovated_reported"] = reported
-    out["renovated_confirmed"] = reported & fa.eq("binh_thuong")
+    # confirmed: in use on the imagery, or cleared this season after the survey (cai_tao)
+    out["renovated_confirmed"] = (reported & fa.isin(IN_USE_FLAGS)) | (
+        sb.eq("hoang_hoa") & fa.eq("cai_tao")
+    )
     check = np.select(
         [
             ~out["abandoned_before"],
-            reported & fa.eq("binh_thuong"),
+            out["renovated_confirmed"],
             reported & fa.isin(("hoang_hoa", "nghi_van")),
             reported,
-            fb.eq("hoang_hoa") & fa.eq("binh_thuong"),
+            fb.eq("hoang_hoa") & fa.isin(IN_USE_FLAGS),
             out["abandoned_after"],
         ],
         [
@@ -568,7 +574,7 @@ def hamlet_progress(
         given.
     renovations : {"confirmed", "reported"}, default "confirmed"
         Which renovations count towards ``hoang_hoa_dua_vao_su_dung``: those the imagery
-        confirms (flag ``binh_thuong``) or every reported one.
+        confirms (flag ``binh_thuong`` or ``cai_tao``) or every reported one.
     cap : float, default 200
         Each target's progress counts at most ``cap`` % in the score, so one easy
         target does not outweigh the others.
@@ -703,7 +709,10 @@ def _indicators(parcels, baseline, by_key):
     if baseline is None:
         reported = parcels["survey_class"].eq("da_cai_tao")
         ind["renovated_reported"] = reported.astype(int)
-        ind["renovated_confirmed"] = (reported & parcels["flag"].eq("binh_thuong")).astype(int)
+        confirmed = (reported & parcels["flag"].isin(IN_USE_FLAGS)) | (
+            parcels["survey_class"].eq("hoang_hoa") & parcels["flag"].eq("cai_tao")
+        )
+        ind["renovated_confirmed"] = confirmed.astype(int)
         return ind, None
     comparison = compare_campaigns(baseline, parcels)
     comparison = pd.DataFrame(comparison).drop(columns="geometry", errors="ignore")

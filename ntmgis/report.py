@@ -108,7 +108,7 @@ def _hamlet_table(progress: pd.DataFrame) -> pd.DataFrame:
     for c in SURVEY_CLASSES:
         cols[_class_header(c)] = progress[f"n_{c}"]
     cols["Chưa khảo sát"] = progress["n_chua_khao_sat"]
-    for f in ("hoang_hoa", "nghi_van", "thieu_du_lieu"):
+    for f in ("hoang_hoa", "cai_tao", "nghi_van", "thieu_du_lieu"):
         cols[_flag_header(f)] = progress[f"n_flag_{f}"]
     if baseline:
         cols["Hoang hóa đầu kỳ (khảo sát)"] = progress["abandoned_baseline_survey"]
@@ -163,6 +163,8 @@ def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame
     reasons = []
     for i, row in rows.iterrows():
         parts = []
+        if isinstance(row.get("visit_reason"), str) and row["visit_reason"].strip():
+            parts.append(row["visit_reason"].strip())
         if isinstance(row.get("agreement"), str) and row["agreement"] in _VISIT_AGREEMENTS:
             parts.append(label(row["agreement"], "agreement"))
         if isinstance(renovation.get(i), str):
@@ -179,6 +181,11 @@ def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame
             "Loại đất": _column(rows, "land_use"),
             "Phân loại khảo sát": _column(rows, "survey_class").map(_labeller("survey_class")),
             "Kết quả ảnh vệ tinh": _column(rows, "flag").map(_labeller("flag")),
+            "Độ tin cậy": _column(rows, "evidence").map(_labeller("evidence")),
+            "Ưu tiên": pd.to_numeric(_column(rows, "visit_rank"), errors="coerce"),
+            "Khả năng khảo sát sai": pd.to_numeric(
+                _column(rows, "survey_wrong_p"), errors="coerce"
+            ),  # fmt: skip
             "Lý do cần kiểm tra": pd.Series(reasons, index=rows.index, dtype=object),
             "Nhu cầu hỗ trợ": _column(rows, "needs"),
         }

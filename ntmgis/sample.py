@@ -1304,7 +1304,7 @@ targets = "targets_{base_year}.csv"
 {baseline}
 [imagery]
 period = "{year}-01-01:{year}-12-31"
-indices = ["ndvi", "evi", "ndmi", "bsi"]
+indices = {indices}
 
 [flags]
 calibration = "auto"
@@ -1321,9 +1321,12 @@ report = true
 
 def _sample_config_text(year: int, base_year: int, followup: bool) -> str:
     """The run config of the baseline campaign, or of a follow-up measured against it."""
+    from .features import DEFAULT_INDICES  # the indices the model's features need
+
     header = _CONFIG_HEADER["followup" if followup else None]
     fields = {"year": year, "base_year": base_year, "survey": "survey_2020.xlsx",
-              "imagery": "s2", "baseline": "", "out": "../out", "name": STEM}  # fmt: skip
+              "imagery": "s2", "baseline": "", "out": "../out", "name": STEM,
+              "indices": json.dumps(list(DEFAULT_INDICES))}  # fmt: skip
     if followup:
         fields.update(
             survey=f"survey_{year}.xlsx", imagery=f"s2_{year}",

@@ -1,12 +1,13 @@
 <!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
 <qgis version="3.22.16-Białowieża" styleCategories="Symbology|Labeling" labelsEnabled="1">
-  <renderer-v2 type="categorizedSymbol" attr="CASE WHEN attribute('is_garden') IS NOT NULL AND NOT attribute('is_garden') THEN 'khong_phai_vuon' WHEN &quot;flag&quot; IN ('hoang_hoa', 'nghi_van', 'binh_thuong', 'thieu_du_lieu') THEN &quot;flag&quot; ELSE 'thieu_du_lieu' END" forceraster="0" symbollevels="0" enableorderby="0">
+  <renderer-v2 type="categorizedSymbol" attr="CASE WHEN attribute('is_garden') IS NOT NULL AND NOT attribute('is_garden') THEN 'khong_phai_vuon' WHEN &quot;flag&quot; IN ('hoang_hoa', 'cai_tao', 'nghi_van', 'binh_thuong', 'thieu_du_lieu') THEN &quot;flag&quot; ELSE 'thieu_du_lieu' END" forceraster="0" symbollevels="0" enableorderby="0">
     <categories>
       <category value="hoang_hoa" label="Vườn hoang hóa" symbol="0" render="true" />
-      <category value="nghi_van" label="Nghi vấn hoang hóa" symbol="1" render="true" />
-      <category value="binh_thuong" label="Vườn có canh tác" symbol="2" render="true" />
-      <category value="thieu_du_lieu" label="Thiếu dữ liệu ảnh" symbol="3" render="true" />
-      <category value="khong_phai_vuon" label="Không phải vườn (lúa, ao...)" symbol="4" render="true" />
+      <category value="cai_tao" label="Vườn cải tạo trong mùa" symbol="1" render="true" />
+      <category value="nghi_van" label="Nghi vấn hoang hóa" symbol="2" render="true" />
+      <category value="binh_thuong" label="Vườn có canh tác" symbol="3" render="true" />
+      <category value="thieu_du_lieu" label="Thiếu dữ liệu ảnh" symbol="4" render="true" />
+      <category value="khong_phai_vuon" label="Không phải vườn (lúa, ao...)" symbol="5" render="true" />
     </categories>
     <symbols>
       <symbol name="0" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
@@ -32,6 +33,26 @@
       <symbol name="1" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
         <layer class="SimpleFill" enabled="1" locked="0" pass="0">
           <Option type="Map">
+            <Option name="color" value="0,119,187,255" type="QString" />
+            <Option name="joinstyle" value="bevel" type="QString" />
+            <Option name="outline_color" value="85,85,85,255" type="QString" />
+            <Option name="outline_style" value="solid" type="QString" />
+            <Option name="outline_width" value="0.15" type="QString" />
+            <Option name="outline_width_unit" value="MM" type="QString" />
+            <Option name="style" value="solid" type="QString" />
+          </Option>
+          <prop k="color" v="0,119,187,255" />
+          <prop k="joinstyle" v="bevel" />
+          <prop k="outline_color" v="85,85,85,255" />
+          <prop k="outline_style" v="solid" />
+          <prop k="outline_width" v="0.15" />
+          <prop k="outline_width_unit" v="MM" />
+          <prop k="style" v="solid" />
+        </layer>
+      </symbol>
+      <symbol name="2" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+        <layer class="SimpleFill" enabled="1" locked="0" pass="0">
+          <Option type="Map">
             <Option name="color" value="238,119,51,255" type="QString" />
             <Option name="joinstyle" value="bevel" type="QString" />
             <Option name="outline_color" value="85,85,85,255" type="QString" />
@@ -49,7 +70,7 @@
           <prop k="style" v="solid" />
         </layer>
       </symbol>
-      <symbol name="2" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+      <symbol name="3" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
         <layer class="SimpleFill" enabled="1" locked="0" pass="0">
           <Option type="Map">
             <Option name="color" value="153,204,102,255" type="QString" />
@@ -69,7 +90,7 @@
           <prop k="style" v="solid" />
         </layer>
       </symbol>
-      <symbol name="3" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+      <symbol name="4" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
         <layer class="SimpleFill" enabled="1" locked="0" pass="0">
           <Option type="Map">
             <Option name="color" value="255,255,255,255" type="QString" />
@@ -107,7 +128,7 @@
           <prop k="line_width_unit" v="MM" />
           <prop k="offset" v="0" />
           <prop k="offset_unit" v="MM" />
-          <symbol name="@3@1" type="line" alpha="1" clip_to_extent="1" force_rhr="0">
+          <symbol name="@4@1" type="line" alpha="1" clip_to_extent="1" force_rhr="0">
             <layer class="SimpleLine" enabled="1" locked="0" pass="0">
               <Option type="Map">
                 <Option name="capstyle" value="square" type="QString" />
@@ -127,7 +148,7 @@
           </symbol>
         </layer>
       </symbol>
-      <symbol name="4" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
+      <symbol name="5" type="fill" alpha="1" clip_to_extent="1" force_rhr="0">
         <layer class="SimpleFill" enabled="1" locked="0" pass="0">
           <Option type="Map">
             <Option name="color" value="255,255,255,255" type="QString" />

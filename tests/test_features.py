@@ -45,19 +45,33 @@ def test_flat_linear_series_has_exact_trend_and_no_events():
     assert row["bsi_spike"] == pytest.approx(0.0)
 
 
-def test_cultivation_events_and_renovation_are_counted():
-    #          tilled            tilled                 cleared, then regrowth
+def test_cultivation_events_are_counted_and_are_not_a_renovation():
+    #          tilled            tilled
     ndvi = [0.6, 0.2, 0.6, 0.7, 0.3, 0.65, 0.7, 0.7]
     bsi = [-0.1, 0.1, -0.1, -0.1, 0.08, -0.1, -0.1, -0.1]
     f = parcel_features(None, None, series=_series(ndvi, bsi)).iloc[0]
     assert f["events"] == 2  # falls of 0.4 and 0.4, each with a BSI rise >= 0.03
     assert f["ndvi_max_drop"] == pytest.approx(0.4)
-    assert f["renovation_seen"]  # fall >= 0.2 with bare soil, regrowth >= 0.15 after it
-    assert str(f["renovation_date"])[:10] == "2020-03-01"
+    # two tillage cycles: a vegetable garden, not a renovation (nothing flat before)
+    assert not f["renovation_seen"] and pd.isna(f["clearing_date"])
     # the dry season (March-August) holds 0.2, 0.6, 0.7, 0.3: median 0.45, minimum 0.2
     assert f["ndvi_dry_median"] == pytest.approx(0.45)
     assert f["ndvi_dry_min"] == pytest.approx(0.2)
     assert f["ndvi_wet_median"] == pytest.approx(np.median([0.6, 0.65, 0.7, 0.7]))
+
+
+def test_a_clearing_after_a_flat_spell_then_regrowth_is_a_dated_renovation():
+    # flat shrubs (0.50 +- 0.01) on three dates, cleared by 1 June, grown back by 1 Sept
+    ndvi = [0.5, 0.51, 0.5, 0.25, 0.28, 0.45, 0.55, 0.6]
+    bsi = [0.0, 0.0, 0.0, 0.12, 0.1, 0.02, -0.05, -0.07]
+    f = parcel_features(None, None, series=_series(ndvi, bsi)).iloc[0]
+    assert f["renovation_seen"]
+    assert str(f["clearing_date"])[:10] == "2020-06-01"  # the first date seen bare
+    assert str(f["regrowth_date"])[:10] == "2020-09-01"  # 0.45 >= 0.25 + 0.1
+    # the same clearing on a series tilled before it is a cultivation cycle
+    tilled = [0.6, 0.3, 0.6, 0.25, 0.28, 0.45, 0.55, 0.6]
+    bsi2 = [0.0, 0.1, 0.0, 0.12, 0.1, 0.02, -0.05, -0.07]
+    assert not parcel_features(None, None, series=_series(tilled, bsi2)).iloc[0]["renovation_seen"]
 
 
 def test_clouded_dates_are_left_out_and_counted():
@@ -101,3 +115,77 @@ def test_time_series_through_the_zonal_engine_uses_exact_coverage():
     f = parcel_features(parcels, None, series=s, min_valid=0.6)
     assert list(f["clear_obs"]) == [2, 0]
     assert list(f.index) == list(parcels.index)
+
+
+# --------------------------------------------------------------------------- the registry
+def test_the_registry_is_the_one_list_of_features():
+    from ntmgis import config, flags
+    from ntmgis.features import (
+        DEFAULT_INDICES,
+        FEATURES,
+        MODEL_FEATURES,
+        REGISTRY,
+        feature,
+        features_needing,
+    )
+
+    names = [f.name for f in REGISTRY]
+    assert len(names) == len(set(names)) and list(FEATURES) == names
+    assert MODEL_FEATURES == tuple(f.name for f in REGISTRY if f.model)
+    assert flags.MODEL_FEATURES == MODEL_FEATURES
+    # the default indices are what the model's features need, NDVI first
+    assert DEFAULT_INDICES == ("ndvi", "evi", "ndmi", "bsi")
+    assert config.RunConfig(parcels=None, imagery=None).indices == DEFAULT_INDICES
+    assert set(features_needing(DEFAULT_INDICES)) == set(names)
+    for f in REGISTRY:
+        assert f.description_vi and f.description_en
+        assert f.abandoned_when in (None, "low", "high")
+        if f.abandoned_when:  # a feature a reason may state has its phrase in both languages
+            assert "{value}" in f.phrase_vi and "{value}" in f.phrase_en, f.name
+    assert feature("ndvi_p90").indices == ("ndvi",)
+
+
+def test_a_misspelt_feature_or_index_is_an_error_never_dropped():
+    from ntmgis.errors import ConfigError, InputError
+    from ntmgis.features import select_features
+
+    with pytest.raises(InputError, match="Unknown feature 'ndvi_p09'.*Did you mean 'ndvi_p90'"):
+        select_features(["ndvi_p90", "ndvi_p09"])
+    s = _series([0.5] * 8, [0.0] * 8)
+    with pytest.raises(InputError, match="Unknown index name.*'?bsy"):
+        parcel_time_series(None, None, indices=("ndvi", "bsy"))
+    from ntmgis.config import load_config
+
+    with pytest.raises(ConfigError, match="unknown index 'evii'"):
+        load_config({"inputs": {"parcels": ".", "imagery": "."},
+                     "imagery": {"indices": ["ndvi", "evii"]}})  # fmt: skip
+    assert s.full_pixels is None
+
+
+def test_produced_columns_follow_the_registry_and_the_indices_read():
+    from ntmgis.features import REGISTRY
+
+    f = parcel_features(None, None, series=_series([0.5] * 8, [0.0] * 8))
+    assert list(f.columns) == [r.name for r in REGISTRY if r.available({"ndvi", "bsi"})]
+    assert "evi_median" not in f and "bsi_spike" in f
+
+
+def test_full_and_partial_pixels_come_from_the_coverage():
+    import geopandas as gpd
+
+    t = Affine(10, 0, 0, 0, -10, 30)
+    ndvi = np.arange(9, dtype="float32").reshape(1, 3, 3) / 10
+    stack = RasterStack(np.concatenate([ndvi, ndvi * 0]), t, "EPSG:32648",
+                        ["2020-01-15/ndvi", "2020-01-15/bsi"])  # fmt: skip
+    parcels = gpd.GeoDataFrame(
+        geometry=[shapely.box(5, 5, 15, 15), shapely.box(0, 0, 20, 20), shapely.box(0, 0, 25, 20)],
+        crs="EPSG:32648",
+    )
+    s = parcel_time_series(parcels, stack, indices=("ndvi", "bsi"))
+    assert list(s.full_pixels) == [0, 4, 4]  # a quarter of 4 pixels; 2 x 2 whole; + half a column
+    assert list(s.partial_pixels) == [4, 0, 2]
+    # the core pixel: the most covered one (the first of equals in grid order)
+    assert s.core_weight.tolist() == [0.25, 1.0, 1.0]
+    assert s.core["ndvi"][0, 0] == pytest.approx(0.3)  # row 1, col 0 -> value 3 / 10
+    f = parcel_features(parcels, None, series=s, min_valid=0.6)
+    assert list(f["full_pixels"]) == [0, 4, 4] and list(f["partial_pixels"]) == [4, 0, 2]

@@ -46,7 +46,7 @@ def _features(**cols):
     return pd.DataFrame(data)
 
 
-def test_first_rule_that_holds_decides_and_every_reason_is_kept(tmp_path):
+def test_first_rule_that_holds_decides_and_gives_the_reason(tmp_path):
     path = tmp_path / "rules.toml"
     path.write_text(RULES, encoding="utf-8")
     f = _features(ndvi_p90=[0.18, 0.7, 0.7, 0.3], ndvi_amplitude=[0.02, 0.02, 0.3, 0.3],
@@ -55,11 +55,12 @@ def test_first_rule_that_holds_decides_and_every_reason_is_kept(tmp_path):
     assert list(out["flag"]) == ["hoang_hoa", "nghi_van", "binh_thuong", "thieu_du_lieu"]
     assert list(out["flag_rule"]) == ["bare", "flat", "", ""]
     assert out["flag_score"].iloc[0] == 0.9 and out["flag_score"].iloc[1] == 0.5
-    assert out["flag_reasons"].iloc[0] == (
-        "NDVI thấp quanh năm (0,18): không có dấu hiệu canh tác; NDVI phẳng (biên độ 0,02)"
-    )
-    assert out["flag_reasons_en"].iloc[0].startswith("Low NDVI all year (0.18)")
-    assert "Quá ít lần quan sát không mây (2)" in out["flag_reasons"].iloc[3]
+    # only the deciding rule speaks: the "flat" rule also holds for parcel 0, unsaid
+    assert out["flag_reasons"].iloc[0] == "NDVI thấp quanh năm (0,18): không có dấu hiệu canh tác"
+    assert out["flag_reasons_en"].iloc[0] == "Low NDVI all year (0.18): no sign of cultivation"
+    assert out["flag_reason_keys"].iloc[0] == "rule:bare"
+    assert out["flag_reasons"].iloc[2] == ""  # no rule caught it: nothing to say
+    assert out["flag_reasons"].iloc[3] == "chỉ 2 lần chụp thấy rõ thửa (cần ít nhất 4)"
 
 
 def test_default_rules_load_and_use_known_features():
@@ -160,7 +161,7 @@ def test_agreement_lists_the_field_visits():
         "khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay", "phu_hop",
         "phu_hop", "khong_du_lieu", "phu_hop",
     ]  # fmt: skip
-    assert list(out["visit"]) == [True, True, True, False, False, False, True]
+    assert list(out["disagrees"]) == [True, True, True, False, False, False, True]
 
 
 def test_evaluate_counts_by_hand():
@@ -179,3 +180,145 @@ def test_evaluate_counts_by_hand():
     assert ev.f1 == pytest.approx(2 / 3)
     ev2 = evaluate(result, truth, positive=("hoang_hoa", "nghi_van"))
     assert ev2.precision == pytest.approx(2 / 4) and ev2.recall == pytest.approx(2 / 3)
+
+
+# --------------------------------------------------------------------------- outcomes
+def _renovated_row(**kw):
+    base = {"clear_obs": 14, "coverage_fraction": 1.0, "pixels": 6.0, "full_pixels": 3,
+            "ndvi_p90": 0.6, "events": 1, "ndvi_amplitude": 0.3, "renovation_seen": True,
+            "ndvi_median": 0.5, "ndvi_resid_std": 0.1, "ndvi_max_drop": 0.3, "ndvi_trend": 0.1,
+            "clearing_date": pd.Timestamp("2020-06-01"),
+            "regrowth_date": pd.Timestamp("2020-08-20")}  # fmt: skip
+    base.update(kw)
+    return base
+
+
+def test_a_garden_cleared_after_the_survey_is_renovated_not_a_survey_error():
+    f = pd.DataFrame([_renovated_row(), _renovated_row(), _renovated_row()])
+    survey = pd.Series(["hoang_hoa", "hoang_hoa", "hoang_hoa"])
+    dates = pd.Series(pd.to_datetime(["2020-04-20", "2020-07-01", None]))
+    out, _ = flag_parcels(f, survey_class=survey, survey_date=dates, calibration="rules")
+    assert list(out["flag"]) == ["cai_tao"] * 3
+    assert out["flag_reasons"].iloc[0] == (
+        "dọn vườn ngày 01/06/2020 (NDVI giảm mạnh, đất trống lộ ra), cây mọc lại từ tháng "
+        "08/2020; khảo sát ngày 20/04/2020, trước khi dọn vườn"
+    )
+    assert out["flag_reasons_en"].iloc[2].endswith("no survey date: decided from the imagery alone")
+    agree = survey_agreement(survey, out, f, dates)
+    # surveyed in April, cleared in June: the survey was right then; cleared before the
+    # July survey that still says abandoned: the survey missed it
+    assert list(agree["agreement"]) == ["phu_hop", "khao_sat_hoang_anh_tot", "phu_hop"]
+
+
+def test_a_parcel_covering_no_pixel_abstains_never_a_confident_verdict():
+    f, labels, groups, _ = _separable()
+    f["pixels"], f["full_pixels"] = 6.0, 2
+    f.loc[0, ["pixels", "full_pixels"]] = [0.005, 0]  # a 0.5 m² sliver
+    f.loc[0, ["ndvi_p90", "ndvi_median", "events"]] = [0.2, 0.15, 0]  # looks bare
+    out, cal = flag_parcels(f, survey_class=labels, groups=groups, min_labels=20)
+    assert cal.mode == "calibrated"
+    assert out.loc[0, "flag"] == "thieu_du_lieu" and out.loc[0, "evidence"] == "yeu"
+    assert out.loc[0, "flag_reasons"] == "thửa chỉ phủ 0,005 điểm ảnh (cần ít nhất 1)"
+    assert out["evidence"].isin(["manh", "vua", "yeu"]).all()
+    # under 8 full pixels the evidence is never strong
+    assert not out["evidence"].eq("manh").any()
+
+
+def test_calibrated_reasons_follow_the_attributions_and_the_commune_references():
+    f, labels, groups, y = _separable()
+    out, cal = flag_parcels(f, survey_class=labels, groups=groups, min_labels=20)
+    refs = cal.references
+    abandoned = out["flag"].eq("hoang_hoa")
+    assert (abandoned == y).all()
+    # strongest first, at most three, never a number left empty
+    assert out["flag_reasons"].str.count("; ").le(2).all()
+    assert not out["flag_reasons"].str.contains(r"\?|nan").any()
+    for i in np.flatnonzero(abandoned)[:10]:
+        for key in out.loc[i, "flag_reason_keys"].split(";"):
+            name = key.removeprefix("nhung:")
+            lower = f.loc[i, name] < refs.loc[name, "binh_thuong"]
+            from ntmgis.features import feature
+
+            argues_abandoned = lower == (feature(name).abandoned_when == "low")
+            assert argues_abandoned != key.startswith("nhung:"), (i, key)
+    text = out.loc[np.flatnonzero(abandoned)[0], "flag_reasons"]
+    assert "(vườn có canh tác trong xã: " in text
+
+
+def test_isotonic_calibration_agrees_with_scikit_learn():
+    from sklearn.isotonic import IsotonicRegression
+
+    from ntmgis.flags import _Isotonic
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=400).round(2)  # ties included
+    y = (rng.random(400) < 1 / (1 + np.exp(-2 * x))).astype(float)
+    ours = _Isotonic().fit(x, y).predict(np.linspace(-4, 4, 81))
+    ref = IsotonicRegression(out_of_bounds="clip").fit(x, y).predict(np.linspace(-4, 4, 81))
+    np.testing.assert_allclose(ours, ref, atol=1e-12)
+
+
+def test_group_folds_never_split_a_hamlet():
+    from ntmgis.flags import _group_folds
+
+    groups = np.array(["a"] * 50 + ["b"] * 30 + ["c"] * 30 + ["d"] * 10 + ["e"] * 5)
+    folds = _group_folds(groups, 3)
+    assert sorted(np.concatenate(folds)) == list(range(len(groups)))
+    assert all(len({groups[i] for i in f}) >= 1 for f in folds)
+    owner = {g: {k for k, f in enumerate(folds) if g in set(groups[f])} for g in set(groups)}
+    assert all(len(v) == 1 for v in owner.values())
+    assert sorted(len(f) for f in folds) == [35, 40, 50]  # largest first: a | b+d | c+e
+
+
+def test_visit_list_ranks_by_chance_times_area_within_capacity():
+    from ntmgis.flags import visit_list
+
+    n = 20
+    flags = pd.DataFrame({"flag": ["hoang_hoa"] * 4 + ["binh_thuong"] * 16,
+                          "flag_score": [0.9, 0.8, 0.95, 0.6] + [0.1] * 15 + [0.4]})  # fmt: skip
+    survey = pd.Series(["vuon_tap", "dat_chuan", "hoang_hoa", "vuon_tap"] + ["vuon_tap"] * 16)
+    area = pd.Series([500, 2000, 800, 300] + [600] * 15 + [1000])
+    out = visit_list(flags, survey, hamlet=pd.Series(["Thôn A"] * n), area=area)
+    # 15 % of 20 gardens: 3 visits; chance the survey is wrong: 0.9, 0.8, 0.05 (survey
+    # says abandoned, imagery agrees), 0.6, ... 0.4 -> values 450, 1600, 40, 180, 400
+    assert out["visit"].sum() == 3
+    assert list(out.loc[out["visit"], "visit_rank"].sort_values().index) == [1, 0, 19]
+    assert out.loc[1, "visit_value"] == pytest.approx(1600.0)
+    assert out.attrs["expected_errors"] == pytest.approx(0.8 + 0.9 + 0.4)
+    assert out.loc[1, "visit_reason"] == (
+        "khảo sát ghi 'Vườn đạt chuẩn' nhưng ảnh cho thấy vườn hoang hóa "
+        "(khả năng khảo sát sai 0,80, 2000 m²)"
+    )
+    two = visit_list(flags, survey, hamlet=pd.Series(["Thôn A"] * n), area=area,
+                     visits_per_hamlet=2)  # fmt: skip
+    assert two["visit"].sum() == 2 and two.loc[[0, 1], "visit"].all()
+
+
+def test_flag_keys_match_the_palette():
+    from ntmgis import palette
+    from ntmgis.flags import EVIDENCE, FLAGS
+
+    assert set(FLAGS) <= set(palette.get_theme("flag").keys)
+    assert set(palette.get_theme("flag").keys) - set(FLAGS) == {"khong_phai_vuon"}
+    assert set(EVIDENCE) <= set(palette.get_theme("evidence").keys)
+    assert palette.label("evidence", "manh") == "Mạnh"
+    assert palette.label("flag", "cai_tao", "en") == "Renovated this season"
+
+
+def test_the_visit_capacity_is_a_config_key_and_a_cli_option(tmp_path):
+    from click.testing import CliRunner
+
+    from ntmgis.cli.run import run
+    from ntmgis.config import load_config
+
+    base = {"inputs": {"parcels": str(tmp_path), "imagery": str(tmp_path)}}
+    assert load_config(base).visits_per_hamlet is None
+    assert load_config(base).max_visit_share == 0.15
+    cfg = load_config({**base, "flags": {"visits_per_hamlet": 12, "max_visit_share": 0.1}})
+    assert cfg.visits_per_hamlet == 12 and cfg.max_visit_share == 0.1
+    with pytest.raises(ConfigError, match="visits_per_hamlet .* must be 0 or more"):
+        load_config({**base, "flags": {"visits_per_hamlet": -1}})
+    with pytest.raises(ConfigError, match="max_visit_share .* between 0 and 1"):
+        load_config({**base, "flags": {"max_visit_share": 1.5}})
+    out = CliRunner().invoke(run, ["--help"])
+    assert out.exit_code == 0 and "--visits-per-hamlet" in out.output

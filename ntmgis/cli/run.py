@@ -36,8 +36,16 @@ import click
     type=click.IntRange(min=1),
     help="Run on a local Dask cluster of N worker processes (127.0.0.1).",
 )
+@click.option(
+    "--visits-per-hamlet",
+    "visits_per_hamlet",
+    type=click.IntRange(min=0),
+    help="Field visits each hamlet's office can make (default: 15% of its gardens; config "
+    "[flags] visits_per_hamlet).",
+)
 def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
-        scheduler: str | None, workers: int | None) -> None:  # fmt: skip
+        scheduler: str | None, workers: int | None,
+        visits_per_hamlet: int | None = None) -> None:  # fmt: skip
     """Run the whole chain on a commune: survey, imagery, statistics, flags, outputs.
 
     CONFIG is a TOML file (see ntmgis.config), a commune's or a province's (a
@@ -71,11 +79,13 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
         if not is_province_config(config):
             with progress_bar("ntmgis run") as progress:
                 outcome = run_config(config, out=outdir, scheduler=scheduler, workers=workers,
+                                     visits_per_hamlet=visits_per_hamlet,
                                      progress=progress)  # fmt: skip
             click.echo(commune_result(outcome).summary())
             return
         with progress_bar("ntmgis run (province)") as progress:
             outcome = run_config(config, out=outdir, scheduler=scheduler, workers=workers,
+                                 visits_per_hamlet=visits_per_hamlet,
                                  progress=progress)  # fmt: skip
         click.echo(outcome.summary())
         if outdir:
@@ -93,6 +103,8 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
     )
     for followup in campaigns:
         cfg = sample_config(layers, out=out, followup=followup)
+        if visits_per_hamlet is not None:
+            cfg.visits_per_hamlet = visits_per_hamlet
         title = "baseline campaign" if followup is None else f"follow-up campaign {followup}"
         click.secho(f"== Sample commune, {title} ==", bold=True)
         with progress_bar("ntmgis run") as progress:

@@ -23,6 +23,7 @@ REQUIRED = [
     ("pyproj", "pyproj>=3.7"),
     ("pyogrio", "pyogrio>=0.9"),
     ("sklearn", "scikit-learn>=1.3"),
+    ("lightgbm", "lightgbm>=4.0"),
     ("matplotlib", "matplotlib>=3.6"),
     ("openpyxl", "openpyxl>=3.1"),
 ]
