@@ -308,7 +308,8 @@ def _prepare(inputs: _Inputs, theme: str):
             "sheet": _column(parcels, "sheet").values,
             "parcel_no": _column(parcels, "parcel_no").values,
         },
-        geometry=parcels.geometry.values,
+        # polygons as they are; a collection's polygons; lines, points, None: empty
+        geometry=_polygonal(parcels.geometry.values),
         crs=parcels.crs,
     )
     area = _column(parcels, "area_m2", required=False)
@@ -334,7 +335,7 @@ def _prepare(inputs: _Inputs, theme: str):
         frame["reason"] = np.where(reasons == "", frame["reason"].to_numpy(), joined)
     if "flag_score" in parcels.columns:
         frame["score"] = pd.to_numeric(parcels["flag_score"], errors="coerce").values
-    frame = frame[~frame.geometry.is_empty & frame.geometry.notna()]
+    # a parcel without a shape is still counted and listed (the visit table), not drawn
 
     hamlets = inputs.hamlets
     if hamlets is not None and len(hamlets):
@@ -378,14 +379,53 @@ def _prepare(inputs: _Inputs, theme: str):
 # --------------------------------------------------------------------------------------
 
 
+def _polygonal(geoms):
+    """The polygonal part of each geometry: polygons kept, lines and points dropped.
+
+    A GeometryCollection keeps its polygons (as a MultiPolygon); a geometry with no
+    polygonal part (a LineString, a Point, None) becomes an empty polygon, so that its
+    parcel is still counted and listed, only not drawn.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> line = shapely.LineString([(2, 2), (3, 3)])
+    >>> gc = shapely.GeometryCollection([shapely.box(0, 0, 1, 1), line])
+    >>> [g.wkt for g in _polygonal([gc, line, None])]
+    ['MULTIPOLYGON (((1 0, 1 1, 0 1, 0 0, 1 0)))', 'POLYGON EMPTY', 'POLYGON EMPTY']
+    """
+    import numpy as np
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    out = geoms.copy()
+    kind = shapely.get_type_id(geoms)  # -1 None, 3 Polygon, 6 MultiPolygon, 7 collection
+    for i in np.flatnonzero(~np.isin(kind, (3, 6))):
+        parts = []
+        stack = [geoms[i]] if geoms[i] is not None else []
+        while stack:
+            for part in shapely.get_parts(stack.pop()):
+                if part.geom_type == "Polygon":
+                    parts.append(part)
+                elif part.geom_type in ("MultiPolygon", "GeometryCollection"):
+                    stack.append(part)
+        parts = [p for p in parts if not p.is_empty]
+        out[i] = shapely.MultiPolygon(parts) if parts else shapely.Polygon()
+    return out
+
+
 def _paths(geoms):
-    """Matplotlib Paths of polygons (holes kept), one per geometry."""
+    """Matplotlib Paths of the polygonal parts (holes kept), one per geometry.
+
+    Lines and points have no area to colour: a geometry without a polygonal part gives
+    an empty path (its parcel is listed, not drawn).
+    """
     import numpy as np
     import shapely
     from matplotlib.path import Path as MPath
 
     out = []
-    for geom in geoms:
+    for geom in _polygonal(geoms):
         verts, codes = [], []
         for part in shapely.get_parts(geom):
             for ring in [part.exterior, *part.interiors]:
@@ -401,6 +441,165 @@ def _paths(geoms):
         else:
             out.append(MPath(np.zeros((1, 2)), [MPath.MOVETO]))
     return out
+
+
+def _simplified(geoms, scale: float):
+    """Geometries simplified to what a printed map at ``1:scale`` can show (0.05 mm)."""
+    import shapely
+
+    return shapely.simplify(_polygonal(geoms), 0.05 * scale / 1000.0, preserve_topology=True)
+
+
+_TEXT_GROUP = []
+_METRICS: dict = {}  # (renderer type, text, font, math) -> (width, height, descent)
+
+
+class _Measured:
+    """A renderer whose text measurements are remembered from page to page.
+
+    Text artists measure every string before drawing it (for its alignment); a PDF
+    renderer measures the same string in the same font the same way on every page, so a
+    parcel number, a legend entry or a signature line is measured once per document
+    rather than once per page. Everything else goes to the real renderer.
+    """
+
+    def __init__(self, renderer):
+        self._renderer = renderer
+        self._kind = type(getattr(renderer, "_renderer", renderer)).__name__
+
+    def __getattr__(self, name):
+        return getattr(self._renderer, name)
+
+    def get_text_width_height_descent(self, s, prop, ismath):
+        key = (self._kind, s, hash(prop), str(prop), ismath)
+        found = _METRICS.get(key)
+        if found is None:
+            found = self._renderer.get_text_width_height_descent(s, prop, ismath)
+            if len(_METRICS) > 50_000:
+                _METRICS.clear()
+            _METRICS[key] = found
+        return found
+
+
+def _Texts(ax, zorder=3):  # noqa: N802 - builds an artist, named like one
+    """Many texts of an axes drawn through a few reused Text artists (one per style).
+
+    ``Axes.text`` builds a full artist (properties, transforms, a clip path) per string,
+    which costs more than drawing it; here each string is a tuple and one Text artist per
+    style is moved and redrawn, in the order the texts were added: the same PDF
+    operators, fonts and positions. matplotlib is imported only when maps are drawn.
+    """
+    if not _TEXT_GROUP:
+        from matplotlib.artist import Artist
+        from matplotlib.text import Text
+
+        class TextGroup(Artist):
+            def __init__(self):
+                super().__init__()
+                self.items = []  # (x, y, text, style key)
+                self.styles = {}  # style key -> Text
+
+            def add(self, x, y, text, transform, **kwargs):
+                kwargs.setdefault("clip_on", False)
+                key = (id(transform), tuple(sorted((k, repr(v)) for k, v in kwargs.items())))
+                if key not in self.styles:
+                    artist = Text(0, 0, "", **kwargs)
+                    artist.set_transform(transform)
+                    self.styles[key] = artist
+                self.items.append((x, y, str(text), key))
+
+            @property
+            def texts(self):
+                return [t for _, _, t, _ in self.items]
+
+            def draw(self, renderer):
+                if not self.get_visible():
+                    return
+                for artist in self.styles.values():
+                    if artist.figure is None:
+                        artist.set_figure(self.figure)
+                measured = _Measured(renderer)
+                for x, y, text, key in self.items:
+                    artist = self.styles[key]
+                    artist.set_position((x, y))
+                    artist.set_text(text)
+                    artist.draw(measured)
+                self.stale = False
+
+        _TEXT_GROUP.append(TextGroup)
+    group = _TEXT_GROUP[0]()
+    group.set_zorder(zorder)
+    ax.add_artist(group)
+    return group
+
+
+def _drawn_texts(ax) -> list[str]:
+    """Every string an axes draws: its Text artists and its text groups, in order."""
+    out = [t.get_text() for t in ax.texts]
+    for artist in ax.get_children():
+        if _TEXT_GROUP and isinstance(artist, _TEXT_GROUP[0]):
+            out.extend(artist.texts)
+    return out
+
+
+class _Box:
+    """A rectangle of the page, in mm from its lower-left corner, drawn on the page axes.
+
+    One axes a page instead of one a block (legend, table, notes, signature): the block
+    keeps its own coordinates (``get_xlim``/``get_ylim`` give its size), its lines and
+    patches are clipped to it as an axes would clip them, its texts go through one
+    :class:`_Texts` group of the page.
+    """
+
+    def __init__(self, page, texts, x, y, w, h):
+        from matplotlib.transforms import Affine2D, Bbox, TransformedBbox
+
+        self.page, self._texts = page, texts
+        self.w, self.h = w, h
+        self.transform = Affine2D().translate(x, y) + page.transData
+        self.clip = TransformedBbox(Bbox.from_bounds(0, 0, w, h), self.transform)
+        self._lines = {}  # clip_on -> (LineCollection, segments, colours, widths)
+
+    def get_xlim(self):
+        return (0.0, self.w)
+
+    def get_ylim(self):
+        return (0.0, self.h)
+
+    def text(self, x, y, s, **kwargs):
+        self._texts.add(x, y, s, self.transform, **kwargs)
+
+    def add_patch(self, patch):
+        patch.set_transform(self.transform)
+        patch.set_clip_box(self.clip)
+        self.page.add_patch(patch)
+        return patch
+
+    def plot(self, xs, ys, *, color="black", linewidth=1.0, clip_on=True):
+        """A straight segment, the only kind of line the blocks draw.
+
+        One collection holds the box's clipped segments, another those drawn past its
+        edge (``clip_on=False``), as separate Line2D artists on an axes would be.
+        """
+        from matplotlib.collections import LineCollection
+        from matplotlib.colors import to_rgba
+
+        if clip_on not in self._lines:
+            lines = LineCollection([], capstyle="projecting", zorder=2)
+            lines.set_transform(self.transform)
+            self.page.add_collection(lines, autolim=False)
+            if clip_on:
+                lines.set_clip_box(self.clip)
+            else:
+                lines.set_clip_on(False)
+            self._lines[clip_on] = (lines, [], [], [])
+        lines, segments, colors, widths = self._lines[clip_on]
+        segments.append([(xs[0], ys[0]), (xs[1], ys[1])])
+        colors.append(to_rgba(color))
+        widths.append(linewidth)
+        lines.set_segments(segments)
+        lines.set_color(colors)
+        lines.set_linewidth(widths)
 
 
 _HATCH = {"/": "//////", "\\": "\\\\\\\\\\\\", "-": "------"}
@@ -424,12 +623,12 @@ def _draw_parcels(ax, paths, keys, theme, *, lw=0.15, zorder=2):
         ax.add_collection(coll)
 
 
-def _draw_outline(ax, geoms, *, color="black", lw=1.2, ls="-", zorder=5):
+def _draw_outline(ax, geoms=None, *, paths=None, color="black", lw=1.2, ls="-", zorder=5):
     from matplotlib.collections import PathCollection
 
     ax.add_collection(
         PathCollection(
-            _paths(geoms),
+            _paths(geoms) if paths is None else paths,
             facecolors="none",
             edgecolors=color,
             linewidths=lw,
@@ -446,10 +645,19 @@ def _mm_axes(fig, paper_mm, x, y, w, h):
 
 
 def _blank_axes(fig, paper_mm, x, y, w, h):
-    ax = _mm_axes(fig, paper_mm, x, y, w, h)
+    """A block of the page in mm (a :class:`_Box` on the page's one blank axes)."""
+    page, texts = fig._ntmgis_page
+    return _Box(page, texts, x, y, w, h)
+
+
+def _page_axes(fig, paper_mm):
+    """The page's one blank axes, in mm, and its text group."""
+    w, h = paper_mm
+    ax = _mm_axes(fig, paper_mm, 0, 0, w, h)
     ax.set_xlim(0, w)
     ax.set_ylim(0, h)
     ax.set_axis_off()
+    fig._ntmgis_page = (ax, _Texts(ax))
     return ax
 
 
@@ -592,7 +800,7 @@ def _labels(ax, frame, scale, fs):
     size = fs * 0.62
     char_w = 0.6 * size * 0.3528 * mm  # DejaVu digits are 0.64 em wide
     height = size * 0.3528 * mm * 0.75
-    geoms = frame.geometry.values
+    geoms = _polygonal(frame.geometry.values)
     if hasattr(shapely, "maximum_inscribed_circle"):  # shapely >= 2.1: the pole of inaccessibility
         centers = shapely.get_point(shapely.maximum_inscribed_circle(geoms, tolerance=0.5), 0)
     else:  # pragma: no cover - shapely 2.0
@@ -601,8 +809,9 @@ def _labels(ax, frame, scale, fs):
     widths = texts.str.len().to_numpy() * char_w
     boxes = shapely.box(cx - widths / 2, cy - height / 2, cx + widths / 2, cy + height / 2)
     fits = shapely.contains(geoms, boxes) & (texts.str.len().to_numpy() > 0)
+    group = _Texts(ax, zorder=6)
     for x, y, t in zip(cx[fits], cy[fits], texts.to_numpy()[fits]):
-        ax.text(x, y, t, ha="center", va="center", fontsize=size, color="#222222", zorder=6)
+        group.add(x, y, t, ax.transData, ha="center", va="center", fontsize=size, color="#222222")
     return int(np.count_nonzero(fits))
 
 
@@ -983,6 +1192,7 @@ def _new_page(layout: _Layout, title: str, subtitle: str, fs: float):
 
     w, h = layout.paper
     fig = Figure(figsize=(w / 25.4, h / 25.4))
+    _page_axes(fig, layout.paper)
     ax = _blank_axes(fig, layout.paper, 0, 0, w, h)
     ax.text(
         w / 2,
@@ -1021,6 +1231,55 @@ class _Context:
     hamlets: object
     signer: tuple = ("TM. ỦY BAN NHÂN DÂN XÃ", "CHỦ TỊCH")
     signer_name: str = ""
+    shaped: object = None  # parcels with a polygonal part (drawn)
+    bounds: object = None  # (n, 4) bounds of the parcels
+    hamlet_bounds: object = None
+    hamlet_paths: list = None
+    commune_area: object = None
+
+
+def _print_geometry(ctx: _Context) -> None:
+    """Bounds and drawing paths of parcels and hamlets, once for every page.
+
+    Paths are simplified to 0.05 mm at the largest scale any page is printed at (no
+    visible change; fewer vertices to write on every page that shows them).
+    """
+    import shapely
+
+    poly = ctx.frame.geometry.values
+    ctx.shaped = ~shapely.is_empty(poly)
+    ctx.bounds = shapely.bounds(poly)
+    hamlet_poly = _polygonal(ctx.hamlets.geometry.values)
+    ctx.hamlet_bounds = shapely.bounds(hamlet_poly)
+    ctx.commune_area = ctx.hamlets.geometry.union_all()
+    finest = min(
+        _fit(bounds, _layout(ctx.paper, _orientation(bounds, ctx.paper)))[0]
+        for bounds in (_page_bounds(ctx, n)[1] for n in [None, *ctx.hamlets["hamlet"]])
+    )
+    ctx.all_paths = _paths(_simplified(poly, finest))
+    ctx.hamlet_paths = _paths(_simplified(hamlet_poly, finest))
+
+
+def _page_bounds(ctx: _Context, name: str | None):
+    """The page's parcels (a mask) and the bounds its map shows: hamlet and parcels."""
+    import numpy as np
+
+    frame, hamlets = ctx.frame, ctx.hamlets
+    if name is None:
+        mine = np.ones(len(frame), dtype=bool)
+        rows = np.ones(len(hamlets), dtype=bool)
+    else:
+        mine = (frame["hamlet"] == name).to_numpy()
+        rows = (hamlets["hamlet"] == name).to_numpy()
+    hb = ctx.hamlet_bounds[rows]
+    pb = ctx.bounds[mine & ctx.shaped]
+    both = np.vstack([hb, pb]) if len(pb) else hb
+    both = both[~np.isnan(both).any(axis=1)]
+    if not len(both):
+        return mine, (0.0, 0.0, 1.0, 1.0)
+    x0, y0 = both[:, 0].min(), both[:, 1].min()
+    x1, y1 = both[:, 2].max(), both[:, 3].max()
+    return mine, (float(x0), float(y0), float(x1), float(y1))
 
 
 def _map_page(ctx: _Context, name: str | None, fs: float):
@@ -1028,14 +1287,8 @@ def _map_page(ctx: _Context, name: str | None, fs: float):
     import numpy as np
 
     frame, hamlets = ctx.frame, ctx.hamlets
-    if name is None:
-        area = hamlets.geometry.union_all()
-        mine = np.ones(len(frame), dtype=bool)
-    else:
-        area = hamlets.loc[hamlets["hamlet"] == name].geometry.union_all()
-        mine = (frame["hamlet"] == name).to_numpy()
+    mine, bounds = _page_bounds(ctx, name)
     sub = frame[mine]
-    bounds = area.union(sub.geometry.union_all()).bounds if len(sub) else area.bounds
     orientation = _orientation(bounds, ctx.paper)
     layout = _layout(ctx.paper, orientation)
     scale, extent = _fit(bounds, layout)
@@ -1049,11 +1302,12 @@ def _map_page(ctx: _Context, name: str | None, fs: float):
     fig = _new_page(layout, title, subtitle, f)
     ax = _mm_axes(fig, layout.paper, *layout.map)
     _setup_map(ax, extent, ctx.crs, f)
-    # context: the parcels of other hamlets in light grey, then this hamlet's by theme
+    # context: the parcels of other hamlets in light grey, then this hamlet's by theme;
+    # parcels without a polygonal part are counted and listed, not drawn
     x0, y0, x1, y1 = extent
-    idx = np.flatnonzero(~mine)
+    idx = np.flatnonzero(~mine & ctx.shaped)
     if len(idx):
-        b = frame.geometry.values[idx].bounds
+        b = ctx.bounds[idx]
         near = idx[(b[:, 2] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 1] <= y1)]
         from matplotlib.collections import PathCollection
 
@@ -1066,18 +1320,23 @@ def _map_page(ctx: _Context, name: str | None, fs: float):
                 zorder=1,
             )
         )
-    sub_paths = [ctx.all_paths[i] for i in np.flatnonzero(mine)]
-    _draw_parcels(ax, sub_paths, sub["key"].tolist(), ctx.theme, lw=0.15 / max(scale / 5000, 0.6))
+    drawn = np.flatnonzero(mine & ctx.shaped)
+    keys = frame["key"].to_numpy()
+    _draw_parcels(ax, [ctx.all_paths[i] for i in drawn], keys[drawn].tolist(), ctx.theme,
+                  lw=0.15 / max(scale / 5000, 0.6))  # fmt: skip
     visits = sub[sub["visit"]]
-    if len(visits):
-        _draw_outline(ax, visits.geometry.values, lw=0.9 if name else 0.45, zorder=4)
-    _draw_outline(ax, hamlets.geometry.values, color="#444444", lw=0.6, ls=(0, (4, 2)), zorder=5)
+    seen = drawn[frame["visit"].to_numpy()[drawn]]
+    if len(seen):
+        paths = [ctx.all_paths[i] for i in seen]
+        _draw_outline(ax, paths=paths, lw=0.9 if name else 0.45, zorder=4)
+    _draw_outline(ax, paths=ctx.hamlet_paths, color="#444444", lw=0.6, ls=(0, (4, 2)), zorder=5)
     if name is None:
-        _draw_outline(ax, [area], lw=1.6, zorder=6)
+        _draw_outline(ax, [ctx.commune_area], lw=1.6, zorder=6)
         _hamlet_names(ax, hamlets, f)
     else:
-        _draw_outline(ax, hamlets.loc[hamlets["hamlet"] == name].geometry.values, lw=1.6, zorder=6)
-        _labels(ax, sub, scale, f)
+        which = np.flatnonzero((hamlets["hamlet"] == name).to_numpy())
+        _draw_outline(ax, paths=[ctx.hamlet_paths[i] for i in which], lw=1.6, zorder=6)
+        _labels(ax, frame.iloc[drawn], scale, f)
     _scale_bar(ax, extent, scale, f)
     _north_arrow(ax, extent, scale, f)
 
@@ -1417,11 +1676,12 @@ def render_maps(
         date=_vn_date(date),
         meta_lines=_meta_lines(inputs.metadata, frame.crs, inputs.source),
         crs=frame.crs,
-        all_paths=_paths(frame.geometry.values),
+        all_paths=[],
         frame=frame,
         hamlets=hamlet_frame,
         **signer,
     )
+    _print_geometry(ctx)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     xa = str(commune).strip() if commune else "xa"

@@ -181,7 +181,7 @@ def test_labels_only_where_they_fit():
     # at 1:5000 "123" in 4.3 pt is ~7 m wide: fits the 30 m square, not the 3 m one, and
     # "5" does not fit the 2 m high strip
     assert maps._labels(ax, frame, 5000, 7.0) == 1
-    assert [t.get_text() for t in ax.texts] == ["123"]
+    assert maps._drawn_texts(ax) == ["123"]
 
 
 @needs_poppler
@@ -359,3 +359,47 @@ def test_progress_and_cancel_leave_no_partial_pdf(layers_dir, tmp_path):
     with pytest.raises(CancelledError):
         maps.render_maps(parcels, tmp_path / "cancel", png=True, progress=cancel)
     assert list((tmp_path / "cancel").iterdir()) == []
+
+
+def test_collections_lines_and_points_are_drawn_from_their_polygons_or_listed(tmp_path):
+    """Issue 17: a GeometryCollection parcel crashed the map step (``.exterior`` of a line)."""
+    from shapely.geometry import GeometryCollection, LineString, Point, box
+
+    square = box(500000, 2000000, 500030, 2000030)
+    parcels = gpd.GeoDataFrame(
+        {
+            "hamlet": ["Thôn A"] * 5,
+            "sheet": [1, 1, 1, 1, 1],
+            "parcel_no": [1, 2, 3, 4, 5],
+            "flag": ["hoang_hoa", "hoang_hoa", "nghi_van", "binh_thuong", "hoang_hoa"],
+            "visit": [True, True, True, False, True],
+            "owner": ["Chủ Một", "Chủ Hai", "Chủ Ba", "Chủ Bốn", "Chủ Năm"],
+        },
+        geometry=[
+            GeometryCollection([square, LineString([(500000, 2000000), (500100, 2000100)])]),
+            LineString([(500040, 2000000), (500070, 2000030)]),
+            Point(500080, 2000010),
+            box(500100, 2000000, 500140, 2000040),
+            None,
+        ],
+        crs=32648,
+    )
+    # the collection is drawn from its square, the others without a shape
+    poly = maps._polygonal(parcels.geometry.values)
+    assert poly[0].equals(square) and poly[3].equals(parcels.geometry[3])
+    assert [g.is_empty for g in poly] == [False, True, True, False, True]
+    paths = maps._paths(parcels.geometry.values)
+    assert len(paths[0].vertices) == 5 and len(paths[1].vertices) == 1
+
+    pdf = maps.render_maps(parcels, tmp_path, date=None)[0]
+    assert pdf.is_file() and pdf.stat().st_size > 0
+    if shutil.which("pdftotext") is None:
+        return
+    pages = [p for p in _pdftotext(pdf).split("\f") if p.strip()]
+    assert len(pages) == 2  # overview and Thôn A
+    # every parcel counted (3 abandoned of 5) and every visit listed, shape or not
+    assert "Vườn hoang hóa (3 thửa)" in pages[1]
+    assert "DANH SÁCH HỘ CẦN KIỂM TRA (4 thửa)" in pages[1]
+    for owner in ("Chủ Một", "Chủ Hai", "Chủ Ba", "Chủ Năm"):
+        assert owner in pages[1]
+    assert "Chủ Bốn" not in pages[1]
