@@ -184,11 +184,13 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
             for line in str(message).splitlines():
                 feedback.pushInfo(line)
         moved = {os.path.realpath(old): new for old, new in moved.items()}
-        # RunResult.outputs is keyed by readable labels: pick the files by their kind
-        paths = [moved.get(os.path.realpath(str(p)), str(p)) for p in result.outputs.values()]
-        gpkg = next(p for p in paths if p.endswith(".gpkg"))
-        report = next((p for p in paths if p.endswith(".xlsx")), None)
-        maps = next((p for p in paths if p.endswith(".pdf")), None)
+        # RunResult.outputs is keyed by kind ("gpkg", "report_xlsx", "report_pdf", "maps_pdf"):
+        # the progress report has a PDF of its own, so a file's suffix does not say what it is
+        where = {k: moved.get(os.path.realpath(str(p)), str(p)) for k, p in result.outputs.items()}
+        paths = list(where.values())
+        gpkg = where["gpkg"]
+        report = where.get("report_xlsx")
+        maps = where.get("maps_pdf")
         parcels_uri = f"{gpkg}|layername=parcels"
         hamlets_uri = f"{gpkg}|layername=hamlets"
         suffix = layer_suffix(config)
