@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, InputError, SchemaError, SurveyWarning, warn
+from .i18n import message as _say
+from .i18n import register
 from .places import hamlet_key
 from .text import (
     Metadata,
@@ -36,6 +39,139 @@ from .text import (
     repair_column,
     repair_text,
 )
+
+logger = logging.getLogger(__name__)
+
+# The survey's user-facing sentences (ntmgis.i18n catalogue): key -> (vi, en).
+_MESSAGES = {
+    "error.survey.codebook_empty": (
+        "Bộ mã phân loại vườn không có loại vườn nào: thêm ít nhất một mục [[classes]] có "
+        "code và label vào tệp bộ mã.",
+        "The garden-class codebook has no class: add at least one [[classes]] entry with a "
+        "code and a label to the codebook file.",
+    ),
+    "error.survey.codebook_duplicate_codes": (
+        "Bộ mã '{name}': các mã loại vườn bị trùng ({codes}). Mỗi loại vườn cần một mã riêng; "
+        "sửa lại tệp bộ mã.",
+        "Codebook '{name}': duplicate class codes ({codes}). Each garden class needs its own "
+        "code; correct the codebook file.",
+    ),
+    "error.survey.codebook_spelling_twice": (
+        "Bộ mã '{name}': cách viết '{spelling}' được gán cho cả hai loại '{first}' và "
+        "'{second}'. Chỉ giữ cách viết này ở một loại vườn trong tệp bộ mã.",
+        "Codebook '{name}': the spelling '{spelling}' is given to both '{first}' and "
+        "'{second}'. Keep it under one garden class only in the codebook file.",
+    ),
+    "error.survey.codebook_toml": (
+        "Tệp bộ mã '{where}' viết sai cú pháp TOML ({problem}). Mở tệp, sửa dòng được nêu rồi "
+        "chạy lại.",
+        "The codebook file '{where}' is not valid TOML ({problem}). Open it, correct the line "
+        "named and run again.",
+    ),
+    "error.survey.codebook_class_incomplete": (
+        "Tệp bộ mã '{where}': loại vườn thứ {number} thiếu {missing}. Mỗi mục [[classes]] cần "
+        "có code = '...' và label = '...'.",
+        "Codebook file '{where}': class {number} has no {missing}. Each [[classes]] entry "
+        "needs code = '...' and label = '...'.",
+    ),
+    "error.survey.no_header": (
+        "Không tìm thấy dòng tiêu đề trong 30 dòng đầu của {where}: cần các cột như 'Số tờ', "
+        "'Số thửa', 'Mã hộ', 'Phân loại vườn'. Đây có đúng là bảng khảo sát không? Nếu bảng "
+        "khảo sát ở trang tính khác, ghi tên trang đó vào survey_sheet trong mục [inputs] "
+        "của tệp cấu hình (hoặc ô 'Trang tính' của plugin); nếu tiêu đề đặt tên khác, đổi "
+        "tên cột trong tệp cho giống các tên trên.",
+        "No header row in the first 30 rows of {where}: expected headers such as 'Số tờ', "
+        "'Số thửa', 'Mã hộ', 'Phân loại vườn'. Is this the survey sheet? If the survey is "
+        "on another worksheet, give its name as survey_sheet in the run config's [inputs] "
+        "(or the plugin's Worksheet field); if the headers are named otherwise, rename them "
+        "in the file to the names above.",
+    ),
+    "error.survey.field_missing": (
+        "Cột '{header}' được chọn cho khảo sát nhưng không có trong {where}. Các cột có trong "
+        "tệp: {found}. Chọn lại đúng tên cột.",
+        "The column '{header}' chosen for the survey is not in {where}. Its columns: {found}. "
+        "Choose one of them.",
+    ),
+    "error.survey.no_key_column": (
+        "{where} không có cột nào để ghép khảo sát với thửa đất: cần 'Số tờ' và 'Số thửa', "
+        "hoặc 'Mã hộ', hoặc tọa độ GPS (Kinh độ, Vĩ độ). Các cột tìm thấy: {found}. Nếu các "
+        "cột này đặt tên khác, đổi tên tiêu đề trong tệp thành 'Số tờ', 'Số thửa' hoặc "
+        "'Mã hộ'.",
+        "No key column in {where}: need 'Số tờ' and 'Số thửa', or 'Mã hộ', or GPS "
+        "coordinates (Kinh độ, Vĩ độ) to join the survey to the parcels. Headers found: "
+        "{found}. If they are named otherwise, rename the headers in the file to 'Số tờ', "
+        "'Số thửa' or 'Mã hộ'.",
+    ),
+    "error.survey.cannot_join": (
+        "Không ghép được khảo sát {survey} với thửa đất {parcels}: khảo sát không có số tờ và "
+        "số thửa, không có mã hộ trùng với mã hộ của thửa đất, cũng không có tọa độ. Điền số "
+        "tờ, số thửa (hoặc mã hộ) vào bảng khảo sát.",
+        "Cannot join the survey {survey} to the parcels {parcels}: the survey has no map "
+        "sheet and parcel numbers, no household id matching the parcels' and no "
+        "coordinates. Fill in 'Số tờ' and 'Số thửa' (or 'Mã hộ') in the survey.",
+    ),
+    "error.survey.on_parcel": (
+        "Đã chọn ghép theo số tờ và số thửa, nhưng khảo sát {survey} không có giá trị nào ở "
+        "các cột 'Số tờ' và 'Số thửa'. Điền các cột đó, hoặc chọn cách ghép khác (tự động).",
+        "Joining by map sheet and parcel number was chosen, but the survey {survey} has no "
+        "values in 'Số tờ' and 'Số thửa'. Fill them in, or choose another way to join "
+        "(automatic).",
+    ),
+    "error.survey.on_household": (
+        "Đã chọn ghép theo mã hộ, nhưng khảo sát {survey} hoặc thửa đất {parcels} không có "
+        "mã hộ ('Mã hộ' trong khảo sát, MAHO trong thửa đất). Điền mã hộ, hoặc chọn cách "
+        "ghép khác (tự động).",
+        "Joining by household id was chosen, but the survey {survey} or the parcels "
+        "{parcels} have no household ids ('Mã hộ' in the survey, MAHO in the parcels). Fill "
+        "them in, or choose another way to join (automatic).",
+    ),
+    "error.survey.on_spatial": (
+        "Đã chọn ghép theo vị trí GPS, nhưng khảo sát {survey} không có tọa độ (Kinh độ và "
+        "Vĩ độ, hoặc X và Y). Thêm các cột tọa độ, hoặc chọn cách ghép khác (tự động).",
+        "Joining by GPS position was chosen, but the survey {survey} has no coordinates "
+        "(Kinh độ and Vĩ độ, or X and Y). Add them, or choose another way to join "
+        "(automatic).",
+    ),
+    "error.survey.on_unknown": (
+        "Cách ghép khảo sát '{on}' không có: chọn tự động (auto), theo số tờ và số thửa "
+        "(parcel), theo mã hộ (household) hoặc theo vị trí GPS (spatial).",
+        "There is no way to join the survey called '{on}': choose automatic (auto), by map "
+        "sheet and parcel number (parcel), by household id (household) or by GPS position "
+        "(spatial).",
+    ),
+    "error.survey.parcels_no_crs": (
+        "Thửa đất {parcels} không có hệ tọa độ: không thể đặt các điểm GPS của khảo sát lên "
+        "thửa đất. Gán hệ tọa độ VN-2000 cho lớp thửa đất (tệp .prj hoặc trong QGIS) rồi "
+        "chạy lại.",
+        "The parcels {parcels} have no coordinate reference system: the survey's GPS points "
+        "cannot be placed on them. Give the parcel layer its VN-2000 CRS (a .prj file, or in "
+        "QGIS) and run again.",
+    ),
+    "error.survey.nothing_matches": (
+        "Không dòng nào của khảo sát {survey} khớp với một thửa đất của {parcels} (ghép theo "
+        "{mode}; lý do của dòng đầu: {first}). Hai tệp có cùng một xã không, và số tờ, số "
+        "thửa có nằm đúng cột không?",
+        "No survey row of {survey} matches a parcel of {parcels} (joined by {mode}; first "
+        "reason: {first}). Are these the same commune's files, and are số tờ and số thửa in "
+        "the right columns?",
+    ),
+    "warning.survey.no_class_column": (
+        "{where} không có cột phân loại vườn ('Phân loại vườn'): loại vườn để trống. Thêm cột "
+        "này vào tệp khảo sát nếu đã phân loại.",
+        "No garden-class column ('Phân loại vườn') in {where}: garden_class is empty. Add "
+        "the column to the survey file if the gardens were classified.",
+    ),
+    "warning.survey.unknown_class": (
+        "{where}: {count} giá trị phân loại vườn không có trong bộ mã, ở dòng {rows}; được "
+        "báo cáo, không đoán (xem danh sách vấn đề). Sửa các ô đó cho đúng tên loại vườn, "
+        "hoặc thêm cách viết đó vào bộ mã.",
+        "{where}: {count} unknown garden class value(s) at row(s) {rows}; they are "
+        "reported, not guessed (see the report's issues). Correct the cells to a class "
+        "name, or add the spelling to the codebook.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    register(_key, vi=_vi, en=_en)
 
 __all__ = [
     "SURVEY_FIELDS",
@@ -193,10 +329,12 @@ class Codebook:
         self.classes = tuple(classes)
         self.name = name
         if not self.classes:
-            raise ConfigError("A codebook needs at least one class.")
+            raise ConfigError(_say("error.survey.codebook_empty"))
         codes = [c.code for c in self.classes]
         if len(set(codes)) != len(codes):
-            raise ConfigError(f"Codebook '{name}': duplicate class codes in {codes}.")
+            raise ConfigError(
+                _say("error.survey.codebook_duplicate_codes", name=name, codes=", ".join(codes))
+            )
         self._exact: dict[str, GardenClass] = {}
         self._folded: dict[str, GardenClass] = {}
         self._abbrev: dict[str, GardenClass] = {}
@@ -213,8 +351,13 @@ class Codebook:
                     other = self._folded.get(key) or self._abbrev.get(key) or self._alias.get(key)
                     if other is not None and other.code != cls.code:
                         raise ConfigError(
-                            f"Codebook '{name}': '{spelling}' is given to both '{other.code}' "
-                            f"and '{cls.code}'."
+                            _say(
+                                "error.survey.codebook_spelling_twice",
+                                name=name,
+                                spelling=spelling,
+                                first=other.code,
+                                second=cls.code,
+                            )
                         )
                     table[key] = cls
 
@@ -268,14 +411,20 @@ class Codebook:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"Codebook '{where}' is not valid TOML: {exc}.") from None
+            raise ConfigError(
+                _say("error.survey.codebook_toml", where=where, problem=exc)
+            ) from None
         classes = []
         for i, entry in enumerate(data.get("classes", []), start=1):
             missing = [k for k in ("code", "label") if not entry.get(k)]
             if missing:
                 raise ConfigError(
-                    f"Codebook '{where}': class {i} has no {' or '.join(missing)}; each "
-                    "[[classes]] needs code = '...' and label = '...'."
+                    _say(
+                        "error.survey.codebook_class_incomplete",
+                        where=where,
+                        number=i,
+                        missing=" / ".join(missing),
+                    )
                 )
             classes.append(
                 GardenClass(
@@ -532,6 +681,371 @@ class _Issues:
         )
 
 
+@dataclass
+class _Rows:
+    """The survey's data rows as read, and what the parsers found on them."""
+
+    raw: pd.DataFrame
+    mapping: dict
+    numbers: list
+    where: str
+    book: Codebook
+    hamlets: object = None
+    issues: _Issues = field(default_factory=_Issues)
+    kinds: list = field(default_factory=list)
+    unknown_rows: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.kinds = [[] for _ in range(len(self.raw))]
+
+    def col(self, field_name) -> list:
+        """The cells of one standard field (all None when the sheet has no such column)."""
+        column = self.mapping.get(field_name)
+        return self.raw[column].tolist() if column is not None else [None] * len(self.raw)
+
+    def note(self, i, kind, column, value, message) -> None:
+        """Record a problem or repair on data row ``i``."""
+        self.issues.add(kind, self.numbers[i], column, value, message)
+        self.kinds[i].append(kind)
+
+
+def _read_rows(source, *, sheet, encoding, fields):
+    """The sheet's rows as lists, their row numbers, the sheet name and the encoding."""
+    from . import _io
+
+    if isinstance(source, pd.DataFrame):
+        body = source.astype(object).where(source.notna(), None).values.tolist()
+        positional = list(source.columns) == list(range(source.shape[1]))
+        if positional:  # read with header=None: the header is somewhere in the rows
+            rows = body
+        else:
+            rows = [[str(c) for c in source.columns], *body]
+        return rows, list(range(1, len(rows) + 1)), None, None
+    rows, numbers, info = _io.read_grid(
+        source,
+        sheet=sheet,
+        encoding=encoding,
+        what="survey file",
+        choose=lambda rows: _find_header(rows, fields=fields)[0] is not None,
+    )
+    return rows, numbers, info["sheet"], info["encoding"]
+
+
+def _header_columns(header_row, rows_below) -> list[str]:
+    """Unique column names from the header row (blank headers become ``col_<n>``)."""
+    header = [repair_text(_cell_text(c)).strip() for c in header_row]
+    width = max(len(header), *(len(r) for r in rows_below), 0)
+    header += [""] * (width - len(header))
+    seen: dict[str, int] = {}
+    columns = []
+    for j, text in enumerate(header):
+        text = clean_text(text) or f"col_{j + 1}"
+        seen[text] = seen.get(text, 0) + 1
+        columns.append(text if seen[text] == 1 else f"{text}_{seen[text]}")
+    return columns
+
+
+def _map_fields(columns, fields, where) -> dict:
+    """Standard field -> column; a SchemaError when no column can join the survey."""
+    named = ", ".join(c for c in columns if not c.startswith("col_"))
+    try:
+        mapping = match_columns(columns, SURVEY_FIELDS, overrides=fields)
+    except KeyError as exc:
+        raise SchemaError(
+            _say("error.survey.field_missing", where=where, header=exc.args[0], found=named)
+        ) from None
+    has_parcel_key = ("sheet" in mapping and "parcel_no" in mapping) or "sheet_parcel" in mapping
+    has_coords = ("lon" in mapping and "lat" in mapping) or ("x" in mapping and "y" in mapping)
+    if not (has_parcel_key or "household_id" in mapping or has_coords):
+        raise SchemaError(_say("error.survey.no_key_column", where=where, found=named))
+    return mapping
+
+
+def _body_rows(rows, numbers, start, width):
+    """Data rows under the header (a row of column numbers and blank rows skipped)."""
+    if start < len(rows) and _is_column_numbers(rows[start]):
+        start += 1
+    body_rows, body_numbers, n_blank = [], [], 0
+    for row, number in zip(rows[start:], numbers[start:]):
+        cells = list(row) + [None] * (width - len(row))
+        if all(_cell_text(c).strip() == "" for c in cells):
+            n_blank += 1
+            continue
+        body_rows.append(cells[:width])
+        body_numbers.append(number)
+    return body_rows, body_numbers, n_blank
+
+
+def _repair_text(rows: _Rows, name: str) -> None:
+    """Legacy encodings (TCVN3, VNI) and NFC, column by column."""
+    raw = rows.raw
+    for column in raw.columns:
+        if raw[column].map(lambda v: isinstance(v, str)).any():
+            repaired, info = repair_column(raw[column], column=column, source=rows.where)
+            raw[column] = repaired.astype(object)
+            if info["message"]:
+                warn(info["message"], SurveyWarning, where=name, what="warning.text.encoding")
+                for enc, first_rows in info["rows"].items():
+                    if enc != "unicode" or info["mixed"]:
+                        rows.issues.add(
+                            "text_" + enc.replace("-", "_"),
+                            None,
+                            column,
+                            None,
+                            info["message"] + f" (rows {first_rows})",
+                        )
+
+
+# -- one parser per standard field: rows -> {output column: values} ----------------------
+
+
+def _parse_stt(rows: _Rows) -> dict:
+    return {"stt": pd.array([_int_key(v)[0] for v in rows.col("stt")], dtype="Int64")}
+
+
+def _parse_key(rows: _Rows, key: str) -> dict:
+    from .parcels import parcel_number
+
+    values = []
+    column = rows.mapping.get(key)
+    for i, value in enumerate(rows.col(key)):
+        number, problem = _int_key(value) if key == "sheet" else parcel_number(value)
+        if problem:
+            label = "số tờ" if key == "sheet" else "số thửa"
+            rows.note(
+                i,
+                "bad_key",
+                column,
+                value,
+                f"row {rows.numbers[i]}: {label} '{value}' "
+                "is not a whole number; the row cannot be joined by parcel key.",
+            )
+        values.append(number)
+    return {key: _key_array(values)}
+
+
+def _parse_sheet(rows: _Rows) -> dict:
+    return _parse_key(rows, "sheet")
+
+
+def _parse_parcel_no(rows: _Rows) -> dict:
+    return _parse_key(rows, "parcel_no")
+
+
+def _parse_sheet_parcel(rows: _Rows) -> dict:
+    """Sheet and parcel in one cell ("12/345"), when there are no separate columns."""
+    mapping = rows.mapping
+    if "sheet_parcel" not in mapping or ("sheet" in mapping and "parcel_no" in mapping):
+        return {}
+    column = mapping["sheet_parcel"]
+    parcel_first = fold(column).startswith(("thua", "so thua"))
+    sheets, numbers = [], []
+    for i, value in enumerate(rows.col("sheet_parcel")):
+        pair = _split_sheet_parcel(value, parcel_first=parcel_first)
+        if pair is None and _cell_text(value).strip():
+            rows.note(
+                i,
+                "bad_key",
+                column,
+                value,
+                f"row {rows.numbers[i]}: '{value}' is not 'tờ/thửa' (e.g. 12/345); the "
+                "row cannot be joined by parcel key.",
+            )
+        sheets.append(pair[0] if pair else None)
+        numbers.append(pair[1] if pair else None)
+    return {"sheet": pd.array(sheets, dtype="Int64"), "parcel_no": _key_array(numbers)}
+
+
+def _parse_household(rows: _Rows) -> dict:
+    values = [(_cell_text(v).strip() or None) for v in rows.col("household_id")]
+    return {"household_id": _text(values)}
+
+
+def _parse_owner(rows: _Rows) -> dict:
+    owners = []
+    for i, value in enumerate(rows.col("owner")):
+        text = _cell_text(value)
+        cleaned = clean_text(text)
+        if cleaned is not None and re.sub(r"\s+", " ", text).strip() != text:
+            rows.note(
+                i,
+                "name_spaces",
+                rows.mapping.get("owner"),
+                text,
+                f"row {rows.numbers[i]}: stray spaces in the name '{text}' removed.",
+            )
+        owners.append(cleaned)
+    return {"owner": _text(owners)}
+
+
+def _parse_hamlet(rows: _Rows) -> dict:
+    values = _normalise_hamlets(
+        rows.col("hamlet"), rows.mapping.get("hamlet"), rows.hamlets, rows.note, rows.numbers
+    )
+    return {"hamlet": _text(values)}
+
+
+def _area_problem(number, problem, value, row):
+    """(kind, message, keep) of one area cell, or None when it reads cleanly."""
+    if problem == "thousands_separator":
+        return (
+            "area_thousands_separator",
+            f"row {row}: area '{value}' read as {number:g} m² (the dot separates thousands).",
+            True,
+        )
+    if problem == "decimal_comma":
+        return (
+            "area_decimal_comma",
+            f"row {row}: area '{value}' read as {number:g} m² (decimal comma).",
+            True,
+        )
+    if problem == "unreadable":
+        return ("bad_area", f"row {row}: area '{value}' is not a number; left empty.", True)
+    if number is not None and number <= 0:
+        return ("bad_area", f"row {row}: area {number:g} m² is not positive; left empty.", False)
+    return None
+
+
+def _parse_area(rows: _Rows) -> dict:
+    areas = []
+    column = rows.mapping.get("garden_area_m2")
+    for i, value in enumerate(rows.col("garden_area_m2")):
+        number, problem = parse_vn_number(value)
+        found = _area_problem(number, problem, value, rows.numbers[i])
+        if found is not None:
+            kind, text, keep = found
+            rows.note(i, kind, column, value, text)
+            number = number if keep else None
+        areas.append(number)
+    return {"garden_area_m2": _floats(areas)}
+
+
+def _note_class(rows: _Rows, i, value, text, cls, fixes) -> None:
+    """Record how one garden-class cell was read (missing, unknown or repaired)."""
+    column, book, row = rows.mapping.get("garden_class_raw"), rows.book, rows.numbers[i]
+    if cls is None and fixes == ["missing"]:
+        rows.note(i, "missing_class", column, None, f"row {row}: no garden class.")
+    elif cls is None:
+        tip = book.suggest(value)
+        rows.note(
+            i,
+            "unknown_class",
+            column,
+            text,
+            f"row {row}: garden class '{text}' is not in the codebook"
+            + (f" (did you mean '{tip}'? not applied)" if tip else "")
+            + f". Allowed: {', '.join(book.labels)}. Correct the cell or add an alias to "
+            "the codebook.",
+        )
+        rows.unknown_rows.append(row)
+    else:
+        for fix in fixes:
+            rows.note(
+                i,
+                f"class_{fix}",
+                column,
+                text,
+                f"row {row}: garden class '{text}' read as '{cls.label}' ({fix}).",
+            )
+
+
+def _parse_class(rows: _Rows) -> dict:
+    labels, codes, raws = [], [], []
+    present = "garden_class_raw" in rows.mapping
+    for i, value in enumerate(rows.col("garden_class_raw")):
+        cls, fixes = rows.book.match(value)
+        text = None if value is None else str(value)
+        raws.append(text)
+        labels.append(cls.label if cls else None)
+        codes.append(cls.code if cls else None)
+        if present:
+            _note_class(rows, i, value, text, cls, fixes)
+    if not present:
+        warn(
+            _say("warning.survey.no_class_column", where=rows.where),
+            SurveyWarning,
+            where=rows.where,
+            what="warning.survey.no_class_column",
+        )
+    return {
+        "garden_class": _text(labels),
+        "garden_class_code": _text(codes),
+        "garden_class_raw": _text(raws),
+    }
+
+
+def _parse_needs(rows: _Rows) -> dict:
+    needs = []
+    for value in rows.col("support_needs"):
+        text = clean_text(_cell_text(value))
+        parts = [clean_text(p) for p in re.split(r"[,;/+]", text)] if text else []
+        needs.append(", ".join(p.lower() for p in parts if p) or None)
+    return {"support_needs": _text(needs)}
+
+
+def _parse_dates(rows: _Rows) -> dict:
+    dates = []
+    for i, value in enumerate(rows.col("survey_date")):
+        date, problem = _parse_date(value)
+        if problem:
+            rows.note(
+                i,
+                "bad_date",
+                rows.mapping.get("survey_date"),
+                value,
+                f"row {rows.numbers[i]}: date '{value}' is {problem} (expected "
+                "dd/mm/yyyy); left empty.",
+            )
+        dates.append(date)
+    return {"survey_date": pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce")}
+
+
+def _parse_note(rows: _Rows) -> dict:
+    return {"note": _text([clean_text(_cell_text(v)) for v in rows.col("note")])}
+
+
+def _parse_coords(rows: _Rows) -> dict:
+    return {
+        key: _floats([parse_vn_number(v)[0] for v in rows.col(key)])
+        for key in ("lon", "lat", "x", "y")
+        if key in rows.mapping
+    }
+
+
+#: Standard field -> its parser, in the order the row's problems are listed (the header
+#: spellings of each field are in :data:`SURVEY_FIELDS`). "lon" reads every coordinate.
+_FIELD_PARSERS = {
+    "stt": _parse_stt,
+    "sheet": _parse_sheet,
+    "parcel_no": _parse_parcel_no,
+    "sheet_parcel": _parse_sheet_parcel,
+    "household_id": _parse_household,
+    "owner": _parse_owner,
+    "hamlet": _parse_hamlet,
+    "garden_area_m2": _parse_area,
+    "garden_class_raw": _parse_class,
+    "support_needs": _parse_needs,
+    "survey_date": _parse_dates,
+    "note": _parse_note,
+    "lon": _parse_coords,
+}
+
+
+def _standard_table(rows: _Rows) -> pd.DataFrame:
+    """Every parser's columns, the row's problems, then the other columns as they were."""
+    out = pd.DataFrame({"survey_row": pd.array(rows.numbers, dtype="Int64")})
+    for parser in _FIELD_PARSERS.values():
+        for name, values in parser(rows).items():
+            out[name] = values
+    out["survey_issues"] = _text([", ".join(dict.fromkeys(k)) if k else None for k in rows.kinds])
+    used = set(rows.mapping.values())
+    for column in [c for c in rows.raw.columns if c not in used]:
+        target = column if column not in out.columns else f"{column}_src"
+        out[target] = rows.raw[column].to_numpy()
+    order = [c for c in _OUT_ORDER if c in out.columns]
+    return out[order + [c for c in out.columns if c not in order]]
+
+
 def read_survey(
     source,
     *,
@@ -593,8 +1107,6 @@ def read_survey(
     NtmgisWarning
         Unknown garden classes (one warning naming the rows) and mixed text encodings.
     """
-    from . import _io
-
     if _is_standard_frame(source):
         return source.copy()
     book = Codebook.coerce(codebook)
@@ -603,302 +1115,49 @@ def read_survey(
         from .qfield import qfield_survey_table  # the QField project's survey layer
 
         source = qfield_survey_table(source)
-    used_encoding = None
-    sheet_name = None
-    if isinstance(source, pd.DataFrame):
-        body = source.astype(object).where(source.notna(), None).values.tolist()
-        positional = list(source.columns) == list(range(source.shape[1]))
-        if positional:  # read with header=None: the header is somewhere in the rows
-            rows = body
-        else:
-            rows = [[str(c) for c in source.columns], *body]
-        numbers = list(range(1, len(rows) + 1))
-    else:
-        rows, numbers, info = _io.read_grid(
-            source,
-            sheet=sheet,
-            encoding=encoding,
-            what="survey file",
-            choose=lambda rows: _find_header(rows, fields=fields)[0] is not None,
-        )
-        sheet_name, used_encoding = info["sheet"], info["encoding"]
+    rows, numbers, sheet_name, used_encoding = _read_rows(
+        source, sheet=sheet, encoding=encoding, fields=fields
+    )
     where = name + (f", sheet '{sheet_name}'" if sheet_name else "")
-
     header_index, _ = _find_header(rows, fields=fields)
     if header_index is None:
-        raise SchemaError(
-            f"No header row found in the first 30 rows of {where}: expected headers such as "
-            "'Số tờ', 'Số thửa', 'Mã hộ', 'Phân loại vườn'. Is this the survey sheet? "
-            "(pass sheet='...' or fields={...})."
-        )
-    header = [repair_text(_cell_text(c)).strip() for c in rows[header_index]]
-    width = max(len(header), *(len(r) for r in rows[header_index + 1 :]), 0)
-    header += [""] * (width - len(header))
-    seen: dict[str, int] = {}
-    columns = []
-    for j, text in enumerate(header):
-        text = clean_text(text) or f"col_{j + 1}"
-        seen[text] = seen.get(text, 0) + 1
-        columns.append(text if seen[text] == 1 else f"{text}_{seen[text]}")
-    try:
-        mapping = match_columns(columns, SURVEY_FIELDS, overrides=fields)
-    except KeyError as exc:
-        raise SchemaError(
-            f"fields names header {exc}, which is not in {where}. Headers there: "
-            f"{', '.join(c for c in columns if not c.startswith('col_'))}."
-        ) from None
-    has_parcel_key = ("sheet" in mapping and "parcel_no" in mapping) or "sheet_parcel" in mapping
-    has_coords = ("lon" in mapping and "lat" in mapping) or ("x" in mapping and "y" in mapping)
-    if not (has_parcel_key or "household_id" in mapping or has_coords):
-        raise SchemaError(
-            f"No key column in {where}: need 'Số tờ' and 'Số thửa', or 'Mã hộ', or GPS "
-            f"coordinates to join the survey to parcels. Headers found: "
-            f"{', '.join(c for c in columns if not c.startswith('col_'))}. "
-            "Pass fields={'sheet': ..., 'parcel_no': ...} if they are named otherwise."
-        )
-
-    body_rows, body_numbers = [], []
-    n_blank = 0
-    start = header_index + 1
-    if start < len(rows) and _is_column_numbers(rows[start]):
-        start += 1
-    for row, number in zip(rows[start:], numbers[start:]):
-        cells = list(row) + [None] * (width - len(row))
-        if all(_cell_text(c).strip() == "" for c in cells):
-            n_blank += 1
-            continue
-        body_rows.append(cells[:width])
-        body_numbers.append(number)
-    raw = pd.DataFrame(body_rows, columns=columns, dtype=object)
-    n = len(raw)
-    issues = _Issues()
-    row_kinds: list[list[str]] = [[] for _ in range(n)]
-
-    def note(i, kind, column, value, message):
-        issues.add(kind, body_numbers[i], column, value, message)
-        row_kinds[i].append(kind)
-
-    # text: legacy encodings and NFC, column by column
-    for column in raw.columns:
-        if raw[column].map(lambda v: isinstance(v, str)).any():
-            repaired, info = repair_column(raw[column], column=column, source=where)
-            raw[column] = repaired.astype(object)
-            if info["message"]:
-                warn(info["message"], SurveyWarning, where=name, what="text_encoding")
-                for enc, first_rows in info["rows"].items():
-                    if enc != "unicode" or info["mixed"]:
-                        issues.add(
-                            "text_" + enc.replace("-", "_"),
-                            None,
-                            column,
-                            None,
-                            info["message"] + f" (rows {first_rows})",
-                        )
-
-    def col(field_name):
-        column = mapping.get(field_name)
-        return raw[column].tolist() if column is not None else [None] * n
-
-    out = pd.DataFrame({"survey_row": pd.array(body_numbers, dtype="Int64")})
-    # STT
-    out["stt"] = pd.array([_int_key(v)[0] for v in col("stt")], dtype="Int64")
-
-    # keys
-    from .parcels import parcel_number
-
-    for key in ("sheet", "parcel_no"):
-        values = []
-        column = mapping.get(key)
-        for i, value in enumerate(col(key)):
-            number, problem = _int_key(value) if key == "sheet" else parcel_number(value)
-            if problem:
-                label = "số tờ" if key == "sheet" else "số thửa"
-                note(
-                    i,
-                    "bad_key",
-                    column,
-                    value,
-                    f"row {body_numbers[i]}: {label} '{value}' "
-                    "is not a whole number; the row cannot be joined by parcel key.",
-                )
-            values.append(number)
-        out[key] = _key_array(values)
-    if "sheet_parcel" in mapping and not ("sheet" in mapping and "parcel_no" in mapping):
-        column = mapping["sheet_parcel"]
-        parcel_first = fold(column).startswith(("thua", "so thua"))
-        sheets, numbers = [], []
-        for i, value in enumerate(col("sheet_parcel")):
-            pair = _split_sheet_parcel(value, parcel_first=parcel_first)
-            if pair is None and _cell_text(value).strip():
-                note(i, "bad_key", column, value,
-                     f"row {body_numbers[i]}: '{value}' is not 'tờ/thửa' (e.g. 12/345); the row "
-                     "cannot be joined by parcel key.")  # fmt: skip
-            sheets.append(pair[0] if pair else None)
-            numbers.append(pair[1] if pair else None)
-        out["sheet"] = pd.array(sheets, dtype="Int64")
-        out["parcel_no"] = _key_array(numbers)
-    out["household_id"] = _text([(_cell_text(v).strip() or None) for v in col("household_id")])
-
-    # names
-    owners = []
-    for i, value in enumerate(col("owner")):
-        text = _cell_text(value)
-        cleaned = clean_text(text)
-        if cleaned is not None and re.sub(r"\s+", " ", text).strip() != text:
-            note(
-                i,
-                "name_spaces",
-                mapping.get("owner"),
-                text,
-                f"row {body_numbers[i]}: stray spaces in the name '{text}' removed.",
-            )
-        owners.append(cleaned)
-    out["owner"] = _text(owners)
-
-    out["hamlet"] = _text(
-        _normalise_hamlets(col("hamlet"), mapping.get("hamlet"), hamlets, note, body_numbers)
+        raise SchemaError(_say("error.survey.no_header", where=where))
+    columns = _header_columns(rows[header_index], rows[header_index + 1 :])
+    mapping = _map_fields(columns, fields, where)
+    body, body_numbers, n_blank = _body_rows(rows, numbers, header_index + 1, len(columns))
+    table = _Rows(
+        raw=pd.DataFrame(body, columns=columns, dtype=object),
+        mapping=mapping,
+        numbers=body_numbers,
+        where=where,
+        book=book,
+        hamlets=hamlets,
     )
-
-    # area
-    areas = []
-    for i, value in enumerate(col("garden_area_m2")):
-        number, problem = parse_vn_number(value)
-        column = mapping.get("garden_area_m2")
-        if problem == "thousands_separator":
-            note(
-                i,
-                "area_thousands_separator",
-                column,
-                value,
-                f"row {body_numbers[i]}: area '{value}' read as {number:g} m² (the dot "
-                "separates thousands).",
-            )
-        elif problem == "decimal_comma":
-            note(
-                i,
-                "area_decimal_comma",
-                column,
-                value,
-                f"row {body_numbers[i]}: area '{value}' read as {number:g} m² (decimal comma).",
-            )
-        elif problem == "unreadable":
-            note(
-                i,
-                "bad_area",
-                column,
-                value,
-                f"row {body_numbers[i]}: area '{value}' is not a number; left empty.",
-            )
-        elif number is not None and number <= 0:
-            note(
-                i,
-                "bad_area",
-                column,
-                value,
-                f"row {body_numbers[i]}: area {number:g} m² is not positive; left empty.",
-            )
-            number = None
-        areas.append(number)
-    out["garden_area_m2"] = _floats(areas)
-
-    # garden class
-    labels, codes, raws = [], [], []
-    unknown_rows = []
-    column = mapping.get("garden_class_raw")
-    for i, value in enumerate(col("garden_class_raw")):
-        cls, fixes = book.match(value)
-        text = None if value is None else str(value)
-        raws.append(text)
-        labels.append(cls.label if cls else None)
-        codes.append(cls.code if cls else None)
-        if "garden_class_raw" not in mapping:
-            continue
-        if cls is None and fixes == ["missing"]:
-            note(i, "missing_class", column, None, f"row {body_numbers[i]}: no garden class.")
-            continue
-        if cls is None:
-            tip = book.suggest(value)
-            note(
-                i,
-                "unknown_class",
-                column,
-                text,
-                f"row {body_numbers[i]}: garden class '{text}' is not in the codebook"
-                + (f" (did you mean '{tip}'? not applied)" if tip else "")
-                + f". Allowed: {', '.join(book.labels)}. Correct the cell or add an alias to "
-                "the codebook.",
-            )
-            unknown_rows.append(body_numbers[i])
-            continue
-        for fix in fixes:
-            note(
-                i,
-                f"class_{fix}",
-                column,
-                text,
-                f"row {body_numbers[i]}: garden class '{text}' read as '{cls.label}' ({fix}).",
-            )
-    out["garden_class"] = _text(labels)
-    out["garden_class_code"] = _text(codes)
-    out["garden_class_raw"] = _text(raws)
-    if "garden_class_raw" not in mapping:
-        warn(f"No garden-class column ('Phân loại vườn') in {where}: garden_class is empty.",
-             SurveyWarning, where=where, what="no_class_column")  # fmt: skip
-
-    # needs, dates, notes
-    needs = []
-    for value in col("support_needs"):
-        text = clean_text(_cell_text(value))
-        parts = [clean_text(p) for p in re.split(r"[,;/+]", text)] if text else []
-        needs.append(", ".join(p.lower() for p in parts if p) or None)
-    out["support_needs"] = _text(needs)
-    dates = []
-    for i, value in enumerate(col("survey_date")):
-        date, problem = _parse_date(value)
-        if problem:
-            note(
-                i,
-                "bad_date",
-                mapping.get("survey_date"),
-                value,
-                f"row {body_numbers[i]}: date '{value}' is {problem} (expected dd/mm/yyyy); "
-                "left empty.",
-            )
-        dates.append(date)
-    out["survey_date"] = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce")
-    out["note"] = _text([clean_text(_cell_text(v)) for v in col("note")])
-    for key in ("lon", "lat", "x", "y"):
-        if key in mapping:
-            out[key] = _floats([parse_vn_number(v)[0] for v in col(key)])
-
-    out["survey_issues"] = _text([", ".join(dict.fromkeys(k)) if k else None for k in row_kinds])
-    used = set(mapping.values())
-    extras = [c for c in raw.columns if c not in used]
-    for column in extras:
-        target = column if column not in out.columns else f"{column}_src"
-        out[target] = raw[column].to_numpy()
-    order = [c for c in _OUT_ORDER if c in out.columns]
-    out = out[order + [c for c in out.columns if c not in order]]
-    if unknown_rows:
-        shown = ", ".join(map(str, unknown_rows[:10]))
+    _repair_text(table, name)
+    out = _standard_table(table)
+    if table.unknown_rows:
+        shown = ", ".join(map(str, table.unknown_rows[:10]))
         warn(
-            f"{where}: {len(unknown_rows)} unknown garden class value(s) at row(s) {shown}; "
-            "they are reported, not guessed (see the report's issues).",
+            _say(
+                "warning.survey.unknown_class",
+                where=where,
+                count=len(table.unknown_rows),
+                rows=shown,
+            ),
             SurveyWarning,
             where=f"{where}, row(s) {shown}",
-            what="unknown_class",
+            what="warning.survey.unknown_class",
         )
+    header_row = numbers[header_index] if header_index < len(numbers) else header_index + 1
     out.attrs["ntmgis"] = Metadata(
         {
             "source": name,
             "sheet": sheet_name,
-            "header_row": numbers[header_index]
-            if header_index < len(numbers)
-            else header_index + 1,
+            "header_row": header_row,
             "encoding": used_encoding,
             "fields": dict(mapping),
             "blank_rows": n_blank,
-            "issues": issues.items,
+            "issues": table.issues.items,
             "codebook": book.name,
         }
     )
@@ -1105,7 +1364,8 @@ class JoinReport:
         return write_csv(path, self.issues)
 
 
-def _choose_on(on, parcels, survey) -> str:
+def _choose_on(on, parcels, survey, sources=("", "")) -> str:
+    survey_name, parcels_name = sources
     has_key = survey["sheet"].notna().any() and survey["parcel_no"].notna().any()
     has_household = survey["household_id"].notna().any() and parcels["household_id"].notna().any()
     has_xy = ({"lon", "lat"} <= set(survey.columns)) or ({"x", "y"} <= set(survey.columns))
@@ -1117,30 +1377,26 @@ def _choose_on(on, parcels, survey) -> str:
         if has_xy:
             return "spatial"
         raise SchemaError(
-            "Cannot join: the survey has no (số tờ, số thửa), no household id matching the "
-            "parcels' and no coordinates."
+            _say("error.survey.cannot_join", survey=survey_name, parcels=parcels_name)
         )
     if on in ("parcel", "key", "sheet_parcel"):
         if not has_key:
-            raise SchemaError("on='parcel' needs 'Số tờ' and 'Số thửa' values in the survey.")
+            raise SchemaError(_say("error.survey.on_parcel", survey=survey_name))
         return "parcel"
     if on == "household":
         if not has_household:
             raise SchemaError(
-                "on='household' needs household ids ('Mã hộ') in the survey and in the parcels "
-                "(MAHO)."
+                _say("error.survey.on_household", survey=survey_name, parcels=parcels_name)
             )
         return "household"
     if on == "spatial":
         if not has_xy:
-            raise SchemaError(
-                "on='spatial' needs coordinates (Kinh độ/Vĩ độ or X/Y) in the survey."
-            )
+            raise SchemaError(_say("error.survey.on_spatial", survey=survey_name))
         return "spatial"
-    raise ValueError(f"on must be 'auto', 'parcel', 'household' or 'spatial', not {on!r}.")
+    raise ConfigError(_say("error.survey.on_unknown", on=on))
 
 
-def _survey_points(survey, parcels):
+def _survey_points(survey, parcels, parcels_source=""):
     import geopandas as gpd
 
     if {"lon", "lat"} <= set(survey.columns) and survey["lon"].notna().any():
@@ -1149,7 +1405,7 @@ def _survey_points(survey, parcels):
             crs="EPSG:4326",
         )
         if parcels.crs is None:
-            raise SchemaError("The parcels have no CRS: cannot place GPS points on them.")
+            raise SchemaError(_say("error.survey.parcels_no_crs", parcels=parcels_source))
         from .crs import is_vn2000, wgs84_transformer
 
         if is_vn2000(parcels.crs):
@@ -1164,6 +1420,470 @@ def _survey_points(survey, parcels):
     if np.nanmedian(x) > np.nanmedian(y):
         x, y = y, x
     return gpd.GeoSeries(gpd.points_from_xy(x, y), crs=parcels.crs)
+
+
+@dataclass
+class _Join:
+    """The two inputs of a join as plain lists, and what the strategies found per row."""
+
+    parcels: object  # GeoDataFrame
+    survey: pd.DataFrame
+    parcels_source: str
+    survey_source: str
+    issues: _Issues
+    pcol: dict = field(init=False)
+    scol: dict = field(init=False)
+    ids: list = field(init=False)
+    rows: list = field(init=False)
+    candidates: list = field(init=False)
+    reasons: list = field(init=False)
+    messages: list = field(init=False)
+
+    def __post_init__(self):
+        # plain lists: per-row lookups in a DataFrame are slow
+        geometry = self.parcels.geometry.name
+        self.pcol = {c: self.parcels[c].tolist() for c in self.parcels.columns if c != geometry}
+        self.scol = {c: self.survey[c].tolist() for c in self.survey.columns}
+        self.ids = self.parcels["parcel_id"].astype(str).tolist()
+        self.rows = self.survey["survey_row"].tolist()
+        n_rows = len(self.survey)
+        self.candidates = [[] for _ in range(n_rows)]
+        self.reasons = [None] * n_rows
+        self.messages = [None] * n_rows
+
+    def miss(self, r, reason, text) -> None:
+        """Survey row ``r`` cannot be placed: why (a key) and in words."""
+        self.reasons[r] = reason
+        self.messages[r] = text
+
+
+def _read_join_inputs(parcels, survey, *, codebook, sheet, layer, progress):
+    """The parcels and the survey in the standard schema, with their metadata."""
+    import geopandas as gpd
+
+    from . import _progress
+    from .parcels import read_parcels
+
+    _progress.report(progress, 0.0, "Reading parcels")
+    if isinstance(parcels, gpd.GeoDataFrame) and {"parcel_id", "parcel_status"} <= set(
+        parcels.columns
+    ):
+        parcel_df = parcels.copy()
+    else:
+        parcel_df = read_parcels(parcels, layer=layer)
+    parcel_df = parcel_df.reset_index(drop=True)
+    parcel_meta = parcel_df.attrs.get("ntmgis", {})
+    _progress.report(progress, 0.3, "Reading the survey")
+    hamlet_names = [h for h in parcel_df["hamlet"].dropna().unique()]
+    if _is_standard_frame(survey):
+        survey_df = survey.copy()
+    else:
+        survey_df = read_survey(survey, codebook=codebook, sheet=sheet, hamlets=hamlet_names)
+    survey_df = survey_df.reset_index(drop=True)
+    meta = survey_df.attrs.get("ntmgis", {})
+    survey_df.attrs = {}
+    parcel_df.attrs = {}
+    for column in ("sheet", "parcel_no", "household_id"):
+        if column not in survey_df.columns:
+            survey_df[column] = pd.NA
+    return parcel_df, parcel_meta, survey_df, meta
+
+
+def _input_issues(parcel_meta, meta, survey_df, parcel_df) -> _Issues:
+    """The problems the readers found (text, survey repairs) and a returned form's edits."""
+    issues = _Issues()
+    for text in parcel_meta.get("text", []):
+        issues.add("parcel_text_encoding", None, None, None, text)
+    present_rows = set(survey_df["survey_row"].dropna().astype(int))
+    for item in meta.get("issues", []):
+        if item["survey_row"] is None or int(item["survey_row"]) in present_rows:
+            issues.items.append(dict(item))
+    if not meta.get("issues") and "survey_issues" in survey_df.columns:
+        for row, kinds in zip(survey_df["survey_row"], survey_df["survey_issues"]):
+            for kind in (kinds or "").split(", ") if isinstance(kinds, str) else []:
+                issues.add(kind, int(row), None, None, f"row {row}: {kind}")
+    from .qfield import FORM_ID, form_differences  # a returned form of 'ntmgis survey-form'
+
+    for d in form_differences(survey_df, parcel_df):
+        row = None if d["survey_row"] is None else int(d["survey_row"])
+        issues.add(f"form_{d['kind']}", row, FORM_ID, d["now"], d["message"], d["parcel_id"])
+    return issues
+
+
+# -- one function per join strategy: the candidate parcels of each survey row ------------
+
+
+def _match_by_parcel(j: _Join) -> None:
+    """By (số tờ, số thửa); by số thửa alone when the parcels have no sheet numbers."""
+    parcel_df, survey_df, rows = j.parcels, j.survey, j.rows
+    index: dict[tuple, list[int]] = {}
+    for i, (s, p) in enumerate(zip(parcel_df["sheet"], parcel_df["parcel_no"])):
+        if pd.notna(p):
+            index.setdefault((None if pd.isna(s) else str(s), str(p)), []).append(i)
+    no_sheet = parcel_df["sheet"].isna().all()
+    for r, (s, p) in enumerate(zip(survey_df["sheet"], survey_df["parcel_no"])):
+        if pd.isna(p) or (pd.isna(s) and not no_sheet):
+            j.miss(
+                r, "missing_key", f"row {rows[r]}: no số tờ/số thửa, cannot be placed on a parcel."
+            )
+            continue
+        hit = index.get((None if no_sheet else str(s), str(p)), [])
+        if not hit:
+            label = f"tờ {s} thửa {p}" if not no_sheet else f"thửa {p}"
+            j.miss(
+                r,
+                "parcel_not_found",
+                f"row {rows[r]}: parcel {label} does not exist in "
+                f"the parcels ({j.parcels_source}); check the numbers in the survey.",
+            )
+        j.candidates[r] = hit
+
+
+def _narrow_household(j: _Join, r: int, hit: list) -> list:
+    """One parcel of a household with several: the row's parcel number, else its garden."""
+    from .parcels import is_garden_land_use
+
+    s, p = j.scol["sheet"][r], j.scol["parcel_no"][r]
+    pcol = j.pcol
+    narrowed = [
+        i
+        for i in hit
+        if pd.notna(p)
+        and str(pcol["parcel_no"][i]) == str(p)
+        and (pd.isna(s) or pcol["sheet"][i] == s)
+    ]
+    if not narrowed:
+        narrowed = [i for i in hit if is_garden_land_use(pcol["land_use"][i])]
+    return narrowed if len(narrowed) == 1 else hit
+
+
+def _match_by_household(j: _Join) -> None:
+    """By household id (Mã hộ = MAHO), compared without case or diacritics."""
+    index: dict[str, list[int]] = {}
+    for i, h in enumerate(j.parcels["household_id"]):
+        if pd.notna(h):
+            index.setdefault(fold(h), []).append(i)
+    for r, h in enumerate(j.survey["household_id"]):
+        if pd.isna(h):
+            j.miss(r, "missing_key", f"row {j.rows[r]}: no household id (mã hộ).")
+            continue
+        hit = index.get(fold(h), [])
+        if len(hit) > 1:
+            hit = _narrow_household(j, r, hit)
+        if not hit:
+            j.miss(
+                r,
+                "household_not_found",
+                f"row {j.rows[r]}: household '{h}' holds no parcel in {j.parcels_source}.",
+            )
+        j.candidates[r] = hit
+
+
+def _match_spatial(j: _Join) -> None:
+    """The parcel each GPS point (or X/Y) falls in."""
+    points = _survey_points(j.survey, j.parcels, j.parcels_source)
+    valid = ~(points.is_empty | points.isna())
+    valid &= np.isfinite(points.x.fillna(np.nan)) & np.isfinite(points.y.fillna(np.nan))
+    for r in range(len(j.survey)):
+        if not valid.iloc[r]:
+            j.miss(r, "missing_key", f"row {j.rows[r]}: no coordinates.")
+    q_idx, p_idx = j.parcels.geometry.sindex.query(points[valid], predicate="within")
+    vi = np.flatnonzero(valid.to_numpy())
+    for a, b in zip(q_idx, p_idx):
+        j.candidates[vi[a]].append(int(b))
+    for r in vi:
+        if not j.candidates[r]:
+            j.miss(r, "outside_parcels", f"row {j.rows[r]}: the GPS point falls in no parcel.")
+
+
+_STRATEGIES = {
+    "parcel": _match_by_parcel,
+    "household": _match_by_household,
+    "spatial": _match_spatial,
+}
+
+
+def _mark_ambiguous(j: _Join) -> None:
+    """Rows whose key names several parcels (duplicate parcel keys, shared households)."""
+    for r, hit in enumerate(j.candidates):
+        if len(hit) > 1 and j.reasons[r] is None:
+            listed = ", ".join(j.ids[i] for i in hit[:6])
+            j.miss(
+                r,
+                "ambiguous",
+                f"row {j.rows[r]}: matches {len(hit)} parcels ({listed}); "
+                "the key is not unique: fix the parcels' numbering or join by another key.",
+            )
+
+
+def _assign(j: _Join):
+    """Rows to parcels: parcel -> its rows, parcel -> ambiguous rows, the matched rows."""
+    by_parcel: dict[int, list[int]] = {}
+    ambiguous_parcels: dict[int, list[int]] = {}
+    for r, hit in enumerate(j.candidates):
+        if j.reasons[r] is None and len(hit) == 1:
+            by_parcel.setdefault(hit[0], []).append(r)
+        elif j.reasons[r] == "ambiguous":
+            for i in hit:
+                ambiguous_parcels.setdefault(i, []).append(r)
+    matched_rows = {r for rs in by_parcel.values() for r in rs}
+    return by_parcel, ambiguous_parcels, matched_rows
+
+
+def _duplicate_issues(j: _Join, by_parcel) -> tuple[dict, int]:
+    """The row used for each parcel (its first); an issue for each further row."""
+    rows, survey_df = j.rows, j.survey
+    used_row: dict[int, int] = {}
+    n_duplicate = 0
+    compare = [
+        c
+        for c in ("garden_class", "garden_area_m2", "household_id", "owner")
+        if c in survey_df.columns
+    ]
+    for i, rs in by_parcel.items():
+        rs = sorted(rs, key=lambda r: rows[r])
+        used_row[i] = rs[0]
+        for r in rs[1:]:
+            n_duplicate += 1
+            first = survey_df.loc[rs[0], compare]
+            this = survey_df.loc[r, compare]
+            differ = [
+                c
+                for c in compare
+                if not (pd.isna(first[c]) and pd.isna(this[c]))
+                and (pd.isna(first[c]) or pd.isna(this[c]) or first[c] != this[c])
+            ]
+            same = "identical" if not differ else "differs in " + ", ".join(differ)
+            j.issues.add(
+                "duplicate_survey",
+                rows[r],
+                None,
+                None,
+                f"row {rows[r]}: second survey row for parcel {j.ids[i]} (first: row "
+                f"{rows[rs[0]]}; {same}); row {rows[rs[0]]}'s values are used.",
+                parcel_id=j.ids[i],
+            )
+    return used_row, n_duplicate
+
+
+def _unmatched_records(j: _Join, matched_rows) -> list[dict]:
+    """One record (and one issue) per survey row that found no parcel."""
+    records = []
+    has = set(j.survey.columns)
+    for r, row in enumerate(j.rows):
+        if r in matched_rows:
+            continue
+        reason = j.reasons[r] or "unmatched"
+        j.issues.add(reason, row, None, None, j.messages[r] or f"row {row}: unmatched.")
+        records.append(
+            {
+                "survey_row": row,
+                "stt": j.scol["stt"][r] if "stt" in has else None,
+                "sheet": j.scol["sheet"][r],
+                "parcel_no": j.scol["parcel_no"][r],
+                "household_id": j.scol["household_id"][r],
+                "owner": j.scol["owner"][r] if "owner" in has else None,
+                "reason": reason,
+                "message": j.messages[r],
+            }
+        )
+    return records
+
+
+def _no_survey_reason(j: _Join, i: int) -> str:
+    """Why parcel ``i`` has no survey row (a garden nobody surveyed is also an issue)."""
+    from .parcels import is_garden_land_use
+
+    land_use = j.pcol["land_use"][i]
+    if is_garden_land_use(land_use):
+        j.issues.add(
+            "garden_not_surveyed",
+            None,
+            None,
+            land_use,
+            f"parcel {j.ids[i]} ({land_use}) is a garden parcel that nobody surveyed.",
+            parcel_id=j.ids[i],
+        )
+        return "garden land use with no survey row"
+    if pd.isna(land_use):
+        return "no survey row (land use unknown)"
+    return f"not a garden land use ({land_use})"
+
+
+def _parcel_statuses(j: _Join, by_parcel, ambiguous_parcels):
+    """Per parcel: survey_status, survey_reason, the row used and all its rows."""
+    rows = j.rows
+    status, reason_text, row_used, rows_all = [], [], [], []
+    for i in range(len(j.parcels)):
+        rs = sorted(by_parcel.get(i, []), key=lambda r: rows[r])
+        if len(rs) == 1:
+            status.append("matched")
+            reason_text.append(f"survey row {rows[rs[0]]}")
+        elif len(rs) > 1:
+            status.append("duplicate_survey")
+            reason_text.append(
+                f"{len(rs)} survey rows ({', '.join(str(rows[r]) for r in rs)}); "
+                f"values of row {rows[rs[0]]} used"
+            )
+        elif i in ambiguous_parcels:
+            status.append("ambiguous")
+            reason_text.append(
+                "survey row(s) "
+                + ", ".join(str(rows[r]) for r in ambiguous_parcels[i])
+                + " match this and other parcels with "
+                "the same key"
+            )
+        else:
+            status.append("no_survey")
+            reason_text.append(_no_survey_reason(j, i))
+        row_used.append(rows[rs[0]] if rs else None)
+        rows_all.append(", ".join(str(rows[r]) for r in rs) if rs else None)
+    return status, reason_text, row_used, rows_all
+
+
+def _parcel_issues(j: _Join) -> None:
+    """The parcel problems read_parcels found (status and overlaps)."""
+    pcol, ids = j.pcol, j.ids
+    for i in range(len(j.parcels)):
+        st = pcol["parcel_status"][i]
+        note = f"parcel {ids[i]}: {pcol['parcel_notes'][i]}"
+        if isinstance(st, str) and st != "ok":
+            j.issues.add(f"parcel_{st}", None, None, None, note, parcel_id=ids[i])
+        if float(pcol["overlap_m2"][i] or 0) > 0 and st in ("ok", "repaired"):
+            j.issues.add("parcel_overlap", None, None, None, note, parcel_id=ids[i])
+
+
+def _consistency_issues(j: _Join, picks, mode: str) -> None:
+    """A matched row that disagrees with its parcel: hamlet, area, household."""
+    scol, pcol, rows, ids, has = j.scol, j.pcol, j.rows, j.ids, set(j.survey.columns)
+    for i, r in enumerate(picks):
+        if r is None:
+            continue
+        sh, ph = scol["hamlet"][r] if "hamlet" in has else None, pcol["hamlet"][i]
+        # compared on the parsed names: "Xóm 5" is "Xóm 5, xã Nghi Phong" (ntmgis.places)
+        if isinstance(sh, str) and isinstance(ph, str) and hamlet_key(sh) != hamlet_key(ph):
+            j.issues.add(
+                "hamlet_mismatch",
+                rows[r],
+                "hamlet",
+                sh,
+                f"row {rows[r]}: hamlet '{sh}' but parcel {ids[i]} is in '{ph}'.",
+                ids[i],
+            )
+        sa = scol["garden_area_m2"][r] if "garden_area_m2" in has else None
+        pa = pcol["area_m2"][i]
+        if pd.notna(sa) and pd.notna(pa) and float(sa) > 1.05 * float(pa) + 1:
+            j.issues.add(
+                "garden_larger_than_parcel",
+                rows[r],
+                "garden_area_m2",
+                sa,
+                f"row {rows[r]}: garden {float(sa):g} m² is larger than parcel "
+                f"{ids[i]} ({float(pa):g} m²).",
+                ids[i],
+            )
+        if mode != "household":
+            sh_id, ph_id = scol["household_id"][r], pcol["household_id"][i]
+            if isinstance(sh_id, str) and isinstance(ph_id, str) and fold(sh_id) != fold(ph_id):
+                j.issues.add(
+                    "household_mismatch",
+                    rows[r],
+                    "household_id",
+                    sh_id,
+                    f"row {rows[r]}: household '{sh_id}' but parcel {ids[i]} is '{ph_id}'.",
+                    ids[i],
+                )
+
+
+_TAKE = {
+    "household_id": "survey_household_id",
+    "owner": "survey_owner",
+    "hamlet": "survey_hamlet",
+    "garden_area_m2": "garden_area_m2",
+    "garden_class": "garden_class",
+    "garden_class_code": "garden_class_code",
+    "garden_class_raw": "garden_class_raw",
+    "support_needs": "support_needs",
+    "survey_date": "survey_date",
+    "note": "survey_note",
+    "survey_issues": "survey_issues",
+}
+
+
+def _assemble(j: _Join, picks, statuses, mode: str):
+    """Every parcel with its survey status and the chosen row's survey columns."""
+    from .parcels import STANDARD_COLUMNS
+
+    status, reason_text, row_used, rows_all = statuses
+    picked = j.survey.reindex(pd.Index([-1 if r is None else r for r in picks]))
+    joined = j.parcels.copy()
+    joined["survey_status"] = _text(status)
+    joined["survey_reason"] = _text(reason_text)
+    joined["survey_row"] = pd.array(row_used, dtype="Int64")
+    joined["survey_rows"] = _text(rows_all)
+    for src, dst in _TAKE.items():
+        if src in picked.columns:
+            values = picked[src].to_numpy()
+            if dst in joined.columns and dst not in ("garden_area_m2",):
+                dst = f"survey_{src}"
+            joined[dst] = pd.Series(values, index=joined.index).astype(picked[src].dtype)
+    front = [c for c in STANDARD_COLUMNS if c in joined.columns]
+    survey_cols = [
+        "survey_status",
+        "survey_reason",
+        "survey_row",
+        "survey_rows",
+        *[c for c in _TAKE.values() if c in joined.columns],
+    ]
+    survey_cols = list(dict.fromkeys(survey_cols))
+    rest = [c for c in joined.columns if c not in front and c not in survey_cols]
+    joined = joined[front + survey_cols + rest]
+    joined.attrs = {
+        "ntmgis": Metadata({"source": j.parcels_source, "survey": j.survey_source, "on": mode})
+    }
+    return joined
+
+
+_UNMATCHED_COLUMNS = [
+    "survey_row",
+    "stt",
+    "sheet",
+    "parcel_no",
+    "household_id",
+    "owner",
+    "reason",
+    "message",
+]
+
+
+def _build_report(j: _Join, joined, mode, counts, unmatched_records, status, codebook):
+    """The JoinReport of a join: counts, unmatched rows, every issue."""
+    n_matched, n_duplicate = counts
+    issue_frame = pd.DataFrame(
+        j.issues.items, columns=["kind", "survey_row", "parcel_id", "column", "value", "message"]
+    )
+    issue_frame["survey_row"] = pd.array(issue_frame["survey_row"], dtype="Int64")
+    parcel_status = {s: int(v) for s, v in pd.Series(status).value_counts().items()}
+    parcel_status = {s: parcel_status[s] for s in SURVEY_STATUSES if s in parcel_status}
+    class_counts = {}
+    if "garden_class" in joined.columns:
+        class_counts = {k: int(v) for k, v in joined["garden_class"].value_counts().items()}
+    n_rows = len(j.survey)
+    return JoinReport(
+        on=mode,
+        n_parcels=len(j.parcels),
+        n_survey_rows=n_rows,
+        n_matched_rows=n_matched,
+        n_unmatched_rows=n_rows - n_matched,
+        n_duplicate_rows=n_duplicate,
+        parcel_status=parcel_status,
+        unmatched=pd.DataFrame(unmatched_records, columns=_UNMATCHED_COLUMNS),
+        issues=issue_frame,
+        parcels_source=str(j.parcels_source),
+        survey_source=str(j.survey_source),
+        codebook=codebook,
+        class_counts=class_counts,
+    )
 
 
 def join_survey(
@@ -1219,403 +1939,51 @@ def join_survey(
     InputError
         Every survey row is unmatched: the wrong files, or keys in different columns.
     """
-    import geopandas as gpd
-
     from . import _progress
-    from .parcels import STANDARD_COLUMNS, is_garden_land_use, read_parcels
 
-    _progress.report(progress, 0.0, "Reading parcels")
-    if isinstance(parcels, gpd.GeoDataFrame) and {"parcel_id", "parcel_status"} <= set(
-        parcels.columns
-    ):
-        parcel_df = parcels.copy()
-    else:
-        parcel_df = read_parcels(parcels, layer=layer)
-    parcel_df = parcel_df.reset_index(drop=True)
-    parcel_meta = parcel_df.attrs.get("ntmgis", {})
+    parcel_df, parcel_meta, survey_df, meta = _read_join_inputs(
+        parcels, survey, codebook=codebook, sheet=sheet, layer=layer, progress=progress
+    )
     parcels_source = parcel_meta.get("source", _source_name(parcels))
-    _progress.report(progress, 0.3, "Reading the survey")
-    hamlet_names = [h for h in parcel_df["hamlet"].dropna().unique()]
-    if _is_standard_frame(survey):
-        survey_df = survey.copy()
-    else:
-        survey_df = read_survey(survey, codebook=codebook, sheet=sheet, hamlets=hamlet_names)
-    survey_df = survey_df.reset_index(drop=True)
-    meta = survey_df.attrs.get("ntmgis", {})
-    survey_df.attrs = {}
-    parcel_df.attrs = {}
     survey_source = meta.get("source", _source_name(survey))
-    for column in ("sheet", "parcel_no", "household_id"):
-        if column not in survey_df.columns:
-            survey_df[column] = pd.NA
-    mode = _choose_on(on, parcel_df, survey_df)
+    mode = _choose_on(on, parcel_df, survey_df, (survey_source, parcels_source))
     _progress.report(progress, 0.5, f"Joining by {mode}")
-
-    issues = _Issues()
-    for message in parcel_meta.get("text", []):
-        issues.add("parcel_text_encoding", None, None, None, message)
-    present_rows = set(survey_df["survey_row"].dropna().astype(int))
-    for item in meta.get("issues", []):
-        if item["survey_row"] is None or int(item["survey_row"]) in present_rows:
-            issues.items.append(dict(item))
-    if not meta.get("issues") and "survey_issues" in survey_df.columns:
-        for row, kinds in zip(survey_df["survey_row"], survey_df["survey_issues"]):
-            for kind in (kinds or "").split(", ") if isinstance(kinds, str) else []:
-                issues.add(kind, int(row), None, None, f"row {row}: {kind}")
-    from .qfield import FORM_ID, form_differences  # a returned form of 'ntmgis survey-form'
-
-    for d in form_differences(survey_df, parcel_df):
-        row = None if d["survey_row"] is None else int(d["survey_row"])
-        issues.add(f"form_{d['kind']}", row, FORM_ID, d["now"], d["message"], d["parcel_id"])
-
-    # plain lists: per-row lookups in a DataFrame are slow
-    pcol = {c: parcel_df[c].tolist() for c in parcel_df.columns if c != parcel_df.geometry.name}
-    scol = {c: survey_df[c].tolist() for c in survey_df.columns}
-    ids = parcel_df["parcel_id"].astype(str).tolist()
-    n_parcels = len(parcel_df)
-    n_rows = len(survey_df)
-    candidates: list[list[int]] = [[] for _ in range(n_rows)]
-    reasons: list[str | None] = [None] * n_rows
-    messages: list[str | None] = [None] * n_rows
-    rows = survey_df["survey_row"].tolist()
-
-    if mode == "parcel":
-        index: dict[tuple, list[int]] = {}
-        for i, (s, p) in enumerate(zip(parcel_df["sheet"], parcel_df["parcel_no"])):
-            if pd.notna(p):
-                index.setdefault((None if pd.isna(s) else str(s), str(p)), []).append(i)
-        no_sheet = parcel_df["sheet"].isna().all()
-        for r, (s, p) in enumerate(zip(survey_df["sheet"], survey_df["parcel_no"])):
-            if pd.isna(p) or (pd.isna(s) and not no_sheet):
-                reasons[r] = "missing_key"
-                messages[r] = f"row {rows[r]}: no số tờ/số thửa, cannot be placed on a parcel."
-                continue
-            key = (None if no_sheet else str(s), str(p))
-            hit = index.get(key, [])
-            if not hit:
-                reasons[r] = "parcel_not_found"
-                label = f"tờ {s} thửa {p}" if not no_sheet else f"thửa {p}"
-                messages[r] = (
-                    f"row {rows[r]}: parcel {label} does not exist in the parcels "
-                    f"({parcels_source}); check the numbers in the survey."
-                )
-            candidates[r] = hit
-    elif mode == "household":
-        index = {}
-        for i, h in enumerate(parcel_df["household_id"]):
-            if pd.notna(h):
-                index.setdefault(fold(h), []).append(i)
-        for r, h in enumerate(survey_df["household_id"]):
-            if pd.isna(h):
-                reasons[r] = "missing_key"
-                messages[r] = f"row {rows[r]}: no household id (mã hộ)."
-                continue
-            hit = index.get(fold(h), [])
-            if len(hit) > 1:
-                s, p = scol["sheet"][r], scol["parcel_no"][r]
-                narrowed = [
-                    i
-                    for i in hit
-                    if pd.notna(p)
-                    and str(pcol["parcel_no"][i]) == str(p)
-                    and (pd.isna(s) or pcol["sheet"][i] == s)
-                ]
-                if not narrowed:
-                    narrowed = [i for i in hit if is_garden_land_use(pcol["land_use"][i])]
-                hit = narrowed if len(narrowed) == 1 else hit
-            if not hit:
-                reasons[r] = "household_not_found"
-                messages[r] = f"row {rows[r]}: household '{h}' holds no parcel in {parcels_source}."
-            candidates[r] = hit
-    else:
-        points = _survey_points(survey_df, parcel_df)
-        valid = ~(points.is_empty | points.isna())
-        valid &= np.isfinite(points.x.fillna(np.nan)) & np.isfinite(points.y.fillna(np.nan))
-        tree_geoms = parcel_df.geometry
-        for r in range(n_rows):
-            if not valid.iloc[r]:
-                reasons[r] = "missing_key"
-                messages[r] = f"row {rows[r]}: no coordinates."
-        q_idx, p_idx = tree_geoms.sindex.query(points[valid], predicate="within")
-        vi = np.flatnonzero(valid.to_numpy())
-        for a, b in zip(q_idx, p_idx):
-            candidates[vi[a]].append(int(b))
-        for r in vi:
-            if not candidates[r]:
-                reasons[r] = "outside_parcels"
-                messages[r] = f"row {rows[r]}: the GPS point falls in no parcel."
-
-    # rows whose key names several parcels (duplicate parcel keys, shared households)
-    for r in range(n_rows):
-        if len(candidates[r]) > 1 and reasons[r] is None:
-            reasons[r] = "ambiguous"
-            listed = ", ".join(ids[i] for i in candidates[r][:6])
-            messages[r] = (
-                f"row {rows[r]}: matches {len(candidates[r])} parcels ({listed}); "
-                "the key is not unique: fix the parcels' numbering or join by another key."
-            )
-
-    # assign rows to parcels
-    by_parcel: dict[int, list[int]] = {}
-    ambiguous_parcels: dict[int, list[int]] = {}
-    for r in range(n_rows):
-        if reasons[r] is None and len(candidates[r]) == 1:
-            by_parcel.setdefault(candidates[r][0], []).append(r)
-        elif reasons[r] == "ambiguous":
-            for i in candidates[r]:
-                ambiguous_parcels.setdefault(i, []).append(r)
-    matched_rows = {r for rs in by_parcel.values() for r in rs}
-    n_unmatched = n_rows - len(matched_rows)
-    if n_rows and not matched_rows:
+    issues = _input_issues(parcel_meta, meta, survey_df, parcel_df)
+    j = _Join(parcel_df, survey_df, parcels_source, survey_source, issues)
+    _STRATEGIES[mode](j)
+    _mark_ambiguous(j)
+    by_parcel, ambiguous_parcels, matched_rows = _assign(j)
+    if len(survey_df) and not matched_rows:
         raise InputError(
-            f"No survey row of {survey_source} matches a parcel of {parcels_source} "
-            f"(joined by {mode}; first reason: {messages[0]}). Are these the same commune's "
-            "files, and are số tờ/số thửa in the right columns?"
-        )
-
-    # duplicates
-    used_row: dict[int, int] = {}
-    n_duplicate = 0
-    compare = [
-        c
-        for c in ("garden_class", "garden_area_m2", "household_id", "owner")
-        if c in survey_df.columns
-    ]
-    for i, rs in by_parcel.items():
-        rs = sorted(rs, key=lambda r: rows[r])
-        used_row[i] = rs[0]
-        for r in rs[1:]:
-            n_duplicate += 1
-            first = survey_df.loc[rs[0], compare]
-            this = survey_df.loc[r, compare]
-            differ = [
-                c
-                for c in compare
-                if not (pd.isna(first[c]) and pd.isna(this[c]))
-                and (pd.isna(first[c]) or pd.isna(this[c]) or first[c] != this[c])
-            ]
-            same = "identical" if not differ else "differs in " + ", ".join(differ)
-            issues.add(
-                "duplicate_survey",
-                rows[r],
-                None,
-                None,
-                f"row {rows[r]}: second survey row for parcel {ids[i]} (first: row "
-                f"{rows[rs[0]]}; {same}); row {rows[rs[0]]}'s values are used.",
-                parcel_id=ids[i],
+            _say(
+                "error.survey.nothing_matches",
+                survey=survey_source,
+                parcels=parcels_source,
+                mode=mode,
+                first=j.messages[0],
             )
-
-    # unmatched rows
-    unmatched_records = []
-    for r in range(n_rows):
-        if r in matched_rows:
-            continue
-        reason = reasons[r] or "unmatched"
-        issues.add(reason, rows[r], None, None, messages[r] or f"row {rows[r]}: unmatched.")
-        unmatched_records.append(
-            {
-                "survey_row": rows[r],
-                "stt": scol["stt"][r] if "stt" in survey_df.columns else None,
-                "sheet": scol["sheet"][r],
-                "parcel_no": scol["parcel_no"][r],
-                "household_id": scol["household_id"][r],
-                "owner": scol["owner"][r] if "owner" in survey_df.columns else None,
-                "reason": reason,
-                "message": messages[r],
-            }
         )
-
+    used_row, n_duplicate = _duplicate_issues(j, by_parcel)
+    unmatched_records = _unmatched_records(j, matched_rows)
     _progress.report(progress, 0.8, "Building the joined layer")
-    status, reason_text, row_used, rows_all = [], [], [], []
-    for i in range(n_parcels):
-        rs = sorted(by_parcel.get(i, []), key=lambda r: rows[r])
-        if len(rs) == 1:
-            status.append("matched")
-            reason_text.append(f"survey row {rows[rs[0]]}")
-        elif len(rs) > 1:
-            status.append("duplicate_survey")
-            reason_text.append(
-                f"{len(rs)} survey rows ({', '.join(str(rows[r]) for r in rs)}); values of row "
-                f"{rows[rs[0]]} used"
-            )
-        elif i in ambiguous_parcels:
-            status.append("ambiguous")
-            reason_text.append(
-                "survey row(s) "
-                + ", ".join(str(rows[r]) for r in ambiguous_parcels[i])
-                + " match this and other parcels with the same key"
-            )
-        else:
-            status.append("no_survey")
-            garden = is_garden_land_use(pcol["land_use"][i])
-            if garden:
-                reason_text.append("garden land use with no survey row")
-                issues.add(
-                    "garden_not_surveyed",
-                    None,
-                    None,
-                    pcol["land_use"][i],
-                    f"parcel {ids[i]} ({pcol['land_use'][i]}) is a garden parcel "
-                    "that nobody surveyed.",
-                    parcel_id=ids[i],
-                )
-            elif pd.isna(pcol["land_use"][i]):
-                reason_text.append("no survey row (land use unknown)")
-            else:
-                reason_text.append(f"not a garden land use ({pcol['land_use'][i]})")
-        row_used.append(rows[rs[0]] if rs else None)
-        rows_all.append(", ".join(str(rows[r]) for r in rs) if rs else None)
-
-    # parcel problems found by read_parcels
-    for i in range(n_parcels):
-        st = pcol["parcel_status"][i]
-        if isinstance(st, str) and st != "ok":
-            issues.add(
-                f"parcel_{st}",
-                None,
-                None,
-                None,
-                f"parcel {ids[i]}: {pcol['parcel_notes'][i]}",
-                parcel_id=ids[i],
-            )
-        if float(pcol["overlap_m2"][i] or 0) > 0 and st in ("ok", "repaired"):
-            issues.add(
-                "parcel_overlap",
-                None,
-                None,
-                None,
-                f"parcel {ids[i]}: {pcol['parcel_notes'][i]}",
-                parcel_id=ids[i],
-            )
-
-    # consistency of matched rows
-    picks = [used_row.get(i) for i in range(n_parcels)]
-    for i, r in enumerate(picks):
-        if r is None:
-            continue
-        sh, ph = (
-            scol["hamlet"][r] if "hamlet" in survey_df.columns else None,
-            pcol["hamlet"][i],
-        )
-        # compared on the parsed names: "Xóm 5" is "Xóm 5, xã Nghi Phong" (ntmgis.places)
-        if isinstance(sh, str) and isinstance(ph, str) and hamlet_key(sh) != hamlet_key(ph):
-            issues.add(
-                "hamlet_mismatch",
-                rows[r],
-                "hamlet",
-                sh,
-                f"row {rows[r]}: hamlet '{sh}' but parcel {ids[i]} is in '{ph}'.",
-                ids[i],
-            )
-        sa, pa = (
-            scol["garden_area_m2"][r] if "garden_area_m2" in survey_df.columns else None,
-            pcol["area_m2"][i],
-        )
-        if pd.notna(sa) and pd.notna(pa) and float(sa) > 1.05 * float(pa) + 1:
-            issues.add(
-                "garden_larger_than_parcel",
-                rows[r],
-                "garden_area_m2",
-                sa,
-                f"row {rows[r]}: garden {float(sa):g} m² is larger than parcel {ids[i]} "
-                f"({float(pa):g} m²).",
-                ids[i],
-            )
-        if mode != "household":
-            sh_id, ph_id = scol["household_id"][r], pcol["household_id"][i]
-            if isinstance(sh_id, str) and isinstance(ph_id, str) and fold(sh_id) != fold(ph_id):
-                issues.add(
-                    "household_mismatch",
-                    rows[r],
-                    "household_id",
-                    sh_id,
-                    f"row {rows[r]}: household '{sh_id}' but parcel {ids[i]} is '{ph_id}'.",
-                    ids[i],
-                )
-
+    statuses = _parcel_statuses(j, by_parcel, ambiguous_parcels)
+    _parcel_issues(j)
+    picks = [used_row.get(i) for i in range(len(parcel_df))]
+    _consistency_issues(j, picks, mode)
     # fill the survey row's parcel id into its issues
-    parcel_of_row = {rows[r]: ids[i] for i, rs in by_parcel.items() for r in rs}
+    parcel_of_row = {j.rows[r]: j.ids[i] for i, rs in by_parcel.items() for r in rs}
     for item in issues.items:
         if item["parcel_id"] is None and item["survey_row"] is not None:
             item["parcel_id"] = parcel_of_row.get(int(item["survey_row"]))
-
-    take = {
-        "household_id": "survey_household_id",
-        "owner": "survey_owner",
-        "hamlet": "survey_hamlet",
-        "garden_area_m2": "garden_area_m2",
-        "garden_class": "garden_class",
-        "garden_class_code": "garden_class_code",
-        "garden_class_raw": "garden_class_raw",
-        "support_needs": "support_needs",
-        "survey_date": "survey_date",
-        "note": "survey_note",
-        "survey_issues": "survey_issues",
-    }
-    picked = survey_df.reindex(pd.Index([-1 if r is None else r for r in picks]))
-    joined = parcel_df.copy()
-    joined["survey_status"] = _text(status)
-    joined["survey_reason"] = _text(reason_text)
-    joined["survey_row"] = pd.array(row_used, dtype="Int64")
-    joined["survey_rows"] = _text(rows_all)
-    for src, dst in take.items():
-        if src in picked.columns:
-            values = picked[src].to_numpy()
-            if dst in joined.columns and dst not in ("garden_area_m2",):
-                dst = f"survey_{src}"
-            joined[dst] = pd.Series(values, index=joined.index).astype(picked[src].dtype)
-    front = [c for c in STANDARD_COLUMNS if c in joined.columns]
-    survey_cols = [
-        "survey_status",
-        "survey_reason",
-        "survey_row",
-        "survey_rows",
-        *[c for c in take.values() if c in joined.columns],
-    ]
-    survey_cols = list(dict.fromkeys(survey_cols))
-    rest = [c for c in joined.columns if c not in front and c not in survey_cols]
-    joined = joined[front + survey_cols + rest]
-    joined.attrs = {
-        "ntmgis": Metadata({"source": parcels_source, "survey": survey_source, "on": mode})
-    }
-
-    issue_frame = pd.DataFrame(
-        issues.items, columns=["kind", "survey_row", "parcel_id", "column", "value", "message"]
-    )
-    issue_frame["survey_row"] = pd.array(issue_frame["survey_row"], dtype="Int64")
-    unmatched = pd.DataFrame(
+    joined = _assemble(j, picks, statuses, mode)
+    report = _build_report(
+        j,
+        joined,
+        mode,
+        (len(matched_rows), n_duplicate),
         unmatched_records,
-        columns=[
-            "survey_row",
-            "stt",
-            "sheet",
-            "parcel_no",
-            "household_id",
-            "owner",
-            "reason",
-            "message",
-        ],
-    )
-    parcel_status = {s: int(v) for s, v in pd.Series(status).value_counts().items()}
-    parcel_status = {s: parcel_status[s] for s in SURVEY_STATUSES if s in parcel_status}
-    class_counts = {}
-    if "garden_class" in joined.columns:
-        counts = joined["garden_class"].value_counts()
-        class_counts = {k: int(v) for k, v in counts.items()}
-    report = JoinReport(
-        on=mode,
-        n_parcels=n_parcels,
-        n_survey_rows=n_rows,
-        n_matched_rows=len(matched_rows),
-        n_unmatched_rows=n_unmatched,
-        n_duplicate_rows=n_duplicate,
-        parcel_status=parcel_status,
-        unmatched=unmatched,
-        issues=issue_frame,
-        parcels_source=str(parcels_source),
-        survey_source=str(survey_source),
-        codebook=str(meta.get("codebook", "")),
-        class_counts=class_counts,
+        statuses[0],
+        str(meta.get("codebook", "")),
     )
     assert report.n_matched_rows + report.n_unmatched_rows == report.n_survey_rows
     assert sum(report.parcel_status.values()) == report.n_parcels == len(joined)

@@ -21,6 +21,18 @@ LAYERS = ROOT / "layers"
 needs_sample = pytest.mark.skipif(
     not (LAYERS / "thanh_binh.gpkg").exists(), reason="sample commune not in layers/"
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English: these tests match the English sentences (vi: see below)."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
+
 X0, Y0 = 531000.0, 2035000.0  # Thạch Hà, Hà Tĩnh, in EPSG:9209
 
 

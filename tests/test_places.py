@@ -16,6 +16,17 @@ from shapely.geometry import box
 from ntmgis.errors import ParcelWarning
 from ntmgis.places import assign_hamlets, hamlet_key, hamlet_title, normalise_hamlets, parse_place
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English: these tests match the English sentences (vi: see below)."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
+
 # text -> (unit, hamlet, commune, kind)
 CASES = {
     "Xóm 1, xã Nghi Phong": ("Xóm", "Xóm 1", "Xã Nghi Phong", "thon_xom"),

@@ -25,6 +25,16 @@ from ntmgis.survey import Codebook, join_survey, read_survey
 from ntmgis.survey_form import FORM_ID, check_returned_form, write_survey_forms
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English: these tests match the English sentences (vi: see below)."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
+
 @pytest.fixture(scope="module")
 def forms(foreign, tmp_path_factory):
     _, facts = foreign

@@ -9,6 +9,17 @@ from hypothesis import strategies as st
 
 from ntmgis import text as T
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English: these tests match the English sentences (vi: see below)."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
+
 # Hand-written expected strings: what the legacy fonts show when the bytes are read as
 # Latin-1 / cp1252, and the Unicode they stand for.
 TCVN3_CASES = [
