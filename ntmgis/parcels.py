@@ -24,6 +24,7 @@ followed by every original column, unchanged. No parcel is ever dropped.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 from pathlib import Path
@@ -33,6 +34,8 @@ import pandas as pd
 
 from . import _progress
 from .errors import DataNotFoundError, InputError, ParcelWarning, SchemaError, warn
+from .i18n import message as _say
+from .i18n import register
 from .places import assign_hamlets
 from .text import Metadata, clean_text, fold, match_columns, parse_vn_number, repair_column
 
@@ -45,6 +48,115 @@ __all__ = [
     "parcel_ids",
     "parcel_number",
 ]
+
+logger = logging.getLogger(__name__)
+
+# The parcels' user-facing sentences (ntmgis.i18n catalogue): key -> (vi, en).
+_MESSAGES = {
+    "error.parcels.not_found": (
+        "Không tìm thấy tệp thửa đất '{path}'. Kiểm tra lại đường dẫn (thư mục đang làm việc "
+        "là '{cwd}').",
+        "Parcel file not found: '{path}'. Check the path (and the working folder, '{cwd}').",
+    ),
+    "error.parcels.which_layer": (
+        "'{path}' có nhiều lớp ({layers}) và không lớp nào mang tên thửa đất ('parcels', "
+        "'thua_dat'). Ghi tên lớp thửa đất vào parcels_layer trong mục [inputs] của tệp cấu "
+        "hình (hoặc chọn lớp trong plugin).",
+        "'{path}' has several layers ({layers}) and none is named like parcels ('parcels', "
+        "'thua_dat'). Give the parcel layer's name as parcels_layer in the run config's "
+        "[inputs] (or choose the layer in the plugin).",
+    ),
+    "error.parcels.dxf_empty": (
+        "'{path}' không có đường bao khép kín hay vùng nào có thể là thửa đất. Xuất ranh giới "
+        "thửa dưới dạng đường bao khép kín (hoặc Shapefile/GeoPackage) rồi chạy lại.",
+        "'{path}' holds no closed polylines or areas that could be parcels. Export the "
+        "parcel boundaries as closed polylines (or a Shapefile/GeoPackage).",
+    ),
+    "error.parcels.no_geometry": (
+        "'{name}' không có cột hình học: đây không phải là lớp thửa đất. Chọn đúng tệp bản đồ "
+        "địa chính.",
+        "'{name}' has no geometry column: it is not a parcel layer. Choose the cadastral map file.",
+    ),
+    "error.parcels.no_features": (
+        "'{name}' không có thửa nào: xuất lại lớp thửa đất.",
+        "'{name}' holds no features: export the parcels again.",
+    ),
+    "error.parcels.field_missing": (
+        "Cột '{column}' được chọn cho thửa đất nhưng không có trong '{name}'. Các cột có "
+        "trong tệp: {found}. Chọn lại đúng tên cột.",
+        "The column '{column}' chosen for the parcels is not in '{name}'. Its columns: "
+        "{found}. Choose one of them.",
+    ),
+    "error.parcels.no_parcel_number": (
+        "'{name}' không có cột số thửa: đã tìm {looked}... Các cột có trong tệp: {found}. "
+        "Đổi tên cột số thửa trong tệp thành SHTHUA (và cột số tờ thành SHBANDO).",
+        "No parcel-number column (số thửa) in '{name}': looked for {looked}... Columns "
+        "there: {found}. Rename the parcel-number column in the file to SHTHUA (and the "
+        "map-sheet column to SHBANDO).",
+    ),
+    "error.parcels.sheet_given": (
+        "'{name}' đã có cột số tờ ('{column}'); chỉ ghi số tờ ({sheet}) cho tệp không có cột "
+        "số tờ (mỗi tờ bản đồ một tệp). Bỏ số tờ đã ghi.",
+        "'{name}' has a sheet column ('{column}'); a sheet number ({sheet}) is only for "
+        "files without one (one file per map sheet). Leave the sheet number out.",
+    ),
+    "warning.parcels.no_sheet": (
+        "'{name}' không có cột số tờ bản đồ: mã thửa chỉ là số thửa, nên số thửa phải không "
+        "trùng nhau trong cả xã. Nếu tệp có cột số tờ, đổi tên cột đó thành SHBANDO.",
+        "No map-sheet column (số tờ) in '{name}': parcel ids are the parcel numbers alone, "
+        "which must then be unique in the commune. If the file has one, rename it to "
+        "SHBANDO.",
+    ),
+    "warning.parcels.crs_override": (
+        "'{name}' khai báo hệ tọa độ {declared}; dùng {used} như đã chọn.",
+        "'{name}' declares {declared}; using {used} as chosen.",
+    ),
+    "warning.parcels.vn2000_no_towgs84": (
+        "'{name}' ở hệ VN-2000 nhưng không có tham số chuyển đổi (TOWGS84): nếu là tệp "
+        "VN-2000 'địa phương', các thửa lệch ảnh vệ tinh khoảng 225 m. Khi chạy, ntmgis so "
+        "với ảnh để kiểm tra và tự hiệu chỉnh.",
+        "'{name}' is in a VN-2000 projection without a datum shift (no TOWGS84 in its CRS): "
+        "if it was made as a 'local' VN-2000 file, the parcels sit about 225 m off the "
+        "imagery. A run checks this against the imagery and corrects it.",
+    ),
+    "warning.parcels.stray_coordinates": (
+        "'{name}': {count} thửa (đối tượng {features}) nằm ngoài lãnh thổ Việt Nam theo "
+        "{crs} trong khi các thửa khác đúng vị trí: giữ lại nhưng không có hình (trạng thái "
+        "empty_geometry). Kiểm tra tọa độ của các thửa này trong tệp gốc.",
+        "'{name}': {count} parcel(s) (feature(s) {features}) lie outside Vietnam in {crs} "
+        "while the others fit it: kept without geometry (status empty_geometry). Check "
+        "their coordinates in the source.",
+    ),
+    "warning.parcels.repaired": (
+        "'{name}': {count} thửa có hình không hợp lệ đã được sửa: {parcels}.",
+        "'{name}': {count} parcel(s) with repaired invalid geometries: {parcels}.",
+    ),
+    "warning.parcels.empty_geometry": (
+        "'{name}': {count} thửa không có hình hoặc hình rỗng (vẫn giữ, trạng thái "
+        "'empty_geometry'): {parcels}. Vẽ lại các thửa này trong tệp gốc.",
+        "'{name}': {count} parcel(s) with empty or missing geometries (kept, status "
+        "'empty_geometry'): {parcels}. Draw them again in the source.",
+    ),
+    "warning.parcels.duplicate_key": (
+        "'{name}': {count} thửa trùng số tờ và số thửa (trạng thái 'duplicate_key'): "
+        "{parcels}. Sửa số thửa trong tệp gốc.",
+        "'{name}': {count} parcel(s) with duplicate keys (status 'duplicate_key'): "
+        "{parcels}. Correct the numbers in the source.",
+    ),
+    "warning.parcels.missing_key": (
+        "'{name}': {count} thửa không có số thửa (trạng thái 'missing_key'): {parcels}. "
+        "Điền số thửa trong tệp gốc.",
+        "'{name}': {count} parcel(s) with no parcel number (status 'missing_key'): "
+        "{parcels}. Fill them in in the source.",
+    ),
+    "warning.parcels.overlaps": (
+        "'{name}': {count} thửa chồng lấn thửa khác (xem cột overlap_m2): {parcels}.",
+        "'{name}': {count} parcel(s) with overlaps with other parcels (see overlap_m2): {parcels}.",
+    ),
+    "parcels.and_more": ("{shown} và {more} thửa khác", "{shown} and {more} more"),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    register(_key, vi=_vi, en=_en)
 
 
 def _text(values) -> pd.Series:
@@ -204,10 +316,7 @@ def _choose_layer(source, layer):
         return layer
     path = Path(source)
     if not path.exists():
-        raise DataNotFoundError(
-            f"Parcel file not found: '{path}'. Check the path (and the working folder, "
-            f"'{Path.cwd()}')."
-        )
+        raise DataNotFoundError(_say("error.parcels.not_found", path=path, cwd=Path.cwd()))
     try:
         import pyogrio
 
@@ -219,10 +328,7 @@ def _choose_layer(source, layer):
     for name in layers:
         if re.sub(r"[^a-z_]", "", fold(name)) in _PARCEL_LAYER_NAMES:
             return name
-    raise SchemaError(
-        f"'{path}' has several layers ({', '.join(layers)}) and none is named like parcels "
-        f"('parcels', 'thua_dat'): pass layer='...'."
-    )
+    raise SchemaError(_say("error.parcels.which_layer", path=path, layers=", ".join(layers)))
 
 
 _LAND_USE_TEXT = re.compile(r"^[A-Z]{2,4}(?:\+[A-Z]{2,4})*$")
@@ -266,10 +372,7 @@ def _read_dxf(path: Path):
         polygons = list(shapely.get_parts(shapely.polygonize(shapely.get_parts(noded))))
         layers = [None] * len(polygons)
     if not polygons:
-        raise InputError(
-            f"'{path}' holds no closed polylines or areas that could be parcels. Export the "
-            "parcel boundaries as closed polylines (or a Shapefile/GeoPackage)."
-        )
+        raise InputError(_say("error.parcels.dxf_empty", path=path))
     labels: list[list[str]] = [[] for _ in polygons]
     if text_col is not None:
         is_text = (kinds == 0) & raw[text_col].notna().to_numpy()
@@ -421,12 +524,16 @@ def _stray_parcels(gdf, name: str, province) -> np.ndarray:
     if stray:
         ids = ", ".join(str(i + 1) for i in stray[:10])
         warn(
-            f"'{name}': {len(stray)} parcel(s) (feature(s) {ids}) lie outside Vietnam in "
-            f"{gdf.crs.name} while the others fit it: kept without geometry (status "
-            "empty_geometry). Check their coordinates in the source.",
+            _say(
+                "warning.parcels.stray_coordinates",
+                name=name,
+                count=len(stray),
+                features=ids,
+                crs=gdf.crs.name,
+            ),
             ParcelWarning,
             where=name,
-            what="stray_coordinates",
+            what="warning.parcels.stray_coordinates",
         )
     return np.array(stray, dtype=int)
 
@@ -521,7 +628,235 @@ def _name(source) -> str:
 
 def _few(items: list, n: int = 5) -> str:
     text = ", ".join(str(i) for i in items[:n])
-    return text + (f" and {len(items) - n} more" if len(items) > n else "")
+    return _say("parcels.and_more", shown=text, more=len(items) - n) if len(items) > n else text
+
+
+def _read_source(source, layer, name):
+    """The layer as GDAL (or the DXF reader) gives it; an InputError when it holds none."""
+    import geopandas as gpd
+
+    from . import _io
+
+    is_dxf = isinstance(source, str | Path) and Path(source).suffix.lower() == ".dxf"
+    if is_dxf:
+        gdf = _read_dxf(_io.as_path(source, what="parcel file"))
+    else:
+        layer = _choose_layer(source, layer)
+        gdf = _io.read_vector(source, layer=layer, what="parcel file")
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        raise InputError(_say("error.parcels.no_geometry", name=name))
+    if len(gdf) == 0:
+        raise InputError(_say("error.parcels.no_features", name=name))
+    return gdf.reset_index(drop=True), layer
+
+
+def _decode_text(gdf, name) -> list[str]:
+    """Every text column in Unicode NFC (TCVN3, VNI, a Shapefile without .cpg converted)."""
+    info_text = []
+    geom_col = gdf.geometry.name
+    for column in gdf.columns:
+        if column == geom_col:
+            continue
+        series = gdf[column]
+        if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
+            continue
+        repaired, info = repair_column(series, column=str(column), source=name)
+        if info["encodings"]:
+            gdf[column] = repaired.astype(series.dtype)  # at least NFC
+        if info["message"]:
+            info_text.append(info["message"])
+            warn(info["warning"], ParcelWarning, where=name, what="warning.text.encoding")
+    return info_text
+
+
+def _parcel_fields(gdf, fields, sheet, name) -> dict:
+    """Standard field -> column (a given sheet number becomes the ``_sheet`` column)."""
+    geom_col = gdf.geometry.name
+    found = ", ".join(map(str, gdf.columns.drop(geom_col)))
+    try:
+        mapping = match_columns(
+            [c for c in gdf.columns if c != geom_col], PARCEL_FIELDS, overrides=fields
+        )
+    except KeyError as exc:
+        raise SchemaError(
+            _say("error.parcels.field_missing", column=exc.args[-1], name=name, found=found)
+        ) from None
+    if "parcel_no" not in mapping:
+        raise SchemaError(
+            _say(
+                "error.parcels.no_parcel_number",
+                name=name,
+                found=found,
+                looked=", ".join(PARCEL_FIELDS["parcel_no"][:6]),
+            )
+        )
+    if sheet is not None:
+        if "sheet" in mapping:
+            raise SchemaError(
+                _say("error.parcels.sheet_given", name=name, column=mapping["sheet"], sheet=sheet)
+            )
+        gdf["_sheet"] = sheet
+        mapping["sheet"] = "_sheet"
+    if "sheet" not in mapping:
+        warn(
+            _say("warning.parcels.no_sheet", name=name),
+            ParcelWarning,
+            where=name,
+            what="warning.parcels.no_sheet",
+        )
+    return mapping
+
+
+def _check_crs(gdf, crs, name, province, notes):
+    """The CRS given or declared, checked against the coordinates; stray parcels emptied."""
+    import pyproj
+
+    from .crs import lacks_datum_shift
+
+    if crs is not None:
+        crs = pyproj.CRS.from_user_input(crs)
+        if gdf.crs is not None and not gdf.crs.equals(crs):
+            warn(
+                _say(
+                    "warning.parcels.crs_override", name=name, declared=gdf.crs.name, used=crs.name
+                ),
+                ParcelWarning,
+                where=name,
+                what="warning.parcels.crs_override",
+            )
+        gdf = gdf.set_crs(crs, allow_override=True)
+    stray = _stray_parcels(gdf, name, province)
+    if lacks_datum_shift(gdf.crs):
+        warn(
+            _say("warning.parcels.vn2000_no_towgs84", name=name),
+            ParcelWarning,
+            where=name,
+            what="warning.parcels.vn2000_no_towgs84",
+        )
+    if len(stray):
+        import shapely
+
+        geoms = gdf.geometry.to_numpy().copy()
+        for i in stray:
+            geoms[i] = shapely.Polygon()
+            notes[i].append(
+                f"coordinates outside Vietnam in {getattr(gdf.crs, 'name', 'its CRS')} "
+                "(a typing or export error): kept without geometry"
+            )
+        gdf = gdf.set_geometry(geoms, crs=gdf.crs)
+    return gdf
+
+
+def _parcel_keys(gdf, mapping, name, notes):
+    """Sheet and parcel numbers, the parcel ids, which keys repeat and which are missing."""
+    n = len(gdf)
+    sheet = (
+        _to_int_keys(gdf[mapping["sheet"]], "sheet", name, notes)
+        if "sheet" in mapping
+        else pd.array([None] * n, dtype="Int64")
+    )
+    parcel_no = _to_int_keys(gdf[mapping["parcel_no"]], "parcel number", name, notes)
+    ids, duplicate, missing = parcel_ids(sheet, parcel_no)
+    for i in np.flatnonzero(duplicate):
+        notes[i].append(f"key {ids[i].split('#')[0]} is used by more than one parcel")
+    for i in np.flatnonzero(missing):
+        notes[i].append("no parcel number (số thửa)")
+    return sheet, parcel_no, ids, duplicate, missing
+
+
+def _areas(gdf, mapping, empty, notes) -> np.ndarray:
+    """The recorded area (DIENTICH), else the geometry's (m²)."""
+    n = len(gdf)
+    if "area_m2" in mapping:
+        area = []
+        for i, value in enumerate(gdf[mapping["area_m2"]]):
+            number, note = parse_vn_number(value)
+            if note == "unreadable":
+                notes[i].append(f"area '{value}' is not a number")
+            area.append(number)
+        area = _floats(area)
+    else:
+        area = _floats([None] * n)
+    todo = np.flatnonzero(pd.isna(area) & ~empty)
+    if gdf.crs is not None and len(todo):
+        metric = (
+            gdf.geometry if gdf.crs.is_projected else gdf.geometry.to_crs(gdf.estimate_utm_crs())
+        )
+        geom_area = metric.area.to_numpy()
+        for i in todo:
+            area[i] = round(float(geom_area[i]), 1)
+            notes[i].append("area computed from the geometry (none recorded)")
+    return area
+
+
+def _standard_schema(gdf, mapping, keys, checks, notes):
+    """The standard columns, then every original column, then the geometry."""
+    import geopandas as gpd
+
+    sheet, parcel_no, ids, duplicate, missing = keys
+    empty, repaired, overlap = checks
+    n = len(gdf)
+    area = _areas(gdf, mapping, empty, notes)
+
+    def text_field(field, transform=clean_text):
+        if field not in mapping:
+            return _text([None] * n)
+        return _text([transform(v) if isinstance(v, str) else None for v in gdf[mapping[field]]])
+
+    status = []
+    for i in range(n):
+        flags = {
+            "empty_geometry": bool(empty[i]),
+            "missing_key": bool(missing[i]),
+            "duplicate_key": bool(duplicate[i]),
+            "repaired": bool(repaired[i]),
+        }
+        status.append(next((s for s in _STATUS_ORDER if flags.get(s, s == "ok")), "ok"))
+    standard = pd.DataFrame(
+        {
+            "parcel_id": _text(ids),
+            "sheet": sheet,
+            "parcel_no": parcel_no,
+            "area_m2": area,
+            "land_use": text_field("land_use", lambda v: re.sub(r"\s+", "", v).upper() or None),
+            "hamlet": text_field("hamlet"),
+            "owner": text_field("owner"),
+            "household_id": text_field("household_id", lambda v: v.strip() or None),
+            "parcel_status": _text(status),
+            "parcel_notes": _text(["; ".join(x) if x else None for x in notes]),
+            "overlap_m2": np.round(overlap, 2),
+        }
+    )
+    geom_col = gdf.geometry.name
+    originals = gdf.drop(columns=[c for c in (geom_col, "_sheet") if c in gdf.columns])
+    renames = {c: f"{c}_src" for c in originals.columns if c in STANDARD_COLUMNS}
+    originals = originals.rename(columns=renames)
+    return gpd.GeoDataFrame(
+        pd.concat([standard, originals], axis=1),
+        geometry=gdf.geometry.to_numpy(),
+        crs=gdf.crs,
+    )
+
+
+def _warn_problems(name, ids, keys, checks) -> None:
+    """One warning per kind of parcel problem, naming the parcels."""
+    _, _, _, duplicate, missing = keys
+    empty, repaired, overlap = checks
+    for key, flag in (
+        ("warning.parcels.repaired", repaired & ~empty),
+        ("warning.parcels.empty_geometry", empty),
+        ("warning.parcels.duplicate_key", np.asarray(duplicate)),
+        ("warning.parcels.missing_key", np.asarray(missing)),
+        ("warning.parcels.overlaps", overlap > 0),
+    ):
+        hits = [ids[i] for i in np.flatnonzero(flag)]
+        if hits:
+            warn(
+                _say(key, name=name, count=len(hits), parcels=_few(hits)),
+                ParcelWarning,
+                where=name,
+                what=key,
+            )
 
 
 def read_parcels(
@@ -591,9 +926,6 @@ def read_parcels(
         encodings: each names the file and the parcels.
     """
     import geopandas as gpd
-    import pyproj
-
-    from . import _io
 
     name = _name(source)
     if isinstance(source, gpd.GeoDataFrame) and {"parcel_id", "parcel_status"} <= set(
@@ -601,176 +933,22 @@ def read_parcels(
     ):
         return source.copy()  # already read
     _progress.report(progress, 0.0, "Reading parcels")
-    is_dxf = isinstance(source, str | Path) and Path(source).suffix.lower() == ".dxf"
-    if is_dxf:
-        gdf = _read_dxf(_io.as_path(source, what="parcel file"))
-    else:
-        layer = _choose_layer(source, layer)
-        gdf = _io.read_vector(source, layer=layer, what="parcel file")
-    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
-        raise InputError(f"'{name}' has no geometry column: it is not a parcel layer.")
-    if len(gdf) == 0:
-        raise InputError(f"'{name}' holds no features: export the parcels again.")
-    gdf = gdf.reset_index(drop=True)
+    gdf, layer = _read_source(source, layer, name)
     _progress.report(progress, 0.2, "Checking text")
-    info_text = []
-    geom_col = gdf.geometry.name
-    for column in gdf.columns:
-        if column == geom_col:
-            continue
-        series = gdf[column]
-        if not (pd.api.types.is_string_dtype(series) or series.dtype == object):
-            continue
-        repaired, info = repair_column(series, column=str(column), source=name)
-        if info["encodings"]:
-            gdf[column] = repaired.astype(series.dtype)  # at least NFC
-        if info["message"]:
-            info_text.append(info["message"])
-            warn(info["message"], ParcelWarning, where=name, what="text_encoding")
-    try:
-        mapping = match_columns(
-            [c for c in gdf.columns if c != geom_col], PARCEL_FIELDS, overrides=fields
-        )
-    except KeyError as exc:
-        raise SchemaError(
-            f"fields names column {exc} which is not in '{name}'. Columns there: "
-            f"{', '.join(map(str, gdf.columns.drop(geom_col)))}."
-        ) from None
-    if "parcel_no" not in mapping:
-        raise SchemaError(
-            f"No parcel-number column (số thửa) in '{name}': looked for "
-            f"{', '.join(PARCEL_FIELDS['parcel_no'][:6])}... Columns there: "
-            f"{', '.join(map(str, gdf.columns.drop(geom_col)))}. Pass "
-            "fields={'parcel_no': '<column>', 'sheet': '<column>'}."
-        )
-    if sheet is not None:
-        if "sheet" in mapping:
-            raise SchemaError(
-                f"'{name}' has a sheet column ('{mapping['sheet']}'); sheet={sheet!r} is only "
-                "for files without one."
-            )
-        gdf["_sheet"] = sheet
-        mapping["sheet"] = "_sheet"
-    if "sheet" not in mapping:
-        warn(
-            f"No map-sheet column (số tờ) in '{name}': parcel ids are the parcel numbers "
-            "alone, which must then be unique in the commune. Pass fields={'sheet': ...} "
-            "if the file has one.",
-            ParcelWarning,
-            where=name,
-            what="no_sheet",
-        )
-
+    info_text = _decode_text(gdf, name)
+    mapping = _parcel_fields(gdf, fields, sheet, name)
     _progress.report(progress, 0.35, "Checking CRS")
-    if crs is not None:
-        crs = pyproj.CRS.from_user_input(crs)
-        if gdf.crs is not None and not gdf.crs.equals(crs):
-            warn(f"'{name}' declares {gdf.crs.name}; using {crs.name} as asked (crs=...).",
-                 ParcelWarning, where=name, what="crs_override")  # fmt: skip
-        gdf = gdf.set_crs(crs, allow_override=True)
-    stray = _stray_parcels(gdf, name, province)
-    from .crs import lacks_datum_shift
-
-    if lacks_datum_shift(gdf.crs):
-        warn(
-            f"'{name}' is in a VN-2000 projection without a datum shift (no TOWGS84 in its "
-            "CRS): if it was made as a 'local' VN-2000 file, the parcels sit about 225 m off "
-            "the imagery. A run checks this against the imagery "
-            "(ntmgis.crs.alignment_from_imagery) and corrects it.",
-            ParcelWarning,
-            where=name,
-            what="vn2000_no_towgs84",
-        )
-
-    n = len(gdf)
-    notes: list[list[str]] = [[] for _ in range(n)]
-    if len(stray):
-        import shapely
-
-        geoms = gdf.geometry.to_numpy().copy()
-        for i in stray:
-            geoms[i] = shapely.Polygon()
-            notes[i].append(
-                f"coordinates outside Vietnam in {getattr(gdf.crs, 'name', 'its CRS')} "
-                "(a typing or export error): kept without geometry"
-            )
-        gdf = gdf.set_geometry(geoms, crs=gdf.crs)
+    notes: list[list[str]] = [[] for _ in range(len(gdf))]
+    gdf = _check_crs(gdf, crs, name, province, notes)
     _progress.report(progress, 0.45, "Checking geometries")
     gdf, empty, repaired = _repair_geometries(gdf, notes)
-
-    sheet = (
-        _to_int_keys(gdf[mapping["sheet"]], "sheet", name, notes)
-        if "sheet" in mapping
-        else pd.array([None] * n, dtype="Int64")
-    )
-    parcel_no = _to_int_keys(gdf[mapping["parcel_no"]], "parcel number", name, notes)
-    ids, duplicate, missing = parcel_ids(sheet, parcel_no)
-    for i in np.flatnonzero(duplicate):
-        notes[i].append(f"key {ids[i].split('#')[0]} is used by more than one parcel")
-    for i in np.flatnonzero(missing):
-        notes[i].append("no parcel number (số thửa)")
-
+    keys = _parcel_keys(gdf, mapping, name, notes)
+    ids = keys[2]
     _progress.report(progress, 0.6, "Checking overlaps")
     overlap = _overlaps(gdf, ids, empty, overlap_tolerance, notes)
-
     _progress.report(progress, 0.85, "Building the standard schema")
-    if "area_m2" in mapping:
-        area = []
-        for i, value in enumerate(gdf[mapping["area_m2"]]):
-            number, note = parse_vn_number(value)
-            if note == "unreadable":
-                notes[i].append(f"area '{value}' is not a number")
-            area.append(number)
-        area = _floats(area)
-    else:
-        area = _floats([None] * n)
-    todo = np.flatnonzero(pd.isna(area) & ~empty)
-    if gdf.crs is not None and len(todo):
-        metric = (
-            gdf.geometry if gdf.crs.is_projected else gdf.geometry.to_crs(gdf.estimate_utm_crs())
-        )
-        geom_area = metric.area.to_numpy()
-        for i in todo:
-            area[i] = round(float(geom_area[i]), 1)
-            notes[i].append("area computed from the geometry (none recorded)")
-
-    def text_field(field, transform=clean_text):
-        if field not in mapping:
-            return _text([None] * n)
-        return _text([transform(v) if isinstance(v, str) else None for v in gdf[mapping[field]]])
-
-    status = []
-    for i in range(n):
-        flags = {
-            "empty_geometry": bool(empty[i]),
-            "missing_key": bool(missing[i]),
-            "duplicate_key": bool(duplicate[i]),
-            "repaired": bool(repaired[i]),
-        }
-        status.append(next((s for s in _STATUS_ORDER if flags.get(s, s == "ok")), "ok"))
-    standard = pd.DataFrame(
-        {
-            "parcel_id": _text(ids),
-            "sheet": sheet,
-            "parcel_no": parcel_no,
-            "area_m2": area,
-            "land_use": text_field("land_use", lambda v: re.sub(r"\s+", "", v).upper() or None),
-            "hamlet": text_field("hamlet"),
-            "owner": text_field("owner"),
-            "household_id": text_field("household_id", lambda v: v.strip() or None),
-            "parcel_status": _text(status),
-            "parcel_notes": _text(["; ".join(x) if x else None for x in notes]),
-            "overlap_m2": np.round(overlap, 2),
-        }
-    )
-    originals = gdf.drop(columns=[c for c in (geom_col, "_sheet") if c in gdf.columns])
-    renames = {c: f"{c}_src" for c in originals.columns if c in STANDARD_COLUMNS}
-    originals = originals.rename(columns=renames)
-    out = gpd.GeoDataFrame(
-        pd.concat([standard, originals], axis=1),
-        geometry=gdf.geometry.to_numpy(),
-        crs=gdf.crs,
-    )
+    checks = (empty, repaired, overlap)
+    out = _standard_schema(gdf, mapping, keys, checks, notes)
     # hamlets as people name them: DIADANH parsed, a hamlet column kept (ntmgis.places)
     out = assign_hamlets(out, source_column=mapping.get("hamlet"), where=f"'{name}'")
     out.attrs["ntmgis"] = Metadata(
@@ -781,16 +959,6 @@ def read_parcels(
             "text": info_text,
         }
     )
-    for label, flag in (
-        ("repaired invalid geometries", repaired & ~empty),
-        ("empty or missing geometries (kept, status 'empty_geometry')", empty),
-        ("duplicate keys (status 'duplicate_key')", np.asarray(duplicate)),
-        ("no parcel number (status 'missing_key')", np.asarray(missing)),
-        ("overlaps with other parcels (see overlap_m2)", overlap > 0),
-    ):
-        hits = [ids[i] for i in np.flatnonzero(flag)]
-        if hits:
-            warn(f"'{name}': {len(hits)} parcel(s) with {label}: {_few(hits)}.", ParcelWarning,
-                 where=name, what=label.split(" (")[0])  # fmt: skip
+    _warn_problems(name, ids, keys, checks)
     _progress.report(progress, 1.0, "Parcels read")
     return out

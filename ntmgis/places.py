@@ -45,6 +45,8 @@ import pandas as pd
 
 from . import palette as _palette
 from .errors import ParcelWarning, warn
+from .i18n import message as _say
+from .i18n import register
 from .text import clean_text, fold
 
 __all__ = [
@@ -61,6 +63,31 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# Hamlet messages (ntmgis.i18n catalogue): key -> (vi, en).
+_MESSAGES = {
+    "warning.places.spelling_merged": (
+        "{where}: {count} cách viết tên thôn được viết thống nhất một kiểu: {pairs}.",
+        "{where}: {count} hamlet spelling(s) written the one way: {pairs}.",
+    ),
+    "warning.places.no_unit_word": (
+        "{where}: {count} địa danh không có từ chỉ đơn vị (thôn, xóm, ấp, bản...) nên được "
+        "giữ nguyên làm tên thôn: {names}. Nếu đó không phải là thôn, thêm từ chỉ đơn vị vào "
+        "địa danh trong tệp, hoặc dùng lớp ranh giới thôn.",
+        "{where}: {count} place name(s) have no unit word (thôn, xóm, ấp, bản...) and are "
+        "kept whole as hamlet names: {names}. Add the unit word to the place text, or give "
+        "a hamlet layer, if they are not hamlets.",
+    ),
+    "warning.places.non_hamlet_place": (
+        "{where}: {count} thửa nằm ở nơi không phải là thôn ({places}): không có trang bản đồ "
+        "và không xếp hạng; các thửa này vẫn được giữ, kèm loại địa danh (place_kind).",
+        "{where}: {count} parcel(s) lie in places that are not hamlets ({places}): no map "
+        "page and no ranking row for them; they are kept with their place_kind.",
+    ),
+    "places.and_more": ("{shown} và {more} nơi khác", "{shown} and {more} more"),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    register(_key, vi=_vi, en=_en)
 
 # the unit words of a hamlet-level place, as written at the start of a name (longest first)
 UNIT_WORDS = ("Tổ dân phố", "Khu phố", "Thôn", "Xóm", "Ấp", "Bản", "Buôn", "Làng", "Sóc")
@@ -375,7 +402,109 @@ def normalise_hamlets(values, *, official=None, where: str = "parcels") -> pd.Da
 def _few(items, n: int = 5) -> str:
     items = list(items)
     text = ", ".join(f"'{x}'" for x in items[:n])
-    return text + (f" and {len(items) - n} more" if len(items) > n else "")
+    return _say("places.and_more", shown=text, more=len(items) - n) if len(items) > n else text
+
+
+def _as_written(table: pd.DataFrame, texts, layer_names) -> None:
+    """A hamlet column wins as written: cleaned and merged, no field taken out of it."""
+    written = [clean_text(v) if isinstance(v, str) and v.strip() else None for v in texts]
+    chosen = {}
+    for v in written:
+        if v:
+            chosen.setdefault(fold(v), v)
+    for name in layer_names:
+        chosen[fold(name)] = name
+    table["hamlet"] = [chosen.get(fold(v), v) if v else None for v in written]
+    table["place_kind"] = ["thon_xom" if v else "trong" for v in written]
+    table.attrs["non_hamlet"] = {}
+    table.attrs["unitless"] = []
+    table.attrs["merged"] = {v: chosen[fold(v)] for v in written if v and chosen[fold(v)] != v}
+
+
+def _place_by_layer(out, table: pd.DataFrame, hamlets, layer_names) -> int:
+    """Hamlets from the hamlet layer; returns how many parcels were placed by location.
+
+    The layer's names win; a parcel whose hamlet is not one of them takes the polygon its
+    representative point lies in.
+    """
+    names = set(layer_names)
+    keyed = {hamlet_key(n): n for n in layer_names}
+    fixed = table["hamlet"].map(lambda n: n if n in names else keyed.get(hamlet_key(n)))
+    lost = fixed.isna() & table["place_kind"].map(is_hamlet_kind)
+    lost &= out.geometry.notna().to_numpy() & ~out.geometry.is_empty.to_numpy()
+    moved = 0
+    if lost.any():
+        import geopandas as gpd
+
+        layer = hamlets[["hamlet", "geometry"]].copy()
+        if layer.crs is not None and out.crs is not None:
+            layer = layer.to_crs(out.crs)
+        points = gpd.GeoDataFrame(geometry=out.geometry[lost].representative_point(), crs=out.crs)
+        hit = gpd.sjoin(points, layer, how="left", predicate="within")
+        hit = hit[~hit.index.duplicated()]["hamlet"]
+        fixed.loc[hit.index] = hit.map(lambda n: clean_text(n) if isinstance(n, str) else None)
+        moved = int(hit.notna().sum())
+    keep = table["hamlet"].isna() | fixed.notna()
+    table["hamlet"] = fixed.where(fixed.notna(), table["hamlet"]).where(keep, table["hamlet"])
+    return moved
+
+
+def _hamlet_summary(n_hamlets, source, source_column, moved, non, merged) -> str:
+    """How the hamlets were found, in a sentence (kept in ``attrs["hamlet_summary"]``)."""
+    phrases = {
+        "layer": f"{n_hamlets} hamlets from the hamlet layer",
+        "column": f"{n_hamlets} hamlets from the hamlet column '{source_column}'",
+        "place_text": f"{n_hamlets} hamlets parsed from the place text "
+        f"'{source_column or 'DIADANH'}'",
+        "none": "no hamlets (the parcels name no place and no hamlet layer is given)",
+    }
+    summary = phrases[source]
+    if moved:
+        summary += f" ({moved} parcel(s) placed by location in the layer)"
+    if len(non):
+        places = non.value_counts()
+        summary += "; not hamlets: " + ", ".join(f"{p} ({n} parcels)" for p, n in places.items())
+    if merged:
+        summary += f"; {len(merged)} spelling(s) merged"
+    return summary
+
+
+def _warn_hamlets(table: pd.DataFrame, non, where, source, again) -> None:
+    """Say what was merged, kept whole or left out of the hamlets (once each)."""
+    if table.attrs["merged"]:
+        pairs = [f"'{a}' → '{b}'" for a, b in table.attrs["merged"].items()]
+        shown = ", ".join(pairs[:8]) + (" ..." if len(pairs) > 8 else "")
+        warn(
+            _say("warning.places.spelling_merged", where=where, count=len(pairs), pairs=shown),
+            ParcelWarning,
+            where=where,
+            what="warning.places.spelling_merged",
+        )
+    if table.attrs["unitless"] and source == "place_text" and not again:
+        unitless = table.attrs["unitless"]
+        warn(
+            _say(
+                "warning.places.no_unit_word",
+                where=where,
+                count=len(unitless),
+                names=_few(unitless),
+            ),
+            ParcelWarning,
+            where=where,
+            what="warning.places.no_unit_word",
+        )
+    if len(non) and not again:
+        warn(
+            _say(
+                "warning.places.non_hamlet_place",
+                where=where,
+                count=len(non),
+                places=_few(non.unique()),
+            ),
+            ParcelWarning,
+            where=where,
+            what="warning.places.non_hamlet_place",
+        )
 
 
 def assign_hamlets(parcels, *, hamlets=None, source_column: str | None = None, where="parcels"):
@@ -417,41 +546,12 @@ def assign_hamlets(parcels, *, hamlets=None, source_column: str | None = None, w
         layer_names = [clean_text(h) for h in hamlets["hamlet"] if isinstance(h, str)]
     table = normalise_hamlets(texts.tolist(), official=layer_names, where=where)
     table.index = out.index
-    if explicit:  # a hamlet column wins as written: no field is taken out of it
-        written = [clean_text(v) if isinstance(v, str) and v.strip() else None for v in texts]
-        chosen = {}
-        for v in written:
-            if v:
-                chosen.setdefault(fold(v), v)
-        for name in layer_names:
-            chosen[fold(name)] = name
-        table["hamlet"] = [chosen.get(fold(v), v) if v else None for v in written]
-        table["place_kind"] = ["thon_xom" if v else "trong" for v in written]
-        table.attrs["non_hamlet"] = {}
-        table.attrs["unitless"] = []
-        table.attrs["merged"] = {v: chosen[fold(v)] for v in written if v and chosen[fold(v)] != v}
+    if explicit:
+        _as_written(table, texts, layer_names)
     source = "column" if explicit else "place_text"
     moved = 0
     if layer_names and hasattr(out, "geometry"):
-        names = set(layer_names)
-        keyed = {hamlet_key(n): n for n in layer_names}
-        fixed = table["hamlet"].map(lambda n: n if n in names else keyed.get(hamlet_key(n)))
-        lost = fixed.isna() & table["place_kind"].map(is_hamlet_kind)
-        lost &= out.geometry.notna().to_numpy() & ~out.geometry.is_empty.to_numpy()
-        if lost.any():
-            import geopandas as gpd
-
-            layer = hamlets[["hamlet", "geometry"]].copy()
-            if layer.crs is not None and out.crs is not None:
-                layer = layer.to_crs(out.crs)
-            points = gpd.GeoDataFrame(geometry=out.geometry[lost].representative_point(),
-                                      crs=out.crs)  # fmt: skip
-            hit = gpd.sjoin(points, layer, how="left", predicate="within")
-            hit = hit[~hit.index.duplicated()]["hamlet"]
-            fixed.loc[hit.index] = hit.map(lambda n: clean_text(n) if isinstance(n, str) else None)
-            moved = int(hit.notna().sum())
-        keep = table["hamlet"].isna() | fixed.notna()
-        table["hamlet"] = fixed.where(fixed.notna(), table["hamlet"]).where(keep, table["hamlet"])
+        moved = _place_by_layer(out, table, hamlets, layer_names)
         source = "layer"
     if not texts.notna().any() and not layer_names:
         source = "none"
@@ -463,49 +563,15 @@ def assign_hamlets(parcels, *, hamlets=None, source_column: str | None = None, w
     for col in ("place", "place_kind", "place_commune"):
         out[col] = table[col].astype(object)
 
-    n_hamlets = out["hamlet"].dropna().nunique()
     non = out.loc[~out["place_kind"].map(is_hamlet_kind), "place"]
-    phrases = {
-        "layer": f"{n_hamlets} hamlets from the hamlet layer",
-        "column": f"{n_hamlets} hamlets from the hamlet column '{source_column}'",
-        "place_text": f"{n_hamlets} hamlets parsed from the place text "
-        f"'{source_column or 'DIADANH'}'",
-        "none": "no hamlets (the parcels name no place and no hamlet layer is given)",
-    }
-    summary = phrases[source]
-    if moved:
-        summary += f" ({moved} parcel(s) placed by location in the layer)"
-    if len(non):
-        places = non.value_counts()
-        summary += "; not hamlets: " + ", ".join(f"{p} ({n} parcels)" for p, n in places.items())
-    if table.attrs["merged"]:
-        summary += f"; {len(table.attrs['merged'])} spelling(s) merged"
+    summary = _hamlet_summary(
+        out["hamlet"].dropna().nunique(), source, source_column, moved, non, table.attrs["merged"]
+    )
     out.attrs = dict(parcels.attrs)
     out.attrs["hamlet_source"] = source
     out.attrs["hamlet_summary"] = summary
     out.attrs["hamlet_merged"] = dict(table.attrs["merged"])
     out.attrs["non_hamlet_places"] = {p: int(n) for p, n in non.value_counts().items()}
-    if table.attrs["merged"]:
-        pairs = [f"'{a}' → '{b}'" for a, b in table.attrs["merged"].items()]
-        warn(
-            f"{where}: {len(pairs)} hamlet spelling(s) written the one way: "
-            f"{', '.join(pairs[:8])}{' ...' if len(pairs) > 8 else ''}.",
-            ParcelWarning, where=where, what="hamlet_spelling_merged",
-        )  # fmt: skip
-    if table.attrs["unitless"] and source == "place_text" and not again:
-        warn(
-            f"{where}: {len(table.attrs['unitless'])} place name(s) have no unit word "
-            f"(thôn, xóm, ấp, bản...) and are kept whole as hamlet names: "
-            f"{_few(table.attrs['unitless'])}. Add the unit word to the place text, or give "
-            f"a hamlet layer, if they are not hamlets.",
-            ParcelWarning, where=where, what="hamlet_no_unit_word",
-        )  # fmt: skip
-    if len(non) and not again:
-        warn(
-            f"{where}: {len(non)} parcel(s) lie in places that are not hamlets "
-            f"({_few(non.unique())}): no map page and no ranking row for them; they are kept "
-            f"with their place_kind.",
-            ParcelWarning, where=where, what="non_hamlet_place",
-        )  # fmt: skip
+    _warn_hamlets(table, non, where, source, again)
     logger.info("%s: %s", where, summary)
     return out

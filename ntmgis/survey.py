@@ -752,7 +752,7 @@ def _map_fields(columns, fields, where) -> dict:
         mapping = match_columns(columns, SURVEY_FIELDS, overrides=fields)
     except KeyError as exc:
         raise SchemaError(
-            _say("error.survey.field_missing", where=where, header=exc.args[0], found=named)
+            _say("error.survey.field_missing", where=where, header=exc.args[-1], found=named)
         ) from None
     has_parcel_key = ("sheet" in mapping and "parcel_no" in mapping) or "sheet_parcel" in mapping
     has_coords = ("lon" in mapping and "lat" in mapping) or ("x" in mapping and "y" in mapping)
@@ -784,7 +784,7 @@ def _repair_text(rows: _Rows, name: str) -> None:
             repaired, info = repair_column(raw[column], column=column, source=rows.where)
             raw[column] = repaired.astype(object)
             if info["message"]:
-                warn(info["message"], SurveyWarning, where=name, what="warning.text.encoding")
+                warn(info["warning"], SurveyWarning, where=name, what="warning.text.encoding")
                 for enc, first_rows in info["rows"].items():
                     if enc != "unicode" or info["mixed"]:
                         rows.issues.add(

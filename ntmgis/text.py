@@ -21,10 +21,15 @@ UTF-8 bytes read as Latin-1. This module repairs and compares such text:
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping
+
+from .errors import ConfigError, SchemaError
+from .i18n import message as _say
+from .i18n import register
 
 __all__ = [
     "nfc",
@@ -45,6 +50,45 @@ __all__ = [
     "is_vietnamese_syllable",
     "parse_vn_number",
 ]
+
+logger = logging.getLogger(__name__)
+
+# Text repairs said to people (ntmgis.i18n catalogue): key -> (vi, en).
+_MESSAGES = {
+    "text.where_column": ("cột '{column}'", "column '{column}'"),
+    "text.where_column_of": ("cột '{column}' của '{source}'", "column '{column}' of '{source}'"),
+    "warning.text.reread": (
+        "{where}: {count} giá trị được đọc theo {encoding} như phần còn lại của cột (riêng "
+        "từng giá trị thì trông như bảng mã khác), ví dụ dòng {rows}. ",
+        "{where}: {count} value(s) read as {encoding} like the rest of the column (alone "
+        "they looked like another encoding), e.g. row(s) {rows}. ",
+    ),
+    "warning.text.mixed": (
+        "{where} trộn nhiều bảng mã chữ ({parts}). Mỗi giá trị đã được chuyển theo cách đọc "
+        "của riêng nó: hãy kiểm tra các dòng này, và lần sau lưu tệp bằng Unicode (UTF-8).",
+        "{where} mixes text encodings ({parts}). Each value was converted by its own "
+        "reading: check these rows, and save the file as Unicode (UTF-8) next time.",
+    ),
+    "warning.text.mixed_part": (
+        "{encoding}: {count} giá trị, ví dụ dòng {rows}",
+        "{encoding}: {count} value(s), e.g. row(s) {rows}",
+    ),
+    "warning.text.converted": (
+        "{where}: {count} giá trị viết bằng {encoding} đã được chuyển sang Unicode.",
+        "{where}: {count} value(s) in {encoding} converted to Unicode.",
+    ),
+    "error.text.unknown_encoding": (
+        "Bảng mã chữ '{encoding}' không có: chọn một trong {choices}.",
+        "Unknown text encoding '{encoding}': use one of {choices}.",
+    ),
+    "error.text.column_missing": (
+        "Không có cột '{column}' trong bảng.",
+        "There is no column '{column}' in the table.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    register(_key, vi=_vi, en=_en)
+
 
 # --------------------------------------------------------------------------------------
 # Normalisation and folding
@@ -602,7 +646,9 @@ def repair_text(text, *, encoding: str | None = None):
     if name in ("ascii", "unicode"):
         return unicodedata.normalize("NFC", text)
     if name not in ENCODINGS:
-        raise ValueError(f"Unknown text encoding '{encoding}'; use one of {', '.join(ENCODINGS)}.")
+        raise ConfigError(
+            _say("error.text.unknown_encoding", encoding=encoding, choices=", ".join(ENCODINGS))
+        )
     return _candidates(text).get(name, unicodedata.normalize("NFC", text))
 
 
@@ -643,6 +689,47 @@ def _column_encoding(items, detected, counts):
     return name, changed
 
 
+def _encoding_message(said: dict, lang: str | None = None) -> str:
+    """What :func:`repair_column` found, in words (``lang``: default the language in force)."""
+    column, source = said["column"], said["source"]
+    where = (
+        _say("text.where_column_of", lang, column=column, source=source)
+        if source
+        else _say("text.where_column", lang, column=column)
+    )
+    text = ""
+    if said["reread"] is not None:
+        name, count, rows = said["reread"]
+        text = _say(
+            "warning.text.reread",
+            lang,
+            where=where,
+            count=count,
+            encoding=_ENCODING_LABELS[name],
+            rows=", ".join(map(str, rows)),
+        )
+    counts = said["counts"]
+    legacy = {k: v for k, v in counts.items() if k != "unicode"}
+    if said["mixed"]:
+        parts = "; ".join(
+            _say(
+                "warning.text.mixed_part",
+                lang,
+                encoding=name,
+                count=n,
+                rows=", ".join(map(str, said["rows"][name])),
+            )
+            for name, n in counts.most_common()
+        )
+        text += _say("warning.text.mixed", lang, where=where, parts=parts)
+    elif legacy:
+        name, n = next(iter(legacy.items()))
+        text += _say(
+            "warning.text.converted", lang, where=where, count=n, encoding=_ENCODING_LABELS[name]
+        )
+    return text
+
+
 def repair_column(values, *, column: str = "", source: str = "", first_row: int = 1):
     """Repair a column of text values and report which encodings it held.
 
@@ -672,7 +759,8 @@ def repair_column(values, *, column: str = "", source: str = "", first_row: int 
         ``encodings``: Counter of detected encodings (ASCII values left out);
         ``mixed``: True when more than one legacy/Unicode encoding was found;
         ``rows``: for each encoding, the first few row numbers; ``message``: a readable
-        summary naming the column and file (empty when there is nothing to say).
+        summary naming the column and file, in English, for the records (empty when
+        there is nothing to say); ``warning``: the same in the language in force.
     """
     index = values.index if hasattr(values, "iloc") else None
     items = list(values)
@@ -684,36 +772,32 @@ def repair_column(values, *, column: str = "", source: str = "", first_row: int 
             rows.setdefault(name, [])
             if len(rows[name]) < 5:
                 rows[name].append(first_row + i)
-    where = f"column '{column}'" + (f" of '{source}'" if source else "")
     decided = _column_encoding(items, detected, counts)
-    message = ""
+    reread = None
     if decided is not None:
         name, changed = decided
         for i in changed:
             detected[i] = name
         counts = Counter(d for d in detected if d != "ascii")
         if changed:
-            message = (
-                f"{where}: {len(changed)} value(s) read as {_ENCODING_LABELS[name]} like the "
-                f"rest of the column (alone they looked like another encoding), e.g. row(s) "
-                f"{', '.join(str(first_row + i) for i in changed[:5])}. "
-            )
+            reread = (name, len(changed), [first_row + i for i in changed[:5]])
     repaired = [repair_text(v, encoding=d) for v, d in zip(items, detected)]
     mixed = len(counts) > 1
-    legacy = {k: v for k, v in counts.items() if k != "unicode"}
-    if mixed:
-        parts = "; ".join(
-            f"{name}: {n} value(s), e.g. row(s) {', '.join(map(str, rows[name]))}"
-            for name, n in counts.most_common()
-        )
-        message += (
-            f"{where} mixes text encodings ({parts}). Each value was converted by its own "
-            f"reading: check these rows, and save the file as Unicode (UTF-8) next time."
-        )
-    elif legacy:
-        name, n = next(iter(legacy.items()))
-        message += f"{where}: {n} value(s) in {_ENCODING_LABELS[name]} converted to Unicode."
-    info = {"encodings": counts, "mixed": mixed, "rows": rows, "message": message}
+    said = {
+        "column": column,
+        "source": source,
+        "reread": reread,
+        "counts": counts,
+        "rows": rows,
+        "mixed": mixed,
+    }
+    info = {
+        "encodings": counts,
+        "mixed": mixed,
+        "rows": rows,
+        "message": _encoding_message(said, "en"),
+        "warning": _encoding_message(said),
+    }
     if index is not None:
         import pandas as pd
 
@@ -840,9 +924,9 @@ def match_columns(
 
     Raises
     ------
-    KeyError
-        When an override names a column that does not exist (the caller turns this
-        into a :class:`~ntmgis.errors.SchemaError` naming the file).
+    SchemaError
+        When an override names a column that does not exist (also a ``KeyError``; its
+        last argument is the column: the caller names the file).
     """
     columns = [c for c in columns]
     by_key: dict[str, list] = {}
@@ -856,7 +940,7 @@ def match_columns(
         elif by_key.get(header_key(column)):
             found[field] = by_key[header_key(column)][0]
         else:
-            raise KeyError(column)
+            raise SchemaError(_say("error.text.column_missing", column=column), column)
         used.add(found[field])
     for field, names in aliases.items():
         if field in found:

@@ -134,14 +134,14 @@ def test_shapefile_without_cpg_is_decoded_per_column():
     parcels, caught = _recorded(ntmgis.read_parcels, HOSTILE / "parcels_nocpg" / "parcels.shp")
     assert parcels["owner"].tolist() == owners  # "Phan Thị An", not "Phan Thò An"
     kinds = {(w.category, w.message.what) for w in caught}
-    assert (ParcelWarning, "text_encoding") in kinds
+    assert (ParcelWarning, "warning.text.encoding") in kinds
 
 
 def test_vn2000_prj_without_towgs84_is_flagged():
     parcels, caught = _recorded(ntmgis.read_parcels, HOSTILE / "parcels_no_towgs84" / "parcels.shp")
     assert len(parcels) == 4
     what = [w.message.what for w in caught if w.category is ParcelWarning]
-    assert "vn2000_no_towgs84" in what
+    assert "warning.parcels.vn2000_no_towgs84" in what
     assert not ntmgis.crs.lacks_datum_shift("EPSG:9209")
 
 
@@ -185,7 +185,7 @@ def test_a_parcel_with_nan_or_stray_coordinates_does_not_cost_the_layer():
     assert {status[i] for i in (2, 4, 7)} == {"empty_geometry"}
     assert "not finite" in parcels["parcel_notes"][2]
     assert "outside Vietnam" in parcels["parcel_notes"][4]
-    assert "stray_coordinates" in [w.message.what for w in caught]
+    assert "warning.parcels.stray_coordinates" in [w.message.what for w in caught]
     table = ntmgis.zonal_stats(
         parcels, (np.ones((20, 100), "float32"), Affine(10, 0, corpus.X0, 0, -10, corpus.Y0 + 100),
                   corpus.CRS), stats=["count"],

@@ -103,8 +103,53 @@ def test_fields_override_and_bad_override():
 
 def test_no_key_column():
     gdf = _parcels().drop(columns=["SHTHUA"])
-    with pytest.raises(SchemaError, match="No parcel-number column.*fields="):
+    with pytest.raises(SchemaError, match="No parcel-number column.*Rename .* to SHTHUA") as en:
         read_parcels(gdf)
+    assert "fields=" not in str(en.value)  # what to change in the file, not in Python
+    from ntmgis.i18n import set_language
+
+    set_language("vi")
+    with pytest.raises(ValueError) as vi:  # a SchemaError is also a ValueError and a KeyError
+        read_parcels(gdf)
+    assert isinstance(vi.value, KeyError)
+    assert str(vi.value).startswith("'the GeoDataFrame' không có cột số thửa: đã tìm SHTHUA")
+    assert "Đổi tên cột số thửa trong tệp thành SHTHUA" in str(vi.value)
+
+
+def test_parcel_warnings_in_both_languages():
+    from ntmgis.i18n import set_language
+
+    gdf = _parcels()
+    gdf.loc[1, "SHTHUA"] = gdf.loc[0, "SHTHUA"]
+    kinds = {}
+    for lang in ("en", "vi"):
+        set_language(lang)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            read_parcels(gdf.drop(columns=["SHBANDO"]))
+        kinds[lang] = {w.message.what: str(w.message) for w in caught}
+    assert (
+        set(kinds["en"])
+        == set(kinds["vi"])
+        >= {
+            "warning.parcels.no_sheet",
+            "warning.parcels.duplicate_key",
+        }
+    )
+    dup_en, dup_vi = (
+        kinds["en"]["warning.parcels.duplicate_key"],
+        kinds["vi"]["warning.parcels.duplicate_key"],
+    )
+    assert dup_en == (
+        "'the GeoDataFrame': 2 parcel(s) with duplicate keys (status 'duplicate_key'): 1, 1#2. "
+        "Correct the numbers in the source."
+    )
+    assert dup_vi == (
+        "'the GeoDataFrame': 2 thửa trùng số tờ và số thửa (trạng thái 'duplicate_key'): "
+        "1, 1#2. Sửa số thửa trong tệp gốc."
+    )
+    assert "rename it to SHBANDO" in kinds["en"]["warning.parcels.no_sheet"]
+    assert "đổi tên cột đó thành SHBANDO" in kinds["vi"]["warning.parcels.no_sheet"]
 
 
 FORMATS = [("GPKG", ".gpkg"), ("GeoJSON", ".geojson"), ("FlatGeobuf", ".fgb"),
@@ -275,7 +320,7 @@ def test_layer_choice(tmp_path):
     other = tmp_path / "other.gpkg"
     gpd.GeoDataFrame({"a": [1]}, geometry=[Point(X0, Y0)], crs=9209).to_file(other, layer="a")
     _parcels().to_file(other, layer="b")
-    with pytest.raises(SchemaError, match="several layers.*layer="):
+    with pytest.raises(SchemaError, match="several layers.*parcels_layer in the run config"):
         read_parcels(other)
     assert len(read_parcels(other, layer="b")) == 4
     with pytest.raises(SchemaError, match="Layer 'zz' not found"):

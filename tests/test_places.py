@@ -107,7 +107,7 @@ def test_unit_less_names_kept_whole_and_said_once():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = assign_hamlets(frame, source_column="DIADANH", where="test")
-    said = [w for w in caught if getattr(w.message, "what", None) == "hamlet_no_unit_word"]
+    said = [w for w in caught if getattr(w.message, "what", None) == "warning.places.no_unit_word"]
     assert len(said) == 1 and issubclass(said[0].category, ParcelWarning)
     assert "'Tân Lộc'" in str(said[0].message) and "'Đông Hòa'" in str(said[0].message)
     assert out["hamlet"].tolist() == ["Đông Hòa", "Đông Hòa", "Tân Lộc", "Xóm 3"]
@@ -155,7 +155,7 @@ def test_foreign_parcels_read_as_hamlets_and_a_field(foreign):
     assert parcels.loc[field, "hamlet"].isna().all()
     assert parcels.loc[field, "place_kind"].eq("canh_dong").all()
     assert parcels.loc[~field, "place_commune"].eq("Xã Nghi Phong").all()
-    merged = [w for w in caught if getattr(w.message, "what", None) == "hamlet_spelling_merged"]
+    merged = [w for w in caught if getattr(w.message, "what", None) == "warning.places.spelling_merged"]
     assert len(merged) == 1 and "'Xóm Hoa Binh' → 'Xóm Hòa Bình'" in str(merged[0].message)
     spelt = parcels["DIADANH"].eq("Xom Hoa Binh, xa Nghi Phong")
     assert int(spelt.sum()) == facts["merged"] > 0
