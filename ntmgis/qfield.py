@@ -10,13 +10,42 @@ writing side is :mod:`ntmgis.survey_form`.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pandas as pd
 
 from .errors import InputError
+from .i18n import message as _say
+from .i18n import register
 
 __all__ = ["SURVEY_LAYER", "FORM_ID", "qfield_survey_table", "form_differences"]
+
+logger = logging.getLogger(__name__)
+
+# QField messages (ntmgis.i18n catalogue): key -> (vi, en).
+_MESSAGES = {
+    "error.qfield.no_gpkg": (
+        "Không có tệp GeoPackage nào cạnh dự án QField '{path}': chép cả thư mục dự án từ "
+        "điện thoại về.",
+        "No GeoPackage beside the QField project '{path}': copy the whole project folder "
+        "back from the phone.",
+    ),
+    "error.qfield.no_layer": (
+        "'{path}' không có lớp '{layer}': đây có phải là GeoPackage của dự án QField do "
+        "'ntmgis survey-form' tạo không? Các lớp có trong tệp: {layers}.",
+        "'{path}' has no layer '{layer}': is it the QField project's GeoPackage written by "
+        "'ntmgis survey-form'? Layers there: {layers}.",
+    ),
+    "error.qfield.nothing_filled": (
+        "Khảo sát QField '{path}' chưa có thửa nào được điền (loại vườn, nhu cầu, ngày hay "
+        "ghi chú): hãy đồng bộ các thay đổi từ điện thoại về trước.",
+        "The QField survey '{path}' has no filled feature yet (no garden class, need, date "
+        "or note): sync the phone's changes back first.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    register(_key, vi=_vi, en=_en)
 
 SURVEY_LAYER = "survey"
 #: the form's column that keeps each row's original parcel (số tờ-số thửa)
@@ -48,13 +77,12 @@ def qfield_survey_table(source) -> pd.DataFrame:
     if path.suffix.lower() == ".qgz":
         hits = sorted(path.parent.glob(f"{path.stem}.gpkg")) or sorted(path.parent.glob("*.gpkg"))
         if not hits:
-            raise InputError(f"No GeoPackage beside the QField project '{path}'.")
+            raise InputError(_say("error.qfield.no_gpkg", path=path))
         path = hits[0]
     names = [n for n, _ in pyogrio.list_layers(path)]
     if SURVEY_LAYER not in names:
         raise InputError(
-            f"'{path}' has no layer '{SURVEY_LAYER}': is it the QField project's GeoPackage "
-            f"written by 'ntmgis survey-form'? Layers there: {', '.join(names)}."
+            _say("error.qfield.no_layer", path=path, layer=SURVEY_LAYER, layers=", ".join(names))
         )
     frame = pyogrio.read_dataframe(path, layer=SURVEY_LAYER, read_geometry=False)
     needs = load_needs()
@@ -88,10 +116,7 @@ def qfield_survey_table(source) -> pd.DataFrame:
     )
     table = table[filled.to_numpy()].reset_index(drop=True)
     if not len(table):
-        raise InputError(
-            f"The QField survey '{path}' has no filled feature yet (no garden class, need, "
-            f"date or note): sync the phone's changes back first."
-        )
+        raise InputError(_say("error.qfield.nothing_filled", path=path))
     return table
 
 

@@ -33,6 +33,8 @@ import pandas as pd
 from ._io import atomic_path
 from ._progress import ProgressCallback, report
 from .errors import InputError, SurveyWarning, warn
+from .i18n import CATALOGUE, register
+from .i18n import message as _say
 from .qfield import FORM_ID, SURVEY_LAYER, form_differences, qfield_survey_table
 from .text import fold
 
@@ -48,6 +50,31 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# The survey form's user-facing sentences (ntmgis.i18n catalogue): key -> (vi, en).
+_MESSAGES = {
+    "error.survey_form.no_hamlet_gardens": (
+        "Không có thửa vườn nào ở thôn {missing}: kiểm tra lại cách viết tên thôn (các thôn "
+        "có trong dữ liệu: {known}).",
+        "No garden parcel in hamlet(s) {missing}: check the spelling (hamlets there: {known}).",
+    ),
+    "error.survey_form.no_gardens": (
+        "Không có thửa vườn nào (ONT+CLN, CLN...) trong lớp thửa đất: không có gì để khảo "
+        "sát. Kiểm tra cột loại đất (KHLOAIDAT) của tệp thửa đất.",
+        "No garden parcel (ONT+CLN, CLN...) in the parcels: nothing to survey. Check the "
+        "parcels' land-use column (KHLOAIDAT).",
+    ),
+    "warning.survey_form.returned_differs": (
+        "Phiếu khảo sát gửi về khác với thửa đất: {counts} ({examples}).",
+        "The returned survey form differs from the parcels: {counts} ({examples}).",
+    ),
+    "survey_form.kind.added": ("dòng thêm", "added"),
+    "survey_form.kind.renumbered": ("đánh số lại", "renumbered"),
+    "survey_form.kind.unknown_parcel": ("thửa không có", "unknown_parcel"),
+    "survey_form.kind.not_returned": ("không gửi về", "not_returned"),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    register(_key, vi=_vi, en=_en)
+
 # the form's headers: the survey's own (ntmgis.survey.SURVEY_FIELDS reads them back)
 FORM_COLUMNS = [
     "STT", "Mã hộ", "Họ và tên chủ hộ", "Thôn", "Số tờ", "Số thửa", "Diện tích thửa (m²)",
@@ -55,6 +82,12 @@ FORM_COLUMNS = [
 ]  # fmt: skip
 _FILL = ("Phân loại vườn", "Nhu cầu hỗ trợ", "Ngày khảo sát", "Ghi chú")
 _LISTS = "Danh mục"
+
+
+def _kind_label(kind: str) -> str:
+    """A kind of difference of a returned form, in the language in force."""
+    key = f"survey_form.kind.{kind}"
+    return _say(key) if key in CATALOGUE else kind
 
 
 def _slug(name: str) -> str:
@@ -79,12 +112,11 @@ def _gardens(parcels, hamlets=None):
         if missing:
             known = ", ".join(map(str, gardens["hamlet"].dropna().unique()))
             raise InputError(
-                f"No garden parcel in hamlet(s) {', '.join(missing)}: check the spelling "
-                f"(hamlets there: {known})."
+                _say("error.survey_form.no_hamlet_gardens", missing=", ".join(missing), known=known)
             )
         gardens = gardens[found.isin(wanted)]
     if not len(gardens):
-        raise InputError("No garden parcel (ONT+CLN, CLN...) in the parcels: nothing to survey.")
+        raise InputError(_say("error.survey_form.no_gardens"))
     return gardens
 
 
@@ -562,11 +594,12 @@ def check_returned_form(survey, parcels) -> pd.DataFrame:
                        columns=["kind", "survey_row", "parcel_id", "now", "message"])  # fmt: skip
     if len(out):
         counts = out["kind"].value_counts().to_dict()
+        said = ", ".join(f"{n} {_kind_label(k)}" for k, n in counts.items())
+        examples = "; ".join(out["message"].head(3))
         warn(
-            "The returned survey form differs from the parcels: "
-            + ", ".join(f"{n} {k}" for k, n in counts.items())
-            + f" ({'; '.join(out['message'].head(3))}).",
-            SurveyWarning, where=str(survey) if not isinstance(survey, pd.DataFrame) else "form",
-            what="returned_form_differs",
-        )  # fmt: skip
+            _say("warning.survey_form.returned_differs", counts=said, examples=examples),
+            SurveyWarning,
+            where=str(survey) if not isinstance(survey, pd.DataFrame) else "form",
+            what="warning.survey_form.returned_differs",
+        )
     return out

@@ -155,7 +155,9 @@ def test_foreign_parcels_read_as_hamlets_and_a_field(foreign):
     assert parcels.loc[field, "hamlet"].isna().all()
     assert parcels.loc[field, "place_kind"].eq("canh_dong").all()
     assert parcels.loc[~field, "place_commune"].eq("Xã Nghi Phong").all()
-    merged = [w for w in caught if getattr(w.message, "what", None) == "warning.places.spelling_merged"]
+    merged = [
+        w for w in caught if getattr(w.message, "what", None) == "warning.places.spelling_merged"
+    ]
     assert len(merged) == 1 and "'Xóm Hoa Binh' → 'Xóm Hòa Bình'" in str(merged[0].message)
     spelt = parcels["DIADANH"].eq("Xom Hoa Binh, xa Nghi Phong")
     assert int(spelt.sum()) == facts["merged"] > 0
