@@ -80,6 +80,10 @@ SHEETS = {
         "phieu_khao_sat",
         "PHIẾU KHẢO SÁT, PHÂN LOẠI VƯỜN HỘ (BƯỚC 2)",
     ),
+    # the survey join's report (ntmgis.survey.JoinReport.write)
+    "survey_join": ("Kết quả ghép", "ket_qua_ghep", "KẾT QUẢ GHÉP KHẢO SÁT VỚI THỬA ĐẤT"),
+    "survey_unmatched": ("Dòng chưa ghép", "dong_chua_ghep", "CÁC DÒNG KHẢO SÁT CHƯA GHÉP ĐƯỢC"),
+    "survey_issues": ("Vấn đề", "van_de", "CÁC VẤN ĐỀ KHI ĐỌC VÀ GHÉP KHẢO SÁT"),
 }
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
 _SHORT = {key: target.short_vi for key, target in TARGETS.items()}

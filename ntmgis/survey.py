@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, InputError, SchemaError, SurveyWarning, warn
+from .i18n import CATALOGUE, register
 from .i18n import message as _say
-from .i18n import register
 from .places import hamlet_key
 from .text import (
     Metadata,
@@ -172,6 +172,156 @@ _MESSAGES = {
 }
 for _key, (_vi, _en) in _MESSAGES.items():
     register(_key, vi=_vi, en=_en)
+
+# What the join report's items and kinds of issue are called (the printed report).
+_COUNT_LABELS = {
+    "parcels": ("Số thửa đất trên bản đồ địa chính", "Parcels on the cadastral map"),
+    "survey_rows": ("Số dòng trong bảng khảo sát", "Rows of the survey"),
+    "matched_rows": ("Số dòng khảo sát ghép được với thửa đất", "Survey rows joined to a parcel"),
+    "unmatched_rows": ("Số dòng khảo sát không ghép được với thửa đất nào",
+                       "Survey rows joined to no parcel"),
+    "duplicate_rows": ("Trong số dòng ghép được: số dòng trùng thửa với một dòng trước",
+                       "Of the joined rows: rows for a parcel an earlier row has"),
+    "parcels_matched": ("Số thửa có đúng một dòng khảo sát", "Parcels with one survey row"),
+    "parcels_duplicate_survey": ("Số thửa có nhiều dòng khảo sát (lấy dòng đầu)",
+                                 "Parcels with several survey rows (the first one used)"),
+    "parcels_ambiguous": ("Số thửa trùng số hiệu với thửa khác nên chưa ghép được",
+                          "Parcels sharing their key with another, not joined"),
+    "parcels_no_survey": ("Số thửa không có dòng khảo sát", "Parcels with no survey row"),
+}  # fmt: skip
+_KIND_LABELS = {
+    "bad_key": ("Số tờ hoặc số thửa không đọc được", "Sheet or parcel number unreadable"),
+    "name_spaces": ("Tên chủ hộ có dấu cách thừa (đã bỏ)", "Stray spaces in a name (removed)"),
+    "hamlet_spaces": ("Tên thôn có dấu cách thừa (đã bỏ)", "Stray spaces in a hamlet (removed)"),
+    "hamlet_old_tone": ("Tên thôn bỏ dấu kiểu cũ (đã sửa)", "Hamlet in old tone placement (fixed)"),
+    "hamlet_no_diacritics": ("Tên thôn viết không dấu (đã sửa)",
+                             "Hamlet without diacritics (fixed)"),
+    "hamlet_case": ("Tên thôn viết hoa, thường khác (đã sửa)", "Hamlet in another case (fixed)"),
+    "hamlet_spelling": ("Tên thôn viết khác (đã viết thống nhất)",
+                        "Hamlet spelt another way (written the one way)"),
+    "area_thousands_separator": ("Diện tích có dấu chấm hàng nghìn (đã đọc)",
+                                 "Area with a thousands dot (read)"),
+    "area_decimal_comma": ("Diện tích có dấu phẩy thập phân (đã đọc)",
+                           "Area with a decimal comma (read)"),
+    "bad_area": ("Diện tích không đọc được (để trống)", "Area unreadable (left empty)"),
+    "missing_class": ("Chưa phân loại vườn", "No garden class"),
+    "unknown_class": ("Phân loại vườn không có trong bộ mã", "Garden class not in the codebook"),
+    "class_spaces": ("Phân loại vườn có dấu cách thừa (đã sửa)",
+                     "Garden class with stray spaces (fixed)"),
+    "class_old_tone": ("Phân loại vườn bỏ dấu kiểu cũ (đã sửa)",
+                       "Garden class in old tone placement (fixed)"),
+    "class_case": ("Phân loại vườn viết hoa, thường khác (đã sửa)",
+                   "Garden class in another case (fixed)"),
+    "class_no_diacritics": ("Phân loại vườn viết không dấu (đã sửa)",
+                            "Garden class without diacritics (fixed)"),
+    "class_diacritics": ("Phân loại vườn sai hoặc thiếu dấu (đã sửa)",
+                         "Garden class with wrong diacritics (fixed)"),
+    "class_abbreviation": ("Phân loại vườn viết tắt (đã đọc)", "Garden class abbreviated (read)"),
+    "class_alias": ("Phân loại vườn viết theo tên khác (đã đọc)",
+                    "Garden class by another name (read)"),
+    "bad_date": ("Ngày khảo sát không đọc được (để trống)", "Survey date unreadable (left empty)"),
+    "text_tcvn3": ("Chữ viết bằng bảng mã TCVN3 (đã chuyển)", "Text in TCVN3 (converted)"),
+    "text_vni": ("Chữ viết bằng bảng mã VNI (đã chuyển)", "Text in VNI (converted)"),
+    "text_utf8_as_latin1": ("Chữ UTF-8 bị đọc sai kiểu Latin-1 (đã chuyển)",
+                            "UTF-8 read as Latin-1 (converted)"),
+    "text_cp1258_as_latin1": ("Chữ Windows-1258 bị đọc sai kiểu Latin-1 (đã chuyển)",
+                              "Windows-1258 read as Latin-1 (converted)"),
+    "text_unicode": ("Cột trộn Unicode với bảng mã cũ", "Column mixes Unicode and a legacy code"),
+    "parcel_text_encoding": ("Chữ trong tệp thửa đất viết bằng bảng mã cũ (đã chuyển)",
+                             "Parcel text in a legacy encoding (converted)"),
+    "form_added": ("Phiếu gửi về có dòng thêm", "Returned form: row added"),
+    "form_renumbered": ("Phiếu gửi về sửa số tờ, số thửa", "Returned form: parcel renumbered"),
+    "form_unknown_parcel": ("Phiếu gửi về có thửa không có trên bản đồ",
+                            "Returned form: parcel not on the map"),
+    "form_not_returned": ("Thửa của phiếu không được gửi về", "Form parcel not returned"),
+    "missing_key": ("Dòng khảo sát thiếu số tờ, số thửa (hoặc mã hộ, tọa độ)",
+                    "Survey row without a key"),
+    "parcel_not_found": ("Số tờ, số thửa không có trên bản đồ", "Parcel not on the map"),
+    "household_not_found": ("Mã hộ không có trong tệp thửa đất", "Household not in the parcels"),
+    "outside_parcels": ("Điểm GPS không nằm trong thửa nào", "GPS point in no parcel"),
+    "ambiguous": ("Số hiệu khớp nhiều thửa", "Key matches several parcels"),
+    "unmatched": ("Không ghép được", "Not joined"),
+    "duplicate_survey": ("Thửa có nhiều dòng khảo sát", "Parcel surveyed twice"),
+    "garden_not_surveyed": ("Thửa đất vườn chưa được khảo sát", "Garden parcel not surveyed"),
+    "parcel_repaired": ("Hình thửa không hợp lệ (đã sửa)", "Invalid parcel shape (repaired)"),
+    "parcel_duplicate_key": ("Thửa trùng số tờ, số thửa", "Parcel key used twice"),
+    "parcel_missing_key": ("Thửa không có số thửa", "Parcel without a number"),
+    "parcel_empty_geometry": ("Thửa không có hình", "Parcel without a shape"),
+    "parcel_overlap": ("Thửa chồng lấn thửa khác", "Parcel overlaps another"),
+    "hamlet_mismatch": ("Thôn ghi trong khảo sát khác thôn của thửa",
+                        "Survey hamlet differs from the parcel's"),
+    "garden_larger_than_parcel": ("Diện tích vườn lớn hơn diện tích thửa",
+                                  "Garden larger than its parcel"),
+    "household_mismatch": ("Mã hộ trong khảo sát khác mã hộ của thửa",
+                           "Survey household differs from the parcel's"),
+}  # fmt: skip
+for _key, (_vi, _en) in _COUNT_LABELS.items():
+    register(f"survey.count.{_key}", vi=_vi, en=_en)
+for _key, (_vi, _en) in _KIND_LABELS.items():
+    register(f"survey.kind.{_key}", vi=_vi, en=_en)
+register("survey.count.issue", vi="Vấn đề: {kind}", en="Issue: {kind}")
+register("survey.join.title", vi="KẾT QUẢ GHÉP KHẢO SÁT VƯỜN HỘ VỚI BẢN ĐỒ ĐỊA CHÍNH",
+         en="THE GARDEN SURVEY JOINED TO THE CADASTRAL MAP")  # fmt: skip
+register("survey.join.subtitle", vi="Khảo sát: {survey}; thửa đất: {parcels}; ghép {on}",
+         en="Survey: {survey}; parcels: {parcels}; joined {on}")  # fmt: skip
+register("survey.join.on.parcel", vi="theo số tờ và số thửa", en="by map sheet and parcel number")
+register("survey.join.on.household", vi="theo mã hộ", en="by household id")
+register("survey.join.on.spatial", vi="theo vị trí GPS", en="by GPS position")
+
+
+def kind_label(kind: str, lang: str | None = None) -> str:
+    """What a kind of survey issue (or an unmatched row's reason) is called.
+
+    Parameters
+    ----------
+    kind : str
+        A ``kind`` of :attr:`JoinReport.issues` (``"bad_key"``, ``"parcel_not_found"``).
+    lang : str, optional
+        ``"vi"`` or ``"en"``; default the language in force.
+
+    Returns
+    -------
+    str
+        The label; the kind itself when it has none.
+
+    Examples
+    --------
+    >>> kind_label("parcel_not_found", "vi")
+    'Số tờ, số thửa không có trên bản đồ'
+    >>> kind_label("bad_key", "en"), kind_label("something_new", "vi")
+    ('Sheet or parcel number unreadable', 'something_new')
+    """
+    key = f"survey.kind.{kind}"
+    return _say(key, lang) if key in CATALOGUE else str(kind)
+
+
+def count_label(item: str, lang: str | None = None) -> str:
+    """A headline count of :meth:`JoinReport.counts` as a sentence.
+
+    Parameters
+    ----------
+    item : str
+        A key of :meth:`JoinReport.counts` (``"matched_rows"``, ``"issue_bad_key"``).
+    lang : str, optional
+        ``"vi"`` or ``"en"``; default the language in force.
+
+    Returns
+    -------
+    str
+        The sentence; the item itself when it has none.
+
+    Examples
+    --------
+    >>> count_label("unmatched_rows", "vi")
+    'Số dòng khảo sát không ghép được với thửa đất nào'
+    >>> count_label("issue_bad_key", "vi")
+    'Vấn đề: Số tờ hoặc số thửa không đọc được'
+    """
+    if item.startswith("issue_"):
+        return _say("survey.count.issue", lang, kind=kind_label(item[len("issue_") :], lang))
+    key = f"survey.count.{item}"
+    return _say(key, lang) if key in CATALOGUE else str(item)
+
 
 __all__ = [
     "SURVEY_FIELDS",
@@ -1336,31 +1486,92 @@ class JoinReport:
         """
         return self.issues.copy()
 
-    def write(self, path) -> Path:
-        """Write the report: ``.csv`` (issues), ``.xlsx`` (summary, unmatched, issues).
+    def print_tables(self) -> dict:
+        """The report as the printed workbook shows it, with Vietnamese headers.
 
-        Written atomically (a failed write leaves no file), every text cell escaped so
-        that a survey value such as ``=cmd|...`` or ``@SUM(...)`` is never a formula,
-        control characters replaced, numbers kept as numbers.
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``survey_join``: the headline counts, each as a sentence (``Nội dung``,
+            ``Số lượng``); ``survey_unmatched``: the rows that joined no parcel, with their
+            reason; ``survey_issues``: every problem and repair, its kind as a label.
+        """
+        summary = pd.DataFrame(
+            {
+                "STT": range(1, len(self.counts()) + 1),
+                "Nội dung": [count_label(k, "vi") for k in self.counts()],
+                "Số lượng": list(self.counts().values()),
+            }
+        )
+        u = self.unmatched
+        unmatched = pd.DataFrame(
+            {
+                "STT": range(1, len(u) + 1),
+                "Dòng khảo sát": u["survey_row"].to_numpy(),
+                "STT trong phiếu": u["stt"].to_numpy(),
+                "Số tờ": u["sheet"].to_numpy(),
+                "Số thửa": u["parcel_no"].to_numpy(),
+                "Mã hộ": u["household_id"].to_numpy(),
+                "Chủ hộ": u["owner"].to_numpy(),
+                "Lý do": [kind_label(k, "vi") for k in u["reason"]],
+                "Ghi chú": u["message"].to_numpy(),
+            }
+        )
+        i = self.issues
+        issues = pd.DataFrame(
+            {
+                "STT": range(1, len(i) + 1),
+                "Loại vấn đề": [kind_label(k, "vi") for k in i["kind"]],
+                "Dòng khảo sát": i["survey_row"].to_numpy(),
+                "Mã thửa": i["parcel_id"].to_numpy(),
+                "Cột": i["column"].to_numpy(),
+                "Giá trị": i["value"].to_numpy(),
+                "Ghi chú": i["message"].to_numpy(),
+            }
+        )
+        return {"survey_join": summary, "survey_unmatched": unmatched, "survey_issues": issues}
+
+    def write(self, path, *, form=None) -> Path:
+        """Write the report: ``.csv`` (issues), ``.xlsx`` (a print-ready workbook).
+
+        The workbook is written by :func:`ntmgis.report.write_workbook`: the counts as an
+        administrative report, then the unmatched rows and the issues as appendices, A4
+        landscape at 8 pt or more, header rows repeated on every page, Vietnamese headers
+        and labels (:meth:`print_tables`). Written atomically (a failed write leaves no
+        file), every text cell escaped so that a survey value such as ``=cmd|...`` or
+        ``@SUM(...)`` is never a formula, control characters replaced, numbers kept as
+        numbers. The CSV holds the issues as they are (:attr:`issues`).
 
         Parameters
         ----------
         path : str or os.PathLike
             The output file.
+        form : ntmgis.form.DocumentForm, optional
+            The administrative form of the workbook (default: blank, to fill in by hand).
 
         Returns
         -------
         pathlib.Path
             The file written.
         """
-        from ._io import write_csv, write_xlsx
+        from ._io import write_csv
 
         path = Path(path)
         if path.suffix.lower() in (".xlsx", ".xlsm"):
-            counts = pd.DataFrame(list(self.counts().items()), columns=["item", "count"])
-            sheets = {"summary": counts, "survey_unmatched": self.unmatched,
-                      "join_issues": self.issues}  # fmt: skip
-            return write_xlsx(sheets, path)
+            from .report import write_workbook
+
+            title = _say("survey.join.title", "vi")
+            on = _say(f"survey.join.on.{self.on}", "vi") if self.on else ""
+            subtitle = _say(
+                "survey.join.subtitle",
+                "vi",
+                on=on,
+                survey=Path(self.survey_source).name or self.survey_source,
+                parcels=Path(self.parcels_source).name or self.parcels_source,
+            )
+            return write_workbook(
+                self.print_tables(), path, subtitle=subtitle, form=form, title=title
+            )
         return write_csv(path, self.issues)
 
 

@@ -298,15 +298,16 @@ def test_join_report_xlsx_has_no_formula_and_no_illegal_character(tmp_path):
     texts = [c.value for c in cells if isinstance(c.value, str)]
     assert not [t for t in texts if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in t)]
     # the dangerous values are there, as text with Excel's quote prefix
-    issues = book["join_issues"]
-    header = [c.value for c in issues[1]]
-    assert header[0] == "kind"
+    assert book.sheetnames == ["Kết quả ghép", "Dòng chưa ghép", "Vấn đề"]  # print-ready
+    risky = [c for c in cells if isinstance(c.value, str) and c.value.startswith(("=", "@"))]
+    assert all(c.quotePrefix for c in risky)
     numbers = [
         c for c in cells if isinstance(c.value, int | float) and not isinstance(c.value, bool)
     ]
     assert numbers  # counts and row numbers stay numbers
-    summary = {r[0].value: r[1].value for r in book["summary"].iter_rows(min_row=2)}
-    assert summary["parcels"] == 6 and summary["survey_rows"] == 6
+    summary = {r[1]: r[2] for r in book["Kết quả ghép"].iter_rows(values_only=True)}
+    assert summary["Số thửa đất trên bản đồ địa chính"] == 6
+    assert summary["Số dòng trong bảng khảo sát"] == 6
 
 
 def test_join_report_csv_is_escaped_per_owasp(tmp_path):

@@ -346,7 +346,7 @@ def test_garden_not_surveyed_and_report_files(tmp_path):
     csv_path = report.write(tmp_path / "r.csv")
     assert pd.read_csv(csv_path)["kind"].tolist() == report.issues["kind"].tolist()
     xlsx = report.write(tmp_path / "r.xlsx")
-    assert pd.ExcelFile(xlsx).sheet_names == ["summary", "survey_unmatched", "join_issues"]
+    assert pd.ExcelFile(xlsx).sheet_names == ["Kết quả ghép", "Dòng chưa ghép", "Vấn đề"]
     assert report.to_frame().equals(report.issues)
     assert report.counts()["parcels_no_survey"] == 4
 
