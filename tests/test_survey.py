@@ -579,3 +579,68 @@ def test_fields_override_unknown_headers(tmp_path):
     assert df["MS"].tolist() == ["1"]  # unknown columns are kept as they were
     with pytest.raises(SchemaError, match="'Nope'"):
         read_survey(path, fields={**fields, "owner": "Nope"})
+
+
+def test_diadanh_style_survey_hamlets_compare_by_the_parsed_name():
+    """Issue 18: "Xóm 1, xã Nghi Phong" in the survey is the parcels' "Xóm 1" (no
+    mismatch); "xom 2" (no diacritics, lower case) too; a row in another hamlet is one."""
+    place = ["Xóm 1, xã Nghi Phong"] * 3 + ["Xóm 2, xã Nghi Phong"] * 3
+    parcels = _quiet(read_parcels, _parcels(DIADANH=place))[0]
+    assert parcels["hamlet"].tolist() == ["Xóm 1"] * 3 + ["Xóm 2"] * 3
+    survey = pd.DataFrame(
+        {
+            "Số tờ": [12] * 6,
+            "Số thửa": [1, 2, 3, 4, 5, 6],
+            "DIADANH": ["Xóm 1, xã Nghi Phong", "Xóm 1", "Xóm 2, xã Nghi Phong",
+                        "xom 2", "Xóm 2, xã Nghi Phong", "Xóm 2"],
+            "Phân loại vườn": ["Vườn tạp"] * 6,
+        }
+    )  # fmt: skip
+    joined, report = _quiet(join_survey, parcels, survey)[0]
+    assert joined["survey_status"].tolist() == ["matched"] * 6
+    mismatch = report.issues[report.issues["kind"] == "hamlet_mismatch"]
+    assert mismatch["parcel_id"].tolist() == ["12-3"]  # surveyed in Xóm 2, lies in Xóm 1
+    assert mismatch["message"].item() == (
+        "row 4: hamlet 'Xóm 2, xã Nghi Phong' but parcel 12-3 is in 'Xóm 1'."
+    )
+    assert joined["survey_hamlet"].iloc[3] == "Xóm 2"  # "xom 2" written the parcels' way
+
+
+def test_survey_messages_in_both_languages(tmp_path):
+    from ntmgis.i18n import set_language
+
+    path = tmp_path / "s.csv"
+    path.write_text("a,b,c\n1,2,3\n", encoding="utf-8")
+    said = {}
+    for lang in ("en", "vi"):
+        set_language(lang)
+        with pytest.raises(SchemaError) as caught:
+            read_survey(path)
+        said[lang] = str(caught.value)
+    assert said["en"].startswith(f"No header row in the first 30 rows of {path}: expected")
+    assert said["vi"].startswith(f"Không tìm thấy dòng tiêu đề trong 30 dòng đầu của {path}")
+    for text in said.values():  # what to change, in words: no Python in the advice
+        assert "survey_sheet" in text and "[inputs]" in text and "sheet='" not in text
+    # a warning: the unknown class, vi then en, with its catalogue key as `what`
+    frame = _survey_frame()
+    texts = {}
+    for lang in ("vi", "en"):
+        set_language(lang)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            read_survey(frame)
+        unknown = [w.message for w in caught if w.message.what == "warning.survey.unknown_class"]
+        assert len(unknown) == 1
+        texts[lang] = str(unknown[0])
+    assert texts["vi"] == (
+        "the survey table: 1 giá trị phân loại vườn không có trong bộ mã, ở dòng 7; được báo "
+        "cáo, không đoán (xem danh sách vấn đề). Sửa các ô đó cho đúng tên loại vườn, hoặc "
+        "thêm cách viết đó vào bộ mã."
+    )
+    assert texts["en"].startswith("the survey table: 1 unknown garden class value(s) at row(s) 7")
+    # a wrong join mode is a ConfigError, still a ValueError for callers that catch that
+    parcels = _quiet(read_parcels, _parcels())[0]
+    set_language("vi")
+    with pytest.raises(ValueError, match="Cách ghép khảo sát 'nearest' không có") as caught:
+        join_survey(parcels, frame, on="nearest")
+    assert isinstance(caught.value, ConfigError)
