@@ -21,7 +21,40 @@ it from the run config's ``[report]`` section::
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 from dataclasses import dataclass, field, replace
+
+from .i18n import message as _say
+from .i18n import register
+
+logger = logging.getLogger(__name__)
+
+# The [report] settings' messages (ntmgis.i18n catalogue): key -> (vi, en).
+_MESSAGES = {
+    "error.form.not_a_table": (
+        "{where} phải là một mục (bảng) trong tệp cấu hình.",
+        "{where} must be a table.",
+    ),
+    "error.form.unknown_key": (
+        "Khóa '{name}' trong {where} không có; các khóa dùng được: {known}. Sửa tên khóa "
+        "trong tệp cấu hình.",
+        "Unknown key '{name}' in {where}; known keys: {known}.",
+    ),
+    "error.form.wrong_type": (
+        "{where} {name} phải là {want}, không phải {value}.",
+        "{where} {name} must be {want}, not {value}.",
+    ),
+    "form.want.str": ("một đoạn chữ", "a text"),
+    "form.want.list": ("một danh sách các đoạn chữ", "a list of texts"),
+    "error.form.bad_date": (
+        "{where} date phải là 'today' (hôm nay), '' (để trống, điền khi ký) hoặc một ngày "
+        "dạng YYYY-MM-DD, không phải {value}.",
+        "{where} date must be 'today', '' (blank, filled in at signing) or a date "
+        "YYYY-MM-DD, not {value}.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    register(_key, vi=_vi, en=_en)
 
 __all__ = ["DocumentForm", "NATIONAL_TITLE", "MOTTO", "FORM_KEYS", "ROMAN", "vn_date", "check_form"]
 
@@ -106,28 +139,27 @@ def check_form(table: dict, where: str = "[report]") -> dict:
     from .errors import ConfigError
 
     if not isinstance(table, dict):
-        raise ConfigError(f"{where} must be a table.")
+        raise ConfigError(_say("error.form.not_a_table", where=where))
     for key, value in table.items():
         kind = FORM_KEYS.get(key)
         if kind is None:
             raise ConfigError(
-                f"Unknown key '{key}' in {where}; known keys: {', '.join(FORM_KEYS)}."
+                _say("error.form.unknown_key", name=key, where=where, known=", ".join(FORM_KEYS))
             )
         ok = isinstance(value, str) if kind == "str" else (
             isinstance(value, list) and all(isinstance(v, str) for v in value)
         )  # fmt: skip
         if not ok:
-            want = "a text" if kind == "str" else "a list of texts"
-            raise ConfigError(f"{where} {key} must be {want}, not {value!r}.")
+            want = _say("form.want.str" if kind == "str" else "form.want.list")
+            raise ConfigError(
+                _say("error.form.wrong_type", where=where, name=key, want=want, value=repr(value))
+            )
     date = table.get("date", "today")
     if date not in ("today", ""):
         try:
             _dt.date.fromisoformat(date)
         except ValueError:
-            raise ConfigError(
-                f"{where} date must be 'today', '' (blank, filled in at signing) or a "
-                f"date YYYY-MM-DD, not {date!r}."
-            ) from None
+            raise ConfigError(_say("error.form.bad_date", where=where, value=repr(date))) from None
     return dict(table)
 
 

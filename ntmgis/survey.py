@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, InputError, SchemaError, SurveyWarning, warn
-from .i18n import CATALOGUE, register
+from .i18n import CATALOGUE, get_language, register
 from .i18n import message as _say
 from .places import hamlet_key
 from .text import (
@@ -267,6 +267,94 @@ register("survey.join.subtitle", vi="Khảo sát: {survey}; thửa đất: {parc
 register("survey.join.on.parcel", vi="theo số tờ và số thửa", en="by map sheet and parcel number")
 register("survey.join.on.household", vi="theo mã hộ", en="by household id")
 register("survey.join.on.spatial", vi="theo vị trí GPS", en="by GPS position")
+
+
+# The join's summary as the CLI and the plugin print it.
+_SUMMARY = {
+    "survey.summary.title": ("Ghép khảo sát ({on}): {survey} -> {parcels}",
+                             "Survey join ({on}): {survey} -> {parcels}"),
+    "survey.summary.rows": ("  dòng khảo sát: {rows} = {matched} ghép được + {unmatched} "
+                            "không ghép được", "  survey rows: {rows} = {matched} matched "
+                            "+ {unmatched} unmatched"),
+    "survey.summary.duplicates": (" ({count} dòng trong số ghép được trùng thửa)",
+                                  " ({count} of the matched are duplicates)"),
+    "survey.summary.parcels": ("  thửa đất: {count} = {parts}", "  parcels: {count} = {parts}"),
+    "survey.summary.classes": ("  phân loại vườn: {parts}", "  garden classes: {parts}"),
+    "survey.summary.unmatched": ("  các dòng khảo sát không ghép được:",
+                                 "  unmatched survey rows:"),
+    "survey.summary.more": ("    ... và {count} dòng nữa", "    ... and {count} more"),
+    "survey.summary.issues": ("  vấn đề (loại: số lượng):", "  issues (kind: count):"),
+    "survey.summary.row": ("dòng {row}", "row {row}"),
+    "survey.summary.parcel": ("thửa {parcel}", "parcel {parcel}"),
+    "survey.summary.key": ("tờ {sheet} thửa {parcel}", "sheet {sheet} parcel {parcel}"),
+    "survey.status.matched": ("ghép được", "matched"),
+    "survey.status.duplicate_survey": ("nhiều dòng khảo sát", "duplicate_survey"),
+    "survey.status.ambiguous": ("trùng số hiệu", "ambiguous"),
+    "survey.status.no_survey": ("không có khảo sát", "no_survey"),
+}  # fmt: skip
+for _key, (_vi, _en) in _SUMMARY.items():
+    register(_key, vi=_vi, en=_en)
+
+
+# What to do about each kind of issue (the printed report's last column).
+_ADVICE = {
+    "bad_key": ("Sửa số tờ, số thửa của dòng này thành số nguyên (ví dụ 12 và 345).",
+                "Correct the row's map sheet and parcel numbers to whole numbers."),
+    "missing_key": ("Điền số tờ và số thửa (hoặc mã hộ, tọa độ) cho dòng này.",
+                    "Fill in the row's map sheet and parcel number (or household id)."),
+    "parcel_not_found": ("Đối chiếu số tờ, số thửa với bản đồ địa chính rồi sửa trong bảng "
+                         "khảo sát.", "Check the numbers against the cadastral map and "
+                         "correct them in the survey."),
+    "household_not_found": ("Đối chiếu mã hộ với tệp thửa đất rồi sửa trong bảng khảo sát.",
+                            "Check the household id against the parcels and correct it."),
+    "outside_parcels": ("Kiểm tra tọa độ GPS của dòng này (có thể lấy sai điểm).",
+                        "Check the row's GPS position."),
+    "ambiguous": ("Sửa số thửa trùng trên bản đồ địa chính, hoặc ghép theo mã hộ.",
+                  "Correct the duplicate parcel numbers on the map, or join by household."),
+    "duplicate_survey": ("Giữ một dòng cho mỗi thửa: xóa dòng thừa hoặc sửa số thửa.",
+                         "Keep one row per parcel: delete the extra row or correct it."),
+    "unknown_class": ("Sửa ô cho đúng tên loại vườn trong bộ mã, hoặc thêm cách viết này vào "
+                      "bộ mã.", "Correct the cell to a class name, or add the spelling to "
+                      "the codebook."),
+    "missing_class": ("Điền phân loại vườn cho dòng này.", "Fill in the garden class."),
+    "bad_area": ("Sửa diện tích vườn thành một số dương (m²).",
+                 "Correct the garden area to a positive number (m²)."),
+    "bad_date": ("Sửa ngày khảo sát theo dạng ngày/tháng/năm.",
+                 "Correct the date as day/month/year."),
+    "garden_not_surveyed": ("Khảo sát bổ sung thửa vườn này.", "Survey this garden parcel."),
+    "garden_larger_than_parcel": ("Kiểm tra diện tích vườn (có thể nhầm đơn vị hoặc số 0).",
+                                  "Check the garden area (units or an extra zero)."),
+    "hamlet_mismatch": ("Kiểm tra thôn ghi trong khảo sát và số tờ, số thửa của dòng này.",
+                        "Check the row's hamlet and its parcel numbers."),
+    "household_mismatch": ("Kiểm tra mã hộ và số tờ, số thửa của dòng này.",
+                           "Check the row's household id and parcel numbers."),
+    "parcel_duplicate_key": ("Sửa số thửa trùng trên bản đồ địa chính.",
+                             "Correct the duplicate parcel number on the map."),
+    "parcel_missing_key": ("Điền số thửa trên bản đồ địa chính.", "Number the parcel on the map."),
+    "parcel_empty_geometry": ("Vẽ lại thửa này trên bản đồ địa chính.",
+                              "Draw the parcel again on the map."),
+    "parcel_overlap": ("Kiểm tra ranh giới các thửa chồng lấn.", "Check the overlapping "
+                       "boundaries."),
+    "form_renumbered": ("Kiểm tra số tờ, số thửa đã sửa trên phiếu.",
+                        "Check the renumbered parcel on the form."),
+    "form_unknown_parcel": ("Đối chiếu thửa thêm trên phiếu với bản đồ địa chính.",
+                            "Check the added parcel against the map."),
+    "form_not_returned": ("Khảo sát bổ sung các thửa của phiếu chưa gửi về.",
+                          "Survey the form's parcels that did not come back."),
+}  # fmt: skip
+_REPAIRED = ("Đã tự sửa khi đọc; lần sau nên nhập đúng ngay trong tệp.",
+             "Repaired when read; enter it so in the file next time.")  # fmt: skip
+for _key, (_vi, _en) in _ADVICE.items():
+    register(f"survey.advice.{_key}", vi=_vi, en=_en)
+register("survey.advice.repaired", vi=_REPAIRED[0], en=_REPAIRED[1])
+
+
+def _advice(kind: str, lang: str | None = None) -> str:
+    """What to do about one kind of issue (repairs: nothing but to enter it so next time)."""
+    key = f"survey.advice.{kind}"
+    if key in CATALOGUE:
+        return _say(key, lang)
+    return _say("survey.advice.repaired", lang) if f"survey.kind.{kind}" in CATALOGUE else ""
 
 
 def kind_label(kind: str, lang: str | None = None) -> str:
@@ -1434,42 +1522,40 @@ class JoinReport:
         }
 
     def summary(self) -> str:
-        """A readable summary (what the CLI prints).
+        """A readable summary (what the CLI prints), in the language in force.
 
         Returns
         -------
         str
             Counts, then the unmatched rows and the kinds of issue.
         """
+        english = get_language() == "en"
         lines = [
-            f"Survey join ({self.on}): {self.survey_source} -> {self.parcels_source}",
-            f"  survey rows: {self.n_survey_rows} = {self.n_matched_rows} matched "
-            f"+ {self.n_unmatched_rows} unmatched"
-            + (
-                f" ({self.n_duplicate_rows} of the matched are duplicates)"
-                if self.n_duplicate_rows
-                else ""
-            ),
-            f"  parcels: {self.n_parcels} = "
-            + " + ".join(f"{v} {k}" for k, v in self.parcel_status.items()),
-        ]
+            _say("survey.summary.title", survey=self.survey_source, parcels=self.parcels_source,
+                 on=self.on if english or not self.on else _say(f"survey.join.on.{self.on}")),
+            _say("survey.summary.rows", rows=self.n_survey_rows, matched=self.n_matched_rows,
+                 unmatched=self.n_unmatched_rows)
+            + (_say("survey.summary.duplicates", count=self.n_duplicate_rows)
+               if self.n_duplicate_rows else ""),
+            _say("survey.summary.parcels", count=self.n_parcels, parts=" + ".join(
+                f"{v} {_say(f'survey.status.{k}')}" for k, v in self.parcel_status.items())),
+        ]  # fmt: skip
         if self.class_counts:
-            lines.append(
-                "  garden classes: " + ", ".join(f"{k} {v}" for k, v in self.class_counts.items())
-            )
+            parts = ", ".join(f"{k} {v}" for k, v in self.class_counts.items())
+            lines.append(_say("survey.summary.classes", parts=parts))
         if len(self.unmatched):
-            lines.append("  unmatched survey rows:")
+            lines.append(_say("survey.summary.unmatched"))
             for _, row in self.unmatched.head(20).iterrows():
-                lines.append(f"    {row['message']}")
+                lines.append(f"    {row['message'] if english else _vi_line(row, 'reason')}")
             if len(self.unmatched) > 20:
-                lines.append(f"    ... and {len(self.unmatched) - 20} more")
+                lines.append(_say("survey.summary.more", count=len(self.unmatched) - 20))
         if len(self.issues):
-            lines.append("  issues (kind: count):")
+            lines.append(_say("survey.summary.issues"))
             for kind, count in self.issues["kind"].value_counts().items():
-                lines.append(f"    {kind}: {count}")
+                lines.append(f"    {kind if english else kind_label(kind)}: {count}")
             for kind in ("unknown_class", "duplicate_survey", "garden_not_surveyed"):
                 for _, row in self.issues[self.issues["kind"] == kind].head(10).iterrows():
-                    lines.append(f"    ! {row['message']}")
+                    lines.append(f"    ! {row['message'] if english else _vi_line(row, 'kind')}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -1494,7 +1580,9 @@ class JoinReport:
         dict of str to pandas.DataFrame
             ``survey_join``: the headline counts, each as a sentence (``Nội dung``,
             ``Số lượng``); ``survey_unmatched``: the rows that joined no parcel, with their
-            reason; ``survey_issues``: every problem and repair, its kind as a label.
+            reason; ``survey_issues``: every problem and repair, its kind as a label; each
+            with what to do about it (``Cách xử lý``). The English detail of each issue
+            stays in :attr:`issues` (and the CSV).
         """
         summary = pd.DataFrame(
             {
@@ -1514,7 +1602,7 @@ class JoinReport:
                 "Mã hộ": u["household_id"].to_numpy(),
                 "Chủ hộ": u["owner"].to_numpy(),
                 "Lý do": [kind_label(k, "vi") for k in u["reason"]],
-                "Ghi chú": u["message"].to_numpy(),
+                "Cách xử lý": [_advice(k, "vi") for k in u["reason"]],
             }
         )
         i = self.issues
@@ -1526,7 +1614,7 @@ class JoinReport:
                 "Mã thửa": i["parcel_id"].to_numpy(),
                 "Cột": i["column"].to_numpy(),
                 "Giá trị": i["value"].to_numpy(),
-                "Ghi chú": i["message"].to_numpy(),
+                "Cách xử lý": [_advice(k, "vi") for k in i["kind"]],
             }
         )
         return {"survey_join": summary, "survey_unmatched": unmatched, "survey_issues": issues}
@@ -1573,6 +1661,24 @@ class JoinReport:
                 self.print_tables(), path, subtitle=subtitle, form=form, title=title
             )
         return write_csv(path, self.issues)
+
+
+def _vi_line(row, kind_column: str) -> str:
+    """One unmatched row or issue in words, in the language in force.
+
+    The English detail stays in the record's ``message``.
+    """
+    parts = []
+    if pd.notna(row.get("survey_row")):
+        parts.append(_say("survey.summary.row", row=row["survey_row"]))
+    parcel = row.get("parcel_id")
+    if isinstance(parcel, str):
+        parts.append(_say("survey.summary.parcel", parcel=parcel))
+    elif pd.notna(row.get("parcel_no")):
+        parts.append(_say("survey.summary.key", sheet=row.get("sheet"), parcel=row["parcel_no"]))
+    value = row.get("value")
+    said = kind_label(row[kind_column]) + (f" '{value}'" if isinstance(value, str) else "")
+    return ", ".join(parts) + ": " + said if parts else said
 
 
 def _choose_on(on, parcels, survey, sources=("", "")) -> str:

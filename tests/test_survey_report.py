@@ -149,3 +149,22 @@ def test_printed_report_is_legible(tmp_path):
     after = pages[pages.index(issues[0]) + 1 :]  # the issues run over onto these pages
     assert after and all("Loại vấn đề" in p and "Mã thửa" in p for p in after)  # header repeated
     assert any("Phân loại vườn không có trong bộ mã" in p for p in issues)
+
+
+def test_advice_and_summary_in_vietnamese():
+    report = _report()
+    issues = report.print_tables()["survey_issues"]
+    unknown = issues[issues["Loại vấn đề"] == "Phân loại vườn không có trong bộ mã"]
+    assert unknown["Giá trị"].tolist() == ["Vườn xyz", "Vườn không rõ loại nào cả"]
+    assert set(unknown["Cách xử lý"]) == {
+        "Sửa ô cho đúng tên loại vườn trong bộ mã, hoặc thêm cách viết này vào bộ mã."
+    }
+    set_language("vi")
+    lines = report.summary().splitlines()
+    assert lines[0] == "Ghép khảo sát (theo số tờ và số thửa): the survey table -> the GeoDataFrame"
+    assert lines[1] == "  dòng khảo sát: 40 = 37 ghép được + 3 không ghép được"
+    assert lines[2] == "  thửa đất: 40 = 37 ghép được + 3 không có khảo sát"
+    assert "    dòng 41, tờ 12 thửa 93: Số tờ, số thửa không có trên bản đồ" in lines
+    assert "    ! dòng 6, thửa 12-5: Phân loại vườn không có trong bộ mã 'Vườn xyz'" in lines
+    set_language("en")
+    assert report.summary().splitlines()[1] == "  survey rows: 40 = 37 matched + 3 unmatched"
