@@ -47,8 +47,18 @@ from . import i18n
 from ._expr import ExpressionError, compile_expression
 from ._toml import tomllib
 from .errors import ConfigError, FlagWarning, InputError, warn
+from .registry import (
+    ABANDONED_CLASS,
+    AGREEMENT,
+    DISAGREEMENT,
+    EVIDENCE,
+    FLAGS,
+    IN_USE_FLAGS,
+    SURVEY_CLASSES,
+    TENDED_CLASSES,
+)
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "FLAGS",
@@ -69,26 +79,9 @@ __all__ = [
     "evaluate",
 ]
 
-#: flag keys, most severe first
-FLAGS = ("hoang_hoa", "cai_tao", "nghi_van", "binh_thuong", "thieu_du_lieu")
-#: imagery flags of a garden in use: tended, or renovated this season (cleared, regrown)
-IN_USE_FLAGS = ("binh_thuong", "cai_tao")
+# the keys live in the registry (ntmgis.registry); re-exported here for compatibility
 #: the levels a rule may give
 LEVELS = ("hoang_hoa", "nghi_van", "binh_thuong")
-#: strength of the evidence behind a verdict (labels in :mod:`ntmgis.palette`)
-EVIDENCE = ("manh", "vua", "yeu")
-#: agreement keys between the survey's claim and the imagery
-AGREEMENT = (
-    "phu_hop",
-    "khao_sat_tot_anh_hoang",
-    "khao_sat_hoang_anh_tot",
-    "cai_tao_chua_thay",
-    "khong_du_lieu",
-)
-TENDED_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap")
-ABANDONED_CLASS = "hoang_hoa"
-#: the Step 2 survey's garden classes, best first (the default codebook's codes)
-SURVEY_CLASSES = (*TENDED_CLASSES, ABANDONED_CLASS)
 #: gardens with fewer pixels wholly inside them than this have weak evidence at best
 #: (the EU Area Monitoring rule of thumb, Remote Sens. 2020, 12:2195)
 STRONG_FULL_PIXELS = 8
@@ -139,7 +132,6 @@ _MESSAGES = {
     "flags.but": ("nhưng {text}", "but {text}"),
     "flags.group_tended": ("vườn có canh tác trong xã", "tended gardens in the commune"),
     "flags.group_abandoned": ("vườn hoang hóa trong xã", "abandoned gardens in the commune"),
-    "flags.rules_only": ("Chỉ dùng bộ quy tắc: {reason}", "Flags from the rules only: {reason}"),
     "visit.survey_wrong": ("khảo sát ghi '{survey}' nhưng ảnh cho thấy {flag} "
                            "(khả năng khảo sát sai {p}, {area} m²)",
                            "the survey says '{survey}' but the imagery shows {flag} "
@@ -152,8 +144,81 @@ _MESSAGES = {
                         "not surveyed; the imagery shows {flag} (chance of an error {p}, "
                         "{area} m²)"),
 }  # fmt: skip
-for _key, (_vi, _en) in _MESSAGES.items():
+_ERRORS = {
+    "error.flags.rules_not_found": (
+        "Không tìm thấy tệp quy tắc '{path}'. Hãy kiểm tra đường dẫn tệp quy tắc (rules) "
+        "trong tệp cấu hình.",
+        "Rules file not found: '{path}'. Check the rules path in the config."),
+    "error.flags.rules_syntax": (
+        "Lỗi cú pháp trong {where}: {detail}. Hãy sửa dòng đó rồi chạy lại.",
+        "Syntax error in {where}: {detail}. Fix that line and run again."),
+    "error.flags.rules_section": (
+        "{where} có mục không dùng được: {names}. Tệp quy tắc chỉ có mục [settings] và "
+        "các mục [[rules]].",
+        "Unknown section(s) {names} in {where}; expected [settings] and [[rules]]."),
+    "error.flags.rules_setting": (
+        "{where} có thiết lập không dùng được: {names}. Các thiết lập dùng được: {known}.",
+        "Unknown setting(s) {names} in {where}; known: {known}."),
+    "error.flags.rule_missing": (
+        "{at}: thiếu {names}. Hãy điền đủ các mục này cho quy tắc.",
+        "{at}: missing {names}. Fill them in for the rule."),
+    "error.flags.rule_keys": (
+        "{at}: mục không dùng được {names}; các mục dùng được: {known}.",
+        "{at}: unknown key(s) {names}; known: {known}."),
+    "error.flags.rule_level": (
+        "{at}: mức '{level}' không dùng được; hãy ghi một trong các mức {known}.",
+        "{at}: level '{level}' is not one of {known}."),
+    "error.flags.rule_features": (
+        "{at}: không có chỉ số {names} trong điều kiện '{when}'. Các chỉ số dùng được: {known}.",
+        "{at}: unknown feature(s) {names} in '{when}'. Features: {known}."),
+    "error.flags.rule_score": (
+        "{at}: điểm {score} phải nằm trong khoảng từ 0 đến 1.",
+        "{at}: score {score} must be between 0 and 1."),
+    "error.flags.rule_at": ("quy tắc '{rule}' trong {where}", "rule '{rule}' in {where}"),
+    "error.flags.rule_line": ("{at} (dòng {line})", "{at} (line {line})"),
+    "error.flags.where_default": ("bộ quy tắc mặc định (ntmgis/data/rules_default.toml)",
+                                  "default rules (ntmgis/data/rules_default.toml)"),
+    "error.flags.where_dict": ("bộ quy tắc cho dưới dạng từ điển", "rules given as a dict"),
+    "error.flags.where_file": ("tệp quy tắc '{path}'", "rules file '{path}'"),
+    "error.flags.features_missing": (
+        "Bảng chỉ số của các thửa thiếu {names}, mà {where} cần dùng. Hãy tính lại các chỉ "
+        "số từ ảnh (ntmgis run) hoặc bỏ các quy tắc dùng chúng.",
+        "The features table lacks {names}, used by {where}. Compute the features from the "
+        "imagery again (ntmgis run) or drop the rules that use them."),
+    "error.flags.calibration_mode": (
+        "Cách hiệu chỉnh '{value}' không dùng được: hãy ghi 'auto' hoặc 'rules' trong "
+        "tệp cấu hình.",
+        "calibration must be 'auto' or 'rules', not '{value}': set it in the config."),
+    "error.flags.visits_negative": (
+        "Số hộ cần kiểm tra mỗi thôn (visits_per_hamlet) phải từ 0 trở lên, không phải "
+        "{value}. Hãy sửa trong tệp cấu hình hoặc tùy chọn --visits-per-hamlet.",
+        "visits_per_hamlet must be 0 or more, not {value}. Correct it in the config or the "
+        "--visits-per-hamlet option."),
+    "error.flags.visit_share": (
+        "Tỷ lệ vườn tối đa cần kiểm tra (max_visit_share) phải từ 0 đến 1, không phải "
+        "{value}. Hãy sửa trong tệp cấu hình.",
+        "The visits' max share (max_visit_share) must be between 0 and 1, not {value}. "
+        "Correct it in the config."),
+    "error.flags.key_columns": (
+        "Bảng {name} thiếu cột khóa {names} (số tờ bản đồ, số thửa). Hãy thêm các cột "
+        "này vào tệp.",
+        "The {name} table lacks the key column(s) {names} (map sheet, parcel number). Add "
+        "them to the file."),
+    "warning.flags.rules_only": (
+        "Chỉ dùng bộ quy tắc để kết luận: {reason}.",
+        "Flags from the rules only: {reason}."),
+    "flags.too_few_labels": (
+        "khảo sát có quá ít vườn để hiệu chỉnh mô hình: {n_pos} vườn hoang hóa và {n_neg} "
+        "vườn khác trong {n_groups} thôn; cần ít nhất {need} vườn mỗi loại ở hai thôn trở lên",
+        "too few survey labels to calibrate: {n_pos} abandoned and {n_neg} other surveyed "
+        "gardens in {n_groups} hamlet(s); need {need} of each in two hamlets or more"),
+}  # fmt: skip
+for _key, (_vi, _en) in {**_MESSAGES, **_ERRORS}.items():
     i18n.register(_key, _vi, _en)
+
+
+def _names(values) -> str:
+    return ", ".join(f"'{v}'" for v in sorted(values))
 
 
 def _say(key: str, **fields) -> tuple[str, str]:
@@ -238,61 +303,67 @@ def load_rules(source=None) -> RuleSet:
     text = None
     if source is None:
         text = (resources.files("ntmgis") / "data" / "rules_default.toml").read_text("utf-8")
-        where = "default rules (ntmgis/data/rules_default.toml)"
+        where = i18n.message("error.flags.where_default")
     elif isinstance(source, dict):
-        data, where = source, "rules given as a dict"
+        data, where = source, i18n.message("error.flags.where_dict")
     else:
         path = Path(source)
         if not path.is_file():
-            raise ConfigError(f"Rules file not found: '{path}'. Check the path in the config.")
+            raise ConfigError(i18n.message("error.flags.rules_not_found", path=path))
         from ._io import read_text
 
-        text, where = read_text(path, what="rules file"), f"rules file '{path}'"
+        text = read_text(path, what="rules file")
+        where = i18n.message("error.flags.where_file", path=path)
     if text is not None:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(
-                f"Syntax error in {where}: {exc}. Fix that line and run again."
+                i18n.message("error.flags.rules_syntax", where=where, detail=exc)
             ) from None
     unknown = set(data) - {"settings", "rules"}
     if unknown:
-        raise ConfigError(
-            f"Unknown section(s) {sorted(unknown)} in {where}; expected [settings] and [[rules]]."
-        )
+        raise ConfigError(i18n.message("error.flags.rules_section", where=where,
+                                       names=_names(unknown)))  # fmt: skip
     settings = data.get("settings", {})
     bad = set(settings) - _SETTING_KEYS
     if bad:
-        raise ConfigError(
-            f"Unknown setting(s) {sorted(bad)} in {where}; known: {sorted(_SETTING_KEYS)}."
-        )
+        raise ConfigError(i18n.message("error.flags.rules_setting", where=where,
+                                       names=_names(bad), known=_names(_SETTING_KEYS)))  # fmt: skip
     rules = []
     for k, raw in enumerate(data.get("rules", [])):
         rid = raw.get("id", f"#{k + 1}")
         line = _line_of(text, rid)
-        at = f"rule '{rid}' in {where}" + (f" (line {line})" if line else "")
+        at = i18n.message("error.flags.rule_at", rule=rid, where=where)
+        if line:
+            at = i18n.message("error.flags.rule_line", at=at, line=line)
         missing = {"id", "level", "when", "reason_vi", "reason_en"} - set(raw)
         if missing:
-            raise ConfigError(f"{at}: missing {sorted(missing)}.")
+            raise ConfigError(
+                i18n.message("error.flags.rule_missing", at=at, names=_names(missing))
+            )
         extra = set(raw) - _RULE_KEYS
         if extra:
-            raise ConfigError(f"{at}: unknown key(s) {sorted(extra)}; known: {sorted(_RULE_KEYS)}.")
+            raise ConfigError(i18n.message("error.flags.rule_keys", at=at, names=_names(extra),
+                                           known=_names(_RULE_KEYS)))  # fmt: skip
         if raw["level"] not in LEVELS:
-            raise ConfigError(f"{at}: level '{raw['level']}' is not one of {', '.join(LEVELS)}.")
+            raise ConfigError(i18n.message("error.flags.rule_level", at=at, level=raw["level"],
+                                           known=", ".join(LEVELS)))  # fmt: skip
         try:
             func, names = compile_expression(str(raw["when"]))
         except ExpressionError as exc:
             col = f" at column {exc.column}" if exc.column else ""
-            raise ConfigError(f"{at}: condition '{raw['when']}': {exc}{col}.") from None
+            # the parser's own words (ntmgis._expr) name the fault and its column
+            at_en = f"rule '{rid}' in {where}" + (f" (line {line})" if line else "")
+            raise ConfigError(f"{at_en}: condition '{raw['when']}': {exc}{col}.") from None
         unknown_names = names - set(FEATURES)
         if unknown_names:
-            raise ConfigError(
-                f"{at}: unknown feature(s) {sorted(unknown_names)} in '{raw['when']}'. "
-                f"Features: {', '.join(FEATURES)}."
-            )
+            raise ConfigError(i18n.message("error.flags.rule_features", at=at, when=raw["when"],
+                                           names=_names(unknown_names),
+                                           known=", ".join(FEATURES)))  # fmt: skip
         score = float(raw.get("score", {"hoang_hoa": 0.9, "nghi_van": 0.5}.get(raw["level"], 0.1)))
         if not 0 <= score <= 1:
-            raise ConfigError(f"{at}: score {score} must be between 0 and 1.")
+            raise ConfigError(i18n.message("error.flags.rule_score", at=at, score=score))
         rules.append(
             Rule(rid, raw["level"], str(raw["when"]), raw["reason_vi"], raw["reason_en"], score,
                  names, line, func)
@@ -416,10 +487,8 @@ def apply_rules(features: pd.DataFrame, rules=None) -> pd.DataFrame:
     rules = load_rules(rules)
     missing = rules.features - set(features.columns)
     if missing:
-        raise InputError(
-            f"The features table lacks {sorted(missing)}, used by {rules.source}. "
-            "Compute features with ntmgis.features.parcel_features."
-        )
+        raise InputError(i18n.message("error.flags.features_missing", names=_names(missing),
+                                      where=rules.source))  # fmt: skip
     n = len(features)
     env = {c: features[c].to_numpy(dtype=float, na_value=np.nan) for c in rules.features}
     flag = np.full(n, "binh_thuong", dtype=object)
@@ -667,9 +736,9 @@ def calibrate(
     if n_pos < min_labels or n_neg < min_labels or n_groups < 2:
         return Calibration(
             "rules",
-            f"too few survey labels to calibrate: {n_pos} abandoned and {n_neg} other "
-            f"surveyed gardens in {n_groups} hamlet(s); need {min_labels} of each in two "
-            "hamlets or more",
+            i18n.message(
+                "flags.too_few_labels", n_pos=n_pos, n_neg=n_neg, n_groups=n_groups, need=min_labels
+            ),
             n_labels=int(known.sum()),
             n_groups=n_groups,
         )
@@ -947,7 +1016,7 @@ def flag_parcels(
         (``references``: the commune's reference values the reasons quote).
     """
     if calibration not in ("auto", "rules"):
-        raise InputError(f"calibration must be 'auto' or 'rules', not '{calibration}'.")
+        raise InputError(i18n.message("error.flags.calibration_mode", value=calibration))
     rules = load_rules(rules)
     out = apply_rules(features, rules)
     garden = (
@@ -974,8 +1043,8 @@ def flag_parcels(
             min_labels=min_labels,
         )
         if cal.mode == "rules":
-            warn(_say("flags.rules_only", reason=cal.reason)[1], FlagWarning,
-                 where="survey", what="too_few_labels")  # fmt: skip
+            warn(i18n.message("warning.flags.rules_only", reason=cal.reason), FlagWarning,
+                 where="survey", what="warning.flags.rules_only")  # fmt: skip
     flag = out["flag"].to_numpy(dtype=object).copy()
     score = out["flag_score"].to_numpy(dtype=float).copy()
     margin = np.where(flag == "hoang_hoa", score, np.where(flag == "binh_thuong", 0.75, 0.5))
@@ -1006,7 +1075,7 @@ def flag_parcels(
         keys[ren] = "clearing_date;regrowth_date"
         margin[ren] = 0.75
         if survey_date is None or sd.iloc[ren].isna().all():
-            log.info("No survey date: renovations decided from the imagery alone.")
+            logger.info("No survey date: renovations decided from the imagery alone.")
     out["flag"], out["flag_score"], out["flag_rule"] = flag, score, rule
     out["evidence"] = _evidence(flag, margin, features)
     out["evidence_note"], out["evidence_note_en"] = _evidence_notes(flag, features)
@@ -1058,7 +1127,7 @@ def survey_agreement(
         agree[(cls == ABANDONED_CLASS) & before] = "khao_sat_hoang_anh_tot"
     agree[no_data] = "khong_du_lieu"
     agree[flag.isna() & cls.isna()] = None
-    disagrees = agree.isin(AGREEMENT[1:4]) | (flag == "nghi_van")
+    disagrees = agree.isin(DISAGREEMENT) | (flag == "nghi_van")
     return pd.DataFrame({"agreement": agree, "disagrees": disagrees.astype(bool)})
 
 
@@ -1121,9 +1190,9 @@ def visit_list(
     from .palette import label
 
     if visits_per_hamlet is not None and visits_per_hamlet < 0:
-        raise InputError(f"visits_per_hamlet must be 0 or more, not {visits_per_hamlet}.")
+        raise InputError(i18n.message("error.flags.visits_negative", value=visits_per_hamlet))
     if not 0 <= max_share <= 1:
-        raise InputError(f"The visits' max share must be between 0 and 1, not {max_share}.")
+        raise InputError(i18n.message("error.flags.visit_share", value=max_share))
     p = _survey_wrong_p(flags, survey_class)
     a = pd.to_numeric(area.reindex(flags.index), errors="coerce").fillna(0).to_numpy(float)
     value = p * np.maximum(a, 1.0)
@@ -1232,7 +1301,10 @@ def evaluate(result, truth, *, positive=("hoang_hoa",)) -> Evaluation:
     for frame, name in ((result, "result"), (truth, "truth")):
         missing = {"sheet", "parcel_no"} - set(frame.columns)
         if missing:
-            raise InputError(f"The {name} table lacks the key column(s) {sorted(missing)}.")
+            if i18n.get_language() == "vi":
+                name = {"result": "kết quả", "truth": "đối chiếu thực địa"}[name]
+            raise InputError(i18n.message("error.flags.key_columns", name=name,
+                                          names=_names(missing)))  # fmt: skip
     if "garden_class" in truth:
         truth = truth[truth["garden_class"].notna() & (truth["garden_class"] != "")]
     keys = ["sheet", "parcel_no"]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ntmgis.errors import ConfigError, NtmgisWarning
+from ntmgis.errors import ConfigError, InputError, NtmgisWarning
 from ntmgis.flags import (
     apply_rules,
     calibrate,
@@ -15,6 +15,17 @@ from ntmgis.flags import (
     load_rules,
     survey_agreement,
 )
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages matched below are the English ones; the Vietnamese are checked apart."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
 
 RULES = """
 [settings]
@@ -90,6 +101,28 @@ def test_bad_rules_files_are_named_errors(tmp_path, text, expected):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=expected):
         load_rules(path)
+
+
+def test_errors_and_warnings_speak_vietnamese_first(tmp_path):
+    from ntmgis.i18n import set_language
+
+    set_language("vi")
+    with pytest.raises(ConfigError, match="Không tìm thấy tệp quy tắc .*tệp cấu hình"):
+        load_rules(tmp_path / "khong_co.toml")
+    path = tmp_path / "bad.toml"
+    path.write_text('[[rules]]\nid = "w"\nlevel = "abandoned"\nwhen = "events == 0"\n'
+                    'reason_vi = "a"\nreason_en = "b"\n', encoding="utf-8")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"quy tắc 'w' .*\(dòng 4\): mức 'abandoned'"):
+        load_rules(path)
+    f, labels, groups, _ = _separable()
+    with pytest.warns(NtmgisWarning, match="Chỉ dùng bộ quy tắc để kết luận: khảo sát có quá ít"):
+        flag_parcels(f, survey_class=labels.where(labels.index < 25), groups=groups)
+    with pytest.raises(InputError, match="phải từ 0 trở lên"):
+        from ntmgis.flags import visit_list
+
+        one = pd.DataFrame({"flag": ["hoang_hoa"], "flag_score": [0.9]})
+        visit_list(one, pd.Series([None]), hamlet=pd.Series(["A"]), area=pd.Series([1.0]),
+                   visits_per_hamlet=-1)  # fmt: skip
 
 
 def test_rule_conditions_are_never_executed(tmp_path):
@@ -322,3 +355,44 @@ def test_the_visit_capacity_is_a_config_key_and_a_cli_option(tmp_path):
         load_config({**base, "flags": {"max_visit_share": 1.5}})
     out = CliRunner().invoke(run, ["--help"])
     assert out.exit_code == 0 and "--visits-per-hamlet" in out.output
+
+
+def test_registry_keys_are_the_flags_a_run_writes_and_the_palette_keys():
+    from ntmgis import flags, palette, registry
+
+    # the old import path keeps working: the same objects
+    for name in ("FLAGS", "EVIDENCE", "AGREEMENT", "SURVEY_CLASSES", "IN_USE_FLAGS",
+                 "TENDED_CLASSES", "ABANDONED_CLASS"):  # fmt: skip
+        assert getattr(flags, name) is getattr(registry, name)
+    assert registry.FLAGS == ("hoang_hoa", "cai_tao", "nghi_van", "binh_thuong", "thieu_du_lieu")
+    # what flag_parcels / survey_agreement write: every value a registry key
+    f, labels, groups, _ = _separable()
+    f["pixels"], f["full_pixels"] = 9.0, 9
+    f.loc[0, ["pixels", "full_pixels"]] = [0.2, 0]  # abstains
+    f["renovation_seen"] = False
+    f.loc[1, "renovation_seen"] = True
+    f["clearing_date"], f["regrowth_date"] = pd.NaT, pd.NaT
+    f.loc[1, ["clearing_date", "regrowth_date"]] = [pd.Timestamp("2020-05-12"),
+                                                   pd.Timestamp("2020-07-20")]  # fmt: skip
+    f.loc[2, ["ndvi_p90", "ndvi_median"]] = [0.55, 0.47]  # between the two: unsure
+    out, _ = flag_parcels(f, survey_class=labels, groups=groups, min_labels=20)
+    agree = survey_agreement(labels, out, f)
+    registry.check_keys("flag", out["flag"])
+    registry.check_keys("evidence", out["evidence"])
+    registry.check_keys("agreement", agree["agreement"])
+    registry.check_keys("survey_class", labels)
+    assert {"hoang_hoa", "cai_tao", "binh_thuong", "thieu_du_lieu"} <= set(out["flag"])
+    with pytest.raises(registry.SchemaError, match="'abandoned' is not a flag key"):
+        registry.check_keys("flag", ["hoang_hoa", "abandoned"], where="parcels")
+    # the palette draws exactly these keys, with the registry's words
+    extra = {"flag": {palette.NON_GARDEN}, "evidence": {palette.NON_GARDEN},
+             "survey_class": {palette.NON_GARDEN, "chua_khao_sat"},
+             "agreement": {palette.NON_GARDEN}}  # fmt: skip
+    for kind, keys in (("flag", registry.FLAGS), ("evidence", registry.EVIDENCE),
+                       ("survey_class", registry.SURVEY_CLASSES),
+                       ("agreement", registry.AGREEMENT)):  # fmt: skip
+        theme = palette.get_theme(kind)
+        assert set(theme.keys) - extra[kind] == set(keys) == set(registry.LABELS[kind])
+        for key in keys:
+            assert registry.key_label(kind, key, "vi") == palette.label(kind, key, "vi")
+            assert registry.key_label(kind, key, "en") == palette.label(kind, key, "en")
