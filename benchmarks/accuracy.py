@@ -100,7 +100,8 @@ def score(root: Path, followup: int | None, *, cache: bool = True) -> tuple[dict
     seconds = time.perf_counter() - t0
     survey_agreement(prepared.survey_class, flags, features, joined.get("survey_date"))
     area = joined["garden_area_m2"].fillna(joined["area_m2"])
-    visits = visit_list(flags, prepared.survey_class, hamlet=joined["hamlet"], area=area)
+    visits = visit_list(flags, prepared.survey_class, hamlet=joined["hamlet"], area=area,
+                        needs=joined.get("support_needs"))  # fmt: skip
     truth = _truth(root, followup, joined)
     garden = truth["garden_class"].notna() & joined["is_garden"]
     y = truth["abandoned"].eq(1)

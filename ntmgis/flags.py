@@ -89,6 +89,10 @@ STRONG_FULL_PIXELS = 8
 STRONG_CLEAR_OBS = 10
 #: default share of a hamlet's gardens the visit list may hold
 MAX_VISIT_SHARE = 0.15
+#: how much each support need the household asked for raises a visit's weight
+NEED_WEIGHT = 0.25
+#: the most needs that count (a household listing every need is not three times as needy)
+MAX_NEEDS = 3
 
 
 def __getattr__(name):
@@ -143,6 +147,8 @@ _MESSAGES = {
     "visit.no_survey": ("chưa khảo sát; ảnh cho thấy {flag} (khả năng sai {p}, {area} m²)",
                         "not surveyed; the imagery shows {flag} (chance of an error {p}, "
                         "{area} m²)"),
+    "visit.need": ("hộ đề nghị hỗ trợ {needs}: ưu tiên kiểm tra (×{weight})",
+                   "the household asks for {needs}: visited first (×{weight})"),
 }  # fmt: skip
 _ERRORS = {
     "error.flags.rules_not_found": (
@@ -204,6 +210,9 @@ _ERRORS = {
         "này vào tệp.",
         "The {name} table lacks the key column(s) {names} (map sheet, parcel number). Add "
         "them to the file."),
+    "error.flags.need_weight": (
+        "Trọng số nhu cầu hỗ trợ (need_weight) phải từ 0 trở lên, không phải {value}.",
+        "The needs' weight (need_weight) must be 0 or more, not {value}."),
     "warning.flags.rules_only": (
         "Chỉ dùng bộ quy tắc để kết luận: {reason}.",
         "Flags from the rules only: {reason}."),
@@ -1157,8 +1166,19 @@ def visit_list(
     visits_per_hamlet: int | None = None,
     max_share: float = MAX_VISIT_SHARE,
     min_p: float = 0.3,
+    needs: pd.Series | None = None,
+    need_weight: float = NEED_WEIGHT,
 ) -> pd.DataFrame:
     """The field-visit list: the visits most worth making, within the office's capacity.
+
+    The value of a visit is the probability that the survey (or, for a garden nobody
+    surveyed, the verdict) is wrong times the garden's weight: its area in m² (at least
+    1), raised by the household's needs. Each support need the survey recorded
+    (``support_needs``, read by :func:`ntmgis.needs.parse_needs`; at most
+    :data:`MAX_NEEDS` count) adds ``need_weight`` (default 0.25) to a factor 1:
+    ``value = p × area × (1 + need_weight × min(needs, 3))``. A household that asked
+    for seedlings and a loan is visited before one of the same garden and chance that
+    asked for nothing (×1.5), since the visit also prepares its support (Step 3).
 
     Parameters
     ----------
@@ -1177,15 +1197,31 @@ def visit_list(
         Share of a hamlet's gardens on the list when ``visits_per_hamlet`` is not given.
     min_p : float, default 0.3
         No visit where the chance of an error is below this.
+    needs : pandas.Series, optional
+        The survey's support needs per parcel as typed (``support_needs``: "cây giống,
+        vốn"); None or empty cells add nothing.
+    need_weight : float, default 0.25
+        Weight each need adds to a visit (0: the area alone decides).
 
     Returns
     -------
     pandas.DataFrame
         ``survey_wrong_p`` (probability the survey, or the verdict where there is no
-        survey, is wrong), ``visit_value`` (that probability × area), ``visit`` (on the
-        list), ``visit_rank`` (1 = first, commune-wide, by value) and ``visit_reason``
-        (Vietnamese) / ``visit_reason_en``. ``attrs["expected_errors"]``: survey errors
-        the list is expected to find (sum of the probabilities).
+        survey, is wrong), ``visit_need`` (the household's needs that counted, codes
+        "; "-separated), ``visit_value`` (that probability × area × the need factor),
+        ``visit`` (on the list), ``visit_rank`` (1 = first, commune-wide, by value) and
+        ``visit_reason`` (Vietnamese; it names the needs when they counted) /
+        ``visit_reason_en``. ``attrs["expected_errors"]``: survey errors the list is
+        expected to find (sum of the probabilities).
+
+    Examples
+    --------
+    >>> flags = pd.DataFrame({"flag": ["hoang_hoa", "hoang_hoa"], "flag_score": [0.8, 0.8]})
+    >>> out = visit_list(flags, pd.Series(["vuon_tap", "vuon_tap"]),
+    ...                  hamlet=pd.Series(["A", "A"]), area=pd.Series([500.0, 500.0]),
+    ...                  needs=pd.Series([None, "cây giống, vốn"]), visits_per_hamlet=1)
+    >>> out["visit_value"].tolist(), out["visit_rank"].tolist()
+    ([400.0, 600.0], [<NA>, 1])
     """
     from .palette import label
 
@@ -1193,9 +1229,13 @@ def visit_list(
         raise InputError(i18n.message("error.flags.visits_negative", value=visits_per_hamlet))
     if not 0 <= max_share <= 1:
         raise InputError(i18n.message("error.flags.visit_share", value=max_share))
+    if not need_weight >= 0:
+        raise InputError(i18n.message("error.flags.need_weight", value=need_weight))
     p = _survey_wrong_p(flags, survey_class)
     a = pd.to_numeric(area.reindex(flags.index), errors="coerce").fillna(0).to_numpy(float)
-    value = p * np.maximum(a, 1.0)
+    codes = _need_codes(needs, flags.index)
+    factor = 1.0 + need_weight * np.array([min(len(c), MAX_NEEDS) for c in codes], float)
+    value = p * np.maximum(a, 1.0) * factor
     garden = flags["flag"].notna().to_numpy()
     h = hamlet.reindex(flags.index).astype(str).to_numpy()
     visit = np.zeros(len(flags), bool)
@@ -1227,8 +1267,11 @@ def visit_list(
             vi[i], en[i] = _say(key, survey=s, **fields)
         else:
             vi[i], en[i] = _say("visit.no_survey", **fields)
+        if factor[i] > 1:
+            vi[i], en[i] = _with_need(vi[i], en[i], codes[i], factor[i])
     out = pd.DataFrame(
-        {"survey_wrong_p": np.round(p, 3), "visit_value": np.round(value, 1), "visit": visit,
+        {"survey_wrong_p": np.round(p, 3), "visit_need": ["; ".join(c) or None for c in codes],
+         "visit_value": np.round(value, 1), "visit": visit,
          "visit_rank": pd.array(rank, dtype="Int64"), "visit_reason": vi, "visit_reason_en": en},
         index=flags.index,
     )  # fmt: skip
@@ -1236,6 +1279,31 @@ def visit_list(
     out.attrs["expected_errors"] = float(np.nansum(p[visit & surveyed]))
     out.attrs["expected_errors_all"] = float(np.nansum(p[garden & surveyed]))
     return out
+
+
+def _need_codes(needs: pd.Series | None, index) -> list[list[str]]:
+    """The need codes the survey recorded per parcel (empty where none)."""
+    if needs is None:
+        return [[] for _ in range(len(index))]
+    from .needs import parse_needs
+
+    cache: dict = {}
+    out = []
+    for value in needs.reindex(index).to_numpy(dtype=object):
+        key = value if isinstance(value, str) else None
+        if key not in cache:
+            cache[key] = parse_needs(key)[0]
+        out.append(cache[key])
+    return out
+
+
+def _with_need(vi: str, en: str, codes: list[str], factor: float) -> tuple[str, str]:
+    from .needs import need_label
+
+    shown = codes[:MAX_NEEDS]
+    words = {lang: ", ".join(need_label(c, lang).lower() for c in shown) for lang in ("vi", "en")}
+    need_vi, need_en = _say("visit.need", needs=words, weight=_Text(f"{factor:.2f}".rstrip("0")))
+    return f"{vi}; {need_vi}", f"{en}; {need_en}"
 
 
 # --------------------------------------------------------------------------- evaluation

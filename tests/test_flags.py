@@ -396,3 +396,32 @@ def test_registry_keys_are_the_flags_a_run_writes_and_the_palette_keys():
         for key in keys:
             assert registry.key_label(kind, key, "vi") == palette.label(kind, key, "vi")
             assert registry.key_label(kind, key, "en") == palette.label(kind, key, "en")
+
+
+def test_visit_value_weighs_the_households_needs():
+    from ntmgis.flags import visit_list
+
+    # five gardens of one hamlet, capacity three visits; chance the survey is wrong p
+    flags = pd.DataFrame({"flag": ["hoang_hoa"] * 5, "flag_score": [0.9, 0.8, 0.8, 0.6, 0.5]})
+    survey = pd.Series(["vuon_tap"] * 5)
+    area = pd.Series([400.0, 500.0, 500.0, 900.0, 600.0])
+    needs = pd.Series([None, "cây giống, vốn vay; tập huấn, phân bón", "", "không", "Vốn"])
+    out = visit_list(flags, survey, hamlet=pd.Series(["Thôn A"] * 5), area=area, needs=needs,
+                     visits_per_hamlet=3)  # fmt: skip
+    # weights: 400 x 1; 500 x (1 + 0.25 x 3) (four needs, three count); 500; 900 ("không"
+    # is no need); 600 x 1.25 -> values 360, 700, 400, 540, 375
+    assert out["visit_value"].tolist() == [360.0, 700.0, 400.0, 540.0, 375.0]
+    assert out["visit_rank"].tolist() == [pd.NA, 1, 3, 2, pd.NA]
+    assert out.loc[1, "visit_need"] == "cay_giong; von; ky_thuat; phan_bon"
+    assert out.loc[4, "visit_need"] == "von" and pd.isna(out.loc[3, "visit_need"])
+    assert out.loc[1, "visit_reason"] == (
+        "khảo sát ghi 'Vườn tạp' nhưng ảnh cho thấy vườn hoang hóa (khả năng khảo sát sai "
+        "0,80, 500 m²); hộ đề nghị hỗ trợ cây giống, vốn, kỹ thuật: ưu tiên kiểm tra (×1,75)"
+    )
+    assert out.loc[3, "visit_reason"].endswith("900 m²)")  # no need: not said
+    # by area alone (need_weight 0): values 360, 400, 400, 540, 300; the 900 m² garden
+    # comes first, the two 400s follow in table order
+    alone = visit_list(flags, survey, hamlet=pd.Series(["Thôn A"] * 5), area=area,
+                       needs=needs, visits_per_hamlet=3, need_weight=0)  # fmt: skip
+    assert alone["visit_rank"].tolist() == [pd.NA, 2, 3, 1, pd.NA]
+    assert not alone["visit_reason"].str.contains("hỗ trợ").any()
