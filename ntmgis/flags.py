@@ -87,6 +87,9 @@ LEVELS = ("hoang_hoa", "nghi_van", "binh_thuong")
 STRONG_FULL_PIXELS = 8
 #: fewer clear dates than this: the evidence is weak at best (a cloudy season)
 STRONG_CLEAR_OBS = 10
+#: a garden with no full pixel keeps the survey's "abandoned" unless the model's
+#: probability is below this (see ``_survey_stands``)
+SURVEY_STANDS_FLOOR = 0.01
 #: default share of a hamlet's gardens the visit list may hold
 MAX_VISIT_SHARE = 0.15
 #: how much each support need the household asked for raises a visit's weight
@@ -133,6 +136,10 @@ _MESSAGES = {
     "flags.model": ("mô hình: xác suất bỏ hoang {p} (ngưỡng {threshold})",
                     "model: probability abandoned {p} (threshold {threshold})"),
     "flags.evidence": ("{phrase} ({group}: {ref})", "{phrase} ({group}: {ref})"),
+    "flags.survey_stands": ("khảo sát ghi vườn hoang hóa và ảnh không bác bỏ được (không có "
+                            "điểm ảnh nào nằm trọn trong thửa, không thấy lần làm đất nào)",
+                            "the survey says abandoned and the imagery cannot refute it (no "
+                            "pixel wholly inside the parcel, no tillage seen)"),
     "flags.but": ("nhưng {text}", "but {text}"),
     "flags.group_tended": ("vườn có canh tác trong xã", "tended gardens in the commune"),
     "flags.group_abandoned": ("vườn hoang hóa trong xã", "abandoned gardens in the commune"),
@@ -568,6 +575,10 @@ class Calibration:
     dropped_labels : int
         Survey labels left out of the final fit: contradicted by the imagery with
         confidence, or of gardens renovated this season (the survey predates them).
+    survey_reliability : float or None
+        Share of the survey's "abandoned" claims the imagery confirms where it sees the
+        garden (one pixel wholly inside or more): the score of a garden the imagery
+        cannot see whose survey claim stands (``flag_rule`` "survey").
     """
 
     mode: str  # "calibrated" or "rules"
@@ -588,6 +599,7 @@ class Calibration:
     labels: pd.Series | None = None  # 1 = surveyed abandoned, per surveyed garden
     references: pd.DataFrame | None = None  # per feature: tended / abandoned commune medians
     expected_survey_errors: float = 0.0  # survey errors the visit list is expected to find
+    survey_reliability: float | None = None  # share of "abandoned" claims the imagery confirms
 
     def summary(self) -> str:
         """A few readable lines: mode, labels, and the cross-validated scores."""
@@ -619,9 +631,11 @@ _LGB_PARAMS = {
     "num_threads": 1, "deterministic": True, "force_col_wise": True, "verbosity": -1,
 }  # fmt: skip
 _ROUNDS = 80
+#: boosting rounds of the first cross-validation (it only finds contradicted labels)
+_FIRST_ROUNDS = 80
 
 
-def _fit(x, y, columns, seed):
+def _fit(x, y, columns, seed, rounds=None):
     import lightgbm as lgb
 
     from .features import feature
@@ -631,7 +645,23 @@ def _fit(x, y, columns, seed):
     params = dict(_LGB_PARAMS, seed=seed, monotone_constraints=mono,
                   monotone_constraints_method="advanced")  # fmt: skip
     data = lgb.Dataset(x, label=y, feature_name=list(columns), free_raw_data=True)
-    return lgb.train(params, data, num_boost_round=_ROUNDS)
+    return lgb.train(params, data, num_boost_round=rounds or _ROUNDS)
+
+
+def _out_of_fold(x, y, g, columns, seed, train_on=None, rounds=None) -> np.ndarray:
+    """Raw scores of every garden from trees fitted on the other hamlets' folds.
+
+    ``train_on`` (boolean) limits the training gardens of each fold (the labels the
+    cross-validation does not contradict); every garden is scored.
+    """
+    raw = np.zeros(len(y))
+    for test in _group_folds(g, min(5, len(np.unique(g)))):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        if train_on is not None:
+            train = train[train_on[train]]
+        model = _fit(x[train], y[train], columns, seed, rounds)
+        raw[test] = model.predict(x[test], raw_score=True)
+    return raw
 
 
 class _Isotonic:
@@ -729,8 +759,12 @@ def calibrate(
     The trees are monotone in every feature whose abandoned side the registry declares
     (lower NDVI never argues for a tended garden), which keeps the model, and its
     reasons, consistent on communes it has not seen. The survey is a claim: gardens
-    renovated this season (their survey predates the clearing) and labels the
-    cross-validation contradicts with confidence are left out of the final fit.
+    renovated this season (their survey predates the clearing) are left out, and a first
+    cross-validation finds the labels the imagery contradicts with confidence (surveyed
+    abandoned below 0.2, surveyed in use above 0.7); a second cross-validation, fitted on
+    the other labels as the final model is, gives the out-of-fold scores that are
+    calibrated (on every label) and that choose the threshold, so the calibration is
+    that of the model that decides.
     """
     from .features import MODEL_FEATURES
 
@@ -756,17 +790,18 @@ def calibrate(
     y = (labels[use] == ABANDONED_CLASS).astype(int).to_numpy()
     g = groups[use].astype(str).to_numpy()
     x = _matrix(features.loc[use], columns)
-    raw = np.zeros(len(y))
-    for test in _group_folds(g, min(5, len(np.unique(g)))):
-        train = np.setdiff1d(np.arange(len(y)), test)
-        raw[test] = _fit(x[train], y[train], columns, random_state).predict(x[test], raw_score=True)
-    # calibrated on the out-of-fold scores (as scikit-learn's CalibratedClassifierCV with
-    # ensemble=False), then applied to the final model fitted on every kept label
+    # the survey is a claim: a first cross-validation finds the labels the imagery
+    # contradicts with confidence; they are left out of every later fit (they are
+    # reported, and the visit list holds them)
+    raw = _out_of_fold(x, y, g, columns, random_state, rounds=_FIRST_ROUNDS)
+    p = _Isotonic().fit(raw, y).predict(raw)
+    keep = ~(((y == 1) & (p < 0.2)) | ((y == 0) & (p > 0.7)))
+    # the second cross-validation is fitted as the final model is (on the kept labels):
+    # its out-of-fold scores are calibrated on every label (as scikit-learn's
+    # CalibratedClassifierCV with ensemble=False) and give the threshold
+    raw = _out_of_fold(x, y, g, columns, random_state, train_on=keep)
     calibrator = _Isotonic().fit(raw, y)
     p = calibrator.predict(raw)
-    # the survey is a claim: labels the imagery contradicts with confidence are left out
-    # of the final fit (they are reported, and the visit list holds them)
-    keep = ~(((y == 1) & (p < 0.2)) | ((y == 0) & (p > 0.7)))
     thresholds = np.round(np.arange(0.05, 0.81, 0.025), 3)
     fbeta = [_fbeta(y[keep], p[keep] >= t, beta) for t in thresholds]
     threshold = float(thresholds[int(np.argmax(fbeta))])
@@ -921,6 +956,43 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
     return vi, en, keys
 
 
+def _survey_stands(features, claim, p, flag, cal: Calibration):
+    """Gardens the imagery cannot see where the survey's "abandoned" stands, and its rate.
+
+    A garden with no pixel wholly inside it is seen through its neighbours' pixels: its
+    probability is pulled towards theirs. When the survey says abandoned, no tillage
+    was seen and the model is not nearly sure the garden is tended (probability at
+    least :data:`SURVEY_STANDS_FLOOR`), the imagery cannot refute the survey: the garden
+    is ``hoang_hoa`` with weak evidence, and its score is the survey's reliability,
+    the share of its "abandoned" claims the imagery confirms where it sees the garden
+    (one full pixel or more; at least 10 such gardens, else nothing stands).
+    """
+    n = len(flag)
+    if claim is None:
+        return np.zeros(n, bool), None
+    says = claim.to_numpy(dtype=object) == ABANDONED_CLASS
+    full = np.nan_to_num(_column(features, "full_pixels", np.inf), nan=0.0)
+    events = np.nan_to_num(_column(features, "events", 0.0))
+    seen = says & (full >= 1)
+    if seen.sum() < 10:
+        return np.zeros(n, bool), None
+    reliability = float(np.mean(p[seen] >= cal.threshold))
+    stands = says & (full < 1) & (events == 0) & (p >= SURVEY_STANDS_FLOOR) & (flag != "hoang_hoa")
+    return stands, reliability
+
+
+def _survey_reasons(vi, en, keys, idx):
+    """The survey's claim first, then what the model said (its fallback sentence aside)."""
+    head_vi, head_en = _say("flags.survey_stands")
+    for i in idx:
+        parts = list(zip(vi[i].split("; "), en[i].split("; "), keys[i].split(";")))
+        parts = [x for x in parts if x[2] != "model"][:2]
+        vi[i] = "; ".join([head_vi, *(x[0] for x in parts)])
+        en[i] = "; ".join([head_en, *(x[1] for x in parts)])
+        keys[i] = ";".join(["survey", *(x[2] for x in parts)])
+    return vi, en, keys
+
+
 def _dmy(value) -> str:
     return pd.Timestamp(value).strftime("%d/%m/%Y")
 
@@ -1019,7 +1091,11 @@ def flag_parcels(
         ``evidence_note`` / ``evidence_note_en`` (why the evidence is weaker: a small
         garden, under 8 pixels wholly inside; a cloudy season, under 10 clear dates),
         ``flag_score`` (calibrated probability abandoned, or the rule's score),
-        ``flag_rule``, ``flag_reasons`` (at most three, "; "-separated, Vietnamese),
+        ``flag_rule`` (a rule's id, ``model``, ``renovation``, or ``survey``: a garden
+        with no pixel wholly inside it, no tillage seen and a probability of at least
+        :data:`SURVEY_STANDS_FLOOR`, whose survey says abandoned, keeps that claim with
+        weak evidence and the survey's reliability as its score), ``flag_reasons`` (at
+        most three, "; "-separated, Vietnamese),
         ``flag_reasons_en``, ``flag_reason_keys`` (the features behind the reasons;
         ``nhung:`` marks counter-evidence), ``flag_mode``; and how the flags were decided
         (``references``: the commune's reference values the reasons quote).
@@ -1067,11 +1143,18 @@ def flag_parcels(
         p, contrib = cal.predict(features.iloc[pos])
         f = np.where(p >= cal.threshold, "hoang_hoa",
                      np.where(p >= cal.unsure, "nghi_van", "binh_thuong"))  # fmt: skip
-        flag[pos], score[pos], rule[pos] = f, np.round(p, 3), "model"
-        margin[pos] = np.where(f == "hoang_hoa", p, 1 - p)
         refs = _references(features.iloc[pos], f)
         cal.references = refs
+        claim = None if survey_class is None else survey_class.reindex(features.index).iloc[pos]
+        stands, cal.survey_reliability = _survey_stands(features.iloc[pos], claim, p, f, cal)
+        f = np.where(stands, "hoang_hoa", f)
+        flag[pos], score[pos], rule[pos] = f, np.round(p, 3), "model"
+        margin[pos] = np.where(f == "hoang_hoa", p, 1 - p)
         v, e, k = _model_reasons(features.iloc[pos], f, p, contrib, cal, refs)
+        if stands.any():
+            at = pos[stands]
+            score[at], rule[at], margin[at] = round(cal.survey_reliability, 3), "survey", 0.5
+            v, e, k = _survey_reasons(v, e, k, np.flatnonzero(stands))
         vi[pos], en[pos], keys[pos] = v, e, k
     else:
         cal.references = _references(features[enough], out.loc[enough, "flag"].to_numpy())
@@ -1165,7 +1248,7 @@ def visit_list(
     area: pd.Series,
     visits_per_hamlet: int | None = None,
     max_share: float = MAX_VISIT_SHARE,
-    min_p: float = 0.3,
+    min_p: float = 0.15,
     needs: pd.Series | None = None,
     need_weight: float = NEED_WEIGHT,
 ) -> pd.DataFrame:
@@ -1195,7 +1278,7 @@ def visit_list(
         of its gardens.
     max_share : float, default 0.15
         Share of a hamlet's gardens on the list when ``visits_per_hamlet`` is not given.
-    min_p : float, default 0.3
+    min_p : float, default 0.15
         No visit where the chance of an error is below this.
     needs : pandas.Series, optional
         The survey's support needs per parcel as typed (``support_needs``: "cây giống,

@@ -425,3 +425,71 @@ def test_visit_value_weighs_the_households_needs():
                        needs=needs, visits_per_hamlet=3, need_weight=0)  # fmt: skip
     assert alone["visit_rank"].tolist() == [pd.NA, 2, 3, 1, pd.NA]
     assert not alone["visit_reason"].str.contains("hỗ trợ").any()
+
+
+# --------------------------------------------------------------------------- every parcel
+def _commune(root, seed):
+    """A small sample commune's features and flags (the pipeline's own steps)."""
+    from ntmgis.blocks import commune_features
+    from ntmgis.config import load_config
+    from ntmgis.pipeline import prepare
+    from ntmgis.sample import make_sample, sample_paths
+
+    make_sample(root, seed=seed, n_parcels=500, n_dates=12, followup_year=None)
+    cfg = load_config(sample_paths(root)["config"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare(cfg)
+        features, _ = commune_features(cfg, prepared.joined)
+        joined = prepared.joined
+        flags, cal = flag_parcels(features, survey_class=prepared.survey_class,
+                                  groups=joined["hamlet"], is_garden=joined["is_garden"],
+                                  survey_date=joined.get("survey_date"))  # fmt: skip
+    return features, flags, cal, joined["is_garden"]
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_every_reason_of_a_run_argues_for_its_verdict(tmp_path, seed):
+    import re
+
+    from ntmgis.features import feature
+
+    features, flags, cal, garden = _commune(tmp_path / f"seed{seed}", seed)
+    assert cal.mode == "calibrated"
+    refs = cal.references
+    seen = set()
+    for i in np.flatnonzero(garden.to_numpy()):
+        row, feat = flags.iloc[i], features.iloc[i]
+        text = f"{row['flag_reasons']} | {row['flag_reasons_en']}"
+        vi = row["flag_reasons"].split("; ")
+        assert 1 <= len(vi) <= 3 and len(vi) == len(row["flag_reasons_en"].split("; ")), text
+        assert all(part.strip() for part in vi), text
+        # no number left empty: every "NDVI ... (reference: x)" carries its digits
+        assert not re.search(r"\?|\bnan\b|None|: \)|\(\s*\)", text), text
+        seen.add(row["flag"])
+        if row["flag"] == "cai_tao":
+            assert re.match(r"dọn vườn ngày \d\d/\d\d/\d{4}", row["flag_reasons"]), text
+            continue
+        if row["flag"] == "thieu_du_lieu":
+            assert "cần ít nhất" in row["flag_reasons"] or "ngoài vùng ảnh" in text, text
+            continue
+        keys = row["flag_reason_keys"].split(";")
+        assert len(keys) == len(vi), text
+        if row["flag_rule"] == "survey":
+            assert keys[0] == "survey" and row["flag"] == "hoang_hoa", text
+            assert feat["full_pixels"] < 1 and feat["events"] == 0, text
+        lean = "hoang_hoa" if row["flag"] in ("hoang_hoa", "nghi_van") else "binh_thuong"
+        other = "binh_thuong" if lean == "hoang_hoa" else "hoang_hoa"
+        for key, part in zip(keys, vi):
+            if key in ("model", "survey"):
+                continue
+            name = key.removeprefix("nhung:")
+            low = feat[name] < refs.loc[name, other]
+            argues = (
+                "hoang_hoa" if low == (feature(name).abandoned_when == "low") else "binh_thuong"
+            )
+            # support argues for the verdict; what argues against it is said "nhưng ..."
+            assert (argues == lean) != key.startswith("nhung:"), (key, text)
+            assert part.startswith("nhưng ") == key.startswith("nhung:"), (key, text)
+            assert re.search(r"\d", part), text
+    assert {"hoang_hoa", "binh_thuong"} <= seen
