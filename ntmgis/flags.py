@@ -56,6 +56,7 @@ from .registry import (
     IN_USE_FLAGS,
     SURVEY_CLASSES,
     TENDED_CLASSES,
+    key_label,
 )
 
 logger = logging.getLogger(__name__)
@@ -956,6 +957,26 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
     return vi, en, keys
 
 
+def _calibrated_verdicts(features, claim, cal: Calibration, pos, columns) -> None:
+    """The calibrated model's verdicts and reasons, written into ``columns`` at ``pos``."""
+    flag, score, rule, margin, vi, en, keys = columns
+    p, contrib = cal.predict(features)
+    f = np.where(p >= cal.threshold, "hoang_hoa",
+                 np.where(p >= cal.unsure, "nghi_van", "binh_thuong"))  # fmt: skip
+    refs = _references(features, f)
+    cal.references = refs
+    stands, cal.survey_reliability = _survey_stands(features, claim, p, f, cal)
+    f = np.where(stands, "hoang_hoa", f)
+    flag[pos], score[pos], rule[pos] = f, np.round(p, 3), "model"
+    margin[pos] = np.where(f == "hoang_hoa", p, 1 - p)
+    v, e, k = _model_reasons(features, f, p, contrib, cal, refs)
+    if stands.any():
+        at = pos[stands]
+        score[at], rule[at], margin[at] = round(cal.survey_reliability, 3), "survey", 0.5
+        v, e, k = _survey_reasons(v, e, k, np.flatnonzero(stands))
+    vi[pos], en[pos], keys[pos] = v, e, k
+
+
 def _survey_stands(features, claim, p, flag, cal: Calibration):
     """Gardens the imagery cannot see where the survey's "abandoned" stands, and its rate.
 
@@ -1140,22 +1161,9 @@ def flag_parcels(
     rule = out["flag_rule"].to_numpy(dtype=object).copy()
     pos = np.flatnonzero(enough.to_numpy())
     if cal.mode == "calibrated":
-        p, contrib = cal.predict(features.iloc[pos])
-        f = np.where(p >= cal.threshold, "hoang_hoa",
-                     np.where(p >= cal.unsure, "nghi_van", "binh_thuong"))  # fmt: skip
-        refs = _references(features.iloc[pos], f)
-        cal.references = refs
         claim = None if survey_class is None else survey_class.reindex(features.index).iloc[pos]
-        stands, cal.survey_reliability = _survey_stands(features.iloc[pos], claim, p, f, cal)
-        f = np.where(stands, "hoang_hoa", f)
-        flag[pos], score[pos], rule[pos] = f, np.round(p, 3), "model"
-        margin[pos] = np.where(f == "hoang_hoa", p, 1 - p)
-        v, e, k = _model_reasons(features.iloc[pos], f, p, contrib, cal, refs)
-        if stands.any():
-            at = pos[stands]
-            score[at], rule[at], margin[at] = round(cal.survey_reliability, 3), "survey", 0.5
-            v, e, k = _survey_reasons(v, e, k, np.flatnonzero(stands))
-        vi[pos], en[pos], keys[pos] = v, e, k
+        columns = (flag, score, rule, margin, vi, en, keys)
+        _calibrated_verdicts(features.iloc[pos], claim, cal, pos, columns)
     else:
         cal.references = _references(features[enough], out.loc[enough, "flag"].to_numpy())
     # a clearing, then regrowth, this season: renovated (Step 5 counts it)
@@ -1306,8 +1314,6 @@ def visit_list(
     >>> out["visit_value"].tolist(), out["visit_rank"].tolist()
     ([400.0, 600.0], [<NA>, 1])
     """
-    from .palette import label
-
     if visits_per_hamlet is not None and visits_per_hamlet < 0:
         raise InputError(i18n.message("error.flags.visits_negative", value=visits_per_hamlet))
     if not 0 <= max_share <= 1:
@@ -1337,21 +1343,7 @@ def visit_list(
     rank[chosen[np.argsort(-value[chosen], kind="stable")]] = np.arange(1, len(chosen) + 1)
     cls = survey_class.reindex(flags.index).to_numpy(dtype=object)
     flag = flags["flag"].to_numpy(dtype=object)
-    vi, en = [None] * len(flags), [None] * len(flags)
-    for i in chosen:
-        f = {"vi": label("flag", flag[i], "vi").lower(), "en": label("flag", flag[i], "en").lower()}
-        fields = {"flag": f, "p": _Text(f"{p[i]:.2f}"), "area": int(round(a[i]))}
-        if cls[i] in SURVEY_CLASSES:
-            s = {"vi": label("survey_class", cls[i], "vi"), "en": label("survey_class", cls[i],
-                                                                         "en")}  # fmt: skip
-            key = (
-                "visit.unsure" if flag[i] in ("nghi_van", "thieu_du_lieu") else "visit.survey_wrong"
-            )
-            vi[i], en[i] = _say(key, survey=s, **fields)
-        else:
-            vi[i], en[i] = _say("visit.no_survey", **fields)
-        if factor[i] > 1:
-            vi[i], en[i] = _with_need(vi[i], en[i], codes[i], factor[i])
+    vi, en = _visit_reasons(chosen, flag, cls, p, a, codes, factor)
     out = pd.DataFrame(
         {"survey_wrong_p": np.round(p, 3), "visit_need": ["; ".join(c) or None for c in codes],
          "visit_value": np.round(value, 1), "visit": visit,
@@ -1362,6 +1354,24 @@ def visit_list(
     out.attrs["expected_errors"] = float(np.nansum(p[visit & surveyed]))
     out.attrs["expected_errors_all"] = float(np.nansum(p[garden & surveyed]))
     return out
+
+
+def _visit_reasons(chosen, flag, cls, p, area, codes, factor) -> tuple[list, list]:
+    """Why each chosen garden is visited (vi, en): the survey against the imagery, the need."""
+    vi, en = [None] * len(flag), [None] * len(flag)
+    for i in chosen:
+        f = {lang: key_label("flag", flag[i], lang).lower() for lang in ("vi", "en")}
+        fields = {"flag": f, "p": _Text(f"{p[i]:.2f}"), "area": int(round(area[i]))}
+        if cls[i] in SURVEY_CLASSES:
+            said = {lang: key_label("survey_class", cls[i], lang) for lang in ("vi", "en")}
+            unsure = flag[i] in ("nghi_van", "thieu_du_lieu")
+            key = "visit.unsure" if unsure else "visit.survey_wrong"
+            vi[i], en[i] = _say(key, survey=said, **fields)
+        else:
+            vi[i], en[i] = _say("visit.no_survey", **fields)
+        if factor[i] > 1:
+            vi[i], en[i] = _with_need(vi[i], en[i], codes[i], factor[i])
+    return vi, en
 
 
 def _need_codes(needs: pd.Series | None, index) -> list[list[str]]:
