@@ -152,6 +152,10 @@ _MESSAGES = {
                      "(khả năng sai {p}, {area} m²)",
                      "the imagery is unsure ({flag}), the survey says '{survey}' "
                      "(chance of an error {p}, {area} m²)"),
+    "visit.agree_unsure": ("khảo sát ghi '{survey}', ảnh cũng cho thấy {flag} nhưng chưa "
+                           "chắc (khả năng sai {p}, {area} m²)",
+                           "the survey says '{survey}' and the imagery shows {flag} too, but "
+                           "not surely (chance of an error {p}, {area} m²)"),
     "visit.no_survey": ("chưa khảo sát; ảnh cho thấy {flag} (khả năng sai {p}, {area} m²)",
                         "not surveyed; the imagery shows {flag} (chance of an error {p}, "
                         "{area} m²)"),
@@ -1364,8 +1368,11 @@ def _visit_reasons(chosen, flag, cls, p, area, codes, factor) -> tuple[list, lis
         fields = {"flag": f, "p": _Text(f"{p[i]:.2f}"), "area": int(round(area[i]))}
         if cls[i] in SURVEY_CLASSES:
             said = {lang: key_label("survey_class", cls[i], lang) for lang in ("vi", "en")}
-            unsure = flag[i] in ("nghi_van", "thieu_du_lieu")
-            key = "visit.unsure" if unsure else "visit.survey_wrong"
+            agree = (cls[i] == ABANDONED_CLASS) == (flag[i] == "hoang_hoa")
+            if flag[i] in ("nghi_van", "thieu_du_lieu"):
+                key = "visit.unsure"
+            else:
+                key = "visit.agree_unsure" if agree else "visit.survey_wrong"
             vi[i], en[i] = _say(key, survey=said, **fields)
         else:
             vi[i], en[i] = _say("visit.no_survey", **fields)

@@ -493,3 +493,21 @@ def test_every_reason_of_a_run_argues_for_its_verdict(tmp_path, seed):
             assert part.startswith("nhưng ") == key.startswith("nhung:"), (key, text)
             assert re.search(r"\d", part), text
     assert {"hoang_hoa", "binh_thuong"} <= seen
+
+
+def test_a_visit_where_survey_and_imagery_agree_but_unsure_says_so():
+    from ntmgis.flags import visit_list
+
+    flags = pd.DataFrame({"flag": ["hoang_hoa", "binh_thuong"], "flag_score": [0.75, 0.3]})
+    out = visit_list(flags, pd.Series(["hoang_hoa", "vuon_tap"]), hamlet=pd.Series(["A", "A"]),
+                     area=pd.Series([300.0, 200.0]), visits_per_hamlet=2)  # fmt: skip
+    # chance of an error: 1 - 0.75 and 0.3; neither verdict contradicts its survey
+    assert out["survey_wrong_p"].tolist() == [0.25, 0.3]
+    assert out.loc[0, "visit_reason"] == (
+        "khảo sát ghi 'Vườn hoang hóa', ảnh cũng cho thấy vườn hoang hóa nhưng chưa chắc "
+        "(khả năng sai 0,25, 300 m²)"
+    )
+    assert out.loc[1, "visit_reason_en"] == (
+        "the survey says 'Mixed, low value' and the imagery shows tended too, but not surely "
+        "(chance of an error 0.30, 200 m²)"
+    )
