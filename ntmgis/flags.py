@@ -13,8 +13,8 @@ Per garden, from the features of :mod:`ntmgis.features`:
   against it said as such ("nhưng ...");
 * the survey against the imagery (:func:`survey_agreement`) and a field-visit list the
   office can do (:func:`visit_list`): ranked by the expected value of a visit, the
-  probability that the survey or the verdict is wrong times the garden's area, within a
-  capacity per hamlet.
+  probability that the survey or the verdict is wrong times the garden's area, raised by
+  the household's support needs, within a capacity per hamlet.
 
 Two ways to decide, each usable alone:
 
