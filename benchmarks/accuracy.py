@@ -20,7 +20,8 @@ tuned on and are printed apart. Each campaign runs the pipeline's own steps
 * the visit list: share of gardens visited, share of the survey's wrong abandoned/in-use
   claims it holds (a garden renovated after the survey is not a survey error), and the
   survey errors the run expected to find;
-* precision and recall by the number of pixels wholly inside the garden (all seeds).
+* precision and recall by the number of pixels wholly inside the garden, and by the
+  coverage-weighted pixels (all seeds).
 
 It prints one row per seed and campaign, then the mean and the worst seed of the
 evaluation seeds. Times are printed, never asserted.
@@ -100,7 +101,8 @@ def score(root: Path, followup: int | None, *, cache: bool = True) -> tuple[dict
     seconds = time.perf_counter() - t0
     survey_agreement(prepared.survey_class, flags, features, joined.get("survey_date"))
     area = joined["garden_area_m2"].fillna(joined["area_m2"])
-    visits = visit_list(flags, prepared.survey_class, hamlet=joined["hamlet"], area=area)
+    visits = visit_list(flags, prepared.survey_class, hamlet=joined["hamlet"], area=area,
+                        needs=joined.get("support_needs"))  # fmt: skip
     truth = _truth(root, followup, joined)
     garden = truth["garden_class"].notna() & joined["is_garden"]
     y = truth["abandoned"].eq(1)
@@ -134,14 +136,19 @@ def score(root: Path, followup: int | None, *, cache: bool = True) -> tuple[dict
         "flag_seconds": seconds,
         "mode": cal.mode,
     }
-    per_garden = pd.DataFrame({"full_pixels": features["full_pixels"], "y": y, "pred": pred})
+    per_garden = pd.DataFrame({"full_pixels": features["full_pixels"],
+                               "pixels": features["pixels"], "y": y, "pred": pred})  # fmt: skip
     return row, per_garden[garden]
 
 
-def _bins(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def _bins(frames: list[pd.DataFrame], by: str = "full_pixels") -> pd.DataFrame:
     d = pd.concat(frames)
-    d["bin"] = pd.cut(d["full_pixels"], [-1, 0, 1, 2, 4, 7, 10_000],
-                      labels=["0", "1", "2", "3-4", "5-7", "8+"])  # fmt: skip
+    if by == "full_pixels":
+        d["bin"] = pd.cut(d["full_pixels"], [-1, 0, 1, 2, 4, 7, 10_000],
+                          labels=["0", "1", "2", "3-4", "5-7", "8+"])  # fmt: skip
+    else:  # coverage-weighted pixels
+        d["bin"] = pd.cut(d["pixels"], [-1, 1, 2, 3, 4, 6, 8, 10_000], right=False,
+                          labels=["<1", "1-2", "2-3", "3-4", "4-6", "6-8", "8+"])  # fmt: skip
     rows = {}
     for b, x in d.groupby("bin", observed=True):
         tp = (x["y"] & x["pred"]).sum()
@@ -198,6 +205,8 @@ def main(argv=None) -> int:
         print(summary.round(3).T.to_string())
     print("\nAbandoned class by pixels wholly inside the garden (every seed and campaign):")
     print(_bins(frames).round(3).to_string())
+    print("\nAbandoned class by coverage-weighted pixels (every seed and campaign):")
+    print(_bins(frames, "pixels").round(3).to_string())
     return 0
 
 

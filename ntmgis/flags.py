@@ -13,8 +13,8 @@ Per garden, from the features of :mod:`ntmgis.features`:
   against it said as such ("nhưng ...");
 * the survey against the imagery (:func:`survey_agreement`) and a field-visit list the
   office can do (:func:`visit_list`): ranked by the expected value of a visit, the
-  probability that the survey or the verdict is wrong times the garden's area, within a
-  capacity per hamlet.
+  probability that the survey or the verdict is wrong times the garden's area, raised by
+  the household's support needs, within a capacity per hamlet.
 
 Two ways to decide, each usable alone:
 
@@ -47,8 +47,19 @@ from . import i18n
 from ._expr import ExpressionError, compile_expression
 from ._toml import tomllib
 from .errors import ConfigError, FlagWarning, InputError, warn
+from .registry import (
+    ABANDONED_CLASS,
+    AGREEMENT,
+    DISAGREEMENT,
+    EVIDENCE,
+    FLAGS,
+    IN_USE_FLAGS,
+    SURVEY_CLASSES,
+    TENDED_CLASSES,
+    key_label,
+)
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "FLAGS",
@@ -69,33 +80,23 @@ __all__ = [
     "evaluate",
 ]
 
-#: flag keys, most severe first
-FLAGS = ("hoang_hoa", "cai_tao", "nghi_van", "binh_thuong", "thieu_du_lieu")
-#: imagery flags of a garden in use: tended, or renovated this season (cleared, regrown)
-IN_USE_FLAGS = ("binh_thuong", "cai_tao")
+# the keys live in the registry (ntmgis.registry); re-exported here for compatibility
 #: the levels a rule may give
 LEVELS = ("hoang_hoa", "nghi_van", "binh_thuong")
-#: strength of the evidence behind a verdict (labels in :mod:`ntmgis.palette`)
-EVIDENCE = ("manh", "vua", "yeu")
-#: agreement keys between the survey's claim and the imagery
-AGREEMENT = (
-    "phu_hop",
-    "khao_sat_tot_anh_hoang",
-    "khao_sat_hoang_anh_tot",
-    "cai_tao_chua_thay",
-    "khong_du_lieu",
-)
-TENDED_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap")
-ABANDONED_CLASS = "hoang_hoa"
-#: the Step 2 survey's garden classes, best first (the default codebook's codes)
-SURVEY_CLASSES = (*TENDED_CLASSES, ABANDONED_CLASS)
 #: gardens with fewer pixels wholly inside them than this have weak evidence at best
 #: (the EU Area Monitoring rule of thumb, Remote Sens. 2020, 12:2195)
 STRONG_FULL_PIXELS = 8
 #: fewer clear dates than this: the evidence is weak at best (a cloudy season)
 STRONG_CLEAR_OBS = 10
+#: a garden with no full pixel keeps the survey's "abandoned" unless the model's
+#: probability is below this (see ``_survey_stands``)
+SURVEY_STANDS_FLOOR = 0.01
 #: default share of a hamlet's gardens the visit list may hold
 MAX_VISIT_SHARE = 0.15
+#: how much each support need the household asked for raises a visit's weight
+NEED_WEIGHT = 0.25
+#: the most needs that count (a household listing every need is not three times as needy)
+MAX_NEEDS = 3
 
 
 def __getattr__(name):
@@ -136,10 +137,13 @@ _MESSAGES = {
     "flags.model": ("mô hình: xác suất bỏ hoang {p} (ngưỡng {threshold})",
                     "model: probability abandoned {p} (threshold {threshold})"),
     "flags.evidence": ("{phrase} ({group}: {ref})", "{phrase} ({group}: {ref})"),
+    "flags.survey_stands": ("khảo sát ghi vườn hoang hóa và ảnh không bác bỏ được (không có "
+                            "điểm ảnh nào nằm trọn trong thửa, không thấy lần làm đất nào)",
+                            "the survey says abandoned and the imagery cannot refute it (no "
+                            "pixel wholly inside the parcel, no tillage seen)"),
     "flags.but": ("nhưng {text}", "but {text}"),
     "flags.group_tended": ("vườn có canh tác trong xã", "tended gardens in the commune"),
     "flags.group_abandoned": ("vườn hoang hóa trong xã", "abandoned gardens in the commune"),
-    "flags.rules_only": ("Chỉ dùng bộ quy tắc: {reason}", "Flags from the rules only: {reason}"),
     "visit.survey_wrong": ("khảo sát ghi '{survey}' nhưng ảnh cho thấy {flag} "
                            "(khả năng khảo sát sai {p}, {area} m²)",
                            "the survey says '{survey}' but the imagery shows {flag} "
@@ -148,12 +152,94 @@ _MESSAGES = {
                      "(khả năng sai {p}, {area} m²)",
                      "the imagery is unsure ({flag}), the survey says '{survey}' "
                      "(chance of an error {p}, {area} m²)"),
+    "visit.agree_unsure": ("khảo sát ghi '{survey}', ảnh cũng cho thấy {flag} nhưng chưa "
+                           "chắc (khả năng sai {p}, {area} m²)",
+                           "the survey says '{survey}' and the imagery shows {flag} too, but "
+                           "not surely (chance of an error {p}, {area} m²)"),
     "visit.no_survey": ("chưa khảo sát; ảnh cho thấy {flag} (khả năng sai {p}, {area} m²)",
                         "not surveyed; the imagery shows {flag} (chance of an error {p}, "
                         "{area} m²)"),
+    "visit.need": ("hộ đề nghị hỗ trợ {needs}: ưu tiên kiểm tra (×{weight})",
+                   "the household asks for {needs}: visited first (×{weight})"),
 }  # fmt: skip
-for _key, (_vi, _en) in _MESSAGES.items():
+_ERRORS = {
+    "error.flags.rules_not_found": (
+        "Không tìm thấy tệp quy tắc '{path}'. Hãy kiểm tra đường dẫn tệp quy tắc (rules) "
+        "trong tệp cấu hình.",
+        "Rules file not found: '{path}'. Check the rules path in the config."),
+    "error.flags.rules_syntax": (
+        "Lỗi cú pháp trong {where}: {detail}. Hãy sửa dòng đó rồi chạy lại.",
+        "Syntax error in {where}: {detail}. Fix that line and run again."),
+    "error.flags.rules_section": (
+        "{where} có mục không dùng được: {names}. Tệp quy tắc chỉ có mục [settings] và "
+        "các mục [[rules]].",
+        "Unknown section(s) {names} in {where}; expected [settings] and [[rules]]."),
+    "error.flags.rules_setting": (
+        "{where} có thiết lập không dùng được: {names}. Các thiết lập dùng được: {known}.",
+        "Unknown setting(s) {names} in {where}; known: {known}."),
+    "error.flags.rule_missing": (
+        "{at}: thiếu {names}. Hãy điền đủ các mục này cho quy tắc.",
+        "{at}: missing {names}. Fill them in for the rule."),
+    "error.flags.rule_keys": (
+        "{at}: mục không dùng được {names}; các mục dùng được: {known}.",
+        "{at}: unknown key(s) {names}; known: {known}."),
+    "error.flags.rule_level": (
+        "{at}: mức '{level}' không dùng được; hãy ghi một trong các mức {known}.",
+        "{at}: level '{level}' is not one of {known}."),
+    "error.flags.rule_features": (
+        "{at}: không có chỉ số {names} trong điều kiện '{when}'. Các chỉ số dùng được: {known}.",
+        "{at}: unknown feature(s) {names} in '{when}'. Features: {known}."),
+    "error.flags.rule_score": (
+        "{at}: điểm {score} phải nằm trong khoảng từ 0 đến 1.",
+        "{at}: score {score} must be between 0 and 1."),
+    "error.flags.rule_at": ("quy tắc '{rule}' trong {where}", "rule '{rule}' in {where}"),
+    "error.flags.rule_line": ("{at} (dòng {line})", "{at} (line {line})"),
+    "error.flags.where_default": ("bộ quy tắc mặc định (ntmgis/data/rules_default.toml)",
+                                  "default rules (ntmgis/data/rules_default.toml)"),
+    "error.flags.where_dict": ("bộ quy tắc cho dưới dạng từ điển", "rules given as a dict"),
+    "error.flags.where_file": ("tệp quy tắc '{path}'", "rules file '{path}'"),
+    "error.flags.features_missing": (
+        "Bảng chỉ số của các thửa thiếu {names}, mà {where} cần dùng. Hãy tính lại các chỉ "
+        "số từ ảnh (ntmgis run) hoặc bỏ các quy tắc dùng chúng.",
+        "The features table lacks {names}, used by {where}. Compute the features from the "
+        "imagery again (ntmgis run) or drop the rules that use them."),
+    "error.flags.calibration_mode": (
+        "Cách hiệu chỉnh '{value}' không dùng được: hãy ghi 'auto' hoặc 'rules' trong "
+        "tệp cấu hình.",
+        "calibration must be 'auto' or 'rules', not '{value}': set it in the config."),
+    "error.flags.visits_negative": (
+        "Số hộ cần kiểm tra mỗi thôn (visits_per_hamlet) phải từ 0 trở lên, không phải "
+        "{value}. Hãy sửa trong tệp cấu hình hoặc tùy chọn --visits-per-hamlet.",
+        "visits_per_hamlet must be 0 or more, not {value}. Correct it in the config or the "
+        "--visits-per-hamlet option."),
+    "error.flags.visit_share": (
+        "Tỷ lệ vườn tối đa cần kiểm tra (max_visit_share) phải từ 0 đến 1, không phải "
+        "{value}. Hãy sửa trong tệp cấu hình.",
+        "The visits' max share (max_visit_share) must be between 0 and 1, not {value}. "
+        "Correct it in the config."),
+    "error.flags.key_columns": (
+        "Bảng {name} thiếu cột khóa {names} (số tờ bản đồ, số thửa). Hãy thêm các cột "
+        "này vào tệp.",
+        "The {name} table lacks the key column(s) {names} (map sheet, parcel number). Add "
+        "them to the file."),
+    "error.flags.need_weight": (
+        "Trọng số nhu cầu hỗ trợ (need_weight) phải từ 0 trở lên, không phải {value}.",
+        "The needs' weight (need_weight) must be 0 or more, not {value}."),
+    "warning.flags.rules_only": (
+        "Chỉ dùng bộ quy tắc để kết luận: {reason}.",
+        "Flags from the rules only: {reason}."),
+    "flags.too_few_labels": (
+        "khảo sát có quá ít vườn để hiệu chỉnh mô hình: {n_pos} vườn hoang hóa và {n_neg} "
+        "vườn khác trong {n_groups} thôn; cần ít nhất {need} vườn mỗi loại ở hai thôn trở lên",
+        "too few survey labels to calibrate: {n_pos} abandoned and {n_neg} other surveyed "
+        "gardens in {n_groups} hamlet(s); need {need} of each in two hamlets or more"),
+}  # fmt: skip
+for _key, (_vi, _en) in {**_MESSAGES, **_ERRORS}.items():
     i18n.register(_key, _vi, _en)
+
+
+def _names(values) -> str:
+    return ", ".join(f"'{v}'" for v in sorted(values))
 
 
 def _say(key: str, **fields) -> tuple[str, str]:
@@ -238,61 +324,67 @@ def load_rules(source=None) -> RuleSet:
     text = None
     if source is None:
         text = (resources.files("ntmgis") / "data" / "rules_default.toml").read_text("utf-8")
-        where = "default rules (ntmgis/data/rules_default.toml)"
+        where = i18n.message("error.flags.where_default")
     elif isinstance(source, dict):
-        data, where = source, "rules given as a dict"
+        data, where = source, i18n.message("error.flags.where_dict")
     else:
         path = Path(source)
         if not path.is_file():
-            raise ConfigError(f"Rules file not found: '{path}'. Check the path in the config.")
+            raise ConfigError(i18n.message("error.flags.rules_not_found", path=path))
         from ._io import read_text
 
-        text, where = read_text(path, what="rules file"), f"rules file '{path}'"
+        text = read_text(path, what="rules file")
+        where = i18n.message("error.flags.where_file", path=path)
     if text is not None:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(
-                f"Syntax error in {where}: {exc}. Fix that line and run again."
+                i18n.message("error.flags.rules_syntax", where=where, detail=exc)
             ) from None
     unknown = set(data) - {"settings", "rules"}
     if unknown:
-        raise ConfigError(
-            f"Unknown section(s) {sorted(unknown)} in {where}; expected [settings] and [[rules]]."
-        )
+        raise ConfigError(i18n.message("error.flags.rules_section", where=where,
+                                       names=_names(unknown)))  # fmt: skip
     settings = data.get("settings", {})
     bad = set(settings) - _SETTING_KEYS
     if bad:
-        raise ConfigError(
-            f"Unknown setting(s) {sorted(bad)} in {where}; known: {sorted(_SETTING_KEYS)}."
-        )
+        raise ConfigError(i18n.message("error.flags.rules_setting", where=where,
+                                       names=_names(bad), known=_names(_SETTING_KEYS)))  # fmt: skip
     rules = []
     for k, raw in enumerate(data.get("rules", [])):
         rid = raw.get("id", f"#{k + 1}")
         line = _line_of(text, rid)
-        at = f"rule '{rid}' in {where}" + (f" (line {line})" if line else "")
+        at = i18n.message("error.flags.rule_at", rule=rid, where=where)
+        if line:
+            at = i18n.message("error.flags.rule_line", at=at, line=line)
         missing = {"id", "level", "when", "reason_vi", "reason_en"} - set(raw)
         if missing:
-            raise ConfigError(f"{at}: missing {sorted(missing)}.")
+            raise ConfigError(
+                i18n.message("error.flags.rule_missing", at=at, names=_names(missing))
+            )
         extra = set(raw) - _RULE_KEYS
         if extra:
-            raise ConfigError(f"{at}: unknown key(s) {sorted(extra)}; known: {sorted(_RULE_KEYS)}.")
+            raise ConfigError(i18n.message("error.flags.rule_keys", at=at, names=_names(extra),
+                                           known=_names(_RULE_KEYS)))  # fmt: skip
         if raw["level"] not in LEVELS:
-            raise ConfigError(f"{at}: level '{raw['level']}' is not one of {', '.join(LEVELS)}.")
+            raise ConfigError(i18n.message("error.flags.rule_level", at=at, level=raw["level"],
+                                           known=", ".join(LEVELS)))  # fmt: skip
         try:
             func, names = compile_expression(str(raw["when"]))
         except ExpressionError as exc:
             col = f" at column {exc.column}" if exc.column else ""
-            raise ConfigError(f"{at}: condition '{raw['when']}': {exc}{col}.") from None
+            # the parser's own words (ntmgis._expr) name the fault and its column
+            at_en = f"rule '{rid}' in {where}" + (f" (line {line})" if line else "")
+            raise ConfigError(f"{at_en}: condition '{raw['when']}': {exc}{col}.") from None
         unknown_names = names - set(FEATURES)
         if unknown_names:
-            raise ConfigError(
-                f"{at}: unknown feature(s) {sorted(unknown_names)} in '{raw['when']}'. "
-                f"Features: {', '.join(FEATURES)}."
-            )
+            raise ConfigError(i18n.message("error.flags.rule_features", at=at, when=raw["when"],
+                                           names=_names(unknown_names),
+                                           known=", ".join(FEATURES)))  # fmt: skip
         score = float(raw.get("score", {"hoang_hoa": 0.9, "nghi_van": 0.5}.get(raw["level"], 0.1)))
         if not 0 <= score <= 1:
-            raise ConfigError(f"{at}: score {score} must be between 0 and 1.")
+            raise ConfigError(i18n.message("error.flags.rule_score", at=at, score=score))
         rules.append(
             Rule(rid, raw["level"], str(raw["when"]), raw["reason_vi"], raw["reason_en"], score,
                  names, line, func)
@@ -416,10 +508,8 @@ def apply_rules(features: pd.DataFrame, rules=None) -> pd.DataFrame:
     rules = load_rules(rules)
     missing = rules.features - set(features.columns)
     if missing:
-        raise InputError(
-            f"The features table lacks {sorted(missing)}, used by {rules.source}. "
-            "Compute features with ntmgis.features.parcel_features."
-        )
+        raise InputError(i18n.message("error.flags.features_missing", names=_names(missing),
+                                      where=rules.source))  # fmt: skip
     n = len(features)
     env = {c: features[c].to_numpy(dtype=float, na_value=np.nan) for c in rules.features}
     flag = np.full(n, "binh_thuong", dtype=object)
@@ -490,6 +580,10 @@ class Calibration:
     dropped_labels : int
         Survey labels left out of the final fit: contradicted by the imagery with
         confidence, or of gardens renovated this season (the survey predates them).
+    survey_reliability : float or None
+        Share of the survey's "abandoned" claims the imagery confirms where it sees the
+        garden (one pixel wholly inside or more): the score of a garden the imagery
+        cannot see whose survey claim stands (``flag_rule`` "survey").
     """
 
     mode: str  # "calibrated" or "rules"
@@ -510,6 +604,7 @@ class Calibration:
     labels: pd.Series | None = None  # 1 = surveyed abandoned, per surveyed garden
     references: pd.DataFrame | None = None  # per feature: tended / abandoned commune medians
     expected_survey_errors: float = 0.0  # survey errors the visit list is expected to find
+    survey_reliability: float | None = None  # share of "abandoned" claims the imagery confirms
 
     def summary(self) -> str:
         """A few readable lines: mode, labels, and the cross-validated scores."""
@@ -541,9 +636,11 @@ _LGB_PARAMS = {
     "num_threads": 1, "deterministic": True, "force_col_wise": True, "verbosity": -1,
 }  # fmt: skip
 _ROUNDS = 80
+#: boosting rounds of the first cross-validation (it only finds contradicted labels)
+_FIRST_ROUNDS = 80
 
 
-def _fit(x, y, columns, seed):
+def _fit(x, y, columns, seed, rounds=None):
     import lightgbm as lgb
 
     from .features import feature
@@ -553,7 +650,23 @@ def _fit(x, y, columns, seed):
     params = dict(_LGB_PARAMS, seed=seed, monotone_constraints=mono,
                   monotone_constraints_method="advanced")  # fmt: skip
     data = lgb.Dataset(x, label=y, feature_name=list(columns), free_raw_data=True)
-    return lgb.train(params, data, num_boost_round=_ROUNDS)
+    return lgb.train(params, data, num_boost_round=rounds or _ROUNDS)
+
+
+def _out_of_fold(x, y, g, columns, seed, train_on=None, rounds=None) -> np.ndarray:
+    """Raw scores of every garden from trees fitted on the other hamlets' folds.
+
+    ``train_on`` (boolean) limits the training gardens of each fold (the labels the
+    cross-validation does not contradict); every garden is scored.
+    """
+    raw = np.zeros(len(y))
+    for test in _group_folds(g, min(5, len(np.unique(g)))):
+        train = np.setdiff1d(np.arange(len(y)), test)
+        if train_on is not None:
+            train = train[train_on[train]]
+        model = _fit(x[train], y[train], columns, seed, rounds)
+        raw[test] = model.predict(x[test], raw_score=True)
+    return raw
 
 
 class _Isotonic:
@@ -651,8 +764,12 @@ def calibrate(
     The trees are monotone in every feature whose abandoned side the registry declares
     (lower NDVI never argues for a tended garden), which keeps the model, and its
     reasons, consistent on communes it has not seen. The survey is a claim: gardens
-    renovated this season (their survey predates the clearing) and labels the
-    cross-validation contradicts with confidence are left out of the final fit.
+    renovated this season (their survey predates the clearing) are left out, and a first
+    cross-validation finds the labels the imagery contradicts with confidence (surveyed
+    abandoned below 0.2, surveyed in use above 0.7); a second cross-validation, fitted on
+    the other labels as the final model is, gives the out-of-fold scores that are
+    calibrated (on every label) and that choose the threshold, so the calibration is
+    that of the model that decides.
     """
     from .features import MODEL_FEATURES
 
@@ -667,9 +784,9 @@ def calibrate(
     if n_pos < min_labels or n_neg < min_labels or n_groups < 2:
         return Calibration(
             "rules",
-            f"too few survey labels to calibrate: {n_pos} abandoned and {n_neg} other "
-            f"surveyed gardens in {n_groups} hamlet(s); need {min_labels} of each in two "
-            "hamlets or more",
+            i18n.message(
+                "flags.too_few_labels", n_pos=n_pos, n_neg=n_neg, n_groups=n_groups, need=min_labels
+            ),
             n_labels=int(known.sum()),
             n_groups=n_groups,
         )
@@ -678,17 +795,18 @@ def calibrate(
     y = (labels[use] == ABANDONED_CLASS).astype(int).to_numpy()
     g = groups[use].astype(str).to_numpy()
     x = _matrix(features.loc[use], columns)
-    raw = np.zeros(len(y))
-    for test in _group_folds(g, min(5, len(np.unique(g)))):
-        train = np.setdiff1d(np.arange(len(y)), test)
-        raw[test] = _fit(x[train], y[train], columns, random_state).predict(x[test], raw_score=True)
-    # calibrated on the out-of-fold scores (as scikit-learn's CalibratedClassifierCV with
-    # ensemble=False), then applied to the final model fitted on every kept label
+    # the survey is a claim: a first cross-validation finds the labels the imagery
+    # contradicts with confidence; they are left out of every later fit (they are
+    # reported, and the visit list holds them)
+    raw = _out_of_fold(x, y, g, columns, random_state, rounds=_FIRST_ROUNDS)
+    p = _Isotonic().fit(raw, y).predict(raw)
+    keep = ~(((y == 1) & (p < 0.2)) | ((y == 0) & (p > 0.7)))
+    # the second cross-validation is fitted as the final model is (on the kept labels):
+    # its out-of-fold scores are calibrated on every label (as scikit-learn's
+    # CalibratedClassifierCV with ensemble=False) and give the threshold
+    raw = _out_of_fold(x, y, g, columns, random_state, train_on=keep)
     calibrator = _Isotonic().fit(raw, y)
     p = calibrator.predict(raw)
-    # the survey is a claim: labels the imagery contradicts with confidence are left out
-    # of the final fit (they are reported, and the visit list holds them)
-    keep = ~(((y == 1) & (p < 0.2)) | ((y == 0) & (p > 0.7)))
     thresholds = np.round(np.arange(0.05, 0.81, 0.025), 3)
     fbeta = [_fbeta(y[keep], p[keep] >= t, beta) for t in thresholds]
     threshold = float(thresholds[int(np.argmax(fbeta))])
@@ -843,6 +961,63 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
     return vi, en, keys
 
 
+def _calibrated_verdicts(features, claim, cal: Calibration, pos, columns) -> None:
+    """The calibrated model's verdicts and reasons, written into ``columns`` at ``pos``."""
+    flag, score, rule, margin, vi, en, keys = columns
+    p, contrib = cal.predict(features)
+    f = np.where(p >= cal.threshold, "hoang_hoa",
+                 np.where(p >= cal.unsure, "nghi_van", "binh_thuong"))  # fmt: skip
+    refs = _references(features, f)
+    cal.references = refs
+    stands, cal.survey_reliability = _survey_stands(features, claim, p, f, cal)
+    f = np.where(stands, "hoang_hoa", f)
+    flag[pos], score[pos], rule[pos] = f, np.round(p, 3), "model"
+    margin[pos] = np.where(f == "hoang_hoa", p, 1 - p)
+    v, e, k = _model_reasons(features, f, p, contrib, cal, refs)
+    if stands.any():
+        at = pos[stands]
+        score[at], rule[at], margin[at] = round(cal.survey_reliability, 3), "survey", 0.5
+        v, e, k = _survey_reasons(v, e, k, np.flatnonzero(stands))
+    vi[pos], en[pos], keys[pos] = v, e, k
+
+
+def _survey_stands(features, claim, p, flag, cal: Calibration):
+    """Gardens the imagery cannot see where the survey's "abandoned" stands, and its rate.
+
+    A garden with no pixel wholly inside it is seen through its neighbours' pixels: its
+    probability is pulled towards theirs. When the survey says abandoned, no tillage
+    was seen and the model is not nearly sure the garden is tended (probability at
+    least :data:`SURVEY_STANDS_FLOOR`), the imagery cannot refute the survey: the garden
+    is ``hoang_hoa`` with weak evidence, and its score is the survey's reliability,
+    the share of its "abandoned" claims the imagery confirms where it sees the garden
+    (one full pixel or more; at least 10 such gardens, else nothing stands).
+    """
+    n = len(flag)
+    if claim is None:
+        return np.zeros(n, bool), None
+    says = claim.to_numpy(dtype=object) == ABANDONED_CLASS
+    full = np.nan_to_num(_column(features, "full_pixels", np.inf), nan=0.0)
+    events = np.nan_to_num(_column(features, "events", 0.0))
+    seen = says & (full >= 1)
+    if seen.sum() < 10:
+        return np.zeros(n, bool), None
+    reliability = float(np.mean(p[seen] >= cal.threshold))
+    stands = says & (full < 1) & (events == 0) & (p >= SURVEY_STANDS_FLOOR) & (flag != "hoang_hoa")
+    return stands, reliability
+
+
+def _survey_reasons(vi, en, keys, idx):
+    """The survey's claim first, then what the model said (its fallback sentence aside)."""
+    head_vi, head_en = _say("flags.survey_stands")
+    for i in idx:
+        parts = list(zip(vi[i].split("; "), en[i].split("; "), keys[i].split(";")))
+        parts = [x for x in parts if x[2] != "model"][:2]
+        vi[i] = "; ".join([head_vi, *(x[0] for x in parts)])
+        en[i] = "; ".join([head_en, *(x[1] for x in parts)])
+        keys[i] = ";".join(["survey", *(x[2] for x in parts)])
+    return vi, en, keys
+
+
 def _dmy(value) -> str:
     return pd.Timestamp(value).strftime("%d/%m/%Y")
 
@@ -941,13 +1116,17 @@ def flag_parcels(
         ``evidence_note`` / ``evidence_note_en`` (why the evidence is weaker: a small
         garden, under 8 pixels wholly inside; a cloudy season, under 10 clear dates),
         ``flag_score`` (calibrated probability abandoned, or the rule's score),
-        ``flag_rule``, ``flag_reasons`` (at most three, "; "-separated, Vietnamese),
+        ``flag_rule`` (a rule's id, ``model``, ``renovation``, or ``survey``: a garden
+        with no pixel wholly inside it, no tillage seen and a probability of at least
+        :data:`SURVEY_STANDS_FLOOR`, whose survey says abandoned, keeps that claim with
+        weak evidence and the survey's reliability as its score), ``flag_reasons`` (at
+        most three, "; "-separated, Vietnamese),
         ``flag_reasons_en``, ``flag_reason_keys`` (the features behind the reasons;
         ``nhung:`` marks counter-evidence), ``flag_mode``; and how the flags were decided
         (``references``: the commune's reference values the reasons quote).
     """
     if calibration not in ("auto", "rules"):
-        raise InputError(f"calibration must be 'auto' or 'rules', not '{calibration}'.")
+        raise InputError(i18n.message("error.flags.calibration_mode", value=calibration))
     rules = load_rules(rules)
     out = apply_rules(features, rules)
     garden = (
@@ -974,8 +1153,8 @@ def flag_parcels(
             min_labels=min_labels,
         )
         if cal.mode == "rules":
-            warn(_say("flags.rules_only", reason=cal.reason)[1], FlagWarning,
-                 where="survey", what="too_few_labels")  # fmt: skip
+            warn(i18n.message("warning.flags.rules_only", reason=cal.reason), FlagWarning,
+                 where="survey", what="warning.flags.rules_only")  # fmt: skip
     flag = out["flag"].to_numpy(dtype=object).copy()
     score = out["flag_score"].to_numpy(dtype=float).copy()
     margin = np.where(flag == "hoang_hoa", score, np.where(flag == "binh_thuong", 0.75, 0.5))
@@ -986,15 +1165,9 @@ def flag_parcels(
     rule = out["flag_rule"].to_numpy(dtype=object).copy()
     pos = np.flatnonzero(enough.to_numpy())
     if cal.mode == "calibrated":
-        p, contrib = cal.predict(features.iloc[pos])
-        f = np.where(p >= cal.threshold, "hoang_hoa",
-                     np.where(p >= cal.unsure, "nghi_van", "binh_thuong"))  # fmt: skip
-        flag[pos], score[pos], rule[pos] = f, np.round(p, 3), "model"
-        margin[pos] = np.where(f == "hoang_hoa", p, 1 - p)
-        refs = _references(features.iloc[pos], f)
-        cal.references = refs
-        v, e, k = _model_reasons(features.iloc[pos], f, p, contrib, cal, refs)
-        vi[pos], en[pos], keys[pos] = v, e, k
+        claim = None if survey_class is None else survey_class.reindex(features.index).iloc[pos]
+        columns = (flag, score, rule, margin, vi, en, keys)
+        _calibrated_verdicts(features.iloc[pos], claim, cal, pos, columns)
     else:
         cal.references = _references(features[enough], out.loc[enough, "flag"].to_numpy())
     # a clearing, then regrowth, this season: renovated (Step 5 counts it)
@@ -1006,7 +1179,7 @@ def flag_parcels(
         keys[ren] = "clearing_date;regrowth_date"
         margin[ren] = 0.75
         if survey_date is None or sd.iloc[ren].isna().all():
-            log.info("No survey date: renovations decided from the imagery alone.")
+            logger.info("No survey date: renovations decided from the imagery alone.")
     out["flag"], out["flag_score"], out["flag_rule"] = flag, score, rule
     out["evidence"] = _evidence(flag, margin, features)
     out["evidence_note"], out["evidence_note_en"] = _evidence_notes(flag, features)
@@ -1058,7 +1231,7 @@ def survey_agreement(
         agree[(cls == ABANDONED_CLASS) & before] = "khao_sat_hoang_anh_tot"
     agree[no_data] = "khong_du_lieu"
     agree[flag.isna() & cls.isna()] = None
-    disagrees = agree.isin(AGREEMENT[1:4]) | (flag == "nghi_van")
+    disagrees = agree.isin(DISAGREEMENT) | (flag == "nghi_van")
     return pd.DataFrame({"agreement": agree, "disagrees": disagrees.astype(bool)})
 
 
@@ -1087,9 +1260,20 @@ def visit_list(
     area: pd.Series,
     visits_per_hamlet: int | None = None,
     max_share: float = MAX_VISIT_SHARE,
-    min_p: float = 0.3,
+    min_p: float = 0.15,
+    needs: pd.Series | None = None,
+    need_weight: float = NEED_WEIGHT,
 ) -> pd.DataFrame:
     """The field-visit list: the visits most worth making, within the office's capacity.
+
+    The value of a visit is the probability that the survey (or, for a garden nobody
+    surveyed, the verdict) is wrong times the garden's weight: its area in m² (at least
+    1), raised by the household's needs. Each support need the survey recorded
+    (``support_needs``, read by :func:`ntmgis.needs.parse_needs`; at most
+    :data:`MAX_NEEDS` count) adds ``need_weight`` (default 0.25) to a factor 1:
+    ``value = p × area × (1 + need_weight × min(needs, 3))``. A household that asked
+    for seedlings and a loan is visited before one of the same garden and chance that
+    asked for nothing (×1.5), since the visit also prepares its support (Step 3).
 
     Parameters
     ----------
@@ -1106,27 +1290,45 @@ def visit_list(
         of its gardens.
     max_share : float, default 0.15
         Share of a hamlet's gardens on the list when ``visits_per_hamlet`` is not given.
-    min_p : float, default 0.3
+    min_p : float, default 0.15
         No visit where the chance of an error is below this.
+    needs : pandas.Series, optional
+        The survey's support needs per parcel as typed (``support_needs``: "cây giống,
+        vốn"); None or empty cells add nothing.
+    need_weight : float, default 0.25
+        Weight each need adds to a visit (0: the area alone decides).
 
     Returns
     -------
     pandas.DataFrame
         ``survey_wrong_p`` (probability the survey, or the verdict where there is no
-        survey, is wrong), ``visit_value`` (that probability × area), ``visit`` (on the
-        list), ``visit_rank`` (1 = first, commune-wide, by value) and ``visit_reason``
-        (Vietnamese) / ``visit_reason_en``. ``attrs["expected_errors"]``: survey errors
-        the list is expected to find (sum of the probabilities).
-    """
-    from .palette import label
+        survey, is wrong), ``visit_need`` (the household's needs that counted, codes
+        "; "-separated), ``visit_value`` (that probability × area × the need factor),
+        ``visit`` (on the list), ``visit_rank`` (1 = first, commune-wide, by value) and
+        ``visit_reason`` (Vietnamese; it names the needs when they counted) /
+        ``visit_reason_en``. ``attrs["expected_errors"]``: survey errors the list is
+        expected to find (sum of the probabilities).
 
+    Examples
+    --------
+    >>> flags = pd.DataFrame({"flag": ["hoang_hoa", "hoang_hoa"], "flag_score": [0.8, 0.8]})
+    >>> out = visit_list(flags, pd.Series(["vuon_tap", "vuon_tap"]),
+    ...                  hamlet=pd.Series(["A", "A"]), area=pd.Series([500.0, 500.0]),
+    ...                  needs=pd.Series([None, "cây giống, vốn"]), visits_per_hamlet=1)
+    >>> out["visit_value"].tolist(), out["visit_rank"].tolist()
+    ([400.0, 600.0], [<NA>, 1])
+    """
     if visits_per_hamlet is not None and visits_per_hamlet < 0:
-        raise InputError(f"visits_per_hamlet must be 0 or more, not {visits_per_hamlet}.")
+        raise InputError(i18n.message("error.flags.visits_negative", value=visits_per_hamlet))
     if not 0 <= max_share <= 1:
-        raise InputError(f"The visits' max share must be between 0 and 1, not {max_share}.")
+        raise InputError(i18n.message("error.flags.visit_share", value=max_share))
+    if not need_weight >= 0:
+        raise InputError(i18n.message("error.flags.need_weight", value=need_weight))
     p = _survey_wrong_p(flags, survey_class)
     a = pd.to_numeric(area.reindex(flags.index), errors="coerce").fillna(0).to_numpy(float)
-    value = p * np.maximum(a, 1.0)
+    codes = _need_codes(needs, flags.index)
+    factor = 1.0 + need_weight * np.array([min(len(c), MAX_NEEDS) for c in codes], float)
+    value = p * np.maximum(a, 1.0) * factor
     garden = flags["flag"].notna().to_numpy()
     h = hamlet.reindex(flags.index).astype(str).to_numpy()
     visit = np.zeros(len(flags), bool)
@@ -1145,21 +1347,10 @@ def visit_list(
     rank[chosen[np.argsort(-value[chosen], kind="stable")]] = np.arange(1, len(chosen) + 1)
     cls = survey_class.reindex(flags.index).to_numpy(dtype=object)
     flag = flags["flag"].to_numpy(dtype=object)
-    vi, en = [None] * len(flags), [None] * len(flags)
-    for i in chosen:
-        f = {"vi": label("flag", flag[i], "vi").lower(), "en": label("flag", flag[i], "en").lower()}
-        fields = {"flag": f, "p": _Text(f"{p[i]:.2f}"), "area": int(round(a[i]))}
-        if cls[i] in SURVEY_CLASSES:
-            s = {"vi": label("survey_class", cls[i], "vi"), "en": label("survey_class", cls[i],
-                                                                         "en")}  # fmt: skip
-            key = (
-                "visit.unsure" if flag[i] in ("nghi_van", "thieu_du_lieu") else "visit.survey_wrong"
-            )
-            vi[i], en[i] = _say(key, survey=s, **fields)
-        else:
-            vi[i], en[i] = _say("visit.no_survey", **fields)
+    vi, en = _visit_reasons(chosen, flag, cls, p, a, codes, factor)
     out = pd.DataFrame(
-        {"survey_wrong_p": np.round(p, 3), "visit_value": np.round(value, 1), "visit": visit,
+        {"survey_wrong_p": np.round(p, 3), "visit_need": ["; ".join(c) or None for c in codes],
+         "visit_value": np.round(value, 1), "visit": visit,
          "visit_rank": pd.array(rank, dtype="Int64"), "visit_reason": vi, "visit_reason_en": en},
         index=flags.index,
     )  # fmt: skip
@@ -1167,6 +1358,52 @@ def visit_list(
     out.attrs["expected_errors"] = float(np.nansum(p[visit & surveyed]))
     out.attrs["expected_errors_all"] = float(np.nansum(p[garden & surveyed]))
     return out
+
+
+def _visit_reasons(chosen, flag, cls, p, area, codes, factor) -> tuple[list, list]:
+    """Why each chosen garden is visited (vi, en): the survey against the imagery, the need."""
+    vi, en = [None] * len(flag), [None] * len(flag)
+    for i in chosen:
+        f = {lang: key_label("flag", flag[i], lang).lower() for lang in ("vi", "en")}
+        fields = {"flag": f, "p": _Text(f"{p[i]:.2f}"), "area": int(round(area[i]))}
+        if cls[i] in SURVEY_CLASSES:
+            said = {lang: key_label("survey_class", cls[i], lang) for lang in ("vi", "en")}
+            agree = (cls[i] == ABANDONED_CLASS) == (flag[i] == "hoang_hoa")
+            if flag[i] in ("nghi_van", "thieu_du_lieu"):
+                key = "visit.unsure"
+            else:
+                key = "visit.agree_unsure" if agree else "visit.survey_wrong"
+            vi[i], en[i] = _say(key, survey=said, **fields)
+        else:
+            vi[i], en[i] = _say("visit.no_survey", **fields)
+        if factor[i] > 1:
+            vi[i], en[i] = _with_need(vi[i], en[i], codes[i], factor[i])
+    return vi, en
+
+
+def _need_codes(needs: pd.Series | None, index) -> list[list[str]]:
+    """The need codes the survey recorded per parcel (empty where none)."""
+    if needs is None:
+        return [[] for _ in range(len(index))]
+    from .needs import parse_needs
+
+    cache: dict = {}
+    out = []
+    for value in needs.reindex(index).to_numpy(dtype=object):
+        key = value if isinstance(value, str) else None
+        if key not in cache:
+            cache[key] = parse_needs(key)[0]
+        out.append(cache[key])
+    return out
+
+
+def _with_need(vi: str, en: str, codes: list[str], factor: float) -> tuple[str, str]:
+    from .needs import need_label
+
+    shown = codes[:MAX_NEEDS]
+    words = {lang: ", ".join(need_label(c, lang).lower() for c in shown) for lang in ("vi", "en")}
+    need_vi, need_en = _say("visit.need", needs=words, weight=_Text(f"{factor:.2f}".rstrip("0")))
+    return f"{vi}; {need_vi}", f"{en}; {need_en}"
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -1232,7 +1469,10 @@ def evaluate(result, truth, *, positive=("hoang_hoa",)) -> Evaluation:
     for frame, name in ((result, "result"), (truth, "truth")):
         missing = {"sheet", "parcel_no"} - set(frame.columns)
         if missing:
-            raise InputError(f"The {name} table lacks the key column(s) {sorted(missing)}.")
+            if i18n.get_language() == "vi":
+                name = {"result": "kết quả", "truth": "đối chiếu thực địa"}[name]
+            raise InputError(i18n.message("error.flags.key_columns", name=name,
+                                          names=_names(missing)))  # fmt: skip
     if "garden_class" in truth:
         truth = truth[truth["garden_class"].notna() & (truth["garden_class"] != "")]
     keys = ["sheet", "parcel_no"]

@@ -387,8 +387,8 @@ def needs_report_table(result, *, codebook=None, tidy=None) -> pd.DataFrame:
     -------
     pandas.DataFrame
     """
-    from .flags import FLAGS, SURVEY_CLASSES
     from .palette import label
+    from .registry import FLAGS, SURVEY_CLASSES
 
     tidy = needs_table(result, codebook=codebook) if tidy is None else tidy
     base = needs_summary(tidy)

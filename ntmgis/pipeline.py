@@ -362,6 +362,7 @@ def _flagged_parcels(cfg, prepared: Prepared, features):
         area=area,
         visits_per_hamlet=cfg.visits_per_hamlet,
         max_share=cfg.max_visit_share,
+        needs=joined.get("support_needs"),
     )
     calibration.expected_survey_errors = visits.attrs["expected_errors"]
     feature_cols = features.copy()

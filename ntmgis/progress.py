@@ -41,16 +41,18 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError, ProgressWarning, SchemaError, warn
-from .flags import FLAGS, IN_USE_FLAGS, SURVEY_CLASSES
 from .places import hamlet_key as _place_key
 from .places import is_hamlet_kind
 from .registry import (
+    FLAGS,
     HAMLET_CODE_HEADERS,
     HAMLET_HEADERS,
     IN_USE_CLASSES,
+    IN_USE_FLAGS,
     RENOVATION_CHECKS,
     STANDARD_CLASSES,
     STATUSES,
+    SURVEY_CLASSES,
     TARGETS,
     Target,
 )

@@ -1,9 +1,12 @@
-"""The one registry of the result contract's keys that are not flags: targets, hamlet columns.
+"""The one registry of the result contract's keys: verdicts, survey classes, targets, hamlets.
 
 Keys are stable, ASCII, Vietnamese-derived words; every module that reads, writes,
-prints or maps them takes them from here (the flags, survey classes and agreement keys
-from :mod:`ntmgis.flags`, every key's colour and vi/en label from :mod:`ntmgis.palette`):
+prints or maps them takes them from here (every key's colour from :mod:`ntmgis.palette`):
 
+* :data:`FLAGS` (the imagery's verdict per garden), :data:`EVIDENCE` (its strength),
+  :data:`SURVEY_CLASSES` (the Step 2 survey's garden classes) and :data:`AGREEMENT`
+  (the survey against the imagery), each with its labels in Vietnamese and English
+  (:data:`LABELS`, :func:`key_label`); :mod:`ntmgis.flags` re-exports the key tuples;
 * :data:`TARGETS`: the hamlet targets of Step 5, each with its labels (long and short,
   vi and en), its unit, the headers people type for it, and its ``achieved`` rule (what
   the progress table counts against it);
@@ -17,6 +20,8 @@ Examples
 --------
 >>> TARGETS["so_vuon_mau"].short_vi
 'Số vườn mẫu'
+>>> FLAGS[0], key_label("flag", "cai_tao", "en")
+('hoang_hoa', 'Renovated this season')
 >>> import pandas as pd
 >>> hamlet_name_column(pd.DataFrame({"TEN_THON": ["Xóm 1"]}))
 'TEN_THON'
@@ -24,10 +29,27 @@ Examples
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from . import i18n
+from .errors import SchemaError
+
+logger = logging.getLogger(__name__)
+
 __all__ = [
+    "FLAGS",
+    "IN_USE_FLAGS",
+    "EVIDENCE",
+    "AGREEMENT",
+    "DISAGREEMENT",
+    "TENDED_CLASSES",
+    "ABANDONED_CLASS",
+    "SURVEY_CLASSES",
+    "LABELS",
+    "key_label",
+    "check_keys",
     "Target",
     "TARGETS",
     "STATUSES",
@@ -40,9 +62,155 @@ __all__ = [
     "hamlet_name_column",
 ]
 
+# --------------------------------------------------------------------------- verdicts
+#: flag keys (the imagery's verdict per garden), most severe first
+FLAGS = ("hoang_hoa", "cai_tao", "nghi_van", "binh_thuong", "thieu_du_lieu")
+#: imagery flags of a garden in use: tended, or renovated this season (cleared, regrown)
+IN_USE_FLAGS = ("binh_thuong", "cai_tao")
+#: strength of the evidence behind a verdict
+EVIDENCE = ("manh", "vua", "yeu")
+#: agreement keys between the survey's claim and the imagery
+AGREEMENT = (
+    "phu_hop",
+    "khao_sat_tot_anh_hoang",
+    "khao_sat_hoang_anh_tot",
+    "cai_tao_chua_thay",
+    "khong_du_lieu",
+)
+#: the agreement keys that are a disagreement (the field-visit candidates)
+DISAGREEMENT = AGREEMENT[1:4]
+#: the survey's classes of a garden in use
+TENDED_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap")
+#: the survey's class of an abandoned garden
+ABANDONED_CLASS = "hoang_hoa"
+#: the Step 2 survey's garden classes, best first (the default codebook's codes)
+SURVEY_CLASSES = (*TENDED_CLASSES, ABANDONED_CLASS)
+
+#: per kind of key, each key's label in Vietnamese and in English (the legends', the
+#: report's and the plugin's words; :mod:`ntmgis.palette` adds the colours)
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "flag": {
+        "hoang_hoa": ("Vườn hoang hóa", "Abandoned"),
+        "cai_tao": ("Vườn cải tạo trong mùa", "Renovated this season"),
+        "nghi_van": ("Nghi vấn hoang hóa", "Suspected abandoned"),
+        "binh_thuong": ("Vườn có canh tác", "Tended"),
+        "thieu_du_lieu": ("Thiếu dữ liệu ảnh", "Too few clear images"),
+    },
+    "evidence": {"manh": ("Mạnh", "Strong"), "vua": ("Vừa", "Moderate"), "yeu": ("Yếu", "Weak")},
+    "survey_class": {
+        "vuon_mau": ("Vườn mẫu", "Model garden"),
+        "dat_chuan": ("Vườn đạt chuẩn", "Meets the standard"),
+        "da_cai_tao": ("Vườn đã cải tạo", "Renovated"),
+        "vuon_tap": ("Vườn tạp", "Mixed, low value"),
+        "hoang_hoa": ("Vườn hoang hóa", "Abandoned"),
+    },
+    "agreement": {
+        "phu_hop": ("Phù hợp", "Consistent"),
+        "khao_sat_tot_anh_hoang": (
+            "Khảo sát tốt, ảnh cho thấy hoang hóa",
+            "Survey tended, imagery abandoned",
+        ),
+        "khao_sat_hoang_anh_tot": (
+            "Khảo sát hoang hóa, ảnh cho thấy canh tác",
+            "Survey abandoned, imagery tended",
+        ),
+        "cai_tao_chua_thay": (
+            "Báo cải tạo, ảnh chưa thấy thay đổi",
+            "Reported renovated, no change seen",
+        ),
+        "khong_du_lieu": ("Không đủ dữ liệu đối chiếu", "Nothing to compare"),
+    },
+}
+_KEYS = {"flag": FLAGS, "evidence": EVIDENCE, "survey_class": SURVEY_CLASSES,
+         "agreement": AGREEMENT}  # fmt: skip
+
+i18n.register(
+    "error.registry.unknown_key",
+    "Giá trị '{value}' không phải là một mã {kind} của ntmgis (các mã: {known}). "
+    "Hãy sửa giá trị này trong tệp hoặc chạy lại ntmgis để tạo lại kết quả.",
+    "'{value}' is not a {kind} key of ntmgis (keys: {known}). "
+    "Correct it in the file or run ntmgis again to remake the result.",
+)
+i18n.register(
+    "error.registry.unknown_kind",
+    "Không có loại mã '{kind}' (các loại: {known}).",
+    "There is no kind of key '{kind}' (kinds: {known}).",
+)
+
+
+def _kind(kind: str) -> dict[str, tuple[str, str]]:
+    if kind not in LABELS:
+        raise SchemaError(i18n.message("error.registry.unknown_kind", kind=kind,
+                                       known=", ".join(LABELS)))  # fmt: skip
+    return LABELS[kind]
+
+
+def key_label(kind: str, key: str, lang: str | None = None) -> str:
+    """The label of one key (``kind``: flag, evidence, survey_class, agreement).
+
+    Parameters
+    ----------
+    kind : {"flag", "evidence", "survey_class", "agreement"}
+        The kind of key.
+    key : str
+        The key, e.g. ``"hoang_hoa"``.
+    lang : {"vi", "en"}, optional
+        Default: the language of :func:`ntmgis.i18n.get_language`.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    SchemaError
+        An unknown kind or key (the message names it and lists the known ones).
+
+    Examples
+    --------
+    >>> key_label("survey_class", "vuon_tap", "vi")
+    'Vườn tạp'
+    """
+    labels = _kind(kind)
+    if key not in labels:
+        raise SchemaError(i18n.message("error.registry.unknown_key", value=key, kind=kind,
+                                       known=", ".join(labels)))  # fmt: skip
+    lang = lang or i18n.get_language()
+    return labels[key][1 if lang == "en" else 0]
+
+
+def check_keys(kind: str, values, *, where: str = "") -> None:
+    """Raise when a value (NaN and None aside) is not a key of ``kind``.
+
+    Parameters
+    ----------
+    kind : {"flag", "evidence", "survey_class", "agreement"}
+    values : iterable
+        The values of a column, e.g. ``parcels["flag"]``.
+    where : str, optional
+        The file or layer, said in the message.
+
+    Raises
+    ------
+    SchemaError
+        The first unknown value, with the known keys.
+
+    Examples
+    --------
+    >>> check_keys("flag", ["hoang_hoa", None, "cai_tao"])
+    """
+    known = _KEYS.get(kind) or tuple(_kind(kind))
+    for value in values:
+        if value is None or value != value or value in known:
+            continue
+        text = i18n.message("error.registry.unknown_key", value=value, kind=kind,
+                            known=", ".join(known))  # fmt: skip
+        raise SchemaError(f"{where}: {text}" if where else text)
+
+
 # survey classes that count as "meeting the standard" and as "in use"
 STANDARD_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao")
-IN_USE_CLASSES = ("vuon_mau", "dat_chuan", "da_cai_tao", "vuon_tap")
+IN_USE_CLASSES = TENDED_CLASSES
 # a target's (and a hamlet's) status: exceeded, met, not met, no target
 STATUSES = ("vuot", "dat", "chua_dat", "khong_chi_tieu")
 # how a reported renovation stands against the imagery (ntmgis.progress.compare_campaigns)

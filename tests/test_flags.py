@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ntmgis.errors import ConfigError, NtmgisWarning
+from ntmgis.errors import ConfigError, InputError, NtmgisWarning
 from ntmgis.flags import (
     apply_rules,
     calibrate,
@@ -15,6 +15,17 @@ from ntmgis.flags import (
     load_rules,
     survey_agreement,
 )
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages matched below are the English ones; the Vietnamese are checked apart."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
 
 RULES = """
 [settings]
@@ -90,6 +101,28 @@ def test_bad_rules_files_are_named_errors(tmp_path, text, expected):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=expected):
         load_rules(path)
+
+
+def test_errors_and_warnings_speak_vietnamese_first(tmp_path):
+    from ntmgis.i18n import set_language
+
+    set_language("vi")
+    with pytest.raises(ConfigError, match="Không tìm thấy tệp quy tắc .*tệp cấu hình"):
+        load_rules(tmp_path / "khong_co.toml")
+    path = tmp_path / "bad.toml"
+    path.write_text('[[rules]]\nid = "w"\nlevel = "abandoned"\nwhen = "events == 0"\n'
+                    'reason_vi = "a"\nreason_en = "b"\n', encoding="utf-8")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"quy tắc 'w' .*\(dòng 4\): mức 'abandoned'"):
+        load_rules(path)
+    f, labels, groups, _ = _separable()
+    with pytest.warns(NtmgisWarning, match="Chỉ dùng bộ quy tắc để kết luận: khảo sát có quá ít"):
+        flag_parcels(f, survey_class=labels.where(labels.index < 25), groups=groups)
+    with pytest.raises(InputError, match="phải từ 0 trở lên"):
+        from ntmgis.flags import visit_list
+
+        one = pd.DataFrame({"flag": ["hoang_hoa"], "flag_score": [0.9]})
+        visit_list(one, pd.Series([None]), hamlet=pd.Series(["A"]), area=pd.Series([1.0]),
+                   visits_per_hamlet=-1)  # fmt: skip
 
 
 def test_rule_conditions_are_never_executed(tmp_path):
@@ -322,3 +355,159 @@ def test_the_visit_capacity_is_a_config_key_and_a_cli_option(tmp_path):
         load_config({**base, "flags": {"max_visit_share": 1.5}})
     out = CliRunner().invoke(run, ["--help"])
     assert out.exit_code == 0 and "--visits-per-hamlet" in out.output
+
+
+def test_registry_keys_are_the_flags_a_run_writes_and_the_palette_keys():
+    from ntmgis import flags, palette, registry
+
+    # the old import path keeps working: the same objects
+    for name in ("FLAGS", "EVIDENCE", "AGREEMENT", "SURVEY_CLASSES", "IN_USE_FLAGS",
+                 "TENDED_CLASSES", "ABANDONED_CLASS"):  # fmt: skip
+        assert getattr(flags, name) is getattr(registry, name)
+    assert registry.FLAGS == ("hoang_hoa", "cai_tao", "nghi_van", "binh_thuong", "thieu_du_lieu")
+    # what flag_parcels / survey_agreement write: every value a registry key
+    f, labels, groups, _ = _separable()
+    f["pixels"], f["full_pixels"] = 9.0, 9
+    f.loc[0, ["pixels", "full_pixels"]] = [0.2, 0]  # abstains
+    f["renovation_seen"] = False
+    f.loc[1, "renovation_seen"] = True
+    f["clearing_date"], f["regrowth_date"] = pd.NaT, pd.NaT
+    f.loc[1, ["clearing_date", "regrowth_date"]] = [pd.Timestamp("2020-05-12"),
+                                                   pd.Timestamp("2020-07-20")]  # fmt: skip
+    f.loc[2, ["ndvi_p90", "ndvi_median"]] = [0.55, 0.47]  # between the two: unsure
+    out, _ = flag_parcels(f, survey_class=labels, groups=groups, min_labels=20)
+    agree = survey_agreement(labels, out, f)
+    registry.check_keys("flag", out["flag"])
+    registry.check_keys("evidence", out["evidence"])
+    registry.check_keys("agreement", agree["agreement"])
+    registry.check_keys("survey_class", labels)
+    assert {"hoang_hoa", "cai_tao", "binh_thuong", "thieu_du_lieu"} <= set(out["flag"])
+    with pytest.raises(registry.SchemaError, match="'abandoned' is not a flag key"):
+        registry.check_keys("flag", ["hoang_hoa", "abandoned"], where="parcels")
+    # the palette draws exactly these keys, with the registry's words
+    extra = {"flag": {palette.NON_GARDEN}, "evidence": {palette.NON_GARDEN},
+             "survey_class": {palette.NON_GARDEN, "chua_khao_sat"},
+             "agreement": {palette.NON_GARDEN}}  # fmt: skip
+    for kind, keys in (("flag", registry.FLAGS), ("evidence", registry.EVIDENCE),
+                       ("survey_class", registry.SURVEY_CLASSES),
+                       ("agreement", registry.AGREEMENT)):  # fmt: skip
+        theme = palette.get_theme(kind)
+        assert set(theme.keys) - extra[kind] == set(keys) == set(registry.LABELS[kind])
+        for key in keys:
+            assert registry.key_label(kind, key, "vi") == palette.label(kind, key, "vi")
+            assert registry.key_label(kind, key, "en") == palette.label(kind, key, "en")
+
+
+def test_visit_value_weighs_the_households_needs():
+    from ntmgis.flags import visit_list
+
+    # five gardens of one hamlet, capacity three visits; chance the survey is wrong p
+    flags = pd.DataFrame({"flag": ["hoang_hoa"] * 5, "flag_score": [0.9, 0.8, 0.8, 0.6, 0.5]})
+    survey = pd.Series(["vuon_tap"] * 5)
+    area = pd.Series([400.0, 500.0, 500.0, 900.0, 600.0])
+    needs = pd.Series([None, "cây giống, vốn vay; tập huấn, phân bón", "", "không", "Vốn"])
+    out = visit_list(flags, survey, hamlet=pd.Series(["Thôn A"] * 5), area=area, needs=needs,
+                     visits_per_hamlet=3)  # fmt: skip
+    # weights: 400 x 1; 500 x (1 + 0.25 x 3) (four needs, three count); 500; 900 ("không"
+    # is no need); 600 x 1.25 -> values 360, 700, 400, 540, 375
+    assert out["visit_value"].tolist() == [360.0, 700.0, 400.0, 540.0, 375.0]
+    assert out["visit_rank"].tolist() == [pd.NA, 1, 3, 2, pd.NA]
+    assert out.loc[1, "visit_need"] == "cay_giong; von; ky_thuat; phan_bon"
+    assert out.loc[4, "visit_need"] == "von" and pd.isna(out.loc[3, "visit_need"])
+    assert out.loc[1, "visit_reason"] == (
+        "khảo sát ghi 'Vườn tạp' nhưng ảnh cho thấy vườn hoang hóa (khả năng khảo sát sai "
+        "0,80, 500 m²); hộ đề nghị hỗ trợ cây giống, vốn, kỹ thuật: ưu tiên kiểm tra (×1,75)"
+    )
+    assert out.loc[3, "visit_reason"].endswith("900 m²)")  # no need: not said
+    # by area alone (need_weight 0): values 360, 400, 400, 540, 300; the 900 m² garden
+    # comes first, the two 400s follow in table order
+    alone = visit_list(flags, survey, hamlet=pd.Series(["Thôn A"] * 5), area=area,
+                       needs=needs, visits_per_hamlet=3, need_weight=0)  # fmt: skip
+    assert alone["visit_rank"].tolist() == [pd.NA, 2, 3, 1, pd.NA]
+    assert not alone["visit_reason"].str.contains("hỗ trợ").any()
+
+
+# --------------------------------------------------------------------------- every parcel
+def _commune(root, seed):
+    """A small sample commune's features and flags (the pipeline's own steps)."""
+    from ntmgis.blocks import commune_features
+    from ntmgis.config import load_config
+    from ntmgis.pipeline import prepare
+    from ntmgis.sample import make_sample, sample_paths
+
+    make_sample(root, seed=seed, n_parcels=500, n_dates=12, followup_year=None)
+    cfg = load_config(sample_paths(root)["config"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare(cfg)
+        features, _ = commune_features(cfg, prepared.joined)
+        joined = prepared.joined
+        flags, cal = flag_parcels(features, survey_class=prepared.survey_class,
+                                  groups=joined["hamlet"], is_garden=joined["is_garden"],
+                                  survey_date=joined.get("survey_date"))  # fmt: skip
+    return features, flags, cal, joined["is_garden"]
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_every_reason_of_a_run_argues_for_its_verdict(tmp_path, seed):
+    import re
+
+    from ntmgis.features import feature
+
+    features, flags, cal, garden = _commune(tmp_path / f"seed{seed}", seed)
+    assert cal.mode == "calibrated"
+    refs = cal.references
+    seen = set()
+    for i in np.flatnonzero(garden.to_numpy()):
+        row, feat = flags.iloc[i], features.iloc[i]
+        text = f"{row['flag_reasons']} | {row['flag_reasons_en']}"
+        vi = row["flag_reasons"].split("; ")
+        assert 1 <= len(vi) <= 3 and len(vi) == len(row["flag_reasons_en"].split("; ")), text
+        assert all(part.strip() for part in vi), text
+        # no number left empty: every "NDVI ... (reference: x)" carries its digits
+        assert not re.search(r"\?|\bnan\b|None|: \)|\(\s*\)", text), text
+        seen.add(row["flag"])
+        if row["flag"] == "cai_tao":
+            assert re.match(r"dọn vườn ngày \d\d/\d\d/\d{4}", row["flag_reasons"]), text
+            continue
+        if row["flag"] == "thieu_du_lieu":
+            assert "cần ít nhất" in row["flag_reasons"] or "ngoài vùng ảnh" in text, text
+            continue
+        keys = row["flag_reason_keys"].split(";")
+        assert len(keys) == len(vi), text
+        if row["flag_rule"] == "survey":
+            assert keys[0] == "survey" and row["flag"] == "hoang_hoa", text
+            assert feat["full_pixels"] < 1 and feat["events"] == 0, text
+        lean = "hoang_hoa" if row["flag"] in ("hoang_hoa", "nghi_van") else "binh_thuong"
+        other = "binh_thuong" if lean == "hoang_hoa" else "hoang_hoa"
+        for key, part in zip(keys, vi):
+            if key in ("model", "survey"):
+                continue
+            name = key.removeprefix("nhung:")
+            low = feat[name] < refs.loc[name, other]
+            argues = (
+                "hoang_hoa" if low == (feature(name).abandoned_when == "low") else "binh_thuong"
+            )
+            # support argues for the verdict; what argues against it is said "nhưng ..."
+            assert (argues == lean) != key.startswith("nhung:"), (key, text)
+            assert part.startswith("nhưng ") == key.startswith("nhung:"), (key, text)
+            assert re.search(r"\d", part), text
+    assert {"hoang_hoa", "binh_thuong"} <= seen
+
+
+def test_a_visit_where_survey_and_imagery_agree_but_unsure_says_so():
+    from ntmgis.flags import visit_list
+
+    flags = pd.DataFrame({"flag": ["hoang_hoa", "binh_thuong"], "flag_score": [0.75, 0.3]})
+    out = visit_list(flags, pd.Series(["hoang_hoa", "vuon_tap"]), hamlet=pd.Series(["A", "A"]),
+                     area=pd.Series([300.0, 200.0]), visits_per_hamlet=2)  # fmt: skip
+    # chance of an error: 1 - 0.75 and 0.3; neither verdict contradicts its survey
+    assert out["survey_wrong_p"].tolist() == [0.25, 0.3]
+    assert out.loc[0, "visit_reason"] == (
+        "khảo sát ghi 'Vườn hoang hóa', ảnh cũng cho thấy vườn hoang hóa nhưng chưa chắc "
+        "(khả năng sai 0,25, 300 m²)"
+    )
+    assert out.loc[1, "visit_reason_en"] == (
+        "the survey says 'Mixed, low value' and the imagery shows tended too, but not surely "
+        "(chance of an error 0.30, 200 m²)"
+    )

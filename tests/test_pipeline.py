@@ -58,13 +58,13 @@ def test_outputs_and_every_parcel(sample_run, layers_dir):
 
 
 def test_calibrated_flags_meet_the_targets(sample_run, layers_dir):
-    # measured on the committed sample (benchmarks/accuracy.py): precision 0.97-0.99,
-    # recall 0.88-0.89, F1 0.93; other seeds are in the README's table
+    # measured on the committed sample (benchmarks/accuracy.py): precision 0.942,
+    # recall 0.949, F1 0.946; other seeds are in the README's table
     result, _ = sample_run
     ev = evaluate(result.parcels, sample_paths(layers_dir)["truth"])
-    assert ev.precision >= 0.95, ev.summary()
-    assert ev.recall >= 0.86, ev.summary()
-    assert ev.f1 >= 0.915, ev.summary()
+    assert ev.precision >= 0.93, ev.summary()
+    assert ev.recall >= 0.94, ev.summary()
+    assert ev.f1 >= 0.935, ev.summary()
     cal = result.calibration
     assert cal.mode == "calibrated" and 0.0 < cal.brier < 0.1
     # calibrated: in each reliability bin the observed share is the mean probability
@@ -93,7 +93,7 @@ def test_every_reason_matches_its_verdict(sample_run):
         verdict = "hoang_hoa" if row["flag"] in ("hoang_hoa", "nghi_van") else "binh_thuong"
         other = "binh_thuong" if verdict == "hoang_hoa" else "hoang_hoa"
         for key in keys:
-            if key == "model":
+            if key in ("model", "survey"):  # the model's probability, the survey's claim
                 continue
             name = key.removeprefix("nhung:")
             low = row[name] < refs.loc[name, other]
