@@ -26,6 +26,18 @@ from ntmgis.imagery import (
     scl_mask,
 )
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """Messages are matched in English here (one test checks the Vietnamese)."""
+    from ntmgis.i18n import set_language
+
+    monkeypatch.setenv("NTMGIS_LANG", "en")
+    set_language("en")
+    yield
+    set_language(None)
+
+
 X0, Y0 = 600000.0, 2000000.0
 H, W = 8, 8  # 10 m pixels; 20 m bands are 4 x 4
 
