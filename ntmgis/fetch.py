@@ -24,6 +24,7 @@ complete, and the folder takes its final name only when all its bands and its
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -1247,17 +1248,48 @@ def fetch_scenes(
     return result
 
 
+class _RetryToDebug(logging.Filter):
+    """urllib3's "Retrying (...) after connection broken by ..." lines, as ntmgis debug lines.
+
+    A user sees one sentence naming the catalogue when the retries are spent, not a
+    connection trace per retry (``-vv`` still shows them).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.getMessage().startswith("Retrying"):
+            logger.debug("catalogue request retried: %s", record.getMessage())
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def _retries_logged():
+    """While talking to the catalogue, urllib3's retry warnings go to the debug log."""
+    pool_logger = logging.getLogger("urllib3.connectionpool")
+    note = _RetryToDebug()
+    pool_logger.addFilter(note)
+    try:
+        yield
+    finally:
+        pool_logger.removeFilter(note)
+
+
 def _search_items(job: _Job) -> list:
     """The items of the period over the AOI; none is an error giving the nearest dates."""
-    client = _open_client(job.cat, timeout=job.timeout, retries=job.retries)
-    if job.cat.collections == ():
-        _check_collection(client, job.cat, job.collection)
-    items = _search(client, job.cat, job.collection, job.aoi_wgs84, job.start, job.end, job.limit)
-    logger.info("%s: %d items for %s..%s", job.cat.name, len(items), job.start, job.end)
-    if not items:
-        raise DataNotFoundError(
-            _no_scene_message(client, job.cat, job.collection, job.aoi_wgs84, job.start, job.end)
+    with _retries_logged():
+        client = _open_client(job.cat, timeout=job.timeout, retries=job.retries)
+        if job.cat.collections == ():
+            _check_collection(client, job.cat, job.collection)
+        items = _search(
+            client, job.cat, job.collection, job.aoi_wgs84, job.start, job.end, job.limit
         )
+        logger.info("%s: %d items for %s..%s", job.cat.name, len(items), job.start, job.end)
+        if not items:
+            raise DataNotFoundError(
+                _no_scene_message(
+                    client, job.cat, job.collection, job.aoi_wgs84, job.start, job.end
+                )
+            )
     return items
 
 

@@ -141,6 +141,7 @@ _MASK_BANDS = ("scl", "qa_pixel")
 _RASTER_EXT = (".tif", ".tiff", ".jp2", ".vrt")
 _DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?!\d)")
 _BASELINE_RE = re.compile(r"_N(\d{2})(\d{2})(?:_|$)")
+_LANDSAT_FILE_RE = re.compile(r"(?:^|[_\-.])(?:SR_B\d|QA_PIXEL)(?:[_\-.]|$)", re.IGNORECASE)
 
 
 #: What the imagery readers say to people (ntmgis.i18n): Vietnamese first, English too.
@@ -785,6 +786,8 @@ def _band_files(folder: Path) -> dict[str, Path]:
             sensor, platform = _sensor_from_text(f.name)
             if sensor:
                 break
+    if sensor is None and any(_LANDSAT_FILE_RE.search(f.name) for f in files):
+        sensor = "landsat"  # SR_B4.TIF, QA_PIXEL.TIF without a platform: warned later
     found: dict[str, tuple[float, Path]] = {}
     for f in sorted(files):
         band = _band_from_tokens(_tokens(f.stem), sensor, platform)
@@ -817,7 +820,10 @@ def _scene_from_folder(folder: Path) -> Scene:
             if sensor:
                 break
     if sensor is None:
-        sensor = "landsat" if "qa_pixel" in files else "sentinel-2"
+        landsat = "qa_pixel" in files or any(
+            _LANDSAT_FILE_RE.search(f.name) for f in files.values()
+        )
+        sensor = "landsat" if landsat else "sentinel-2"
     bands = {band: BandSource(str(f)) for band, f in files.items()}
     date = _date_from_text(folder.name)
     baseline = _baseline_from_text(folder.name)
