@@ -608,3 +608,24 @@ def test_bbox_area_in_degrees_and_a_vn2000_outline_make_the_same_search():
     assert box_wgs84.bounds == pytest.approx((w, s, e, n))
     with pytest.raises(InputError, match="west < east"):
         _aoi((e, s, w, n), None, None)
+
+
+def test_the_parcels_as_area_are_searched_with_a_small_geometry():
+    """A run fetches for its parcels: their union (1600 parcels, ~2500 vertices) is sent to
+    the catalogue as its convex hull, which holds every parcel; the outline goes as it is."""
+    import json as _json
+
+    import shapely
+    from shapely.geometry import mapping
+
+    from ntmgis.fetch import _aoi, _search_geometry
+    from ntmgis.parcels import read_parcels
+
+    parcels = read_parcels(AOI, layer="parcels")
+    _, union = _aoi(parcels, None, None)
+    assert shapely.get_num_coordinates(union) > 2000
+    sent = _search_geometry(union)
+    assert shapely.get_num_coordinates(sent) < 200 and sent.covers(union)
+    assert len(_json.dumps(mapping(sent))) < 0.05 * len(_json.dumps(mapping(union)))
+    _, outline = _aoi(AOI, "commune", None)
+    assert _search_geometry(outline) is outline
