@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import math
 import os
 import re
@@ -59,6 +60,8 @@ from .errors import (
 )
 from .indices import BAND_ALIASES, COMMON_BANDS, get_index, parse_period
 from .stack import RasterStack
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "BandSource",
@@ -1842,6 +1845,10 @@ def _read_stacks(scenes, options: _ReadOptions, *, area, period, progress) -> li
         stack.meta["skipped"] = list(reader.skipped)
     if not stacks:
         raise ImageryError(_nothing_read_message(reader, aoi_parts, scenes))
+    logger.info(
+        "read %d layer(s) on %d grid(s) from %d scene(s); %d skipped",
+        sum(len(s) for s in stacks), len(stacks), len(scenes), len(reader.skipped),
+    )  # fmt: skip
     _progress.report(progress, 1.0, "Scenes read")
     return stacks
 
