@@ -284,12 +284,6 @@ _MESSAGES = {
         "'{name}' is rotated or south-up; only north-up rasters are read: export it again "
         "(e.g. with gdalwarp).",
     ),
-    "error.imagery.window": (
-        "Không đọc được kênh {band} của '{name}' (cửa sổ {window}): {error}. Tệp có thể bị cắt "
-        "cụt hoặc hỏng: hãy tải lại.",
-        "Cannot read band {band} of '{name}' (window {window}): {error}. The file may be "
-        "truncated or corrupt: download it again.",
-    ),
     "error.imagery.several_grids": (
         "Các ảnh nằm trên {n} lưới: {grids}. Ảnh không bao giờ được lấy mẫu lại giữa các múi "
         "UTM: hãy dùng ntmgis.read_stacks(...) để có một chồng ảnh cho mỗi lưới.",
@@ -367,9 +361,9 @@ _MESSAGES = {
         "surface-reflectance product (SR_B*).",
     ),
     "error.imagery.band_unreadable": (
-        "Ảnh {scene}: không đọc được kênh '{band}' ('{href}') ({error}). Tệp bị cắt cụt hoặc "
-        "hỏng: hãy tải lại hoặc xóa ảnh này.",
-        "Scene {scene}: band '{band}' ('{href}') cannot be read ({error}). The file is "
+        "Không đọc được kênh '{band}' của ảnh ngày {date} ('{href}'): {error}. Tệp bị cắt cụt "
+        "hoặc hỏng: hãy tải lại hoặc xóa ảnh này.",
+        "Band '{band}' of the scene of {date} ('{href}') cannot be read: {error}. The file is "
         "truncated or corrupt: download it again or remove the scene.",
     ),
     "error.imagery.band_crs": (
@@ -1380,12 +1374,7 @@ def _read_to_grid(ds, bidx: int, grid: _Grid, *, kind: str, nodata) -> np.ndarra
     ir0, ir1 = max(r0, 0), min(r1, ds.height)
     if ic1 > ic0 and ir1 > ir0:
         window = Window(ic0, ir0, ic1 - ic0, ir1 - ir0)
-        try:
-            raw = ds.read(bidx, window=window)
-        except Exception as exc:
-            raise ImageryError(
-                _say("error.imagery.window", band=bidx, name=ds.name, window=window, error=exc)
-            ) from exc
+        raw = ds.read(bidx, window=window)  # a truncated file: see _band_pixels
         values = raw.astype(np.float32)
         if nodata is not None and kind == "value":
             values[raw == nodata] = np.nan
@@ -2047,13 +2036,22 @@ def _check_landsat_scale(scene, dns, dtypes, float_input, valid) -> None:
 
 def _band_pixels(scene, band, source, ds, grid, *, kind, nodata):
     """:func:`_read_to_grid`, a truncated or corrupt file an ImageryError naming it."""
-    import rasterio.errors
-
     try:
         return _read_to_grid(ds, source.index, grid, kind=kind, nodata=nodata)
-    except rasterio.errors.RasterioError as exc:
-        raise ImageryError(_say("error.imagery.band_unreadable", scene=scene.label, band=band,
-                                href=source.href, error=exc)) from exc  # fmt: skip
+    except CancelledError:
+        raise
+    except NtmgisError:
+        raise
+    except Exception as exc:  # GDAL, rasterio or a decoder: the file cannot be read
+        date = _iso(scene.date) or "?"
+        raise ImageryError(_say("error.imagery.band_unreadable", band=band, date=date,
+                                href=source.href, error=_gdal_text(exc))) from exc  # fmt: skip
+
+
+def _gdal_text(exc: Exception) -> str:
+    """GDAL's message without its pointer to a traceback the user never sees."""
+    text = str(exc).replace("See previous exception for details.", "").strip()
+    return text.rstrip(".") or type(exc).__name__
 
 
 class _SceneRead(NamedTuple):
