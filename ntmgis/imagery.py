@@ -309,6 +309,12 @@ _MESSAGES = {
         "Scene {scene} has no band {bands} (needed for {variables}); its bands: {have} in "
         "'{where}'. Download the band or drop the index that needs it.",
     ),
+    "warning.imagery.skipped_all": (
+        "Đã bỏ qua {n} ảnh không đọc được (tệp bị cắt cụt, hỏng hoặc thiếu kênh): {scenes}. "
+        "Hãy tải lại các ảnh đó hoặc xóa chúng khỏi thư mục ảnh.",
+        "{n} unreadable scenes were skipped (files truncated, corrupt or missing a band): "
+        "{scenes}. Download them again or remove them from the imagery folder.",
+    ),
     "warning.imagery.outside_reason": (
         "không phủ vùng cần xét ({crs})",
         "does not cover the area of interest ({crs})",
@@ -1615,7 +1621,7 @@ class _Reader:
         self.skipped: list[dict] = list(skipped)
         self.done = 0
         self.total = 1
-        self.outside = 0  # scenes skipped as not covering the AOI
+        self.outside: list[str] = []  # scenes skipped as not covering the AOI
 
     def fail(self, scene: Scene, exc: Exception) -> None:
         """Raise ``exc`` (``on_error="raise"``) or record and report the scene as skipped."""
@@ -1673,7 +1679,7 @@ class _Reader:
                                                 crs=_crs_name(crs))})  # fmt: skip
             warn(_say("warning.imagery.outside", scene=scene.label), ImageryWarning,
                  where=scene.id, what="warning.imagery.outside")  # fmt: skip
-            self.outside += 1
+            self.outside.append(scene.id)
             self.done += 1
         return kept
 
@@ -1832,6 +1838,7 @@ def _read_stacks(scenes, options: _ReadOptions, *, area, period, progress) -> li
             stacks.append(stack)
     for stack in stacks:
         stack.meta["skipped"] = list(reader.skipped)
+    _warn_skipped_all(reader)
     if not stacks:
         raise ImageryError(_nothing_read_message(reader, aoi_parts, scenes))
     logger.info(
@@ -1842,10 +1849,24 @@ def _read_stacks(scenes, options: _ReadOptions, *, area, period, progress) -> li
     return stacks
 
 
+def _warn_skipped_all(reader: _Reader) -> None:
+    """One warning naming every unreadable scene skipped.
+
+    A display that counts the repeats of one kind of warning shows the first one's text
+    only; this one names them all.
+    """
+    unreadable = [s["scene"] for s in reader.skipped if s["scene"] not in reader.outside]
+    if len(unreadable) < 2:
+        return
+    names = ", ".join(Path(str(name)).name for name in unreadable)
+    warn(_say("warning.imagery.skipped_all", n=len(unreadable), scenes=names), ImageryWarning,
+         where=str(unreadable[0]), what="warning.imagery.skipped_all")  # fmt: skip
+
+
 def _nothing_read_message(reader: _Reader, aoi_parts, scenes) -> str:
     skipped = reader.skipped
-    if skipped and reader.outside == len(skipped) and aoi_parts is not None:
-        return _outside_message(aoi_parts, scenes, reader.outside)
+    if skipped and len(reader.outside) == len(skipped) and aoi_parts is not None:
+        return _outside_message(aoi_parts, scenes, len(reader.outside))
     reasons = "; ".join(f"{s['scene']}: {s['reason']}" for s in skipped)
     return _say("error.imagery.nothing_read", reasons=reasons or "-")
 

@@ -978,3 +978,8 @@ def test_a_run_skips_and_reports_a_truncated_and_a_missing_band_file(tmp_path):
     skipped = {w.message.where for w in caught if w.message.__class__.__name__ == "ImageryWarning"
                and getattr(w.message, "what", None) == "warning.imagery.skipped"}  # fmt: skip
     assert {cut.name, gone.name} <= {Path(str(where)).name for where in skipped}
+    # and one line names them both (a console that counts repeats shows only the first)
+    (summary,) = {str(w.message) for w in caught
+                  if getattr(w.message, "what", None) == "warning.imagery.skipped_all"}  # fmt: skip
+    assert summary.startswith("2 unreadable scenes were skipped")
+    assert cut.name in summary and gone.name in summary
