@@ -24,6 +24,7 @@ complete, and the folder takes its final name only when all its bands and its
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -169,28 +170,28 @@ _HEADER_BYTES = 32768
 
 # what the fetch says to people (ntmgis.i18n): Vietnamese first, English too
 _MESSAGES = {
-    "fetch.unknown_catalog": (
+    "error.fetch.unknown_catalog": (
         "Không có danh mục ảnh '{name}'. Các danh mục đã biết: {known}; hoặc nhập địa chỉ "
         "một STAC API (https://...).",
         "Unknown catalogue '{name}'. Known catalogues: {known}; or give a STAC API URL "
         "(https://...).",
     ),
-    "fetch.unknown_collection": (
+    "error.fetch.unknown_collection": (
         "Không có bộ sưu tập ảnh '{name}'. Các bộ sưu tập đã biết: {known} (Sentinel-2 L2A, "
         "Landsat Collection 2 Level-2).",
         "Unknown collection '{name}'. Known collections: {known} (Sentinel-2 L2A, Landsat "
         "Collection 2 Level-2).",
     ),
-    "fetch.not_in_catalog": (
+    "error.fetch.not_in_catalog": (
         "Danh mục {catalog} không có bộ sưu tập '{name}' mà ntmgis đọc được; danh mục này "
         "có {known}.",
         "The catalogue {catalog} has no collection '{name}' that ntmgis reads; it has {known}.",
     ),
-    "fetch.not_on_server": (
+    "error.fetch.not_on_server": (
         "Danh mục {catalog} ({url}) không có bộ sưu tập '{name}'. Các bộ sưu tập của nó: {known}.",
         "The catalogue {catalog} ({url}) has no collection '{name}'. Its collections: {known}.",
     ),
-    "fetch.network": (
+    "error.fetch.network": (
         "Danh mục {catalog} ({url}) {what}, đã thử lại nhiều lần: hãy kiểm tra kết nối "
         "Internet, hoặc thử lại sau hay dùng --catalog khác.",
         "The catalogue {catalog} ({url}) {what}, after retries: check the internet "
@@ -203,7 +204,7 @@ _MESSAGES = {
     "fetch.what.http": ("trả lời lỗi HTTP {status}", "answers HTTP {status}"),
     "fetch.what.timeout": ("không trả lời kịp", "does not answer in time"),
     "fetch.what.unreachable": ("không kết nối được", "cannot be reached"),
-    "fetch.no_scene": (
+    "error.fetch.no_scene": (
         "Không có cảnh {collection} nào của {catalog} phủ khu vực từ {start} đến {end}. "
         "Ngày gần nhất tìm được: {near}. Hãy mở rộng --period.",
         "No {collection} scene of {catalog} covers the area between {start} and {end}. "
@@ -212,7 +213,7 @@ _MESSAGES = {
     "fetch.near.before": ("trước: {date}", "before: {date}"),
     "fetch.near.after": ("sau: {date}", "after: {date}"),
     "fetch.near.none": ("không có trong vòng 400 ngày", "none within 400 days either side"),
-    "fetch.all_cloudy": (
+    "error.fetch.all_cloudy": (
         "Mọi ngày trong {period} đều quá nhiều mây trên khu vực ({n} ngày vượt max_cloud "
         "{max_cloud}%; ngày quang nhất, {date}, quang {share}). Hãy nới --max-cloud (từ {need} "
         "trở lên sẽ giữ ngày {date}) hoặc mở rộng --period.",
@@ -220,22 +221,22 @@ _MESSAGES = {
         "{max_cloud}%; the clearest, {date}, is {share} clear). Relax --max-cloud (to {need} "
         "or more keeps {date}) or widen --period.",
     ),
-    "fetch.nothing": (
+    "error.fetch.nothing": (
         "Không tải được cảnh nào từ {catalog} / {collection}: {reasons}",
         "No scene could be fetched from {catalog} / {collection}: {reasons}",
     ),
-    "fetch.missing_asset": (
+    "warning.fetch.missing_asset": (
         "Bỏ qua {item}: mục này không có tệp cho {bands}; các tệp của nó là {assets}.",
         "Skipped {item}: the item has no asset for {bands}; its assets are {assets}.",
     ),
-    "fetch.skipped": ("Bỏ qua {item}: {reason}", "Skipped {item}: {reason}"),
-    "fetch.band_error": (
+    "warning.fetch.skipped": ("Bỏ qua {item}: {reason}", "Skipped {item}: {reason}"),
+    "error.fetch.band_error": (
         "Không đọc được kênh {band} ('{href}'): {error}. Tệp có thể không có hoặc máy chủ "
         "không truy cập được; bỏ qua ngày này, hãy tải lại sau.",
         "Cannot read the {band} band ('{href}'): {error}. The asset may be missing or the "
         "server unreachable; the date is skipped, fetch again later.",
     ),
-    "fetch.s3_keys": (
+    "error.fetch.s3_keys": (
         "Các tệp ảnh của {catalog} nằm trên S3 ('{href}'), cần {needs}. Hãy đặt "
         "AWS_ACCESS_KEY_ID và AWS_SECRET_ACCESS_KEY, hoặc dùng --catalog earth-search hay "
         "planetary-computer.",
@@ -263,6 +264,67 @@ _MESSAGES = {
         "{share} khu vực bị mây, bóng mây hoặc không có dữ liệu (max_cloud {max_cloud}%)",
         "{share} of the area is cloud, shadow or no data (max_cloud {max_cloud}%)",
     ),
+    "error.fetch.no_period": (
+        "Cần khoảng thời gian cần tải ảnh, dạng BẮT_ĐẦU:KẾT_THÚC, ví dụ "
+        "2020-01-01:2020-12-31 (--period, hoặc period trong mục [imagery] của cấu hình).",
+        "A period to fetch is needed, START:END, e.g. 2020-01-01:2020-12-31 (--period, or "
+        "period in the configuration's [imagery] section).",
+    ),
+    "error.fetch.open_period": (
+        "Khoảng thời gian {period} phải có cả ngày bắt đầu và ngày kết thúc, ví dụ "
+        "2020-01-01:2020-12-31.",
+        "The period {period} must have both a start and an end date, e.g. 2020-01-01:2020-12-31.",
+    ),
+    "error.fetch.max_cloud": (
+        "Ngưỡng mây (--max-cloud) là một tỉ lệ phần trăm từ 0 đến 100, không phải {value}.",
+        "max_cloud (--max-cloud) is a percentage (0-100), not {value}.",
+    ),
+    "error.fetch.bbox": (
+        "Khung {bbox} phải là (tây, nam, đông, bắc) với tây < đông và nam < bắc.",
+        "The bounding box {bbox} must be (west, south, east, north) with west < east and "
+        "south < north.",
+    ),
+    "error.fetch.unknown_band": (
+        "Không có kênh '{band}' trong {collection}: hãy dùng {known}.",
+        "Unknown band '{band}' for {collection}; use {known}.",
+    ),
+    "error.fetch.pc_package": (
+        "Ảnh của Planetary Computer phải được ký: hãy cài gói 'planetary-computer' (pip install "
+        "planetary-computer), hoặc dùng --catalog earth-search.",
+        "Planetary Computer assets must be signed: install the package 'planetary-computer' "
+        "(pip install planetary-computer), or use --catalog earth-search.",
+    ),
+    "error.fetch.pc_sign": (
+        "Không ký được tệp ảnh Planetary Computer '{href}': {error}. Hãy kiểm tra kết nối "
+        "Internet rồi thử lại.",
+        "Cannot sign the Planetary Computer asset '{href}': {error}. Check the internet "
+        "connection and try again.",
+    ),
+    "warning.fetch.boa_note": ("{item}: {note}.", "{item}: {note}."),
+    "warning.fetch.run_failed": ("{where}: {error}", "{where}: {error}"),
+    "fetch.reason.complete": ("đã tải trước đó (đã kiểm tra)", "already fetched (checked)"),
+    "fetch.reason.fetched": ("{share} khu vực quang mây", "{share} of the area clear"),
+    "fetch.reason.outside": ("cảnh không phủ khu vực", "the item does not cover the area"),
+    "fetch.reason.edge": (
+        "không có điểm ảnh hợp lệ nào trên khu vực (rìa dải quét)",
+        "no valid pixel over the area (edge of the swath)",
+    ),
+    "fetch.reason.band_outside": (
+        "kênh {band} không phủ khu vực",
+        "the {band} band does not cover the area",
+    ),
+    "fetch.reason.missing_asset": (
+        "không có tệp cho {bands} (các tệp: {assets})",
+        "no asset for {bands} (assets: {assets})",
+    ),
+    "fetch.reason.duplicate": (
+        "cùng ngày với {best}, giữ cảnh đó vì {why}; cảnh này ở {crs} và thêm {adds} khu vực",
+        "same date as {best}, kept as it is {why}; this one is on {crs} and adds {adds} of "
+        "the area",
+    ),
+    "fetch.reason.on_grid": ("cùng lưới với các ngày khác", "on the grid of the other dates"),
+    "fetch.reason.larger": ("phủ khu vực nhiều hơn", "larger over the area"),
+    "fetch.reason.unknown_crs": ("một hệ tọa độ không rõ", "an unknown CRS"),
 }
 for _key, (_vi, _en) in _MESSAGES.items():
     register(_key, _vi, _en)
@@ -346,19 +408,19 @@ def _catalog(catalog) -> Catalog:
         url = text.rstrip("/")
         return Catalog(url.split("://", 1)[1], url, collections=())
     known = ", ".join(f"{k} ({c.url})" for k, c in CATALOGS.items())
-    raise InputError(message("fetch.unknown_catalog", name=text, known=known))
+    raise InputError(message("error.fetch.unknown_catalog", name=text, known=known))
 
 
 def _collection(name: str | None, cat: Catalog) -> str:
     name = (name or "sentinel-2-l2a").strip()
     if name not in COLLECTIONS:
         raise InputError(
-            message("fetch.unknown_collection", name=name, known=", ".join(COLLECTIONS))
+            message("error.fetch.unknown_collection", name=name, known=", ".join(COLLECTIONS))
         )
     if cat.collections and name not in cat.collections:
         raise InputError(
             message(
-                "fetch.not_in_catalog",
+                "error.fetch.not_in_catalog",
                 catalog=cat.name,
                 name=name,
                 known=", ".join(cat.collections),
@@ -422,7 +484,7 @@ def _network_error(cat: Catalog, exc: Exception) -> ImageryError:
         what = message("fetch.what.timeout")
     else:
         what = message("fetch.what.unreachable")
-    return ImageryError(message("fetch.network", catalog=cat.name, url=cat.url, what=what))
+    return ImageryError(message("error.fetch.network", catalog=cat.name, url=cat.url, what=what))
 
 
 def _open_client(cat: Catalog, *, timeout: float, retries: int):
@@ -458,7 +520,13 @@ def _unknown_on_server(client, cat: Catalog, collection: str) -> InputError:
         names = []
     listed = ", ".join(names[:30]) or "none listed"
     return InputError(
-        message("fetch.not_on_server", catalog=cat.name, url=cat.url, name=collection, known=listed)
+        message(
+            "error.fetch.not_on_server",
+            catalog=cat.name,
+            url=cat.url,
+            name=collection,
+            known=listed,
+        )
     )
 
 
@@ -479,19 +547,13 @@ def _signer(cat: Catalog):
     try:
         import planetary_computer
     except ImportError as exc:
-        raise ImageryError(
-            "Planetary Computer assets must be signed: install the package "
-            "'planetary-computer' (pip install planetary-computer)."
-        ) from exc
+        raise ImageryError(message("error.fetch.pc_package")) from exc
 
     def sign(href: str) -> str:
         try:
             return planetary_computer.sign(href)
         except Exception as exc:
-            raise ImageryError(
-                f"Cannot sign the Planetary Computer asset '{href}': {exc}. Check the "
-                f"internet connection and try again."
-            ) from exc
+            raise ImageryError(message("error.fetch.pc_sign", href=href, error=exc)) from exc
 
     return sign
 
@@ -515,10 +577,7 @@ def _aoi(aoi, aoi_layer, aoi_crs):
             values = None
         if values is not None:
             if values[0] >= values[2] or values[1] >= values[3]:
-                raise InputError(
-                    f"The bounding box {tuple(values)} must be (west, south, east, north) "
-                    f"with west < east and south < north."
-                )
+                raise InputError(message("error.fetch.bbox", bbox=tuple(values)))
             series = gpd.GeoSeries([box(*values)], crs=aoi_crs or "EPSG:4326")
             return series, series.to_crs("EPSG:4326").iloc[0]
     series = _aoi_geometry(aoi, aoi_crs, aoi_layer)
@@ -645,13 +704,13 @@ def _dedupe(items, aoi_wgs84, records) -> list:
                 kept.append(other)
                 covered = covered.union(part)
                 continue
+            why = message("fetch.reason.on_grid" if rank(best)[0] else "fetch.reason.larger")
+            where = crs.to_string() if crs else message("fetch.reason.unknown_crs")
             records[other.id].update(
                 status="duplicate",
-                reason=f"same date as {best.id}, kept as it is "
-                f"{'on the grid of the other dates' if rank(best)[0] else 'larger over the area'}"
-                f"; this one is on {crs.to_string() if crs else 'an unknown CRS'} and adds "
-                f"{adds:.0%} of the area",
-            )
+                reason=message("fetch.reason.duplicate", best=best.id, why=why, crs=where,
+                               adds=f"{adds:.0%}"),
+            )  # fmt: skip
     return kept
 
 
@@ -749,7 +808,7 @@ def _check_s3(href: str, cat: Catalog) -> None:
     if os.environ.get("AWS_ACCESS_KEY_ID") or (Path.home() / ".aws" / "credentials").exists():
         return
     raise _NeedsKeys(
-        message("fetch.s3_keys", catalog=cat.name, href=href.split("?")[0], needs=cat.needs)
+        message("error.fetch.s3_keys", catalog=cat.name, href=href.split("?")[0], needs=cat.needs)
     )
 
 
@@ -780,7 +839,12 @@ def _read_band(band: _Band, aoi_series, margin, timeout, retries, cat=None) -> _
                 band.bytes_source = _source_bytes(ds)
         except rasterio.errors.RasterioIOError as exc:
             raise ImageryError(
-                message("fetch.band_error", band=band.band, href=band.href.split("?")[0], error=exc)
+                message(
+                    "error.fetch.band_error",
+                    band=band.band,
+                    href=band.href.split("?")[0],
+                    error=exc,
+                )
             ) from exc
     return band
 
@@ -1017,6 +1081,70 @@ def _clean_partial(folder: Path) -> None:
 # --------------------------------------------------------------------------- fetch
 
 
+@dataclass
+class _Job:
+    """One fetch: what, where and how; shared by the search, screening and download steps."""
+
+    cat: Catalog
+    collection: str
+    period: object
+    start: _dt.date
+    end: _dt.date
+    wanted: list[str]
+    out: Path
+    aoi_series: object
+    aoi_wgs84: object
+    margin: float = 100.0
+    max_cloud: float = 80.0
+    workers: int = 4
+    timeout: float = 60.0
+    retries: int = 3
+    limit: int = 100
+    sign: Callable | None = None
+
+    @property
+    def mask(self) -> str:
+        """The collection's mask band (``scl`` or ``qa_pixel``)."""
+        return COLLECTIONS[self.collection]["mask"]
+
+    @property
+    def request(self) -> dict:
+        """What each scene folder is fetched for (:func:`_request_key`)."""
+        return _request_key(self.aoi_wgs84, self.margin, self.wanted)
+
+    def read(self, band: _Band) -> _Band:
+        """One band's window over the AOI plus margin."""
+        return _read_band(band, self.aoi_series, self.margin, self.timeout, self.retries, self.cat)
+
+
+def _job(aoi, *, period, out, catalog, collection, aoi_layer, aoi_crs, max_cloud, bands,
+         margin, workers, timeout, retries, limit) -> _Job:  # fmt: skip
+    """:func:`fetch_scenes`' arguments checked, before any request."""
+    from .indices import parse_period
+
+    cat = _catalog(catalog)
+    collection = _collection(collection, cat)
+    window = parse_period(period)
+    if window is None:
+        raise InputError(message("error.fetch.no_period"))
+    start, end = window
+    if start == _dt.date.min or end == _dt.date.max:
+        raise InputError(message("error.fetch.open_period", period=repr(period)))
+    if not 0 <= float(max_cloud) <= 100:
+        raise InputError(message("error.fetch.max_cloud", value=repr(max_cloud)))
+    wanted = list(dict.fromkeys(_band_names(bands, collection)))
+    wanted.append(COLLECTIONS[collection]["mask"])
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    aoi_series, aoi_wgs84 = _aoi(aoi, aoi_layer, aoi_crs)
+    return _Job(
+        cat=cat, collection=collection, period=period, start=start, end=end, wanted=wanted,
+        out=out, aoi_series=aoi_series, aoi_wgs84=aoi_wgs84, margin=margin,
+        max_cloud=float(max_cloud), workers=workers, timeout=timeout, retries=retries,
+        limit=limit,
+    )  # fmt: skip
+
+
 def fetch_scenes(
     aoi,
     *,
@@ -1095,104 +1223,133 @@ def fetch_scenes(
         When ``progress`` returns ``False``.
     """
     from .imagery import find_scenes
-    from .indices import parse_period
 
-    cat = _catalog(catalog)
-    collection = _collection(collection, cat)
-    spec = COLLECTIONS[collection]
-    window = parse_period(period)
-    if window is None:
-        raise InputError("fetch_scenes needs period='START:END', e.g. '2020-01-01:2020-12-31'.")
-    start, end = window
-    if start == _dt.date.min or end == _dt.date.max:
-        raise InputError(f"The period {period!r} must have both a start and an end date.")
-    if not 0 <= float(max_cloud) <= 100:
-        raise InputError(f"max_cloud is a percentage (0-100), not {max_cloud!r}.")
-    wanted = list(dict.fromkeys(_band_names(bands, collection)))
-    wanted.append(spec["mask"])
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    aoi_series, aoi_wgs84 = _aoi(aoi, aoi_layer, aoi_crs)
-
+    job = _job(
+        aoi, period=period, out=out, catalog=catalog, collection=collection,
+        aoi_layer=aoi_layer, aoi_crs=aoi_crs, max_cloud=max_cloud, bands=bands, margin=margin,
+        workers=workers, timeout=timeout, retries=retries, limit=limit,
+    )  # fmt: skip
     _progress.report(
-        progress, 0.0, message("fetch.searching", catalog=cat.name, collection=collection)
+        progress, 0.0, message("fetch.searching", catalog=job.cat.name, collection=job.collection)
     )
-    client = _open_client(cat, timeout=timeout, retries=retries)
-    if cat.collections == ():
-        _check_collection(client, cat, collection)
-    items = _search(client, cat, collection, aoi_wgs84, start, end, limit)
-    logger.info("%s: %d items for %s..%s", cat.name, len(items), start, end)
-    if not items:
-        raise DataNotFoundError(_no_scene_message(client, cat, collection, aoi_wgs84, start, end))
-    sign = _signer(cat)
-    records = {
-        item.id: {
-            "id": item.id,
-            "date": (_date_of(item) or "").__str__(),
-            "tile_cloud_cover": item.properties.get("eo:cloud_cover"),
-            "status": "pending",
-            "clear_share": None,
-            "reason": "",
-        }
-        for item in items
+    items = _search_items(job)
+    job.sign = _signer(job.cat)
+    records = {item.id: _record(item) for item in items}
+    kept = _dedupe(items, job.aoi_wgs84, records)
+    result = FetchResult(out=job.out, catalog=job.cat.name, collection=job.collection)
+    folders = _download(job, kept, records, result, progress)
+    _write_report(job.out, result, records, job.cat, job.collection, job.period)
+    if not folders:
+        raise ImageryError(
+            _nothing_kept_message(records, job.max_cloud, job.cat, job.collection, job.period)
+        )
+    result.extend(find_scenes(folders))
+    _progress.report(progress, 1.0, message("fetch.done", n=len(result), out=job.out))
+    return result
+
+
+class _RetryToDebug(logging.Filter):
+    """urllib3's "Retrying (...) after connection broken by ..." lines, as ntmgis debug lines.
+
+    A user sees one sentence naming the catalogue when the retries are spent, not a
+    connection trace per retry (``-vv`` still shows them).
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and record.getMessage().startswith("Retrying"):
+            logger.debug("catalogue request retried: %s", record.getMessage())
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def _retries_logged():
+    """While talking to the catalogue, urllib3's retry warnings go to the debug log."""
+    pool_logger = logging.getLogger("urllib3.connectionpool")
+    note = _RetryToDebug()
+    pool_logger.addFilter(note)
+    try:
+        yield
+    finally:
+        pool_logger.removeFilter(note)
+
+
+#: An AOI with more vertices than this is searched with its convex hull.
+_SEARCH_VERTICES = 500
+
+
+def _search_geometry(aoi_wgs84):
+    """The geometry sent to the catalogue: the AOI, or its convex hull when it is detailed.
+
+    The union of a commune's parcels has thousands of vertices (1600 parcels: 2500
+    vertices, a 100 kB request); its convex hull meets the same tiles in a request of a
+    few hundred bytes. Items are still screened on the AOI's own pixels.
+    """
+    import shapely
+
+    if shapely.get_num_coordinates(aoi_wgs84) <= _SEARCH_VERTICES:
+        return aoi_wgs84
+    return aoi_wgs84.convex_hull
+
+
+def _search_items(job: _Job) -> list:
+    """The items of the period over the AOI; none is an error giving the nearest dates."""
+    where = _search_geometry(job.aoi_wgs84)
+    with _retries_logged():
+        client = _open_client(job.cat, timeout=job.timeout, retries=job.retries)
+        if job.cat.collections == ():
+            _check_collection(client, job.cat, job.collection)
+        items = _search(client, job.cat, job.collection, where, job.start, job.end, job.limit)
+        logger.info("%s: %d items for %s..%s", job.cat.name, len(items), job.start, job.end)
+        if not items:
+            raise DataNotFoundError(
+                _no_scene_message(client, job.cat, job.collection, where, job.start, job.end)
+            )
+    return items
+
+
+def _record(item) -> dict:
+    """An item's line of the fetch report, before its fate is known."""
+    return {
+        "id": item.id,
+        "date": (_date_of(item) or "").__str__(),
+        "tile_cloud_cover": item.properties.get("eo:cloud_cover"),
+        "status": "pending",
+        "clear_share": None,
+        "reason": "",
     }
-    kept = _dedupe(items, aoi_wgs84, records)
-    result = FetchResult(out=out, catalog=cat.name, collection=collection)
-    request = _request_key(aoi_wgs84, margin, wanted)
+
+
+def _download(job: _Job, kept: list, records: dict, result: FetchResult, progress) -> list[Path]:
+    """Fetch each kept item (or check it is complete); the scene folders that are there."""
     folders: list[Path] = []
     n = len(kept)
     for i, item in enumerate(kept):
         rec = records[item.id]
         sub = _progress.scaled(progress, 0.02 + 0.96 * i / n, 0.02 + 0.96 * (i + 1) / n)
         _progress.report(sub, 0.0, f"{rec['date']} {item.id}")
-        final = out / item.id
-        if _complete(final, request):
-            rec.update(status="complete", reason="already fetched (checked)")
+        final = job.out / item.id
+        if _complete(final, job.request):
+            rec.update(status="complete", reason=message("fetch.reason.complete"))
             meta = json.loads((final / "item.json").read_text(encoding="utf-8"))
             rec["clear_share"] = meta["properties"].get("ntmgis:clear_share")
             folders.append(final)
             continue
         try:
-            status = _fetch_item(
-                item,
-                rec,
-                out=out,
-                collection=collection,
-                wanted=wanted,
-                aoi_series=aoi_series,
-                margin=margin,
-                max_cloud=float(max_cloud),
-                sign=sign,
-                workers=workers,
-                timeout=timeout,
-                retries=retries,
-                catalog=cat,
-                result=result,
-                request=request,
-                progress=sub,
-            )
+            status = _fetch_item(job, item, rec, result, sub)
         except (CancelledError, _NeedsKeys):
-            shutil.rmtree(out / f".{item.id}.part", ignore_errors=True)
-            _write_report(out, result, records, cat, collection, period)
+            shutil.rmtree(job.out / f".{item.id}.part", ignore_errors=True)
+            _write_report(job.out, result, records, job.cat, job.collection, job.period)
             raise
         except ImageryError as exc:
-            shutil.rmtree(out / f".{item.id}.part", ignore_errors=True)
+            shutil.rmtree(job.out / f".{item.id}.part", ignore_errors=True)
             rec.update(status="error", reason=str(exc))
-            warn(
-                message("fetch.skipped", item=item.id, reason=exc),
-                ImageryWarning,
-                where=item.id,
-                what="fetch error",
-            )
+            warn(message("warning.fetch.skipped", item=item.id, reason=exc), ImageryWarning,
+                 where=item.id, what="warning.fetch.skipped")  # fmt: skip
             continue
         if status == "fetched":
             folders.append(final)
-    _write_report(out, result, records, cat, collection, period)
-    if not folders:
-        raise ImageryError(_nothing_kept_message(records, max_cloud, cat, collection, period))
-    result.extend(find_scenes(folders))
-    _progress.report(progress, 1.0, message("fetch.done", n=len(result), out=out))
-    return result
+    return folders
 
 
 def _band_names(bands, collection: str) -> list[str]:
@@ -1207,110 +1364,120 @@ def _band_names(bands, collection: str) -> list[str]:
             if key.lower() == common or key in keys or key.upper() in keys:
                 found = common
         if found is None:
-            raise InputError(
-                f"Unknown band '{b}' for {collection}; use {', '.join(spec['assets'])}."
-            )
+            raise InputError(message("error.fetch.unknown_band", band=b, collection=collection,
+                                     known=", ".join(spec["assets"])))  # fmt: skip
         if found != spec["mask"]:
             names.append(found)
     return names
 
 
-def _fetch_item(
-    item,
-    rec,
-    *,
-    out: Path,
-    collection: str,
-    wanted: list[str],
-    aoi_series,
-    margin: float,
-    max_cloud: float,
-    sign,
-    workers: int,
-    timeout: float,
-    retries: int,
-    catalog: Catalog,
-    result: FetchResult,
-    request: dict,
-    progress,
-) -> str:
-    mask_name = COLLECTIONS[collection]["mask"]
+def _fetch_item(job: _Job, item, rec: dict, result: FetchResult, progress) -> str:
+    """Fetch one item into its scene folder: screen its mask, read and write its bands.
+
+    Returns the item's status (also in ``rec``): ``"fetched"``, ``"cloudy"``,
+    ``"no data"`` or ``"missing asset"``.
+    """
+    bands = _item_bands(job, item, rec)
+    if bands is None:
+        return rec["status"]
+    partial = job.out / f".{item.id}.part"
+    partial.mkdir(parents=True, exist_ok=True)
+    _clean_partial(partial)
+    screened = _screen(job, item, rec, bands[job.mask], result)
+    if screened is None:
+        shutil.rmtree(partial, ignore_errors=True)
+        return rec["status"]
+    share, clear, total = screened
+    _progress.report(progress, 0.15, message("fetch.reading", item=item.id, share=f"{share:.0%}"))
+    todo = [b for name, b in bands.items() if name != job.mask]
+    _read_in_parallel(job, item, todo, progress)
+    files = _write_bands(job, rec, bands[job.mask], todo, partial, result)
+    if files is None:
+        shutil.rmtree(partial, ignore_errors=True)
+        return rec["status"]
+    extra = _item_extra(job, item, rec, bands, (share, clear, total))
+    doc = _item_dict(item, bands, files, extra)
+    with atomic_path(partial / "item.json") as tmp:
+        tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
+    final = job.out / item.id
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(partial, final)
+    rec.update(status="fetched", reason=message("fetch.reason.fetched", share=f"{share:.0%}"))
+    return rec["status"]
+
+
+def _item_bands(job: _Job, item, rec: dict) -> dict[str, _Band] | None:
+    """The item's asset for each wanted band; None (reported) when one is missing."""
     bands: dict[str, _Band] = {}
     missing = []
-    for name in wanted:
-        key, asset = _asset_for(item, name, collection)
+    for name in job.wanted:
+        key, asset = _asset_for(item, name, job.collection)
         if asset is None:
             missing.append(name)
             continue
-        bands[name] = _Band(name, key, _href(asset, sign), asset=asset.to_dict())
-    if missing:
-        rec.update(
-            status="missing asset",
-            reason=f"no asset for {', '.join(missing)} (assets: {', '.join(item.assets)})",
-        )
-        warn(
-            message(
-                "fetch.missing_asset",
-                item=item.id,
-                bands=", ".join(missing),
-                assets=", ".join(item.assets),
-            ),
-            ImageryWarning,
-            where=item.id,
-            what="missing asset",
-        )
-        return rec["status"]
-    partial = out / f".{item.id}.part"
-    partial.mkdir(parents=True, exist_ok=True)
-    _clean_partial(partial)
-    # 1. the mask window first: cloud screening on the AOI's own pixels
-    mask = _read_band(bands[mask_name], aoi_series, margin, timeout, retries, catalog)
+        bands[name] = _Band(name, key, _href(asset, job.sign), asset=asset.to_dict())
+    if not missing:
+        return bands
+    fields = {"bands": ", ".join(missing), "assets": ", ".join(item.assets)}
+    rec.update(status="missing asset", reason=message("fetch.reason.missing_asset", **fields))
+    warn(message("warning.fetch.missing_asset", item=item.id, **fields), ImageryWarning,
+         where=item.id, what="warning.fetch.missing_asset")  # fmt: skip
+    return None
+
+
+def _screen(job: _Job, item, rec: dict, mask: _Band, result: FetchResult):
+    """Read the mask window first: (clear share, clear, AOI pixels), or None when skipped."""
+    job.read(mask)
     result.bytes_read += mask.bytes_read
     result.bytes_source += mask.bytes_source
     if mask.data is None:
-        rec.update(status="no data", clear_share=0.0, reason="the item does not cover the area")
-        shutil.rmtree(partial, ignore_errors=True)
-        return rec["status"]
-    share, clear, total = _clear_share(mask, aoi_series, collection)
+        rec.update(status="no data", clear_share=0.0, reason=message("fetch.reason.outside"))
+        return None
+    share, clear, total = _clear_share(mask, job.aoi_series, job.collection)
     rec["clear_share"] = round(share, 4)
     if total == 0:
-        rec.update(status="no data", reason="no valid pixel over the area (edge of the swath)")
-        shutil.rmtree(partial, ignore_errors=True)
-        return rec["status"]
-    if (1.0 - share) * 100.0 > max_cloud:
-        rec.update(
-            status="cloudy",
-            reason=message("fetch.cloudy", share=f"{1 - share:.0%}", max_cloud=f"{max_cloud:g}"),
-        )
-        shutil.rmtree(partial, ignore_errors=True)
-        return rec["status"]
-    _progress.report(progress, 0.15, message("fetch.reading", item=item.id, share=f"{share:.0%}"))
-    # 2. the other bands in parallel, bounded: one window each
-    todo = [b for name, b in bands.items() if name != mask_name]
-    done = threading.Event()
+        rec.update(status="no data", reason=message("fetch.reason.edge"))
+        return None
+    if (1.0 - share) * 100.0 > job.max_cloud:
+        cloudy = message("fetch.cloudy", share=f"{1 - share:.0%}", max_cloud=f"{job.max_cloud:g}")
+        rec.update(status="cloudy", reason=cloudy)
+        return None
+    return share, clear, total
+
+
+def _read_in_parallel(job: _Job, item, todo: list[_Band], progress) -> None:
+    """Read the bands' windows, ``job.workers`` at a time; a failure stops the others."""
+    stop = threading.Event()
 
     def read(band: _Band) -> _Band:
-        if done.is_set():
-            return band
-        return _read_band(band, aoi_series, margin, timeout, retries, catalog)
+        return band if stop.is_set() else job.read(band)
 
-    files: dict[str, Path] = {}
-    with ThreadPoolExecutor(max_workers=max(1, int(workers))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, int(job.workers))) as pool:
         futures = [pool.submit(read, b) for b in todo]
         try:
             for k, fut in enumerate(futures):
                 band = fut.result()
-                _progress.report(
-                    progress, 0.15 + 0.8 * (k + 1) / len(futures), f"{item.id}: {band.band}"
-                )
+                fraction = 0.15 + 0.8 * (k + 1) / len(futures)
+                _progress.report(progress, fraction, f"{item.id}: {band.band}")
         except BaseException:
-            done.set()
+            stop.set()
             raise
+
+
+def _write_bands(job: _Job, rec: dict, mask: _Band, todo: list[_Band], partial: Path,
+                 result: FetchResult) -> dict[str, Path] | None:  # fmt: skip
+    """Write each band's COG in the partial folder (a same-window file left is kept).
+
+    None (reported in ``rec``) when a band does not cover the area.
+    """
+    files: dict[str, Path] = {}
+    keep = ("blue", "green", "red", job.mask)  # the BOA offset check needs these values
     for band in [mask, *todo]:
         if band.data is None:
-            rec.update(status="no data", reason=f"the {band.band} band does not cover the area")
-            shutil.rmtree(partial, ignore_errors=True)
-            return rec["status"]
+            rec.update(status="no data", reason=message("fetch.reason.band_outside",
+                                                         band=band.band))  # fmt: skip
+            return None
         if band is not mask:
             result.bytes_read += band.bytes_read
             result.bytes_source += band.bytes_source
@@ -1318,43 +1485,43 @@ def _fetch_item(
         if not _reusable(path, band.data.shape, band.profile["transform"]):
             result.bytes_written += _write_band(band, path)
         files[band.band] = path
-        band.data = band.data if band.band in ("blue", "green", "red", mask_name) else None
-    offset, source, notes = _boa_decision(item, bands)
+        band.data = band.data if band.band in keep else None
+    return files
+
+
+def _item_extra(job: _Job, item, rec: dict, bands: dict[str, _Band], counts) -> dict:
+    """The properties ntmgis adds to the item: source, request, clear share, BOA decision."""
+    share, clear, total = counts
     extra = {
         "ntmgis:source_item": item.get_self_href() or item.id,
-        "ntmgis:catalog": catalog.url,
+        "ntmgis:catalog": job.cat.url,
         "ntmgis:clear_share": round(share, 4),
         "ntmgis:clear_pixels": clear,
         "ntmgis:aoi_pixels": total,
-        **request,
+        **job.request,
         "ntmgis:fetched": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    if offset is not None:
-        extra.update(
-            {
-                "s2:boa_add_offset": offset,
-                "ntmgis:boa_offset_source": source,
-                "ntmgis:boa_offset_notes": notes,
-            }
-        )
-        # the reader trusts an "applied" flag first: keep it consistent with the decision
-        for flag in ("earthsearch:boa_offset_applied", "sentinel:boa_offset_applied"):
-            if flag in item.properties:
-                extra[f"ntmgis:source_{flag.replace(':', '_')}"] = item.properties[flag]
-                extra[flag] = offset == 0.0
-        rec["boa_offset"] = offset
-        rec["boa_offset_source"] = source
-        for note in notes:
-            warn(f"{item.id}: {note}.", ImageryWarning, where=item.id, what="BOA offset")
-    doc = _item_dict(item, bands, files, extra)
-    with atomic_path(partial / "item.json") as tmp:
-        tmp.write_text(json.dumps(doc, indent=1, ensure_ascii=False), encoding="utf-8")
-    final = out / item.id
-    if final.exists():
-        shutil.rmtree(final)
-    os.replace(partial, final)
-    rec.update(status="fetched", reason=f"{share:.0%} of the area clear")
-    return rec["status"]
+    offset, source, notes = _boa_decision(item, bands)
+    if offset is None:
+        return extra
+    extra.update(
+        {
+            "s2:boa_add_offset": offset,
+            "ntmgis:boa_offset_source": source,
+            "ntmgis:boa_offset_notes": notes,
+        }
+    )
+    # the reader trusts an "applied" flag first: keep it consistent with the decision
+    for flag in ("earthsearch:boa_offset_applied", "sentinel:boa_offset_applied"):
+        if flag in item.properties:
+            extra[f"ntmgis:source_{flag.replace(':', '_')}"] = item.properties[flag]
+            extra[flag] = offset == 0.0
+    rec["boa_offset"] = offset
+    rec["boa_offset_source"] = source
+    for note in notes:
+        warn(message("warning.fetch.boa_note", item=item.id, note=note), ImageryWarning,
+             where=item.id, what="warning.fetch.boa_note")  # fmt: skip
+    return extra
 
 
 def _write_report(out: Path, result: FetchResult, records: dict, cat, collection, period):
@@ -1394,7 +1561,7 @@ def _no_scene_message(client, cat, collection, aoi_wgs84, start, end) -> str:
     ]
     near_text = "; ".join(t for t in near if t) or message("fetch.near.none")
     return message(
-        "fetch.no_scene", collection=collection, catalog=cat.name, start=start, end=end,
+        "error.fetch.no_scene", collection=collection, catalog=cat.name, start=start, end=end,
         near=near_text,
     )  # fmt: skip
 
@@ -1406,11 +1573,13 @@ def _nothing_kept_message(records, max_cloud, cat, collection, period) -> str:
         best = max(cloudy, key=lambda r: r["clear_share"] or 0.0)
         need = math.ceil((1 - (best["clear_share"] or 0.0)) * 100)
         return message(
-            "fetch.all_cloudy", period=period, n=len(cloudy), max_cloud=f"{max_cloud:g}",
+            "error.fetch.all_cloudy", period=period, n=len(cloudy), max_cloud=f"{max_cloud:g}",
             date=best["date"], share=f"{best['clear_share']:.0%}", need=need,
         )  # fmt: skip
     reasons = "; ".join(f"{r['id']}: {r['status']} ({r['reason']})" for r in records.values())
-    return message("fetch.nothing", catalog=cat.name, collection=collection, reasons=reasons[:1500])
+    return message(
+        "error.fetch.nothing", catalog=cat.name, collection=collection, reasons=reasons[:1500]
+    )
 
 
 def fetch_for_run(config, *, progress: Callable | None = None) -> FetchResult | None:
@@ -1472,5 +1641,6 @@ def fetch_for_run_or_warn(config) -> FetchResult | None:
         raise
     except NtmgisError as exc:
         where = str(config.source or config.commune or config.parcels)
-        warn(f"{where}: {exc}", ImageryWarning, where=where, what="fetch failed")
+        warn(message("warning.fetch.run_failed", where=where, error=exc), ImageryWarning,
+             where=where, what="warning.fetch.run_failed")  # fmt: skip
         return None

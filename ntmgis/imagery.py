@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import math
 import os
 import re
@@ -38,10 +39,12 @@ import warnings as _warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from . import _progress
+from . import i18n as _i18n
 from ._io import as_path, open_raster, read_vector
 from .errors import (
     CancelledError,
@@ -57,6 +60,8 @@ from .errors import (
 )
 from .indices import BAND_ALIASES, COMMON_BANDS, get_index, parse_period
 from .stack import RasterStack
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "BandSource",
@@ -139,11 +144,263 @@ _MASK_BANDS = ("scl", "qa_pixel")
 _RASTER_EXT = (".tif", ".tiff", ".jp2", ".vrt")
 _DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])(?!\d)")
 _BASELINE_RE = re.compile(r"_N(\d{2})(\d{2})(?:_|$)")
+_LANDSAT_FILE_RE = re.compile(r"(?:^|[_\-.])(?:SR_B\d|QA_PIXEL)(?:[_\-.]|$)", re.IGNORECASE)
 
 
-def _warn(message: str, *, where: str | None = None, what: str | None = None) -> None:
-    """Emit an ImageryWarning attributed to the first caller outside ntmgis."""
-    warn(message, ImageryWarning, where=where, what=what)
+#: What the imagery readers say to people (ntmgis.i18n): Vietnamese first, English too.
+_MESSAGES = {
+    "warning.imagery.skipped": ("Bỏ qua {where}: {reason}", "Skipped {where}: {reason}"),
+    "error.imagery.on_error": (
+        "Cách xử lý ảnh lỗi phải là 'raise' (dừng lại) hoặc 'skip' (bỏ qua ảnh lỗi), không "
+        "phải {value}.",
+        "on_error must be 'raise' (stop) or 'skip' (skip an unreadable scene), not {value}.",
+    ),
+    "error.imagery.no_scene_found": (
+        "Không tìm thấy ảnh Sentinel-2 hay Landsat nào trong {source}. Thư mục ảnh cần có mỗi "
+        "ngày chụp một thư mục con, mỗi kênh một tệp GeoTIFF (B02.tif, B04.tif…), hoặc các "
+        "GeoTIFF nhiều kênh có tên kênh, hoặc một danh mục STAC (ItemCollection, catalog): "
+        "hãy kiểm tra đường dẫn ảnh trong cấu hình, hoặc tải ảnh bằng ntmgis fetch.",
+        "No Sentinel-2 or Landsat scene found in {source}. Expected scene folders with one "
+        "GeoTIFF per band (B02.tif, B04.tif...), multi-band GeoTIFFs with band descriptions, "
+        "or a STAC ItemCollection/catalog: check the imagery path in the settings, or fetch "
+        "the imagery with ntmgis fetch.",
+    ),
+    "warning.imagery.landsat_platform": (
+        "{n} ảnh Landsat không rõ vệ tinh ({scenes}): các kênh được đánh số như Landsat 8/9 "
+        "(SR_B4 là kênh đỏ, SR_B5 là cận hồng ngoại). Nếu đó là Landsat 4, 5 hoặc 7, hãy đặt "
+        "tên thư mục hoặc tệp theo vệ tinh (LT05_…, LE07_…) hoặc ghi 'platform' trong item STAC.",
+        "{n} Landsat scene(s) with an unrecognised platform ({scenes}): their bands were "
+        "numbered as Landsat 8/9 (SR_B4 red, SR_B5 nir). If they are Landsat 4, 5 or 7, name "
+        "the folder or file with the platform (LT05_..., LE07_...) or set 'platform' in the "
+        "STAC item.",
+    ),
+    "error.imagery.unreadable": (
+        "Không đọc được '{where}' ({error}). Tệp bị cắt cụt, hỏng hoặc đang tải dở: hãy tải lại "
+        "hoặc xóa tệp đó.",
+        "Cannot read '{where}' ({error}). The file is truncated, corrupt or still downloading: "
+        "download it again or remove it.",
+    ),
+    "error.imagery.stac_item": (
+        "Không đọc được item STAC '{path}': {error}. Hãy sửa hoặc xóa tệp này.",
+        "Cannot read STAC item '{path}': {error}. Fix or delete the file.",
+    ),
+    "error.imagery.band_names_count": (
+        "Danh sách tên kênh có {n} tên nhưng '{path}' có {count} kênh: hãy ghi một tên cho mỗi "
+        "kênh, theo thứ tự.",
+        "band_names has {n} names but '{path}' has {count} bands: give one name per band, in "
+        "order.",
+    ),
+    "error.imagery.unnamed_bands": (
+        "'{path}' có {count} kênh không có tên nhận ra được (mô tả: {descriptions}). Hãy đặt mô "
+        "tả kênh (ví dụ B02, B03, B04, B08 hoặc blue, green, red, nir), hoặc cho danh sách tên "
+        "kênh theo thứ tự.",
+        "'{path}' has {count} band(s) without recognisable names (descriptions: "
+        "{descriptions}). Set band descriptions (e.g. B02, B03, B04, B08 or blue, green, red, "
+        "nir) or pass band_names=[...].",
+    ),
+    "error.imagery.stac_file": (
+        "Không đọc được tệp STAC '{href}': {error}. Hãy kiểm tra đường dẫn hoặc tải lại tệp.",
+        "Cannot read STAC file '{href}': {error}. Check the path or download the file again.",
+    ),
+    "error.imagery.not_stac": (
+        "'{href}' không phải Item, ItemCollection hay Catalog STAC (loại: {kind}): hãy chọn tệp "
+        "item.json, catalog.json hoặc thư mục ảnh.",
+        "'{href}' is not a STAC Item, ItemCollection or Catalog (type: {kind}): give an "
+        "item.json, a catalog.json or a scene folder.",
+    ),
+    "error.imagery.band_no_crs": (
+        "Kênh '{band}' của ảnh {scene} ('{href}') không có hệ tọa độ. Các kênh Sentinel-2 và "
+        "Landsat phải có tọa độ (UTM): hãy tải lại ảnh gốc.",
+        "Band '{band}' of scene {scene} ('{href}') has no CRS. Sentinel-2 and Landsat bands "
+        "must be georeferenced (UTM): download the original scene again.",
+    ),
+    "warning.imagery.note_assumed_zero": (
+        "không có siêu dữ liệu, ngày chụp hay điểm ảnh quang để kiểm tra: coi BOA_ADD_OFFSET "
+        "là 0; đặt boa_offset để chọn giá trị khác",
+        "no metadata, no date and no clear pixel to check: assumed offset 0; pass "
+        "boa_offset= to set it",
+    ),
+    "warning.imagery.note_values_zero": (
+        "không có siêu dữ liệu hay ngày chụp: {share} trong {n} giá trị DN của các kênh nhìn "
+        "thấy dưới 1000, nên dùng offset 0 (với -1000 chúng sẽ là phản xạ âm)",
+        "no metadata or date: {share} of {n} visible-band DNs are below 1000, so offset 0 "
+        "(with -1000 they would be negative reflectance)",
+    ),
+    "warning.imagery.note_values_minus": (
+        "không có siêu dữ liệu hay ngày chụp: không giá trị DN nào trong {n} giá trị của các "
+        "kênh nhìn thấy dưới 1000, nên dùng offset -1000 (baseline 04.00 trở lên); đặt "
+        "boa_offset để chọn giá trị khác",
+        "no metadata or date: no visible-band DN below 1000 among {n}, so offset -1000 "
+        "(baseline 04.00 or later); pass boa_offset= to set it",
+    ),
+    "warning.imagery.note_already_applied": (
+        "{source} ghi BOA_ADD_OFFSET {offset} nhưng {share} trong {n} giá trị DN quang mây của "
+        "các kênh nhìn thấy dưới 1000 (phản xạ âm): offset có vẻ đã được áp dụng, đọc với "
+        "offset 0",
+        "{source} says BOA_ADD_OFFSET {offset} but {share} of {n} clear visible-band DNs are "
+        "below 1000 (negative reflectance): the offset looks already applied, read with "
+        "offset 0",
+    ),
+    "warning.imagery.note_kept_zero": (
+        "{source} ghi BOA_ADD_OFFSET 0 nhưng không giá trị nào trong {n} giá trị DN quang mây "
+        "của các kênh nhìn thấy dưới 1000, như dữ liệu baseline 04.00 trở lên (ví dụ kho ảnh "
+        "xử lý lại); giữ 0, đặt boa_offset = -1000 nếu ảnh thuộc baseline 04.00 trở lên",
+        "{source} says BOA_ADD_OFFSET 0 but none of {n} clear visible-band DNs is below 1000, "
+        "as in baseline 04.00+ data (e.g. reprocessed archive); kept 0, pass boa_offset=-1000 "
+        "if the scene is baseline 04.00 or later",
+    ),
+    "error.imagery.scl_classes": (
+        "Lớp SCL {bad} không tồn tại; các lớp SCL là 0–11: hãy sửa danh sách lớp cần che.",
+        "SCL classes {bad} do not exist; SCL classes are 0-11: fix the list of classes to mask.",
+    ),
+    "error.imagery.qa_bit": (
+        "Bit QA_PIXEL {bit} không tồn tại; các bit là 0–15: hãy sửa danh sách bit cần che.",
+        "QA_PIXEL bit {bit} does not exist; bits are 0-15: fix the list of bits to mask.",
+    ),
+    "error.imagery.grid": (
+        "Kích thước điểm ảnh phải như '10m', '20m' hoặc một số mét dương, không phải {grid}.",
+        "grid must be like '10m', '20m' or a positive number of metres, not {grid}.",
+    ),
+    "error.imagery.aoi_shape_crs": (
+        "Vùng cần xét là một hình không có hệ tọa độ: hãy cho biết hệ tọa độ của nó (ví dụ "
+        "VN-2000 EPSG:9209).",
+        "The area of interest is a shape without a CRS: give its CRS (aoi_crs=..., e.g. "
+        "VN-2000 EPSG:9209).",
+    ),
+    "error.imagery.aoi_no_crs": (
+        "Vùng cần xét {aoi} không có hệ tọa độ (CRS). Hãy gán CRS cho lớp (ví dụ VN-2000 "
+        "EPSG:9209) trong QGIS rồi chạy lại.",
+        "The area of interest {aoi} has no CRS. Set it (e.g. VN-2000 EPSG:9209) in QGIS, or "
+        "pass aoi_crs=, and run again.",
+    ),
+    "error.imagery.aoi_empty": (
+        "Vùng cần xét {aoi} không có hình nào: hãy chọn lớp có vùng (thửa đất hoặc ranh giới xã).",
+        "The area of interest {aoi} has no geometry: give a polygon layer (the parcels or the "
+        "commune outline).",
+    ),
+    "error.imagery.rotated": (
+        "'{name}' bị xoay hoặc quay ngược hướng bắc; chỉ đọc được ảnh hướng bắc lên trên: hãy "
+        "xuất lại ảnh (ví dụ bằng gdalwarp).",
+        "'{name}' is rotated or south-up; only north-up rasters are read: export it again "
+        "(e.g. with gdalwarp).",
+    ),
+    "error.imagery.several_grids": (
+        "Các ảnh nằm trên {n} lưới: {grids}. Ảnh không bao giờ được lấy mẫu lại giữa các múi "
+        "UTM: hãy dùng ntmgis.read_stacks(...) để có một chồng ảnh cho mỗi lưới.",
+        "The scenes lie on {n} grids: {grids}. They are never resampled across UTM zones; use "
+        "ntmgis.read_stacks(...) to get one stack per grid.",
+    ),
+    "error.imagery.mask": (
+        "Cách che mây phải là 'auto' (theo SCL hoặc QA_PIXEL) hoặc 'none', không phải {mask}.",
+        "mask must be 'auto' (SCL or QA_PIXEL) or 'none', not {mask}.",
+    ),
+    "error.imagery.band_name": (
+        "'{band}' không phải tên kênh phản xạ: hãy dùng {known} hoặc B01–B12, B8A.",
+        "'{band}' is not a reflectance band name; use {known} or B01-B12/B8A.",
+    ),
+    "error.imagery.no_scene_in_period": (
+        "Không có ảnh nào trong khoảng thời gian {period}: hãy mở rộng khoảng thời gian hoặc "
+        "thêm ảnh của khoảng đó.",
+        "No scene in period {period}: widen the period or add scenes of that period.",
+    ),
+    "error.imagery.missing_band": (
+        "Ảnh {scene} không có kênh {bands} (cần cho {variables}); các kênh của nó: {have} trong "
+        "'{where}'. Hãy tải kênh đó hoặc bỏ chỉ số cần nó.",
+        "Scene {scene} has no band {bands} (needed for {variables}); its bands: {have} in "
+        "'{where}'. Download the band or drop the index that needs it.",
+    ),
+    "warning.imagery.skipped_all": (
+        "Đã bỏ qua {n} ảnh không đọc được (tệp bị cắt cụt, hỏng hoặc thiếu kênh): {scenes}. "
+        "Hãy tải lại các ảnh đó hoặc xóa chúng khỏi thư mục ảnh.",
+        "{n} unreadable scenes were skipped (files truncated, corrupt or missing a band): "
+        "{scenes}. Download them again or remove them from the imagery folder.",
+    ),
+    "warning.imagery.outside_reason": (
+        "không phủ vùng cần xét ({crs})",
+        "does not cover the area of interest ({crs})",
+    ),
+    "warning.imagery.outside": (
+        "Ảnh {scene} không phủ vùng cần xét; bỏ qua.",
+        "Scene {scene} does not cover the area of interest; skipped.",
+    ),
+    "error.imagery.nothing_read": (
+        "Không đọc được ảnh nào trên vùng cần xét ({reasons}).",
+        "No scene could be read over the area of interest ({reasons}).",
+    ),
+    "warning.imagery.why_no_data": (
+        "không có điểm ảnh hợp lệ (ngoài dải quét)",
+        "no valid pixel (outside the swath)",
+    ),
+    "warning.imagery.why_cloudy": ("toàn mây", "fully cloudy"),
+    "warning.imagery.no_clear_pixel": (
+        "Ảnh {scene} không có điểm ảnh quang mây nào trên vùng cần xét ({why}); giữ lại như một "
+        "ngày không có dữ liệu.",
+        "Scene {scene} has no clear pixel over the area of interest ({why}); kept as an "
+        "all-NaN date.",
+    ),
+    "warning.imagery.unknown_baseline": (
+        "Không rõ processing baseline của {n} ảnh Sentinel-2 ({scenes}): BOA_ADD_OFFSET được "
+        "chọn theo ngày chụp (0 trước 2022-01-25, -1000 từ ngày đó; theo giá trị điểm ảnh khi "
+        "không có ngày) và được kiểm tra với giá trị điểm ảnh.",
+        "Processing baseline unknown for {n} Sentinel-2 scene(s) ({scenes}): BOA_ADD_OFFSET "
+        "decided from the acquisition date (0 before 2022-01-25, -1000 from it; from the "
+        "values when undated) and checked against the values.",
+    ),
+    "warning.imagery.offset_check": (
+        "Kiểm tra BOA_ADD_OFFSET: {notes}",
+        "BOA_ADD_OFFSET check: {notes}",
+    ),
+    "warning.imagery.landsat_scale": (
+        "Ảnh Landsat {scene}: kênh {bands} là 8 bit, nhưng hệ số Collection 2 Level-2 (DN × "
+        "0,0000275 − 0,2) cần phản xạ bề mặt 16 bit: mọi giá trị sẽ âm. Hãy dùng các tệp "
+        "Level-2 SR_B* (không phải sản phẩm đã co giãn hay Level-1).",
+        "Landsat scene {scene}: band(s) {bands} are 8-bit, but the Collection 2 Level-2 scale "
+        "(DN x 0.0000275 - 0.2) expects 16-bit surface reflectance: every value would be "
+        "negative. Use the Level-2 SR_B* files (not a rescaled or Level-1 product).",
+    ),
+    "warning.imagery.landsat_scale_low": (
+        "Ảnh Landsat {scene}: 99 % giá trị kênh '{band}' dưới DN {dn}, nên phản xạ Collection 2 "
+        "Level-2 của nó âm gần như khắp nơi. Hãy kiểm tra đó có phải sản phẩm phản xạ bề mặt "
+        "Level-2 (SR_B*) không.",
+        "Landsat scene {scene}: 99 % of band '{band}' lies below DN {dn}, so its Collection 2 "
+        "Level-2 reflectance is negative almost everywhere. Check that it is a Level-2 "
+        "surface-reflectance product (SR_B*).",
+    ),
+    "error.imagery.band_unreadable": (
+        "Không đọc được kênh '{band}' của ảnh ngày {date} ('{href}'): {error}. Tệp bị cắt cụt "
+        "hoặc hỏng: hãy tải lại hoặc xóa ảnh này.",
+        "Band '{band}' of the scene of {date} ('{href}') cannot be read: {error}. The file is "
+        "truncated or corrupt: download it again or remove the scene.",
+    ),
+    "error.imagery.band_crs": (
+        "Kênh '{band}' của ảnh {scene} ('{href}') ở {crs}, các kênh khác ở {scene_crs}: hãy "
+        "tải lại ảnh để mọi kênh cùng một hệ tọa độ.",
+        "Band '{band}' of scene {scene} ('{href}') is in {crs}, its other bands in "
+        "{scene_crs}: download the scene again so that every band has one CRS.",
+    ),
+    "error.imagery.band_index": (
+        "Ảnh {scene}: kênh '{band}' phải là kênh số {index} của '{href}', nhưng tệp có {count} "
+        "kênh: hãy kiểm tra lại tệp.",
+        "Scene {scene}: band '{band}' should be band {index} of '{href}', which has {count}: "
+        "check the file.",
+    ),
+    "error.imagery.aoi_outside_scenes": (
+        "Không ảnh nào trong {n} ảnh ({scenes}) phủ vùng cần xét: nhiều khả năng hệ "
+        "tọa độ (CRS) của lớp thửa đất sai. Theo CRS {crs}, các thửa nằm ở kinh độ {lon}, "
+        "vĩ độ {lat}; ảnh phủ kinh độ {scene_lon}, vĩ độ {scene_lat}. Hãy kiểm tra CRS "
+        "của lớp thửa đất (múi VN-2000 của tỉnh, ví dụ EPSG:9209 cho Hà Tĩnh) rồi chạy lại.",
+        "None of the {n} scenes ({scenes}) covers the area of interest: the parcels' coordinate "
+        "reference system (CRS) is most likely wrong. In their CRS {crs} the parcels lie at "
+        "longitude {lon}, latitude {lat}; the scenes cover longitude {scene_lon}, latitude "
+        "{scene_lat}. Check the parcel layer's CRS (the province's VN-2000 zone, e.g. "
+        "EPSG:9209 for Hà Tĩnh) and run again.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    _i18n.register(_key, _vi, _en)
+_say = _i18n.message
+#: The ``what`` of a "scene or file skipped" warning (read_stacks collects them).
+_SKIPPED = "warning.imagery.skipped"
 
 
 # --------------------------------------------------------------------------- records
@@ -381,18 +638,14 @@ def find_scenes(
     ImageryError
         If nothing usable is found, or a file cannot be read (with ``on_error="raise"``).
     """
-    if on_error not in ("raise", "skip"):
-        raise InputError(f"on_error must be 'raise' or 'skip', not {on_error!r}.")
+    _check_on_error(on_error)
     errors: list[tuple[str, str]] = []
     scenes = _discover(source, band_names=band_names, on_error=on_error, errors=errors)
     for where, reason in errors:
-        _warn(f"Skipped {where}: {reason}", where=where, what="skipped")
+        warn(_say(_SKIPPED, where=where, reason=reason), ImageryWarning, where=where,
+             what=_SKIPPED)  # fmt: skip
     if not scenes:
-        raise ImageryError(
-            f"No Sentinel-2 or Landsat scene found in {_describe(source)}. Expected scene "
-            f"folders with one GeoTIFF per band (B02.tif, B04.tif...), multi-band GeoTIFFs "
-            f"with band descriptions, or a STAC ItemCollection/catalog."
-        )
+        raise ImageryError(_say("error.imagery.no_scene_found", source=_describe(source)))
     window = parse_period(period)
     if window is not None:
         scenes = [s for s in scenes if s.date is None or window[0] <= s.date <= window[1]]
@@ -400,13 +653,11 @@ def find_scenes(
     unknown = [s for s in scenes if s.sensor == "landsat" and not _landsat_number(s.platform)]
     if unknown:
         labels = ", ".join(s.label for s in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-        _warn(
-            f"{len(unknown)} Landsat scene(s) with an unrecognised platform ({labels}): their "
-            "bands were numbered as Landsat 8/9 (SR_B4 red, SR_B5 nir). If they are Landsat "
-            "4, 5 or 7, name the folder or file with the platform (LT05_..., LE07_...) or set "
-            "'platform' in the STAC item.",
+        warn(
+            _say("warning.imagery.landsat_platform", n=len(unknown), scenes=labels),
+            ImageryWarning,
             where=unknown[0].id,
-            what="landsat_platform",
+            what="warning.imagery.landsat_platform",
         )
     return scenes
 
@@ -462,8 +713,7 @@ def _scene_error(exc: Exception, where: str) -> NtmgisError:
     if isinstance(exc, NtmgisError):
         return exc
     return ImageryError(
-        f"Cannot read '{where}' ({type(exc).__name__}: {exc}). The file is truncated, "
-        "corrupt or still downloading: download it again or remove it."
+        _say("error.imagery.unreadable", where=where, error=f"{type(exc).__name__}: {exc}")
     )
 
 
@@ -539,6 +789,8 @@ def _band_files(folder: Path) -> dict[str, Path]:
             sensor, platform = _sensor_from_text(f.name)
             if sensor:
                 break
+    if sensor is None and any(_LANDSAT_FILE_RE.search(f.name) for f in files):
+        sensor = "landsat"  # SR_B4.TIF, QA_PIXEL.TIF without a platform: warned later
     found: dict[str, tuple[float, Path]] = {}
     for f in sorted(files):
         band = _band_from_tokens(_tokens(f.stem), sensor, platform)
@@ -561,9 +813,7 @@ def _scene_from_folder(folder: Path) -> Scene:
         try:
             item = pystac.Item.from_file(str(item_file))
         except Exception as exc:
-            raise ImageryError(
-                f"Cannot read STAC item '{item_file}': {exc}. Fix or delete the file."
-            ) from exc
+            raise ImageryError(_say("error.imagery.stac_item", path=item_file, error=exc)) from exc
         return _scene_from_item(item, base=folder)
     files = _band_files(folder)
     sensor, platform = _sensor_from_text(folder.name)
@@ -573,7 +823,10 @@ def _scene_from_folder(folder: Path) -> Scene:
             if sensor:
                 break
     if sensor is None:
-        sensor = "landsat" if "qa_pixel" in files else "sentinel-2"
+        landsat = "qa_pixel" in files or any(
+            _LANDSAT_FILE_RE.search(f.name) for f in files.values()
+        )
+        sensor = "landsat" if landsat else "sentinel-2"
     bands = {band: BandSource(str(f)) for band, f in files.items()}
     date = _date_from_text(folder.name)
     baseline = _baseline_from_text(folder.name)
@@ -599,9 +852,8 @@ def _scene_from_multiband(path: Path, band_names: Sequence[str] | None) -> Scene
         descriptions = list(ds.descriptions)
         if band_names is not None:
             if len(band_names) != ds.count:
-                raise InputError(
-                    f"band_names has {len(band_names)} names but '{path}' has {ds.count} bands."
-                )
+                raise InputError(_say("error.imagery.band_names_count", n=len(band_names),
+                                      path=path, count=ds.count))  # fmt: skip
             descriptions = list(band_names)
         sensor, platform = _sensor_from_text(path.name)
         meta = _metadata_from_tags(tags)
@@ -616,11 +868,8 @@ def _scene_from_multiband(path: Path, band_names: Sequence[str] | None) -> Scene
             if band is not None and band not in bands:
                 bands[band] = BandSource(str(path), index=i)
         if not bands:
-            raise ImageryError(
-                f"'{path}' has {ds.count} band(s) without recognisable names (descriptions: "
-                f"{descriptions}). Set band descriptions (e.g. B02, B03, B04, B08 or blue, "
-                f"green, red, nir) or pass band_names=[...]."
-            )
+            raise ImageryError(_say("error.imagery.unnamed_bands", path=path, count=ds.count,
+                                    descriptions=descriptions))  # fmt: skip
         scene = Scene(
             id=path.stem,
             date=_date_from_tags(tags) or _date_from_text(path.name),
@@ -645,7 +894,7 @@ def _discover_json(href: str) -> list[Scene]:
         else:
             data = json.loads(Path(href).read_text(encoding="utf-8"))
     except Exception as exc:
-        raise ImageryError(f"Cannot read STAC file '{href}': {exc}.") from exc
+        raise ImageryError(_say("error.imagery.stac_file", href=href, error=exc)) from exc
     kind = data.get("type") if isinstance(data, dict) else None
     base = None if _is_url(href) else Path(href).parent
     try:
@@ -661,8 +910,8 @@ def _discover_json(href: str) -> list[Scene]:
     except ImageryError:
         raise
     except Exception as exc:
-        raise ImageryError(f"Cannot read STAC file '{href}': {exc}.") from exc
-    raise ImageryError(f"'{href}' is not a STAC Item, ItemCollection or Catalog (type: {kind!r}).")
+        raise ImageryError(_say("error.imagery.stac_file", href=href, error=exc)) from exc
+    raise ImageryError(_say("error.imagery.not_stac", href=href, kind=repr(kind)))
 
 
 def _scene_from_item(item, *, base: Path | None = None, base_href: str | None = None) -> Scene:
@@ -768,8 +1017,7 @@ def _fill_from_header(scene: Scene, *, read_tags: bool = False) -> None:
     with _open(source.href) as ds:
         if ds.crs is None:
             raise CRSError(
-                f"Band '{name}' of scene {scene.label} ('{source.href}') has no CRS. "
-                f"Sentinel-2 and Landsat bands must be georeferenced (UTM)."
+                _say("error.imagery.band_no_crs", band=name, scene=scene.label, href=source.href)
             )
         scene.crs = ds.crs
         scene.bounds = tuple(ds.bounds)
@@ -836,37 +1084,21 @@ def boa_offset(
     if offset is None:
         if n == 0:
             offset = 0.0
-            notes.append(
-                "no metadata, no date and no clear pixel to check: assumed offset 0; pass "
-                "boa_offset= to set it"
-            )
+            notes.append(_say("warning.imagery.note_assumed_zero"))
         elif share > 0.001:
             offset = 0.0
-            notes.append(
-                f"no metadata or date: {share:.1%} of {n} visible-band DNs are below 1000, so "
-                f"offset 0 (with -1000 they would be negative reflectance)"
-            )
+            notes.append(_say("warning.imagery.note_values_zero", share=f"{share:.1%}", n=n))
         else:
             offset = -1000.0
-            notes.append(
-                f"no metadata or date: no visible-band DN below 1000 among {n}, so offset -1000 "
-                f"(baseline 04.00 or later); pass boa_offset= to set it"
-            )
+            notes.append(_say("warning.imagery.note_values_minus", n=n))
         return offset, source, notes
     if n >= 30 and offset < 0 and share > 0.01:
-        notes.append(
-            f"{source} says BOA_ADD_OFFSET {offset:.0f} but {share:.1%} of {n} clear visible-band "
-            f"DNs are below 1000 (negative reflectance): the offset looks already applied, "
-            f"read with offset 0"
-        )
+        notes.append(_say("warning.imagery.note_already_applied", source=source,
+                          offset=f"{offset:.0f}", share=f"{share:.1%}", n=n))  # fmt: skip
         if source != "user":
             offset, source = 0.0, "values"
     elif n >= 30 and offset == 0 and share == 0.0:
-        notes.append(
-            f"{source} says BOA_ADD_OFFSET 0 but none of {n} clear visible-band DNs is below "
-            f"1000, as in baseline 04.00+ data (e.g. reprocessed archive); kept 0, pass "
-            f"boa_offset=-1000 if the scene is baseline 04.00 or later"
-        )
+        notes.append(_say("warning.imagery.note_kept_zero", source=source, n=n))
     return offset, source, notes
 
 
@@ -967,7 +1199,7 @@ def scl_mask(scl: np.ndarray, classes: Iterable[int] = DEFAULT_SCL_CLASSES) -> n
     classes = [int(c) for c in classes]
     bad = [c for c in classes if c not in SCL_CLASSES]
     if bad:
-        raise InputError(f"SCL classes {bad} do not exist; SCL classes are 0-11.")
+        raise InputError(_say("error.imagery.scl_classes", bad=bad))
     return np.isin(np.asarray(scl), classes)
 
 
@@ -994,7 +1226,7 @@ def qa_pixel_mask(qa: np.ndarray, bits: Iterable[int] = DEFAULT_QA_BITS) -> np.n
     flag = 0
     for bit in bits:
         if not 0 <= int(bit) <= 15:
-            raise InputError(f"QA_PIXEL bit {bit} does not exist; bits are 0-15.")
+            raise InputError(_say("error.imagery.qa_bit", bit=bit))
         flag |= 1 << int(bit)
     return (np.asarray(qa).astype(np.uint32) & flag) != 0
 
@@ -1024,23 +1256,21 @@ def _parse_grid(grid) -> float | None:
     else:
         m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*m?\s*", str(grid))
         if not m:
-            raise InputError(f"grid must be like '10m', '20m' or a number of metres, not {grid!r}.")
+            raise InputError(_say("error.imagery.grid", grid=repr(grid)))
         value = float(m.group(1))
     if value <= 0:
-        raise InputError(f"grid resolution must be positive, not {grid!r}.")
+        raise InputError(_say("error.imagery.grid", grid=repr(grid)))
     return value
 
 
-def _aoi_geometry(aoi, aoi_crs=None, aoi_layer=None):
-    """AOI as (GeoSeries with CRS) or None."""
-    if aoi is None:
-        return None
+def _aoi_series(aoi, aoi_crs=None, aoi_layer=None):
+    """The AOI's non-empty features as a GeoSeries with a CRS (not merged)."""
     import geopandas as gpd
     from shapely.geometry.base import BaseGeometry
 
     if isinstance(aoi, BaseGeometry):
         if aoi_crs is None:
-            raise CRSError("A shapely AOI needs aoi_crs=... (e.g. 'EPSG:9209').")
+            raise CRSError(_say("error.imagery.aoi_shape_crs"))
         series = gpd.GeoSeries([aoi], crs=aoi_crs)
     elif isinstance(aoi, gpd.GeoSeries):
         series = aoi
@@ -1050,24 +1280,66 @@ def _aoi_geometry(aoi, aoi_crs=None, aoi_layer=None):
         series = read_vector(aoi, layer=aoi_layer, what="area of interest").geometry
     if series.crs is None:
         if aoi_crs is None:
-            raise CRSError(
-                f"The area of interest {_describe(aoi)} has no CRS. Set it (e.g. VN-2000 "
-                f"EPSG:9209) or pass aoi_crs=."
-            )
+            raise CRSError(_say("error.imagery.aoi_no_crs", aoi=_describe(aoi)))
         series = series.set_crs(aoi_crs)
     series = series[~(series.isna() | series.is_empty)]
     if series.empty:
-        raise InputError(f"The area of interest {_describe(aoi)} has no geometry.")
+        raise InputError(_say("error.imagery.aoi_empty", aoi=_describe(aoi)))
+    return gpd.GeoSeries(series.values, crs=series.crs)
+
+
+def _aoi_parts(aoi, aoi_crs=None, aoi_layer=None):
+    """The AOI as its valid areal parts (GeoSeries), or None; never merged into one shape.
+
+    Each feature is repaired as :func:`ntmgis._io.read_aoi` repairs it (a broken or line
+    feature is dropped); the reader needs their bounds, which features they intersect
+    and their pixels, none of which needs the union of thousands of parcels.
+    """
+    if aoi is None:
+        return None
+    import geopandas as gpd
+    import shapely
+
+    from ._io import read_aoi, valid_geometry
+    from .errors import GeometryError
+
+    series = _aoi_series(aoi, aoi_crs, aoi_layer)
+    geoms = series.values.to_numpy() if hasattr(series.values, "to_numpy") else series.values
+    geoms = np.asarray(geoms, dtype=object)
+    kind = shapely.get_type_id(geoms)
+    fine = shapely.is_valid(geoms) & np.isin(kind, (3, 6)) & (shapely.area(geoms) > 0)
+    parts = []
+    for ok, geom in zip(fine, geoms, strict=True):
+        if ok:
+            parts.append(geom)
+            continue
+        try:
+            parts.append(valid_geometry(geom))
+        except GeometryError:
+            continue  # one broken or line feature does not cost the area (as read_aoi)
+    if not parts:
+        read_aoi(series)  # raises its message: no usable polygon
+    return gpd.GeoSeries(parts, crs=series.crs)
+
+
+def _aoi_geometry(aoi, aoi_crs=None, aoi_layer=None):
+    """AOI as a one-shape GeoSeries (the union of its features, repaired), or None."""
+    if aoi is None:
+        return None
+    import geopandas as gpd
+
     from ._io import read_aoi
 
-    geometry, _ = read_aoi(gpd.GeoSeries(series.values, crs=series.crs))
+    series = _aoi_series(aoi, aoi_crs, aoi_layer)
+    geometry, _ = read_aoi(series)
     return gpd.GeoSeries([geometry], crs=series.crs)
 
 
-def _aoi_in(aoi_series, crs):
-    if aoi_series is None:
+def _aoi_in(aoi_parts, crs):
+    """The AOI's parts in ``crs`` as an array of shapes, or None."""
+    if aoi_parts is None:
         return None
-    return aoi_series.to_crs(crs).iloc[0]
+    return np.asarray(aoi_parts.to_crs(crs).values, dtype=object)
 
 
 def _make_grid(crs, ref_transform, res, bounds) -> _Grid:
@@ -1095,7 +1367,7 @@ def _read_to_grid(ds, bidx: int, grid: _Grid, *, kind: str, nodata) -> np.ndarra
 
     t = ds.transform
     if t.b != 0 or t.d != 0 or t.e >= 0:
-        raise ImageryError(f"'{ds.name}' is rotated or south-up; only north-up rasters are read.")
+        raise ImageryError(_say("error.imagery.rotated", name=ds.name))
     bres_x, bres_y = t.a, -t.e
     left, bottom, right, top = grid.bounds
     eps = 1e-6
@@ -1108,13 +1380,7 @@ def _read_to_grid(ds, bidx: int, grid: _Grid, *, kind: str, nodata) -> np.ndarra
     ir0, ir1 = max(r0, 0), min(r1, ds.height)
     if ic1 > ic0 and ir1 > ir0:
         window = Window(ic0, ir0, ic1 - ic0, ir1 - ir0)
-        try:
-            raw = ds.read(bidx, window=window)
-        except Exception as exc:
-            raise ImageryError(
-                f"Cannot read band {bidx} of '{ds.name}' (window {window}): {exc}. The file may "
-                f"be truncated or corrupt; download it again."
-            ) from exc
+        raw = ds.read(bidx, window=window)  # a truncated file: see _band_pixels
         values = raw.astype(np.float32)
         if nodata is not None and kind == "value":
             values[raw == nodata] = np.nan
@@ -1239,30 +1505,246 @@ def read_time_series(
     CRSError
         If the scenes lie in more than one CRS (use :func:`read_stacks`).
     """
-    stacks = read_stacks(
-        scenes,
-        aoi=aoi,
-        bands=bands,
-        indices=indices,
-        period=period,
-        grid=grid,
-        mask=mask,
-        scl_classes=scl_classes,
-        qa_bits=qa_bits,
-        margin=margin,
-        boa_offset=boa_offset,
-        on_error=on_error,
-        aoi_crs=aoi_crs,
-        aoi_layer=aoi_layer,
-        progress=progress,
-    )
+    options = _ReadOptions.parse(
+        bands=bands, indices=indices, grid=grid, mask=mask, scl_classes=scl_classes,
+        qa_bits=qa_bits, margin=margin, boa_offset=boa_offset, on_error=on_error,
+    )  # fmt: skip
+    area = (aoi, aoi_crs, aoi_layer)
+    stacks = _read_stacks(scenes, options, area=area, period=period, progress=progress)
     if len(stacks) > 1:
         grids = "; ".join(f"{s.meta['crs_name']} ({len(s.meta['scenes'])} scenes)" for s in stacks)
-        raise CRSError(
-            f"The scenes lie on {len(stacks)} grids: {grids}. They are never resampled across "
-            f"UTM zones; use ntmgis.read_stacks(...) to get one stack per grid."
-        )
+        raise CRSError(_say("error.imagery.several_grids", n=len(stacks), grids=grids))
     return stacks[0]
+
+
+@dataclass
+class _ReadOptions:
+    """What :func:`read_stacks` reads and how: one record shared by the reading steps.
+
+    :func:`read_time_series` and :func:`read_stacks` build it once from their keyword
+    arguments (validating them); the group and scene readers take it instead of a dozen
+    keywords.
+    """
+
+    out_bands: list[str]
+    out_indices: list
+    res_wanted: float | None = None
+    margin: float = 40.0
+    mask: str = "auto"
+    scl_classes: tuple[int, ...] = DEFAULT_SCL_CLASSES
+    qa_bits: tuple[int, ...] = DEFAULT_QA_BITS
+    boa_override: float | None = None
+    on_error: str = "raise"
+
+    @classmethod
+    def parse(cls, *, bands, indices, grid, mask, scl_classes, qa_bits, margin, boa_offset,
+              on_error) -> _ReadOptions:  # fmt: skip
+        """The options from :func:`read_stacks`' arguments, each checked."""
+        _check_on_error(on_error)
+        if isinstance(mask, bool):
+            mask = "auto" if mask else "none"
+        if mask not in ("auto", "none"):
+            raise InputError(_say("error.imagery.mask", mask=repr(mask)))
+        scl_classes = tuple(int(c) for c in scl_classes)
+        scl_mask(np.zeros(1), scl_classes)  # validates the classes
+        qa_bits = tuple(int(b) for b in qa_bits)
+        qa_pixel_mask(np.zeros(1), qa_bits)
+        out_bands = [_output_band(b) for b in bands or []]
+        if indices is None and not out_bands:
+            indices = ["ndvi"]
+        return cls(
+            out_bands=out_bands,
+            out_indices=[get_index(i) for i in indices or []],
+            res_wanted=_parse_grid(grid),
+            margin=margin,
+            mask=mask,
+            scl_classes=scl_classes,
+            qa_bits=qa_bits,
+            boa_override=boa_offset,
+            on_error=on_error,
+        )
+
+    @property
+    def needed(self) -> list[str]:
+        """Every band read: the output bands and those the indices use."""
+        index_bands = [b for idx in self.out_indices for b in idx.bands]
+        return list(dict.fromkeys(self.out_bands + index_bands))
+
+    @property
+    def variables(self) -> list[str]:
+        """Output variables in order: bands, then indices."""
+        return self.out_bands + [idx.name for idx in self.out_indices]
+
+
+def _check_on_error(on_error) -> None:
+    if on_error not in ("raise", "skip"):
+        raise InputError(_say("error.imagery.on_error", value=repr(on_error)))
+
+
+def _output_band(name) -> str:
+    """A requested output band as its common name (``"B04"`` -> ``"red"``)."""
+    found = _band_from_tokens([str(name)], None, None) or _band_from_tokens(
+        [str(name)], "landsat", "landsat-8"
+    )
+    if found is None or found in _MASK_BANDS:
+        raise InputError(_say("error.imagery.band_name", band=name, known=", ".join(COMMON_BANDS)))
+    return found
+
+
+def _as_scenes(scenes, on_error: str) -> tuple[list[Scene], list[dict]]:
+    """Scenes as given, or discovered (with what discovery skipped, as skip records)."""
+    if isinstance(scenes, list) and all(isinstance(s, Scene) for s in scenes):
+        return scenes, []
+    skipped = []
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        scenes = find_scenes(scenes, on_error=on_error)
+    for w in caught:  # re-emit here; remember what discovery skipped
+        what = getattr(w.message, "what", None)
+        if what == _SKIPPED:
+            text = str(w.message)
+            reason = text.split(": ", 1)[1] if ": " in text else text
+            skipped.append({"scene": w.message.where, "date": None, "reason": reason})
+        if issubclass(w.category, NtmgisWarning):
+            warn(str(w.message), w.category, where=w.message.where, what=what)
+        else:
+            _warnings.warn(w.message, w.category, stacklevel=3)
+    return scenes, skipped
+
+
+class _Reader:
+    """Reads scenes group by group onto grids, keeping what it skipped and its progress."""
+
+    def __init__(self, options: _ReadOptions, progress: Callable | None, skipped=()):
+        self.options = options
+        self.progress = progress
+        self.skipped: list[dict] = list(skipped)
+        self.done = 0
+        self.total = 1
+        self.outside: list[str] = []  # scenes skipped as not covering the AOI
+
+    def fail(self, scene: Scene, exc: Exception) -> None:
+        """Raise ``exc`` (``on_error="raise"``) or record and report the scene as skipped."""
+        if self.options.on_error == "raise":
+            raise exc
+        self.skipped.append({"scene": scene.id, "date": _iso(scene.date), "reason": str(exc)})
+        warn(_say(_SKIPPED, where=scene.label, reason=exc), ImageryWarning, where=scene.id,
+             what=_SKIPPED)  # fmt: skip
+
+    def guard(self, scene: Scene, func):
+        """``func()``, or None when the scene's files fail (then :meth:`fail`)."""
+        try:
+            return func()
+        except CancelledError:
+            raise
+        except _SCENE_ERRORS + _rasterio_errors() as exc:
+            self.fail(scene, _scene_error(exc, scene.properties.get("source", scene.id)))
+            return None
+
+    def group_by_crs(self, scenes: list[Scene]) -> list[tuple[object, list[Scene]]]:
+        """Scenes with every needed band and a readable header, grouped by CRS."""
+        needed = self.options.needed
+        groups: dict[str, list[Scene]] = {}
+        crs_of: dict[str, object] = {}
+        for scene in scenes:
+            missing = [b for b in needed if b not in scene.bands]
+            if missing:
+                self.fail(scene, SchemaError(_say(
+                    "error.imagery.missing_band", scene=scene.label, bands=", ".join(missing),
+                    variables=", ".join(self.options.variables),
+                    have=", ".join(sorted(scene.bands)),
+                    where=scene.properties.get("source", scene.id),
+                )))  # fmt: skip
+                continue
+            if self.guard(scene, lambda s=scene: _fill_from_header(s) or True) is None:
+                continue
+            key = scene.crs.to_wkt()
+            crs_of[key] = scene.crs
+            groups.setdefault(key, []).append(scene)
+        self.total = max(sum(len(g) for g in groups.values()), 1)
+        order = sorted(groups, key=lambda k: _crs_name(crs_of[k]))
+        return [(crs_of[k], groups[k]) for k in order]
+
+    def covering(self, crs, members: list[Scene], aoi) -> list[Scene]:
+        """The members whose bounds meet the AOI; the others skipped and reported."""
+        if aoi is None:
+            return members
+        kept = []
+        for scene in members:
+            if _intersects(scene.bounds, aoi):
+                kept.append(scene)
+                continue
+            self.skipped.append({"scene": scene.id, "date": _iso(scene.date),
+                                 "reason": _say("warning.imagery.outside_reason",
+                                                crs=_crs_name(crs))})  # fmt: skip
+            warn(_say("warning.imagery.outside", scene=scene.label), ImageryWarning,
+                 where=scene.id, what="warning.imagery.outside")  # fmt: skip
+            self.outside.append(scene.id)
+            self.done += 1
+        return kept
+
+    def reference_grid(self, members: list[Scene]):
+        """(transform, resolution) of the first readable scene's finest needed band.
+
+        A scene whose files cannot be opened is removed from ``members`` (and failed).
+        """
+        for scene in list(members):
+
+            def finest(scene=scene):
+                best = None
+                for band in self.options.needed:
+                    with _open(scene.bands[band].href) as ds:
+                        if best is None or ds.res[0] < best[1]:
+                            best = (ds.transform, ds.res[0])
+                return best
+
+            found = self.guard(scene, finest)
+            if found is not None:
+                return found
+            members.remove(scene)
+        return None
+
+    def group_grid(self, crs, members: list[Scene], aoi):
+        """The grid of one CRS group and the AOI pixel mask on it (None: nothing readable)."""
+        ref = self.reference_grid(members)
+        if ref is None:
+            return None, None
+        ref_transform, ref_res = ref
+        res = self.options.res_wanted or ref_res
+        margin = self.options.margin
+        if aoi is not None:
+            aoi = _clip_to_scenes(aoi, members)
+            minx, miny, maxx, maxy = _total_bounds(aoi)
+            area = (minx - margin, miny - margin, maxx + margin, maxy + margin)
+        else:
+            boxes = np.array([m.bounds for m in members])
+            area = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max())
+        grid = _make_grid(crs, ref_transform, res, area)
+        if aoi is None:
+            return grid, np.ones((grid.height, grid.width), dtype=bool)
+        from rasterio.features import geometry_mask
+
+        inside = geometry_mask(
+            list(aoi), out_shape=(grid.height, grid.width), transform=grid.transform, invert=True
+        )
+        return grid, inside
+
+    def read_group(self, crs, members: list[Scene], aoi) -> RasterStack | None:
+        """One CRS group's scenes as one stack (None when none could be read)."""
+        grid, inside = self.group_grid(crs, members, aoi)
+        if grid is None:
+            return None
+        layers = _Layers(self.options, grid, inside)
+        for scene in members:
+            _progress.report(self.progress, self.done / self.total, f"Reading {scene.id}")
+            self.done += 1
+            read = self.guard(
+                scene, lambda s=scene: _read_scene(s, grid=grid, options=self.options)
+            )
+            if read is not None:
+                layers.add(scene, read)
+        layers.warn_offsets()
+        return layers.stack(crs)
 
 
 def read_stacks(
@@ -1327,306 +1809,155 @@ def read_stacks(
     ImageryError
         If a raster cannot be read (names the file), or no scene covers the AOI.
     """
-    if on_error not in ("raise", "skip"):
-        raise InputError(f"on_error must be 'raise' or 'skip', not {on_error!r}.")
-    if isinstance(mask, bool):
-        mask = "auto" if mask else "none"
-    if mask not in ("auto", "none"):
-        raise InputError(f"mask must be 'auto' or 'none', not {mask!r}.")
-    scl_classes = tuple(int(c) for c in scl_classes)
-    scl_mask(np.zeros(1), scl_classes)  # validates the classes
-    qa_bits = tuple(int(b) for b in qa_bits)
-    qa_pixel_mask(np.zeros(1), qa_bits)
-    discovery_errors: list[tuple[str, str]] = []
-    if not isinstance(scenes, list) or not all(isinstance(s, Scene) for s in scenes):
-        with _warnings.catch_warnings(record=True) as caught:
-            _warnings.simplefilter("always")
-            scenes = find_scenes(scenes, on_error=on_error)
-        for w in caught:  # re-emit here; remember what discovery skipped
-            if getattr(w.message, "what", None) == "skipped":
-                text = str(w.message)
-                reason = text.split(": ", 1)[1] if ": " in text else text
-                discovery_errors.append((w.message.where, reason))
-            if issubclass(w.category, NtmgisWarning):
-                _warn(str(w.message), where=w.message.where, what=w.message.what)
-            else:
-                _warnings.warn(w.message, w.category, stacklevel=2)
+    options = _ReadOptions.parse(
+        bands=bands, indices=indices, grid=grid, mask=mask, scl_classes=scl_classes,
+        qa_bits=qa_bits, margin=margin, boa_offset=boa_offset, on_error=on_error,
+    )  # fmt: skip
+    area = (aoi, aoi_crs, aoi_layer)
+    return _read_stacks(scenes, options, area=area, period=period, progress=progress)
+
+
+def _read_stacks(scenes, options: _ReadOptions, *, area, period, progress) -> list[RasterStack]:
+    """:func:`read_stacks` with its options parsed; ``area`` is ``(aoi, aoi_crs, aoi_layer)``."""
+    scenes, discovery_skipped = _as_scenes(scenes, options.on_error)
     window = parse_period(period)
     if window is not None:
         scenes = [s for s in scenes if s.date is None or window[0] <= s.date <= window[1]]
     if not scenes:
-        raise ImageryError(f"No scene in period {period}.")
-    out_bands = []
-    for b in bands or []:
-        name = _band_from_tokens([str(b)], None, None) or _band_from_tokens(
-            [str(b)], "landsat", "landsat-8"
-        )
-        if name is None or name in _MASK_BANDS:
-            raise InputError(
-                f"'{b}' is not a reflectance band name; use {', '.join(COMMON_BANDS)} or "
-                f"B01-B12/B8A."
-            )
-        out_bands.append(name)
-    if indices is None and not out_bands:
-        indices = ["ndvi"]
-    out_indices = [get_index(i) for i in indices or []]
-    needed = list(dict.fromkeys(out_bands + [b for idx in out_indices for b in idx.bands]))
-    variables = out_bands + [idx.name for idx in out_indices]
-    res_wanted = _parse_grid(grid)
-    aoi_series = _aoi_geometry(aoi, aoi_crs, aoi_layer)
-
-    skipped: list[dict] = [
-        {"scene": where, "date": None, "reason": reason} for where, reason in discovery_errors
-    ]
-
-    def fail(scene: Scene, exc: Exception):
-        if on_error == "raise":
-            raise exc
-        skipped.append({"scene": scene.id, "date": _iso(scene.date), "reason": str(exc)})
-        _warn(f"Skipped scene {scene.label}: {exc}", where=scene.id, what="skipped")
-
-    # check bands and headers; group by CRS
-    groups: dict[str, list[Scene]] = {}
-    crs_of: dict[str, object] = {}
-    for scene in scenes:
-        missing = [b for b in needed if b not in scene.bands]
-        if missing:
-            where = scene.properties.get("source", scene.id)
-            fail(
-                scene,
-                SchemaError(
-                    f"Scene {scene.label} has no band {', '.join(missing)} (needed for "
-                    f"{', '.join(variables)}); its bands: {', '.join(sorted(scene.bands))} in "
-                    f"'{where}'. Download the band or drop the index that needs it."
-                ),
-            )
-            continue
-        try:
-            _fill_from_header(scene)
-        except CancelledError:
-            raise
-        except _SCENE_ERRORS + _rasterio_errors() as exc:
-            fail(scene, _scene_error(exc, scene.properties.get("source", scene.id)))
-            continue
-        key = scene.crs.to_wkt()
-        crs_of[key] = scene.crs
-        groups.setdefault(key, []).append(scene)
-
+        raise ImageryError(_say("error.imagery.no_scene_in_period", period=period))
+    aoi_parts = _aoi_parts(*area)
+    reader = _Reader(options, progress, discovery_skipped)
     stacks: list[RasterStack] = []
-    total = max(sum(len(g) for g in groups.values()), 1)
-    done = 0
-    for key in sorted(groups, key=lambda k: _crs_name(crs_of[k])):
-        crs = crs_of[key]
-        aoi_geom = _aoi_in(aoi_series, crs)
-        members = []
-        for scene in groups[key]:
-            if aoi_geom is not None and not _intersects(scene.bounds, aoi_geom):
-                skipped.append(
-                    {
-                        "scene": scene.id,
-                        "date": _iso(scene.date),
-                        "reason": f"does not cover the area of interest ({_crs_name(crs)})",
-                    }
-                )
-                _warn(f"Scene {scene.label} does not cover the area of interest; skipped.",
-                      where=scene.id, what="outside")  # fmt: skip
-                done += 1
-                continue
-            members.append(scene)
+    for crs, members in reader.group_by_crs(scenes):
+        aoi_here = _aoi_in(aoi_parts, crs)
+        members = reader.covering(crs, members, aoi_here)
         if not members:
             continue
-        stack = _read_group(
-            members,
-            crs=crs,
-            aoi_geom=aoi_geom,
-            needed=needed,
-            out_bands=out_bands,
-            out_indices=out_indices,
-            res_wanted=res_wanted,
-            margin=margin,
-            mask=mask,
-            scl_classes=scl_classes,
-            qa_bits=qa_bits,
-            boa_override=boa_offset,
-            fail=fail,
-            progress=progress,
-            done=done,
-            total=total,
-        )
-        done += len(members)
+        stack = reader.read_group(crs, members, aoi_here)
         if stack is not None:
             stacks.append(stack)
     for stack in stacks:
-        stack.meta["skipped"] = list(skipped)
+        stack.meta["skipped"] = list(reader.skipped)
+    _warn_skipped_all(reader)
     if not stacks:
-        outside = [s for s in skipped if "does not cover the area" in str(s["reason"])]
-        if skipped and len(outside) == len(skipped) and aoi_series is not None:
-            raise ImageryError(_outside_message(aoi_series, scenes, len(outside)))
-        reasons = "; ".join(f"{s['scene']}: {s['reason']}" for s in skipped) or "no scene"
-        raise ImageryError(f"No scene could be read over the area of interest ({reasons}).")
+        raise ImageryError(_nothing_read_message(reader, aoi_parts, scenes))
+    logger.info(
+        "read %d layer(s) on %d grid(s) from %d scene(s); %d skipped",
+        sum(len(s) for s in stacks), len(stacks), len(scenes), len(reader.skipped),
+    )  # fmt: skip
     _progress.report(progress, 1.0, "Scenes read")
     return stacks
 
 
-def _clip_to_scenes(aoi_geom, members):
-    """The part of the AOI these scenes cover (a far parcel does not widen the window)."""
-    from shapely import union_all
+def _warn_skipped_all(reader: _Reader) -> None:
+    """One warning naming every unreadable scene skipped.
+
+    A display that counts the repeats of one kind of warning shows the first one's text
+    only; this one names them all.
+    """
+    unreadable = [s["scene"] for s in reader.skipped if s["scene"] not in reader.outside]
+    if len(unreadable) < 2:
+        return
+    names = ", ".join(Path(str(name)).name for name in unreadable)
+    warn(_say("warning.imagery.skipped_all", n=len(unreadable), scenes=names), ImageryWarning,
+         where=str(unreadable[0]), what="warning.imagery.skipped_all")  # fmt: skip
+
+
+def _nothing_read_message(reader: _Reader, aoi_parts, scenes) -> str:
+    skipped = reader.skipped
+    if skipped and len(reader.outside) == len(skipped) and aoi_parts is not None:
+        return _outside_message(aoi_parts, scenes, len(reader.outside))
+    reasons = "; ".join(f"{s['scene']}: {s['reason']}" for s in skipped)
+    return _say("error.imagery.nothing_read", reasons=reasons or "-")
+
+
+def _total_bounds(geoms) -> tuple[float, float, float, float]:
+    import shapely
+
+    b = shapely.bounds(np.asarray(geoms, dtype=object))
+    return (
+        float(np.nanmin(b[:, 0])),
+        float(np.nanmin(b[:, 1])),
+        float(np.nanmax(b[:, 2])),
+        float(np.nanmax(b[:, 3])),
+    )
+
+
+def _clip_to_scenes(aoi, members):
+    """The parts of the AOI these scenes cover (a far parcel does not widen the window)."""
+    import shapely
     from shapely.geometry import box
 
     boxes = [box(*m.bounds) for m in members if m.bounds is not None]
     if len(boxes) < len(members) or not boxes:
-        return aoi_geom
-    clipped = aoi_geom.intersection(union_all(boxes))
-    return aoi_geom if clipped.is_empty else clipped
+        return aoi
+    cover = boxes[0] if len(boxes) == 1 else shapely.union_all(boxes)
+    clipped = shapely.intersection(aoi, cover)
+    clipped = clipped[~shapely.is_empty(clipped)]
+    return aoi if clipped.size == 0 else clipped
 
 
 def _iso(date) -> str | None:
     return date.isoformat() if date else None
 
 
-def _intersects(bounds, geom) -> bool:
+def _intersects(bounds, geoms) -> bool:
     if bounds is None:
         return True
+    import shapely
     from shapely.geometry import box
 
-    return box(*bounds).intersects(geom)
+    return bool(shapely.intersects(np.asarray(geoms, dtype=object), box(*bounds)).any())
 
 
-def _read_group(
-    members: list[Scene],
-    *,
-    crs,
-    aoi_geom,
-    needed,
-    out_bands,
-    out_indices,
-    res_wanted,
-    margin,
-    mask,
-    scl_classes,
-    qa_bits,
-    boa_override,
-    fail,
-    progress,
-    done,
-    total,
-) -> RasterStack | None:
-    from .indices import compute_index
+class _Layers:
+    """The layers of one grid, filled scene by scene, and their metadata."""
 
-    # the grid: resolution and origin from the first readable scene's finest needed band
-    ref_transform, ref_res = None, None
-    for scene in list(members):
-        try:
-            for band in needed:
-                with _open(scene.bands[band].href) as ds:
-                    if ref_res is None or ds.res[0] < ref_res:
-                        ref_res, ref_transform = ds.res[0], ds.transform
-            break
-        except CancelledError:
-            raise
-        except _SCENE_ERRORS + _rasterio_errors() as exc:
-            ref_transform, ref_res = None, None
-            members.remove(scene)
-            fail(scene, _scene_error(exc, scene.properties.get("source", scene.id)))
-    if ref_transform is None:
-        return None
-    res = res_wanted or ref_res
-    if aoi_geom is not None:
-        aoi_geom = _clip_to_scenes(aoi_geom, members)
-        minx, miny, maxx, maxy = aoi_geom.bounds
-        area = (minx - margin, miny - margin, maxx + margin, maxy + margin)
-    else:
-        boxes = np.array([m.bounds for m in members])
-        area = (boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max())
-    grid = _make_grid(crs, ref_transform, res, area)
-    if aoi_geom is not None:
-        from rasterio.features import geometry_mask
+    def __init__(self, options: _ReadOptions, grid: _Grid, inside: np.ndarray):
+        self.options = options
+        self.grid = grid
+        self.inside = inside
+        self.aoi_pixels = int(inside.sum())
+        self.layers: dict[str, np.ndarray] = {}
+        self.meta: dict[str, dict] = {}
+        self.scenes: list[dict] = []
+        self.offset_notes: list[str] = []
+        self.unknown_baseline: list[Scene] = []
 
-        inside = geometry_mask(
-            [aoi_geom], out_shape=(grid.height, grid.width), transform=grid.transform, invert=True
-        )
-    else:
-        inside = np.ones((grid.height, grid.width), dtype=bool)
-    aoi_pixels = int(inside.sum())
+    def add(self, scene: Scene, read: _SceneRead) -> None:
+        """Add one scene's outputs; a second scene of a date on this grid fills the gaps."""
+        from .indices import compute_index
 
-    layers: dict[str, np.ndarray] = {}
-    layer_meta: dict[str, dict] = {}
-    scene_meta = []
-    offset_notes = []
-    unknown_baseline = []
-    for scene in members:
-        _progress.report(progress, done / total, f"Reading {scene.id}")
-        done += 1
-        try:
-            result = _read_scene(
-                scene,
-                grid=grid,
-                needed=needed,
-                mask=mask,
-                scl_classes=scl_classes,
-                qa_bits=qa_bits,
-                boa_override=boa_override,
-            )
-        except CancelledError:
-            raise
-        except _SCENE_ERRORS + _rasterio_errors() as exc:
-            fail(scene, _scene_error(exc, scene.properties.get("source", scene.id)))
-            continue
-        refl, clear, valid, offset, source, notes, masked_by = result
-        if (
-            scene.sensor == "sentinel-2"
-            and scene.processing_baseline is None
-            and source
-            in (
-                "date",
-                "values",
-            )
-        ):
-            unknown_baseline.append(scene)
-        if notes:
-            offset_notes.append(f"{scene.label}: " + "; ".join(notes))
-        n_clear = int(np.count_nonzero(clear & inside))
-        n_valid = int(np.count_nonzero(valid & inside))
-        values = {b: np.where(clear, refl[b], np.nan).astype(np.float32) for b in needed}
-        outputs = {b: values[b] for b in out_bands}
-        for idx in out_indices:
+        if scene.sensor == "sentinel-2" and scene.processing_baseline is None:
+            if read.offset_source in ("date", "values"):
+                self.unknown_baseline.append(scene)
+        if read.notes:
+            self.offset_notes.append(f"{scene.label}: " + "; ".join(read.notes))
+        n_clear = int(np.count_nonzero(read.clear & self.inside))
+        n_valid = int(np.count_nonzero(read.valid & self.inside))
+        values = {b: np.where(read.clear, read.refl[b], np.nan).astype(np.float32)
+                  for b in self.options.needed}  # fmt: skip
+        outputs = {b: values[b] for b in self.options.out_bands}
+        for idx in self.options.out_indices:
             outputs[idx.name] = compute_index(idx, values)
-        prefix = _iso(scene.date) or scene.id
-        status = "ok" if n_clear else "no clear pixel"
-        scene_meta.append(
-            {
-                "scene": scene.id,
-                "date": _iso(scene.date),
-                "sensor": scene.sensor,
-                "platform": scene.platform,
-                "processing_baseline": scene.processing_baseline,
-                "boa_offset": offset,
-                "offset_source": source,
-                "clear_pixels": n_clear,
-                "valid_pixels": n_valid,
-                "aoi_pixels": aoi_pixels,
-                "clear_fraction": n_clear / aoi_pixels if aoi_pixels else 0.0,
-                "mask": masked_by,
-                "status": status,
-            }
-        )
+        self.scenes.append(self._scene_record(scene, read, n_clear, n_valid))
         if n_clear == 0:
-            why = "no valid pixel (outside the swath)" if n_valid == 0 else "fully cloudy"
-            _warn(
-                f"Scene {scene.label} has no clear pixel over the area of interest ({why}); "
-                f"kept as an all-NaN date."
-            )
+            why = _say(f"warning.imagery.why_{'no_data' if n_valid == 0 else 'cloudy'}")
+            warn(_say("warning.imagery.no_clear_pixel", scene=scene.label, why=why),
+                 ImageryWarning, where=scene.id, what="warning.imagery.no_clear_pixel")  # fmt: skip
+        prefix = _iso(scene.date) or scene.id
         for var, arr in outputs.items():
             name = f"{prefix}/{var}"
-            if name in layers:  # same date, same grid (adjacent tile): fill the gaps
-                gap = np.isnan(layers[name]) & ~np.isnan(arr)
-                layers[name][gap] = arr[gap]
-                entry = layer_meta[name]
+            if name in self.layers:  # same date, same grid (adjacent tile): fill the gaps
+                layer = self.layers[name]
+                gap = np.isnan(layer) & ~np.isnan(arr)
+                layer[gap] = arr[gap]
+                entry = self.meta[name]
                 entry["scene"] = f"{entry['scene']}+{scene.id}"
-                entry["clear_pixels"] = int(np.count_nonzero(~np.isnan(layers[name]) & inside))
+                entry["clear_pixels"] = int(np.count_nonzero(~np.isnan(layer) & self.inside))
                 continue
-            layers[name] = arr
-            layer_meta[name] = {
+            self.layers[name] = arr
+            self.meta[name] = {
                 "name": name,
                 "date": _iso(scene.date),
                 "variable": var,
@@ -1634,43 +1965,64 @@ def _read_group(
                 "sensor": scene.sensor,
                 "clear_pixels": n_clear,
                 "valid_pixels": n_valid,
-                "aoi_pixels": aoi_pixels,
-                "boa_offset": offset,
-                "offset_source": source,
+                "aoi_pixels": self.aoi_pixels,
+                "boa_offset": read.offset,
+                "offset_source": read.offset_source,
             }
-    if unknown_baseline:
-        labels = ", ".join(s.label for s in unknown_baseline)
-        _warn(
-            f"Processing baseline unknown for {len(unknown_baseline)} Sentinel-2 scene(s) "
-            f"({labels}): BOA_ADD_OFFSET decided from the acquisition date (0 before "
-            f"2022-01-25, -1000 from it; from the values when undated) and checked against "
-            f"the values."
+
+    def _scene_record(self, scene: Scene, read: _SceneRead, n_clear: int, n_valid: int) -> dict:
+        return {
+            "scene": scene.id,
+            "date": _iso(scene.date),
+            "sensor": scene.sensor,
+            "platform": scene.platform,
+            "processing_baseline": scene.processing_baseline,
+            "boa_offset": read.offset,
+            "offset_source": read.offset_source,
+            "clear_pixels": n_clear,
+            "valid_pixels": n_valid,
+            "aoi_pixels": self.aoi_pixels,
+            "clear_fraction": n_clear / self.aoi_pixels if self.aoi_pixels else 0.0,
+            "mask": read.masked_by,
+            "status": "ok" if n_clear else "no clear pixel",
+        }
+
+    def warn_offsets(self) -> None:
+        """The group's BOA_ADD_OFFSET warnings: unknown baselines, value-check findings."""
+        if self.unknown_baseline:
+            labels = ", ".join(s.label for s in self.unknown_baseline)
+            warn(_say("warning.imagery.unknown_baseline", n=len(self.unknown_baseline),
+                      scenes=labels), ImageryWarning, where=self.unknown_baseline[0].id,
+                 what="warning.imagery.unknown_baseline")  # fmt: skip
+        if self.offset_notes:
+            warn(_say("warning.imagery.offset_check", notes=" | ".join(self.offset_notes)),
+                 ImageryWarning, where=self.offset_notes[0].split(":", 1)[0],
+                 what="warning.imagery.offset_check")  # fmt: skip
+
+    def stack(self, crs) -> RasterStack | None:
+        """The layers by date, then the requested variable order (None when empty)."""
+        if not self.layers:
+            return None
+        var_rank = {v: i for i, v in enumerate(self.options.variables)}
+        order = sorted(
+            self.layers,
+            key=lambda n: (
+                self.meta[n]["date"] or "",
+                n.rsplit("/", 1)[0],
+                var_rank[self.meta[n]["variable"]],
+            ),
         )
-    if offset_notes:
-        _warn("BOA_ADD_OFFSET check: " + " | ".join(offset_notes))
-    if not layers:
-        return None
-    # by date, then the requested variable order
-    var_rank = {v: i for i, v in enumerate(out_bands + [i.name for i in out_indices])}
-    order = sorted(
-        layers,
-        key=lambda n: (
-            layer_meta[n]["date"] or "",
-            n.rsplit("/", 1)[0],
-            var_rank[layer_meta[n]["variable"]],
-        ),
-    )
-    data = np.stack([layers[n] for n in order]).astype(np.float32)
-    meta = {
-        "layers": [layer_meta[n] for n in order],
-        "scenes": scene_meta,
-        "crs_name": _crs_name(crs),
-        "grid": grid.res,
-        "aoi_pixels": aoi_pixels,
-        "aoi_mask": inside,
-        "variables": list(var_rank),
-    }
-    return RasterStack(data, grid.transform, crs, order, meta=meta)
+        data = np.stack([self.layers[n] for n in order]).astype(np.float32)
+        meta = {
+            "layers": [self.meta[n] for n in order],
+            "scenes": self.scenes,
+            "crs_name": _crs_name(crs),
+            "grid": self.grid.res,
+            "aoi_pixels": self.aoi_pixels,
+            "aoi_mask": self.inside,
+            "variables": list(var_rank),
+        }
+        return RasterStack(data, self.grid.transform, crs, order, meta=meta)
 
 
 #: The smallest C2 L2 DN with a positive reflectance (DN * 0.0000275 - 0.2 > 0).
@@ -1681,13 +2033,11 @@ def _check_landsat_scale(scene, dns, dtypes, float_input, valid) -> None:
     """Warn when the C2 L2 scale does not fit the data (8-bit bands, all-negative values)."""
     small = [b for b, t in dtypes.items() if not float_input[b] and t.itemsize == 1]
     if small:
-        _warn(
-            f"Landsat scene {scene.label}: band(s) {', '.join(small)} are 8-bit, but the "
-            "Collection 2 Level-2 scale (DN x 0.0000275 - 0.2) expects 16-bit surface "
-            "reflectance: every value would be negative. Use the Level-2 SR_B* files (not "
-            "a rescaled or Level-1 product).",
+        warn(
+            _say("warning.imagery.landsat_scale", scene=scene.label, bands=", ".join(small)),
+            ImageryWarning,
             where=scene.id,
-            what="landsat_scale",
+            what="warning.imagery.landsat_scale",
         )
         return
     for band, arr in dns.items():
@@ -1695,81 +2045,100 @@ def _check_landsat_scale(scene, dns, dtypes, float_input, valid) -> None:
             continue
         values = arr[valid & np.isfinite(arr)]
         if values.size >= 10 and np.percentile(values, 99) < _LANDSAT_ZERO_DN:
-            _warn(
-                f"Landsat scene {scene.label}: 99 % of band '{band}' lies below DN "
-                f"{_LANDSAT_ZERO_DN:.0f}, so its Collection 2 Level-2 reflectance is negative "
-                "almost everywhere. Is it a Level-2 surface-reflectance product?",
+            warn(
+                _say("warning.imagery.landsat_scale_low", scene=scene.label, band=band,
+                     dn=f"{_LANDSAT_ZERO_DN:.0f}"),
+                ImageryWarning,
                 where=scene.id,
-                what="landsat_scale",
-            )
+                what="warning.imagery.landsat_scale_low",
+            )  # fmt: skip
             return
 
 
 def _band_pixels(scene, band, source, ds, grid, *, kind, nodata):
     """:func:`_read_to_grid`, a truncated or corrupt file an ImageryError naming it."""
-    import rasterio.errors
-
     try:
         return _read_to_grid(ds, source.index, grid, kind=kind, nodata=nodata)
-    except rasterio.errors.RasterioError as exc:
-        raise ImageryError(
-            f"Scene {scene.label}: band '{band}' ('{source.href}') cannot be read ({exc}). "
-            "The file is truncated or corrupt: download it again or remove the scene."
-        ) from exc
+    except CancelledError:
+        raise
+    except NtmgisError:
+        raise
+    except Exception as exc:  # GDAL, rasterio or a decoder: the file cannot be read
+        date = _iso(scene.date) or "?"
+        raise ImageryError(_say("error.imagery.band_unreadable", band=band, date=date,
+                                href=source.href, error=_gdal_text(exc))) from exc  # fmt: skip
 
 
-def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_override):
+def _gdal_text(exc: Exception) -> str:
+    """GDAL's message without its pointer to a traceback the user never sees."""
+    text = str(exc).replace("See previous exception for details.", "").strip()
+    return text.rstrip(".") or type(exc).__name__
+
+
+class _SceneRead(NamedTuple):
+    """One scene read onto a grid: reflectance per band, masks, BOA offset decision."""
+
+    refl: dict
+    clear: np.ndarray
+    valid: np.ndarray
+    offset: float | None
+    offset_source: str | None
+    notes: list
+    masked_by: str
+
+
+def _band_dns(scene: Scene, band: str, grid) -> tuple[np.ndarray, np.dtype]:
+    """One band's DNs on ``grid`` (float, NaN for nodata/outside) and the file's dtype."""
+    source = scene.bands[band]
+    with _open(source.href) as ds:
+        if ds.crs != scene.crs:
+            raise CRSError(_say("error.imagery.band_crs", band=band, scene=scene.label,
+                                href=source.href, crs=_crs_name(ds.crs),
+                                scene_crs=_crs_name(scene.crs)))  # fmt: skip
+        if source.index > ds.count:
+            raise SchemaError(
+                _say("error.imagery.band_index", band=band, scene=scene.label,
+                     index=source.index, href=source.href, count=ds.count)
+            )  # fmt: skip
+        dtype = np.dtype(ds.dtypes[source.index - 1])
+        nodata = source.nodata if source.nodata is not None else ds.nodatavals[source.index - 1]
+        if nodata is None and not np.issubdtype(dtype, np.floating):
+            nodata = 0  # L2A and C2 L2 use 0 for no data
+        return _band_pixels(scene, band, source, ds, grid, kind="value", nodata=nodata), dtype
+
+
+def _cloud_mask(scene: Scene, grid, options: _ReadOptions, shape) -> tuple[np.ndarray, str]:
+    """(masked pixels, mask band used) from SCL or QA_PIXEL; nodata only without one."""
+    mask_band = "scl" if scene.sensor == "sentinel-2" else "qa_pixel"
+    if options.mask != "auto" or mask_band not in scene.bands:
+        return np.zeros(shape, dtype=bool), "nodata"
+    source = scene.bands[mask_band]
+    with _open(source.href) as ds:
+        classes = _band_pixels(scene, mask_band, source, ds, grid, kind="class", nodata=None)
+    outside = ~np.isfinite(classes)
+    codes = np.where(outside, 0, classes).astype(np.int64)
+    if mask_band == "scl":
+        return scl_mask(codes, options.scl_classes) | outside, mask_band
+    return qa_pixel_mask(codes, options.qa_bits) | outside, mask_band
+
+
+def _read_scene(scene: Scene, *, grid, options: _ReadOptions) -> _SceneRead:
     """Read one scene onto ``grid``: reflectance per band, clear and valid masks."""
     dns: dict[str, np.ndarray] = {}
-    float_input: dict[str, bool] = {}
     dtypes: dict[str, np.dtype] = {}
-    for band in needed:
-        source = scene.bands[band]
-        with _open(source.href) as ds:
-            if ds.crs != scene.crs:
-                raise CRSError(
-                    f"Band '{band}' of scene {scene.label} ('{source.href}') is in "
-                    f"{_crs_name(ds.crs)}, its other bands in {_crs_name(scene.crs)}."
-                )
-            if source.index > ds.count:
-                raise SchemaError(
-                    f"Scene {scene.label}: band '{band}' should be band {source.index} of "
-                    f"'{source.href}', which has {ds.count}."
-                )
-            nodata = source.nodata if source.nodata is not None else ds.nodatavals[source.index - 1]
-            if nodata is None and not np.issubdtype(
-                np.dtype(ds.dtypes[source.index - 1]), np.floating
-            ):
-                nodata = 0  # L2A and C2 L2 use 0 for no data
-            float_input[band] = np.issubdtype(np.dtype(ds.dtypes[source.index - 1]), np.floating)
-            dtypes[band] = np.dtype(ds.dtypes[source.index - 1])
-            dns[band] = _band_pixels(scene, band, source, ds, grid, kind="value", nodata=nodata)
+    for band in options.needed:
+        dns[band], dtypes[band] = _band_dns(scene, band, grid)
+    float_input = {b: np.issubdtype(t, np.floating) for b, t in dtypes.items()}
     valid = np.ones((grid.height, grid.width), dtype=bool)
     for arr in dns.values():
         valid &= np.isfinite(arr)
-    cloudy = np.zeros_like(valid)
-    masked_by = "nodata"
-    if mask == "auto":
-        mask_band = "scl" if scene.sensor == "sentinel-2" else "qa_pixel"
-        if mask_band in scene.bands:
-            source = scene.bands[mask_band]
-            with _open(source.href) as ds:
-                classes = _band_pixels(scene, mask_band, source, ds, grid, kind="class",
-                                       nodata=None)  # fmt: skip
-            outside = ~np.isfinite(classes)
-            codes = np.where(outside, 0, classes).astype(np.int64)
-            if mask_band == "scl":
-                cloudy = scl_mask(codes, scl_classes) | outside
-            else:
-                cloudy = qa_pixel_mask(codes, qa_bits) | outside
-            masked_by = mask_band
+    cloudy, masked_by = _cloud_mask(scene, grid, options, valid.shape)
     clear = valid & ~cloudy
-    refl: dict[str, np.ndarray] = {}
-    offset, source_name, notes = None, None, []
+    notes: list[str] = []
     if scene.sensor == "landsat":
         _check_landsat_scale(scene, dns, dtypes, float_input, valid)
-        for band, arr in dns.items():
-            refl[band] = arr if float_input[band] else arr * LANDSAT_SCALE + LANDSAT_OFFSET
+        refl = {b: a if float_input[b] else a * LANDSAT_SCALE + LANDSAT_OFFSET
+                for b, a in dns.items()}  # fmt: skip
         offset, source_name = LANDSAT_OFFSET, "landsat-c2"
     elif all(float_input.values()):  # already reflectance (float GeoTIFF): no offset
         refl = dict(dns)
@@ -1780,30 +2149,16 @@ def _read_scene(scene: Scene, *, grid, needed, mask, scl_classes, qa_bits, boa_o
         if sample is not None and sample.size == 0:
             visible = [dns[b][valid] for b in ("blue", "green", "red") if b in dns]
             sample = np.concatenate(visible) if visible else None
-        offset, source_name, notes = boa_offset(scene, sample, override=boa_override)
-        for band, arr in dns.items():
-            refl[band] = arr if float_input[band] else (arr + offset) / S2_QUANTIFICATION
-    return refl, clear, valid, offset, source_name, notes, masked_by
+        offset, source_name, notes = boa_offset(scene, sample, override=options.boa_override)
+        refl = {b: a if float_input[b] else (a + offset) / S2_QUANTIFICATION
+                for b, a in dns.items()}  # fmt: skip
+    return _SceneRead(refl, clear, valid, offset, source_name, notes, masked_by)
 
 
 def _outside_message(aoi_series, scenes, n_outside: int) -> str:
     """Every scene misses the area: most likely the parcels' CRS is wrong; say so, briefly."""
     from pyproj import Transformer
 
-    from . import i18n
-
-    i18n.register(
-        "imagery.aoi_outside_scenes",
-        "Không ảnh nào trong {n} ảnh ({scenes}) phủ vùng cần xét: nhiều khả năng hệ "
-        "tọa độ (CRS) của lớp thửa đất sai. Theo CRS {crs}, các thửa nằm ở kinh độ {lon}, "
-        "vĩ độ {lat}; ảnh phủ kinh độ {scene_lon}, vĩ độ {scene_lat}. Hãy kiểm tra CRS "
-        "của lớp thửa đất (múi VN-2000 của tỉnh, ví dụ EPSG:9209 cho Hà Tĩnh) rồi chạy lại.",
-        "None of the {n} scenes ({scenes}) covers the area of interest: the parcels' coordinate "
-        "reference system (CRS) is most likely wrong. In their CRS {crs} the parcels lie at "
-        "longitude {lon}, latitude {lat}; the scenes cover longitude {scene_lon}, latitude "
-        "{scene_lat}. Check the parcel layer's CRS (the province's VN-2000 zone, e.g. "
-        "EPSG:9209 for Hà Tĩnh) and run again.",
-    )
     crs = aoi_series.crs
     lon0, lat0, lon1, lat1 = aoi_series.to_crs(4326).total_bounds
     boxes = []
@@ -1823,8 +2178,8 @@ def _outside_message(aoi_series, scenes, n_outside: int) -> str:
     name = crs.to_string() if crs is not None else "?"
     ids = [str(getattr(scene, "id", "?")) for scene in scenes]
     listed = ", ".join(ids[:3]) + (f", … (+{len(ids) - 3})" if len(ids) > 3 else "")
-    return i18n.message(
-        "imagery.aoi_outside_scenes",
+    return _say(
+        "error.imagery.aoi_outside_scenes",
         n=n_outside,
         scenes=listed,
         crs=name,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import inspect
+import logging
 import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -26,9 +27,98 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import i18n as _i18n
 from ._io import PathLike
 from .errors import InputError, SchemaError
 from .stack import RasterStack
+
+logger = logging.getLogger(__name__)
+
+#: What the index functions say to people (ntmgis.i18n): Vietnamese first, English too.
+_MESSAGES = {
+    "error.indices.unknown_band": (
+        "'{name}' không phải tên kênh. Các kênh đã biết: {known} (hoặc mã kênh Sentinel-2 "
+        "B01–B12, B8A)",
+        "'{name}' is not a band name. Known bands: {known} (or Sentinel-2 ids B01-B12, B8A)",
+    ),
+    "error.indices.syntax": (
+        "Công thức chỉ số '{text}' không phải biểu thức hợp lệ ({error}). Hãy "
+        "dùng tên kênh, số, + - * / ** và dấu ngoặc, ví dụ '(nir - red) / (nir + red)'.",
+        "Index formula '{text}' is not a valid expression ({error}). Use band names, numbers, "
+        "+ - * / ** and parentheses, e.g. '(nir - red) / (nir + red)'.",
+    ),
+    "error.indices.formula": (
+        "Công thức chỉ số '{text}'{at}: {error}.",
+        "Index formula '{text}'{at}: {error}.",
+    ),
+    "error.indices.column": (" (cột {column})", " (column {column})"),
+    "error.indices.formula_band": (
+        "Công thức chỉ số '{text}' cần kênh '{band}', nhưng kênh này không được cung cấp: hãy "
+        "thêm kênh đó vào ảnh.",
+        "Index formula '{text}' needs band '{band}', not given: add that band to the scenes.",
+    ),
+    "error.indices.bad_name": (
+        "Tên chỉ số '{name}' không dùng được: hãy bắt đầu bằng một chữ cái, sau đó là chữ cái, "
+        "chữ số hoặc '_'.",
+        "Index name '{name}' is not usable: start with a letter, then letters, digits or '_'.",
+    ),
+    "error.indices.exists": (
+        "Chỉ số '{name}' đã có; hãy chọn tên khác, hoặc cho phép thay thế (overwrite=True).",
+        "Index '{name}' already exists; choose another name or pass overwrite=True to replace it.",
+    ),
+    "error.indices.band_name": (
+        "Chỉ số '{name}': '{band}' không phải tên kênh. Các kênh đã biết: {known}.",
+        "Index '{name}': '{band}' is not a band name. Known bands: {known}.",
+    ),
+    "error.indices.formula_type": (
+        "Chỉ số '{name}': hãy cho một công thức (chuỗi) hoặc một hàm, không phải {formula}.",
+        "Index '{name}': give a formula string or a function, not {formula}.",
+    ),
+    "error.indices.unknown_index": (
+        "Không có chỉ số '{name}'. Các chỉ số đã biết: {known}; có thể thêm chỉ số bằng "
+        "ntmgis.register_index(tên, công thức) hoặc ntmgis indices --formula.",
+        "Unknown index '{name}'. Known: {known}; add one with ntmgis.register_index(name, "
+        "formula) or ntmgis indices --formula.",
+    ),
+    "error.indices.missing_bands": (
+        "Chỉ số '{name}' cần kênh {bands}; các kênh có: {given}. Hãy tải thêm kênh đó hoặc bỏ "
+        "chỉ số này.",
+        "Index '{name}' needs band(s) {bands}; given: {given}. Fetch that band or drop the index.",
+    ),
+    "error.indices.period_form": (
+        "Khoảng thời gian '{period}' phải có dạng BẮT_ĐẦU:KẾT_THÚC, ví dụ 2020-01-01:2020-12-31.",
+        "Period '{period}' must be START:END, e.g. 2020-01-01:2020-12-31.",
+    ),
+    "error.indices.period_pair": (
+        "Khoảng thời gian {period} phải là một cặp (bắt đầu, kết thúc).",
+        "Period {period} must be a pair (start, end).",
+    ),
+    "error.indices.period_date": (
+        "Khoảng thời gian {period}: '{value}' không phải ngày (hãy viết NNNN-TT-NN, ví dụ "
+        "2020-01-31).",
+        "Period {period}: '{value}' is not a date (use YYYY-MM-DD).",
+    ),
+    "error.indices.period_order": (
+        "Khoảng thời gian {period} có ngày bắt đầu sau ngày kết thúc: hãy đổi chỗ hai ngày.",
+        "Period {period} starts after it ends: swap the two dates.",
+    ),
+    "error.indices.composite_stat": (
+        "Không có thống kê tổng hợp {bad}; hãy dùng {known}.",
+        "Unknown composite statistic(s) {bad}; use {known}.",
+    ),
+    "error.indices.several_variables": (
+        "Chồng ảnh có nhiều biến ({found}): hãy chọn một biến để tổng hợp.",
+        "The stack holds several variables ({found}); choose one with variable=...",
+    ),
+    "error.indices.no_layer": (
+        "Không có lớp '{variable}'{where} để tổng hợp; các lớp: {layers}.",
+        "No '{variable}' layer{where} to composite; layers: {layers}.",
+    ),
+    "error.indices.in_period": (" trong khoảng {period}", " in period {period}"),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    _i18n.register(_key, _vi, _en)
+_say = _i18n.message
 
 __all__ = [
     "BAND_ALIASES",
@@ -132,22 +222,16 @@ def parse_formula(formula: str) -> tuple[Callable[..., np.ndarray], tuple[str, .
     text = str(formula).strip()
 
     def unknown(name):
-        return (
-            f"'{name}' is not a band name. Known bands: {', '.join(COMMON_BANDS)} (or "
-            "Sentinel-2 ids B01-B12, B8A)"
-        )
+        return _say("error.indices.unknown_band", name=name, known=", ".join(COMMON_BANDS))
 
     grammar = replace(FORMULA, resolve=_canonical_band, unknown=unknown)
     try:
         expression = parse(text, grammar)
     except ExpressionError as exc:
         if str(exc).startswith("syntax error"):
-            raise InputError(
-                f"Index formula '{text}' is not a valid expression ({exc}). Use band names, "
-                f"numbers, + - * / ** and parentheses, e.g. '(nir - red) / (nir + red)'."
-            ) from None
-        at = f" (column {exc.column})" if exc.column else ""
-        raise InputError(f"Index formula '{text}'{at}: {exc}.") from None
+            raise InputError(_say("error.indices.syntax", text=text, error=exc)) from None
+        at = _say("error.indices.column", column=exc.column) if exc.column else ""
+        raise InputError(_say("error.indices.formula", text=text, at=at, error=exc)) from None
     bands = list(expression.names)
     evaluate = expression.evaluate
 
@@ -155,7 +239,7 @@ def parse_formula(formula: str) -> tuple[Callable[..., np.ndarray], tuple[str, .
         env = {}
         for band in bands:
             if band not in arrays:
-                raise SchemaError(f"Index formula '{text}' needs band '{band}', not given.")
+                raise SchemaError(_say("error.indices.formula_band", text=text, band=band))
             env[band] = np.asarray(arrays[band], dtype=np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
             return np.asarray(evaluate(env), dtype=np.float64)
@@ -242,11 +326,9 @@ def register_index(
     """
     key = str(name).strip().lower()
     if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
-        raise InputError(
-            f"Index name '{name}' is not usable: start with a letter, then letters, digits or '_'."
-        )
+        raise InputError(_say("error.indices.bad_name", name=name))
     if key in INDICES and not overwrite:
-        raise InputError(f"Index '{key}' already exists; pass overwrite=True to replace it.")
+        raise InputError(_say("error.indices.exists", name=key))
     if isinstance(formula, str):
         function, used = parse_formula(formula)
         index = Index(key, used, function, formula=formula, description=description)
@@ -258,10 +340,8 @@ def register_index(
         for band in bands:
             c = _canonical_band(band)
             if c is None:
-                raise InputError(
-                    f"Index '{key}': '{band}' is not a band name. Known bands: "
-                    f"{', '.join(COMMON_BANDS)}."
-                )
+                raise InputError(_say("error.indices.band_name", name=key, band=band,
+                                      known=", ".join(COMMON_BANDS)))  # fmt: skip
             canon.append(c)
         user_function = formula
         names = list(bands)
@@ -273,8 +353,9 @@ def register_index(
 
         index = Index(key, tuple(canon), function, description=description)
     else:
-        raise InputError(f"Index '{key}': give a formula string or a function, not {formula!r}.")
+        raise InputError(_say("error.indices.formula_type", name=key, formula=repr(formula)))
     INDICES[key] = index
+    logger.debug("index %s registered (bands %s)", key, ", ".join(index.bands))
     return index
 
 
@@ -300,8 +381,7 @@ def get_index(index: str | Index) -> Index:
     key = str(index).strip().lower()
     if key not in INDICES:
         raise InputError(
-            f"Unknown index '{index}'. Known: {', '.join(sorted(INDICES))}; add one with "
-            f"ntmgis.register_index(name, formula)."
+            _say("error.indices.unknown_index", name=index, known=", ".join(sorted(INDICES)))
         )
     return INDICES[key]
 
@@ -350,10 +430,8 @@ def compute_index(index: str | Index, bands: Mapping[str, np.ndarray]) -> np.nda
         arrays[_canonical_band(key) or key] = value
     missing = [b for b in idx.bands if b not in arrays]
     if missing:
-        raise SchemaError(
-            f"Index '{idx.name}' needs band(s) {', '.join(missing)}; given: "
-            f"{', '.join(arrays) or 'none'}."
-        )
+        fields = {"bands": ", ".join(missing), "given": ", ".join(arrays) or "-"}
+        raise SchemaError(_say("error.indices.missing_bands", name=idx.name, **fields))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         out = np.asarray(idx.function(**{b: arrays[b] for b in idx.bands}), dtype=np.float64)
     out = np.where(np.isfinite(out), out, np.nan)
@@ -409,11 +487,11 @@ def parse_period(period) -> tuple[_dt.date, _dt.date] | None:
     if isinstance(period, str):
         parts = period.split(":") if ":" in period else period.split("/")
         if len(parts) != 2:
-            raise InputError(f"Period '{period}' must be START:END, e.g. 2020-01-01:2020-12-31.")
+            raise InputError(_say("error.indices.period_form", period=period))
     else:
         parts = list(period)
         if len(parts) != 2:
-            raise InputError(f"Period {period!r} must be a pair (start, end).")
+            raise InputError(_say("error.indices.period_pair", period=repr(period)))
 
     def as_date(value, default):
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -426,12 +504,12 @@ def parse_period(period) -> tuple[_dt.date, _dt.date] | None:
             return _dt.date.fromisoformat(str(value).strip()[:10])
         except ValueError:
             raise InputError(
-                f"Period {period!r}: '{value}' is not a date (use YYYY-MM-DD)."
+                _say("error.indices.period_date", period=repr(period), value=value)
             ) from None
 
     start, end = as_date(parts[0], _dt.date.min), as_date(parts[1], _dt.date.max)
     if start > end:
-        raise InputError(f"Period {period!r} starts after it ends.")
+        raise InputError(_say("error.indices.period_order", period=repr(period)))
     return start, end
 
 
@@ -491,17 +569,13 @@ def composite(
     """
     bad = [s for s in stats if s not in COMPOSITE_STATS]
     if bad:
-        raise InputError(
-            f"Unknown composite statistic(s) {', '.join(bad)}; use {', '.join(COMPOSITE_STATS)}."
-        )
+        raise InputError(_say("error.indices.composite_stat", bad=", ".join(bad),
+                              known=", ".join(COMPOSITE_STATS)))  # fmt: skip
     variables = [_layer_variable(stack, i) for i in range(len(stack))]
     if variable is None:
         found = sorted(set(variables))
         if len(found) != 1:
-            raise InputError(
-                f"The stack holds several variables ({', '.join(found)}); choose one with "
-                f"variable=..."
-            )
+            raise InputError(_say("error.indices.several_variables", found=", ".join(found)))
         variable = found[0]
     window = parse_period(period)
     chosen, dates = [], []
@@ -514,10 +588,9 @@ def composite(
         chosen.append(i)
         dates.append(date.isoformat() if date else stack.names[i])
     if not chosen:
-        where = f" in period {period}" if period is not None else ""
-        raise InputError(
-            f"No '{variable}' layer{where} to composite; layers: {', '.join(stack.names)}."
-        )
+        where = _say("error.indices.in_period", period=period) if period is not None else ""
+        raise InputError(_say("error.indices.no_layer", variable=variable, where=where,
+                              layers=", ".join(stack.names)))  # fmt: skip
     data = np.asarray(stack.data[chosen], dtype=np.float32)
     clear = np.isfinite(data)
     count = clear.sum(axis=0).astype(np.float32)

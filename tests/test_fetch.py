@@ -344,6 +344,47 @@ def test_catalogue_down_is_one_sentence(stac, tmp_path):
     assert str(err.value).startswith(f"Danh mục {url.split('://')[1]} ({url})")
 
 
+def test_retries_are_not_a_trace_on_the_console(stac, tmp_path, caplog):
+    """urllib3 logs a WARNING per retry ('Retrying (...) after connection broken by
+    NewConnectionError(...)'): the user gets the one sentence, the retries go to debug."""
+    import logging
+
+    from ntmgis.errors import ImageryError
+
+    caplog.set_level(logging.DEBUG)
+    for url in (f"http://127.0.0.1:{_servers.free_port()}/v1", f"{stac.bad.url}/slow"):
+        caplog.clear()
+        with pytest.raises(ImageryError, match="cannot be reached|does not answer in time"):
+            _fetch(stac, tmp_path, "2020-01-01:2020-01-31", catalog=url, retries=2, timeout=1)
+        loud = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert not [r for r in loud if r.name.startswith("urllib3")], loud
+        retried = [r for r in caplog.records if r.name == "ntmgis.fetch" and "retried" in r.msg]
+        assert len(retried) == 2  # each retry is still in the debug log
+
+
+def test_cli_fetch_reports_a_missing_asset_in_vietnamese(stac, tmp_path):
+    from click.testing import CliRunner
+
+    from ntmgis.cli import cli
+
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--lang", "vi", "fetch", str(AOI), "--aoi-layer", "commune", "--period",
+            "2019-12-01:2020-01-20", "-o", str(tmp_path), "--catalog", stac.es.url,
+            "--retries", "0",
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "Cảnh báo: Bỏ qua S2A_48QWE_20191220_0_L2A: mục này không có tệp cho scl" in res.output
+    assert "Cảnh báo: Bỏ qua S2A_48QWE_20191225_0_L2A: Không đọc được kênh swir16" in res.output
+    assert "warning:" not in res.output
+    report = json.loads((tmp_path / "fetch_report.json").read_text("utf-8"))
+    fates = {i["id"]: i["status"] for i in report["items"]}
+    assert fates["S2A_48QWE_20200113_0_L2A"] == "fetched"
+    assert fates["S2A_48QWE_20191220_0_L2A"] == "missing asset"
+
+
 def test_flaky_catalogue_succeeds_after_retries(stac, tmp_path):
     before = stac.bad.hits.get("flaky", 0)
     result = _fetch(
@@ -567,3 +608,24 @@ def test_bbox_area_in_degrees_and_a_vn2000_outline_make_the_same_search():
     assert box_wgs84.bounds == pytest.approx((w, s, e, n))
     with pytest.raises(InputError, match="west < east"):
         _aoi((e, s, w, n), None, None)
+
+
+def test_the_parcels_as_area_are_searched_with_a_small_geometry():
+    """A run fetches for its parcels: their union (1600 parcels, ~2500 vertices) is sent to
+    the catalogue as its convex hull, which holds every parcel; the outline goes as it is."""
+    import json as _json
+
+    import shapely
+    from shapely.geometry import mapping
+
+    from ntmgis.fetch import _aoi, _search_geometry
+    from ntmgis.parcels import read_parcels
+
+    parcels = read_parcels(AOI, layer="parcels")
+    _, union = _aoi(parcels, None, None)
+    assert shapely.get_num_coordinates(union) > 2000
+    sent = _search_geometry(union)
+    assert shapely.get_num_coordinates(sent) < 200 and sent.covers(union)
+    assert len(_json.dumps(mapping(sent))) < 0.05 * len(_json.dumps(mapping(union)))
+    _, outline = _aoi(AOI, "commune", None)
+    assert _search_geometry(outline) is outline

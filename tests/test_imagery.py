@@ -26,6 +26,18 @@ from ntmgis.imagery import (
     scl_mask,
 )
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """Messages are matched in English here (one test checks the Vietnamese)."""
+    from ntmgis.i18n import set_language
+
+    monkeypatch.setenv("NTMGIS_LANG", "en")
+    set_language("en")
+    yield
+    set_language(None)
+
+
 X0, Y0 = 600000.0, 2000000.0
 H, W = 8, 8  # 10 m pixels; 20 m bands are 4 x 4
 
@@ -887,3 +899,87 @@ def test_sample_followup_campaign_2022_offsets(small_sample):
     assert layer[row, col] == pytest.approx((dn - 1000) / 10000, abs=1e-6)
     # the same commune two years apart: red reflectance in the same range
     assert np.nanmedian(st22.data) == pytest.approx(np.nanmedian(st20.data), abs=0.02)
+
+
+# --------------------------------------------------------------------------- issue 17
+
+
+def _landsat_folder(root, name, *, dtype="uint16", value=9000):
+    """A Landsat C2 L2 scene folder (SR_B4, SR_B5, QA_PIXEL), 30 m, 8 x 8 pixels."""
+    folder = Path(root) / name
+    folder.mkdir(parents=True)
+    for band in ("SR_B4", "SR_B5", "QA_PIXEL"):
+        kind = "uint16" if band == "QA_PIXEL" else dtype
+        fill = 21824 if band == "QA_PIXEL" else value  # 21824: clear land
+        write_tif(folder / f"{band}.TIF", np.full((1, H, W), fill).astype(kind), res=30)
+    return folder
+
+
+def test_landsat_folder_without_platform_is_warned_naming_the_scene(tmp_path):
+    folder = _landsat_folder(tmp_path, "landsat_scene_20200113")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (scene,) = find_scenes(tmp_path)
+    assert scene.sensor == "landsat" and scene.platform is None
+    # the OLI numbering it was given, and said so, naming the scene
+    assert scene.bands["red"].href.endswith("SR_B4.TIF")
+    assert scene.bands["nir"].href.endswith("SR_B5.TIF")
+    (w,) = [w for w in caught if getattr(w.message, "what", "").endswith("landsat_platform")]
+    assert w.message.where == folder.name and folder.name in str(w.message)
+    assert "LT05_" in str(w.message)  # what to do: name the platform
+    # a named platform (Landsat 5 TM) numbers the bands its own way, without a warning
+    tm = _landsat_folder(tmp_path / "tm", "LT05_L2SP_125047_20100113_20200825_02_T1")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (scene,) = find_scenes(tm)
+    assert scene.platform == "landsat-5" and scene.bands["nir"].href.endswith("SR_B4.TIF")
+    assert not [w for w in caught if "landsat_platform" in str(getattr(w.message, "what", ""))]
+
+
+def test_landsat_scale_on_8_bit_data_warns_and_gives_negative_reflectance(tmp_path):
+    name = "LC08_L2SP_125047_20200113_20200822_02_T1"
+    _landsat_folder(tmp_path, name, dtype="uint8", value=200)
+    aoi = aoi_box(X0 + 10, Y0 - 230, X0 + 230, Y0 - 10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stack = read_time_series(tmp_path, aoi=aoi, bands=["red"], indices=[])
+    (w,) = [w for w in caught if getattr(w.message, "what", "") == "warning.imagery.landsat_scale"]
+    assert w.message.where == name and "8-bit" in str(w.message)
+    # what the warning is about: 200 * 0.0000275 - 0.2 = -0.1945 everywhere
+    assert np.nanmax(stack.data) == pytest.approx(200 * 0.0000275 - 0.2, abs=1e-6)
+
+
+def test_a_run_skips_and_reports_a_truncated_and_a_missing_band_file(tmp_path):
+    """By default a run skips a scene with a truncated band or a band file gone."""
+    import shutil
+
+    import ntmgis
+    from ntmgis._toml import tomllib
+
+    layers = Path(__file__).resolve().parents[1] / "layers"
+    s2 = tmp_path / "s2"
+    shutil.copytree(layers / "s2", s2)
+    scenes = sorted(p for p in s2.iterdir() if p.is_dir())
+    cut, gone = scenes[1], scenes[2]
+    data = (cut / "B04.tif").read_bytes()
+    (cut / "B04.tif").write_bytes(data[: len(data) // 2])  # a download cut in half
+    (gone / "B08.tif").unlink()  # a band file gone (its item.json still lists it)
+    raw = tomllib.loads((layers / "thanh_binh.toml").read_text(encoding="utf-8"))
+    raw["inputs"]["imagery"] = str(s2)
+    raw["outputs"].update(dir=str(tmp_path / "out"), maps=False, report=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ntmgis.run(ntmgis.load_config(raw, base=layers))
+    meta = gpd.read_file(tmp_path / "out" / "thanh_binh.gpkg", layer="run_metadata")
+    dates = dict(zip(meta["key"], meta["value"], strict=True))["imagery_dates"].split(",")
+    assert len(dates) == len(scenes) - 2
+    for folder in (cut, gone):
+        assert find_scenes(folder)[0].date.isoformat() not in dates
+    skipped = {w.message.where for w in caught if w.message.__class__.__name__ == "ImageryWarning"
+               and getattr(w.message, "what", None) == "warning.imagery.skipped"}  # fmt: skip
+    assert {cut.name, gone.name} <= {Path(str(where)).name for where in skipped}
+    # and one line names them both (a console that counts repeats shows only the first)
+    (summary,) = {str(w.message) for w in caught
+                  if getattr(w.message, "what", None) == "warning.imagery.skipped_all"}  # fmt: skip
+    assert summary.startswith("2 unreadable scenes were skipped")
+    assert cut.name in summary and gone.name in summary

@@ -20,6 +20,18 @@ from ntmgis.indices import (
 )
 from ntmgis.stack import RasterStack
 
+
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """Messages are matched in English here (one test checks the Vietnamese)."""
+    from ntmgis.i18n import set_language
+
+    monkeypatch.setenv("NTMGIS_LANG", "en")
+    set_language("en")
+    yield
+    set_language(None)
+
+
 # one pixel of reflectance: blue, green, red, nir, swir16
 PIXEL = {"blue": 0.05, "green": 0.08, "red": 0.04, "nir": 0.40, "swir16": 0.20}
 

@@ -45,6 +45,7 @@ def fetch(aoi, period, outdir, aoi_layer, aoi_crs, catalog, collection, max_clou
 
     from ..errors import NtmgisWarning
     from ..fetch import fetch_scenes
+    from ..i18n import message as say
     from ._common import progress_bar
 
     with warnings.catch_warnings(record=True) as caught, progress_bar("Fetching") as progress:
@@ -67,7 +68,7 @@ def fetch(aoi, period, outdir, aoi_layer, aoi_crs, catalog, collection, max_clou
         )
     for w in caught:
         if issubclass(w.category, NtmgisWarning):
-            click.secho(f"warning: {w.message}", fg="yellow", err=True)
+            click.secho(f"{say('warning.prefix')}: {w.message}", fg="yellow", err=True)
     for item in result.items:
         share = item.get("clear_share")
         share = f"{share:.0%}" if isinstance(share, float) else "-"
