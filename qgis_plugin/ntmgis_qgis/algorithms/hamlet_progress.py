@@ -6,9 +6,6 @@ import shutil
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFolderDestination,
 )
 
 from .base import NtmgisAlgorithm, publish, staging_folder
@@ -28,34 +25,18 @@ class HamletProgress(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.add_result_parameter()
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "TARGETS", self.tr("Hamlet targets (CSV or XLSX)"),
-                fileFilter=self.tr("Tables (*.xlsx *.csv)"),
-            )
+        self.add_result()
+        self.add_targets()
+        self.add_baseline()
+        self.add_choice(
+            "RENOVATIONS", "Renovations that count",
+            [self.tr("confirmed by the imagery"), self.tr("every reported one")],
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "BASELINE", self.tr("Baseline result of an earlier campaign (GeoPackage)"),
-                optional=True, fileFilter="GeoPackage (*.gpkg)",
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "RENOVATIONS", self.tr("Renovations that count"),
-                options=[self.tr("confirmed by the imagery"), self.tr("every reported one")],
-                defaultValue=0,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", self.tr("Output folder"))
-        )
-        self.addOutput(QgsProcessingOutputVectorLayer("HAMLETS_LAYER", self.tr("Hamlet progress")))
-        self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Progress report (XLSX)")))
+        self.add_output_folder()
+        self.add(QgsProcessingOutputVectorLayer("HAMLETS_LAYER", self.tr("Hamlet progress")))
+        self.add(QgsProcessingOutputFile("REPORT", self.tr("Progress report (XLSX)")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.check_deps()
+    def process(self, parameters, context, feedback):
         from ntmgis import format_ranking, read_vector
         from ntmgis.pipeline import write_gpkg_atomic
         from ntmgis.report import progress_report
@@ -64,7 +45,7 @@ class HamletProgress(NtmgisAlgorithm):
         result = self.parameterAsFile(parameters, "RESULT", context)
         targets = self.parameterAsFile(parameters, "TARGETS", context)
         baseline = self.optional_file(parameters, "BASELINE", context)
-        renovations = RENOVATIONS[self.parameterAsEnum(parameters, "RENOVATIONS", context)]
+        renovations = self.choice(parameters, "RENOVATIONS", context, RENOVATIONS)
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
         staging = staging_folder(final)
         try:

@@ -8,7 +8,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
 )
 
-from .base import NtmgisAlgorithm
+from .base import Cancelled, NtmgisAlgorithm
 
 
 class PrintAtlas(NtmgisAlgorithm):
@@ -27,21 +27,21 @@ class PrintAtlas(NtmgisAlgorithm):
         return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.add_result_parameter()
-        self.addParameter(
+        self.add_result()
+        self.add(
             QgsProcessingParameterFile(
                 "TEMPLATE", self.tr("Layout template (empty: hamlet_a3.qpt)"), optional=True,
                 fileFilter=self.tr("QGIS layout templates (*.qpt)"),
             )
         )  # fmt: skip
-        self.addParameter(
+        self.add(
             QgsProcessingParameterFileDestination(
                 "OUTPUT", self.tr("Atlas PDF"), fileFilter="PDF (*.pdf)"
             )
         )
-        self.addOutput(QgsProcessingOutputNumber("PAGES", self.tr("Pages")))
+        self.add(QgsProcessingOutputNumber("PAGES", self.tr("Pages")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+    def process(self, parameters, context, feedback):
         from ..atlas import AtlasError, print_atlas
 
         result = self.parameterAsFile(parameters, "RESULT", context)
@@ -50,6 +50,8 @@ class PrintAtlas(NtmgisAlgorithm):
         try:
             pages = print_atlas(result, output, template=template, feedback=feedback)
         except AtlasError as exc:
+            if feedback is not None and feedback.isCanceled():
+                raise Cancelled(str(exc)) from exc  # a cancellation, not a failure
             raise QgsProcessingException(str(exc)) from exc
         feedback.pushInfo(self.tr("{0} pages written to {1}").format(pages, output))
         return {"OUTPUT": output, "PAGES": pages}

@@ -6,9 +6,6 @@ import shutil
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterString,
 )
 
 from .base import NtmgisAlgorithm, publish, staging_folder
@@ -27,41 +24,22 @@ class RenovationPlan(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.add_result_parameter()
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "BASELINE", self.tr("Baseline result of an earlier campaign (GeoPackage)"),
-                optional=True, fileFilter="GeoPackage (*.gpkg)",
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "TARGETS", self.tr("Hamlet targets (CSV or XLSX)"), optional=True,
-                fileFilter=self.tr("Tables (*.xlsx *.csv)"),
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterString(
-                "HAMLETS", self.tr("Hamlets (comma-separated; empty: every hamlet)"),
-                optional=True,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", self.tr("Output folder"))
-        )
-        self.addOutput(QgsProcessingOutputVectorLayer("PLAN_LAYER", self.tr("Renovation plan")))
-        self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Renovation plan (XLSX)")))
+        self.add_result()
+        self.add_baseline()
+        self.add_targets(optional=True)
+        self.add_names_list()
+        self.add_output_folder()
+        self.add(QgsProcessingOutputVectorLayer("PLAN_LAYER", self.tr("Renovation plan")))
+        self.add(QgsProcessingOutputFile("REPORT", self.tr("Renovation plan (XLSX)")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.check_deps()
+    def process(self, parameters, context, feedback):
         from ntmgis.plan import PLAN_LAYER
         from ntmgis.plan_outputs import write_plan
 
         result = self.parameterAsFile(parameters, "RESULT", context)
         baseline = self.optional_file(parameters, "BASELINE", context)
         targets = self.optional_file(parameters, "TARGETS", context)
-        text = self.parameterAsString(parameters, "HAMLETS", context) or ""
-        hamlets = [h.strip() for h in text.split(",") if h.strip()] or None
+        hamlets = self.names_list(parameters, "HAMLETS", context)
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
         staging = staging_folder(final)
         try:
