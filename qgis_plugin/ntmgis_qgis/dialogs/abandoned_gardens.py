@@ -41,7 +41,8 @@ from qgis.PyQt.QtWidgets import (
 from ..translate import tr
 
 ALGORITHM = "ntmgis:flag_abandoned_gardens"
-#: the imagery issue's "Tải ảnh Sentinel-2 cho xã" algorithm (a button when it is there)
+#: "Tải ảnh Sentinel-2 cho xã": the provider's FetchImagery (provider id "ntmgis", NAME
+#: "fetch_imagery"), opened by the "Tải ảnh…" button
 FETCH_ALGORITHM = "ntmgis:fetch_imagery"
 
 
@@ -172,10 +173,15 @@ class AbandonedGardensDialog(QDialog):
         return self.period()
 
     def fetch_imagery(self):
-        """Open the imagery download algorithm; its folder becomes the imagery folder."""
+        """Open the imagery download algorithm (``ntmgis:fetch_imagery``), prefilled with
+        the parcel layer and the period; the folder it fetched into becomes the imagery
+        folder (and the period is read back from the scenes)."""
         from qgis import processing
 
-        results = processing.execAlgorithmDialog(FETCH_ALGORITHM, {}) or {}
+        initial = {"PERIOD": self.period()}
+        if self.parcels.currentLayer() is not None:
+            initial["COMMUNE"] = self.parcels.currentLayer()
+        results = processing.execAlgorithmDialog(FETCH_ALGORITHM, initial) or {}
         folders = [v for v in results.values() if isinstance(v, str) and os.path.isdir(v)]
         if folders:
             self.imagery.setFilePath(folders[0])
