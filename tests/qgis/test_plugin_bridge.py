@@ -263,3 +263,18 @@ def test_cancel_is_said_at_once_and_is_not_a_failure(provider, locale, tmp_path,
     assert feedback.ntmgis_cancelled_at == pytest.approx(feedback.cancel_time, abs=0.5)
     assert not out.exists()
     print(f"cancel latency ({name}): {stopped - feedback.cancel_time:.2f} s")
+
+
+@pytest.mark.parametrize("point, after_s", [(10, 0.0), (70, 3.0)])
+def test_cancel_stops_a_background_run_soon(provider, tmp_path, point, after_s):
+    # measure_cancel.py measures it over the whole run; 70 % + 3 s is inside the report,
+    # a library step without progress of about 15 s: abandoned after base.GRACE_S
+    from measure_cancel import measure
+    from ntmgis_qgis.algorithms.base import GRACE_S
+
+    row = measure(point, tmp_path / "out", after_s=after_s)
+    if row["stopped_s"] is None:
+        pytest.skip("the run ended before the cancel point")
+    assert row["cancelled"] and row["said_s"] < 0.5
+    assert row["stopped_s"] < GRACE_S + 5  # was 15 s inside the report before
+    assert row["left"] == []  # and nothing left once the abandoned step ended

@@ -15,6 +15,7 @@ as a cancellation (``CANCELLED`` in the results), not as a failure.
 """
 
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -313,8 +314,15 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
             results["CANCELLED"] = True
             return results
 
-    def call(self, feedback, function, *args, progress=True, **kwargs):
-        """Call a library function; translate its cancel, errors and warnings."""
+    def call(self, feedback, function, *args, progress=True, abandon=None, **kwargs):
+        """Call a library function; translate its cancel, errors and warnings.
+
+        ``abandon``: for a call writing only into a :class:`Staging` folder, its
+        ``cleanup``. A cancel the library has not acted on within :data:`GRACE_S` (a
+        long step without progress, such as writing the report) then stops the
+        algorithm at once; the library's step finishes in the background and
+        ``abandon()`` removes what it wrote.
+        """
         self.check_deps()
         from ntmgis.errors import CancelledError, NtmgisError, NtmgisWarning
 
@@ -324,7 +332,10 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", NtmgisWarning)
             try:
-                return in_python_thread(function, *args, **kwargs)
+                cancelled = None if feedback is None or abandon is None else feedback.isCanceled
+                return in_python_thread(
+                    function, args, kwargs, cancelled=cancelled, abandon=abandon
+                )
             except CancelledError as exc:
                 raise Cancelled(str(exc)) from exc
             except NtmgisError as exc:
@@ -430,8 +441,12 @@ def warning_lines(caught):
     return lines
 
 
-def in_python_thread(function, *args, **kwargs):
-    """Call ``function``; from a Qt worker thread, inside a short-lived Python thread.
+#: seconds a cancelled library call gets to stop by itself before it is abandoned
+GRACE_S = 1.5
+
+
+def in_python_thread(function, args=(), kwargs=None, cancelled=None, abandon=None):
+    """``function(*args, **kwargs)``; from a Qt worker thread, in a short-lived Python thread.
 
     QGIS runs Processing algorithms and tasks in pooled QThreads, which Python only
     borrows: their Python thread state is created and deleted around each call. pyproj
@@ -440,20 +455,45 @@ def in_python_thread(function, *args, **kwargs):
     context and crashed QGIS (pyproj issues #1509, #1622; fixed by pyproj PR #1541). A
     thread started by Python gets a fresh OS thread each time, so the library's pyproj
     calls never meet a freed context. On the main thread the call is direct.
+
+    With ``cancelled`` (a callable) and ``abandon`` (the cleanup of what the call
+    writes): once ``cancelled()`` is true and the call has not ended :data:`GRACE_S`
+    seconds later, :class:`Cancelled` is raised at once; the call goes on in its
+    (daemon) thread until its step ends, then ``abandon()`` runs there.
     """
+    kwargs = kwargs or {}
     if not isinstance(threading.current_thread(), threading._DummyThread):
         return function(*args, **kwargs)
     outcome = {}
+    lock = threading.Lock()
 
     def target():
         try:
             outcome["value"] = function(*args, **kwargs)
         except BaseException as exc:  # re-raised in the calling thread
             outcome["error"] = exc
+        with lock:
+            outcome["done"] = True
+            late = outcome.get("abandoned")
+        if late:
+            try:
+                abandon()
+            except Exception:  # nothing to tell anyone any more: the run was cancelled
+                pass
 
-    worker = threading.Thread(target=target, name="ntmgis-library")
+    worker = threading.Thread(target=target, name="ntmgis-library", daemon=True)
     worker.start()
-    worker.join()
+    since = None
+    while worker.is_alive():
+        worker.join(None if cancelled is None else 0.05)
+        if cancelled is None or not worker.is_alive() or not cancelled():
+            continue
+        since = since or time.monotonic()
+        if time.monotonic() - since >= GRACE_S:
+            with lock:
+                if not outcome.get("done"):
+                    outcome["abandoned"] = True
+                    raise Cancelled(tr(CANCELLED_TEXT))
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
@@ -469,6 +509,46 @@ def apply_library_style(layer, theme, kind="parcels"):
     ok = message[0] if isinstance(message, tuple) else bool(message)
     layer.triggerRepaint()
     return ok
+
+
+class Staging:
+    """A hidden folder beside the final outputs: published by renames, or removed whole.
+
+    A run writes into ``path``; :meth:`publish` moves the files into ``final`` (same
+    disk: renames); :meth:`cleanup` removes ``path`` and, when the run created ``final``
+    and left nothing there, ``final`` too. Used as a context manager, it cleans up on
+    the way out.
+    """
+
+    def __init__(self, final):
+        self.final = final
+        self.existed = os.path.isdir(final)
+        self.path = staging_folder(final)
+        self.published = False
+
+    def publish(self):
+        """Move the files into ``final``; return {real path written: final path}."""
+        moved = publish(self.path, self.final)
+        self.published = True
+        return {os.path.realpath(old): new for old, new in moved.items()}
+
+    def cleanup(self):
+        """Remove the staging folder (and an empty ``final`` the run created)."""
+        shutil.rmtree(self.path, ignore_errors=True)
+        if self.published or self.existed or not os.path.isdir(self.final):
+            return
+        try:
+            if not os.listdir(self.final):
+                os.rmdir(self.final)  # a failed or cancelled run leaves no empty folder
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+        return False
 
 
 def staging_folder(final_folder):

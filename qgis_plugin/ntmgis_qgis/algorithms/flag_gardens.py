@@ -1,7 +1,6 @@
 """Flag abandoned gardens: the whole chain (``ntmgis.pipeline.run``) on a config built here."""
 
 import os
-import shutil
 
 from qgis.core import (
     QgsProcessingOutputFile,
@@ -10,7 +9,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from .base import NtmgisAlgorithm, publish, staging_folder
+from .base import NtmgisAlgorithm, Staging
 
 CALIBRATION = ["auto", "rules"]
 
@@ -106,24 +105,15 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
         from ntmgis import load_config, run
 
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
-        existed = os.path.isdir(final)
-        staging = staging_folder(final)
-        done = False
-        try:
-            raw = self.build_config(parameters, context, feedback, staging)
+        with Staging(final) as staging:
+            raw = self.build_config(parameters, context, feedback, staging.path)
             config = self.call(feedback, load_config, raw, progress=False)
-            result = self.call(feedback, run, config)
+            result = self.call(feedback, run, config, abandon=staging.cleanup)
             self.check_cancel(feedback)
-            moved = publish(staging, final)
-            done = True
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            if not done and not existed and os.path.isdir(final) and not os.listdir(final):
-                os.rmdir(final)  # a failed or cancelled run leaves no empty folder
+            moved = staging.publish()
         for message in result.messages:
             for line in str(message).splitlines():
                 feedback.pushInfo(line)
-        moved = {os.path.realpath(old): new for old, new in moved.items()}
         # RunResult.outputs is keyed by kind ("gpkg", "report_xlsx", "report_pdf", "maps_pdf"):
         # the progress report has a PDF of its own, so a file's suffix does not say what it is
         where = {k: moved.get(os.path.realpath(str(p)), str(p)) for k, p in result.outputs.items()}

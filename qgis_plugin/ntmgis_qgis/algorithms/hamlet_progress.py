@@ -1,14 +1,13 @@
 """Hamlet progress against targets, ranked (``ntmgis.report.progress_report``)."""
 
 import os
-import shutil
 
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputVectorLayer,
 )
 
-from .base import NtmgisAlgorithm, publish, staging_folder
+from .base import NtmgisAlgorithm, Staging
 
 RENOVATIONS = ["confirmed", "reported"]
 
@@ -47,11 +46,10 @@ class HamletProgress(NtmgisAlgorithm):
         baseline = self.optional_file(parameters, "BASELINE", context)
         renovations = self.choice(parameters, "RENOVATIONS", context, RENOVATIONS)
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
-        staging = staging_folder(final)
-        try:
+        with Staging(final) as staging:
             ranked, written = self.call(
-                feedback, progress_report, result, targets, staging, baseline=baseline,
-                renovations=renovations,
+                feedback, progress_report, result, targets, staging.path, baseline=baseline,
+                renovations=renovations, abandon=staging.cleanup,
             )  # fmt: skip
             self.check_cancel(feedback)
 
@@ -62,11 +60,10 @@ class HamletProgress(NtmgisAlgorithm):
                 layer = hamlets[own].merge(ranked, on="hamlet", how="left")
                 return write_gpkg_atomic(path, {"hamlets": layer}, finish=embed_styles)
 
-            gpkg = os.path.join(staging, "tien_do_thon.gpkg")
-            self.call(feedback, write_layer, gpkg, progress=False)
-            moved = {os.path.realpath(k): v for k, v in publish(staging, final).items()}
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            gpkg = os.path.join(staging.path, "tien_do_thon.gpkg")
+            self.call(feedback, write_layer, gpkg, progress=False, abandon=staging.cleanup)
+            self.check_cancel(feedback)
+            moved = staging.publish()
         for line in format_ranking(ranked).splitlines():
             feedback.pushInfo(line)
         gpkg = moved[os.path.realpath(gpkg)]

@@ -1,14 +1,13 @@
 """Step 4 plan, Step 3 needs, Step 6 commendations (``ntmgis.plan_outputs.write_plan``)."""
 
 import os
-import shutil
 
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputVectorLayer,
 )
 
-from .base import NtmgisAlgorithm, publish, staging_folder
+from .base import NtmgisAlgorithm, Staging
 
 
 class RenovationPlan(NtmgisAlgorithm):
@@ -41,14 +40,12 @@ class RenovationPlan(NtmgisAlgorithm):
         targets = self.optional_file(parameters, "TARGETS", context)
         hamlets = self.names_list(parameters, "HAMLETS", context)
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
-        staging = staging_folder(final)
-        try:
-            written = self.call(feedback, write_plan, result, staging, hamlets=hamlets,
-                                baseline=baseline, targets=targets)  # fmt: skip
+        with Staging(final) as staging:
+            written = self.call(feedback, write_plan, result, staging.path, hamlets=hamlets,
+                                baseline=baseline, targets=targets,
+                                abandon=staging.cleanup)  # fmt: skip
             self.check_cancel(feedback)
-            moved = {os.path.realpath(k): v for k, v in publish(staging, final).items()}
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            moved = staging.publish()
         gpkg = moved[os.path.realpath(str(written["gpkg"]))]
         uri = f"{gpkg}|layername={PLAN_LAYER}"
         self.load_on_completion(context, uri, self.tr("Renovation plan"), "PLAN_LAYER")

@@ -1,7 +1,6 @@
 """The Step 2 survey forms: XLSX per hamlet and a QField project (``ntmgis.survey_form``)."""
 
 import os
-import shutil
 
 from qgis.core import (
     QgsProcessingOutputFile,
@@ -10,7 +9,7 @@ from qgis.core import (
     QgsProcessingParameterFile,
 )
 
-from .base import NtmgisAlgorithm, publish, staging_folder
+from .base import NtmgisAlgorithm, Staging
 
 
 class SurveyForm(NtmgisAlgorithm):
@@ -52,21 +51,18 @@ class SurveyForm(NtmgisAlgorithm):
         commune = self.text(parameters, "COMMUNE", context)
         qfield = self.parameterAsBool(parameters, "QFIELD", context)
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
-        staging = staging_folder(final)
-        try:
+        with Staging(final) as staging:
 
             def forms(progress=None):
                 parcels = read_parcels(path, layer=layer)
                 return write_survey_forms(
-                    parcels, staging, hamlets=hamlets, codebook=codebook, commune=commune,
-                    qfield=qfield, progress=progress,
+                    parcels, staging.path, hamlets=hamlets, codebook=codebook,
+                    commune=commune, qfield=qfield, progress=progress,
                 )  # fmt: skip
 
-            written = self.call(feedback, forms)
+            written = self.call(feedback, forms, abandon=staging.cleanup)
             self.check_cancel(feedback)
-            moved = {os.path.realpath(k): v for k, v in publish(staging, final).items()}
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            moved = staging.publish()
         for name, where in written.items():
             feedback.pushInfo(f"{name}: {moved.get(os.path.realpath(str(where)), where)}")
         qgz = written.get("qgz")
