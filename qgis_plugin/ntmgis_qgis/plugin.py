@@ -44,7 +44,8 @@ class NtmgisPlugin:
 
     def initProcessing(self):  # noqa: N802 - QGIS API name
         self.provider = NtmgisProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+        if not QgsApplication.processingRegistry().addProvider(self.provider):
+            self.provider = None  # a provider "ntmgis" is there already (another copy)
 
     def initGui(self):  # noqa: N802 - QGIS API name
         self.initProcessing()
@@ -145,7 +146,7 @@ class NtmgisPlugin:
             self.dialog.deleteLater()
             self.dialog = None
         if self.provider is not None:
-            QgsApplication.processingRegistry().removeProvider(self.provider)
+            QgsApplication.processingRegistry().removeProvider(self.provider)  # noqa: QGS202
             self.provider = None
         remove_translator(self.translator)
         remove_translator(self.qt_translator)

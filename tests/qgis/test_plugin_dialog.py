@@ -160,7 +160,8 @@ def test_download_button_opens_the_fetch_algorithm_and_takes_its_folder(plugin, 
     # the id the button opens is the provider's fetch algorithm, the one the toolbox shows
     registered = QgsApplication.processingRegistry().algorithmById(FETCH_ALGORITHM)
     assert registered is not None and isinstance(registered, FetchImagery)
-    assert registered.id() == FETCH_ALGORITHM == f"{plugin.provider.id()}:{FetchImagery.NAME}"
+    assert registered.id() == FETCH_ALGORITHM == f"ntmgis:{FetchImagery.NAME}"
+    assert registered.provider().id() == "ntmgis"
     dialog = plugin.open_dialog()
     assert not dialog.fetch_button.isHidden()  # shown, since the algorithm is there
     parcels = QgsVectorLayer(f"{GPKG}|layername=parcels", "Thửa đất", "ogr")

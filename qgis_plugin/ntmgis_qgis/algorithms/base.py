@@ -22,6 +22,8 @@ import time
 import warnings
 
 from qgis.core import (
+    Qgis,
+    QgsMessageLog,
     QgsProcessing,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
@@ -478,8 +480,8 @@ def in_python_thread(function, args=(), kwargs=None, cancelled=None, abandon=Non
         if late:
             try:
                 abandon()
-            except Exception:  # nothing to tell anyone any more: the run was cancelled
-                pass
+            except Exception as exc:  # the run was cancelled: only the log can tell
+                QgsMessageLog.logMessage(str(exc), "NTM GIS", Qgis.MessageLevel.Warning)
 
     worker = threading.Thread(target=target, name="ntmgis-library", daemon=True)
     worker.start()

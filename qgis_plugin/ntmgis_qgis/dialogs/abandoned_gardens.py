@@ -310,7 +310,7 @@ class AbandonedGardensDialog(QDialog):
         cancelled = self.cancelled or (self.feedback is not None and self.feedback.isCanceled())
         if cancelled or (results or {}).get("CANCELLED"):
             self.status.setText(tr("Cancelled: nothing was written."))
-            self.progress.setValue(0)
+            self.progress.setValue(0)  # noqa: QGS202 - a QProgressBar
             return
         if not ok:
             log = self.feedback.textLog().strip().splitlines() if self.feedback else []
@@ -325,10 +325,9 @@ class AbandonedGardensDialog(QDialog):
             ("PARCELS_LAYER", tr("Flagged parcels") + suffix),
         ):
             layer = QgsVectorLayer(results[key], name, "ogr")
-            if layer.isValid():
-                QgsProject.instance().addMapLayer(layer)
+            if layer.isValid() and QgsProject.instance().addMapLayer(layer) is not None:
                 self.added_layers.append(layer)
-        self.progress.setValue(100)
+        self.progress.setValue(100)  # noqa: QGS202 - a QProgressBar
         self.status.setText(tr("Done: {0}").format(results.get("GPKG", "")))
 
 

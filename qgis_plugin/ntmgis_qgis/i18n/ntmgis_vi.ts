@@ -448,6 +448,10 @@
       <translation>Plugin thiếu mẫu trình bày {0}.</translation>
     </message>
     <message>
+      <source>QGIS could not add the layers of '{0}' to the atlas.</source>
+      <translation>QGIS không thêm được các lớp của '{0}' vào tập bản đồ.</translation>
+    </message>
+    <message>
       <source>QGIS could not load the layout template '{0}'.</source>
       <translation>QGIS không mở được mẫu trình bày '{0}'.</translation>
     </message>
