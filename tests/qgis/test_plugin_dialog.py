@@ -83,6 +83,11 @@ def test_dialog_runs_the_chain_in_the_background_and_adds_styled_layers(plugin, 
         expected = library_run().parcels
         assert got["parcel_id"].tolist() == expected["parcel_id"].tolist()
         assert got["flag"].astype(str).tolist() == expected["flag"].astype(str).tolist()
+        # the library's stages and warnings, in the user's language, shown as they come
+        assert "Reading parcels" in dialog.stages and "Flagging gardens" in dialog.stages
+        assert any("row(s) 463" in line for line in dialog.warnings)  # the unknown class
+        assert dialog.log.toPlainText().splitlines() == dialog.warnings
+        assert dialog.status.text().endswith(f"({len(dialog.warnings)} warnings, listed below)")
         # the printed maps were asked for: moved out of the staging folder with the rest
         assert pdf_pages(dialog.results["MAPS_PDF"]) >= 7  # overview + 6 hamlets
         hidden = [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]

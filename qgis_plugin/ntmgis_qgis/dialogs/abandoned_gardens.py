@@ -22,7 +22,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QDate
+from qgis.PyQt.QtCore import QDate, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QDateEdit,
@@ -33,6 +33,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -44,6 +45,25 @@ ALGORITHM = "ntmgis:flag_abandoned_gardens"
 #: "Tải ảnh Sentinel-2 cho xã": the provider's FetchImagery (provider id "ntmgis", NAME
 #: "fetch_imagery"), opened by the "Tải ảnh…" button
 FETCH_ALGORITHM = "ntmgis:fetch_imagery"
+
+
+class DialogFeedback(QgsProcessingFeedback):
+    """The run's feedback, handing its stage texts and warnings to the dialog.
+
+    The algorithm calls it from the task's thread; the signals reach the dialog in the
+    GUI thread (queued), already in the user's language (``ntmgis.i18n.stage``).
+    """
+
+    stage = pyqtSignal(str)
+    warning = pyqtSignal(str)
+
+    def setProgressText(self, text):  # noqa: N802 - QGIS API name
+        super().setProgressText(text)
+        self.stage.emit(text)
+
+    def pushWarning(self, text):  # noqa: N802 - QGIS API name
+        super().pushWarning(text)
+        self.warning.emit(text)
 
 
 class AbandonedGardensDialog(QDialog):
@@ -119,6 +139,12 @@ class AbandonedGardensDialog(QDialog):
         self.progress.setRange(0, 100)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
+        self.log = QPlainTextEdit(self)  # the library's warnings, one a line
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(500)
+        self.log.setVisible(False)
+        self.stages = []
+        self.warnings = []
         self.buttons = QDialogButtonBox(self)
         self.run_button = QPushButton(tr("Run"), self)
         self.cancel_button = QPushButton(tr("Cancel"), self)
@@ -133,6 +159,7 @@ class AbandonedGardensDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.log)
         layout.addWidget(self.buttons)
         self.prefill_commune(self.parcels.currentLayer())
 
@@ -281,8 +308,13 @@ class AbandonedGardensDialog(QDialog):
         self.cancelled = False
         self.context = QgsProcessingContext()
         self.context.setProject(QgsProject.instance())
-        self.feedback = QgsProcessingFeedback()
+        self.stages, self.warnings = [], []
+        self.log.clear()
+        self.log.setVisible(False)
+        self.feedback = DialogFeedback()
         self.feedback.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
+        self.feedback.stage.connect(self.show_stage)
+        self.feedback.warning.connect(self.add_warning)
         self.task = QgsProcessingAlgRunnerTask(algorithm, params, self.context, self.feedback)
         self.task.executed.connect(self.task_finished)
         self.run_button.setEnabled(False)
@@ -290,6 +322,21 @@ class AbandonedGardensDialog(QDialog):
         self.status.setText(tr("Running… (you can keep working in QGIS)"))
         QgsApplication.taskManager().addTask(self.task)
         return self.task
+
+    def show_stage(self, text):
+        """The library's stage, in the user's language, under the progress bar."""
+        if self.task is None or self.cancelled:
+            return  # "Đang hủy…" stays until the run has stopped
+        self.stages.append(text)
+        self.status.setText(tr("Running: {0} (you can keep working in QGIS)").format(text))
+
+    def add_warning(self, text):
+        """One warning of the library (repeated ones come grouped) in the log below."""
+        if self.cancelled:
+            return
+        self.warnings.append(text)
+        self.log.appendPlainText(text)
+        self.log.setVisible(True)
 
     def cancel_task(self):
         """Cancel the running task: said at once, the library stops at its next step."""
@@ -328,7 +375,10 @@ class AbandonedGardensDialog(QDialog):
             if layer.isValid() and QgsProject.instance().addMapLayer(layer) is not None:
                 self.added_layers.append(layer)
         self.progress.setValue(100)  # noqa: QGS202 - a QProgressBar
-        self.status.setText(tr("Done: {0}").format(results.get("GPKG", "")))
+        done = tr("Done: {0}").format(results.get("GPKG", ""))
+        if self.warnings:
+            done += " " + tr("({0} warnings, listed below)").format(len(self.warnings))
+        self.status.setText(done)
 
 
 def commune_from_layer(layer):

@@ -640,16 +640,24 @@
       <translation>Đã hủy: không ghi tệp nào.</translation>
     </message>
     <message>
-      <source>{0} scenes from {1} to {2}.</source>
-      <translation>{0} cảnh ảnh từ {1} đến {2}.</translation>
-    </message>
-    <message>
       <source>Done: {0}</source>
       <translation>Xong: {0}</translation>
     </message>
     <message>
+      <source>{0} scenes from {1} to {2}.</source>
+      <translation>{0} cảnh ảnh từ {1} đến {2}.</translation>
+    </message>
+    <message>
+      <source>Running: {0} (you can keep working in QGIS)</source>
+      <translation>Đang chạy: {0} (có thể tiếp tục làm việc trong QGIS)</translation>
+    </message>
+    <message>
       <source>The run stopped: {0}</source>
       <translation>Quá trình chạy đã dừng: {0}</translation>
+    </message>
+    <message>
+      <source>({0} warnings, listed below)</source>
+      <translation>({0} cảnh báo, xem bên dưới)</translation>
     </message>
     <message>
       <source>Installing the libraries…</source>
