@@ -205,6 +205,22 @@ def chain_check(results, tmp_path):
 
     layer = QgsVectorLayer(results["PARCELS_LAYER"], "flags", "ogr")
     assert '"flag"' in layer.renderer().classAttribute()
+    # value codes read as their labels in the attribute table and forms (value maps)
+    from qgis.core import QgsApplication
+
+    from ntmgis import palette
+
+    formatter = QgsApplication.fieldFormatterRegistry().fieldFormatter("ValueMap")
+    hamlet_layer = QgsVectorLayer(results["HAMLETS_LAYER"], "hamlets", "ogr")
+    for target, field, code in ((layer, "flag", "hoang_hoa"), (layer, "survey_class", "vuon_tap"),
+                                (layer, "agreement", "phu_hop"),
+                                (hamlet_layer, "status", "dat")):  # fmt: skip
+        index = target.fields().indexOf(field)
+        setup = target.editorWidgetSetup(index)
+        assert setup.type() == "ValueMap", field
+        label = next(c.label_vi for c in palette.get_theme(field).categories if c.key == code)
+        shown = formatter.representValue(target, index, setup.config(), None, code)
+        assert shown == label, (field, shown)
     # nothing left of the staging folder
     leftovers = [p for p in (tmp_path / "chain").iterdir() if p.name.startswith(".ntmgis-")]
     assert [p.name for p in leftovers] == [".ntmgis-run.json"]  # the manifest only
