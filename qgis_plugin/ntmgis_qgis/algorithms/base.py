@@ -30,8 +30,10 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingOutputDefinition,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
+    QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterString,
     QgsProcessingParameterVectorLayer,
@@ -221,6 +223,24 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
                 allowMultiple=multiple,
             )
         )  # fmt: skip
+
+    def add_flag(self, name, description, default):
+        """A check box."""
+        return self.add(QgsProcessingParameterBoolean(name, self.tr(description), default))
+
+    def add_file(self, name, description, file_filter, optional=True):
+        """An existing file of one kind (``file_filter`` in Qt's form, translated)."""
+        return self.add(
+            QgsProcessingParameterFile(
+                name, self.tr(description), optional=optional, fileFilter=self.tr(file_filter)
+            )
+        )
+
+    def add_file_destination(self, name, description, file_filter="GeoPackage (*.gpkg)"):
+        """A file the algorithm writes (GeoPackage by default)."""
+        return self.add(
+            QgsProcessingParameterFileDestination(name, self.tr(description), file_filter)
+        )
 
     def add_paper(self):
         """``PAPER``: A4 or A3."""

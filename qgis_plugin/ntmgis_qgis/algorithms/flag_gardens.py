@@ -5,7 +5,6 @@ import os
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterBoolean,
     QgsProcessingParameterNumber,
 )
 
@@ -46,9 +45,7 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
             [self.tr("calibrated on the survey when it has enough labels"),
              self.tr("fixed rules")],
         )  # fmt: skip
-        self.add(
-            QgsProcessingParameterBoolean("MAPS", self.tr("Print the hamlet maps (PDF)"), True)
-        )
+        self.add_flag("MAPS", "Print the hamlet maps (PDF)", True)
         self.add_paper()
         self.add_text("NAME", "Output name", default="ntmgis")
         self.add_output_folder()

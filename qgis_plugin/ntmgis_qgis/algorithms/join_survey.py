@@ -3,7 +3,6 @@
 from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterFileDestination,
 )
 
 from .base import NtmgisAlgorithm
@@ -31,11 +30,7 @@ class JoinSurvey(NtmgisAlgorithm):
             [self.tr("automatic"), self.tr("map sheet and parcel number"),
              self.tr("household id"), self.tr("GPS point")],
         )  # fmt: skip
-        self.add(
-            QgsProcessingParameterFileDestination(
-                "OUTPUT", self.tr("Joined parcels"), fileFilter="GeoPackage (*.gpkg)"
-            )
-        )
+        self.add_file_destination("OUTPUT", "Joined parcels")
         self.add(QgsProcessingOutputVectorLayer("PARCELS_LAYER", self.tr("Joined parcels")))
         self.add(QgsProcessingOutputNumber("MATCHED", self.tr("Survey rows matched")))
         self.add(QgsProcessingOutputNumber("UNMATCHED", self.tr("Survey rows unmatched")))

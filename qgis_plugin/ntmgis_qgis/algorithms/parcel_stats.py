@@ -3,7 +3,6 @@
 from qgis.core import (
     QgsProcessing,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
 )
@@ -47,12 +46,9 @@ class ParcelStatistics(NtmgisAlgorithm):
                 type=QgsProcessingParameterNumber.Type.Double, optional=True,
             )
         )  # fmt: skip
-        self.add(
-            QgsProcessingParameterFileDestination(
-                "OUTPUT", self.tr("Parcels with statistics"),
-                fileFilter="GeoPackage (*.gpkg);;CSV (*.csv)",
-            )
-        )  # fmt: skip
+        self.add_file_destination(
+            "OUTPUT", "Parcels with statistics", "GeoPackage (*.gpkg);;CSV (*.csv)"
+        )
         self.add(
             QgsProcessingOutputVectorLayer("PARCELS_LAYER", self.tr("Parcels with statistics"))
         )

@@ -4,8 +4,6 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
 )
 
 from .base import Cancelled, NtmgisAlgorithm
@@ -28,17 +26,10 @@ class PrintAtlas(NtmgisAlgorithm):
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         self.add_result()
-        self.add(
-            QgsProcessingParameterFile(
-                "TEMPLATE", self.tr("Layout template (empty: hamlet_a3.qpt)"), optional=True,
-                fileFilter=self.tr("QGIS layout templates (*.qpt)"),
-            )
-        )  # fmt: skip
-        self.add(
-            QgsProcessingParameterFileDestination(
-                "OUTPUT", self.tr("Atlas PDF"), fileFilter="PDF (*.pdf)"
-            )
+        self.add_file(
+            "TEMPLATE", "Layout template (empty: hamlet_a3.qpt)", "QGIS layout templates (*.qpt)"
         )
+        self.add_file_destination("OUTPUT", "Atlas PDF", "PDF (*.pdf)")
         self.add(QgsProcessingOutputNumber("PAGES", self.tr("Pages")))
 
     def process(self, parameters, context, feedback):

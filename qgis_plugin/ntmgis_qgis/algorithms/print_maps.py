@@ -2,7 +2,6 @@
 
 from qgis.core import (
     QgsProcessingOutputFile,
-    QgsProcessingParameterBoolean,
 )
 
 from .base import NtmgisAlgorithm
@@ -29,7 +28,7 @@ class PrintHamletMaps(NtmgisAlgorithm):
              self.tr("survey/imagery agreement")],
         )  # fmt: skip
         self.add_paper()
-        self.add(QgsProcessingParameterBoolean("PNG", self.tr("Also one PNG per page"), False))
+        self.add_flag("PNG", "Also one PNG per page", False)
         self.add_output_folder()
         self.add(QgsProcessingOutputFile("PDF", self.tr("Hamlet maps (PDF)")))
 

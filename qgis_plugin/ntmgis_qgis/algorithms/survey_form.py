@@ -5,8 +5,6 @@ import os
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterFile,
 )
 
 from .base import NtmgisAlgorithm, Staging
@@ -27,16 +25,11 @@ class SurveyForm(NtmgisAlgorithm):
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
         self.add_parcels()
         self.add_names_list()
-        self.add(
-            QgsProcessingParameterFile(
-                "CODEBOOK", self.tr("Codebook (TOML; empty: the default classes and needs)"),
-                optional=True, fileFilter="TOML (*.toml)",
-            )
-        )  # fmt: skip
-        self.add_commune_name()
-        self.add(
-            QgsProcessingParameterBoolean("QFIELD", self.tr("Also write a QField project"), True)
+        self.add_file(
+            "CODEBOOK", "Codebook (TOML; empty: the default classes and needs)", "TOML (*.toml)"
         )
+        self.add_commune_name()
+        self.add_flag("QFIELD", "Also write a QField project", True)
         self.add_output_folder()
         self.add(QgsProcessingOutputFolder("FORMS", self.tr("Survey forms")))
         self.add(QgsProcessingOutputFile("QFIELD_PROJECT", self.tr("QField project")))

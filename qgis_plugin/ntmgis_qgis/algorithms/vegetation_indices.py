@@ -7,7 +7,6 @@ from qgis.core import (
     QgsProcessingOutputMultipleLayers,
     QgsProcessingOutputNumber,
     QgsProcessingOutputRasterLayer,
-    QgsProcessingParameterBoolean,
 )
 
 from .base import NtmgisAlgorithm
@@ -36,11 +35,7 @@ class VegetationIndices(NtmgisAlgorithm):
         self.add_choice("INDEX", "Indices", [i.upper() for i in INDICES], [0], multiple=True)
         self.add_period()
         self.add_choice("GRID", "Pixel size", [self.tr("finest band"), "10 m", "20 m"], default=0)
-        self.add(
-            QgsProcessingParameterBoolean(
-                "SERIES", self.tr("Also the time series (one band per date)"), True
-            )
-        )
+        self.add_flag("SERIES", "Also the time series (one band per date)", True)
         self.add_output_folder()
         self.add(QgsProcessingOutputRasterLayer("COMPOSITE", self.tr("Index composite")))
         self.add(QgsProcessingOutputMultipleLayers("COMPOSITES", self.tr("Index composites")))

@@ -124,6 +124,10 @@
       <translation>Ngưỡng phân loại</translation>
     </message>
     <message>
+      <source>Print the hamlet maps (PDF)</source>
+      <translation>In bản đồ các thôn (PDF)</translation>
+    </message>
+    <message>
       <source>Output name</source>
       <translation>Tên tệp kết quả</translation>
     </message>
@@ -138,10 +142,6 @@
     <message>
       <source>fixed rules</source>
       <translation>quy tắc cố định</translation>
-    </message>
-    <message>
-      <source>Print the hamlet maps (PDF)</source>
-      <translation>In bản đồ các thôn (PDF)</translation>
     </message>
     <message>
       <source>Result GeoPackage</source>
@@ -204,6 +204,10 @@
       <translation>Ghép theo</translation>
     </message>
     <message>
+      <source>Joined parcels</source>
+      <translation>Thửa đất đã ghép</translation>
+    </message>
+    <message>
       <source>Parcels with survey</source>
       <translation>Thửa đất kèm khảo sát</translation>
     </message>
@@ -222,10 +226,6 @@
     <message>
       <source>GPS point</source>
       <translation>điểm GPS</translation>
-    </message>
-    <message>
-      <source>Joined parcels</source>
-      <translation>Thửa đất đã ghép</translation>
     </message>
     <message>
       <source>Survey rows matched</source>
@@ -252,6 +252,10 @@
       <translation>Trọng số điểm ảnh</translation>
     </message>
     <message>
+      <source>Parcels with statistics</source>
+      <translation>Thửa đất kèm thống kê</translation>
+    </message>
+    <message>
       <source>Rasters (one grid)</source>
       <translation>Ảnh raster (cùng một lưới)</translation>
     </message>
@@ -270,10 +274,6 @@
     <message>
       <source>Value to mask in every raster</source>
       <translation>Giá trị cần loại bỏ trong mọi lớp ảnh</translation>
-    </message>
-    <message>
-      <source>Parcels with statistics</source>
-      <translation>Thửa đất kèm thống kê</translation>
     </message>
     <message>
       <source>Print hamlet atlas through QGIS (A3)</source>
@@ -296,10 +296,6 @@
       <translation>Số trang</translation>
     </message>
     <message>
-      <source>QGIS layout templates (*.qpt)</source>
-      <translation>Mẫu trình bày QGIS (*.qpt)</translation>
-    </message>
-    <message>
       <source>{0} pages written to {1}</source>
       <translation>Đã ghi {0} trang vào {1}</translation>
     </message>
@@ -316,6 +312,10 @@
       <translation>Tô màu thửa theo</translation>
     </message>
     <message>
+      <source>Also one PNG per page</source>
+      <translation>Thêm mỗi trang một tệp PNG</translation>
+    </message>
+    <message>
       <source>imagery flag</source>
       <translation>phân loại theo ảnh vệ tinh</translation>
     </message>
@@ -326,10 +326,6 @@
     <message>
       <source>survey/imagery agreement</source>
       <translation>đối chiếu khảo sát và ảnh vệ tinh</translation>
-    </message>
-    <message>
-      <source>Also one PNG per page</source>
-      <translation>Thêm mỗi trang một tệp PNG</translation>
     </message>
     <message>
       <source>Renovation plan, needs and commendations</source>
@@ -396,12 +392,12 @@
       <translation>Kích thước điểm ảnh</translation>
     </message>
     <message>
-      <source>finest band</source>
-      <translation>kênh mịn nhất</translation>
-    </message>
-    <message>
       <source>Also the time series (one band per date)</source>
       <translation>Ghi cả chuỗi thời gian (mỗi ngày một kênh)</translation>
+    </message>
+    <message>
+      <source>finest band</source>
+      <translation>kênh mịn nhất</translation>
     </message>
     <message>
       <source>Index composite</source>
