@@ -82,6 +82,10 @@ def locale(qgis_app):
         settings.setValue("locale/overrideFlag", True)
         settings.setValue("locale/userLocale", name)
         if name.startswith("vi"):
+            try:
+                build_plugin.lrelease()
+            except SystemExit:
+                pytest.skip("lrelease missing (apt install qttools5-dev-tools)")
             qm = build_plugin.compile_ts(build_plugin.TS, Path(folder) / "ntmgis_vi.qm")
             installed.append(install_translator(name, folder=str(qm.parent)))
         return name
