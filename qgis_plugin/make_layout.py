@@ -71,7 +71,7 @@ def _place(item, x, y, w, h):
 
 def _label(layout, item_id, text, x, y, w, h, size, bold=False, align=Qt.AlignmentFlag.AlignLeft):
     label = QgsLayoutItemLabel(layout)
-    label.setId(item_id)
+    label.setId(item_id)  # noqa: QGS202 - a layout item's id
     label.setText(text)
     font = QFont(FONT, size)
     font.setBold(bold)
@@ -100,7 +100,7 @@ def build(project):
         10, 18, 400, 6, 10, align=Qt.AlignmentFlag.AlignHCenter,
     )  # fmt: skip
     map_item = QgsLayoutItemMap(layout)
-    map_item.setId("map")
+    map_item.setId("map")  # noqa: QGS202 - a layout item's id
     layout.addLayoutItem(map_item)
     # GUIDE pitfall: setExtent, then attemptResize, then the extent holds
     # the extent has the frame's shape (272 x 262 mm): setExtent keeps the frame inside the page
@@ -113,14 +113,14 @@ def build(project):
     map_item.setAtlasMargin(0.08)
 
     arrow = QgsLayoutItemPicture(layout)
-    arrow.setId("north_arrow")
+    arrow.setId("north_arrow")  # noqa: QGS202 - a layout item's id
     arrow.setPicturePath(":/images/north_arrows/layout_default_north_arrow.svg")
     layout.addLayoutItem(arrow)
     _place(arrow, 264, 30, 15, 20)
     arrow.setLinkedMap(map_item)
 
     bar = QgsLayoutItemScaleBar(layout)
-    bar.setId("scalebar")
+    bar.setId("scalebar")  # noqa: QGS202 - a layout item's id
     bar.setStyle("Single Box")
     layout.addLayoutItem(bar)
     bar.setLinkedMap(map_item)
@@ -137,7 +137,7 @@ def build(project):
     _place(bar, 14, 274, 80, 12)
 
     legend = QgsLayoutItemLegend(layout)
-    legend.setId("legend")
+    legend.setId("legend")  # noqa: QGS202 - a layout item's id
     legend.setTitle("Chú giải")
     legend.setLinkedMap(map_item)
     layout.addLayoutItem(legend)
@@ -162,7 +162,7 @@ def build(project):
     table.setEmptyTableMessage("Không có hộ cần kiểm tra.")
     layout.addMultiFrame(table)
     frame = QgsLayoutFrame(layout, table)
-    frame.setId("visits")
+    frame.setId("visits")  # noqa: QGS202 - a layout item's id
     _place(frame, 288, 120, 124, 122)
     table.addFrame(frame)
 

@@ -38,7 +38,10 @@ QT_TS = PLUGIN / "i18n" / "qtbase_vi.ts"
 CHANGELOG = ROOT / "qgis_plugin" / "CHANGELOG.md"
 CONTEXT = "ntmgis"
 # class attributes and module constants whose strings are passed to tr() by name
-TRANSLATED_NAMES = {"DISPLAY", "HELP", "GROUPS"}
+TRANSLATED_NAMES = {"DISPLAY", "HELP", "GROUPS", "PERIOD_HELP", "CANCELLED_TEXT"}
+#: the algorithms' declaration helpers (``add_*`` of algorithms/base.py) translate their
+#: ``description``, the second argument
+DESCRIBED_CALLS = "add_"
 SKIP = {"__pycache__"}
 
 
@@ -117,6 +120,9 @@ def extract_strings(package: Path = PLUGIN) -> list[str]:
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
                 if name == "tr":
                     for text in _strings_of(node.args[0]):
+                        found.setdefault(text)
+                elif name and name.startswith(DESCRIBED_CALLS) and len(node.args) > 1:
+                    for text in _strings_of(node.args[1]):
                         found.setdefault(text)
             elif isinstance(node, ast.Assign):
                 targets = {t.id for t in node.targets if isinstance(t, ast.Name)}

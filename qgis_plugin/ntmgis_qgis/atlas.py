@@ -68,7 +68,9 @@ def load_result_layers(gpkg, project):
     apply_library_style(layers["hamlets"], None, "hamlets")
     no_overlaps(layers["hamlets"], priority=10)
     no_overlaps(layers["parcels"], priority=3)
-    project.addMapLayers([layers["parcels"], layers["hamlets"]])
+    added = project.addMapLayers([layers["parcels"], layers["hamlets"]])
+    if len(added) != 2:
+        raise AtlasError(tr("QGIS could not add the layers of '{0}' to the atlas.").format(gpkg))
     return layers
 
 

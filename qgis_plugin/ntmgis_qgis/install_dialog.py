@@ -59,7 +59,7 @@ def run_installer(parent=None, ask=True, answer=None, on_question=None):
     dialog.setWindowTitle(tr("NTM GIS – install the libraries"))
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
     dialog.setMinimumDuration(0)
-    dialog.setValue(0)
+    dialog.setValue(0)  # noqa: QGS202 - a QProgressDialog
     SHOWN["progress"] = dialog
     state = {"fraction": 0.0, "message": "", "cancel": False}
 
@@ -77,7 +77,7 @@ def run_installer(parent=None, ask=True, answer=None, on_question=None):
     thread.start()
     while thread.is_alive():
         QCoreApplication.processEvents()
-        dialog.setValue(int(100 * state["fraction"]))
+        dialog.setValue(int(100 * state["fraction"]))  # noqa: QGS202 - a QProgressDialog
         if state["message"]:
             dialog.setLabelText(state["message"])
         if dialog.wasCanceled() and not state["cancel"]:

@@ -19,22 +19,15 @@ except ImportError:  # Qt5
 
 from . import deps, teardown
 from .provider import NtmgisProvider
-from .translate import install_translator, qgis_locale, remove_translator, tr
+from .translate import (  # noqa: F401 - set_library_language: the plugin's API
+    install_translator,
+    qgis_locale,
+    remove_translator,
+    set_library_language,
+    tr,
+)
 
 ICON = os.path.join(os.path.dirname(__file__), "icon.svg")
-
-
-def set_library_language(locale):
-    """The library's messages follow QGIS's locale (``ntmgis.i18n``); return the language."""
-    try:
-        from ntmgis import i18n
-    except Exception:  # the library is missing: deps explains
-        return None
-    try:
-        i18n.set_language(locale)
-    except Exception:  # a locale the catalogue lacks: English
-        i18n.set_language("en")
-    return i18n.get_language()
 
 
 class NtmgisPlugin:
@@ -51,7 +44,8 @@ class NtmgisPlugin:
 
     def initProcessing(self):  # noqa: N802 - QGIS API name
         self.provider = NtmgisProvider()
-        QgsApplication.processingRegistry().addProvider(self.provider)
+        if not QgsApplication.processingRegistry().addProvider(self.provider):
+            self.provider = None  # a provider "ntmgis" is there already (another copy)
 
     def initGui(self):  # noqa: N802 - QGIS API name
         self.initProcessing()
@@ -152,7 +146,7 @@ class NtmgisPlugin:
             self.dialog.deleteLater()
             self.dialog = None
         if self.provider is not None:
-            QgsApplication.processingRegistry().removeProvider(self.provider)
+            QgsApplication.processingRegistry().removeProvider(self.provider)  # noqa: QGS202
             self.provider = None
         remove_translator(self.translator)
         remove_translator(self.qt_translator)

@@ -28,6 +28,26 @@ def qgis_locale():
     return QLocale.system().name()
 
 
+def set_library_language(locale):
+    """The library's messages follow ``locale`` (``ntmgis.i18n``); return the language.
+
+    ``vi_VN`` -> ``vi``, ``en_GB`` -> ``en``; a language the catalogue lacks (``fr_FR``)
+    -> English (the plugin's own strings have no translation there either).
+    """
+    try:
+        from ntmgis import i18n
+    except Exception:  # the library is missing: deps explains
+        return None
+    language = i18n.language_from_locale(locale)
+    i18n.set_language(language if language is not None else "en")
+    return i18n.get_language()
+
+
+def follow_qgis_language():
+    """The library's language from QGIS's locale setting (read again each time)."""
+    return set_library_language(qgis_locale())
+
+
 def candidates(locale, prefix="ntmgis"):
     """Catalogue file names to try for ``locale``: ``vi_VN`` -> ``vi_VN`` then ``vi``."""
     locale = (locale or "").replace("-", "_")

@@ -5,6 +5,8 @@ and the library call whose result its outputs must equal. The chain runs once th
 Processing and once through ``ntmgis.run`` (shared with the printing cases).
 """
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,32 +86,62 @@ def join_check(results, tmp_path):
     assert "survey_class" in layer.renderer().classAttribute()
 
 
-# -- vegetation indices ---------------------------------------------------------------------
+# -- vegetation indices: the same operation as `ntmgis indices` ---------------------------
 SHORT = "2020-01-01:2020-04-30"
 
 
 def indices_params(tmp_path):
     return {
-        "SCENES": str(SCENES), "AOI": _layer("commune"), "INDEX": 0, "PERIOD": SHORT,
-        "COMPOSITE": str(tmp_path / "ndvi.tif"), "SERIES": str(tmp_path / "ndvi_series.tif"),
+        "SCENES": str(SCENES), "AOI": _layer("commune"), "INDEX": [0, 4], "PERIOD": SHORT,
+        "OUTPUT_FOLDER": str(tmp_path / "indices"),
     }  # fmt: skip
+
+
+def run_cli(*args):
+    """``ntmgis ARGS`` in this process (click's runner); fails the test when it fails."""
+    from click.testing import CliRunner
+
+    from ntmgis.cli import cli
+
+    done = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    return done.output
+
+
+def assert_same_rasters(folder, expected_folder):
+    """Every file of the two folders: the same names, COG values, grids and band names."""
+    import rasterio
+
+    names = sorted(p.name for p in Path(folder).iterdir())
+    assert names == sorted(p.name for p in Path(expected_folder).iterdir())
+    for name in names:
+        if not name.endswith(".tif"):
+            continue
+        got, expected = Path(folder) / name, Path(expected_folder) / name
+        with rasterio.open(got) as a, rasterio.open(expected) as b:
+            assert a.descriptions == b.descriptions and a.transform == b.transform, name
+            assert a.crs == b.crs, name
+            np.testing.assert_array_equal(a.read(), b.read())
+    return names
 
 
 def indices_check(results, tmp_path):
     import rasterio
 
-    import ntmgis
-
-    series = ntmgis.read_time_series(
-        SCENES, aoi=GPKG, aoi_layer="commune", indices=["ndvi"], period=SHORT
-    )
-    composite = ntmgis.composite(series, variable="ndvi", period=SHORT)
-    for key, expected in (("COMPOSITE", composite), ("SERIES", series)):
-        with rasterio.open(results[key]) as ds:
-            assert list(ds.descriptions) == list(expected.names)
-            assert ds.transform == expected.transform
-            np.testing.assert_array_equal(ds.read(), expected.data)
-    assert len(series.names) == 6  # the dates of January to April
+    cli = tmp_path / "cli"
+    run_cli("indices", SCENES, "-o", cli, "--aoi", GPKG, "--aoi-layer", "commune", "--period",
+            SHORT, "--index", "ndvi", "--index", "ndmi")  # fmt: skip
+    names = assert_same_rasters(results["OUTPUT_FOLDER"], cli)
+    assert names == ["ndmi_composite.tif", "ndmi_series.tif", "ndvi_composite.tif",
+                     "ndvi_series.tif", "scenes.csv"]  # fmt: skip
+    got_csv = Path(results["SCENES_CSV"]).read_text(encoding="utf-8")
+    assert got_csv == (cli / "scenes.csv").read_text(encoding="utf-8")
+    assert results["SCENES_READ"] == 6  # the dates of January to April
+    assert results["COMPOSITE"] == results["COMPOSITES"][0]
+    assert [Path(p).name for p in results["COMPOSITES"]] == ["ndvi_composite.tif",
+                                                             "ndmi_composite.tif"]  # fmt: skip
+    with rasterio.open(Path(results["OUTPUT_FOLDER"]) / "ndvi_series.tif") as ds:
+        assert len(ds.descriptions) == 6 and ds.descriptions[0].endswith("/ndvi")
 
 
 # -- parcel statistics ----------------------------------------------------------------------
@@ -126,11 +158,12 @@ def stats_params(tmp_path):
 
 
 def stats_check(results, tmp_path):
+    import pyogrio
+
     import ntmgis
-    from ntmgis._io import read_vector
 
     stats = ["mean", "median", "std", "min", "max", "count"]
-    expected = ntmgis.zonal_stats(read_vector(GPKG, layer="parcels"), [_b08()], stats=stats)
+    expected = ntmgis.zonal_stats(ntmgis.read_vector(GPKG, layer="parcels"), [_b08()], stats=stats)
     got = _read(results["OUTPUT"], "parcels")
     assert got["status"].tolist() == expected["status"].tolist()
     numeric = [c for c in expected.columns if c != "status"]
@@ -138,6 +171,12 @@ def stats_check(results, tmp_path):
     np.testing.assert_allclose(got[numeric].to_numpy(float), expected[numeric].to_numpy(float))
     mean = next(c for c in numeric if c.endswith(":mean"))
     assert np.isfinite(got[mean]).sum() > 1500
+    # the same file as `ntmgis zonal` (the same operation, ntmgis.parcel_statistics)
+    cli = tmp_path / "cli.gpkg"
+    run_cli("zonal", GPKG, _b08(), "-o", cli, "--layer", "parcels")
+    assert pyogrio.list_layers(results["OUTPUT"]).tolist() == pyogrio.list_layers(cli).tolist()
+    pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(_read(cli, "parcels")))
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporaries
 
 
 # -- the whole chain ------------------------------------------------------------------------
@@ -166,6 +205,22 @@ def chain_check(results, tmp_path):
 
     layer = QgsVectorLayer(results["PARCELS_LAYER"], "flags", "ogr")
     assert '"flag"' in layer.renderer().classAttribute()
+    # value codes read as their labels in the attribute table and forms (value maps)
+    from qgis.core import QgsApplication
+
+    from ntmgis import palette
+
+    formatter = QgsApplication.fieldFormatterRegistry().fieldFormatter("ValueMap")
+    hamlet_layer = QgsVectorLayer(results["HAMLETS_LAYER"], "hamlets", "ogr")
+    for target, field, code in ((layer, "flag", "hoang_hoa"), (layer, "survey_class", "vuon_tap"),
+                                (layer, "agreement", "phu_hop"),
+                                (hamlet_layer, "status", "dat")):  # fmt: skip
+        index = target.fields().indexOf(field)
+        setup = target.editorWidgetSetup(index)
+        assert setup.type() == "ValueMap", field
+        label = next(c.label_vi for c in palette.get_theme(field).categories if c.key == code)
+        shown = formatter.representValue(target, index, setup.config(), None, code)
+        assert shown == label, (field, shown)
     # nothing left of the staging folder
     leftovers = [p for p in (tmp_path / "chain").iterdir() if p.name.startswith(".ntmgis-")]
     assert [p.name for p in leftovers] == [".ntmgis-run.json"]  # the manifest only

@@ -83,6 +83,11 @@ def test_dialog_runs_the_chain_in_the_background_and_adds_styled_layers(plugin, 
         expected = library_run().parcels
         assert got["parcel_id"].tolist() == expected["parcel_id"].tolist()
         assert got["flag"].astype(str).tolist() == expected["flag"].astype(str).tolist()
+        # the library's stages and warnings, in the user's language, shown as they come
+        assert "Reading parcels" in dialog.stages and "Flagging gardens" in dialog.stages
+        assert any("row(s) 463" in line for line in dialog.warnings)  # the unknown class
+        assert dialog.log.toPlainText().splitlines() == dialog.warnings
+        assert dialog.status.text().endswith(f"({len(dialog.warnings)} warnings, listed below)")
         # the printed maps were asked for: moved out of the staging folder with the rest
         assert pdf_pages(dialog.results["MAPS_PDF"]) >= 7  # overview + 6 hamlets
         hidden = [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")]
@@ -145,5 +150,43 @@ def test_dialog_cancel_stops_the_task_and_writes_nothing(plugin, tmp_path):
         assert dialog.added_layers == []
         assert dialog.run_button.isEnabled()
         assert not (tmp_path / "out").exists()  # no empty folder left behind
+    finally:
+        QgsProject.instance().removeAllMapLayers()
+
+
+def test_download_button_opens_the_fetch_algorithm_and_takes_its_folder(plugin, monkeypatch):
+    from ntmgis_qgis.algorithms.fetch_imagery import FetchImagery
+    from ntmgis_qgis.dialogs.abandoned_gardens import FETCH_ALGORITHM
+    from qgis import processing
+    from qgis.core import QgsApplication, QgsProject, QgsVectorLayer
+
+    import ntmgis
+
+    # the id the button opens is the provider's fetch algorithm, the one the toolbox shows
+    registered = QgsApplication.processingRegistry().algorithmById(FETCH_ALGORITHM)
+    assert registered is not None and isinstance(registered, FetchImagery)
+    assert registered.id() == FETCH_ALGORITHM == f"ntmgis:{FetchImagery.NAME}"
+    assert registered.provider().id() == "ntmgis"
+    dialog = plugin.open_dialog()
+    assert not dialog.fetch_button.isHidden()  # shown, since the algorithm is there
+    parcels = QgsVectorLayer(f"{GPKG}|layername=parcels", "Thửa đất", "ogr")
+    QgsProject.instance().addMapLayer(parcels)
+    dialog.parcels.setLayer(parcels)
+    opened = []
+
+    def exec_dialog(algorithm, parameters):  # what the user's run of that dialog returns
+        opened.append((algorithm, dict(parameters)))
+        return {"OUTPUT": str(SCENES), "SCENES": 16}
+
+    monkeypatch.setattr(processing, "execAlgorithmDialog", exec_dialog)
+    period = dialog.period()
+    try:
+        dialog.fetch_button.click()
+        assert [a for a, _ in opened] == ["ntmgis:fetch_imagery"]
+        assert opened[0][1]["COMMUNE"] is parcels  # prefilled: the commune's parcels
+        assert opened[0][1]["PERIOD"] == period  # and the period the dialog showed
+        assert dialog.imagery.filePath() == str(SCENES)  # the fetched folder is used
+        dates = sorted(s.date for s in ntmgis.find_scenes(SCENES) if s.date)
+        assert dialog.period() == f"{dates[0]:%Y-%m-%d}:{dates[-1]:%Y-%m-%d}"
     finally:
         QgsProject.instance().removeAllMapLayers()

@@ -151,24 +151,69 @@ def test_geopackage_opens_with_embedded_default_style(qgis_app, tmp_path):
     ).keys
 
 
-def test_sample_project_opens_with_styled_layers(qgis_app):
-    from qgis.core import QgsProject
+def _project_layers(path):
+    """``{name: (source, renderer XML)}`` of the layers of a project file, each valid."""
+    from qgis.core import QgsProject, QgsReadWriteContext
+    from qgis.PyQt.QtXml import QDomDocument
+
+    project = QgsProject()
+    assert project.read(str(path)), path
+    layers = {}
+    for layer in project.mapLayers().values():
+        assert layer.isValid(), f"{path.name}: layer {layer.name()} is not valid"
+        document = QDomDocument()
+        element = layer.renderer().save(document, QgsReadWriteContext())
+        document.appendChild(element)
+        labels = layer.labelsEnabled() and layer.labeling().settings().fieldName
+        layers[layer.name()] = (layer.source(), layer.renderer().type(), labels,
+                                document.toString())  # fmt: skip
+    project.clear()
+    return layers
+
+
+def test_sample_project_opens_with_every_layer_valid_and_styled(qgis_app, tmp_path):
+    import os
+    import subprocess
+    import sys
 
     project_file = ROOT / "layers" / "thanh_binh.qgz"
-    if not project_file.exists():
-        pytest.skip("layers/thanh_binh.qgz not generated (run styles/make_project.py)")
+    assert project_file.is_file(), "layers/thanh_binh.qgz: run styles/make_project.py"
+    layers = _project_layers(project_file)
+    gpkg = str(ROOT / "layers" / "thanh_binh.gpkg")
+    assert {name: value[0] for name, value in layers.items()} == {
+        "Ranh giới xã": f"{gpkg}|layername=commune",
+        "Ranh giới thôn": f"{gpkg}|layername=hamlets",
+        "Đường ngõ": f"{gpkg}|layername=lanes",
+        "Thửa đất (loại đất)": f"{gpkg}|layername=parcels",
+    }  # every layer of the sample, from the GeoPackage beside the project (relative paths)
+    parcels = layers["Thửa đất (loại đất)"]
+    assert parcels[1] == "categorizedSymbol" and parcels[2]  # land use, numbered
+    # what the project's own script makes today, renderer for renderer: not stale
+    fresh = tmp_path / "thanh_binh.qgz"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    done = subprocess.run([sys.executable, str(STYLE_DIR / "make_project.py"), str(fresh)],
+                          capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _project_layers(fresh) == layers
+
+
+def test_sample_project_parcels_use_the_land_use_palette(qgis_app):
+    from qgis.core import QgsProject
+
     project = QgsProject()
-    assert project.read(str(project_file))
+    assert project.read(str(ROOT / "layers" / "thanh_binh.qgz"))
     layers = {layer.name(): layer for layer in project.mapLayers().values()}
-    assert all(layer.isValid() for layer in layers.values()), [
-        name for name, layer in layers.items() if not layer.isValid()
+    parcels = layers["Thửa đất (loại đất)"]
+    categories = parcels.renderer().categories()
+    theme = palette.get_theme("land_use")
+    assert [c.value() for c in categories] == theme.keys
+    assert [c.symbol().color().name() for c in categories] == [
+        c.color.lower() for c in theme.categories
     ]
-    parcels = next(layer for name, layer in layers.items() if "thửa" in name.lower())
-    assert parcels.renderer().type() == "categorizedSymbol"
-    assert [c.value() for c in parcels.renderer().categories()] == palette.get_theme(
-        "land_use"
-    ).keys
-    assert parcels.labelsEnabled()
+    assert [c.label() for c in categories] == [c.label_vi for c in theme.categories]
+    assert layers["Đường ngõ"].renderer().symbol().color().name() == "#999999"
+    commune = layers["Ranh giới xã"].renderer().symbol().symbolLayer(0)
+    assert commune.brushStyle() == 0 and commune.strokeWidth() == 1.0  # outline only
 
 
 def test_value_maps_show_labels_instead_of_codes(qgis_app):

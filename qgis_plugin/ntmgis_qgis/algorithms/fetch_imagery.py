@@ -1,13 +1,8 @@
 """Fetch a commune's Sentinel-2 (or Landsat) scenes from STAC (``ntmgis.fetch_scenes``)."""
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
-    QgsProcessingParameterString,
-    QgsProcessingParameterVectorLayer,
 )
 
 from .base import NtmgisAlgorithm
@@ -31,54 +26,29 @@ class FetchImagery(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.addParameter(
-            QgsProcessingParameterVectorLayer(
-                "COMMUNE", self.tr("Commune boundary (or the parcel layer)"),
-                [QgsProcessing.SourceType.TypeVectorPolygon],
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterString(
-                "PERIOD", self.tr("Period (START:END, e.g. 2020-01-01:2020-12-31)")
-            )
-        )
-        self.addParameter(
+        self.add_polygons("COMMUNE", "Commune boundary (or the parcel layer)")
+        self.add_period(optional=False)
+        self.add(
             QgsProcessingParameterNumber(
                 "MAX_CLOUD", self.tr("Maximum cloud over the commune (%)"),
                 type=QgsProcessingParameterNumber.Type.Double, defaultValue=80.0,
                 minValue=0.0, maxValue=100.0,
             )
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "CATALOG", self.tr("Catalogue"), options=CATALOGS, defaultValue=0
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterString(
-                "CATALOG_URL", self.tr("Other STAC API URL (replaces the catalogue)"),
-                optional=True,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "COLLECTION", self.tr("Collection"), options=COLLECTIONS, defaultValue=0
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFolderDestination("OUTPUT", self.tr("Imagery folder"))
-        )
-        self.addOutput(QgsProcessingOutputNumber("SCENES", self.tr("Scenes fetched")))
+        self.add_choice("CATALOG", "Catalogue", CATALOGS)
+        self.add_text("CATALOG_URL", "Other STAC API URL (replaces the catalogue)")
+        self.add_choice("COLLECTION", "Collection", COLLECTIONS)
+        self.add_output_folder("OUTPUT", "Imagery folder")
+        self.add(QgsProcessingOutputNumber("SCENES", self.tr("Scenes fetched")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.check_deps()
+    def process(self, parameters, context, feedback):
         from ntmgis import fetch_scenes
 
         aoi, layer = self.vector_source(parameters, "COMMUNE", context, feedback)
-        period = self.parameterAsString(parameters, "PERIOD", context).strip()
-        url = self.parameterAsString(parameters, "CATALOG_URL", context).strip()
-        catalog = url or CATALOGS[self.parameterAsEnum(parameters, "CATALOG", context)]
-        collection = COLLECTIONS[self.parameterAsEnum(parameters, "COLLECTION", context)]
+        period = self.period(parameters, context) or ""
+        url = self.text(parameters, "CATALOG_URL", context)
+        catalog = url or self.choice(parameters, "CATALOG", context, CATALOGS)
+        collection = self.choice(parameters, "COLLECTION", context, COLLECTIONS)
         out = self.parameterAsString(parameters, "OUTPUT", context)
         result = self.call(
             feedback, fetch_scenes, aoi, aoi_layer=layer, period=period, out=out,

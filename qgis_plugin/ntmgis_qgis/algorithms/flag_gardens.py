@@ -1,25 +1,16 @@
 """Flag abandoned gardens: the whole chain (``ntmgis.pipeline.run``) on a config built here."""
 
 import os
-import shutil
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputFile,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
-    QgsProcessingParameterString,
-    QgsProcessingParameterVectorLayer,
 )
 
-from .base import NtmgisAlgorithm, publish, staging_folder
+from .base import NtmgisAlgorithm, Staging
 
 CALIBRATION = ["auto", "rules"]
-PAPERS = ["A4", "A3"]
 
 
 class FlagAbandonedGardens(NtmgisAlgorithm):
@@ -35,81 +26,34 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        polygon = [QgsProcessing.SourceType.TypeVectorPolygon]
-        self.addParameter(
-            QgsProcessingParameterVectorLayer("PARCELS", self.tr("Parcel layer"), polygon)
-        )
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "IMAGERY", self.tr("Imagery folder (one folder per scene, or STAC)"),
-                behavior=QgsProcessingParameterFile.Behavior.Folder,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterString(
-                "PERIOD", self.tr("Period (START:END, e.g. 2020-01-01:2020-12-31)"),
-                optional=True,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "SURVEY", self.tr("Survey file (CSV or XLSX)"), optional=True,
-                fileFilter=self.tr("Survey tables (*.xlsx *.csv)"),
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterVectorLayer(
-                "HAMLETS", self.tr("Hamlet boundaries"), polygon, optional=True
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "TARGETS", self.tr("Hamlet targets (CSV or XLSX)"), optional=True,
-                fileFilter=self.tr("Tables (*.xlsx *.csv)"),
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "BASELINE", self.tr("Baseline result of an earlier campaign (GeoPackage)"),
-                optional=True, fileFilter="GeoPackage (*.gpkg)",
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterString("COMMUNE", self.tr("Commune name"), optional=True)
-        )
-        self.addParameter(
+        self.add_parcels()
+        self.add_folder("IMAGERY", "Imagery folder (one folder per scene, or STAC)")
+        self.add_period()
+        self.add_survey(optional=True)
+        self.add_polygons("HAMLETS", "Hamlet boundaries", optional=True)
+        self.add_targets(optional=True)
+        self.add_baseline()
+        self.add_commune_name()
+        self.add(
             QgsProcessingParameterNumber(
                 "YEAR", self.tr("Year"), QgsProcessingParameterNumber.Type.Integer,
                 optional=True, minValue=1990, maxValue=2100,
             )
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "CALIBRATION", self.tr("Flag thresholds"),
-                options=[self.tr("calibrated on the survey when it has enough labels"),
-                         self.tr("fixed rules")],
-                defaultValue=0,
-            )
+        self.add_choice(
+            "CALIBRATION", "Flag thresholds",
+            [self.tr("calibrated on the survey when it has enough labels"),
+             self.tr("fixed rules")],
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterBoolean("MAPS", self.tr("Print the hamlet maps (PDF)"), True)
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum("PAPER", self.tr("Paper"), options=PAPERS, defaultValue=0)
-        )
-        self.addParameter(
-            QgsProcessingParameterString(
-                "NAME", self.tr("Output name"), defaultValue="ntmgis", optional=True
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", self.tr("Output folder"))
-        )
-        self.addOutput(QgsProcessingOutputFile("GPKG", self.tr("Result GeoPackage")))
-        self.addOutput(QgsProcessingOutputVectorLayer("PARCELS_LAYER", self.tr("Flagged parcels")))
-        self.addOutput(QgsProcessingOutputVectorLayer("HAMLETS_LAYER", self.tr("Hamlets")))
-        self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Progress report (XLSX)")))
-        self.addOutput(QgsProcessingOutputFile("MAPS_PDF", self.tr("Hamlet maps (PDF)")))
+        self.add_flag("MAPS", "Print the hamlet maps (PDF)", True)
+        self.add_paper()
+        self.add_text("NAME", "Output name", default="ntmgis")
+        self.add_output_folder()
+        self.add(QgsProcessingOutputFile("GPKG", self.tr("Result GeoPackage")))
+        self.add(QgsProcessingOutputVectorLayer("PARCELS_LAYER", self.tr("Flagged parcels")))
+        self.add(QgsProcessingOutputVectorLayer("HAMLETS_LAYER", self.tr("Hamlets")))
+        self.add(QgsProcessingOutputFile("REPORT", self.tr("Progress report (XLSX)")))
+        self.add(QgsProcessingOutputFile("MAPS_PDF", self.tr("Hamlet maps (PDF)")))
 
     def build_config(self, parameters, context, feedback, out_dir):
         """The run configuration (the TOML schema of ``ntmgis.config``) of the parameters."""
@@ -120,8 +64,9 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
         }
         if parcels_layer:
             inputs["parcels_layer"] = parcels_layer
-        if parameters.get("HAMLETS"):
-            hamlets, hamlets_layer = self.vector_source(parameters, "HAMLETS", context, feedback)
+        hamlets, hamlets_layer = self.optional_vector_source(parameters, "HAMLETS", context,
+                                                             feedback)  # fmt: skip
+        if hamlets:
             inputs["hamlets"] = hamlets
             if hamlets_layer:
                 inputs["hamlets_layer"] = hamlets_layer
@@ -131,22 +76,20 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
                 inputs[key] = value
         raw = {
             "inputs": inputs,
-            "flags": {
-                "calibration": CALIBRATION[self.parameterAsEnum(parameters, "CALIBRATION", context)]
-            },
+            "flags": {"calibration": self.choice(parameters, "CALIBRATION", context, CALIBRATION)},
             "outputs": {
                 "dir": out_dir,
-                "name": self.parameterAsString(parameters, "NAME", context).strip() or "ntmgis",
+                "name": self.text(parameters, "NAME", context) or "ntmgis",
                 "maps": self.parameterAsBool(parameters, "MAPS", context),
-                "paper": PAPERS[self.parameterAsEnum(parameters, "PAPER", context)],
+                "paper": self.paper(parameters, context),
                 "report": True,
             },
         }
-        period = self.parameterAsString(parameters, "PERIOD", context).strip()
+        period = self.period(parameters, context)
         if period:
             raw["imagery"] = {"period": period}
         commune = {}
-        name = self.parameterAsString(parameters, "COMMUNE", context).strip()
+        name = self.text(parameters, "COMMUNE", context)
         if name:
             commune["name"] = name
         if parameters.get("YEAR") not in (None, ""):
@@ -155,35 +98,19 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
             raw["commune"] = commune
         return raw
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        outputs = ("GPKG", "PARCELS_LAYER", "HAMLETS_LAYER", "REPORT", "MAPS_PDF")
-        return self.run_cancellable(
-            lambda: self._run(parameters, context, feedback), feedback, outputs
-        )
-
-    def _run(self, parameters, context, feedback):
-        self.check_deps()
+    def process(self, parameters, context, feedback):
         from ntmgis import load_config, run
 
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
-        existed = os.path.isdir(final)
-        staging = staging_folder(final)
-        done = False
-        try:
-            raw = self.build_config(parameters, context, feedback, staging)
+        with Staging(final) as staging:
+            raw = self.build_config(parameters, context, feedback, staging.path)
             config = self.call(feedback, load_config, raw, progress=False)
-            result = self.call(feedback, run, config)
+            result = self.call(feedback, run, config, abandon=staging.cleanup)
             self.check_cancel(feedback)
-            moved = publish(staging, final)
-            done = True
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-            if not done and not existed and os.path.isdir(final) and not os.listdir(final):
-                os.rmdir(final)  # a failed or cancelled run leaves no empty folder
+            moved = staging.publish()
         for message in result.messages:
             for line in str(message).splitlines():
                 feedback.pushInfo(line)
-        moved = {os.path.realpath(old): new for old, new in moved.items()}
         # RunResult.outputs is keyed by kind ("gpkg", "report_xlsx", "report_pdf", "maps_pdf"):
         # the progress report has a PDF of its own, so a file's suffix does not say what it is
         where = {k: moved.get(os.path.realpath(str(p)), str(p)) for k, p in result.outputs.items()}

@@ -1,17 +1,13 @@
 """Hamlet progress against targets, ranked (``ntmgis.report.progress_report``)."""
 
 import os
-import shutil
 
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFolderDestination,
 )
 
-from .base import NtmgisAlgorithm, publish, staging_folder
+from .base import NtmgisAlgorithm, Staging
 
 RENOVATIONS = ["confirmed", "reported"]
 
@@ -28,34 +24,18 @@ class HamletProgress(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.add_result_parameter()
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "TARGETS", self.tr("Hamlet targets (CSV or XLSX)"),
-                fileFilter=self.tr("Tables (*.xlsx *.csv)"),
-            )
+        self.add_result()
+        self.add_targets()
+        self.add_baseline()
+        self.add_choice(
+            "RENOVATIONS", "Renovations that count",
+            [self.tr("confirmed by the imagery"), self.tr("every reported one")],
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "BASELINE", self.tr("Baseline result of an earlier campaign (GeoPackage)"),
-                optional=True, fileFilter="GeoPackage (*.gpkg)",
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "RENOVATIONS", self.tr("Renovations that count"),
-                options=[self.tr("confirmed by the imagery"), self.tr("every reported one")],
-                defaultValue=0,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", self.tr("Output folder"))
-        )
-        self.addOutput(QgsProcessingOutputVectorLayer("HAMLETS_LAYER", self.tr("Hamlet progress")))
-        self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Progress report (XLSX)")))
+        self.add_output_folder()
+        self.add(QgsProcessingOutputVectorLayer("HAMLETS_LAYER", self.tr("Hamlet progress")))
+        self.add(QgsProcessingOutputFile("REPORT", self.tr("Progress report (XLSX)")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.check_deps()
+    def process(self, parameters, context, feedback):
         from ntmgis import format_ranking, read_vector
         from ntmgis.pipeline import write_gpkg_atomic
         from ntmgis.report import progress_report
@@ -64,13 +44,12 @@ class HamletProgress(NtmgisAlgorithm):
         result = self.parameterAsFile(parameters, "RESULT", context)
         targets = self.parameterAsFile(parameters, "TARGETS", context)
         baseline = self.optional_file(parameters, "BASELINE", context)
-        renovations = RENOVATIONS[self.parameterAsEnum(parameters, "RENOVATIONS", context)]
+        renovations = self.choice(parameters, "RENOVATIONS", context, RENOVATIONS)
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
-        staging = staging_folder(final)
-        try:
+        with Staging(final) as staging:
             ranked, written = self.call(
-                feedback, progress_report, result, targets, staging, baseline=baseline,
-                renovations=renovations,
+                feedback, progress_report, result, targets, staging.path, baseline=baseline,
+                renovations=renovations, abandon=staging.cleanup,
             )  # fmt: skip
             self.check_cancel(feedback)
 
@@ -81,11 +60,10 @@ class HamletProgress(NtmgisAlgorithm):
                 layer = hamlets[own].merge(ranked, on="hamlet", how="left")
                 return write_gpkg_atomic(path, {"hamlets": layer}, finish=embed_styles)
 
-            gpkg = os.path.join(staging, "tien_do_thon.gpkg")
-            self.call(feedback, write_layer, gpkg, progress=False)
-            moved = {os.path.realpath(k): v for k, v in publish(staging, final).items()}
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            gpkg = os.path.join(staging.path, "tien_do_thon.gpkg")
+            self.call(feedback, write_layer, gpkg, progress=False, abandon=staging.cleanup)
+            self.check_cancel(feedback)
+            moved = staging.publish()
         for line in format_ranking(ranked).splitlines():
             feedback.pushInfo(line)
         gpkg = moved[os.path.realpath(gpkg)]

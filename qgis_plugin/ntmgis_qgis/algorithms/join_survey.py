@@ -1,14 +1,8 @@
 """Join the Step 2 garden survey to a parcel layer (``ntmgis.join_survey``)."""
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterString,
-    QgsProcessingParameterVectorLayer,
 )
 
 from .base import NtmgisAlgorithm
@@ -28,49 +22,28 @@ class JoinSurvey(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.addParameter(
-            QgsProcessingParameterVectorLayer(
-                "PARCELS", self.tr("Parcel layer"), [QgsProcessing.SourceType.TypeVectorPolygon]
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "SURVEY", self.tr("Survey file (CSV or XLSX)"),
-                fileFilter=self.tr("Survey tables (*.xlsx *.csv)"),
-            )
+        self.add_parcels()
+        self.add_survey()
+        self.add_text("SHEET", "Worksheet (XLSX; empty: found automatically)")
+        self.add_choice(
+            "ON", "Join by",
+            [self.tr("automatic"), self.tr("map sheet and parcel number"),
+             self.tr("household id"), self.tr("GPS point")],
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterString(
-                "SHEET", self.tr("Worksheet (XLSX; empty: found automatically)"), optional=True
-            )
-        )
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "ON", self.tr("Join by"),
-                options=[self.tr("automatic"), self.tr("map sheet and parcel number"),
-                         self.tr("household id"), self.tr("GPS point")],
-                defaultValue=0,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                "OUTPUT", self.tr("Joined parcels"), fileFilter="GeoPackage (*.gpkg)"
-            )
-        )
-        self.addOutput(QgsProcessingOutputVectorLayer("PARCELS_LAYER", self.tr("Joined parcels")))
-        self.addOutput(QgsProcessingOutputNumber("MATCHED", self.tr("Survey rows matched")))
-        self.addOutput(QgsProcessingOutputNumber("UNMATCHED", self.tr("Survey rows unmatched")))
+        self.add_file_destination("OUTPUT", "Joined parcels")
+        self.add(QgsProcessingOutputVectorLayer("PARCELS_LAYER", self.tr("Joined parcels")))
+        self.add(QgsProcessingOutputNumber("MATCHED", self.tr("Survey rows matched")))
+        self.add(QgsProcessingOutputNumber("UNMATCHED", self.tr("Survey rows unmatched")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.check_deps()
+    def process(self, parameters, context, feedback):
         from ntmgis import join_survey, read_parcels
         from ntmgis.pipeline import write_gpkg_atomic
         from ntmgis.styles import embed_styles
 
         path, layer = self.vector_source(parameters, "PARCELS", context, feedback)
         survey = self.parameterAsFile(parameters, "SURVEY", context)
-        sheet = self.parameterAsString(parameters, "SHEET", context) or None
-        on = JOIN_ON[self.parameterAsEnum(parameters, "ON", context)]
+        sheet = self.text(parameters, "SHEET", context)
+        on = self.choice(parameters, "ON", context, JOIN_ON)
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
 
         def join(progress=None):

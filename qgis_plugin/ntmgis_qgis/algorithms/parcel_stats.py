@@ -1,13 +1,10 @@
-"""Per-parcel statistics of rasters with exact pixel coverage (``ntmgis.zonal_stats``)."""
+"""Per-parcel statistics of rasters (``ntmgis.parcel_statistics``, as ``ntmgis zonal``)."""
 
 from qgis.core import (
     QgsProcessing,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFileDestination,
     QgsProcessingParameterMultipleLayers,
-    QgsProcessingParameterString,
-    QgsProcessingParameterVectorLayer,
+    QgsProcessingParameterNumber,
 )
 
 from .base import NtmgisAlgorithm
@@ -23,74 +20,60 @@ class ParcelStatistics(NtmgisAlgorithm):
         "Statistics of every band of the rasters for every parcel, each pixel weighted by "
         "the exact share of its area inside the parcel; the coverage is computed once and "
         "reused for every band. Columns are named 'band:statistic'; every parcel is kept, "
-        "with a status and the covered fraction."
+        "with a status and the covered fraction. The same file as 'ntmgis zonal': a "
+        "GeoPackage (layer parcels) or a CSV table, written whole or not at all."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.addParameter(
-            QgsProcessingParameterVectorLayer(
-                "PARCELS", self.tr("Parcel layer"), [QgsProcessing.SourceType.TypeVectorPolygon]
-            )
-        )
-        self.addParameter(
+        self.add_parcels()
+        self.add(
             QgsProcessingParameterMultipleLayers(
                 "RASTERS", self.tr("Rasters (one grid)"), QgsProcessing.SourceType.TypeRaster
             )
         )
-        self.addParameter(
-            QgsProcessingParameterString(
-                "STATS", self.tr("Statistics (comma-separated)"),
-                defaultValue="mean,median,std,min,max,count",
+        self.add_text(
+            "STATS", "Statistics (comma-separated)", optional=False,
+            default="mean,median,std,min,max,count",
+        )  # fmt: skip
+        self.add_choice(
+            "WEIGHTS", "Pixel weights",
+            [self.tr("exact coverage"), self.tr("pixel centre inside"),
+             self.tr("all touched pixels")],
+        )  # fmt: skip
+        self.add(
+            QgsProcessingParameterNumber(
+                "NODATA", self.tr("Value to mask in every raster"),
+                type=QgsProcessingParameterNumber.Type.Double, optional=True,
             )
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "WEIGHTS", self.tr("Pixel weights"),
-                options=[self.tr("exact coverage"), self.tr("pixel centre inside"),
-                         self.tr("all touched pixels")],
-                defaultValue=0,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                "OUTPUT", self.tr("Parcels with statistics"), fileFilter="GeoPackage (*.gpkg)"
-            )
+        self.add_file_destination(
+            "OUTPUT", "Parcels with statistics", "GeoPackage (*.gpkg);;CSV (*.csv)"
         )
-        self.addOutput(
+        self.add(
             QgsProcessingOutputVectorLayer("PARCELS_LAYER", self.tr("Parcels with statistics"))
         )
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.check_deps()
-        from ntmgis import read_vector, zonal_stats
-        from ntmgis.pipeline import write_gpkg_atomic
+    def process(self, parameters, context, feedback):
+        from ntmgis import parcel_statistics
 
         path, layer = self.vector_source(parameters, "PARCELS", context, feedback)
         rasters = [
             raster.source() for raster in self.parameterAsLayerList(parameters, "RASTERS", context)
         ]
         stats = [s.strip() for s in self.parameterAsString(parameters, "STATS", context).split(",")]
-        weights = WEIGHTS[self.parameterAsEnum(parameters, "WEIGHTS", context)]
+        nodata = parameters.get("NODATA")
+        nodata = None if nodata in (None, "") else self.parameterAsDouble(parameters, "NODATA",
+                                                                           context)  # fmt: skip
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-
-        def statistics(progress=None):
-            parcels = read_vector(path, layer=layer, what="parcels")
-            table = zonal_stats(
-                parcels, rasters, stats=[s for s in stats if s], weights=weights,
-                progress=progress,
-            )  # fmt: skip
-            return parcels, table
-
-        def write(parcels, table):
-            clash = set(table.columns) & set(parcels.columns)
-            joined = parcels.join(table.add_prefix("z_") if clash else table)
-            write_gpkg_atomic(output, {"parcels": joined})
-
-        parcels, table = self.call(feedback, statistics)
-        self.check_cancel(feedback)
-        self.call(feedback, write, parcels, table, progress=False)
+        table, written = self.call(
+            feedback, parcel_statistics, path, rasters, output, layer=layer,
+            stats=[s for s in stats if s], weights=self.choice(parameters, "WEIGHTS", context,
+                                                               WEIGHTS),
+            nodata=nodata,
+        )  # fmt: skip
         counts = table["status"].value_counts().to_dict()
         feedback.pushInfo(", ".join(f"{key}: {value}" for key, value in counts.items()))
-        uri = f"{output}|layername=parcels"
+        written = str(written)
+        uri = f"{written}|layername=parcels" if written.lower().endswith(".gpkg") else written
         self.load_on_completion(context, uri, self.tr("Parcel statistics"), "PARCELS_LAYER")
-        return {"OUTPUT": output, "PARCELS_LAYER": uri}
+        return {"OUTPUT": written, "PARCELS_LAYER": uri}

@@ -4,11 +4,9 @@ from qgis.core import (
     QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
 )
 
-from .base import NtmgisAlgorithm
+from .base import Cancelled, NtmgisAlgorithm
 
 
 class PrintAtlas(NtmgisAlgorithm):
@@ -27,21 +25,14 @@ class PrintAtlas(NtmgisAlgorithm):
         return super().flags() | QgsProcessingAlgorithm.Flag.FlagNoThreading
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.add_result_parameter()
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "TEMPLATE", self.tr("Layout template (empty: hamlet_a3.qpt)"), optional=True,
-                fileFilter=self.tr("QGIS layout templates (*.qpt)"),
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFileDestination(
-                "OUTPUT", self.tr("Atlas PDF"), fileFilter="PDF (*.pdf)"
-            )
+        self.add_result()
+        self.add_file(
+            "TEMPLATE", "Layout template (empty: hamlet_a3.qpt)", "QGIS layout templates (*.qpt)"
         )
-        self.addOutput(QgsProcessingOutputNumber("PAGES", self.tr("Pages")))
+        self.add_file_destination("OUTPUT", "Atlas PDF", "PDF (*.pdf)")
+        self.add(QgsProcessingOutputNumber("PAGES", self.tr("Pages")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
+    def process(self, parameters, context, feedback):
         from ..atlas import AtlasError, print_atlas
 
         result = self.parameterAsFile(parameters, "RESULT", context)
@@ -50,6 +41,8 @@ class PrintAtlas(NtmgisAlgorithm):
         try:
             pages = print_atlas(result, output, template=template, feedback=feedback)
         except AtlasError as exc:
+            if feedback is not None and feedback.isCanceled():
+                raise Cancelled(str(exc)) from exc  # a cancellation, not a failure
             raise QgsProcessingException(str(exc)) from exc
         feedback.pushInfo(self.tr("{0} pages written to {1}").format(pages, output))
         return {"OUTPUT": output, "PAGES": pages}

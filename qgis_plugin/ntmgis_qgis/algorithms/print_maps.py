@@ -2,15 +2,11 @@
 
 from qgis.core import (
     QgsProcessingOutputFile,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFolderDestination,
 )
 
 from .base import NtmgisAlgorithm
 
 THEMES = ["flag", "survey", "agreement"]
-PAPERS = ["A4", "A3"]
 
 
 class PrintHamletMaps(NtmgisAlgorithm):
@@ -25,33 +21,23 @@ class PrintHamletMaps(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.add_result_parameter()
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "THEME", self.tr("Colour the parcels by"),
-                options=[self.tr("imagery flag"), self.tr("survey class"),
-                         self.tr("survey/imagery agreement")],
-                defaultValue=0,
-            )
+        self.add_result()
+        self.add_choice(
+            "THEME", "Colour the parcels by",
+            [self.tr("imagery flag"), self.tr("survey class"),
+             self.tr("survey/imagery agreement")],
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterEnum("PAPER", self.tr("Paper"), options=PAPERS, defaultValue=0)
-        )
-        self.addParameter(
-            QgsProcessingParameterBoolean("PNG", self.tr("Also one PNG per page"), False)
-        )
-        self.addParameter(
-            QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", self.tr("Output folder"))
-        )
-        self.addOutput(QgsProcessingOutputFile("PDF", self.tr("Hamlet maps (PDF)")))
+        self.add_paper()
+        self.add_flag("PNG", "Also one PNG per page", False)
+        self.add_output_folder()
+        self.add(QgsProcessingOutputFile("PDF", self.tr("Hamlet maps (PDF)")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.check_deps()
+    def process(self, parameters, context, feedback):
         from ntmgis import render_maps
 
         result = self.parameterAsFile(parameters, "RESULT", context)
-        by = THEMES[self.parameterAsEnum(parameters, "THEME", context)]
-        paper = PAPERS[self.parameterAsEnum(parameters, "PAPER", context)]
+        by = self.choice(parameters, "THEME", context, THEMES)
+        paper = self.paper(parameters, context)
         png = self.parameterAsBool(parameters, "PNG", context)
         folder = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
         pages = self.call(feedback, render_maps, result, folder, by=by, paper=paper, png=png)

@@ -1,17 +1,13 @@
 """Step 4 plan, Step 3 needs, Step 6 commendations (``ntmgis.plan_outputs.write_plan``)."""
 
 import os
-import shutil
 
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputVectorLayer,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterString,
 )
 
-from .base import NtmgisAlgorithm, publish, staging_folder
+from .base import NtmgisAlgorithm, Staging
 
 
 class RenovationPlan(NtmgisAlgorithm):
@@ -27,50 +23,29 @@ class RenovationPlan(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.add_result_parameter()
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "BASELINE", self.tr("Baseline result of an earlier campaign (GeoPackage)"),
-                optional=True, fileFilter="GeoPackage (*.gpkg)",
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "TARGETS", self.tr("Hamlet targets (CSV or XLSX)"), optional=True,
-                fileFilter=self.tr("Tables (*.xlsx *.csv)"),
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterString(
-                "HAMLETS", self.tr("Hamlets (comma-separated; empty: every hamlet)"),
-                optional=True,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", self.tr("Output folder"))
-        )
-        self.addOutput(QgsProcessingOutputVectorLayer("PLAN_LAYER", self.tr("Renovation plan")))
-        self.addOutput(QgsProcessingOutputFile("REPORT", self.tr("Renovation plan (XLSX)")))
+        self.add_result()
+        self.add_baseline()
+        self.add_targets(optional=True)
+        self.add_names_list()
+        self.add_output_folder()
+        self.add(QgsProcessingOutputVectorLayer("PLAN_LAYER", self.tr("Renovation plan")))
+        self.add(QgsProcessingOutputFile("REPORT", self.tr("Renovation plan (XLSX)")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.check_deps()
+    def process(self, parameters, context, feedback):
         from ntmgis.plan import PLAN_LAYER
         from ntmgis.plan_outputs import write_plan
 
         result = self.parameterAsFile(parameters, "RESULT", context)
         baseline = self.optional_file(parameters, "BASELINE", context)
         targets = self.optional_file(parameters, "TARGETS", context)
-        text = self.parameterAsString(parameters, "HAMLETS", context) or ""
-        hamlets = [h.strip() for h in text.split(",") if h.strip()] or None
+        hamlets = self.names_list(parameters, "HAMLETS", context)
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
-        staging = staging_folder(final)
-        try:
-            written = self.call(feedback, write_plan, result, staging, hamlets=hamlets,
-                                baseline=baseline, targets=targets)  # fmt: skip
+        with Staging(final) as staging:
+            written = self.call(feedback, write_plan, result, staging.path, hamlets=hamlets,
+                                baseline=baseline, targets=targets,
+                                abandon=staging.cleanup)  # fmt: skip
             self.check_cancel(feedback)
-            moved = {os.path.realpath(k): v for k, v in publish(staging, final).items()}
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            moved = staging.publish()
         gpkg = moved[os.path.realpath(str(written["gpkg"]))]
         uri = f"{gpkg}|layername={PLAN_LAYER}"
         self.load_on_completion(context, uri, self.tr("Renovation plan"), "PLAN_LAYER")

@@ -1,20 +1,13 @@
 """The Step 2 survey forms: XLSX per hamlet and a QField project (``ntmgis.survey_form``)."""
 
 import os
-import shutil
 
 from qgis.core import (
-    QgsProcessing,
     QgsProcessingOutputFile,
     QgsProcessingOutputFolder,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterString,
-    QgsProcessingParameterVectorLayer,
 )
 
-from .base import NtmgisAlgorithm, publish, staging_folder
+from .base import NtmgisAlgorithm, Staging
 
 
 class SurveyForm(NtmgisAlgorithm):
@@ -30,62 +23,39 @@ class SurveyForm(NtmgisAlgorithm):
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.addParameter(
-            QgsProcessingParameterVectorLayer(
-                "PARCELS", self.tr("Parcel layer"), [QgsProcessing.SourceType.TypeVectorPolygon]
-            )
+        self.add_parcels()
+        self.add_names_list()
+        self.add_file(
+            "CODEBOOK", "Codebook (TOML; empty: the default classes and needs)", "TOML (*.toml)"
         )
-        self.addParameter(
-            QgsProcessingParameterString(
-                "HAMLETS", self.tr("Hamlets (comma-separated; empty: every hamlet)"),
-                optional=True,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "CODEBOOK", self.tr("Codebook (TOML; empty: the default classes and needs)"),
-                optional=True, fileFilter="TOML (*.toml)",
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterString("COMMUNE", self.tr("Commune name"), optional=True)
-        )
-        self.addParameter(
-            QgsProcessingParameterBoolean("QFIELD", self.tr("Also write a QField project"), True)
-        )
-        self.addParameter(
-            QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", self.tr("Output folder"))
-        )
-        self.addOutput(QgsProcessingOutputFolder("FORMS", self.tr("Survey forms")))
-        self.addOutput(QgsProcessingOutputFile("QFIELD_PROJECT", self.tr("QField project")))
+        self.add_commune_name()
+        self.add_flag("QFIELD", "Also write a QField project", True)
+        self.add_output_folder()
+        self.add(QgsProcessingOutputFolder("FORMS", self.tr("Survey forms")))
+        self.add(QgsProcessingOutputFile("QFIELD_PROJECT", self.tr("QField project")))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.check_deps()
+    def process(self, parameters, context, feedback):
         from ntmgis import read_parcels
         from ntmgis.survey_form import write_survey_forms
 
         path, layer = self.vector_source(parameters, "PARCELS", context, feedback)
-        text = self.parameterAsString(parameters, "HAMLETS", context) or ""
-        hamlets = [h.strip() for h in text.split(",") if h.strip()] or None
+        hamlets = self.names_list(parameters, "HAMLETS", context)
         codebook = self.optional_file(parameters, "CODEBOOK", context)
-        commune = self.parameterAsString(parameters, "COMMUNE", context) or None
+        commune = self.text(parameters, "COMMUNE", context)
         qfield = self.parameterAsBool(parameters, "QFIELD", context)
         final = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
-        staging = staging_folder(final)
-        try:
+        with Staging(final) as staging:
 
             def forms(progress=None):
                 parcels = read_parcels(path, layer=layer)
                 return write_survey_forms(
-                    parcels, staging, hamlets=hamlets, codebook=codebook, commune=commune,
-                    qfield=qfield, progress=progress,
+                    parcels, staging.path, hamlets=hamlets, codebook=codebook,
+                    commune=commune, qfield=qfield, progress=progress,
                 )  # fmt: skip
 
-            written = self.call(feedback, forms)
+            written = self.call(feedback, forms, abandon=staging.cleanup)
             self.check_cancel(feedback)
-            moved = {os.path.realpath(k): v for k, v in publish(staging, final).items()}
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            moved = staging.publish()
         for name, where in written.items():
             feedback.pushInfo(f"{name}: {moved.get(os.path.realpath(str(where)), where)}")
         qgz = written.get("qgz")

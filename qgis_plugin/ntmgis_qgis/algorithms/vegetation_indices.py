@@ -1,17 +1,18 @@
-"""Masked vegetation-index time series and composite from scenes (``ntmgis.read_time_series``)."""
+"""Masked index series and composites (``ntmgis.index_products``, as ``ntmgis indices``)."""
+
+import os
 
 from qgis.core import (
-    QgsProcessing,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterString,
-    QgsProcessingParameterVectorLayer,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputMultipleLayers,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputRasterLayer,
 )
 
 from .base import NtmgisAlgorithm
 
 INDICES = ["ndvi", "evi", "savi", "osavi", "ndmi", "bsi"]
+GRIDS = [None, "10m", "20m"]
 
 
 class VegetationIndices(NtmgisAlgorithm):
@@ -20,71 +21,57 @@ class VegetationIndices(NtmgisAlgorithm):
     GROUP = "inputs"
     HELP = (
         "Reads Sentinel-2 L2A (or Landsat) scenes from a folder or a STAC file, masks "
-        "clouds, shadows and no data, and computes one index for every date (the time "
-        "series, one band per date) and its composite over the period (median, max, min, "
-        "amplitude and number of clear observations)."
+        "clouds, shadows and no data, and writes for every index its time series (one "
+        "band per date) and its composite over the period (median, max, min, amplitude "
+        "and number of clear observations) as Cloud-Optimised GeoTIFFs, with scenes.csv "
+        "listing every scene read or skipped: the same files as 'ntmgis indices'. Scenes "
+        "of two UTM zones are never resampled into one grid: each grid gets its own files "
+        "(<index>_composite_<crs>.tif)."
     )
 
     def initAlgorithm(self, config=None):  # noqa: N802 - QGIS API name
-        self.addParameter(
-            QgsProcessingParameterFile(
-                "SCENES", self.tr("Scenes folder"),
-                behavior=QgsProcessingParameterFile.Behavior.Folder,
-            )
+        self.add_folder("SCENES", "Scenes folder")
+        self.add_polygons("AOI", "Area of interest (e.g. the commune)", optional=True)
+        self.add_choice("INDEX", "Indices", [i.upper() for i in INDICES], [0], multiple=True)
+        self.add_period()
+        self.add_choice("GRID", "Pixel size", [self.tr("finest band"), "10 m", "20 m"], default=0)
+        self.add_flag("SERIES", "Also the time series (one band per date)", True)
+        self.add_output_folder()
+        self.add(QgsProcessingOutputRasterLayer("COMPOSITE", self.tr("Index composite")))
+        self.add(QgsProcessingOutputMultipleLayers("COMPOSITES", self.tr("Index composites")))
+        self.add(QgsProcessingOutputFile("SCENES_CSV", self.tr("Scenes read (CSV)")))
+        self.add(QgsProcessingOutputNumber("SCENES_READ", self.tr("Scenes read")))
+
+    def process(self, parameters, context, feedback):
+        from ntmgis import index_products
+
+        aoi, layer = self.optional_vector_source(parameters, "AOI", context, feedback)
+        chosen = self.parameterAsEnums(parameters, "INDEX", context) or [0]
+        out = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
+        products = self.call(
+            feedback, index_products, self.parameterAsFile(parameters, "SCENES", context), out,
+            indices=[INDICES[i] for i in chosen], aoi=aoi, aoi_layer=layer,
+            period=self.period(parameters, context), grid=self.choice(parameters, "GRID",
+                                                                     context, GRIDS),
+            series=self.parameterAsBool(parameters, "SERIES", context),
         )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterVectorLayer(
-                "AOI", self.tr("Area of interest (e.g. the commune)"),
-                [QgsProcessing.SourceType.TypeVectorPolygon], optional=True,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterEnum(
-                "INDEX", self.tr("Index"), options=[i.upper() for i in INDICES], defaultValue=0
+        for stack in products.stacks:
+            for row in stack.meta.get("scenes", []):
+                feedback.pushInfo(
+                    self.tr("{0}: {1} clear pixels").format(row.get("date"),
+                                                           row.get("clear_pixels"))
+                )  # fmt: skip
+        feedback.pushInfo(
+            self.tr("{0} scene(s) read, {1} skipped.").format(
+                products.scenes_read, products.scenes_skipped
             )
         )
-        self.addParameter(
-            QgsProcessingParameterString(
-                "PERIOD", self.tr("Period (START:END, e.g. 2020-01-01:2020-12-31)"),
-                optional=True,
-            )
-        )  # fmt: skip
-        self.addParameter(
-            QgsProcessingParameterRasterDestination("COMPOSITE", self.tr("Index composite"))
-        )
-        self.addParameter(
-            QgsProcessingParameterRasterDestination(
-                "SERIES", self.tr("Index time series (one band per date)"), optional=True,
-                createByDefault=False,
-            )
-        )  # fmt: skip
-
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802 - QGIS API name
-        self.check_deps()
-        from ntmgis import composite, read_time_series, write_cog
-
-        scenes = self.parameterAsFile(parameters, "SCENES", context)
-        aoi = layer = None
-        if parameters.get("AOI"):
-            aoi, layer = self.vector_source(parameters, "AOI", context, feedback)
-        index = INDICES[self.parameterAsEnum(parameters, "INDEX", context)]
-        period = self.parameterAsString(parameters, "PERIOD", context).strip() or None
-        composite_path = self.parameterAsOutputLayer(parameters, "COMPOSITE", context)
-        series_path = self.parameterAsOutputLayer(parameters, "SERIES", context) or None
-
-        stack = self.call(
-            feedback, read_time_series, scenes, aoi=aoi, aoi_layer=layer, indices=[index],
-            period=period,
-        )  # fmt: skip
-        for row in stack.meta.get("scenes", []):
-            feedback.pushInfo(
-                self.tr("{0}: {1} clear pixels").format(row.get("date"), row.get("clear_pixels"))
-            )
-        comp = self.call(feedback, composite, stack, variable=index, period=period, progress=False)
-        self.check_cancel(feedback)
-        results = {
-            "COMPOSITE": self.call(feedback, write_cog, comp, composite_path, progress=False)
+        composites = [str(p) for p in products.composites.values()]
+        return {
+            "OUTPUT_FOLDER": out,
+            "COMPOSITE": composites[0] if composites else None,
+            "COMPOSITES": composites,
+            "SCENES_CSV": str(products.scenes_csv),
+            "SCENES_READ": products.scenes_read,
+            "FILES": sorted(os.path.basename(str(p)) for p in products.paths),
         }
-        if series_path:
-            results["SERIES"] = self.call(feedback, write_cog, stack, series_path, progress=False)
-        return results

@@ -22,7 +22,7 @@ from qgis.core import (
     QgsVectorLayer,
 )
 from qgis.gui import QgsFileWidget, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QDate
+from qgis.PyQt.QtCore import QDate, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QDateEdit,
@@ -33,6 +33,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -41,8 +42,28 @@ from qgis.PyQt.QtWidgets import (
 from ..translate import tr
 
 ALGORITHM = "ntmgis:flag_abandoned_gardens"
-#: the imagery issue's "Tải ảnh Sentinel-2 cho xã" algorithm (a button when it is there)
+#: "Tải ảnh Sentinel-2 cho xã": the provider's FetchImagery (provider id "ntmgis", NAME
+#: "fetch_imagery"), opened by the "Tải ảnh…" button
 FETCH_ALGORITHM = "ntmgis:fetch_imagery"
+
+
+class DialogFeedback(QgsProcessingFeedback):
+    """The run's feedback, handing its stage texts and warnings to the dialog.
+
+    The algorithm calls it from the task's thread; the signals reach the dialog in the
+    GUI thread (queued), already in the user's language (``ntmgis.i18n.stage``).
+    """
+
+    stage = pyqtSignal(str)
+    warning = pyqtSignal(str)
+
+    def setProgressText(self, text):  # noqa: N802 - QGIS API name
+        super().setProgressText(text)
+        self.stage.emit(text)
+
+    def pushWarning(self, text):  # noqa: N802 - QGIS API name
+        super().pushWarning(text)
+        self.warning.emit(text)
 
 
 class AbandonedGardensDialog(QDialog):
@@ -118,6 +139,12 @@ class AbandonedGardensDialog(QDialog):
         self.progress.setRange(0, 100)
         self.status = QLabel("", self)
         self.status.setWordWrap(True)
+        self.log = QPlainTextEdit(self)  # the library's warnings, one a line
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(500)
+        self.log.setVisible(False)
+        self.stages = []
+        self.warnings = []
         self.buttons = QDialogButtonBox(self)
         self.run_button = QPushButton(tr("Run"), self)
         self.cancel_button = QPushButton(tr("Cancel"), self)
@@ -132,6 +159,7 @@ class AbandonedGardensDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.log)
         layout.addWidget(self.buttons)
         self.prefill_commune(self.parcels.currentLayer())
 
@@ -172,10 +200,15 @@ class AbandonedGardensDialog(QDialog):
         return self.period()
 
     def fetch_imagery(self):
-        """Open the imagery download algorithm; its folder becomes the imagery folder."""
+        """Open the imagery download algorithm (``ntmgis:fetch_imagery``), prefilled with
+        the parcel layer and the period; the folder it fetched into becomes the imagery
+        folder (and the period is read back from the scenes)."""
         from qgis import processing
 
-        results = processing.execAlgorithmDialog(FETCH_ALGORITHM, {}) or {}
+        initial = {"PERIOD": self.period()}
+        if self.parcels.currentLayer() is not None:
+            initial["COMMUNE"] = self.parcels.currentLayer()
+        results = processing.execAlgorithmDialog(FETCH_ALGORITHM, initial) or {}
         folders = [v for v in results.values() if isinstance(v, str) and os.path.isdir(v)]
         if folders:
             self.imagery.setFilePath(folders[0])
@@ -275,8 +308,13 @@ class AbandonedGardensDialog(QDialog):
         self.cancelled = False
         self.context = QgsProcessingContext()
         self.context.setProject(QgsProject.instance())
-        self.feedback = QgsProcessingFeedback()
+        self.stages, self.warnings = [], []
+        self.log.clear()
+        self.log.setVisible(False)
+        self.feedback = DialogFeedback()
         self.feedback.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
+        self.feedback.stage.connect(self.show_stage)
+        self.feedback.warning.connect(self.add_warning)
         self.task = QgsProcessingAlgRunnerTask(algorithm, params, self.context, self.feedback)
         self.task.executed.connect(self.task_finished)
         self.run_button.setEnabled(False)
@@ -284,6 +322,21 @@ class AbandonedGardensDialog(QDialog):
         self.status.setText(tr("Running… (you can keep working in QGIS)"))
         QgsApplication.taskManager().addTask(self.task)
         return self.task
+
+    def show_stage(self, text):
+        """The library's stage, in the user's language, under the progress bar."""
+        if self.task is None or self.cancelled:
+            return  # "Đang hủy…" stays until the run has stopped
+        self.stages.append(text)
+        self.status.setText(tr("Running: {0} (you can keep working in QGIS)").format(text))
+
+    def add_warning(self, text):
+        """One warning of the library (repeated ones come grouped) in the log below."""
+        if self.cancelled:
+            return
+        self.warnings.append(text)
+        self.log.appendPlainText(text)
+        self.log.setVisible(True)
 
     def cancel_task(self):
         """Cancel the running task: said at once, the library stops at its next step."""
@@ -304,7 +357,7 @@ class AbandonedGardensDialog(QDialog):
         cancelled = self.cancelled or (self.feedback is not None and self.feedback.isCanceled())
         if cancelled or (results or {}).get("CANCELLED"):
             self.status.setText(tr("Cancelled: nothing was written."))
-            self.progress.setValue(0)
+            self.progress.setValue(0)  # noqa: QGS202 - a QProgressBar
             return
         if not ok:
             log = self.feedback.textLog().strip().splitlines() if self.feedback else []
@@ -319,11 +372,13 @@ class AbandonedGardensDialog(QDialog):
             ("PARCELS_LAYER", tr("Flagged parcels") + suffix),
         ):
             layer = QgsVectorLayer(results[key], name, "ogr")
-            if layer.isValid():
-                QgsProject.instance().addMapLayer(layer)
+            if layer.isValid() and QgsProject.instance().addMapLayer(layer) is not None:
                 self.added_layers.append(layer)
-        self.progress.setValue(100)
-        self.status.setText(tr("Done: {0}").format(results.get("GPKG", "")))
+        self.progress.setValue(100)  # noqa: QGS202 - a QProgressBar
+        done = tr("Done: {0}").format(results.get("GPKG", ""))
+        if self.warnings:
+            done += " " + tr("({0} warnings, listed below)").format(len(self.warnings))
+        self.status.setText(done)
 
 
 def commune_from_layer(layer):

@@ -16,44 +16,28 @@
       <translation>3 · In bản đồ</translation>
     </message>
     <message>
+      <source>Period (START:END, e.g. 2020-01-01:2020-12-31)</source>
+      <translation>Thời kỳ (BẮT ĐẦU:KẾT THÚC, ví dụ 2020-01-01:2020-12-31)</translation>
+    </message>
+    <message>
       <source>Cancelled by the user: nothing was written.</source>
       <translation>Người dùng đã hủy: không ghi tệp nào.</translation>
-    </message>
-    <message>
-      <source>Result GeoPackage of the flag run</source>
-      <translation>Tệp GeoPackage kết quả phân loại vườn</translation>
-    </message>
-    <message>
-      <source>Flag abandoned gardens (whole chain)</source>
-      <translation>Phát hiện vườn hoang hóa (toàn bộ quy trình)</translation>
-    </message>
-    <message>
-      <source>Runs the whole ntmgis chain on one commune: parcels, survey join, masked Sentinel-2 indices, exact per-parcel statistics and time-series features, flags calibrated on the survey, survey/imagery agreement, hamlet counts and (with targets) hamlet progress, then writes one styled GeoPackage, the progress report and the printed hamlet maps. Nothing is written when the run is cancelled.</source>
-      <translation>Chạy toàn bộ quy trình ntmgis cho một xã: thửa đất, ghép số liệu khảo sát, chỉ số Sentinel-2 đã loại mây, thống kê chính xác theo thửa và đặc trưng chuỗi thời gian, phân loại được hiệu chỉnh theo khảo sát, đối chiếu khảo sát với ảnh vệ tinh, tổng hợp theo thôn và (khi có chỉ tiêu) tiến độ các thôn; sau đó ghi một tệp GeoPackage đã có kiểu hiển thị, báo cáo tiến độ và bản đồ in theo thôn. Khi hủy, không tệp nào được ghi.</translation>
     </message>
     <message>
       <source>Parcel layer</source>
       <translation>Lớp thửa đất</translation>
     </message>
     <message>
-      <source>Imagery folder (one folder per scene, or STAC)</source>
-      <translation>Thư mục ảnh vệ tinh (mỗi cảnh một thư mục, hoặc STAC)</translation>
-    </message>
-    <message>
-      <source>Period (START:END, e.g. 2020-01-01:2020-12-31)</source>
-      <translation>Thời kỳ (BẮT ĐẦU:KẾT THÚC, ví dụ 2020-01-01:2020-12-31)</translation>
-    </message>
-    <message>
       <source>Survey file (CSV or XLSX)</source>
       <translation>Tệp khảo sát (CSV hoặc XLSX)</translation>
     </message>
     <message>
-      <source>Hamlet boundaries</source>
-      <translation>Ranh giới thôn</translation>
-    </message>
-    <message>
       <source>Hamlet targets (CSV or XLSX)</source>
       <translation>Chỉ tiêu các thôn (CSV hoặc XLSX)</translation>
+    </message>
+    <message>
+      <source>Result GeoPackage of the flag run</source>
+      <translation>Tệp GeoPackage kết quả phân loại vườn</translation>
     </message>
     <message>
       <source>Baseline result of an earlier campaign (GeoPackage)</source>
@@ -64,8 +48,76 @@
       <translation>Tên xã</translation>
     </message>
     <message>
-      <source>Year</source>
-      <translation>Năm</translation>
+      <source>Hamlets (comma-separated; empty: every hamlet)</source>
+      <translation>Các thôn (cách nhau bằng dấu phẩy; để trống: tất cả các thôn)</translation>
+    </message>
+    <message>
+      <source>Paper</source>
+      <translation>Khổ giấy</translation>
+    </message>
+    <message>
+      <source>Cancelling…</source>
+      <translation>Đang hủy…</translation>
+    </message>
+    <message>
+      <source>{0} (×{1})</source>
+      <translation>{0} (×{1})</translation>
+    </message>
+    <message>
+      <source>{0} (and {1} more like it)</source>
+      <translation>{0} (và {1} cảnh báo cùng loại khác)</translation>
+    </message>
+    <message>
+      <source>Fetch Sentinel-2 imagery for the commune</source>
+      <translation>Tải ảnh Sentinel-2 cho xã</translation>
+    </message>
+    <message>
+      <source>Searches a free public STAC catalogue (Earth Search by default, no account) for the scenes of the period over the commune, keeps the dates whose own pixels over the commune are clear enough, and writes one folder per date with one Cloud-Optimised GeoTIFF per band, clipped to the commune on the source pixel grid, and its STAC item. Only the commune's window is downloaded (a few MB per date). The output folder is the imagery folder of "Flag abandoned gardens"; running again skips the dates already complete and finishes the ones that were cut.</source>
+      <translation>Tìm trong một danh mục STAC công khai, miễn phí (mặc định Earth Search, không cần tài khoản) các cảnh ảnh của khoảng thời gian phủ lên xã, giữ lại những ngày mà chính các điểm ảnh trên xã đủ quang mây, rồi ghi mỗi ngày một thư mục gồm một tệp Cloud-Optimised GeoTIFF cho mỗi kênh, cắt theo xã trên đúng lưới điểm ảnh gốc, kèm mục STAC của nó. Chỉ phần ảnh phủ xã được tải về (vài MB mỗi ngày). Thư mục kết quả là thư mục ảnh của "Phát hiện vườn hoang hóa"; chạy lại sẽ bỏ qua những ngày đã tải đủ và tải tiếp những ngày bị ngắt giữa chừng.</translation>
+    </message>
+    <message>
+      <source>Commune boundary (or the parcel layer)</source>
+      <translation>Ranh giới xã (hoặc lớp thửa đất)</translation>
+    </message>
+    <message>
+      <source>Catalogue</source>
+      <translation>Danh mục ảnh</translation>
+    </message>
+    <message>
+      <source>Other STAC API URL (replaces the catalogue)</source>
+      <translation>Địa chỉ STAC API khác (thay cho danh mục)</translation>
+    </message>
+    <message>
+      <source>Collection</source>
+      <translation>Bộ sưu tập ảnh</translation>
+    </message>
+    <message>
+      <source>Imagery folder</source>
+      <translation>Thư mục ảnh vệ tinh</translation>
+    </message>
+    <message>
+      <source>Maximum cloud over the commune (%)</source>
+      <translation>Tỷ lệ mây tối đa trên xã (%)</translation>
+    </message>
+    <message>
+      <source>Scenes fetched</source>
+      <translation>Số cảnh đã tải</translation>
+    </message>
+    <message>
+      <source>Flag abandoned gardens (whole chain)</source>
+      <translation>Phát hiện vườn hoang hóa (toàn bộ quy trình)</translation>
+    </message>
+    <message>
+      <source>Runs the whole ntmgis chain on one commune: parcels, survey join, masked Sentinel-2 indices, exact per-parcel statistics and time-series features, flags calibrated on the survey, survey/imagery agreement, hamlet counts and (with targets) hamlet progress, then writes one styled GeoPackage, the progress report and the printed hamlet maps. Nothing is written when the run is cancelled.</source>
+      <translation>Chạy toàn bộ quy trình ntmgis cho một xã: thửa đất, ghép số liệu khảo sát, chỉ số Sentinel-2 đã loại mây, thống kê chính xác theo thửa và đặc trưng chuỗi thời gian, phân loại được hiệu chỉnh theo khảo sát, đối chiếu khảo sát với ảnh vệ tinh, tổng hợp theo thôn và (khi có chỉ tiêu) tiến độ các thôn; sau đó ghi một tệp GeoPackage đã có kiểu hiển thị, báo cáo tiến độ và bản đồ in theo thôn. Khi hủy, không tệp nào được ghi.</translation>
+    </message>
+    <message>
+      <source>Imagery folder (one folder per scene, or STAC)</source>
+      <translation>Thư mục ảnh vệ tinh (mỗi cảnh một thư mục, hoặc STAC)</translation>
+    </message>
+    <message>
+      <source>Hamlet boundaries</source>
+      <translation>Ranh giới thôn</translation>
     </message>
     <message>
       <source>Flag thresholds</source>
@@ -76,16 +128,20 @@
       <translation>In bản đồ các thôn (PDF)</translation>
     </message>
     <message>
-      <source>Paper</source>
-      <translation>Khổ giấy</translation>
-    </message>
-    <message>
       <source>Output name</source>
       <translation>Tên tệp kết quả</translation>
     </message>
     <message>
-      <source>Output folder</source>
-      <translation>Thư mục kết quả</translation>
+      <source>Year</source>
+      <translation>Năm</translation>
+    </message>
+    <message>
+      <source>calibrated on the survey when it has enough labels</source>
+      <translation>hiệu chỉnh theo khảo sát khi có đủ mẫu</translation>
+    </message>
+    <message>
+      <source>fixed rules</source>
+      <translation>quy tắc cố định</translation>
     </message>
     <message>
       <source>Result GeoPackage</source>
@@ -108,22 +164,6 @@
       <translation>Bản đồ các thôn (PDF)</translation>
     </message>
     <message>
-      <source>Survey tables (*.xlsx *.csv)</source>
-      <translation>Bảng khảo sát (*.xlsx *.csv)</translation>
-    </message>
-    <message>
-      <source>Tables (*.xlsx *.csv)</source>
-      <translation>Bảng (*.xlsx *.csv)</translation>
-    </message>
-    <message>
-      <source>calibrated on the survey when it has enough labels</source>
-      <translation>hiệu chỉnh theo khảo sát khi có đủ mẫu</translation>
-    </message>
-    <message>
-      <source>fixed rules</source>
-      <translation>quy tắc cố định</translation>
-    </message>
-    <message>
       <source>Hamlet progress and ranking</source>
       <translation>Tiến độ và xếp hạng các thôn</translation>
     </message>
@@ -132,12 +172,12 @@
       <translation>Đếm vườn của từng thôn theo loại khảo sát và kết quả phân loại, so với chỉ tiêu của thôn (vườn hoang hóa đưa vào sử dụng, tỷ lệ vườn đạt chuẩn, vườn mẫu), xếp hạng các thôn, ghi báo cáo tiến độ (XLSX và CSV) và lớp thôn tô màu theo tiến độ.</translation>
     </message>
     <message>
-      <source>Hamlet progress</source>
-      <translation>Tiến độ các thôn</translation>
-    </message>
-    <message>
       <source>Renovations that count</source>
       <translation>Vườn cải tạo được tính</translation>
+    </message>
+    <message>
+      <source>Hamlet progress</source>
+      <translation>Tiến độ các thôn</translation>
     </message>
     <message>
       <source>confirmed by the imagery</source>
@@ -156,10 +196,6 @@
       <translation>Ghép số liệu khảo sát vườn Bước 2 (CSV hoặc XLSX, tiêu đề tiếng Việt có dấu hoặc không dấu) vào thửa đất theo số tờ và số thửa, mã hộ hoặc điểm GPS. Mọi thửa đều được giữ lại kèm trạng thái khảo sát; các dòng khảo sát không ghép được và mọi chỉnh sửa được ghi vào lớp riêng.</translation>
     </message>
     <message>
-      <source>Parcels with survey</source>
-      <translation>Thửa đất kèm khảo sát</translation>
-    </message>
-    <message>
       <source>Worksheet (XLSX; empty: found automatically)</source>
       <translation>Trang tính (XLSX; để trống: tự tìm)</translation>
     </message>
@@ -172,12 +208,8 @@
       <translation>Thửa đất đã ghép</translation>
     </message>
     <message>
-      <source>Survey rows matched</source>
-      <translation>Số dòng khảo sát ghép được</translation>
-    </message>
-    <message>
-      <source>Survey rows unmatched</source>
-      <translation>Số dòng khảo sát không ghép được</translation>
+      <source>Parcels with survey</source>
+      <translation>Thửa đất kèm khảo sát</translation>
     </message>
     <message>
       <source>automatic</source>
@@ -196,16 +228,20 @@
       <translation>điểm GPS</translation>
     </message>
     <message>
+      <source>Survey rows matched</source>
+      <translation>Số dòng khảo sát ghép được</translation>
+    </message>
+    <message>
+      <source>Survey rows unmatched</source>
+      <translation>Số dòng khảo sát không ghép được</translation>
+    </message>
+    <message>
       <source>Parcel statistics</source>
       <translation>Thống kê theo thửa</translation>
     </message>
     <message>
-      <source>Statistics of every band of the rasters for every parcel, each pixel weighted by the exact share of its area inside the parcel; the coverage is computed once and reused for every band. Columns are named 'band:statistic'; every parcel is kept, with a status and the covered fraction.</source>
-      <translation>Thống kê mọi kênh ảnh cho từng thửa, mỗi điểm ảnh được tính theo đúng phần diện tích nằm trong thửa; độ phủ được tính một lần và dùng lại cho mọi kênh. Cột được đặt tên 'kênh:thống kê'; mọi thửa đều được giữ lại, kèm trạng thái và tỷ lệ được phủ.</translation>
-    </message>
-    <message>
-      <source>Rasters (one grid)</source>
-      <translation>Ảnh raster (cùng một lưới)</translation>
+      <source>Statistics of every band of the rasters for every parcel, each pixel weighted by the exact share of its area inside the parcel; the coverage is computed once and reused for every band. Columns are named 'band:statistic'; every parcel is kept, with a status and the covered fraction. The same file as 'ntmgis zonal': a GeoPackage (layer parcels) or a CSV table, written whole or not at all.</source>
+      <translation>Thống kê mọi kênh ảnh cho từng thửa, mỗi điểm ảnh được tính theo đúng phần diện tích nằm trong thửa; độ phủ được tính một lần và dùng lại cho mọi kênh. Cột được đặt tên 'kênh:thống kê'; mọi thửa đều được giữ lại, kèm trạng thái và tỷ lệ được phủ. Cùng tệp như lệnh 'ntmgis zonal': một GeoPackage (lớp parcels) hoặc một bảng CSV, được ghi trọn vẹn hoặc không ghi gì.</translation>
     </message>
     <message>
       <source>Statistics (comma-separated)</source>
@@ -220,6 +256,10 @@
       <translation>Thửa đất kèm thống kê</translation>
     </message>
     <message>
+      <source>Rasters (one grid)</source>
+      <translation>Ảnh raster (cùng một lưới)</translation>
+    </message>
+    <message>
       <source>exact coverage</source>
       <translation>độ phủ chính xác</translation>
     </message>
@@ -230,6 +270,10 @@
     <message>
       <source>all touched pixels</source>
       <translation>mọi điểm ảnh chạm thửa</translation>
+    </message>
+    <message>
+      <source>Value to mask in every raster</source>
+      <translation>Giá trị cần loại bỏ trong mọi lớp ảnh</translation>
     </message>
     <message>
       <source>Print hamlet atlas through QGIS (A3)</source>
@@ -250,10 +294,6 @@
     <message>
       <source>Pages</source>
       <translation>Số trang</translation>
-    </message>
-    <message>
-      <source>QGIS layout templates (*.qpt)</source>
-      <translation>Mẫu trình bày QGIS (*.qpt)</translation>
     </message>
     <message>
       <source>{0} pages written to {1}</source>
@@ -288,12 +328,52 @@
       <translation>đối chiếu khảo sát và ảnh vệ tinh</translation>
     </message>
     <message>
+      <source>Renovation plan, needs and commendations</source>
+      <translation>Kế hoạch cải tạo vườn, nhu cầu hỗ trợ và đề nghị khen thưởng</translation>
+    </message>
+    <message>
+      <source>Writes the commune's renovation plan (Step 4): per hamlet, the households to renovate first (abandoned gardens, then mixed gardens) with area, owner, needs and the imagery evidence, as a printable sheet and a layer; the households' needs (Step 3); and, with a baseline campaign, the proposed commendations (Step 6) and the earlier plan measured: planned against done.</source>
+      <translation>Lập kế hoạch cải tạo vườn của xã (bước 4): mỗi thôn, các hộ cần cải tạo trước (vườn hoang hóa, rồi vườn tạp) với diện tích, chủ hộ, nhu cầu hỗ trợ và căn cứ từ ảnh vệ tinh, thành bảng in và lớp bản đồ; tổng hợp nhu cầu của các hộ (bước 3); và khi có đợt khảo sát trước, danh sách đề nghị khen thưởng (bước 6) và kết quả thực hiện kế hoạch trước: kế hoạch so với thực tế.</translation>
+    </message>
+    <message>
+      <source>Renovation plan</source>
+      <translation>Kế hoạch cải tạo vườn</translation>
+    </message>
+    <message>
+      <source>Renovation plan (XLSX)</source>
+      <translation>Kế hoạch cải tạo vườn (XLSX)</translation>
+    </message>
+    <message>
+      <source>Survey forms for the garden survey (XLSX and QField)</source>
+      <translation>Phiếu khảo sát vườn hộ (XLSX và QField)</translation>
+    </message>
+    <message>
+      <source>Writes the Step 2 survey forms: per hamlet, a workbook pre-filled with each garden parcel (map sheet, parcel number, owner, area, land use) with drop-down lists for the garden class and the needs, printable on A4 landscape with a signature block; and a QField project (GeoPackage and .qgz) for the survey on a phone. The filled forms are read back by the survey join.</source>
+      <translation>Lập phiếu khảo sát bước 2: mỗi thôn một bảng tính ghi sẵn từng thửa vườn (số tờ, số thửa, chủ hộ, diện tích, loại đất), có danh sách chọn loại vườn và nhu cầu hỗ trợ, in khổ A4 ngang, có phần ký xác nhận; và một dự án QField (GeoPackage và .qgz) để khảo sát trên điện thoại. Phiếu đã điền được đọc lại khi ghép kết quả khảo sát.</translation>
+    </message>
+    <message>
+      <source>Codebook (TOML; empty: the default classes and needs)</source>
+      <translation>Bộ mã (TOML; để trống: loại vườn và nhu cầu mặc định)</translation>
+    </message>
+    <message>
+      <source>Also write a QField project</source>
+      <translation>Ghi thêm dự án QField</translation>
+    </message>
+    <message>
+      <source>Survey forms</source>
+      <translation>Phiếu khảo sát</translation>
+    </message>
+    <message>
+      <source>QField project</source>
+      <translation>Dự án QField</translation>
+    </message>
+    <message>
       <source>Vegetation indices from scenes</source>
       <translation>Chỉ số thực vật từ ảnh vệ tinh</translation>
     </message>
     <message>
-      <source>Reads Sentinel-2 L2A (or Landsat) scenes from a folder or a STAC file, masks clouds, shadows and no data, and computes one index for every date (the time series, one band per date) and its composite over the period (median, max, min, amplitude and number of clear observations).</source>
-      <translation>Đọc các cảnh Sentinel-2 L2A (hoặc Landsat) từ một thư mục hoặc tệp STAC, loại mây, bóng mây và vùng không có dữ liệu, rồi tính một chỉ số cho từng ngày (chuỗi thời gian, mỗi ngày một kênh) và ảnh tổng hợp trong thời kỳ (trung vị, lớn nhất, nhỏ nhất, biên độ và số lần quan sát không mây).</translation>
+      <source>Reads Sentinel-2 L2A (or Landsat) scenes from a folder or a STAC file, masks clouds, shadows and no data, and writes for every index its time series (one band per date) and its composite over the period (median, max, min, amplitude and number of clear observations) as Cloud-Optimised GeoTIFFs, with scenes.csv listing every scene read or skipped: the same files as 'ntmgis indices'. Scenes of two UTM zones are never resampled into one grid: each grid gets its own files (&lt;index&gt;_composite_&lt;crs&gt;.tif).</source>
+      <translation>Đọc các cảnh Sentinel-2 L2A (hoặc Landsat) từ một thư mục hoặc tệp STAC, loại mây, bóng mây và vùng không có dữ liệu, rồi ghi cho từng chỉ số chuỗi thời gian (mỗi ngày một kênh) và ảnh tổng hợp trong thời kỳ (trung vị, lớn nhất, nhỏ nhất, biên độ và số lần quan sát không mây) dưới dạng Cloud-Optimised GeoTIFF, kèm tệp scenes.csv liệt kê mọi cảnh đã đọc hoặc bỏ qua: cùng các tệp như lệnh 'ntmgis indices'. Cảnh thuộc hai múi UTM không bao giờ bị nắn về một lưới: mỗi lưới có tệp riêng (&lt;chỉ số&gt;_composite_&lt;crs&gt;.tif).</translation>
     </message>
     <message>
       <source>Scenes folder</source>
@@ -304,16 +384,40 @@
       <translation>Vùng quan tâm (ví dụ ranh giới xã)</translation>
     </message>
     <message>
-      <source>Index</source>
-      <translation>Chỉ số</translation>
+      <source>Indices</source>
+      <translation>Các chỉ số</translation>
+    </message>
+    <message>
+      <source>Pixel size</source>
+      <translation>Kích thước điểm ảnh</translation>
+    </message>
+    <message>
+      <source>Also the time series (one band per date)</source>
+      <translation>Ghi cả chuỗi thời gian (mỗi ngày một kênh)</translation>
+    </message>
+    <message>
+      <source>finest band</source>
+      <translation>kênh mịn nhất</translation>
     </message>
     <message>
       <source>Index composite</source>
       <translation>Ảnh tổng hợp chỉ số</translation>
     </message>
     <message>
-      <source>Index time series (one band per date)</source>
-      <translation>Chuỗi thời gian chỉ số (mỗi ngày một kênh)</translation>
+      <source>Index composites</source>
+      <translation>Các ảnh tổng hợp chỉ số</translation>
+    </message>
+    <message>
+      <source>Scenes read (CSV)</source>
+      <translation>Danh sách cảnh đã đọc (CSV)</translation>
+    </message>
+    <message>
+      <source>Scenes read</source>
+      <translation>Số cảnh đã đọc</translation>
+    </message>
+    <message>
+      <source>{0} scene(s) read, {1} skipped.</source>
+      <translation>Đã đọc {0} cảnh, bỏ qua {1} cảnh.</translation>
     </message>
     <message>
       <source>{0}: {1} clear pixels</source>
@@ -338,6 +442,10 @@
     <message>
       <source>The layout template {0} is missing from the plugin.</source>
       <translation>Plugin thiếu mẫu trình bày {0}.</translation>
+    </message>
+    <message>
+      <source>QGIS could not add the layers of '{0}' to the atlas.</source>
+      <translation>QGIS không thêm được các lớp của '{0}' vào tập bản đồ.</translation>
     </message>
     <message>
       <source>QGIS could not load the layout template '{0}'.</source>
@@ -440,6 +548,14 @@
       <translation>Vườn hoang hóa – phát hiện vườn hoang hóa</translation>
     </message>
     <message>
+      <source>Survey tables (*.xlsx *.csv)</source>
+      <translation>Bảng khảo sát (*.xlsx *.csv)</translation>
+    </message>
+    <message>
+      <source>Tables (*.xlsx *.csv)</source>
+      <translation>Bảng (*.xlsx *.csv)</translation>
+    </message>
+    <message>
       <source>e.g. Xã Thanh Bình</source>
       <translation>ví dụ: Xã Thanh Bình</translation>
     </message>
@@ -456,10 +572,6 @@
       <translation>Tải ảnh Sentinel-2 cho xã</translation>
     </message>
     <message>
-      <source>Imagery folder</source>
-      <translation>Thư mục ảnh vệ tinh</translation>
-    </message>
-    <message>
       <source>Period</source>
       <translation>Thời kỳ</translation>
     </message>
@@ -470,6 +582,10 @@
     <message>
       <source>Hamlet targets (optional)</source>
       <translation>Chỉ tiêu các thôn (không bắt buộc)</translation>
+    </message>
+    <message>
+      <source>Output folder</source>
+      <translation>Thư mục kết quả</translation>
     </message>
     <message>
       <source>Run</source>
@@ -516,24 +632,28 @@
       <translation>Chưa chạy: kết quả trước được giữ nguyên.</translation>
     </message>
     <message>
-      <source>Cancelling…</source>
-      <translation>Đang hủy…</translation>
-    </message>
-    <message>
       <source>Cancelled: nothing was written.</source>
       <translation>Đã hủy: không ghi tệp nào.</translation>
-    </message>
-    <message>
-      <source>{0} scenes from {1} to {2}.</source>
-      <translation>{0} cảnh ảnh từ {1} đến {2}.</translation>
     </message>
     <message>
       <source>Done: {0}</source>
       <translation>Xong: {0}</translation>
     </message>
     <message>
+      <source>{0} scenes from {1} to {2}.</source>
+      <translation>{0} cảnh ảnh từ {1} đến {2}.</translation>
+    </message>
+    <message>
+      <source>Running: {0} (you can keep working in QGIS)</source>
+      <translation>Đang chạy: {0} (có thể tiếp tục làm việc trong QGIS)</translation>
+    </message>
+    <message>
       <source>The run stopped: {0}</source>
       <translation>Quá trình chạy đã dừng: {0}</translation>
+    </message>
+    <message>
+      <source>({0} warnings, listed below)</source>
+      <translation>({0} cảnh báo, xem bên dưới)</translation>
     </message>
     <message>
       <source>Installing the libraries…</source>
@@ -634,82 +754,6 @@ Các tệp của QGIS không bị thay đổi; xóa thư mục đó là gỡ b�
     <message>
       <source>NTM GIS: gardens and hamlets for the New Rural Development programme</source>
       <translation>NTM GIS: vườn hộ và thôn cho chương trình xây dựng nông thôn mới</translation>
-    </message>
-    <message>
-      <source>Survey forms for the garden survey (XLSX and QField)</source>
-      <translation>Phiếu khảo sát vườn hộ (XLSX và QField)</translation>
-    </message>
-    <message>
-      <source>Writes the Step 2 survey forms: per hamlet, a workbook pre-filled with each garden parcel (map sheet, parcel number, owner, area, land use) with drop-down lists for the garden class and the needs, printable on A4 landscape with a signature block; and a QField project (GeoPackage and .qgz) for the survey on a phone. The filled forms are read back by the survey join.</source>
-      <translation>Lập phiếu khảo sát bước 2: mỗi thôn một bảng tính ghi sẵn từng thửa vườn (số tờ, số thửa, chủ hộ, diện tích, loại đất), có danh sách chọn loại vườn và nhu cầu hỗ trợ, in khổ A4 ngang, có phần ký xác nhận; và một dự án QField (GeoPackage và .qgz) để khảo sát trên điện thoại. Phiếu đã điền được đọc lại khi ghép kết quả khảo sát.</translation>
-    </message>
-    <message>
-      <source>Hamlets (comma-separated; empty: every hamlet)</source>
-      <translation>Các thôn (cách nhau bằng dấu phẩy; để trống: tất cả các thôn)</translation>
-    </message>
-    <message>
-      <source>Codebook (TOML; empty: the default classes and needs)</source>
-      <translation>Bộ mã (TOML; để trống: loại vườn và nhu cầu mặc định)</translation>
-    </message>
-    <message>
-      <source>Also write a QField project</source>
-      <translation>Ghi thêm dự án QField</translation>
-    </message>
-    <message>
-      <source>Survey forms</source>
-      <translation>Phiếu khảo sát</translation>
-    </message>
-    <message>
-      <source>QField project</source>
-      <translation>Dự án QField</translation>
-    </message>
-    <message>
-      <source>Renovation plan, needs and commendations</source>
-      <translation>Kế hoạch cải tạo vườn, nhu cầu hỗ trợ và đề nghị khen thưởng</translation>
-    </message>
-    <message>
-      <source>Writes the commune's renovation plan (Step 4): per hamlet, the households to renovate first (abandoned gardens, then mixed gardens) with area, owner, needs and the imagery evidence, as a printable sheet and a layer; the households' needs (Step 3); and, with a baseline campaign, the proposed commendations (Step 6) and the earlier plan measured: planned against done.</source>
-      <translation>Lập kế hoạch cải tạo vườn của xã (bước 4): mỗi thôn, các hộ cần cải tạo trước (vườn hoang hóa, rồi vườn tạp) với diện tích, chủ hộ, nhu cầu hỗ trợ và căn cứ từ ảnh vệ tinh, thành bảng in và lớp bản đồ; tổng hợp nhu cầu của các hộ (bước 3); và khi có đợt khảo sát trước, danh sách đề nghị khen thưởng (bước 6) và kết quả thực hiện kế hoạch trước: kế hoạch so với thực tế.</translation>
-    </message>
-    <message>
-      <source>Renovation plan</source>
-      <translation>Kế hoạch cải tạo vườn</translation>
-    </message>
-    <message>
-      <source>Renovation plan (XLSX)</source>
-      <translation>Kế hoạch cải tạo vườn (XLSX)</translation>
-    </message>
-    <message>
-      <source>Fetch Sentinel-2 imagery for the commune</source>
-      <translation>Tải ảnh Sentinel-2 cho xã</translation>
-    </message>
-    <message>
-      <source>Searches a free public STAC catalogue (Earth Search by default, no account) for the scenes of the period over the commune, keeps the dates whose own pixels over the commune are clear enough, and writes one folder per date with one Cloud-Optimised GeoTIFF per band, clipped to the commune on the source pixel grid, and its STAC item. Only the commune's window is downloaded (a few MB per date). The output folder is the imagery folder of "Flag abandoned gardens"; running again skips the dates already complete and finishes the ones that were cut.</source>
-      <translation>Tìm trong một danh mục STAC công khai, miễn phí (mặc định Earth Search, không cần tài khoản) các cảnh ảnh của khoảng thời gian phủ lên xã, giữ lại những ngày mà chính các điểm ảnh trên xã đủ quang mây, rồi ghi mỗi ngày một thư mục gồm một tệp Cloud-Optimised GeoTIFF cho mỗi kênh, cắt theo xã trên đúng lưới điểm ảnh gốc, kèm mục STAC của nó. Chỉ phần ảnh phủ xã được tải về (vài MB mỗi ngày). Thư mục kết quả là thư mục ảnh của "Phát hiện vườn hoang hóa"; chạy lại sẽ bỏ qua những ngày đã tải đủ và tải tiếp những ngày bị ngắt giữa chừng.</translation>
-    </message>
-    <message>
-      <source>Commune boundary (or the parcel layer)</source>
-      <translation>Ranh giới xã (hoặc lớp thửa đất)</translation>
-    </message>
-    <message>
-      <source>Maximum cloud over the commune (%)</source>
-      <translation>Tỷ lệ mây tối đa trên xã (%)</translation>
-    </message>
-    <message>
-      <source>Catalogue</source>
-      <translation>Danh mục ảnh</translation>
-    </message>
-    <message>
-      <source>Other STAC API URL (replaces the catalogue)</source>
-      <translation>Địa chỉ STAC API khác (thay cho danh mục)</translation>
-    </message>
-    <message>
-      <source>Collection</source>
-      <translation>Bộ sưu tập ảnh</translation>
-    </message>
-    <message>
-      <source>Scenes fetched</source>
-      <translation>Số cảnh đã tải</translation>
     </message>
   </context>
 </TS>
