@@ -144,10 +144,9 @@ _MESSAGES = {
 
 
 def _register_messages() -> None:
-    from .i18n import register
+    from .i18n import register_all
 
-    for key, (vi, en) in _MESSAGES.items():
-        register(key, vi, en)
+    register_all(_MESSAGES)
 
 
 _register_messages()
@@ -157,23 +156,12 @@ def say(key: str, **fields) -> str:
     """A catalogue sentence in the chosen language, then the other one in parentheses.
 
     Vietnamese users read the first part; an English log, a test or a support forum the
-    second. Fields ending in ``_key`` are catalogue keys, said in the same language.
+    second. Fields ending in ``_key`` are catalogue keys, said in the same language
+    (:func:`ntmgis.i18n.say`).
     """
-    from .i18n import get_language, message
+    from .i18n import say as _say
 
-    first = get_language()
-    second = "en" if first == "vi" else "vi"
-
-    def one(lang):
-        values = {
-            k[: -len("_key")] if k.endswith("_key") else k: (
-                message(v, lang=lang) if k.endswith("_key") else v
-            )
-            for k, v in fields.items()
-        }
-        return message(key, lang=lang, **values)
-
-    return f"{one(first)} ({one(second)})"
+    return _say(key, **fields)
 
 
 _OS_ADVICE = {

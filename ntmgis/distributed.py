@@ -39,6 +39,7 @@ parts; the partition functions need only the core dependencies.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -49,6 +50,8 @@ from ._progress import ProgressCallback, report
 from .blocks import BlockResult, assemble_features, block_features, commune_features, plan_blocks
 from .errors import InputError, NtmgisError, warn
 from .sample import make_province
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "BlockResult",
@@ -278,10 +281,17 @@ class DistributedResult:
         return pd.DataFrame(rows)
 
     def write(self, path) -> Path:
-        """Write :meth:`table` as CSV (UTF-8 with BOM, for Excel); return the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.table().to_csv(path, index=False, encoding="utf-8-sig")
+        """Write :meth:`table` as CSV (UTF-8 with BOM, for Excel); return the path.
+
+        Through the one atomic writer (:func:`ntmgis._io.write_csv`): the file appears
+        under its name only when complete (a killed or failed write leaves the previous
+        file, or none), and text cells that a spreadsheet would read as a formula (a
+        commune named ``=...``, an error message starting with ``-``) are escaped.
+        """
+        from ._io import write_csv
+
+        path = write_csv(Path(path), self.table(), whole_as_int=False)
+        logger.info("province report: %d commune(s) in %s", len(self.communes), path)
         return path
 
     def summary(self) -> str:
@@ -380,13 +390,11 @@ def _connect(scheduler, workers):
         raise InputError(
             "Dask distributed is not installed: pip install 'ntmgis[distributed]'."
         ) from exc
-    import logging
-
     # the cluster's own chatter (workers starting, connections) at INFO is not the run's
     for name in ("distributed", "bokeh", "tornado"):
-        logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() < logging.WARNING:
-            logger.setLevel(logging.WARNING)
+        chatty = logging.getLogger(name)
+        if chatty.getEffectiveLevel() < logging.WARNING:
+            chatty.setLevel(logging.WARNING)
     if scheduler:
         try:
             return Client(scheduler, timeout="20s"), None

@@ -31,6 +31,8 @@ __all__ = [
     "language_from_locale",
     "message",
     "register",
+    "register_all",
+    "say",
     "stage",
     "stage_key",
     "STAGES",
@@ -291,6 +293,41 @@ def register(key: str, vi: str, en: str) -> None:
 
         raise ConfigError(f"Message {key!r}: the Vietnamese and English fields differ.")
     CATALOGUE[key] = {"vi": vi, "en": en}
+
+
+def register_all(entries: dict) -> None:
+    """Register many entries at once: ``{key: (vi, en)}`` (a module's own messages)."""
+    for key, (vi, en) in entries.items():
+        register(key, vi, en)
+
+
+def say(key: str, **fields: object) -> str:
+    """An error's sentence in the language in force, then the other one in parentheses.
+
+    What errors say: Vietnamese users read the first part, an English log, a test or a
+    support forum the second (warnings, one line each, use :func:`message`). Fields
+    ending in ``_key`` are catalogue keys, said in the same language.
+
+    Examples
+    --------
+    >>> set_language("en")
+    >>> say("output.written", path="a.gpkg")
+    'Wrote a.gpkg (Đã ghi a.gpkg)'
+    >>> set_language(None)
+    """
+    first = get_language()
+    second = "en" if first == "vi" else "vi"
+
+    def one(lang):
+        values = {
+            k[: -len("_key")] if k.endswith("_key") else k: (
+                message(str(v), lang=lang) if k.endswith("_key") else v
+            )
+            for k, v in fields.items()
+        }
+        return message(key, lang=lang, **values)
+
+    return f"{one(first)} ({one(second)})"
 
 
 def message(key: str, lang: str | None = None, **fields: object) -> str:

@@ -386,3 +386,52 @@ def test_block_task_ships_features_not_pixels(joined):
     # the block read its window of 16 dates x 7 bands itself (~8 MB of tiles and headers)
     assert sent < 20_000 and back < 400 * len(blocks[0])
     assert res.stats["bytes_read"] > 10 * back
+
+
+# --------------------------------------------------------------------------- the report file
+
+
+def _province_result():
+    from ntmgis.distributed import CommuneOutcome, DistributedResult
+
+    ok = CommuneOutcome('=HYPERLINK("http://x")', None, parcels=12, blocks=1)
+    ok.result = type("R", (), {"outputs": {"gpkg": "out/xa.gpkg"}})()
+    bad = CommuneOutcome("Xã Hỏng", None, error="-1+1 cannot be read")
+    return DistributedResult(communes=[ok, bad], seconds=1.5)
+
+
+def test_province_report_is_written_atomically_and_escaped(tmp_path):
+    path = _province_result().write(tmp_path / "sub" / "run_report.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for Excel
+    table = pd.read_csv(path, encoding="utf-8-sig")
+    assert table["commune"].tolist() == ['\'=HYPERLINK("http://x")', "Xã Hỏng"]
+    assert table["error"].tolist()[1] == "'-1+1 cannot be read"
+    assert table["status"].tolist() == ["ok", "error"]
+    assert table["geopackage"].tolist()[0] == "out/xa.gpkg"
+    assert table["parcels"].tolist() == [12, 0]
+
+
+def test_failed_province_report_leaves_no_file_under_its_name(tmp_path, monkeypatch):
+    from ntmgis.errors import OutputError
+
+    final = tmp_path / "run_report.csv"
+    original = pd.DataFrame.to_csv
+
+    def half_then_disk_full(self, path, *args, **kwargs):
+        with open(path, "wb") as f:  # half a file, then the disk is full
+            f.write(b"commune,status\r\nX")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_disk_full)
+    with pytest.raises(OutputError, match="disk is full"):
+        _province_result().write(final)
+    assert list(tmp_path.iterdir()) == []  # neither the final name nor a temporary
+    final.write_text("previous report", encoding="utf-8")
+    with pytest.raises(OutputError):
+        _province_result().write(final)
+    assert final.read_text(encoding="utf-8") == "previous report"  # left as it was
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run_report.csv"]
+    monkeypatch.setattr(pd.DataFrame, "to_csv", original)
+    _province_result().write(final)
+    assert "Xã Hỏng" in final.read_text(encoding="utf-8-sig")
