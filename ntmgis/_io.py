@@ -33,6 +33,7 @@ import contextvars
 import datetime as _dt
 import errno
 import json
+import logging
 import math
 import os
 import re
@@ -54,6 +55,8 @@ from .errors import (
     OutputError,
     SchemaError,
 )
+
+logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike
 
@@ -152,7 +155,7 @@ def _register_messages() -> None:
 _register_messages()
 
 
-def say(key: str, **fields) -> str:
+def say(key: str, /, **fields) -> str:
     """A catalogue sentence in the chosen language, then the other one in parentheses.
 
     Vietnamese users read the first part; an English log, a test or a support forum the
@@ -229,6 +232,7 @@ def atomic_path(path: PathLike, *, what: str = "output file") -> Iterator[Path]:
         with output_errors(path, what):
             yield tmp
             os.replace(tmp, path)
+        logger.debug("wrote %s", path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
@@ -1200,6 +1204,7 @@ class RunOutputs:
                 tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
         shutil.rmtree(self.staging, ignore_errors=True)
         self.published = [self.folder / n for n in names]
+        logger.info("run %s: %d file(s) published in %s", self.run_id, len(names), self.folder)
         self._done = True
         return self.published
 

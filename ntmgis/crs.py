@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import re
 import warnings
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ import numpy as np
 
 from .errors import CRSError
 from .text import fold
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "EPSG_VN2000_GEOGRAPHIC",
@@ -1060,13 +1063,11 @@ def alignment_from_imagery(parcels, imagery, *, period=None, max_scenes: int = 4
         None when the parcels are not in a projected VN-2000 CRS, or the imagery gives no
         usable image (too cloudy, unreadable): then nothing can be said (logged).
     """
-    import logging
     import warnings
 
     from .errors import CancelledError, NtmgisError
     from .imagery import find_scenes, read_stacks
 
-    log = logging.getLogger(__name__)
     crs = getattr(parcels, "crs", None)
     if crs is None or not crs.is_projected or not is_vn2000(crs):
         return None
@@ -1086,14 +1087,16 @@ def alignment_from_imagery(parcels, imagery, *, period=None, max_scenes: int = 4
         clear = [int(np.isfinite(layer).sum()) for layer in stack.data]
         best = int(np.argmax(clear))
         if clear[best] < 100:
-            log.info("alignment check: no clear NDVI date over the parcels")
+            logger.info("alignment check: no clear NDVI date over the parcels")
             return None
         return check_alignment(parcels, stack.data[best], transform=stack.transform,
                                crs=stack.crs, max_shift=max_shift, tolerance=tolerance)  # fmt: skip
     except CancelledError:
         raise
     except Exception as exc:  # an optional check: it never costs the run
-        log.info("alignment check not possible: %s", exc, exc_info=not isinstance(exc, NtmgisError))
+        logger.info(
+            "alignment check not possible: %s", exc, exc_info=not isinstance(exc, NtmgisError)
+        )
         return None
 
 

@@ -20,8 +20,11 @@ Examples
 
 from __future__ import annotations
 
+import logging
 import os
 import string
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "LANGUAGES",
@@ -33,6 +36,7 @@ __all__ = [
     "register",
     "register_all",
     "say",
+    "Text",
     "stage",
     "stage_key",
     "STAGES",
@@ -285,6 +289,35 @@ def get_language() -> str:
     return "vi"
 
 
+class Text:
+    """A catalogue sentence not said yet: said in the language of the message it fills.
+
+    A field of :func:`message` or :func:`say` may be a ``Text`` (the file a config error
+    names, "config 'x.toml'" / "tệp cấu hình 'x.toml'"), so that a bilingual error says
+    every part in its own language.
+
+    Examples
+    --------
+    >>> where = Text("output.written", path="a.gpkg")
+    >>> message("output.heading", lang="en"), where.say("en"), where.say("vi")
+    ('Wrote:', 'Wrote a.gpkg', 'Đã ghi a.gpkg')
+    """
+
+    def __init__(self, key: str, /, **fields: object):
+        self.key = key
+        self.fields = fields
+
+    def say(self, lang: str | None = None) -> str:
+        """The sentence in ``lang`` (default :func:`get_language`)."""
+        return message(self.key, lang=lang, **self.fields)
+
+    def __str__(self) -> str:
+        return self.say()
+
+    def __repr__(self) -> str:
+        return f"Text({self.key!r})"
+
+
 def register(key: str, vi: str, en: str) -> None:
     """Add (or replace) one catalogue entry; both languages must use the same fields."""
     fields = {f for _, f, _, _ in string.Formatter().parse(vi) if f}
@@ -301,7 +334,7 @@ def register_all(entries: dict) -> None:
         register(key, vi, en)
 
 
-def say(key: str, **fields: object) -> str:
+def say(key: str, /, **fields: object) -> str:
     """An error's sentence in the language in force, then the other one in parentheses.
 
     What errors say: Vietnamese users read the first part, an English log, a test or a
@@ -330,7 +363,7 @@ def say(key: str, **fields: object) -> str:
     return f"{one(first)} ({one(second)})"
 
 
-def message(key: str, lang: str | None = None, **fields: object) -> str:
+def message(key: str, /, lang: str | None = None, **fields: object) -> str:
     """The catalogue's sentence ``key`` in ``lang`` (default :func:`get_language`)."""
     entry = CATALOGUE.get(key)
     if entry is None:
@@ -338,7 +371,8 @@ def message(key: str, lang: str | None = None, **fields: object) -> str:
 
         raise SchemaError(f"No message {key!r} in ntmgis.i18n.CATALOGUE.")
     lang = language_from_locale(lang) if lang else get_language()
-    return entry.get(lang or "vi", entry["en"]).format(**fields)
+    values = {k: v.say(lang) if isinstance(v, Text) else v for k, v in fields.items()}
+    return entry.get(lang or "vi", entry["en"]).format(**values)
 
 
 def stage(text: str, lang: str | None = None) -> str:

@@ -77,7 +77,7 @@ _register_all(
 )
 
 
-def _say(key: str, **fields) -> str:
+def _say(key: str, /, **fields) -> str:
     from .i18n import say
 
     return say(key, **fields)
