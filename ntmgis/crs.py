@@ -35,9 +35,118 @@ from importlib import resources
 import numpy as np
 
 from .errors import CRSError
+from .i18n import Text
+from .i18n import register_all as _register_all
+from .i18n import say as _say
 from .text import fold
 
 logger = logging.getLogger(__name__)
+
+# what this module says to people, Vietnamese first (ntmgis.i18n's catalogue). A wrong
+# CRS is named as the coordinate reference system (hệ tọa độ, CRS) first (issue 19).
+_register_all(
+    {
+        "error.crs.unknown_province": (
+            "'{name}' không phải tên một tỉnh của Việt Nam. Các tỉnh: {names}.",
+            "'{name}' is not a Vietnamese province. Known provinces: {names}.",
+        ),
+        "error.crs.merged_province": (
+            "Tỉnh '{name}' (sau sáp nhập 2025) nằm trên nhiều múi VN-2000: {listed}. Bản đồ "
+            "địa chính giữ múi của tỉnh cũ: hãy ghi tên tỉnh cũ (ví dụ '{example}').",
+            "Province '{name}' (after the 2025 merger) spans several VN-2000 zones: {listed}. "
+            "Cadastral maps keep the zone of the former province: pass its name "
+            "(e.g. province_zone('{example}')).",
+        ),
+        "error.crs.utm_zone": (
+            "Không có múi UTM {zone} của VN-2000: Việt Nam dùng múi 48N và 49N.",
+            "VN-2000 UTM zone {zone} does not exist: Vietnam uses 48N and 49N.",
+        ),
+        "error.crs.no_crs": (
+            "Hệ tọa độ (CRS) của '{source}' bị thiếu (không có tệp .prj hay thông tin CRS). "
+            "{likely}Hãy chọn hệ tọa độ khi xuất tệp (ví dụ VN-2000 múi 3° của tỉnh, "
+            "EPSG:9209), hoặc ghi tên tỉnh trong cấu hình để thu hẹp gợi ý.",
+            "The coordinate reference system (CRS) of '{source}' is missing: no coordinate "
+            "reference system (no .prj or CRS). {likely}Pass it explicitly (crs='EPSG:9209' "
+            "in Python, --crs EPSG:9209 on the command line), or give the province "
+            "(province='Hà Tĩnh') to narrow the suggestions.",
+        ),
+        "error.crs.likely": ("Có thể là: {listed}. ", "Likely: {listed}. "),
+        "error.crs.lonlat_swapped": (
+            "Hệ tọa độ (CRS) của '{source}' ({crs}) không khớp dữ liệu: kinh độ và vĩ độ bị "
+            "đảo (x {x} giống vĩ độ, y {y} giống kinh độ ở Việt Nam). Khi xuất tệp, đặt x "
+            "là kinh độ.",
+            "The coordinate reference system (CRS) of '{source}' ({crs}) does not fit: "
+            "longitude and latitude swapped (x {x} looks like a latitude and y {y} like a "
+            "longitude in Vietnam). Swap the columns (x = longitude) when exporting.",
+        ),
+        "error.crs.not_degrees": (
+            "Hệ tọa độ (CRS) của '{source}' sai: tệp khai báo hệ tọa độ địa lý '{crs}' "
+            "nhưng tọa độ ({bounds}) không phải độ mà là mét. Hãy khai báo hệ tọa độ phẳng, "
+            "ví dụ EPSG:9209 (VN-2000 múi 3°).",
+            "The coordinate reference system (CRS) of '{source}' is wrong: it declares the "
+            "geographic CRS '{crs}' but its coordinates ({bounds}) are not degrees: they "
+            "look projected (metres). Pass the projected CRS, e.g. crs='EPSG:9209'.",
+        ),
+        "error.crs.degrees": (
+            "Hệ tọa độ (CRS) của '{source}' sai: tệp khai báo hệ tọa độ phẳng '{crs}' "
+            "(EPSG:{epsg}) nhưng tọa độ là độ (x {x}, y {y}). Tệp .prj sai: hãy khai báo "
+            "EPSG:4756 (VN-2000 địa lý) hoặc EPSG:4326 (WGS 84).",
+            "The coordinate reference system (CRS) of '{source}' is wrong: it declares the "
+            "projected CRS '{crs}' (EPSG:{epsg}) but its coordinates are degrees (x {x}, "
+            "y {y}). The .prj is wrong: read it with crs='EPSG:4756' (VN-2000 geographic) "
+            "or crs='EPSG:4326' (WGS 84).",
+        ),
+        "error.crs.xy_swapped": (
+            "Hệ tọa độ (CRS) của '{source}' ({crs}) không khớp dữ liệu: X và Y bị đảo (x {x} "
+            "giống tọa độ bắc, y {y} giống tọa độ đông). Bản đồ địa chính ghi X là tọa độ "
+            "bắc: hãy đổi chỗ hai cột khi xuất tệp.",
+            "The coordinate reference system (CRS) of '{source}' ({crs}) does not fit: X "
+            "and Y swapped (x {x} looks like a northing and y {y} like an easting). "
+            "Vietnamese cadastral files write X for the northing; swap the columns when "
+            "exporting.",
+        ),
+        "error.crs.outside_vietnam": (
+            "Hệ tọa độ (CRS) của '{source}' có lẽ sai: tệp khai báo '{crs}' nhưng tọa độ "
+            "({bounds}) nằm ngoài Việt Nam trong hệ đó. Kiểm tra hệ tọa độ (múi khác? "
+            "hệ tọa độ địa phương?).",
+            "The coordinate reference system (CRS) of '{source}' is likely wrong: it "
+            "declares '{crs}' but its coordinates ({bounds}) are outside Vietnam in that "
+            "CRS. Check the CRS (another zone? a local grid?).",
+        ),
+        "crs.offset_ok": (
+            "Dữ liệu lệch {distance} m so với {what}: không có độ lệch hệ thống.",
+            "The data sit {distance} m from the {what}: no systematic shift.",
+        ),
+        "crs.offset_local": (
+            "Hệ tọa độ (CRS) của dữ liệu là VN-2000 'địa phương': dữ liệu lệch {distance} m "
+            "(dx {dx} m, dy {dy} m) so với {what}, đúng như một tệp VN-2000 'địa phương' ở "
+            "đây (dx {ex} m, dy {ey} m): tọa độ được chiếu mà không có phép chuyển datum "
+            "VN-2000. Hãy xuất lại từ nguồn với tham số VN-2000 quốc gia, hoặc dịch đi "
+            "({sx}, {sy}) m.",
+            "The coordinate reference system (CRS) of the data is 'local' VN-2000: they are "
+            "shifted {distance} m (dx {dx} m, dy {dy} m) from the {what}, as a 'local' "
+            "VN-2000 file is here (dx {ex} m, dy {ey} m): the coordinates were projected "
+            "without the VN-2000 datum shift. Re-export from the source with the national "
+            "VN-2000 parameters, or shift by ({sx}, {sy}) m.",
+        ),
+        "crs.offset_unexplained": (
+            "Dữ liệu lệch {distance} m (dx {dx} m, dy {dy} m) so với {what}; một tệp VN-2000 "
+            "'địa phương' sẽ lệch {local} m ở đây. Kiểm tra múi chiếu (kinh tuyến trục) của "
+            "hệ tọa độ (CRS) và {what}.",
+            "The data are shifted {distance} m (dx {dx} m, dy {dy} m) from the {what}; a "
+            "local VN-2000 file would be {local} m off here. Check the zone (central "
+            "meridian) of the coordinate reference system (CRS) and the {what}.",
+        ),
+        "crs.what.reference": ("dữ liệu tham chiếu", "reference"),
+        "crs.what.imagery": ("ảnh vệ tinh", "imagery"),
+        "warning.crs.local_vn2000": (
+            "{diagnosis} Các thửa đất đã được dịch về VN-2000 chuẩn cho lần chạy này "
+            "({east} m về phía đông, {north} m về phía bắc).",
+            "{diagnosis} The parcels were moved onto true VN-2000 for this run ({east} m "
+            "east, {north} m north).",
+        ),
+    }
+)
 
 __all__ = [
     "EPSG_VN2000_GEOGRAPHIC",
@@ -197,7 +306,7 @@ def province_zones(name: str) -> list[ProvinceZone]:
         former = [n for n in table["province_vn"] if _key(n) == key]
     if not former:
         names = ", ".join(sorted(table["province_vn"]))
-        raise CRSError(f"'{name}' is not a Vietnamese province. Known provinces: {names}.")
+        raise CRSError(_say("error.crs.unknown_province", name=name, names=names))
     keys = {_key(f) for f in former}
     return [_row_zone(row) for _, row in table.iterrows() if _key(row["province_vn"]) in keys]
 
@@ -244,9 +353,7 @@ def province_zone(name: str, *, post_2025: bool = False) -> ProvinceZone:
         return ProvinceZone(zone.province, zone.central_meridian, zone.epsg)
     listed = "; ".join(str(z) for z in zones)
     raise CRSError(
-        f"Province '{name}' (after the 2025 merger) spans several VN-2000 zones: {listed}. "
-        f"Cadastral maps keep the zone of the former province: pass its name "
-        f"(e.g. province_zone('{zones[0].province}'))."
+        _say("error.crs.merged_province", name=name, listed=listed, example=zones[0].province)
     )
 
 
@@ -314,7 +421,7 @@ def vn2000_utm(zone: int):
     import pyproj
 
     if zone not in _UTM:
-        raise CRSError(f"VN-2000 UTM zone {zone} does not exist: Vietnam uses 48N and 49N.")
+        raise CRSError(_say("error.crs.utm_zone", zone=zone))
     return pyproj.CRS.from_epsg(_UTM[zone])
 
 
@@ -648,47 +755,32 @@ def check_coordinates(
     if crs is None:
         tips = suggest_crs(bounds, province=province, place=place)
         listed = "; ".join(f"EPSG:{t['epsg']} ({t['name']}: {t['reason']})" for t in tips[:4])
-        raise CRSError(
-            f"'{source}' has no coordinate reference system (no .prj or CRS). "
-            + (f"Likely: {listed}. " if listed else "")
-            + "Pass it explicitly (crs='EPSG:9209' in Python, --crs EPSG:9209 on the command "
-            "line), or give the province (province='Hà Tĩnh') to narrow the suggestions."
-        )
+        likely = Text("error.crs.likely", listed=listed) if listed else ""
+        raise CRSError(_say("error.crs.no_crs", source=source, likely=likely))
     crs = pyproj.CRS.from_user_input(crs)
     if crs.is_geographic:
         minx, miny, maxx, maxy = bounds
         if _VN_LAT[0] <= minx <= maxx <= _VN_LAT[1] and _VN_LON[0] <= miny <= maxy <= _VN_LON[1]:
-            raise CRSError(
-                f"'{source}' ({crs.name}) has longitude and latitude swapped: x "
-                f"{minx:.4f}..{maxx:.4f} looks like a latitude and y {miny:.4f}..{maxy:.4f} "
-                "like a longitude in Vietnam. Swap the columns (x = longitude) when exporting."
-            )
+            raise CRSError(_say("error.crs.lonlat_swapped", source=source, crs=crs.name,
+                                x=f"{minx:.4f}..{maxx:.4f}",
+                                y=f"{miny:.4f}..{maxy:.4f}"))  # fmt: skip
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise CRSError(
-                f"'{source}' declares the geographic CRS '{crs.name}' but its coordinates "
-                f"({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) are not degrees: they look "
-                "projected (metres). Pass the projected CRS, e.g. crs='EPSG:9209'."
-            )
+            box = f"{minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}"
+            raise CRSError(_say("error.crs.not_degrees", source=source, crs=crs.name, bounds=box))
     if crs.is_projected and _looks_like_degrees(bounds):
-        raise CRSError(
-            f"'{source}' declares the projected CRS '{crs.name}' (EPSG:{crs.to_epsg()}) but its "
-            f"coordinates are degrees (x {bounds[0]:.5f}..{bounds[2]:.5f}, "
-            f"y {bounds[1]:.5f}..{bounds[3]:.5f}). The .prj is wrong: read it with "
-            "crs='EPSG:4756' (VN-2000 geographic) or crs='EPSG:4326' (WGS 84)."
-        )
+        raise CRSError(_say("error.crs.degrees", source=source, crs=crs.name,
+                            epsg=crs.to_epsg(), x=f"{bounds[0]:.5f}..{bounds[2]:.5f}",
+                            y=f"{bounds[1]:.5f}..{bounds[3]:.5f}"))  # fmt: skip
     if crs.is_projected and is_vn2000(crs):
         minx, miny, maxx, maxy = bounds
         if minx > 800_000 and maxy < 1_000_000 and miny > 0:
-            raise CRSError(
-                f"'{source}' ({crs.name}) has X and Y swapped: x {minx:.0f}..{maxx:.0f} looks "
-                f"like a northing and y {miny:.0f}..{maxy:.0f} like an easting. Vietnamese "
-                "cadastral files write X for the northing; swap the columns when exporting."
-            )
+            raise CRSError(_say("error.crs.xy_swapped", source=source, crs=crs.name,
+                                x=f"{minx:.0f}..{maxx:.0f}",
+                                y=f"{miny:.0f}..{maxy:.0f}"))  # fmt: skip
         if not (0 <= minx and maxx <= 1_000_000 and 800_000 <= miny and maxy <= 2_700_000):
+            box = f"{minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}"
             raise CRSError(
-                f"'{source}' declares '{crs.name}' but its coordinates "
-                f"({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) are outside Vietnam in "
-                "that CRS. Check the CRS (another zone? a local grid?)."
+                _say("error.crs.outside_vietnam", source=source, crs=crs.name, bounds=box)
             )
 
 
@@ -783,28 +875,23 @@ def diagnose_offset(data, reference, *, tolerance: float = 20.0) -> OffsetDiagno
 
 
 def _diagnose(dx, dy, lon, lat, crs, tolerance, *, what="reference") -> OffsetDiagnosis:
+    from .i18n import message as _message
+
     distance = float(np.hypot(dx, dy))
     ex, ey = local_vn2000_offset(lon, lat, crs=crs)
+    shift = {"distance": f"{distance:.0f}", "dx": f"{dx:+.0f}", "dy": f"{dy:+.0f}",
+             "what": Text(f"crs.what.{what}")}  # fmt: skip
     if distance <= tolerance:
         verdict = "ok"
-        message = f"The data sit {distance:.1f} m from the {what}: no systematic shift."
+        text = _message("crs.offset_ok", **{**shift, "distance": f"{distance:.1f}"})
     elif np.hypot(dx - ex, dy - ey) <= tolerance:
         verdict = "local_vn2000"
-        message = (
-            f"The data are shifted {distance:.0f} m (dx {dx:+.0f} m, dy {dy:+.0f} m) from the "
-            f"{what}, as a 'local' VN-2000 file is here (dx {ex:+.0f} m, dy {ey:+.0f} m): "
-            "the coordinates were projected without the VN-2000 datum shift. Re-export from "
-            "the source with the national VN-2000 parameters, or shift by "
-            f"({-ex:+.1f}, {-ey:+.1f}) m."
-        )
+        text = _message("crs.offset_local", ex=f"{ex:+.0f}", ey=f"{ey:+.0f}",
+                        sx=f"{-ex:+.1f}", sy=f"{-ey:+.1f}", **shift)  # fmt: skip
     else:
         verdict = "unexplained"
-        message = (
-            f"The data are shifted {distance:.0f} m (dx {dx:+.0f} m, dy {dy:+.0f} m) from the "
-            f"{what}; a local VN-2000 file would be {np.hypot(ex, ey):.0f} m off here. "
-            "Check the zone (central meridian) and the reference."
-        )
-    return OffsetDiagnosis(float(dx), float(dy), distance, (ex, ey), verdict, message)
+        text = _message("crs.offset_unexplained", local=f"{np.hypot(ex, ey):.0f}", **shift)
+    return OffsetDiagnosis(float(dx), float(dy), distance, (ex, ey), verdict, text)
 
 
 def _to_crs(geoms, crs):
@@ -1007,6 +1094,12 @@ def check_alignment(parcels, image, *, tolerance: float = 20.0, **kwargs) -> Off
     return result
 
 
+def _source(parcels) -> str:
+    """The parcels' file name (``read_parcels`` records it), for messages."""
+    meta = getattr(parcels, "attrs", {}).get("ntmgis") or {}
+    return str(meta.get("source", "") or "parcels")
+
+
 def lacks_datum_shift(crs) -> bool:
     """True for a projected VN-2000 CRS that carries no datum shift (no TOWGS84).
 
@@ -1146,8 +1239,9 @@ def align_to_imagery(parcels, imagery, *, period=None) -> tuple:
     Warns
     -----
     ParcelWarning
-        When the parcels were "local" VN-2000 (``what="local_vn2000"``, corrected) or
-        sit off the imagery for no known reason (``what="misaligned"``, not corrected).
+        When the parcels were "local" VN-2000 (``what="warning.crs.local_vn2000"``,
+        corrected) or sit off the imagery for no known reason
+        (``what="warning.crs.misaligned"``, not corrected).
     """
     from .errors import ParcelWarning, warn
 
@@ -1167,13 +1261,13 @@ def align_to_imagery(parcels, imagery, *, period=None) -> tuple:
                 note if not isinstance(n, str) or not n else f"{n}; {note}"
                 for n in moved["parcel_notes"]
             ]
-        warn(
-            f"{diagnosis.message} The parcels were moved onto true VN-2000 for this run "
-            f"({-ex:+.0f} m east, {-ey:+.0f} m north).",
-            ParcelWarning,
-            what="local_vn2000",
-        )
+        from .i18n import message
+
+        text = message("warning.crs.local_vn2000", diagnosis=diagnosis.message,
+                       east=f"{-ex:+.0f}", north=f"{-ey:+.0f}")  # fmt: skip
+        warn(text, ParcelWarning, where=_source(parcels), what="warning.crs.local_vn2000")
         return moved, meta
     if diagnosis.verdict == "unexplained":
-        warn(diagnosis.message, ParcelWarning, what="misaligned")
+        warn(f"{_source(parcels)}: {diagnosis.message}", ParcelWarning,
+             where=_source(parcels), what="warning.crs.misaligned")  # fmt: skip
     return parcels, meta

@@ -350,8 +350,17 @@ def test_modules_that_do_io_or_warn_have_a_module_logger():
 
 
 CORE_MODULES = [
-    "config.py", "_io.py", "_expr.py", "i18n.py", "result.py", "crs.py", "sample.py",
-    "pipeline.py", "distributed.py", "operations.py", "errors.py",
+    "config.py",
+    "_io.py",
+    "_expr.py",
+    "i18n.py",
+    "result.py",
+    "crs.py",
+    "sample.py",
+    "pipeline.py",
+    "distributed.py",
+    "operations.py",
+    "errors.py",
 ] + [f"cli/{p.name}" for p in sorted((PACKAGE / "cli").glob("*.py")) if p.name != "plan.py"]
 
 
