@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import string
@@ -30,6 +31,7 @@ __all__ = [
     "LANGUAGES",
     "CATALOGUE",
     "get_language",
+    "language",
     "set_language",
     "language_from_locale",
     "message",
@@ -276,6 +278,26 @@ def set_language(lang: str | None) -> None:
 
         raise ConfigError(f"Unknown language {lang!r}: use one of {', '.join(LANGUAGES)}.")
     _language = chosen
+
+
+@contextlib.contextmanager
+def language(lang: str | None):
+    """Say everything in ``lang`` inside the block, then go back to the language before.
+
+    For work done away from the user's process (a Dask worker says what the client's
+    ``--lang`` chose).
+
+    >>> with language("en"):
+    ...     message("stage.flags")
+    'Flagging gardens'
+    """
+    global _language
+    saved = _language
+    set_language(lang)
+    try:
+        yield
+    finally:
+        _language = saved
 
 
 def get_language() -> str:
