@@ -496,7 +496,7 @@ PROVINCE_SCHEMA: dict[str, tuple[str, bool]] = {
 }
 
 
-def load_communes(source) -> list[RunConfig]:
+def load_communes(source, *, out=None) -> list[RunConfig]:
     """The communes of a province config, or the one commune of a commune config.
 
     A province config lists the communes' own run configs (files or glob patterns,
@@ -513,6 +513,9 @@ def load_communes(source) -> list[RunConfig]:
     ----------
     source : str or path
         A province config or a commune config (TOML).
+    out : str or path, optional
+        Output folder overriding ``[province] out_dir``: each commune writes to
+        ``out/<its folder>/`` (as ``ntmgis run PROVINCE -o OUT`` does).
 
     Returns
     -------
@@ -558,7 +561,7 @@ def load_communes(source) -> list[RunConfig]:
                                    folder=path.parent))  # fmt: skip
         files += [f.resolve() for f in found if f.resolve() not in files]
     configs = [load_config(f) for f in files]
-    out_dir = table.get("out_dir")
+    out_dir = table.get("out_dir") if out is None else Path(out).expanduser().resolve()
     for cfg in configs:
         if out_dir is not None:
             cfg.out_dir = (path.parent / out_dir).resolve() / cfg.source.parent.name

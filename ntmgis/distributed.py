@@ -424,6 +424,7 @@ def _run_serial(configs, gather, progress) -> DistributedResult:
     """Communes one after another in this process (no Dask), with the same report."""
     import datetime as dt
 
+    from ._io import RunOutputs
     from ._progress import scaled
     from .pipeline import finish, prepare
 
@@ -434,14 +435,16 @@ def _run_serial(configs, gather, progress) -> DistributedResult:
         sub = scaled(progress, k / len(configs), (k + 1) / len(configs))
         started = dt.datetime.now(dt.timezone.utc)
         try:  # what pipeline.run does, step by step, to time the feature step
-            prepared, s1 = _measured(prepare, cfg, progress=scaled(sub, 0, 0.1))
-            outcome.parcels = len(prepared.joined)
-            (feats, dates), s2 = _measured(
-                commune_features, cfg, prepared.joined, progress=scaled(sub, 0.1, 0.6)
-            )  # fmt: skip
-            outcome.result, s3 = _measured(
-                finish, cfg, prepared, feats, dates, started=started, progress=sub
-            )  # fmt: skip
+            with RunOutputs(cfg.out_dir) as outputs:  # locked before the commune's work
+                prepared, s1 = _measured(prepare, cfg, progress=scaled(sub, 0, 0.1))
+                outcome.parcels = len(prepared.joined)
+                (feats, dates), s2 = _measured(
+                    commune_features, cfg, prepared.joined, progress=scaled(sub, 0.1, 0.6)
+                )  # fmt: skip
+                outcome.result, s3 = _measured(
+                    finish, cfg, prepared, feats, dates, started=started, progress=sub,
+                    outputs=outputs,
+                )  # fmt: skip
         except NtmgisError as exc:
             outcome.error = f"{type(exc).__name__}: {exc}"
         else:
@@ -530,7 +533,11 @@ def run_distributed(
     import datetime as dt
 
     configs = _configs(config)
+    from ._io import check_writable
     from .fetch import fetch_for_run_or_warn
+
+    for cfg in configs:  # an output folder that cannot be written: found before any work
+        check_writable(cfg.out_dir)
 
     for cfg in configs:  # [imagery] source: fetched here, before the communes are read
         fetch_for_run_or_warn(cfg)

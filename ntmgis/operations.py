@@ -258,10 +258,8 @@ def run_config(
     if is_province_config(config):
         from .distributed import run_distributed
 
-        configs = load_communes(config)
+        configs = load_communes(config, out=out)  # out/<commune folder>, checked for clashes
         for cfg in configs:
-            if out is not None:
-                cfg.out_dir = Path(out).resolve() / cfg.source.parent.name
             if visits_per_hamlet is not None:
                 cfg.visits_per_hamlet = visits_per_hamlet
         return run_distributed(configs, scheduler=scheduler, workers=workers, gather=False,
