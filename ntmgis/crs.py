@@ -140,10 +140,10 @@ _register_all(
         "crs.what.reference": ("dữ liệu tham chiếu", "reference"),
         "crs.what.imagery": ("ảnh vệ tinh", "imagery"),
         "warning.crs.local_vn2000": (
-            "{diagnosis} Các thửa đất đã được dịch về VN-2000 chuẩn cho lần chạy này "
-            "({east} m về phía đông, {north} m về phía bắc).",
-            "{diagnosis} The parcels were moved onto true VN-2000 for this run ({east} m "
-            "east, {north} m north).",
+            "Thửa đất '{where}': {diagnosis} Các thửa đất đã được dịch về VN-2000 chuẩn cho "
+            "lần chạy này ({east} m về phía đông, {north} m về phía bắc).",
+            "Parcels '{where}': {diagnosis} The parcels were moved onto true VN-2000 for this "
+            "run ({east} m east, {north} m north).",
         ),
     }
 )
@@ -1264,10 +1264,10 @@ def align_to_imagery(parcels, imagery, *, period=None) -> tuple:
         from .i18n import message
 
         text = message("warning.crs.local_vn2000", diagnosis=diagnosis.message,
-                       east=f"{-ex:+.0f}", north=f"{-ey:+.0f}")  # fmt: skip
+                       east=f"{-ex:+.0f}", north=f"{-ey:+.0f}", where=_source(parcels))  # fmt: skip
         warn(text, ParcelWarning, where=_source(parcels), what="warning.crs.local_vn2000")
         return moved, meta
     if diagnosis.verdict == "unexplained":
-        warn(f"{_source(parcels)}: {diagnosis.message}", ParcelWarning,
+        warn(f"'{_source(parcels)}': {diagnosis.message}", ParcelWarning,
              where=_source(parcels), what="warning.crs.misaligned")  # fmt: skip
     return parcels, meta
