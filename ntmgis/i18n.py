@@ -328,10 +328,18 @@ class Text:
     def __init__(self, key: str, /, **fields: object):
         self.key = key
         self.fields = fields
+        self.capital = False
 
     def say(self, lang: str | None = None) -> str:
         """The sentence in ``lang`` (default :func:`get_language`)."""
-        return message(self.key, lang=lang, **self.fields)
+        text = message(self.key, lang=lang, **self.fields)
+        return text[:1].upper() + text[1:] if self.capital else text
+
+    def capitalized(self) -> Text:
+        """The same sentence with a capital first letter (to begin a sentence)."""
+        other = Text(self.key, **self.fields)
+        other.capital = True
+        return other
 
     def __str__(self) -> str:
         return self.say()
@@ -341,9 +349,13 @@ class Text:
 
 
 def register(key: str, vi: str, en: str) -> None:
-    """Add (or replace) one catalogue entry; both languages must use the same fields."""
-    fields = {f for _, f, _, _ in string.Formatter().parse(vi) if f}
-    if fields != {f for _, f, _, _ in string.Formatter().parse(en) if f}:
+    """Add (or replace) one catalogue entry; both languages must use the same fields.
+
+    A capitalised field (``{What}``) is the same value with a capital first letter, for a
+    sentence that begins with it in one language only.
+    """
+    fields = {f.lower() for _, f, _, _ in string.Formatter().parse(vi) if f}
+    if fields != {f.lower() for _, f, _, _ in string.Formatter().parse(en) if f}:
         from .errors import ConfigError
 
         raise ConfigError(f"Message {key!r}: the Vietnamese and English fields differ.")
