@@ -170,6 +170,36 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "cli.baseline": {"vi": "đợt khảo sát đầu kỳ", "en": "baseline campaign"},
     "cli.followup": {"vi": "đợt theo dõi {year}", "en": "follow-up campaign {year}"},
+    "cli.need_config": {
+        "vi": "Hãy chọn một tệp cấu hình (CONFIG) hoặc --sample, không chọn cả hai.",
+        "en": "Give either CONFIG or --sample.",
+    },
+    "cli.scheduler_or_workers": {
+        "vi": "Chọn --scheduler hoặc --workers, không chọn cả hai.",
+        "en": "Give --scheduler or --workers, not both.",
+    },
+    "cli.province_report": {"vi": "Báo cáo các xã: {path}", "en": "Report: {path}"},
+    "cli.bad_formula": {
+        "vi": "'{text}' không có dạng TÊN=CÔNG_THỨC (ví dụ ndwi=(green-nir)/(green+nir)).",
+        "en": "'{text}' is not NAME=EXPR (e.g. ndwi=(green-nir)/(green+nir)).",
+    },
+    "cli.bad_field": {
+        "vi": "'{text}': hãy viết TRƯỜNG=CỘT, ví dụ sheet=SHBANDO.",
+        "en": "'{text}': use FIELD=COLUMN, e.g. sheet=SHBANDO.",
+    },
+    "cli.scenes_read": {
+        "vi": "Đã đọc {read} cảnh ảnh, bỏ qua {skipped}.",
+        "en": "{read} scene(s) read, {skipped} skipped.",
+    },
+    "cli.needs_heading": {
+        "vi": "Toàn xã: số hộ theo nhu cầu hỗ trợ",
+        "en": "Commune (Toàn xã): households by need",
+    },
+    "cli.hamlets_found": {"vi": "Các thôn: {summary}", "en": "Hamlets: {summary}"},
+    "cli.survey_written": {
+        "vi": "Đã ghi {path} (các lớp parcels, survey_unmatched, join_issues)",
+        "en": "Wrote {path} (layers parcels, survey_unmatched, join_issues)",
+    },
     "cli.evaluation": {
         "vi": "Đánh giá so với dữ liệu thật của xã mẫu ({path}):",
         "en": "Evaluation against the sample's truth ({path}):",

@@ -69,9 +69,11 @@ def fetch(aoi, period, outdir, aoi_layer, aoi_crs, catalog, collection, max_clou
             retries=retries,
             progress=progress,
         )
+    from ._common import echo_warning
+
     for w in caught:
         if issubclass(w.category, NtmgisWarning):
-            click.secho(f"warning: {w.message}", fg="yellow", err=True)
+            echo_warning(w)  # one line, in the language in force, as every command
     for item in result.items:
         share = item.get("clear_share")
         share = f"{share:.0%}" if isinstance(share, float) else "-"
