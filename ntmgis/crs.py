@@ -113,6 +113,41 @@ _register_all(
             "declares '{crs}' but its coordinates ({bounds}) are outside Vietnam in that "
             "CRS. Check the CRS (another zone? a local grid?).",
         ),
+        "error.crs.not_vn2000_pair": (
+            "Cả '{a}' và '{b}' đều không phải hệ tọa độ (CRS) VN-2000: phép chuyển qua "
+            "EPSG:6960 chỉ dùng khi một trong hai là VN-2000.",
+            "Neither '{a}' nor '{b}' is a VN-2000 CRS: use pyproj.Transformer directly.",
+        ),
+        "error.crs.no_epsg6960": (
+            "Cơ sở dữ liệu PROJ không có EPSG:6960 (VN-2000 sang WGS 84 (2)) cho '{a}' -> "
+            "'{b}': hãy cập nhật pyproj (>= 3.7).",
+            "PROJ's database has no EPSG:6960 (VN-2000 to WGS 84 (2)) for '{a}' -> '{b}'. "
+            "Update pyproj (>= 3.7).",
+        ),
+        "error.crs.needs_projected_vn2000": (
+            "Hệ tọa độ (CRS) của dữ liệu là {crs}, không phải VN-2000 phẳng: {task} cần dữ "
+            "liệu trong một hệ VN-2000 phẳng (ví dụ EPSG:9209).",
+            "The coordinate reference system (CRS) of the data is {crs}, not a projected "
+            "VN-2000 one: {task} needs a projected VN-2000 CRS (e.g. EPSG:9209).",
+        ),
+        "error.crs.reference_no_crs": (
+            "Dữ liệu tham chiếu không có hệ tọa độ (CRS): hãy khai báo (ví dụ EPSG:4326).",
+            "The reference features have no CRS: set it (e.g. EPSG:4326).",
+        ),
+        "error.crs.no_common_index": (
+            "Không đối tượng tham chiếu nào trùng chỉ số với dữ liệu: hãy ghép chúng theo chỉ số.",
+            "No reference feature shares an index with the data: match them by index.",
+        ),
+        "error.crs.array_needs_grid": (
+            "Một ảnh dạng mảng cần có transform= và crs= (lưới và hệ tọa độ của ảnh).",
+            "An array image needs transform= and crs=.",
+        ),
+        "error.crs.image_too_poor": (
+            "Ảnh có quá ít điểm ảnh hợp lệ (hoặc không đủ tương phản) để căn chỉnh thửa đất: "
+            "hãy chọn ngày ảnh ít mây hơn.",
+            "The image has too few valid pixels (or no contrast) to align parcels: choose a "
+            "clearer date.",
+        ),
         "crs.offset_ok": (
             "Dữ liệu lệch {distance} m so với {what}: không có độ lệch hệ thống.",
             "The data sit {distance} m from the {what}: no systematic shift.",
@@ -473,10 +508,7 @@ def wgs84_transformer(crs_from, crs_to="EPSG:4326"):
     crs_from = pyproj.CRS.from_user_input(crs_from)
     crs_to = pyproj.CRS.from_user_input(crs_to)
     if not (is_vn2000(crs_from) or is_vn2000(crs_to)):
-        raise CRSError(
-            f"Neither '{crs_from.name}' nor '{crs_to.name}' is a VN-2000 CRS: use "
-            f"pyproj.Transformer directly."
-        )
+        raise CRSError(_say("error.crs.not_vn2000_pair", a=crs_from.name, b=crs_to.name))
     if is_vn2000(crs_from) and is_vn2000(crs_to):
         return pyproj.Transformer.from_crs(crs_from, crs_to, always_xy=True)
     group = TransformerGroup(crs_from, crs_to, always_xy=True)
@@ -484,10 +516,7 @@ def wgs84_transformer(crs_from, crs_to="EPSG:4326"):
         text = transformer.to_proj4() or ""
         if "+x=-191.90441429" in text and "+rx=-0.00928836" in text:
             return transformer
-    raise CRSError(
-        "PROJ's database has no EPSG:6960 (VN-2000 to WGS 84 (2)) for "
-        f"'{crs_from.name}' -> '{crs_to.name}'. Update pyproj (>= 3.7)."
-    )
+    raise CRSError(_say("error.crs.no_epsg6960", a=crs_from.name, b=crs_to.name))
 
 
 def to_wgs84(x, y, *, crs):
@@ -842,15 +871,13 @@ def diagnose_offset(data, reference, *, tolerance: float = 20.0) -> OffsetDiagno
     ref_geom = getattr(reference, "geometry", reference)
     crs = data_geom.crs
     if crs is None or not crs.is_projected or not is_vn2000(crs):
-        raise CRSError(
-            "diagnose_offset needs data in a projected VN-2000 CRS (e.g. EPSG:9209); "
-            f"got {getattr(crs, 'name', None)!r}."
-        )
+        raise CRSError(_say("error.crs.needs_projected_vn2000", task="diagnose_offset",
+                            crs=repr(getattr(crs, "name", None))))  # fmt: skip
     if ref_geom.crs is None:
-        raise CRSError("The reference features have no CRS: set it (e.g. EPSG:4326).")
+        raise CRSError(_say("error.crs.reference_no_crs"))
     common = data_geom.index.intersection(ref_geom.index)
     if len(common) == 0:
-        raise CRSError("No reference feature shares an index with the data: match them by index.")
+        raise CRSError(_say("error.crs.no_common_index"))
     ref = ref_geom.loc[common]
     if is_vn2000(ref.crs) or ref.crs.equals(crs):
         ref_xy = ref.to_crs(crs)
@@ -974,7 +1001,7 @@ def estimate_shift(
 
     if isinstance(image, np.ndarray):
         if transform is None or crs is None:
-            raise CRSError("An array image needs transform= and crs=.")
+            raise CRSError(_say("error.crs.array_needs_grid"))
         values = np.asarray(image, dtype="float64")
         img_crs = crs
     else:
@@ -1006,7 +1033,7 @@ def estimate_shift(
     diff_v = (values[1:, :] - values[:-1, :]) ** 2
     ok_h, ok_v = np.isfinite(diff_h), np.isfinite(diff_v)
     if ok_h.sum() + ok_v.sum() < 10 or np.nanmax(diff_h) == 0:
-        raise CRSError("The image has too few valid pixels (or no contrast) to align parcels.")
+        raise CRSError(_say("error.crs.image_too_poor"))
     diff_h, diff_v = np.where(ok_h, diff_h, 0.0), np.where(ok_v, diff_v, 0.0)
 
     # For every shift at once (FFT correlations): labels moved by (sx, sy) pixels put
@@ -1080,10 +1107,8 @@ def check_alignment(parcels, image, *, tolerance: float = 20.0, **kwargs) -> Off
 
     crs = getattr(parcels, "crs", None)
     if crs is None or not crs.is_projected or not is_vn2000(crs):
-        raise CRSError(
-            "check_alignment needs parcels in a projected VN-2000 CRS (e.g. EPSG:9209); "
-            f"got {getattr(crs, 'name', None)!r}."
-        )
+        raise CRSError(_say("error.crs.needs_projected_vn2000", task="check_alignment",
+                            crs=repr(getattr(crs, "name", None))))  # fmt: skip
     found = estimate_shift(parcels, image, **kwargs)
     centre = parcels.geometry.union_all().centroid
     lon, lat = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(

@@ -170,6 +170,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "cli.baseline": {"vi": "đợt khảo sát đầu kỳ", "en": "baseline campaign"},
     "cli.followup": {"vi": "đợt theo dõi {year}", "en": "follow-up campaign {year}"},
+    "error.i18n.language": {
+        "vi": "Không có ngôn ngữ {lang}: hãy chọn một trong {known} (vi: tiếng Việt, en: "
+        "tiếng Anh).",
+        "en": "Unknown language {lang}: use one of {known}.",
+    },
     "cli.need_config": {
         "vi": "Hãy chọn một tệp cấu hình (CONFIG) hoặc --sample, không chọn cả hai.",
         "en": "Give either CONFIG or --sample.",
@@ -306,7 +311,7 @@ def set_language(lang: str | None) -> None:
     if chosen is None:
         from .errors import ConfigError
 
-        raise ConfigError(f"Unknown language {lang!r}: use one of {', '.join(LANGUAGES)}.")
+        raise ConfigError(say("error.i18n.language", lang=repr(lang), known=", ".join(LANGUAGES)))
     _language = chosen
 
 
