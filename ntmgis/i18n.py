@@ -6,6 +6,11 @@ The CLI picks the language from ``--lang`` or the environment (``NTMGIS_LANG``,
 the catalogue, so that the same sentence reads the same in the CLI, the notebooks and
 the plugin. Stage names of the progress callback are catalogue entries too.
 
+Each module registers its own sentences at import time (:func:`register_all`), keyed by
+its name (``error.config.unknown_key``, ``warning.crs.local_vn2000``). A warning is said
+with :func:`message` (one line, the language in force) and passes its key as ``what``;
+an error with :func:`say` (the language in force, then the other in parentheses).
+
 Examples
 --------
 >>> set_language("vi")
