@@ -12,6 +12,7 @@ clear error instead of a ``RecursionError``.
 from __future__ import annotations
 
 import ast
+import logging
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import InputError
+
+logger = logging.getLogger(__name__)
 
 #: Deepest nesting of operators accepted (a rule or a formula is a line or two).
 MAX_DEPTH = 60

@@ -33,6 +33,7 @@ import contextvars
 import datetime as _dt
 import errno
 import json
+import logging
 import math
 import os
 import re
@@ -54,6 +55,8 @@ from .errors import (
     OutputError,
     SchemaError,
 )
+
+logger = logging.getLogger(__name__)
 
 PathLike = str | os.PathLike
 
@@ -134,6 +137,106 @@ _MESSAGES = {
         "{what} '{path}' is an old {kind} {suffix} file: save it as .xlsx (Excel workbook) "
         "or .csv (CSV UTF-8) and try again.",
     ),
+    "io.not_found": (
+        "Không tìm thấy {what} '{path}'. Kiểm tra đường dẫn (và thư mục làm việc, '{cwd}').",
+        "{What} not found: '{path}'. Check the path (and the working folder, '{cwd}').",
+    ),
+    "io.not_found_short": (
+        "Không tìm thấy {what} '{path}': kiểm tra đường dẫn.",
+        "{What} not found: '{path}'.",
+    ),
+    "io.no_layer": (
+        "Không có lớp '{layer}' trong '{path}'. Các lớp có: {names}. Chọn một lớp trong đó.",
+        "Layer '{layer}' not found in '{path}'. Layers there: {names}.",
+    ),
+    "io.cannot_read_vector": (
+        "Không đọc được {what} '{path}' ({detail}). Tệp có đầy đủ không, và có phải định "
+        "dạng GDAL đọc được (GeoPackage, Shapefile, GeoJSON, FlatGeobuf) không?",
+        "Cannot read {what} '{path}': {detail}. Is it complete and in a format GDAL reads "
+        "(GeoPackage, Shapefile, GeoJSON, FlatGeobuf)?",
+    ),
+    "io.no_geometry": (
+        "{Where} không có hình: hãy vẽ một vùng (polygon).",
+        "{Where} has no geometry: draw a polygon.",
+    ),
+    "io.bad_polygon": (
+        "{Where} không dùng được như một vùng ({detail}). Sửa hình trong QGIS (Vector > "
+        "Geometry Tools > Fix Geometries) rồi thử lại.",
+        "{Where} is not a usable polygon ({detail}). Repair it in QGIS (Vector > Geometry "
+        "Tools > Fix Geometries) and try again.",
+    ),
+    "io.no_area": (
+        "{Where} không còn diện tích sau khi sửa (hình rỗng, bị co lại hoặc là đường): "
+        "hãy chọn một lớp vùng (polygon).",
+        "{Where} has no area after repair (an empty, collapsed or line geometry): give a "
+        "polygon layer.",
+    ),
+    "io.aoi_empty": (
+        "{Where} không có hình nào: hãy chọn một lớp vùng (polygon).",
+        "{Where} holds no geometry: give a polygon layer.",
+    ),
+    "io.aoi_unusable": (
+        "{Where} không có vùng nào dùng được (đều rỗng, là đường hoặc bị hỏng): hãy chọn "
+        "một lớp vùng, hoặc sửa nó trong QGIS (Fix Geometries).",
+        "{Where} has no usable polygon (all empty, lines or broken): give a polygon layer, "
+        "or repair it in QGIS (Fix Geometries).",
+    ),
+    "io.aoi": ("vùng quan tâm '{name}'", "the area of interest '{name}'"),
+    "io.aoi_plain": ("vùng quan tâm", "the area of interest"),
+    "io.cannot_open_raster": (
+        "Không mở được {what} '{path}' ({detail}). Tệp có thể bị cắt dở, đang tải, hoặc không "
+        "phải GeoTIFF: hãy tải lại hoặc xóa tệp đó.",
+        "Cannot open {what} '{path}': {detail}. The file may be truncated, still "
+        "downloading, or not a GeoTIFF: download it again or remove it.",
+    ),
+    "io.cannot_read_pixels": (
+        "Không đọc được điểm ảnh của '{path}' ({detail}). Tệp bị cắt dở hoặc hỏng: hãy tải "
+        "lại hoặc xóa tệp đó.",
+        "Cannot read the pixels of '{path}': {detail}. The file is truncated or corrupt: "
+        "download it again or remove it.",
+    ),
+    "io.cannot_decode": (
+        "Tệp '{path}' ({what}) không giải mã được theo {encoding} ({detail}): hãy bỏ chọn "
+        "bảng mã để tự nhận biết, hoặc lưu tệp dạng CSV UTF-8.",
+        "{What} '{path}' cannot be decoded as {encoding}: {detail}. Leave the encoding out "
+        "to detect it, or save the file as CSV UTF-8.",
+    ),
+    "io.csv_broken": (
+        "Tệp '{path}' ({what}) bị hỏng gần dòng {line} ({detail}). Tệp có bị cắt dở không? "
+        "Hãy xuất lại.",
+        "{What} '{path}' is broken near line {line}: {detail}. Is it truncated? Export it again.",
+    ),
+    "io.cannot_read": (
+        "Không đọc được {what} '{path}' ({detail}): kiểm tra đó là tệp bạn có quyền đọc, "
+        "và không bị chương trình khác mở.",
+        "Cannot read {what} '{path}' ({detail}): check that it is a file you may read, and "
+        "not open elsewhere.",
+    ),
+    "io.not_xlsx": (
+        "Không đọc được {what} '{path}' như một bảng tính Excel ({detail}). Tệp có thể bị cắt "
+        "dở hoặc không phải XLSX: mở bằng Excel hoặc LibreOffice rồi lưu lại dạng .xlsx.",
+        "Cannot read {what} '{path}' as an Excel workbook ({detail}). The file may be "
+        "truncated or not an XLSX file: open it in Excel or LibreOffice and save it again "
+        "as .xlsx.",
+    ),
+    "io.sheet_damaged": (
+        "Không đọc được {what} '{path}': một trang tính bị hỏng ({detail}). Mở bằng Excel "
+        "hoặc LibreOffice rồi lưu lại dạng .xlsx.",
+        "Cannot read {what} '{path}': a sheet is damaged ({detail}). Open it in Excel or "
+        "LibreOffice and save it again as .xlsx.",
+    ),
+    "io.no_sheet": (
+        "Không có trang tính '{sheet}' trong '{path}'. Các trang có: {names}. Chọn một trang "
+        "trong đó (hoặc đổi tên trang trong tệp).",
+        "Sheet '{sheet}' not found in '{path}'. Sheets there: {names}. Pass sheet='...' "
+        "with one of them.",
+    ),
+    "io.cannot_write_layer": (
+        "Không ghi được lớp '{layer}' của GeoPackage '{path}' ({detail}). Kiểm tra dung lượng "
+        "ổ đĩa và không có chương trình nào khác đang mở tệp.",
+        "Cannot write layer '{layer}' of the GeoPackage '{path}': {detail}. Check the disk "
+        "space and that no other program holds the file.",
+    ),
     "io.not_utf8": (
         "Tệp '{path}' ({what}) không phải văn bản UTF-8 (byte {byte}): hãy lưu lại dạng UTF-8 "
         "(Notepad: Save as, Encoding UTF-8).",
@@ -144,36 +247,24 @@ _MESSAGES = {
 
 
 def _register_messages() -> None:
-    from .i18n import register
+    from .i18n import register_all
 
-    for key, (vi, en) in _MESSAGES.items():
-        register(key, vi, en)
+    register_all(_MESSAGES)
 
 
 _register_messages()
 
 
-def say(key: str, **fields) -> str:
+def say(key: str, /, **fields) -> str:
     """A catalogue sentence in the chosen language, then the other one in parentheses.
 
     Vietnamese users read the first part; an English log, a test or a support forum the
-    second. Fields ending in ``_key`` are catalogue keys, said in the same language.
+    second. Fields ending in ``_key`` are catalogue keys, said in the same language
+    (:func:`ntmgis.i18n.say`).
     """
-    from .i18n import get_language, message
+    from .i18n import say as _say
 
-    first = get_language()
-    second = "en" if first == "vi" else "vi"
-
-    def one(lang):
-        values = {
-            k[: -len("_key")] if k.endswith("_key") else k: (
-                message(v, lang=lang) if k.endswith("_key") else v
-            )
-            for k, v in fields.items()
-        }
-        return message(key, lang=lang, **values)
-
-    return f"{one(first)} ({one(second)})"
+    return _say(key, **fields)
 
 
 _OS_ADVICE = {
@@ -241,6 +332,7 @@ def atomic_path(path: PathLike, *, what: str = "output file") -> Iterator[Path]:
         with output_errors(path, what):
             yield tmp
             os.replace(tmp, path)
+        logger.debug("wrote %s", path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
@@ -308,8 +400,7 @@ def as_path(source: PathLike, *, what: str = "file") -> Path:
     path = Path(source).expanduser()
     if not path.exists():
         raise DataNotFoundError(
-            f"{what.capitalize()} not found: '{path}'. Check the path (and the working "
-            f"folder, '{Path.cwd()}')."
+            say("io.not_found", what=what, What=what.capitalize(), path=path, cwd=Path.cwd())
         )
     return path
 
@@ -366,28 +457,35 @@ def read_vector(source, *, layer: str | None = None, what: str = "vector file", 
             names = [name for name, _ in pyogrio.list_layers(path)]
             if layer not in names:
                 raise SchemaError(
-                    f"Layer '{layer}' not found in '{path}'. Layers there: {', '.join(names)}."
+                    say("io.no_layer", layer=layer, path=path, names=", ".join(names))
                 )
         return gpd.read_file(path, layer=layer, **kwargs)
     except (DataNotFoundError, InputError):
         raise
     except Exception as exc:  # GDAL/pyogrio errors: name the file and what to do
-        raise InputError(
-            f"Cannot read {what} '{path}': {exc}. Is it complete and in a format GDAL "
-            f"reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf)?"
-        ) from exc
+        raise InputError(say("io.cannot_read_vector", what=what, path=path, detail=exc)) from exc
 
 
-def valid_geometry(geometry, *, where: str = "the area of interest"):
+def _where(where) -> dict:
+    """``where`` and ``Where`` (capitalised) fields; a catalogue Text stays one."""
+    text = where[:1].upper() + where[1:] if isinstance(where, str) else where.capitalized()
+    return {"where": where, "Where": text}
+
+
+def valid_geometry(geometry, *, where=None):
     """``geometry`` made valid (self-intersections repaired), or a GeometryError.
 
     A bow-tie or a ring drawn twice would make GEOS raise deep inside an overlay; the
-    repaired polygon covers what was drawn. Empty or non-areal results are errors.
+    repaired polygon covers what was drawn. Empty or non-areal results are errors; their
+    message names ``where`` (default: the area of interest).
     """
     import shapely
 
+    from .i18n import Text
+
+    where = Text("io.aoi_plain") if where is None else where
     if geometry is None:
-        raise GeometryError(f"{where.capitalize()} has no geometry: draw a polygon.")
+        raise GeometryError(say("io.no_geometry", **_where(where)))
     try:
         if not shapely.is_valid(geometry):
             geometry = shapely.make_valid(geometry)
@@ -395,15 +493,9 @@ def valid_geometry(geometry, *, where: str = "the area of interest"):
         parts = [g for g in shapely.get_parts(geometry) if g.geom_type.endswith("Polygon")]
         geometry = shapely.union_all(parts) if parts else None
     except shapely.errors.GEOSException as exc:
-        raise GeometryError(
-            f"{where.capitalize()} is not a usable polygon ({exc}). Repair it in QGIS "
-            "(Vector > Geometry Tools > Fix Geometries) and try again."
-        ) from None
+        raise GeometryError(say("io.bad_polygon", detail=exc, **_where(where))) from None
     if geometry is None or geometry.is_empty or geometry.area == 0:
-        raise GeometryError(
-            f"{where.capitalize()} has no area after repair (an empty, collapsed or "
-            "line geometry): give a polygon layer."
-        )
+        raise GeometryError(say("io.no_area", **_where(where)))
     return geometry
 
 
@@ -438,10 +530,12 @@ def read_aoi(source, *, layer: str | None = None, crs=None):
         frame = gpd.GeoDataFrame(geometry=source)
     else:
         frame = read_vector(source, layer=layer, what="area of interest")
-    where = f"the area of interest '{source if isinstance(source, str | Path) else 'frame'}'"
+    from .i18n import Text
+
+    where = Text("io.aoi", name=source if isinstance(source, str | Path) else "frame")
     geoms = [g for g in frame.geometry if g is not None and not g.is_empty]
     if not geoms:
-        raise GeometryError(f"{where.capitalize()} holds no geometry: give a polygon layer.")
+        raise GeometryError(say("io.aoi_empty", **_where(where)))
     parts = []
     for g in geoms:
         try:
@@ -449,10 +543,7 @@ def read_aoi(source, *, layer: str | None = None, crs=None):
         except GeometryError:
             continue  # one broken or line feature does not cost the area
     if not parts:
-        raise GeometryError(
-            f"{where.capitalize()} has no usable polygon (all empty, lines or broken): give "
-            "a polygon layer, or repair it in QGIS (Fix Geometries)."
-        )
+        raise GeometryError(say("io.aoi_unusable", **_where(where)))
     return valid_geometry(shapely.union_all(parts), where=where), frame.crs
 
 
@@ -478,10 +569,7 @@ def open_raster(source, *, what: str = "raster") -> Iterator:
     try:
         dataset = rasterio.open(name)
     except rasterio.errors.RasterioIOError as exc:
-        raise ImageryError(
-            f"Cannot open {what} '{text}': {exc}. The file may be truncated, still "
-            "downloading, or not a GeoTIFF: download it again or remove it."
-        ) from exc
+        raise ImageryError(say("io.cannot_open_raster", what=what, path=text, detail=exc)) from exc
     with dataset:
         yield dataset
 
@@ -494,10 +582,7 @@ def read_raster_window(dataset, *, window=None, indexes=None, what: str | None =
         return dataset.read(indexes, window=window, **kw)
     except (rasterio.errors.RasterioIOError, rasterio.errors.RasterioError) as exc:
         name = what or getattr(dataset, "name", "raster")
-        raise ImageryError(
-            f"Cannot read the pixels of '{name}': {exc}. The file is truncated or "
-            "corrupt: download it again or remove it."
-        ) from exc
+        raise ImageryError(say("io.cannot_read_pixels", path=name, detail=exc)) from exc
 
 
 # --------------------------------------------------------------------------------------
@@ -597,10 +682,8 @@ def _read_csv(path: Path, encoding: str | None, what: str):
     try:
         text, used = decode_bytes(data, encoding=encoding)
     except (LookupError, UnicodeError) as exc:
-        raise InputError(
-            f"{what.capitalize()} '{path}' cannot be decoded as {encoding}: {exc}. Leave the "
-            "encoding out to detect it, or save the file as CSV UTF-8."
-        ) from None
+        raise InputError(say("io.cannot_decode", what=what, What=what.capitalize(), path=path,
+                             encoding=encoding, detail=exc)) from None  # fmt: skip
     if "\x00" in text[:4096]:
         raise InputError(say("io.not_text", what=what.capitalize(), path=path))
     delimiter = guess_delimiter(text)
@@ -622,10 +705,8 @@ def _read_csv(path: Path, encoding: str | None, what: str):
                     limit=f"{CSV_FIELD_LIMIT:,}",
                 )  # fmt: skip
             ) from None
-        raise InputError(
-            f"{what.capitalize()} '{path}' is broken near line {last + 1}: {exc}. Is it "
-            "truncated? Export it again."
-        ) from None
+        raise InputError(say("io.csv_broken", what=what, What=what.capitalize(), path=path,
+                             line=last + 1, detail=exc)) from None  # fmt: skip
     return rows, numbers, {"path": path, "sheet": None, "encoding": used, "number_formats": None}
 
 
@@ -670,11 +751,10 @@ def _input_errors(path, what):
         yield
     except OSError as exc:
         if isinstance(exc, FileNotFoundError):
-            raise DataNotFoundError(f"{what.capitalize()} not found: '{path}'.") from None
-        raise InputError(
-            f"Cannot read {what} '{path}' ({exc.strerror or type(exc).__name__}): check "
-            "that it is a file you may read, and not open elsewhere."
-        ) from None
+            raise DataNotFoundError(say("io.not_found_short", what=what, What=what.capitalize(),
+                                        path=path)) from None  # fmt: skip
+        raise InputError(say("io.cannot_read", what=what, path=path,
+                             detail=exc.strerror or type(exc).__name__)) from None  # fmt: skip
 
 
 def _read_xlsx(path: Path, sheet, what: str, choose):
@@ -685,11 +765,8 @@ def _read_xlsx(path: Path, sheet, what: str, choose):
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise InputError(
-            f"Cannot read {what} '{path}' as an Excel workbook ({type(exc).__name__}: "
-            f"{exc}). The file may be truncated or not an XLSX file: open it in Excel or "
-            "LibreOffice and save it again as .xlsx."
-        ) from None
+        raise InputError(say("io.not_xlsx", what=what, path=path,
+                             detail=f"{type(exc).__name__}: {exc}")) from None  # fmt: skip
     try:
         names = list(book.sheetnames)
         if sheet is None:
@@ -719,10 +796,8 @@ def _read_xlsx(path: Path, sheet, what: str, choose):
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
         if isinstance(exc, SchemaError):
             raise
-        raise InputError(
-            f"Cannot read {what} '{path}': a sheet is damaged ({type(exc).__name__}: {exc}). "
-            "Open it in Excel or LibreOffice and save it again as .xlsx."
-        ) from None
+        raise InputError(say("io.sheet_damaged", what=what, path=path,
+                             detail=f"{type(exc).__name__}: {exc}")) from None  # fmt: skip
     finally:
         book.close()
     name, rows, formats = found
@@ -742,8 +817,7 @@ def _sheet_rows(worksheet):
 
 def _missing_sheet(path, sheet, names):
     return SchemaError(
-        f"Sheet '{sheet}' not found in '{path}'. Sheets there: "
-        f"{', '.join(repr(n) for n in names)}. Pass sheet='...' with one of them."
+        say("io.no_sheet", sheet=sheet, path=path, names=", ".join(repr(n) for n in names))
     )
 
 
@@ -995,8 +1069,7 @@ def write_gpkg(path: PathLike, layers: dict, *, finish=None) -> Path:
                 raise
             except Exception as exc:  # GDAL errors while writing: name the layer
                 raise OutputError(
-                    f"Cannot write layer '{name}' of the GeoPackage '{path}': {exc}. Check "
-                    "the disk space and that no other program holds the file."
+                    say("io.cannot_write_layer", layer=name, path=path, detail=exc)
                 ) from exc
         if finish is not None:
             finish(tmp)
@@ -1212,6 +1285,7 @@ class RunOutputs:
                 tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), "utf-8")
         shutil.rmtree(self.staging, ignore_errors=True)
         self.published = [self.folder / n for n in names]
+        logger.info("run %s: %d file(s) published in %s", self.run_id, len(names), self.folder)
         self._done = True
         return self.published
 

@@ -42,6 +42,7 @@ fetch its scenes first (:func:`ntmgis.fetch.fetch_for_run`) instead of reading
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +50,169 @@ from ._toml import tomllib
 from .errors import ConfigError
 from .features import DEFAULT_INDICES
 from .form import FORM_KEYS, check_form
+from .i18n import Text
+from .i18n import register_all as _register_all
+
+logger = logging.getLogger(__name__)
+
+# what this module says to people, Vietnamese first (ntmgis.i18n's catalogue): every
+# error names the key, the file and what to write instead
+_register_all(
+    {
+        "config.where_file": ("tệp cấu hình '{path}'", "config '{path}'"),
+        "config.where_dict": ("cấu hình", "config"),
+        "config.at": ("[{section}] {key} trong {where}", "[{section}] {key} in {where}"),
+        "config.want.str": ("một chuỗi chữ trong dấu ngoặc kép", "a text in quotes"),
+        "config.want.int": ("một số nguyên", "a whole number"),
+        "config.want.float": ("một số", "a number"),
+        "config.want.bool": ("true hoặc false", "true or false"),
+        "config.want.list": (
+            'một danh sách chuỗi chữ, ví dụ ["a", "b"]',
+            'a list of texts, e.g. ["a", "b"]',
+        ),
+        "config.want.path": ("đường dẫn đến một tệp", "a file path"),
+        "config.want.outpath": ("đường dẫn đến một thư mục", "a folder path"),
+        "config.want.source": ("một đường dẫn hoặc một URL", "a path or URL"),
+        "error.config.type": (
+            "{at} phải là {want}, không phải {value}: sửa giá trị đó trong tệp cấu hình.",
+            "{at} must be {want}, not {value}: fix that value in the config.",
+        ),
+        "error.config.not_found": (
+            "Không tìm thấy tệp cấu hình '{path}': kiểm tra đường dẫn.",
+            "Config file not found: '{path}'. Check the path.",
+        ),
+        "error.config.syntax": (
+            "Tệp cấu hình '{path}' sai cú pháp TOML ({detail}): sửa dòng đó rồi chạy lại.",
+            "Syntax error in config '{path}': {detail}. Fix that line and run again.",
+        ),
+        "error.config.is_province": (
+            "{where} là cấu hình của một tỉnh (liệt kê các xã): hãy chạy nó bằng lệnh "
+            "'ntmgis run {path}'.",
+            "{where} is a province config (it lists communes): run it with "
+            "'ntmgis run {path}' or read it with ntmgis.config.load_communes.",
+        ),
+        "error.config.unknown_section": (
+            "{where} có mục [{section}] không dùng được; các mục dùng được: {known}. Sửa "
+            "tên mục hoặc xóa mục đó.",
+            "Unknown section [{section}] in {where}; sections: {known}. Fix the section's "
+            "name or remove it.",
+        ),
+        "error.config.not_table": (
+            "[{section}] trong {where} phải là một mục: dòng [{section}] rồi các khóa bên dưới.",
+            "[{section}] in {where} must be a table: a line [{section}], then its keys.",
+        ),
+        "error.config.unknown_key": (
+            "{where}, mục [{section}]: không có khóa '{key}'; các khóa dùng được: {known}. "
+            "Sửa tên khóa hoặc xóa dòng đó.",
+            "Unknown key '{key}' in [{section}] of {where}; known keys: {known}. Fix the "
+            "key's name or remove that line.",
+        ),
+        "error.config.required": (
+            "Thiếu {at}: đây là khóa bắt buộc, hãy thêm vào tệp cấu hình.",
+            "{at} is required: add it to the config.",
+        ),
+        "error.config.choice": (
+            "{at} phải là một trong các giá trị {choices}, không phải '{value}'.",
+            "{at} must be one of {choices}, not '{value}'.",
+        ),
+        "error.config.missing_path": (
+            "{at}: '{path}' không tồn tại. Kiểm tra đường dẫn (tính từ thư mục của tệp cấu hình).",
+            "{at}: '{path}' does not exist. Check the path (relative to the config's folder).",
+        ),
+        "error.config.ndvi_needed": (
+            "[imagery] indices trong {where} phải có 'ndvi' (các dấu hiệu vườn hoang hóa "
+            "dựa trên NDVI).",
+            "[imagery] indices in {where} must include 'ndvi' (the abandoned-garden "
+            "evidence rests on it).",
+        ),
+        "error.config.unknown_index": (
+            "[imagery] indices trong {where}: không có chỉ số {unknown}; các chỉ số có: {known}.",
+            "[imagery] indices in {where}: unknown index {unknown}; known: {known}.",
+        ),
+        "error.config.visits_negative": (
+            "[flags] visits_per_hamlet trong {where} phải từ 0 trở lên, không phải {value}.",
+            "[flags] visits_per_hamlet in {where} must be 0 or more, not {value}.",
+        ),
+        "error.config.share_range": (
+            "[flags] max_visit_share trong {where} phải nằm trong khoảng 0 đến 1 (0.15 là "
+            "15% số vườn), không phải {value}.",
+            "[flags] max_visit_share in {where} must be between 0 and 1 (0.15 is 15% of "
+            "the gardens), not {value}.",
+        ),
+        "error.config.block_small": (
+            "[imagery] block trong {where} phải từ 16 điểm ảnh trở lên, không phải {value} "
+            "(mặc định 512).",
+            "[imagery] block in {where} must be at least 16 pixels, not {value} (default 512).",
+        ),
+        "error.config.needs_source": (
+            "[imagery] {key} trong {where} chỉ dùng khi có [imagery] source (danh mục ảnh "
+            'để tải, ví dụ source = "earth-search").',
+            "[imagery] {key} in {where} needs [imagery] source (a catalogue to fetch "
+            'from, e.g. source = "earth-search").',
+        ),
+        "error.config.imagery_required": (
+            "[inputs] imagery trong {where} là bắt buộc (thư mục các cảnh ảnh, tệp GeoTIFF "
+            "hoặc tệp STAC), trừ khi [imagery] source chỉ ra danh mục ảnh để tải (ví dụ "
+            'source = "earth-search").',
+            "[inputs] imagery in {where} is required (scene folders, a GeoTIFF or a STAC "
+            "file), unless [imagery] source names a catalogue to fetch from (e.g. "
+            'source = "earth-search").',
+        ),
+        "error.config.imagery_both": (
+            "{where} có cả [inputs] imagery và [imagery] source: giữ [inputs] imagery cho "
+            "ảnh đã có, hoặc [imagery] source (và cache) để tải ảnh.",
+            "{where} has both [inputs] imagery and [imagery] source: keep [inputs] imagery "
+            "for scenes you already have, or [imagery] source (and cache) to fetch them.",
+        ),
+        "error.config.bad_source": (
+            "[imagery] source trong {where}: {detail}",
+            "[imagery] source in {where}: {detail}",
+        ),
+        "error.config.period_required": (
+            "[imagery] period trong {where} là bắt buộc để tải ảnh từ {source} (ví dụ "
+            'period = "2020-01-01:2020-12-31").',
+            "[imagery] period in {where} is required to fetch from {source} (e.g. "
+            'period = "2020-01-01:2020-12-31").',
+        ),
+        "error.config.max_cloud": (
+            "[imagery] max_cloud trong {where} là phần trăm mây (0-100), không phải {value}.",
+            "[imagery] max_cloud in {where} is a percentage (0-100), not {value}.",
+        ),
+        "error.config.province_section": (
+            "{where} là cấu hình tỉnh nên chỉ có mục [province], không có [{section}]: các "
+            "thiết lập của xã ghi trong tệp cấu hình riêng của từng xã.",
+            "Unknown section [{section}] in province {where}: a province config has only "
+            "[province]; commune settings go in each commune's own config.",
+        ),
+        "error.config.no_match": (
+            "[province] communes trong {where}: '{pattern}' không khớp tệp nào (tính từ "
+            "'{folder}'). Kiểm tra tên thư mục và tệp cấu hình của các xã.",
+            "[province] communes in {where}: '{pattern}' matches no file (relative to "
+            "'{folder}'). Check the communes' folder and config names.",
+        ),
+        "error.config.same_outputs": (
+            "Hai xã '{first}' và '{second}' trong {where} sẽ cùng ghi vào '{target}': đặt "
+            "cho mỗi xã [outputs] dir hoặc name riêng, hoặc đặt [province] out_dir.",
+            "Communes '{first}' and '{second}' of {where} would both write '{target}': "
+            "give them their own [outputs] dir or name, or set [province] out_dir.",
+        ),
+    }
+)
+
+
+def _say(key: str, /, **fields) -> str:
+    from .i18n import say
+
+    return say(key, **fields)
+
+
+def _at(section: str, key: str, where) -> Text:
+    return Text("config.at", section=section, key=key, where=where)
+
+
+def _where(path) -> Text:
+    return Text("config.where_file", path=path) if path else Text("config.where_dict")
+
 
 __all__ = ["RunConfig", "load_config", "load_communes", "SCHEMA", "PROVINCE_SCHEMA"]
 
@@ -152,7 +316,7 @@ class RunConfig:
         return self.name or self.parcels.stem
 
 
-def _check_type(value, kind: str, where: str):
+def _check_type(value, kind: str, at):
     ok = {
         "str": isinstance(value, str),
         "int": isinstance(value, int) and not isinstance(value, bool),
@@ -164,22 +328,41 @@ def _check_type(value, kind: str, where: str):
         "source": isinstance(value, str),
     }[kind]
     if not ok:
-        want = {"path": "a file path", "outpath": "a folder path", "source": "a path or URL",
-                "list": "a list of strings"}.get(kind, f"a {kind}")  # fmt: skip
-        raise ConfigError(f"{where} must be {want}, not {value!r}.")
+        raise ConfigError(_say("error.config.type", at=at, want_key=f"config.want.{kind}",
+                               value=repr(value)))  # fmt: skip
+
+
+def _value(table, section, key, kind, required, where, folder) -> dict:
+    """``{(section, key): value}`` checked (type, choices, files that must exist), or {}."""
+    at = _at(section, key, where)
+    if key not in table:
+        if required:
+            raise ConfigError(_say("error.config.required", at=at))
+        return {}
+    value = table[key]
+    _check_type(value, kind, at)
+    choices = _CHOICES.get((section, key))
+    if choices and value not in choices:
+        raise ConfigError(_say("error.config.choice", at=at, choices=", ".join(choices),
+                               value=value))  # fmt: skip
+    if kind in ("path", "outpath") or (kind == "source" and "://" not in value):
+        value = (folder / value).resolve()
+        if kind in ("path", "source") and not value.exists():
+            raise ConfigError(_say("error.config.missing_path", at=at, path=value))
+    return {(section, key): value}
 
 
 def read_toml(path: Path) -> dict:
     """Parse a config file, or raise ConfigError naming it (and the line and column)."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"Config file not found: '{path}'.")
+        raise ConfigError(_say("error.config.not_found", path=path))
     try:
         from ._io import read_text
 
         return tomllib.loads(read_text(path, what="config"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Syntax error in config '{path}': {exc}.") from None
+        raise ConfigError(_say("error.config.syntax", path=path, detail=exc)) from None
 
 
 def load_config(source, *, base: Path | None = None) -> RunConfig:
@@ -205,50 +388,33 @@ def load_config(source, *, base: Path | None = None) -> RunConfig:
         missing required key, or a file that does not exist; raised before any work.
     """
     if isinstance(source, dict):
-        data, where, folder = source, "config", Path(base or Path.cwd())
+        data, folder = source, Path(base or Path.cwd())
         path = None
     else:
         path = Path(source)
         data = read_toml(path)
-        where, folder = f"config '{path}'", Path(base or path.parent)
+        folder = Path(base or path.parent)
+    where = _where(path)
+    logger.debug("reading the run config %s", path or "(dict)")
     if "province" in data:
-        raise ConfigError(
-            f"{where} is a province config (it lists communes): run it with "
-            f"'ntmgis run {path or 'CONFIG'}' or read it with ntmgis.config.load_communes."
-        )
+        raise ConfigError(_say("error.config.is_province", where=where, path=path or "CONFIG"))
     unknown = set(data) - set(SCHEMA)
     if unknown:
-        raise ConfigError(
-            f"Unknown section [{sorted(unknown)[0]}] in {where}; sections: "
-            f"{', '.join(f'[{s}]' for s in SCHEMA)}."
-        )
+        raise ConfigError(_say("error.config.unknown_section", where=where,
+                               section=sorted(unknown)[0],
+                               known=", ".join(f"[{s}]" for s in SCHEMA)))  # fmt: skip
     values: dict = {}
     for section, keys in SCHEMA.items():
         table = data.get(section, {})
         if not isinstance(table, dict):
-            raise ConfigError(f"[{section}] in {where} must be a table.")
+            raise ConfigError(_say("error.config.not_table", section=section, where=where))
         extra = set(table) - set(keys)
         if extra:
-            key = sorted(extra)[0]
-            raise ConfigError(
-                f"Unknown key '{key}' in [{section}] of {where}; known keys: {', '.join(keys)}."
-            )
+            raise ConfigError(_say("error.config.unknown_key", key=sorted(extra)[0],
+                                   section=section, where=where,
+                                   known=", ".join(keys)))  # fmt: skip
         for key, (kind, required) in keys.items():
-            at = f"[{section}] {key} in {where}"
-            if key not in table:
-                if required:
-                    raise ConfigError(f"{at} is required.")
-                continue
-            value = table[key]
-            _check_type(value, kind, at)
-            choices = _CHOICES.get((section, key))
-            if choices and value not in choices:
-                raise ConfigError(f"{at} must be one of {', '.join(choices)}, not '{value}'.")
-            if kind in ("path", "outpath") or (kind == "source" and "://" not in value):
-                value = (folder / value).resolve()
-                if kind in ("path", "source") and not value.exists():
-                    raise ConfigError(f"{at}: '{value}' does not exist. Check the path.")
-            values[(section, key)] = value
+            values.update(_value(table, section, key, kind, required, where, folder))
     get = values.get
     out_name = {
         ("outputs", "dir"): "out_dir",
@@ -259,70 +425,62 @@ def load_config(source, *, base: Path | None = None) -> RunConfig:
     }
     kwargs = {out_name.get(k, k[1]): v for k, v in values.items() if k[0] != "report"}
     kwargs["report_form"] = check_form(data.get("report", {}), f"[report] in {where}")
-    if "indices" in kwargs:
-        kwargs["indices"] = tuple(v.lower() for v in kwargs["indices"])
-        if "ndvi" not in kwargs["indices"]:
-            raise ConfigError(f"[imagery] indices in {where} must include 'ndvi'.")
-        from .indices import INDICES
-
-        unknown = [i for i in kwargs["indices"] if i not in INDICES]
-        if unknown:
-            raise ConfigError(
-                f"[imagery] indices in {where}: unknown index {', '.join(map(repr, unknown))};"
-                f" known: {', '.join(sorted(INDICES))}."
-            )
-    if kwargs.get("visits_per_hamlet", 0) < 0:
-        raise ConfigError(f"[flags] visits_per_hamlet in {where} must be 0 or more.")
-    if not 0 <= kwargs.get("max_visit_share", 0.15) <= 1:
-        raise ConfigError(f"[flags] max_visit_share in {where} must be between 0 and 1.")
-    if kwargs.get("block", 512) < 16:
-        raise ConfigError(f"[imagery] block in {where} must be at least 16 pixels.")
+    _check_values(kwargs, where)
     if get(("outputs", "dir")) is None:
         kwargs["out_dir"] = (folder / "out").resolve()
     _check_fetch(kwargs, where)
     return RunConfig(source=path, raw=data, **kwargs)
 
 
-def _check_fetch(kwargs: dict, where: str) -> None:
+def _check_values(kwargs: dict, where) -> None:
+    """The values checked together: indices, visits, the block size."""
+    if "indices" in kwargs:
+        kwargs["indices"] = tuple(v.lower() for v in kwargs["indices"])
+        if "ndvi" not in kwargs["indices"]:
+            raise ConfigError(_say("error.config.ndvi_needed", where=where))
+        from .indices import INDICES
+
+        unknown = [i for i in kwargs["indices"] if i not in INDICES]
+        if unknown:
+            raise ConfigError(_say("error.config.unknown_index", where=where,
+                                   unknown=", ".join(map(repr, unknown)),
+                                   known=", ".join(sorted(INDICES))))  # fmt: skip
+    visits = kwargs.get("visits_per_hamlet", 0)
+    if visits < 0:
+        raise ConfigError(_say("error.config.visits_negative", where=where, value=visits))
+    share = kwargs.get("max_visit_share", 0.15)
+    if not 0 <= share <= 1:
+        raise ConfigError(_say("error.config.share_range", where=where, value=share))
+    block = kwargs.get("block", 512)
+    if block < 16:
+        raise ConfigError(_say("error.config.block_small", where=where, value=block))
+
+
+def _check_fetch(kwargs: dict, where) -> None:
     """``[imagery] source`` (fetch before the run) or ``[inputs] imagery``: exactly one."""
     source = kwargs.get("imagery_source")
     if source is None:
         for key in ("collection", "max_cloud", "cache"):
             if kwargs.get(f"imagery_{key}" if key != "max_cloud" else key) is not None:
-                raise ConfigError(
-                    f"[imagery] {key} in {where} needs [imagery] source (a catalogue to "
-                    f'fetch from, e.g. source = "earth-search").'
-                )
+                raise ConfigError(_say("error.config.needs_source", key=key, where=where))
         if kwargs.get("imagery") is None:
-            raise ConfigError(
-                f"[inputs] imagery in {where} is required (scene folders, a GeoTIFF or a STAC "
-                f"file), unless [imagery] source names a catalogue to fetch from "
-                f'(e.g. source = "earth-search").'
-            )
+            raise ConfigError(_say("error.config.imagery_required", where=where))
         return
     from .errors import InputError
     from .fetch import _catalog, _collection
 
     if kwargs.get("imagery") is not None:
-        raise ConfigError(
-            f"{where} has both [inputs] imagery and [imagery] source: keep [inputs] imagery for "
-            f"scenes you already have, or [imagery] source (and cache) to fetch them."
-        )
+        raise ConfigError(_say("error.config.imagery_both", where=where))
     try:
         cat = _catalog(source)
         kwargs["imagery_collection"] = _collection(kwargs.get("imagery_collection"), cat)
     except InputError as exc:
-        raise ConfigError(f"[imagery] source in {where}: {exc}") from None
+        raise ConfigError(_say("error.config.bad_source", where=where, detail=exc)) from None
     if not kwargs.get("period"):
-        raise ConfigError(
-            f"[imagery] period in {where} is required to fetch from {source} "
-            f'(e.g. period = "2020-01-01:2020-12-31").'
-        )
+        raise ConfigError(_say("error.config.period_required", where=where, source=source))
     max_cloud = kwargs.get("max_cloud", 80.0)
     if not 0 <= max_cloud <= 100:
-        raise ConfigError(
-            f"[imagery] max_cloud in {where} is a percentage (0-100), not {max_cloud}."
-        )
+        raise ConfigError(_say("error.config.max_cloud", where=where, value=max_cloud))
     if kwargs.get("imagery_cache") is None:
         kwargs["imagery_cache"] = Path(kwargs["out_dir"]) / "imagery"
     kwargs["imagery"] = kwargs["imagery_cache"]
@@ -338,7 +496,7 @@ PROVINCE_SCHEMA: dict[str, tuple[str, bool]] = {
 }
 
 
-def load_communes(source) -> list[RunConfig]:
+def load_communes(source, *, out=None) -> list[RunConfig]:
     """The communes of a province config, or the one commune of a commune config.
 
     A province config lists the communes' own run configs (files or glob patterns,
@@ -355,6 +513,9 @@ def load_communes(source) -> list[RunConfig]:
     ----------
     source : str or path
         A province config or a commune config (TOML).
+    out : str or path, optional
+        Output folder overriding ``[province] out_dir``: each commune writes to
+        ``out/<its folder>/`` (as ``ntmgis run PROVINCE -o OUT`` does).
 
     Returns
     -------
@@ -371,27 +532,24 @@ def load_communes(source) -> list[RunConfig]:
     data = read_toml(path)
     if "province" not in data:
         return [load_config(path)]
-    where = f"config '{path}'"
+    where = _where(path)
     extra = set(data) - {"province"}
     if extra:
-        raise ConfigError(
-            f"Unknown section [{sorted(extra)[0]}] in province {where}: a province config "
-            f"has only [province]; commune settings go in each commune's own config."
-        )
+        raise ConfigError(_say("error.config.province_section", where=where,
+                               section=sorted(extra)[0]))  # fmt: skip
     table = data["province"]
     if not isinstance(table, dict):
-        raise ConfigError(f"[province] in {where} must be a table.")
+        raise ConfigError(_say("error.config.not_table", section="province", where=where))
     unknown = set(table) - set(PROVINCE_SCHEMA)
     if unknown:
-        raise ConfigError(
-            f"Unknown key '{sorted(unknown)[0]}' in [province] of {where}; known keys: "
-            f"{', '.join(PROVINCE_SCHEMA)}."
-        )
+        raise ConfigError(_say("error.config.unknown_key", key=sorted(unknown)[0],
+                               section="province", where=where,
+                               known=", ".join(PROVINCE_SCHEMA)))  # fmt: skip
     for key, (kind, required) in PROVINCE_SCHEMA.items():
         if key in table:
-            _check_type(table[key], kind, f"[province] {key} in {where}")
+            _check_type(table[key], kind, _at("province", key, where))
         elif required:
-            raise ConfigError(f"[province] {key} in {where} is required.")
+            raise ConfigError(_say("error.config.required", at=_at("province", key, where)))
     files: list[Path] = []
     for pattern in table["communes"]:
         if any(ch in pattern for ch in "*?["):
@@ -399,13 +557,11 @@ def load_communes(source) -> list[RunConfig]:
         else:
             found = [path.parent / pattern] if (path.parent / pattern).is_file() else []
         if not found:
-            raise ConfigError(
-                f"[province] communes in {where}: '{pattern}' matches no file (relative "
-                f"to '{path.parent}')."
-            )
+            raise ConfigError(_say("error.config.no_match", where=where, pattern=pattern,
+                                   folder=path.parent))  # fmt: skip
         files += [f.resolve() for f in found if f.resolve() not in files]
     configs = [load_config(f) for f in files]
-    out_dir = table.get("out_dir")
+    out_dir = table.get("out_dir") if out is None else Path(out).expanduser().resolve()
     for cfg in configs:
         if out_dir is not None:
             cfg.out_dir = (path.parent / out_dir).resolve() / cfg.source.parent.name
@@ -416,10 +572,8 @@ def load_communes(source) -> list[RunConfig]:
     for cfg in configs:
         target = Path(cfg.out_dir) / f"{cfg.stem}.gpkg"
         if target in seen:
-            raise ConfigError(
-                f"Communes '{seen[target]}' and '{cfg.source}' of {where} would both write "
-                f"'{target}': give them their own [outputs] dir or name, or set "
-                f"[province] out_dir."
-            )
+            raise ConfigError(_say("error.config.same_outputs", first=seen[target],
+                                   second=cfg.source, where=where, target=target))  # fmt: skip
         seen[target] = cfg.source
+    logger.info("province %s: %d commune(s)", path, len(configs))
     return configs

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import re
 import warnings
 from dataclasses import dataclass
@@ -34,7 +35,153 @@ from importlib import resources
 import numpy as np
 
 from .errors import CRSError
+from .i18n import Text
+from .i18n import register_all as _register_all
+from .i18n import say as _say
 from .text import fold
+
+logger = logging.getLogger(__name__)
+
+# what this module says to people, Vietnamese first (ntmgis.i18n's catalogue). A wrong
+# CRS is named as the coordinate reference system (hệ tọa độ, CRS) first (issue 19).
+_register_all(
+    {
+        "error.crs.unknown_province": (
+            "'{name}' không phải tên một tỉnh của Việt Nam. Các tỉnh: {names}.",
+            "'{name}' is not a Vietnamese province. Known provinces: {names}.",
+        ),
+        "error.crs.merged_province": (
+            "Tỉnh '{name}' (sau sáp nhập 2025) nằm trên nhiều múi VN-2000: {listed}. Bản đồ "
+            "địa chính giữ múi của tỉnh cũ: hãy ghi tên tỉnh cũ (ví dụ '{example}').",
+            "Province '{name}' (after the 2025 merger) spans several VN-2000 zones: {listed}. "
+            "Cadastral maps keep the zone of the former province: pass its name "
+            "(e.g. province_zone('{example}')).",
+        ),
+        "error.crs.utm_zone": (
+            "Không có múi UTM {zone} của VN-2000: Việt Nam dùng múi 48N và 49N.",
+            "VN-2000 UTM zone {zone} does not exist: Vietnam uses 48N and 49N.",
+        ),
+        "error.crs.no_crs": (
+            "Hệ tọa độ (CRS) của '{source}' bị thiếu (không có tệp .prj hay thông tin CRS). "
+            "{likely}Hãy chọn hệ tọa độ khi xuất tệp (ví dụ VN-2000 múi 3° của tỉnh, "
+            "EPSG:9209), hoặc ghi tên tỉnh trong cấu hình để thu hẹp gợi ý.",
+            "The coordinate reference system (CRS) of '{source}' is missing: no coordinate "
+            "reference system (no .prj or CRS). {likely}Pass it explicitly (crs='EPSG:9209' "
+            "in Python, --crs EPSG:9209 on the command line), or give the province "
+            "(province='Hà Tĩnh') to narrow the suggestions.",
+        ),
+        "error.crs.likely": ("Có thể là: {listed}. ", "Likely: {listed}. "),
+        "error.crs.lonlat_swapped": (
+            "Hệ tọa độ (CRS) của '{source}' ({crs}) không khớp dữ liệu: kinh độ và vĩ độ bị "
+            "đảo (x {x} giống vĩ độ, y {y} giống kinh độ ở Việt Nam). Khi xuất tệp, đặt x "
+            "là kinh độ.",
+            "The coordinate reference system (CRS) of '{source}' ({crs}) does not fit: "
+            "longitude and latitude swapped (x {x} looks like a latitude and y {y} like a "
+            "longitude in Vietnam). Swap the columns (x = longitude) when exporting.",
+        ),
+        "error.crs.not_degrees": (
+            "Hệ tọa độ (CRS) của '{source}' sai: tệp khai báo hệ tọa độ địa lý '{crs}' "
+            "nhưng tọa độ ({bounds}) không phải độ mà là mét. Hãy khai báo hệ tọa độ phẳng, "
+            "ví dụ EPSG:9209 (VN-2000 múi 3°).",
+            "The coordinate reference system (CRS) of '{source}' is wrong: it declares the "
+            "geographic CRS '{crs}' but its coordinates ({bounds}) are not degrees: they "
+            "look projected (metres). Pass the projected CRS, e.g. crs='EPSG:9209'.",
+        ),
+        "error.crs.degrees": (
+            "Hệ tọa độ (CRS) của '{source}' sai: tệp khai báo hệ tọa độ phẳng '{crs}' "
+            "(EPSG:{epsg}) nhưng tọa độ là độ (x {x}, y {y}). Tệp .prj sai: hãy khai báo "
+            "EPSG:4756 (VN-2000 địa lý) hoặc EPSG:4326 (WGS 84).",
+            "The coordinate reference system (CRS) of '{source}' is wrong: it declares the "
+            "projected CRS '{crs}' (EPSG:{epsg}) but its coordinates are degrees (x {x}, "
+            "y {y}). The .prj is wrong: read it with crs='EPSG:4756' (VN-2000 geographic) "
+            "or crs='EPSG:4326' (WGS 84).",
+        ),
+        "error.crs.xy_swapped": (
+            "Hệ tọa độ (CRS) của '{source}' ({crs}) không khớp dữ liệu: X và Y bị đảo (x {x} "
+            "giống tọa độ bắc, y {y} giống tọa độ đông). Bản đồ địa chính ghi X là tọa độ "
+            "bắc: hãy đổi chỗ hai cột khi xuất tệp.",
+            "The coordinate reference system (CRS) of '{source}' ({crs}) does not fit: X "
+            "and Y swapped (x {x} looks like a northing and y {y} like an easting). "
+            "Vietnamese cadastral files write X for the northing; swap the columns when "
+            "exporting.",
+        ),
+        "error.crs.outside_vietnam": (
+            "Hệ tọa độ (CRS) của '{source}' có lẽ sai: tệp khai báo '{crs}' nhưng tọa độ "
+            "({bounds}) nằm ngoài Việt Nam trong hệ đó. Kiểm tra hệ tọa độ (múi khác? "
+            "hệ tọa độ địa phương?).",
+            "The coordinate reference system (CRS) of '{source}' is likely wrong: it "
+            "declares '{crs}' but its coordinates ({bounds}) are outside Vietnam in that "
+            "CRS. Check the CRS (another zone? a local grid?).",
+        ),
+        "error.crs.not_vn2000_pair": (
+            "Cả '{a}' và '{b}' đều không phải hệ tọa độ (CRS) VN-2000: phép chuyển qua "
+            "EPSG:6960 chỉ dùng khi một trong hai là VN-2000.",
+            "Neither '{a}' nor '{b}' is a VN-2000 CRS: use pyproj.Transformer directly.",
+        ),
+        "error.crs.no_epsg6960": (
+            "Cơ sở dữ liệu PROJ không có EPSG:6960 (VN-2000 sang WGS 84 (2)) cho '{a}' -> "
+            "'{b}': hãy cập nhật pyproj (>= 3.7).",
+            "PROJ's database has no EPSG:6960 (VN-2000 to WGS 84 (2)) for '{a}' -> '{b}'. "
+            "Update pyproj (>= 3.7).",
+        ),
+        "error.crs.needs_projected_vn2000": (
+            "Hệ tọa độ (CRS) của dữ liệu là {crs}, không phải VN-2000 phẳng: {task} cần dữ "
+            "liệu trong một hệ VN-2000 phẳng (ví dụ EPSG:9209).",
+            "The coordinate reference system (CRS) of the data is {crs}, not a projected "
+            "VN-2000 one: {task} needs a projected VN-2000 CRS (e.g. EPSG:9209).",
+        ),
+        "error.crs.reference_no_crs": (
+            "Dữ liệu tham chiếu không có hệ tọa độ (CRS): hãy khai báo (ví dụ EPSG:4326).",
+            "The reference features have no CRS: set it (e.g. EPSG:4326).",
+        ),
+        "error.crs.no_common_index": (
+            "Không đối tượng tham chiếu nào trùng chỉ số với dữ liệu: hãy ghép chúng theo chỉ số.",
+            "No reference feature shares an index with the data: match them by index.",
+        ),
+        "error.crs.array_needs_grid": (
+            "Một ảnh dạng mảng cần có transform= và crs= (lưới và hệ tọa độ của ảnh).",
+            "An array image needs transform= and crs=.",
+        ),
+        "error.crs.image_too_poor": (
+            "Ảnh có quá ít điểm ảnh hợp lệ (hoặc không đủ tương phản) để căn chỉnh thửa đất: "
+            "hãy chọn ngày ảnh ít mây hơn.",
+            "The image has too few valid pixels (or no contrast) to align parcels: choose a "
+            "clearer date.",
+        ),
+        "crs.offset_ok": (
+            "Dữ liệu lệch {distance} m so với {what}: không có độ lệch hệ thống.",
+            "The data sit {distance} m from the {what}: no systematic shift.",
+        ),
+        "crs.offset_local": (
+            "Hệ tọa độ (CRS) của dữ liệu là VN-2000 'địa phương': dữ liệu lệch {distance} m "
+            "(dx {dx} m, dy {dy} m) so với {what}, đúng như một tệp VN-2000 'địa phương' ở "
+            "đây (dx {ex} m, dy {ey} m): tọa độ được chiếu mà không có phép chuyển datum "
+            "VN-2000. Hãy xuất lại từ nguồn với tham số VN-2000 quốc gia, hoặc dịch đi "
+            "({sx}, {sy}) m.",
+            "The coordinate reference system (CRS) of the data is 'local' VN-2000: they are "
+            "shifted {distance} m (dx {dx} m, dy {dy} m) from the {what}, as a 'local' "
+            "VN-2000 file is here (dx {ex} m, dy {ey} m): the coordinates were projected "
+            "without the VN-2000 datum shift. Re-export from the source with the national "
+            "VN-2000 parameters, or shift by ({sx}, {sy}) m.",
+        ),
+        "crs.offset_unexplained": (
+            "Dữ liệu lệch {distance} m (dx {dx} m, dy {dy} m) so với {what}; một tệp VN-2000 "
+            "'địa phương' sẽ lệch {local} m ở đây. Kiểm tra múi chiếu (kinh tuyến trục) của "
+            "hệ tọa độ (CRS) và {what}.",
+            "The data are shifted {distance} m (dx {dx} m, dy {dy} m) from the {what}; a "
+            "local VN-2000 file would be {local} m off here. Check the zone (central "
+            "meridian) of the coordinate reference system (CRS) and the {what}.",
+        ),
+        "crs.what.reference": ("dữ liệu tham chiếu", "reference"),
+        "crs.what.imagery": ("ảnh vệ tinh", "imagery"),
+        "warning.crs.local_vn2000": (
+            "Thửa đất '{where}': {diagnosis} Các thửa đất đã được dịch về VN-2000 chuẩn cho "
+            "lần chạy này ({east} m về phía đông, {north} m về phía bắc).",
+            "Parcels '{where}': {diagnosis} The parcels were moved onto true VN-2000 for this "
+            "run ({east} m east, {north} m north).",
+        ),
+    }
+)
 
 __all__ = [
     "EPSG_VN2000_GEOGRAPHIC",
@@ -194,7 +341,7 @@ def province_zones(name: str) -> list[ProvinceZone]:
         former = [n for n in table["province_vn"] if _key(n) == key]
     if not former:
         names = ", ".join(sorted(table["province_vn"]))
-        raise CRSError(f"'{name}' is not a Vietnamese province. Known provinces: {names}.")
+        raise CRSError(_say("error.crs.unknown_province", name=name, names=names))
     keys = {_key(f) for f in former}
     return [_row_zone(row) for _, row in table.iterrows() if _key(row["province_vn"]) in keys]
 
@@ -241,9 +388,7 @@ def province_zone(name: str, *, post_2025: bool = False) -> ProvinceZone:
         return ProvinceZone(zone.province, zone.central_meridian, zone.epsg)
     listed = "; ".join(str(z) for z in zones)
     raise CRSError(
-        f"Province '{name}' (after the 2025 merger) spans several VN-2000 zones: {listed}. "
-        f"Cadastral maps keep the zone of the former province: pass its name "
-        f"(e.g. province_zone('{zones[0].province}'))."
+        _say("error.crs.merged_province", name=name, listed=listed, example=zones[0].province)
     )
 
 
@@ -311,7 +456,7 @@ def vn2000_utm(zone: int):
     import pyproj
 
     if zone not in _UTM:
-        raise CRSError(f"VN-2000 UTM zone {zone} does not exist: Vietnam uses 48N and 49N.")
+        raise CRSError(_say("error.crs.utm_zone", zone=zone))
     return pyproj.CRS.from_epsg(_UTM[zone])
 
 
@@ -363,10 +508,7 @@ def wgs84_transformer(crs_from, crs_to="EPSG:4326"):
     crs_from = pyproj.CRS.from_user_input(crs_from)
     crs_to = pyproj.CRS.from_user_input(crs_to)
     if not (is_vn2000(crs_from) or is_vn2000(crs_to)):
-        raise CRSError(
-            f"Neither '{crs_from.name}' nor '{crs_to.name}' is a VN-2000 CRS: use "
-            f"pyproj.Transformer directly."
-        )
+        raise CRSError(_say("error.crs.not_vn2000_pair", a=crs_from.name, b=crs_to.name))
     if is_vn2000(crs_from) and is_vn2000(crs_to):
         return pyproj.Transformer.from_crs(crs_from, crs_to, always_xy=True)
     group = TransformerGroup(crs_from, crs_to, always_xy=True)
@@ -374,10 +516,7 @@ def wgs84_transformer(crs_from, crs_to="EPSG:4326"):
         text = transformer.to_proj4() or ""
         if "+x=-191.90441429" in text and "+rx=-0.00928836" in text:
             return transformer
-    raise CRSError(
-        "PROJ's database has no EPSG:6960 (VN-2000 to WGS 84 (2)) for "
-        f"'{crs_from.name}' -> '{crs_to.name}'. Update pyproj (>= 3.7)."
-    )
+    raise CRSError(_say("error.crs.no_epsg6960", a=crs_from.name, b=crs_to.name))
 
 
 def to_wgs84(x, y, *, crs):
@@ -645,47 +784,32 @@ def check_coordinates(
     if crs is None:
         tips = suggest_crs(bounds, province=province, place=place)
         listed = "; ".join(f"EPSG:{t['epsg']} ({t['name']}: {t['reason']})" for t in tips[:4])
-        raise CRSError(
-            f"'{source}' has no coordinate reference system (no .prj or CRS). "
-            + (f"Likely: {listed}. " if listed else "")
-            + "Pass it explicitly (crs='EPSG:9209' in Python, --crs EPSG:9209 on the command "
-            "line), or give the province (province='Hà Tĩnh') to narrow the suggestions."
-        )
+        likely = Text("error.crs.likely", listed=listed) if listed else ""
+        raise CRSError(_say("error.crs.no_crs", source=source, likely=likely))
     crs = pyproj.CRS.from_user_input(crs)
     if crs.is_geographic:
         minx, miny, maxx, maxy = bounds
         if _VN_LAT[0] <= minx <= maxx <= _VN_LAT[1] and _VN_LON[0] <= miny <= maxy <= _VN_LON[1]:
-            raise CRSError(
-                f"'{source}' ({crs.name}) has longitude and latitude swapped: x "
-                f"{minx:.4f}..{maxx:.4f} looks like a latitude and y {miny:.4f}..{maxy:.4f} "
-                "like a longitude in Vietnam. Swap the columns (x = longitude) when exporting."
-            )
+            raise CRSError(_say("error.crs.lonlat_swapped", source=source, crs=crs.name,
+                                x=f"{minx:.4f}..{maxx:.4f}",
+                                y=f"{miny:.4f}..{maxy:.4f}"))  # fmt: skip
         if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-            raise CRSError(
-                f"'{source}' declares the geographic CRS '{crs.name}' but its coordinates "
-                f"({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) are not degrees: they look "
-                "projected (metres). Pass the projected CRS, e.g. crs='EPSG:9209'."
-            )
+            box = f"{minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}"
+            raise CRSError(_say("error.crs.not_degrees", source=source, crs=crs.name, bounds=box))
     if crs.is_projected and _looks_like_degrees(bounds):
-        raise CRSError(
-            f"'{source}' declares the projected CRS '{crs.name}' (EPSG:{crs.to_epsg()}) but its "
-            f"coordinates are degrees (x {bounds[0]:.5f}..{bounds[2]:.5f}, "
-            f"y {bounds[1]:.5f}..{bounds[3]:.5f}). The .prj is wrong: read it with "
-            "crs='EPSG:4756' (VN-2000 geographic) or crs='EPSG:4326' (WGS 84)."
-        )
+        raise CRSError(_say("error.crs.degrees", source=source, crs=crs.name,
+                            epsg=crs.to_epsg(), x=f"{bounds[0]:.5f}..{bounds[2]:.5f}",
+                            y=f"{bounds[1]:.5f}..{bounds[3]:.5f}"))  # fmt: skip
     if crs.is_projected and is_vn2000(crs):
         minx, miny, maxx, maxy = bounds
         if minx > 800_000 and maxy < 1_000_000 and miny > 0:
-            raise CRSError(
-                f"'{source}' ({crs.name}) has X and Y swapped: x {minx:.0f}..{maxx:.0f} looks "
-                f"like a northing and y {miny:.0f}..{maxy:.0f} like an easting. Vietnamese "
-                "cadastral files write X for the northing; swap the columns when exporting."
-            )
+            raise CRSError(_say("error.crs.xy_swapped", source=source, crs=crs.name,
+                                x=f"{minx:.0f}..{maxx:.0f}",
+                                y=f"{miny:.0f}..{maxy:.0f}"))  # fmt: skip
         if not (0 <= minx and maxx <= 1_000_000 and 800_000 <= miny and maxy <= 2_700_000):
+            box = f"{minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}"
             raise CRSError(
-                f"'{source}' declares '{crs.name}' but its coordinates "
-                f"({minx:.0f}, {miny:.0f}, {maxx:.0f}, {maxy:.0f}) are outside Vietnam in "
-                "that CRS. Check the CRS (another zone? a local grid?)."
+                _say("error.crs.outside_vietnam", source=source, crs=crs.name, bounds=box)
             )
 
 
@@ -747,15 +871,13 @@ def diagnose_offset(data, reference, *, tolerance: float = 20.0) -> OffsetDiagno
     ref_geom = getattr(reference, "geometry", reference)
     crs = data_geom.crs
     if crs is None or not crs.is_projected or not is_vn2000(crs):
-        raise CRSError(
-            "diagnose_offset needs data in a projected VN-2000 CRS (e.g. EPSG:9209); "
-            f"got {getattr(crs, 'name', None)!r}."
-        )
+        raise CRSError(_say("error.crs.needs_projected_vn2000", task="diagnose_offset",
+                            crs=repr(getattr(crs, "name", None))))  # fmt: skip
     if ref_geom.crs is None:
-        raise CRSError("The reference features have no CRS: set it (e.g. EPSG:4326).")
+        raise CRSError(_say("error.crs.reference_no_crs"))
     common = data_geom.index.intersection(ref_geom.index)
     if len(common) == 0:
-        raise CRSError("No reference feature shares an index with the data: match them by index.")
+        raise CRSError(_say("error.crs.no_common_index"))
     ref = ref_geom.loc[common]
     if is_vn2000(ref.crs) or ref.crs.equals(crs):
         ref_xy = ref.to_crs(crs)
@@ -780,28 +902,23 @@ def diagnose_offset(data, reference, *, tolerance: float = 20.0) -> OffsetDiagno
 
 
 def _diagnose(dx, dy, lon, lat, crs, tolerance, *, what="reference") -> OffsetDiagnosis:
+    from .i18n import message as _message
+
     distance = float(np.hypot(dx, dy))
     ex, ey = local_vn2000_offset(lon, lat, crs=crs)
+    shift = {"distance": f"{distance:.0f}", "dx": f"{dx:+.0f}", "dy": f"{dy:+.0f}",
+             "what": Text(f"crs.what.{what}")}  # fmt: skip
     if distance <= tolerance:
         verdict = "ok"
-        message = f"The data sit {distance:.1f} m from the {what}: no systematic shift."
+        text = _message("crs.offset_ok", **{**shift, "distance": f"{distance:.1f}"})
     elif np.hypot(dx - ex, dy - ey) <= tolerance:
         verdict = "local_vn2000"
-        message = (
-            f"The data are shifted {distance:.0f} m (dx {dx:+.0f} m, dy {dy:+.0f} m) from the "
-            f"{what}, as a 'local' VN-2000 file is here (dx {ex:+.0f} m, dy {ey:+.0f} m): "
-            "the coordinates were projected without the VN-2000 datum shift. Re-export from "
-            "the source with the national VN-2000 parameters, or shift by "
-            f"({-ex:+.1f}, {-ey:+.1f}) m."
-        )
+        text = _message("crs.offset_local", ex=f"{ex:+.0f}", ey=f"{ey:+.0f}",
+                        sx=f"{-ex:+.1f}", sy=f"{-ey:+.1f}", **shift)  # fmt: skip
     else:
         verdict = "unexplained"
-        message = (
-            f"The data are shifted {distance:.0f} m (dx {dx:+.0f} m, dy {dy:+.0f} m) from the "
-            f"{what}; a local VN-2000 file would be {np.hypot(ex, ey):.0f} m off here. "
-            "Check the zone (central meridian) and the reference."
-        )
-    return OffsetDiagnosis(float(dx), float(dy), distance, (ex, ey), verdict, message)
+        text = _message("crs.offset_unexplained", local=f"{np.hypot(ex, ey):.0f}", **shift)
+    return OffsetDiagnosis(float(dx), float(dy), distance, (ex, ey), verdict, text)
 
 
 def _to_crs(geoms, crs):
@@ -884,7 +1001,7 @@ def estimate_shift(
 
     if isinstance(image, np.ndarray):
         if transform is None or crs is None:
-            raise CRSError("An array image needs transform= and crs=.")
+            raise CRSError(_say("error.crs.array_needs_grid"))
         values = np.asarray(image, dtype="float64")
         img_crs = crs
     else:
@@ -916,7 +1033,7 @@ def estimate_shift(
     diff_v = (values[1:, :] - values[:-1, :]) ** 2
     ok_h, ok_v = np.isfinite(diff_h), np.isfinite(diff_v)
     if ok_h.sum() + ok_v.sum() < 10 or np.nanmax(diff_h) == 0:
-        raise CRSError("The image has too few valid pixels (or no contrast) to align parcels.")
+        raise CRSError(_say("error.crs.image_too_poor"))
     diff_h, diff_v = np.where(ok_h, diff_h, 0.0), np.where(ok_v, diff_v, 0.0)
 
     # For every shift at once (FFT correlations): labels moved by (sx, sy) pixels put
@@ -990,10 +1107,8 @@ def check_alignment(parcels, image, *, tolerance: float = 20.0, **kwargs) -> Off
 
     crs = getattr(parcels, "crs", None)
     if crs is None or not crs.is_projected or not is_vn2000(crs):
-        raise CRSError(
-            "check_alignment needs parcels in a projected VN-2000 CRS (e.g. EPSG:9209); "
-            f"got {getattr(crs, 'name', None)!r}."
-        )
+        raise CRSError(_say("error.crs.needs_projected_vn2000", task="check_alignment",
+                            crs=repr(getattr(crs, "name", None))))  # fmt: skip
     found = estimate_shift(parcels, image, **kwargs)
     centre = parcels.geometry.union_all().centroid
     lon, lat = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(
@@ -1002,6 +1117,12 @@ def check_alignment(parcels, image, *, tolerance: float = 20.0, **kwargs) -> Off
     result = _diagnose(found["dx"], found["dy"], lon, lat, crs, max(tolerance, found["pixel"]),
                        what="imagery")  # fmt: skip
     return result
+
+
+def _source(parcels) -> str:
+    """The parcels' file name (``read_parcels`` records it), for messages."""
+    meta = getattr(parcels, "attrs", {}).get("ntmgis") or {}
+    return str(meta.get("source", "") or "parcels")
 
 
 def lacks_datum_shift(crs) -> bool:
@@ -1060,13 +1181,11 @@ def alignment_from_imagery(parcels, imagery, *, period=None, max_scenes: int = 4
         None when the parcels are not in a projected VN-2000 CRS, or the imagery gives no
         usable image (too cloudy, unreadable): then nothing can be said (logged).
     """
-    import logging
     import warnings
 
     from .errors import CancelledError, NtmgisError
     from .imagery import find_scenes, read_stacks
 
-    log = logging.getLogger(__name__)
     crs = getattr(parcels, "crs", None)
     if crs is None or not crs.is_projected or not is_vn2000(crs):
         return None
@@ -1086,14 +1205,16 @@ def alignment_from_imagery(parcels, imagery, *, period=None, max_scenes: int = 4
         clear = [int(np.isfinite(layer).sum()) for layer in stack.data]
         best = int(np.argmax(clear))
         if clear[best] < 100:
-            log.info("alignment check: no clear NDVI date over the parcels")
+            logger.info("alignment check: no clear NDVI date over the parcels")
             return None
         return check_alignment(parcels, stack.data[best], transform=stack.transform,
                                crs=stack.crs, max_shift=max_shift, tolerance=tolerance)  # fmt: skip
     except CancelledError:
         raise
     except Exception as exc:  # an optional check: it never costs the run
-        log.info("alignment check not possible: %s", exc, exc_info=not isinstance(exc, NtmgisError))
+        logger.info(
+            "alignment check not possible: %s", exc, exc_info=not isinstance(exc, NtmgisError)
+        )
         return None
 
 
@@ -1143,8 +1264,9 @@ def align_to_imagery(parcels, imagery, *, period=None) -> tuple:
     Warns
     -----
     ParcelWarning
-        When the parcels were "local" VN-2000 (``what="local_vn2000"``, corrected) or
-        sit off the imagery for no known reason (``what="misaligned"``, not corrected).
+        When the parcels were "local" VN-2000 (``what="warning.crs.local_vn2000"``,
+        corrected) or sit off the imagery for no known reason
+        (``what="warning.crs.misaligned"``, not corrected).
     """
     from .errors import ParcelWarning, warn
 
@@ -1164,13 +1286,13 @@ def align_to_imagery(parcels, imagery, *, period=None) -> tuple:
                 note if not isinstance(n, str) or not n else f"{n}; {note}"
                 for n in moved["parcel_notes"]
             ]
-        warn(
-            f"{diagnosis.message} The parcels were moved onto true VN-2000 for this run "
-            f"({-ex:+.0f} m east, {-ey:+.0f} m north).",
-            ParcelWarning,
-            what="local_vn2000",
-        )
+        from .i18n import message
+
+        text = message("warning.crs.local_vn2000", diagnosis=diagnosis.message,
+                       east=f"{-ex:+.0f}", north=f"{-ey:+.0f}", where=_source(parcels))  # fmt: skip
+        warn(text, ParcelWarning, where=_source(parcels), what="warning.crs.local_vn2000")
         return moved, meta
     if diagnosis.verdict == "unexplained":
-        warn(diagnosis.message, ParcelWarning, what="misaligned")
+        warn(f"'{_source(parcels)}': {diagnosis.message}", ParcelWarning,
+             where=_source(parcels), what="warning.crs.misaligned")  # fmt: skip
     return parcels, meta

@@ -39,6 +39,7 @@ parts; the partition functions need only the core dependencies.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 import uuid
@@ -47,8 +48,54 @@ from pathlib import Path
 
 from ._progress import ProgressCallback, report
 from .blocks import BlockResult, assemble_features, block_features, commune_features, plan_blocks
-from .errors import InputError, NtmgisError, warn
+from .errors import InputError, NtmgisError, NtmgisWarning, warn
+from .i18n import message, register_all, say
 from .sample import make_province
+
+logger = logging.getLogger(__name__)
+
+# what this module says to people, Vietnamese first (ntmgis.i18n's catalogue)
+register_all(
+    {
+        "error.distributed.no_dask": (
+            "Chưa cài Dask distributed, cần cho chạy trên nhiều máy: hãy cài gói "
+            "'ntmgis[distributed]' (pip install 'ntmgis[distributed]').",
+            "Dask distributed is not installed: pip install 'ntmgis[distributed]'.",
+        ),
+        "error.distributed.no_scheduler": (
+            "Không kết nối được bộ lập lịch Dask ở '{address}' ({detail}). Hãy khởi động nó "
+            "('dask scheduler', rồi 'dask worker {address}' trên mỗi máy) hoặc kiểm tra địa "
+            "chỉ; --workers N chạy một cụm trên máy này.",
+            "Cannot reach the Dask scheduler at '{address}' ({detail}). Start one "
+            "('dask scheduler', then 'dask worker {address}' on each machine) or check the "
+            "address; --workers N starts a local cluster instead.",
+        ),
+        "distributed.summary": (
+            "{communes} xã, {parcels} thửa đất trong {seconds} giây trên {workers} tiến "
+            "trình, {cores} lõi ({rate} thửa/giây/lõi): {ok} xã xong, {partial} xã có khối "
+            "ảnh lỗi, {failed} xã lỗi.",
+            "{communes} commune(s), {parcels} parcels in {seconds} s on {workers} worker(s), "
+            "{cores} core(s) ({rate} parcels/s/core): {ok} complete, {partial} with failed "
+            "blocks, {failed} failed.",
+        ),
+        "distributed.block_failed": (
+            "  {commune}: khối {block} ({parcels} thửa) lỗi, các thửa đó có imagery_status "
+            "'error': {error}",
+            "  {commune}: block {block} ({parcels} parcels) failed, its parcels have "
+            "imagery_status 'error': {error}",
+        ),
+        "distributed.commune_failed": (
+            "  {commune}: LỖI ({config}): {error}",
+            "  {commune}: FAILED ({config}): {error}",
+        ),
+        "distributed.worker_lost": (
+            "  Tiến trình {worker} bị mất trong lúc chạy; {tasks} việc đang làm và {held} "
+            "kết quả nó giữ đã được làm lại ở nơi khác.",
+            "  Worker {worker} was lost during the run; its {tasks} running task(s) and "
+            "{held} held result(s) were redone elsewhere.",
+        ),
+    }
+)
 
 __all__ = [
     "BlockResult",
@@ -114,13 +161,40 @@ def _measured(func, *args, **kwargs):
 
 
 def _quiet(func, *args, **kwargs):
-    """Run ``func`` with the library's warnings recorded (workers have no console)."""
+    """Run ``func`` with the library's warnings recorded (workers have no console).
+
+    Each as ``(text, category, where, what)``, so the client re-emits it as it was.
+    """
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         value = func(*args, **kwargs)
-    return value, [str(w.message) for w in caught]
+    return value, [
+        (str(w.message), w.category, getattr(w.message, "where", None),
+         getattr(w.message, "what", None))
+        for w in caught
+    ]  # fmt: skip
+
+
+def _re_emit(name: str | None, recorded) -> None:
+    """A warning a task recorded, emitted again here (prefixed by the commune's name)."""
+    import warnings
+
+    text, category, where, what = recorded
+    text = f"{name}: {text}" if name else text
+    if isinstance(category, type) and issubclass(category, NtmgisWarning):
+        warn(text, category, where=where, what=what)
+    else:
+        warnings.warn(text, category if isinstance(category, type) else UserWarning, stacklevel=2)
+
+
+def _spoken(lang, func, *args):
+    """Run a task in the client's language (its warnings and errors are said in it)."""
+    from .i18n import language
+
+    with language(lang):
+        return func(*args)
 
 
 def _prepare_task(cfg):
@@ -278,10 +352,17 @@ class DistributedResult:
         return pd.DataFrame(rows)
 
     def write(self, path) -> Path:
-        """Write :meth:`table` as CSV (UTF-8 with BOM, for Excel); return the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.table().to_csv(path, index=False, encoding="utf-8-sig")
+        """Write :meth:`table` as CSV (UTF-8 with BOM, for Excel); return the path.
+
+        Through the one atomic writer (:func:`ntmgis._io.write_csv`): the file appears
+        under its name only when complete (a killed or failed write leaves the previous
+        file, or none), and text cells that a spreadsheet would read as a formula (a
+        commune named ``=...``, an error message starting with ``-``) are escaped.
+        """
+        from ._io import write_csv
+
+        path = write_csv(Path(path), self.table(), whole_as_int=False)
+        logger.info("province report: %d commune(s) in %s", len(self.communes), path)
         return path
 
     def summary(self) -> str:
@@ -291,24 +372,30 @@ class DistributedResult:
         failed = [c for c in self.communes if c.status == "error"]
         rate = self.parcels_total / self.seconds / max(self.cores, 1) if self.seconds else 0
         lines = [
-            f"{len(self.communes)} commune(s), {self.parcels_total} parcels in "
-            f"{self.seconds:.1f} s on {self.workers} worker(s), {self.cores} core(s) "
-            f"({rate:.0f} parcels/s/core): {ok} complete, {len(partial)} with failed "
-            f"blocks, {len(failed)} failed."
+            message(
+                "distributed.summary",
+                communes=len(self.communes),
+                parcels=self.parcels_total,
+                seconds=f"{self.seconds:.1f}",
+                workers=self.workers,
+                cores=self.cores,
+                rate=f"{rate:.0f}",
+                ok=ok,
+                partial=len(partial),
+                failed=len(failed),
+            )  # fmt: skip
         ]
         for c in partial:
             for e in c.block_errors:
-                lines.append(
-                    f"  {c.name}: block {e['block']} ({e['parcels']} parcels) failed, its "
-                    f"parcels have imagery_status 'error': {e['error']}"
-                )
+                lines.append(message("distributed.block_failed", commune=c.name,
+                                     block=e["block"], parcels=e["parcels"],
+                                     error=e["error"]))  # fmt: skip
         for c in failed:
-            lines.append(f"  {c.name}: FAILED ({c.config}): {c.error}")
+            lines.append(message("distributed.commune_failed", commune=c.name, config=c.config,
+                                 error=c.error))  # fmt: skip
         for w in self.lost_workers:
-            lines.append(
-                f"  Worker {w['worker']} was lost during the run; its {len(w['tasks'])} "
-                f"running task(s) and {len(w['lost'])} held result(s) were redone elsewhere."
-            )
+            lines.append(message("distributed.worker_lost", worker=w["worker"],
+                                 tasks=len(w["tasks"]), held=len(w["lost"])))  # fmt: skip
         for c in self.communes:
             if c.result is not None and len(self.communes) > 1:
                 lines.append(f"  {c.name}: " + c.result.messages[0].splitlines()[0])
@@ -337,6 +424,7 @@ def _run_serial(configs, gather, progress) -> DistributedResult:
     """Communes one after another in this process (no Dask), with the same report."""
     import datetime as dt
 
+    from ._io import RunOutputs
     from ._progress import scaled
     from .pipeline import finish, prepare
 
@@ -347,14 +435,16 @@ def _run_serial(configs, gather, progress) -> DistributedResult:
         sub = scaled(progress, k / len(configs), (k + 1) / len(configs))
         started = dt.datetime.now(dt.timezone.utc)
         try:  # what pipeline.run does, step by step, to time the feature step
-            prepared, s1 = _measured(prepare, cfg, progress=scaled(sub, 0, 0.1))
-            outcome.parcels = len(prepared.joined)
-            (feats, dates), s2 = _measured(
-                commune_features, cfg, prepared.joined, progress=scaled(sub, 0.1, 0.6)
-            )  # fmt: skip
-            outcome.result, s3 = _measured(
-                finish, cfg, prepared, feats, dates, started=started, progress=sub
-            )  # fmt: skip
+            with RunOutputs(cfg.out_dir) as outputs:  # locked before the commune's work
+                prepared, s1 = _measured(prepare, cfg, progress=scaled(sub, 0, 0.1))
+                outcome.parcels = len(prepared.joined)
+                (feats, dates), s2 = _measured(
+                    commune_features, cfg, prepared.joined, progress=scaled(sub, 0.1, 0.6)
+                )  # fmt: skip
+                outcome.result, s3 = _measured(
+                    finish, cfg, prepared, feats, dates, started=started, progress=sub,
+                    outputs=outputs,
+                )  # fmt: skip
         except NtmgisError as exc:
             outcome.error = f"{type(exc).__name__}: {exc}"
         else:
@@ -377,24 +467,18 @@ def _connect(scheduler, workers):
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise InputError(
-            "Dask distributed is not installed: pip install 'ntmgis[distributed]'."
-        ) from exc
-    import logging
-
+        raise InputError(say("error.distributed.no_dask")) from exc
     # the cluster's own chatter (workers starting, connections) at INFO is not the run's
     for name in ("distributed", "bokeh", "tornado"):
-        logger = logging.getLogger(name)
-        if logger.getEffectiveLevel() < logging.WARNING:
-            logger.setLevel(logging.WARNING)
+        chatty = logging.getLogger(name)
+        if chatty.getEffectiveLevel() < logging.WARNING:
+            chatty.setLevel(logging.WARNING)
     if scheduler:
         try:
             return Client(scheduler, timeout="20s"), None
         except (OSError, TimeoutError) as exc:
             raise InputError(
-                f"Cannot reach the Dask scheduler at '{scheduler}' ({exc}). Start one "
-                f"('dask scheduler', then 'dask worker {scheduler}' on each machine) or "
-                f"check the address; --workers N starts a local cluster instead."
+                say("error.distributed.no_scheduler", address=scheduler, detail=exc)
             ) from None
     cluster = LocalCluster(
         n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -449,7 +533,11 @@ def run_distributed(
     import datetime as dt
 
     configs = _configs(config)
+    from ._io import check_writable
     from .fetch import fetch_for_run_or_warn
+
+    for cfg in configs:  # an output folder that cannot be written: found before any work
+        check_writable(cfg.out_dir)
 
     for cfg in configs:  # [imagery] source: fetched here, before the communes are read
         fetch_for_run_or_warn(cfg)
@@ -471,8 +559,11 @@ def run_distributed(
 def _run_on(client, configs, *, retries, gather, progress, started) -> DistributedResult:
     from distributed import as_completed
 
+    from .i18n import get_language
+
     t0 = time.time()
     token = uuid.uuid4().hex[:8]
+    lang = get_language()  # the workers say what they say in the client's language
     info = client.scheduler_info()
     workers0 = info.get("workers", {})
     out = DistributedResult(
@@ -484,9 +575,9 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
     preps, parts, block_futs = {}, {}, {}
     ac = as_completed()
     for i, cfg in enumerate(configs):
-        prep = client.submit(_prepare_task, cfg, key=f"ntmgis-prepare-{i}-{token}",
+        prep = client.submit(_spoken, lang, _prepare_task, cfg, key=f"ntmgis-prepare-{i}-{token}",
                              retries=retries, pure=False)  # fmt: skip
-        plan = client.submit(_plan_task, cfg, prep, key=f"ntmgis-plan-{i}-{token}",
+        plan = client.submit(_spoken, lang, _plan_task, cfg, prep, key=f"ntmgis-plan-{i}-{token}",
                              retries=retries, pure=False)  # fmt: skip
         preps[i] = prep
         tags[plan.key] = ("plan", i, None)
@@ -499,12 +590,12 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
         last = max(last, done / max(total, 1))
         report(progress, last, f"{kind} {outcome.name}")
         failed = fut.status == "error"
-        message = None
+        error_text = None
         if failed:
             exc = fut.exception()
-            message = f"{type(exc).__name__}: {exc}"
+            error_text = f"{type(exc).__name__}: {exc}"
         if kind == "plan":
-            blocks, error, n, prep_stats = (None, message, 0, {}) if failed else fut.result()
+            blocks, error, n, prep_stats = (None, error_text, 0, {}) if failed else fut.result()
             outcome.parcels = n
             outcome.stats = {k: prep_stats.get(k, 0) for k in ("seconds", "bytes_read",
                                                                 "cpu_seconds")}  # fmt: skip
@@ -516,7 +607,8 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
             parts[i] = [None] * len(blocks)
             block_futs[i] = []
             for k, pos in enumerate(blocks):
-                bf = client.submit(_block_task, configs[i], preps[i], pos, retries=retries,
+                bf = client.submit(_spoken, lang, _block_task, configs[i], preps[i], pos,
+                                   retries=retries,
                                    key=f"ntmgis-features-{i}-{k}-{token}", pure=False)  # fmt: skip
                 tags[bf.key] = ("block", i, k)
                 block_futs[i].append((bf, pos))
@@ -524,9 +616,10 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
             total += len(blocks)
         elif kind == "block":
             pos = block_futs[i][b][1]
-            parts[i][b] = BlockResult(pos, error=message) if failed else fut
+            parts[i][b] = BlockResult(pos, error=error_text) if failed else fut
             if all(p is not None for p in parts[i]):
-                fin = client.submit(_finish_task, configs[i], preps[i], parts[i], started,
+                fin = client.submit(_spoken, lang, _finish_task, configs[i], preps[i], parts[i],
+                                    started,
                                     gather, key=f"ntmgis-finish-{i}-{token}",
                                     retries=retries, pure=False)  # fmt: skip
                 tags[fin.key] = ("finish", i, None)
@@ -534,7 +627,7 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
                 total += 1
         else:  # finish
             if failed:
-                outcome.error = message
+                outcome.error = error_text
             else:
                 outcome.result, outcome.block_errors, stats = fut.result()
                 outcome.warnings += stats.pop("warnings", [])
@@ -545,8 +638,8 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
             parts.pop(i, None)
     out.seconds = time.time() - t0
     for c in out.communes:  # the workers' warnings, once each, as run() would have shown them
-        for message in dict.fromkeys(c.warnings):
-            warn(f"{c.name}: {message}" if len(out.communes) > 1 else message)
+        for recorded in dict.fromkeys(c.warnings):
+            _re_emit(c.name if len(out.communes) > 1 else None, recorded)
     out.lost_workers = _lost_workers(client, t0, token)
     out.peak_memory = client.run(_peak_rss)
     return out

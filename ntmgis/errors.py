@@ -13,6 +13,8 @@ import os
 import sys
 import warnings
 
+logger = logging.getLogger(__name__)
+
 __all__ = [
     "NtmgisError",
     "InputError",
@@ -173,5 +175,5 @@ def warn(
     if not (isinstance(category, type) and issubclass(category, NtmgisWarning)):
         raise TypeError(f"category must be a subclass of NtmgisWarning, not {category!r}")
     level = _outside_stacklevel() + 1 if stacklevel is None else stacklevel + 1
-    logging.getLogger("ntmgis").debug("%s: %s", category.__name__, message)
+    logger.debug("%s: %s", category.__name__, message)
     warnings.warn(category(message, where=where, what=what), stacklevel=level)

@@ -6,6 +6,11 @@ The CLI picks the language from ``--lang`` or the environment (``NTMGIS_LANG``,
 the catalogue, so that the same sentence reads the same in the CLI, the notebooks and
 the plugin. Stage names of the progress callback are catalogue entries too.
 
+Each module registers its own sentences at import time (:func:`register_all`), keyed by
+its name (``error.config.unknown_key``, ``warning.crs.local_vn2000``). A warning is said
+with :func:`message` (one line, the language in force) and passes its key as ``what``;
+an error with :func:`say` (the language in force, then the other in parentheses).
+
 Examples
 --------
 >>> set_language("vi")
@@ -20,17 +25,25 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import string
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "LANGUAGES",
     "CATALOGUE",
     "get_language",
+    "language",
     "set_language",
     "language_from_locale",
     "message",
     "register",
+    "register_all",
+    "say",
+    "Text",
     "stage",
     "stage_key",
     "STAGES",
@@ -162,6 +175,41 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "cli.baseline": {"vi": "đợt khảo sát đầu kỳ", "en": "baseline campaign"},
     "cli.followup": {"vi": "đợt theo dõi {year}", "en": "follow-up campaign {year}"},
+    "error.i18n.language": {
+        "vi": "Không có ngôn ngữ {lang}: hãy chọn một trong {known} (vi: tiếng Việt, en: "
+        "tiếng Anh).",
+        "en": "Unknown language {lang}: use one of {known}.",
+    },
+    "cli.need_config": {
+        "vi": "Hãy chọn một tệp cấu hình (CONFIG) hoặc --sample, không chọn cả hai.",
+        "en": "Give either CONFIG or --sample.",
+    },
+    "cli.scheduler_or_workers": {
+        "vi": "Chọn --scheduler hoặc --workers, không chọn cả hai.",
+        "en": "Give --scheduler or --workers, not both.",
+    },
+    "cli.province_report": {"vi": "Báo cáo các xã: {path}", "en": "Report: {path}"},
+    "cli.bad_formula": {
+        "vi": "'{text}' không có dạng TÊN=CÔNG_THỨC (ví dụ ndwi=(green-nir)/(green+nir)).",
+        "en": "'{text}' is not NAME=EXPR (e.g. ndwi=(green-nir)/(green+nir)).",
+    },
+    "cli.bad_field": {
+        "vi": "'{text}': hãy viết TRƯỜNG=CỘT, ví dụ sheet=SHBANDO.",
+        "en": "'{text}': use FIELD=COLUMN, e.g. sheet=SHBANDO.",
+    },
+    "cli.scenes_read": {
+        "vi": "Đã đọc {read} cảnh ảnh, bỏ qua {skipped}.",
+        "en": "{read} scene(s) read, {skipped} skipped.",
+    },
+    "cli.needs_heading": {
+        "vi": "Toàn xã: số hộ theo nhu cầu hỗ trợ",
+        "en": "Commune (Toàn xã): households by need",
+    },
+    "cli.hamlets_found": {"vi": "Các thôn: {summary}", "en": "Hamlets: {summary}"},
+    "cli.survey_written": {
+        "vi": "Đã ghi {path} (các lớp parcels, survey_unmatched, join_issues)",
+        "en": "Wrote {path} (layers parcels, survey_unmatched, join_issues)",
+    },
     "cli.evaluation": {
         "vi": "Đánh giá so với dữ liệu thật của xã mẫu ({path}):",
         "en": "Evaluation against the sample's truth ({path}):",
@@ -268,8 +316,28 @@ def set_language(lang: str | None) -> None:
     if chosen is None:
         from .errors import ConfigError
 
-        raise ConfigError(f"Unknown language {lang!r}: use one of {', '.join(LANGUAGES)}.")
+        raise ConfigError(say("error.i18n.language", lang=repr(lang), known=", ".join(LANGUAGES)))
     _language = chosen
+
+
+@contextlib.contextmanager
+def language(lang: str | None):
+    """Say everything in ``lang`` inside the block, then go back to the language before.
+
+    For work done away from the user's process (a Dask worker says what the client's
+    ``--lang`` chose).
+
+    >>> with language("en"):
+    ...     message("stage.flags")
+    'Flagging gardens'
+    """
+    global _language
+    saved = _language
+    set_language(lang)
+    try:
+        yield
+    finally:
+        _language = saved
 
 
 def get_language() -> str:
@@ -283,17 +351,93 @@ def get_language() -> str:
     return "vi"
 
 
+class Text:
+    """A catalogue sentence not said yet: said in the language of the message it fills.
+
+    A field of :func:`message` or :func:`say` may be a ``Text`` (the file a config error
+    names, "config 'x.toml'" / "tệp cấu hình 'x.toml'"), so that a bilingual error says
+    every part in its own language.
+
+    Examples
+    --------
+    >>> where = Text("output.written", path="a.gpkg")
+    >>> message("output.heading", lang="en"), where.say("en"), where.say("vi")
+    ('Wrote:', 'Wrote a.gpkg', 'Đã ghi a.gpkg')
+    """
+
+    def __init__(self, key: str, /, **fields: object):
+        self.key = key
+        self.fields = fields
+        self.capital = False
+
+    def say(self, lang: str | None = None) -> str:
+        """The sentence in ``lang`` (default :func:`get_language`)."""
+        text = message(self.key, lang=lang, **self.fields)
+        return text[:1].upper() + text[1:] if self.capital else text
+
+    def capitalized(self) -> Text:
+        """The same sentence with a capital first letter (to begin a sentence)."""
+        other = Text(self.key, **self.fields)
+        other.capital = True
+        return other
+
+    def __str__(self) -> str:
+        return self.say()
+
+    def __repr__(self) -> str:
+        return f"Text({self.key!r})"
+
+
 def register(key: str, vi: str, en: str) -> None:
-    """Add (or replace) one catalogue entry; both languages must use the same fields."""
-    fields = {f for _, f, _, _ in string.Formatter().parse(vi) if f}
-    if fields != {f for _, f, _, _ in string.Formatter().parse(en) if f}:
+    """Add (or replace) one catalogue entry; both languages must use the same fields.
+
+    A capitalised field (``{What}``) is the same value with a capital first letter, for a
+    sentence that begins with it in one language only.
+    """
+    fields = {f.lower() for _, f, _, _ in string.Formatter().parse(vi) if f}
+    if fields != {f.lower() for _, f, _, _ in string.Formatter().parse(en) if f}:
         from .errors import ConfigError
 
         raise ConfigError(f"Message {key!r}: the Vietnamese and English fields differ.")
     CATALOGUE[key] = {"vi": vi, "en": en}
 
 
-def message(key: str, lang: str | None = None, **fields: object) -> str:
+def register_all(entries: dict) -> None:
+    """Register many entries at once: ``{key: (vi, en)}`` (a module's own messages)."""
+    for key, (vi, en) in entries.items():
+        register(key, vi, en)
+
+
+def say(key: str, /, **fields: object) -> str:
+    """An error's sentence in the language in force, then the other one in parentheses.
+
+    What errors say: Vietnamese users read the first part, an English log, a test or a
+    support forum the second (warnings, one line each, use :func:`message`). Fields
+    ending in ``_key`` are catalogue keys, said in the same language.
+
+    Examples
+    --------
+    >>> set_language("en")
+    >>> say("output.written", path="a.gpkg")
+    'Wrote a.gpkg (Đã ghi a.gpkg)'
+    >>> set_language(None)
+    """
+    first = get_language()
+    second = "en" if first == "vi" else "vi"
+
+    def one(lang):
+        values = {
+            k[: -len("_key")] if k.endswith("_key") else k: (
+                message(str(v), lang=lang) if k.endswith("_key") else v
+            )
+            for k, v in fields.items()
+        }
+        return message(key, lang=lang, **values)
+
+    return f"{one(first)} ({one(second)})"
+
+
+def message(key: str, /, lang: str | None = None, **fields: object) -> str:
     """The catalogue's sentence ``key`` in ``lang`` (default :func:`get_language`)."""
     entry = CATALOGUE.get(key)
     if entry is None:
@@ -301,7 +445,8 @@ def message(key: str, lang: str | None = None, **fields: object) -> str:
 
         raise SchemaError(f"No message {key!r} in ntmgis.i18n.CATALOGUE.")
     lang = language_from_locale(lang) if lang else get_language()
-    return entry.get(lang or "vi", entry["en"]).format(**fields)
+    values = {k: v.say(lang) if isinstance(v, Text) else v for k, v in fields.items()}
+    return entry.get(lang or "vi", entry["en"]).format(**values)
 
 
 def stage(text: str, lang: str | None = None) -> str:

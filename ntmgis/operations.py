@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._progress import ProgressCallback, scaled
+from .i18n import register, say
 
 __all__ = [
     "IndexProducts",
@@ -30,6 +31,12 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+register(
+    "error.operations.scheduler_and_workers",
+    "Chọn một bộ lập lịch Dask hoặc một số tiến trình, không chọn cả hai.",
+    "Give a Dask scheduler or a number of workers, not both.",
+)
 
 _SCENE_FIELDS = ["scene", "date", "crs", "clear_pixels", "aoi_pixels", "boa_offset", "status"]
 
@@ -247,14 +254,12 @@ def run_config(
     from .errors import ConfigError
 
     if scheduler and workers:
-        raise ConfigError("Give a Dask scheduler or a number of workers, not both.")
+        raise ConfigError(say("error.operations.scheduler_and_workers"))
     if is_province_config(config):
         from .distributed import run_distributed
 
-        configs = load_communes(config)
+        configs = load_communes(config, out=out)  # out/<commune folder>, checked for clashes
         for cfg in configs:
-            if out is not None:
-                cfg.out_dir = Path(out).resolve() / cfg.source.parent.name
             if visits_per_hamlet is not None:
                 cfg.visits_per_hamlet = visits_per_hamlet
         return run_distributed(configs, scheduler=scheduler, workers=workers, gather=False,

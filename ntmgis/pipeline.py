@@ -24,10 +24,35 @@ from pathlib import Path
 
 from ._io import write_gpkg as write_gpkg_atomic  # noqa: F401  (re-exported)
 from ._progress import ProgressCallback, report
+from .i18n import register_all, say
 from .result import Result
 from .sample import sample_config  # noqa: F401  (re-exported: ntmgis.pipeline.sample_config)
 
 logger = logging.getLogger(__name__)
+
+# what this module says to people, Vietnamese first (ntmgis.i18n's catalogue)
+register_all(
+    {
+        "error.pipeline.hamlet_names": (
+            "Lớp thôn trong '{path}' không có cột tên thôn (hamlet, ten_thon); các cột có: "
+            "{columns}. Hãy thêm cột tên thôn vào lớp đó.",
+            "The hamlets layer of '{path}' has no name column (hamlet, ten_thon); columns: "
+            "{columns}. Add a column with the hamlets' names.",
+        ),
+        "error.pipeline.no_imagery": (
+            "Không đo được thửa đất nào trên ảnh vệ tinh: {blocks}. Kiểm tra thư mục ảnh "
+            "([inputs] imagery) và các tệp ảnh trong đó.",
+            "No parcel could be measured on the imagery: {blocks}. Check the imagery folder "
+            "([inputs] imagery) and its files.",
+        ),
+        "warning.pipeline.block_error": (
+            "Không đọc được ảnh cho một số thửa đất (imagery_status 'error', đánh dấu "
+            "thieu_du_lieu): {blocks}",
+            "Imagery failed for some parcels (imagery_status 'error', flag thieu_du_lieu): "
+            "{blocks}",
+        ),
+    }
+)
 
 __all__ = [
     "Prepared",
@@ -114,10 +139,8 @@ def _hamlet_layer(cfg, parcels):
     if name is None:
         from .errors import SchemaError
 
-        raise SchemaError(
-            f"The hamlets layer of '{cfg.hamlets}' has no name column (hamlet, ten_thon); "
-            f"columns: {', '.join(map(str, hamlets.columns))}."
-        )
+        columns = ", ".join(map(str, hamlets.columns))
+        raise SchemaError(say("error.pipeline.hamlet_names", path=cfg.hamlets, columns=columns))
     hamlets = hamlets.rename(columns={name: "hamlet"})
     hamlets["hamlet"] = hamlets["hamlet"].map(nfc)
     return hamlets.to_crs(parcels.crs) if hamlets.crs and parcels.crs else hamlets
@@ -170,14 +193,15 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
 def _block_errors(errors, n_parcels: int) -> dict:
     """Blocks whose imagery failed: their parcels are thieu_du_lieu; all failed: an error."""
     from .errors import ImageryError, ImageryWarning, warn
+    from .i18n import message
 
     if not errors:
         return {}
     text = " | ".join(f"block {e['block']} ({e['parcels']} parcels): {e['error']}" for e in errors)
     if sum(e["parcels"] for e in errors) >= n_parcels:
-        raise ImageryError(f"No parcel could be measured on the imagery: {text}")
-    warn(f"Imagery failed for some parcels (imagery_status 'error', flag thieu_du_lieu): {text}",
-         ImageryWarning, what="block_error")  # fmt: skip
+        raise ImageryError(say("error.pipeline.no_imagery", blocks=text))
+    warn(message("warning.pipeline.block_error", blocks=text), ImageryWarning,
+         what="warning.pipeline.block_error")  # fmt: skip
     return {"partition_errors": text}
 
 

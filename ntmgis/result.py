@@ -27,9 +27,40 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .i18n import register_all
+
 __all__ = ["Result", "as_result", "LAYERS"]
 
 logger = logging.getLogger(__name__)
+
+# what this module says to people, Vietnamese first (ntmgis.i18n's catalogue)
+register_all(
+    {
+        "error.result.not_gpkg": (
+            "Không đọc được {what} '{path}' như một GeoPackage ({detail}): hãy chọn tệp "
+            "GeoPackage do lệnh 'ntmgis run' ghi ra.",
+            "Cannot read the {what} '{path}' as a GeoPackage: {detail}. Give the GeoPackage "
+            "that 'ntmgis run' wrote.",
+        ),
+        "error.result.no_parcels": (
+            "{what} không có lớp thửa đất ('parcels'): hãy chọn kết quả có thửa đất.",
+            "The {what} has no 'parcels': give a dict with 'parcels'.",
+        ),
+        "error.result.not_a_result": (
+            "Không dùng được {kind} làm {what}: hãy chọn tệp GeoPackage kết quả, một bảng "
+            "thửa đất hoặc một kết quả ntmgis.",
+            "Cannot use {kind} as a {what}: give a result GeoPackage, a parcels table or an "
+            "ntmgis.result.Result.",
+        ),
+    }
+)
+
+
+def _say(key: str, /, **fields) -> str:
+    from .i18n import say
+
+    return say(key, **fields)
+
 
 LAYERS = ("parcels", "hamlets", "survey_unmatched", "run_metadata")
 _COMMUNE_KEYS = ("commune", "ten_xa", "xa", "commune_name")
@@ -156,8 +187,7 @@ class Result:
             names = [name for name, _ in pyogrio.list_layers(path)]
         except Exception as exc:
             raise InputError(
-                f"Cannot read the {what} '{path}' as a GeoPackage: {exc}. Give the GeoPackage "
-                f"that 'ntmgis run' wrote."
+                _say("error.result.not_gpkg", what=what, path=path, detail=exc)
             ) from exc
         parcels = read_vector(path, layer="parcels", what=what)
         hamlets = read_vector(path, layer="hamlets", what=what) if "hamlets" in names else None
@@ -223,14 +253,11 @@ def as_result(source, *, what: str = "result") -> Result:
             meta = _metadata_dict(meta)
         parcels = source.get("parcels")
         if parcels is None:
-            raise InputError(f"The {what} has no 'parcels': give a dict with 'parcels'.")
+            raise InputError(_say("error.result.no_parcels", what=what))
         return Result(parcels, source.get("hamlets"), dict(meta or {}),
                       source.get("survey_unmatched"))  # fmt: skip
     if isinstance(source, pd.DataFrame):
         return Result(source)
     if isinstance(source, (str, os.PathLike)):
         return Result.read(source, what=what)
-    raise InputError(
-        f"Cannot use {type(source).__name__} as a {what}: give a result GeoPackage, a "
-        f"parcels table or an ntmgis.result.Result."
-    )
+    raise InputError(_say("error.result.not_a_result", kind=type(source).__name__, what=what))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import logging
 import math
 import os
 from dataclasses import dataclass, field
@@ -32,6 +33,59 @@ import numpy as np
 
 from . import _progress
 from ._progress import ProgressCallback, report
+from .errors import InputError
+from .i18n import register_all as _register_all
+
+logger = logging.getLogger(__name__)
+
+# what this module says to people, Vietnamese first (ntmgis.i18n's catalogue)
+_register_all(
+    {
+        "error.sample.too_few_parcels": (
+            "Xã mẫu cần ít nhất 200 thửa đất, không phải {n}: hãy chọn số thửa từ 200 trở lên.",
+            "The sample commune needs at least 200 parcels, not {n}: ask for 200 or more.",
+        ),
+        "error.sample.too_few_dates": (
+            "Xã mẫu cần ít nhất 12 ngày ảnh, không phải {n}: hãy chọn số ngày ảnh từ 12 trở lên.",
+            "The sample commune needs at least 12 imagery dates, not {n}: ask for 12 or more.",
+        ),
+        "error.sample.no_room": (
+            "{hamlet} chỉ đủ chỗ cho {room} trong {quota} thửa đất (hạt giống {seed}): hãy "
+            "chọn ít thửa hơn hoặc một hạt giống khác.",
+            "{hamlet} has room for {room} of its {quota} parcels (seed {seed}): ask for "
+            "fewer parcels or another seed.",
+        ),
+        "error.sample.unknown_condition": (
+            "Tình trạng vườn '{cond}' không có trong xã mẫu (có: {known}). Đây là lỗi của "
+            "ntmgis: hãy báo cho nhóm phát triển.",
+            "Garden condition '{cond}' is not one of the sample's ({known}). This is a bug "
+            "in ntmgis: please report it.",
+        ),
+        "error.sample.no_config": (
+            "Không có tệp cấu hình xã mẫu '{path}'. Hãy tạo xã mẫu bằng lệnh "
+            "'ntmgis sample {layers}' (hoặc 'make sample').",
+            "No sample commune config '{path}'. Write the sample with "
+            "'ntmgis sample {layers}' (or 'make sample').",
+        ),
+        "error.sample.no_baseline": (
+            "Đợt theo dõi {year} được so với kết quả đầu kỳ '{baseline}', nhưng tệp này "
+            "chưa có: hãy chạy đợt đầu kỳ trước.",
+            "The follow-up campaign {year} is measured against the baseline run "
+            "'{baseline}', which does not exist yet: run the baseline first.",
+        ),
+    }
+)
+
+
+def _say(key: str, /, **fields) -> str:
+    from .i18n import say
+
+    return say(key, **fields)
+
+
+class _NoRoomError(InputError):
+    """A hamlet of the sample has no room for its parcels (the province tries a new seed)."""
+
 
 __all__ = [
     "make_sample",
@@ -528,8 +582,10 @@ def _trajectory(cond, t, rng):
         g, d = 0.9 - 0.03 * dry + z, 0.02 + z
     elif cond == "shrub":
         g, d = 0.55 - 0.08 * dry + z, 0.1 + 0.1 * dry
-    else:  # pragma: no cover - internal
-        raise ValueError(cond)
+    else:  # pragma: no cover - internal: CONDITIONS lists every branch above
+        raise InputError(
+            _say("error.sample.unknown_condition", cond=cond, known=", ".join(CONDITIONS))
+        )
     g = np.clip(g + rng.normal(0, 0.01, t.shape), 0.0, 0.97)
     d = np.clip(np.broadcast_to(d, t.shape), 0.0, 1.0 - g)
     water = np.clip(np.broadcast_to(water, t.shape), 0, 1 - g - d)
@@ -572,13 +628,14 @@ def _cloud_fraction(d: dt.date, rng) -> float:
 
 # --------------------------------------------------------------------------- writers
 def _write_gpkg(path, layers: dict):
+    """The one atomic GeoPackage writer, with GDAL's clock fixed (reproducible bytes)."""
     import pyogrio
 
-    path.unlink(missing_ok=True)
+    from ._io import write_gpkg
+
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2020-12-31T00:00:00Z"})
     try:
-        for name, gdf in layers.items():
-            gdf.to_file(path, layer=name, driver="GPKG", engine="pyogrio", VERSION="1.2")
+        write_gpkg(path, layers)
     finally:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": None})
 
@@ -765,9 +822,11 @@ def make_sample(
     import shapely
 
     if n_parcels < 200:
-        raise ValueError(f"n_parcels={n_parcels}: the sample needs at least 200 parcels")
+        raise InputError(_say("error.sample.too_few_parcels", n=n_parcels))
     if n_dates < 12:
-        raise ValueError(f"n_dates={n_dates}: the sample needs at least 12 dates")
+        raise InputError(_say("error.sample.too_few_dates", n=n_dates))
+    logger.info("sample commune: seed %s, %d parcels, %d dates, into %s", seed, n_parcels,
+                n_dates, outdir)  # fmt: skip
     rng = np.random.default_rng(seed)
     root = Path(outdir)
     (root / "truth").mkdir(parents=True, exist_ok=True)
@@ -786,7 +845,8 @@ def make_sample(
         report(progress, 0.02 + 0.08 * h / len(hamlet_polys), f"parcels of {HAMLET_NAMES[h]}")
         kept, kept_houses, hamlet_lanes = _village(poly, rng, int(quota))
         if len(kept) < quota:
-            raise RuntimeError(f"{HAMLET_NAMES[h]}: room for {len(kept)} of {quota} parcels")
+            raise _NoRoomError(_say("error.sample.no_room", hamlet=HAMLET_NAMES[h],
+                                    room=len(kept), quota=quota, seed=seed))  # fmt: skip
         geoms.extend(kept)
         houses.extend(kept_houses)
         hamlet_idx.extend([h] * len(kept))
@@ -1393,17 +1453,11 @@ def sample_config(
 
     path = sample_paths(layers, followup=followup)["config"]
     if not path.is_file():
-        raise DataNotFoundError(
-            f"No sample commune config '{path}'. Write the sample with "
-            f"'ntmgis sample {layers}' (or 'make sample')."
-        )
+        raise DataNotFoundError(_say("error.sample.no_config", path=path, layers=layers))
     out = Path(out).resolve()
     baseline = out / f"{STEM}.gpkg"
     if followup is not None and not baseline.is_file():
-        raise ConfigError(
-            f"The follow-up campaign {followup} is measured against the baseline run "
-            f"'{baseline}', which does not exist yet: run the baseline first."
-        )
+        raise ConfigError(_say("error.sample.no_baseline", year=followup, baseline=baseline))
     raw = read_toml(path)
     raw.setdefault("inputs", {})
     raw.setdefault("outputs", {})
@@ -1477,17 +1531,20 @@ def make_province(
         for n, args in enumerate(todo):
             _make_commune(*args)
             report(progress, (n + 1) / len(todo), f"commune {args[4]}")
+    from ._io import atomic_path
+
     toml = root / "province.toml"
-    toml.write_text(
+    text = (
         "# A synthetic province written by ntmgis.sample.make_province.\n"
         "[province]\n"
         f'name = "Tỉnh mô phỏng ({communes} xã)"\n'
         'communes = ["xa_*/thanh_binh.toml"]\n'
         'out_dir = "out"\n'
         "maps = false\n"
-        "report = false\n",
-        encoding="utf-8",
+        "report = false\n"
     )
+    with atomic_path(toml, what="province config") as tmp:
+        tmp.write_text(text, encoding="utf-8")
     for extra in sorted(root.glob("xa_*")):  # communes of an earlier, larger province
         if extra.is_dir() and int(extra.name[3:]) > communes:
             (extra / "thanh_binh.toml").unlink(missing_ok=True)
@@ -1505,9 +1562,11 @@ def _make_commune(folder: Path, seed: int, parcels: int, dates: int, k: int, sta
                 make_sample(folder, seed=seed + 100_003 * attempt, n_parcels=parcels,
                             n_dates=dates, followup_year=None)  # fmt: skip
             break
-        except RuntimeError:
+        except _NoRoomError:
             if attempt == 4:
                 raise
+            logger.info("%s: seed %d has no room for %d parcels, next seed", folder,
+                        seed + 100_003 * attempt, parcels)  # fmt: skip
     config = folder / "thanh_binh.toml"
     text = config.read_text(encoding="utf-8")
     text = text.replace('name = "Xã Thanh Bình"', f'name = "Xã mô phỏng {k:03d}"', 1)

@@ -161,3 +161,209 @@ def test_library_errors_are_ntmgis_errors_and_builtins():
     with pytest.raises(ntmgis.SchemaError) as info:
         ntmgis.get_theme("flag")["khong_co"]
     assert isinstance(info.value, KeyError)
+
+
+# --------------------------------------------------------------------------- issue 14
+
+BUILTIN_RAISES = {"ValueError", "KeyError", "RuntimeError", "TypeError", "IndexError"}
+
+#: (module file, what) -> how many are allowed. Keep it short: every entry is commented.
+RAISE_ALLOW = {
+    # a programming error (warn() given a category that is not an NtmgisWarning), not input
+    ("errors.py", "TypeError"): 1,
+    # TEMPORARY, being fixed by the survey room (issue 14): the lead shrinks this after
+    # merging h/survey
+    ("survey.py", "ValueError"): 1,  # join_survey(on=...) spelled wrong
+    ("survey.py", "assert"): 2,  # the join report's counts add up
+    ("text.py", "ValueError"): 1,  # an unknown text encoding
+    ("text.py", "KeyError"): 1,  # a column map naming a missing column
+}
+
+#: functions allowed over 120 lines: the named numeric kernels (issue 14, at most four)
+KERNELS = {
+    ("zonal.py", "_coverage"),
+    ("sample.py", "make_sample"),
+    ("sample.py", "_campaign"),
+    ("sample.py", "_write_scenes"),
+}
+#: TEMPORARY: today's long functions outside the core's modules, which their rooms split
+#: this round (issue 14); the lead empties this after merging them
+LONG_TODAY = {
+    ("_report_pdf.py", "write_pdf"),
+    ("fetch.py", "fetch_scenes"),
+    ("fetch.py", "_fetch_item"),
+    ("imagery.py", "read_stacks"),
+    ("imagery.py", "_read_group"),
+    ("maps.py", "render_maps"),
+    ("parcels.py", "read_parcels"),
+    ("places.py", "assign_hamlets"),
+    ("report.py", "write_workbook"),
+    ("survey.py", "read_survey"),
+    ("survey.py", "join_survey"),
+}
+MAX_LINES = 120
+
+#: TEMPORARY: modules of other rooms that do I/O or warn and have no module logger yet
+#: (issue 14; each room adds its own): the lead empties this after merging them
+NO_LOGGER_TODAY = {
+    "imagery.py", "maps.py", "palette.py", "parcels.py", "report.py", "survey.py",
+    "zonal.py", "text.py", "form.py", "qfield.py", "styles.py", "indices.py",
+    "plan_outputs.py", "features.py", "stack.py", "registry.py", "_progress.py",
+    "flags.py", "cli/plan.py",
+}  # fmt: skip
+
+
+def _library_files():
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
+def builtin_raises(path: Path) -> list[tuple[str, int]]:
+    """``(what, line)`` of every ``raise <builtin>`` and ``assert`` in a file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            func = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(func, ast.Name) and func.id in BUILTIN_RAISES:
+                found.append((func.id, node.lineno))
+        elif isinstance(node, ast.Assert):
+            found.append(("assert", node.lineno))
+    return sorted(found, key=lambda f: f[1])
+
+
+def long_functions(path: Path, limit: int = MAX_LINES) -> list[tuple[str, int]]:
+    """``(name, lines)`` of every function (methods and nested ones too) over ``limit``."""
+    return [
+        (node.name, node.end_lineno - node.lineno + 1)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > limit
+    ]
+
+
+_IO_CALLS = {
+    "open", "read_file", "to_file", "to_csv", "to_excel", "write_text", "read_text",
+    "write_bytes", "read_bytes", "write_dataframe", "read_dataframe", "save",
+}  # fmt: skip
+
+
+def io_or_warnings(path: Path) -> bool:
+    """Whether a module emits warnings, reads or writes files, or uses the I/O layer."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[-1] == "_io":
+            return True
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+            if name == "warn" or name in _IO_CALLS:
+                return True
+    return False
+
+
+def has_module_logger(path: Path) -> bool:
+    """``logger = logging.getLogger(__name__)`` at the top level of the module."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if (
+            isinstance(node, ast.Assign)
+            and [getattr(t, "id", None) for t in node.targets] == ["logger"]
+            and isinstance(node.value, ast.Call)
+            and ast.unparse(node.value) == "logging.getLogger(__name__)"
+        ):
+            return True
+    return False
+
+
+def test_the_scanners_see_what_they_look_for(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        "import logging\n"
+        "def f(x):\n"
+        "    assert x\n"
+        "    if x > 1:\n"
+        "        raise ValueError('no')\n"
+        "    raise KeyError\n"
+        "def g():\n" + "    y = 1\n" * 121 + "    open('a').read()\n",
+        encoding="utf-8",
+    )
+    assert builtin_raises(bad) == [("assert", 3), ("ValueError", 5), ("KeyError", 6)]
+    assert long_functions(bad) == [("g", 123)]
+    assert io_or_warnings(bad) and not has_module_logger(bad)
+    good = tmp_path / "good.py"
+    good.write_text(
+        "import logging\nfrom .errors import InputError\n"
+        "logger = logging.getLogger(__name__)\n"
+        "def f(x):\n    raise InputError('Row 3: ...')\n",
+        encoding="utf-8",
+    )
+    assert builtin_raises(good) == [] and long_functions(good) == []
+    assert has_module_logger(good) and not io_or_warnings(good)
+
+
+def test_no_bare_builtin_raise_or_assert_in_the_library():
+    from collections import Counter
+
+    seen = Counter()
+    where = {}
+    for path in _library_files():
+        for what, line in builtin_raises(path):
+            seen[(_rel(path), what)] += 1
+            where.setdefault((_rel(path), what), []).append(line)
+    extra = {
+        f"{f}:{where[(f, w)]} {w}": n - RAISE_ALLOW.get((f, w), 0)
+        for (f, w), n in seen.items()
+        if n > RAISE_ALLOW.get((f, w), 0)
+    }
+    assert not extra, (
+        "raise an ntmgis.errors subclass with a message naming the file, row or parcel "
+        f"and what to do (no bare builtin, no assert for input): {extra}"
+    )
+
+
+def test_at_most_four_long_functions_and_those_are_the_numeric_kernels():
+    assert len(KERNELS) <= 4
+    long = {(_rel(p), name): n for p in _library_files() for name, n in long_functions(p)}
+    offenders = {k: n for k, n in long.items() if k not in KERNELS | LONG_TODAY}
+    assert not offenders, f"functions over {MAX_LINES} lines: split them: {offenders}"
+
+
+@pytest.mark.parametrize(
+    "module, functions",
+    [("pipeline.py", ("run", "finish", "prepare")), ("config.py", None),
+     ("operations.py", None), ("distributed.py", None), ("result.py", None)],
+)  # fmt: skip
+def test_core_functions_fit_in_a_screen(module, functions):
+    long = dict(long_functions(PACKAGE / module))
+    names = functions or long
+    assert not {n: long[n] for n in names if n in long}
+
+
+def test_modules_that_do_io_or_warn_have_a_module_logger():
+    missing = [
+        _rel(p)
+        for p in _library_files()
+        if io_or_warnings(p) and not has_module_logger(p) and _rel(p) not in NO_LOGGER_TODAY
+    ]
+    assert not missing, "add logger = logging.getLogger(__name__) to: " + ", ".join(missing)
+
+
+CORE_MODULES = [
+    "config.py",
+    "_io.py",
+    "_expr.py",
+    "i18n.py",
+    "result.py",
+    "crs.py",
+    "sample.py",
+    "pipeline.py",
+    "distributed.py",
+    "operations.py",
+    "errors.py",
+] + [f"cli/{p.name}" for p in sorted((PACKAGE / "cli").glob("*.py")) if p.name != "plan.py"]
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_every_core_module_has_a_module_logger(module):
+    assert has_module_logger(PACKAGE / module)

@@ -38,7 +38,7 @@ def test_sample_config_loads_with_absolute_paths(layers_dir):
         ("[outputs]\nfolder = 'x'\n", r"Unknown key 'folder' in \[outputs\]"),
         ("[output]\ndir = 'x'\n", r"Unknown section \[output\]"),
         ("[flags]\ncalibration = 'always'\n", r"calibration .* must be one of auto, rules"),
-        ("[imagery]\nmin_valid = 'high'\n", r"\[imagery\] min_valid .* must be a float"),
+        ("[imagery]\nmin_valid = 'high'\n", r"\[imagery\] min_valid .* must be a number"),
         ("[inputs.more]\n", r"Unknown key 'more' in \[inputs\]"),
     ],
 )  # fmt: skip

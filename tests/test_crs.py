@@ -136,10 +136,19 @@ def test_diagnose_local_offset():
     assert C.diagnose_offset(data, truth).verdict == "ok"
     ex, ey = C.local_vn2000_offset(float(np.mean(lon)), float(np.mean(lat)), crs="EPSG:9209")
     local = data.translate(ex, ey)
-    result = C.diagnose_offset(gpd.GeoDataFrame(geometry=local), truth)
-    assert result.verdict == "local_vn2000"
-    assert 215 < result.distance < 235
-    assert "datum shift" in result.message
+    from ntmgis.i18n import set_language
+
+    for lang, words in (("en", "without the VN-2000 datum shift"),
+                        ("vi", "không có phép chuyển datum VN-2000")):  # fmt: skip
+        set_language(lang)
+        try:
+            result = C.diagnose_offset(gpd.GeoDataFrame(geometry=local), truth)
+        finally:
+            set_language(None)
+        assert result.verdict == "local_vn2000"
+        assert 215 < result.distance < 235
+        assert words in result.message and "(CRS)" in result.message
+        assert f"{-ex:+.1f}" in result.message  # the shift that undoes it
     assert C.diagnose_offset(data.translate(80, 0), truth).verdict == "unexplained"
 
 

@@ -29,6 +29,14 @@ distributed = pytest.importorskip("distributed")
 BLOCK = 128
 
 
+def _english(func, lang="en"):
+    """What ``func()`` says in ``lang`` (the summaries are said in the user's language)."""
+    from ntmgis.i18n import language
+
+    with language(lang):
+        return func()
+
+
 def _cfg(layers_dir, out, *, calibration="rules", block=BLOCK):
     cfg = sample_config(layers_dir, out=out)
     cfg.maps = False
@@ -63,6 +71,11 @@ def reference(layers_dir, tmp_path_factory):
         warnings.simplefilter("always")
         result = run(_cfg(layers_dir, tmp_path_factory.mktemp("single")))
     result.warned = {str(w.message) for w in caught if issubclass(w.category, NtmgisWarning)}
+    result.warned_kinds = {
+        (str(w.message), w.category, getattr(w.message, "what", None))
+        for w in caught
+        if issubclass(w.category, NtmgisWarning)
+    }
     return result
 
 
@@ -237,10 +250,12 @@ def test_killed_worker_tasks_rerun_and_result_complete(layers_dir, tmp_path, cli
     assert commune.status == "ok" and commune.blocks == 4
     assert len(out.lost_workers) == 1
     assert killed_key in out.lost_workers[0]["tasks"]
-    assert "was lost during the run" in out.summary()
+    assert "was lost during the run" in _english(out.summary)
     pd.testing.assert_frame_equal(commune.result.parcels, reference.parcels, check_exact=True)
     # the workers' warnings (survey defects, cloudy dates per block) come back, once each
-    assert set(commune.warnings) == reference.warned and len(reference.warned) >= 3
+    # (text, category, where, what): re-emitted as they were, category and key included
+    assert {w[0] for w in commune.warnings} == reference.warned and len(reference.warned) >= 3
+    assert {(w[0], w[1], w[3]) for w in commune.warnings} == reference.warned_kinds
     client.wait_for_workers(2, timeout=60)
 
 
@@ -312,8 +327,10 @@ def test_bad_block_and_bad_commune_reported_rest_completes(
     cols = ["flag", "flag_score", "ndvi_median", "clear_obs", "bsi_spike", "imagery_status"]
     pd.testing.assert_frame_equal(parcels.loc[~bad, cols], ref.loc[~bad, cols], check_exact=True)
     assert "block" in a.result.metadata["partition_errors"]
-    text = out.summary()
+    text = _english(out.summary)
     assert "1 with failed blocks, 1 failed" in text and "Xã Hỏng: FAILED" in text
+    vi = _english(out.summary, lang="vi")
+    assert "1 xã có khối ảnh lỗi, 1 xã lỗi" in vi and "Xã Hỏng: LỖI" in vi
     table = out.table()
     assert list(table["status"]) == ["partial", "error"]
     assert table["parcels_in_failed_blocks"].iloc[0] == err["parcels"]
@@ -339,9 +356,12 @@ def test_cli_province_on_scheduler(layers_dir, tmp_path, client):
     )
     address = client.scheduler.address
     res = CliRunner().invoke(
-        main, ["run", str(tmp_path / "tinh.toml"), "--scheduler", address, "-o",
-               str(tmp_path / "out")],
+        main, ["--lang", "en", "run", str(tmp_path / "tinh.toml"), "--scheduler", address,
+               "-o", str(tmp_path / "out")],
     )  # fmt: skip
+    from ntmgis.i18n import set_language
+
+    set_language(None)
     assert res.exit_code == 0, res.output
     assert "1 commune(s), 1600 parcels" in res.output and "1 complete" in res.output
     report = pd.read_csv(tmp_path / "out" / "run_report.csv", encoding="utf-8-sig")
@@ -366,7 +386,7 @@ def test_without_cluster_communes_run_in_process_with_the_same_report(small_samp
     pd.testing.assert_frame_equal(out.communes[0].result.parcels, single.parcels)
     assert out.communes[0].parcels == 300 and out.communes[1].parcels == 300
     assert out.communes[0].stats["features_seconds"] > 0
-    assert "Xã Hỏng: FAILED" in out.summary()
+    assert "Xã Hỏng: FAILED" in _english(out.summary)
 
 
 def test_block_task_ships_features_not_pixels(joined):
@@ -386,3 +406,52 @@ def test_block_task_ships_features_not_pixels(joined):
     # the block read its window of 16 dates x 7 bands itself (~8 MB of tiles and headers)
     assert sent < 20_000 and back < 400 * len(blocks[0])
     assert res.stats["bytes_read"] > 10 * back
+
+
+# --------------------------------------------------------------------------- the report file
+
+
+def _province_result():
+    from ntmgis.distributed import CommuneOutcome, DistributedResult
+
+    ok = CommuneOutcome('=HYPERLINK("http://x")', None, parcels=12, blocks=1)
+    ok.result = type("R", (), {"outputs": {"gpkg": "out/xa.gpkg"}})()
+    bad = CommuneOutcome("Xã Hỏng", None, error="-1+1 cannot be read")
+    return DistributedResult(communes=[ok, bad], seconds=1.5)
+
+
+def test_province_report_is_written_atomically_and_escaped(tmp_path):
+    path = _province_result().write(tmp_path / "sub" / "run_report.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for Excel
+    table = pd.read_csv(path, encoding="utf-8-sig")
+    assert table["commune"].tolist() == ['\'=HYPERLINK("http://x")', "Xã Hỏng"]
+    assert table["error"].tolist()[1] == "'-1+1 cannot be read"
+    assert table["status"].tolist() == ["ok", "error"]
+    assert table["geopackage"].tolist()[0] == "out/xa.gpkg"
+    assert table["parcels"].tolist() == [12, 0]
+
+
+def test_failed_province_report_leaves_no_file_under_its_name(tmp_path, monkeypatch):
+    from ntmgis.errors import OutputError
+
+    final = tmp_path / "run_report.csv"
+    original = pd.DataFrame.to_csv
+
+    def half_then_disk_full(self, path, *args, **kwargs):
+        with open(path, "wb") as f:  # half a file, then the disk is full
+            f.write(b"commune,status\r\nX")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_disk_full)
+    with pytest.raises(OutputError, match="disk is full"):
+        _province_result().write(final)
+    assert list(tmp_path.iterdir()) == []  # neither the final name nor a temporary
+    final.write_text("previous report", encoding="utf-8")
+    with pytest.raises(OutputError):
+        _province_result().write(final)
+    assert final.read_text(encoding="utf-8") == "previous report"  # left as it was
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run_report.csv"]
+    monkeypatch.setattr(pd.DataFrame, "to_csv", original)
+    _province_result().write(final)
+    assert "Xã Hỏng" in final.read_text(encoding="utf-8-sig")

@@ -176,3 +176,108 @@ def _metadata_csv(gpkg: Path, tmp_path: Path) -> Path:
     path = tmp_path / "meta.csv"
     table.to_csv(path, index=False)
     return path
+
+
+# --------------------------------------------------------------------------- a province
+
+
+def _province(sample, root: Path, communes: dict) -> Path:
+    """A province config over ``communes`` (folder -> parcels file of the sample)."""
+    for folder, parcels in communes.items():
+        text = (sample.root / "thanh_binh.toml").read_text("utf-8")
+        text = text.replace('name = "Xã Thanh Bình"', f'name = "Xã {folder}"')
+        for key in ("survey", "imagery", "targets", "hamlets"):  # absolute input paths
+            text = text.replace(f'{key} = "', f'{key} = "{sample.root.as_posix()}/')
+        text = text.replace('parcels = "thanh_binh.gpkg"', f'parcels = "{parcels}"')
+        text = text.replace("maps = true", "maps = false").replace(
+            "report = true", "report = false"
+        )
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / folder / "xa.toml").write_text(text, "utf-8")
+    path = root / "tinh.toml"
+    path.write_text('[province]\nname = "Tỉnh thử"\ncommunes = ["xa_*/xa.toml"]\n', "utf-8")
+    return path
+
+
+def _cli(args):
+    from click.testing import CliRunner
+
+    from ntmgis.cli import cli
+    from ntmgis.i18n import set_language
+
+    try:
+        return CliRunner().invoke(cli, ["--lang", "en", *args])
+    finally:
+        set_language(None)
+
+
+def test_province_one_bad_commune_errors_the_others_complete(small_sample, tmp_path):
+    bad = tmp_path / "hong.gpkg"
+    bad.write_bytes(b"SQLite format 3\x00 but cut short")
+    good = (small_sample.root / "thanh_binh.gpkg").as_posix()
+    prov = _province(small_sample, tmp_path / "tinh", {"xa_a": good, "xa_b": bad.as_posix()})
+    out = tmp_path / "out"
+    res = _cli(["run", str(prov), "-o", str(out)])
+    assert res.exit_code == 1, res.output  # a commune failed: exit 1, after the others ran
+    assert "1 complete, 0 with failed blocks, 1 failed" in res.output
+    report = pd.read_csv(out / "run_report.csv", encoding="utf-8-sig")
+    assert report["commune"].tolist() == ["Xã xa_a", "Xã xa_b"]
+    assert report["status"].tolist() == ["ok", "error"]
+    assert "hong.gpkg" in report["error"].iloc[1]
+    assert report["parcels"].iloc[0] == 300
+    # the good commune's set is published whole, under its manifest; the bad one has none
+    done = _io.verify_run_folder(out / "xa_a")
+    assert done["files"] == ["thanh_binh.gpkg"] and not done["missing"] and not done["changed"]
+    assert _io.verify_run_folder(out / "xa_b")["files"] == []
+    assert not [p for p in out.rglob("*") if p.name.startswith(_io.STAGING_PREFIX)]
+    assert not [p for p in out.rglob("*") if _io.TMP_MARK in p.name]
+    layers = gpd.read_file(out / "xa_a" / "thanh_binh.gpkg", layer="parcels")
+    gardens = layers["is_garden"].astype(bool)
+    assert len(layers) == 300 and layers.loc[gardens, "flag"].notna().all() and gardens.sum() > 100
+
+
+def test_province_into_an_unwritable_folder_stops_before_any_work(small_sample, tmp_path):
+    good = (small_sample.root / "thanh_binh.gpkg").as_posix()
+    prov = _province(small_sample, tmp_path / "tinh", {"xa_a": good, "xa_b": good})
+    (tmp_path / "a_file").write_text("x")
+    started = time.perf_counter()
+    with pytest.raises(OutputError, match="a_file"):
+        ntmgis.run_config(prov, out=tmp_path / "a_file" / "out")
+    assert time.perf_counter() - started < 10  # no commune was read (one takes ~10 s)
+    res = _cli(["run", str(prov), "-o", str(tmp_path / "a_file" / "out")])
+    assert res.exit_code == 1 and "a_file" in str(res.exception or res.output)
+
+
+def test_kill_9_mid_province_leaves_every_commune_consistent(small_sample, tmp_path):
+    good = (small_sample.root / "thanh_binh.gpkg").as_posix()
+    prov = _province(small_sample, tmp_path / "tinh", {"xa_a": good, "xa_b": good})
+    out = tmp_path / "out"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "ntmgis", "run", str(prov), "-o", str(out)],
+        env=_children_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and child.poll() is None:
+        if (out / "xa_a" / _io.MANIFEST_NAME).is_file() and list(
+            (out / "xa_b").glob(f"{_io.STAGING_PREFIX}*")
+        ):  # the first commune published, the second at work
+            break
+        time.sleep(0.05)
+    assert child.poll() is None, "the province run ended before it could be killed"
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    first = _io.verify_run_folder(out / "xa_a")
+    assert first["files"] == ["thanh_binh.gpkg"] and not first["missing"] + first["changed"]
+    assert _io.verify_run_folder(out / "xa_b")["files"] == []  # nothing half-published
+    assert not (out / "xa_b" / "thanh_binh.gpkg").exists()
+    assert not (out / "run_report.csv").exists()  # written once, at the end
+    assert not [p for p in out.rglob("*") if _io.TMP_MARK in p.name and p.is_file()
+                and _io.STAGING_PREFIX not in str(p)]  # fmt: skip
+    # the next run cleans the killed staging folder and completes both
+    res = _cli(["run", str(prov), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert not [p for p in out.rglob("*") if p.name.startswith(_io.STAGING_PREFIX)]
+    report = pd.read_csv(out / "run_report.csv", encoding="utf-8-sig")
+    assert report["status"].tolist() == ["ok", "ok"]
+    second = _io.verify_run_folder(out / "xa_a")
+    assert second["run_id"] != first["run_id"] and not second["changed"]

@@ -22,6 +22,8 @@ import click
 from .._version import __version__
 from ..i18n import message
 
+logger = logging.getLogger(__name__)
+
 # command name -> "module:function" (modules under ntmgis.cli); add one line per command
 COMMANDS = {
     "sample": "ntmgis.cli.sample:sample",

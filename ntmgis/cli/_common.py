@@ -8,10 +8,13 @@ message catalogue, ``ntmgis.i18n``), each warning once as one line ("Cảnh báo
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import warnings
 
 import click
+
+logger = logging.getLogger(__name__)
 
 #: set by the ``ntmgis`` group: --quiet, -v
 SETTINGS = {"quiet": False, "verbose": 0}

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
+
+logger = logging.getLogger(__name__)
 
 
 @click.command()
@@ -45,7 +49,6 @@ def fetch(aoi, period, outdir, aoi_layer, aoi_crs, catalog, collection, max_clou
 
     from ..errors import NtmgisWarning
     from ..fetch import fetch_scenes
-    from ..i18n import message as say
     from ._common import progress_bar
 
     with warnings.catch_warnings(record=True) as caught, progress_bar("Fetching") as progress:
@@ -66,9 +69,11 @@ def fetch(aoi, period, outdir, aoi_layer, aoi_crs, catalog, collection, max_clou
             retries=retries,
             progress=progress,
         )
+    from ._common import echo_warning
+
     for w in caught:
         if issubclass(w.category, NtmgisWarning):
-            click.secho(f"{say('warning.prefix')}: {w.message}", fg="yellow", err=True)
+            echo_warning(w)  # one line, in the language in force, as every command
     for item in result.items:
         share = item.get("clear_share")
         share = f"{share:.0%}" if isinstance(share, float) else "-"

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
+
+logger = logging.getLogger(__name__)
 
 
 @click.command()
@@ -57,6 +61,7 @@ def indices(
     import warnings
 
     from ..errors import NtmgisWarning
+    from ..i18n import message
     from ..indices import register_index
     from ..operations import index_products
     from ._common import echo_warning, progress_bar
@@ -65,7 +70,7 @@ def indices(
     for text in formulas:
         name, sep, expr = text.partition("=")
         if not sep or not name.strip() or not expr.strip():
-            raise click.BadParameter(f"'{text}' is not NAME=EXPR", param_hint="--formula")
+            raise click.BadParameter(message("cli.bad_formula", text=text), param_hint="--formula")
         names.append(register_index(name.strip(), expr, overwrite=True).name)
     names = list(dict.fromkeys(names)) or ["ndvi"]
     with warnings.catch_warnings(record=True) as caught, progress_bar("Reading scenes") as progress:
@@ -77,6 +82,7 @@ def indices(
         )  # fmt: skip
     for w in caught:
         echo_warning(w)
-    click.echo(f"{products.scenes_read} scene(s) read, {products.scenes_skipped} skipped.")
+    click.echo(message("cli.scenes_read", read=products.scenes_read,
+                       skipped=products.scenes_skipped))  # fmt: skip
     for path in products.paths:
         click.echo(f"  {path}")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
+
+logger = logging.getLogger(__name__)
 
 
 @click.command()
@@ -38,11 +42,13 @@ def needs(result, outdir, codebook) -> None:
         write_csv(out / "nhu_cau_ho_tro_chi_tiet.csv", tidy),
     ]
     commune = table[table["Thôn"] == "Toàn xã"]
-    click.echo("Commune (Toàn xã): households by need")
+    from ..i18n import message
+
+    click.echo(message("cli.needs_heading"))
     for _, row in commune.iterrows():
         click.echo(
             f"  {row['Nhu cầu hỗ trợ']}: {row['Số hộ']} hộ, {row['Diện tích vườn (m²)']:,.0f} m²"
         )
-    click.echo("Wrote:")
+    click.echo(message("output.heading"))
     for path in written:
         click.echo(f"  {path}")

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import logging
+
 import click
+
+logger = logging.getLogger(__name__)
 
 
 @click.command()
@@ -56,14 +60,15 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
     """
     from pathlib import Path
 
+    from ..i18n import message
     from ..operations import is_province_config, run_config
     from ..pipeline import sample_config
     from ._common import progress_bar
 
     if bool(config) == use_sample:
-        raise click.UsageError("Give either CONFIG or --sample.")
+        raise click.UsageError(message("cli.need_config"))
     if scheduler and workers:
-        raise click.UsageError("Give --scheduler or --workers, not both.")
+        raise click.UsageError(message("cli.scheduler_or_workers"))
 
     def commune_result(outcome):
         """A RunResult from run_config's answer (a DistributedResult on Dask)."""
@@ -91,7 +96,9 @@ def run(config: str | None, use_sample: bool, layers: str, outdir: str | None,
                                  progress=progress)  # fmt: skip
         click.echo(outcome.summary())
         if outdir:
-            click.echo(f"Report: {outcome.write(Path(outdir) / 'run_report.csv')}")
+            report = outcome.write(Path(outdir) / "run_report.csv")
+            logger.info("province report written: %s", report)
+            click.echo(message("cli.province_report", path=report))
         if any(c.status == "error" for c in outcome.communes):
             raise SystemExit(1)
         return

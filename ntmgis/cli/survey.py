@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import click
+
+logger = logging.getLogger(__name__)
 
 
 def _fields(values: tuple[str, ...]) -> dict[str, str] | None:
     out = {}
     for item in values:
         if "=" not in item:
-            raise click.BadParameter(f"'{item}': use FIELD=COLUMN, e.g. sheet=SHBANDO.")
+            from ..i18n import message
+
+            raise click.BadParameter(message("cli.bad_field", text=item))
         key, column = item.split("=", 1)
         out[key.strip()] = column.strip()
     return out or None
@@ -89,4 +94,6 @@ def survey(
     if report_path:
         report.write(report_path)
     click.echo(report.summary())
-    click.echo(f"Wrote {path} (layers parcels, survey_unmatched, join_issues)")
+    from ..i18n import message
+
+    click.echo(message("cli.survey_written", path=path))

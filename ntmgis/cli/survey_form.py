@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
+
+logger = logging.getLogger(__name__)
 
 
 @click.command("survey-form")
@@ -35,6 +39,7 @@ def survey_form(parcels, outdir, layer, hamlets, codebook, commune, no_qfield) -
     OUT/qfield/khao_sat_vuon.gpkg + .qgz, a QField project for surveying on a phone.
     'ntmgis survey' and 'ntmgis run' read the filled forms (or the GeoPackage) back.
     """
+    from ..i18n import message
     from ..parcels import read_parcels
     from ..survey_form import write_survey_forms
     from ._common import progress_bar
@@ -47,7 +52,7 @@ def survey_form(parcels, outdir, layer, hamlets, codebook, commune, no_qfield) -
         )  # fmt: skip
     summary = frame.attrs.get("hamlet_summary")
     if summary:
-        click.echo(f"Hamlets: {summary}")
-    click.echo("Wrote:")
+        click.echo(message("cli.hamlets_found", summary=summary))
+    click.echo(message("output.heading"))
     for path in written.values():
         click.echo(f"  {path}")
