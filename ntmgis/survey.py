@@ -865,8 +865,12 @@ def _int_key(value):
 
 
 def _key_array(values):
-    """Whole numbers as Int64; with split numbers ("3a") the column is text."""
-    if all(v is None or isinstance(v, int) for v in values):
+    """Whole numbers as Int64, else the column is text.
+
+    Text when a key is a split number ("3a") or too large for a 64-bit integer (a cell
+    such as "1E19").
+    """
+    if all(v is None or (isinstance(v, int) and -(2**63) <= v < 2**63) for v in values):
         return pd.array(values, dtype="Int64")
     return _text([None if v is None else str(v) for v in values])
 

@@ -14,7 +14,7 @@ import string
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ntmgis
@@ -230,6 +230,8 @@ keys = st.one_of(st.none(), cells, st.integers(-3, 50), st.floats(allow_nan=True
     ),  # fmt: skip
     survey=st.lists(st.tuples(keys, keys, cells), max_size=12),
 )
+# found by hypothesis: a key in scientific notation larger than a 64-bit integer
+@example(rows=[(1, 1, [(0, 0), (10, 0), (10, 10)], "A")], survey=[("1E19", "10E19", "x")])
 def test_every_parcel_reaches_the_output_with_a_status(rows, survey):
     import geopandas as gpd
     import shapely
