@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -733,11 +734,9 @@ def write_workbook(
         The written file.
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment
-    from openpyxl.utils import get_column_letter
     from openpyxl.utils.indexed_list import IndexedList
 
-    from .form import MOTTO, NATIONAL_TITLE, ROMAN, DocumentForm
+    from .form import DocumentForm
 
     form = form or DocumentForm()
     st = _styles()
@@ -747,166 +746,241 @@ def write_workbook(
     book._named_styles["Normal"].font = st["body"]
     book.remove(book.active)
     w = _Writer(book, st)
-    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
     appendix = 0
     for index, (key, table) in enumerate(tables.items()):
-        name, _, sheet_title = SHEETS.get(key, (str(key)[:31], str(key), str(key)))
-        sheet = book.create_sheet(name[:31])
-        headers = [str(c) for c in table.columns]
-        levels = _header_levels(headers)
-        two_rows = any(sub for _, sub in levels)
-        values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
-        formats = _formats(table, values)
-        n = len(headers)
-        body = index == 0
-        widths = _column_widths(headers, levels, values, formats)
-        # text wraps more when that lets the sheet fit the page width at 80 % or more
-        floor = _column_widths(headers, levels, values, formats, 0)
-        excess = (_printed_pt(widths) - _printable_pt() / _MIN_SCALE) / _PT_PER_CHAR_LO + 1
-        slack = [max(a - b, 0.0) for a, b in zip(widths, floor)]
-        if 0 < excess <= sum(slack):
-            widths = [round(a - excess * d / sum(slack), 1) for a, d in zip(widths, slack)]
-        split = max(1, min(n - 1, (n + 1) // 2 - (1 if n > 3 else 0)))
-        if body:
-            # the two heading blocks need room: issuing body left, national title right
-            need_left = max(_width_for(x, _HEADING_PT, True) for x in
-                            [form.issuing_body, form.parent_body, form.number_line])  # fmt: skip
-            need_right = max(_width_for(NATIONAL_TITLE, _HEADING_PT, True),
-                             _width_for(form.place_date, _HEADING_PT))  # fmt: skip
-            for need, cols in ((need_left, range(split)), (need_right, range(split, n))):
-                have = sum(widths[j] for j in cols)
-                if have < need:
-                    widths[list(cols)[-1]] += round(need - have + 1, 1)
-        fits = _printable_pt() / _printed_pt(widths) >= _MIN_SCALE
-        key_cols = min(_key_columns(key, headers), n - 1)
-        for j, width in enumerate(widths, start=1):
-            sheet.column_dimensions[get_column_letter(j)].width = width
-        # -- heading --------------------------------------------------------------
-        row = 1
-        last = n if fits else 1  # across pages: unmerged lines, left, running over empty cells
-        left_end = max(1, (last + 1) // 2 - (1 if last > 3 else 0)) if body else max(1, last // 3)
-        if body:
-            split_col = left_end = split  # the columns the two heading blocks stand over
-            left = [x for x in (form.parent_body, form.issuing_body) if x]
-            right = [NATIONAL_TITLE, MOTTO]
-            lines = max(len(left), len(right))
-            for i in range(lines):
-                if i < len(left):
-                    bold = i == len(left) - 1 or not form.parent_body
-                    w.line(sheet, row + i, 1, split_col, left[i],
-                           font=st["h_bold"] if bold else st["h_plain"])  # fmt: skip
-                if i < len(right):
-                    w.line(sheet, row + i, split_col + 1, n, right[i],
-                           font=st["motto"] if right[i] == MOTTO else st["h_bold"])  # fmt: skip
-            row += lines
-            w.line(sheet, row, 1, split_col, form.number_line, font=st["h_plain"])
-            w.line(sheet, row, split_col + 1, n, form.place_date, font=st["h_italic"])
-            row += 2
-            w.line(sheet, row, 1, n, "BÁO CÁO", font=st["title"])
-            row += 1
-            heading = title or form.title or sheet_title
-            w.line(sheet, row, 1, n, heading, font=st["h_bold"])
-            row += 1
-        else:
-            appendix += 1
-            w.line(sheet, row, 1, left_end, form.issuing_body, font=st["h_bold"],
-                   align="center" if fits else "left")  # fmt: skip
-            row += 1
-            align = "center" if fits else "left"
-            w.line(sheet, row, 1, last, f"Phụ lục {ROMAN[(appendix - 1) % len(ROMAN)]}",
-                   font=st["h_bold"], align=align)  # fmt: skip
-            w.line(sheet, row + 1, 1, last, sheet_title, font=st["h_bold"], align=align)
-            w.line(sheet, row + 2, 1, last, form.appendix_reference, font=st["italic"],
-                   align=align)  # fmt: skip
-            row += 3
-        note = subtitle
-        if key == "transitions" and table.empty:
-            note = (subtitle + " — " if subtitle else "") + (
-                "chưa có đợt khảo sát trước để so sánh (chạy lại với --baseline)"
-            )
-        if note:  # holds the commune's name: user data, escaped like any cell
-            w.line(sheet, row, 1, last, note, font=st["italic"],
-                   align="center" if fits else "left")  # fmt: skip
-            row += 1
-        row += 1  # a blank line before the table
-        # -- table header -----------------------------------------------------------
-        header_row = row
-        span = 2 if two_rows else 1
-        for j, (group, sub) in enumerate(levels, start=1):
-            w.cell(sheet, row, j, group, font=st["head"], align=center, border=True)
-            sheet.cell(row=row, column=j).fill = st["fill"]
-            if two_rows:
-                w.cell(sheet, row + 1, j, sub or None, font=st["head"], align=center, border=True)
-                sheet.cell(row=row + 1, column=j).fill = st["fill"]
-        for j, (_, sub) in enumerate(levels, start=1):
-            if two_rows and not sub:
-                sheet.merge_cells(start_row=row, start_column=j, end_row=row + 1, end_column=j)
-        j = 1
-        while j <= n:  # merge each group over its sub-columns
-            group, sub = levels[j - 1]
-            k = j
-            while sub and k < n and levels[k][0] == group and levels[k][1]:
-                k += 1
-            if k > j:
-                sheet.merge_cells(start_row=row, start_column=j, end_row=row, end_column=k)
-            j = k + 1
-        if two_rows:
-            top = [(g if not s else None, widths[i]) for i, (g, s) in enumerate(levels)]
-            groups_h = _row_height([(g, sum(widths[i] for i in range(n) if levels[i][0] == g
-                                             and levels[i][1])) for g, s in levels if s],
-                                   bold=True)  # fmt: skip
-            sub_h = _row_height([(s, widths[i]) for i, (g, s) in enumerate(levels) if s],
-                                bold=True)  # fmt: skip
-            single_h = _row_height(top, bold=True)
-            sheet.row_dimensions[row].height = groups_h
-            sheet.row_dimensions[row + 1].height = max(sub_h, single_h - groups_h)
-        else:
-            sheet.row_dimensions[row].height = _row_height(
-                [(h, widths[i]) for i, h in enumerate(headers)], bold=True
-            )
-        row += span
-        # -- data ---------------------------------------------------------------------
-        first_data = row
-        for i, values_row in enumerate(values):
-            for j, value in enumerate(values_row, start=1):
-                fmt = formats[i][j - 1]
-                wrap = isinstance(value, str)
-                align = Alignment(vertical="top", wrap_text=wrap,
-                                  horizontal="right" if fmt else None)  # fmt: skip
-                w.cell(sheet, row, j, value, align=align, border=True, fmt=fmt)
-            sheet.row_dimensions[row].height = _row_height(
-                [(v, widths[j]) for j, v in enumerate(values_row)]
-            )
-            row += 1
-        if body:
-            row = _signer_block(w, sheet, row + 1, n, left_end, form)
-        # -- printing -----------------------------------------------------------------
-        sheet.freeze_panes = sheet.cell(row=first_data, column=key_cols + 1)
-        if values and not body:
-            sheet.auto_filter.ref = (
-                f"A{first_data - 1}:{get_column_letter(n)}{first_data - 1 + len(values)}"
-            )
-        setup = sheet.page_setup
-        setup.orientation = "landscape"
-        setup.paperSize = sheet.PAPERSIZE_A4
-        if fits:
-            setup.fitToWidth = 1
-            setup.fitToHeight = 0
-            sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        else:
-            setup.scale = 100
-            setup.pageOrder = "overThenDown"
-            sheet.print_title_cols = f"A:{get_column_letter(key_cols)}"
-        sheet.print_title_rows = f"{header_row}:{header_row + span - 1}"
-        sheet.print_options.horizontalCentered = fits
-        for side, inches in _MARGINS.items():
-            setattr(sheet.page_margins, side, inches)
-        sheet.oddFooter.center.text = "Trang &P/&N"
-        sheet.oddFooter.center.font = f"{_FONT},Regular"
-        sheet.oddFooter.center.size = 11
+        laid = _sheet_layout(key, table, body=index == 0, form=form)
+        appendix += 0 if laid.body else 1
+        _write_sheet(w, laid, form, title=title, subtitle=subtitle, appendix=appendix)
     if finish is not None:
         finish(book)
     return save_workbook(book, path)
+
+
+@dataclass
+class _SheetLayout:
+    """One table as a sheet lays it out: cells, number formats, column widths, fit."""
+
+    key: str
+    name: str
+    title: str
+    headers: list
+    levels: list
+    values: list
+    formats: list
+    body: bool
+    widths: list = field(default_factory=list)
+    split: int = 1  # the last column under the heading's left block (the first sheet)
+    fits: bool = True  # fitted to the page width (else printed across pages)
+    key_cols: int = 1
+
+    @property
+    def n(self) -> int:
+        return len(self.headers)
+
+    @property
+    def two_rows(self) -> bool:
+        return any(sub for _, sub in self.levels)
+
+
+def _sheet_layout(key, table: pd.DataFrame, *, body: bool, form) -> _SheetLayout:
+    """Cells, formats and column widths of one sheet; whether it fits the page width."""
+    name, _, sheet_title = SHEETS.get(key, (str(key)[:31], str(key), str(key)))
+    headers = [str(c) for c in table.columns]
+    values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
+    laid = _SheetLayout(key, name[:31], sheet_title, headers, _header_levels(headers), values,
+                        _formats(table, values), body)  # fmt: skip
+    n = laid.n
+    widths = _column_widths(headers, laid.levels, values, laid.formats)
+    # text wraps more when that lets the sheet fit the page width at 80 % or more
+    floor = _column_widths(headers, laid.levels, values, laid.formats, 0)
+    excess = (_printed_pt(widths) - _printable_pt() / _MIN_SCALE) / _PT_PER_CHAR_LO + 1
+    slack = [max(a - b, 0.0) for a, b in zip(widths, floor)]
+    if 0 < excess <= sum(slack):
+        widths = [round(a - excess * d / sum(slack), 1) for a, d in zip(widths, slack)]
+    laid.widths = widths
+    laid.split = max(1, min(n - 1, (n + 1) // 2 - (1 if n > 3 else 0)))
+    if body:
+        _widen_for_heading(laid, form)
+    laid.fits = _printable_pt() / _printed_pt(laid.widths) >= _MIN_SCALE
+    laid.key_cols = min(_key_columns(key, headers), n - 1)
+    return laid
+
+
+def _widen_for_heading(laid: _SheetLayout, form) -> None:
+    """The two heading blocks need room: issuing body left, national title right."""
+    from .form import NATIONAL_TITLE
+
+    widths, split, n = laid.widths, laid.split, laid.n
+    need_left = max(_width_for(x, _HEADING_PT, True) for x in
+                    [form.issuing_body, form.parent_body, form.number_line])  # fmt: skip
+    need_right = max(_width_for(NATIONAL_TITLE, _HEADING_PT, True),
+                     _width_for(form.place_date, _HEADING_PT))  # fmt: skip
+    for need, cols in ((need_left, range(split)), (need_right, range(split, n))):
+        have = sum(widths[j] for j in cols)
+        if have < need:
+            widths[list(cols)[-1]] += round(need - have + 1, 1)
+
+
+def _write_sheet(w, laid: _SheetLayout, form, *, title, subtitle, appendix: int) -> None:
+    """One sheet: the form's heading, the table, the signer block (first sheet), printing."""
+    from openpyxl.utils import get_column_letter
+
+    sheet = w.book.create_sheet(laid.name)
+    for j, width in enumerate(laid.widths, start=1):
+        sheet.column_dimensions[get_column_letter(j)].width = width
+    last = laid.n if laid.fits else 1  # across pages: unmerged lines, left, over empty cells
+    if laid.body:
+        row = _body_heading(w, sheet, laid, form, title)
+    else:
+        row = _appendix_heading(w, sheet, laid, form, appendix, last)
+    note = subtitle
+    if laid.key == "transitions" and not laid.values:
+        note = (subtitle + " — " if subtitle else "") + (
+            "chưa có đợt khảo sát trước để so sánh (chạy lại với --baseline)"
+        )
+    if note:  # holds the commune's name: user data, escaped like any cell
+        w.line(sheet, row, 1, last, note, font=w.s["italic"],
+               align="center" if laid.fits else "left")  # fmt: skip
+        row += 1
+    row += 1  # a blank line before the table
+    header_row = row
+    row = _table_header(w, sheet, row, laid)
+    first_data = row
+    row = _table_rows(w, sheet, row, laid)
+    if laid.body:
+        _signer_block(w, sheet, row + 1, laid.n, laid.split, form)
+    _page_setup(sheet, laid, header_row, first_data)
+
+
+def _body_heading(w, sheet, laid: _SheetLayout, form, title) -> int:
+    """The first sheet's heading (NĐ 30/2020): bodies, national title, BÁO CÁO, title."""
+    from .form import MOTTO, NATIONAL_TITLE
+
+    st, n, split_col = w.s, laid.n, laid.split  # the columns the two blocks stand over
+    row = 1
+    left = [x for x in (form.parent_body, form.issuing_body) if x]
+    right = [NATIONAL_TITLE, MOTTO]
+    lines = max(len(left), len(right))
+    for i in range(lines):
+        if i < len(left):
+            bold = i == len(left) - 1 or not form.parent_body
+            w.line(sheet, row + i, 1, split_col, left[i],
+                   font=st["h_bold"] if bold else st["h_plain"])  # fmt: skip
+        if i < len(right):
+            w.line(sheet, row + i, split_col + 1, n, right[i],
+                   font=st["motto"] if right[i] == MOTTO else st["h_bold"])  # fmt: skip
+    row += lines
+    w.line(sheet, row, 1, split_col, form.number_line, font=st["h_plain"])
+    w.line(sheet, row, split_col + 1, n, form.place_date, font=st["h_italic"])
+    row += 2
+    w.line(sheet, row, 1, n, "BÁO CÁO", font=st["title"])
+    row += 1
+    w.line(sheet, row, 1, n, title or form.title or laid.title, font=st["h_bold"])
+    return row + 1
+
+
+def _appendix_heading(w, sheet, laid: _SheetLayout, form, appendix: int, last: int) -> int:
+    """An appendix's heading: issuing body, "Phụ lục II", its title and reference."""
+    from .form import ROMAN
+
+    st, row = w.s, 1
+    align = "center" if laid.fits else "left"
+    w.line(sheet, row, 1, max(1, last // 3), form.issuing_body, font=st["h_bold"], align=align)
+    row += 1
+    w.line(sheet, row, 1, last, f"Phụ lục {ROMAN[(appendix - 1) % len(ROMAN)]}",
+           font=st["h_bold"], align=align)  # fmt: skip
+    w.line(sheet, row + 1, 1, last, laid.title, font=st["h_bold"], align=align)
+    w.line(sheet, row + 2, 1, last, form.appendix_reference, font=st["italic"], align=align)
+    return row + 3
+
+
+def _table_header(w, sheet, row: int, laid: _SheetLayout) -> int:
+    """The table's header: one row, or two with each group merged over its columns."""
+    from openpyxl.styles import Alignment
+
+    st, levels, widths, n, two_rows = w.s, laid.levels, laid.widths, laid.n, laid.two_rows
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for j, (group, sub) in enumerate(levels, start=1):
+        w.cell(sheet, row, j, group, font=st["head"], align=center, border=True)
+        sheet.cell(row=row, column=j).fill = st["fill"]
+        if two_rows:
+            w.cell(sheet, row + 1, j, sub or None, font=st["head"], align=center, border=True)
+            sheet.cell(row=row + 1, column=j).fill = st["fill"]
+    for j, (_, sub) in enumerate(levels, start=1):
+        if two_rows and not sub:
+            sheet.merge_cells(start_row=row, start_column=j, end_row=row + 1, end_column=j)
+    j = 1
+    while j <= n:  # merge each group over its sub-columns
+        group, sub = levels[j - 1]
+        k = j
+        while sub and k < n and levels[k][0] == group and levels[k][1]:
+            k += 1
+        if k > j:
+            sheet.merge_cells(start_row=row, start_column=j, end_row=row, end_column=k)
+        j = k + 1
+    if two_rows:
+        top = [(g if not s else None, widths[i]) for i, (g, s) in enumerate(levels)]
+        groups_h = _row_height([(g, sum(widths[i] for i in range(n) if levels[i][0] == g
+                                         and levels[i][1])) for g, s in levels if s],
+                               bold=True)  # fmt: skip
+        sub_h = _row_height([(s, widths[i]) for i, (g, s) in enumerate(levels) if s],
+                            bold=True)  # fmt: skip
+        single_h = _row_height(top, bold=True)
+        sheet.row_dimensions[row].height = groups_h
+        sheet.row_dimensions[row + 1].height = max(sub_h, single_h - groups_h)
+    else:
+        sheet.row_dimensions[row].height = _row_height(
+            [(h, widths[i]) for i, h in enumerate(laid.headers)], bold=True
+        )
+    return row + (2 if two_rows else 1)
+
+
+def _table_rows(w, sheet, row: int, laid: _SheetLayout) -> int:
+    """The table's data rows (numbers right-aligned, text wrapped); the next free row."""
+    from openpyxl.styles import Alignment
+
+    for i, values_row in enumerate(laid.values):
+        for j, value in enumerate(values_row, start=1):
+            fmt = laid.formats[i][j - 1]
+            wrap = isinstance(value, str)
+            align = Alignment(vertical="top", wrap_text=wrap,
+                              horizontal="right" if fmt else None)  # fmt: skip
+            w.cell(sheet, row, j, value, align=align, border=True, fmt=fmt)
+        sheet.row_dimensions[row].height = _row_height(
+            [(v, laid.widths[j]) for j, v in enumerate(values_row)]
+        )
+        row += 1
+    return row
+
+
+def _page_setup(sheet, laid: _SheetLayout, header_row: int, first_data: int) -> None:
+    """A4 landscape, fitted to the width or across pages; header rows on every page."""
+    from openpyxl.utils import get_column_letter
+
+    n, span = laid.n, 2 if laid.two_rows else 1
+    sheet.freeze_panes = sheet.cell(row=first_data, column=laid.key_cols + 1)
+    if laid.values and not laid.body:
+        sheet.auto_filter.ref = (
+            f"A{first_data - 1}:{get_column_letter(n)}{first_data - 1 + len(laid.values)}"
+        )
+    setup = sheet.page_setup
+    setup.orientation = "landscape"
+    setup.paperSize = sheet.PAPERSIZE_A4
+    if laid.fits:
+        setup.fitToWidth = 1
+        setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    else:
+        setup.scale = 100
+        setup.pageOrder = "overThenDown"
+        sheet.print_title_cols = f"A:{get_column_letter(laid.key_cols)}"
+    sheet.print_title_rows = f"{header_row}:{header_row + span - 1}"
+    sheet.print_options.horizontalCentered = laid.fits
+    for side, inches in _MARGINS.items():
+        setattr(sheet.page_margins, side, inches)
+    sheet.oddFooter.center.text = "Trang &P/&N"
+    sheet.oddFooter.center.font = f"{_FONT},Regular"
+    sheet.oddFooter.center.size = 11
 
 
 def _key_columns(key: str, headers: list[str]) -> int:
