@@ -1635,8 +1635,25 @@ def render_maps(
     ntmgis.errors.InputError
         For an unknown ``by`` or ``paper``.
     """
-    import matplotlib
+    key, paper = _theme_and_paper(by, paper)
+    report(progress, 0.0, "Đọc dữ liệu")
+    inputs = _load(result, hamlets, metadata)
+    ctx = _context(inputs, key, paper, hamlet_status=hamlet_status, commune=commune, year=year,
+                   place=place, date=date, form=form)  # fmt: skip
+    _print_geometry(ctx)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    xa = str(ctx.commune).strip() if ctx.commune else "xa"
+    stem = f"ban_do_{_slug(xa if _fold(xa).startswith('xa') else 'Xã ' + xa)}_{key}"
+    pages = _theme_pages(ctx, 7.0, progress)
+    run_id = inputs.metadata.get("run_id") or _current_run()
+    pdf_path, pngs, count = _write_pages(pages, outdir, stem, png=png, dpi=dpi, run_id=run_id)
+    report(progress, 1.0, f"{count} trang")
+    return [pdf_path, *pngs]
 
+
+def _theme_and_paper(by, paper) -> tuple[str, str]:
+    """The theme key of ``by`` and the paper name, or an error naming the choices."""
     from .errors import InputError
 
     key = _BY.get(str(by).lower())
@@ -1645,8 +1662,12 @@ def render_maps(
     paper = str(paper).upper()
     if paper not in PAPERS:
         raise InputError(f"Unknown paper '{paper}'. Use A4 or A3.")
-    report(progress, 0.0, "Đọc dữ liệu")
-    inputs = _load(result, hamlets, metadata)
+    return key, paper
+
+
+def _context(inputs: _Inputs, key: str, paper: str, *, hamlet_status, commune, year, place,
+             date, form) -> _Context:  # fmt: skip
+    """What every page shares: theme, names, dates, signer, the parcels and hamlets."""
     frame, hamlet_frame = _prepare(inputs, key)
     if hamlet_status is not None:
         hamlet_frame = _merge_status(hamlet_frame, hamlet_status)
@@ -1666,7 +1687,7 @@ def render_maps(
             form = DocumentForm.from_config(form, commune=commune, place=place)
         place, date = form.place, form.date
         signer = {"signer": tuple(form.signer_lines), "signer_name": form.signer_name}
-    ctx = _Context(
+    return _Context(
         theme=_palette.get_theme(key),
         by=key,
         paper=paper,
@@ -1681,62 +1702,74 @@ def render_maps(
         hamlets=hamlet_frame,
         **signer,
     )
-    _print_geometry(ctx)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    xa = str(commune).strip() if commune else "xa"
-    stem = f"ban_do_{_slug(xa if _fold(xa).startswith('xa') else 'Xã ' + xa)}_{key}"
-    pdf_path = outdir / f"{stem}.pdf"
-    pngs: list[Path] = []
-    names = list(hamlet_frame["hamlet"])
-    rc = {
-        "pdf.fonttype": 42,
-        "ps.fonttype": 42,
-        "font.family": "DejaVu Sans",
-        "hatch.linewidth": 0.35,
-        "hatch.color": "#444444",
-        "axes.unicode_minus": False,
-    }
+
+
+def _theme_pages(ctx: _Context, fs: float, progress):
+    """The pages of a theme map: the overview, each hamlet, its visit list continued."""
+    fig, _, _ = _map_page(ctx, None, fs)
+    yield fig, "toan_xa"
+    names = list(ctx.hamlets["hamlet"])
+    for i, name in enumerate(names):
+        report(progress, (i + 1) / (len(names) + 1), name)
+        fig, rest, _ = _map_page(ctx, name, fs)
+        yield fig, name
+        total = len(rest) + FIRST_PAGE_ROWS[_orientation_of(fig)]
+        start = FIRST_PAGE_ROWS[_orientation_of(fig)] + 1
+        while rest:
+            chunk, rest = rest[:CONTINUATION_ROWS], rest[CONTINUATION_ROWS:]
+            yield _continuation_page(ctx, name, chunk, start, fs, total), f"{name}_tiep"
+            start += len(chunk)
+
+
+def _current_run() -> str | None:
+    from ._io import CURRENT_RUN
+
+    return CURRENT_RUN.get()
+
+
+_RC = {
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "font.family": "DejaVu Sans",
+    "hatch.linewidth": 0.35,
+    "hatch.color": "#444444",
+    "axes.unicode_minus": False,
+}
+
+
+def _write_pages(pages, outdir: Path, stem: str, *, png: bool, dpi: int, run_id=None):
+    """Save the pages (figures) into one PDF, written atomically, and PNGs when asked.
+
+    Returns (the PDF's path, the PNGs' paths, the page count); the PNGs written are
+    removed again when a page fails or the user cancels.
+    """
+    import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
+    pdf_path = outdir / f"{stem}.pdf"
+    pngs: list[Path] = []
+    info = {"Title": stem, "Creator": "ntmgis"}
+    if run_id:  # the run that made the result: the same id as its run_metadata
+        info.update(Subject=f"ntmgis run {run_id}", Keywords=str(run_id))
     page_no = 0
-
-    def emit(pdf, fig, label):
-        nonlocal page_no
-        page_no += 1
-        pdf.savefig(fig)
-        if png:
-            path = outdir / f"{stem}_{page_no:02d}_{_slug(label)}.png"
-            fig.savefig(path, dpi=dpi)
-            pngs.append(path)
-
-    fs = 7.0
     try:
         with (
             atomic_path(pdf_path) as tmp_path,
-            matplotlib.rc_context(rc),
-            PdfPages(tmp_path, metadata={"Title": stem, "Creator": "ntmgis"}) as pdf,
+            matplotlib.rc_context(_RC),
+            PdfPages(tmp_path, metadata=info) as pdf,
         ):
-            fig, _, _ = _map_page(ctx, None, fs)
-            emit(pdf, fig, "toan_xa")
-            for i, name in enumerate(names):
-                report(progress, (i + 1) / (len(names) + 1), name)
-                fig, rest, _ = _map_page(ctx, name, fs)
-                emit(pdf, fig, name)
-                total = len(rest) + FIRST_PAGE_ROWS[_orientation_of(fig)]
-                start = FIRST_PAGE_ROWS[_orientation_of(fig)] + 1
-                while rest:
-                    chunk, rest = rest[:CONTINUATION_ROWS], rest[CONTINUATION_ROWS:]
-                    emit(
-                        pdf, _continuation_page(ctx, name, chunk, start, fs, total), f"{name}_tiep"
-                    )
-                    start += len(chunk)
+            for fig, label in pages:
+                page_no += 1
+                pdf.savefig(fig)
+                if png:
+                    path = outdir / f"{stem}_{page_no:02d}_{_slug(label)}.png"
+                    fig.savefig(path, dpi=dpi)
+                    pngs.append(path)
     except BaseException:
         for path in pngs:
             path.unlink(missing_ok=True)
         raise
-    report(progress, 1.0, f"{page_no} trang")
-    return [pdf_path, *pngs]
+    return pdf_path, pngs, page_no
 
 
 def _orientation_of(fig) -> str:
