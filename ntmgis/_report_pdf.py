@@ -271,7 +271,9 @@ def _numbered_canvas(page):
     return Numbered
 
 
-def write_pdf(sheets: list, path, *, form, title: str, subtitle: str = "") -> Path:
+def write_pdf(
+    sheets: list, path, *, form, title: str, subtitle: str = "", run_id: str | None = None
+) -> Path:
     """Write the report's tables as one PDF in the administrative form.
 
     Parameters
@@ -289,6 +291,9 @@ def write_pdf(sheets: list, path, *, form, title: str, subtitle: str = "") -> Pa
         The line under "BÁO CÁO".
     subtitle : str, optional
         A line under each appendix's title.
+    run_id : str, optional
+        The run that made the result (its ``run_metadata``): the PDF's /Subject
+        ("ntmgis run <id>") and /Keywords (the id); default the run being written.
 
     Returns
     -------
@@ -298,9 +303,11 @@ def write_pdf(sheets: list, path, *, form, title: str, subtitle: str = "") -> Pa
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
 
-    from ._io import atomic_path
+    from ._io import CURRENT_RUN, atomic_path
 
     _register_fonts()
+    run_id = run_id or CURRENT_RUN.get()
+    info = {"subject": f"ntmgis run {run_id}", "keywords": str(run_id)} if run_id else {}
     page = landscape(A4)
     margins = dict(leftMargin=20 * mm, rightMargin=12 * mm, topMargin=14 * mm,
                    bottomMargin=16 * mm)  # fmt: skip
@@ -309,7 +316,8 @@ def write_pdf(sheets: list, path, *, form, title: str, subtitle: str = "") -> Pa
     path = Path(path)
     with atomic_path(path) as tmp:
         doc = SimpleDocTemplate(str(tmp), pagesize=page, title=title,
-                                author=form.issuing_body, **margins)  # fmt: skip
+                                author=form.issuing_body, creator="ntmgis", **info,
+                                **margins)  # fmt: skip
         doc.build(story, canvasmaker=_numbered_canvas(page))
     logger.info("wrote %s", path)
     return path

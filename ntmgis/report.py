@@ -17,6 +17,7 @@ an apostrophe, as OWASP recommends.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,8 @@ from .progress import (
     read_result,
 )
 from .text import clean_text
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "SHEETS",
@@ -82,6 +85,14 @@ SHEETS = {
         "PHIẾU KHẢO SÁT, PHÂN LOẠI VƯỜN HỘ (BƯỚC 2)",
     ),
 }
+# the summary's line on the transitions between campaigns (its appendix printed when any)
+TRANSITIONS_LINE = "Thửa biến động giữa hai đợt khảo sát"
+NO_BASELINE_NOTE = (
+    "Chưa có đợt khảo sát trước để so sánh (đây là đợt đầu kỳ): báo cáo không kèm phụ lục biến động"
+)
+NO_TRANSITIONS_NOTE = (
+    "Không có thửa nào thay đổi giữa hai đợt khảo sát: báo cáo không kèm phụ lục biến động"
+)
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
 _SHORT = {key: target.short_vi for key, target in TARGETS.items()}
 
@@ -303,7 +314,7 @@ def _transition_table(comparison: pd.DataFrame | None, order: list) -> pd.DataFr
     return _numbered(table, order)
 
 
-def _summary_table(progress, parcels, visits, comparison, commune) -> pd.DataFrame:
+def _summary_table(progress, parcels, visits, comparison, commune, transitions=None):
     rows: list[tuple[str, object, str, str]] = []
 
     def add(what, value, unit="", note=""):
@@ -354,6 +365,7 @@ def _summary_table(progress, parcels, visits, comparison, commune) -> pd.DataFra
         add(f"Số thôn {label(s, 'status').lower()}", len(names), "thôn", ", ".join(names))
     add("Thửa cần kiểm tra thực địa", len(visits), "thửa")
     add("Hộ cần kiểm tra thực địa", int(visits["Mã hộ"].dropna().nunique()), "hộ")
+    _add_transitions(add, comparison, transitions)
     counted = progress.attrs.get("renovations", "confirmed")
     add(
         "Cách tính vườn hoang hóa đưa vào sử dụng",
@@ -366,6 +378,15 @@ def _summary_table(progress, parcels, visits, comparison, commune) -> pd.DataFra
     table = pd.DataFrame(rows, columns=["Nội dung", "Giá trị", "Đơn vị", "Ghi chú"], dtype=object)
     table.insert(0, "STT", range(1, len(table) + 1))
     return table
+
+
+def _add_transitions(add, comparison, transitions) -> None:
+    """The summary's line on the transitions: how many parcels, or why there is no appendix."""
+    if comparison is None:
+        add(TRANSITIONS_LINE, None, "", NO_BASELINE_NOTE)
+        return
+    count = 0 if transitions is None else len(transitions)
+    add(TRANSITIONS_LINE, count, "thửa", "" if count else NO_TRANSITIONS_NOTE)
 
 
 def report_tables(progress_table, result, *, baseline=None, comparison=None, commune=None):
@@ -416,11 +437,14 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
     else:
         order = []
     visits = _visit_table(parcels, comparison, order)
+    transitions = _transition_table(comparison, order)
     tables = {
-        "summary": _summary_table(progress_table, parcels, visits, comparison, commune),
+        "summary": _summary_table(
+            progress_table, parcels, visits, comparison, commune, transitions
+        ),  # fmt: skip
         "ranking": _ranking_table(progress_table),
         "visits": visits,
-        "transitions": _transition_table(comparison, order),
+        "transitions": transitions,
         "hamlets": _hamlet_table(progress_table),
     }
     tables.update(_plan_tables(progress_table, parcels, result, baseline))
@@ -695,6 +719,7 @@ def write_workbook(
     form=None,
     title: str | None = None,
     finish=None,
+    run_id: str | None = None,
 ) -> Path:
     """Write report tables to one XLSX workbook an office can print, sign and file.
 
@@ -727,6 +752,9 @@ def write_workbook(
     finish : callable, optional
         ``finish(workbook)`` runs on the openpyxl workbook before it is saved (e.g. the
         survey form's drop-down lists and signature block).
+    run_id : str, optional
+        The run that made the tables: the workbook's ``identifier`` property (default
+        the run being written, :data:`ntmgis._io.CURRENT_RUN`).
 
     Returns
     -------
@@ -753,7 +781,7 @@ def write_workbook(
         _write_sheet(w, laid, form, title=title, subtitle=subtitle, appendix=appendix)
     if finish is not None:
         finish(book)
-    return save_workbook(book, path)
+    return save_workbook(book, path, run_id=run_id)
 
 
 @dataclass
@@ -834,10 +862,6 @@ def _write_sheet(w, laid: _SheetLayout, form, *, title, subtitle, appendix: int)
     else:
         row = _appendix_heading(w, sheet, laid, form, appendix, last)
     note = subtitle
-    if laid.key == "transitions" and not laid.values:
-        note = (subtitle + " — " if subtitle else "") + (
-            "chưa có đợt khảo sát trước để so sánh (chạy lại với --baseline)"
-        )
     if note:  # holds the commune's name: user data, escaped like any cell
         w.line(sheet, row, 1, last, note, font=w.s["italic"],
                align="center" if laid.fits else "left")  # fmt: skip
@@ -997,9 +1021,6 @@ def _laid_out(tables: dict) -> list[dict]:
         headers = [str(c) for c in table.columns]
         values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
         formats = _formats(table, values)
-        note = ""
-        if key == "transitions" and table.empty:
-            note = "Chưa có đợt khảo sát trước để so sánh (chạy lại với --baseline)"
         sheets.append({
             "key": key,
             "title": SHEETS.get(key, (key, key, str(key)))[2],
@@ -1009,7 +1030,7 @@ def _laid_out(tables: dict) -> list[dict]:
             "numeric": [[f is not None for f in fmt] for fmt in formats],
             "caps": [_WIDE_TEXT.get(h.split(": ")[-1], _MAX_TEXT_WIDTH) for h in headers],
             "keys": _key_columns(key, headers),
-            "note": note,
+            "note": "",
         })  # fmt: skip
     return sheets
 
@@ -1093,13 +1114,22 @@ def write_report(
     commune = str(name.iloc[0]) if len(name) else commune
     if not isinstance(form, DocumentForm):
         form = DocumentForm.from_config(form, commune=commune)
-    title = form.title or _report_title(result, baseline is not None or comparison is not None)
+    meta = _metadata(result)
+    title = form.title or _report_title(meta, baseline is not None or comparison is not None)
     subtitle = str(commune or "")
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
+    # no transitions, no appendix: the summary says why (its line on the transitions)
+    printed = {k: t for k, t in tables.items() if not (k == "transitions" and t.empty)}
+    run_id = str(meta.get("run_id") or "") or None
     written = {
         "xlsx": write_workbook(
-            tables, out / f"{stem}.xlsx", subtitle=subtitle, form=form, title=title
+            printed,
+            out / f"{stem}.xlsx",
+            subtitle=subtitle,
+            form=form,
+            title=title,
+            run_id=run_id,
         )  # fmt: skip
     }
     if pdf:
@@ -1115,21 +1145,27 @@ def write_report(
         else:
             from ._report_pdf import write_pdf
 
-            written["pdf"] = write_pdf(_laid_out(tables), out / f"{stem}.pdf", form=form,
-                                       title=title, subtitle=subtitle)  # fmt: skip
+            written["pdf"] = write_pdf(_laid_out(printed), out / f"{stem}.pdf", form=form,
+                                       title=title, subtitle=subtitle, run_id=run_id)  # fmt: skip
     for key, table in tables.items():
         written[key] = _write_csv(table, out / f"{stem}_{SHEETS[key][1]}.csv")
     return written
 
 
-def _report_title(result, followup: bool) -> str:
-    """The report's title: Kết quả cải tạo vườn hộ ... năm 2022."""
+def _metadata(result) -> dict:
+    """The result's ``run_metadata`` (year, run id), or nothing when it has none."""
     from .result import as_result
 
     try:
-        year = str(as_result(result).metadata.get("year") or "").strip() or None
-    except Exception:  # a year in the title is a nicety: never fail the report for it
-        year = None
+        return dict(as_result(result).metadata or {})
+    except Exception:  # the title's year and the run id are niceties: never fail for them
+        logger.debug("no run metadata in %r", result, exc_info=True)
+        return {}
+
+
+def _report_title(meta: dict, followup: bool) -> str:
+    """The report's title: Kết quả cải tạo vườn hộ ... năm 2022."""
+    year = str(meta.get("year") or "").strip() or None
     what = "Kết quả cải tạo vườn hộ và tiến độ thực hiện chỉ tiêu các thôn"
     if followup:
         what = "Kết quả theo dõi cải tạo vườn hộ và tiến độ thực hiện chỉ tiêu các thôn"
