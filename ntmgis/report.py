@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from ._io import escape_text, save_workbook, set_cell, write_csv
 from .progress import (
     FLAGS,
@@ -37,6 +38,19 @@ from .progress import (
 from .text import clean_text
 
 logger = logging.getLogger(__name__)
+
+i18n.register(
+    "warning.report.pdf_missing",
+    vi="Không ghi được tệp PDF của báo cáo '{path}' vì máy chưa cài gói reportlab (cài lại "
+    "ntmgis để có gói này); bảng tính và các tệp CSV đã được ghi.",
+    en="The report's PDF '{path}' was not written: reportlab is not installed (reinstall "
+    "ntmgis to get it); the workbook and CSVs were.",
+)
+
+
+def _msg(key: str, **fields) -> str:
+    return i18n.message(key, **fields)
+
 
 __all__ = [
     "SHEETS",
@@ -1139,9 +1153,8 @@ def write_report(
             from .errors import OutputWarning, warn
 
             target = out / f"{stem}.pdf"
-            warn(f"The report's PDF '{target}' was not written: reportlab is not installed "
-                 "(pip install reportlab); the workbook and CSVs were.",
-                 OutputWarning, where=str(target), what="report_pdf_missing")  # fmt: skip
+            warn(_msg("warning.report.pdf_missing", path=target), OutputWarning,
+                 where=str(target), what="warning.report.pdf_missing")  # fmt: skip
         else:
             from ._report_pdf import write_pdf
 

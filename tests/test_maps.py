@@ -280,7 +280,7 @@ def test_bad_options_and_missing_columns(layers_dir, tmp_path):
         maps.render_maps(parcels, tmp_path, by="colour")
     with pytest.raises(InputError, match="'B5'"):
         maps.render_maps(parcels, tmp_path, paper="B5")
-    with pytest.raises(SchemaError, match="Column 'agreement'"):
+    with pytest.raises(SchemaError, match="'agreement'"):
         maps.render_maps(parcels.drop(columns="agreement"), tmp_path, by="agreement")
     assert not list(tmp_path.glob("*.pdf*"))
 
@@ -505,3 +505,29 @@ def test_cli_plan_maps(tmp_path):
     with pdfplumber.open(pdf) as doc:
         assert len(doc.pages) == 2
         assert _owners_in_order(doc.pages[0].extract_text()) == [1, 2, 3, 4, 5]
+
+
+def test_messages_are_vietnamese_first(layers_dir, tmp_path):
+    """The default language is Vietnamese: the user reads the catalogue's vi sentence."""
+    import unicodedata
+
+    from ntmgis import i18n
+
+    i18n.set_language("vi")
+    try:
+        parcels = contract_parcels(layers_dir).head(5)
+        with pytest.raises(InputError) as info:
+            maps.render_maps(parcels, tmp_path, by="colour")
+        assert str(info.value) == (
+            "Không có kiểu bản đồ 'colour'. Hãy chọn một trong: flag, survey, agreement, plan."
+        )
+        with pytest.raises(SchemaError, match="Thiếu cột 'agreement'"):
+            maps.render_maps(parcels.drop(columns="agreement"), tmp_path, by="agreement")
+    finally:
+        i18n.set_language(None)
+    for key in ("error.maps.no_crs", "warning.maps.unknown_hamlets", "error.progress.no_area",
+                "warning.plan.planned_parcel_missing", "warning.needs.unknown_need",
+                "error.styles.not_gpkg", "warning.palette.unknown_values",
+                "warning.report.pdf_missing"):  # fmt: skip
+        vi = i18n.CATALOGUE[key]["vi"]
+        assert vi == unicodedata.normalize("NFC", vi) and vi != i18n.CATALOGUE[key]["en"]
