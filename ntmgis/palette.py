@@ -45,8 +45,8 @@ logger = logging.getLogger(__name__)
 # what people read from this module, Vietnamese first (ntmgis.i18n's catalogue)
 _MESSAGES = {
     "error.palette.not_a_key": (
-        "'{key}' không phải là một mã của kiểu tô màu '{theme}'.",
-        "'{key}' is not a key of the palette theme '{theme}'.",
+        "'{value}' không phải là một mã của kiểu tô màu '{theme}'.",
+        "'{value}' is not a key of the palette theme '{theme}'.",
     ),
     "error.palette.unknown_theme": (
         "Không có kiểu tô màu '{name}'. Hãy chọn một trong: {choices}.",
@@ -69,7 +69,7 @@ for _key, (_vi, _en) in _MESSAGES.items():
     i18n.register(_key, _vi, _en)
 
 
-def _msg(key: str, **fields) -> str:
+def _msg(key: str, /, **fields) -> str:
     return i18n.message(key, **fields)
 
 
@@ -163,7 +163,7 @@ class Theme:
                 return category
         from .errors import SchemaError
 
-        raise SchemaError(_msg("error.palette.not_a_key", key=key, theme=self.name))
+        raise SchemaError(_msg("error.palette.not_a_key", value=key, theme=self.name))
 
     def labels(self, lang: str = "vi") -> dict[str, str]:
         """Key -> legend text in ``lang``."""

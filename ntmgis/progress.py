@@ -189,7 +189,7 @@ for _key, (_vi, _en) in _MESSAGES.items():
     i18n.register(_key, _vi, _en)
 
 
-def _msg(key: str, **fields) -> str:
+def _msg(key: str, /, **fields) -> str:
     return i18n.message(key, **fields)
 
 

@@ -48,7 +48,7 @@ i18n.register(
 )
 
 
-def _msg(key: str, **fields) -> str:
+def _msg(key: str, /, **fields) -> str:
     return i18n.message(key, **fields)
 
 
