@@ -72,6 +72,12 @@ _MESSAGES = {
         "The renovation plan cannot be printed: the parcels in {source} or the plan have no "
         "parcel_id. Use the run's result GeoPackage.",
     ),
+    "error.maps.plan_empty": (
+        "Kế hoạch cải tạo của {source} không có vườn nào (không có vườn hoang hóa hay vườn "
+        "tạp): không có bản đồ kế hoạch để in.",
+        "The renovation plan of {source} holds no garden (no abandoned or mixed garden): "
+        "there is no plan map to print.",
+    ),
     "warning.maps.hamlets_no_name": (
         "Lớp ranh giới thôn không có cột tên thôn ('hamlet' hoặc 'ten_thon'): ranh giới thôn "
         "được vẽ từ các thửa đất.",
@@ -1682,6 +1688,10 @@ def _with_plan(inputs: _Inputs, plan) -> tuple[_Inputs, object]:
         from .errors import SchemaError
 
         raise SchemaError(_msg("error.maps.plan_no_parcel_id", source=inputs.source))
+    if not len(plan):
+        from .errors import InputError
+
+        raise InputError(_msg("error.maps.plan_empty", source=inputs.source))
     by_id = plan.set_index(plan["parcel_id"].astype(str))
     by_id = by_id[~by_id.index.duplicated()]
     marked = parcels.assign(

@@ -7,6 +7,11 @@ import click
 from .. import i18n
 
 i18n.register(
+    "cli.plan.empty_maps",
+    vi="Không in bản đồ kế hoạch: kế hoạch không có vườn nào cần cải tạo.",
+    en="No plan map printed: the plan holds no garden to renovate.",
+)
+i18n.register(
     "cli.plan.no_geometry_maps",
     vi="Không in được bản đồ kế hoạch: kết quả không có hình thửa đất. Hãy dùng tệp "
     "GeoPackage kết quả của lần chạy.",
@@ -89,11 +94,16 @@ def plan(result, outdir, baseline, targets, previous_plan, hamlets, codebook, ma
         from ..maps import render_maps
         from ..plan import read_plan
 
-        if "gpkg" in written:  # the plan as written: its layer read back
+        planned = read_plan(written["gpkg"]) if "gpkg" in written else None
+        if planned is not None and len(planned):  # the plan as written: its layer read back
             with progress_bar("Bản đồ kế hoạch cải tạo") as callback:
                 pages = render_maps(result, outdir, by="plan", paper=paper, progress=callback,
-                                    plan=read_plan(written["gpkg"]))  # fmt: skip
+                                    plan=planned)  # fmt: skip
             written["maps_pdf"] = pages[0]
+        elif planned is not None:
+            from ..i18n import message
+
+            click.echo(message("cli.plan.empty_maps"), err=True)
         else:
             from ..i18n import message
 
