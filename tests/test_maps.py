@@ -531,3 +531,19 @@ def test_messages_are_vietnamese_first(layers_dir, tmp_path):
                 "warning.report.pdf_missing"):  # fmt: skip
         vi = i18n.CATALOGUE[key]["vi"]
         assert vi == unicodedata.normalize("NFC", vi) and vi != i18n.CATALOGUE[key]["en"]
+
+
+def test_an_empty_plan_is_said_not_printed(tmp_path):
+    from test_plan import base
+
+    from ntmgis import i18n
+
+    tended = base()
+    tended = tended[tended["survey_class"].eq("vuon_mau")]  # nothing to renovate
+    i18n.set_language("en")
+    try:
+        with pytest.raises(InputError, match="holds no garden"):
+            maps.render_maps(tended, tmp_path, by="plan")
+    finally:
+        i18n.set_language(None)
+    assert not list(tmp_path.glob("*.pdf*"))
