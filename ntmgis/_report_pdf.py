@@ -71,49 +71,10 @@ def _pdf_widths(levels, shown, caps, size) -> list[float]:
     return widths
 
 
-def write_pdf(sheets: list, path, *, form, title: str, subtitle: str = "") -> Path:
-    """Write the report's tables as one PDF in the administrative form.
-
-    Parameters
-    ----------
-    sheets : list of dict
-        The tables as :mod:`ntmgis.report` lays them out (``title``, ``levels``: the
-        (group, sub) header of each column, ``shown``: the cell texts, ``numeric``,
-        ``caps``: the widest a column of text may be, in characters, ``keys``: how many
-        columns to repeat when the table is cut, ``note``); the first is the body.
-    path : str or os.PathLike
-        The ``.pdf`` (written atomically).
-    form : ntmgis.form.DocumentForm
-        Issuing body, number, place and date, signer, recipients.
-    title : str
-        The line under "BÁO CÁO".
-    subtitle : str, optional
-        A line under each appendix's title.
-
-    Returns
-    -------
-    pathlib.Path
-    """
-    from reportlab.lib import colors
+def _styles() -> dict:
+    """The paragraph styles of the report (DejaVu Serif, NĐ 30/2020 sizes)."""
     from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
-    from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.lib.units import mm
-    from reportlab.pdfgen import canvas as _canvas
-    from reportlab.platypus import (
-        KeepTogether,
-        PageBreak,
-        Paragraph,
-        SimpleDocTemplate,
-        Spacer,
-        Table,
-        TableStyle,
-    )
-
-    from ._io import atomic_path
-    from .form import MOTTO, NATIONAL_TITLE, ROMAN
-
-    _register_fonts()
 
     def style(name, size=_BODY, bold=False, italic=False, align=TA_LEFT, leading=None):
         font = "NtmSerif" + ("-BoldItalic" if bold and italic else "-Bold" if bold else
@@ -121,124 +82,171 @@ def write_pdf(sheets: list, path, *, form, title: str, subtitle: str = "") -> Pa
         return ParagraphStyle(name, fontName=font, fontSize=size, alignment=align,
                               leading=leading or size * 1.25)  # fmt: skip
 
-    s_cell = style("cell")
-    s_num = style("num", align=TA_RIGHT)
-    s_head = style("head", bold=True, align=TA_CENTER)
-    s_h = style("h", 11, bold=True, align=TA_CENTER)
-    s_hp = style("hp", 11, align=TA_CENTER)
-    s_hi = style("hi", 11, italic=True, align=TA_CENTER)
-    s_title = style("t", 14, bold=True, align=TA_CENTER, leading=18)
-    s_left_i = style("li", 10, italic=True)
-    s_rec_h = style("rh", 10, bold=True, italic=True)
-    s_rec = style("r", _SMALL)
+    return {
+        "cell": style("cell"),
+        "num": style("num", align=TA_RIGHT),
+        "head": style("head", bold=True, align=TA_CENTER),
+        "h": style("h", 11, bold=True, align=TA_CENTER),
+        "hp": style("hp", 11, align=TA_CENTER),
+        "hi": style("hi", 11, italic=True, align=TA_CENTER),
+        "title": style("t", 14, bold=True, align=TA_CENTER, leading=18),
+        "left_i": style("li", 10, italic=True),
+        "rec_h": style("rh", 10, bold=True, italic=True),
+        "rec": style("r", _SMALL),
+        "ib": style("ib", 10, bold=True),
+    }
 
-    page = landscape(A4)
-    margins = dict(leftMargin=20 * mm, rightMargin=12 * mm, topMargin=14 * mm,
-                   bottomMargin=16 * mm)  # fmt: skip
-    frame_w = page[0] - margins["leftMargin"] - margins["rightMargin"]
-    story: list = []
 
-    def para(text, st):
-        return Paragraph(_esc(text), st)
+def _para(text, st):
+    from reportlab.platypus import Paragraph
 
-    def heading_block():
-        left = [para(form.parent_body, s_hp)] if form.parent_body else []
-        left += [para(form.issuing_body, s_h), para(form.number_line, s_hp)]
-        right = [para(NATIONAL_TITLE, s_h), para(MOTTO, s_h), para(form.place_date, s_hi)]
-        while len(left) < len(right):
-            left.insert(-1, para("", s_hp))
-        t = Table([[a, b] for a, b in zip(left, right)], colWidths=[frame_w * 0.42, frame_w * 0.58])
-        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("LINEBELOW", (1, 1), (1, 1), 0.6, colors.black)]))  # fmt: skip
-        return t
+    return Paragraph(_esc(text), st)
 
-    def data_table(sheet):
-        levels, shown, numeric = sheet["levels"], sheet["shown"], sheet["numeric"]
-        n = len(levels)
-        pts = _pdf_widths(levels, shown, sheet["caps"], _BODY)
-        keys = min(sheet["keys"], n - 1)
-        groups = [list(range(n))]
-        if sum(pts) > frame_w:
-            if sum(pts) * _SMALL / _BODY <= frame_w:
-                pts = [p * _SMALL / _BODY for p in pts]  # slightly smaller text still fits
-            else:
-                groups, current = [], list(range(keys))
-                for j in range(keys, n):
-                    if sum(pts[i] for i in current + [j]) > frame_w and len(current) > keys:
-                        groups.append(current)
-                        current = list(range(keys))
-                    current.append(j)
-                groups.append(current)
-        scale = min(1.0, frame_w / max(sum(pts[i] for i in g) for g in groups))
-        flow = []
-        for g, cols in enumerate(groups):
-            two = any(levels[i][1] for i in cols)
-            top = [para(levels[i][0], s_head) for i in cols]
-            rows = [top]
-            spans = []
-            if two:
-                rows.append([para(levels[i][1], s_head) for i in cols])
-                for c, i in enumerate(cols):
-                    if not levels[i][1]:
-                        spans.append(("SPAN", (c, 0), (c, 1)))
-                c = 0
-                while c < len(cols):
-                    group, sub = levels[cols[c]]
-                    k = c
-                    while sub and k + 1 < len(cols) and levels[cols[k + 1]] [0] == group and \
-                            levels[cols[k + 1]][1]:  # fmt: skip
-                        k += 1
-                    if k > c:
-                        spans.append(("SPAN", (c, 0), (k, 0)))
-                    c = k + 1
-            for r, row in enumerate(shown):
-                rows.append([para(row[i], s_num if numeric[r][i] else s_cell) for i in cols])
-            if not shown:
-                rows.append([para("(không có)", s_cell)] + [para("", s_cell)] * (len(cols) - 1))
-            t = Table(rows, colWidths=[pts[i] * scale for i in cols], repeatRows=2 if two else 1,
-                      hAlign="LEFT")  # fmt: skip
-            t.setStyle(TableStyle([
-                ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
-                ("BACKGROUND", (0, 0), (-1, 1 if two else 0), colors.HexColor("#D9EAD3")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("VALIGN", (0, 0), (-1, 1 if two else 0), "MIDDLE"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
-                *spans,
-            ]))  # fmt: skip
-            if g:
-                flow.append(Spacer(1, 4 * mm))
-                flow.append(para(f"(tiếp theo: cột {g + 1}/{len(groups)})", s_left_i))
-            flow.append(t)
-        return flow
 
-    def signer_block():
-        left = [para("Nơi nhận:", s_rec_h)] + [para(x, s_rec) for x in form.recipient_lines]
-        right = [para(x, s_h) for x in form.signer_lines]
-        right += [Spacer(1, 18 * mm), para(form.signer_name or "", s_h)]
-        t = Table([[left, right]], colWidths=[frame_w * 0.45, frame_w * 0.55])
-        t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-        return KeepTogether([Spacer(1, 5 * mm), t])
+def _heading_block(form, st: dict, frame_w: float):
+    """Issuing body and number left, national title, motto, place and date right."""
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
 
+    from .form import MOTTO, NATIONAL_TITLE
+
+    left = [_para(form.parent_body, st["hp"])] if form.parent_body else []
+    left += [_para(form.issuing_body, st["h"]), _para(form.number_line, st["hp"])]
+    right = [_para(NATIONAL_TITLE, st["h"]), _para(MOTTO, st["h"]),
+             _para(form.place_date, st["hi"])]  # fmt: skip
+    while len(left) < len(right):
+        left.insert(-1, _para("", st["hp"]))
+    t = Table([[a, b] for a, b in zip(left, right)], colWidths=[frame_w * 0.42, frame_w * 0.58])
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                           ("LINEBELOW", (1, 1), (1, 1), 0.6, colors.black)]))  # fmt: skip
+    return t
+
+
+def _column_groups(sheet: dict, frame_w: float) -> tuple[list[float], list[list[int]]]:
+    """Column widths (pt) and the column groups a table too wide for the page is cut into."""
+    levels = sheet["levels"]
+    n = len(levels)
+    pts = _pdf_widths(levels, sheet["shown"], sheet["caps"], _BODY)
+    keys = min(sheet["keys"], n - 1)
+    groups = [list(range(n))]
+    if sum(pts) > frame_w:
+        if sum(pts) * _SMALL / _BODY <= frame_w:
+            pts = [p * _SMALL / _BODY for p in pts]  # slightly smaller text still fits
+        else:
+            groups, current = [], list(range(keys))
+            for j in range(keys, n):
+                if sum(pts[i] for i in current + [j]) > frame_w and len(current) > keys:
+                    groups.append(current)
+                    current = list(range(keys))
+                current.append(j)
+            groups.append(current)
+    return pts, groups
+
+
+def _header_spans(levels, cols) -> list:
+    """SPAN commands of a two-row header: single columns down, groups across."""
+    spans = []
+    for c, i in enumerate(cols):
+        if not levels[i][1]:
+            spans.append(("SPAN", (c, 0), (c, 1)))
+    c = 0
+    while c < len(cols):
+        group, sub = levels[cols[c]]
+        k = c
+        while sub and k + 1 < len(cols) and levels[cols[k + 1]] [0] == group and \
+                levels[cols[k + 1]][1]:  # fmt: skip
+            k += 1
+        if k > c:
+            spans.append(("SPAN", (c, 0), (k, 0)))
+        c = k + 1
+    return spans
+
+
+def _data_table(sheet: dict, st: dict, frame_w: float) -> list:
+    """A table's flowables: one Table per column group, header repeated on every page."""
+    from reportlab.lib import colors
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Spacer, Table, TableStyle
+
+    levels, shown, numeric = sheet["levels"], sheet["shown"], sheet["numeric"]
+    pts, groups = _column_groups(sheet, frame_w)
+    scale = min(1.0, frame_w / max(sum(pts[i] for i in g) for g in groups))
+    flow = []
+    for g, cols in enumerate(groups):
+        two = any(levels[i][1] for i in cols)
+        rows = [[_para(levels[i][0], st["head"]) for i in cols]]
+        spans = []
+        if two:
+            rows.append([_para(levels[i][1], st["head"]) for i in cols])
+            spans = _header_spans(levels, cols)
+        for r, row in enumerate(shown):
+            rows.append([_para(row[i], st["num"] if numeric[r][i] else st["cell"]) for i in cols])
+        if not shown:
+            rows.append([_para("(không có)", st["cell"])]
+                        + [_para("", st["cell"])] * (len(cols) - 1))  # fmt: skip
+        t = Table(rows, colWidths=[pts[i] * scale for i in cols], repeatRows=2 if two else 1,
+                  hAlign="LEFT")  # fmt: skip
+        t.setStyle(TableStyle([
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+            ("BACKGROUND", (0, 0), (-1, 1 if two else 0), colors.HexColor("#D9EAD3")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("VALIGN", (0, 0), (-1, 1 if two else 0), "MIDDLE"),
+            ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
+            *spans,
+        ]))  # fmt: skip
+        if g:
+            flow.append(Spacer(1, 4 * mm))
+            flow.append(_para(f"(tiếp theo: cột {g + 1}/{len(groups)})", st["left_i"]))
+        flow.append(t)
+    return flow
+
+
+def _signer_block(form, st: dict, frame_w: float):
+    """The "Nơi nhận" list on the left, the signer on the right, kept together."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
+
+    left = [_para("Nơi nhận:", st["rec_h"])] + [_para(x, st["rec"]) for x in form.recipient_lines]
+    right = [_para(x, st["h"]) for x in form.signer_lines]
+    right += [Spacer(1, 18 * mm), _para(form.signer_name or "", st["h"])]
+    t = Table([[left, right]], colWidths=[frame_w * 0.45, frame_w * 0.55])
+    t.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return KeepTogether([Spacer(1, 5 * mm), t])
+
+
+def _story(sheets: list, form, title: str, subtitle: str, frame_w: float) -> list:
+    """The body (heading, BÁO CÁO, first table, signer) and one appendix per other table."""
+    from reportlab.lib.units import mm
+    from reportlab.platypus import PageBreak, Spacer
+
+    from .form import ROMAN
+
+    st = _styles()
     items = list(sheets)
-    story.append(heading_block())
-    story.append(Spacer(1, 6 * mm))
-    story.append(para("BÁO CÁO", s_title))
-    story.append(para(title, s_h))
-    story.append(Spacer(1, 5 * mm))
+    story: list = [_heading_block(form, st, frame_w), Spacer(1, 6 * mm),
+                   _para("BÁO CÁO", st["title"]), _para(title, st["h"]),
+                   Spacer(1, 5 * mm)]  # fmt: skip
     if items:
-        story += data_table(items[0])
-    story.append(signer_block())
+        story += _data_table(items[0], st, frame_w)
+    story.append(_signer_block(form, st, frame_w))
     for n, sheet in enumerate(items[1:]):
         story.append(PageBreak())
-        story.append(para(form.issuing_body, style("ib", 10, bold=True)))
-        story.append(para(f"Phụ lục {ROMAN[n % len(ROMAN)]}", s_h))
-        story.append(para(sheet["title"], s_h))
-        story.append(para(form.appendix_reference, s_hi))
+        story.append(_para(form.issuing_body, st["ib"]))
+        story.append(_para(f"Phụ lục {ROMAN[n % len(ROMAN)]}", st["h"]))
+        story.append(_para(sheet["title"], st["h"]))
+        story.append(_para(form.appendix_reference, st["hi"]))
         if sheet.get("note") or subtitle:
-            story.append(para(sheet.get("note") or subtitle, s_hi))
+            story.append(_para(sheet.get("note") or subtitle, st["hi"]))
         story.append(Spacer(1, 4 * mm))
-        story += data_table(sheet)
+        story += _data_table(sheet, st, frame_w)
+    return story
+
+
+def _numbered_canvas(page):
+    """A reportlab canvas class that prints "Trang x/y" once the page count is known."""
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas as _canvas
 
     class Numbered(_canvas.Canvas):
         """Two passes: "Trang x/y" once the page count is known."""
@@ -260,10 +268,56 @@ def write_pdf(sheets: list, path, *, form, title: str, subtitle: str = "") -> Pa
                 super().showPage()
             super().save()
 
+    return Numbered
+
+
+def write_pdf(
+    sheets: list, path, *, form, title: str, subtitle: str = "", run_id: str | None = None
+) -> Path:
+    """Write the report's tables as one PDF in the administrative form.
+
+    Parameters
+    ----------
+    sheets : list of dict
+        The tables as :mod:`ntmgis.report` lays them out (``title``, ``levels``: the
+        (group, sub) header of each column, ``shown``: the cell texts, ``numeric``,
+        ``caps``: the widest a column of text may be, in characters, ``keys``: how many
+        columns to repeat when the table is cut, ``note``); the first is the body.
+    path : str or os.PathLike
+        The ``.pdf`` (written atomically).
+    form : ntmgis.form.DocumentForm
+        Issuing body, number, place and date, signer, recipients.
+    title : str
+        The line under "BÁO CÁO".
+    subtitle : str, optional
+        A line under each appendix's title.
+    run_id : str, optional
+        The run that made the result (its ``run_metadata``): the PDF's /Subject
+        ("ntmgis run <id>") and /Keywords (the id); default the run being written.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.units import mm
+    from reportlab.platypus import SimpleDocTemplate
+
+    from ._io import CURRENT_RUN, atomic_path
+
+    _register_fonts()
+    run_id = run_id or CURRENT_RUN.get()
+    info = {"subject": f"ntmgis run {run_id}", "keywords": str(run_id)} if run_id else {}
+    page = landscape(A4)
+    margins = dict(leftMargin=20 * mm, rightMargin=12 * mm, topMargin=14 * mm,
+                   bottomMargin=16 * mm)  # fmt: skip
+    frame_w = page[0] - margins["leftMargin"] - margins["rightMargin"]
+    story = _story(sheets, form, title, subtitle, frame_w)
     path = Path(path)
     with atomic_path(path) as tmp:
         doc = SimpleDocTemplate(str(tmp), pagesize=page, title=title,
-                                author=form.issuing_body, **margins)  # fmt: skip
-        doc.build(story, canvasmaker=Numbered)
+                                author=form.issuing_body, creator="ntmgis", **info,
+                                **margins)  # fmt: skip
+        doc.build(story, canvasmaker=_numbered_canvas(page))
     logger.info("wrote %s", path)
     return path

@@ -18,20 +18,93 @@ table: a hamlet whose visit list has ``n`` rows needs
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import i18n
 from . import palette as _palette
 from ._io import atomic_path
 from ._progress import ProgressCallback, report
 from .places import hamlet_title
 from .registry import hamlet_name_column
 
+logger = logging.getLogger(__name__)
+
+# what people read from the maps, Vietnamese first (ntmgis.i18n's catalogue)
+_MESSAGES = {
+    "error.maps.unknown_theme": (
+        "Không có kiểu bản đồ '{by}'. Hãy chọn một trong: {choices}.",
+        "Unknown map theme '{by}'. Choose one of: {choices}.",
+    ),
+    "error.maps.unknown_paper": (
+        "Không có khổ giấy '{paper}'. Hãy chọn A4 hoặc A3.",
+        "Unknown paper '{paper}'. Choose A4 or A3.",
+    ),
+    "error.maps.no_parcels": (
+        "Không có thửa đất nào để vẽ bản đồ trong {source}: hãy chọn tệp GeoPackage kết quả "
+        "của lần chạy (có lớp 'parcels').",
+        "No parcels to map in {source}: choose the run's result GeoPackage (with a "
+        "'parcels' layer).",
+    ),
+    "error.maps.no_column": (
+        "Lớp thửa đất trong {source} không có cột '{name}' (hoặc {aliases}); các cột hiện có: "
+        "{columns}. Hãy vẽ bản đồ từ tệp GeoPackage kết quả của lần chạy.",
+        "The parcels in {source} have no '{name}' column (nor {aliases}); columns there: "
+        "{columns}. Map the run's result GeoPackage.",
+    ),
+    "error.maps.no_crs": (
+        "Lớp thửa đất trong {source} không có hệ tọa độ; bản đồ cần đơn vị mét. Hãy gán hệ "
+        "tọa độ cho lớp (ví dụ VN-2000 của tỉnh) rồi chạy lại.",
+        "The parcels in {source} have no CRS; maps need metres. Set the layer's CRS (e.g. "
+        "the province's VN-2000) and run again.",
+    ),
+    "error.maps.status_columns": (
+        "Bảng tiến độ các thôn cần có cột 'hamlet' (tên thôn) và 'status' (đánh giá); bảng "
+        "hiện có các cột: {columns}.",
+        "The hamlet progress table needs columns 'hamlet' and 'status'; it has: {columns}.",
+    ),
+    "error.maps.plan_no_parcel_id": (
+        "Không in được kế hoạch cải tạo: thửa đất trong {source} hoặc bảng kế hoạch không có "
+        "mã thửa (parcel_id). Hãy dùng tệp GeoPackage kết quả của lần chạy.",
+        "The renovation plan cannot be printed: the parcels in {source} or the plan have no "
+        "parcel_id. Use the run's result GeoPackage.",
+    ),
+    "error.maps.plan_empty": (
+        "Kế hoạch cải tạo của {source} không có vườn nào (không có vườn hoang hóa hay vườn "
+        "tạp): không có bản đồ kế hoạch để in.",
+        "The renovation plan of {source} holds no garden (no abandoned or mixed garden): "
+        "there is no plan map to print.",
+    ),
+    "warning.maps.hamlets_no_name": (
+        "Lớp ranh giới thôn không có cột tên thôn ('hamlet' hoặc 'ten_thon'): ranh giới thôn "
+        "được vẽ từ các thửa đất.",
+        "The hamlets layer has no 'hamlet' (or 'ten_thon') column; hamlet boundaries are "
+        "drawn from the parcels instead.",
+    ),
+    "warning.maps.unknown_hamlets": (
+        "{count} thửa đất ghi tên thôn không có trong lớp ranh giới thôn ({names}): các thửa "
+        "này chỉ có trên bản đồ toàn xã.",
+        "{count} parcel(s) name hamlets that are not in the hamlets layer ({names}); they "
+        "appear on the commune overview only.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    i18n.register(_key, _vi, _en)
+
+
+def _msg(key: str, /, **fields) -> str:
+    return i18n.message(key, **fields)
+
+
 __all__ = [
     "render_maps",
     "page_count",
+    "plan_page_count",
+    "PLAN_FIRST_ROWS",
+    "PLAN_CONTINUATION_ROWS",
     "map_title",
     "nice_scale",
     "scale_bar_length",
@@ -77,9 +150,11 @@ _THEME_TITLES = {
     "flag": "BẢN ĐỒ HIỆN TRẠNG VƯỜN HỘ",
     "survey_class": "BẢN ĐỒ PHÂN LOẠI VƯỜN HỘ THEO KHẢO SÁT",
     "agreement": "BẢN ĐỒ ĐỐI CHIẾU KHẢO SÁT VÀ ẢNH VỆ TINH",
+    "plan_priority": "BẢN ĐỒ KẾ HOẠCH CẢI TẠO VƯỜN HỘ",
 }
 _BY = {"flag": "flag", "survey": "survey_class", "survey_class": "survey_class"}
 _BY["agreement"] = "agreement"
+_BY["plan"] = _BY["plan_priority"] = "plan_priority"  # the Step 4 plan, a page per hamlet
 _ALIASES = {
     "hamlet": ("hamlet", "DIADANH", "thon", "ten_thon"),
     "sheet": ("sheet", "SHBANDO"),
@@ -255,10 +330,7 @@ def _load(result, hamlets, metadata) -> _Inputs:
     hamlets = res.hamlets if hamlets is None else hamlets
     metadata = res.metadata if metadata is None else metadata
     if not isinstance(parcels, gpd.GeoDataFrame):
-        raise InputError(
-            f"No parcels to map in {source}: give a result GeoPackage with a 'parcels' layer, "
-            f"a parcels GeoDataFrame, or a dict with 'parcels'."
-        )
+        raise InputError(_msg("error.maps.no_parcels", source=source))
     if isinstance(hamlets, (str, os.PathLike)):
         hamlets = read_vector(hamlets, layer="hamlets", what="hamlets")
     meta: dict = {}
@@ -271,18 +343,16 @@ def _load(result, hamlets, metadata) -> _Inputs:
     return _Inputs(parcels, hamlets, meta, None, source)
 
 
-def _column(frame, name: str, *, required: bool = True):
+def _column(frame, name: str, *, required: bool = True, source: str = "(in memory)"):
     from .errors import SchemaError
 
     for alias in _ALIASES.get(name, (name,)):
         if alias in frame.columns:
             return frame[alias]
     if required:
-        raise SchemaError(
-            f"Parcels have no '{name}' column (nor {', '.join(_ALIASES.get(name, ()))}); "
-            f"columns there: {', '.join(map(str, frame.columns))}. Map the result GeoPackage "
-            f"of `ntmgis run`."
-        )
+        raise SchemaError(_msg("error.maps.no_column", source=source, name=name,
+                               aliases=", ".join(_ALIASES.get(name, ())),
+                               columns=", ".join(map(str, frame.columns))))  # fmt: skip
     return None
 
 
@@ -292,21 +362,18 @@ def _prepare(inputs: _Inputs, theme: str):
     import numpy as np
     import pandas as pd
 
-    from .errors import CRSError, warn
+    from .errors import CRSError, OutputWarning, warn
 
     parcels = inputs.parcels
     if parcels.crs is None:
-        raise CRSError(
-            f"The parcels in {inputs.source} have no CRS; maps need metres. Set the CRS "
-            f"(e.g. EPSG:9209 for VN-2000 / Hà Tĩnh) and run again."
-        )
+        raise CRSError(_msg("error.maps.no_crs", source=inputs.source))
     if parcels.crs.is_geographic:
         parcels = parcels.to_crs(parcels.estimate_utm_crs())
     frame = gpd.GeoDataFrame(
         {
-            "hamlet": _column(parcels, "hamlet").map(_nfc).values,
-            "sheet": _column(parcels, "sheet").values,
-            "parcel_no": _column(parcels, "parcel_no").values,
+            "hamlet": _column(parcels, "hamlet", source=inputs.source).map(_nfc).values,
+            "sheet": _column(parcels, "sheet", source=inputs.source).values,
+            "parcel_no": _column(parcels, "parcel_no", source=inputs.source).values,
         },
         # polygons as they are; a collection's polygons; lines, points, None: empty
         geometry=_polygonal(parcels.geometry.values),
@@ -333,6 +400,8 @@ def _prepare(inputs: _Inputs, theme: str):
         reasons = reasons.map(lambda v: "" if pd.isna(v) else _nfc(v)).to_numpy()
         joined = frame["reason"].to_numpy() + "; " + reasons
         frame["reason"] = np.where(reasons == "", frame["reason"].to_numpy(), joined)
+    if "plan_order" in parcels.columns:  # the Step 4 plan's numbers (render_maps by="plan")
+        frame["plan_order"] = pd.to_numeric(parcels["plan_order"], errors="coerce").values
     if "flag_score" in parcels.columns:
         frame["score"] = pd.to_numeric(parcels["flag_score"], errors="coerce").values
     # a parcel without a shape is still counted and listed (the visit table), not drawn
@@ -341,10 +410,8 @@ def _prepare(inputs: _Inputs, theme: str):
     if hamlets is not None and len(hamlets):
         name_col = hamlet_name_column(hamlets)
         if name_col is None:
-            warn(
-                "The hamlets layer has no 'hamlet' (or 'ten_thon') column; hamlet boundaries "
-                "are drawn from the parcels instead."
-            )
+            warn(_msg("warning.maps.hamlets_no_name"), OutputWarning, where="hamlets",
+                 what="warning.maps.hamlets_no_name")  # fmt: skip
             hamlets = None
         else:
             h = gpd.GeoDataFrame(
@@ -367,10 +434,8 @@ def _prepare(inputs: _Inputs, theme: str):
     orphans = sorted(n for n in set(frame["hamlet"]) - set(hamlets["hamlet"]) if isinstance(n, str))
     if orphans:
         count = int(frame["hamlet"].isin(orphans).sum())
-        warn(
-            f"{count} parcel(s) name hamlets that are not in the hamlets layer "
-            f"({', '.join(orphans[:5])}); they appear on the commune overview only."
-        )
+        warn(_msg("warning.maps.unknown_hamlets", count=count, names=", ".join(orphans[:5])),
+             OutputWarning, where=inputs.source, what="warning.maps.unknown_hamlets")  # fmt: skip
     return frame, hamlets
 
 
@@ -1545,10 +1610,8 @@ def _merge_status(hamlets, status):
     if isinstance(status, pd.DataFrame):
         name_col = hamlet_name_column(status)
         if name_col is None or "status" not in status.columns:
-            raise SchemaError(
-                f"hamlet_status needs columns 'hamlet' and 'status'; it has "
-                f"{', '.join(map(str, status.columns))}."
-            )
+            raise SchemaError(_msg("error.maps.status_columns",
+                                   columns=", ".join(map(str, status.columns))))  # fmt: skip
         status = dict(zip(status[name_col], status["status"]))
     by_fold = {_fold(k): v for k, v in dict(status).items()}
     out = hamlets.copy()
@@ -1561,6 +1624,292 @@ def _slug(text: str) -> str:
     import re
 
     return re.sub(r"[^a-z0-9]+", "_", _fold(text)).strip("_") or "xa"
+
+
+# --------------------------------------------------------------------------------------
+# the renovation plan printed (Step 4): a page per hamlet with planned households
+# --------------------------------------------------------------------------------------
+
+#: Rows of the plan list on a hamlet's plan page, and on each continuation page.
+PLAN_FIRST_ROWS = 19
+PLAN_CONTINUATION_ROWS = 31
+_PLAN_PT = 8.0  # the smallest text of a plan page: list, legend, notes, numbers
+_PLAN_FS = 11.0  # map furniture (coordinates 8.8 pt, scale bar 8.25 pt)
+_PLAN_ROW_MM = 7.0  # a row of the list: two lines of 8 pt
+_PLAN_EVIDENCE = {
+    "ca_hai": "Khảo sát và ảnh vệ tinh: hoang hóa",
+    "khao_sat": "Khảo sát: hoang hóa; ảnh chưa thấy",
+    "anh": "Ảnh: hoang hóa; khảo sát ghi khác",
+    "vuon_tap": "Khảo sát: vườn tạp",
+}
+
+
+def plan_page_count(plan_rows: dict[str, int]) -> int:
+    """How many pages ``render_maps(..., by="plan")`` writes (the documented rule).
+
+    One page per hamlet with planned households (its map and the first
+    :data:`PLAN_FIRST_ROWS` of its list), then continuation pages of
+    :data:`PLAN_CONTINUATION_ROWS` rows for the rest of its list.
+
+    Parameters
+    ----------
+    plan_rows : dict
+        Hamlet name -> number of planned gardens (hamlets with none are not printed).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> plan_page_count({"Thôn A": 12, "Thôn B": 19, "Thôn C": 20, "Thôn D": 0})
+    4
+    >>> plan_page_count({"Thôn A": 19 + 31 + 1})
+    3
+    """
+    pages = 0
+    for rows in plan_rows.values():
+        if rows > 0:
+            pages += 1 + math.ceil(max(0, rows - PLAN_FIRST_ROWS) / PLAN_CONTINUATION_ROWS)
+    return pages
+
+
+def _with_plan(inputs: _Inputs, plan) -> tuple[_Inputs, object]:
+    """The parcels with their plan priority and order (the plan's rows matched by parcel)."""
+    import pandas as pd
+
+    from .plan import renovation_plan
+
+    parcels = inputs.parcels
+    plan = renovation_plan(parcels) if plan is None else plan
+    plan = pd.DataFrame(plan).drop(columns="geometry", errors="ignore").reset_index(drop=True)
+    ids = parcels["parcel_id"].astype(str) if "parcel_id" in parcels else None
+    if ids is None or "parcel_id" not in plan:
+        from .errors import SchemaError
+
+        raise SchemaError(_msg("error.maps.plan_no_parcel_id", source=inputs.source))
+    if not len(plan):
+        from .errors import InputError
+
+        raise InputError(_msg("error.maps.plan_empty", source=inputs.source))
+    by_id = plan.set_index(plan["parcel_id"].astype(str))
+    by_id = by_id[~by_id.index.duplicated()]
+    marked = parcels.assign(
+        plan_priority=ids.map(by_id["plan_priority"]).astype(object).values,
+        plan_order=ids.map(by_id["plan_order"]).values,
+    )
+    marked["plan_priority"] = marked["plan_priority"].where(marked["plan_priority"].notna(), None)
+    return _Inputs(marked, inputs.hamlets, inputs.metadata, inputs.commune, inputs.source), plan
+
+
+def _plan_layout(paper: str, orientation: str = "landscape") -> _Layout:
+    """A plan page: the map left, the list right (landscape); a continuation: the list."""
+    w, h = PAPERS[paper]
+    if orientation == "portrait":
+        w, h = h, w
+    k = w / (297.0 if orientation == "landscape" else 210.0)
+
+    def s(*box):
+        return tuple(v * k for v in box)
+
+    if orientation == "landscape":
+        return _Layout(orientation, (w, h), k, s(12, 40, 150, 146), s(12, 6, 72, 30),
+                       s(168, 40, 117, 146), s(88, 6, 74, 30), s(168, 6, 117, 30))  # fmt: skip
+    return _Layout(orientation, (w, h), k, s(12, 40, 186, 230), s(12, 6, 80, 30),
+                   s(12, 40, 186, 230), s(12, 6, 80, 30), s(96, 6, 104, 30))  # fmt: skip
+
+
+def _plan_rows(plan, name: str) -> list[dict]:
+    """The planned gardens of one hamlet (matched by folded name), in the plan's order."""
+    import pandas as pd
+
+    mine = plan[plan["hamlet"].map(lambda n: _fold(n) if isinstance(n, str) else "") == _fold(name)]
+    mine = mine.sort_values("plan_order", kind="stable")
+
+    def text(v):
+        return "" if v is None or (isinstance(v, float) and v != v) else _nfc(v)
+
+    return [
+        {
+            "order": int(r.plan_order),
+            "owner": text(r.owner),
+            "parcel": f"{text(r.sheet)}/{text(r.parcel_no)}".replace(".0/", "/"),
+            "area_m2": float(pd.to_numeric(r.area_m2, errors="coerce")),
+            "needs": text(r.needs),
+            "evidence": _PLAN_EVIDENCE.get(r.evidence, text(r.evidence)),
+            "priority": r.plan_priority,
+        }
+        for r in mine.itertuples()
+    ]
+
+
+def _plan_table(ax, rows, *, title: str | None) -> float:
+    """The plan list (TT, owner, sheet/parcel, area, needs, evidence) at 8 pt, in mm."""
+    width, top = ax.get_xlim()[1], ax.get_ylim()[1]
+    size, char_mm = _PLAN_PT, _PLAN_PT * 0.3528 * 0.56
+    fixed = [7.0, width * 0.21, 15.0, 14.0]
+    rest = width - sum(fixed)
+    cols = [*fixed, rest * 0.46, rest * 0.54]
+    heads = ["TT", "Chủ hộ", "Tờ/thửa", "DT (m²)", "Nhu cầu hỗ trợ", "Căn cứ"]
+    y = top - 1
+    if title:
+        ax.text(0, y, title, fontsize=size * 1.15, fontweight="bold", va="top")
+        y -= 6.0
+    xs = [0.0]
+    for w in cols:
+        xs.append(xs[-1] + w)
+    head_top = y
+    ax.plot([0, width], [y, y], color="black", linewidth=0.6)
+    for x, w, head in zip(xs, cols, heads):
+        ax.text(x + w / 2, y - 2.6, head, fontsize=size, fontweight="bold", ha="center",
+                va="center")  # fmt: skip
+    y -= 5.2
+    ax.plot([0, width], [y, y], color="black", linewidth=0.4)
+    for r in rows:
+        area = _fmt_int(r["area_m2"]) if r["area_m2"] == r["area_m2"] else ""
+        cells = [[str(r["order"])], _wrap(r["owner"], int(cols[1] / char_mm)), [r["parcel"]],
+                 [area], _wrap(r["needs"], int(cols[4] / char_mm)),
+                 _wrap(r["evidence"], int(cols[5] / char_mm))]  # fmt: skip
+        for j, (x, w, lines) in enumerate(zip(xs, cols, cells)):
+            left = j in (1, 4, 5)
+            ax.text(x + 0.8 if left else x + w / 2, y - _PLAN_ROW_MM / 2, "\n".join(lines),
+                    fontsize=size, ha="left" if left else "center", va="center",
+                    linespacing=1.05)  # fmt: skip
+        y -= _PLAN_ROW_MM
+        ax.plot([0, width], [y, y], color="#999999", linewidth=0.25)
+    for x in xs:
+        ax.plot([x, x], [y, head_top], color="black", linewidth=0.3, clip_on=False)
+    return y
+
+
+def _plan_legend(ax, theme, rows, counts) -> None:
+    """The plan page's legend at 8 pt: priorities with their counts, outline, numbers."""
+    from matplotlib.patches import Rectangle
+
+    y = ax.get_ylim()[1] - 1
+    ax.text(0, y, "CHÚ GIẢI", fontsize=_PLAN_PT * 1.1, fontweight="bold", va="top")
+    y -= 5.0
+    for category in theme.categories:
+        n = counts.get(category.key, 0)
+        if category.key == "khong_ke_hoach":
+            text = "Vườn khác, đất khác"
+        elif n:
+            text = f"{category.label_vi} ({_fmt_int(n)} thửa)"
+        else:
+            continue
+        ax.add_patch(Rectangle((0.5, y - 3.0), 7, 3.2, facecolor=category.color,
+                               edgecolor=_palette.EDGE, linewidth=0.4))  # fmt: skip
+        ax.text(9.5, y - 1.4, text, fontsize=_PLAN_PT, va="center")
+        y -= 4.4
+    ax.plot([0.5, 7.5], [y - 1.4, y - 1.4], color="black", linewidth=1.4)
+    ax.text(9.5, y - 1.4, "Ranh giới thôn", fontsize=_PLAN_PT, va="center")
+    y -= 4.4
+    ax.text(4, y - 1.4, "12", fontsize=_PLAN_PT, fontweight="bold", ha="center", va="center")
+    ax.text(9.5, y - 1.4, "Thứ tự trong kế hoạch", fontsize=_PLAN_PT, va="center")
+
+
+def _plan_numbers(ax, frame, fs: float) -> None:
+    """Each planned garden's number in the plan, on the garden, with a white halo."""
+    import shapely
+    from matplotlib import patheffects
+
+    points = shapely.point_on_surface(_polygonal(frame.geometry.values))
+    halo = [patheffects.withStroke(linewidth=1.6, foreground="white")]
+    for point, order in zip(points, frame["plan_order"]):
+        ax.text(point.x, point.y, str(int(order)), fontsize=fs, fontweight="bold", ha="center",
+                va="center", color="#111111", path_effects=halo, zorder=8)  # fmt: skip
+
+
+def _plan_page(ctx: _Context, name: str, rows: list[dict]):
+    """A hamlet's plan page: its map, the planned gardens numbered, the list beside it."""
+    import numpy as np
+
+    layout = _plan_layout(ctx.paper)
+    k = layout.k
+    mine, bounds = _page_bounds(ctx, name)
+    own = ctx.bounds[mine & ctx.shaped]  # the map shows the hamlet's parcels, at their scale
+    own = own[~np.isnan(own).any(axis=1)]
+    if len(own):
+        bounds = (*own[:, :2].min(axis=0), *own[:, 2:].max(axis=0))
+    scale, extent = _fit(bounds, layout)
+    counts = {}
+    for r in rows:
+        counts[r["priority"]] = counts.get(r["priority"], 0) + 1
+    title = map_title(theme="plan_priority", hamlet=name, commune=ctx.commune, year=ctx.year)
+    subtitle = (f"{ctx.theme.title()} – {_fmt_int(len(rows))} thửa vườn trong kế hoạch: "
+                f"{_fmt_int(counts.get('hoang_hoa', 0))} ưu tiên 1 (hoang hóa), "
+                f"{_fmt_int(counts.get('vuon_tap', 0))} ưu tiên 2 (vườn tạp)")  # fmt: skip
+    fig = _new_page(layout, title, subtitle, _PLAN_PT * k)
+    ax = _mm_axes(fig, layout.paper, *layout.map)
+    _setup_map(ax, extent, ctx.crs, _PLAN_FS * k)
+    frame = ctx.frame
+    x0, y0, x1, y1 = extent
+    idx = np.flatnonzero(~mine & ctx.shaped)
+    b = ctx.bounds[idx]
+    near = idx[(b[:, 2] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 1] <= y1)]
+    if len(near):
+        from matplotlib.collections import PathCollection
+
+        others = [ctx.all_paths[i] for i in near]
+        ax.add_collection(PathCollection(others, facecolors="#F2F2F2", edgecolors="#BBBBBB",
+                                         linewidths=0.1, zorder=1))  # fmt: skip
+    drawn = np.flatnonzero(mine & ctx.shaped)
+    keys = frame["key"].to_numpy()
+    _draw_parcels(ax, [ctx.all_paths[i] for i in drawn], keys[drawn].tolist(), ctx.theme,
+                  lw=0.15 / max(scale / 5000, 0.6))  # fmt: skip
+    _draw_outline(ax, paths=ctx.hamlet_paths, color="#444444", lw=0.6, ls=(0, (4, 2)), zorder=5)
+    which = np.flatnonzero((ctx.hamlets["hamlet"] == name).to_numpy())
+    _draw_outline(ax, paths=[ctx.hamlet_paths[i] for i in which], lw=1.6, zorder=6)
+    planned = frame.iloc[drawn]
+    _plan_numbers(ax, planned[planned["plan_order"].notna()], _PLAN_PT * k)
+    _scale_bar(ax, extent, scale, _PLAN_FS * k)
+    _north_arrow(ax, extent, scale, _PLAN_FS * k)
+    _plan_legend(_blank_axes(fig, layout.paper, *layout.legend), ctx.theme, rows, counts)
+    iax = _blank_axes(fig, layout.paper, *layout.info)
+    width_chars = int(layout.info[2] / (_PLAN_PT * k * 0.3528 * 0.55))
+    lines = [x for line in ctx.meta_lines for x in _wrap(line, width_chars, 2)]
+    iax.text(0, iax.get_ylim()[1], "\n".join(lines[:7]), fontsize=_PLAN_PT * k, va="top",
+             ha="left", linespacing=1.2)  # fmt: skip
+    _signature(_blank_axes(fig, layout.paper, *layout.sign), ctx.place, ctx.date, 10.0 * k,
+               ctx.signer, ctx.signer_name)  # fmt: skip
+    tax = _blank_axes(fig, layout.paper, *layout.table)
+    first = rows[:PLAN_FIRST_ROWS]
+    bottom = _plan_table(tax, first, title=f"DANH SÁCH HỘ CẢI TẠO VƯỜN ({len(rows)} thửa)")
+    if len(rows) > len(first):
+        tax.text(tax.get_xlim()[1], bottom - 1.0,
+                 f"(còn {len(rows) - len(first)} thửa: xem trang sau)", fontsize=_PLAN_PT,
+                 fontstyle="italic", ha="right", va="top")  # fmt: skip
+    return fig
+
+
+def _plan_continuation(ctx: _Context, name: str, rows: list[dict], total: int):
+    layout = _plan_layout(ctx.paper, "portrait")
+    # the portrait page is narrower: the hamlet in the title, the commune and year below
+    title = f"KẾ HOẠCH CẢI TẠO VƯỜN HỘ – {hamlet_title(name).upper()}"
+    where = map_title(theme="plan_priority", hamlet=None, commune=ctx.commune, year=ctx.year)
+    where = where.split(" – ", 1)[1].title() if " – " in where else ""
+    subtitle = f"{where} – danh sách hộ cải tạo vườn (tiếp theo, từ số {rows[0]['order']})"
+    fig = _new_page(layout, title, subtitle.strip(" –"), _PLAN_PT * layout.k)
+    tax = _blank_axes(fig, layout.paper, *layout.table)
+    _plan_table(tax, rows, title=f"DANH SÁCH HỘ CẢI TẠO VƯỜN – {name.upper()} ({total} thửa)")
+    _signature(_blank_axes(fig, layout.paper, *layout.sign), ctx.place, ctx.date,
+               10.0 * layout.k, ctx.signer, ctx.signer_name)  # fmt: skip
+    return fig
+
+
+def _plan_pages(ctx: _Context, plan, progress):
+    """The plan's pages: each hamlet with planned gardens, its list continued."""
+    names = list(ctx.hamlets["hamlet"])
+    for i, name in enumerate(names):
+        rows = _plan_rows(plan, name)
+        if not rows:
+            continue
+        report(progress, (i + 1) / (len(names) + 1), name)
+        yield _plan_page(ctx, name, rows), name
+        rest = rows[PLAN_FIRST_ROWS:]
+        while rest:
+            chunk, rest = rest[:PLAN_CONTINUATION_ROWS], rest[PLAN_CONTINUATION_ROWS:]
+            yield _plan_continuation(ctx, name, chunk, len(rows)), f"{name}_tiep"
 
 
 def render_maps(
@@ -1580,8 +1929,16 @@ def render_maps(
     dpi: int = 150,
     form=None,
     progress: ProgressCallback | None = None,
+    plan=None,
 ) -> list[Path]:
     """Print the village maps: one PDF, a commune overview and a page per hamlet.
+
+    With ``by="plan"``, the Step 4 renovation plan instead: a page per hamlet with
+    planned gardens (hamlets in the hamlet layer's order, named as the data writes
+    them), its gardens coloured by priority and numbered in the plan's order, the list
+    beside the map (order, owner, sheet/parcel, area, needs, evidence) at 8 pt or more,
+    continued on further pages past :data:`PLAN_FIRST_ROWS` rows
+    (:func:`plan_page_count`).
 
     Parameters
     ----------
@@ -1590,8 +1947,9 @@ def render_maps(
         ``run_metadata``), or its parcels as a GeoDataFrame, or a dict of those frames.
     outdir : str or os.PathLike
         Folder for the PDF (and PNGs); created when missing.
-    by : {"flag", "survey", "agreement"}
-        Theme the parcels are coloured by (colours and labels from :mod:`ntmgis.palette`).
+    by : {"flag", "survey", "agreement", "plan"}
+        Theme the parcels are coloured by (colours and labels from :mod:`ntmgis.palette`);
+        ``"plan"``: the renovation plan's pages.
     paper : {"A4", "A3"}
         Paper size; each page's orientation follows the shape of its hamlet.
     png : bool
@@ -1622,6 +1980,9 @@ def render_maps(
         its place, date and signer (authority, title, name) make the signature block.
     progress : callable, optional
         ``progress(fraction, message)``; return False to cancel.
+    plan : DataFrame, optional
+        With ``by="plan"``: the plan to print (:func:`ntmgis.plan.renovation_plan`'s
+        table or a ``renovation_plan`` layer read back); default the result's plan.
 
     Returns
     -------
@@ -1635,18 +1996,47 @@ def render_maps(
     ntmgis.errors.InputError
         For an unknown ``by`` or ``paper``.
     """
-    import matplotlib
+    key, paper = _theme_and_paper(by, paper)
+    report(progress, 0.0, "Đọc dữ liệu")
+    inputs = _load(result, hamlets, metadata)
+    if key == "plan_priority":
+        inputs, plan = _with_plan(inputs, plan)
+    ctx = _context(inputs, key, paper, hamlet_status=hamlet_status, commune=commune, year=year,
+                   place=place, date=date, form=form)  # fmt: skip
+    if key == "plan_priority":  # every other parcel white: the plan's gardens stand out
+        ctx.frame["key"] = ctx.frame["key"].replace(_palette.NON_GARDEN, "khong_ke_hoach")
+    _print_geometry(ctx)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    xa = str(ctx.commune).strip() if ctx.commune else "xa"
+    stem = f"ban_do_{_slug(xa if _fold(xa).startswith('xa') else 'Xã ' + xa)}_{key}"
+    if key == "plan_priority":
+        pages = _plan_pages(ctx, plan, progress)
+    else:
+        pages = _theme_pages(ctx, 7.0, progress)
+    run_id = inputs.metadata.get("run_id") or _current_run()
+    pdf_path, pngs, count = _write_pages(pages, outdir, stem, png=png, dpi=dpi, run_id=run_id)
+    report(progress, 1.0, f"{count} trang")
+    return [pdf_path, *pngs]
 
+
+def _theme_and_paper(by, paper) -> tuple[str, str]:
+    """The theme key of ``by`` and the paper name, or an error naming the choices."""
     from .errors import InputError
 
     key = _BY.get(str(by).lower())
     if key is None:
-        raise InputError(f"Unknown map theme --by '{by}'. Use flag, survey or agreement.")
+        raise InputError(_msg("error.maps.unknown_theme", by=by,
+                              choices="flag, survey, agreement, plan"))  # fmt: skip
     paper = str(paper).upper()
     if paper not in PAPERS:
-        raise InputError(f"Unknown paper '{paper}'. Use A4 or A3.")
-    report(progress, 0.0, "Đọc dữ liệu")
-    inputs = _load(result, hamlets, metadata)
+        raise InputError(_msg("error.maps.unknown_paper", paper=paper))
+    return key, paper
+
+
+def _context(inputs: _Inputs, key: str, paper: str, *, hamlet_status, commune, year, place,
+             date, form) -> _Context:  # fmt: skip
+    """What every page shares: theme, names, dates, signer, the parcels and hamlets."""
     frame, hamlet_frame = _prepare(inputs, key)
     if hamlet_status is not None:
         hamlet_frame = _merge_status(hamlet_frame, hamlet_status)
@@ -1666,7 +2056,7 @@ def render_maps(
             form = DocumentForm.from_config(form, commune=commune, place=place)
         place, date = form.place, form.date
         signer = {"signer": tuple(form.signer_lines), "signer_name": form.signer_name}
-    ctx = _Context(
+    return _Context(
         theme=_palette.get_theme(key),
         by=key,
         paper=paper,
@@ -1681,62 +2071,74 @@ def render_maps(
         hamlets=hamlet_frame,
         **signer,
     )
-    _print_geometry(ctx)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    xa = str(commune).strip() if commune else "xa"
-    stem = f"ban_do_{_slug(xa if _fold(xa).startswith('xa') else 'Xã ' + xa)}_{key}"
-    pdf_path = outdir / f"{stem}.pdf"
-    pngs: list[Path] = []
-    names = list(hamlet_frame["hamlet"])
-    rc = {
-        "pdf.fonttype": 42,
-        "ps.fonttype": 42,
-        "font.family": "DejaVu Sans",
-        "hatch.linewidth": 0.35,
-        "hatch.color": "#444444",
-        "axes.unicode_minus": False,
-    }
+
+
+def _theme_pages(ctx: _Context, fs: float, progress):
+    """The pages of a theme map: the overview, each hamlet, its visit list continued."""
+    fig, _, _ = _map_page(ctx, None, fs)
+    yield fig, "toan_xa"
+    names = list(ctx.hamlets["hamlet"])
+    for i, name in enumerate(names):
+        report(progress, (i + 1) / (len(names) + 1), name)
+        fig, rest, _ = _map_page(ctx, name, fs)
+        yield fig, name
+        total = len(rest) + FIRST_PAGE_ROWS[_orientation_of(fig)]
+        start = FIRST_PAGE_ROWS[_orientation_of(fig)] + 1
+        while rest:
+            chunk, rest = rest[:CONTINUATION_ROWS], rest[CONTINUATION_ROWS:]
+            yield _continuation_page(ctx, name, chunk, start, fs, total), f"{name}_tiep"
+            start += len(chunk)
+
+
+def _current_run() -> str | None:
+    from ._io import CURRENT_RUN
+
+    return CURRENT_RUN.get()
+
+
+_RC = {
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "font.family": "DejaVu Sans",
+    "hatch.linewidth": 0.35,
+    "hatch.color": "#444444",
+    "axes.unicode_minus": False,
+}
+
+
+def _write_pages(pages, outdir: Path, stem: str, *, png: bool, dpi: int, run_id=None):
+    """Save the pages (figures) into one PDF, written atomically, and PNGs when asked.
+
+    Returns (the PDF's path, the PNGs' paths, the page count); the PNGs written are
+    removed again when a page fails or the user cancels.
+    """
+    import matplotlib
     from matplotlib.backends.backend_pdf import PdfPages
 
+    pdf_path = outdir / f"{stem}.pdf"
+    pngs: list[Path] = []
+    info = {"Title": stem, "Creator": "ntmgis"}
+    if run_id:  # the run that made the result: the same id as its run_metadata
+        info.update(Subject=f"ntmgis run {run_id}", Keywords=str(run_id))
     page_no = 0
-
-    def emit(pdf, fig, label):
-        nonlocal page_no
-        page_no += 1
-        pdf.savefig(fig)
-        if png:
-            path = outdir / f"{stem}_{page_no:02d}_{_slug(label)}.png"
-            fig.savefig(path, dpi=dpi)
-            pngs.append(path)
-
-    fs = 7.0
     try:
         with (
             atomic_path(pdf_path) as tmp_path,
-            matplotlib.rc_context(rc),
-            PdfPages(tmp_path, metadata={"Title": stem, "Creator": "ntmgis"}) as pdf,
+            matplotlib.rc_context(_RC),
+            PdfPages(tmp_path, metadata=info) as pdf,
         ):
-            fig, _, _ = _map_page(ctx, None, fs)
-            emit(pdf, fig, "toan_xa")
-            for i, name in enumerate(names):
-                report(progress, (i + 1) / (len(names) + 1), name)
-                fig, rest, _ = _map_page(ctx, name, fs)
-                emit(pdf, fig, name)
-                total = len(rest) + FIRST_PAGE_ROWS[_orientation_of(fig)]
-                start = FIRST_PAGE_ROWS[_orientation_of(fig)] + 1
-                while rest:
-                    chunk, rest = rest[:CONTINUATION_ROWS], rest[CONTINUATION_ROWS:]
-                    emit(
-                        pdf, _continuation_page(ctx, name, chunk, start, fs, total), f"{name}_tiep"
-                    )
-                    start += len(chunk)
+            for fig, label in pages:
+                page_no += 1
+                pdf.savefig(fig)
+                if png:
+                    path = outdir / f"{stem}_{page_no:02d}_{_slug(label)}.png"
+                    fig.savefig(path, dpi=dpi)
+                    pngs.append(path)
     except BaseException:
         for path in pngs:
             path.unlink(missing_ok=True)
         raise
-    report(progress, 1.0, f"{page_no} trang")
-    return [pdf_path, *pngs]
+    return pdf_path, pngs, page_no
 
 
 def _orientation_of(fig) -> str:

@@ -29,6 +29,7 @@ from functools import lru_cache
 
 import pandas as pd
 
+from . import i18n
 from .errors import ConfigError
 from .text import clean_text, fold
 
@@ -44,6 +45,42 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# what people read from this module, Vietnamese first (ntmgis.i18n's catalogue)
+_MESSAGES = {
+    "error.needs.bad_toml": (
+        "Bộ mã '{where}' không đúng định dạng TOML: {detail}. Hãy sửa tệp bộ mã.",
+        "Codebook '{where}' is not valid TOML: {detail}. Correct the codebook file.",
+    ),
+    "error.needs.no_code": (
+        "Bộ mã '{where}': nhu cầu thứ {number} không có mã hoặc tên; mỗi mục [[needs]] cần "
+        "code = '...' và label = '...'.",
+        "Codebook '{where}': need {number} has no code or label; each [[needs]] needs "
+        "code = '...' and label = '...'.",
+    ),
+    "error.needs.reserved": (
+        "Bộ mã '{where}': mã nhu cầu '{code}' được dành cho 'Khác'; hãy đặt mã khác.",
+        "Codebook '{where}': the need code '{code}' is reserved (other); choose another code.",
+    ),
+    "error.needs.duplicate": (
+        "Bộ mã '{where}': có mã nhu cầu bị trùng ({codes}); mỗi mã chỉ dùng một lần.",
+        "Codebook '{where}': duplicate need codes ({codes}); use each code once.",
+    ),
+    "warning.needs.unknown_need": (
+        "{count} phần ghi nhu cầu không khớp nhu cầu nào trong bộ mã ({shown}): giữ nguyên "
+        "văn bản, tính vào '{other}'. Hãy thêm chúng làm tên gọi khác (aliases) trong mục "
+        "[[needs]] của bộ mã.",
+        "{count} needs cell part(s) match no need of the codebook ({shown}): kept as free "
+        "text, counted as '{other}'. Add them as aliases under [[needs]] in your codebook.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    i18n.register(_key, _vi, _en)
+
+
+def _msg(key: str, /, **fields) -> str:
+    return i18n.message(key, **fields)
+
 
 OTHER = "khac"
 _OTHER_LABELS = ("Khác", "Other")
@@ -72,7 +109,7 @@ def _read_toml(text: str, where: str) -> dict:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Codebook '{where}' is not valid TOML: {exc}.") from None
+        raise ConfigError(_msg("error.needs.bad_toml", where=where, detail=exc)) from None
 
 
 @lru_cache(maxsize=8)
@@ -96,12 +133,9 @@ def _load(path: str | None) -> tuple[Need, ...]:
     needs = []
     for i, entry in enumerate(entries or [], start=1):
         if not entry.get("code") or not entry.get("label"):
-            raise ConfigError(
-                f"Codebook '{where}': need {i} has no code or label; each [[needs]] needs "
-                f"code = '...' and label = '...'."
-            )
+            raise ConfigError(_msg("error.needs.no_code", where=where, number=i))
         if entry["code"] == OTHER:
-            raise ConfigError(f"Codebook '{where}': the need code '{OTHER}' is reserved (other).")
+            raise ConfigError(_msg("error.needs.reserved", where=where, code=OTHER))
         needs.append(
             Need(str(entry["code"]), clean_text(str(entry["label"])),
                  str(entry.get("label_en", "")),
@@ -109,7 +143,7 @@ def _load(path: str | None) -> tuple[Need, ...]:
         )  # fmt: skip
     codes = [n.code for n in needs]
     if len(set(codes)) != len(codes):
-        raise ConfigError(f"Codebook '{where}': duplicate need codes in {codes}.")
+        raise ConfigError(_msg("error.needs.duplicate", where=where, codes=", ".join(codes)))
     return tuple(needs)
 
 
@@ -310,12 +344,10 @@ def needs_table(result, *, codebook=None) -> pd.DataFrame:
         from .errors import SurveyWarning, warn
 
         shown = ", ".join(f"'{t}'" for t in list(unknown)[:5])
-        warn(
-            f"{sum(unknown.values())} needs cell part(s) match no need of the codebook "
-            f"({shown}{' ...' if len(unknown) > 5 else ''}): kept as free text, counted as "
-            f"'{need_label(OTHER)}'. Add them as aliases under [[needs]] in your codebook.",
-            SurveyWarning, where="support_needs", what="unknown_need",
-        )  # fmt: skip
+        shown += " ..." if len(unknown) > 5 else ""
+        warn(_msg("warning.needs.unknown_need", count=sum(unknown.values()), shown=shown,
+                  other=need_label(OTHER)),
+             SurveyWarning, where="support_needs", what="warning.needs.unknown_need")  # fmt: skip
     return table
 
 

@@ -35,7 +35,43 @@ they are told apart by pattern, not by colour.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+from . import i18n
+
+logger = logging.getLogger(__name__)
+
+# what people read from this module, Vietnamese first (ntmgis.i18n's catalogue)
+_MESSAGES = {
+    "error.palette.not_a_key": (
+        "'{value}' không phải là một mã của kiểu tô màu '{theme}'.",
+        "'{value}' is not a key of the palette theme '{theme}'.",
+    ),
+    "error.palette.unknown_theme": (
+        "Không có kiểu tô màu '{name}'. Hãy chọn một trong: {choices}.",
+        "Unknown palette theme '{name}'. Use one of: {choices}.",
+    ),
+    "error.palette.no_column": (
+        "Thiếu cột '{field}' (kiểu tô màu '{theme}'); các cột hiện có: {columns}. Hãy tô màu "
+        "theo kiểu khác hoặc thêm cột này.",
+        "Column '{field}' (theme '{theme}') is missing; columns there: {columns}. Colour by "
+        "another theme or add the column.",
+    ),
+    "warning.palette.unknown_values": (
+        "{count} dòng có giá trị của cột '{field}' không phải mã của kiểu tô màu '{theme}' "
+        "({values}); được vẽ như '{null}'. Các mã đã biết: {known}.",
+        "{count} row(s) have values of '{field}' that are not keys of the theme '{theme}' "
+        "({values}); drawn as '{null}'. Known keys: {known}.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    i18n.register(_key, _vi, _en)
+
+
+def _msg(key: str, /, **fields) -> str:
+    return i18n.message(key, **fields)
+
 
 __all__ = [
     "Category",
@@ -127,7 +163,7 @@ class Theme:
                 return category
         from .errors import SchemaError
 
-        raise SchemaError(f"'{key}' is not a key of the palette theme '{self.name}'")
+        raise SchemaError(_msg("error.palette.not_a_key", value=key, theme=self.name))
 
     def labels(self, lang: str = "vi") -> dict[str, str]:
         """Key -> legend text in ``lang``."""
@@ -399,10 +435,8 @@ def get_theme(name: str) -> Theme:
 
     key = _ALIASES.get(str(name).strip().lower(), str(name).strip().lower())
     if key not in THEMES:
-        raise InputError(
-            f"Unknown palette theme '{name}'. Use one of: {', '.join(THEMES)} "
-            f"(or {', '.join(_ALIASES)})."
-        )
+        choices = f"{', '.join(THEMES)} ({', '.join(_ALIASES)})"
+        raise InputError(_msg("error.palette.unknown_theme", name=name, choices=choices))
     return THEMES[key]
 
 
@@ -485,15 +519,13 @@ def classify(frame, theme: str):
     """
     import pandas as pd
 
-    from .errors import SchemaError, warn
+    from .errors import OutputWarning, SchemaError, warn
 
     spec = get_theme(theme)
     field = spec.field
     if field not in frame.columns:
-        raise SchemaError(
-            f"Column '{field}' (theme '{spec.name}') is missing; columns there: "
-            f"{', '.join(map(str, frame.columns))}. Colour by another theme or add the column."
-        )
+        raise SchemaError(_msg("error.palette.no_column", field=field, theme=spec.name,
+                               columns=", ".join(map(str, frame.columns))))  # fmt: skip
     values = frame[field].astype(object)
     missing = values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())
     keys = pd.Series(spec.null_key, index=frame.index, dtype=object)
@@ -502,11 +534,10 @@ def classify(frame, theme: str):
     unknown = ~known & ~missing
     if unknown.any():
         bad = sorted({str(v) for v in values[unknown]})
-        warn(
-            f"{int(unknown.sum())} row(s) have values of '{field}' that are not keys of the "
-            f"theme '{spec.name}' ({', '.join(bad[:5])}); drawn as '{spec.null_key}'. "
-            f"Known keys: {', '.join(spec.keys)}."
-        )
+        key = "warning.palette.unknown_values"
+        warn(_msg(key, count=int(unknown.sum()), field=field, theme=spec.name,
+                  values=", ".join(bad[:5]), null=spec.null_key, known=", ".join(spec.keys)),
+             OutputWarning, where=field, what=key)  # fmt: skip
     if spec.garden_aware:
         if "is_garden" in frame.columns:
             garden = frame["is_garden"].astype(object)

@@ -30,6 +30,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from .errors import InputError, ProgressWarning, warn
 
 __all__ = [
@@ -45,6 +46,34 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+# what people read from this module, Vietnamese first (ntmgis.i18n's catalogue)
+_MESSAGES = {
+    "error.plan.no_garden_in_hamlets": (
+        "Không có vườn nào cần cải tạo ở (các) thôn {hamlets}: hãy kiểm tra tên thôn (các "
+        "thôn có trong kết quả: {there}).",
+        "No garden to renovate in hamlet(s) {hamlets}: check the names (hamlets there: {there}).",
+    ),
+    "error.plan.no_plan_layer": (
+        "Kết quả '{source}' không có lớp kế hoạch cải tạo '{layer}': hãy chọn tệp kế hoạch "
+        "do lệnh lập kế hoạch ghi ra.",
+        "The result '{source}' holds no '{layer}' layer: choose the plan file the plan "
+        "command wrote.",
+    ),
+    "warning.plan.planned_parcel_missing": (
+        "{count} thửa trong kế hoạch không có ở đợt theo dõi (tách, hợp hoặc đổi số thửa): "
+        "{parcels}; ghi là 'không còn thửa'.",
+        "{count} planned parcel(s) are not in the follow-up campaign (split, merged or "
+        "renumbered): {parcels}; their status is 'khong_con_thua'.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    i18n.register(_key, _vi, _en)
+
+
+def _msg(key: str, /, **fields) -> str:
+    return i18n.message(key, **fields)
+
 
 PLAN_LAYER = "renovation_plan"
 # survey classes that count as a renovated (tended) garden: vườn tạp is still to renovate
@@ -157,11 +186,9 @@ def renovation_plan(result, *, hamlets=None, codebook=None, include_suspected: b
         wanted = {hamlet_key(h) for h in ([hamlets] if isinstance(hamlets, str) else hamlets)}
         chosen &= parcels["hamlet"].map(hamlet_key).isin(wanted)
         if not chosen.any():
-            raise InputError(
-                f"No garden to renovate in hamlet(s) {', '.join(map(str, hamlets))}: check "
-                f"the names (hamlets there: "
-                f"{', '.join(map(str, parcels['hamlet'].dropna().unique()))})."
-            )
+            there = ", ".join(map(str, parcels["hamlet"].dropna().unique()))
+            raise InputError(_msg("error.plan.no_garden_in_hamlets", there=there,
+                                  hamlets=", ".join(map(str, hamlets))))  # fmt: skip
     rows = parcels[chosen].copy()
     rows["evidence"] = evidence[chosen]
     rows["plan_priority"] = np.where(rows["evidence"].eq("vuon_tap"), "vuon_tap", "hoang_hoa")
@@ -254,7 +281,8 @@ def read_plan(source):
         return source.copy()
     if isinstance(source, Result):
         if PLAN_LAYER not in source.layers:
-            raise InputError(f"The result '{source.source}' holds no '{PLAN_LAYER}' layer.")
+            raise InputError(_msg("error.plan.no_plan_layer", source=source.source,
+                                  layer=PLAN_LAYER))  # fmt: skip
         return source.layers[PLAN_LAYER].copy()
     from ._io import read_vector
 
@@ -320,12 +348,10 @@ def compare_plan(plan, followup) -> pd.DataFrame:
     out.attrs["unplanned_renovated"] = unplanned["parcel_id"].tolist()
     gone = int((~present).sum())
     if gone:
-        warn(
-            f"{gone} planned parcel(s) are not in the follow-up campaign (split, merged or "
-            f"renumbered): {', '.join(plan.loc[~present, 'parcel_id'].astype(str)[:5])}; "
-            f"their status is 'khong_con_thua'.",
-            ProgressWarning, where="renovation_plan", what="planned_parcel_missing",
-        )  # fmt: skip
+        shown = ", ".join(plan.loc[~present, "parcel_id"].astype(str)[:5])
+        warn(_msg("warning.plan.planned_parcel_missing", count=gone, parcels=shown),
+             ProgressWarning, where="renovation_plan",
+             what="warning.plan.planned_parcel_missing")  # fmt: skip
     return out
 
 

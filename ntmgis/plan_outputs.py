@@ -8,6 +8,7 @@ the report's XLSX writer), one CSV each (escaped, atomic) and the GeoPackage lay
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,8 @@ from .plan import (
 )
 
 __all__ = ["write_plan"]
+
+logger = logging.getLogger(__name__)
 
 
 def write_plan(

@@ -40,6 +40,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from .errors import InputError, ProgressWarning, SchemaError, warn
 from .places import hamlet_key as _place_key
 from .places import is_hamlet_kind
@@ -78,6 +79,120 @@ __all__ = [
 
 UNKNOWN_HAMLET = "(chưa xác định thôn)"
 logger = logging.getLogger(__name__)
+
+# what people read from this module, Vietnamese first (ntmgis.i18n's catalogue)
+_MESSAGES = {
+    "error.progress.target_not_number": (
+        "'{value}' không phải là số (hãy gõ một số, hoặc để trống ô khi thôn không có chỉ "
+        "tiêu này)",
+        "'{value}' is not a number (type a number, or leave the cell empty when the hamlet "
+        "has no such target)",
+    ),
+    "error.progress.target_percent_count": (
+        "'{value}' là tỷ lệ phần trăm nhưng ở đây cần số vườn",
+        "'{value}' is a percentage where a count is expected",
+    ),
+    "error.progress.target_negative": ("{value} là số âm", "{value} is negative"),
+    "error.progress.target_fraction": (
+        "{value} không phải là số vườn nguyên",
+        "{value} is not a whole number of gardens",
+    ),
+    "error.progress.target_over_100": ("{value} % lớn hơn 100 %", "{value} % is over 100 %"),
+    "error.progress.target_twice": (
+        "dòng {row}: thôn '{hamlet}' ghi hai lần (cả dòng {other})",
+        "row {row}: hamlet '{hamlet}' is listed twice (also row {other})",
+    ),
+    "error.progress.target_cell": (
+        "dòng {row}, cột '{column}': {problem}",
+        "row {row}, column '{column}': {problem}",
+    ),
+    "error.progress.target_no_hamlet": (
+        "dòng {row}: có chỉ tiêu nhưng không có tên thôn (cột '{column}')",
+        "row {row}: targets without a hamlet name (column '{column}')",
+    ),
+    "error.progress.targets_problems": (
+        "Bảng chỉ tiêu {where} có {count} lỗi; hãy sửa trong tệp rồi chạy lại:\n  {problems}",
+        "The targets in {where} have {count} problem(s); correct them and run again:\n  {problems}",
+    ),
+    "error.progress.targets_empty": (
+        "{where} có dòng tiêu đề nhưng không có dòng thôn nào bên dưới: hãy nhập chỉ tiêu "
+        "của các thôn.",
+        "{where} has a header row but no hamlet rows below it: type the hamlets' targets.",
+    ),
+    "warning.progress.unknown_target_columns": (
+        "{where}: (các) cột {columns} không phải là chỉ tiêu đã biết nên được bỏ qua. Các chỉ "
+        "tiêu đã biết: {known}.",
+        "{where}: column(s) {columns} are not known targets and were ignored. Known: {known}.",
+    ),
+    "error.progress.no_target_header": (
+        "Không tìm thấy dòng tiêu đề trong {where}: bảng cần một cột tên thôn ('Thôn') và ít "
+        "nhất một cột chỉ tiêu trong số {expected}.",
+        "No header row found in {where}: it needs a hamlet column ('Thôn') and at least one "
+        "target column among {expected}.",
+    ),
+    "error.progress.missing_columns": (
+        "Lớp thửa đất của {name} thiếu (các) cột {columns}: hãy dùng kết quả của lần chạy "
+        "(lớp 'parcels' có hamlet, survey_class, flag).",
+        "The parcels of the {name} lack column(s) {columns}: use the run's result (layer "
+        "'parcels' with hamlet, survey_class, flag).",
+    ),
+    "error.progress.no_parcel_id": (
+        "Lớp thửa đất của {name} không có cột mã thửa 'parcel_id' (hoặc số tờ và số thửa).",
+        "The parcels of the {name} lack a 'parcel_id' column (or sheet and parcel numbers).",
+    ),
+    "error.progress.no_area": (
+        "Lớp thửa đất của {name} không có cột diện tích 'area_m2' (hoặc DIENTICH, hình thửa).",
+        "The parcels of the {name} lack an 'area_m2' column (or DIENTICH, or shapes).",
+    ),
+    "error.progress.unknown_keys": (
+        "Lớp thửa đất của {name} có mã không biết ({detail}). Mã phân loại khảo sát: "
+        "{classes}; mã kết quả ảnh: {flags}.",
+        "The parcels of the {name} hold unknown keys ({detail}). Expected survey classes "
+        "{classes} and flags {flags}.",
+    ),
+    "error.progress.duplicated_ids": (
+        "Kết quả {name} có {count} mã thửa (parcel_id) bị trùng, ví dụ '{example}': mỗi thửa "
+        "(số tờ-số thửa) chỉ được có một lần.",
+        "The {name} result has {count} duplicated parcel_id value(s), e.g. '{example}': each "
+        "parcel (số tờ-số thửa) must appear once.",
+    ),
+    "error.progress.renovations": (
+        "Cách tính vườn đã cải tạo phải là 'confirmed' (ảnh xác nhận) hoặc 'reported' (báo "
+        "cáo), không phải '{value}': hãy sửa trong cấu hình.",
+        "renovations must be 'confirmed' or 'reported', not '{value}': correct the settings.",
+    ),
+    "error.progress.hamlets_no_name": (
+        "Bảng các thôn cần một cột tên thôn ('hamlet' hoặc 'ten_thon').",
+        "The hamlets table needs a 'hamlet' (or 'ten_thon') column.",
+    ),
+    "warning.progress.no_hamlet": (
+        "{count} thửa đất của kết quả không có tên thôn; được tính vào '{unknown}'.",
+        "{count} parcel(s) of the result have no hamlet; they are counted as '{unknown}'.",
+    ),
+    "error.progress.unknown_hamlets": (
+        "Bảng chỉ tiêu ghi (các) thôn {names} không có trong kết quả (các thôn có: {known}). "
+        "Hãy sửa tên thôn trong bảng chỉ tiêu.",
+        "The targets name hamlet(s) {names} that the result does not have (hamlets there: "
+        "{known}). Correct the names in the targets table.",
+    ),
+    "error.progress.hamlet_row": ("'{hamlet}' (dòng {row})", "'{hamlet}' (row {row})"),
+    "note.progress.total_row": (
+        "dòng {row}: dòng tổng '{name}' được bỏ qua",
+        "row {row}: total row '{name}' skipped",
+    ),
+    "warning.progress.parcels_gone": (
+        "{count} thửa đất của đợt trước không có trong kết quả (ví dụ '{example}'); các thửa "
+        "này chỉ được tính vào số vườn hoang hóa đầu kỳ của thôn cũ.",
+        "{count} parcel(s) of the baseline are not in the result (e.g. '{example}'); they "
+        "count in their baseline hamlet for the abandoned gardens at baseline only.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    i18n.register(_key, _vi, _en)
+
+
+def _msg(key: str, /, **fields) -> str:
+    return i18n.message(key, **fields)
 
 
 _HAMLET_ALIASES = {"hamlet": HAMLET_HEADERS, "ma_thon": HAMLET_CODE_HEADERS}
@@ -174,25 +289,22 @@ def _parse_target(value, fmt, unit):
         percent_sign = text.endswith("%")
         number, note = parse_vn_number(text.rstrip("%").strip())
         if number is None:
-            return None, (
-                f"'{value}' is not a number (type a number, or leave the cell empty when "
-                f"the hamlet has no such target)"
-            )
+            return None, _msg("error.progress.target_not_number", value=value)
         if percent_sign and unit == "count":
-            return None, f"'{value}' is a percentage where a count is expected"
+            return None, _msg("error.progress.target_percent_count", value=value)
     elif isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        return None, f"'{value}' is not a number"
+        return None, _msg("error.progress.target_not_number", value=value)
     else:
         number = float(value)
         if unit == "percent" and fmt and "%" in str(fmt):
             number *= 100.0  # an Excel percent cell holds 0.55 for "55%"
             number = round(number, 9)
     if number < 0:
-        return None, f"{number:g} is negative"
+        return None, _msg("error.progress.target_negative", value=f"{number:g}")
     if unit == "count" and number != int(number):
-        return None, f"{number:g} is not a whole number of gardens"
+        return None, _msg("error.progress.target_fraction", value=f"{number:g}")
     if unit == "percent" and number > 100:
-        return None, f"{number:g} % is over 100 %"
+        return None, _msg("error.progress.target_over_100", value=f"{number:g}")
     return number, None
 
 
@@ -249,21 +361,17 @@ def read_targets(source, *, sheet=None) -> pd.DataFrame:
             continue
         k = hamlet_key(record["hamlet"])
         if k in seen:
-            errors.append(
-                f"row {record['row']}: hamlet '{record['hamlet']}' is listed twice (also row "
-                f"{seen[k]})"
-            )
+            errors.append(_msg("error.progress.target_twice", row=record["row"],
+                               hamlet=record["hamlet"], other=seen[k]))  # fmt: skip
             continue
         seen[k] = record["row"]
         records.append(record)
     if errors:
         shown = errors[:12] + ([f"... and {len(errors) - 12} more"] if len(errors) > 12 else [])
-        raise InputError(
-            f"The targets in {where} have {len(errors)} problem(s); correct them and run "
-            f"again:\n  " + "\n  ".join(shown)
-        )
+        raise InputError(_msg("error.progress.targets_problems", where=where,
+                              count=len(errors), problems="\n  ".join(shown)))  # fmt: skip
     if not records:
-        raise InputError(f"{where} has a header row but no hamlet rows below it.")
+        raise InputError(_msg("error.progress.targets_empty", where=where))
     columns = ["hamlet"] + (["ma_thon"] if "ma_thon" in position else [])
     columns += [k for k in TARGETS if k in position] + ["row"]
     table = pd.DataFrame.from_records(records, columns=columns)
@@ -289,18 +397,13 @@ def _target_header(rows, where) -> tuple[int, dict]:
                 if c.strip() and c not in found.values() and header_key(c) not in _IGNORED
             ]
             if unknown:
-                warn(
-                    f"{where}: column(s) {', '.join(repr(c) for c in unknown)} are not known "
-                    f"targets and were ignored. Known: "
-                    f"{', '.join(repr(t.label_vi) for t in TARGETS.values())}.",
-                    ProgressWarning,
-                )
+                key = "warning.progress.unknown_target_columns"
+                known = ", ".join(repr(t.label_vi) for t in TARGETS.values())
+                warn(_msg(key, where=where, columns=", ".join(repr(c) for c in unknown),
+                          known=known), ProgressWarning, where=where, what=key)  # fmt: skip
             return i, found
     expected = ", ".join(f"'{t.label_vi}'" for t in TARGETS.values())
-    raise SchemaError(
-        f"No header row found in {where}: it needs a hamlet column ('Thôn') and at "
-        f"least one target column among {expected}."
-    )
+    raise SchemaError(_msg("error.progress.no_target_header", where=where, expected=expected))
 
 
 def _target_record(row, rownum, position, header, formats, errors, notes) -> dict | None:
@@ -318,7 +421,7 @@ def _target_record(row, rownum, position, header, formats, errors, notes) -> dic
     if isinstance(name, float) and math.isnan(name):
         name = None
     if isinstance(name, str) and fold(name) in _TOTAL_ROWS:
-        notes.append(f"row {rownum}: total row '{name}' skipped")
+        notes.append(_msg("note.progress.total_row", row=rownum, name=name))
         return None
     record = {"hamlet": None if name is None else str(name)}
     if "ma_thon" in position:
@@ -331,10 +434,11 @@ def _target_record(row, rownum, position, header, formats, errors, notes) -> dic
         fmt = formats[j] if formats and j < len(formats) else None
         number, problem = _parse_target(cell(key), fmt, TARGETS[key].unit)
         if problem:
-            errors.append(f"row {rownum}, column '{header[j]}': {problem}")
+            errors.append(_msg("error.progress.target_cell", row=rownum, column=header[j],
+                               problem=problem))  # fmt: skip
         record[key] = np.nan if number is None else number
     if record["hamlet"] is None:
-        errors.append(f"row {rownum}: targets without a hamlet name (column '{header[0]}')")
+        errors.append(_msg("error.progress.target_no_hamlet", row=rownum, column=header[0]))
         return None
     record["row"] = rownum
     return record
@@ -375,24 +479,22 @@ def read_result(result, *, what: str = "result"):
     name = what if res.source == "(in memory)" else f"{what} '{res.source}'"
     missing = [c for c in _REQUIRED if c not in parcels.columns]
     if missing:
-        raise SchemaError(
-            f"The parcels of the {name} lack column(s) {', '.join(missing)}: is it the "
-            f"output of 'ntmgis run' (layer 'parcels' with hamlet, survey_class, flag)?"
-        )
+        raise SchemaError(_msg("error.progress.missing_columns", name=name,
+                               columns=", ".join(missing)))  # fmt: skip
     if "parcel_id" not in parcels:
         if {"sheet", "parcel_no"} <= set(parcels.columns):
             parcels["parcel_id"] = (
                 parcels["sheet"].astype(str) + "-" + parcels["parcel_no"].astype(str)
             )
         else:
-            raise SchemaError(f"The parcels of the {name} lack a 'parcel_id' column.")
+            raise SchemaError(_msg("error.progress.no_parcel_id", name=name))
     if "area_m2" not in parcels:
         if "DIENTICH" in parcels:
             parcels["area_m2"] = pd.to_numeric(parcels["DIENTICH"], errors="coerce")
         elif hasattr(parcels, "geometry") and "geometry" in parcels:
             parcels["area_m2"] = parcels.geometry.area
         else:
-            raise SchemaError(f"The parcels of the {name} lack an 'area_m2' column.")
+            raise SchemaError(_msg("error.progress.no_area", name=name))
     if "is_garden" not in parcels:
         parcels["is_garden"] = parcels["flag"].notna() | parcels["survey_class"].notna()
     for column in ("survey_class", "flag"):
@@ -404,10 +506,9 @@ def read_result(result, *, what: str = "result"):
     bad = {k: v for k, v in bad.items() if v}
     if bad:
         detail = "; ".join(f"{k}: {', '.join(map(repr, v[:5]))}" for k, v in bad.items())
-        raise InputError(
-            f"The parcels of the {name} hold unknown keys ({detail}). Expected survey "
-            f"classes {', '.join(SURVEY_CLASSES)} and flags {', '.join(FLAGS)}."
-        )
+        raise InputError(_msg("error.progress.unknown_keys", name=name, detail=detail,
+                              classes=", ".join(SURVEY_CLASSES),
+                              flags=", ".join(FLAGS)))  # fmt: skip
     parcels["is_garden"] = parcels["is_garden"].fillna(False).astype(bool)
     parcels["area_m2"] = pd.to_numeric(parcels["area_m2"], errors="coerce").astype(float)
     return parcels, hamlets
@@ -470,10 +571,8 @@ def compare_campaigns(baseline, followup) -> pd.DataFrame:
     for frame, name in ((before, "baseline"), (after, "follow-up")):
         dup = frame["parcel_id"][frame["parcel_id"].duplicated()]
         if len(dup):
-            raise InputError(
-                f"The {name} result has {len(dup)} duplicated parcel_id value(s), e.g. "
-                f"'{dup.iloc[0]}': each parcel (số tờ-số thửa) must appear once."
-            )
+            raise InputError(_msg("error.progress.duplicated_ids", name=name, count=len(dup),
+                                  example=dup.iloc[0]))  # fmt: skip
     keep = ["parcel_id", *[c for c in _CARRY if c in after or c in before]]
     b = pd.DataFrame(before).reindex(columns=[*keep, "survey_class", "flag"])
     a = pd.DataFrame(after).reindex(columns=[*keep, "survey_class", "flag"])
@@ -611,12 +710,12 @@ def hamlet_progress(
         When the targets name a hamlet the result does not have.
     """
     if renovations not in ("confirmed", "reported"):
-        raise InputError(f"renovations must be 'confirmed' or 'reported', not '{renovations}'.")
+        raise InputError(_msg("error.progress.renovations", value=renovations))
     parcels, hamlet_layer = read_result(result, what="result")
     if hamlets is not None:
         hamlet_layer = _hamlet_table(hamlets)
         if hamlet_layer is None:
-            raise SchemaError("The hamlets table needs a 'hamlet' (or 'ten_thon') column.")
+            raise SchemaError(_msg("error.progress.hamlets_no_name"))
     table = read_targets(targets) if not _is_target_table(targets) else targets.copy()
     parcels = pd.DataFrame(parcels).drop(columns="geometry", errors="ignore")
     not_hamlet = frozenset()
@@ -646,10 +745,8 @@ def _clean_hamlets(parcels: pd.DataFrame) -> pd.DataFrame:
     parcels["hamlet"] = parcels["hamlet"].astype(object).where(parcels["hamlet"].notna(), None)
     if parcels["hamlet"].isna().any():
         n = int(parcels["hamlet"].isna().sum())
-        warn(
-            f"{n} parcel(s) of the result have no hamlet; they are counted as '{UNKNOWN_HAMLET}'.",
-            ProgressWarning,
-        )
+        warn(_msg("warning.progress.no_hamlet", count=n, unknown=UNKNOWN_HAMLET),
+             ProgressWarning, what="warning.progress.no_hamlet")  # fmt: skip
         parcels["hamlet"] = parcels["hamlet"].fillna(UNKNOWN_HAMLET)
     return parcels
 
@@ -687,15 +784,14 @@ def _match_targets(table, target_keys, names, by_key, codes) -> dict[str, dict]:
         if name is None and isinstance(row.get("ma_thon"), str):
             name = by_code.get(fold(row["ma_thon"]))
         if name is None:
-            unknown.append(f"'{row['hamlet']}' (row {row.get('row', '?')})")
+            unknown.append(_msg("error.progress.hamlet_row", hamlet=row["hamlet"],
+                                row=row.get("row", "?")))  # fmt: skip
             continue
         matched[name] = {k: row[k] for k in target_keys}
     if unknown:
-        raise InputError(
-            f"The targets name hamlet(s) {', '.join(unknown)} that the result does not have "
-            f"(hamlets there: {', '.join(n for n in names if n != UNKNOWN_HAMLET)}). Correct "
-            f"the names in the targets table."
-        )
+        known = ", ".join(n for n in names if n != UNKNOWN_HAMLET)
+        raise InputError(_msg("error.progress.unknown_hamlets", names=", ".join(unknown),
+                              known=known))  # fmt: skip
     return matched
 
 
@@ -737,12 +833,9 @@ def _indicators(parcels, baseline, by_key, skip=frozenset()):
     comparison["hamlet"] = comparison["hamlet"].map(lambda n: by_key.get(hamlet_key(n), n))
     gone = comparison["presence"].eq("chi_dot_truoc")
     if gone.any():
-        warn(
-            f"{int(gone.sum())} parcel(s) of the baseline are not in the result (e.g. "
-            f"'{comparison.loc[gone, 'parcel_id'].iloc[0]}'); they count in their "
-            f"baseline hamlet for the abandoned gardens at baseline only.",
-            ProgressWarning,
-        )
+        example = comparison.loc[gone, "parcel_id"].iloc[0]
+        warn(_msg("warning.progress.parcels_gone", count=int(gone.sum()), example=example),
+             ProgressWarning, where=str(example), what="warning.progress.parcels_gone")  # fmt: skip
     base = pd.DataFrame({"hamlet": comparison["hamlet"]})
     base["abandoned_baseline_survey"] = comparison["survey_class_before"].eq("hoang_hoa")
     base["abandoned_baseline_imagery"] = comparison["flag_before"].eq("hoang_hoa")

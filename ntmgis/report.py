@@ -17,12 +17,15 @@ an apostrophe, as OWASP recommends.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from ._io import escape_text, save_workbook, set_cell, write_csv
 from .progress import (
     FLAGS,
@@ -33,6 +36,21 @@ from .progress import (
     read_result,
 )
 from .text import clean_text
+
+logger = logging.getLogger(__name__)
+
+i18n.register(
+    "warning.report.pdf_missing",
+    vi="Không ghi được tệp PDF của báo cáo '{path}' vì máy chưa cài gói reportlab (cài lại "
+    "ntmgis để có gói này); bảng tính và các tệp CSV đã được ghi.",
+    en="The report's PDF '{path}' was not written: reportlab is not installed (reinstall "
+    "ntmgis to get it); the workbook and CSVs were.",
+)
+
+
+def _msg(key: str, /, **fields) -> str:
+    return i18n.message(key, **fields)
+
 
 __all__ = [
     "SHEETS",
@@ -85,6 +103,14 @@ SHEETS = {
     "survey_unmatched": ("Dòng chưa ghép", "dong_chua_ghep", "CÁC DÒNG KHẢO SÁT CHƯA GHÉP ĐƯỢC"),
     "survey_issues": ("Vấn đề", "van_de", "CÁC VẤN ĐỀ KHI ĐỌC VÀ GHÉP KHẢO SÁT"),
 }
+# the summary's line on the transitions between campaigns (its appendix printed when any)
+TRANSITIONS_LINE = "Thửa biến động giữa hai đợt khảo sát"
+NO_BASELINE_NOTE = (
+    "Chưa có đợt khảo sát trước để so sánh (đây là đợt đầu kỳ): báo cáo không kèm phụ lục biến động"
+)
+NO_TRANSITIONS_NOTE = (
+    "Không có thửa nào thay đổi giữa hai đợt khảo sát: báo cáo không kèm phụ lục biến động"
+)
 _VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
 _SHORT = {key: target.short_vi for key, target in TARGETS.items()}
 
@@ -306,7 +332,7 @@ def _transition_table(comparison: pd.DataFrame | None, order: list) -> pd.DataFr
     return _numbered(table, order)
 
 
-def _summary_table(progress, parcels, visits, comparison, commune) -> pd.DataFrame:
+def _summary_table(progress, parcels, visits, comparison, commune, transitions=None):
     rows: list[tuple[str, object, str, str]] = []
 
     def add(what, value, unit="", note=""):
@@ -357,6 +383,7 @@ def _summary_table(progress, parcels, visits, comparison, commune) -> pd.DataFra
         add(f"Số thôn {label(s, 'status').lower()}", len(names), "thôn", ", ".join(names))
     add("Thửa cần kiểm tra thực địa", len(visits), "thửa")
     add("Hộ cần kiểm tra thực địa", int(visits["Mã hộ"].dropna().nunique()), "hộ")
+    _add_transitions(add, comparison, transitions)
     counted = progress.attrs.get("renovations", "confirmed")
     add(
         "Cách tính vườn hoang hóa đưa vào sử dụng",
@@ -369,6 +396,15 @@ def _summary_table(progress, parcels, visits, comparison, commune) -> pd.DataFra
     table = pd.DataFrame(rows, columns=["Nội dung", "Giá trị", "Đơn vị", "Ghi chú"], dtype=object)
     table.insert(0, "STT", range(1, len(table) + 1))
     return table
+
+
+def _add_transitions(add, comparison, transitions) -> None:
+    """The summary's line on the transitions: how many parcels, or why there is no appendix."""
+    if comparison is None:
+        add(TRANSITIONS_LINE, None, "", NO_BASELINE_NOTE)
+        return
+    count = 0 if transitions is None else len(transitions)
+    add(TRANSITIONS_LINE, count, "thửa", "" if count else NO_TRANSITIONS_NOTE)
 
 
 def report_tables(progress_table, result, *, baseline=None, comparison=None, commune=None):
@@ -419,11 +455,14 @@ def report_tables(progress_table, result, *, baseline=None, comparison=None, com
     else:
         order = []
     visits = _visit_table(parcels, comparison, order)
+    transitions = _transition_table(comparison, order)
     tables = {
-        "summary": _summary_table(progress_table, parcels, visits, comparison, commune),
+        "summary": _summary_table(
+            progress_table, parcels, visits, comparison, commune, transitions
+        ),  # fmt: skip
         "ranking": _ranking_table(progress_table),
         "visits": visits,
-        "transitions": _transition_table(comparison, order),
+        "transitions": transitions,
         "hamlets": _hamlet_table(progress_table),
     }
     tables.update(_plan_tables(progress_table, parcels, result, baseline))
@@ -698,6 +737,7 @@ def write_workbook(
     form=None,
     title: str | None = None,
     finish=None,
+    run_id: str | None = None,
 ) -> Path:
     """Write report tables to one XLSX workbook an office can print, sign and file.
 
@@ -730,6 +770,9 @@ def write_workbook(
     finish : callable, optional
         ``finish(workbook)`` runs on the openpyxl workbook before it is saved (e.g. the
         survey form's drop-down lists and signature block).
+    run_id : str, optional
+        The run that made the tables: the workbook's ``identifier`` property (default
+        the run being written, :data:`ntmgis._io.CURRENT_RUN`).
 
     Returns
     -------
@@ -737,11 +780,9 @@ def write_workbook(
         The written file.
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment
-    from openpyxl.utils import get_column_letter
     from openpyxl.utils.indexed_list import IndexedList
 
-    from .form import MOTTO, NATIONAL_TITLE, ROMAN, DocumentForm
+    from .form import DocumentForm
 
     form = form or DocumentForm()
     st = _styles()
@@ -751,166 +792,237 @@ def write_workbook(
     book._named_styles["Normal"].font = st["body"]
     book.remove(book.active)
     w = _Writer(book, st)
-    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
     appendix = 0
     for index, (key, table) in enumerate(tables.items()):
-        name, _, sheet_title = SHEETS.get(key, (str(key)[:31], str(key), str(key)))
-        sheet = book.create_sheet(name[:31])
-        headers = [str(c) for c in table.columns]
-        levels = _header_levels(headers)
-        two_rows = any(sub for _, sub in levels)
-        values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
-        formats = _formats(table, values)
-        n = len(headers)
-        body = index == 0
-        widths = _column_widths(headers, levels, values, formats)
-        # text wraps more when that lets the sheet fit the page width at 80 % or more
-        floor = _column_widths(headers, levels, values, formats, 0)
-        excess = (_printed_pt(widths) - _printable_pt() / _MIN_SCALE) / _PT_PER_CHAR_LO + 1
-        slack = [max(a - b, 0.0) for a, b in zip(widths, floor)]
-        if 0 < excess <= sum(slack):
-            widths = [round(a - excess * d / sum(slack), 1) for a, d in zip(widths, slack)]
-        split = max(1, min(n - 1, (n + 1) // 2 - (1 if n > 3 else 0)))
-        if body:
-            # the two heading blocks need room: issuing body left, national title right
-            need_left = max(_width_for(x, _HEADING_PT, True) for x in
-                            [form.issuing_body, form.parent_body, form.number_line])  # fmt: skip
-            need_right = max(_width_for(NATIONAL_TITLE, _HEADING_PT, True),
-                             _width_for(form.place_date, _HEADING_PT))  # fmt: skip
-            for need, cols in ((need_left, range(split)), (need_right, range(split, n))):
-                have = sum(widths[j] for j in cols)
-                if have < need:
-                    widths[list(cols)[-1]] += round(need - have + 1, 1)
-        fits = _printable_pt() / _printed_pt(widths) >= _MIN_SCALE
-        key_cols = min(_key_columns(key, headers), n - 1)
-        for j, width in enumerate(widths, start=1):
-            sheet.column_dimensions[get_column_letter(j)].width = width
-        # -- heading --------------------------------------------------------------
-        row = 1
-        last = n if fits else 1  # across pages: unmerged lines, left, running over empty cells
-        left_end = max(1, (last + 1) // 2 - (1 if last > 3 else 0)) if body else max(1, last // 3)
-        if body:
-            split_col = left_end = split  # the columns the two heading blocks stand over
-            left = [x for x in (form.parent_body, form.issuing_body) if x]
-            right = [NATIONAL_TITLE, MOTTO]
-            lines = max(len(left), len(right))
-            for i in range(lines):
-                if i < len(left):
-                    bold = i == len(left) - 1 or not form.parent_body
-                    w.line(sheet, row + i, 1, split_col, left[i],
-                           font=st["h_bold"] if bold else st["h_plain"])  # fmt: skip
-                if i < len(right):
-                    w.line(sheet, row + i, split_col + 1, n, right[i],
-                           font=st["motto"] if right[i] == MOTTO else st["h_bold"])  # fmt: skip
-            row += lines
-            w.line(sheet, row, 1, split_col, form.number_line, font=st["h_plain"])
-            w.line(sheet, row, split_col + 1, n, form.place_date, font=st["h_italic"])
-            row += 2
-            w.line(sheet, row, 1, n, "BÁO CÁO", font=st["title"])
-            row += 1
-            heading = title or form.title or sheet_title
-            w.line(sheet, row, 1, n, heading, font=st["h_bold"])
-            row += 1
-        else:
-            appendix += 1
-            w.line(sheet, row, 1, left_end, form.issuing_body, font=st["h_bold"],
-                   align="center" if fits else "left")  # fmt: skip
-            row += 1
-            align = "center" if fits else "left"
-            w.line(sheet, row, 1, last, f"Phụ lục {ROMAN[(appendix - 1) % len(ROMAN)]}",
-                   font=st["h_bold"], align=align)  # fmt: skip
-            w.line(sheet, row + 1, 1, last, sheet_title, font=st["h_bold"], align=align)
-            w.line(sheet, row + 2, 1, last, form.appendix_reference, font=st["italic"],
-                   align=align)  # fmt: skip
-            row += 3
-        note = subtitle
-        if key == "transitions" and table.empty:
-            note = (subtitle + " — " if subtitle else "") + (
-                "chưa có đợt khảo sát trước để so sánh (chạy lại với --baseline)"
-            )
-        if note:  # holds the commune's name: user data, escaped like any cell
-            w.line(sheet, row, 1, last, note, font=st["italic"],
-                   align="center" if fits else "left")  # fmt: skip
-            row += 1
-        row += 1  # a blank line before the table
-        # -- table header -----------------------------------------------------------
-        header_row = row
-        span = 2 if two_rows else 1
-        for j, (group, sub) in enumerate(levels, start=1):
-            w.cell(sheet, row, j, group, font=st["head"], align=center, border=True)
-            sheet.cell(row=row, column=j).fill = st["fill"]
-            if two_rows:
-                w.cell(sheet, row + 1, j, sub or None, font=st["head"], align=center, border=True)
-                sheet.cell(row=row + 1, column=j).fill = st["fill"]
-        for j, (_, sub) in enumerate(levels, start=1):
-            if two_rows and not sub:
-                sheet.merge_cells(start_row=row, start_column=j, end_row=row + 1, end_column=j)
-        j = 1
-        while j <= n:  # merge each group over its sub-columns
-            group, sub = levels[j - 1]
-            k = j
-            while sub and k < n and levels[k][0] == group and levels[k][1]:
-                k += 1
-            if k > j:
-                sheet.merge_cells(start_row=row, start_column=j, end_row=row, end_column=k)
-            j = k + 1
-        if two_rows:
-            top = [(g if not s else None, widths[i]) for i, (g, s) in enumerate(levels)]
-            groups_h = _row_height([(g, sum(widths[i] for i in range(n) if levels[i][0] == g
-                                             and levels[i][1])) for g, s in levels if s],
-                                   bold=True)  # fmt: skip
-            sub_h = _row_height([(s, widths[i]) for i, (g, s) in enumerate(levels) if s],
-                                bold=True)  # fmt: skip
-            single_h = _row_height(top, bold=True)
-            sheet.row_dimensions[row].height = groups_h
-            sheet.row_dimensions[row + 1].height = max(sub_h, single_h - groups_h)
-        else:
-            sheet.row_dimensions[row].height = _row_height(
-                [(h, widths[i]) for i, h in enumerate(headers)], bold=True
-            )
-        row += span
-        # -- data ---------------------------------------------------------------------
-        first_data = row
-        for i, values_row in enumerate(values):
-            for j, value in enumerate(values_row, start=1):
-                fmt = formats[i][j - 1]
-                wrap = isinstance(value, str)
-                align = Alignment(vertical="top", wrap_text=wrap,
-                                  horizontal="right" if fmt else None)  # fmt: skip
-                w.cell(sheet, row, j, value, align=align, border=True, fmt=fmt)
-            sheet.row_dimensions[row].height = _row_height(
-                [(v, widths[j]) for j, v in enumerate(values_row)]
-            )
-            row += 1
-        if body:
-            row = _signer_block(w, sheet, row + 1, n, left_end, form)
-        # -- printing -----------------------------------------------------------------
-        sheet.freeze_panes = sheet.cell(row=first_data, column=key_cols + 1)
-        if values and not body:
-            sheet.auto_filter.ref = (
-                f"A{first_data - 1}:{get_column_letter(n)}{first_data - 1 + len(values)}"
-            )
-        setup = sheet.page_setup
-        setup.orientation = "landscape"
-        setup.paperSize = sheet.PAPERSIZE_A4
-        if fits:
-            setup.fitToWidth = 1
-            setup.fitToHeight = 0
-            sheet.sheet_properties.pageSetUpPr.fitToPage = True
-        else:
-            setup.scale = 100
-            setup.pageOrder = "overThenDown"
-            sheet.print_title_cols = f"A:{get_column_letter(key_cols)}"
-        sheet.print_title_rows = f"{header_row}:{header_row + span - 1}"
-        sheet.print_options.horizontalCentered = fits
-        for side, inches in _MARGINS.items():
-            setattr(sheet.page_margins, side, inches)
-        sheet.oddFooter.center.text = "Trang &P/&N"
-        sheet.oddFooter.center.font = f"{_FONT},Regular"
-        sheet.oddFooter.center.size = 11
+        laid = _sheet_layout(key, table, body=index == 0, form=form)
+        appendix += 0 if laid.body else 1
+        _write_sheet(w, laid, form, title=title, subtitle=subtitle, appendix=appendix)
     if finish is not None:
         finish(book)
-    return save_workbook(book, path)
+    return save_workbook(book, path, run_id=run_id)
+
+
+@dataclass
+class _SheetLayout:
+    """One table as a sheet lays it out: cells, number formats, column widths, fit."""
+
+    key: str
+    name: str
+    title: str
+    headers: list
+    levels: list
+    values: list
+    formats: list
+    body: bool
+    widths: list = field(default_factory=list)
+    split: int = 1  # the last column under the heading's left block (the first sheet)
+    fits: bool = True  # fitted to the page width (else printed across pages)
+    key_cols: int = 1
+
+    @property
+    def n(self) -> int:
+        return len(self.headers)
+
+    @property
+    def two_rows(self) -> bool:
+        return any(sub for _, sub in self.levels)
+
+
+def _sheet_layout(key, table: pd.DataFrame, *, body: bool, form) -> _SheetLayout:
+    """Cells, formats and column widths of one sheet; whether it fits the page width."""
+    name, _, sheet_title = SHEETS.get(key, (str(key)[:31], str(key), str(key)))
+    headers = [str(c) for c in table.columns]
+    values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
+    laid = _SheetLayout(key, name[:31], sheet_title, headers, _header_levels(headers), values,
+                        _formats(table, values), body)  # fmt: skip
+    n = laid.n
+    widths = _column_widths(headers, laid.levels, values, laid.formats)
+    # text wraps more when that lets the sheet fit the page width at 80 % or more
+    floor = _column_widths(headers, laid.levels, values, laid.formats, 0)
+    excess = (_printed_pt(widths) - _printable_pt() / _MIN_SCALE) / _PT_PER_CHAR_LO + 1
+    slack = [max(a - b, 0.0) for a, b in zip(widths, floor)]
+    if 0 < excess <= sum(slack):
+        widths = [round(a - excess * d / sum(slack), 1) for a, d in zip(widths, slack)]
+    laid.widths = widths
+    laid.split = max(1, min(n - 1, (n + 1) // 2 - (1 if n > 3 else 0)))
+    if body:
+        _widen_for_heading(laid, form)
+    laid.fits = _printable_pt() / _printed_pt(laid.widths) >= _MIN_SCALE
+    laid.key_cols = min(_key_columns(key, headers), n - 1)
+    return laid
+
+
+def _widen_for_heading(laid: _SheetLayout, form) -> None:
+    """The two heading blocks need room: issuing body left, national title right."""
+    from .form import NATIONAL_TITLE
+
+    widths, split, n = laid.widths, laid.split, laid.n
+    need_left = max(_width_for(x, _HEADING_PT, True) for x in
+                    [form.issuing_body, form.parent_body, form.number_line])  # fmt: skip
+    need_right = max(_width_for(NATIONAL_TITLE, _HEADING_PT, True),
+                     _width_for(form.place_date, _HEADING_PT))  # fmt: skip
+    for need, cols in ((need_left, range(split)), (need_right, range(split, n))):
+        have = sum(widths[j] for j in cols)
+        if have < need:
+            widths[list(cols)[-1]] += round(need - have + 1, 1)
+
+
+def _write_sheet(w, laid: _SheetLayout, form, *, title, subtitle, appendix: int) -> None:
+    """One sheet: the form's heading, the table, the signer block (first sheet), printing."""
+    from openpyxl.utils import get_column_letter
+
+    sheet = w.book.create_sheet(laid.name)
+    for j, width in enumerate(laid.widths, start=1):
+        sheet.column_dimensions[get_column_letter(j)].width = width
+    last = laid.n if laid.fits else 1  # across pages: unmerged lines, left, over empty cells
+    if laid.body:
+        row = _body_heading(w, sheet, laid, form, title)
+    else:
+        row = _appendix_heading(w, sheet, laid, form, appendix, last)
+    note = subtitle
+    if note:  # holds the commune's name: user data, escaped like any cell
+        w.line(sheet, row, 1, last, note, font=w.s["italic"],
+               align="center" if laid.fits else "left")  # fmt: skip
+        row += 1
+    row += 1  # a blank line before the table
+    header_row = row
+    row = _table_header(w, sheet, row, laid)
+    first_data = row
+    row = _table_rows(w, sheet, row, laid)
+    if laid.body:
+        _signer_block(w, sheet, row + 1, laid.n, laid.split, form)
+    _page_setup(sheet, laid, header_row, first_data)
+
+
+def _body_heading(w, sheet, laid: _SheetLayout, form, title) -> int:
+    """The first sheet's heading (NĐ 30/2020): bodies, national title, BÁO CÁO, title."""
+    from .form import MOTTO, NATIONAL_TITLE
+
+    st, n, split_col = w.s, laid.n, laid.split  # the columns the two blocks stand over
+    row = 1
+    left = [x for x in (form.parent_body, form.issuing_body) if x]
+    right = [NATIONAL_TITLE, MOTTO]
+    lines = max(len(left), len(right))
+    for i in range(lines):
+        if i < len(left):
+            bold = i == len(left) - 1 or not form.parent_body
+            w.line(sheet, row + i, 1, split_col, left[i],
+                   font=st["h_bold"] if bold else st["h_plain"])  # fmt: skip
+        if i < len(right):
+            w.line(sheet, row + i, split_col + 1, n, right[i],
+                   font=st["motto"] if right[i] == MOTTO else st["h_bold"])  # fmt: skip
+    row += lines
+    w.line(sheet, row, 1, split_col, form.number_line, font=st["h_plain"])
+    w.line(sheet, row, split_col + 1, n, form.place_date, font=st["h_italic"])
+    row += 2
+    w.line(sheet, row, 1, n, "BÁO CÁO", font=st["title"])
+    row += 1
+    w.line(sheet, row, 1, n, title or form.title or laid.title, font=st["h_bold"])
+    return row + 1
+
+
+def _appendix_heading(w, sheet, laid: _SheetLayout, form, appendix: int, last: int) -> int:
+    """An appendix's heading: issuing body, "Phụ lục II", its title and reference."""
+    from .form import ROMAN
+
+    st, row = w.s, 1
+    align = "center" if laid.fits else "left"
+    w.line(sheet, row, 1, max(1, last // 3), form.issuing_body, font=st["h_bold"], align=align)
+    row += 1
+    w.line(sheet, row, 1, last, f"Phụ lục {ROMAN[(appendix - 1) % len(ROMAN)]}",
+           font=st["h_bold"], align=align)  # fmt: skip
+    w.line(sheet, row + 1, 1, last, laid.title, font=st["h_bold"], align=align)
+    w.line(sheet, row + 2, 1, last, form.appendix_reference, font=st["italic"], align=align)
+    return row + 3
+
+
+def _table_header(w, sheet, row: int, laid: _SheetLayout) -> int:
+    """The table's header: one row, or two with each group merged over its columns."""
+    from openpyxl.styles import Alignment
+
+    st, levels, widths, n, two_rows = w.s, laid.levels, laid.widths, laid.n, laid.two_rows
+    center = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    for j, (group, sub) in enumerate(levels, start=1):
+        w.cell(sheet, row, j, group, font=st["head"], align=center, border=True)
+        sheet.cell(row=row, column=j).fill = st["fill"]
+        if two_rows:
+            w.cell(sheet, row + 1, j, sub or None, font=st["head"], align=center, border=True)
+            sheet.cell(row=row + 1, column=j).fill = st["fill"]
+    for j, (_, sub) in enumerate(levels, start=1):
+        if two_rows and not sub:
+            sheet.merge_cells(start_row=row, start_column=j, end_row=row + 1, end_column=j)
+    j = 1
+    while j <= n:  # merge each group over its sub-columns
+        group, sub = levels[j - 1]
+        k = j
+        while sub and k < n and levels[k][0] == group and levels[k][1]:
+            k += 1
+        if k > j:
+            sheet.merge_cells(start_row=row, start_column=j, end_row=row, end_column=k)
+        j = k + 1
+    if two_rows:
+        top = [(g if not s else None, widths[i]) for i, (g, s) in enumerate(levels)]
+        groups_h = _row_height([(g, sum(widths[i] for i in range(n) if levels[i][0] == g
+                                         and levels[i][1])) for g, s in levels if s],
+                               bold=True)  # fmt: skip
+        sub_h = _row_height([(s, widths[i]) for i, (g, s) in enumerate(levels) if s],
+                            bold=True)  # fmt: skip
+        single_h = _row_height(top, bold=True)
+        sheet.row_dimensions[row].height = groups_h
+        sheet.row_dimensions[row + 1].height = max(sub_h, single_h - groups_h)
+    else:
+        sheet.row_dimensions[row].height = _row_height(
+            [(h, widths[i]) for i, h in enumerate(laid.headers)], bold=True
+        )
+    return row + (2 if two_rows else 1)
+
+
+def _table_rows(w, sheet, row: int, laid: _SheetLayout) -> int:
+    """The table's data rows (numbers right-aligned, text wrapped); the next free row."""
+    from openpyxl.styles import Alignment
+
+    for i, values_row in enumerate(laid.values):
+        for j, value in enumerate(values_row, start=1):
+            fmt = laid.formats[i][j - 1]
+            wrap = isinstance(value, str)
+            align = Alignment(vertical="top", wrap_text=wrap,
+                              horizontal="right" if fmt else None)  # fmt: skip
+            w.cell(sheet, row, j, value, align=align, border=True, fmt=fmt)
+        sheet.row_dimensions[row].height = _row_height(
+            [(v, laid.widths[j]) for j, v in enumerate(values_row)]
+        )
+        row += 1
+    return row
+
+
+def _page_setup(sheet, laid: _SheetLayout, header_row: int, first_data: int) -> None:
+    """A4 landscape, fitted to the width or across pages; header rows on every page."""
+    from openpyxl.utils import get_column_letter
+
+    n, span = laid.n, 2 if laid.two_rows else 1
+    sheet.freeze_panes = sheet.cell(row=first_data, column=laid.key_cols + 1)
+    if laid.values and not laid.body:
+        sheet.auto_filter.ref = (
+            f"A{first_data - 1}:{get_column_letter(n)}{first_data - 1 + len(laid.values)}"
+        )
+    setup = sheet.page_setup
+    setup.orientation = "landscape"
+    setup.paperSize = sheet.PAPERSIZE_A4
+    if laid.fits:
+        setup.fitToWidth = 1
+        setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    else:
+        setup.scale = 100
+        setup.pageOrder = "overThenDown"
+        sheet.print_title_cols = f"A:{get_column_letter(laid.key_cols)}"
+    sheet.print_title_rows = f"{header_row}:{header_row + span - 1}"
+    sheet.print_options.horizontalCentered = laid.fits
+    for side, inches in _MARGINS.items():
+        setattr(sheet.page_margins, side, inches)
+    sheet.oddFooter.center.text = "Trang &P/&N"
+    sheet.oddFooter.center.font = f"{_FONT},Regular"
+    sheet.oddFooter.center.size = 11
 
 
 def _key_columns(key: str, headers: list[str]) -> int:
@@ -927,9 +1039,6 @@ def _laid_out(tables: dict) -> list[dict]:
         headers = [str(c) for c in table.columns]
         values = [[_plain(v) for v in row] for row in table.itertuples(index=False, name=None)]
         formats = _formats(table, values)
-        note = ""
-        if key == "transitions" and table.empty:
-            note = "Chưa có đợt khảo sát trước để so sánh (chạy lại với --baseline)"
         sheets.append({
             "key": key,
             "title": SHEETS.get(key, (key, key, str(key)))[2],
@@ -939,7 +1048,7 @@ def _laid_out(tables: dict) -> list[dict]:
             "numeric": [[f is not None for f in fmt] for fmt in formats],
             "caps": [_WIDE_TEXT.get(h.split(": ")[-1], _MAX_TEXT_WIDTH) for h in headers],
             "keys": _key_columns(key, headers),
-            "note": note,
+            "note": "",
         })  # fmt: skip
     return sheets
 
@@ -1023,13 +1132,22 @@ def write_report(
     commune = str(name.iloc[0]) if len(name) else commune
     if not isinstance(form, DocumentForm):
         form = DocumentForm.from_config(form, commune=commune)
-    title = form.title or _report_title(result, baseline is not None or comparison is not None)
+    meta = _metadata(result)
+    title = form.title or _report_title(meta, baseline is not None or comparison is not None)
     subtitle = str(commune or "")
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
+    # no transitions, no appendix: the summary says why (its line on the transitions)
+    printed = {k: t for k, t in tables.items() if not (k == "transitions" and t.empty)}
+    run_id = str(meta.get("run_id") or "") or None
     written = {
         "xlsx": write_workbook(
-            tables, out / f"{stem}.xlsx", subtitle=subtitle, form=form, title=title
+            printed,
+            out / f"{stem}.xlsx",
+            subtitle=subtitle,
+            form=form,
+            title=title,
+            run_id=run_id,
         )  # fmt: skip
     }
     if pdf:
@@ -1039,27 +1157,32 @@ def write_report(
             from .errors import OutputWarning, warn
 
             target = out / f"{stem}.pdf"
-            warn(f"The report's PDF '{target}' was not written: reportlab is not installed "
-                 "(pip install reportlab); the workbook and CSVs were.",
-                 OutputWarning, where=str(target), what="report_pdf_missing")  # fmt: skip
+            warn(_msg("warning.report.pdf_missing", path=target), OutputWarning,
+                 where=str(target), what="warning.report.pdf_missing")  # fmt: skip
         else:
             from ._report_pdf import write_pdf
 
-            written["pdf"] = write_pdf(_laid_out(tables), out / f"{stem}.pdf", form=form,
-                                       title=title, subtitle=subtitle)  # fmt: skip
+            written["pdf"] = write_pdf(_laid_out(printed), out / f"{stem}.pdf", form=form,
+                                       title=title, subtitle=subtitle, run_id=run_id)  # fmt: skip
     for key, table in tables.items():
         written[key] = _write_csv(table, out / f"{stem}_{SHEETS[key][1]}.csv")
     return written
 
 
-def _report_title(result, followup: bool) -> str:
-    """The report's title: Kết quả cải tạo vườn hộ ... năm 2022."""
+def _metadata(result) -> dict:
+    """The result's ``run_metadata`` (year, run id), or nothing when it has none."""
     from .result import as_result
 
     try:
-        year = str(as_result(result).metadata.get("year") or "").strip() or None
-    except Exception:  # a year in the title is a nicety: never fail the report for it
-        year = None
+        return dict(as_result(result).metadata or {})
+    except Exception:  # the title's year and the run id are niceties: never fail for them
+        logger.debug("no run metadata in %r", result, exc_info=True)
+        return {}
+
+
+def _report_title(meta: dict, followup: bool) -> str:
+    """The report's title: Kết quả cải tạo vườn hộ ... năm 2022."""
+    year = str(meta.get("year") or "").strip() or None
     what = "Kết quả cải tạo vườn hộ và tiến độ thực hiện chỉ tiêu các thôn"
     if followup:
         what = "Kết quả theo dõi cải tạo vườn hộ và tiến độ thực hiện chỉ tiêu các thôn"

@@ -17,12 +17,41 @@ Styles
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from . import i18n
 from . import palette as _palette
+
+logger = logging.getLogger(__name__)
+
+# what people read from this module, Vietnamese first (ntmgis.i18n's catalogue)
+_MESSAGES = {
+    "error.styles.layer_kind": (
+        "Không có loại lớp '{layer}' để tạo kiểu hiển thị: hãy chọn parcels hoặc hamlets.",
+        "Unknown layer kind '{layer}' for a style: use parcels or hamlets.",
+    ),
+    "error.styles.cannot_open": (
+        "Không mở được '{path}' như một tệp GeoPackage ({detail}): hãy chọn tệp .gpkg kết quả.",
+        "Cannot open '{path}' as a GeoPackage ({detail}): choose the result .gpkg file.",
+    ),
+    "error.styles.not_gpkg": (
+        "'{path}' không phải là tệp GeoPackage (không có bảng gpkg_geometry_columns: "
+        "{detail}). Kiểu hiển thị chỉ gắn được vào tệp GeoPackage.",
+        "'{path}' is not a GeoPackage (no gpkg_geometry_columns table: {detail}). Styles "
+        "can only be embedded in a GeoPackage.",
+    ),
+}
+for _key, (_vi, _en) in _MESSAGES.items():
+    i18n.register(_key, _vi, _en)
+
+
+def _msg(key: str, /, **fields) -> str:
+    return i18n.message(key, **fields)
+
 
 __all__ = [
     "qml",
@@ -221,7 +250,7 @@ def qml(theme: str | None, *, layer: str = "parcels") -> str:
     from .errors import InputError
 
     if layer not in ("parcels", "hamlets"):
-        raise InputError(f"Unknown layer kind '{layer}' for a style: use parcels or hamlets.")
+        raise InputError(_msg("error.styles.layer_kind", layer=layer))
     root = ET.Element(
         "qgis",
         version=QGIS_VERSION,
@@ -418,17 +447,14 @@ def embed_styles(
     try:
         con = sqlite3.connect(path)
     except sqlite3.Error as exc:  # pragma: no cover - sqlite opens almost anything
-        raise InputError(f"Cannot open '{path}' as a GeoPackage: {exc}.") from exc
+        raise InputError(_msg("error.styles.cannot_open", path=path, detail=exc)) from exc
     try:
         try:
             geometry_columns = dict(
                 con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns")
             )
         except sqlite3.DatabaseError as exc:
-            raise InputError(
-                f"'{path}' is not a GeoPackage (no gpkg_geometry_columns table: {exc}). "
-                f"Styles can only be embedded in a GeoPackage."
-            ) from exc
+            raise InputError(_msg("error.styles.not_gpkg", path=path, detail=exc)) from exc
         plan: list[tuple[str, str, str, bool]] = []  # layer, style name, qml, default
         if parcels in geometry_columns:
             columns = {row[1] for row in con.execute(f'PRAGMA table_info("{parcels}")')}

@@ -276,11 +276,11 @@ def test_png_export_and_in_memory_input_without_hamlets(layers_dir, tmp_path):
 
 def test_bad_options_and_missing_columns(layers_dir, tmp_path):
     parcels = contract_parcels(layers_dir).head(20)
-    with pytest.raises(InputError, match="--by 'colour'"):
+    with pytest.raises(InputError, match="'colour'"):
         maps.render_maps(parcels, tmp_path, by="colour")
-    with pytest.raises(InputError, match="paper 'B5'"):
+    with pytest.raises(InputError, match="'B5'"):
         maps.render_maps(parcels, tmp_path, paper="B5")
-    with pytest.raises(SchemaError, match="Column 'agreement'"):
+    with pytest.raises(SchemaError, match="'agreement'"):
         maps.render_maps(parcels.drop(columns="agreement"), tmp_path, by="agreement")
     assert not list(tmp_path.glob("*.pdf*"))
 
@@ -403,3 +403,147 @@ def test_collections_lines_and_points_are_drawn_from_their_polygons_or_listed(tm
     for owner in ("Chủ Một", "Chủ Hai", "Chủ Ba", "Chủ Năm"):
         assert owner in pages[1]
     assert "Chủ Bốn" not in pages[1]
+
+
+# --------------------------------------------------------------------------------------
+# the Step 4 renovation plan printed (issue 18 point 4)
+# --------------------------------------------------------------------------------------
+
+
+def _pdf_chars_under(pdf, points: float) -> list:
+    """Characters printed smaller than ``points`` (a rotated label measured across)."""
+    pdfplumber = pytest.importorskip("pdfplumber")
+    small = []
+    with pdfplumber.open(pdf) as doc:
+        for number, page in enumerate(doc.pages, start=1):
+            for c in page.chars:
+                size = c["size"] if c.get("upright", True) else c["x1"] - c["x0"]
+                if c["text"].strip() and size < points - 1e-6:
+                    small.append((number, c["text"], round(size, 2)))
+    return small
+
+
+def _owners_in_order(text: str) -> list[int]:
+    return [int(n) for n in re.findall(r"Chủ hộ (\d+)\b", text)]
+
+
+def test_plan_pages_one_per_hamlet_in_plan_order_legible(tmp_path):
+    from test_plan import base
+
+    result = base()
+    (pdf,) = maps.render_maps(result, tmp_path, by="plan", date="2026-12-02")
+    assert pdf.name == "ban_do_xa_plan_priority.pdf"
+    pdfplumber = pytest.importorskip("pdfplumber")
+    with pdfplumber.open(pdf) as doc:
+        texts = [p.extract_text() or "" for p in doc.pages]
+    # two hamlets with planned gardens (5 and 3 of them): one page each, no continuation
+    assert len(texts) == 2 == maps.plan_page_count({"Xóm 1": 5, "Ấp Bình Lợi": 3})
+    first, second = texts
+    # the hamlets' own names and unit words (Xóm, Ấp) in the titles
+    assert "BẢN ĐỒ KẾ HOẠCH CẢI TẠO VƯỜN HỘ – XÓM 1" in first
+    assert "BẢN ĐỒ KẾ HOẠCH CẢI TẠO VƯỜN HỘ – ẤP BÌNH LỢI" in second
+    # plan order by hand: abandoned by both (1), survey only (2), imagery only (3), then
+    # the mixed gardens, larger first (4: 1,200 m², 5: 300 m²); tended 6 is not planned
+    assert _owners_in_order(first) == [1, 2, 3, 4, 5]
+    # Ấp Bình Lợi: both abandoned, larger first (9: 650 m², 7: 400 m²), then mixed 10
+    assert _owners_in_order(second) == [9, 7, 10]
+    assert "DANH SÁCH HỘ CẢI TẠO VƯỜN (5 thửa)" in first
+    assert "2 ưu tiên 2 (vườn tạp)" in first and "3 thửa vườn trong kế hoạch" in second
+    assert "Cây giống, Vốn" in first  # the needs, as the codebook labels them
+    assert not _pdf_chars_under(pdf, 8.0)
+
+
+def test_plan_pages_continue_a_long_list(result_gpkg, tmp_path):
+    from ntmgis.plan import renovation_plan
+
+    plan = renovation_plan(result_gpkg)
+    counts = plan.groupby("hamlet").size().to_dict()
+    assert max(counts.values()) > maps.PLAN_FIRST_ROWS  # the sample's lists go on
+    (pdf,) = maps.render_maps(result_gpkg, tmp_path, by="plan", date="2026-12-02")
+    pdfplumber = pytest.importorskip("pdfplumber")
+    with pdfplumber.open(pdf) as doc:
+        texts = [p.extract_text() or "" for p in doc.pages]
+        meta = doc.metadata
+    assert len(texts) == maps.plan_page_count(counts)
+    expected = 0
+    for n in counts.values():  # the rule by hand: 19 on the map page, 31 on each next one
+        expected += 1 + -(-max(0, n - 19) // 31)
+    assert len(texts) == expected
+    # the first hamlet of the layer: its whole list, numbered 1..n over its pages
+    name = "Thôn Đông Hòa"
+    pages = [t for t in texts if name.upper() in t]
+    assert len(pages) == 1 + -(-max(0, counts[name] - 19) // 31)
+    assert "(tiếp theo, từ số 20)" in pages[1]
+    mine = plan[plan["hamlet"] == name].sort_values("plan_order")
+    text = "\n".join(pages)
+    at = []  # each row: its number, its owner (a long name wraps), its sheet/parcel
+    for order, owner, sheet, no in mine[["plan_order", "owner", "sheet", "parcel_no"]].values:
+        first = re.escape(owner.split()[0])
+        row = rf"^{order} (?:{first}[^\n]*? )?{sheet}/{no} "
+        found = re.search(row, text, flags=re.MULTILINE)
+        assert found, (order, owner, sheet, no)
+        assert all(word in text for word in owner.split())
+        at.append(found.start())
+    assert at == sorted(at) and len(at) == counts[name]
+    assert not _pdf_chars_under(pdf, 8.0)
+    assert meta["Title"] == "ban_do_xa_thanh_binh_plan_priority"
+
+
+def test_cli_plan_maps(tmp_path):
+    from test_plan import base
+
+    from ntmgis.cli import cli
+
+    path = tmp_path / "result.gpkg"
+    base().to_file(path, layer="parcels")
+    out = tmp_path / "out"
+    run = CliRunner().invoke(cli, ["plan", str(path), "-o", str(out), "--maps"])
+    assert run.exit_code == 0, run.output
+    pdf = out / "ban_do_xa_plan_priority.pdf"
+    assert pdf.exists() and str(pdf) in run.output
+    pdfplumber = pytest.importorskip("pdfplumber")
+    with pdfplumber.open(pdf) as doc:
+        assert len(doc.pages) == 2
+        assert _owners_in_order(doc.pages[0].extract_text()) == [1, 2, 3, 4, 5]
+
+
+def test_messages_are_vietnamese_first(layers_dir, tmp_path):
+    """The default language is Vietnamese: the user reads the catalogue's vi sentence."""
+    import unicodedata
+
+    from ntmgis import i18n
+
+    i18n.set_language("vi")
+    try:
+        parcels = contract_parcels(layers_dir).head(5)
+        with pytest.raises(InputError) as info:
+            maps.render_maps(parcels, tmp_path, by="colour")
+        assert str(info.value) == (
+            "Không có kiểu bản đồ 'colour'. Hãy chọn một trong: flag, survey, agreement, plan."
+        )
+        with pytest.raises(SchemaError, match="Thiếu cột 'agreement'"):
+            maps.render_maps(parcels.drop(columns="agreement"), tmp_path, by="agreement")
+    finally:
+        i18n.set_language(None)
+    for key in ("error.maps.no_crs", "warning.maps.unknown_hamlets", "error.progress.no_area",
+                "warning.plan.planned_parcel_missing", "warning.needs.unknown_need",
+                "error.styles.not_gpkg", "warning.palette.unknown_values",
+                "warning.report.pdf_missing"):  # fmt: skip
+        vi = i18n.CATALOGUE[key]["vi"]
+        assert vi == unicodedata.normalize("NFC", vi) and vi != i18n.CATALOGUE[key]["en"]
+
+
+def test_an_empty_plan_is_said_not_printed(tmp_path):
+    from test_plan import base
+
+    from ntmgis import i18n
+
+    tended = base()
+    tended = tended[tended["survey_class"].eq("vuon_mau")]  # nothing to renovate
+    i18n.set_language("en")
+    try:
+        with pytest.raises(InputError, match="holds no garden"):
+            maps.render_maps(tended, tmp_path, by="plan")
+    finally:
+        i18n.set_language(None)
+    assert not list(tmp_path.glob("*.pdf*"))

@@ -207,3 +207,57 @@ def test_library_pdf_is_legible_with_the_form(printed):
             assert f"Trang {number}/{len(doc.pages)}" in (page.extract_text() or "")
         fonts = {c["fontname"] for c in doc.pages[0].chars}
     assert all("DejaVuSerif" in f for f in fonts)  # embedded, Vietnamese-capable
+
+
+def _pdf_text(path) -> str:
+    with pdfplumber.open(path) as doc:
+        return "\n".join(p.extract_text() or "" for p in doc.pages)
+
+
+def test_transitions_appendix_prints_the_follow_up_changes(printed):
+    """Issue 21: the 2022 follow-up prints its transitions; the 2020 baseline says why not."""
+    from ntmgis.progress import compare_campaigns
+
+    out = printed["out"]
+    base, follow = out / "thanh_binh.gpkg", out / "theo_doi_2022" / "thanh_binh_2022.gpkg"
+    c = compare_campaigns(base, follow)
+    changed = c[c["survey_changed"] | c["flag_changed"] | c["renovation"].isin(
+        ("xac_nhan", "anh_chua_thay", "khong_du_lieu", "anh_thay_chua_bao_cao"))
+        | c["presence"].ne("ca_hai_dot")]  # fmt: skip
+    assert len(changed) > 100  # the sample's follow-up renovated many gardens
+    title = "BIẾN ĐỘNG GIỮA HAI ĐỢT KHẢO SÁT"
+    summary = (out / "theo_doi_2022" / "bao_cao_tien_do_tong_hop_xa.csv").read_text("utf-8-sig")
+    assert f"Thửa biến động giữa hai đợt khảo sát,{len(changed)},thửa," in summary
+    # one confirmed renovation of the sample, as both PDFs print it (hamlet, owner, classes)
+    row = changed[(changed["survey_class_before"] == "hoang_hoa")
+                  & (changed["renovation"] == "xac_nhan")].iloc[0]  # fmt: skip
+    for pdf in (printed["lo"]["follow"], out / "theo_doi_2022" / "bao_cao_tien_do.pdf"):
+        text = _pdf_text(pdf)
+        appendix = text[text.index(title) :]
+        assert str(row["household"]) in appendix and str(row["owner"]) in appendix
+        assert "Vườn hoang hóa" in appendix and "Ảnh xác nhận đã đưa vào" in appendix
+        assert "(không có)" not in appendix.split("Phụ lục")[0]
+    # the baseline campaign: no empty appendix, the summary's sentence instead
+    for pdf in (printed["lo"]["base"], out / "bao_cao_tien_do.pdf"):
+        text = _pdf_text(pdf)
+        assert title not in text
+        assert "Chưa có đợt khảo sát trước để so sánh" in text
+
+
+@pytest.mark.parametrize("campaign", ["base", "follow"])
+def test_every_output_names_the_run_that_made_it(printed, campaign):
+    """Issue 21: the run id of run_metadata in the report's and the maps' PDF and the XLSX."""
+    import openpyxl
+
+    from ntmgis.result import as_result
+
+    folder = printed["out"] if campaign == "base" else printed["out"] / "theo_doi_2022"
+    (gpkg,) = folder.glob("thanh_binh*.gpkg")
+    run_id = as_result(gpkg).metadata["run_id"]
+    assert len(run_id) > 10
+    for pdf in (folder / "bao_cao_tien_do.pdf", folder / "ban_do_xa_thanh_binh_flag.pdf"):
+        with pdfplumber.open(pdf) as doc:
+            assert doc.metadata["Keywords"] == run_id, pdf.name
+            assert doc.metadata["Subject"] == f"ntmgis run {run_id}", pdf.name
+    book = openpyxl.load_workbook(folder / "bao_cao_tien_do.xlsx", read_only=True)
+    assert book.properties.identifier == run_id

@@ -88,6 +88,17 @@ TINY_TARGETS_CSV = (
 )
 
 
+@pytest.fixture(autouse=True)
+def english(monkeypatch):
+    """Messages are matched in English here (test_targets_problems_in_vietnamese: vi)."""
+    from ntmgis.i18n import set_language
+
+    monkeypatch.setenv("NTMGIS_LANG", "en")
+    set_language("en")
+    yield
+    set_language(None)
+
+
 @pytest.fixture
 def tiny_targets(tmp_path):
     path = tmp_path / "chi_tieu.csv"
@@ -195,6 +206,25 @@ def test_read_targets_reports_every_bad_value(tmp_path):
     assert "row 3" in text and "-3 is negative" in text
     assert "row 4: targets without a hamlet name" in text
     assert "row 5: hamlet 'Thon An Binh' is listed twice (also row 2)" in text
+
+
+def test_targets_problems_in_vietnamese(tmp_path):
+    """The same problems said in Vietnamese (the default language), with full diacritics."""
+    from ntmgis.i18n import set_language
+
+    set_language("vi")
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "Thôn,Số vườn mẫu\nThôn An Bình,2.5\nThôn Bình Minh,-3\nThon An Binh,1\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as info:
+        read_targets(path)
+    text = str(info.value)
+    assert text.startswith(f"Bảng chỉ tiêu '{path}' có 3 lỗi; hãy sửa trong tệp rồi chạy lại:")
+    assert "dòng 2, cột 'Số vườn mẫu': 2.5 không phải là số vườn nguyên" in text
+    assert "dòng 3, cột 'Số vườn mẫu': -3 là số âm" in text
+    assert "dòng 4: thôn 'Thon An Binh' ghi hai lần (cả dòng 2)" in text
 
 
 def test_read_targets_without_header(tmp_path):

@@ -87,9 +87,9 @@ def test_files_and_sheets(written):
     assert paths["ranking"].name == "bao_cao_tien_do_xep_hang_thon.csv"
     assert paths["hamlets"].name == "bao_cao_tien_do_chi_tiet_thon.csv"
     book = openpyxl.load_workbook(paths["xlsx"])
+    # no earlier campaign: no transitions appendix (its CSV keeps the headers)
     assert book.sheetnames == [
-        SHEETS[k][0]
-        for k in ("summary", "ranking", "visits", "transitions", "hamlets", "needs", "plan")
+        SHEETS[k][0] for k in ("summary", "ranking", "visits", "hamlets", "needs", "plan")
     ]
     for sheet in book.worksheets:
         assert sheet.page_setup.orientation == "landscape"
@@ -235,10 +235,14 @@ def test_summary_and_visits(written):
     assert [row["STT"] for row in visits] == [1, 2, 3]
     assert visits[1]["Kết quả ảnh vệ tinh"] == "Nghi vấn hoang hóa"
     assert summary["Thửa cần kiểm tra thực địa"] == 3
-    transitions = book[SHEETS["transitions"][0]]
-    assert transitions.max_row == header_rows(transitions)[1]  # header only
-    notes = [c.value for row in transitions.iter_rows() for c in row if c.value]
-    assert any("--baseline" in str(v) for v in notes)
+    # no earlier campaign: no empty appendix, a sentence in the summary instead
+    rows = {r["Nội dung"]: r for r in sheet_table(book[SHEETS["summary"][0]])}
+    line = rows["Thửa biến động giữa hai đợt khảo sát"]
+    assert line["Giá trị"] is None
+    assert line["Ghi chú"].startswith("Chưa có đợt khảo sát trước để so sánh")
+    assert "--baseline" not in line["Ghi chú"]
+    with open(paths["transitions"], encoding="utf-8-sig", newline="") as f:
+        assert len(list(csv.reader(f))) == 1  # the headers only
 
 
 def test_transitions_with_baseline(tmp_path, targets):
@@ -264,6 +268,40 @@ def test_transitions_with_baseline(tmp_path, targets):
     assert [r["Hoang hóa đầu kỳ (khảo sát)"] for r in hamlets if r["Thôn"] == A] == [3]
     summary = {r["Nội dung"]: r["Giá trị"] for r in sheet_table(book[SHEETS["summary"][0]])}
     assert summary["Hoang hóa đầu kỳ (khảo sát đợt trước)"] == 6
+    assert summary["Thửa biến động giữa hai đợt khảo sát"] == 7  # the seven parcels above
+
+
+def test_no_transition_between_campaigns_is_said_not_printed_empty(tmp_path, targets):
+    """A follow-up identical to its baseline: no empty appendix, one sentence in the summary."""
+    result = tiny_result()
+    baseline = result.copy()
+    progress = hamlet_progress(result, targets, baseline=baseline)
+    paths = write_report(progress, result, tmp_path / "out", baseline=baseline)
+    book = openpyxl.load_workbook(paths["xlsx"])
+    assert SHEETS["transitions"][0] not in book.sheetnames
+    rows = {r["Nội dung"]: r for r in sheet_table(book[SHEETS["summary"][0]])}
+    line = rows["Thửa biến động giữa hai đợt khảo sát"]
+    assert line["Giá trị"] == 0
+    assert line["Ghi chú"].startswith("Không có thửa nào thay đổi giữa hai đợt khảo sát")
+    pdfplumber = pytest.importorskip("pdfplumber")
+    with pdfplumber.open(paths["pdf"]) as doc:
+        text = "\n".join(p.extract_text() or "" for p in doc.pages)
+    assert SHEETS["transitions"][2] not in text and "(không có)" not in text
+
+
+def test_the_report_says_which_run_made_it(tmp_path, targets):
+    """The run id of the result's run_metadata: the PDF's Subject/Keywords, the XLSX's id."""
+    from ntmgis.result import Result
+
+    run_id = "20261202T160000Z-abc123"
+    result = Result(tiny_result(), None, {"run_id": run_id, "commune": "Xã Thử Nghiệm"})
+    progress = hamlet_progress(result.parcels, targets, hamlets=tiny_hamlets())
+    paths = write_report(progress, result, tmp_path / "out")
+    pdfplumber = pytest.importorskip("pdfplumber")
+    with pdfplumber.open(paths["pdf"]) as doc:
+        info = doc.metadata
+    assert info["Keywords"] == run_id and info["Subject"] == f"ntmgis run {run_id}"
+    assert openpyxl.load_workbook(paths["xlsx"]).properties.identifier == run_id
 
 
 def test_progress_report_one_call(tmp_path, targets):
