@@ -17,6 +17,7 @@ an apostrophe, as OWASP recommends.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
 import math
 from dataclasses import dataclass, field
@@ -554,6 +555,7 @@ def _shown(value, fmt: str = "") -> str:
 # -- text metrics (Times New Roman / Liberation Serif, in em) ---------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def _char_em(ch: str) -> float:
     import unicodedata
 
@@ -575,7 +577,13 @@ def _char_em(ch: str) -> float:
 
 def _text_pt(text: str, size: float, bold: bool = False) -> float:
     """Width of one line of text in points (a slight overestimate: safe for wrapping)."""
-    return sum(_char_em(c) for c in text) * size * (1.08 if bold else 1.0)
+    return _text_em(text) * size * (1.08 if bold else 1.0)
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_em(text: str) -> float:
+    # a report measures the same texts many times (wrapping tries each line prefix)
+    return sum(_char_em(c) for c in text)
 
 
 def _wrap(text: str, width_pt: float, size: float, bold: bool = False) -> list[str]:
