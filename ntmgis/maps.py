@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import i18n
 from . import palette as _palette
+from . import registry as _registry
 from ._io import atomic_path
 from ._progress import ProgressCallback, report
 from .places import hamlet_title
@@ -947,7 +948,8 @@ def _headlines(parcels, keys, theme: str):
     """Why a parcel is on the visit list, in a few words: the disagreement, else the flag."""
     import pandas as pd
 
-    quiet = {"phu_hop", "khong_du_lieu", _palette.NON_GARDEN}
+    # agreement keys that are no disagreement ("phu_hop", "khong_du_lieu") say nothing here
+    quiet = {*set(_registry.AGREEMENT) - set(_registry.DISAGREEMENT), _palette.NON_GARDEN}
     out = keys.map(_palette.get_theme(theme).labels()).astype(object)
     for column in ("flag", "agreement"):
         if column in parcels.columns:

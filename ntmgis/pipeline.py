@@ -484,7 +484,7 @@ def _hamlet_progress(cfg, result: RunResult, hamlets):
 
 
 def _run_summary(result: RunResult) -> str:
-    from .flags import FLAGS
+    from .registry import FLAGS
 
     p = result.parcels
     garden = p[p["is_garden"]]

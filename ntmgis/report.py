@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import i18n
+from . import i18n, registry
 from ._io import escape_text, save_workbook, set_cell, write_csv
 from .progress import (
     FLAGS,
@@ -112,7 +112,7 @@ NO_BASELINE_NOTE = (
 NO_TRANSITIONS_NOTE = (
     "Không có thửa nào thay đổi giữa hai đợt khảo sát: báo cáo không kèm phụ lục biến động"
 )
-_VISIT_AGREEMENTS = ("khao_sat_tot_anh_hoang", "khao_sat_hoang_anh_tot", "cai_tao_chua_thay")
+_VISIT_AGREEMENTS = registry.DISAGREEMENT  # the survey and the imagery disagree
 _SHORT = {key: target.short_vi for key, target in TARGETS.items()}
 
 
@@ -166,7 +166,7 @@ def _hamlet_table(progress: pd.DataFrame) -> pd.DataFrame:
     for c in SURVEY_CLASSES:
         cols[_class_header(c)] = progress[f"n_{c}"]
     cols["Chưa khảo sát"] = progress["n_chua_khao_sat"]
-    for f in ("hoang_hoa", "cai_tao", "nghi_van", "thieu_du_lieu"):
+    for f in (f for f in registry.FLAGS if f != "binh_thuong"):  # tended gardens: no column
         cols[_flag_header(f)] = progress[f"n_flag_{f}"]
     if baseline:
         cols["Hoang hóa đầu kỳ (khảo sát)"] = progress["abandoned_baseline_survey"]
