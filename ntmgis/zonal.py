@@ -1373,28 +1373,19 @@ def _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, width, height)
     skip = (vert & _on_boundary(ua, ub)) | (horiz & _on_boundary(va, vb))
     left_a = ua <= ub  # the walk starts at a
     cells_p, cells_c, cells_r = [], [], []
-    # near-vertical: one column
-    sel = np.flatnonzero(vert & ~skip)
-    if sel.size:
-        col = np.floor(np.where(left_a, ub, ua)[sel]).astype(np.int64)
-        lo = np.floor(np.minimum(va, vb)[sel]).astype(np.int64)
-        hi = np.floor(np.maximum(va, vb)[sel] - eps).astype(np.int64)
-        cnt = np.maximum(hi - lo + 1, 0)
-        idx = np.repeat(np.arange(sel.size), cnt)
-        cells_p.append(p[sel][idx])
-        cells_c.append(col[idx])
-        cells_r.append(lo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    # near-horizontal: one row
-    sel = np.flatnonzero(horiz & ~skip)
-    if sel.size:
-        row = np.floor(np.where(left_a, va, vb)[sel]).astype(np.int64)
-        lo = np.floor(np.minimum(ua, ub)[sel]).astype(np.int64)
-        hi = np.floor(np.maximum(ua, ub)[sel] - eps).astype(np.int64)
-        cnt = np.maximum(hi - lo + 1, 0)
-        idx = np.repeat(np.arange(sel.size), cnt)
-        cells_p.append(p[sel][idx])
-        cells_r.append(row[idx])
-        cells_c.append(lo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    # near-vertical: one column; near-horizontal: one row
+    for sel, fixed_a, fixed_b, run_a, run_b, fixed_out, run_out in (
+        (np.flatnonzero(vert & ~skip), ub, ua, va, vb, cells_c, cells_r),
+        (np.flatnonzero(horiz & ~skip), va, vb, ua, ub, cells_r, cells_c),
+    ):
+        if sel.size:
+            # the column of the walk's right end (vertical), the row of its left end
+            # (horizontal), and the rows (columns) the edge spans
+            fixed = np.where(left_a, fixed_a, fixed_b)[sel]
+            q, fixed_cell, run_cell = _axis_cells(fixed, run_a[sel], run_b[sel], eps)
+            cells_p.append(p[sel][q])
+            fixed_out.append(fixed_cell)
+            run_out.append(run_cell)
     # any other edge: GDAL's walk, step by step, all edges at once
     sel = np.flatnonzero(~vert & ~horiz)
     if sel.size:
@@ -1410,6 +1401,22 @@ def _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, width, height)
         ok = (cc >= 0) & (cc < nc[q]) & (rr >= 0) & (rr < nr[q])
         out[offset[q[ok]] + rr[ok] * nc[q[ok]] + cc[ok]] = True
     return out
+
+
+def _axis_cells(fixed: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float):
+    """Cells of axis-parallel edges: one fixed line, cells ``floor(min)..floor(max - eps)``.
+
+    ``fixed`` is the coordinate of the edge's column (or row), ``a`` and ``b`` its two
+    ends along the other axis. Returns (edge index, fixed cell, cell along the edge) of
+    every cell, edge by edge, in increasing order along the edge.
+    """
+    line = np.floor(fixed).astype(np.int64)
+    lo = np.floor(np.minimum(a, b)).astype(np.int64)
+    hi = np.floor(np.maximum(a, b) - eps).astype(np.int64)
+    cnt = np.maximum(hi - lo + 1, 0)
+    idx = np.repeat(np.arange(fixed.size), cnt)
+    along = lo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    return idx, line[idx], along
 
 
 def _walk_general(x, y, x_end, y_end, width: int, height: int):

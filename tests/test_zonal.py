@@ -903,3 +903,55 @@ def test_polygons_on_the_raster_edge_in_degrees_cover_every_pixel():
     table = zonal_stats([bounds, bigger], (values, geo), stats=["sum", "count"])
     np.testing.assert_allclose(table["band1:sum"], values.sum(), rtol=1e-9)
     assert list(table["status"]) == ["ok", "partial"]
+
+
+def _staircases(rng, n, size):
+    """Rectilinear polygons (staircases and L shapes, in pixel units) with edges exactly
+    on pixel lines or their vertices moved by up to 0.004 pixel (edges nearly
+    axis-parallel: one column or one row of GDAL's line drawing)."""
+    geoms = []
+    for k in range(n):
+        x0, y0 = rng.uniform(1, size / 2, 2)  # ends before 1 + size / 2 + 12.5
+        steps = rng.integers(2, 6)
+        dx, dy = rng.uniform(0.3, 2.5, steps), rng.uniform(0.3, 2.5, steps)
+        xs = x0 + np.concatenate([[0], np.cumsum(dx)])
+        ys = y0 + np.concatenate([[0], np.cumsum(dy)])
+        if k % 3 == 0:
+            xs, ys = np.round(xs), np.round(ys)
+        ring = [(xs[0], ys[0])]
+        for i in range(steps):
+            ring += [(xs[i + 1], ys[i]), (xs[i + 1], ys[i + 1])]
+        ring.append((xs[0], ys[-1]))
+        ring = np.array(ring)
+        jitter = (0.0, 0.004)[k % 2] * rng.choice([-1.0, 0.0, 1.0], ring.shape)
+        geoms.append(shapely.make_valid(shapely.Polygon(ring + jitter)))
+    return [g for g in geoms if g.geom_type in ("Polygon", "MultiPolygon") and g.area > 0]
+
+
+@pytest.mark.parametrize("weights", ["coverage", "centroid", "all_touched"])
+def test_axis_parallel_edges_in_every_weight_mode(weights):
+    # the near-vertical and near-horizontal edges of GDAL's line drawing (one helper for
+    # both): pixels as GDAL's rasterizer burns them, areas as shapely intersects them
+    from rasterio.features import rasterize
+
+    size = 32  # staircases end before x = 26: GDAL's right edge is not exercised
+    unit = Affine(1, 0, 0, 0, -1, size)
+    geoms = [shapely.affinity.scale(g, 1, -1, origin=(0, size / 2)) for g in
+             _staircases(np.random.default_rng(8), 90, 26)]  # fmt: skip
+    assert len(geoms) >= 80
+    if weights == "coverage":
+        cov = compute_coverage(geoms, (unit, (size, size)), weights=weights)
+        dense = np.zeros((len(geoms), size * size))
+        dense[:, cov.pixels] = cov.matrix.toarray()
+        pix = np.arange(size * size)
+        cells = shapely.box(pix % size, size - pix // size - 1, pix % size + 1, size - pix // size)
+        for i, g in enumerate(geoms):
+            np.testing.assert_allclose(dense[i], shapely.area(shapely.intersection(cells, g)),
+                                       atol=1e-9)  # fmt: skip
+        return
+    differ = 0
+    for g in geoms:
+        gdal = rasterize([g], out_shape=(size, size), transform=unit,
+                         all_touched=weights == "all_touched").astype(bool)  # fmt: skip
+        differ += int((gdal != _membership(g, unit, size, weights)).any())
+    assert differ == 0
