@@ -179,13 +179,13 @@ REGISTRY: tuple[Feature, ...] = (
     _f("ndvi_median", _N, lambda c: c.stat(np.nanmedian), "NDVI trung vị các lần chụp rõ",
        "median NDVI over clear dates", model=True, side="low",
        phrase=("NDVI trung vị {value}", "median NDVI {value}")),
-    _f("ndvi_p10", _N, lambda c: c.stat(np.nanpercentile, q=10),
+    _f("ndvi_p10", _N, lambda c: c.stat(_nanpercentile, q=10),
        "phân vị 10 của NDVI", "10th percentile of NDVI over clear dates", model=True),
-    _f("ndvi_p90", _N, lambda c: c.stat(np.nanpercentile, q=90),
+    _f("ndvi_p90", _N, lambda c: c.stat(_nanpercentile, q=90),
        "phân vị 90 của NDVI (NDVI cao nhất)", "90th percentile of NDVI over clear dates",
        model=True, side="low", phrase=("NDVI cao nhất {value}", "highest NDVI {value}")),
     _f("ndvi_amplitude", _N,
-       lambda c: c.stat(np.nanpercentile, q=90) - c.stat(np.nanpercentile, q=10),
+       lambda c: c.stat(_nanpercentile, q=90) - c.stat(_nanpercentile, q=10),
        "biên độ NDVI (p90 - p10)", "NDVI p90 - p10", model=True, side="low",
        phrase=("NDVI dao động {value} trong năm", "NDVI varies by {value} over the year")),
     _f("ndvi_std", _N, lambda c: c.stat(np.nanstd), "độ lệch chuẩn NDVI",
@@ -221,7 +221,7 @@ REGISTRY: tuple[Feature, ...] = (
        phrase=("NDVI thay đổi điển hình {value} giữa hai lần chụp",
                "typical NDVI change between two dates {value}")),
     _f("ndvi_iqr", _N,
-       lambda c: c.stat(np.nanpercentile, q=75) - c.stat(np.nanpercentile, q=25),
+       lambda c: c.stat(_nanpercentile, q=75) - c.stat(_nanpercentile, q=25),
        "khoảng tứ phân vị của NDVI (p75 - p25)", "NDVI p75 - p25 (robust amplitude)",
        model=True, side="low",
        phrase=("NDVI dao động (tứ phân vị) {value}", "NDVI interquartile range {value}")),
@@ -256,13 +256,13 @@ REGISTRY: tuple[Feature, ...] = (
        "NDVI trung vị của điểm ảnh lõi", "median NDVI of the core pixel over clear dates",
        model=True, side="low",
        phrase=("NDVI giữa vườn {value}", "NDVI at the garden's centre {value}")),
-    _f("core_ndvi_p90", _N, lambda c: c.core_stat(np.nanpercentile, q=90),
+    _f("core_ndvi_p90", _N, lambda c: c.core_stat(_nanpercentile, q=90),
        "NDVI cao nhất của điểm ảnh lõi", "90th percentile of the core pixel's NDVI",
        model=True, side="low",
        phrase=("NDVI cao nhất giữa vườn {value}", "highest NDVI at the garden's centre "
                "{value}")),
     _f("core_ndvi_amplitude", _N,
-       lambda c: c.core_stat(np.nanpercentile, q=90) - c.core_stat(np.nanpercentile, q=10),
+       lambda c: c.core_stat(_nanpercentile, q=90) - c.core_stat(_nanpercentile, q=10),
        "biên độ NDVI của điểm ảnh lõi", "NDVI p90 - p10 of the core pixel", model=True,
        side="low", phrase=("NDVI giữa vườn dao động {value}", "NDVI at the garden's centre "
                            "varies by {value}")),
@@ -597,6 +597,40 @@ def parcel_time_series(
         core=core,
         core_weight=core_weight,
     )
+
+
+def _nanpercentile(x, axis=1, q=50.0):
+    """Per row of ``x``, ``numpy.nanpercentile(row, q)`` (linear), for all rows at once.
+
+    The same arithmetic as NumPy's linear method (virtual index ``(n - 1) q``, the two
+    neighbours of a row sorted with its NaNs last, NumPy's two-sided interpolation), so
+    the values are NumPy's to the last bit; NumPy applies its 1-D routine row by row, a
+    Python call per parcel. A row with no finite value gives NaN.
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, np.nan, 3.0, 2.0], [4.0, np.nan, np.nan, np.nan]])
+    >>> _nanpercentile(x, q=25).tolist()
+    [1.5, 4.0]
+    """
+    if axis != 1 or x.ndim != 2:
+        raise InputError("_nanpercentile works along the rows of a 2-D array (axis=1).")
+    qf = np.true_divide(q, 100)
+    s = np.sort(x, axis=1)  # NaNs last
+    n = np.count_nonzero(~np.isnan(x), axis=1)
+    virtual = (n - 1) * qf
+    prev = np.floor(virtual)
+    last = virtual >= n - 1  # NumPy takes the row's largest value there
+    lo = np.where(last, n - 1, prev).astype(np.intp)
+    hi = np.where(last, n - 1, prev + 1).astype(np.intp)
+    rows = np.arange(x.shape[0])
+    a, b = s[rows, np.maximum(lo, 0)], s[rows, np.maximum(hi, 0)]
+    gamma = virtual - prev
+    diff = b - a
+    out = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+    out[last] = a[last]
+    out[n == 0] = np.nan
+    return out
 
 
 def _nan_stat(func, values, mask, **kw):

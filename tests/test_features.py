@@ -1,5 +1,7 @@
 """Per-parcel features on hand-made series, and through the zonal engine on a tiny stack."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -189,3 +191,45 @@ def test_full_and_partial_pixels_come_from_the_coverage():
     assert s.core["ndvi"][0, 0] == pytest.approx(0.3)  # row 1, col 0 -> value 3 / 10
     f = parcel_features(parcels, None, series=s, min_valid=0.6)
     assert list(f["full_pixels"]) == [0, 4, 4] and list(f["partial_pixels"]) == [4, 0, 2]
+
+
+@pytest.mark.parametrize("q", [0, 10, 25, 50, 75, 90, 100, 33.3])
+def test_row_percentiles_equal_numpys_to_the_last_bit(q):
+    from ntmgis.features import _nanpercentile
+
+    rng = np.random.default_rng(4)
+    x = np.round(rng.normal(0.5, 0.2, (400, 24)), 3)  # rounded: ties within rows
+    x[rng.random(x.shape) < 0.4] = np.nan
+    x[0, :] = np.nan  # nothing clear
+    x[1, 0], x[1, 1:] = 0.37, np.nan  # one clear date
+    x[2, :2], x[2, 2:] = [0.2, 0.7], np.nan  # two
+    x[3, :] = 0.41  # constant
+    got = _nanpercentile(x, q=q)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        want = np.nanpercentile(x, q, axis=1)  # row by row in NumPy
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[0]) and got[1] == x[1, 0] and got[3] == 0.41
+    assert got[2] == pytest.approx(0.2 + 0.5 * q / 100)
+
+
+def test_percentile_features_are_numpys():
+    # the feature table's percentiles: NumPy's nanpercentile over each parcel's clear dates
+    rng = np.random.default_rng(9)
+    n, t = 300, 24
+    ndvi = rng.uniform(0.1, 0.9, (n, t))
+    valid = (rng.random((n, t)) < 0.7).astype(float)
+    dates = np.arange("2020-01-01", t * 15, 15, dtype="datetime64[D]")[:t]
+    series = ParcelSeries(
+        index=pd.RangeIndex(n), dates=dates, mean={"ndvi": ndvi}, std={"ndvi": ndvi * 0},
+        valid=valid, pixels=np.full(n, 4.0), status=np.full(n, "ok", dtype=object),
+        coverage_fraction=np.ones(n),
+    )  # fmt: skip
+    table = parcel_features(None, None, series=series)
+    masked = np.where(valid >= 0.6, ndvi, np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p10, p25, p75, p90 = (np.nanpercentile(masked, q, axis=1) for q in (10, 25, 75, 90))
+    np.testing.assert_array_equal(table["ndvi_p10"], p10)
+    np.testing.assert_array_equal(table["ndvi_p90"], p90)
+    np.testing.assert_array_equal(table["ndvi_amplitude"], p90 - p10)
+    np.testing.assert_array_equal(table["ndvi_iqr"], p75 - p25)
