@@ -176,7 +176,7 @@ REGISTRY: tuple[Feature, ...] = (
        "số điểm ảnh nằm trọn trong thửa", "pixels wholly inside the parcel (coverage weight 1)"),
     _f("partial_pixels", _N, lambda c: c.pixels_of("partial_pixels"),
        "số điểm ảnh nằm một phần trong thửa", "pixels partly inside the parcel (weight < 1)"),
-    _f("ndvi_median", _N, lambda c: c.stat(np.nanmedian), "NDVI trung vị các lần chụp rõ",
+    _f("ndvi_median", _N, lambda c: c.stat(_nanmedian), "NDVI trung vị các lần chụp rõ",
        "median NDVI over clear dates", model=True, side="low",
        phrase=("NDVI trung vị {value}", "median NDVI {value}")),
     _f("ndvi_p10", _N, lambda c: c.stat(_nanpercentile, q=10),
@@ -191,10 +191,10 @@ REGISTRY: tuple[Feature, ...] = (
     _f("ndvi_std", _N, lambda c: c.stat(np.nanstd), "độ lệch chuẩn NDVI",
        "standard deviation of NDVI over clear dates", model=True, side="low",
        phrase=("độ lệch chuẩn NDVI {value}", "NDVI standard deviation {value}")),
-    _f("ndvi_dry_median", _N, lambda c: c.stat(np.nanmedian, mask=c.clear & c.dry[None, :]),
+    _f("ndvi_dry_median", _N, lambda c: c.stat(_nanmedian, mask=c.clear & c.dry[None, :]),
        "NDVI trung vị mùa khô", "median NDVI in the dry season", model=True, side="low",
        phrase=("NDVI mùa khô {value}", "dry-season NDVI {value}")),
-    _f("ndvi_wet_median", _N, lambda c: c.stat(np.nanmedian, mask=c.clear & ~c.dry[None, :]),
+    _f("ndvi_wet_median", _N, lambda c: c.stat(_nanmedian, mask=c.clear & ~c.dry[None, :]),
        "NDVI trung vị mùa mưa", "median NDVI in the rainy season", model=True, side="low",
        phrase=("NDVI mùa mưa {value}", "rainy-season NDVI {value}")),
     _f("ndvi_dry_min", _N, lambda c: c.stat(np.nanmin, mask=c.clear & c.dry[None, :]),
@@ -213,7 +213,7 @@ REGISTRY: tuple[Feature, ...] = (
        "largest NDVI fall between two consecutive clear dates", model=True, side="low",
        phrase=("NDVI giảm nhiều nhất {value} giữa hai lần chụp",
                "largest NDVI fall between two dates {value}")),
-    _f("ndvi_step_median", _N, lambda c: _nan_stat(np.nanmedian, np.abs(c.fall),
+    _f("ndvi_step_median", _N, lambda c: _nan_stat(_nanmedian, np.abs(c.fall),
                                                   ~np.isnan(c.fall)),
        "mức thay đổi NDVI điển hình giữa hai lần chụp rõ liền nhau (trung vị)",
        "median NDVI change between consecutive clear dates (robust to one bad date)",
@@ -244,7 +244,7 @@ REGISTRY: tuple[Feature, ...] = (
        "date of that clearing (first clear date seen bare)"),
     _f("regrowth_date", _NB, lambda c: c.renovation[2], "ngày cây mọc lại",
        "first clear date after the clearing with the vegetation grown back"),
-    _f("heterogeneity", _N, lambda c: _nan_stat(np.nanmedian, c.series.std["ndvi"], c.clear),
+    _f("heterogeneity", _N, lambda c: _nan_stat(_nanmedian, c.series.std["ndvi"], c.clear),
        "độ không đồng đều NDVI trong thửa", "median within-parcel NDVI standard deviation",
        model=True, side="high",
        phrase=("NDVI trong thửa không đồng đều ({value})", "patchy NDVI within the parcel "
@@ -252,7 +252,7 @@ REGISTRY: tuple[Feature, ...] = (
     _f("core_weight", _N, lambda c: c.pixels_of("core_weight"),
        "tỷ lệ diện tích điểm ảnh lõi nằm trong thửa",
        "share of the core pixel (the one most inside the parcel) inside it"),
-    _f("core_ndvi_median", _N, lambda c: c.core_stat(np.nanmedian),
+    _f("core_ndvi_median", _N, lambda c: c.core_stat(_nanmedian),
        "NDVI trung vị của điểm ảnh lõi", "median NDVI of the core pixel over clear dates",
        model=True, side="low",
        phrase=("NDVI giữa vườn {value}", "NDVI at the garden's centre {value}")),
@@ -266,26 +266,26 @@ REGISTRY: tuple[Feature, ...] = (
        "biên độ NDVI của điểm ảnh lõi", "NDVI p90 - p10 of the core pixel", model=True,
        side="low", phrase=("NDVI giữa vườn dao động {value}", "NDVI at the garden's centre "
                            "varies by {value}")),
-    _f("evi_median", ("evi",), lambda c: c.stat(np.nanmedian, "evi"), "EVI trung vị",
+    _f("evi_median", ("evi",), lambda c: c.stat(_nanmedian, "evi"), "EVI trung vị",
        "median EVI over clear dates", model=True, side="low",
        phrase=("EVI trung vị {value}", "median EVI {value}")),
-    _f("ndmi_median", ("ndmi",), lambda c: c.stat(np.nanmedian, "ndmi"),
+    _f("ndmi_median", ("ndmi",), lambda c: c.stat(_nanmedian, "ndmi"),
        "NDMI (độ ẩm) trung vị", "median NDMI over clear dates", model=True, side="low",
        phrase=("độ ẩm thực vật (NDMI) {value}", "vegetation moisture (NDMI) {value}")),
     _f("ndmi_dry_median", ("ndmi",),
-       lambda c: c.stat(np.nanmedian, "ndmi", mask=c.clear & c.dry[None, :]),
+       lambda c: c.stat(_nanmedian, "ndmi", mask=c.clear & c.dry[None, :]),
        "NDMI trung vị mùa khô", "median NDMI in the dry season", model=True, side="low",
        phrase=("độ ẩm mùa khô (NDMI) {value}", "dry-season moisture (NDMI) {value}")),
-    _f("bsi_median", ("bsi",), lambda c: c.stat(np.nanmedian, "bsi"),
+    _f("bsi_median", ("bsi",), lambda c: c.stat(_nanmedian, "bsi"),
        "chỉ số đất trống (BSI) trung vị", "median bare-soil index over clear dates",
        model=True, side="high",
        phrase=("chỉ số đất trống (BSI) {value}", "bare-soil index (BSI) {value}")),
     _f("bsi_dry_median", ("bsi",),
-       lambda c: c.stat(np.nanmedian, "bsi", mask=c.clear & c.dry[None, :]),
+       lambda c: c.stat(_nanmedian, "bsi", mask=c.clear & c.dry[None, :]),
        "BSI trung vị mùa khô", "median bare-soil index in the dry season", model=True,
        side="high", phrase=("đất trống mùa khô (BSI) {value}", "dry-season bare soil (BSI) "
                             "{value}")),
-    _f("bsi_spike", ("bsi",), lambda c: c.stat(np.nanmax, "bsi") - c.stat(np.nanmedian, "bsi"),
+    _f("bsi_spike", ("bsi",), lambda c: c.stat(np.nanmax, "bsi") - c.stat(_nanmedian, "bsi"),
        "BSI cao nhất trừ trung vị (đất lật lên khi làm đất)", "highest BSI minus the median BSI",
        model=True, side="low",
        phrase=("đất trống tăng nhiều nhất {value} khi làm đất",
@@ -633,6 +633,31 @@ def _nanpercentile(x, axis=1, q=50.0):
     return out
 
 
+def _nanmedian(x, axis=1):
+    """Per row of ``x``, ``numpy.nanmedian(row)``, for all rows at once.
+
+    NumPy's arithmetic (its masked median: the two middle values of the sorted row
+    summed, then halved; an odd row's middle value doubled and halved), so the values
+    are NumPy's to the last bit. A row with no finite value gives NaN.
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, np.nan, 4.0, 2.0, 3.0], [np.nan, 5.0, np.nan, 1.0, np.nan]])
+    >>> _nanmedian(x).tolist()
+    [2.5, 3.0]
+    """
+    if axis != 1 or x.ndim != 2:
+        raise InputError("_nanmedian works along the rows of a 2-D array (axis=1).")
+    s = np.sort(x, axis=1)  # NaNs last
+    n = np.count_nonzero(~np.isnan(x), axis=1)
+    h = n // 2
+    lo = np.where(n % 2 == 1, h, h - 1)
+    rows = np.arange(x.shape[0])
+    out = (s[rows, np.maximum(lo, 0)] + s[rows, h]) / 2.0
+    out[n == 0] = np.nan
+    return out
+
+
 def _nan_stat(func, values, mask, **kw):
     """``func`` over masked rows; NaN (not a warning) for rows with nothing clear."""
     x = np.where(mask, values, np.nan)
@@ -732,7 +757,7 @@ def _yearly_trend(ndvi, clear, dates):
     uniq = np.unique(years)
     if len(uniq) < 2:
         return np.full(ndvi.shape[0], np.nan)
-    med = np.stack([_nan_stat(np.nanmedian, ndvi, clear & (years == y)[None, :]) for y in uniq], 1)
+    med = np.stack([_nan_stat(_nanmedian, ndvi, clear & (years == y)[None, :]) for y in uniq], 1)
     slope, _ = _trend(uniq.astype(float), med, ~np.isnan(med))
     return slope
 

@@ -233,3 +233,19 @@ def test_percentile_features_are_numpys():
     np.testing.assert_array_equal(table["ndvi_p90"], p90)
     np.testing.assert_array_equal(table["ndvi_amplitude"], p90 - p10)
     np.testing.assert_array_equal(table["ndvi_iqr"], p75 - p25)
+
+
+def test_row_medians_equal_numpys_to_the_last_bit():
+    from ntmgis.features import _nanmedian
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(0.3, 0.25, (500, 24))  # unrounded: halving sums shows any other formula
+    x[rng.random(x.shape) < 0.45] = np.nan
+    x[0, :] = np.nan
+    x[1, 0], x[1, 1:] = 0.37, np.nan
+    x[2, :2], x[2, 2:] = [0.1, 0.2], np.nan
+    got = _nanmedian(x)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        want = np.nanmedian(x, axis=1)
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[0]) and got[1] == 0.37 and got[2] == (0.1 + 0.2) / 2
