@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 import os
 import re
@@ -90,6 +91,8 @@ from .errors import CRSError, ImageryError, InputError, ZonalWarning, warn
 from .i18n import message
 from .i18n import register as _register
 from .stack import RasterStack
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Coverage",
@@ -173,6 +176,115 @@ _register(
     "with .set_crs() (or a .prj file) if that is wrong.",
 )
 
+_register(
+    "error.zonal.not_a_column",
+    "Cột '{name}' không phải cột thống kê theo thửa dạng '<lớp>:<chỉ số>' (ví dụ "
+    "'2024-03-01/ndvi:mean'). Hãy kiểm tra tên cột.",
+    "Column '{name}' is not a '<layer>:<stat>' zonal statistics column (e.g. "
+    "'2024-03-01/ndvi:mean'). Check the column's name.",
+)
+_register(
+    "error.zonal.unknown_stat",
+    "Không có chỉ số thống kê '{stat}'. Hãy dùng một trong: {known}, một phân vị 'pNN' (ví "
+    "dụ p10, p90) hoặc tỷ lệ điểm ảnh vượt ngưỡng 'above_T' / 'below_T' (ví dụ above_0.5).",
+    "Unknown statistic '{stat}'. Use one of {known}, a quantile 'pNN' (e.g. p10, p90) or a "
+    "threshold share 'above_T' / 'below_T' (e.g. above_0.5).",
+)
+_register(
+    "error.zonal.quantile_range",
+    "Phân vị '{stat}' phải nằm trong khoảng từ p0 đến p100. Hãy sửa chỉ số thống kê này.",
+    "Quantile '{stat}' must be between p0 and p100. Correct this statistic.",
+)
+_register(
+    "error.zonal.no_stat",
+    "Chưa chọn chỉ số thống kê nào: hãy chọn ít nhất một (ví dụ mean, count).",
+    "No statistic requested: choose at least one (e.g. mean, count).",
+)
+_register(
+    "error.zonal.array_shape",
+    "Mảng ảnh phải có dạng (hàng, cột) hoặc (lớp, hàng, cột); mảng đã cho có dạng {shape}.",
+    "Raster array must be (height, width) or (layers, height, width), got shape {shape}.",
+)
+_register(
+    "error.zonal.no_raster",
+    "Chưa có ảnh nào để tính thống kê: hãy chọn một tệp ảnh (GeoTIFF) hoặc một chồng ảnh.",
+    "No raster given: give a raster file (GeoTIFF), an open dataset or a raster stack.",
+)
+_register(
+    "error.zonal.other_grid",
+    "Ảnh '{label}' không cùng lưới điểm ảnh với ảnh đầu tiên (kích thước {shape} so với "
+    "{grid_shape}, phép biến đổi {transform} so với {grid_transform}). Hãy nắn (resample) "
+    "các ảnh về cùng một lưới trước, hoặc tính thống kê riêng cho từng lưới.",
+    "Raster '{label}' is not on the grid of the first raster (shape {shape} vs "
+    "{grid_shape}, transform {transform} vs {grid_transform}). Resample it to one grid "
+    "first, or compute statistics per grid.",
+)
+_register(
+    "error.zonal.names_count",
+    "Có {given} tên lớp cho {layers} lớp ảnh: hãy đặt đúng một tên cho mỗi lớp.",
+    "{given} layer names given for {layers} layers; give one per layer.",
+)
+_register(
+    "error.zonal.names_unique",
+    "Tên các lớp ảnh bị trùng ({names}): hãy đặt cho mỗi lớp một tên riêng.",
+    "Layer names are not unique ({names}); give each layer a name of its own.",
+)
+_register(
+    "error.zonal.parcels_type",
+    "Không đọc được thửa đất: cần một lớp bản đồ, đường dẫn tới tệp bản đồ (GeoPackage, "
+    "Shapefile, GeoJSON) hoặc danh sách hình học; đã nhận {kind}.",
+    "Cannot read the parcels: give a GeoDataFrame, a GeoSeries, a vector file path "
+    "(GeoPackage, Shapefile, GeoJSON) or a list of shapely geometries; got {kind}.",
+)
+_register(
+    "error.zonal.reproject",
+    "Không chuyển được thửa đất '{source}' từ hệ tọa độ {crs} sang hệ tọa độ của ảnh "
+    "{raster_crs} ({reason}). Hãy kiểm tra hệ tọa độ (CRS) của tệp thửa đất.",
+    "Cannot reproject parcels '{source}' from {crs} to the raster CRS {raster_crs} "
+    "({reason}). Check the CRS of the parcels file.",
+)
+_register(
+    "error.zonal.coverage_grid",
+    "Lưới của ảnh (kích thước {shape}, phép biến đổi {transform}, {crs}) không phải lưới "
+    "đã dùng để tính độ phủ của các thửa (kích thước {cov_shape}, phép biến đổi "
+    "{cov_transform}, {cov_crs}). Hãy tính lại độ phủ cho lưới của ảnh này.",
+    "The rasters' grid (shape {shape}, transform {transform}, {crs}) is not the grid this "
+    "coverage was computed for (shape {cov_shape}, transform {cov_transform}, {cov_crs}). "
+    "Compute a coverage for that grid (compute_coverage(parcels, rasters)).",
+)
+_register(
+    "error.zonal.degenerate",
+    "Vị trí của ảnh bị hỏng (điểm ảnh có diện tích bằng 0): tệp ảnh hỏng hoặc thiếu thông "
+    "tin tọa độ. Hãy tải lại hoặc tạo lại tệp ảnh.",
+    "The raster transform is degenerate (zero pixel area): the file is damaged or lacks its "
+    "georeferencing. Download or write the raster again.",
+)
+_register(
+    "error.zonal.weights",
+    "Không có cách tính trọng số '{weights}': hãy chọn một trong {known} (coverage: theo "
+    "diện tích điểm ảnh nằm trong thửa; centroid: điểm ảnh có tâm trong thửa; all_touched: "
+    "mọi điểm ảnh thửa chạm vào).",
+    "weights must be one of {known}; got '{weights}' (coverage: the share of each pixel "
+    "inside the parcel; centroid: pixels whose centre is inside; all_touched: every pixel "
+    "the parcel touches).",
+)
+_register(
+    "error.zonal.quantiles",
+    "Không có cách tính phân vị '{quantiles}': hãy chọn một trong {known} ('exactextract' "
+    "gộp các giá trị bằng nhau trước khi tính trọng số, như exactextract; 'pixels' tính "
+    "từng điểm ảnh riêng).",
+    "quantiles must be one of {known}; got '{quantiles}'. 'exactextract' merges equal "
+    "values before weighting (exactextract's definition), 'pixels' weighs every pixel on "
+    "its own.",
+)
+_register(
+    "warning.zonal.no_overlap",
+    "Không thửa nào trong {n} thửa nằm trên lưới ảnh (hệ tọa độ {crs}). Hãy kiểm tra thửa "
+    "đất và ảnh có cùng một vùng không, và hệ tọa độ (CRS) của tệp thửa đất có đúng không.",
+    "None of the {n} parcels overlaps the raster grid (CRS {crs}). Check that the parcels "
+    "and the rasters are of the same area, and that the parcels' CRS is right.",
+)
+
 _RUN_STATS = {"mean", "sum", "count", "valid"}
 _SIMPLE_STATS = {"mean", "sum", "std", "min", "max", "median", "count", "valid"}
 _STAT_RE = re.compile(
@@ -200,7 +312,7 @@ def split_column(name: str) -> tuple[str, str]:
     """
     layer, sep, stat = str(name).rpartition(":")
     if not sep:
-        raise InputError(f"Column '{name}' is not a '<layer>:<stat>' zonal statistics column.")
+        raise InputError(message("error.zonal.not_a_column", name=name))
     return layer, stat
 
 
@@ -213,19 +325,16 @@ def _parse_stats(stats) -> list[str]:
         if s in ("stdev", "stddev"):
             s = "std"
         if s not in _SIMPLE_STATS and not _STAT_RE.match(s):
-            raise InputError(
-                f"Unknown statistic '{stat}'. Use one of {', '.join(sorted(_SIMPLE_STATS))}, "
-                "a quantile 'pNN' (e.g. p10, p90) or a threshold share 'above_T' / 'below_T' "
-                "(e.g. above_0.5)."
-            )
+            known = ", ".join(sorted(_SIMPLE_STATS))
+            raise InputError(message("error.zonal.unknown_stat", stat=stat, known=known))
         if s.startswith("p") and s != "p" and _STAT_RE.match(s):
             q = float(s[1:])
             if not 0 <= q <= 100:
-                raise InputError(f"Quantile '{stat}' must be between p0 and p100.")
+                raise InputError(message("error.zonal.quantile_range", stat=stat))
         if s not in out:
             out.append(s)
     if not out:
-        raise InputError("No statistic requested: pass e.g. stats=('mean', 'count').")
+        raise InputError(message("error.zonal.no_stat"))
     return out
 
 
@@ -577,10 +686,7 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
         if array.ndim == 2:
             array = array[np.newaxis]
         if array.ndim != 3:
-            raise InputError(
-                f"Raster array must be (height, width) or (layers, height, width), got shape "
-                f"{array.shape}."
-            )
+            raise InputError(message("error.zonal.array_shape", shape=array.shape))
         crs = rasters[2] if len(rasters) == 3 else None
         layers = _Layers(
             grid=_Grid(rasters[1], array.shape[1:], crs),
@@ -591,7 +697,7 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
     else:
         sources = list(rasters) if isinstance(rasters, list | tuple) else [rasters]
         if not sources:
-            raise InputError("No raster given: pass a path, an open dataset or a RasterStack.")
+            raise InputError(message("error.zonal.no_raster"))
         grid = None
         layer_names: list[str] = []
         bands = []
@@ -610,11 +716,12 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
                 grid.crs is not None and this.crs is not None and grid.crs != this.crs
             ):
                 raise ImageryError(
-                    f"Raster '{label}' is not on the grid of the first raster (shape "
-                    f"{this.shape} vs {grid.shape}, transform {tuple(this.transform)[:6]} vs "
-                    f"{tuple(grid.transform)[:6]}). Resample it to one grid first, or compute "
-                    "statistics per grid."
-                )
+                    message(
+                        "error.zonal.other_grid", label=label, shape=this.shape,
+                        grid_shape=grid.shape, transform=tuple(this.transform)[:6],
+                        grid_transform=tuple(grid.transform)[:6],
+                    )
+                )  # fmt: skip
             for band in range(1, ds.count + 1):
                 desc = ds.descriptions[band - 1] if ds.descriptions else None
                 if len(sources) == 1:
@@ -628,13 +735,11 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
         names = [str(n) for n in names]
         if len(names) != len(layers):
             raise InputError(
-                f"{len(names)} layer names given for {len(layers)} layers; give one per layer."
+                message("error.zonal.names_count", given=len(names), layers=len(layers))
             )
         layers.names = names
     if len(set(layers.names)) != len(layers.names):
-        raise InputError(
-            f"Layer names are not unique ({', '.join(layers.names)}); pass names=[...]."
-        )
+        raise InputError(message("error.zonal.names_unique", names=", ".join(layers.names)))
     return layers
 
 
@@ -687,8 +792,7 @@ def _read_parcels(parcels, grid, layer=None):
             gs = gpd.GeoSeries(list(parcels))
         except Exception as exc:
             raise InputError(
-                "Parcels must be a GeoDataFrame, a GeoSeries, a vector file path or a list "
-                f"of shapely geometries; got {type(parcels).__name__}."
+                message("error.zonal.parcels_type", kind=type(parcels).__name__)
             ) from exc
     gs_crs = gs.crs  # (a property that builds a CRS object on every access)
     if gs_crs is not None and gs_crs.is_geographic and len(gs):
@@ -703,7 +807,7 @@ def _read_parcels(parcels, grid, layer=None):
                 message("zonal.raster_no_crs", crs=name),
                 ZonalWarning,
                 where="raster",
-                what="raster without CRS",
+                what="zonal.raster_no_crs",
             )
         else:
             raise CRSError(message("zonal.raster_no_crs_apart", crs=name, source=source))
@@ -713,7 +817,7 @@ def _read_parcels(parcels, grid, layer=None):
                 message("zonal.parcels_no_crs", crs=_crs_name(grid_crs), source=source),
                 ZonalWarning,
                 where=source,
-                what="parcels without CRS",
+                what="zonal.parcels_no_crs",
             )
         else:
             try:
@@ -722,9 +826,11 @@ def _read_parcels(parcels, grid, layer=None):
                     gs = gs.to_crs(target)
             except Exception as exc:
                 raise CRSError(
-                    f"Cannot reproject parcels from {gs_crs} to the raster CRS "
-                    f"{_crs_name(grid_crs)}: {exc}"
-                ) from exc
+                    message(
+                        "error.zonal.reproject", source=source, crs=_crs_name(gs_crs),
+                        raster_crs=_crs_name(grid_crs), reason=exc,
+                    )
+                ) from exc  # fmt: skip
     return gs.index, np.asarray(gs.values, dtype=object)
 
 
@@ -947,12 +1053,13 @@ class Coverage:
         same_crs = grid.crs is None or self.crs is None or _crs_equal(grid.crs, self.crs)
         if not grid.same_as(_Grid(self.transform, self.shape)) or not same_crs:
             raise ImageryError(
-                f"The rasters' grid (shape {grid.shape}, transform {tuple(grid.transform)[:6]}"
-                f", {_crs_name(grid.crs)}) is not the grid this coverage was computed for "
-                f"(shape {self.shape}, transform {tuple(self.transform)[:6]}, "
-                f"{_crs_name(self.crs)}). Compute a coverage for that grid with "
-                "compute_coverage(parcels, rasters)."
-            )
+                message(
+                    "error.zonal.coverage_grid", shape=grid.shape,
+                    transform=tuple(grid.transform)[:6], crs=_crs_name(grid.crs),
+                    cov_shape=self.shape, cov_transform=tuple(self.transform)[:6],
+                    cov_crs=_crs_name(self.crs),
+                )
+            )  # fmt: skip
 
 
 def compute_coverage(
@@ -995,11 +1102,15 @@ def compute_coverage(
     [[0.25, 0.25, 0.25, 0.25]]
     """
     if weights not in WEIGHTS:
-        raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
+        raise InputError(message("error.zonal.weights", weights=weights, known=", ".join(WEIGHTS)))
     with contextlib.ExitStack() as stack:
         g = _grid_of(grid, stack)
     index, geoms = _read_parcels(parcels, g, parcels_layer)
-    return _coverage(geoms, index, g, weights, progress)
+    cov = _coverage(geoms, index, g, weights, progress)
+    logger.debug("coverage (%s) of %d parcels on a %d x %d grid: %d pixel entries, %d runs",
+                 weights, len(index), g.shape[0], g.shape[1], cov.core.nnz,
+                 0 if cov.runs is None else len(cov.runs.parcel))  # fmt: skip
+    return cov
 
 
 def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
@@ -1011,7 +1122,7 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
     inv = ~grid.transform
     det = abs(grid.transform.a * grid.transform.e - grid.transform.b * grid.transform.d)
     if det == 0:
-        raise ImageryError("The raster transform is degenerate (zero pixel area).")
+        raise ImageryError(message("error.zonal.degenerate"))
 
     status = np.full(n, STATUS_OK, dtype=object)
     fraction = np.full(n, np.nan)
@@ -1082,9 +1193,10 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
     inside = live & ~outside
     if live.any() and not inside.any():
         warn(
-            f"None of the {int(live.sum())} parcels overlaps the raster grid "
-            f"(CRS {_crs_name(grid.crs)}). Are the parcels and rasters of the same area, and "
-            "is the parcels' CRS right?"
+            message("warning.zonal.no_overlap", n=int(live.sum()), crs=_crs_name(grid.crs)),
+            ZonalWarning,
+            where="parcels",
+            what="warning.zonal.no_overlap",
         )
 
     # rings of all polygon parts, with the parcel each belongs to
@@ -1683,7 +1795,8 @@ def zonal_stats(
         layers = _open_layers(rasters, stack, names=names, nodata=nodata)
         if coverage is None:
             if weights not in WEIGHTS:
-                raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
+                known = ", ".join(WEIGHTS)
+                raise InputError(message("error.zonal.weights", weights=weights, known=known))
             index, geoms = _read_parcels(parcels, layers.grid, parcels_layer)
             coverage = _coverage(
                 geoms, index, layers.grid, weights, _progress.scaled(progress, 0.0, 0.3)
@@ -1733,17 +1846,14 @@ def _warn_unreadable(bad_blocks, parcels: int) -> None:
         ),
         ZonalWarning,
         where=where,
-        what="unreadable block",
+        what="zonal.unreadable_blocks",
     )
 
 
 def _check_quantiles(quantiles: str) -> None:
     if quantiles not in QUANTILES:
-        raise InputError(
-            f"quantiles must be one of {', '.join(QUANTILES)}; got '{quantiles}'. "
-            "'exactextract' merges equal values before weighting (exactextract's "
-            "definition), 'pixels' weighs every pixel on its own."
-        )
+        known = ", ".join(QUANTILES)
+        raise InputError(message("error.zonal.quantiles", quantiles=quantiles, known=known))
 
 
 def _compute_stats(

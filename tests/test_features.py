@@ -11,6 +11,17 @@ from affine import Affine
 from ntmgis.features import ParcelSeries, parcel_features, parcel_time_series
 from ntmgis.stack import RasterStack
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English here (their Vietnamese is tested on its own)."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
+
 DATES = np.array(
     ["2020-01-15", "2020-03-01", "2020-04-15", "2020-06-01", "2020-07-15", "2020-09-01",
      "2020-10-15", "2020-12-01"],

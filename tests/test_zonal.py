@@ -37,6 +37,16 @@ T = Affine(10, 0, 500000, 0, -10, 2000000)
 CRS = "EPSG:32648"
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English here (their Vietnamese is tested on its own)."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
+
 def _box(col0, row0, col1, row1):
     """A box given in pixel coordinates of T (columns/rows, may be fractional)."""
     return shapely.box(
@@ -730,7 +740,7 @@ def test_truncated_raster_parcels_over_lost_blocks_get_a_status(tmp_path):
         table = zonal_stats(parcels, path, stats=["mean", "count"])
     found = [w.message for w in caught if isinstance(w.message, ZonalWarning)]
     assert "cut.tif" in str(found[0]) and found[0].where.endswith("cut.tif")
-    assert found[0].what == "unreadable block"
+    assert found[0].what == "zonal.unreadable_blocks"
     reference = zonal_stats(parcels, full, stats=["mean", "count"])
     lost = table["status"] == "unreadable"
     assert 0 < lost.sum() < len(parcels)  # every parcel has a status, none dropped
@@ -795,7 +805,7 @@ def test_raster_without_crs_is_taken_in_the_parcels_crs_when_they_overlap(tmp_pa
     parcels = gpd.GeoDataFrame(geometry=[_box(1, 1, 3, 3), _box(2.5, 4, 7, 6.5)], crs=CRS)
     with pytest.warns(ZonalWarning) as caught:
         got = zonal_stats(parcels, without, stats=["mean", "count"])
-    assert any(getattr(w.message, "what", None) == "raster without CRS" for w in caught)
+    assert any(getattr(w.message, "what", None) == "zonal.raster_no_crs" for w in caught)
     expected = zonal_stats(parcels, with_crs, stats=["mean", "count"])
     np.testing.assert_array_equal(got.iloc[:, 2:].to_numpy(), expected.iloc[:, 2:].to_numpy())
     # parcels in degrees beside a raster without CRS in metres: nowhere near it
@@ -955,3 +965,19 @@ def test_axis_parallel_edges_in_every_weight_mode(weights):
                          all_touched=weights == "all_touched").astype(bool)  # fmt: skip
         differ += int((gdal != _membership(g, unit, size, weights)).any())
     assert differ == 0
+
+
+def test_errors_and_warnings_are_vietnamese_by_default():
+    from ntmgis.i18n import set_language
+
+    set_language("vi")
+    with pytest.raises(InputError, match="Không có cách tính trọng số 'area'"):
+        zonal_stats([_box(0, 0, 1, 1)], (np.ones((2, 2)), T), weights="area")
+    with pytest.raises(InputError, match="Không có chỉ số thống kê 'mode'"):
+        zonal_stats([_box(0, 0, 1, 1)], (np.ones((2, 2)), T), stats=["mode"])
+    with pytest.warns(ntmgis.NtmgisWarning, match="Không thửa nào trong 1 thửa") as caught:
+        zonal_stats([_box(100, 100, 101, 101)], (np.ones((2, 2)), T, CRS))
+    assert "warning.zonal.no_overlap" in {getattr(w.message, "what", None) for w in caught}
+    set_language("en")
+    with pytest.raises(InputError, match="weights must be one of coverage, centroid"):
+        zonal_stats([_box(0, 0, 1, 1)], (np.ones((2, 2)), T), weights="area")
