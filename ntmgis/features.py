@@ -20,6 +20,7 @@ from it; adding a feature is one entry.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,6 +30,42 @@ import pandas as pd
 
 from . import _progress
 from .errors import InputError
+from .i18n import message
+from .i18n import register as _register
+
+logger = logging.getLogger(__name__)
+
+_register(
+    "error.features.unknown",
+    "Không có đặc trưng '{name}'. Các đặc trưng có: {known}.",
+    "Unknown feature '{name}'. Known features: {known}.",
+)
+_register(
+    "error.features.unknown_near",
+    "Không có đặc trưng '{name}'. Có phải là '{near}'? Các đặc trưng có: {known}.",
+    "Unknown feature '{name}'. Did you mean '{near}'? Known features: {known}.",
+)
+_register(
+    "error.features.unknown_index",
+    "Không có chỉ số ảnh {names}: các chỉ số có là {known}. Hãy sửa danh sách chỉ số trong "
+    "cấu hình.",
+    "Unknown index name(s) {names}: known indices are {known}. Correct the list of indices "
+    "in the settings (ntmgis.register_index adds an index).",
+)
+_register(
+    "error.features.ndvi_required",
+    "Danh sách chỉ số ảnh phải có NDVI (đang có: {names}). Hãy thêm ndvi vào danh sách chỉ "
+    "số trong cấu hình.",
+    "The indices must include 'ndvi' (got {names}). Add ndvi to the list of indices in the "
+    "settings.",
+)
+_register(
+    "error.features.no_dates",
+    "Ảnh không có lớp nào theo ngày ('NGÀY/CHỈ SỐ') cho các thửa này. Hãy kiểm tra thư mục "
+    "ảnh: các cảnh phải có ngày chụp và phủ lên các thửa.",
+    "The imagery holds no dated layers ('DATE/INDEX') for these parcels. Check the imagery "
+    "folder: its scenes need their dates and must cover the parcels.",
+)
 
 __all__ = [
     "DEFAULT_INDICES",
@@ -325,10 +362,12 @@ def feature(name: str) -> Feature:
         import difflib
 
         near = difflib.get_close_matches(str(name), _BY_NAME, n=1)
-        hint = f" Did you mean '{near[0]}'?" if near else ""
-        raise InputError(
-            f"Unknown feature '{name}'.{hint} Known features: {', '.join(_BY_NAME)}."
-        ) from None
+        known = ", ".join(_BY_NAME)
+        if near:
+            text = message("error.features.unknown_near", name=name, near=near[0], known=known)
+        else:
+            text = message("error.features.unknown", name=name, known=known)
+        raise InputError(text) from None
 
 
 def select_features(names) -> tuple[str, ...]:
@@ -448,11 +487,11 @@ def _check_indices(indices) -> list[str]:
     unknown = [i for i in indices if i not in INDICES]
     if unknown:
         raise InputError(
-            f"Unknown index name(s) {', '.join(unknown)}: known indices are "
-            f"{', '.join(sorted(INDICES))} (ntmgis.register_index adds one)."
-        )
+            message("error.features.unknown_index", names=", ".join(unknown),
+                    known=", ".join(sorted(INDICES)))
+        )  # fmt: skip
     if "ndvi" not in indices:
-        raise InputError(f"indices must include 'ndvi' (got {', '.join(indices)}).")
+        raise InputError(message("error.features.ndvi_required", names=", ".join(indices)))
     return indices
 
 
@@ -543,7 +582,7 @@ def parcel_time_series(
         {split_column(c)[0].split("/")[0] for t in tables for c in t.columns if ":" in c}
     )
     if not dates:
-        raise InputError("The imagery holds no dated layers ('DATE/INDEX') for these parcels.")
+        raise InputError(message("error.features.no_dates"))
     n, nt = len(parcels), len(dates)
     pos = {d: i for i, d in enumerate(dates)}
     mean = {i: np.full((n, nt), np.nan) for i in indices}
@@ -605,7 +644,8 @@ def _nanpercentile(x, axis=1, q=50.0):
     The same arithmetic as NumPy's linear method (virtual index ``(n - 1) q``, the two
     neighbours of a row sorted with its NaNs last, NumPy's two-sided interpolation), so
     the values are NumPy's to the last bit; NumPy applies its 1-D routine row by row, a
-    Python call per parcel. A row with no finite value gives NaN.
+    Python call per parcel. A row with no finite value gives NaN. ``x`` is 2-D and
+    ``axis`` 1 (the argument is there for :func:`_nan_stat`'s call).
 
     Examples
     --------
@@ -613,8 +653,6 @@ def _nanpercentile(x, axis=1, q=50.0):
     >>> _nanpercentile(x, q=25).tolist()
     [1.5, 4.0]
     """
-    if axis != 1 or x.ndim != 2:
-        raise InputError("_nanpercentile works along the rows of a 2-D array (axis=1).")
     qf = np.true_divide(q, 100)
     s = np.sort(x, axis=1)  # NaNs last
     n = np.count_nonzero(~np.isnan(x), axis=1)
@@ -638,7 +676,8 @@ def _nanmedian(x, axis=1):
 
     NumPy's arithmetic (its masked median: the two middle values of the sorted row
     summed, then halved; an odd row's middle value doubled and halved), so the values
-    are NumPy's to the last bit. A row with no finite value gives NaN.
+    are NumPy's to the last bit. A row with no finite value gives NaN. ``x`` is 2-D and
+    ``axis`` 1 (the argument is there for :func:`_nan_stat`'s call).
 
     Examples
     --------
@@ -646,8 +685,6 @@ def _nanmedian(x, axis=1):
     >>> _nanmedian(x).tolist()
     [2.5, 3.0]
     """
-    if axis != 1 or x.ndim != 2:
-        raise InputError("_nanmedian works along the rows of a 2-D array (axis=1).")
     s = np.sort(x, axis=1)  # NaNs last
     n = np.count_nonzero(~np.isnan(x), axis=1)
     h = n // 2

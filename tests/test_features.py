@@ -2,6 +2,7 @@
 
 import warnings
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -260,3 +261,22 @@ def test_row_medians_equal_numpys_to_the_last_bit():
         want = np.nanmedian(x, axis=1)
     np.testing.assert_array_equal(got, want)
     assert np.isnan(got[0]) and got[1] == 0.37 and got[2] == (0.1 + 0.2) / 2
+
+
+def test_errors_are_vietnamese_by_default():
+    from ntmgis.blocks import plan_blocks
+    from ntmgis.errors import InputError
+    from ntmgis.features import feature
+    from ntmgis.i18n import set_language
+
+    set_language("vi")
+    with pytest.raises(InputError, match="Không có đặc trưng 'ndvi_p09'. Có phải là 'ndvi_p90'"):
+        feature("ndvi_p09")
+    with pytest.raises(InputError, match="phải có NDVI"):
+        parcel_features(None, None, indices=["bsi"])
+    parcels = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:32648")
+    with pytest.raises(InputError, match="Kích thước khối ảnh phải là một số điểm ảnh dương"):
+        plan_blocks(parcels, None, block=0)
+    set_language("en")
+    with pytest.raises(InputError, match="The block size must be a positive number of pixels"):
+        plan_blocks(parcels, None, block=0)
