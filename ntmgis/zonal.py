@@ -1456,14 +1456,15 @@ def _coverage_runs(cell, a_w, b_w, offset, nc, c0, r0, h, w):
 
 
 def _on_boundary(a0: np.ndarray, a1: np.ndarray) -> np.ndarray:
-    """Edges along a pixel boundary line: both ends within 1e-4 pixel of one integer.
+    """Edges GDAL takes as lying on pixel lines: each end within 1e-4 pixel of an integer.
 
-    GDAL's all-touched line drawing skips such edges (``bIntersectOnly``): they touch
-    the pixels on either side only from outside.
+    GDAL's all-touched line drawing skips such near-vertical (near-horizontal) edges
+    (``bIntersectOnly``): they touch the pixels on either side only from outside. Each
+    end is rounded on its own, as GDAL rounds them: an edge from 4.000001 to 4.999999
+    within one column is skipped too.
     """
     eps = 1e-4
-    k = np.round(a0)
-    return (np.abs(a0 - k) < eps) & (np.abs(a1 - k) < eps)
+    return (np.abs(a0 - np.round(a0)) < eps) & (np.abs(a1 - np.round(a1)) < eps)
 
 
 def _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, width, height):

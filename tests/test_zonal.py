@@ -917,8 +917,10 @@ def test_polygons_on_the_raster_edge_in_degrees_cover_every_pixel():
 
 def _staircases(rng, n, size):
     """Rectilinear polygons (staircases and L shapes, in pixel units) with edges exactly
-    on pixel lines or their vertices moved by up to 0.004 pixel (edges nearly
-    axis-parallel: one column or one row of GDAL's line drawing)."""
+    on pixel lines, their vertices moved by a hair (1e-6 pixel: each end still on a
+    pixel line for GDAL, even when the two ends are on different lines, as along a
+    staircase's step) or by up to 0.004 pixel (edges nearly axis-parallel: one column or
+    one row of GDAL's line drawing)."""
     geoms = []
     for k in range(n):
         x0, y0 = rng.uniform(1, size / 2, 2)  # ends before 1 + size / 2 + 12.5
@@ -933,7 +935,7 @@ def _staircases(rng, n, size):
             ring += [(xs[i + 1], ys[i]), (xs[i + 1], ys[i + 1])]
         ring.append((xs[0], ys[-1]))
         ring = np.array(ring)
-        jitter = (0.0, 0.004)[k % 2] * rng.choice([-1.0, 0.0, 1.0], ring.shape)
+        jitter = (1e-6, 0.004)[k % 2] * rng.choice([-1.0, 0.0, 1.0], ring.shape)
         geoms.append(shapely.make_valid(shapely.Polygon(ring + jitter)))
     return [g for g in geoms if g.geom_type in ("Polygon", "MultiPolygon") and g.area > 0]
 
