@@ -153,8 +153,8 @@ _register(
 _register(
     "zonal.raster_no_crs",
     "Ảnh không có hệ tọa độ (CRS): coi như cùng hệ với thửa đất ({crs}), như QGIS làm với "
-    "lớp không rõ CRS. Nếu sai, hãy gán CRS cho ảnh (gdal_edit.py -a_srs EPSG:32648 "
-    "anh.tif).",
+    "lớp không rõ CRS. Nếu sai, hãy gán đúng hệ tọa độ cho tệp ảnh (ví dụ trong QGIS) rồi "
+    "chạy lại.",
     "The raster has no coordinate reference system: taken to be the parcels' ({crs}), as "
     "QGIS takes a layer of unknown CRS. If that is wrong, set the raster's CRS "
     "(gdal_edit.py -a_srs EPSG:32648 image.tif).",
@@ -162,8 +162,8 @@ _register(
 _register(
     "zonal.raster_no_crs_apart",
     "Ảnh không có hệ tọa độ (CRS) và thửa đất '{source}' ({crs}) không nằm trên ảnh: không "
-    "thể biết ảnh ở đâu. Hãy gán CRS cho ảnh (gdal_edit.py -a_srs EPSG:32648 anh.tif) rồi "
-    "chạy lại.",
+    "thể biết ảnh ở đâu. Hãy gán đúng hệ tọa độ cho tệp ảnh (ví dụ trong QGIS; ảnh "
+    "Sentinel-2 ở Hà Tĩnh thường là EPSG:32648) rồi chạy lại.",
     "The raster has no coordinate reference system and the parcels '{source}' ({crs}) do "
     "not fall on it: where the raster lies is unknown. Set the raster's CRS "
     "(gdal_edit.py -a_srs EPSG:32648 image.tif) and run again.",
@@ -171,7 +171,8 @@ _register(
 _register(
     "zonal.parcels_no_crs",
     "Thửa đất '{source}' không có hệ tọa độ (CRS): coi như cùng hệ với ảnh ({crs}). Nếu "
-    "sai, hãy gán CRS (.set_crs() trong Python, hoặc tệp .prj).",
+    "sai, hãy gán đúng hệ tọa độ cho tệp thửa đất (ví dụ trong QGIS, hoặc thêm tệp .prj) "
+    "rồi chạy lại.",
     "Parcels '{source}' have no CRS; assuming they are in the raster's CRS ({crs}). Set it "
     "with .set_crs() (or a .prj file) if that is wrong.",
 )
