@@ -126,6 +126,8 @@ _CHUNK_CELLS = 262_144
 _WINDOW_BYTES = 32 * 2**20
 # GDAL block cache (MB) while reading windows
 _READ_CACHE_MB = 64
+# values of a window cast at a time when summing runs of whole pixels (8 MB of float64)
+_REDUCE_CHUNK = 2**20
 # default memory budget (bytes) for the gathered pixel values of one group of layers
 _VALUE_BUDGET = 512 * 2**20
 
@@ -642,16 +644,36 @@ class _Runs:
 
 
 def _run_reduce(flat: np.ndarray, start: np.ndarray, stop: np.ndarray, dtype=np.float64):
-    """Sum of ``flat[start:stop]`` for each run, in one pass (``np.add.reduceat``)."""
+    """Sum of ``flat[start:stop]`` for each run, in ``dtype`` (``np.add.reduceat``).
+
+    ``reduceat`` with a ``dtype`` casts its whole input first (8 bytes per pixel of the
+    window, however few pixels the runs hold), so the runs are summed span by span: runs
+    in the order of their starts, grouped into spans of about ``_REDUCE_CHUNK`` values,
+    each span cast into one reused buffer. Each run's sum is still one reduction over the
+    same values, so the sums are those of ``np.add.reduceat(flat, ..., dtype=dtype)``;
+    in start order, the gaps ``reduceat`` also sums (from a run's stop to the next
+    start) add up to at most the array once.
+    """
     out = np.zeros(start.size, dtype=np.float64)
-    inner = stop < flat.size  # reduceat needs every index inside the array
-    if inner.any():
-        idx = np.empty(2 * int(inner.sum()), dtype=np.int64)
-        idx[0::2] = start[inner]
-        idx[1::2] = stop[inner]
-        out[inner] = np.add.reduceat(flat, idx, dtype=dtype)[0::2]
-    for i in np.flatnonzero(~inner):  # a run ending at the window's last pixel
+    last = np.flatnonzero(stop >= flat.size)
+    for i in last:  # a run ending at the window's last pixel: NumPy's sum, as always
         out[i] = flat[start[i] : stop[i]].sum(dtype=dtype)
+    order = np.flatnonzero(stop < flat.size)
+    if not order.size:
+        return out
+    order = order[np.argsort(start[order], kind="stable")]
+    s, e = start[order], stop[order]
+    group = (s - s[0]) // _REDUCE_CHUNK
+    edges = np.flatnonzero(np.diff(group)) + 1
+    buf = np.empty(_REDUCE_CHUNK + int((e - s).max()) + 1, dtype=dtype)
+    for g0, g1 in zip(np.r_[0, edges], np.r_[edges, s.size]):
+        lo, hi = int(s[g0]), int(e[g0:g1].max())
+        span = buf[: hi - lo + 1]  # one value more: reduceat's indices stay inside
+        span[:] = flat[lo : hi + 1]
+        idx = np.empty(2 * (g1 - g0), dtype=np.int64)
+        idx[0::2] = s[g0:g1] - lo
+        idx[1::2] = e[g0:g1] - lo
+        out[order[g0:g1]] = np.add.reduceat(span, idx)[0::2]
     return out
 
 

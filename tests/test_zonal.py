@@ -983,3 +983,33 @@ def test_errors_and_warnings_are_vietnamese_by_default():
     set_language("en")
     with pytest.raises(InputError, match="weights must be one of coverage, centroid"):
         zonal_stats([_box(0, 0, 1, 1)], (np.ones((2, 2)), T), weights="area")
+
+
+@pytest.mark.parametrize("chunk", [64, 2**20])
+def test_run_sums_are_numpys_in_any_order_and_span(monkeypatch, chunk):
+    # the runs of whole pixels are summed span by span (cast into one buffer, in order
+    # of their starts): every run's sum must be NumPy's reduction of that run, bit for bit
+    import ntmgis.zonal as zonal
+
+    monkeypatch.setattr(zonal, "_REDUCE_CHUNK", chunk)
+    rng = np.random.default_rng(17)
+    for kind in ("float32", "uint16", "bool", "float64"):
+        n = 20_000
+        if kind == "bool":
+            flat = rng.random(n) > 0.4
+        elif kind == "uint16":
+            flat = rng.integers(0, 65535, n).astype(np.uint16)
+        else:
+            flat = (rng.normal(size=n) * 10 ** rng.uniform(-4, 6, n)).astype(kind)
+            flat[rng.random(n) < 0.01] = np.nan
+        start = rng.integers(0, n, 400)  # unsorted, overlapping
+        stop = np.minimum(start + rng.integers(1, 3000, 400), n)
+        stop[:3] = n  # runs ending at the last value
+        dtype = np.int64 if kind == "bool" else np.float64
+        got = zonal._run_reduce(flat, start, stop, dtype=dtype)
+        want = [
+            flat[a:b].sum(dtype=dtype) if b == n
+            else np.add.reduceat(flat, [a, b], dtype=dtype)[0]
+            for a, b in zip(start, stop)
+        ]  # fmt: skip
+        np.testing.assert_array_equal(got, np.array(want, dtype=float), err_msg=kind)
