@@ -18,6 +18,8 @@ import numpy as np
 
 from .errors import CancelledError, ImageryError, InputError, NtmgisError
 from .features import DEFAULT_INDICES
+from .i18n import message
+from .i18n import register as _register
 
 __all__ = [
     "BlockResult",
@@ -28,6 +30,32 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_register(
+    "error.blocks.block_size",
+    "Kích thước khối ảnh phải là một số điểm ảnh dương (mục block của [imagery] trong tệp "
+    "cấu hình), không phải {block}. Hãy sửa hoặc bỏ mục này (mặc định 512).",
+    "The block size must be a positive number of pixels (block in [imagery] of the run "
+    "configuration), not {block}. Correct it or leave it out (default 512).",
+)
+_register(
+    "error.blocks.none_computed",
+    "Không tính được khối ảnh nào của xã. Lỗi của từng khối (số khối: lỗi): {errors}",
+    "No block of the commune could be computed. The error of each block (block: error): {errors}",
+)
+_register(
+    "error.blocks.not_partition",
+    "Các khối ảnh không chứa mỗi thửa đúng một lần ({parcels} thửa, {positions} vị trí). "
+    "Đây là lỗi của ntmgis: hãy báo lỗi kèm tệp cấu hình.",
+    "The blocks do not hold every parcel exactly once ({parcels} parcels, {positions} "
+    "positions). This is a fault of ntmgis: please report it with the run configuration.",
+)
+_register(
+    "error.blocks.on_error",
+    "Cách xử lý lỗi của khối ảnh phải là 'raise' (dừng) hoặc 'record' (ghi lại rồi chạy "
+    "tiếp), không phải {value}.",
+    "on_error must be 'raise' (stop) or 'record' (record and go on), not {value}.",
+)
 
 
 def _imagery_grid(imagery):
@@ -82,7 +110,7 @@ def plan_blocks(parcels, imagery, *, block: int = 512) -> list[np.ndarray]:
     if n == 0:
         return []
     if int(block) < 1:
-        raise InputError(f"block must be a positive number of pixels, not {block!r}.")
+        raise InputError(message("error.blocks.block_size", block=repr(block)))
     geoms = parcels.geometry
     ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
     grid = _imagery_grid(imagery) if ok.any() else None
@@ -197,10 +225,8 @@ def assemble_features(index, parts, *, indices=DEFAULT_INDICES):
         if p.error is not None
     ]
     if not good:
-        raise ImageryError(
-            "No block of the commune could be computed: "
-            + "; ".join(f"block {e['block']}: {e['error']}" for e in errors)
-        )
+        text = "; ".join(f"{e['block']}: {e['error']}" for e in errors)
+        raise ImageryError(message("error.blocks.none_computed", errors=text))
     dates = np.unique(np.concatenate([np.asarray(p.dates, dtype="datetime64[D]") for p in good]))
     frames, positions = [], []
     for part in parts:
@@ -216,7 +242,9 @@ def assemble_features(index, parts, *, indices=DEFAULT_INDICES):
         features = frames[0]
     else:
         if not np.array_equal(np.sort(pos), np.arange(len(index))):
-            raise InputError("The blocks do not hold every parcel exactly once.")
+            raise InputError(
+                message("error.blocks.not_partition", parcels=len(index), positions=pos.size)
+            )
         features = pd.concat(frames).iloc[np.argsort(pos, kind="stable")]
         features.index = index
     if any(len(p.dates) != len(dates) for p in good):
@@ -251,7 +279,7 @@ def commune_features(config, joined, *, on_error: str = "raise", progress=None):
     from ._progress import scaled
 
     if on_error not in ("raise", "record"):
-        raise InputError(f"on_error must be 'raise' or 'record', not {on_error!r}.")
+        raise InputError(message("error.blocks.on_error", value=repr(on_error)))
     blocks = plan_blocks(joined, config.imagery, block=config.block)
     parts = []
     for k, pos in enumerate(blocks):

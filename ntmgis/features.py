@@ -20,6 +20,7 @@ from it; adding a feature is one entry.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,6 +30,42 @@ import pandas as pd
 
 from . import _progress
 from .errors import InputError
+from .i18n import message
+from .i18n import register as _register
+
+logger = logging.getLogger(__name__)
+
+_register(
+    "error.features.unknown",
+    "Không có đặc trưng '{name}'. Các đặc trưng có: {known}.",
+    "Unknown feature '{name}'. Known features: {known}.",
+)
+_register(
+    "error.features.unknown_near",
+    "Không có đặc trưng '{name}'. Có phải là '{near}'? Các đặc trưng có: {known}.",
+    "Unknown feature '{name}'. Did you mean '{near}'? Known features: {known}.",
+)
+_register(
+    "error.features.unknown_index",
+    "Không có chỉ số ảnh {names}: các chỉ số có là {known}. Hãy sửa danh sách chỉ số trong "
+    "cấu hình.",
+    "Unknown index name(s) {names}: known indices are {known}. Correct the list of indices "
+    "in the settings (ntmgis.register_index adds an index).",
+)
+_register(
+    "error.features.ndvi_required",
+    "Danh sách chỉ số ảnh phải có NDVI (đang có: {names}). Hãy thêm ndvi vào danh sách chỉ "
+    "số trong cấu hình.",
+    "The indices must include 'ndvi' (got {names}). Add ndvi to the list of indices in the "
+    "settings.",
+)
+_register(
+    "error.features.no_dates",
+    "Ảnh không có lớp nào theo ngày ('NGÀY/CHỈ SỐ') cho các thửa này. Hãy kiểm tra thư mục "
+    "ảnh: các cảnh phải có ngày chụp và phủ lên các thửa.",
+    "The imagery holds no dated layers ('DATE/INDEX') for these parcels. Check the imagery "
+    "folder: its scenes need their dates and must cover the parcels.",
+)
 
 __all__ = [
     "DEFAULT_INDICES",
@@ -176,25 +213,25 @@ REGISTRY: tuple[Feature, ...] = (
        "số điểm ảnh nằm trọn trong thửa", "pixels wholly inside the parcel (coverage weight 1)"),
     _f("partial_pixels", _N, lambda c: c.pixels_of("partial_pixels"),
        "số điểm ảnh nằm một phần trong thửa", "pixels partly inside the parcel (weight < 1)"),
-    _f("ndvi_median", _N, lambda c: c.stat(np.nanmedian), "NDVI trung vị các lần chụp rõ",
+    _f("ndvi_median", _N, lambda c: c.stat(_nanmedian), "NDVI trung vị các lần chụp rõ",
        "median NDVI over clear dates", model=True, side="low",
        phrase=("NDVI trung vị {value}", "median NDVI {value}")),
-    _f("ndvi_p10", _N, lambda c: c.stat(np.nanpercentile, q=10),
+    _f("ndvi_p10", _N, lambda c: c.stat(_nanpercentile, q=10),
        "phân vị 10 của NDVI", "10th percentile of NDVI over clear dates", model=True),
-    _f("ndvi_p90", _N, lambda c: c.stat(np.nanpercentile, q=90),
+    _f("ndvi_p90", _N, lambda c: c.stat(_nanpercentile, q=90),
        "phân vị 90 của NDVI (NDVI cao nhất)", "90th percentile of NDVI over clear dates",
        model=True, side="low", phrase=("NDVI cao nhất {value}", "highest NDVI {value}")),
     _f("ndvi_amplitude", _N,
-       lambda c: c.stat(np.nanpercentile, q=90) - c.stat(np.nanpercentile, q=10),
+       lambda c: c.stat(_nanpercentile, q=90) - c.stat(_nanpercentile, q=10),
        "biên độ NDVI (p90 - p10)", "NDVI p90 - p10", model=True, side="low",
        phrase=("NDVI dao động {value} trong năm", "NDVI varies by {value} over the year")),
     _f("ndvi_std", _N, lambda c: c.stat(np.nanstd), "độ lệch chuẩn NDVI",
        "standard deviation of NDVI over clear dates", model=True, side="low",
        phrase=("độ lệch chuẩn NDVI {value}", "NDVI standard deviation {value}")),
-    _f("ndvi_dry_median", _N, lambda c: c.stat(np.nanmedian, mask=c.clear & c.dry[None, :]),
+    _f("ndvi_dry_median", _N, lambda c: c.stat(_nanmedian, mask=c.clear & c.dry[None, :]),
        "NDVI trung vị mùa khô", "median NDVI in the dry season", model=True, side="low",
        phrase=("NDVI mùa khô {value}", "dry-season NDVI {value}")),
-    _f("ndvi_wet_median", _N, lambda c: c.stat(np.nanmedian, mask=c.clear & ~c.dry[None, :]),
+    _f("ndvi_wet_median", _N, lambda c: c.stat(_nanmedian, mask=c.clear & ~c.dry[None, :]),
        "NDVI trung vị mùa mưa", "median NDVI in the rainy season", model=True, side="low",
        phrase=("NDVI mùa mưa {value}", "rainy-season NDVI {value}")),
     _f("ndvi_dry_min", _N, lambda c: c.stat(np.nanmin, mask=c.clear & c.dry[None, :]),
@@ -213,7 +250,7 @@ REGISTRY: tuple[Feature, ...] = (
        "largest NDVI fall between two consecutive clear dates", model=True, side="low",
        phrase=("NDVI giảm nhiều nhất {value} giữa hai lần chụp",
                "largest NDVI fall between two dates {value}")),
-    _f("ndvi_step_median", _N, lambda c: _nan_stat(np.nanmedian, np.abs(c.fall),
+    _f("ndvi_step_median", _N, lambda c: _nan_stat(_nanmedian, np.abs(c.fall),
                                                   ~np.isnan(c.fall)),
        "mức thay đổi NDVI điển hình giữa hai lần chụp rõ liền nhau (trung vị)",
        "median NDVI change between consecutive clear dates (robust to one bad date)",
@@ -221,7 +258,7 @@ REGISTRY: tuple[Feature, ...] = (
        phrase=("NDVI thay đổi điển hình {value} giữa hai lần chụp",
                "typical NDVI change between two dates {value}")),
     _f("ndvi_iqr", _N,
-       lambda c: c.stat(np.nanpercentile, q=75) - c.stat(np.nanpercentile, q=25),
+       lambda c: c.stat(_nanpercentile, q=75) - c.stat(_nanpercentile, q=25),
        "khoảng tứ phân vị của NDVI (p75 - p25)", "NDVI p75 - p25 (robust amplitude)",
        model=True, side="low",
        phrase=("NDVI dao động (tứ phân vị) {value}", "NDVI interquartile range {value}")),
@@ -244,7 +281,7 @@ REGISTRY: tuple[Feature, ...] = (
        "date of that clearing (first clear date seen bare)"),
     _f("regrowth_date", _NB, lambda c: c.renovation[2], "ngày cây mọc lại",
        "first clear date after the clearing with the vegetation grown back"),
-    _f("heterogeneity", _N, lambda c: _nan_stat(np.nanmedian, c.series.std["ndvi"], c.clear),
+    _f("heterogeneity", _N, lambda c: _nan_stat(_nanmedian, c.series.std["ndvi"], c.clear),
        "độ không đồng đều NDVI trong thửa", "median within-parcel NDVI standard deviation",
        model=True, side="high",
        phrase=("NDVI trong thửa không đồng đều ({value})", "patchy NDVI within the parcel "
@@ -252,40 +289,40 @@ REGISTRY: tuple[Feature, ...] = (
     _f("core_weight", _N, lambda c: c.pixels_of("core_weight"),
        "tỷ lệ diện tích điểm ảnh lõi nằm trong thửa",
        "share of the core pixel (the one most inside the parcel) inside it"),
-    _f("core_ndvi_median", _N, lambda c: c.core_stat(np.nanmedian),
+    _f("core_ndvi_median", _N, lambda c: c.core_stat(_nanmedian),
        "NDVI trung vị của điểm ảnh lõi", "median NDVI of the core pixel over clear dates",
        model=True, side="low",
        phrase=("NDVI giữa vườn {value}", "NDVI at the garden's centre {value}")),
-    _f("core_ndvi_p90", _N, lambda c: c.core_stat(np.nanpercentile, q=90),
+    _f("core_ndvi_p90", _N, lambda c: c.core_stat(_nanpercentile, q=90),
        "NDVI cao nhất của điểm ảnh lõi", "90th percentile of the core pixel's NDVI",
        model=True, side="low",
        phrase=("NDVI cao nhất giữa vườn {value}", "highest NDVI at the garden's centre "
                "{value}")),
     _f("core_ndvi_amplitude", _N,
-       lambda c: c.core_stat(np.nanpercentile, q=90) - c.core_stat(np.nanpercentile, q=10),
+       lambda c: c.core_stat(_nanpercentile, q=90) - c.core_stat(_nanpercentile, q=10),
        "biên độ NDVI của điểm ảnh lõi", "NDVI p90 - p10 of the core pixel", model=True,
        side="low", phrase=("NDVI giữa vườn dao động {value}", "NDVI at the garden's centre "
                            "varies by {value}")),
-    _f("evi_median", ("evi",), lambda c: c.stat(np.nanmedian, "evi"), "EVI trung vị",
+    _f("evi_median", ("evi",), lambda c: c.stat(_nanmedian, "evi"), "EVI trung vị",
        "median EVI over clear dates", model=True, side="low",
        phrase=("EVI trung vị {value}", "median EVI {value}")),
-    _f("ndmi_median", ("ndmi",), lambda c: c.stat(np.nanmedian, "ndmi"),
+    _f("ndmi_median", ("ndmi",), lambda c: c.stat(_nanmedian, "ndmi"),
        "NDMI (độ ẩm) trung vị", "median NDMI over clear dates", model=True, side="low",
        phrase=("độ ẩm thực vật (NDMI) {value}", "vegetation moisture (NDMI) {value}")),
     _f("ndmi_dry_median", ("ndmi",),
-       lambda c: c.stat(np.nanmedian, "ndmi", mask=c.clear & c.dry[None, :]),
+       lambda c: c.stat(_nanmedian, "ndmi", mask=c.clear & c.dry[None, :]),
        "NDMI trung vị mùa khô", "median NDMI in the dry season", model=True, side="low",
        phrase=("độ ẩm mùa khô (NDMI) {value}", "dry-season moisture (NDMI) {value}")),
-    _f("bsi_median", ("bsi",), lambda c: c.stat(np.nanmedian, "bsi"),
+    _f("bsi_median", ("bsi",), lambda c: c.stat(_nanmedian, "bsi"),
        "chỉ số đất trống (BSI) trung vị", "median bare-soil index over clear dates",
        model=True, side="high",
        phrase=("chỉ số đất trống (BSI) {value}", "bare-soil index (BSI) {value}")),
     _f("bsi_dry_median", ("bsi",),
-       lambda c: c.stat(np.nanmedian, "bsi", mask=c.clear & c.dry[None, :]),
+       lambda c: c.stat(_nanmedian, "bsi", mask=c.clear & c.dry[None, :]),
        "BSI trung vị mùa khô", "median bare-soil index in the dry season", model=True,
        side="high", phrase=("đất trống mùa khô (BSI) {value}", "dry-season bare soil (BSI) "
                             "{value}")),
-    _f("bsi_spike", ("bsi",), lambda c: c.stat(np.nanmax, "bsi") - c.stat(np.nanmedian, "bsi"),
+    _f("bsi_spike", ("bsi",), lambda c: c.stat(np.nanmax, "bsi") - c.stat(_nanmedian, "bsi"),
        "BSI cao nhất trừ trung vị (đất lật lên khi làm đất)", "highest BSI minus the median BSI",
        model=True, side="low",
        phrase=("đất trống tăng nhiều nhất {value} khi làm đất",
@@ -325,10 +362,12 @@ def feature(name: str) -> Feature:
         import difflib
 
         near = difflib.get_close_matches(str(name), _BY_NAME, n=1)
-        hint = f" Did you mean '{near[0]}'?" if near else ""
-        raise InputError(
-            f"Unknown feature '{name}'.{hint} Known features: {', '.join(_BY_NAME)}."
-        ) from None
+        known = ", ".join(_BY_NAME)
+        if near:
+            text = message("error.features.unknown_near", name=name, near=near[0], known=known)
+        else:
+            text = message("error.features.unknown", name=name, known=known)
+        raise InputError(text) from None
 
 
 def select_features(names) -> tuple[str, ...]:
@@ -448,11 +487,11 @@ def _check_indices(indices) -> list[str]:
     unknown = [i for i in indices if i not in INDICES]
     if unknown:
         raise InputError(
-            f"Unknown index name(s) {', '.join(unknown)}: known indices are "
-            f"{', '.join(sorted(INDICES))} (ntmgis.register_index adds one)."
-        )
+            message("error.features.unknown_index", names=", ".join(unknown),
+                    known=", ".join(sorted(INDICES)))
+        )  # fmt: skip
     if "ndvi" not in indices:
-        raise InputError(f"indices must include 'ndvi' (got {', '.join(indices)}).")
+        raise InputError(message("error.features.ndvi_required", names=", ".join(indices)))
     return indices
 
 
@@ -543,7 +582,7 @@ def parcel_time_series(
         {split_column(c)[0].split("/")[0] for t in tables for c in t.columns if ":" in c}
     )
     if not dates:
-        raise InputError("The imagery holds no dated layers ('DATE/INDEX') for these parcels.")
+        raise InputError(message("error.features.no_dates"))
     n, nt = len(parcels), len(dates)
     pos = {d: i for i, d in enumerate(dates)}
     mean = {i: np.full((n, nt), np.nan) for i in indices}
@@ -597,6 +636,63 @@ def parcel_time_series(
         core=core,
         core_weight=core_weight,
     )
+
+
+def _nanpercentile(x, axis=1, q=50.0):
+    """Per row of ``x``, ``numpy.nanpercentile(row, q)`` (linear), for all rows at once.
+
+    The same arithmetic as NumPy's linear method (virtual index ``(n - 1) q``, the two
+    neighbours of a row sorted with its NaNs last, NumPy's two-sided interpolation), so
+    the values are NumPy's to the last bit; NumPy applies its 1-D routine row by row, a
+    Python call per parcel. A row with no finite value gives NaN. ``x`` is 2-D and
+    ``axis`` 1 (the argument is there for :func:`_nan_stat`'s call).
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, np.nan, 3.0, 2.0], [4.0, np.nan, np.nan, np.nan]])
+    >>> _nanpercentile(x, q=25).tolist()
+    [1.5, 4.0]
+    """
+    qf = np.true_divide(q, 100)
+    s = np.sort(x, axis=1)  # NaNs last
+    n = np.count_nonzero(~np.isnan(x), axis=1)
+    virtual = (n - 1) * qf
+    prev = np.floor(virtual)
+    last = virtual >= n - 1  # NumPy takes the row's largest value there
+    lo = np.where(last, n - 1, prev).astype(np.intp)
+    hi = np.where(last, n - 1, prev + 1).astype(np.intp)
+    rows = np.arange(x.shape[0])
+    a, b = s[rows, np.maximum(lo, 0)], s[rows, np.maximum(hi, 0)]
+    gamma = virtual - prev
+    diff = b - a
+    out = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+    out[last] = a[last]
+    out[n == 0] = np.nan
+    return out
+
+
+def _nanmedian(x, axis=1):
+    """Per row of ``x``, ``numpy.nanmedian(row)``, for all rows at once.
+
+    NumPy's arithmetic (its masked median: the two middle values of the sorted row
+    summed, then halved; an odd row's middle value doubled and halved), so the values
+    are NumPy's to the last bit. A row with no finite value gives NaN. ``x`` is 2-D and
+    ``axis`` 1 (the argument is there for :func:`_nan_stat`'s call).
+
+    Examples
+    --------
+    >>> x = np.array([[1.0, np.nan, 4.0, 2.0, 3.0], [np.nan, 5.0, np.nan, 1.0, np.nan]])
+    >>> _nanmedian(x).tolist()
+    [2.5, 3.0]
+    """
+    s = np.sort(x, axis=1)  # NaNs last
+    n = np.count_nonzero(~np.isnan(x), axis=1)
+    h = n // 2
+    lo = np.where(n % 2 == 1, h, h - 1)
+    rows = np.arange(x.shape[0])
+    out = (s[rows, np.maximum(lo, 0)] + s[rows, h]) / 2.0
+    out[n == 0] = np.nan
+    return out
 
 
 def _nan_stat(func, values, mask, **kw):
@@ -698,7 +794,7 @@ def _yearly_trend(ndvi, clear, dates):
     uniq = np.unique(years)
     if len(uniq) < 2:
         return np.full(ndvi.shape[0], np.nan)
-    med = np.stack([_nan_stat(np.nanmedian, ndvi, clear & (years == y)[None, :]) for y in uniq], 1)
+    med = np.stack([_nan_stat(_nanmedian, ndvi, clear & (years == y)[None, :]) for y in uniq], 1)
     slope, _ = _trend(uniq.astype(float), med, ~np.isnan(med))
     return slope
 

@@ -75,6 +75,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import math
 import os
 import re
@@ -90,6 +91,8 @@ from .errors import CRSError, ImageryError, InputError, ZonalWarning, warn
 from .i18n import message
 from .i18n import register as _register
 from .stack import RasterStack
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "Coverage",
@@ -123,6 +126,8 @@ _CHUNK_CELLS = 262_144
 _WINDOW_BYTES = 32 * 2**20
 # GDAL block cache (MB) while reading windows
 _READ_CACHE_MB = 64
+# values of a window cast at a time when summing runs of whole pixels (8 MB of float64)
+_REDUCE_CHUNK = 2**20
 # default memory budget (bytes) for the gathered pixel values of one group of layers
 _VALUE_BUDGET = 512 * 2**20
 
@@ -150,8 +155,8 @@ _register(
 _register(
     "zonal.raster_no_crs",
     "Ảnh không có hệ tọa độ (CRS): coi như cùng hệ với thửa đất ({crs}), như QGIS làm với "
-    "lớp không rõ CRS. Nếu sai, hãy gán CRS cho ảnh (gdal_edit.py -a_srs EPSG:32648 "
-    "anh.tif).",
+    "lớp không rõ CRS. Nếu sai, hãy gán đúng hệ tọa độ cho tệp ảnh (ví dụ trong QGIS) rồi "
+    "chạy lại.",
     "The raster has no coordinate reference system: taken to be the parcels' ({crs}), as "
     "QGIS takes a layer of unknown CRS. If that is wrong, set the raster's CRS "
     "(gdal_edit.py -a_srs EPSG:32648 image.tif).",
@@ -159,8 +164,8 @@ _register(
 _register(
     "zonal.raster_no_crs_apart",
     "Ảnh không có hệ tọa độ (CRS) và thửa đất '{source}' ({crs}) không nằm trên ảnh: không "
-    "thể biết ảnh ở đâu. Hãy gán CRS cho ảnh (gdal_edit.py -a_srs EPSG:32648 anh.tif) rồi "
-    "chạy lại.",
+    "thể biết ảnh ở đâu. Hãy gán đúng hệ tọa độ cho tệp ảnh (ví dụ trong QGIS; ảnh "
+    "Sentinel-2 ở Hà Tĩnh thường là EPSG:32648) rồi chạy lại.",
     "The raster has no coordinate reference system and the parcels '{source}' ({crs}) do "
     "not fall on it: where the raster lies is unknown. Set the raster's CRS "
     "(gdal_edit.py -a_srs EPSG:32648 image.tif) and run again.",
@@ -168,9 +173,119 @@ _register(
 _register(
     "zonal.parcels_no_crs",
     "Thửa đất '{source}' không có hệ tọa độ (CRS): coi như cùng hệ với ảnh ({crs}). Nếu "
-    "sai, hãy gán CRS (.set_crs() trong Python, hoặc tệp .prj).",
+    "sai, hãy gán đúng hệ tọa độ cho tệp thửa đất (ví dụ trong QGIS, hoặc thêm tệp .prj) "
+    "rồi chạy lại.",
     "Parcels '{source}' have no CRS; assuming they are in the raster's CRS ({crs}). Set it "
     "with .set_crs() (or a .prj file) if that is wrong.",
+)
+
+_register(
+    "error.zonal.not_a_column",
+    "Cột '{name}' không phải cột thống kê theo thửa dạng '<lớp>:<chỉ số>' (ví dụ "
+    "'2024-03-01/ndvi:mean'). Hãy kiểm tra tên cột.",
+    "Column '{name}' is not a '<layer>:<stat>' zonal statistics column (e.g. "
+    "'2024-03-01/ndvi:mean'). Check the column's name.",
+)
+_register(
+    "error.zonal.unknown_stat",
+    "Không có chỉ số thống kê '{stat}'. Hãy dùng một trong: {known}, một phân vị 'pNN' (ví "
+    "dụ p10, p90) hoặc tỷ lệ điểm ảnh vượt ngưỡng 'above_T' / 'below_T' (ví dụ above_0.5).",
+    "Unknown statistic '{stat}'. Use one of {known}, a quantile 'pNN' (e.g. p10, p90) or a "
+    "threshold share 'above_T' / 'below_T' (e.g. above_0.5).",
+)
+_register(
+    "error.zonal.quantile_range",
+    "Phân vị '{stat}' phải nằm trong khoảng từ p0 đến p100. Hãy sửa chỉ số thống kê này.",
+    "Quantile '{stat}' must be between p0 and p100. Correct this statistic.",
+)
+_register(
+    "error.zonal.no_stat",
+    "Chưa chọn chỉ số thống kê nào: hãy chọn ít nhất một (ví dụ mean, count).",
+    "No statistic requested: choose at least one (e.g. mean, count).",
+)
+_register(
+    "error.zonal.array_shape",
+    "Mảng ảnh phải có dạng (hàng, cột) hoặc (lớp, hàng, cột); mảng đã cho có dạng {shape}.",
+    "Raster array must be (height, width) or (layers, height, width), got shape {shape}.",
+)
+_register(
+    "error.zonal.no_raster",
+    "Chưa có ảnh nào để tính thống kê: hãy chọn một tệp ảnh (GeoTIFF) hoặc một chồng ảnh.",
+    "No raster given: give a raster file (GeoTIFF), an open dataset or a raster stack.",
+)
+_register(
+    "error.zonal.other_grid",
+    "Ảnh '{label}' không cùng lưới điểm ảnh với ảnh đầu tiên (kích thước {shape} so với "
+    "{grid_shape}, phép biến đổi {transform} so với {grid_transform}). Hãy nắn (resample) "
+    "các ảnh về cùng một lưới trước, hoặc tính thống kê riêng cho từng lưới.",
+    "Raster '{label}' is not on the grid of the first raster (shape {shape} vs "
+    "{grid_shape}, transform {transform} vs {grid_transform}). Resample it to one grid "
+    "first, or compute statistics per grid.",
+)
+_register(
+    "error.zonal.names_count",
+    "Có {given} tên lớp cho {layers} lớp ảnh: hãy đặt đúng một tên cho mỗi lớp.",
+    "{given} layer names given for {layers} layers; give one per layer.",
+)
+_register(
+    "error.zonal.names_unique",
+    "Tên các lớp ảnh bị trùng ({names}): hãy đặt cho mỗi lớp một tên riêng.",
+    "Layer names are not unique ({names}); give each layer a name of its own.",
+)
+_register(
+    "error.zonal.parcels_type",
+    "Không đọc được thửa đất: cần một lớp bản đồ, đường dẫn tới tệp bản đồ (GeoPackage, "
+    "Shapefile, GeoJSON) hoặc danh sách hình học; đã nhận {kind}.",
+    "Cannot read the parcels: give a GeoDataFrame, a GeoSeries, a vector file path "
+    "(GeoPackage, Shapefile, GeoJSON) or a list of shapely geometries; got {kind}.",
+)
+_register(
+    "error.zonal.reproject",
+    "Không chuyển được thửa đất '{source}' từ hệ tọa độ {crs} sang hệ tọa độ của ảnh "
+    "{raster_crs} ({reason}). Hãy kiểm tra hệ tọa độ (CRS) của tệp thửa đất.",
+    "Cannot reproject parcels '{source}' from {crs} to the raster CRS {raster_crs} "
+    "({reason}). Check the CRS of the parcels file.",
+)
+_register(
+    "error.zonal.coverage_grid",
+    "Lưới của ảnh (kích thước {shape}, phép biến đổi {transform}, {crs}) không phải lưới "
+    "đã dùng để tính độ phủ của các thửa (kích thước {cov_shape}, phép biến đổi "
+    "{cov_transform}, {cov_crs}). Hãy tính lại độ phủ cho lưới của ảnh này.",
+    "The rasters' grid (shape {shape}, transform {transform}, {crs}) is not the grid this "
+    "coverage was computed for (shape {cov_shape}, transform {cov_transform}, {cov_crs}). "
+    "Compute a coverage for that grid (compute_coverage(parcels, rasters)).",
+)
+_register(
+    "error.zonal.degenerate",
+    "Vị trí của ảnh bị hỏng (điểm ảnh có diện tích bằng 0): tệp ảnh hỏng hoặc thiếu thông "
+    "tin tọa độ. Hãy tải lại hoặc tạo lại tệp ảnh.",
+    "The raster transform is degenerate (zero pixel area): the file is damaged or lacks its "
+    "georeferencing. Download or write the raster again.",
+)
+_register(
+    "error.zonal.weights",
+    "Không có cách tính trọng số '{weights}': hãy chọn một trong {known} (coverage: theo "
+    "diện tích điểm ảnh nằm trong thửa; centroid: điểm ảnh có tâm trong thửa; all_touched: "
+    "mọi điểm ảnh thửa chạm vào).",
+    "weights must be one of {known}; got '{weights}' (coverage: the share of each pixel "
+    "inside the parcel; centroid: pixels whose centre is inside; all_touched: every pixel "
+    "the parcel touches).",
+)
+_register(
+    "error.zonal.quantiles",
+    "Không có cách tính phân vị '{quantiles}': hãy chọn một trong {known} ('exactextract' "
+    "gộp các giá trị bằng nhau trước khi tính trọng số, như exactextract; 'pixels' tính "
+    "từng điểm ảnh riêng).",
+    "quantiles must be one of {known}; got '{quantiles}'. 'exactextract' merges equal "
+    "values before weighting (exactextract's definition), 'pixels' weighs every pixel on "
+    "its own.",
+)
+_register(
+    "warning.zonal.no_overlap",
+    "Không thửa nào trong {n} thửa nằm trên lưới ảnh (hệ tọa độ {crs}). Hãy kiểm tra thửa "
+    "đất và ảnh có cùng một vùng không, và hệ tọa độ (CRS) của tệp thửa đất có đúng không.",
+    "None of the {n} parcels overlaps the raster grid (CRS {crs}). Check that the parcels "
+    "and the rasters are of the same area, and that the parcels' CRS is right.",
 )
 
 _RUN_STATS = {"mean", "sum", "count", "valid"}
@@ -200,7 +315,7 @@ def split_column(name: str) -> tuple[str, str]:
     """
     layer, sep, stat = str(name).rpartition(":")
     if not sep:
-        raise InputError(f"Column '{name}' is not a '<layer>:<stat>' zonal statistics column.")
+        raise InputError(message("error.zonal.not_a_column", name=name))
     return layer, stat
 
 
@@ -213,19 +328,16 @@ def _parse_stats(stats) -> list[str]:
         if s in ("stdev", "stddev"):
             s = "std"
         if s not in _SIMPLE_STATS and not _STAT_RE.match(s):
-            raise InputError(
-                f"Unknown statistic '{stat}'. Use one of {', '.join(sorted(_SIMPLE_STATS))}, "
-                "a quantile 'pNN' (e.g. p10, p90) or a threshold share 'above_T' / 'below_T' "
-                "(e.g. above_0.5)."
-            )
+            known = ", ".join(sorted(_SIMPLE_STATS))
+            raise InputError(message("error.zonal.unknown_stat", stat=stat, known=known))
         if s.startswith("p") and s != "p" and _STAT_RE.match(s):
             q = float(s[1:])
             if not 0 <= q <= 100:
-                raise InputError(f"Quantile '{stat}' must be between p0 and p100.")
+                raise InputError(message("error.zonal.quantile_range", stat=stat))
         if s not in out:
             out.append(s)
     if not out:
-        raise InputError("No statistic requested: pass e.g. stats=('mean', 'count').")
+        raise InputError(message("error.zonal.no_stat"))
     return out
 
 
@@ -532,16 +644,36 @@ class _Runs:
 
 
 def _run_reduce(flat: np.ndarray, start: np.ndarray, stop: np.ndarray, dtype=np.float64):
-    """Sum of ``flat[start:stop]`` for each run, in one pass (``np.add.reduceat``)."""
+    """Sum of ``flat[start:stop]`` for each run, in ``dtype`` (``np.add.reduceat``).
+
+    ``reduceat`` with a ``dtype`` casts its whole input first (8 bytes per pixel of the
+    window, however few pixels the runs hold), so the runs are summed span by span: runs
+    in the order of their starts, grouped into spans of about ``_REDUCE_CHUNK`` values,
+    each span cast into one reused buffer. Each run's sum is still one reduction over the
+    same values, so the sums are those of ``np.add.reduceat(flat, ..., dtype=dtype)``;
+    in start order, the gaps ``reduceat`` also sums (from a run's stop to the next
+    start) add up to at most the array once.
+    """
     out = np.zeros(start.size, dtype=np.float64)
-    inner = stop < flat.size  # reduceat needs every index inside the array
-    if inner.any():
-        idx = np.empty(2 * int(inner.sum()), dtype=np.int64)
-        idx[0::2] = start[inner]
-        idx[1::2] = stop[inner]
-        out[inner] = np.add.reduceat(flat, idx, dtype=dtype)[0::2]
-    for i in np.flatnonzero(~inner):  # a run ending at the window's last pixel
+    last = np.flatnonzero(stop >= flat.size)
+    for i in last:  # a run ending at the window's last pixel: NumPy's sum, as always
         out[i] = flat[start[i] : stop[i]].sum(dtype=dtype)
+    order = np.flatnonzero(stop < flat.size)
+    if not order.size:
+        return out
+    order = order[np.argsort(start[order], kind="stable")]
+    s, e = start[order], stop[order]
+    group = (s - s[0]) // _REDUCE_CHUNK
+    edges = np.flatnonzero(np.diff(group)) + 1
+    buf = np.empty(_REDUCE_CHUNK + int((e - s).max()) + 1, dtype=dtype)
+    for g0, g1 in zip(np.r_[0, edges], np.r_[edges, s.size]):
+        lo, hi = int(s[g0]), int(e[g0:g1].max())
+        span = buf[: hi - lo + 1]  # one value more: reduceat's indices stay inside
+        span[:] = flat[lo : hi + 1]
+        idx = np.empty(2 * (g1 - g0), dtype=np.int64)
+        idx[0::2] = s[g0:g1] - lo
+        idx[1::2] = e[g0:g1] - lo
+        out[order[g0:g1]] = np.add.reduceat(span, idx)[0::2]
     return out
 
 
@@ -577,10 +709,7 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
         if array.ndim == 2:
             array = array[np.newaxis]
         if array.ndim != 3:
-            raise InputError(
-                f"Raster array must be (height, width) or (layers, height, width), got shape "
-                f"{array.shape}."
-            )
+            raise InputError(message("error.zonal.array_shape", shape=array.shape))
         crs = rasters[2] if len(rasters) == 3 else None
         layers = _Layers(
             grid=_Grid(rasters[1], array.shape[1:], crs),
@@ -591,7 +720,7 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
     else:
         sources = list(rasters) if isinstance(rasters, list | tuple) else [rasters]
         if not sources:
-            raise InputError("No raster given: pass a path, an open dataset or a RasterStack.")
+            raise InputError(message("error.zonal.no_raster"))
         grid = None
         layer_names: list[str] = []
         bands = []
@@ -610,11 +739,12 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
                 grid.crs is not None and this.crs is not None and grid.crs != this.crs
             ):
                 raise ImageryError(
-                    f"Raster '{label}' is not on the grid of the first raster (shape "
-                    f"{this.shape} vs {grid.shape}, transform {tuple(this.transform)[:6]} vs "
-                    f"{tuple(grid.transform)[:6]}). Resample it to one grid first, or compute "
-                    "statistics per grid."
-                )
+                    message(
+                        "error.zonal.other_grid", label=label, shape=this.shape,
+                        grid_shape=grid.shape, transform=tuple(this.transform)[:6],
+                        grid_transform=tuple(grid.transform)[:6],
+                    )
+                )  # fmt: skip
             for band in range(1, ds.count + 1):
                 desc = ds.descriptions[band - 1] if ds.descriptions else None
                 if len(sources) == 1:
@@ -628,13 +758,11 @@ def _open_layers(rasters, stack: contextlib.ExitStack, names=None, nodata=None) 
         names = [str(n) for n in names]
         if len(names) != len(layers):
             raise InputError(
-                f"{len(names)} layer names given for {len(layers)} layers; give one per layer."
+                message("error.zonal.names_count", given=len(names), layers=len(layers))
             )
         layers.names = names
     if len(set(layers.names)) != len(layers.names):
-        raise InputError(
-            f"Layer names are not unique ({', '.join(layers.names)}); pass names=[...]."
-        )
+        raise InputError(message("error.zonal.names_unique", names=", ".join(layers.names)))
     return layers
 
 
@@ -687,8 +815,7 @@ def _read_parcels(parcels, grid, layer=None):
             gs = gpd.GeoSeries(list(parcels))
         except Exception as exc:
             raise InputError(
-                "Parcels must be a GeoDataFrame, a GeoSeries, a vector file path or a list "
-                f"of shapely geometries; got {type(parcels).__name__}."
+                message("error.zonal.parcels_type", kind=type(parcels).__name__)
             ) from exc
     gs_crs = gs.crs  # (a property that builds a CRS object on every access)
     if gs_crs is not None and gs_crs.is_geographic and len(gs):
@@ -703,7 +830,7 @@ def _read_parcels(parcels, grid, layer=None):
                 message("zonal.raster_no_crs", crs=name),
                 ZonalWarning,
                 where="raster",
-                what="raster without CRS",
+                what="zonal.raster_no_crs",
             )
         else:
             raise CRSError(message("zonal.raster_no_crs_apart", crs=name, source=source))
@@ -713,7 +840,7 @@ def _read_parcels(parcels, grid, layer=None):
                 message("zonal.parcels_no_crs", crs=_crs_name(grid_crs), source=source),
                 ZonalWarning,
                 where=source,
-                what="parcels without CRS",
+                what="zonal.parcels_no_crs",
             )
         else:
             try:
@@ -722,9 +849,11 @@ def _read_parcels(parcels, grid, layer=None):
                     gs = gs.to_crs(target)
             except Exception as exc:
                 raise CRSError(
-                    f"Cannot reproject parcels from {gs_crs} to the raster CRS "
-                    f"{_crs_name(grid_crs)}: {exc}"
-                ) from exc
+                    message(
+                        "error.zonal.reproject", source=source, crs=_crs_name(gs_crs),
+                        raster_crs=_crs_name(grid_crs), reason=exc,
+                    )
+                ) from exc  # fmt: skip
     return gs.index, np.asarray(gs.values, dtype=object)
 
 
@@ -947,12 +1076,13 @@ class Coverage:
         same_crs = grid.crs is None or self.crs is None or _crs_equal(grid.crs, self.crs)
         if not grid.same_as(_Grid(self.transform, self.shape)) or not same_crs:
             raise ImageryError(
-                f"The rasters' grid (shape {grid.shape}, transform {tuple(grid.transform)[:6]}"
-                f", {_crs_name(grid.crs)}) is not the grid this coverage was computed for "
-                f"(shape {self.shape}, transform {tuple(self.transform)[:6]}, "
-                f"{_crs_name(self.crs)}). Compute a coverage for that grid with "
-                "compute_coverage(parcels, rasters)."
-            )
+                message(
+                    "error.zonal.coverage_grid", shape=grid.shape,
+                    transform=tuple(grid.transform)[:6], crs=_crs_name(grid.crs),
+                    cov_shape=self.shape, cov_transform=tuple(self.transform)[:6],
+                    cov_crs=_crs_name(self.crs),
+                )
+            )  # fmt: skip
 
 
 def compute_coverage(
@@ -995,11 +1125,15 @@ def compute_coverage(
     [[0.25, 0.25, 0.25, 0.25]]
     """
     if weights not in WEIGHTS:
-        raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
+        raise InputError(message("error.zonal.weights", weights=weights, known=", ".join(WEIGHTS)))
     with contextlib.ExitStack() as stack:
         g = _grid_of(grid, stack)
     index, geoms = _read_parcels(parcels, g, parcels_layer)
-    return _coverage(geoms, index, g, weights, progress)
+    cov = _coverage(geoms, index, g, weights, progress)
+    logger.debug("coverage (%s) of %d parcels on a %d x %d grid: %d pixel entries, %d runs",
+                 weights, len(index), g.shape[0], g.shape[1], cov.core.nnz,
+                 0 if cov.runs is None else len(cov.runs.parcel))  # fmt: skip
+    return cov
 
 
 def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
@@ -1011,7 +1145,7 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
     inv = ~grid.transform
     det = abs(grid.transform.a * grid.transform.e - grid.transform.b * grid.transform.d)
     if det == 0:
-        raise ImageryError("The raster transform is degenerate (zero pixel area).")
+        raise ImageryError(message("error.zonal.degenerate"))
 
     status = np.full(n, STATUS_OK, dtype=object)
     fraction = np.full(n, np.nan)
@@ -1082,9 +1216,10 @@ def _coverage(geoms, index, grid: _Grid, weights: str, progress) -> Coverage:
     inside = live & ~outside
     if live.any() and not inside.any():
         warn(
-            f"None of the {int(live.sum())} parcels overlaps the raster grid "
-            f"(CRS {_crs_name(grid.crs)}). Are the parcels and rasters of the same area, and "
-            "is the parcels' CRS right?"
+            message("warning.zonal.no_overlap", n=int(live.sum()), crs=_crs_name(grid.crs)),
+            ZonalWarning,
+            where="parcels",
+            what="warning.zonal.no_overlap",
         )
 
     # rings of all polygon parts, with the parcel each belongs to
@@ -1344,14 +1479,15 @@ def _coverage_runs(cell, a_w, b_w, offset, nc, c0, r0, h, w):
 
 
 def _on_boundary(a0: np.ndarray, a1: np.ndarray) -> np.ndarray:
-    """Edges along a pixel boundary line: both ends within 1e-4 pixel of one integer.
+    """Edges GDAL takes as lying on pixel lines: each end within 1e-4 pixel of an integer.
 
-    GDAL's all-touched line drawing skips such edges (``bIntersectOnly``): they touch
-    the pixels on either side only from outside.
+    GDAL's all-touched line drawing skips such near-vertical (near-horizontal) edges
+    (``bIntersectOnly``): they touch the pixels on either side only from outside. Each
+    end is rounded on its own, as GDAL rounds them: an edge from 4.000001 to 4.999999
+    within one column is skipped too.
     """
     eps = 1e-4
-    k = np.round(a0)
-    return (np.abs(a0 - k) < eps) & (np.abs(a1 - k) < eps)
+    return (np.abs(a0 - np.round(a0)) < eps) & (np.abs(a1 - np.round(a1)) < eps)
 
 
 def _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, width, height):
@@ -1373,28 +1509,19 @@ def _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, width, height)
     skip = (vert & _on_boundary(ua, ub)) | (horiz & _on_boundary(va, vb))
     left_a = ua <= ub  # the walk starts at a
     cells_p, cells_c, cells_r = [], [], []
-    # near-vertical: one column
-    sel = np.flatnonzero(vert & ~skip)
-    if sel.size:
-        col = np.floor(np.where(left_a, ub, ua)[sel]).astype(np.int64)
-        lo = np.floor(np.minimum(va, vb)[sel]).astype(np.int64)
-        hi = np.floor(np.maximum(va, vb)[sel] - eps).astype(np.int64)
-        cnt = np.maximum(hi - lo + 1, 0)
-        idx = np.repeat(np.arange(sel.size), cnt)
-        cells_p.append(p[sel][idx])
-        cells_c.append(col[idx])
-        cells_r.append(lo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-    # near-horizontal: one row
-    sel = np.flatnonzero(horiz & ~skip)
-    if sel.size:
-        row = np.floor(np.where(left_a, va, vb)[sel]).astype(np.int64)
-        lo = np.floor(np.minimum(ua, ub)[sel]).astype(np.int64)
-        hi = np.floor(np.maximum(ua, ub)[sel] - eps).astype(np.int64)
-        cnt = np.maximum(hi - lo + 1, 0)
-        idx = np.repeat(np.arange(sel.size), cnt)
-        cells_p.append(p[sel][idx])
-        cells_r.append(row[idx])
-        cells_c.append(lo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt))
+    # near-vertical: one column; near-horizontal: one row
+    for sel, fixed_a, fixed_b, run_a, run_b, fixed_out, run_out in (
+        (np.flatnonzero(vert & ~skip), ub, ua, va, vb, cells_c, cells_r),
+        (np.flatnonzero(horiz & ~skip), va, vb, ua, ub, cells_r, cells_c),
+    ):
+        if sel.size:
+            # the column of the walk's right end (vertical), the row of its left end
+            # (horizontal), and the rows (columns) the edge spans
+            fixed = np.where(left_a, fixed_a, fixed_b)[sel]
+            q, fixed_cell, run_cell = _axis_cells(fixed, run_a[sel], run_b[sel], eps)
+            cells_p.append(p[sel][q])
+            fixed_out.append(fixed_cell)
+            run_out.append(run_cell)
     # any other edge: GDAL's walk, step by step, all edges at once
     sel = np.flatnonzero(~vert & ~horiz)
     if sel.size:
@@ -1410,6 +1537,22 @@ def _walk_cells(ua, va, ub, vb, p, c0, r0, nc, nr, offset, total, width, height)
         ok = (cc >= 0) & (cc < nc[q]) & (rr >= 0) & (rr < nr[q])
         out[offset[q[ok]] + rr[ok] * nc[q[ok]] + cc[ok]] = True
     return out
+
+
+def _axis_cells(fixed: np.ndarray, a: np.ndarray, b: np.ndarray, eps: float):
+    """Cells of axis-parallel edges: one fixed line, cells ``floor(min)..floor(max - eps)``.
+
+    ``fixed`` is the coordinate of the edge's column (or row), ``a`` and ``b`` its two
+    ends along the other axis. Returns (edge index, fixed cell, cell along the edge) of
+    every cell, edge by edge, in increasing order along the edge.
+    """
+    line = np.floor(fixed).astype(np.int64)
+    lo = np.floor(np.minimum(a, b)).astype(np.int64)
+    hi = np.floor(np.maximum(a, b) - eps).astype(np.int64)
+    cnt = np.maximum(hi - lo + 1, 0)
+    idx = np.repeat(np.arange(fixed.size), cnt)
+    along = lo[idx] + np.arange(idx.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    return idx, line[idx], along
 
 
 def _walk_general(x, y, x_end, y_end, width: int, height: int):
@@ -1676,7 +1819,8 @@ def zonal_stats(
         layers = _open_layers(rasters, stack, names=names, nodata=nodata)
         if coverage is None:
             if weights not in WEIGHTS:
-                raise InputError(f"weights must be one of {', '.join(WEIGHTS)}; got '{weights}'.")
+                known = ", ".join(WEIGHTS)
+                raise InputError(message("error.zonal.weights", weights=weights, known=known))
             index, geoms = _read_parcels(parcels, layers.grid, parcels_layer)
             coverage = _coverage(
                 geoms, index, layers.grid, weights, _progress.scaled(progress, 0.0, 0.3)
@@ -1726,17 +1870,14 @@ def _warn_unreadable(bad_blocks, parcels: int) -> None:
         ),
         ZonalWarning,
         where=where,
-        what="unreadable block",
+        what="zonal.unreadable_blocks",
     )
 
 
 def _check_quantiles(quantiles: str) -> None:
     if quantiles not in QUANTILES:
-        raise InputError(
-            f"quantiles must be one of {', '.join(QUANTILES)}; got '{quantiles}'. "
-            "'exactextract' merges equal values before weighting (exactextract's "
-            "definition), 'pixels' weighs every pixel on its own."
-        )
+        known = ", ".join(QUANTILES)
+        raise InputError(message("error.zonal.quantiles", quantiles=quantiles, known=known))
 
 
 def _compute_stats(

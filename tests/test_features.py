@@ -1,5 +1,8 @@
 """Per-parcel features on hand-made series, and through the zonal engine on a tiny stack."""
 
+import warnings
+
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -8,6 +11,17 @@ from affine import Affine
 
 from ntmgis.features import ParcelSeries, parcel_features, parcel_time_series
 from ntmgis.stack import RasterStack
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English here (their Vietnamese is tested on its own)."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
 
 DATES = np.array(
     ["2020-01-15", "2020-03-01", "2020-04-15", "2020-06-01", "2020-07-15", "2020-09-01",
@@ -189,3 +203,80 @@ def test_full_and_partial_pixels_come_from_the_coverage():
     assert s.core["ndvi"][0, 0] == pytest.approx(0.3)  # row 1, col 0 -> value 3 / 10
     f = parcel_features(parcels, None, series=s, min_valid=0.6)
     assert list(f["full_pixels"]) == [0, 4, 4] and list(f["partial_pixels"]) == [4, 0, 2]
+
+
+@pytest.mark.parametrize("q", [0, 10, 25, 50, 75, 90, 100, 33.3])
+def test_row_percentiles_equal_numpys_to_the_last_bit(q):
+    from ntmgis.features import _nanpercentile
+
+    rng = np.random.default_rng(4)
+    x = np.round(rng.normal(0.5, 0.2, (400, 24)), 3)  # rounded: ties within rows
+    x[rng.random(x.shape) < 0.4] = np.nan
+    x[0, :] = np.nan  # nothing clear
+    x[1, 0], x[1, 1:] = 0.37, np.nan  # one clear date
+    x[2, :2], x[2, 2:] = [0.2, 0.7], np.nan  # two
+    x[3, :] = 0.41  # constant
+    got = _nanpercentile(x, q=q)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        want = np.nanpercentile(x, q, axis=1)  # row by row in NumPy
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[0]) and got[1] == x[1, 0] and got[3] == 0.41
+    assert got[2] == pytest.approx(0.2 + 0.5 * q / 100)
+
+
+def test_percentile_features_are_numpys():
+    # the feature table's percentiles: NumPy's nanpercentile over each parcel's clear dates
+    rng = np.random.default_rng(9)
+    n, t = 300, 24
+    ndvi = rng.uniform(0.1, 0.9, (n, t))
+    valid = (rng.random((n, t)) < 0.7).astype(float)
+    dates = np.arange("2020-01-01", t * 15, 15, dtype="datetime64[D]")[:t]
+    series = ParcelSeries(
+        index=pd.RangeIndex(n), dates=dates, mean={"ndvi": ndvi}, std={"ndvi": ndvi * 0},
+        valid=valid, pixels=np.full(n, 4.0), status=np.full(n, "ok", dtype=object),
+        coverage_fraction=np.ones(n),
+    )  # fmt: skip
+    table = parcel_features(None, None, series=series)
+    masked = np.where(valid >= 0.6, ndvi, np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p10, p25, p75, p90 = (np.nanpercentile(masked, q, axis=1) for q in (10, 25, 75, 90))
+    np.testing.assert_array_equal(table["ndvi_p10"], p10)
+    np.testing.assert_array_equal(table["ndvi_p90"], p90)
+    np.testing.assert_array_equal(table["ndvi_amplitude"], p90 - p10)
+    np.testing.assert_array_equal(table["ndvi_iqr"], p75 - p25)
+
+
+def test_row_medians_equal_numpys_to_the_last_bit():
+    from ntmgis.features import _nanmedian
+
+    rng = np.random.default_rng(6)
+    x = rng.normal(0.3, 0.25, (500, 24))  # unrounded: halving sums shows any other formula
+    x[rng.random(x.shape) < 0.45] = np.nan
+    x[0, :] = np.nan
+    x[1, 0], x[1, 1:] = 0.37, np.nan
+    x[2, :2], x[2, 2:] = [0.1, 0.2], np.nan
+    got = _nanmedian(x)
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        want = np.nanmedian(x, axis=1)
+    np.testing.assert_array_equal(got, want)
+    assert np.isnan(got[0]) and got[1] == 0.37 and got[2] == (0.1 + 0.2) / 2
+
+
+def test_errors_are_vietnamese_by_default():
+    from ntmgis.blocks import plan_blocks
+    from ntmgis.errors import InputError
+    from ntmgis.features import feature
+    from ntmgis.i18n import set_language
+
+    set_language("vi")
+    with pytest.raises(InputError, match="Không có đặc trưng 'ndvi_p09'. Có phải là 'ndvi_p90'"):
+        feature("ndvi_p09")
+    with pytest.raises(InputError, match="phải có NDVI"):
+        parcel_features(None, None, indices=["bsi"])
+    parcels = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:32648")
+    with pytest.raises(InputError, match="Kích thước khối ảnh phải là một số điểm ảnh dương"):
+        plan_blocks(parcels, None, block=0)
+    set_language("en")
+    with pytest.raises(InputError, match="The block size must be a positive number of pixels"):
+        plan_blocks(parcels, None, block=0)

@@ -37,6 +37,16 @@ T = Affine(10, 0, 500000, 0, -10, 2000000)
 CRS = "EPSG:32648"
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English here (their Vietnamese is tested on its own)."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
+
 def _box(col0, row0, col1, row1):
     """A box given in pixel coordinates of T (columns/rows, may be fractional)."""
     return shapely.box(
@@ -730,7 +740,7 @@ def test_truncated_raster_parcels_over_lost_blocks_get_a_status(tmp_path):
         table = zonal_stats(parcels, path, stats=["mean", "count"])
     found = [w.message for w in caught if isinstance(w.message, ZonalWarning)]
     assert "cut.tif" in str(found[0]) and found[0].where.endswith("cut.tif")
-    assert found[0].what == "unreadable block"
+    assert found[0].what == "zonal.unreadable_blocks"
     reference = zonal_stats(parcels, full, stats=["mean", "count"])
     lost = table["status"] == "unreadable"
     assert 0 < lost.sum() < len(parcels)  # every parcel has a status, none dropped
@@ -795,7 +805,7 @@ def test_raster_without_crs_is_taken_in_the_parcels_crs_when_they_overlap(tmp_pa
     parcels = gpd.GeoDataFrame(geometry=[_box(1, 1, 3, 3), _box(2.5, 4, 7, 6.5)], crs=CRS)
     with pytest.warns(ZonalWarning) as caught:
         got = zonal_stats(parcels, without, stats=["mean", "count"])
-    assert any(getattr(w.message, "what", None) == "raster without CRS" for w in caught)
+    assert any(getattr(w.message, "what", None) == "zonal.raster_no_crs" for w in caught)
     expected = zonal_stats(parcels, with_crs, stats=["mean", "count"])
     np.testing.assert_array_equal(got.iloc[:, 2:].to_numpy(), expected.iloc[:, 2:].to_numpy())
     # parcels in degrees beside a raster without CRS in metres: nowhere near it
@@ -903,3 +913,103 @@ def test_polygons_on_the_raster_edge_in_degrees_cover_every_pixel():
     table = zonal_stats([bounds, bigger], (values, geo), stats=["sum", "count"])
     np.testing.assert_allclose(table["band1:sum"], values.sum(), rtol=1e-9)
     assert list(table["status"]) == ["ok", "partial"]
+
+
+def _staircases(rng, n, size):
+    """Rectilinear polygons (staircases and L shapes, in pixel units) with edges exactly
+    on pixel lines, their vertices moved by a hair (1e-6 pixel: each end still on a
+    pixel line for GDAL, even when the two ends are on different lines, as along a
+    staircase's step) or by up to 0.004 pixel (edges nearly axis-parallel: one column or
+    one row of GDAL's line drawing)."""
+    geoms = []
+    for k in range(n):
+        x0, y0 = rng.uniform(1, size / 2, 2)  # ends before 1 + size / 2 + 12.5
+        steps = rng.integers(2, 6)
+        dx, dy = rng.uniform(0.3, 2.5, steps), rng.uniform(0.3, 2.5, steps)
+        xs = x0 + np.concatenate([[0], np.cumsum(dx)])
+        ys = y0 + np.concatenate([[0], np.cumsum(dy)])
+        if k % 3 == 0:
+            xs, ys = np.round(xs), np.round(ys)
+        ring = [(xs[0], ys[0])]
+        for i in range(steps):
+            ring += [(xs[i + 1], ys[i]), (xs[i + 1], ys[i + 1])]
+        ring.append((xs[0], ys[-1]))
+        ring = np.array(ring)
+        jitter = (1e-6, 0.004)[k % 2] * rng.choice([-1.0, 0.0, 1.0], ring.shape)
+        geoms.append(shapely.make_valid(shapely.Polygon(ring + jitter)))
+    return [g for g in geoms if g.geom_type in ("Polygon", "MultiPolygon") and g.area > 0]
+
+
+@pytest.mark.parametrize("weights", ["coverage", "centroid", "all_touched"])
+def test_axis_parallel_edges_in_every_weight_mode(weights):
+    # the near-vertical and near-horizontal edges of GDAL's line drawing (one helper for
+    # both): pixels as GDAL's rasterizer burns them, areas as shapely intersects them
+    from rasterio.features import rasterize
+
+    size = 32  # staircases end before x = 26: GDAL's right edge is not exercised
+    unit = Affine(1, 0, 0, 0, -1, size)
+    geoms = [shapely.affinity.scale(g, 1, -1, origin=(0, size / 2)) for g in
+             _staircases(np.random.default_rng(8), 90, 26)]  # fmt: skip
+    assert len(geoms) >= 80
+    if weights == "coverage":
+        cov = compute_coverage(geoms, (unit, (size, size)), weights=weights)
+        dense = np.zeros((len(geoms), size * size))
+        dense[:, cov.pixels] = cov.matrix.toarray()
+        pix = np.arange(size * size)
+        cells = shapely.box(pix % size, size - pix // size - 1, pix % size + 1, size - pix // size)
+        for i, g in enumerate(geoms):
+            np.testing.assert_allclose(dense[i], shapely.area(shapely.intersection(cells, g)),
+                                       atol=1e-9)  # fmt: skip
+        return
+    differ = 0
+    for g in geoms:
+        gdal = rasterize([g], out_shape=(size, size), transform=unit,
+                         all_touched=weights == "all_touched").astype(bool)  # fmt: skip
+        differ += int((gdal != _membership(g, unit, size, weights)).any())
+    assert differ == 0
+
+
+def test_errors_and_warnings_are_vietnamese_by_default():
+    from ntmgis.i18n import set_language
+
+    set_language("vi")
+    with pytest.raises(InputError, match="Không có cách tính trọng số 'area'"):
+        zonal_stats([_box(0, 0, 1, 1)], (np.ones((2, 2)), T), weights="area")
+    with pytest.raises(InputError, match="Không có chỉ số thống kê 'mode'"):
+        zonal_stats([_box(0, 0, 1, 1)], (np.ones((2, 2)), T), stats=["mode"])
+    with pytest.warns(ntmgis.NtmgisWarning, match="Không thửa nào trong 1 thửa") as caught:
+        zonal_stats([_box(100, 100, 101, 101)], (np.ones((2, 2)), T, CRS))
+    assert "warning.zonal.no_overlap" in {getattr(w.message, "what", None) for w in caught}
+    set_language("en")
+    with pytest.raises(InputError, match="weights must be one of coverage, centroid"):
+        zonal_stats([_box(0, 0, 1, 1)], (np.ones((2, 2)), T), weights="area")
+
+
+@pytest.mark.parametrize("chunk", [64, 2**20])
+def test_run_sums_are_numpys_in_any_order_and_span(monkeypatch, chunk):
+    # the runs of whole pixels are summed span by span (cast into one buffer, in order
+    # of their starts): every run's sum must be NumPy's reduction of that run, bit for bit
+    import ntmgis.zonal as zonal
+
+    monkeypatch.setattr(zonal, "_REDUCE_CHUNK", chunk)
+    rng = np.random.default_rng(17)
+    for kind in ("float32", "uint16", "bool", "float64"):
+        n = 20_000
+        if kind == "bool":
+            flat = rng.random(n) > 0.4
+        elif kind == "uint16":
+            flat = rng.integers(0, 65535, n).astype(np.uint16)
+        else:
+            flat = (rng.normal(size=n) * 10 ** rng.uniform(-4, 6, n)).astype(kind)
+            flat[rng.random(n) < 0.01] = np.nan
+        start = rng.integers(0, n, 400)  # unsorted, overlapping
+        stop = np.minimum(start + rng.integers(1, 3000, 400), n)
+        stop[:3] = n  # runs ending at the last value
+        dtype = np.int64 if kind == "bool" else np.float64
+        got = zonal._run_reduce(flat, start, stop, dtype=dtype)
+        want = [
+            flat[a:b].sum(dtype=dtype) if b == n
+            else np.add.reduceat(flat, [a, b], dtype=dtype)[0]
+            for a, b in zip(start, stop)
+        ]  # fmt: skip
+        np.testing.assert_array_equal(got, np.array(want, dtype=float), err_msg=kind)

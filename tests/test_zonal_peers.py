@@ -24,6 +24,17 @@ from affine import Affine
 from ntmgis.errors import CRSError
 from ntmgis.zonal import zonal_stats
 
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages in English here (their Vietnamese is tested on its own)."""
+    from ntmgis.i18n import set_language
+
+    set_language("en")
+    yield
+    set_language(None)
+
+
 PEERS = Path(__file__).resolve().parent / "data" / "peers"
 RS = PEERS / "rasterstats"
 SM = PEERS / "sao_miguel"
