@@ -185,12 +185,6 @@ KERNELS = {
 }
 MAX_LINES = 120
 
-#: TEMPORARY: modules of other rooms that do I/O or warn and have no module logger yet
-#: (issue 14; each room adds its own): the lead empties this after merging them
-NO_LOGGER_TODAY = {
-    "features.py", "zonal.py",  # speed room
-}  # fmt: skip
-
 
 def _library_files():
     return sorted(PACKAGE.rglob("*.py"))
@@ -320,11 +314,7 @@ def test_core_functions_fit_in_a_screen(module, functions):
 
 
 def test_modules_that_do_io_or_warn_have_a_module_logger():
-    missing = [
-        _rel(p)
-        for p in _library_files()
-        if io_or_warnings(p) and not has_module_logger(p) and _rel(p) not in NO_LOGGER_TODAY
-    ]
+    missing = [_rel(p) for p in _library_files() if io_or_warnings(p) and not has_module_logger(p)]
     assert not missing, "add logger = logging.getLogger(__name__) to: " + ", ".join(missing)
 
 
