@@ -9,6 +9,7 @@ repeating the key columns (rank, hamlet). "Trang 1/7" at the foot of every page.
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -98,9 +99,29 @@ def _styles() -> dict:
 
 
 def _para(text, st):
+    return _paragraph_class()(_esc(text), st)
+
+
+@functools.cache
+def _paragraph_class():
+    """reportlab's Paragraph that remembers its last wrap.
+
+    A long table is split across pages row group by row group, and reportlab wraps every
+    remaining cell again at each split: with the same width the lines are the same, so
+    the last wrap is kept (the lines, width and height it set stay those of that width).
+    """
     from reportlab.platypus import Paragraph
 
-    return Paragraph(_esc(text), st)
+    class _Paragraph(Paragraph):
+        def wrap(self, availWidth, availHeight):  # noqa: N803 - reportlab's names
+            last = self.__dict__.get("_last_wrap")
+            if last is not None and last[0] == availWidth:
+                return last[1]
+            size = super().wrap(availWidth, availHeight)
+            self._last_wrap = (availWidth, size)
+            return size
+
+    return _Paragraph
 
 
 def _heading_block(form, st: dict, frame_w: float):
