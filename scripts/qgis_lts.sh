@@ -27,8 +27,8 @@ APT=(python3-qgis qgis-providers python3-venv python3-pip xvfb xauth
 PIP=(--disable-pip-version-check --only-binary :all: -q)
 # trixie's QGIS 3.40 and its GDAL bindings are built against Debian's numpy 2.2: no numpy<2
 # pin here (the 3.22 venv needs it), pip keeps the system's numpy when it fits
-WHEELS=("attrs>=23.2" "geopandas>=1" "shapely>=2" "rasterio>=1.4" "pyproj>=3.7"
-    "pyogrio>=0.9" "pytest>=8" "hypothesis>=6.100" "pytest-qgis==${NTMGIS_PYTEST_QGIS:-5.0.2}"
+GEO=("geopandas>=1" "shapely>=2" "rasterio>=1.4" "pyproj>=3.7" "pyogrio>=0.9")
+WHEELS=("attrs>=23.2" "${GEO[@]}" "pytest>=8" "hypothesis>=6.100" "pytest-qgis==${NTMGIS_PYTEST_QGIS:-5.0.2}"
     "bandit>=1.7" "flake8-qgis>=2")
 NICE=(nice -n 10)
 
@@ -108,6 +108,10 @@ STAMP=$(cat "$REPO/pyproject.toml" "$REPO/setup.py" | sha256sum | cut -c1-16)
 if [ "$(cat "$ROOT$VENV/.installed" 2>/dev/null)" != "$STAMP" ]; then
     in_root test -x "$VENV/bin/python" || in_root python3 -m venv --system-site-packages "$VENV"
     in_root "${NICE[@]}" "$VENV/bin/pip" install "${PIP[@]}" --upgrade pip
+    # trixie's python3-qgis depends on Debian's pyproj 3.7, which would satisfy ">=3.7";
+    # in a venv it finds no PROJ data (it looks under sys.prefix, the venv). The geo
+    # libraries come from PyPI as in the 3.22 venv: over the system's, without their deps
+    in_root "${NICE[@]}" "$VENV/bin/pip" install "${PIP[@]}" --ignore-installed --no-deps "${GEO[@]}"
     in_root "${NICE[@]}" "$VENV/bin/pip" install "${PIP[@]}" "${WHEELS[@]}"
     # the repo's own package, editable (its build backend from PyPI too)
     in_root "${NICE[@]}" "$VENV/bin/pip" install "${PIP[@]}" -e "$REPO"
