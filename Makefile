@@ -15,7 +15,7 @@ APT_PRINT := libreoffice-calc-nogui fonts-liberation2
 APT_FETCH := postgresql-15-postgis-3 nginx-light
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: demo test venv qgis-venv print-deps fetch-deps lint test-lib test-qgis test-notebooks sample plugin clean
+.PHONY: demo test venv qgis-venv print-deps fetch-deps lint test-lib test-qgis test-qgis-lts test-notebooks sample plugin clean
 
 demo: venv
 	$(VENV)/bin/ntmgis run --sample -o out
@@ -82,6 +82,11 @@ test-lib: venv fetch-deps
 
 test-qgis: qgis-venv fetch-deps
 	$(QVENV)/bin/python -m pytest tests/qgis -p no:cacheprovider
+
+# tests/qgis on QGIS 3.40 LTR (Debian trixie's, in a chroot cached under /var/tmp/ntmgis-trixie;
+# root, about 10 minutes the first time); not part of `make test`
+test-qgis-lts:
+	scripts/qgis_lts.sh
 
 test-notebooks: venv
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \

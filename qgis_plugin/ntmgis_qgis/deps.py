@@ -4,6 +4,7 @@ QGIS must start normally without them: :func:`check` never raises, it reports wh
 missing and :func:`install_help` says how to install it for this QGIS.
 """
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -74,6 +75,7 @@ def check(*, refresh=False, quick=False):
                 missing.append((module, requirement, tr("not installed")))
         return missing
     if refresh or "missing" not in _cache:
+        use_qgis_proj_database()
         missing = []
         for module, requirement in REQUIRED:
             reason, override = _probe(module)
@@ -169,6 +171,70 @@ def conflicts(system=None, qgis_versions=None, shared=None):
     return out
 
 
+def _pyproj_database_version():
+    """The PROJ version of the proj.db inside pyproj's wheel (None: not a wheel), no import."""
+    try:
+        spec = importlib.util.find_spec("pyproj")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    database = os.path.join(
+        list(spec.submodule_search_locations)[0], "proj_dir", "share", "proj", "proj.db"
+    )
+    if not os.path.isfile(database):
+        return None  # Debian's pyproj: the system's proj.db, made for the system's PROJ
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as db:
+            row = db.execute("SELECT value FROM metadata WHERE key = 'PROJ.VERSION'").fetchone()
+    except sqlite3.Error:
+        return None
+    return _triple(row[0]) if row else None
+
+
+def _qgis_proj_data_dir():
+    """The folder of the proj.db QGIS's own PROJ reads."""
+    try:
+        from qgis.core import QgsProjUtils
+
+        paths = list(QgsProjUtils.searchPaths())
+    except (ImportError, AttributeError):
+        paths = []
+    return next((p for p in paths if os.path.isfile(os.path.join(p, "proj.db"))), None)
+
+
+def use_qgis_proj_database(shared=None, qgis_versions=None):
+    """Point pyproj at QGIS's proj.db when pyproj's calls reach QGIS's newer PROJ (Linux).
+
+    Inside the QGIS program pyproj's calls reach QGIS's PROJ (see :func:`conflicts`), with
+    the proj.db of pyproj's wheel. A PROJ newer than that database refuses it: QGIS 3.40's
+    PROJ 9.6 needs database layout 1.5, pyproj 3.7.2's wheel ships PROJ 9.5.1's (1.4), and
+    every CRS fails with "proj_create: no database context specified". QGIS's own proj.db
+    is the one made for the PROJ that runs. Older QGIS PROJ (3.22's 9.1) reads the
+    wheel's newer database: nothing changes there. Returns the folder set, or None.
+    """
+    if "proj_data" in _cache:
+        return _cache["proj_data"]
+    folder = None
+    shared = interposed("proj_context_create") if shared is None else shared
+    if platform.system() == "Linux" and shared:
+        wheel = _pyproj_database_version()
+        running = (qgis_versions or qgis_library_versions()).get("PROJ")
+        if wheel and running and tuple(running[:2]) > tuple(wheel[:2]):
+            folder = _qgis_proj_data_dir()
+            if folder:
+                try:
+                    import pyproj.datadir
+
+                    pyproj.datadir.set_data_dir(folder)
+                except Exception:  # a broken pyproj: check() reports it
+                    folder = None
+    _cache["proj_data"] = folder
+    return folder
+
+
 def start_up_conflicts():
     """:func:`conflicts` for QGIS's start-up: shapely only, never raises."""
     try:
@@ -215,6 +281,7 @@ def smoke_test(folder):
     1e-7°. Returns ``[(step, ok, detail), ...]``; never raises.
     """
     steps = []
+    use_qgis_proj_database()
     try:
         import geopandas as gpd
         from shapely.geometry import Polygon
