@@ -102,6 +102,10 @@ def _para(text, st):
     return _paragraph_class()(_esc(text), st)
 
 
+#: what reportlab's Paragraph.wrap sets on the paragraph
+_WRAP_STATE = ("width", "height", "blPara", "_wrapWidths")
+
+
 @functools.cache
 def _paragraph_class():
     """reportlab's Paragraph that remembers its last wrap.
@@ -116,9 +120,13 @@ def _paragraph_class():
         def wrap(self, availWidth, availHeight):  # noqa: N803 - reportlab's names
             last = self.__dict__.get("_last_wrap")
             if last is not None and last[0] == availWidth:
+                # put back what the wrap set (some reportlab versions drop blPara after
+                # drawing a cell)
+                self.__dict__.update(last[2])
                 return last[1]
             size = super().wrap(availWidth, availHeight)
-            self._last_wrap = (availWidth, size)
+            kept = {k: self.__dict__[k] for k in _WRAP_STATE if k in self.__dict__}
+            self._last_wrap = (availWidth, size, kept)
             return size
 
     return _Paragraph

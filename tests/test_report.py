@@ -456,3 +456,28 @@ def test_a_run_says_what_it_did_not_write(small_sample, tmp_path):
     assert "không ghi" in reason and "targets" in reason and "[inputs]" in reason
     assert "ntmgis progress" in reason  # or make it from the result afterwards
     assert any(line.startswith("Bản đồ các thôn: không in") for line in summary.splitlines())
+
+
+def test_report_pdf_paragraphs_keep_their_wrap_and_survive_a_split():
+    """The PDF's table cells remember their last wrap; a split that drops reportlab's
+    lines (a paragraph pushed to the next page) must not leave them without lines."""
+    import io
+
+    from reportlab.lib.styles import ParagraphStyle
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Paragraph
+
+    from ntmgis._report_pdf import _para
+
+    style = ParagraphStyle("cell", fontName="Helvetica", fontSize=9, leading=11)
+    text = "Vườn hoang hóa cần kiểm tra tại thực địa " * 6
+    cell, fresh = _para(text, style), Paragraph(text, style)
+    assert cell.wrap(120, 1000) == fresh.wrap(120, 1000)
+    assert cell.wrap(120, 500) == fresh.wrap(120, 500)  # the remembered wrap
+    lines = len(cell.blPara.lines)
+    assert lines == len(fresh.blPara.lines) > 3
+    assert cell.split(120, 5) == []  # no room for two lines: reportlab drops blPara
+    assert cell.wrap(120, 1000) == fresh.wrap(120, 1000)
+    assert len(cell.blPara.lines) == lines
+    assert cell.wrap(200, 1000) == fresh.wrap(200, 1000)  # another width: wrapped anew
+    cell.drawOn(Canvas(io.BytesIO()), 0, 0)
