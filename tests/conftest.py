@@ -55,3 +55,15 @@ def foreign_runs(foreign):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return [ntmgis.run(cfg) for cfg in facts["configs"]]
+
+
+@pytest.fixture
+def english(monkeypatch):
+    """Library messages in English, for tests that match their text (a module opts in with
+    ``pytestmark = pytest.mark.usefixtures("english")``); back to the environment's after."""
+    from ntmgis.i18n import set_language
+
+    monkeypatch.setenv("NTMGIS_LANG", "en")
+    set_language("en")
+    yield
+    set_language(None)

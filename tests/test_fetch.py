@@ -27,18 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from stac import servers as _servers  # noqa: E402
 from stac import setup_servers  # noqa: E402
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(autouse=True)
-def english(monkeypatch):
-    """Messages are matched in English here (one test checks the Vietnamese)."""
-    from ntmgis.i18n import set_language
-
-    monkeypatch.setenv("NTMGIS_LANG", "en")
-    set_language("en")
-    yield
-    set_language(None)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("english")]
 
 
 @pytest.fixture(scope="module")

@@ -26,16 +26,7 @@ from ntmgis.imagery import (
     scl_mask,
 )
 
-
-@pytest.fixture(autouse=True)
-def english(monkeypatch):
-    """Messages are matched in English here (one test checks the Vietnamese)."""
-    from ntmgis.i18n import set_language
-
-    monkeypatch.setenv("NTMGIS_LANG", "en")
-    set_language("en")
-    yield
-    set_language(None)
+pytestmark = pytest.mark.usefixtures("english")  # messages matched in English
 
 
 X0, Y0 = 600000.0, 2000000.0

@@ -20,16 +20,7 @@ from ntmgis.indices import (
 )
 from ntmgis.stack import RasterStack
 
-
-@pytest.fixture(autouse=True)
-def english(monkeypatch):
-    """Messages are matched in English here (one test checks the Vietnamese)."""
-    from ntmgis.i18n import set_language
-
-    monkeypatch.setenv("NTMGIS_LANG", "en")
-    set_language("en")
-    yield
-    set_language(None)
+pytestmark = pytest.mark.usefixtures("english")  # messages matched in English
 
 
 # one pixel of reflectance: blue, green, red, nir, swir16

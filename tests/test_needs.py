@@ -11,16 +11,7 @@ import pytest
 from ntmgis.errors import ConfigError, SurveyWarning
 from ntmgis.needs import load_needs, needs_report_table, needs_summary, needs_table, parse_needs
 
-
-@pytest.fixture(autouse=True)
-def english(monkeypatch):
-    """Messages are matched in English here."""
-    from ntmgis.i18n import set_language
-
-    monkeypatch.setenv("NTMGIS_LANG", "en")
-    set_language("en")
-    yield
-    set_language(None)
+pytestmark = pytest.mark.usefixtures("english")  # messages matched in English
 
 
 # cell -> (codes, free text)

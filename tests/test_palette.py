@@ -8,16 +8,7 @@ import pytest
 from ntmgis import palette
 from ntmgis.errors import InputError, NtmgisWarning, SchemaError
 
-
-@pytest.fixture(autouse=True)
-def english(monkeypatch):
-    """Messages are matched in English here."""
-    from ntmgis.i18n import set_language
-
-    monkeypatch.setenv("NTMGIS_LANG", "en")
-    set_language("en")
-    yield
-    set_language(None)
+pytestmark = pytest.mark.usefixtures("english")  # messages matched in English
 
 
 colorspacious = pytest.importorskip("colorspacious")

@@ -88,15 +88,7 @@ TINY_TARGETS_CSV = (
 )
 
 
-@pytest.fixture(autouse=True)
-def english(monkeypatch):
-    """Messages are matched in English here (test_targets_problems_in_vietnamese: vi)."""
-    from ntmgis.i18n import set_language
-
-    monkeypatch.setenv("NTMGIS_LANG", "en")
-    set_language("en")
-    yield
-    set_language(None)
+pytestmark = pytest.mark.usefixtures("english")  # messages matched in English
 
 
 @pytest.fixture

@@ -11,16 +11,7 @@ from ntmgis import palette, styles
 from ntmgis.errors import DataNotFoundError, InputError
 from ntmgis.pipeline import write_gpkg_atomic
 
-
-@pytest.fixture(autouse=True)
-def english(monkeypatch):
-    """Messages are matched in English here."""
-    from ntmgis.i18n import set_language
-
-    monkeypatch.setenv("NTMGIS_LANG", "en")
-    set_language("en")
-    yield
-    set_language(None)
+pytestmark = pytest.mark.usefixtures("english")  # messages matched in English
 
 
 ROOT = Path(__file__).resolve().parents[1]
