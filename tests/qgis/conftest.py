@@ -31,3 +31,19 @@ def pytest_unconfigure(config):
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_EXIT["status"])
+
+
+@pytest.fixture(scope="module")
+def provider(qgis_app, qgis_processing):
+    """The ntmgis Processing provider, registered for a test module (once)."""
+    from ntmgis_qgis.provider import NtmgisProvider
+    from qgis.core import QgsApplication
+
+    registry = QgsApplication.processingRegistry()
+    added = None
+    if registry.providerById("ntmgis") is None:
+        added = NtmgisProvider()
+        registry.addProvider(added)
+    yield registry.providerById("ntmgis")
+    if added is not None:
+        registry.removeProvider(added)

@@ -27,21 +27,6 @@ from plugin_cases import (
 pytestmark = pytest.mark.skipif(not sample_present(), reason="sample commune not in layers/")
 
 
-@pytest.fixture(scope="module")
-def provider(qgis_app, qgis_processing):
-    from ntmgis_qgis.provider import NtmgisProvider
-    from qgis.core import QgsApplication
-
-    registry = QgsApplication.processingRegistry()
-    added = None
-    if registry.providerById("ntmgis") is None:
-        added = NtmgisProvider()
-        registry.addProvider(added)
-    yield registry.providerById("ntmgis")
-    if added is not None:
-        registry.removeProvider(added)
-
-
 def _layer(name):
     from qgis.core import QgsVectorLayer
 

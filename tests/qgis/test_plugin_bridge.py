@@ -28,21 +28,6 @@ pytestmark = pytest.mark.skipif(not sample_present(), reason="sample commune not
 LOCALE_KEYS = ("locale/overrideFlag", "locale/userLocale")
 
 
-@pytest.fixture(scope="module")
-def provider(qgis_app, qgis_processing):
-    from ntmgis_qgis.provider import NtmgisProvider
-    from qgis.core import QgsApplication
-
-    registry = QgsApplication.processingRegistry()
-    added = None
-    if registry.providerById("ntmgis") is None:
-        added = NtmgisProvider()
-        registry.addProvider(added)
-    yield registry.providerById("ntmgis")
-    if added is not None:
-        registry.removeProvider(added)
-
-
 class Recorder(QgsProcessingFeedback):
     """A feedback that keeps what the algorithm said, and cancels when told to."""
 

@@ -36,21 +36,6 @@ def stac(tmp_path_factory):
         servers.stop()
 
 
-@pytest.fixture(scope="module")
-def provider(qgis_app, qgis_processing):
-    from ntmgis_qgis.provider import NtmgisProvider
-    from qgis.core import QgsApplication
-
-    registry = QgsApplication.processingRegistry()
-    added = None
-    if registry.providerById("ntmgis") is None:
-        added = NtmgisProvider()
-        registry.addProvider(added)
-    yield registry.providerById("ntmgis")
-    if added is not None:
-        registry.removeProvider(added)
-
-
 def _commune():
     from qgis.core import QgsVectorLayer
 
