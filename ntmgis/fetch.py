@@ -49,7 +49,7 @@ from .errors import (
     InputError,
     warn,
 )
-from .i18n import message, register
+from .i18n import message, register_all
 
 logger = logging.getLogger(__name__)
 
@@ -326,8 +326,7 @@ _MESSAGES = {
     "fetch.reason.larger": ("phủ khu vực nhiều hơn", "larger over the area"),
     "fetch.reason.unknown_crs": ("một hệ tọa độ không rõ", "an unknown CRS"),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    register(_key, _vi, _en)
+register_all(_MESSAGES)
 _RETRY_STATUS = (429, 500, 502, 503, 504)
 
 

@@ -234,8 +234,7 @@ _ERRORS = {
         "too few survey labels to calibrate: {n_pos} abandoned and {n_neg} other surveyed "
         "gardens in {n_groups} hamlet(s); need {need} of each in two hamlets or more"),
 }  # fmt: skip
-for _key, (_vi, _en) in {**_MESSAGES, **_ERRORS}.items():
-    i18n.register(_key, _vi, _en)
+i18n.register_all({**_MESSAGES, **_ERRORS})
 
 
 def _names(values) -> str:

@@ -25,7 +25,7 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from .i18n import message as _say
-from .i18n import register
+from .i18n import register_all
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,7 @@ _MESSAGES = {
         "YYYY-MM-DD, not {value}.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    register(_key, vi=_vi, en=_en)
+register_all(_MESSAGES)
 
 __all__ = ["DocumentForm", "NATIONAL_TITLE", "MOTTO", "FORM_KEYS", "ROMAN", "vn_date", "check_form"]
 

@@ -402,10 +402,13 @@ def register(key: str, vi: str, en: str) -> None:
     CATALOGUE[key] = {"vi": vi, "en": en}
 
 
-def register_all(entries: dict) -> None:
-    """Register many entries at once: ``{key: (vi, en)}`` (a module's own messages)."""
+def register_all(entries: dict, prefix: str = "") -> None:
+    """Register many entries at once: ``{key: (vi, en)}`` (a module's own messages).
+
+    ``prefix`` is put before every key (``register_all(labels, prefix="survey.kind.")``).
+    """
     for key, (vi, en) in entries.items():
-        register(key, vi, en)
+        register(prefix + key, vi, en)
 
 
 def say(key: str, /, **fields: object) -> str:

@@ -396,8 +396,7 @@ _MESSAGES = {
         "EPSG:9209 for Hà Tĩnh) and run again.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    _i18n.register(_key, _vi, _en)
+_i18n.register_all(_MESSAGES)
 _say = _i18n.message
 #: The ``what`` of a "scene or file skipped" warning (read_stacks collects them).
 _SKIPPED = "warning.imagery.skipped"

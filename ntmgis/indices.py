@@ -116,8 +116,7 @@ _MESSAGES = {
     ),
     "error.indices.in_period": (" trong khoảng {period}", " in period {period}"),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    _i18n.register(_key, _vi, _en)
+_i18n.register_all(_MESSAGES)
 _say = _i18n.message
 
 __all__ = [

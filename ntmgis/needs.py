@@ -74,8 +74,7 @@ _MESSAGES = {
         "text, counted as '{other}'. Add them as aliases under [[needs]] in your codebook.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    i18n.register(_key, _vi, _en)
+i18n.register_all(_MESSAGES)
 
 
 def _msg(key: str, /, **fields) -> str:

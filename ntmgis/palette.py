@@ -65,8 +65,7 @@ _MESSAGES = {
         "({values}); drawn as '{null}'. Known keys: {known}.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    i18n.register(_key, _vi, _en)
+i18n.register_all(_MESSAGES)
 
 
 def _msg(key: str, /, **fields) -> str:

@@ -35,7 +35,7 @@ import pandas as pd
 from . import _progress
 from .errors import DataNotFoundError, InputError, ParcelWarning, SchemaError, warn
 from .i18n import message as _say
-from .i18n import register
+from .i18n import register_all
 from .places import assign_hamlets
 from .text import Metadata, clean_text, fold, match_columns, parse_vn_number, repair_column
 
@@ -155,8 +155,7 @@ _MESSAGES = {
     ),
     "parcels.and_more": ("{shown} và {more} thửa khác", "{shown} and {more} more"),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    register(_key, vi=_vi, en=_en)
+register_all(_MESSAGES)
 
 
 def _text(values) -> pd.Series:

@@ -46,7 +46,7 @@ import pandas as pd
 from . import palette as _palette
 from .errors import ParcelWarning, warn
 from .i18n import message as _say
-from .i18n import register
+from .i18n import register_all
 from .text import clean_text, fold
 
 __all__ = [
@@ -86,8 +86,7 @@ _MESSAGES = {
     ),
     "places.and_more": ("{shown} và {more} nơi khác", "{shown} and {more} more"),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    register(_key, vi=_vi, en=_en)
+register_all(_MESSAGES)
 
 # the unit words of a hamlet-level place, as written at the start of a name (longest first)
 UNIT_WORDS = ("Tổ dân phố", "Khu phố", "Thôn", "Xóm", "Ấp", "Bản", "Buôn", "Làng", "Sóc")

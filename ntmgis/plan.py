@@ -67,8 +67,7 @@ _MESSAGES = {
         "renumbered): {parcels}; their status is 'khong_con_thua'.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    i18n.register(_key, _vi, _en)
+i18n.register_all(_MESSAGES)
 
 
 def _msg(key: str, /, **fields) -> str:

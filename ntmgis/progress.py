@@ -187,8 +187,7 @@ _MESSAGES = {
         "count in their baseline hamlet for the abandoned gardens at baseline only.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    i18n.register(_key, _vi, _en)
+i18n.register_all(_MESSAGES)
 
 
 def _msg(key: str, /, **fields) -> str:

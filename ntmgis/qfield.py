@@ -17,7 +17,7 @@ import pandas as pd
 
 from .errors import InputError
 from .i18n import message as _say
-from .i18n import register
+from .i18n import register_all
 
 __all__ = ["SURVEY_LAYER", "FORM_ID", "qfield_survey_table", "form_differences"]
 
@@ -44,8 +44,7 @@ _MESSAGES = {
         "or note): sync the phone's changes back first.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    register(_key, vi=_vi, en=_en)
+register_all(_MESSAGES)
 
 SURVEY_LAYER = "survey"
 #: the form's column that keeps each row's original parcel (số tờ-số thửa)

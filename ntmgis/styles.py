@@ -45,8 +45,7 @@ _MESSAGES = {
         "can only be embedded in a GeoPackage.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    i18n.register(_key, _vi, _en)
+i18n.register_all(_MESSAGES)
 
 
 def _msg(key: str, /, **fields) -> str:

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError, InputError, SchemaError, SurveyWarning, warn
-from .i18n import CATALOGUE, get_language, register
+from .i18n import CATALOGUE, get_language, register, register_all
 from .i18n import message as _say
 from .places import hamlet_key
 from .text import (
@@ -170,8 +170,7 @@ _MESSAGES = {
         "name, or add the spelling to the codebook.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    register(_key, vi=_vi, en=_en)
+register_all(_MESSAGES)
 
 # What the join report's items and kinds of issue are called (the printed report).
 _COUNT_LABELS = {
@@ -255,10 +254,8 @@ _KIND_LABELS = {
     "household_mismatch": ("Mã hộ trong khảo sát khác mã hộ của thửa",
                            "Survey household differs from the parcel's"),
 }  # fmt: skip
-for _key, (_vi, _en) in _COUNT_LABELS.items():
-    register(f"survey.count.{_key}", vi=_vi, en=_en)
-for _key, (_vi, _en) in _KIND_LABELS.items():
-    register(f"survey.kind.{_key}", vi=_vi, en=_en)
+register_all(_COUNT_LABELS, prefix="survey.count.")
+register_all(_KIND_LABELS, prefix="survey.kind.")
 register("survey.count.issue", vi="Vấn đề: {kind}", en="Issue: {kind}")
 register("survey.join.title", vi="KẾT QUẢ GHÉP KHẢO SÁT VƯỜN HỘ VỚI BẢN ĐỒ ĐỊA CHÍNH",
          en="THE GARDEN SURVEY JOINED TO THE CADASTRAL MAP")  # fmt: skip
@@ -292,8 +289,7 @@ _SUMMARY = {
     "survey.status.ambiguous": ("trùng số hiệu", "ambiguous"),
     "survey.status.no_survey": ("không có khảo sát", "no_survey"),
 }  # fmt: skip
-for _key, (_vi, _en) in _SUMMARY.items():
-    register(_key, vi=_vi, en=_en)
+register_all(_SUMMARY)
 
 
 # What to do about each kind of issue (the printed report's last column).
@@ -344,8 +340,7 @@ _ADVICE = {
 }  # fmt: skip
 _REPAIRED = ("Đã tự sửa khi đọc; lần sau nên nhập đúng ngay trong tệp.",
              "Repaired when read; enter it so in the file next time.")  # fmt: skip
-for _key, (_vi, _en) in _ADVICE.items():
-    register(f"survey.advice.{_key}", vi=_vi, en=_en)
+register_all(_ADVICE, prefix="survey.advice.")
 register("survey.advice.repaired", vi=_REPAIRED[0], en=_REPAIRED[1])
 
 

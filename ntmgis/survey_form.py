@@ -33,7 +33,7 @@ import pandas as pd
 from ._io import atomic_path
 from ._progress import ProgressCallback, report
 from .errors import InputError, SurveyWarning, warn
-from .i18n import CATALOGUE, register
+from .i18n import CATALOGUE, register_all
 from .i18n import message as _say
 from .qfield import FORM_ID, SURVEY_LAYER, form_differences, qfield_survey_table
 from .text import fold
@@ -72,8 +72,7 @@ _MESSAGES = {
     "survey_form.kind.unknown_parcel": ("thửa không có", "unknown_parcel"),
     "survey_form.kind.not_returned": ("không gửi về", "not_returned"),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    register(_key, vi=_vi, en=_en)
+register_all(_MESSAGES)
 
 # the form's headers: the survey's own (ntmgis.survey.SURVEY_FIELDS reads them back)
 FORM_COLUMNS = [

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping
 
 from .errors import ConfigError, SchemaError
 from .i18n import message as _say
-from .i18n import register
+from .i18n import register_all
 
 __all__ = [
     "nfc",
@@ -86,8 +86,7 @@ _MESSAGES = {
         "There is no column '{column}' in the table.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    register(_key, vi=_vi, en=_en)
+register_all(_MESSAGES)
 
 
 # --------------------------------------------------------------------------------------
