@@ -97,21 +97,6 @@ def measure(cancel_at, out_dir, after_s=0.0, timeout=600):
 POINTS = ((2, 0), (10, 0), (30, 0), (50, 0), (70, 0), (70, 3.0), (85, 0))
 
 
-@pytest.fixture(scope="module")
-def provider(qgis_app, qgis_processing):
-    from ntmgis_qgis.provider import NtmgisProvider
-    from qgis.core import QgsApplication
-
-    registry = QgsApplication.processingRegistry()
-    added = None
-    if registry.providerById("ntmgis") is None:
-        added = NtmgisProvider()
-        registry.addProvider(added)
-    yield registry.providerById("ntmgis")
-    if added is not None:
-        registry.removeProvider(added)
-
-
 @pytest.mark.parametrize("point, after_s", POINTS)
 def test_measure_cancel_latency(provider, tmp_path, point, after_s):
     row = measure(point, tmp_path / "out", after_s=after_s)
