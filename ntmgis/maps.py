@@ -92,8 +92,7 @@ _MESSAGES = {
         "appear on the commune overview only.",
     ),
 }
-for _key, (_vi, _en) in _MESSAGES.items():
-    i18n.register(_key, _vi, _en)
+i18n.register_all(_MESSAGES)
 
 
 def _msg(key: str, /, **fields) -> str:
@@ -1205,36 +1204,35 @@ class _Layout:
     sign: tuple[float, float, float, float]
 
 
-def _layout(paper: str, orientation: str) -> _Layout:
+#: the frames of a page in A4 millimetres (map, legend, table, info, sign), by
+#: orientation; other papers scale them
+_HAMLET_BOXES = {
+    "landscape": ((12, 24, 182, 160), (204, 120, 83, 64), (204, 44, 83, 80), (12, 6, 182, 15),
+                  (204, 6, 83, 34)),
+    "portrait": ((12, 111, 188, 158), (12, 44, 80, 62), (96, 38, 104, 68), (12, 6, 80, 34),
+                 (96, 6, 104, 30)),
+}  # fmt: skip
+#: a plan page: the map left, the list right (landscape); a continuation: the list
+_PLAN_BOXES = {
+    "landscape": ((12, 40, 150, 146), (12, 6, 72, 30), (168, 40, 117, 146), (88, 6, 74, 30),
+                  (168, 6, 117, 30)),
+    "portrait": ((12, 40, 186, 230), (12, 6, 80, 30), (12, 40, 186, 230), (12, 6, 80, 30),
+                 (96, 6, 104, 30)),
+}  # fmt: skip
+
+
+def _scaled_layout(paper: str, orientation: str, boxes: dict) -> _Layout:
+    """A page's layout on ``paper``: the A4 boxes of ``orientation`` scaled to it."""
     w, h = PAPERS[paper]
     if orientation == "portrait":
         w, h = h, w
     k = w / (297.0 if orientation == "landscape" else 210.0)
+    frames = (tuple(v * k for v in box) for box in boxes[orientation])
+    return _Layout(orientation, (w, h), k, *frames)
 
-    def s(*box):
-        return tuple(v * k for v in box)
 
-    if orientation == "landscape":  # A4 layout, mm
-        return _Layout(
-            orientation,
-            (w, h),
-            k,
-            s(12, 24, 182, 160),
-            s(204, 120, 83, 64),
-            s(204, 44, 83, 80),
-            s(12, 6, 182, 15),
-            s(204, 6, 83, 34),
-        )
-    return _Layout(
-        orientation,
-        (w, h),
-        k,
-        s(12, 111, 188, 158),
-        s(12, 44, 80, 62),
-        s(96, 38, 104, 68),
-        s(12, 6, 80, 34),
-        s(96, 6, 104, 30),
-    )
+def _layout(paper: str, orientation: str) -> _Layout:
+    return _scaled_layout(paper, orientation, _HAMLET_BOXES)
 
 
 def _fit(bounds, layout: _Layout) -> tuple[int, tuple[float, float, float, float]]:
@@ -1706,19 +1704,7 @@ def _with_plan(inputs: _Inputs, plan) -> tuple[_Inputs, object]:
 
 def _plan_layout(paper: str, orientation: str = "landscape") -> _Layout:
     """A plan page: the map left, the list right (landscape); a continuation: the list."""
-    w, h = PAPERS[paper]
-    if orientation == "portrait":
-        w, h = h, w
-    k = w / (297.0 if orientation == "landscape" else 210.0)
-
-    def s(*box):
-        return tuple(v * k for v in box)
-
-    if orientation == "landscape":
-        return _Layout(orientation, (w, h), k, s(12, 40, 150, 146), s(12, 6, 72, 30),
-                       s(168, 40, 117, 146), s(88, 6, 74, 30), s(168, 6, 117, 30))  # fmt: skip
-    return _Layout(orientation, (w, h), k, s(12, 40, 186, 230), s(12, 6, 80, 30),
-                   s(12, 40, 186, 230), s(12, 6, 80, 30), s(96, 6, 104, 30))  # fmt: skip
+    return _scaled_layout(paper, orientation, _PLAN_BOXES)
 
 
 def _plan_rows(plan, name: str) -> list[dict]:
