@@ -687,17 +687,31 @@ class _Writer:
 
     def __init__(self, book, styles):
         self.book, self.s = book, styles
+        # (font, alignment, border, format, quote prefix) -> the cell's style indices: a
+        # style is looked up in the workbook's lists once, not for each of ~20,000 cells
+        # (openpyxl hashes every Font/Alignment/Border assigned; the same result)
+        self._style_of = {}
 
     def cell(self, sheet, row, col, value, *, font=None, align=None, border=False, fmt=None):
+        from copy import copy
+
         cell = sheet.cell(row=row, column=col)
         _set(cell, value)
-        cell.font = font or self.s["body"]
+        font = font or self.s["body"]
+        key = (id(font), id(align), border, fmt or None, bool(cell.quotePrefix))
+        known = self._style_of.get(key)
+        if known is not None:
+            cell._style = copy(known[0])
+            return cell
+        cell.font = font
         if align is not None:
             cell.alignment = align
         if border:
             cell.border = self.s["border"]
         if fmt:
             cell.number_format = fmt
+        # the objects are kept with the indices: their ids stay theirs while cached
+        self._style_of[key] = (copy(cell._style), font, align)
         return cell
 
     def line(self, sheet, row, first, last, text, *, font, align="center", height=None):
@@ -989,12 +1003,16 @@ def _table_rows(w, sheet, row: int, laid: _SheetLayout) -> int:
     """The table's data rows (numbers right-aligned, text wrapped); the next free row."""
     from openpyxl.styles import Alignment
 
+    aligns = {}  # (wrapped, right-aligned) -> its Alignment, made once
     for i, values_row in enumerate(laid.values):
         for j, value in enumerate(values_row, start=1):
             fmt = laid.formats[i][j - 1]
             wrap = isinstance(value, str)
-            align = Alignment(vertical="top", wrap_text=wrap,
-                              horizontal="right" if fmt else None)  # fmt: skip
+            align = aligns.get((wrap, bool(fmt)))
+            if align is None:
+                align = aligns[wrap, bool(fmt)] = Alignment(
+                    vertical="top", wrap_text=wrap, horizontal="right" if fmt else None
+                )
             w.cell(sheet, row, j, value, align=align, border=True, fmt=fmt)
         sheet.row_dimensions[row].height = _row_height(
             [(v, laid.widths[j]) for j, v in enumerate(values_row)]
