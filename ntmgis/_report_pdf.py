@@ -191,6 +191,98 @@ def _header_spans(levels, cols) -> list:
     return spans
 
 
+#: left and right padding of a table cell (pt)
+_PAD = 2.5
+
+
+def _empty_cell():
+    """An empty cell: what an empty Paragraph is to a table (no height, nothing drawn)."""
+    from reportlab.platypus import Flowable
+
+    class Empty(Flowable):
+        def wrap(self, availWidth, availHeight):  # noqa: N803 - reportlab's names
+            return availWidth, 0
+
+        def draw(self):
+            pass
+
+    return Empty()
+
+
+def _plain_lines(text: str, style, avail: float, memo: dict):
+    """The lines reportlab's Paragraph would break a plain text into, joined by newlines.
+
+    A table draws a text cell of lines (one ``drawString`` a line, its height the lines
+    times the leading) at the same place as a Paragraph of the same lines
+    (``paraFontSizeHeightOffset``: the first baseline one font size under the cell's
+    top): each distinct (text, style, width) is broken once, and the ~20,000 cells of a
+    commune's appendix are neither parsed as markup nor drawn as paragraphs. ``None``
+    when only a Paragraph can draw the text (empty, no-break spaces, a word split, a
+    line whose spaces are shrunk to fit).
+    """
+    key = (text, style.name, avail)
+    if key in memo:
+        return memo[key]
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    words = text.split()
+    lines = None
+    if words and "\xa0" not in text:
+        one = " ".join(words)
+        if stringWidth(one, style.fontName, style.fontSize) <= avail - 1e-6:
+            lines = one  # fits on one line: Paragraph puts every word on it
+        else:
+            para = _para(text, style)
+            para.wrap(avail, 1e9)
+            bl = para.blPara
+            # a line a little wider than the cell is drawn with its spaces shrunk
+            # (``spaceShrinkage``): a Paragraph's alone
+            plain = all(extra > -1e-8 for extra, _ in bl.lines)
+            if plain and bl.kind == 0 and not para._splitLongWordCount and not para._hyphenations:
+                lines = "\n".join(" ".join(ws) for _, ws in bl.lines)
+    memo[key] = lines
+    return lines
+
+
+def _body_cells(shown, numeric, cols, widths, st, first_row: int):
+    """A table's data rows (plain text cells where they can be) and their style commands.
+
+    Text cells take the font, leading and alignment of the "cell" / "num" paragraph
+    styles from the table's style; the few cells only a Paragraph can draw stay ones.
+    """
+    body_st, num_st = st["cell"], st["num"]
+    memo: dict = {}
+    empty = _empty_cell()
+    rows = []
+    for r, row in enumerate(shown):
+        out = []
+        for c, i in enumerate(cols):
+            style = num_st if numeric[r][i] else body_st
+            text = row[i]
+            if not text:
+                out.append(empty)
+                continue
+            lines = _plain_lines(text, style, widths[c] - _PAD - _PAD, memo)
+            out.append(_para(text, style) if lines is None else lines)
+        rows.append(out)
+    cmds = []
+    if rows:
+        last = first_row + len(rows) - 1
+        cmds.append(("FONT", (0, first_row), (-1, last), body_st.fontName, body_st.fontSize,
+                     body_st.leading))  # fmt: skip
+        for c, i in enumerate(cols):  # right-aligned numbers: one command a run of rows
+            start = None
+            for r in range(len(rows) + 1):
+                right = r < len(rows) and numeric[r][i]
+                if right and start is None:
+                    start = r
+                elif not right and start is not None:
+                    cmds.append(("ALIGN", (c, first_row + start), (c, first_row + r - 1),
+                                 "RIGHT"))  # fmt: skip
+                    start = None
+    return rows, cmds
+
+
 def _data_table(sheet: dict, st: dict, frame_w: float) -> list:
     """A table's flowables: one Table per column group, header repeated on every page."""
     from reportlab.lib import colors
@@ -208,21 +300,22 @@ def _data_table(sheet: dict, st: dict, frame_w: float) -> list:
         if two:
             rows.append([_para(levels[i][1], st["head"]) for i in cols])
             spans = _header_spans(levels, cols)
-        for r, row in enumerate(shown):
-            rows.append([_para(row[i], st["num"] if numeric[r][i] else st["cell"]) for i in cols])
+        widths = [pts[i] * scale for i in cols]
+        body, cell_cmds = _body_cells(shown, numeric, cols, widths, st, len(rows))
+        rows += body
         if not shown:
             rows.append([_para("(không có)", st["cell"])]
                         + [_para("", st["cell"])] * (len(cols) - 1))  # fmt: skip
-        t = Table(rows, colWidths=[pts[i] * scale for i in cols], repeatRows=2 if two else 1,
-                  hAlign="LEFT")  # fmt: skip
+        t = Table(rows, colWidths=widths, repeatRows=2 if two else 1, hAlign="LEFT")
         t.setStyle(TableStyle([
             ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
             ("BACKGROUND", (0, 0), (-1, 1 if two else 0), colors.HexColor("#D9EAD3")),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
             ("VALIGN", (0, 0), (-1, 1 if two else 0), "MIDDLE"),
-            ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
-            ("RIGHTPADDING", (0, 0), (-1, -1), 2.5),
+            ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
+            ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
             *spans,
+            *cell_cmds,
         ]))  # fmt: skip
         if g:
             flow.append(Spacer(1, 4 * mm))
