@@ -48,9 +48,25 @@ def _esc(text) -> str:
     return escape("" if text is None else str(text))
 
 
+@functools.lru_cache(maxsize=65536)
+def _string_width(text: str, font: str, size: float) -> float:
+    """reportlab's ``stringWidth`` of a text, remembered: hamlet names, statuses and
+    words recur in thousands of cells."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return stringWidth(text, font, size)
+
+
+@functools.lru_cache(maxsize=65536)
+def _text_need(text: str, size: float) -> tuple[float, float]:
+    """(widest word, whole text) of a body cell's text, in pt."""
+    words = max((_string_width(w, "NtmSerif", size) for w in text.split()), default=0)
+    return words, _string_width(text, "NtmSerif", size)
+
+
 def _pdf_widths(levels, shown, caps, size) -> list[float]:
     """Column widths (pt) from the real DejaVu Serif metrics: no word is ever broken."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
+    stringWidth = _string_width  # noqa: N806 - reportlab's name
 
     pad = 6.0
     widths = []
@@ -61,8 +77,8 @@ def _pdf_widths(levels, shown, caps, size) -> list[float]:
             text = row[j]
             if not text:
                 continue
-            words = max((stringWidth(w, "NtmSerif", size) for w in text.split()), default=0)
-            need = max(need, words, min(stringWidth(text, "NtmSerif", size), cap))
+            words, whole = _text_need(text, size)
+            need = max(need, words, min(whole, cap))
         group, sub = levels[j]
         label = sub or group
         whole = stringWidth(label, "NtmSerif-Bold", size)
@@ -223,13 +239,11 @@ def _plain_lines(text: str, style, avail: float, memo: dict):
     key = (text, style.name, avail)
     if key in memo:
         return memo[key]
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
     words = text.split()
     lines = None
     if words and "\xa0" not in text:
         one = " ".join(words)
-        if stringWidth(one, style.fontName, style.fontSize) <= avail - 1e-6:
+        if _string_width(one, style.fontName, style.fontSize) <= avail - 1e-6:
             lines = one  # fits on one line: Paragraph puts every word on it
         else:
             para = _para(text, style)
@@ -393,8 +407,32 @@ def _numbered_canvas(page):
     return Numbered
 
 
+def _page_progress(progress):
+    """reportlab's build callback as ntmgis progress: a cancel is seen at every page."""
+    from ._progress import report
+
+    state = {"total": 1, "done": 0}
+
+    def on_build(kind, value):
+        if kind == "SIZE_EST":
+            state["total"] = max(int(value), 1)
+        elif kind == "PROGRESS":
+            state["done"] = int(value)
+        elif kind == "PAGE":
+            report(progress, 0.9 * state["done"] / state["total"], f"report page {value}")
+
+    return on_build
+
+
 def write_pdf(
-    sheets: list, path, *, form, title: str, subtitle: str = "", run_id: str | None = None
+    sheets: list,
+    path,
+    *,
+    form,
+    title: str,
+    subtitle: str = "",
+    run_id: str | None = None,
+    progress=None,
 ) -> Path:
     """Write the report's tables as one PDF in the administrative form.
 
@@ -416,6 +454,10 @@ def write_pdf(
     run_id : str, optional
         The run that made the result (its ``run_metadata``): the PDF's /Subject
         ("ntmgis run <id>") and /Keywords (the id); default the run being written.
+    progress : callable, optional
+        ``progress(fraction, message)`` at each page laid out (the fraction: the tables
+        laid out so far); return False to cancel (:class:`~ntmgis.errors.CancelledError`,
+        no file written).
 
     Returns
     -------
@@ -426,6 +468,7 @@ def write_pdf(
     from reportlab.platypus import SimpleDocTemplate
 
     from ._io import CURRENT_RUN, atomic_path
+    from ._progress import report
 
     _register_fonts()
     run_id = run_id or CURRENT_RUN.get()
@@ -440,6 +483,8 @@ def write_pdf(
         doc = SimpleDocTemplate(str(tmp), pagesize=page, title=title,
                                 author=form.issuing_body, creator="ntmgis", **info,
                                 **margins)  # fmt: skip
+        doc.setProgressCallBack(_page_progress(progress))
         doc.build(story, canvasmaker=_numbered_canvas(page))
+        report(progress, 1.0, "report PDF written")
     logger.info("wrote %s", path)
     return path

@@ -522,7 +522,8 @@ def _finish_outputs(cfg, result: RunResult, res: Result, progress, *, out_dir=No
         if cfg.report:
             paths = write_report(table, res, out_dir, baseline=result.baseline,
                                  commune=result.metadata.get("commune"),
-                                 form=cfg.report_form)  # fmt: skip
+                                 form=cfg.report_form,
+                                 progress=scaled(progress, 0.8, 0.85))  # fmt: skip
             for key, path in paths.items():
                 name = key if key in ("xlsx", "pdf") else f"{key}_csv"
                 result.outputs[f"report_{name}"] = path

@@ -28,6 +28,7 @@ import pandas as pd
 
 from . import i18n, registry
 from ._io import escape_text, save_workbook, set_cell, write_csv
+from ._progress import report, scaled
 from .progress import (
     FLAGS,
     SURVEY_CLASSES,
@@ -760,6 +761,7 @@ def write_workbook(
     title: str | None = None,
     finish=None,
     run_id: str | None = None,
+    progress=None,
 ) -> Path:
     """Write report tables to one XLSX workbook an office can print, sign and file.
 
@@ -795,6 +797,9 @@ def write_workbook(
     run_id : str, optional
         The run that made the tables: the workbook's ``identifier`` property (default
         the run being written, :data:`ntmgis._io.CURRENT_RUN`).
+    progress : callable, optional
+        ``progress(fraction, message)`` after each sheet; return False to cancel
+        (:class:`~ntmgis.errors.CancelledError`, nothing written).
 
     Returns
     -------
@@ -816,11 +821,13 @@ def write_workbook(
     w = _Writer(book, st)
     appendix = 0
     for index, (key, table) in enumerate(tables.items()):
+        report(progress, index / (len(tables) + 1), f"sheet {key}")
         laid = _sheet_layout(key, table, body=index == 0, form=form)
         appendix += 0 if laid.body else 1
         _write_sheet(w, laid, form, title=title, subtitle=subtitle, appendix=appendix)
     if finish is not None:
         finish(book)
+    report(progress, len(tables) / (len(tables) + 1), "saving the workbook")
     return save_workbook(book, path, run_id=run_id)
 
 
@@ -1116,6 +1123,7 @@ def write_report(
     stem: str = "bao_cao_tien_do",
     form=None,
     pdf: bool = True,
+    progress=None,
 ) -> dict[str, Path]:
     """Write the commune's progress report: a workbook, its PDF and one CSV per table.
 
@@ -1140,6 +1148,10 @@ def write_report(
         or the run config's ``[report]`` table; default from the commune's name.
     pdf : bool, default True
         Also write ``<stem>.pdf``: the same report as one PDF (fonts embedded).
+    progress : callable, optional
+        ``progress(fraction, message)``, called for each sheet of the workbook and each
+        page of the PDF; return False to cancel: :class:`~ntmgis.errors.CancelledError`
+        and the files this call wrote are removed.
 
     Returns
     -------
@@ -1148,6 +1160,25 @@ def write_report(
         ``"visits"``, ``"transitions"``, ``"hamlets"`` -> the CSVs
         (``<stem>_tong_hop_xa.csv``...).
     """
+    from .errors import CancelledError
+
+    report(progress, 0.0, "report tables")
+    written: dict[str, Path] = {}
+    try:
+        _write_report(progress_table, result, Path(outdir), written, baseline=baseline,
+                      comparison=comparison, commune=commune, stem=stem, form=form, pdf=pdf,
+                      progress=progress)  # fmt: skip
+    except CancelledError:
+        for path in written.values():  # a cancelled report leaves no part of itself
+            path.unlink(missing_ok=True)
+        raise
+    report(progress, 1.0, "report written")
+    return written
+
+
+def _write_report(progress_table, result, out: Path, written: dict, *, baseline, comparison,
+                  commune, stem, form, pdf, progress) -> None:  # fmt: skip
+    """:func:`write_report`'s work: each file it writes goes into ``written``."""
     from .form import DocumentForm
 
     tables = report_tables(
@@ -1161,21 +1192,14 @@ def write_report(
     meta = _metadata(result)
     title = form.title or _report_title(meta, baseline is not None or comparison is not None)
     subtitle = str(commune or "")
-    out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     # no transitions, no appendix: the summary says why (its line on the transitions)
     printed = {k: t for k, t in tables.items() if not (k == "transitions" and t.empty)}
     run_id = str(meta.get("run_id") or "") or None
-    written = {
-        "xlsx": write_workbook(
-            printed,
-            out / f"{stem}.xlsx",
-            subtitle=subtitle,
-            form=form,
-            title=title,
-            run_id=run_id,
-        )  # fmt: skip
-    }
+    report(progress, 0.1, "report workbook")
+    written["xlsx"] = write_workbook(printed, out / f"{stem}.xlsx", subtitle=subtitle,
+                                     form=form, title=title, run_id=run_id,
+                                     progress=scaled(progress, 0.1, 0.35))  # fmt: skip
     if pdf:
         try:
             import reportlab  # noqa: F401 - a dependency; an old install may lack it
@@ -1188,11 +1212,13 @@ def write_report(
         else:
             from ._report_pdf import write_pdf
 
+            report(progress, 0.35, "report PDF")
             written["pdf"] = write_pdf(_laid_out(printed), out / f"{stem}.pdf", form=form,
-                                       title=title, subtitle=subtitle, run_id=run_id)  # fmt: skip
+                                       title=title, subtitle=subtitle, run_id=run_id,
+                                       progress=scaled(progress, 0.35, 0.95))  # fmt: skip
+    report(progress, 0.95, "report tables as CSV")
     for key, table in tables.items():
         written[key] = _write_csv(table, out / f"{stem}_{SHEETS[key][1]}.csv")
-    return written
 
 
 def _metadata(result) -> dict:

@@ -481,3 +481,118 @@ def test_report_pdf_paragraphs_keep_their_wrap_and_survive_a_split():
     assert len(cell.blPara.lines) == lines
     assert cell.wrap(200, 1000) == fresh.wrap(200, 1000)  # another width: wrapped anew
     cell.drawOn(Canvas(io.BytesIO()), 0, 0)
+
+
+def _cell_table(rows, numeric, widths, plain: bool):
+    """A report data table drawn on one page (Paragraph cells or the plain text cells)."""
+    import io
+
+    from reportlab.lib import colors
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Table, TableStyle
+
+    from ntmgis._report_pdf import _body_cells, _para, _register_fonts, _styles
+
+    _register_fonts()
+    st = _styles()
+    if plain:
+        body, cmds = _body_cells(rows, numeric, list(range(len(widths))), widths, st, 0)
+    else:
+        cmds = []
+        body = [[_para(t, st["num"] if numeric[r][j] else st["cell"]) for j, t in enumerate(row)]
+                for r, row in enumerate(rows)]  # fmt: skip
+    t = Table(body, colWidths=widths, hAlign="LEFT")
+    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+                           ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                           ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+                           ("RIGHTPADDING", (0, 0), (-1, -1), 2.5), *cmds]))  # fmt: skip
+    out = io.BytesIO()
+    canvas = Canvas(out, pagesize=(600, 2000))
+    _, height = t.wrapOn(canvas, 600, 2000)
+    t.drawOn(canvas, 10, 2000 - 10 - height)
+    canvas.save()
+    return t._rowHeights, out.getvalue()
+
+
+def test_report_pdf_plain_cells_are_drawn_where_paragraphs_draw_them():
+    """The appendix's text cells drawn as lines by the table: the same line breaks, row
+    heights and glyph positions as the Paragraphs they replace (hand-picked cases: one
+    line, wrapped, a line reportlab draws with shrunk spaces, a word wider than the cell,
+    empty, right-aligned numbers)."""
+    import io
+
+    pdfplumber = pytest.importorskip("pdfplumber")
+    long = "Vườn tạp chưa cải tạo; hộ đề nghị hỗ trợ cây giống, kỹ thuật và vốn vay ưu đãi"
+    rows = [
+        ["Thôn Đông", "1.250,5", long, ""],
+        ["Thôn Tây Nam Bộ mới", "12", long + " " + long, "Cần kiểm tra"],
+        ["Siêu-dài-một-từ-không-thể-ngắt-được-nữa", "3,25", "", "NDVI dao động quanh 0,02"],
+        ["", "", "a  b\tc", "x"],
+    ]
+    widths = [70.0, 40.0, 150.0, 61.7, 103.5]  # the last: a line of `long` a little too wide
+    rows = [row + [long] for row in rows]
+    numeric = [[False, True, False, False, False]] * len(rows)
+    heights_p, pdf_p = _cell_table(rows, numeric, widths, plain=False)
+    heights_t, pdf_t = _cell_table(rows, numeric, widths, plain=True)
+    assert heights_t == pytest.approx(heights_p, abs=1e-9)
+    assert heights_p[1] > heights_p[0] > 0  # the long texts did wrap
+
+    def words(pdf):
+        with pdfplumber.open(io.BytesIO(pdf)) as doc:
+            return [(w["text"], w["x0"], w["top"]) for w in doc.pages[0].extract_words()]
+
+    got, want = words(pdf_t), words(pdf_p)
+    assert [w[0] for w in got] == [w[0] for w in want] and len(want) > 60
+    # the same places to a thousandth of a point (PDF numbers are printed rounded)
+    assert [v for w in got for v in w[1:]] == pytest.approx(
+        [v for w in want for v in w[1:]], abs=1e-3
+    )
+
+
+def test_report_plain_lines_are_paragraph_lines():
+    from reportlab.platypus import Paragraph
+
+    from ntmgis._report_pdf import _plain_lines, _register_fonts, _styles
+
+    _register_fonts()
+    style = _styles()["cell"]
+    text = "Hộ đề nghị hỗ trợ cây giống, kỹ thuật và vốn vay ưu đãi để cải tạo vườn tạp " * 3
+    memo = {}
+    for width in (60.0, 97.3, 150.0, 400.0, 2000.0):
+        lines = _plain_lines(text, style, width, memo)
+        para = Paragraph(text, style)
+        para.wrap(width, 1e9)
+        shrunk = any(extra < -1e-8 for extra, _ in para.blPara.lines)
+        if lines is None:
+            assert shrunk  # only a line with shrunk spaces needs the Paragraph here
+        else:
+            assert lines.split("\n") == [" ".join(ws) for _, ws in para.blPara.lines]
+    assert _plain_lines(text, style, 2000.0, memo) == " ".join(text.split())  # one line
+    assert _plain_lines("", style, 50.0, memo) is None
+    assert _plain_lines("Siêu-dài-một-từ-không-thể-ngắt", style, 30.0, memo) is None
+
+
+def test_report_progress_per_page_and_a_cancel_leaves_nothing(tmp_path, targets):
+    from ntmgis.errors import CancelledError
+
+    result = injected_result()
+    progress = hamlet_progress(result, targets, hamlets=tiny_hamlets())
+    seen = []
+    paths = write_report(progress, result, tmp_path / "a", commune="Xã Thử Nghiệm",
+                         progress=lambda f, m: seen.append((f, m)))  # fmt: skip
+    fractions = [f for f, _ in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    pages = [m for _, m in seen if m.startswith("report page ")]
+    with open(paths["pdf"], "rb") as f:
+        import re
+
+        count = len(re.findall(rb"/Type\s*/Page[^s]", f.read()))
+    assert pages == [f"report page {i}" for i in range(1, count + 1)]
+    assert sum(m.startswith("sheet ") for _, m in seen) == len(
+        openpyxl.load_workbook(paths["xlsx"]).sheetnames
+    )
+    # cancelled at the PDF's first page: the workbook already written is removed too
+    out = tmp_path / "b"
+    with pytest.raises(CancelledError):
+        write_report(progress, result, out, progress=lambda f, m: m != "report page 1")
+    assert not out.exists() or not any(out.iterdir())
