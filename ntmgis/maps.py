@@ -545,6 +545,69 @@ class _Measured:
             _METRICS[key] = found
         return found
 
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        """Draw a string; in a PDF, a string drawn before is written from memory.
+
+        The PDF renderer lays every string out glyph by glyph (a text shaping pass per
+        call) and writes the same operators wherever the string is placed: only the
+        matrix that puts it there differs. The first time a string is drawn in a document
+        its operators are recorded; later it is written again from the record, with its
+        own matrix: the same bytes the renderer would write.
+        """
+        renderer = self._renderer
+        file = getattr(renderer, "file", None)
+        if ismath or gc.get_url() is not None or not hasattr(file, "_character_tracker"):
+            return renderer.draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        import matplotlib as mpl
+
+        records = file.__dict__.setdefault("_ntmgis_texts", {})
+        extra = (mtext.get_fontfeatures(), mtext.get_language()) if mtext is not None else None
+        rc = (mpl.rcParams["pdf.fonttype"], mpl.rcParams["pdf.use14corefonts"])
+        key = (s, hash(prop), str(prop), extra, rc)
+        body = records.get(key)
+        if body is None:
+            _record_text(renderer, records, key, (gc, x, y, s, prop, angle, ismath, mtext))
+            return None
+        renderer.check_gc(gc, gc._rgb)
+        a = math.radians(angle)
+        file.output(_PDF_OP["gsave"])
+        file.output(math.cos(a), math.sin(a), -math.sin(a), math.cos(a), x, y,
+                    _PDF_OP["concat_matrix"])  # fmt: skip
+        file.write(body)
+        file.output(_PDF_OP["grestore"])
+        return None
+
+
+_PDF_OP: dict = {}
+
+
+def _record_text(renderer, records, key, args) -> None:
+    """Draw a string with the PDF renderer and keep its text object (BT ... ET) bytes.
+
+    The renderer writes ``q``, the placing matrix, the text object and ``Q``; only a
+    recording of exactly that shape is kept (else the string is simply drawn each time).
+    """
+    from matplotlib.backends.backend_pdf import Op
+
+    if not _PDF_OP:
+        _PDF_OP.update(gsave=Op.gsave, grestore=Op.grestore, concat_matrix=Op.concat_matrix)
+    file = renderer.file
+    gc = args[0]
+    renderer.check_gc(gc, gc._rgb)  # graphics state first: the recording is text only
+    chunks: list[bytes] = []
+    file.write = chunks.append  # PdfFile.output writes through self.write
+    try:
+        renderer.draw_text(*args)
+    finally:
+        del file.write
+    data = b"".join(chunks)
+    file.write(data)
+    lines = data.split(b"\n")
+    if (len(lines) > 4 and lines[0] == b"q" and lines[1].endswith(b" cm")
+            and lines[2].startswith(b"BT") and lines[-3] == b"ET" and lines[-2] == b"Q"
+            and lines[-1] == b""):  # fmt: skip
+        records[key] = b"\n".join(lines[2:-2]) + b"\n"
+
 
 def _Texts(ax, zorder=3):  # noqa: N802 - builds an artist, named like one
     """Many texts of an axes drawn through a few reused Text artists (one per style).
