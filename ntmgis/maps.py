@@ -579,6 +579,34 @@ class _Measured:
 
 
 _PDF_OP: dict = {}
+_PDF_LAYOUT: dict = {}
+
+
+def _pdf_layout():
+    """The PDF backend's module and a text layout for it without the glyph loading.
+
+    matplotlib's ``_text_helpers.layout`` shapes a string and loads each glyph's outline
+    for renderers that draw outlines; the PDF renderer writes glyph codes and positions
+    only, the shaping's own output. The shim yields the same items without the outline
+    loads (a third of a string's drawing). None when matplotlib is not laid out so.
+    """
+    if "real" not in _PDF_LAYOUT:
+        from types import SimpleNamespace
+
+        from matplotlib.backends import backend_pdf
+        from matplotlib.ft2font import FT2Font, LoadFlags
+
+        real = getattr(backend_pdf, "_text_helpers", None)
+        if real is None or not hasattr(real, "layout") or not hasattr(FT2Font, "_layout"):
+            _PDF_LAYOUT.update(real=None, helpers=None)
+        else:
+
+            def layout(string, font, *, features=None, language=None):
+                return font._layout(string, LoadFlags.NO_HINTING, features=features,
+                                    language=language)  # fmt: skip
+
+            _PDF_LAYOUT.update(real=real, helpers=(backend_pdf, SimpleNamespace(layout=layout)))
+    return _PDF_LAYOUT["helpers"]
 
 
 def _record_text(renderer, records, key, args) -> None:
@@ -596,8 +624,17 @@ def _record_text(renderer, records, key, args) -> None:
     renderer.check_gc(gc, gc._rgb)  # graphics state first: the recording is text only
     chunks: list[bytes] = []
     file.write = chunks.append  # PdfFile.output writes through self.write
+    helpers = _pdf_layout()
     try:
-        renderer.draw_text(*args)
+        if helpers is None:
+            renderer.draw_text(*args)
+        else:
+            module, shim = helpers
+            module._text_helpers = shim
+            try:
+                renderer.draw_text(*args)
+            finally:
+                module._text_helpers = _PDF_LAYOUT["real"]
     finally:
         del file.write
     data = b"".join(chunks)
