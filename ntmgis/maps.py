@@ -516,6 +516,18 @@ def _simplified(geoms, scale: float):
 
 
 _TEXT_GROUP = []
+
+
+def _font_key(prop):
+    """A font's properties as a key: the values its hash is made of (not str(), slow)."""
+    key = tuple(vars(prop).values())
+    try:
+        hash(key)
+    except TypeError:
+        return (hash(prop), str(prop))
+    return key
+
+
 _METRICS: dict = {}  # (renderer type, text, font, math) -> (width, height, descent)
 
 
@@ -536,7 +548,7 @@ class _Measured:
         return getattr(self._renderer, name)
 
     def get_text_width_height_descent(self, s, prop, ismath):
-        key = (self._kind, s, hash(prop), str(prop), ismath)
+        key = (self._kind, s, _font_key(prop), ismath)
         found = _METRICS.get(key)
         if found is None:
             found = self._renderer.get_text_width_height_descent(s, prop, ismath)
@@ -563,7 +575,7 @@ class _Measured:
         records = file.__dict__.setdefault("_ntmgis_texts", {})
         extra = (mtext.get_fontfeatures(), mtext.get_language()) if mtext is not None else None
         rc = (mpl.rcParams["pdf.fonttype"], mpl.rcParams["pdf.use14corefonts"])
-        key = (s, hash(prop), str(prop), extra, rc)
+        key = (s, _font_key(prop), extra, rc)
         body = records.get(key)
         if body is None:
             _record_text(renderer, records, key, (gc, x, y, s, prop, angle, ismath, mtext))
@@ -684,6 +696,8 @@ def _Texts(ax, zorder=3):  # noqa: N802 - builds an artist, named like one
                     if artist.figure is None:
                         artist.set_figure(self.figure)
                 measured = _Measured(renderer)
+                for artist in self.styles.values():
+                    _remember_layouts(artist, measured._kind)
                 for x, y, text, key in self.items:
                     artist = self.styles[key]
                     artist.set_position((x, y))
@@ -696,6 +710,26 @@ def _Texts(ax, zorder=3):  # noqa: N802 - builds an artist, named like one
     group.set_zorder(zorder)
     ax.add_artist(group)
     return group
+
+
+def _remember_layouts(artist, kind: str) -> None:
+    """Let one Text artist of a text group remember the layout of each string it drew.
+
+    The artist's style never changes, only its string and position: the lines, their
+    sizes and offsets from the position (``Text._get_layout``) are the same each time a
+    string comes back, for the same renderer kind and resolution.
+    """
+    layouts = artist.__dict__.setdefault("_ntmgis_layouts", {})
+    real = type(artist)._get_layout.__get__(artist)
+
+    def remembered(renderer):
+        key = (artist.get_text(), artist.figure.dpi, kind)
+        found = layouts.get(key)
+        if found is None:
+            found = layouts[key] = real(renderer)
+        return found
+
+    artist._get_layout = remembered
 
 
 def _drawn_texts(ax) -> list[str]:
