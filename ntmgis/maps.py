@@ -573,7 +573,10 @@ class _Measured:
         import matplotlib as mpl
 
         records = file.__dict__.setdefault("_ntmgis_texts", {})
-        extra = (mtext.get_fontfeatures(), mtext.get_language()) if mtext is not None else None
+        extra = None
+        if mtext is not None:  # font features and language: matplotlib 3.11 and later
+            extra = (getattr(mtext, "get_fontfeatures", lambda: None)(),
+                     getattr(mtext, "get_language", lambda: None)())  # fmt: skip
         rc = (mpl.rcParams["pdf.fonttype"], mpl.rcParams["pdf.use14corefonts"])
         key = (s, _font_key(prop), extra, rc)
         body = records.get(key)
@@ -697,7 +700,7 @@ def _Texts(ax, zorder=3):  # noqa: N802 - builds an artist, named like one
                         artist.set_figure(self.figure)
                 measured = _Measured(renderer)
                 for artist in self.styles.values():
-                    _remember_layouts(artist, measured._kind)
+                    _remember_layouts(artist)
                 for x, y, text, key in self.items:
                     artist = self.styles[key]
                     artist.set_position((x, y))
@@ -712,18 +715,19 @@ def _Texts(ax, zorder=3):  # noqa: N802 - builds an artist, named like one
     return group
 
 
-def _remember_layouts(artist, kind: str) -> None:
+def _remember_layouts(artist) -> None:
     """Let one Text artist of a text group remember the layout of each string it drew.
 
     The artist's style never changes, only its string and position: the lines, their
     sizes and offsets from the position (``Text._get_layout``) are the same each time a
-    string comes back, for the same renderer kind and resolution.
+    string comes back, for the same kind of renderer (PDF, Agg) and resolution.
     """
     layouts = artist.__dict__.setdefault("_ntmgis_layouts", {})
     real = type(artist)._get_layout.__get__(artist)
 
     def remembered(renderer):
-        key = (artist.get_text(), artist.figure.dpi, kind)
+        kind = getattr(renderer, "_kind", None) or type(getattr(renderer, "_renderer", renderer))
+        key = (artist.get_text(), artist.figure.dpi, str(kind))
         found = layouts.get(key)
         if found is None:
             found = layouts[key] = real(renderer)
