@@ -516,6 +516,18 @@ def _simplified(geoms, scale: float):
 
 
 _TEXT_GROUP = []
+
+
+def _font_key(prop):
+    """A font's properties as a key: the values its hash is made of (not str(), slow)."""
+    key = tuple(vars(prop).values())
+    try:
+        hash(key)
+    except TypeError:
+        return (hash(prop), str(prop))
+    return key
+
+
 _METRICS: dict = {}  # (renderer type, text, font, math) -> (width, height, descent)
 
 
@@ -536,7 +548,7 @@ class _Measured:
         return getattr(self._renderer, name)
 
     def get_text_width_height_descent(self, s, prop, ismath):
-        key = (self._kind, s, hash(prop), str(prop), ismath)
+        key = (self._kind, s, _font_key(prop), ismath)
         found = _METRICS.get(key)
         if found is None:
             found = self._renderer.get_text_width_height_descent(s, prop, ismath)
@@ -544,6 +556,109 @@ class _Measured:
                 _METRICS.clear()
             _METRICS[key] = found
         return found
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        """Draw a string; in a PDF, a string drawn before is written from memory.
+
+        The PDF renderer lays every string out glyph by glyph (a text shaping pass per
+        call) and writes the same operators wherever the string is placed: only the
+        matrix that puts it there differs. The first time a string is drawn in a document
+        its operators are recorded; later it is written again from the record, with its
+        own matrix: the same bytes the renderer would write.
+        """
+        renderer = self._renderer
+        file = getattr(renderer, "file", None)
+        if ismath or gc.get_url() is not None or not hasattr(file, "_character_tracker"):
+            return renderer.draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        import matplotlib as mpl
+
+        records = file.__dict__.setdefault("_ntmgis_texts", {})
+        extra = None
+        if mtext is not None:  # font features and language: matplotlib 3.11 and later
+            extra = (getattr(mtext, "get_fontfeatures", lambda: None)(),
+                     getattr(mtext, "get_language", lambda: None)())  # fmt: skip
+        rc = (mpl.rcParams["pdf.fonttype"], mpl.rcParams["pdf.use14corefonts"])
+        key = (s, _font_key(prop), extra, rc)
+        body = records.get(key)
+        if body is None:
+            _record_text(renderer, records, key, (gc, x, y, s, prop, angle, ismath, mtext))
+            return None
+        renderer.check_gc(gc, gc._rgb)
+        a = math.radians(angle)
+        file.output(_PDF_OP["gsave"])
+        file.output(math.cos(a), math.sin(a), -math.sin(a), math.cos(a), x, y,
+                    _PDF_OP["concat_matrix"])  # fmt: skip
+        file.write(body)
+        file.output(_PDF_OP["grestore"])
+        return None
+
+
+_PDF_OP: dict = {}
+_PDF_LAYOUT: dict = {}
+
+
+def _pdf_layout():
+    """The PDF backend's module and a text layout for it without the glyph loading.
+
+    matplotlib's ``_text_helpers.layout`` shapes a string and loads each glyph's outline
+    for renderers that draw outlines; the PDF renderer writes glyph codes and positions
+    only, the shaping's own output. The shim yields the same items without the outline
+    loads (a third of a string's drawing). None when matplotlib is not laid out so.
+    """
+    if "real" not in _PDF_LAYOUT:
+        from types import SimpleNamespace
+
+        from matplotlib.backends import backend_pdf
+        from matplotlib.ft2font import FT2Font, LoadFlags
+
+        real = getattr(backend_pdf, "_text_helpers", None)
+        if real is None or not hasattr(real, "layout") or not hasattr(FT2Font, "_layout"):
+            _PDF_LAYOUT.update(real=None, helpers=None)
+        else:
+
+            def layout(string, font, *, features=None, language=None):
+                return font._layout(string, LoadFlags.NO_HINTING, features=features,
+                                    language=language)  # fmt: skip
+
+            _PDF_LAYOUT.update(real=real, helpers=(backend_pdf, SimpleNamespace(layout=layout)))
+    return _PDF_LAYOUT["helpers"]
+
+
+def _record_text(renderer, records, key, args) -> None:
+    """Draw a string with the PDF renderer and keep its text object (BT ... ET) bytes.
+
+    The renderer writes ``q``, the placing matrix, the text object and ``Q``; only a
+    recording of exactly that shape is kept (else the string is simply drawn each time).
+    """
+    from matplotlib.backends.backend_pdf import Op
+
+    if not _PDF_OP:
+        _PDF_OP.update(gsave=Op.gsave, grestore=Op.grestore, concat_matrix=Op.concat_matrix)
+    file = renderer.file
+    gc = args[0]
+    renderer.check_gc(gc, gc._rgb)  # graphics state first: the recording is text only
+    chunks: list[bytes] = []
+    file.write = chunks.append  # PdfFile.output writes through self.write
+    helpers = _pdf_layout()
+    try:
+        if helpers is None:
+            renderer.draw_text(*args)
+        else:
+            module, shim = helpers
+            module._text_helpers = shim
+            try:
+                renderer.draw_text(*args)
+            finally:
+                module._text_helpers = _PDF_LAYOUT["real"]
+    finally:
+        del file.write
+    data = b"".join(chunks)
+    file.write(data)
+    lines = data.split(b"\n")
+    if (len(lines) > 4 and lines[0] == b"q" and lines[1].endswith(b" cm")
+            and lines[2].startswith(b"BT") and lines[-3] == b"ET" and lines[-2] == b"Q"
+            and lines[-1] == b""):  # fmt: skip
+        records[key] = b"\n".join(lines[2:-2]) + b"\n"
 
 
 def _Texts(ax, zorder=3):  # noqa: N802 - builds an artist, named like one
@@ -584,6 +699,8 @@ def _Texts(ax, zorder=3):  # noqa: N802 - builds an artist, named like one
                     if artist.figure is None:
                         artist.set_figure(self.figure)
                 measured = _Measured(renderer)
+                for artist in self.styles.values():
+                    _remember_layouts(artist)
                 for x, y, text, key in self.items:
                     artist = self.styles[key]
                     artist.set_position((x, y))
@@ -596,6 +713,27 @@ def _Texts(ax, zorder=3):  # noqa: N802 - builds an artist, named like one
     group.set_zorder(zorder)
     ax.add_artist(group)
     return group
+
+
+def _remember_layouts(artist) -> None:
+    """Let one Text artist of a text group remember the layout of each string it drew.
+
+    The artist's style never changes, only its string and position: the lines, their
+    sizes and offsets from the position (``Text._get_layout``) are the same each time a
+    string comes back, for the same kind of renderer (PDF, Agg) and resolution.
+    """
+    layouts = artist.__dict__.setdefault("_ntmgis_layouts", {})
+    real = type(artist)._get_layout.__get__(artist)
+
+    def remembered(renderer):
+        kind = getattr(renderer, "_kind", None) or type(getattr(renderer, "_renderer", renderer))
+        key = (artist.get_text(), artist.figure.dpi, str(kind))
+        found = layouts.get(key)
+        if found is None:
+            found = layouts[key] = real(renderer)
+        return found
+
+    artist._get_layout = remembered
 
 
 def _drawn_texts(ax) -> list[str]:
@@ -667,18 +805,66 @@ class _Box:
         lines.set_linewidth(widths)
 
 
+def _compound(paths, overlaps=None, order=None) -> list:
+    """The paths as few compound paths, drawn as the paths one by one would be.
+
+    A collection of a thousand parcels of one style drawn as one path costs one fill and
+    one stroke operator instead of a graphics-state check and two operators a parcel.
+    Drawn one by one, a parcel's fill covers the strokes of the parcels drawn before it
+    where they overlap; so with ``overlaps`` (parcel -> the parcels whose interiors its
+    interior meets) and ``order`` (the parcel of each path), a compound path ends before
+    a parcel that overlaps one already in it: the next compound path's fill covers it as
+    before. Parcels that only touch share their edge, stroked on top of both fills either
+    way. Without ``overlaps`` (outlines: strokes only) all paths make one.
+    """
+    from matplotlib.path import Path as MPath
+
+    paths = list(paths)
+    if len(paths) < 2:
+        return paths
+    if overlaps is None:
+        return [MPath.make_compound_path(*paths)]
+    out, run, members = [], [], set()
+    for path, i in zip(paths, order):
+        near = overlaps.get(i)
+        if near and not members.isdisjoint(near):
+            out.append(run[0] if len(run) == 1 else MPath.make_compound_path(*run))
+            run, members = [], set()
+        run.append(path)
+        members.add(i)
+    out.append(run[0] if len(run) == 1 else MPath.make_compound_path(*run))
+    return out
+
+
+def _overlaps(geoms) -> dict:
+    """Parcel -> the set of parcels whose interiors its interior meets (not just touches)."""
+    import numpy as np
+    import shapely
+
+    geoms = np.asarray(geoms, dtype=object)
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = left != right
+    left, right = left[keep], right[keep]
+    real = ~shapely.touches(geoms[left], geoms[right])
+    out: dict = {}
+    for a, b in zip(left[real].tolist(), right[real].tolist()):
+        out.setdefault(a, set()).add(b)
+    return out
+
+
 _HATCH = {"/": "//////", "\\": "\\\\\\\\\\\\", "-": "------"}
 
 
-def _draw_parcels(ax, paths, keys, theme, *, lw=0.15, zorder=2):
+def _draw_parcels(ax, paths, keys, theme, *, lw=0.15, zorder=2, overlaps=None, order=None):
     from matplotlib.collections import PathCollection
 
+    order = range(len(paths)) if order is None else order
     for category in theme.categories:
-        chosen = [p for p, k in zip(paths, keys) if k == category.key]
+        chosen = [(p, i) for p, k, i in zip(paths, keys, order) if k == category.key]
         if not chosen:
             continue
         coll = PathCollection(
-            chosen,
+            _compound([p for p, _ in chosen], overlaps or {}, [i for _, i in chosen]),
             facecolors=category.color,
             edgecolors=_palette.EDGE,
             linewidths=lw,
@@ -691,9 +877,12 @@ def _draw_parcels(ax, paths, keys, theme, *, lw=0.15, zorder=2):
 def _draw_outline(ax, geoms=None, *, paths=None, color="black", lw=1.2, ls="-", zorder=5):
     from matplotlib.collections import PathCollection
 
+    paths = _paths(geoms) if paths is None else paths
+    if ls == "-":  # solid strokes: one path; dashes keep their phase path by path
+        paths = _compound(paths)
     ax.add_collection(
         PathCollection(
-            _paths(geoms) if paths is None else paths,
+            paths,
             facecolors="none",
             edgecolors=color,
             linewidths=lw,
@@ -1301,6 +1490,7 @@ class _Context:
     hamlet_bounds: object = None
     hamlet_paths: list = None
     commune_area: object = None
+    overlaps: dict = None  # parcel -> parcels its interior overlaps (drawing order matters)
 
 
 def _print_geometry(ctx: _Context) -> None:
@@ -1321,7 +1511,9 @@ def _print_geometry(ctx: _Context) -> None:
         _fit(bounds, _layout(ctx.paper, _orientation(bounds, ctx.paper)))[0]
         for bounds in (_page_bounds(ctx, n)[1] for n in [None, *ctx.hamlets["hamlet"]])
     )
-    ctx.all_paths = _paths(_simplified(poly, finest))
+    drawn = _simplified(poly, finest)
+    ctx.all_paths = _paths(drawn)
+    ctx.overlaps = _overlaps(drawn)
     ctx.hamlet_paths = _paths(_simplified(hamlet_poly, finest))
 
 
@@ -1378,7 +1570,7 @@ def _map_page(ctx: _Context, name: str | None, fs: float):
 
         ax.add_collection(
             PathCollection(
-                [ctx.all_paths[i] for i in near],
+                _compound([ctx.all_paths[i] for i in near], ctx.overlaps, near),
                 facecolors="#F2F2F2",
                 edgecolors="#BBBBBB",
                 linewidths=0.1,
@@ -1388,7 +1580,7 @@ def _map_page(ctx: _Context, name: str | None, fs: float):
     drawn = np.flatnonzero(mine & ctx.shaped)
     keys = frame["key"].to_numpy()
     _draw_parcels(ax, [ctx.all_paths[i] for i in drawn], keys[drawn].tolist(), ctx.theme,
-                  lw=0.15 / max(scale / 5000, 0.6))  # fmt: skip
+                  lw=0.15 / max(scale / 5000, 0.6), overlaps=ctx.overlaps, order=drawn)  # fmt: skip
     visits = sub[sub["visit"]]
     seen = drawn[frame["visit"].to_numpy()[drawn]]
     if len(seen):
@@ -1838,13 +2030,13 @@ def _plan_page(ctx: _Context, name: str, rows: list[dict]):
     if len(near):
         from matplotlib.collections import PathCollection
 
-        others = [ctx.all_paths[i] for i in near]
+        others = _compound([ctx.all_paths[i] for i in near], ctx.overlaps, near)
         ax.add_collection(PathCollection(others, facecolors="#F2F2F2", edgecolors="#BBBBBB",
                                          linewidths=0.1, zorder=1))  # fmt: skip
     drawn = np.flatnonzero(mine & ctx.shaped)
     keys = frame["key"].to_numpy()
     _draw_parcels(ax, [ctx.all_paths[i] for i in drawn], keys[drawn].tolist(), ctx.theme,
-                  lw=0.15 / max(scale / 5000, 0.6))  # fmt: skip
+                  lw=0.15 / max(scale / 5000, 0.6), overlaps=ctx.overlaps, order=drawn)  # fmt: skip
     _draw_outline(ax, paths=ctx.hamlet_paths, color="#444444", lw=0.6, ls=(0, (4, 2)), zorder=5)
     which = np.flatnonzero((ctx.hamlets["hamlet"] == name).to_numpy())
     _draw_outline(ax, paths=[ctx.hamlet_paths[i] for i in which], lw=1.6, zorder=6)
