@@ -269,7 +269,7 @@ def child(config: Path, out_dir: Path, fingerprint_only: bool) -> dict:
     peak = _peak_mb()
     import ntmgis
 
-    out = {"fingerprint": fingerprint(out_dir), "parcels": len(result.parcels),
+    out = {"fingerprint": fingerprint(out_dir, config.parent), "parcels": len(result.parcels),
            "code": str(Path(ntmgis.__file__).parent.parent)}  # fmt: skip
     if timers is None:
         return out
@@ -302,6 +302,11 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
+#: The commune's folder in text cells (a message naming an input file) is written
+#: ``<config>``: the fingerprints do not depend on where the repository or workdir is.
+_PLACEHOLDERS: list[tuple[str, str]] = []
+
+
 def _column_print(values) -> dict:
     import numpy as np
     import pandas as pd
@@ -324,6 +329,8 @@ def _column_print(values) -> dict:
             "wsq": float((w * xf * xf).sum()),
         }
     text = "\x1f".join("\x00" if v is None or v != v else str(v) for v in series.tolist())
+    for path, placeholder in _PLACEHOLDERS:
+        text = text.replace(path, placeholder)
     return {"kind": "text", "n": len(series), "sha": _sha(text.encode("utf-8"))}
 
 
@@ -390,9 +397,14 @@ def _read_pgm(path: Path):
     return np.frombuffer(parts[4][-w * h :], dtype=np.uint8).reshape(h, w).astype(float)
 
 
-def fingerprint(out_dir: Path) -> dict:
-    """Fingerprints of a run's outputs: GeoPackage layers, report CSVs, maps."""
+def fingerprint(out_dir: Path, config_dir: Path | None = None) -> dict:
+    """Fingerprints of a run's outputs: GeoPackage layers, report CSVs, maps.
+
+    ``config_dir`` (the commune's folder) is written ``<config>`` in text cells.
+    """
     import pyogrio
+
+    _PLACEHOLDERS[:] = [] if config_dir is None else [(str(config_dir), "<config>")]
 
     out: dict = {}
     for gpkg in sorted(out_dir.glob("*.gpkg")):

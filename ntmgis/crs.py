@@ -953,6 +953,50 @@ def _erode_along(mask: np.ndarray, axis: int) -> np.ndarray:
     return out
 
 
+class _Correlations:
+    """``max(fftconvolve(mask, image[::-1, ::-1], "valid"), 0)`` for several masks and images.
+
+    The operations of :func:`scipy.signal.fftconvolve` (same FFT sizes, same products:
+    the same numbers to the bit), with each operand transformed once: the shift search
+    correlates two masks with two images, 4 transforms instead of 8.
+    """
+
+    def __init__(self, mask_shape, image_shape):
+        from scipy import fft as sp_fft
+
+        self.fast = all(m > 1 and i > 1 for m, i in zip(mask_shape, image_shape)) and all(
+            m >= i for m, i in zip(mask_shape, image_shape)
+        )
+        full = [m + i - 1 for m, i in zip(mask_shape, image_shape)]
+        self.full = full
+        self.fshape = [sp_fft.next_fast_len(n, True) for n in full]
+        valid = [m - i + 1 for m, i in zip(mask_shape, image_shape)]
+        start = [(f - v) // 2 for f, v in zip(full, valid)]
+        self.valid = tuple(slice(s0, s0 + v) for s0, v in zip(start, valid))
+        self._spectra: dict[int, tuple] = {}
+
+    def _spectrum(self, array, reverse: bool):
+        from scipy import fft as sp_fft
+
+        key = (id(array), reverse)
+        if key not in self._spectra:  # the array is kept with it: its id stays its own
+            operand = array[::-1, ::-1] if reverse else array.astype("float64")
+            self._spectra[key] = (array, sp_fft.rfftn(operand, self.fshape, axes=[0, 1]))
+        return self._spectra[key][1]
+
+    def __call__(self, mask, image):
+        from scipy import fft as sp_fft
+        from scipy.signal import fftconvolve
+
+        if not self.fast:
+            out = fftconvolve(mask.astype("float64"), image[::-1, ::-1], mode="valid")
+            return np.maximum(out, 0.0)
+        product = self._spectrum(mask, False) * self._spectrum(image, True)
+        ret = sp_fft.irfftn(product, self.fshape, axes=[0, 1])
+        ret = ret[tuple(slice(n) for n in self.full)]
+        return np.maximum(ret[self.valid], 0.0)
+
+
 def estimate_shift(
     parcels,
     image,
@@ -1040,12 +1084,6 @@ def estimate_shift(
     # label[r - sy, c - sx] on image[r, c]. Aligned parcels put the image's edges on
     # their boundaries: neighbouring pixels differ much more across a boundary than
     # inside a parcel.
-    from scipy.signal import fftconvolve
-
-    def correlate(mask, image_part):
-        out = fftconvolve(mask.astype("float64"), image_part[::-1, ::-1], mode="valid")
-        return np.maximum(out, 0.0)
-
     sums = np.zeros((2, 2 * reach + 1, 2 * reach + 1))
     counts = np.zeros_like(sums)
     for a, b, d, ok in ((labels[:, 1:], labels[:, :-1], diff_h, ok_h),
@@ -1055,9 +1093,11 @@ def estimate_shift(
         same = (a == b) & (a > 0)
         same = _erode_along(same, axis=1 if a.shape[0] == labels.shape[0] else 0)
         cross = (a != b) & ((a > 0) | (b > 0))
+        correlate = _Correlations(a.shape, d.shape)
+        ok_f = ok.astype("float64")
         for k, mask in enumerate((same, cross)):
             sums[k] += correlate(mask, d)
-            counts[k] += correlate(mask, ok.astype("float64"))
+            counts[k] += correlate(mask, ok_f)
     counts = np.round(counts)
     with np.errstate(divide="ignore", invalid="ignore"):
         grid = (sums[1] / counts[1]) / (sums[0] / counts[0])
@@ -1110,13 +1150,34 @@ def check_alignment(parcels, image, *, tolerance: float = 20.0, **kwargs) -> Off
         raise CRSError(_say("error.crs.needs_projected_vn2000", task="check_alignment",
                             crs=repr(getattr(crs, "name", None))))  # fmt: skip
     found = estimate_shift(parcels, image, **kwargs)
-    centre = parcels.geometry.union_all().centroid
-    lon, lat = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(
-        centre.x, centre.y
-    )
+    cx, cy = _centre(parcels.geometry)
+    lon, lat = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True).transform(cx, cy)
     result = _diagnose(found["dx"], found["dy"], lon, lat, crs, max(tolerance, found["pixel"]),
                        what="imagery")  # fmt: skip
     return result
+
+
+def _centre(geoms) -> tuple[float, float]:
+    """The parcels' centre: their area-weighted centroid (where the datum shift is taken).
+
+    For parcels that do not overlap it is the centroid of their union, without the union
+    (a tenth of a second a commune); the local shift it gives differs from the union's by
+    under a nanometre. Without area (points, lines) the union's centroid.
+    """
+    import shapely
+
+    g = np.asarray(geoms.to_numpy(), dtype=object)
+    g = g[~(shapely.is_missing(g) | shapely.is_empty(g))]
+    area = shapely.area(g)
+    total = float(area.sum())
+    if g.size and total > 0 and np.isfinite(total):
+        centroids = shapely.centroid(g)
+        x = float((area * shapely.get_x(centroids)).sum() / total)
+        y = float((area * shapely.get_y(centroids)).sum() / total)
+        if np.isfinite(x) and np.isfinite(y):
+            return x, y
+    centre = geoms.union_all().centroid
+    return float(centre.x), float(centre.y)
 
 
 def _source(parcels) -> str:

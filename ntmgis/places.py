@@ -36,6 +36,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections import Counter
@@ -245,6 +246,17 @@ def parse_place(text) -> Place:
     >>> parse_place("Đồng Cửa Nghè").kind, parse_place("Đông Cửa").kind
     ('canh_dong', 'khong_ro')
     """
+    return _parse_place(text) if isinstance(text, str) else _parse_text(None)
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_place(text: str) -> Place:
+    """:func:`parse_place` of one string, cached: a commune repeats a few dozen texts."""
+    return _parse_text(text)
+
+
+def _parse_text(text) -> Place:
+    """:func:`parse_place` without the cache (the Place is frozen: safe to share)."""
     raw = clean_text(text) if isinstance(text, str) else None
     if not raw:
         return Place(raw, None, None, None, None, None, "trong")
@@ -296,7 +308,15 @@ def hamlet_key(name) -> str:
     >>> hamlet_key("Thôn Đông Hoà"), hamlet_key("Xóm 1, xã Nghi Phong")
     ('dong hoa', '1')
     """
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str):
+        return ""
+    return _hamlet_key(name)
+
+
+@functools.lru_cache(maxsize=65536)
+def _hamlet_key(name: str) -> str:
+    """:func:`hamlet_key` of one string, cached (called per parcel and survey row)."""
+    if not name.strip():
         return ""
     place = parse_place(name)
     rest = place.name if place.unit else place.place

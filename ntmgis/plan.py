@@ -137,6 +137,17 @@ def _evidence(row) -> str:
     return "; ".join(parts)
 
 
+_EVIDENCE_COLUMNS = ("flag", "flag_score", "ndvi_median", "clear_obs", "flag_reasons")
+
+
+def _evidence_rows(rows) -> list[dict]:
+    """The columns :func:`_evidence` reads, one dict per row (``iterrows`` is slow)."""
+    cols = [c for c in _EVIDENCE_COLUMNS if c in rows]
+    if not cols:
+        return [{} for _ in range(len(rows))]
+    return [dict(zip(cols, v)) for v in zip(*(rows[c].tolist() for c in cols))]
+
+
 def renovation_plan(result, *, hamlets=None, codebook=None, include_suspected: bool = True):
     """The Step 4 renovation plan: per hamlet, the households to renovate first.
 
@@ -193,15 +204,18 @@ def renovation_plan(result, *, hamlets=None, codebook=None, include_suspected: b
     rows["plan_priority"] = np.where(rows["evidence"].eq("vuon_tap"), "vuon_tap", "hoang_hoa")
     needs = load_needs(codebook)
     source = next((c for c in ("support_needs", "needs") if c in rows), None)
-    texts = []
+    texts, seen = [], {}  # a commune's needs cells repeat: each distinct one parsed once
     for cell in rows[source] if source else [None] * len(rows):
-        codes, free = parse_needs(cell, needs)
-        labels = [need_label(c, codebook=codebook) for c in codes if c != "khac"]
-        texts.append(", ".join(labels + free) or None)
+        key = (type(cell), cell)
+        if key not in seen:
+            codes, free = parse_needs(cell, needs)
+            labels = [need_label(c, codebook=codebook) for c in codes if c != "khac"]
+            seen[key] = ", ".join(labels + free) or None
+        texts.append(seen[key])
     rows["needs"] = pd.Series(texts, index=rows.index, dtype=object)
     rows["evidence_text"] = [
-        f"{_EVIDENCE_VI[e]}. {_evidence(r)}".strip(". ") for e, (_, r) in
-        zip(rows["evidence"], rows.iterrows())
+        f"{_EVIDENCE_VI[e]}. {_evidence(r)}".strip(". ") for e, r in
+        zip(rows["evidence"], _evidence_rows(rows))
     ]  # fmt: skip
     rows["_p"] = rows["plan_priority"].map({"hoang_hoa": 0, "vuon_tap": 1})
     rows["_e"] = rows["evidence"].map(_EVIDENCE_ORDER).fillna(3)

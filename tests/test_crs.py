@@ -281,3 +281,44 @@ def test_sample_commune_alignment_with_sentinel2():
     local = parcels.set_geometry(parcels.translate(ex, ey))
     result = C.check_alignment(local, ndvi, transform=transform, crs=crs)
     assert result.verdict == "local_vn2000", result.message
+
+
+def test_shift_search_correlations_equal_fftconvolve_to_the_bit():
+    """The shift search's shared-transform correlations are scipy's fftconvolve, exactly."""
+    from scipy.signal import fftconvolve
+
+    from ntmgis.crs import _Correlations
+
+    rng = np.random.default_rng(3)
+    masks = [rng.random((47, 61)) > 0.5, rng.random((47, 61)) > 0.8]
+    images = [rng.random((21, 30)) * 0.3, (rng.random((21, 30)) > 0.1).astype("float64")]
+    correlate = _Correlations(masks[0].shape, images[0].shape)
+    for mask in masks:
+        for image in images:
+            expected = np.maximum(
+                fftconvolve(mask.astype("float64"), image[::-1, ::-1], mode="valid"), 0.0
+            )
+            got = correlate(mask, image)
+            assert got.shape == (27, 32)
+            assert np.array_equal(got, expected)
+    # a one-pixel-wide image takes scipy's own path
+    thin = _Correlations((5, 9), (1, 4))
+    mask, image = rng.random((5, 9)) > 0.5, rng.random((1, 4))
+    want = np.maximum(fftconvolve(mask.astype("float64"), image[::-1, ::-1], mode="valid"), 0)
+    assert not thin.fast and np.array_equal(thin(mask, image), want)
+
+
+def test_datum_shift_centre_is_the_union_centroid_of_disjoint_parcels():
+    from shapely.geometry import box
+
+    from ntmgis.crs import _centre
+
+    # two disjoint squares, 100 m² at (5, 5) and 400 m² at (40, 10): centroid (33, 9)
+    geoms = gpd.GeoSeries([box(0, 0, 10, 10), box(30, 0, 50, 20), None], crs="EPSG:9209")
+    x, y = _centre(geoms)
+    assert x == pytest.approx(0.2 * 5 + 0.8 * 40) and y == pytest.approx(0.2 * 5 + 0.8 * 10)
+    union = geoms.dropna().union_all().centroid
+    assert (x, y) == pytest.approx((union.x, union.y), abs=1e-9)
+    # points have no area: the union's centroid
+    points = gpd.GeoSeries.from_xy([0, 10], [0, 4], crs="EPSG:9209")
+    assert _centre(points) == pytest.approx((5.0, 2.0))
