@@ -313,6 +313,13 @@ REGISTRY: tuple[Feature, ...] = (
        lambda c: c.stat(_nanmedian, "ndmi", mask=c.clear & c.dry[None, :]),
        "NDMI trung vị mùa khô", "median NDMI in the dry season", model=True, side="low",
        phrase=("độ ẩm mùa khô (NDMI) {value}", "dry-season moisture (NDMI) {value}")),
+    _f("ndmi_dry_fall", ("ndmi",),
+       lambda c: c.stat(_nanmedian, "ndmi", mask=c.clear & ~c.dry[None, :])
+       - c.stat(_nanmedian, "ndmi", mask=c.clear & c.dry[None, :]),
+       "NDMI mùa mưa trừ NDMI mùa khô (cỏ bụi khô đi trong mùa khô)",
+       "rainy-season minus dry-season median NDMI (weeds and shrub dry out)", model=True,
+       side="high", phrase=("độ ẩm thực vật (NDMI) giảm {value} vào mùa khô",
+                            "vegetation moisture (NDMI) falls by {value} in the dry season")),
     _f("bsi_median", ("bsi",), lambda c: c.stat(_nanmedian, "bsi"),
        "chỉ số đất trống (BSI) trung vị", "median bare-soil index over clear dates",
        model=True, side="high",
