@@ -1151,8 +1151,9 @@ def flag_parcels(
         Which parcels are gardens; others get no flag (NaN). Default: all.
     survey_date : pandas.Series, optional
         Date each garden was surveyed (the survey's ``survey_date`` column). A clearing
-        after it is a renovation the survey could not see; without it renovations are
-        decided from the imagery alone, and the reasons say so.
+        after it is a renovation the survey could not see, and a survey dated before a
+        weak clearing that says abandoned confirms it (see :func:`_renovated`); without
+        it renovations are decided from the imagery alone, and the reasons say so.
     rules : path, dict or RuleSet, optional
         Rules (default: the packaged defaults): their settings decide when the verdict
         abstains; the rules decide when there is no calibration.

@@ -265,7 +265,8 @@ def test_the_survey_confirms_a_weak_clearing_and_a_tended_survey_vetoes_one():
     ren = out["flag"].eq("cai_tao")
     assert list(ren) == [True, False, False, False, False, False, True, True]
     assert out.loc[0, "flag_reasons_en"].endswith(
-        "surveyed abandoned on 20/04/2020, before the clearing")
+        "surveyed abandoned on 20/04/2020, before the clearing"
+    )
     assert out.loc[6, "flag_reasons_en"].endswith("; surveyed on 20/04/2020, before the clearing")
     assert out.loc[7, "flag_reasons"].endswith("không có ngày khảo sát: chỉ dựa vào ảnh")
     # the others keep the rules' verdict and its reasons, never a clearing's
