@@ -86,6 +86,9 @@ DRY_MONTHS = (3, 4, 5, 6, 7, 8)
 #: a pixel counts as wholly inside a parcel when its coverage weight is at least this (a
 #: 0.1 m² sliver of a 100 m² pixel outside is numerical noise of shared edges)
 FULL_PIXEL = 0.999
+#: gardens with fewer pixels wholly inside them than this are also read on their core pixel
+#: for the renovation signature (their mean mixes the clearing with the neighbours)
+CORE_RENOVATION_PIXELS = 8
 
 
 @dataclass(frozen=True)
@@ -171,12 +174,33 @@ class _Context:
 
     @cached_property
     def renovation(self):
+        """``(seen, clearing_date, regrowth_date, possible)`` per parcel.
+
+        ``seen``: :func:`_renovation`'s signature on the parcel's mean, flat spell
+        included (the imagery alone decides). ``possible``: a weaker one, for a survey
+        dated before the clearing to confirm: too few clear dates before the clearing,
+        or, on a garden with fewer than :data:`CORE_RENOVATION_PIXELS` pixels wholly
+        inside it, the signature seen on its core pixel only (the pixel least mixed with
+        the neighbours, whose unchanged vegetation dilutes the clearing in the mean).
+        """
+        n = self.ndvi.shape[0]
         if "bsi" not in self.series.mean:
-            n = self.ndvi.shape[0]
             nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-            return np.zeros(n, bool), nat, nat
-        return _renovation(self.ndvi, self.fall, self.d_bsi, self.clear, self.event_mask,
-                           self.dates)  # fmt: skip
+            return np.zeros(n, bool), nat, nat, np.zeros(n, bool)
+        found = _renovation(self.ndvi, self.series.mean["bsi"], self.clear, self.dates,
+                            dip=self.dip, bare_rise=self.bare_rise)  # fmt: skip
+        core = self.series.core
+        if core is None or "ndvi" not in core or "bsi" not in core:
+            return found
+        small = ~(self.pixels_of("full_pixels") >= CORE_RENOVATION_PIXELS)
+        mask = self.clear & np.isfinite(core["ndvi"]) & np.isfinite(core["bsi"])
+        share = np.clip(np.nan_to_num(self.pixels_of("core_weight"), nan=1.0), 0.5, 1.0)
+        at_core = _renovation(core["ndvi"], core["bsi"], mask, self.dates, dip=self.dip,
+                              bare_rise=self.bare_rise, weight=share)  # fmt: skip
+        seen, cleared, grown, possible = (np.array(a, copy=True) for a in found)
+        more = small & (at_core[0] | at_core[3]) & ~seen & ~possible
+        possible[more], cleared[more], grown[more] = True, at_core[1][more], at_core[2][more]
+        return seen, cleared, grown, possible
 
     def core_stat(self, func, index="ndvi", **kw):
         core = self.series.core
@@ -277,6 +301,11 @@ REGISTRY: tuple[Feature, ...] = (
        "dọn vườn (NDVI giảm mạnh, đất trống) rồi cây mọc lại, không phải vụ rau",
        "a single large clearing (NDVI fall with bare soil) followed by regrowth, not a "
        "vegetable cycle"),
+    _f("renovation_possible", _NB, lambda c: c.renovation[3],
+       "dọn vườn rồi cây mọc lại, nhưng trước đó quá ít lần chụp rõ để biết vườn có bỏ "
+       "hoang không (ngày khảo sát và kết quả khảo sát quyết định)",
+       "a clearing then regrowth with too few clear dates before it to tell an untended "
+       "garden (a survey dated before the clearing decides)"),
     _f("clearing_date", _NB, lambda c: c.renovation[1], "ngày dọn vườn",
        "date of that clearing (first clear date seen bare)"),
     _f("regrowth_date", _NB, lambda c: c.renovation[2], "ngày cây mọc lại",
@@ -806,23 +835,43 @@ def _yearly_trend(ndvi, clear, dates):
     return slope
 
 
-def _renovation(ndvi, fall, d_bsi, clear, events, dates, *, clearing=0.12, regrowth=0.08,
-                flat=0.1, bare=0.45):  # fmt: skip
+def _renovation(ndvi, bsi, clear, dates, *, dip=0.1, bare_rise=0.03, clearing=0.12,
+                regrowth=0.08, flat=0.1, loose_flat=0.12, bare=0.45, before_dates=3,
+                weight=None):  # fmt: skip
     """One clearing of an unmanaged garden (NDVI falls, BSI rises), then regrowth.
 
     A renovation is told from a vegetable garden's tillage cycles by what surrounds the
-    season's largest fall: before it the NDVI was flat (at least three clear dates within
-    ``flat`` of each other: nobody tilled), after it no further tillage event, and the
-    vegetation grew back by ``regrowth`` (beds are tilled again and again, a renovated
-    garden is cleared once), from a low no higher than ``bare`` (an orchard's weeding
-    leaves the canopy). Returns ``(seen, clearing_date, regrowth_date)``; the
-    regrowth date is the first clear date after the clearing with NDVI ``regrowth``
-    above its low.
+    season's largest fall (at least ``clearing``, with a BSI rise): before it the NDVI
+    was flat (at least ``before_dates`` clear dates within ``flat`` of each other: nobody
+    tilled), after it no further tillage event (an NDVI fall of ``dip`` with a BSI rise
+    of ``bare_rise``), and the vegetation grew back by ``regrowth`` (beds are tilled
+    again and again, a renovated garden is cleared once), from a low no higher than
+    ``bare`` (an orchard's weeding leaves the canopy).
+
+    ``weight`` (per parcel, default 1) is the garden's share of the observed pixel: its
+    neighbours' unchanged vegetation fills the rest, so the garden's own changes are the
+    pixel's divided by it; the fall and regrowth thresholds are scaled by it and the
+    low is the garden's (the pixel's previous value minus the fall divided by it).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(seen, clearing_date, regrowth_date, unsure)``: ``seen`` the signature with its
+        flat spell; ``unsure`` the clearing and regrowth with fewer than ``before_dates``
+        clear dates before them, or a spell only within ``loose_flat`` (the imagery alone
+        cannot tell an untended garden from a tended one there, a survey dated before
+        the clearing can).
+        The dates are set for both; the regrowth date is the first clear date after the
+        clearing with NDVI ``regrowth`` above its low.
     """
     n, t = ndvi.shape
     rows = np.arange(n)
-    large = (fall >= clearing) & (d_bsi >= 0.03)
-    cand = np.where(large, fall, -np.inf)
+    w = np.ones(n) if weight is None else np.asarray(weight, float)
+    fall = -_step_changes(ndvi, clear)
+    d_bsi = _step_changes(bsi, clear)
+    events = (fall >= dip) & (d_bsi >= bare_rise)
+    large = (fall >= clearing * w[:, None]) & (d_bsi >= bare_rise)
+    cand = np.where(large, fall / w[:, None], -np.inf)
     j = np.argmax(cand, axis=1)
     has = np.isfinite(cand[rows, j])
     cols = np.arange(t)[None, :]
@@ -830,23 +879,26 @@ def _renovation(ndvi, fall, d_bsi, clear, events, dates, *, clearing=0.12, regro
     after = clear & (cols > j[:, None])
     low = ndvi[rows, j]
     with np.errstate(invalid="ignore"):
+        own_low = low + fall[rows, j] * (1 - 1 / w)
         span = _nan_stat(np.nanmax, ndvi, before) - _nan_stat(np.nanmin, ndvi, before)
-        grown = after & (ndvi - low[:, None] >= regrowth)
-        seen = (
+        grown = after & (ndvi - low[:, None] >= regrowth * w[:, None])
+        signature = (
             has
-            & (before.sum(1) >= 3)
-            & (span <= flat)
+            & (span <= loose_flat)
             & ((events & after).sum(1) == 0)
-            & (low <= bare)
+            & (own_low <= bare)
             & grown.any(1)
         )
+    seen = signature & (before.sum(1) >= before_dates) & (span <= flat)
+    unsure = signature & ~seen
     k = np.argmax(grown, axis=1)
     dates = np.asarray(dates, dtype="datetime64[ns]")
     clearing_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     regrowth_date = clearing_date.copy()
-    clearing_date[seen] = dates[j[seen]]
-    regrowth_date[seen] = dates[k[seen]]
-    return seen, clearing_date, regrowth_date
+    dated = seen | unsure
+    clearing_date[dated] = dates[j[dated]]
+    regrowth_date[dated] = dates[k[dated]]
+    return seen, clearing_date, regrowth_date, unsure
 
 
 def season_of(date: dt.date, dry_months=DRY_MONTHS) -> str:

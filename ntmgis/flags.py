@@ -128,6 +128,9 @@ _MESSAGES = {
                             "garden cleared on {clearing} (NDVI fell, bare soil showed)"),
     "flags.after_survey": ("khảo sát ngày {survey}, trước khi dọn vườn",
                            "surveyed on {survey}, before the clearing"),
+    "flags.after_survey_abandoned": ("khảo sát ngày {survey} ghi vườn hoang hóa, trước khi dọn "
+                                     "vườn",
+                                     "surveyed abandoned on {survey}, before the clearing"),
     "flags.before_survey": ("dọn vườn trước ngày khảo sát {survey}",
                             "cleared before the survey of {survey}"),
     "flags.no_survey_date": ("không có ngày khảo sát: chỉ dựa vào ảnh",
@@ -1028,7 +1031,56 @@ def _dmy(value) -> str:
     return pd.Timestamp(value).strftime("%d/%m/%Y")
 
 
-def _renovation_reasons(features, idx, survey_date):
+#: survey classes of gardens that a renovation this season can concern (the programme
+#: renovates abandoned and mixed gardens); a clearing in a garden surveyed standard, model
+#: or already renovated is its upkeep, and the model decides
+RENOVATION_CLASSES = (ABANDONED_CLASS, "vuon_tap")
+
+
+def _renovated(features, survey_class=None, survey_date=None) -> pd.Series:
+    """Which gardens were renovated this season (``cai_tao``), from imagery and survey.
+
+    The imagery's own signature (``renovation_seen``: a clearing after a flat spell, then
+    regrowth) decides, unless the survey says the garden is standard, model or already
+    renovated, or the survey saw the garden after the clearing and called it tended. A
+    weaker signature (``renovation_possible``: too few clear dates before the clearing,
+    or seen only on a small garden's core pixel) counts when the survey, dated before
+    the clearing, says abandoned: the survey is the evidence of the untended spell the
+    imagery cannot show. Without a survey date only the imagery's signature counts.
+    """
+    index = features.index
+    seen = np.nan_to_num(_column(features, "renovation_seen", 0.0)) > 0
+    possible = np.nan_to_num(_column(features, "renovation_possible", 0.0)) > 0
+    if "clearing_date" in features:
+        cleared = pd.to_datetime(features["clearing_date"]).to_numpy()
+    else:
+        cleared = np.full(len(index), np.datetime64("NaT"), dtype="datetime64[ns]")
+    cls = (
+        pd.Series(np.nan, index=index, dtype=object)
+        if survey_class is None
+        else survey_class.reindex(index)
+    ).to_numpy(dtype=object)
+    sd = (
+        pd.Series(pd.NaT, index=index)
+        if survey_date is None
+        else pd.to_datetime(survey_date.reindex(index), errors="coerce")
+    ).to_numpy(dtype="datetime64[ns]")
+    surveyed = pd.Series(cls).isin(SURVEY_CLASSES).to_numpy()
+    can = ~surveyed | np.isin(cls, RENOVATION_CLASSES)
+    dated = ~np.isnat(sd) & ~np.isnat(cleared)
+    after = dated & (sd <= cleared)
+    seen_tended = dated & ~after & np.isin(cls, TENDED_CLASSES)  # surveyed after, tended
+    confirmed = possible & after & (cls == ABANDONED_CLASS)
+    return pd.Series(can & ~seen_tended & (seen | confirmed), index=index)
+
+
+def _renovation_reasons(features, idx, survey_date, survey_class=None):
+    """The dated clearing and regrowth, and how the survey's date stands to them."""
+    claim = (
+        np.zeros(len(features), bool)
+        if survey_class is None
+        else survey_class.reindex(features.index).eq(ABANDONED_CLASS).to_numpy()
+    )
     vi, en = [], []
     for i in idx:
         row = features.iloc[i]
@@ -1044,7 +1096,8 @@ def _renovation_reasons(features, idx, survey_date):
         if sd is None or pd.isna(sd):
             said.append(_say("flags.no_survey_date"))
         elif pd.Timestamp(sd) <= pd.Timestamp(row["clearing_date"]):
-            said.append(_say("flags.after_survey", survey={"vi": _dmy(sd), "en": _dmy(sd)}))
+            key = "flags.after_survey_abandoned" if claim[i] else "flags.after_survey"
+            said.append(_say(key, survey={"vi": _dmy(sd), "en": _dmy(sd)}))
         else:
             said.append(_say("flags.before_survey", survey={"vi": _dmy(sd), "en": _dmy(sd)}))
         vi.append("; ".join(s[0] for s in said))
@@ -1105,8 +1158,9 @@ def flag_parcels(
         Which parcels are gardens; others get no flag (NaN). Default: all.
     survey_date : pandas.Series, optional
         Date each garden was surveyed (the survey's ``survey_date`` column). A clearing
-        after it is a renovation the survey could not see; without it renovations are
-        decided from the imagery alone, and the reasons say so.
+        after it is a renovation the survey could not see, and a survey dated before a
+        weak clearing that says abandoned confirms it (see :func:`_renovated`); without
+        it renovations are decided from the imagery alone, and the reasons say so.
     rules : path, dict or RuleSet, optional
         Rules (default: the packaged defaults): their settings decide when the verdict
         abstains; the rules decide when there is no calibration.
@@ -1140,11 +1194,7 @@ def flag_parcels(
         if is_garden is None
         else is_garden.reindex(features.index).fillna(False).astype(bool)
     )
-    renovated = (
-        features["renovation_seen"].fillna(False).astype(bool)
-        if "renovation_seen" in features
-        else pd.Series(False, index=features.index)
-    )
+    renovated = _renovated(features, survey_class, survey_date)
     enough = garden & (out["flag"] != "thieu_du_lieu")
     if calibration == "rules" or survey_class is None:
         cal = Calibration("rules", "calibration not asked for" if calibration == "rules"
@@ -1180,7 +1230,7 @@ def flag_parcels(
     ren = np.flatnonzero((enough & renovated).to_numpy())
     if len(ren):
         sd = survey_date.reindex(features.index) if survey_date is not None else None
-        v, e = _renovation_reasons(features, ren, sd)
+        v, e = _renovation_reasons(features, ren, sd, survey_class)
         flag[ren], rule[ren], vi[ren], en[ren] = "cai_tao", "renovation", v, e
         keys[ren] = "clearing_date;regrowth_date"
         margin[ren] = 0.75

@@ -88,6 +88,44 @@ def test_a_clearing_after_a_flat_spell_then_regrowth_is_a_dated_renovation():
     assert not parcel_features(None, None, series=_series(tilled, bsi2)).iloc[0]["renovation_seen"]
 
 
+def test_a_clearing_with_too_few_dates_before_it_is_only_possible():
+    # cleared on 15 April after two clear dates only (the survey must vouch for the spell)
+    ndvi = [0.5, 0.51, 0.25, 0.28, 0.45, 0.55, 0.6, 0.6]
+    bsi = [0.0, 0.0, 0.12, 0.1, 0.02, -0.05, -0.07, -0.07]
+    f = parcel_features(None, None, series=_series(ndvi, bsi)).iloc[0]
+    assert not f["renovation_seen"] and f["renovation_possible"]
+    assert str(f["clearing_date"])[:10] == "2020-04-15"
+    assert str(f["regrowth_date"])[:10] == "2020-07-15"  # 0.45 >= 0.25 + 0.08
+    # a spell within 0.12 but not 0.1 (0.50 to 0.61) is only possible too
+    loose = [0.5, 0.61, 0.55, 0.3, 0.32, 0.45, 0.55, 0.6]
+    bsi2 = [0.0, 0.0, 0.0, 0.12, 0.1, 0.02, -0.05, -0.07]
+    g = parcel_features(None, None, series=_series(loose, bsi2)).iloc[0]
+    assert not g["renovation_seen"] and g["renovation_possible"]
+
+
+def test_a_small_gardens_clearing_is_read_on_its_core_pixel_share():
+    # the mean of a garden with no pixel wholly inside it: the neighbours' unchanged
+    # shrubs dilute the clearing to a fall of 0.06 (under the 0.12 a clearing needs)
+    mean = np.array([[0.60, 0.61, 0.60, 0.54, 0.56, 0.59, 0.62, 0.62]] * 3)
+    bsi = np.array([[0.0, 0.0, 0.0, 0.03, 0.02, 0.0, -0.02, -0.02]] * 3)
+    # its core pixel, 60 % inside it: 0.65 to 0.50, a fall of 0.15 of which the garden's
+    # own is 0.15 / 0.6 = 0.25, from 0.65 to 0.40 (bare enough: <= 0.45)
+    core = np.array([[0.65, 0.66, 0.65, 0.50, 0.52, 0.60, 0.66, 0.67]] * 3)
+    core_bsi = np.array([[0.0, 0.0, 0.0, 0.08, 0.06, 0.0, -0.03, -0.03]] * 3)
+    s = _series(mean, bsi)
+    s.core = {"ndvi": core, "bsi": core_bsi}
+    s.core_weight = np.array([0.6, 1.0, 0.6])
+    s.full_pixels = np.array([0.0, 0.0, 9.0])
+    f = parcel_features(None, None, series=s)
+    assert not f["renovation_seen"].any()
+    # read on the core pixel's share: possible (the survey decides); a pixel wholly the
+    # garden's leaves a low of 0.50, an orchard's weeding; a garden of 9 full pixels is
+    # read on its mean only
+    assert list(f["renovation_possible"]) == [True, False, False]
+    assert str(f.loc[0, "clearing_date"])[:10] == "2020-06-01"
+    assert pd.isna(f.loc[1, "clearing_date"]) and pd.isna(f.loc[2, "clearing_date"])
+
+
 def test_clouded_dates_are_left_out_and_counted():
     ndvi = np.array([[0.5, 0.9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], [0.5] * 8])
     valid = np.array([[1, 0.3, 1, 1, 1, 1, 1, 1], [0.2] * 8])  # parcel 2: always clouded

@@ -234,13 +234,46 @@ def test_a_garden_cleared_after_the_survey_is_renovated_not_a_survey_error():
     assert list(out["flag"]) == ["cai_tao"] * 3
     assert out["flag_reasons"].iloc[0] == (
         "dọn vườn ngày 01/06/2020 (NDVI giảm mạnh, đất trống lộ ra), cây mọc lại từ tháng "
-        "08/2020; khảo sát ngày 20/04/2020, trước khi dọn vườn"
+        "08/2020; khảo sát ngày 20/04/2020 ghi vườn hoang hóa, trước khi dọn vườn"
     )
     assert out["flag_reasons_en"].iloc[2].endswith("no survey date: decided from the imagery alone")
     agree = survey_agreement(survey, out, f, dates)
     # surveyed in April, cleared in June: the survey was right then; cleared before the
     # July survey that still says abandoned: the survey missed it
     assert list(agree["agreement"]) == ["phu_hop", "khao_sat_hoang_anh_tot", "phu_hop"]
+
+
+def test_the_survey_confirms_a_weak_clearing_and_a_tended_survey_vetoes_one():
+    seen = {"renovation_seen": True, "renovation_possible": False}
+    weak = {"renovation_seen": False, "renovation_possible": True}
+    rows = [
+        weak,  # too few clear dates before; surveyed abandoned in April: renovated
+        weak,  # the same, surveyed mixed garden: the survey cannot vouch for the spell
+        weak,  # the same, surveyed abandoned but no survey date: imagery alone says no
+        weak,  # surveyed abandoned in July, after the clearing: not confirmed
+        seen,  # the imagery's signature on a garden surveyed standard: its upkeep
+        seen,  # surveyed mixed in July, after the clearing: the surveyor saw it tended
+        seen,  # surveyed mixed in April, before: renovated
+        seen,  # not surveyed: the imagery decides
+    ]
+    f = pd.DataFrame([_renovated_row(**r) for r in rows])
+    survey = pd.Series(["hoang_hoa", "vuon_tap", "hoang_hoa", "hoang_hoa", "dat_chuan",
+                        "vuon_tap", "vuon_tap", None])  # fmt: skip
+    dates = pd.Series(pd.to_datetime(["2020-04-20", "2020-04-20", None, "2020-07-01",
+                                      "2020-04-20", "2020-07-01", "2020-04-20", None]))  # fmt: skip
+    out, _ = flag_parcels(f, survey_class=survey, survey_date=dates, calibration="rules")
+    ren = out["flag"].eq("cai_tao")
+    assert list(ren) == [True, False, False, False, False, False, True, True]
+    assert out.loc[0, "flag_reasons_en"].endswith(
+        "surveyed abandoned on 20/04/2020, before the clearing"
+    )
+    assert out.loc[6, "flag_reasons_en"].endswith("; surveyed on 20/04/2020, before the clearing")
+    assert out.loc[7, "flag_reasons"].endswith("không có ngày khảo sát: chỉ dựa vào ảnh")
+    # the others keep the rules' verdict and its reasons, never a clearing's
+    assert not out.loc[~ren, "flag_reasons"].str.startswith("dọn vườn").any()
+    # without any survey, the imagery's own signature alone decides
+    alone, _ = flag_parcels(f, calibration="rules")
+    assert list(alone["flag"].eq("cai_tao")) == [False, False, False, False] + [True] * 4
 
 
 def test_a_parcel_covering_no_pixel_abstains_never_a_confident_verdict():
