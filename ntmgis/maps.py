@@ -608,11 +608,13 @@ def _pdf_layout():
     if "real" not in _PDF_LAYOUT:
         from types import SimpleNamespace
 
+        from matplotlib import ft2font
         from matplotlib.backends import backend_pdf
-        from matplotlib.ft2font import FT2Font, LoadFlags
 
         real = getattr(backend_pdf, "_text_helpers", None)
-        if real is None or not hasattr(real, "layout") or not hasattr(FT2Font, "_layout"):
+        LoadFlags = getattr(ft2font, "LoadFlags", None)  # noqa: N806 - matplotlib's name
+        if (real is None or not hasattr(real, "layout") or LoadFlags is None
+                or not hasattr(ft2font.FT2Font, "_layout")):  # fmt: skip
             _PDF_LAYOUT.update(real=None, helpers=None)
         else:
 
