@@ -98,6 +98,15 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "stage.qfield": {"vi": "Tạo dự án QField", "en": "QField project"},
     "stage.form": {"vi": "Phiếu khảo sát {name}", "en": "Survey form {name}"},
     "stage.done": {"vi": "Xong", "en": "Done"},
+    "stage.report_tables": {"vi": "Lập các bảng báo cáo", "en": "Report tables"},
+    "stage.report_workbook": {"vi": "Ghi báo cáo XLSX", "en": "Report workbook"},
+    "stage.report_sheet": {"vi": "Trang tính {name}", "en": "Sheet {name}"},
+    "stage.saving_workbook": {"vi": "Lưu tệp XLSX", "en": "Saving the workbook"},
+    "stage.report_pdf": {"vi": "Ghi báo cáo PDF", "en": "Report PDF"},
+    "stage.report_page": {"vi": "Trang báo cáo {name}", "en": "Report page {name}"},
+    "stage.report_pdf_written": {"vi": "Đã ghi báo cáo PDF", "en": "Report PDF written"},
+    "stage.report_csv": {"vi": "Ghi các bảng báo cáo CSV", "en": "Report tables as CSV"},
+    "stage.report_written": {"vi": "Đã ghi báo cáo", "en": "Report written"},
     # -- what a run wrote and did not -----------------------------------------------------
     "output.written": {"vi": "Đã ghi {path}", "en": "Wrote {path}"},
     "output.heading": {"vi": "Đã ghi:", "en": "Wrote:"},
@@ -265,6 +274,13 @@ STAGES = {
     "computing pixel coverage": "stage.coverage",
     "computing statistics": "stage.statistics",
     "communes": "stage.communes",
+    "report tables": "stage.report_tables",
+    "report workbook": "stage.report_workbook",
+    "saving the workbook": "stage.saving_workbook",
+    "report pdf": "stage.report_pdf",
+    "report pdf written": "stage.report_pdf_written",
+    "report tables as csv": "stage.report_csv",
+    "report written": "stage.report_written",
     "đọc dữ liệu": "stage.load",
     "commune and hamlets": "stage.sample_commune",
     "step 2 survey": "stage.sample_survey",
@@ -285,6 +301,8 @@ _STAGE_PREFIXES = {
     "parcels of ": "stage.sample_parcels",
     "scene ": "stage.scene",
     "form ": "stage.form",
+    "sheet ": "stage.report_sheet",
+    "report page ": "stage.report_page",
 }
 
 _language: str | None = None
