@@ -1037,7 +1037,10 @@ def _repair_text(rows: _Rows, name: str) -> None:
 
 
 def _parse_stt(rows: _Rows) -> dict:
-    return {"stt": pd.array([_int_key(v)[0] for v in rows.col("stt")], dtype="Int64")}
+    # a row number beyond int64 is not a row number: left empty, as an unreadable one is
+    values = [_int_key(v)[0] for v in rows.col("stt")]
+    values = [v if v is None or -(2**63) <= v < 2**63 else None for v in values]
+    return {"stt": pd.array(values, dtype="Int64")}
 
 
 def _parse_key(rows: _Rows, key: str) -> dict:
