@@ -35,6 +35,7 @@ import logging
 import math
 import os
 import re
+import threading
 import warnings as _warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,7 @@ __all__ = [
     "qa_pixel_mask",
     "read_stacks",
     "read_time_series",
+    "reading_session",
     "s2_reflectance",
     "scl_mask",
 ]
@@ -639,7 +641,7 @@ def find_scenes(
     """
     _check_on_error(on_error)
     errors: list[tuple[str, str]] = []
-    scenes = _discover(source, band_names=band_names, on_error=on_error, errors=errors)
+    scenes = _discover_cached(source, band_names=band_names, on_error=on_error, errors=errors)
     for where, reason in errors:
         warn(_say(_SKIPPED, where=where, reason=reason), ImageryWarning, where=where,
              what=_SKIPPED)  # fmt: skip
@@ -1003,8 +1005,96 @@ def _asset_href(asset, base: Path | None, base_href: str | None) -> str:
 
 
 def _open(href: str):
-    """Open a band source (path or URL) through the one adapter, naming the file."""
-    return open_raster(href)
+    """Open a band source (path or URL) through the one adapter, naming the file.
+
+    Inside :func:`reading_session` each file is opened once and stays open until the
+    session ends (the context manager returned then leaves it open).
+    """
+    cache = getattr(_SESSION, "cache", None)
+    if cache is None:
+        return open_raster(href)
+    key = str(href)
+    ds = cache.datasets.get(key)
+    if ds is None or ds.closed:
+        ds = cache.stack.enter_context(open_raster(href))
+        cache.datasets[key] = ds
+    return open_raster(ds)  # an open dataset is yielded and left open
+
+
+class _SessionCache:
+    """What one :func:`reading_session` keeps: open datasets and discovered scenes."""
+
+    def __init__(self):
+        import contextlib
+
+        self.stack = contextlib.ExitStack()
+        self.datasets: dict = {}
+        self.scenes: dict = {}
+
+
+#: The reading session of this thread (Dask workers run tasks in threads).
+_SESSION = threading.local()
+
+
+def _source_key(source, band_names, on_error):
+    """The cache key of a scene source that is a path (None for other sources)."""
+    if isinstance(source, Scene) or not isinstance(source, str | os.PathLike):
+        return None
+    if _is_url(source):
+        return None
+    return (os.path.abspath(os.fspath(source)), tuple(band_names or ()), on_error)
+
+
+def reading_session():
+    """A context in which imagery is discovered and opened once (one run's reads).
+
+    Within it, :func:`find_scenes` of one same folder or file discovers it once (the
+    same scenes, warnings emitted again at each call) and each raster file is opened
+    once and kept open; everything is closed when the context ends. A run reads the
+    same scenes for its alignment check, its block plan and its features: inside a
+    session the files are opened once for the three. Sessions nest (the outer one is
+    used); each thread has its own.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+
+    Examples
+    --------
+    >>> with reading_session():
+    ...     pass
+    """
+    import contextlib
+
+    @contextlib.contextmanager
+    def session():
+        if getattr(_SESSION, "cache", None) is not None:
+            yield
+            return
+        cache = _SessionCache()
+        _SESSION.cache = cache
+        try:
+            with cache.stack:
+                yield
+        finally:
+            _SESSION.cache = None
+
+    return session()
+
+
+def _discover_cached(source, *, band_names, on_error, errors) -> list[Scene]:
+    """:func:`_discover`, once per path source inside a :func:`reading_session`."""
+    cache = getattr(_SESSION, "cache", None)
+    key = _source_key(source, band_names, on_error) if cache is not None else None
+    if key is None:
+        return _discover(source, band_names=band_names, on_error=on_error, errors=errors)
+    if key not in cache.scenes:
+        found: list[tuple[str, str]] = []
+        scenes = _discover(source, band_names=band_names, on_error=on_error, errors=found)
+        cache.scenes[key] = (scenes, found)
+    scenes, found = cache.scenes[key]
+    errors.extend(found)
+    return list(scenes)
 
 
 def _fill_from_header(scene: Scene, *, read_tags: bool = False) -> None:

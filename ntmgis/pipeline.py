@@ -170,6 +170,7 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
     from .blocks import commune_features
     from .config import RunConfig, load_config
     from .fetch import fetch_for_run
+    from .imagery import reading_session
 
     cfg = config if isinstance(config, RunConfig) else load_config(config)
     started = dt.datetime.now(dt.timezone.utc)
@@ -178,13 +179,14 @@ def run(config, *, progress: ProgressCallback | None = None) -> RunResult:
     )
     with RunOutputs(cfg.out_dir) as outputs:  # checked and locked before any work
         fetch_for_run(cfg, progress=scaled(progress, 0.0, 0.05))  # [imagery] source: first
-        prepared = prepare(cfg, progress=progress)
-        logger.info("%d parcels read, survey joined: %s", len(prepared.joined),
-                    "yes" if prepared.join_report is not None else "no survey")  # fmt: skip
-        report(progress, 0.1, "imagery")
-        features, dates, errors = commune_features(
-            cfg, prepared.joined, on_error="record", progress=scaled(progress, 0.1, 0.6)
-        )  # fmt: skip
+        with reading_session():  # the scenes found and each file opened once for both
+            prepared = prepare(cfg, progress=progress)
+            logger.info("%d parcels read, survey joined: %s", len(prepared.joined),
+                        "yes" if prepared.join_report is not None else "no survey")  # fmt: skip
+            report(progress, 0.1, "imagery")
+            features, dates, errors = commune_features(
+                cfg, prepared.joined, on_error="record", progress=scaled(progress, 0.1, 0.6)
+            )  # fmt: skip
         meta = _block_errors(errors, len(prepared.joined))
         return finish(cfg, prepared, features, dates, started=started, metadata=meta,
                       progress=progress, outputs=outputs)  # fmt: skip
