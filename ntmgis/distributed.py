@@ -163,11 +163,15 @@ def _measured(func, *args, **kwargs):
 def _quiet(func, *args, **kwargs):
     """Run ``func`` with the library's warnings recorded (workers have no console).
 
-    Each as ``(text, category, where, what)``, so the client re-emits it as it was.
+    Each as ``(text, category, where, what)``, so the client re-emits it as it was. The
+    task reads its imagery in one :func:`ntmgis.imagery.reading_session` (scenes found
+    once, each file opened once).
     """
     import warnings
 
-    with warnings.catch_warnings(record=True) as caught:
+    from .imagery import reading_session
+
+    with warnings.catch_warnings(record=True) as caught, reading_session():
         warnings.simplefilter("always")
         value = func(*args, **kwargs)
     return value, [
@@ -426,6 +430,7 @@ def _run_serial(configs, gather, progress) -> DistributedResult:
 
     from ._io import RunOutputs
     from ._progress import scaled
+    from .imagery import reading_session
     from .pipeline import finish, prepare
 
     out = DistributedResult(workers=1, cores=1)
@@ -435,7 +440,7 @@ def _run_serial(configs, gather, progress) -> DistributedResult:
         sub = scaled(progress, k / len(configs), (k + 1) / len(configs))
         started = dt.datetime.now(dt.timezone.utc)
         try:  # what pipeline.run does, step by step, to time the feature step
-            with RunOutputs(cfg.out_dir) as outputs:  # locked before the commune's work
+            with RunOutputs(cfg.out_dir) as outputs, reading_session():  # locked first
                 prepared, s1 = _measured(prepare, cfg, progress=scaled(sub, 0, 0.1))
                 outcome.parcels = len(prepared.joined)
                 (feats, dates), s2 = _measured(

@@ -465,9 +465,16 @@ def message(key: str, /, lang: str | None = None, **fields: object) -> str:
         from .errors import SchemaError
 
         raise SchemaError(f"No message {key!r} in ntmgis.i18n.CATALOGUE.")
-    lang = language_from_locale(lang) if lang else get_language()
-    values = {k: v.say(lang) if isinstance(v, Text) else v for k, v in fields.items()}
-    return entry.get(lang or "vi", entry["en"]).format(**values)
+    if lang not in LANGUAGES:  # "vi"/"en" as they are (the common case), else parsed
+        lang = language_from_locale(lang) if lang else get_language()
+    template = entry.get(lang or "vi")
+    if template is None:
+        template = entry["en"]
+    for value in fields.values():
+        if isinstance(value, Text):
+            values = {k: v.say(lang) if isinstance(v, Text) else v for k, v in fields.items()}
+            return template.format(**values)
+    return template.format(**fields)
 
 
 def stage(text: str, lang: str | None = None) -> str:
