@@ -160,3 +160,14 @@ def test_cli_warnings_one_line_each_in_the_language_of_lang(small_sample, tmp_pa
     assert "đã được dịch về VN-2000 chuẩn" in vi[0]
     assert all(line.startswith("Warning") for line in said["en"])
     assert all(line.startswith("Cảnh báo") for line in said["vi"])
+
+
+def test_message_language_forms_and_text_fields_say_the_same():
+    from ntmgis.i18n import Text, message
+
+    assert message("output.written", lang="vi", path="a.gpkg") == "Đã ghi a.gpkg"
+    assert message("output.written", lang="vi_VN.UTF-8", path="a.gpkg") == "Đã ghi a.gpkg"
+    assert message("output.written", lang="en-GB", path="a.gpkg") == "Wrote a.gpkg"
+    inner = Text("output.written", path="b.csv")
+    assert message("output.written", lang="en", path=inner) == "Wrote Wrote b.csv"
+    assert message("output.written", lang="vi", path=inner) == "Đã ghi Đã ghi b.csv"

@@ -974,3 +974,47 @@ def test_a_run_skips_and_reports_a_truncated_and_a_missing_band_file(tmp_path):
                   if getattr(w.message, "what", None) == "warning.imagery.skipped_all"}  # fmt: skip
     assert summary.startswith("2 unreadable scenes were skipped")
     assert cut.name in summary and gone.name in summary
+
+
+def test_reading_session_discovers_and_opens_once_with_the_same_result(tmp_path, monkeypatch):
+    from ntmgis.imagery import reading_session
+
+    item = {"datetime": "2020-03-01T03:00:00Z", "s2:processing_baseline": "02.14"}
+    make_scene(tmp_path, "a", item=item)
+    make_scene(tmp_path, "b", item={**item, "datetime": "2020-03-11T03:00:00Z"})
+    (tmp_path / "c").mkdir()
+    for name in ("B04.tif", "B08.tif"):  # an unreadable scene
+        (tmp_path / "c" / name).write_bytes(b"II*\x00garbage")
+    aoi = aoi_box(X0 + 10, Y0 - 70, X0 + 60, Y0 - 20)
+    outside = read_time_series(tmp_path, aoi=aoi, indices=["ndvi", "ndmi"], on_error="skip")
+    opened = []
+    original = rasterio.open
+
+    def spy(path, *args, **kwargs):
+        opened.append(Path(str(path)).relative_to(tmp_path).as_posix())
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(rasterio, "open", spy)
+    with reading_session():
+        with pytest.warns(NtmgisWarning) as first:
+            scenes = find_scenes(tmp_path, on_error="skip")
+        with pytest.warns(NtmgisWarning) as second:  # the skipped scene is said again
+            again = find_scenes(tmp_path, period="2020-03-05:2020-03-31", on_error="skip")
+        read_time_series(tmp_path, aoi=aoi, indices=["ndvi"], on_error="skip")
+        inside = read_time_series(tmp_path, aoi=aoi, indices=["ndvi", "ndmi"], on_error="skip")
+    assert [str(w.message) for w in first] == [str(w.message) for w in second]
+    assert any("c" == Path(str(w.message.where)).name for w in first)
+    assert [s.id for s in scenes] == ["a", "b"] and [s.id for s in again] == ["b"]
+    # each file once: the unreadable one (failed, not kept) at each discovery
+    kept = [name for name in opened if not name.startswith("c/")]
+    assert sorted(kept) == sorted(set(kept))
+    assert {"a/B04.tif", "a/B08.tif", "a/B11.tif", "a/SCL.tif", "b/B04.tif"} <= set(kept)
+    assert inside.names == outside.names
+    np.testing.assert_array_equal(inside.data, outside.data)
+    assert inside.transform == outside.transform
+    # the session closed what it opened; outside one, nothing is kept
+    opened.clear()
+    read_time_series(tmp_path / "a", aoi=aoi, indices=["ndvi"])
+    read_time_series(tmp_path / "a", aoi=aoi, indices=["ndvi"])
+    assert {"a/B04.tif", "a/B08.tif", "a/SCL.tif"} <= set(opened)
+    assert all(opened.count(name) % 2 == 0 for name in opened)  # as often by each read
