@@ -1022,14 +1022,13 @@ def _open(href: str):
 
 
 class _SessionCache:
-    """What one :func:`reading_session` keeps: open datasets and discovered scenes."""
+    """What one :func:`reading_session` keeps: its open datasets."""
 
     def __init__(self):
         import contextlib
 
         self.stack = contextlib.ExitStack()
         self.datasets: dict = {}
-        self.scenes: dict = {}
 
 
 #: The reading session of this thread (Dask workers run tasks in threads).
@@ -1049,8 +1048,9 @@ def reading_session():
     """A context in which imagery is discovered and opened once (one run's reads).
 
     Within it, :func:`find_scenes` of one same folder or file discovers it once (the
-    same scenes, warnings emitted again at each call) and each raster file is opened
-    once and kept open; everything is closed when the context ends. A run reads the
+    same scenes, warnings emitted again at each call; again in a later session of this
+    process while no file of it changed: name, size and modification time) and each
+    raster file is opened once and kept open, until the context ends. A run reads the
     same scenes for its alignment check, its block plan and its features: inside a
     session the files are opened once for the three. Sessions nest (the outer one is
     used); each thread has its own.
@@ -1082,19 +1082,55 @@ def reading_session():
     return session()
 
 
+#: Scenes discovered in reading sessions, by source, with the files' fingerprint: the
+#: tasks of one commune (its alignment check, block plan and blocks: separate Dask tasks)
+#: discover its imagery once per process. Bounded; a changed file is discovered again.
+_DISCOVERED: dict = {}
+_DISCOVERED_MAX = 256
+_DISCOVERED_LOCK = threading.Lock()
+
+
+def _fingerprint(path: str):
+    """Names, sizes and modification times of a scene source's files (two levels)."""
+    try:
+        top = os.stat(path)
+        if not os.path.isdir(path):
+            return (top.st_mtime_ns, top.st_size)
+        entries = []
+        with os.scandir(path) as it:
+            for entry in sorted(it, key=lambda e: e.name):
+                st = entry.stat()
+                entries.append((entry.name, st.st_mtime_ns, st.st_size))
+                if entry.is_dir():
+                    with os.scandir(entry.path) as inner:
+                        entries.extend(
+                            (f"{entry.name}/{e.name}", e.stat().st_mtime_ns, e.stat().st_size)
+                            for e in sorted(inner, key=lambda e: e.name)
+                        )
+        return (top.st_mtime_ns, tuple(entries))
+    except OSError:
+        return None
+
+
 def _discover_cached(source, *, band_names, on_error, errors) -> list[Scene]:
-    """:func:`_discover`, once per path source inside a :func:`reading_session`."""
-    cache = getattr(_SESSION, "cache", None)
-    key = _source_key(source, band_names, on_error) if cache is not None else None
-    if key is None:
+    """:func:`_discover`, once per unchanged path source inside a :func:`reading_session`."""
+    in_session = getattr(_SESSION, "cache", None) is not None
+    key = _source_key(source, band_names, on_error) if in_session else None
+    stamp = _fingerprint(key[0]) if key is not None else None
+    if stamp is None:
         return _discover(source, band_names=band_names, on_error=on_error, errors=errors)
-    if key not in cache.scenes:
+    with _DISCOVERED_LOCK:
+        hit = _DISCOVERED.get(key)
+    if hit is None or hit[0] != stamp:
         found: list[tuple[str, str]] = []
         scenes = _discover(source, band_names=band_names, on_error=on_error, errors=found)
-        cache.scenes[key] = (scenes, found)
-    scenes, found = cache.scenes[key]
-    errors.extend(found)
-    return list(scenes)
+        hit = (stamp, scenes, found)
+        with _DISCOVERED_LOCK:
+            if len(_DISCOVERED) >= _DISCOVERED_MAX:
+                _DISCOVERED.pop(next(iter(_DISCOVERED)))
+            _DISCOVERED[key] = hit
+    errors.extend(hit[2])
+    return list(hit[1])
 
 
 def _fill_from_header(scene: Scene, *, read_tags: bool = False) -> None:

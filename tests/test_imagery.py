@@ -1018,3 +1018,36 @@ def test_reading_session_discovers_and_opens_once_with_the_same_result(tmp_path,
     read_time_series(tmp_path / "a", aoi=aoi, indices=["ndvi"])
     assert {"a/B04.tif", "a/B08.tif", "a/SCL.tif"} <= set(opened)
     assert all(opened.count(name) % 2 == 0 for name in opened)  # as often by each read
+
+
+def test_reading_sessions_of_a_process_discover_an_unchanged_folder_once(tmp_path, monkeypatch):
+    from ntmgis.imagery import reading_session
+
+    make_scene(tmp_path, "S2B_48QWE_20200113_0_L2A")
+    make_scene(tmp_path, "S2B_48QWE_20200123_0_L2A")
+    opened = []
+    original = rasterio.open
+
+    def spy(path, *args, **kwargs):
+        opened.append(Path(str(path)).name)
+        return original(path, *args, **kwargs)
+
+    monkeypatch.setattr(rasterio, "open", spy)
+    with reading_session():
+        first = find_scenes(tmp_path)
+    assert opened == ["B02.tif", "B02.tif"]  # one header a scene (no item.json)
+    with reading_session():
+        again = find_scenes(tmp_path)
+    assert opened == ["B02.tif", "B02.tif"]  # nothing changed: not discovered again
+    assert [(s.id, s.bounds) for s in again] == [(s.id, s.bounds) for s in first]
+    # a scene whose file changed is discovered again, its new header read
+    write_tif(tmp_path / "S2B_48QWE_20200123_0_L2A" / "B02.tif", np.ones((4, 4)), res=20,
+              x0=X0 + 1000)  # fmt: skip
+    opened.clear()
+    with reading_session():
+        moved = find_scenes(tmp_path)
+    assert opened == ["B02.tif", "B02.tif"]
+    assert moved[1].bounds == (X0 + 1000, Y0 - 80, X0 + 1080, Y0)
+    # outside a session, every call discovers
+    find_scenes(tmp_path)
+    assert len(opened) == 4
