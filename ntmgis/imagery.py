@@ -1013,22 +1013,43 @@ def _open(href: str):
     cache = getattr(_SESSION, "cache", None)
     if cache is None:
         return open_raster(href)
-    key = str(href)
-    ds = cache.datasets.get(key)
-    if ds is None or ds.closed:
-        ds = cache.stack.enter_context(open_raster(href))
-        cache.datasets[key] = ds
-    return open_raster(ds)  # an open dataset is yielded and left open
+    return open_raster(cache.dataset(str(href)))  # an open dataset is left open
 
 
 class _SessionCache:
-    """What one :func:`reading_session` keeps: its open datasets."""
+    """What one :func:`reading_session` keeps: its open datasets, the last used first.
+
+    At most :attr:`MAX_OPEN` stay open (the least recently used is closed): a long
+    series of many bands never runs out of file handles.
+    """
+
+    MAX_OPEN = 256
 
     def __init__(self):
-        import contextlib
+        from collections import OrderedDict
 
-        self.stack = contextlib.ExitStack()
-        self.datasets: dict = {}
+        self.datasets: OrderedDict = OrderedDict()  # href -> (dataset, its context)
+
+    def dataset(self, href: str):
+        """The open dataset of ``href``, opened now if it is not open."""
+        kept = self.datasets.get(href)
+        if kept is not None and not kept[0].closed:
+            self.datasets.move_to_end(href)
+            return kept[0]
+        context = open_raster(href)
+        ds = context.__enter__()  # an open error is raised here, nothing kept
+        self.datasets[href] = (ds, context)
+        self.datasets.move_to_end(href)
+        while len(self.datasets) > self.MAX_OPEN:
+            _, (_, oldest) = self.datasets.popitem(last=False)
+            oldest.__exit__(None, None, None)
+        return ds
+
+    def close(self) -> None:
+        """Close every dataset still open."""
+        while self.datasets:
+            _, (_, context) = self.datasets.popitem(last=False)
+            context.__exit__(None, None, None)
 
 
 #: The reading session of this thread (Dask workers run tasks in threads).
@@ -1074,10 +1095,10 @@ def reading_session():
         cache = _SessionCache()
         _SESSION.cache = cache
         try:
-            with cache.stack:
-                yield
+            yield
         finally:
             _SESSION.cache = None
+            cache.close()
 
     return session()
 

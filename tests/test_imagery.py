@@ -1051,3 +1051,24 @@ def test_reading_sessions_of_a_process_discover_an_unchanged_folder_once(tmp_pat
     # outside a session, every call discovers
     find_scenes(tmp_path)
     assert len(opened) == 4
+
+
+def test_reading_session_keeps_at_most_max_open_files(tmp_path, monkeypatch):
+    from ntmgis import imagery
+    from ntmgis.imagery import reading_session
+
+    item = {"datetime": "2020-03-01T03:00:00Z", "s2:processing_baseline": "02.14"}
+    make_scene(tmp_path, "a", item=item)
+    make_scene(tmp_path, "b", item={**item, "datetime": "2020-03-11T03:00:00Z"})
+    aoi = aoi_box(X0 + 10, Y0 - 70, X0 + 60, Y0 - 20)
+    alone = read_time_series(tmp_path, aoi=aoi, indices=["ndvi", "ndmi"])
+    monkeypatch.setattr(imagery._SessionCache, "MAX_OPEN", 2)
+    with reading_session():
+        bounded = read_time_series(tmp_path, aoi=aoi, indices=["ndvi", "ndmi"])
+        cache = imagery._SESSION.cache
+        kept = [ds for ds, _ in cache.datasets.values()]
+        assert len(kept) == 2 and not any(ds.closed for ds in kept)
+    assert all(ds.closed for ds in kept)  # closed when the session ends
+    assert imagery._SESSION.cache is None
+    assert bounded.names == alone.names
+    np.testing.assert_array_equal(bounded.data, alone.data)
