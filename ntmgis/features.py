@@ -860,9 +860,10 @@ def _renovation(ndvi, bsi, clear, dates, *, dip=0.1, bare_rise=0.03, clearing=0.
         flat spell; ``unsure`` the clearing and regrowth with fewer than ``before_dates``
         clear dates before them, or a spell only within ``loose_flat`` (the imagery alone
         cannot tell an untended garden from a tended one there, a survey dated before
-        the clearing can).
+        the clearing can); ``unsure`` also holds a clearing on the last clear date after
+        such a flat spell (no clear date after it shows the regrowth).
         The dates are set for both; the regrowth date is the first clear date after the
-        clearing with NDVI ``regrowth`` above its low.
+        clearing with NDVI ``regrowth`` above its low (NaT when none is seen).
     """
     n, t = ndvi.shape
     rows = np.arange(n)
@@ -890,14 +891,26 @@ def _renovation(ndvi, bsi, clear, dates, *, dip=0.1, bare_rise=0.03, clearing=0.
             & grown.any(1)
         )
     seen = signature & (before.sum(1) >= before_dates) & (span <= flat)
-    unsure = signature & ~seen
+    # the clearing on the last clear date (clouds or the series' end hide what came after):
+    # no regrowth to see, so never decided by the imagery alone; after a flat spell of
+    # ``before_dates``, a survey dated before it can confirm it
+    with np.errstate(invalid="ignore"):
+        last = (
+            has
+            & (after.sum(1) == 0)
+            & (before.sum(1) >= before_dates)
+            & (span <= flat)
+            & (own_low <= bare)
+        )
+    unsure = (signature & ~seen) | last
     k = np.argmax(grown, axis=1)
     dates = np.asarray(dates, dtype="datetime64[ns]")
     clearing_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     regrowth_date = clearing_date.copy()
     dated = seen | unsure
     clearing_date[dated] = dates[j[dated]]
-    regrowth_date[dated] = dates[k[dated]]
+    regrew = dated & grown.any(1)
+    regrowth_date[regrew] = dates[k[regrew]]
     return seen, clearing_date, regrowth_date, unsure
 
 
