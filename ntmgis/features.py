@@ -850,8 +850,11 @@ def _renovation(ndvi, bsi, clear, dates, *, dip=0.1, bare_rise=0.03, clearing=0.
 
     ``weight`` (per parcel, default 1) is the garden's share of the observed pixel: its
     neighbours' unchanged vegetation fills the rest, so the garden's own changes are the
-    pixel's divided by it; the fall and regrowth thresholds are scaled by it and the
-    low is the garden's (the pixel's previous value minus the fall divided by it).
+    pixel's divided by it; the regrowth threshold is scaled by it and the low is the
+    garden's (the pixel's previous value minus the fall divided by it). The pixel itself
+    must fall by ``clearing``: a smaller fall divided by a share is as often a mixed
+    pixel's noise (on the tuning communes, abandoned gardens' core pixels fell by 0.06 to
+    0.14 and were read as clearings; renovated gardens' by 0.15 or more).
 
     Returns
     -------
@@ -871,7 +874,7 @@ def _renovation(ndvi, bsi, clear, dates, *, dip=0.1, bare_rise=0.03, clearing=0.
     fall = -_step_changes(ndvi, clear)
     d_bsi = _step_changes(bsi, clear)
     events = (fall >= dip) & (d_bsi >= bare_rise)
-    large = (fall >= clearing * w[:, None]) & (d_bsi >= bare_rise)
+    large = (fall >= clearing) & (d_bsi >= bare_rise)
     cand = np.where(large, fall / w[:, None], -np.inf)
     j = np.argmax(cand, axis=1)
     has = np.isfinite(cand[rows, j])
