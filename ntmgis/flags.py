@@ -294,7 +294,7 @@ class RuleSet:
     """
 
     rules: list[Rule]
-    min_clear_obs: int = 6
+    min_clear_obs: int = 5
     min_coverage: float = 0.5
     min_pixels: float = 1.0
     min_full_pixels: int = 0
@@ -403,7 +403,7 @@ def load_rules(source=None) -> RuleSet:
         )  # fmt: skip
     return RuleSet(
         rules,
-        min_clear_obs=int(settings.get("min_clear_obs", 6)),
+        min_clear_obs=int(settings.get("min_clear_obs", 5)),
         min_coverage=float(settings.get("min_coverage", 0.5)),
         min_pixels=float(settings.get("min_pixels", 1.0)),
         min_full_pixels=int(settings.get("min_full_pixels", 0)),

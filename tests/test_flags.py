@@ -77,7 +77,7 @@ def test_first_rule_that_holds_decides_and_gives_the_reason(tmp_path):
 def test_default_rules_load_and_use_known_features():
     rules = load_rules()
     assert [r.level for r in rules.rules][:3] == ["hoang_hoa"] * 3
-    assert rules.min_clear_obs == 6
+    assert rules.min_clear_obs == 5
     assert {"ndvi_p90", "events", "ndvi_resid_std"} <= rules.features
 
 
