@@ -850,8 +850,11 @@ def _renovation(ndvi, bsi, clear, dates, *, dip=0.1, bare_rise=0.03, clearing=0.
 
     ``weight`` (per parcel, default 1) is the garden's share of the observed pixel: its
     neighbours' unchanged vegetation fills the rest, so the garden's own changes are the
-    pixel's divided by it; the fall and regrowth thresholds are scaled by it and the
-    low is the garden's (the pixel's previous value minus the fall divided by it).
+    pixel's divided by it; the regrowth threshold is scaled by it and the low is the
+    garden's (the pixel's previous value minus the fall divided by it). The pixel itself
+    must fall by ``clearing``: a smaller fall divided by a share is as often a mixed
+    pixel's noise (on the tuning communes, abandoned gardens' core pixels fell by 0.06 to
+    0.14 and were read as clearings; renovated gardens' by 0.15 or more).
 
     Returns
     -------
@@ -860,9 +863,10 @@ def _renovation(ndvi, bsi, clear, dates, *, dip=0.1, bare_rise=0.03, clearing=0.
         flat spell; ``unsure`` the clearing and regrowth with fewer than ``before_dates``
         clear dates before them, or a spell only within ``loose_flat`` (the imagery alone
         cannot tell an untended garden from a tended one there, a survey dated before
-        the clearing can).
+        the clearing can); ``unsure`` also holds a clearing on the last clear date after
+        such a flat spell (no clear date after it shows the regrowth).
         The dates are set for both; the regrowth date is the first clear date after the
-        clearing with NDVI ``regrowth`` above its low.
+        clearing with NDVI ``regrowth`` above its low (NaT when none is seen).
     """
     n, t = ndvi.shape
     rows = np.arange(n)
@@ -870,7 +874,7 @@ def _renovation(ndvi, bsi, clear, dates, *, dip=0.1, bare_rise=0.03, clearing=0.
     fall = -_step_changes(ndvi, clear)
     d_bsi = _step_changes(bsi, clear)
     events = (fall >= dip) & (d_bsi >= bare_rise)
-    large = (fall >= clearing * w[:, None]) & (d_bsi >= bare_rise)
+    large = (fall >= clearing) & (d_bsi >= bare_rise)
     cand = np.where(large, fall / w[:, None], -np.inf)
     j = np.argmax(cand, axis=1)
     has = np.isfinite(cand[rows, j])
@@ -890,14 +894,26 @@ def _renovation(ndvi, bsi, clear, dates, *, dip=0.1, bare_rise=0.03, clearing=0.
             & grown.any(1)
         )
     seen = signature & (before.sum(1) >= before_dates) & (span <= flat)
-    unsure = signature & ~seen
+    # the clearing on the last clear date (clouds or the series' end hide what came after):
+    # no regrowth to see, so never decided by the imagery alone; after a flat spell of
+    # ``before_dates``, a survey dated before it can confirm it
+    with np.errstate(invalid="ignore"):
+        last = (
+            has
+            & (after.sum(1) == 0)
+            & (before.sum(1) >= before_dates)
+            & (span <= flat)
+            & (own_low <= bare)
+        )
+    unsure = (signature & ~seen) | last
     k = np.argmax(grown, axis=1)
     dates = np.asarray(dates, dtype="datetime64[ns]")
     clearing_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     regrowth_date = clearing_date.copy()
     dated = seen | unsure
     clearing_date[dated] = dates[j[dated]]
-    regrowth_date[dated] = dates[k[dated]]
+    regrew = dated & grown.any(1)
+    regrowth_date[regrew] = dates[k[regrew]]
     return seen, clearing_date, regrowth_date, unsure
 
 

@@ -91,6 +91,10 @@ STRONG_CLEAR_OBS = 10
 #: a garden with no full pixel keeps the survey's "abandoned" unless the model's
 #: probability is below this (see ``_survey_stands``)
 SURVEY_STANDS_FLOOR = 0.01
+#: the most tillage events a garden with no pixel wholly inside it may show for its
+#: survey's "abandoned" to stand: one fall-and-bare-soil step in a mixed pixel may be a
+#: neighbour's; a tended garden's beds are tilled again and again
+SURVEY_STANDS_EVENTS = 1
 #: default share of a hamlet's gardens the visit list may hold
 MAX_VISIT_SHARE = 0.15
 #: how much each support need the household asked for raises a visit's weight
@@ -144,6 +148,12 @@ _MESSAGES = {
                             "điểm ảnh nào nằm trọn trong thửa, không thấy lần làm đất nào)",
                             "the survey says abandoned and the imagery cannot refute it (no "
                             "pixel wholly inside the parcel, no tillage seen)"),
+    "flags.survey_stands_one": ("khảo sát ghi vườn hoang hóa và ảnh không bác bỏ được (không "
+                                "có điểm ảnh nào nằm trọn trong thửa, chỉ một lần làm đất, có "
+                                "thể của thửa bên cạnh)",
+                                "the survey says abandoned and the imagery cannot refute it (no "
+                                "pixel wholly inside the parcel, a single tillage, which may be "
+                                "a neighbour's)"),
     "flags.but": ("nhưng {text}", "but {text}"),
     "flags.group_tended": ("vườn có canh tác trong xã", "tended gardens in the commune"),
     "flags.group_abandoned": ("vườn hoang hóa trong xã", "abandoned gardens in the commune"),
@@ -284,7 +294,7 @@ class RuleSet:
     """
 
     rules: list[Rule]
-    min_clear_obs: int = 6
+    min_clear_obs: int = 5
     min_coverage: float = 0.5
     min_pixels: float = 1.0
     min_full_pixels: int = 0
@@ -393,7 +403,7 @@ def load_rules(source=None) -> RuleSet:
         )  # fmt: skip
     return RuleSet(
         rules,
-        min_clear_obs=int(settings.get("min_clear_obs", 6)),
+        min_clear_obs=int(settings.get("min_clear_obs", 5)),
         min_coverage=float(settings.get("min_coverage", 0.5)),
         min_pixels=float(settings.get("min_pixels", 1.0)),
         min_full_pixels=int(settings.get("min_full_pixels", 0)),
@@ -986,7 +996,8 @@ def _calibrated_verdicts(features, claim, cal: Calibration, pos, columns) -> Non
     if stands.any():
         at = pos[stands]
         score[at], rule[at], margin[at] = round(cal.survey_reliability, 3), "survey", 0.5
-        v, e, k = _survey_reasons(v, e, k, np.flatnonzero(stands))
+        once = np.nan_to_num(_column(features, "events", 0.0)) >= 1
+        v, e, k = _survey_reasons(v, e, k, np.flatnonzero(stands), once)
     vi[pos], en[pos], keys[pos] = v, e, k
 
 
@@ -994,8 +1005,9 @@ def _survey_stands(features, claim, p, flag, cal: Calibration):
     """Gardens the imagery cannot see where the survey's "abandoned" stands, and its rate.
 
     A garden with no pixel wholly inside it is seen through its neighbours' pixels: its
-    probability is pulled towards theirs. When the survey says abandoned, no tillage
-    was seen and the model is not nearly sure the garden is tended (probability at
+    probability is pulled towards theirs. When the survey says abandoned, at most
+    :data:`SURVEY_STANDS_EVENTS` tillage was seen (in a mixed pixel it may be a
+    neighbour's) and the model is not nearly sure the garden is tended (probability at
     least :data:`SURVEY_STANDS_FLOOR`), the imagery cannot refute the survey: the garden
     is ``hoang_hoa`` with weak evidence, and its score is the survey's reliability,
     the share of its "abandoned" claims the imagery confirms where it sees the garden
@@ -1011,14 +1023,25 @@ def _survey_stands(features, claim, p, flag, cal: Calibration):
     if seen.sum() < 10:
         return np.zeros(n, bool), None
     reliability = float(np.mean(p[seen] >= cal.threshold))
-    stands = says & (full < 1) & (events == 0) & (p >= SURVEY_STANDS_FLOOR) & (flag != "hoang_hoa")
+    stands = (
+        says
+        & (full < 1)
+        & (events <= SURVEY_STANDS_EVENTS)
+        & (p >= SURVEY_STANDS_FLOOR)
+        & (flag != "hoang_hoa")
+    )
     return stands, reliability
 
 
-def _survey_reasons(vi, en, keys, idx):
-    """The survey's claim first, then what the model said (its fallback sentence aside)."""
-    head_vi, head_en = _say("flags.survey_stands")
+def _survey_reasons(vi, en, keys, idx, once=None):
+    """The survey's claim first, then what the model said (its fallback sentence aside).
+
+    ``once`` (per parcel): one tillage was seen, which the claim's sentence says.
+    """
     for i in idx:
+        head_vi, head_en = _say(
+            "flags.survey_stands_one" if once is not None and once[i] else "flags.survey_stands"
+        )
         parts = list(zip(vi[i].split("; "), en[i].split("; "), keys[i].split(";")))
         parts = [x for x in parts if x[2] != "model"][:2]
         vi[i] = "; ".join([head_vi, *(x[0] for x in parts)])
@@ -1177,7 +1200,7 @@ def flag_parcels(
         garden, under 8 pixels wholly inside; a cloudy season, under 10 clear dates),
         ``flag_score`` (calibrated probability abandoned, or the rule's score),
         ``flag_rule`` (a rule's id, ``model``, ``renovation``, or ``survey``: a garden
-        with no pixel wholly inside it, no tillage seen and a probability of at least
+        with no pixel wholly inside it, at most one tillage seen and a probability of at least
         :data:`SURVEY_STANDS_FLOOR`, whose survey says abandoned, keeps that claim with
         weak evidence and the survey's reliability as its score), ``flag_reasons`` (at
         most three, "; "-separated, Vietnamese),

@@ -126,6 +126,41 @@ def test_a_small_gardens_clearing_is_read_on_its_core_pixel_share():
     assert pd.isna(f.loc[1, "clearing_date"]) and pd.isna(f.loc[2, "clearing_date"])
 
 
+def test_a_clearing_on_the_last_clear_date_is_only_possible_and_undated_regrowth():
+    # flat shrubs on five dates, cleared by 1 September; clouds hide the rest (no clear
+    # date after it shows the regrowth): the survey must vouch for it
+    ndvi = [0.5, 0.51, 0.5, 0.5, 0.51, 0.25, 0.6, 0.6]
+    bsi = [0.0, 0.0, 0.0, 0.0, 0.0, 0.12, -0.05, -0.05]
+    valid = [[1, 1, 1, 1, 1, 1, 0, 0]]
+    f = parcel_features(None, None, series=_series(ndvi, bsi, valid=valid)).iloc[0]
+    assert not f["renovation_seen"] and f["renovation_possible"]
+    assert str(f["clearing_date"])[:10] == "2020-09-01" and pd.isna(f["regrowth_date"])
+    # with only two clear dates before it, nothing says the garden was untended
+    short = [[0, 0, 0, 1, 1, 1, 0, 0]]
+    g = parcel_features(None, None, series=_series(ndvi, bsi, valid=short)).iloc[0]
+    assert not g["renovation_seen"] and not g["renovation_possible"]
+    assert pd.isna(g["clearing_date"])
+
+
+def test_a_core_pixel_fall_under_a_clearing_is_not_scaled_into_one():
+    # a garden with no full pixel, its core pixel 60 % inside it: the pixel falls by 0.09
+    # (0.09 / 0.6 = 0.15 would be the garden's own, but a 0.09 fall is under the 0.12 a
+    # clearing needs on the pixel itself: a mixed pixel's noise); 0.15 is a clearing
+    mean = np.array([[0.60, 0.61, 0.60, 0.56, 0.57, 0.59, 0.62, 0.62]] * 2)
+    bsi = np.array([[0.0, 0.0, 0.0, 0.03, 0.02, 0.0, -0.02, -0.02]] * 2)
+    core = np.array([[0.55, 0.56, 0.55, 0.46, 0.48, 0.55, 0.60, 0.61],
+                     [0.65, 0.66, 0.65, 0.50, 0.52, 0.60, 0.66, 0.67]])  # fmt: skip
+    core_bsi = np.array([[0.0, 0.0, 0.0, 0.08, 0.06, 0.0, -0.03, -0.03]] * 2)
+    s = _series(mean, bsi)
+    s.core = {"ndvi": core, "bsi": core_bsi}
+    s.core_weight = np.array([0.6, 0.6])
+    s.full_pixels = np.array([0.0, 0.0])
+    f = parcel_features(None, None, series=s)
+    assert list(f["renovation_possible"]) == [False, True]
+    assert pd.isna(f.loc[0, "clearing_date"])
+    assert str(f.loc[1, "clearing_date"])[:10] == "2020-06-01"
+
+
 def test_clouded_dates_are_left_out_and_counted():
     ndvi = np.array([[0.5, 0.9, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5], [0.5] * 8])
     valid = np.array([[1, 0.3, 1, 1, 1, 1, 1, 1], [0.2] * 8])  # parcel 2: always clouded

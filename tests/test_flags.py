@@ -77,7 +77,7 @@ def test_first_rule_that_holds_decides_and_gives_the_reason(tmp_path):
 def test_default_rules_load_and_use_known_features():
     rules = load_rules()
     assert [r.level for r in rules.rules][:3] == ["hoang_hoa"] * 3
-    assert rules.min_clear_obs == 6
+    assert rules.min_clear_obs == 5
     assert {"ndvi_p90", "events", "ndvi_resid_std"} <= rules.features
 
 
@@ -274,6 +274,45 @@ def test_the_survey_confirms_a_weak_clearing_and_a_tended_survey_vetoes_one():
     # without any survey, the imagery's own signature alone decides
     alone, _ = flag_parcels(f, calibration="rules")
     assert list(alone["flag"].eq("cai_tao")) == [False, False, False, False] + [True] * 4
+
+
+def test_a_clearing_with_no_regrowth_seen_is_dated_without_one():
+    # cleared on the last clear date: possible; the survey, abandoned before it, confirms
+    row = _renovated_row(renovation_seen=False, renovation_possible=True, regrowth_date=pd.NaT)
+    f = pd.DataFrame([row])
+    out, _ = flag_parcels(f, survey_class=pd.Series(["hoang_hoa"]),
+                          survey_date=pd.Series(pd.to_datetime(["2020-04-20"])),
+                          calibration="rules")  # fmt: skip
+    assert out.loc[0, "flag"] == "cai_tao"
+    assert out.loc[0, "flag_reasons_en"] == (
+        "garden cleared on 01/06/2020 (NDVI fell, bare soil showed); surveyed abandoned on "
+        "20/04/2020, before the clearing"
+    )
+
+
+def test_the_surveys_abandoned_stands_on_a_garden_the_imagery_cannot_see():
+    from types import SimpleNamespace
+
+    from ntmgis.flags import _survey_reasons, _survey_stands
+
+    # 12 gardens surveyed abandoned with a full pixel: 9 of 12 at or above the threshold
+    # 0.5 -> the survey's reliability 0.75; then gardens with no full pixel, surveyed
+    # abandoned: 0, 1 and 2 tillage events at p 0.3; 1 event at p 0.005 (the model is
+    # nearly sure it is tended); 0 events but already hoang_hoa; 0 events, surveyed mixed
+    full = [1.0] * 12 + [0.0] * 6
+    events = [0.0] * 12 + [0.0, 1.0, 2.0, 1.0, 0.0, 0.0]
+    p = np.array([0.9] * 9 + [0.1] * 3 + [0.3, 0.3, 0.3, 0.005, 0.8, 0.3])
+    flag = np.array(["binh_thuong"] * 12 + ["binh_thuong"] * 4 + ["hoang_hoa", "binh_thuong"])
+    claim = pd.Series(["hoang_hoa"] * 17 + ["vuon_tap"])
+    features = pd.DataFrame({"full_pixels": full, "events": events})
+    stands, reliability = _survey_stands(features, claim, p, flag, SimpleNamespace(threshold=0.5))
+    assert reliability == 0.75
+    assert np.flatnonzero(stands).tolist() == [12, 13]
+    vi, en, keys = _survey_reasons(["x"] * 18, ["x"] * 18, ["model"] * 18, [12, 13],
+                                   once=features["events"].to_numpy() >= 1)  # fmt: skip
+    assert en[12].endswith("(no pixel wholly inside the parcel, no tillage seen)")
+    assert en[13].endswith("a single tillage, which may be a neighbour's)")
+    assert "chỉ một lần làm đất" in vi[13] and keys[13] == "survey"
 
 
 def test_a_parcel_covering_no_pixel_abstains_never_a_confident_verdict():
@@ -510,7 +549,11 @@ def test_every_reason_of_a_run_argues_for_its_verdict(tmp_path, seed):
         assert len(keys) == len(vi), text
         if row["flag_rule"] == "survey":
             assert keys[0] == "survey" and row["flag"] == "hoang_hoa", text
-            assert feat["full_pixels"] < 1 and feat["events"] == 0, text
+            assert feat["full_pixels"] < 1 and feat["events"] <= 1, text
+            # the claim's sentence says what was seen: no tillage, or a single one
+            once = "chỉ một lần làm đất" in vi[0]
+            assert once == (feat["events"] == 1), text
+            assert ("không thấy lần làm đất nào" in vi[0]) == (feat["events"] == 0), text
         lean = "hoang_hoa" if row["flag"] in ("hoang_hoa", "nghi_van") else "binh_thuong"
         other = "binh_thuong" if lean == "hoang_hoa" else "hoang_hoa"
         for key, part in zip(keys, vi):
