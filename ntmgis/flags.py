@@ -424,21 +424,6 @@ def _line_of(text: str | None, rule_id: str) -> int | None:
     return text.count("\n", 0, at) + 1
 
 
-def _fmt(value, lang: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "?"
-    if isinstance(value, (bool, np.bool_)):
-        return ("có" if value else "không") if lang == "vi" else ("yes" if value else "no")
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    text = f"{float(value):.2f}"
-    return text.replace(".", ",") if lang == "vi" else text
-
-
-def _reason(template: str, row: dict, lang: str) -> str:
-    return re.sub(r"\{(\w+)\}", lambda m: _fmt(row.get(m.group(1)), lang), template)
-
-
 class _Text(str):
     """A number already written out: only the decimal separator follows the language."""
 
