@@ -491,7 +491,7 @@ def _cell_table(rows, numeric, widths, plain: bool):
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Table, TableStyle
 
-    from ntmgis._report_pdf import _body_cells, _para, _register_fonts, _styles
+    from ntmgis._report_pdf import _body_cells, _para, _register_fonts, _styles, _table_class
 
     _register_fonts()
     st = _styles()
@@ -501,7 +501,7 @@ def _cell_table(rows, numeric, widths, plain: bool):
         cmds = []
         body = [[_para(t, st["num"] if numeric[r][j] else st["cell"]) for j, t in enumerate(row)]
                 for r, row in enumerate(rows)]  # fmt: skip
-    t = Table(body, colWidths=widths, hAlign="LEFT")
+    t = (_table_class() if plain else Table)(body, colWidths=widths, hAlign="LEFT")
     t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black),
                            ("VALIGN", (0, 0), (-1, -1), "TOP"),
                            ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
@@ -596,3 +596,59 @@ def test_report_progress_per_page_and_a_cancel_leaves_nothing(tmp_path, targets)
     with pytest.raises(CancelledError):
         write_report(progress, result, out, progress=lambda f, m: m != "report page 1")
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_report_pdf_table_grid_and_header_as_reportlab_draws_them():
+    """The appendix tables' grid drawn as one path: the same segments (span gaps in the
+    two-row header included) as reportlab's line by line, the same words at the same
+    places, the same fill colours; a ``:`` or ``(`` in a cell is escaped."""
+    import io
+
+    pdfplumber = pytest.importorskip("pdfplumber")
+    from reportlab.lib import colors
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Table, TableStyle
+
+    from ntmgis._report_pdf import _header_spans, _para, _register_fonts, _styles, _table_class
+
+    _register_fonts()
+    st = _styles()
+    levels = [("STT", ""), ("Thôn", ""), ("Diện tích", "ha"), ("Diện tích", "%"), ("Ghi chú", "")]
+    head = [[_para(g, st["head"]) for g, _ in levels], [_para(s, st["head"]) for _, s in levels]]
+    body = [["1", "Thôn Đông", "1,25", "12,5", "(ghi chú) a\\b"], ["2", "Tây", "", "3", ""]]
+    style = [("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+             ("BACKGROUND", (0, 0), (-1, 1), colors.HexColor("#D9EAD3")),
+             ("VALIGN", (0, 0), (-1, -1), "TOP"), ("VALIGN", (0, 0), (-1, 1), "MIDDLE"),
+             ("FONT", (0, 2), (-1, -1), "NtmSerif", 9, 11.25),
+             ("ALIGN", (2, 2), (3, 3), "RIGHT"), *_header_spans(levels, range(5))]  # fmt: skip
+
+    def draw(cls):
+        t = cls(head + body, colWidths=[30, 80, 50, 50, 90], repeatRows=2)
+        t.setStyle(TableStyle(style))
+        out = io.BytesIO()
+        canvas = Canvas(out, pagesize=(400, 300))
+        _, height = t.wrapOn(canvas, 400, 300)
+        t.drawOn(canvas, 10, 290 - height)
+        canvas.save()
+        with pdfplumber.open(io.BytesIO(out.getvalue())) as doc:
+            page = doc.pages[0]
+            edges = sorted((round(e["x0"], 3), round(e["top"], 3), round(e["x1"], 3),
+                            round(e["bottom"], 3)) for e in page.lines)  # fmt: skip
+            words = [(w["text"], round(w["x0"], 3), round(w["top"], 3))
+                     for w in page.extract_words()]  # fmt: skip
+            fills = sorted(str(r["non_stroking_color"]) for r in page.rects)
+        return edges, words, fills
+
+    want, got = draw(Table), draw(_table_class())
+    assert got[0] == want[0] and len(want[0]) == 11  # 5 rules across, 6 down
+    # the spans: the rule between the header rows only under "Diện tích" (x 120-220),
+    # the one between its two columns only down from the second header row
+    across = sorted({e[1] for e in got[0] if e[1] == e[3]})  # the rules' heights
+    assert [e[::2] for e in got[0] if e[1] == e[3] and e[1] == across[1]] == [(120.0, 220.0)]
+    down = [e for e in got[0] if e[0] == e[2] == 170.0]
+    assert down == [(170.0, across[1], 170.0, across[-1])]
+    assert got[1] == want[1]
+    assert [w[0] for w in got[1] if w[2] > across[2]] == ["1", "Thôn", "Đông", "1,25", "12,5",
+                                                          "(ghi", "chú)", "a\\b", "2", "Tây",
+                                                          "3"]  # fmt: skip
+    assert got[2] == want[2]
