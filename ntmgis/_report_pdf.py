@@ -356,27 +356,54 @@ def _plain_lines(text: str, style, avail: float, memo: dict):
         one = " ".join(words)
         if _string_width(one, style.fontName, style.fontSize) <= avail - 1e-6:
             lines = one  # fits on one line: Paragraph puts every word on it
-        else:
-            para = _para(text, style)
-            para.wrap(avail, 1e9)
-            bl = para.blPara
-            # a line a little wider than the cell is drawn with its spaces shrunk
-            # (``spaceShrinkage``): a Paragraph's alone
-            plain = all(extra > -1e-8 for extra, _ in bl.lines)
-            if plain and bl.kind == 0 and not para._splitLongWordCount and not para._hyphenations:
-                lines = "\n".join(" ".join(ws) for _, ws in bl.lines)
+        elif "\xad" not in text:  # a soft hyphen: a Paragraph's
+            broken = _greedy_lines(words, style, avail)
+            lines = None if broken is None else "\n".join(" ".join(ws) for ws in broken)
     memo[key] = lines
     return lines
 
 
-def _body_cells(shown, numeric, cols, widths, st, first_row: int):
+def _greedy_lines(words: list, style, avail: float):
+    """The lines of words reportlab's ``Paragraph.breakLines`` makes of a one-font text.
+
+    Its simple case (one fragment, no hyphenation), step for step: a word goes on the
+    line while the line with it is no wider than the width plus 5 % of a space per word
+    already on it. ``None`` when the Paragraph would do more than break lines: a word
+    wider than the cell (split), or a line wider than the cell (drawn with its spaces
+    shrunk).
+    """
+    font, size = style.fontName, style.fontSize
+    space = _string_width(" ", font, size)
+    shrink = style.spaceShrinkage * space
+    lines, line, current = [], [], -space
+    for word in words:
+        width = _string_width(word, font, size)
+        if width > avail:
+            return None  # splitLongWords
+        new = current + space + width
+        if new <= avail + shrink * len(line) or not line:
+            line.append(word)
+            current = new
+        else:
+            lines.append((avail - current, line))
+            line, current = [word], width
+    if line:
+        lines.append((avail - current, line))
+    if any(extra <= -1e-8 for extra, _ in lines):
+        return None
+    return [ws for _, ws in lines]
+
+
+def _body_cells(shown, numeric, cols, widths, st, first_row: int, memo: dict | None = None):
     """A table's data rows (plain text cells where they can be) and their style commands.
 
     Text cells take the font, leading and alignment of the "cell" / "num" paragraph
     styles from the table's style; the few cells only a Paragraph can draw stay ones.
+    ``memo``: the line breaks already found (shared by the tables of a document: the
+    key columns repeat in every column group).
     """
     body_st, num_st = st["cell"], st["num"]
-    memo: dict = {}
+    memo = {} if memo is None else memo
     rows = []
     for r, row in enumerate(shown):
         out = []
@@ -407,7 +434,7 @@ def _body_cells(shown, numeric, cols, widths, st, first_row: int):
     return rows, cmds
 
 
-def _data_table(sheet: dict, st: dict, frame_w: float) -> list:
+def _data_table(sheet: dict, st: dict, frame_w: float, memo: dict | None = None) -> list:
     """A table's flowables: one Table per column group, header repeated on every page."""
     from reportlab.lib import colors
     from reportlab.lib.units import mm
@@ -425,7 +452,7 @@ def _data_table(sheet: dict, st: dict, frame_w: float) -> list:
             rows.append([_para(levels[i][1], st["head"]) for i in cols])
             spans = _header_spans(levels, cols)
         widths = [pts[i] * scale for i in cols]
-        body, cell_cmds = _body_cells(shown, numeric, cols, widths, st, len(rows))
+        body, cell_cmds = _body_cells(shown, numeric, cols, widths, st, len(rows), memo)
         rows += body
         if not shown:
             rows.append([_para("(không có)", st["cell"])]
@@ -469,12 +496,13 @@ def _story(sheets: list, form, title: str, subtitle: str, frame_w: float) -> lis
     from .form import ROMAN
 
     st = _styles()
+    memo: dict = {}  # the line breaks of the text cells, shared by all the tables
     items = list(sheets)
     story: list = [_heading_block(form, st, frame_w), Spacer(1, 6 * mm),
                    _para("BÁO CÁO", st["title"]), _para(title, st["h"]),
                    Spacer(1, 5 * mm)]  # fmt: skip
     if items:
-        story += _data_table(items[0], st, frame_w)
+        story += _data_table(items[0], st, frame_w, memo)
     story.append(_signer_block(form, st, frame_w))
     for n, sheet in enumerate(items[1:]):
         story.append(PageBreak())
@@ -485,7 +513,7 @@ def _story(sheets: list, form, title: str, subtitle: str, frame_w: float) -> lis
         if sheet.get("note") or subtitle:
             story.append(_para(sheet.get("note") or subtitle, st["hi"]))
         story.append(Spacer(1, 4 * mm))
-        story += _data_table(sheet, st, frame_w)
+        story += _data_table(sheet, st, frame_w, memo)
     return story
 
 

@@ -330,8 +330,12 @@ def needs_table(result, *, codebook=None) -> pd.DataFrame:
     labels: dict = {}
     rows = []
     unknown: dict[str, int] = {}
+    parsed: dict = {}  # the same cells recur ("Cây giống", "Vốn vay; kỹ thuật"...)
     for k, cell in enumerate(raw):
-        codes, free = parse_needs(cell, needs)
+        key = cell if isinstance(cell, str) else None  # not a text: no needs
+        if key not in parsed:
+            parsed[key] = parse_needs(cell, needs)
+        codes, free = parsed[key]
         for text in free:
             unknown[text] = unknown.get(text, 0) + 1
         if not codes:

@@ -568,6 +568,25 @@ def test_report_plain_lines_are_paragraph_lines():
         else:
             assert lines.split("\n") == [" ".join(ws) for _, ws in para.blPara.lines]
     assert _plain_lines(text, style, 2000.0, memo) == " ".join(text.split())  # one line
+    # reportlab's line breaking, step for step: every width from 20 to 400 pt by 0.37 pt
+    # (lines just fitting, a line just too wide, words wider than the cell)
+    texts = [text, "Vườn tạp chưa cải tạo 12,5 m² — hộ Nguyễn Văn A (thôn Đông)", "a b c " * 30]
+    kinds = set()
+    for t in texts:
+        for k in range(1030):
+            width = 20.0 + 0.37 * k
+            para = Paragraph(t, style)
+            para.wrap(width, 1e9)
+            want = [" ".join(ws) for _, ws in para.blPara.lines]
+            shrunk = any(extra < -1e-8 for extra, _ in para.blPara.lines)
+            got = _plain_lines(t, style, width, {})
+            if got is None:
+                assert shrunk or para._splitLongWordCount
+                kinds.add("shrunk" if shrunk else "split")
+            else:
+                assert got.split("\n") == want, (t, width)
+                kinds.add(len(want) > 1)
+    assert kinds == {"shrunk", "split", True, False}
     assert _plain_lines("", style, 50.0, memo) is None
     assert _plain_lines("Siêu-dài-một-từ-không-thể-ngắt", style, 30.0, memo) is None
 
