@@ -246,6 +246,12 @@ def _table_class():
                 self._flush_text()
                 del self._texts, self._segments
 
+        def _calc_height(self, availHeight, availWidth, H=None, W=None):  # noqa: N803
+            # reportlab measures the rows again at each wrap and split of a long table:
+            # the rows measured are kept as given heights (the rest stays None)
+            super()._calc_height(availHeight, availWidth, H=H, W=W)
+            self._argH = list(self._rowHeights)
+
         def _drawCell(self, cellval, cellstyle, pos, size):  # noqa: N802 - reportlab's
             if (type(cellval) is not str or cellstyle.valign != "TOP" or cellstyle.href
                     or cellstyle.destination or cellstyle.direction or cellstyle.shaping
