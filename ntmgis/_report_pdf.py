@@ -27,14 +27,18 @@ _FONTS = {
 
 
 def _register_fonts() -> None:
-    import matplotlib
+    import importlib.util
+
     from reportlab.lib.fonts import addMapping
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
     if "NtmSerif" in pdfmetrics.getRegisteredFontNames():
         return
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    # matplotlib's DejaVu fonts, found without importing matplotlib (half a second when
+    # the maps did not import it already): its ``get_data_path()`` is this folder
+    package = importlib.util.find_spec("matplotlib").submodule_search_locations[0]
+    folder = Path(package) / "mpl-data" / "fonts" / "ttf"
     for name, file in _FONTS.items():
         pdfmetrics.registerFont(TTFont(name, str(folder / file)))
     addMapping("NtmSerif", 0, 0, "NtmSerif")
@@ -53,9 +57,17 @@ def _esc(text) -> str:
 def _string_width(text: str, font: str, size: float) -> float:
     """reportlab's ``stringWidth`` of a text, remembered: hamlet names, statuses and
     words recur in thousands of cells."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
+    face = _face(font)
+    # reportlab's ``stringWidth`` of a TrueType font, the same sum in the same order
+    get, default = face.charWidths.get, face.defaultWidth
+    return 0.001 * size * sum([get(code, default) for code in map(ord, text)])
 
-    return stringWidth(text, font, size)
+
+@functools.lru_cache(maxsize=16)
+def _face(font: str):
+    from reportlab.pdfbase.pdfmetrics import getFont
+
+    return getFont(font).face
 
 
 @functools.lru_cache(maxsize=65536)

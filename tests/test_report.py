@@ -671,3 +671,24 @@ def test_report_pdf_table_grid_and_header_as_reportlab_draws_them():
                                                           "(ghi", "chú)", "a\\b", "2", "Tây",
                                                           "3"]  # fmt: skip
     assert got[2] == want[2]
+
+
+def test_report_pdf_string_width_is_reportlabs():
+    """The PDF's remembered text widths are reportlab's ``stringWidth`` to the last bit
+    (column widths and line breaks depend on them), for each face and size."""
+    import random
+
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from ntmgis._report_pdf import _FONTS, _register_fonts, _string_width
+
+    _register_fonts()
+    rng = random.Random(3)
+    texts = ["Vườn tạp chưa cải tạo 12,5 m²", "", "Hộ “Nguyễn” — ½ ∑ \u4e00 \x01"]
+    texts += ["".join(chr(rng.randint(32, 0x2FFF)) for _ in range(rng.randint(1, 40)))
+              for _ in range(300)]  # fmt: skip
+    for font in _FONTS:
+        for size in (7.65, 8.5, 9.0, 11.0):
+            for text in texts:
+                assert _string_width(text, font, size) == stringWidth(text, font, size)
+    assert _string_width("ab", "NtmSerif", 9.0) > _string_width("a", "NtmSerif", 9.0) > 0
