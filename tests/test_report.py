@@ -491,21 +491,31 @@ def _cell_table(rows, numeric, widths, plain: bool):
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Table, TableStyle
 
-    from ntmgis._report_pdf import _body_cells, _para, _register_fonts, _styles, _table_class
+    from ntmgis._report_pdf import (
+        _body_cells,
+        _cell_styles,
+        _para,
+        _register_fonts,
+        _styles,
+        _table_class,
+    )
 
     _register_fonts()
     st = _styles()
-    if plain:
-        body, cmds = _body_cells(rows, numeric, list(range(len(widths))), widths, st, 0)
-    else:
-        cmds = []
+    cols = list(range(len(widths)))
+    if plain:  # the report's way: plain text cells, shared cell styles, no cell commands
+        body, _ = _body_cells(rows, numeric, cols, widths, st, 0)
+        t = _table_class()(body, colWidths=widths, hAlign="LEFT",
+                           cellStyles=_cell_styles(numeric, cols, 0, len(body), st))  # fmt: skip
+        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black)]))
+    else:  # reportlab's: a Paragraph a cell, the styles set by commands
         body = [[_para(t, st["num"] if numeric[r][j] else st["cell"]) for j, t in enumerate(row)]
                 for r, row in enumerate(rows)]  # fmt: skip
-    t = (_table_class() if plain else Table)(body, colWidths=widths, hAlign="LEFT")
-    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black),
-                           ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                           ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
-                           ("RIGHTPADDING", (0, 0), (-1, -1), 2.5), *cmds]))  # fmt: skip
+        t = Table(body, colWidths=widths, hAlign="LEFT")
+        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), 2.5)]))  # fmt: skip
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=(600, 2000))
     _, height = t.wrapOn(canvas, 600, 2000)
