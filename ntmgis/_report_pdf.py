@@ -137,11 +137,13 @@ _WRAP_STATE = ("width", "height", "blPara", "_wrapWidths")
 
 @functools.cache
 def _paragraph_class():
-    """reportlab's Paragraph that remembers its last wrap.
+    """reportlab's Paragraph that remembers its last wrap and what it drew.
 
     A long table is split across pages row group by row group, and reportlab wraps every
     remaining cell again at each split: with the same width the lines are the same, so
     the last wrap is kept (the lines, width and height it set stay those of that width).
+    The header cells repeated on each page are drawn from the operators of their first
+    drawing.
     """
     from reportlab.platypus import Paragraph
 
@@ -157,6 +159,19 @@ def _paragraph_class():
             kept = {k: self.__dict__[k] for k in _WRAP_STATE if k in self.__dict__}
             self._last_wrap = (availWidth, size, kept)
             return size
+
+        def draw(self):
+            # a table's header cells are drawn again on every page, at the origin the
+            # table's drawOn translated to: the same wrap draws the same PDF operators
+            # (balanced q/Q: the canvas's state is as before), written once a document
+            canv = self.canv
+            drawn = self.__dict__.get("_drawn")
+            if drawn is not None and drawn[0] is canv and drawn[1] == (self.width, self.height):
+                canv._code.extend(drawn[2])
+                return
+            start = len(canv._code)
+            super().draw()
+            self._drawn = (canv, (self.width, self.height), canv._code[start:])
 
     return _Paragraph
 

@@ -702,3 +702,30 @@ def test_report_pdf_string_width_is_reportlabs():
             for text in texts:
                 assert _string_width(text, font, size) == stringWidth(text, font, size)
     assert _string_width("ab", "NtmSerif", 9.0) > _string_width("a", "NtmSerif", 9.0) > 0
+
+
+def test_report_pdf_paragraph_drawn_again_writes_what_reportlab_writes():
+    """A header cell drawn on every page: its operators are those of its first drawing,
+    the same as a fresh Paragraph's at each place (and wrapped anew, drawn anew)."""
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Paragraph
+
+    from ntmgis._report_pdf import _para, _register_fonts, _styles
+
+    _register_fonts()
+    style = _styles()["head"]
+    text = "Diện tích vườn (m²) cần cải tạo"
+    cell = _para(text, style)
+    canvas, fresh_canvas = Canvas(io.BytesIO()), Canvas(io.BytesIO())
+    lines = 0
+    for width, x, y in ((60, 10, 700), (60, 200, 300), (60, 10, 700), (120, 50, 50)):
+        fresh = Paragraph(text, style)
+        for para, canv in ((cell, canvas), (fresh, fresh_canvas)):
+            para.wrap(width, 1000)
+            para.drawOn(canv, x, y)
+        lines += len(fresh.blPara.lines)
+    assert canvas._code == fresh_canvas._code
+    assert cell._drawn[1] == (120, cell.height)  # the last width's drawing kept
+    assert " ".join(canvas._code).count(") Tj") == lines > 4  # every line of every drawing
