@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import math
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -239,13 +240,34 @@ def _header_spans(levels, cols) -> list:
 _PAD = 2.5
 
 
-@functools.cache
-def _fp():
-    """reportlab's PDF number format (``fp_str``), remembered: a table's lines and text
-    origins reuse a few hundred column and row positions."""
-    from reportlab.lib.rl_accel import fp_str
+_FP_FORMATS = ("%.0f", "%.1f", "%.2f", "%.3f", "%.4f", "%.5f", "%.6f")
+_LOG_10 = math.log(10.0)
 
-    return functools.lru_cache(maxsize=65536)(fp_str)
+
+@functools.lru_cache(maxsize=65536)
+def _fp_one(value: float) -> str:
+    """One number as reportlab's ``fp_str`` writes it into the PDF (the same digits).
+
+    Remembered: a table's lines and text origins reuse a few hundred column and row
+    positions.
+
+    >>> [_fp_one(v) for v in (0.0, 0.5, -0.25, 12.0, 841.8898, 1e-9)]
+    ['0', '.5', '-0.25', '12', '841.8898', '0']
+    """
+    size = abs(value)
+    if size <= 1e-7:
+        return "0"
+    digits = 6 if size <= 1 else min(max(0, 6 - int(math.log(size) / _LOG_10)), 6)
+    text = _FP_FORMATS[digits] % value
+    if digits:
+        text = text.rstrip("0")
+        if text.endswith("."):
+            text = text[:-1]
+    return text if text[0] != "0" or len(text) == 1 else text[1:]
+
+
+def _fp():
+    return _fp_one
 
 
 @functools.cache

@@ -729,3 +729,19 @@ def test_report_pdf_paragraph_drawn_again_writes_what_reportlab_writes():
     assert canvas._code == fresh_canvas._code
     assert cell._drawn[1] == (120, cell.height)  # the last width's drawing kept
     assert " ".join(canvas._code).count(") Tj") == lines > 4  # every line of every drawing
+
+
+def test_report_pdf_numbers_are_written_as_reportlab_writes_them():
+    """The table's text origins and grid in the PDF: reportlab's ``fp_str`` digits."""
+    import random
+
+    from reportlab.lib.rl_accel import fp_str
+
+    from ntmgis._report_pdf import _fp_one
+
+    rng = random.Random(5)
+    values = [0.0, 1e-7, 2e-7, -3e-7, 1.0, -1.0, 10.0, 100.0, 0.1, 1000.0, 841.8898, 595.2756]
+    values += [rng.uniform(-1000, 1000) for _ in range(3000)]
+    values += [rng.uniform(-2, 2) for _ in range(1000)] + [float(rng.randint(-900, 900))
+                                                           for _ in range(500)]  # fmt: skip
+    assert [_fp_one(v) for v in values] == [fp_str(v) for v in values]
