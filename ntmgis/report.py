@@ -542,6 +542,7 @@ def _number_format(header: str, value) -> str:
     return _LOCALE + ("#,##0.00" if abs(value) < 10 and round(value, 1) != value else "#,##0.0")
 
 
+@functools.lru_cache(maxsize=65536, typed=True)
 def _shown(value, fmt: str = "") -> str:
     """The text a number format shows (for widths), Vietnamese separators."""
     if value is None:
@@ -668,10 +669,10 @@ def _column_widths(headers, levels, values, formats, cap_text=None) -> list[floa
         if cap_text is not None:
             cap = min(cap, cap_text)
         unbreakable = need
-        for text in texts:
-            longest_word, whole = _cell_need(text)
-            unbreakable = max(unbreakable, longest_word)
-            need = max(need, min(whole, cap), longest_word)
+        if texts:  # max over the texts of min(whole, cap) is min(the widest whole, cap)
+            words, wholes = zip(*map(_cell_need, texts))
+            unbreakable = max(unbreakable, max(words))
+            need = max(need, min(max(wholes), cap), max(words))
         group, sub = levels[j]
         label = sub or group
         words = max((_width_for(w, _BODY_PT, True) for w in label.split()), default=0.0)
