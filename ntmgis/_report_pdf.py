@@ -266,8 +266,35 @@ def _fp_one(value: float) -> str:
     return text if text[0] != "0" or len(text) == 1 else text[1:]
 
 
-def _fp():
-    return _fp_one
+def _text_object(canv, texts) -> str:
+    """One PDF text object of plain text lines: (font, size, leading, x, y, line) each.
+
+    The bytes ``drawString`` writes for a line (its font subsets, escaped), each distinct
+    (font, line) encoded once per document; a font operator only where it changes.
+    """
+    from reportlab.pdfbase.pdfmetrics import getFont
+
+    fp = _fp_one
+    doc = canv._doc
+    memo = canv.__dict__.setdefault("_ntm_chunks", {})
+    code = ["BT"]
+    current = None
+    for font, fsize, leading, x, y, line in texts:
+        chunks = memo.get((font, line))
+        if chunks is None:
+            face = getFont(font)
+            chunks = memo[(font, line)] = [
+                (face.getSubsetInternalName(subset, doc), canv._escape(part))
+                for subset, part in face.splitString(line, doc)
+            ]
+        code.append(f"1 0 0 1 {fp(x)} {fp(y)} Tm")
+        for name, part in chunks:
+            if current != (name, fsize, leading):
+                current = (name, fsize, leading)
+                code.append(f"{name} {fp(fsize)} Tf {fp(leading)} TL")
+            code.append(f"({part}) Tj")
+    code.append("ET")
+    return " ".join(code)
 
 
 @functools.cache
@@ -280,10 +307,9 @@ def _table_class():
     segments (the same ones, span gaps included) as one path per stroke state. The page
     looks the same; ~20,000 cells a commune cost a fraction of the time.
     """
-    from reportlab.pdfbase.pdfmetrics import getFont
     from reportlab.platypus import Table
 
-    fp = _fp()
+    fp = _fp_one
 
     class _TextTable(Table):
         def draw(self):
@@ -334,31 +360,9 @@ def _table_class():
             return None
 
         def _flush_text(self):
-            texts = self._texts
-            if not texts:
-                return
-            canv = self.canv
-            doc = canv._doc
-            memo = canv.__dict__.setdefault("_ntm_chunks", {})
-            code = ["BT"]
-            current = None
-            for font, fsize, leading, x, y, line in texts:
-                chunks = memo.get((font, line))
-                if chunks is None:
-                    face = getFont(font)
-                    chunks = memo[(font, line)] = [
-                        (face.getSubsetInternalName(subset, doc), canv._escape(part))
-                        for subset, part in face.splitString(line, doc)
-                    ]
-                code.append(f"1 0 0 1 {fp(x)} {fp(y)} Tm")
-                for name, part in chunks:
-                    if current != (name, fsize, leading):
-                        current = (name, fsize, leading)
-                        code.append(f"{name} {fp(fsize)} Tf {fp(leading)} TL")
-                    code.append(f"({part}) Tj")
-            code.append("ET")
-            canv._code.append(" ".join(code))
-            texts.clear()
+            if self._texts:
+                self.canv._code.append(_text_object(self.canv, self._texts))
+                self._texts.clear()
 
         def _drawLines(self):  # noqa: N802 - reportlab's name
             if self._roundingRectDef:
