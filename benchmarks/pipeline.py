@@ -52,7 +52,8 @@ and number format, hashed) and compared with
 the reference: the fingerprints stored in ``benchmarks/reference/pipeline_<case>.json``
 (made by ``--update-reference``), or with ``--reference-rev REV`` the same case run by
 the code of git revision REV (``git archive`` into the work folder). Volatile entries
-(start time, versions, absolute paths, the date line of the maps) are left out. The
+(start time, versions, absolute paths, the date line of the maps and of the report's
+form, today's date ``dd/mm/yyyy`` in a report cell) are left out. The
 script exits with status 1 when any output differs, and says what.
 """
 
@@ -364,12 +365,17 @@ def _pdf_pages(pdf: Path) -> int:
 def _normalise_page(text: str) -> str:
     text = re.sub(r"ngày \d+ tháng \d+ năm \d+", "ngày _ tháng _ năm _", text)
     text = re.sub(r"ntmgis \S+", "ntmgis _", text)
+    for volatile, placeholder in _PLACEHOLDERS:
+        text = text.replace(volatile, placeholder)
     return text
 
 
 def _workbook_print(path: Path) -> dict:
-    """Every sheet's cells (coordinate, value, number format) hashed, one entry a sheet;
-    the date line of the form normalised like the PDFs' text."""
+    """Every sheet's cells (coordinate, value, number format) hashed, one entry a sheet.
+
+    The form's date line, today's date and the commune's folder normalised like the
+    PDFs' text.
+    """
     import openpyxl
 
     book = openpyxl.load_workbook(path)
@@ -382,8 +388,6 @@ def _workbook_print(path: Path) -> dict:
                     continue
                 value = cell.value if not isinstance(cell.value, str) else _normalise_page(
                     cell.value)  # fmt: skip
-                for folder, placeholder in _PLACEHOLDERS:
-                    value = value.replace(folder, placeholder) if isinstance(value, str) else value
                 cells.append(f"{cell.coordinate}\x1f{type(value).__name__}\x1f{value!r}"
                              f"\x1f{cell.number_format}")  # fmt: skip
         sheets[sheet.title] = {"kind": "text", "n": len(cells),
@@ -432,6 +436,8 @@ def fingerprint(out_dir: Path, config_dir: Path | None = None) -> dict:
     import pyogrio
 
     _PLACEHOLDERS[:] = [] if config_dir is None else [(str(config_dir), "<config>")]
+    # the report's date ("Ngày lập báo cáo", the form's date line): today's, volatile
+    _PLACEHOLDERS.append((time.strftime("%d/%m/%Y"), "<today>"))
 
     out: dict = {}
     for gpkg in sorted(out_dir.glob("*.gpkg")):
