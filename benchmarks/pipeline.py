@@ -31,7 +31,7 @@ features       ``ntmgis.features.parcel_time_series`` + ``parcel_features``
 calibration    ``ntmgis.flags.calibrate`` (random forest, cross-validated)
 flags          ``ntmgis.flags.flag_parcels`` + ``survey_agreement`` (rules, reasons)
 progress       ``ntmgis.progress.hamlet_progress``
-report         ``ntmgis.report.write_report`` (XLSX + CSVs)
+report         ``ntmgis.report.write_report`` (XLSX, its PDF, CSVs)
 maps           ``ntmgis.maps.render_maps`` (the PDF)
 GeoPackage     ``ntmgis._io.write_gpkg`` (styles embedded; older: ``write_gpkg_atomic``)
 other          the rest of ``run`` (config, joins of tables, hamlet counts)
@@ -46,11 +46,14 @@ included).
 Results: the run's outputs are fingerprinted (every GeoPackage layer column by column:
 exact hashes of text and geometry, sums and seeded weighted sums of numbers compared
 within 1e-9 relative; the report's CSVs; the PDF's page count, each page's text and a
-16 x 16 grid of its grey levels at 20 dpi when poppler is installed) and compared with
+16 x 16 grid of its grey levels at 20 dpi when poppler is installed, for the maps and
+the report's PDF alike; the report's workbook, every sheet's cells: coordinate, value
+and number format, hashed) and compared with
 the reference: the fingerprints stored in ``benchmarks/reference/pipeline_<case>.json``
 (made by ``--update-reference``), or with ``--reference-rev REV`` the same case run by
 the code of git revision REV (``git archive`` into the work folder). Volatile entries
-(start time, versions, absolute paths, the date line of the maps) are left out. The
+(start time, versions, absolute paths, the date line of the maps and of the report's
+form, today's date ``dd/mm/yyyy`` in a report cell) are left out. The
 script exits with status 1 when any output differs, and says what.
 """
 
@@ -362,10 +365,38 @@ def _pdf_pages(pdf: Path) -> int:
 def _normalise_page(text: str) -> str:
     text = re.sub(r"ngày \d+ tháng \d+ năm \d+", "ngày _ tháng _ năm _", text)
     text = re.sub(r"ntmgis \S+", "ntmgis _", text)
+    for volatile, placeholder in _PLACEHOLDERS:
+        text = text.replace(volatile, placeholder)
     return text
 
 
+def _workbook_print(path: Path) -> dict:
+    """Every sheet's cells (coordinate, value, number format) hashed, one entry a sheet.
+
+    The form's date line, today's date and the commune's folder normalised like the
+    PDFs' text.
+    """
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    sheets = {}
+    for sheet in book.worksheets:
+        cells = []
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.value is None:
+                    continue
+                value = cell.value if not isinstance(cell.value, str) else _normalise_page(
+                    cell.value)  # fmt: skip
+                cells.append(f"{cell.coordinate}\x1f{type(value).__name__}\x1f{value!r}"
+                             f"\x1f{cell.number_format}")  # fmt: skip
+        sheets[sheet.title] = {"kind": "text", "n": len(cells),
+                               "sha": _sha("\x1e".join(cells).encode("utf-8"))}  # fmt: skip
+    return {"rows": len(sheets), "columns": sheets}
+
+
 def _maps_print(pdf: Path) -> dict:
+    """A PDF's pages, each page's text hashed, a 16 x 16 grid of its grey levels."""
     import numpy as np
 
     out = {"pages": _pdf_pages(pdf)}
@@ -405,6 +436,8 @@ def fingerprint(out_dir: Path, config_dir: Path | None = None) -> dict:
     import pyogrio
 
     _PLACEHOLDERS[:] = [] if config_dir is None else [(str(config_dir), "<config>")]
+    # the report's date ("Ngày lập báo cáo", the form's date line): today's, volatile
+    _PLACEHOLDERS.append((time.strftime("%d/%m/%Y"), "<today>"))
 
     out: dict = {}
     for gpkg in sorted(out_dir.glob("*.gpkg")):
@@ -421,9 +454,10 @@ def fingerprint(out_dir: Path, config_dir: Path | None = None) -> dict:
             "rows": len(frame),
             "columns": {c: _column_print(frame[c]) for c in frame.columns},
         }
-    pdfs = sorted(out_dir.glob("*.pdf"))
-    if pdfs:
-        out["maps"] = _maps_print(pdfs[0])
+    for book in sorted(out_dir.glob("*.xlsx")):
+        out[f"xlsx:{book.name}"] = _workbook_print(book)
+    for pdf in sorted(out_dir.glob("*.pdf")):  # the maps (ban_do_*) and the report's PDF
+        out["maps" if pdf.name.startswith("ban_do") else f"pdf:{pdf.name}"] = _maps_print(pdf)
     return out
 
 
@@ -439,21 +473,21 @@ def compare(run: dict, ref: dict) -> list[str]:
             problems.append(f"{key}: only in the {'reference' if key in ref else 'run'}")
             continue
         a, b = run[key], ref[key]
-        if key == "maps":
+        if key == "maps" or key.startswith("pdf:"):
             if a["pages"] != b["pages"]:
-                problems.append(f"maps: {a['pages']} pages, reference {b['pages']}")
+                problems.append(f"{key}: {a['pages']} pages, reference {b['pages']}")
                 continue
             if "text" in a and "text" in b:
                 bad = [i + 1 for i, (x, y) in enumerate(zip(a["text"], b["text"])) if x != y]
                 if bad:
-                    problems.append(f"maps: the text of page(s) {bad} differs")
+                    problems.append(f"{key}: the text of page(s) {bad[:20]} differs")
             if "grey" in a and "grey" in b:
                 import numpy as np
 
                 for i, (x, y) in enumerate(zip(a["grey"], b["grey"])):
                     diff = float(np.max(np.abs(np.subtract(x, y))))
                     if diff > 4.0:  # grey levels of a 16 x 16 grid cell, 0-255
-                        problems.append(f"maps: page {i + 1} looks different (grey {diff:.1f})")
+                        problems.append(f"{key}: page {i + 1} looks different (grey {diff:.1f})")
             continue
         if a["rows"] != b["rows"]:
             problems.append(f"{key}: {a['rows']} rows, reference {b['rows']}")

@@ -9,8 +9,10 @@ repeating the key columns (rank, hamlet). "Trang 1/7" at the foot of every page.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import math
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
@@ -26,14 +28,18 @@ _FONTS = {
 
 
 def _register_fonts() -> None:
-    import matplotlib
+    import importlib.util
+
     from reportlab.lib.fonts import addMapping
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
     if "NtmSerif" in pdfmetrics.getRegisteredFontNames():
         return
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    # matplotlib's DejaVu fonts, found without importing matplotlib (half a second when
+    # the maps did not import it already): its ``get_data_path()`` is this folder
+    package = importlib.util.find_spec("matplotlib").submodule_search_locations[0]
+    folder = Path(package) / "mpl-data" / "fonts" / "ttf"
     for name, file in _FONTS.items():
         pdfmetrics.registerFont(TTFont(name, str(folder / file)))
     addMapping("NtmSerif", 0, 0, "NtmSerif")
@@ -52,9 +58,17 @@ def _esc(text) -> str:
 def _string_width(text: str, font: str, size: float) -> float:
     """reportlab's ``stringWidth`` of a text, remembered: hamlet names, statuses and
     words recur in thousands of cells."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
+    face = _face(font)
+    # reportlab's ``stringWidth`` of a TrueType font, the same sum in the same order
+    get, default = face.charWidths.get, face.defaultWidth
+    return 0.001 * size * sum([get(code, default) for code in map(ord, text)])
 
-    return stringWidth(text, font, size)
+
+@functools.lru_cache(maxsize=16)
+def _face(font: str):
+    from reportlab.pdfbase.pdfmetrics import getFont
+
+    return getFont(font).face
 
 
 @functools.lru_cache(maxsize=65536)
@@ -124,11 +138,13 @@ _WRAP_STATE = ("width", "height", "blPara", "_wrapWidths")
 
 @functools.cache
 def _paragraph_class():
-    """reportlab's Paragraph that remembers its last wrap.
+    """reportlab's Paragraph that remembers its last wrap and what it drew.
 
     A long table is split across pages row group by row group, and reportlab wraps every
     remaining cell again at each split: with the same width the lines are the same, so
     the last wrap is kept (the lines, width and height it set stay those of that width).
+    The header cells repeated on each page are drawn from the operators of their first
+    drawing.
     """
     from reportlab.platypus import Paragraph
 
@@ -144,6 +160,19 @@ def _paragraph_class():
             kept = {k: self.__dict__[k] for k in _WRAP_STATE if k in self.__dict__}
             self._last_wrap = (availWidth, size, kept)
             return size
+
+        def draw(self):
+            # a table's header cells are drawn again on every page, at the origin the
+            # table's drawOn translated to: the same wrap draws the same PDF operators
+            # (balanced q/Q: the canvas's state is as before), written once a document
+            canv = self.canv
+            drawn = self.__dict__.get("_drawn")
+            if drawn is not None and drawn[0] is canv and drawn[1] == (self.width, self.height):
+                canv._code.extend(drawn[2])
+                return
+            start = len(canv._code)
+            super().draw()
+            self._drawn = (canv, (self.width, self.height), canv._code[start:])
 
     return _Paragraph
 
@@ -211,18 +240,162 @@ def _header_spans(levels, cols) -> list:
 _PAD = 2.5
 
 
-def _empty_cell():
-    """An empty cell: what an empty Paragraph is to a table (no height, nothing drawn)."""
-    from reportlab.platypus import Flowable
+_FP_FORMATS = ("%.0f", "%.1f", "%.2f", "%.3f", "%.4f", "%.5f", "%.6f")
+_LOG_10 = math.log(10.0)
 
-    class Empty(Flowable):
-        def wrap(self, availWidth, availHeight):  # noqa: N803 - reportlab's names
-            return availWidth, 0
 
+@functools.lru_cache(maxsize=65536)
+def _fp_one(value: float) -> str:
+    """One number as reportlab's ``fp_str`` writes it into the PDF (the same digits).
+
+    Remembered: a table's lines and text origins reuse a few hundred column and row
+    positions.
+
+    >>> [_fp_one(v) for v in (0.0, 0.5, -0.25, 12.0, 841.8898, 1e-9)]
+    ['0', '.5', '-0.25', '12', '841.8898', '0']
+    """
+    size = abs(value)
+    if size <= 1e-7:
+        return "0"
+    digits = 6 if size <= 1 else min(max(0, 6 - int(math.log(size) / _LOG_10)), 6)
+    text = _FP_FORMATS[digits] % value
+    if digits:
+        text = text.rstrip("0")
+        if text.endswith("."):
+            text = text[:-1]
+    return text if text[0] != "0" or len(text) == 1 else text[1:]
+
+
+def _text_object(canv, texts) -> str:
+    """One PDF text object of plain text lines: (font, size, leading, x, y, line) each.
+
+    The bytes ``drawString`` writes for a line (its font subsets, escaped), each distinct
+    (font, line) encoded once per document; a font operator only where it changes.
+    """
+    from reportlab.pdfbase.pdfmetrics import getFont
+
+    fp = _fp_one
+    doc = canv._doc
+    memo = canv.__dict__.setdefault("_ntm_chunks", {})
+    code = ["BT"]
+    current = None
+    for font, fsize, leading, x, y, line in texts:
+        chunks = memo.get((font, line))
+        if chunks is None:
+            face = getFont(font)
+            chunks = memo[(font, line)] = [
+                (face.getSubsetInternalName(subset, doc), canv._escape(part))
+                for subset, part in face.splitString(line, doc)
+            ]
+        code.append(f"1 0 0 1 {fp(x)} {fp(y)} Tm")
+        for name, part in chunks:
+            if current != (name, fsize, leading):
+                current = (name, fsize, leading)
+                code.append(f"{name} {fp(fsize)} Tf {fp(leading)} TL")
+            code.append(f"({part}) Tj")
+    code.append("ET")
+    return " ".join(code)
+
+
+@functools.cache
+def _table_class():
+    """reportlab's Table, its plain text cells and grid drawn in bulk.
+
+    What reportlab draws for a text cell (``drawString``/``drawRightString``: one text
+    object, the text's bytes in the font subsets) is written here as one text object per
+    run of text cells, each distinct (font, line) encoded once per document; the grid's
+    segments (the same ones, span gaps included) as one path per stroke state. The page
+    looks the same; ~20,000 cells a commune cost a fraction of the time.
+    """
+    from reportlab.platypus import Table
+
+    fp = _fp_one
+
+    class _TextTable(Table):
         def draw(self):
-            pass
+            self._texts = []
+            self._segments = []
+            try:
+                super().draw()
+            finally:
+                self._flush_text()
+                del self._texts, self._segments
 
-    return Empty()
+        def _calc_height(self, availHeight, availWidth, H=None, W=None):  # noqa: N803
+            # reportlab measures the rows again at each wrap and split of a long table:
+            # the rows measured are kept as given heights (the rest stays None)
+            super()._calc_height(availHeight, availWidth, H=H, W=W)
+            self._argH = list(self._rowHeights)
+
+        def _drawCell(self, cellval, cellstyle, pos, size):  # noqa: N802 - reportlab's
+            if (type(cellval) is not str or cellstyle.valign != "TOP" or cellstyle.href
+                    or cellstyle.destination or cellstyle.direction or cellstyle.shaping
+                    or cellstyle.alignment not in ("LEFT", "RIGHT")):  # fmt: skip
+                self._flush_text()
+                return super()._drawCell(cellval, cellstyle, pos, size)
+            if self._curcellstyle is not cellstyle:  # what reportlab sets, when it changes
+                cur, canv = self._curcellstyle, self.canv
+                color = cur is None or cellstyle.color != cur.color
+                font = (cur is None or cellstyle.leading != cur.leading
+                        or cellstyle.fontname != cur.fontname
+                        or cellstyle.fontsize != cur.fontsize)  # fmt: skip
+                if color or font:
+                    self._flush_text()  # the texts so far in the state they were set in
+                if color:
+                    canv.setFillColor(cellstyle.color)
+                if font:
+                    canv.setFont(cellstyle.fontname, cellstyle.fontsize, cellstyle.leading)
+                self._curcellstyle = cellstyle
+            if not cellval:
+                return None
+            font, fsize, leading = cellstyle.fontname, cellstyle.fontsize, cellstyle.leading
+            y = pos[1] + size[1] - cellstyle.topPadding - fsize
+            right = cellstyle.alignment == "RIGHT"
+            x = pos[0] + (size[0] - cellstyle.rightPadding if right else cellstyle.leftPadding)
+            for line in cellval.split("\n"):
+                if line:
+                    dx = _string_width(line, font, fsize) if right else 0.0
+                    self._texts.append((font, fsize, leading, x - dx, y, line))
+                y -= leading
+            return None
+
+        def _flush_text(self):
+            if self._texts:
+                self.canv._code.append(_text_object(self.canv, self._texts))
+                self._texts.clear()
+
+        def _drawLines(self):  # noqa: N802 - reportlab's name
+            if self._roundingRectDef:
+                return super()._drawLines()
+            canv = self.canv
+            segments = self._segments
+            restore = canv.restoreState
+
+            def collect(x1, y1, x2, y2):
+                segments.append(f"{fp(x1)} {fp(y1)} m {fp(x2)} {fp(y2)} l")
+
+            def restore_state():
+                self._flush_lines()
+                restore()
+
+            canv.line, canv.restoreState = collect, restore_state
+            try:
+                super()._drawLines()
+            finally:
+                del canv.line, canv.restoreState
+            return None
+
+        def _prepLine(self, weight, color):  # noqa: N802 - reportlab's name
+            self._flush_lines()
+            super()._prepLine(weight, color)
+
+        def _flush_lines(self):
+            segments = getattr(self, "_segments", None)
+            if segments:
+                self.canv._code.append("n " + " ".join(segments) + " S")
+                segments.clear()
+
+    return _TextTable
 
 
 def _plain_lines(text: str, style, avail: float, memo: dict):
@@ -245,28 +418,54 @@ def _plain_lines(text: str, style, avail: float, memo: dict):
         one = " ".join(words)
         if _string_width(one, style.fontName, style.fontSize) <= avail - 1e-6:
             lines = one  # fits on one line: Paragraph puts every word on it
-        else:
-            para = _para(text, style)
-            para.wrap(avail, 1e9)
-            bl = para.blPara
-            # a line a little wider than the cell is drawn with its spaces shrunk
-            # (``spaceShrinkage``): a Paragraph's alone
-            plain = all(extra > -1e-8 for extra, _ in bl.lines)
-            if plain and bl.kind == 0 and not para._splitLongWordCount and not para._hyphenations:
-                lines = "\n".join(" ".join(ws) for _, ws in bl.lines)
+        elif "\xad" not in text:  # a soft hyphen: a Paragraph's
+            broken = _greedy_lines(words, style, avail)
+            lines = None if broken is None else "\n".join(" ".join(ws) for ws in broken)
     memo[key] = lines
     return lines
 
 
-def _body_cells(shown, numeric, cols, widths, st, first_row: int):
+def _greedy_lines(words: list, style, avail: float):
+    """The lines of words reportlab's ``Paragraph.breakLines`` makes of a one-font text.
+
+    Its simple case (one fragment, no hyphenation), step for step: a word goes on the
+    line while the line with it is no wider than the width plus 5 % of a space per word
+    already on it. ``None`` when the Paragraph would do more than break lines: a word
+    wider than the cell (split), or a line wider than the cell (drawn with its spaces
+    shrunk).
+    """
+    font, size = style.fontName, style.fontSize
+    space = _string_width(" ", font, size)
+    shrink = style.spaceShrinkage * space
+    lines, line, current = [], [], -space
+    for word in words:
+        width = _string_width(word, font, size)
+        if width > avail:
+            return None  # splitLongWords
+        new = current + space + width
+        if new <= avail + shrink * len(line) or not line:
+            line.append(word)
+            current = new
+        else:
+            lines.append((avail - current, line))
+            line, current = [word], width
+    if line:
+        lines.append((avail - current, line))
+    if any(extra <= -1e-8 for extra, _ in lines):
+        return None
+    return [ws for _, ws in lines]
+
+
+def _body_cells(shown, numeric, cols, widths, st, first_row: int, memo: dict | None = None):
     """A table's data rows (plain text cells where they can be) and their style commands.
 
     Text cells take the font, leading and alignment of the "cell" / "num" paragraph
     styles from the table's style; the few cells only a Paragraph can draw stay ones.
+    ``memo``: the line breaks already found (shared by the tables of a document: the
+    key columns repeat in every column group).
     """
     body_st, num_st = st["cell"], st["num"]
-    memo: dict = {}
-    empty = _empty_cell()
+    memo = {} if memo is None else memo
     rows = []
     for r, row in enumerate(shown):
         out = []
@@ -274,7 +473,7 @@ def _body_cells(shown, numeric, cols, widths, st, first_row: int):
             style = num_st if numeric[r][i] else body_st
             text = row[i]
             if not text:
-                out.append(empty)
+                out.append("")  # nothing drawn, no height: what an empty Paragraph is
                 continue
             lines = _plain_lines(text, style, widths[c] - _PAD - _PAD, memo)
             out.append(_para(text, style) if lines is None else lines)
@@ -297,11 +496,40 @@ def _body_cells(shown, numeric, cols, widths, st, first_row: int):
     return rows, cmds
 
 
-def _data_table(sheet: dict, st: dict, frame_w: float) -> list:
+def _cell_styles(numeric, cols, head: int, n: int, st: dict) -> list:
+    """The cell styles of a data table, one object per kind of cell.
+
+    What the commands ``VALIGN`` (top; the header rows middle), ``LEFTPADDING`` and
+    ``RIGHTPADDING`` (:data:`_PAD`), and on the data rows ``FONT`` (the "cell" style's
+    font, size and leading) and ``ALIGN`` right (numbers) make of each cell, without
+    reportlab making and setting one style per cell (~100,000 a commune): four shared
+    styles; a table draws a run of cells of the same font as one text object.
+    """
+    from reportlab.platypus.tables import CellStyle
+
+    def kind(name, valign, font=None, align="LEFT"):
+        style = CellStyle(name)
+        style.valign, style.alignment = valign, align
+        style.leftPadding = style.rightPadding = _PAD
+        if font is not None:
+            style.fontname, style.fontsize, style.leading = font
+        return style
+
+    body = st["cell"]
+    font = (body.fontName, body.fontSize, body.leading)
+    header, left, right = kind("head", "MIDDLE"), kind("text", "TOP", font), kind(
+        "number", "TOP", font, "RIGHT")  # fmt: skip
+    rows = [[header] * len(cols) for _ in range(head)]
+    rows += [[right if numeric[r][i] else left for i in cols] for r in range(len(numeric))]
+    rows += [[kind("none", "TOP")] * len(cols) for _ in range(n - len(rows))]  # "(không có)"
+    return rows
+
+
+def _data_table(sheet: dict, st: dict, frame_w: float, memo: dict | None = None) -> list:
     """A table's flowables: one Table per column group, header repeated on every page."""
     from reportlab.lib import colors
     from reportlab.lib.units import mm
-    from reportlab.platypus import Spacer, Table, TableStyle
+    from reportlab.platypus import Spacer, TableStyle
 
     levels, shown, numeric = sheet["levels"], sheet["shown"], sheet["numeric"]
     pts, groups = _column_groups(sheet, frame_w)
@@ -315,21 +543,18 @@ def _data_table(sheet: dict, st: dict, frame_w: float) -> list:
             rows.append([_para(levels[i][1], st["head"]) for i in cols])
             spans = _header_spans(levels, cols)
         widths = [pts[i] * scale for i in cols]
-        body, cell_cmds = _body_cells(shown, numeric, cols, widths, st, len(rows))
+        body, _ = _body_cells(shown, numeric, cols, widths, st, len(rows), memo)
+        head = len(rows)
         rows += body
         if not shown:
             rows.append([_para("(không có)", st["cell"])]
                         + [_para("", st["cell"])] * (len(cols) - 1))  # fmt: skip
-        t = Table(rows, colWidths=widths, repeatRows=2 if two else 1, hAlign="LEFT")
+        t = _table_class()(rows, colWidths=widths, repeatRows=2 if two else 1, hAlign="LEFT",
+                           cellStyles=_cell_styles(numeric, cols, head, len(rows), st))  # fmt: skip
         t.setStyle(TableStyle([
             ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
             ("BACKGROUND", (0, 0), (-1, 1 if two else 0), colors.HexColor("#D9EAD3")),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("VALIGN", (0, 0), (-1, 1 if two else 0), "MIDDLE"),
-            ("LEFTPADDING", (0, 0), (-1, -1), _PAD),
-            ("RIGHTPADDING", (0, 0), (-1, -1), _PAD),
             *spans,
-            *cell_cmds,
         ]))  # fmt: skip
         if g:
             flow.append(Spacer(1, 4 * mm))
@@ -359,12 +584,13 @@ def _story(sheets: list, form, title: str, subtitle: str, frame_w: float) -> lis
     from .form import ROMAN
 
     st = _styles()
+    memo: dict = {}  # the line breaks of the text cells, shared by all the tables
     items = list(sheets)
     story: list = [_heading_block(form, st, frame_w), Spacer(1, 6 * mm),
                    _para("BÁO CÁO", st["title"]), _para(title, st["h"]),
                    Spacer(1, 5 * mm)]  # fmt: skip
     if items:
-        story += _data_table(items[0], st, frame_w)
+        story += _data_table(items[0], st, frame_w, memo)
     story.append(_signer_block(form, st, frame_w))
     for n, sheet in enumerate(items[1:]):
         story.append(PageBreak())
@@ -375,7 +601,7 @@ def _story(sheets: list, form, title: str, subtitle: str, frame_w: float) -> lis
         if sheet.get("note") or subtitle:
             story.append(_para(sheet.get("note") or subtitle, st["hi"]))
         story.append(Spacer(1, 4 * mm))
-        story += _data_table(sheet, st, frame_w)
+        story += _data_table(sheet, st, frame_w, memo)
     return story
 
 
@@ -422,6 +648,24 @@ def _page_progress(progress):
             report(progress, 0.9 * state["done"] / state["total"], f"report page {value}")
 
     return on_build
+
+
+@contextlib.contextmanager
+def _plain_deflate():
+    """Streams deflated without reportlab's ASCII85 layer over them.
+
+    ``rl_config.useA85`` (on by default) wraps every page and font stream in ASCII85,
+    encoded in pure Python: the same PDF content, 25 % larger, and a third of a second a
+    commune. Off while the report is built, put back after.
+    """
+    from reportlab import rl_config
+
+    before = rl_config.useA85
+    rl_config.useA85 = 0
+    try:
+        yield
+    finally:
+        rl_config.useA85 = before
 
 
 def write_pdf(
@@ -484,7 +728,8 @@ def write_pdf(
                                 author=form.issuing_body, creator="ntmgis", **info,
                                 **margins)  # fmt: skip
         doc.setProgressCallBack(_page_progress(progress))
-        doc.build(story, canvasmaker=_numbered_canvas(page))
+        with _plain_deflate():
+            doc.build(story, canvasmaker=_numbered_canvas(page))
         report(progress, 1.0, "report PDF written")
     logger.info("wrote %s", path)
     return path

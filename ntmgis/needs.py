@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
 from . import i18n
@@ -274,6 +275,14 @@ def _needs_column(parcels) -> pd.Series:
     return pd.Series(None, index=parcels.index, dtype=object)
 
 
+def _cells(series: pd.Series):
+    """A column's values by position, each what ``series.at[label]`` returns.
+
+    Numpy scalars of a numpy column, the objects of an extension array.
+    """
+    return series.to_numpy() if isinstance(series.dtype, np.dtype) else series.array
+
+
 def needs_table(result, *, codebook=None) -> pd.DataFrame:
     """The tidy needs table: one row per garden parcel and need.
 
@@ -312,28 +321,32 @@ def needs_table(result, *, codebook=None) -> pd.DataFrame:
         if household is not None
         else parcels["parcel_id"]
     )
+    owner = parcels.get("owner", pd.Series(None, index=parcels.index))
+    # each source column read by position: the values a cell lookup returns, in the order
+    # of the table's columns (parcel_id, hamlet, household, owner, area, survey_class, flag)
+    sources = [_cells(parcels["parcel_id"]), _cells(parcels["hamlet"]), _cells(household),
+               _cells(owner), _cells(area), _cells(parcels["survey_class"]),
+               _cells(parcels["flag"])]  # fmt: skip
+    labels: dict = {}
     rows = []
     unknown: dict[str, int] = {}
-    for i, cell in zip(parcels.index, raw):
-        codes, free = parse_needs(cell, needs)
+    parsed: dict = {}  # the same cells recur ("Cây giống", "Vốn vay; kỹ thuật"...)
+    for k, cell in enumerate(raw):
+        key = cell if isinstance(cell, str) else None  # not a text: no needs
+        if key not in parsed:
+            parsed[key] = parse_needs(cell, needs)
+        codes, free = parsed[key]
         for text in free:
             unknown[text] = unknown.get(text, 0) + 1
+        if not codes:
+            continue
+        pid, hamlet, house, own, a, survey, flag = (values[k] for values in sources)
+        a = float(a) if pd.notna(a) else None
         for code in codes:
-            rows.append(
-                {
-                    "parcel_id": parcels.at[i, "parcel_id"],
-                    "hamlet": parcels.at[i, "hamlet"],
-                    "household": household.at[i],
-                    "owner": parcels.get("owner", pd.Series(None, index=parcels.index)).at[i],
-                    "area_m2": float(area.at[i]) if pd.notna(area.at[i]) else None,
-                    "survey_class": parcels.at[i, "survey_class"],
-                    "flag": parcels.at[i, "flag"],
-                    "need": code,
-                    "need_label": need_label(code, codebook=codebook),
-                    "need_text": "; ".join(free) if code == OTHER else None,
-                    "needs_raw": cell,
-                }
-            )
+            if code not in labels:
+                labels[code] = need_label(code, codebook=codebook)
+            rows.append((pid, hamlet, house, own, a, survey, flag, code, labels[code],
+                         "; ".join(free) if code == OTHER else None, cell))  # fmt: skip
     columns = ["parcel_id", "hamlet", "household", "owner", "area_m2", "survey_class", "flag",
                "need", "need_label", "need_text", "needs_raw"]  # fmt: skip
     table = pd.DataFrame(rows, columns=columns)

@@ -542,6 +542,7 @@ def _number_format(header: str, value) -> str:
     return _LOCALE + ("#,##0.00" if abs(value) < 10 and round(value, 1) != value else "#,##0.0")
 
 
+@functools.lru_cache(maxsize=65536, typed=True)
 def _shown(value, fmt: str = "") -> str:
     """The text a number format shows (for widths), Vietnamese separators."""
     if value is None:
@@ -641,21 +642,37 @@ def _formats(table: pd.DataFrame, values: list[list]) -> list[list[str | None]]:
     ]
 
 
+@functools.lru_cache(maxsize=65536)
+def _cell_need(text: str) -> tuple[float, float]:
+    """(widest word, whole text) of a body cell's text as Excel widths.
+
+    Statuses, hamlet names and notes recur in thousands of cells: measured once.
+    """
+    longest_word = max((_width_for(w, _BODY_PT) for w in text.split()), default=0.0)
+    return longest_word, _width_for(text, _BODY_PT)
+
+
+@functools.lru_cache(maxsize=65536, typed=True)
+def _number_need(value, fmt: str) -> float:
+    """The Excel width a number needs in its format (counts and areas recur)."""
+    return _width_for(_shown(value, fmt), _BODY_PT) + 1
+
+
 def _column_widths(headers, levels, values, formats, cap_text=None) -> list[float]:
     widths = []
     for j, header in enumerate(headers):
         column = [row[j] for row in values]
         texts = [v for v in column if isinstance(v, str)]
-        numbers = [_shown(v, formats[i][j]) for i, v in enumerate(column) if formats[i][j]]
-        need = max([_width_for(n, _BODY_PT) + 1 for n in numbers], default=0.0)
+        need = max([_number_need(v, formats[i][j]) for i, v in enumerate(column)
+                    if formats[i][j]], default=0.0)  # fmt: skip
         cap = _WIDE_TEXT.get(header.split(": ")[-1], _MAX_TEXT_WIDTH)
         if cap_text is not None:
             cap = min(cap, cap_text)
         unbreakable = need
-        for text in texts:
-            longest_word = max((_width_for(w, _BODY_PT) for w in text.split()), default=0.0)
-            unbreakable = max(unbreakable, longest_word)
-            need = max(need, min(_width_for(text, _BODY_PT), cap), longest_word)
+        if texts:  # max over the texts of min(whole, cap) is min(the widest whole, cap)
+            words, wholes = zip(*map(_cell_need, texts))
+            unbreakable = max(unbreakable, max(words))
+            need = max(need, min(max(wholes), cap), max(words))
         group, sub = levels[j]
         label = sub or group
         words = max((_width_for(w, _BODY_PT, True) for w in label.split()), default=0.0)
@@ -666,11 +683,17 @@ def _column_widths(headers, levels, values, formats, cap_text=None) -> list[floa
     return widths
 
 
+@functools.lru_cache(maxsize=65536)
+def _line_count(text: str, width: float, size: float, bold: bool) -> int:
+    """How many lines ``text`` wraps to in a column of Excel width ``width``."""
+    return len(_wrap(text, _col_pt(width), size, bold))
+
+
 def _row_height(texts_and_widths, size: float = _BODY_PT, bold: bool = False) -> float:
     lines = 1
     for text, width in texts_and_widths:
         if isinstance(text, str) and text:
-            lines = max(lines, len(_wrap(text, _col_pt(width), size, bold)))
+            lines = max(lines, _line_count(text, width, size, bold))
     return round(lines * _line_pt(size) + 3.0, 1)
 
 

@@ -491,21 +491,31 @@ def _cell_table(rows, numeric, widths, plain: bool):
     from reportlab.pdfgen.canvas import Canvas
     from reportlab.platypus import Table, TableStyle
 
-    from ntmgis._report_pdf import _body_cells, _para, _register_fonts, _styles
+    from ntmgis._report_pdf import (
+        _body_cells,
+        _cell_styles,
+        _para,
+        _register_fonts,
+        _styles,
+        _table_class,
+    )
 
     _register_fonts()
     st = _styles()
-    if plain:
-        body, cmds = _body_cells(rows, numeric, list(range(len(widths))), widths, st, 0)
-    else:
-        cmds = []
+    cols = list(range(len(widths)))
+    if plain:  # the report's way: plain text cells, shared cell styles, no cell commands
+        body, _ = _body_cells(rows, numeric, cols, widths, st, 0)
+        t = _table_class()(body, colWidths=widths, hAlign="LEFT",
+                           cellStyles=_cell_styles(numeric, cols, 0, len(body), st))  # fmt: skip
+        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black)]))
+    else:  # reportlab's: a Paragraph a cell, the styles set by commands
         body = [[_para(t, st["num"] if numeric[r][j] else st["cell"]) for j, t in enumerate(row)]
                 for r, row in enumerate(rows)]  # fmt: skip
-    t = Table(body, colWidths=widths, hAlign="LEFT")
-    t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black),
-                           ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                           ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
-                           ("RIGHTPADDING", (0, 0), (-1, -1), 2.5), *cmds]))  # fmt: skip
+        t = Table(body, colWidths=widths, hAlign="LEFT")
+        t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+                               ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 2.5),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), 2.5)]))  # fmt: skip
     out = io.BytesIO()
     canvas = Canvas(out, pagesize=(600, 2000))
     _, height = t.wrapOn(canvas, 600, 2000)
@@ -568,6 +578,25 @@ def test_report_plain_lines_are_paragraph_lines():
         else:
             assert lines.split("\n") == [" ".join(ws) for _, ws in para.blPara.lines]
     assert _plain_lines(text, style, 2000.0, memo) == " ".join(text.split())  # one line
+    # reportlab's line breaking, step for step: every width from 20 to 400 pt by 0.37 pt
+    # (lines just fitting, a line just too wide, words wider than the cell)
+    texts = [text, "Vườn tạp chưa cải tạo 12,5 m² — hộ Nguyễn Văn A (thôn Đông)", "a b c " * 30]
+    kinds = set()
+    for t in texts:
+        for k in range(1030):
+            width = 20.0 + 0.37 * k
+            para = Paragraph(t, style)
+            para.wrap(width, 1e9)
+            want = [" ".join(ws) for _, ws in para.blPara.lines]
+            shrunk = any(extra < -1e-8 for extra, _ in para.blPara.lines)
+            got = _plain_lines(t, style, width, {})
+            if got is None:
+                assert shrunk or para._splitLongWordCount
+                kinds.add("shrunk" if shrunk else "split")
+            else:
+                assert got.split("\n") == want, (t, width)
+                kinds.add(len(want) > 1)
+    assert kinds == {"shrunk", "split", True, False}
     assert _plain_lines("", style, 50.0, memo) is None
     assert _plain_lines("Siêu-dài-một-từ-không-thể-ngắt", style, 30.0, memo) is None
 
@@ -596,3 +625,123 @@ def test_report_progress_per_page_and_a_cancel_leaves_nothing(tmp_path, targets)
     with pytest.raises(CancelledError):
         write_report(progress, result, out, progress=lambda f, m: m != "report page 1")
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_report_pdf_table_grid_and_header_as_reportlab_draws_them():
+    """The appendix tables' grid drawn as one path: the same segments (span gaps in the
+    two-row header included) as reportlab's line by line, the same words at the same
+    places, the same fill colours; a ``:`` or ``(`` in a cell is escaped."""
+    import io
+
+    pdfplumber = pytest.importorskip("pdfplumber")
+    from reportlab.lib import colors
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Table, TableStyle
+
+    from ntmgis._report_pdf import _header_spans, _para, _register_fonts, _styles, _table_class
+
+    _register_fonts()
+    st = _styles()
+    levels = [("STT", ""), ("Thôn", ""), ("Diện tích", "ha"), ("Diện tích", "%"), ("Ghi chú", "")]
+    head = [[_para(g, st["head"]) for g, _ in levels], [_para(s, st["head"]) for _, s in levels]]
+    body = [["1", "Thôn Đông", "1,25", "12,5", "(ghi chú) a\\b"], ["2", "Tây", "", "3", ""]]
+    style = [("GRID", (0, 0), (-1, -1), 0.4, colors.black),
+             ("BACKGROUND", (0, 0), (-1, 1), colors.HexColor("#D9EAD3")),
+             ("VALIGN", (0, 0), (-1, -1), "TOP"), ("VALIGN", (0, 0), (-1, 1), "MIDDLE"),
+             ("FONT", (0, 2), (-1, -1), "NtmSerif", 9, 11.25),
+             ("ALIGN", (2, 2), (3, 3), "RIGHT"), *_header_spans(levels, range(5))]  # fmt: skip
+
+    def draw(cls):
+        t = cls(head + body, colWidths=[30, 80, 50, 50, 90], repeatRows=2)
+        t.setStyle(TableStyle(style))
+        out = io.BytesIO()
+        canvas = Canvas(out, pagesize=(400, 300))
+        _, height = t.wrapOn(canvas, 400, 300)
+        t.drawOn(canvas, 10, 290 - height)
+        canvas.save()
+        with pdfplumber.open(io.BytesIO(out.getvalue())) as doc:
+            page = doc.pages[0]
+            edges = sorted((round(e["x0"], 3), round(e["top"], 3), round(e["x1"], 3),
+                            round(e["bottom"], 3)) for e in page.lines)  # fmt: skip
+            words = [(w["text"], round(w["x0"], 3), round(w["top"], 3))
+                     for w in page.extract_words()]  # fmt: skip
+            fills = sorted(str(r["non_stroking_color"]) for r in page.rects)
+        return edges, words, fills
+
+    want, got = draw(Table), draw(_table_class())
+    assert got[0] == want[0] and len(want[0]) == 11  # 5 rules across, 6 down
+    # the spans: the rule between the header rows only under "Diện tích" (x 120-220),
+    # the one between its two columns only down from the second header row
+    across = sorted({e[1] for e in got[0] if e[1] == e[3]})  # the rules' heights
+    assert [e[::2] for e in got[0] if e[1] == e[3] and e[1] == across[1]] == [(120.0, 220.0)]
+    down = [e for e in got[0] if e[0] == e[2] == 170.0]
+    assert down == [(170.0, across[1], 170.0, across[-1])]
+    assert got[1] == want[1]
+    assert [w[0] for w in got[1] if w[2] > across[2]] == ["1", "Thôn", "Đông", "1,25", "12,5",
+                                                          "(ghi", "chú)", "a\\b", "2", "Tây",
+                                                          "3"]  # fmt: skip
+    assert got[2] == want[2]
+
+
+def test_report_pdf_string_width_is_reportlabs():
+    """The PDF's remembered text widths are reportlab's ``stringWidth`` to the last bit
+    (column widths and line breaks depend on them), for each face and size."""
+    import random
+
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from ntmgis._report_pdf import _FONTS, _register_fonts, _string_width
+
+    _register_fonts()
+    rng = random.Random(3)
+    texts = ["Vườn tạp chưa cải tạo 12,5 m²", "", "Hộ “Nguyễn” — ½ ∑ \u4e00 \x01"]
+    texts += ["".join(chr(rng.randint(32, 0x2FFF)) for _ in range(rng.randint(1, 40)))
+              for _ in range(300)]  # fmt: skip
+    for font in _FONTS:
+        for size in (7.65, 8.5, 9.0, 11.0):
+            for text in texts:
+                assert _string_width(text, font, size) == stringWidth(text, font, size)
+    assert _string_width("ab", "NtmSerif", 9.0) > _string_width("a", "NtmSerif", 9.0) > 0
+
+
+def test_report_pdf_paragraph_drawn_again_writes_what_reportlab_writes():
+    """A header cell drawn on every page: its operators are those of its first drawing,
+    the same as a fresh Paragraph's at each place (and wrapped anew, drawn anew)."""
+    import io
+
+    from reportlab.pdfgen.canvas import Canvas
+    from reportlab.platypus import Paragraph
+
+    from ntmgis._report_pdf import _para, _register_fonts, _styles
+
+    _register_fonts()
+    style = _styles()["head"]
+    text = "Diện tích vườn (m²) cần cải tạo"
+    cell = _para(text, style)
+    canvas, fresh_canvas = Canvas(io.BytesIO()), Canvas(io.BytesIO())
+    lines = 0
+    for width, x, y in ((60, 10, 700), (60, 200, 300), (60, 10, 700), (120, 50, 50)):
+        fresh = Paragraph(text, style)
+        for para, canv in ((cell, canvas), (fresh, fresh_canvas)):
+            para.wrap(width, 1000)
+            para.drawOn(canv, x, y)
+        lines += len(fresh.blPara.lines)
+    assert canvas._code == fresh_canvas._code
+    assert cell._drawn[1] == (120, cell.height)  # the last width's drawing kept
+    assert " ".join(canvas._code).count(") Tj") == lines > 4  # every line of every drawing
+
+
+def test_report_pdf_numbers_are_written_as_reportlab_writes_them():
+    """The table's text origins and grid in the PDF: reportlab's ``fp_str`` digits."""
+    import random
+
+    from reportlab.lib.rl_accel import fp_str
+
+    from ntmgis._report_pdf import _fp_one
+
+    rng = random.Random(5)
+    values = [0.0, 1e-7, 2e-7, -3e-7, 1.0, -1.0, 10.0, 100.0, 0.1, 1000.0, 841.8898, 595.2756]
+    values += [rng.uniform(-1000, 1000) for _ in range(3000)]
+    values += [rng.uniform(-2, 2) for _ in range(1000)] + [float(rng.randint(-900, 900))
+                                                           for _ in range(500)]  # fmt: skip
+    assert [_fp_one(v) for v in values] == [fp_str(v) for v in values]
