@@ -649,3 +649,42 @@ def test_overlapping_parcels_look_as_drawn_one_by_one():
     assert np.abs(pixels("batched") - plain).max() <= 4
     # one path for all would show the strokes that later fills covered
     assert np.abs(pixels("one path") - plain).max() > 40  # the edge over the fill: 51
+
+
+def test_lean_font_subsets_drop_only_the_layout_tables():
+    """Inside the context the backend's subsets lack GSUB/GPOS/GDEF/MATH, outlines kept."""
+    import io
+
+    import matplotlib
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+    from matplotlib.backends import _backend_pdf_ps as helper
+
+    path = matplotlib.get_data_path() + "/fonts/ttf/DejaVuSans.ttf"
+
+    def made():  # as the backend makes a subset: through its helper module's `subset`
+        options = helper.subset.Options(glyph_names=True, recommended_glyphs=True)
+        font = helper.subset.load_font(path, options)
+        subsetter = helper.subset.Subsetter(options=options)
+        subsetter.populate(text="Vườn hoang hóa 433")
+        subsetter.subset(font)
+        out = io.BytesIO()
+        font.save(out)
+        return TTFont(io.BytesIO(out.getvalue()))
+
+    full = made()
+    with maps._lean_font_subsets(), maps._lean_font_subsets():  # nested: one substitution
+        lean = made()
+        assert helper.subset is not subset
+    assert helper.subset is subset  # restored after the last one
+    assert {"GSUB", "GPOS", "GDEF"} <= set(full.keys())
+    assert not {"GSUB", "GPOS", "GDEF", "MATH"} & set(lean.keys())
+    assert {"glyf", "hmtx", "cmap", "name"} <= set(lean.keys())
+    for ch in "ờó4":  # the same outline and advance for each character drawn
+        name_full = full.getBestCmap()[ord(ch)]
+        name_lean = lean.getBestCmap()[ord(ch)]
+        g_full, g_lean = full["glyf"][name_full], lean["glyf"][name_lean]
+        g_full.expand(full["glyf"])
+        g_lean.expand(lean["glyf"])
+        assert full["hmtx"][name_full] == lean["hmtx"][name_lean]
+        assert g_full.getCoordinates(full["glyf"])[0] == g_lean.getCoordinates(lean["glyf"])[0]
