@@ -553,7 +553,10 @@ class _Measured:
         key = (self._kind, s, _font_key(prop), ismath)
         found = _METRICS.get(key)
         if found is None:
-            found = self._renderer.get_text_width_height_descent(s, prop, ismath)
+            if not ismath:
+                found = _shaped_metrics(self._renderer, s, prop)
+            if found is None:
+                found = self._renderer.get_text_width_height_descent(s, prop, ismath)
             if len(_METRICS) > 50_000:
                 _METRICS.clear()
             _METRICS[key] = found
@@ -621,11 +624,71 @@ def _pdf_layout():
         else:
 
             def layout(string, font, *, features=None, language=None):
+                shaped = getattr(_SHAPED, "pending", None)
+                if (shaped is not None and shaped[0] == string and shaped[1] is font
+                        and features is None and language is None):  # fmt: skip
+                    return shaped[2]
                 return font._layout(string, LoadFlags.NO_HINTING, features=features,
                                     language=language)  # fmt: skip
 
             _PDF_LAYOUT.update(real=real, helpers=(backend_pdf, SimpleNamespace(layout=layout)))
     return _PDF_LAYOUT["helpers"]
+
+
+_SHAPED = threading.local()  # .pending: (string, font, items) for the string being drawn
+_GLYPHS: dict = {}  # (font file, face, size, glyph) -> (box in 26.6, linear advance in 16.16)
+
+
+def _shaped_metrics(renderer, s: str, prop):
+    """A string's width, height and descent in a PDF from one shaping, kept for its drawing.
+
+    The PDF renderer shapes each string twice: ``FT2Font.set_text`` for its size (text
+    alignment), then ``FT2Font._layout`` to write its glyphs. Here it is shaped once with
+    ``_layout``: the size is taken from the glyphs' boxes at their positions (height and
+    descent: the union of the boxes; width: the pen's advance past the last glyph, as
+    ``set_text`` measures it), and the glyphs are kept on the PDF file for the first
+    drawing of the string (:func:`_record_text`). Only where the two agree by
+    construction: matplotlib with ``_layout`` (3.11+), TrueType text, a string of one
+    glyph per character, in order, on the baseline, from the font itself (no fallback
+    font, no missing glyph, no combining mark). Else None: the renderer measures.
+    """
+    import unicodedata
+
+    import matplotlib as mpl
+
+    file = getattr(renderer, "file", None)
+    if (not s or not hasattr(file, "_character_tracker") or _pdf_layout() is None
+            or mpl.rcParams["pdf.use14corefonts"]):  # fmt: skip
+        return None
+    from matplotlib.ft2font import LoadFlags
+
+    font = renderer._get_font_ttf(prop)
+    items = font._layout(s, LoadFlags.NO_HINTING)
+    if len(items) != len(s):
+        return None
+    if len(_GLYPHS) > 100_000:
+        _GLYPHS.clear()
+    face = (font.fname, font.face_index if hasattr(font, "face_index") else 0,
+            prop.get_size_in_points())  # fmt: skip
+    x0 = y0 = 32000
+    x1 = y1 = -32000
+    for item, ch in zip(items, s):
+        if (item.char != ch or item.ft_object is not font or item.y or not item.glyph_index
+                or unicodedata.combining(ch)):  # fmt: skip
+            return None
+        glyph = _GLYPHS.get((face, item.glyph_index))
+        if glyph is None:
+            loaded = font.load_glyph(item.glyph_index, flags=LoadFlags.NO_HINTING)
+            glyph = _GLYPHS[(face, item.glyph_index)] = (*loaded.bbox, loaded.linearHoriAdvance)
+        gx0, gy0, gx1, gy1, advance = glyph
+        x = round(item.x * 64)
+        x0, x1 = min(x0, gx0 + x), max(x1, gx1 + x)
+        y0, y1 = min(y0, gy0), max(y1, gy1)
+    if x0 > x1:
+        y0 = y1 = 0
+    width = x + ((advance + 512) >> 10)  # 16.16 advance to 26.6, rounded
+    file.__dict__.setdefault("_ntmgis_shaped", {})[(s, _font_key(prop))] = (s, font, items)
+    return width / 64.0, (y1 - y0) / 64.0, -y0 / 64.0
 
 
 def _record_text(renderer, records, key, args) -> None:
@@ -650,10 +713,12 @@ def _record_text(renderer, records, key, args) -> None:
         else:
             module, shim = helpers
             module._text_helpers = shim
+            _SHAPED.pending = file.__dict__.get("_ntmgis_shaped", {}).pop(key[:2], None)
             try:
                 renderer.draw_text(*args)
             finally:
                 module._text_helpers = _PDF_LAYOUT["real"]
+                _SHAPED.pending = None
     finally:
         del file.write
     data = b"".join(chunks)

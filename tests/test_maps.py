@@ -688,3 +688,40 @@ def test_lean_font_subsets_drop_only_the_layout_tables():
         g_lean.expand(lean["glyf"])
         assert full["hmtx"][name_full] == lean["hmtx"][name_lean]
         assert g_full.getCoordinates(full["glyf"])[0] == g_lean.getCoordinates(lean["glyf"])[0]
+
+
+def test_shaped_metrics_equal_the_pdf_renderers_and_feed_its_drawing():
+    """One shaping a string: the same size as the renderer measures; the glyphs drawn."""
+    import io
+    import random
+
+    from matplotlib.backends.backend_pdf import PdfFile, RendererPdf
+    from matplotlib.font_manager import FontProperties
+
+    renderer = RendererPdf(PdfFile(io.BytesIO()), 72, 100, 100)
+    letters = "0123456789 .,;:()–-/%ABCDEFGHIKLMNOPQRSTUVWXYabcdeghiklmnopqrstuvxyàáảãạăằắẳẵặâ" \
+              "ầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđĐƯƠÀÁÂÊÔ²×…"  # fmt: skip
+    rng = random.Random(5)
+    strings = ["433", "Vườn hoang hóa (+3 lý do)", "CHỦ TỊCH", "AV To Wa", " ", "lp"]
+    strings += ["".join(rng.choice(letters) for _ in range(rng.randint(1, 60))) for _ in range(300)]
+    styles = [(4.4352, "normal", "normal"), (5.04, "bold", "normal"), (7.0, "normal", "italic"),
+              (11.55, "bold", "normal")]  # fmt: skip
+    props = [FontProperties(family="DejaVu Sans", size=size, weight=weight, style=style)
+             for size, weight, style in styles]  # fmt: skip
+    shaped = 0
+    for prop in props:
+        for s in strings:
+            fast = maps._shaped_metrics(renderer, s, prop)
+            if fast is not None:
+                shaped += 1
+                assert fast == renderer.get_text_width_height_descent(s, prop, False), (s, prop)
+    # a combining mark (x + U+0301), a glyph from no font: measured by the renderer
+    assert maps._shaped_metrics(renderer, "x\u0301", props[0]) is None
+    assert maps._shaped_metrics(renderer, "fi", props[0]) is None  # a ligature: one glyph
+    assert maps._shaped_metrics(renderer, "\u4e2d", props[0]) is None
+    if maps._pdf_layout() is None:  # matplotlib before 3.11 (QGIS's Debian 3.6): never used
+        assert shaped == 0
+        return
+    assert shaped == len(props) * len(strings)
+    kept = renderer.file._ntmgis_shaped[("433", maps._font_key(props[0]))]
+    assert [item.char for item in kept[2]] == ["4", "3", "3"]
