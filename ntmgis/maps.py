@@ -21,6 +21,8 @@ import datetime as _dt
 import logging
 import math
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -551,7 +553,10 @@ class _Measured:
         key = (self._kind, s, _font_key(prop), ismath)
         found = _METRICS.get(key)
         if found is None:
-            found = self._renderer.get_text_width_height_descent(s, prop, ismath)
+            if not ismath:
+                found = _shaped_metrics(self._renderer, s, prop)
+            if found is None:
+                found = self._renderer.get_text_width_height_descent(s, prop, ismath)
             if len(_METRICS) > 50_000:
                 _METRICS.clear()
             _METRICS[key] = found
@@ -619,11 +624,71 @@ def _pdf_layout():
         else:
 
             def layout(string, font, *, features=None, language=None):
+                shaped = getattr(_SHAPED, "pending", None)
+                if (shaped is not None and shaped[0] == string and shaped[1] is font
+                        and features is None and language is None):  # fmt: skip
+                    return shaped[2]
                 return font._layout(string, LoadFlags.NO_HINTING, features=features,
                                     language=language)  # fmt: skip
 
             _PDF_LAYOUT.update(real=real, helpers=(backend_pdf, SimpleNamespace(layout=layout)))
     return _PDF_LAYOUT["helpers"]
+
+
+_SHAPED = threading.local()  # .pending: (string, font, items) for the string being drawn
+_GLYPHS: dict = {}  # (font file, face, size, glyph) -> (box in 26.6, linear advance in 16.16)
+
+
+def _shaped_metrics(renderer, s: str, prop):
+    """A string's width, height and descent in a PDF from one shaping, kept for its drawing.
+
+    The PDF renderer shapes each string twice: ``FT2Font.set_text`` for its size (text
+    alignment), then ``FT2Font._layout`` to write its glyphs. Here it is shaped once with
+    ``_layout``: the size is taken from the glyphs' boxes at their positions (height and
+    descent: the union of the boxes; width: the pen's advance past the last glyph, as
+    ``set_text`` measures it), and the glyphs are kept on the PDF file for the first
+    drawing of the string (:func:`_record_text`). Only where the two agree by
+    construction: matplotlib with ``_layout`` (3.11+), TrueType text, a string of one
+    glyph per character, in order, on the baseline, from the font itself (no fallback
+    font, no missing glyph, no combining mark). Else None: the renderer measures.
+    """
+    import unicodedata
+
+    import matplotlib as mpl
+
+    file = getattr(renderer, "file", None)
+    if (not s or not hasattr(file, "_character_tracker") or _pdf_layout() is None
+            or mpl.rcParams["pdf.use14corefonts"]):  # fmt: skip
+        return None
+    from matplotlib.ft2font import LoadFlags
+
+    font = renderer._get_font_ttf(prop)
+    items = font._layout(s, LoadFlags.NO_HINTING)
+    if len(items) != len(s):
+        return None
+    if len(_GLYPHS) > 100_000:
+        _GLYPHS.clear()
+    face = (font.fname, font.face_index if hasattr(font, "face_index") else 0,
+            prop.get_size_in_points())  # fmt: skip
+    x0 = y0 = 32000
+    x1 = y1 = -32000
+    for item, ch in zip(items, s):
+        if (item.char != ch or item.ft_object is not font or item.y or not item.glyph_index
+                or unicodedata.combining(ch)):  # fmt: skip
+            return None
+        glyph = _GLYPHS.get((face, item.glyph_index))
+        if glyph is None:
+            loaded = font.load_glyph(item.glyph_index, flags=LoadFlags.NO_HINTING)
+            glyph = _GLYPHS[(face, item.glyph_index)] = (*loaded.bbox, loaded.linearHoriAdvance)
+        gx0, gy0, gx1, gy1, advance = glyph
+        x = round(item.x * 64)
+        x0, x1 = min(x0, gx0 + x), max(x1, gx1 + x)
+        y0, y1 = min(y0, gy0), max(y1, gy1)
+    if x0 > x1:
+        y0 = y1 = 0
+    width = x + ((advance + 512) >> 10)  # 16.16 advance to 26.6, rounded
+    file.__dict__.setdefault("_ntmgis_shaped", {})[(s, _font_key(prop))] = (s, font, items)
+    return width / 64.0, (y1 - y0) / 64.0, -y0 / 64.0
 
 
 def _record_text(renderer, records, key, args) -> None:
@@ -648,10 +713,12 @@ def _record_text(renderer, records, key, args) -> None:
         else:
             module, shim = helpers
             module._text_helpers = shim
+            _SHAPED.pending = file.__dict__.get("_ntmgis_shaped", {}).pop(key[:2], None)
             try:
                 renderer.draw_text(*args)
             finally:
                 module._text_helpers = _PDF_LAYOUT["real"]
+                _SHAPED.pending = None
     finally:
         del file.write
     data = b"".join(chunks)
@@ -2288,6 +2355,63 @@ _RC = {
 }
 
 
+_LAYOUT_TABLES = ("GSUB", "GPOS", "GDEF", "MATH")
+_LEAN = {"depth": 0, "real": None}
+_LEAN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _lean_font_subsets():
+    """While active, the PDF backend's font subsets leave out the layout tables.
+
+    matplotlib embeds each TrueType font as a subset made by ``fontTools.subset``, which
+    keeps the OpenType layout tables (GSUB, GPOS, GDEF, MATH) and closes the glyph set
+    over them: most of a subset's cost for DejaVu Sans (~0.15 of ~0.18 s a font). A PDF
+    shows glyphs by their codes at positions matplotlib has already computed; no viewer
+    reads those tables from an embedded Type 42 or Type 3 font. Outlines, metrics,
+    ``cmap`` and names are kept, so text, widths and rendering are unchanged. Works
+    through the ``subset`` module the backend's helper module imports (matplotlib 3.6
+    to 3.11); a no-op when matplotlib is not laid out so. Nested and concurrent uses
+    share one substitution, removed when the last one ends.
+    """
+    try:
+        from matplotlib.backends import _backend_pdf_ps as helper
+    except ImportError:  # pragma: no cover - matplotlib always has it (3.6+)
+        helper = None
+    real = getattr(helper, "subset", None)
+    if real is None or not hasattr(real, "Options"):
+        yield
+        return
+    with _LEAN_LOCK:
+        if _LEAN["depth"] == 0:
+            _LEAN["real"] = real
+
+            class Options(real.Options):
+                def __init__(self, **kwargs):
+                    super().__init__(**kwargs)
+                    self.drop_tables = [*self.drop_tables, *_LAYOUT_TABLES]
+
+            helper.subset = _LeanSubset(real, Options)
+        _LEAN["depth"] += 1
+    try:
+        yield
+    finally:
+        with _LEAN_LOCK:
+            _LEAN["depth"] -= 1
+            if _LEAN["depth"] == 0:
+                helper.subset, _LEAN["real"] = _LEAN["real"], None
+
+
+class _LeanSubset:
+    """``fontTools.subset`` with its ``Options`` replaced (see :func:`_lean_font_subsets`)."""
+
+    def __init__(self, module, options):
+        self._module, self.Options = module, options
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+
 def _write_pages(pages, outdir: Path, stem: str, *, png: bool, dpi: int, run_id=None):
     """Save the pages (figures) into one PDF, written atomically, and PNGs when asked.
 
@@ -2307,6 +2431,7 @@ def _write_pages(pages, outdir: Path, stem: str, *, png: bool, dpi: int, run_id=
         with (
             atomic_path(pdf_path) as tmp_path,
             matplotlib.rc_context(_RC),
+            _lean_font_subsets(),  # the fonts are subset when the PDF closes
             PdfPages(tmp_path, metadata=info) as pdf,
         ):
             for fig, label in pages:

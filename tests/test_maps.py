@@ -649,3 +649,79 @@ def test_overlapping_parcels_look_as_drawn_one_by_one():
     assert np.abs(pixels("batched") - plain).max() <= 4
     # one path for all would show the strokes that later fills covered
     assert np.abs(pixels("one path") - plain).max() > 40  # the edge over the fill: 51
+
+
+def test_lean_font_subsets_drop_only_the_layout_tables():
+    """Inside the context the backend's subsets lack GSUB/GPOS/GDEF/MATH, outlines kept."""
+    import io
+
+    import matplotlib
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+    from matplotlib.backends import _backend_pdf_ps as helper
+
+    path = matplotlib.get_data_path() + "/fonts/ttf/DejaVuSans.ttf"
+
+    def made():  # as the backend makes a subset: through its helper module's `subset`
+        options = helper.subset.Options(glyph_names=True, recommended_glyphs=True)
+        font = helper.subset.load_font(path, options)
+        subsetter = helper.subset.Subsetter(options=options)
+        subsetter.populate(text="Vườn hoang hóa 433")
+        subsetter.subset(font)
+        out = io.BytesIO()
+        font.save(out)
+        return TTFont(io.BytesIO(out.getvalue()))
+
+    full = made()
+    with maps._lean_font_subsets(), maps._lean_font_subsets():  # nested: one substitution
+        lean = made()
+        assert helper.subset is not subset
+    assert helper.subset is subset  # restored after the last one
+    assert {"GSUB", "GPOS", "GDEF"} <= set(full.keys())
+    assert not {"GSUB", "GPOS", "GDEF", "MATH"} & set(lean.keys())
+    assert {"glyf", "hmtx", "cmap", "name"} <= set(lean.keys())
+    for ch in "ờó4":  # the same outline and advance for each character drawn
+        name_full = full.getBestCmap()[ord(ch)]
+        name_lean = lean.getBestCmap()[ord(ch)]
+        g_full, g_lean = full["glyf"][name_full], lean["glyf"][name_lean]
+        g_full.expand(full["glyf"])
+        g_lean.expand(lean["glyf"])
+        assert full["hmtx"][name_full] == lean["hmtx"][name_lean]
+        assert g_full.getCoordinates(full["glyf"])[0] == g_lean.getCoordinates(lean["glyf"])[0]
+
+
+def test_shaped_metrics_equal_the_pdf_renderers_and_feed_its_drawing():
+    """One shaping a string: the same size as the renderer measures; the glyphs drawn."""
+    import io
+    import random
+
+    from matplotlib.backends.backend_pdf import PdfFile, RendererPdf
+    from matplotlib.font_manager import FontProperties
+
+    renderer = RendererPdf(PdfFile(io.BytesIO()), 72, 100, 100)
+    letters = "0123456789 .,;:()–-/%ABCDEFGHIKLMNOPQRSTUVWXYabcdeghiklmnopqrstuvxyàáảãạăằắẳẵặâ" \
+              "ầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđĐƯƠÀÁÂÊÔ²×…"  # fmt: skip
+    rng = random.Random(5)
+    strings = ["433", "Vườn hoang hóa (+3 lý do)", "CHỦ TỊCH", "AV To Wa", " ", "lp"]
+    strings += ["".join(rng.choice(letters) for _ in range(rng.randint(1, 60))) for _ in range(300)]
+    styles = [(4.4352, "normal", "normal"), (5.04, "bold", "normal"), (7.0, "normal", "italic"),
+              (11.55, "bold", "normal")]  # fmt: skip
+    props = [FontProperties(family="DejaVu Sans", size=size, weight=weight, style=style)
+             for size, weight, style in styles]  # fmt: skip
+    shaped = 0
+    for prop in props:
+        for s in strings:
+            fast = maps._shaped_metrics(renderer, s, prop)
+            if fast is not None:
+                shaped += 1
+                assert fast == renderer.get_text_width_height_descent(s, prop, False), (s, prop)
+    # a combining mark (x + U+0301), a glyph from no font: measured by the renderer
+    assert maps._shaped_metrics(renderer, "x\u0301", props[0]) is None
+    assert maps._shaped_metrics(renderer, "fi", props[0]) is None  # a ligature: one glyph
+    assert maps._shaped_metrics(renderer, "\u4e2d", props[0]) is None
+    if maps._pdf_layout() is None:  # matplotlib before 3.11 (QGIS's Debian 3.6): never used
+        assert shaped == 0
+        return
+    assert shaped == len(props) * len(strings)
+    kept = renderer.file._ntmgis_shaped[("433", maps._font_key(props[0]))]
+    assert [item.char for item in kept[2]] == ["4", "3", "3"]
