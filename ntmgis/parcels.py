@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -294,7 +295,7 @@ def parcel_ids(sheet, parcel_no) -> tuple[list[str], list[bool], list[bool]]:
     for s, p in zip(sheet, parcel_no):
         s, p = _key_text(s), _key_text(p)
         keys.append(None if p is None else (p if s is None else f"{s}-{p}"))
-    counts = pd.Series([k for k in keys if k is not None]).value_counts()
+    counts = Counter(k for k in keys if k is not None)  # a Series lookup a row: 10x slower
     seen: dict[str, int] = {}
     ids, duplicate, missing = [], [], []
     for i, key in enumerate(keys):
