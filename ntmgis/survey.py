@@ -1257,8 +1257,9 @@ def _parse_needs(rows: _Rows) -> dict:
 
 def _parse_dates(rows: _Rows) -> dict:
     dates = []
+    parse = _per_value(_parse_date)
     for i, value in enumerate(rows.col("survey_date")):
-        date, problem = _parse_date(value)
+        date, problem = parse(value)
         if problem:
             rows.note(
                 i,
