@@ -986,9 +986,10 @@ class _Correlations:
 
     def __call__(self, mask, image):
         from scipy import fft as sp_fft
-        from scipy.signal import fftconvolve
 
-        if not self.fast:
+        if not self.fast:  # scipy.signal (~0.3 s to import) only for this rare case
+            from scipy.signal import fftconvolve
+
             out = fftconvolve(mask.astype("float64"), image[::-1, ::-1], mode="valid")
             return np.maximum(out, 0.0)
         product = self._spectrum(mask, False) * self._spectrum(image, True)

@@ -1036,6 +1036,27 @@ def _repair_text(rows: _Rows, name: str) -> None:
 # -- one parser per standard field: rows -> {output column: values} ----------------------
 
 
+def _per_value(func):
+    """``func`` computed once per distinct cell value (a column repeats its values).
+
+    Values are keyed by type too (``1``, ``1.0`` and ``True`` read differently); an
+    unhashable value is computed each time.
+    """
+    cache: dict = {}
+
+    def get(value):
+        key = (type(value), value)
+        try:
+            return cache[key]
+        except KeyError:
+            cache[key] = result = func(value)
+            return result
+        except TypeError:
+            return func(value)
+
+    return get
+
+
 def _parse_stt(rows: _Rows) -> dict:
     # a row number beyond int64 is not a row number: left empty, as an unreadable one is
     values = [_int_key(v)[0] for v in rows.col("stt")]
@@ -1101,12 +1122,19 @@ def _parse_household(rows: _Rows) -> dict:
     return {"household_id": _text(values)}
 
 
+def _owner_text(value) -> tuple:
+    """(text, cleaned, has stray spaces) of one owner cell."""
+    text = _cell_text(value)
+    cleaned = clean_text(text)
+    return text, cleaned, cleaned is not None and re.sub(r"\s+", " ", text).strip() != text
+
+
 def _parse_owner(rows: _Rows) -> dict:
     owners = []
+    read = _per_value(_owner_text)
     for i, value in enumerate(rows.col("owner")):
-        text = _cell_text(value)
-        cleaned = clean_text(text)
-        if cleaned is not None and re.sub(r"\s+", " ", text).strip() != text:
+        text, cleaned, spaces = read(value)
+        if spaces:
             rows.note(
                 i,
                 "name_spaces",
@@ -1192,8 +1220,9 @@ def _note_class(rows: _Rows, i, value, text, cls, fixes) -> None:
 def _parse_class(rows: _Rows) -> dict:
     labels, codes, raws = [], [], []
     present = "garden_class_raw" in rows.mapping
+    match = _per_value(rows.book.match)
     for i, value in enumerate(rows.col("garden_class_raw")):
-        cls, fixes = rows.book.match(value)
+        cls, fixes = match(value)
         text = None if value is None else str(value)
         raws.append(text)
         labels.append(cls.label if cls else None)
@@ -1214,19 +1243,23 @@ def _parse_class(rows: _Rows) -> dict:
     }
 
 
+def _need_text(value):
+    """One support-needs cell: its parts cleaned, lower case, joined by ", "."""
+    text = clean_text(_cell_text(value))
+    parts = [clean_text(p) for p in re.split(r"[,;/+]", text)] if text else []
+    return ", ".join(p.lower() for p in parts if p) or None
+
+
 def _parse_needs(rows: _Rows) -> dict:
-    needs = []
-    for value in rows.col("support_needs"):
-        text = clean_text(_cell_text(value))
-        parts = [clean_text(p) for p in re.split(r"[,;/+]", text)] if text else []
-        needs.append(", ".join(p.lower() for p in parts if p) or None)
-    return {"support_needs": _text(needs)}
+    read = _per_value(_need_text)
+    return {"support_needs": _text([read(v) for v in rows.col("support_needs")])}
 
 
 def _parse_dates(rows: _Rows) -> dict:
     dates = []
+    parse = _per_value(_parse_date)
     for i, value in enumerate(rows.col("survey_date")):
-        date, problem = _parse_date(value)
+        date, problem = parse(value)
         if problem:
             rows.note(
                 i,
@@ -1241,7 +1274,8 @@ def _parse_dates(rows: _Rows) -> dict:
 
 
 def _parse_note(rows: _Rows) -> dict:
-    return {"note": _text([clean_text(_cell_text(v)) for v in rows.col("note")])}
+    read = _per_value(lambda v: clean_text(_cell_text(v)))
+    return {"note": _text([read(v) for v in rows.col("note")])}
 
 
 def _parse_coords(rows: _Rows) -> dict:
@@ -1404,17 +1438,26 @@ def read_survey(
     return out
 
 
+def _hamlet_text(value) -> tuple:
+    """(text, spaced, toned, has stray spaces) of one hamlet cell; spaced None when blank."""
+    text = _cell_text(value)
+    if not text.strip():
+        return text, None, None, False
+    nfc = unicodedata.normalize("NFC", text)
+    spaced = re.sub(r"\s+", " ", nfc).strip()
+    return text, spaced, normalise_tone_placement(spaced), spaced != nfc
+
+
 def _normalise_hamlets(values, column, official, note, numbers):
     """Clean hamlet names and write each the one way (the official or commonest spelling)."""
     cleaned = []
+    read = _per_value(_hamlet_text)
     for i, value in enumerate(values):
-        text = _cell_text(value)
-        if not text.strip():
+        text, spaced, toned, spaces = read(value)
+        if spaced is None:
             cleaned.append(None)
             continue
-        spaced = re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
-        toned = normalise_tone_placement(spaced)
-        if spaced != unicodedata.normalize("NFC", text):
+        if spaces:
             note(i, "hamlet_spaces", column, text, f"row {numbers[i]}: stray spaces in '{text}'.")
         if toned != spaced:
             note(
@@ -1439,11 +1482,12 @@ def _normalise_hamlets(values, column, official, note, numbers):
         if current is None or (current.isascii() and not name.isascii()):
             canonical[key] = name
     out = []
+    target_of = _per_value(lambda name: canonical.get(fold(name), name))
     for i, name in enumerate(cleaned):
         if name is None:
             out.append(None)
             continue
-        target = canonical.get(fold(name), name)
+        target = target_of(name)
         if target != name:
             if name.isascii() and not target.isascii():
                 kind = "hamlet_no_diacritics"
