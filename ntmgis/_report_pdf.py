@@ -37,9 +37,14 @@ def _register_fonts() -> None:
     if "NtmSerif" in pdfmetrics.getRegisteredFontNames():
         return
     # matplotlib's DejaVu fonts, found without importing matplotlib (half a second when
-    # the maps did not import it already): its ``get_data_path()`` is this folder
+    # the maps did not import it already): a wheel's ``get_data_path()`` is this folder;
+    # a distribution's matplotlib (Debian's, under QGIS) keeps mpl-data elsewhere
     package = importlib.util.find_spec("matplotlib").submodule_search_locations[0]
     folder = Path(package) / "mpl-data" / "fonts" / "ttf"
+    if not all((folder / file).is_file() for file in _FONTS.values()):
+        import matplotlib
+
+        folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     for name, file in _FONTS.items():
         pdfmetrics.registerFont(TTFont(name, str(folder / file)))
     addMapping("NtmSerif", 0, 0, "NtmSerif")
