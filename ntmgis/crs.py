@@ -1246,7 +1246,7 @@ def alignment_from_imagery(parcels, imagery, *, period=None, max_scenes: int = 4
     import warnings
 
     from .errors import CancelledError, NtmgisError
-    from .imagery import find_scenes, read_stacks
+    from .imagery import _keeping_reads, find_scenes, read_stacks
 
     crs = getattr(parcels, "crs", None)
     if crs is None or not crs.is_projected or not is_vn2000(crs):
@@ -1261,8 +1261,9 @@ def alignment_from_imagery(parcels, imagery, *, period=None, max_scenes: int = 4
             if len(scenes) > max_scenes:
                 step = len(scenes) / max_scenes
                 scenes = [scenes[int(k * step)] for k in range(max_scenes)]
-            stacks = read_stacks(scenes, aoi=geoms, indices=["ndvi"], margin=max_shift + 20,
-                                 on_error="skip")  # fmt: skip
+            with _keeping_reads():  # the features read these windows again: kept
+                stacks = read_stacks(scenes, aoi=geoms, indices=["ndvi"],
+                                     margin=max_shift + 20, on_error="skip")  # fmt: skip
         stack = stacks[0]
         clear = [int(np.isfinite(layer).sum()) for layer in stack.data]
         best = int(np.argmax(clear))

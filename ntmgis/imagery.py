@@ -1029,6 +1029,9 @@ class _SessionCache:
         from collections import OrderedDict
 
         self.datasets: OrderedDict = OrderedDict()  # href -> (dataset, its context)
+        self.keeping = 0  # > 0 inside _keeping_reads(): raw windows read are kept
+        self.kept: dict = {}  # (file, band) -> [(row0, row1, col0, col1, read-only array)]
+        self.kept_bytes = 0
 
     def dataset(self, href: str):
         """The open dataset of ``href``, opened now if it is not open."""
@@ -1045,8 +1048,29 @@ class _SessionCache:
             oldest.__exit__(None, None, None)
         return ds
 
+    #: At most this many bytes of raw windows kept by :func:`_keeping_reads` per session.
+    MAX_KEPT_BYTES = 256 * 2**20
+
+    def kept_window(self, key, r0: int, r1: int, c0: int, c1: int):
+        """A kept window of ``key`` holding rows r0:r1, columns c0:c1 (a read-only view)."""
+        for k0, k1, j0, j1, array in self.kept.get(key, ()):
+            if k0 <= r0 and r1 <= k1 and j0 <= c0 and c1 <= j1:
+                return array[r0 - k0 : r1 - k0, c0 - j0 : c1 - j0]
+        return None
+
+    def keep(self, key, r0: int, c0: int, array) -> None:
+        """Keep a raw window just read (while keeping, within :attr:`MAX_KEPT_BYTES`)."""
+        if self.keeping <= 0 or self.kept_bytes + array.nbytes > self.MAX_KEPT_BYTES:
+            return
+        array.setflags(write=False)  # shared with later reads: never written
+        r1, c1 = r0 + array.shape[0], c0 + array.shape[1]
+        self.kept.setdefault(key, []).append((r0, r1, c0, c1, array))
+        self.kept_bytes += array.nbytes
+
     def close(self) -> None:
-        """Close every dataset still open."""
+        """Close every dataset still open (and drop the kept windows)."""
+        self.kept.clear()
+        self.kept_bytes = 0
         while self.datasets:
             _, (_, context) = self.datasets.popitem(last=False)
             context.__exit__(None, None, None)
@@ -1054,6 +1078,52 @@ class _SessionCache:
 
 #: The reading session of this thread (Dask workers run tasks in threads).
 _SESSION = threading.local()
+
+
+def _read_window(ds, bidx: int, window):
+    """``ds.read(bidx, window=window)``, from a window kept in the session if one holds it.
+
+    Inside :func:`_keeping_reads` (a run's alignment check) the raw windows read are kept
+    for the rest of the :func:`reading_session`; a later read of the same file and band
+    whose window lies inside a kept one is sliced from it: the same pixels, not read
+    again. The array returned then is a read-only view (callers convert, never write).
+    """
+    cache = getattr(_SESSION, "cache", None)
+    if cache is None:
+        return ds.read(bidx, window=window)  # a truncated file: see _band_pixels
+    r0, c0 = int(window.row_off), int(window.col_off)
+    r1, c1 = r0 + int(window.height), c0 + int(window.width)
+    key = (ds.name, bidx)
+    kept = cache.kept_window(key, r0, r1, c0, c1)
+    if kept is not None:
+        return kept
+    raw = ds.read(bidx, window=window)
+    cache.keep(key, r0, c0, raw)
+    return raw
+
+
+def _keeping_reads():
+    """A context in which the raw windows read are kept for the rest of the session.
+
+    Used by a run's alignment check (:func:`ntmgis.crs.alignment_from_imagery`): its few
+    scenes are read again by the features, which then take them from memory (bounded by
+    :attr:`_SessionCache.MAX_KEPT_BYTES`). Outside a :func:`reading_session`: nothing.
+    """
+    import contextlib
+
+    @contextlib.contextmanager
+    def keeping():
+        cache = getattr(_SESSION, "cache", None)
+        if cache is None:
+            yield
+            return
+        cache.keeping += 1
+        try:
+            yield
+        finally:
+            cache.keeping -= 1
+
+    return keeping()
 
 
 def _source_key(source, band_names, on_error):
@@ -1525,8 +1595,7 @@ def _read_to_grid(ds, bidx: int, grid: _Grid, *, kind: str, nodata) -> np.ndarra
     ic0, ic1 = max(c0, 0), min(c1, ds.width)
     ir0, ir1 = max(r0, 0), min(r1, ds.height)
     if ic1 > ic0 and ir1 > ir0:
-        window = Window(ic0, ir0, ic1 - ic0, ir1 - ir0)
-        raw = ds.read(bidx, window=window)  # a truncated file: see _band_pixels
+        raw = _read_window(ds, bidx, Window(ic0, ir0, ic1 - ic0, ir1 - ir0))
         values = raw.astype(np.float32)
         if nodata is not None and kind == "value":
             values[raw == nodata] = np.nan

@@ -1072,3 +1072,45 @@ def test_reading_session_keeps_at_most_max_open_files(tmp_path, monkeypatch):
     assert imagery._SESSION.cache is None
     assert bounded.names == alone.names
     np.testing.assert_array_equal(bounded.data, alone.data)
+
+
+def test_windows_kept_by_the_alignment_read_serve_the_features_read_unchanged(
+    tmp_path, monkeypatch
+):
+    import rasterio.io
+
+    from ntmgis.imagery import _keeping_reads, reading_session
+
+    item = {"datetime": "2020-03-01T03:00:00Z", "s2:processing_baseline": "02.14"}
+    make_scene(tmp_path, "a", item=item)
+    make_scene(tmp_path, "b", item={**item, "datetime": "2020-03-11T03:00:00Z"})
+    small = aoi_box(X0 + 10, Y0 - 70, X0 + 60, Y0 - 20)
+    outside = read_time_series(tmp_path, aoi=small, indices=["ndvi", "ndmi"], margin=10)
+    reads = []
+    original = rasterio.io.DatasetReader.read
+
+    def spy(self, *args, **kwargs):
+        out = original(self, *args, **kwargs)
+        reads.append(Path(self.name).relative_to(tmp_path).as_posix())
+        return out
+
+    monkeypatch.setattr(rasterio.io.DatasetReader, "read", spy)
+    with reading_session():
+        with _keeping_reads():  # as the alignment check: NDVI bands, a wider margin
+            read_time_series(tmp_path, aoi=small, indices=["ndvi"], margin=30)
+        kept = sorted(reads)
+        reads.clear()
+        inside = read_time_series(tmp_path, aoi=small, indices=["ndvi", "ndmi"], margin=10)
+        again = read_time_series(tmp_path, aoi=small, indices=["ndvi", "ndmi"], margin=10)
+    # the red, NIR and SCL windows of both scenes were read once, by the first read only
+    assert kept == ["a/B04.tif", "a/B08.tif", "a/SCL.tif", "b/B04.tif", "b/B08.tif", "b/SCL.tif"]
+    assert sorted(reads) == ["a/B11.tif", "a/B11.tif", "b/B11.tif", "b/B11.tif"]  # SWIR only
+    for stack in (inside, again):  # the same pixels as read outside a session
+        assert stack.names == outside.names and stack.transform == outside.transform
+        np.testing.assert_array_equal(stack.data, outside.data)
+    # outside _keeping_reads nothing is kept: a wider read inside a session reads again
+    reads.clear()
+    with reading_session():
+        read_time_series(tmp_path, aoi=small, indices=["ndvi"], margin=30)
+        read_time_series(tmp_path, aoi=small, indices=["ndvi"], margin=10)
+    assert len(reads) == 12
