@@ -679,11 +679,15 @@ def _column_encoding(items, detected, counts):
     if n < COLUMN_MAJORITY * total:
         return None
     changed = []
+    plausible: dict[str, bool] = {}  # per distinct text: its reading in ``name`` plausible
     for i, (value, found) in enumerate(zip(items, detected)):
         if found in ("ascii", name) or not isinstance(value, str):
             continue
-        reading = _candidates(value).get(name)
-        if reading is not None and _plausible(reading):
+        ok = plausible.get(value)
+        if ok is None:
+            reading = _candidates(value).get(name)
+            ok = plausible[value] = reading is not None and _plausible(reading)
+        if ok:
             changed.append(i)
     return name, changed
 
@@ -763,7 +767,11 @@ def repair_column(values, *, column: str = "", source: str = "", first_row: int 
     """
     index = values.index if hasattr(values, "iloc") else None
     items = list(values)
-    detected = [detect_encoding(v) if isinstance(v, str) else "ascii" for v in items]
+    found: dict[str, str] = {}  # per distinct text (a column repeats its values)
+    for v in items:
+        if isinstance(v, str) and v not in found:
+            found[v] = detect_encoding(v)
+    detected = [found[v] if isinstance(v, str) else "ascii" for v in items]
     counts = Counter(d for d in detected if d != "ascii")
     rows: dict[str, list[int]] = {}
     for i, name in enumerate(detected):
@@ -780,7 +788,17 @@ def repair_column(values, *, column: str = "", source: str = "", first_row: int 
         counts = Counter(d for d in detected if d != "ascii")
         if changed:
             reread = (name, len(changed), [first_row + i for i in changed[:5]])
-    repaired = [repair_text(v, encoding=d) for v, d in zip(items, detected)]
+    done: dict[tuple[str, str], str] = {}  # (text, encoding) -> repaired, once each
+    repaired = []
+    for v, d in zip(items, detected):
+        if not isinstance(v, str):
+            repaired.append(v)
+            continue
+        key = (v, d)
+        text = done.get(key)
+        if text is None:
+            text = done[key] = repair_text(v, encoding=d)
+        repaired.append(text)
     mixed = len(counts) > 1
     said = {
         "column": column,

@@ -187,3 +187,24 @@ def test_docstring_examples():
     for module in (ntmgis.text, ntmgis.crs):
         result = doctest.testmod(module, raise_on_error=False)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+def test_repair_column_decides_once_per_distinct_value_and_keeps_every_row(monkeypatch):
+    import ntmgis.text as text
+
+    values = ["NguyÔn V¨n Hßa", "Vãn", "Th«n §«ng", None, "Vãn", "Lµ", "Th«n §«ng", "Vãn",
+              "Ph¹m", "Hµ", "abc", "Thµnh"]  # fmt: skip
+    seen = []
+    detect = text.detect_encoding
+    monkeypatch.setattr(text, "detect_encoding", lambda v: seen.append(v) or detect(v))
+    repaired, info = text.repair_column(values, column="ten", source="f.gpkg", first_row=2)
+    assert sorted(seen) == sorted(set(v for v in values if v is not None))  # 8, once each
+    # TCVN3 holds 7 of the 10 non-ASCII values: "Vãn" (valid Unicode alone) is read as
+    # TCVN3 too, at each of its three rows (indexes 1, 4, 7 -> rows 3, 6, 9)
+    assert repaired == ["Nguyễn Văn Hòa", "Vón", "Thôn Đông", None, "Vón", "Là", "Thôn Đông",
+                        "Vón", "Phạm", "Hà", "abc", "Thành"]  # fmt: skip
+    assert info["encodings"] == {"tcvn3": 10} and not info["mixed"]
+    assert info["rows"] == {"tcvn3": [2, 4, 7, 8, 10], "unicode": [3, 6, 9]}
+    assert "3 value(s) read as the legacy TCVN3" in info["message"]
+    assert "row(s) 3, 6, 9" in info["message"]
+    assert "10 value(s) in the legacy TCVN3" in info["message"]
