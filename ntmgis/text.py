@@ -663,13 +663,15 @@ def _plausible(text: str) -> bool:
 COLUMN_MAJORITY = 0.6
 
 
-def _column_encoding(items, detected, counts):
-    """(legacy encoding, rows to read by it) when one legacy encoding holds the column.
+def _column_encoding(texts, detected, counts):
+    """(legacy encoding, which texts to read by it) when one legacy encoding holds the column.
 
     A short value ("Thò An", "Vãn") often reads as valid text in two encodings; decided
     value by value, 1-2 % of a TCVN3/VNI/cp1258 column come out wrong. When one legacy
     encoding holds at least :data:`COLUMN_MAJORITY` of the non-ASCII values, every other
     value whose reading in that encoding is plausible Vietnamese is read by it too.
+    ``texts`` are the column's distinct texts, ``detected`` their encodings, ``counts``
+    the column's (rows); the second item returned is a flag per distinct text.
     """
     total = sum(counts.values())
     legacy = [(n, name) for name, n in counts.items() if name != "unicode"]
@@ -679,17 +681,22 @@ def _column_encoding(items, detected, counts):
     if n < COLUMN_MAJORITY * total:
         return None
     changed = []
-    plausible: dict[str, bool] = {}  # per distinct text: its reading in ``name`` plausible
-    for i, (value, found) in enumerate(zip(items, detected)):
-        if found in ("ascii", name) or not isinstance(value, str):
-            continue
-        ok = plausible.get(value)
-        if ok is None:
+    for value, found in zip(texts, detected):
+        ok = False
+        if found not in ("ascii", name):
             reading = _candidates(value).get(name)
-            ok = plausible[value] = reading is not None and _plausible(reading)
-        if ok:
-            changed.append(i)
+            ok = reading is not None and _plausible(reading)
+        changed.append(ok)
     return name, changed
+
+
+def _row_counts(detected):
+    """Counter of the rows' encodings (ASCII left out), in the order they first appear."""
+    import numpy as np
+
+    legacy = detected[detected != "ascii"]
+    first = dict.fromkeys(legacy.tolist())  # first appearance order, as a row scan
+    return Counter({name: int(np.count_nonzero(legacy == name)) for name in first})
 
 
 def _encoding_message(said: dict, lang: str | None = None) -> str:
@@ -765,40 +772,37 @@ def repair_column(values, *, column: str = "", source: str = "", first_row: int 
         summary naming the column and file, in English, for the records (empty when
         there is nothing to say); ``warning``: the same in the language in force.
     """
+    import numpy as np
+
     index = values.index if hasattr(values, "iloc") else None
     items = list(values)
-    found: dict[str, str] = {}  # per distinct text (a column repeats its values)
-    for v in items:
-        if isinstance(v, str) and v not in found:
-            found[v] = detect_encoding(v)
-    detected = [found[v] if isinstance(v, str) else "ascii" for v in items]
-    counts = Counter(d for d in detected if d != "ascii")
-    rows: dict[str, list[int]] = {}
-    for i, name in enumerate(detected):
-        if name != "ascii":
-            rows.setdefault(name, [])
-            if len(rows[name]) < 5:
-                rows[name].append(first_row + i)
-    decided = _column_encoding(items, detected, counts)
+    # each distinct text decided once (a column repeats its values); rows kept for notes
+    position: dict[str, int] = {}
+    codes = np.fromiter(
+        (position.setdefault(v, len(position)) if isinstance(v, str) else -1 for v in items),
+        dtype=np.int64,
+        count=len(items),
+    )
+    texts = list(position)
+    found = np.array(["ascii", *(detect_encoding(v) for v in texts)], dtype=object)
+    detected = found[codes + 1]  # code -1 (not text): "ascii"
+    counts = _row_counts(detected)
+    rows: dict[str, list[int]] = {
+        name: (np.flatnonzero(detected == name)[:5] + first_row).tolist() for name in counts
+    }
+    decided = _column_encoding(texts, found[1:], counts)
     reread = None
     if decided is not None:
-        name, changed = decided
-        for i in changed:
-            detected[i] = name
-        counts = Counter(d for d in detected if d != "ascii")
-        if changed:
-            reread = (name, len(changed), [first_row + i for i in changed[:5]])
-    done: dict[tuple[str, str], str] = {}  # (text, encoding) -> repaired, once each
-    repaired = []
-    for v, d in zip(items, detected):
-        if not isinstance(v, str):
-            repaired.append(v)
-            continue
-        key = (v, d)
-        text = done.get(key)
-        if text is None:
-            text = done[key] = repair_text(v, encoding=d)
-        repaired.append(text)
+        name, flags = decided
+        is_changed = np.array([False, *flags], dtype=bool)
+        changed = np.flatnonzero(is_changed[codes + 1])
+        found[is_changed] = name
+        detected = found[codes + 1]
+        counts = _row_counts(detected)
+        if changed.size:
+            reread = (name, int(changed.size), (changed[:5] + first_row).tolist())
+    done = [repair_text(v, encoding=d) for v, d in zip(texts, found[1:])]
+    repaired = [done[c] if c >= 0 else v for c, v in zip(codes.tolist(), items)]
     mixed = len(counts) > 1
     said = {
         "column": column,
