@@ -1114,3 +1114,30 @@ def test_windows_kept_by_the_alignment_read_serve_the_features_read_unchanged(
         read_time_series(tmp_path, aoi=small, indices=["ndvi"], margin=30)
         read_time_series(tmp_path, aoi=small, indices=["ndvi"], margin=10)
     assert len(reads) == 12
+
+
+def test_polygon_shapes_burn_the_pixels_of_each_shapes_geo_interface():
+    import shapely
+    from affine import Affine
+    from rasterio.features import geometry_mask
+
+    from ntmgis.imagery import _polygon_shapes
+
+    rng = np.random.default_rng(5)
+    ring = shapely.box(20, 20, 80, 80).difference(shapely.box(40, 40, 60, 60))  # a hole
+    multi = shapely.MultiPolygon([shapely.box(0, 0, 15, 15), shapely.box(85, 85, 100, 99)])
+    edges = shapely.box(30, 5, 50, 15)  # edges on pixel boundaries and centres
+    centres = rng.uniform(0, 100, size=(300, 2))
+    small = shapely.buffer(shapely.points(centres), rng.uniform(0.5, 6, size=300), 3)
+    geoms = [ring, multi, edges, shapely.Polygon(), *small]
+    transform = Affine(2.5, 0.0, -1.0, 0.0, -2.5, 101.0)  # pixel centres on some edges
+    want = geometry_mask(geoms, out_shape=(41, 41), transform=transform, invert=True)
+    got = geometry_mask(_polygon_shapes(geoms), out_shape=(41, 41), transform=transform,
+                        invert=True)  # fmt: skip
+    np.testing.assert_array_equal(got, want)
+    assert 200 < want.sum() < 41 * 41  # a real mix of inside and outside
+    shapes = _polygon_shapes([ring, multi])  # the multipolygon split, the hole kept
+    assert [len(s["coordinates"]) for s in shapes] == [2, 1, 1]
+    assert shapes[0]["coordinates"][0] == [list(c) for c in ring.exterior.coords]
+    lines = [shapely.LineString([(0, 0), (1, 1)])]
+    assert _polygon_shapes(lines) == lines  # not polygons: as given
