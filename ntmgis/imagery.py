@@ -1143,8 +1143,11 @@ def reading_session():
     process while no file of it changed: name, size and modification time) and each
     raster file is opened once and kept open, until the context ends. A run reads the
     same scenes for its alignment check, its block plan and its features: inside a
-    session the files are opened once for the three. Sessions nest (the outer one is
-    used); each thread has its own.
+    session the files are opened once for the three, and the raw windows the alignment
+    check reads (its few NDVI scenes, kept read-only, at most
+    :attr:`_SessionCache.MAX_KEPT_BYTES`) serve the features read of the same files
+    instead of being read again. Sessions nest (the outer one is used); each thread has
+    its own.
 
     Returns
     -------
