@@ -72,6 +72,7 @@ _LAZY = {
     "find_scenes": "ntmgis.imagery",
     "read_time_series": "ntmgis.imagery",
     "read_stacks": "ntmgis.imagery",
+    "reading_session": "ntmgis.imagery",
     "s2_reflectance": "ntmgis.imagery",
     "landsat_reflectance": "ntmgis.imagery",
     "scl_mask": "ntmgis.imagery",
