@@ -1360,7 +1360,7 @@ hamlets = "thanh_binh.gpkg"
 hamlets_layer = "hamlets"
 survey = "{survey}"
 imagery = "{imagery}"
-targets = "targets_{base_year}.csv"
+targets = "{targets}"
 {baseline}
 [imagery]
 period = "{year}-01-01:{year}-12-31"
@@ -1384,8 +1384,10 @@ def _sample_config_text(year: int, base_year: int, followup: bool) -> str:
     from .features import DEFAULT_INDICES  # the indices the model's features need
 
     header = _CONFIG_HEADER["followup" if followup else None]
+    # the baseline campaign's files keep their names whatever its year (sample_paths)
     fields = {"year": year, "base_year": base_year, "survey": "survey_2020.xlsx",
-              "imagery": "s2", "baseline": "", "out": "../out", "name": STEM,
+              "targets": "targets_2020.csv", "imagery": "s2", "baseline": "", "out": "../out",
+              "name": STEM,
               "indices": json.dumps(list(DEFAULT_INDICES))}  # fmt: skip
     if followup:
         fields.update(

@@ -14,6 +14,7 @@ import rasterio
 import shapely
 from openpyxl import load_workbook
 
+from ntmgis.config import load_config
 from ntmgis.sample import (
     GARDEN_CLASSES,
     HAMLET_NAMES,
@@ -216,6 +217,11 @@ def test_offset_rule_from_25_january_2022(tmp_path):
         valid = dn_a > 0
         np.testing.assert_array_equal(dn_b[valid] - dn_a[valid], 1000 if after else 0)
     assert seen == {True, False}
+    # a commune of another year runs as written: every input its config names exists
+    # (the targets file was once named after the year while the file kept 2020's name)
+    cfg = load_config(sample_paths(b.root)["config"])
+    assert cfg.year == 2022 and cfg.targets == sample_paths(b.root)["targets"]
+    assert cfg.targets.is_file() and cfg.survey.is_file()
 
 
 # ---------------------------------------------------------------- survey and defects
