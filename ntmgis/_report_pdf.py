@@ -461,13 +461,14 @@ def _greedy_lines(words: list, style, avail: float):
     return [ws for _, ws in lines]
 
 
-def _body_cells(shown, numeric, cols, widths, st, first_row: int, memo: dict | None = None):
-    """A table's data rows (plain text cells where they can be) and their style commands.
+def _body_cells(shown, numeric, cols, widths, st, memo: dict | None = None) -> list:
+    """A table's data rows: plain text cells where they can be, Paragraphs where not.
 
-    Text cells take the font, leading and alignment of the "cell" / "num" paragraph
-    styles from the table's style; the few cells only a Paragraph can draw stay ones.
-    ``memo``: the line breaks already found (shared by the tables of a document: the
-    key columns repeat in every column group).
+    Text cells are broken into lines for the "cell" / "num" paragraph styles; their font,
+    leading and alignment come from the table's cell styles (:func:`_cell_styles`); the
+    few cells only a Paragraph can draw stay ones. ``memo``: the line breaks already
+    found (shared by the tables of a document: the key columns repeat in every column
+    group).
     """
     body_st, num_st = st["cell"], st["num"]
     memo = {} if memo is None else memo
@@ -483,22 +484,7 @@ def _body_cells(shown, numeric, cols, widths, st, first_row: int, memo: dict | N
             lines = _plain_lines(text, style, widths[c] - _PAD - _PAD, memo)
             out.append(_para(text, style) if lines is None else lines)
         rows.append(out)
-    cmds = []
-    if rows:
-        last = first_row + len(rows) - 1
-        cmds.append(("FONT", (0, first_row), (-1, last), body_st.fontName, body_st.fontSize,
-                     body_st.leading))  # fmt: skip
-        for c, i in enumerate(cols):  # right-aligned numbers: one command a run of rows
-            start = None
-            for r in range(len(rows) + 1):
-                right = r < len(rows) and numeric[r][i]
-                if right and start is None:
-                    start = r
-                elif not right and start is not None:
-                    cmds.append(("ALIGN", (c, first_row + start), (c, first_row + r - 1),
-                                 "RIGHT"))  # fmt: skip
-                    start = None
-    return rows, cmds
+    return rows
 
 
 def _cell_styles(numeric, cols, head: int, n: int, st: dict) -> list:
@@ -548,7 +534,7 @@ def _data_table(sheet: dict, st: dict, frame_w: float, memo: dict | None = None)
             rows.append([_para(levels[i][1], st["head"]) for i in cols])
             spans = _header_spans(levels, cols)
         widths = [pts[i] * scale for i in cols]
-        body, _ = _body_cells(shown, numeric, cols, widths, st, len(rows), memo)
+        body = _body_cells(shown, numeric, cols, widths, st, memo)
         head = len(rows)
         rows += body
         if not shown:

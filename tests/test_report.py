@@ -504,7 +504,7 @@ def _cell_table(rows, numeric, widths, plain: bool):
     st = _styles()
     cols = list(range(len(widths)))
     if plain:  # the report's way: plain text cells, shared cell styles, no cell commands
-        body, _ = _body_cells(rows, numeric, cols, widths, st, 0)
+        body = _body_cells(rows, numeric, cols, widths, st)
         t = _table_class()(body, colWidths=widths, hAlign="LEFT",
                            cellStyles=_cell_styles(numeric, cols, 0, len(body), st))  # fmt: skip
         t.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.black)]))
