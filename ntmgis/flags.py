@@ -403,10 +403,11 @@ def load_rules(source=None) -> RuleSet:
         )  # fmt: skip
     return RuleSet(
         rules,
-        min_clear_obs=int(settings.get("min_clear_obs", 5)),
-        min_coverage=float(settings.get("min_coverage", 0.5)),
-        min_pixels=float(settings.get("min_pixels", 1.0)),
-        min_full_pixels=int(settings.get("min_full_pixels", 0)),
+        # a setting the file leaves out keeps RuleSet's default (stated there only)
+        min_clear_obs=int(settings.get("min_clear_obs", RuleSet.min_clear_obs)),
+        min_coverage=float(settings.get("min_coverage", RuleSet.min_coverage)),
+        min_pixels=float(settings.get("min_pixels", RuleSet.min_pixels)),
+        min_full_pixels=int(settings.get("min_full_pixels", RuleSet.min_full_pixels)),
         source=where,
     )
 
