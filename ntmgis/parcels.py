@@ -38,7 +38,15 @@ from .errors import DataNotFoundError, InputError, ParcelWarning, SchemaError, w
 from .i18n import message as _say
 from .i18n import register_all
 from .places import assign_hamlets
-from .text import Metadata, clean_text, fold, match_columns, parse_vn_number, repair_column
+from .text import (
+    Metadata,
+    _per_value,
+    clean_text,
+    fold,
+    match_columns,
+    parse_vn_number,
+    repair_column,
+)
 
 __all__ = [
     "PARCEL_FIELDS",
@@ -459,15 +467,9 @@ def _key_and_problem(value) -> tuple:
 def _to_int_keys(values: pd.Series, column: str, source: str, notes: list[list[str]]):
     """Integers where the text is a whole number; split numbers as "12a"; else the text."""
     out = []
-    cache: dict = {}  # a sheet number repeats over its parcels: read once per value
+    read = _per_value(_key_and_problem)  # a sheet number repeats over its parcels
     for i, value in enumerate(values):
-        try:
-            text, (key, problem) = cache[(type(value), value)]
-        except KeyError:
-            cache[(type(value), value)] = found = _key_and_problem(value)
-            text, (key, problem) = found
-        except TypeError:  # an unhashable cell
-            text, (key, problem) = _key_and_problem(value)
+        text, (key, problem) = read(value)
         if text is None:
             out.append(None)
             continue

@@ -31,6 +31,7 @@ from .i18n import message as _say
 from .places import hamlet_key
 from .text import (
     Metadata,
+    _per_value,
     clean_text,
     fold,
     match_columns,
@@ -1034,27 +1035,6 @@ def _repair_text(rows: _Rows, name: str) -> None:
 
 
 # -- one parser per standard field: rows -> {output column: values} ----------------------
-
-
-def _per_value(func):
-    """``func`` computed once per distinct cell value (a column repeats its values).
-
-    Values are keyed by type too (``1``, ``1.0`` and ``True`` read differently); an
-    unhashable value is computed each time.
-    """
-    cache: dict = {}
-
-    def get(value):
-        key = (type(value), value)
-        try:
-            return cache[key]
-        except KeyError:
-            cache[key] = result = func(value)
-            return result
-        except TypeError:
-            return func(value)
-
-    return get
 
 
 def _parse_stt(rows: _Rows) -> dict:

@@ -659,6 +659,27 @@ def _plausible(text: str) -> bool:
     return bool(words) and all(is_vietnamese_syllable(w) for w in words) and _score(text) > 0
 
 
+def _per_value(func):
+    """``func`` computed once per distinct cell value (a column repeats its values).
+
+    Values are keyed by type too (``1``, ``1.0`` and ``True`` read differently); an
+    unhashable value is computed each time.
+    """
+    cache: dict = {}
+
+    def get(value):
+        key = (type(value), value)
+        try:
+            return cache[key]
+        except KeyError:
+            cache[key] = result = func(value)
+            return result
+        except TypeError:
+            return func(value)
+
+    return get
+
+
 #: Share of a column's non-ASCII values one legacy encoding must hold to decide the column.
 COLUMN_MAJORITY = 0.6
 
