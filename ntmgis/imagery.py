@@ -29,6 +29,7 @@ warning. Landsat Collection 2 Level-2 reflectance is ``DN * 0.0000275 - 0.2``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -1102,6 +1103,7 @@ def _read_window(ds, bidx: int, window):
     return raw
 
 
+@contextlib.contextmanager
 def _keeping_reads():
     """A context in which the raw windows read are kept for the rest of the session.
 
@@ -1109,21 +1111,15 @@ def _keeping_reads():
     scenes are read again by the features, which then take them from memory (bounded by
     :attr:`_SessionCache.MAX_KEPT_BYTES`). Outside a :func:`reading_session`: nothing.
     """
-    import contextlib
-
-    @contextlib.contextmanager
-    def keeping():
-        cache = getattr(_SESSION, "cache", None)
-        if cache is None:
-            yield
-            return
-        cache.keeping += 1
-        try:
-            yield
-        finally:
-            cache.keeping -= 1
-
-    return keeping()
+    cache = getattr(_SESSION, "cache", None)
+    if cache is None:
+        yield
+        return
+    cache.keeping += 1
+    try:
+        yield
+    finally:
+        cache.keeping -= 1
 
 
 def _source_key(source, band_names, on_error):
@@ -1135,6 +1131,7 @@ def _source_key(source, band_names, on_error):
     return (os.path.abspath(os.fspath(source)), tuple(band_names or ()), on_error)
 
 
+@contextlib.contextmanager
 def reading_session():
     """A context in which imagery is discovered and opened once (one run's reads).
 
@@ -1158,22 +1155,16 @@ def reading_session():
     >>> with reading_session():
     ...     pass
     """
-    import contextlib
-
-    @contextlib.contextmanager
-    def session():
-        if getattr(_SESSION, "cache", None) is not None:
-            yield
-            return
-        cache = _SessionCache()
-        _SESSION.cache = cache
-        try:
-            yield
-        finally:
-            _SESSION.cache = None
-            cache.close()
-
-    return session()
+    if getattr(_SESSION, "cache", None) is not None:
+        yield
+        return
+    cache = _SessionCache()
+    _SESSION.cache = cache
+    try:
+        yield
+    finally:
+        _SESSION.cache = None
+        cache.close()
 
 
 #: Scenes discovered in reading sessions, by source, with the files' fingerprint: the
@@ -1197,10 +1188,9 @@ def _fingerprint(path: str):
                 entries.append((entry.name, st.st_mtime_ns, st.st_size))
                 if entry.is_dir():
                     with os.scandir(entry.path) as inner:
-                        entries.extend(
-                            (f"{entry.name}/{e.name}", e.stat().st_mtime_ns, e.stat().st_size)
-                            for e in sorted(inner, key=lambda e: e.name)
-                        )
+                        for e in sorted(inner, key=lambda e: e.name):
+                            st = e.stat()
+                            entries.append((f"{entry.name}/{e.name}", st.st_mtime_ns, st.st_size))
         return (top.st_mtime_ns, tuple(entries))
     except OSError:
         return None
