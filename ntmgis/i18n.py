@@ -117,7 +117,7 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "output.report_xlsx": {"vi": "Báo cáo tiến độ (XLSX)", "en": "Progress report (XLSX)"},
     "output.report_pdf": {"vi": "Báo cáo tiến độ (PDF)", "en": "Progress report (PDF)"},
-    "output.report_csv": {"vi": "Bảng {table} (CSV)", "en": "Progress table {table} (CSV)"},
+    "output.report_csv": {"vi": "Bảng {sheet} (CSV)", "en": "Progress table {table} (CSV)"},
     "output.maps_pdf": {"vi": "Bản đồ các thôn (PDF)", "en": "Hamlet maps (PDF)"},
     "output.map_png": {"vi": "Trang bản đồ {page} (PNG)", "en": "Map page {page} (PNG)"},
     "report.no_targets": {

@@ -72,7 +72,11 @@ def _output_label(key: str) -> str:
     if f"output.{key}" in CATALOGUE:
         return message(f"output.{key}")
     if key.startswith("report_") and key.endswith("_csv"):
-        return message("output.report_csv", table=key[7:-4])
+        from .report import SHEETS
+
+        table = key[7:-4]  # Vietnamese: the table by its sheet's name, "Bảng xếp hạng thôn"
+        sheet = SHEETS[table][0] if table in SHEETS else table
+        return message("output.report_csv", table=table, sheet=sheet[:1].lower() + sheet[1:])
     if key.startswith("map_png_"):
         return message("output.map_png", page=key[8:])
     return key

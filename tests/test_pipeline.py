@@ -3,6 +3,7 @@
 import os
 import re
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -217,3 +218,18 @@ def test_followup_needs_the_baseline_run(layers_dir, tmp_path):
 
     with pytest.raises(ConfigError, match="baseline run .* does not exist yet"):
         sample_config(layers_dir, out=tmp_path, followup=2022)
+
+
+def test_summary_names_the_report_tables_in_the_language_in_force():
+    from ntmgis.i18n import language
+    from ntmgis.pipeline import RunResult
+
+    result = RunResult(
+        outputs={"report_ranking_csv": Path("r.csv"), "report_extra_csv": Path("e.csv")}
+    )
+    with language("vi"):
+        lines = result.summary().splitlines()
+    assert lines[1:] == ["  Bảng xếp hạng thôn (CSV): r.csv", "  Bảng extra (CSV): e.csv"]
+    with language("en"):
+        lines = result.summary().splitlines()
+    assert lines[1] == "  Progress table ranking (CSV): r.csv"
