@@ -120,6 +120,12 @@ _MESSAGES = {
         "'{name}' khai báo hệ tọa độ {declared}; dùng {used} như đã chọn.",
         "'{name}' declares {declared}; using {used} as chosen.",
     ),
+    "warning.parcels.crs_from_province": (
+        "'{name}' không có hệ tọa độ (không có tệp .prj); đã dùng múi VN-2000 của tỉnh "
+        "{province}: {crs}. Nếu tệp ở hệ khác, xuất lại tệp kèm tệp .prj.",
+        "'{name}' has no CRS (no .prj); the VN-2000 zone of {province} is used: {crs}. If "
+        "the file is in another CRS, export it again with its .prj.",
+    ),
     "warning.parcels.vn2000_no_towgs84": (
         "'{name}' ở hệ VN-2000 nhưng không có tham số chuyển đổi (TOWGS84): nếu là tệp "
         "VN-2000 'địa phương', các thửa lệch ảnh vệ tinh khoảng 225 m. Khi chạy, ntmgis so "
@@ -191,6 +197,9 @@ PARCEL_FIELDS: dict[str, list[str]] = {
         "SH_TO",
         "ToBanDo",
         "TBD",
+        "TO_BD",
+        "SoToBD",
+        "Tờ",
         "mapsheet",
         "sheet_no",
     ],
@@ -220,7 +229,22 @@ PARCEL_FIELDS: dict[str, list[str]] = {
         "land_use_code",
         "landuse",
     ],
-    "hamlet": ["DIADANH", "DiaDanh", "dia_danh", "Thôn", "ten_thon", "Xóm", "thon_xom"],
+    # the place text: DIADANH, else the parcel's address (DIACHI, "Xóm 3, xã ..., huyện ...")
+    "hamlet": [
+        "DIADANH",
+        "DiaDanh",
+        "dia_danh",
+        "Thôn",
+        "ten_thon",
+        "Xóm",
+        "thon_xom",
+        "DiaChiThua",
+        "DiaChiThuaDat",
+        "Địa chỉ thửa",
+        "DIACHI",
+        "dia_chi",
+        "Địa chỉ",
+    ],
     "owner": [
         "TENCHU",
         "TenChu",
@@ -233,6 +257,13 @@ PARCEL_FIELDS: dict[str, list[str]] = {
         "owner_name",
     ],
     "household_id": ["MAHO", "ma_ho", "Mã hộ", "MaHo", "household"],
+}
+# a Shapefile's DBF keeps 10 characters of a field name: "SoHieuToBanDo" is "SoHieuToBa"
+# there, "KyHieuMucDichSuDung" "KyHieuMucD"; those cut names are known aliases too
+_DBF_NAME = 10
+_DBF_ALIASES = {
+    field: [*names, *(n[:_DBF_NAME] for n in names if len(n) > _DBF_NAME)]
+    for field, names in PARCEL_FIELDS.items()
 }
 STANDARD_COLUMNS = [
     "parcel_id",
@@ -689,7 +720,7 @@ def _parcel_fields(gdf, fields, sheet, name) -> dict:
     found = ", ".join(map(str, gdf.columns.drop(geom_col)))
     try:
         mapping = match_columns(
-            [c for c in gdf.columns if c != geom_col], PARCEL_FIELDS, overrides=fields
+            [c for c in gdf.columns if c != geom_col], _DBF_ALIASES, overrides=fields
         )
     except KeyError as exc:
         raise SchemaError(
@@ -739,6 +770,8 @@ def _check_crs(gdf, crs, name, province, notes):
                 what="warning.parcels.crs_override",
             )
         gdf = gdf.set_crs(crs, allow_override=True)
+    elif gdf.crs is None and province:
+        gdf = _province_crs(gdf, name, province)
     stray = _stray_parcels(gdf, name, province)
     if lacks_datum_shift(gdf.crs):
         warn(
@@ -759,6 +792,45 @@ def _check_crs(gdf, crs, name, province, notes):
             )
         gdf = gdf.set_geometry(geoms, crs=gdf.crs)
     return gdf
+
+
+def _province_crs(gdf, name, province):
+    """A layer without CRS put in its province's VN-2000 zone, when its metres fit there.
+
+    A cadastral map is drawn in the 3-degree zone of its province: given the province,
+    a .prj-less file whose coordinates read as that zone land in Vietnam gets it (and a
+    warning). Degrees, swapped axes, a province of several zones, coordinates that fit
+    no zone: left without CRS, for :func:`_stray_parcels` to explain.
+    """
+    import shapely
+
+    from .crs import province_zones, suggest_crs
+    from .errors import CRSError
+
+    with np.errstate(invalid="ignore"):
+        bounds = shapely.bounds(gdf.geometry.to_numpy())
+    usable = np.isfinite(bounds).all(axis=1)
+    if not usable.any():
+        return gdf
+    box = bounds[usable].min(axis=0)[:2].tolist() + bounds[usable].max(axis=0)[2:].tolist()
+    try:
+        zones = province_zones(province)
+    except CRSError:
+        return gdf  # not a province name: the missing-CRS error says what to do
+    tips = suggest_crs(box, province=province)
+    if len(zones) != 1 or not tips or tips[0]["epsg"] != zones[0].epsg:
+        return gdf
+    if "swapped" in tips[0]["reason"]:
+        return gdf
+    crs = f"EPSG:{zones[0].epsg}"
+    warn(
+        _say("warning.parcels.crs_from_province", name=name, province=zones[0].province,
+             crs=f"{crs} ({tips[0]['name']})"),
+        ParcelWarning,
+        where=name,
+        what="warning.parcels.crs_from_province",
+    )  # fmt: skip
+    return gdf.set_crs(crs)
 
 
 def _parcel_keys(gdf, mapping, name, notes):

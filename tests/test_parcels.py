@@ -12,7 +12,14 @@ import shapely
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
 from ntmgis import read_parcels
-from ntmgis.errors import CRSError, DataNotFoundError, InputError, NtmgisWarning, SchemaError
+from ntmgis.errors import (
+    CRSError,
+    DataNotFoundError,
+    InputError,
+    NtmgisWarning,
+    ParcelWarning,
+    SchemaError,
+)
 from ntmgis.parcels import is_garden_land_use, parcel_ids
 from ntmgis.text import unicode_to_tcvn3, unicode_to_vni
 
@@ -281,7 +288,13 @@ def test_missing_crs_suggests_zone(tmp_path):
     _parcels().to_file(path)
     path.with_suffix(".prj").unlink()
     with pytest.raises(CRSError, match="noprj.shp"):
-        read_parcels(path, province="Hà Tĩnh")
+        read_parcels(path)
+    # given the province, its cadastral zone is taken (the run config can name no CRS),
+    # with a warning naming it; the coordinates are those of the file, unmoved
+    with pytest.warns(ParcelWarning, match=r"noprj.shp.*Hà Tĩnh.*EPSG:9209"):
+        out = read_parcels(path, province="Hà Tĩnh")
+    assert out.crs.to_epsg() == 9209
+    assert out.total_bounds == pytest.approx(_parcels().total_bounds)
 
 
 def test_degrees_in_projected_crs():
