@@ -90,7 +90,13 @@ _MESSAGES = {
 register_all(_MESSAGES)
 
 # the unit words of a hamlet-level place, as written at the start of a name (longest first)
-UNIT_WORDS = ("Tổ dân phố", "Khu phố", "Thôn", "Xóm", "Ấp", "Bản", "Buôn", "Làng", "Sóc")
+UNIT_WORDS = (
+    "Tổ dân phố", "Khu phố", "Thôn", "Xóm", "Ấp", "Bản", "Buôn", "Làng", "Sóc", "Khối",
+)  # fmt: skip
+# unit words as cadastral files abbreviate them: "TDP 2", "TDP.3", "KP 4", "Tổ DP 5"
+_UNIT_ABBREVIATIONS = re.compile(
+    r"^(?:(?P<tdp>tdp|to\s*dp)|(?P<kp>kp))(?:\s*\.\s*|\s+|(?=\d))(?P<rest>\S.*)$"
+)
 # words that start a place holding no household garden -> place kind
 NON_HAMLET_WORDS = {
     "Cánh đồng": "canh_dong",
@@ -116,6 +122,11 @@ PLACE_KINDS = tuple(_palette.get_theme("place_kind").keys)
 # kinds that may hold household gardens: a hamlet, a unit-less name, no place at all
 _HAMLET_KINDS = ("thon_xom", "khong_ro", "trong")
 _COMMUNE_WORDS = {"xa": "Xã", "phuong": "Phường", "thi tran": "Thị trấn"}
+# columns holding a place text (parsed), not a hamlet's name: DIADANH, an address
+_PLACE_COLUMNS = frozenset(
+    {"diadanh", "dia_danh", "ten_dia_danh", "place", "diachi", "dia_chi", "diachithua",
+     "diachithuadat", "dia_chi_thua"}
+)  # fmt: skip
 _HIGHER_WORDS = ("huyen", "quan", "thi xa", "thanh pho", "tinh", "tp")
 _OLD = re.compile(r"\(\s*(cũ|cu|trước đây)\s*\)", re.IGNORECASE)
 _SPLIT = re.compile(r"\s*[,;]\s*|\s+-\s+|\s+–\s+")
@@ -283,7 +294,15 @@ def _parse_text(text) -> Place:
         word = next(w for k, w in _COMMUNE_WORDS.items() if fold(first).startswith(k + " "))
         rest = first.split(" ", 2 if word == "Thị trấn" else 1)[-1]
         return Place(raw, None, None, None, None, f"{word} {_name_case(rest)}", "trong", old)
-    unit = _lead(UNIT_WORDS, first)
+    unit = _unit_of(first)
+    if unit is None and _lead(list(NON_HAMLET_WORDS), first, ambiguous=False) is None:
+        # "Số 12, đường Lê Lợi, thôn Đông, xã ...": the part before the commune with a unit
+        for part in parts[1:]:
+            if any(fold(part).startswith(k + " ") for k in _COMMUNE_WORDS):
+                break
+            if _unit_of(part) is not None:
+                first, unit = part, _unit_of(part)
+                break
     if unit is not None:
         word, name = unit
         name = _name_case(name)
@@ -297,6 +316,15 @@ def _parse_text(text) -> Place:
                      NON_HAMLET_WORDS[word], old)  # fmt: skip
     name = _name_case(first)
     return Place(raw, None, name, name, name, commune, "khong_ro", old)
+
+
+def _unit_of(part: str) -> tuple[str, str] | None:
+    """The hamlet unit word a place part starts with (abbreviated too), and the name."""
+    short = _UNIT_ABBREVIATIONS.match(fold(part))
+    if short:
+        word = "Tổ dân phố" if short.group("tdp") else "Khu phố"
+        return word, part[short.start("rest") :].strip()
+    return _lead(UNIT_WORDS, part)
 
 
 def hamlet_key(name) -> str:
@@ -559,12 +587,13 @@ def assign_hamlets(parcels, *, hamlets=None, source_column: str | None = None, w
     if again and "place" in out:
         texts = texts.where(texts.notna(), out["place"])
     column = fold(source_column or "diadanh").replace(" ", "_")
-    explicit = column not in ("diadanh", "dia_danh", "ten_dia_danh", "place")
     layer_names = []
     if hamlets is not None and "hamlet" in hamlets:
         layer_names = [clean_text(h) for h in hamlets["hamlet"] if isinstance(h, str)]
     table = normalise_hamlets(texts.tolist(), official=layer_names, where=where)
     table.index = out.index
+    # a hamlet column is taken as written, unless its texts are whole addresses
+    explicit = column not in _PLACE_COLUMNS and not table["place_commune"].notna().any()
     if explicit:
         _as_written(table, texts, layer_names)
     source = "column" if explicit else "place_text"
