@@ -442,7 +442,32 @@ SURVEY_FIELDS: dict[str, list[str]] = {
         "TENCHU",
         "owner",
     ],
-    "hamlet": ["Thôn", "Thôn/xóm", "Thôn xóm", "Xóm", "Tên thôn", "DIADANH", "hamlet"],
+    "hamlet": [
+        "Thôn",
+        "Thôn/xóm",
+        "Thôn xóm",
+        "Xóm",
+        "Tên thôn",
+        "DIADANH",
+        "hamlet",
+        # the unit word of the region heads the column: ấp (South), bản (mountain North)...
+        "Ấp",
+        "Bản",
+        "Buôn",
+        "Làng",
+        "Tổ dân phố",
+        "Khu phố",
+        "Thôn/Ấp",
+        "Thôn/Bản",
+        "Bản/Tổ",
+        "Thôn/Tổ",
+        "Thôn, xóm",
+        "Thôn, tổ dân phố",
+        "Thôn/Tổ dân phố",
+        "Tên xóm",
+        "Tên ấp",
+        "Tên bản",
+    ],
     "sheet": [
         "Số tờ",
         "Tờ",
@@ -741,6 +766,10 @@ class Codebook:
             return cls, fixes
         if key in self._alias:
             return self._alias[key], [*fixes, "alias"]
+        # "Vườn hoang": the word "vườn" before an alias ("Hoang") is the same class
+        rest = key[len("vuon ") :] if key.startswith("vuon ") else None
+        if rest and rest in self._alias:
+            return self._alias[rest], [*fixes, "alias"]
         return None, fixes
 
     def suggest(self, value) -> str | None:
@@ -800,6 +829,37 @@ def _find_header(rows, limit: int = 30, fields=None):
     return best
 
 
+def _two_row_header(rows, index: int, fields=None) -> tuple[list, int]:
+    """The header cells and the first row under them, for a header of one or two rows.
+
+    Forms often merge a group's cell over two sub-headers ("Thửa đất" over "Tờ bản đồ
+    số" and "Thửa số"); the row under the header is a sub-header when its cells are all
+    text (no number, no date) and, each taking the place of the cell above it, name more
+    fields than the header row alone.
+    """
+    top = [repair_text(_cell_text(c)).strip() for c in rows[index]]
+    if index + 1 >= len(rows):
+        return top, index + 1
+    sub = [repair_text(_cell_text(c)).strip() for c in rows[index + 1]]
+    named = [c for c in sub if c]
+    if not named or _is_column_numbers(sub):
+        return top, index + 1
+    if any(parse_vn_number(c)[0] is not None or _parse_date(c)[0] is not None for c in named):
+        return top, index + 1
+    width = max(len(top), len(sub))
+    top += [""] * (width - len(top))
+    sub += [""] * (width - len(sub))
+    merged = [below or above for above, below in zip(top, sub)]
+    aliases = {k: list(v) for k, v in SURVEY_FIELDS.items()}
+    for name, header in (fields or {}).items():
+        aliases[name] = [header]
+    before = match_columns([c for c in top if c], aliases)
+    after = match_columns([c for c in merged if c], aliases)
+    if len(after) <= len(before):
+        return top, index + 1
+    return merged, index + 2
+
+
 def _is_column_numbers(cells) -> bool:
     """A row like "(1) (2) (3) ..." under the header, as Vietnamese forms have."""
     values = [_cell_text(c).strip() for c in cells if _cell_text(c).strip()]
@@ -813,7 +873,11 @@ def _is_column_numbers(cells) -> bool:
 
 
 _DATE_DMY = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2,4})$")
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T].*)?$")
+_DATE_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
+# "ngày 5 tháng 4 năm 2020", "5 tháng 4, 2020" (compared folded: "ngay 5 thang 4 nam 2020")
+_DATE_WORDS = re.compile(
+    r"^(?:ngay\s*)?(\d{1,2})\s*thang\s*(\d{1,2})\s*(?:nam|,|/|-)?\s*(\d{2,4})$"
+)
 
 
 def _parse_date(value):
@@ -830,7 +894,7 @@ def _parse_date(value):
     if not text:
         return None, None
     try:
-        match = _DATE_DMY.match(text)
+        match = _DATE_DMY.match(text) or _DATE_WORDS.match(fold(text))
         if match:
             day, month, year = (int(g) for g in match.groups())
             if year < 100:
@@ -1376,9 +1440,10 @@ def read_survey(
     header_index, _ = _find_header(rows, fields=fields)
     if header_index is None:
         raise SchemaError(_say("error.survey.no_header", where=where))
-    columns = _header_columns(rows[header_index], rows[header_index + 1 :])
+    header, start = _two_row_header(rows, header_index, fields)
+    columns = _header_columns(header, rows[start:])
     mapping = _map_fields(columns, fields, where)
-    body, body_numbers, n_blank = _body_rows(rows, numbers, header_index + 1, len(columns))
+    body, body_numbers, n_blank = _body_rows(rows, numbers, start, len(columns))
     table = _Rows(
         raw=pd.DataFrame(body, columns=columns, dtype=object),
         mapping=mapping,
