@@ -77,6 +77,19 @@ _MESSAGES = {
         "{where}: {count} giá trị viết bằng {encoding} đã được chuyển sang Unicode.",
         "{where}: {count} value(s) in {encoding} converted to Unicode.",
     ),
+    "text.encoding.tcvn3": (
+        "bảng mã cũ TCVN3 (ABC) [tcvn3]",
+        "the legacy TCVN3 (ABC) encoding [tcvn3]",
+    ),
+    "text.encoding.vni": ("bảng mã cũ VNI [vni]", "the legacy VNI encoding [vni]"),
+    "text.encoding.utf8-as-latin1": (
+        "UTF-8 bị đọc như Latin-1, ví dụ Shapefile không có tệp .cpg [utf8-as-latin1]",
+        "UTF-8 read as Latin-1, e.g. a Shapefile without .cpg [utf8-as-latin1]",
+    ),
+    "text.encoding.cp1258-as-latin1": (
+        "Windows-1258 bị đọc như Latin-1 [cp1258-as-latin1]",
+        "Windows-1258 read as Latin-1 [cp1258-as-latin1]",
+    ),
     "error.text.unknown_encoding": (
         "Bảng mã chữ '{encoding}' không có: chọn một trong {choices}.",
         "Unknown text encoding '{encoding}': use one of {choices}.",
@@ -546,12 +559,8 @@ def unicode_to_vni(text: str) -> str:
 # --------------------------------------------------------------------------------------
 
 ENCODINGS = ("unicode", "tcvn3", "vni", "utf8-as-latin1", "cp1258-as-latin1")
-_ENCODING_LABELS = {
-    "tcvn3": "the legacy TCVN3 (ABC) encoding [tcvn3]",
-    "vni": "the legacy VNI encoding [vni]",
-    "utf8-as-latin1": "UTF-8 read as Latin-1, e.g. a Shapefile without .cpg [utf8-as-latin1]",
-    "cp1258-as-latin1": "Windows-1258 read as Latin-1 [cp1258-as-latin1]",
-}
+# each encoding as a sentence names it (a key of the i18n catalogue, see _MESSAGES)
+_ENCODING_LABELS = {name: f"text.encoding.{name}" for name in ENCODINGS if name != "unicode"}
 
 
 def _raw_bytes(text: str) -> bytes | None:
@@ -736,7 +745,7 @@ def _encoding_message(said: dict, lang: str | None = None) -> str:
             lang,
             where=where,
             count=count,
-            encoding=_ENCODING_LABELS[name],
+            encoding=_say(_ENCODING_LABELS[name], lang),
             rows=", ".join(map(str, rows)),
         )
     counts = said["counts"]
@@ -756,7 +765,11 @@ def _encoding_message(said: dict, lang: str | None = None) -> str:
     elif legacy:
         name, n = next(iter(legacy.items()))
         text += _say(
-            "warning.text.converted", lang, where=where, count=n, encoding=_ENCODING_LABELS[name]
+            "warning.text.converted",
+            lang,
+            where=where,
+            count=n,
+            encoding=_say(_ENCODING_LABELS[name], lang),
         )
     return text
 
