@@ -369,10 +369,21 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
 
     # -- inputs and outputs ---------------------------------------------------------------
     def vector_source(self, parameters, name, context, feedback):
-        """``(path, layer name or None)`` of a vector parameter, exported when needed."""
+        """``(path, layer name or None)`` of a vector parameter, exported when needed.
+
+        A Shapefile without its ``.prj`` whose layer the user gave a CRS in QGIS (*Set
+        layer CRS*) is copied with a ``.prj`` of that CRS: the library reading the file
+        itself would find no CRS, and the plugin has no other way to pass it. The copy
+        keeps the DBF's bytes (TCVN3, cp1258...), which QGIS's own export would decode
+        by its guess and lose.
+        """
         path, layer = self.parameterAsCompatibleSourceLayerPathAndLayerName(
             parameters, name, context, VECTOR_FORMATS, "gpkg", feedback
         )
+        if shapefile_without_crs(path):
+            source = self.parameterAsVectorLayer(parameters, name, context)
+            if source is not None and source.crs().isValid():
+                path = shapefile_with_crs(path, source.crs())
         return path, (layer or None)
 
     def optional_vector_source(self, parameters, name, context, feedback):
@@ -395,6 +406,30 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
         details = QgsProcessingContext.LayerDetails(name, context.project(), output_name)
         details.setPostProcessor(EmbeddedStyle.create(name))
         context.addLayerToLoadOnCompletion(uri, details)
+
+
+def shapefile_without_crs(path) -> bool:
+    """Whether ``path`` is a Shapefile with no ``.prj`` beside it (no CRS in the file)."""
+    if not path or os.path.splitext(str(path))[1].lower() != ".shp":
+        return False
+    stem = os.path.splitext(str(path))[0]
+    return not any(os.path.exists(stem + ext) for ext in (".prj", ".PRJ", ".Prj"))
+
+
+def shapefile_with_crs(path, crs) -> str:
+    """A copy of the Shapefile ``path`` in Processing's temporary folder, with a ``.prj``."""
+    from qgis.core import QgsCoordinateReferenceSystem, QgsProcessingUtils
+
+    folder = tempfile.mkdtemp(prefix="ntmgis-shp-", dir=QgsProcessingUtils.tempFolder())
+    stem = os.path.splitext(str(path))[0]
+    base = os.path.basename(stem)
+    for ext in (".shp", ".shx", ".dbf", ".cpg", ".CPG", ".SHX", ".DBF"):
+        if os.path.exists(stem + ext):
+            shutil.copyfile(stem + ext, os.path.join(folder, base + ext.lower()))
+    wkt = crs.toWkt(QgsCoordinateReferenceSystem.WktVariant.WKT1_ESRI)
+    with open(os.path.join(folder, base + ".prj"), "w", encoding="ascii") as handle:
+        handle.write(wkt)
+    return os.path.join(folder, base + ".shp")
 
 
 def announce_cancel(feedback, text):
