@@ -122,3 +122,133 @@ def make_foreign(root: Path, sample_dir: Path) -> dict:
         "configs": configs,
         "gpkg": out,
     }
+
+
+# --------------------------------------------------------------------------------------
+# An unseen commune: another zone, a .prj-less legacy Shapefile, another survey's layout
+# --------------------------------------------------------------------------------------
+
+#: garden classes as another commune words them (each the same class as the sample's)
+UNSEEN_WORDING = {"Vườn hoang hóa": ("Vườn hoang", "VƯỜN HOANG", "vườn bỏ hoang")}
+
+
+def cp1258_text(text: str) -> str:
+    """``text`` as Windows-1258 bytes (tone marks combining), shown as Latin-1 characters.
+
+    What a Shapefile DBF written by a Vietnamese Windows program holds, as GDAL reads it
+    without a ``.cpg``.
+    """
+    out = b""
+    for ch in unicodedata.normalize("NFC", text):
+        try:
+            out += ch.encode("cp1258")
+        except UnicodeEncodeError:
+            parts = unicodedata.normalize("NFD", ch)
+            tone = next(c for c in parts if c in "\u0300\u0301\u0303\u0309\u0323")
+            out += unicodedata.normalize("NFC", parts.replace(tone, "")).encode("cp1258")
+            out += tone.encode("cp1258")
+    return out.decode("latin-1")
+
+
+def _fold_upper(text: str) -> str:
+    plain = unicodedata.normalize("NFD", text).replace("đ", "d").replace("Đ", "D")
+    return "".join(c for c in plain if unicodedata.category(c) != "Mn").upper()
+
+
+def _unseen_parcels(sample_dir: Path, out: Path, names: dict) -> int:
+    """The parcels as Xã Nghĩa Lâm's .prj-less cp1258 Shapefile in Nghệ An's zone."""
+    import warnings
+
+    parcels = gpd.read_file(sample_dir / "thanh_binh.gpkg", layer="parcels")
+    address = [f"{names[_key(v)]}, xã Nghĩa Lâm, huyện Nghĩa Đàn, tỉnh Nghệ An"
+               for v in parcels["DIADANH"]]  # fmt: skip
+    parcels = parcels.drop(columns=["DIADANH"]).rename(
+        columns={"SHBANDO": "SoHieuToBanDo", "SHTHUA": "SoThuTuThua", "KHLOAIDAT": "LoaiDat",
+                 "TENCHU": "ChuSuDung"}
+    )  # fmt: skip
+    parcels["DIACHI"] = address
+    parcels = parcels.to_crs("EPSG:9208")  # VN-2000 / TM-3 104°45' (Nghệ An)
+    for column in ("ChuSuDung", "DIACHI"):
+        parcels[column] = [cp1258_text(v) if isinstance(v, str) else v for v in parcels[column]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the DBF cuts the names to 10 characters: wanted
+        parcels.to_file(out, driver="ESRI Shapefile", encoding="ISO-8859-1")
+    out.with_suffix(".cpg").unlink(missing_ok=True)
+    out.with_suffix(".prj").unlink()
+    return len(parcels)
+
+
+def _unseen_survey(sample_dir: Path, out: Path, names: dict) -> dict:
+    """The survey as a cp1258 CSV: upper-case headers without diacritics, other wording,
+    dates written three ways, a row of no parcel, three rows typed twice."""
+    text = (sample_dir / "survey_2020.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    head = next(i for i, r in enumerate(rows) if "Số thửa" in r)
+    header, body = rows[head], [list(r) for r in rows[head + 1 :] if any(c.strip() for c in r)]
+    col = {name: header.index(name) for name in ("Thôn", "Phân loại vườn", "Ngày khảo sát")}
+    reworded = 0
+    for i, r in enumerate(body):
+        if r[col["Thôn"]].strip():
+            r[col["Thôn"]] = _fold_upper(names[_key(r[col["Thôn"]])])
+        words = UNSEEN_WORDING.get(r[col["Phân loại vườn"]])
+        if words and i % 2 == 0:
+            r[col["Phân loại vườn"]] = words[(i // 2) % len(words)]
+            reworded += 1
+        date = re.fullmatch(r"(\d\d)/(\d\d)/(\d{4})", r[col["Ngày khảo sát"]])
+        if date and i % 3:
+            d, m, y = date.groups()
+            r[col["Ngày khảo sát"]] = f"{d}-{m}-{y}" if i % 3 == 1 else f"{int(d)}.{int(m)}.{y[2:]}"
+    stranger = ["", "HO9999", "Người Lạ", "XOM 1", "99", "999", "300", "Vườn tạp", "", "", ""]
+    body = [*body, stranger[: len(header)], *body[10:13]]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerows([["UBND XA NGHIA LAM"], [_fold_upper(h) for h in header], *body])
+    out.write_bytes(cp1258_text(buf.getvalue()).encode("latin-1"))
+    return {"rows": len(body), "reworded": reworded, "first_row": 3}
+
+
+def make_unseen(root: Path, sample_dir: Path) -> dict:
+    """Rewrite the sample commune in ``sample_dir`` as Xã Nghĩa Lâm (Nghệ An) writes it.
+
+    * the parcels: a Shapefile without ``.prj`` in VN-2000 / TM-3 104°45' (EPSG:9208),
+      its DBF in cp1258 without ``.cpg``, field names cut to 10 characters by the DBF
+      (SoHieuToBanDo, SoThuTuThua), land use ``LoaiDat``, owner ``ChuSuDung``, and the
+      hamlet only in the address ``DIACHI`` ("Xóm 3, xã Nghĩa Lâm, huyện ..., tỉnh ...");
+    * the survey: a cp1258 CSV, one title row, headers upper case without diacritics
+      ("SO TO", "PHAN LOAI VUON"), hamlets "XOM 3", half of the abandoned gardens written
+      "Vườn hoang" / "VƯỜN HOANG" / "vườn bỏ hoang", dates dd/mm/yyyy, dd-mm-yyyy and
+      d.m.yy, a row for parcel 99-999 (no such parcel), three rows typed twice;
+    * the config: the province named (its zone is the file's CRS), targets by "Xóm k".
+
+    Returns the facts the run must show: ``config``, ``parcels``, ``hamlets``,
+    ``survey_rows``, ``reworded``.
+    """
+    sample_dir, root = Path(sample_dir), Path(root)
+    hamlets = gpd.read_file(sample_dir / "thanh_binh.gpkg", layer="hamlets")["ten_thon"]
+    names = {_key(name): f"Xóm {k}" for k, name in enumerate(hamlets, start=1)}
+    n_parcels = _unseen_parcels(sample_dir, sample_dir / "NghiaLam_thua.shp", names)
+    survey = _unseen_survey(sample_dir, sample_dir / "khao_sat_2020.csv", names)
+    targets = (sample_dir / "targets_2020.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(targets)))
+    for r in rows[1:]:
+        r[0] = names[_key(r[0])]
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    (sample_dir / "chi_tieu_2020.csv").write_text(buf.getvalue(), encoding="utf-8-sig")
+    config = sample_dir / "nghia_lam.toml"
+    config.write_text(
+        '[commune]\nname = "Xã Nghĩa Lâm"\nyear = 2020\n\n'
+        '[inputs]\nparcels = "NghiaLam_thua.shp"\nprovince = "Nghệ An"\n'
+        'survey = "khao_sat_2020.csv"\nimagery = "s2"\ntargets = "chi_tieu_2020.csv"\n\n'
+        '[imagery]\nperiod = "2020-01-01:2020-12-31"\n\n[flags]\ncalibration = "rules"\n\n'
+        f'[outputs]\ndir = "{(Path(root) / "out").as_posix()}"\nname = "nghia_lam"\n'
+        "maps = false\nreport = true\n",
+        encoding="utf-8",
+    )
+    return {
+        "config": config,
+        "parcels": n_parcels,
+        "hamlets": sorted(names.values()),
+        "survey_rows": survey["rows"],
+        "reworded": survey["reworded"],
+    }
