@@ -86,6 +86,33 @@ _MESSAGES = {
         "page and no ranking row for them; they are kept with their place_kind.",
     ),
     "places.and_more": ("{shown} và {more} nơi khác", "{shown} and {more} more"),
+    # how the hamlets were found (attrs["hamlet_summary"], the run summary)
+    "places.summary.layer": (
+        "{count} thôn theo lớp ranh giới thôn",
+        "{count} hamlets from the hamlet layer",
+    ),
+    "places.summary.column": (
+        "{count} thôn theo cột tên thôn '{column}'",
+        "{count} hamlets from the hamlet column '{column}'",
+    ),
+    "places.summary.place_text": (
+        "{count} thôn tách từ địa danh '{column}'",
+        "{count} hamlets parsed from the place text '{column}'",
+    ),
+    "places.summary.none": (
+        "không có thôn (thửa đất không ghi địa danh và không có lớp ranh giới thôn)",
+        "no hamlets (the parcels name no place and no hamlet layer is given)",
+    ),
+    "places.summary.moved": (
+        " ({count} thửa được xếp vào thôn theo vị trí trên lớp ranh giới)",
+        " ({count} parcel(s) placed by location in the layer)",
+    ),
+    "places.summary.parcels": ("{place} ({count} thửa)", "{place} ({count} parcels)"),
+    "places.summary.non_hamlet": ("; không phải thôn: {places}", "; not hamlets: {places}"),
+    "places.summary.merged": (
+        "; {count} cách viết được viết thống nhất",
+        "; {count} spelling(s) merged",
+    ),
 }
 register_all(_MESSAGES)
 
@@ -497,22 +524,21 @@ def _place_by_layer(out, table: pd.DataFrame, hamlets, layer_names) -> int:
 
 
 def _hamlet_summary(n_hamlets, source, source_column, moved, non, merged) -> str:
-    """How the hamlets were found, in a sentence (kept in ``attrs["hamlet_summary"]``)."""
-    phrases = {
-        "layer": f"{n_hamlets} hamlets from the hamlet layer",
-        "column": f"{n_hamlets} hamlets from the hamlet column '{source_column}'",
-        "place_text": f"{n_hamlets} hamlets parsed from the place text "
-        f"'{source_column or 'DIADANH'}'",
-        "none": "no hamlets (the parcels name no place and no hamlet layer is given)",
-    }
-    summary = phrases[source]
+    """How the hamlets were found, in a sentence (kept in ``attrs["hamlet_summary"]``).
+
+    In the language in force (the run summary and ``ntmgis survey-form`` print it).
+    """
+    column = source_column or "DIADANH"
+    summary = _say(f"places.summary.{source}", count=n_hamlets, column=column)
     if moved:
-        summary += f" ({moved} parcel(s) placed by location in the layer)"
+        summary += _say("places.summary.moved", count=moved)
     if len(non):
-        places = non.value_counts()
-        summary += "; not hamlets: " + ", ".join(f"{p} ({n} parcels)" for p, n in places.items())
+        places = ", ".join(
+            _say("places.summary.parcels", place=p, count=n) for p, n in non.value_counts().items()
+        )
+        summary += _say("places.summary.non_hamlet", places=places)
     if merged:
-        summary += f"; {len(merged)} spelling(s) merged"
+        summary += _say("places.summary.merged", count=len(merged))
     return summary
 
 

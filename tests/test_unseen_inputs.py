@@ -274,3 +274,19 @@ def test_encoding_warning_is_all_vietnamese_or_all_english():
     assert "the legacy" not in vi["warning"]
     assert "the legacy TCVN3 (ABC) encoding [tcvn3]" in en["warning"]
     assert "3" in vi["warning"] and "thua.shp" in vi["warning"]
+
+
+def test_how_the_hamlets_were_found_is_said_in_the_language_in_force():
+    table = pd.DataFrame({"hamlet": ["Xóm 3, xã Nghĩa Lâm", "Cánh đồng Bàu, xã Nghĩa Lâm"]})
+    try:
+        set_language("vi")
+        vi = _quiet(assign_hamlets, table, source_column="DIACHI").attrs["hamlet_summary"]
+        set_language("en")
+        en = _quiet(assign_hamlets, table, source_column="DIACHI").attrs["hamlet_summary"]
+    finally:
+        set_language(None)
+    assert vi == "1 thôn tách từ địa danh 'DIACHI'; không phải thôn: Cánh đồng Bàu (1 thửa)"
+    assert (
+        en
+        == "1 hamlets parsed from the place text 'DIACHI'; not hamlets: Cánh đồng Bàu (1 parcels)"
+    )
