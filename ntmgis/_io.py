@@ -1023,6 +1023,10 @@ def _deferring_writer():
     from openpyxl.writer.excel import ExcelWriter
 
     class SheetWriter(WorksheetWriter):
+        def __init__(self, ws, out=None):
+            super().__init__(ws, out)
+            self._style_ids, self._letters, self._styles_kept = {}, {}, []
+
         def write_dimensions(self):  # as ``calculate_dimension``, with the deferred cells
             deferred = self.ws.__dict__[_DEFERRED]
             rows = {r for r, _ in self.ws._cells} | set(deferred)
@@ -1046,7 +1050,7 @@ def _deferring_writer():
                 return super().write_row(xf, row, row_idx)
             attrs = {"r": f"{row_idx}"}
             attrs.update(self.ws.row_dimensions.get(row_idx, {}))
-            styles = self.ws.parent._cell_styles
+            ids, letters = self._style_ids, self._letters
             # openpyxl cells of the same row (none in a report's table rows): in column order
             mine = {cell.column: cell for cell in row}
             parts = []
@@ -1056,14 +1060,22 @@ def _deferring_writer():
                         xf._file("".join(parts))
                         parts = []
                         self._openpyxl_cell(xf, mine.pop(before))
-                    styled = any(style)
-                    if value is None and not styled:
+                    sid = ids.get(id(style))
+                    if sid is None:  # the index as openpyxl gives it: at the style's first cell
+                        sid = ids[id(style)] = self._style_id(style)
+                    if value is None and not sid:
                         continue  # openpyxl skips an empty cell without a style
-                    sid = f' s="{styles.add(style)}"' if styled else ""
-                    parts.append(_cell_xml(f"{get_column_letter(col)}{row_idx}", value, sid))
+                    letter = letters.get(col) or letters.setdefault(col, get_column_letter(col))
+                    parts.append(_cell_xml(f"{letter}{row_idx}", value, sid))
                 xf._file("".join(parts))
                 for col in sorted(mine):
                     self._openpyxl_cell(xf, mine[col])
+
+        def _style_id(self, style) -> str:
+            self._styles_kept.append(style)  # its id() stays its own while cached
+            if not any(style):
+                return ""
+            return f' s="{self.ws.parent._cell_styles.add(style)}"'
 
         def _openpyxl_cell(self, xf, cell):
             if cell._comment is not None:

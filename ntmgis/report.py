@@ -716,6 +716,7 @@ class _Writer:
         # the table's data rows written by _io.save_workbook, not as openpyxl cells
         # (a ``finish`` callback may read or change the cells: then they are openpyxl's)
         self.defer = defer
+        self._texts = {}  # text -> (the cell's text, quote-prefixed)
         # (font, alignment, border, format, quote prefix) -> the cell's style indices: a
         # style is looked up in the workbook's lists once, not for each of ~20,000 cells
         # (openpyxl hashes every Font/Alignment/Border assigned; the same result)
@@ -753,8 +754,15 @@ class _Writer:
         openpyxl cell outside the sheet, so the workbook's fonts, borders and formats
         are registered in the same order as :meth:`cell` registers them.
         """
-        value = cell_value(value)
-        quoted = isinstance(value, str) and value.startswith(DANGEROUS)
+        if type(value) is str:  # hamlets, statuses, reasons recur: cleaned once each
+            plain = self._texts.get(value)
+            if plain is None:
+                cleaned = cell_value(value)
+                plain = self._texts[value] = (cleaned, cleaned.startswith(DANGEROUS))
+            value, quoted = plain
+        else:  # a number (-0.0 and 0.0 are equal keys: not memoised) or None
+            value = cell_value(value)
+            quoted = isinstance(value, str) and value.startswith(DANGEROUS)
         known = self._style_of.get((id(self.s["body"]), id(align), True, fmt or None, quoted))
         if known is None:
             from openpyxl.cell.cell import Cell

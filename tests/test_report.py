@@ -768,7 +768,7 @@ def test_deferred_table_rows_write_the_workbook_openpyxl_writes(tmp_path, monkey
     )
 
     body = pd.DataFrame({"Thôn": ["Thôn A", " lề trái", "a & <b>", "=1+1", "", None],
-                         "Số hộ": [1, 2.5, 1e17, float("nan"), -0.0, 123456789012],
+                         "Số hộ": [0.0, 2.5, 1e17, float("nan"), -0.0, 123456789012],
                          "Ghi chú": ["-3", "\tx", "@me", "#N/A", "  ", "x\ny"]})  # fmt: skip
     appendix = pd.DataFrame({"Thôn": ["Thôn B"] * 3, "Tỷ lệ: đạt (%)": [12.5, None, 1 / 3],
                              "Tỷ lệ: kế hoạch (%)": [1, 2, 3]})  # fmt: skip
