@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import csv
 import datetime as _dt
 import errno
 import functools
@@ -969,11 +970,19 @@ def write_csv(
         for row in table.itertuples(index=False, name=None)
     ]
     headers = [escape_text(cell_value(str(c))) for c in table.columns]
-    clean = pd.DataFrame(rows, columns=headers, dtype=object)
     path = Path(path)
     with atomic_path(path, what="CSV file") as tmp:
-        clean.to_csv(tmp, index=False, encoding="utf-8-sig" if bom else "utf-8",
-                     lineterminator="\r\n")  # fmt: skip
+        if not headers:  # pandas' own way of writing a table without columns
+            pd.DataFrame(rows, columns=headers, dtype=object).to_csv(
+                tmp, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\r\n"
+            )
+            return path
+        # what ``DataFrame.to_csv(index=False)`` writes of these object cells (its csv
+        # writer, minimal quoting, None as an empty field), without building the frame
+        with open(tmp, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as out:
+            writer = csv.writer(out, lineterminator="\r\n")
+            writer.writerow(headers)
+            writer.writerows(rows)
     return path
 
 

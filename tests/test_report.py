@@ -786,3 +786,23 @@ def test_deferred_table_rows_write_the_workbook_openpyxl_writes(tmp_path, monkey
     assert found["a & <b>"].data_type == "s" and found[" lề trái"].value == " lề trái"
     assert found[123456789012].data_type == "n" and found[1e17].value == 1e17
     assert found["  "].data_type == "s" and found["#N/A"].data_type == "s"
+
+
+def test_write_csv_writes_what_pandas_to_csv_writes(tmp_path):
+    """The CSV written without a DataFrame: byte for byte pandas' ``to_csv`` of the cells."""
+    from ntmgis._io import csv_value, escape_text, write_csv
+
+    table = pd.DataFrame({"Thôn": ['a "b", c', "dòng\r\nhai", None, "=1+1", " x ", ""],
+                          "Số": [1.0, 2.5, float("nan"), 1 / 3, -0.0, 1e20],
+                          "-cột": [pd.NA, 3, "x;y", "\t", "'", "ữ"]})  # fmt: skip
+    for bom in (True, False):
+        ours = write_csv(tmp_path / f"ours_{bom}.csv", table, bom=bom)
+        rows = [[csv_value(v, whole_as_int=True) for v in row]
+                for row in table.itertuples(index=False, name=None)]  # fmt: skip
+        theirs = tmp_path / f"pandas_{bom}.csv"
+        pd.DataFrame(rows, columns=[escape_text(c) for c in table.columns], dtype=object).to_csv(
+            theirs, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\r\n"
+        )
+        assert ours.read_bytes() == theirs.read_bytes()
+    text = (tmp_path / "ours_False.csv").read_bytes().decode()
+    assert text.startswith("Thôn,Số,'-cột\r\n") and '"a ""b"", c"' in text and "\r\n'=1+1," in text
