@@ -16,8 +16,10 @@ an apostrophe, as OWASP recommends.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
+import gc
 import logging
 import math
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from . import i18n, registry
-from ._io import escape_text, save_workbook, set_cell, write_csv
+from ._io import DANGEROUS, cell_value, defer_row, escape_text, save_workbook, set_cell, write_csv
 from ._progress import report, scaled
 from .progress import (
     FLAGS,
@@ -709,17 +711,24 @@ def _printable_pt() -> float:
 class _Writer:
     """Writes one sheet: the form's heading, the table (one or two header rows), the end."""
 
-    def __init__(self, book, styles):
+    def __init__(self, book, styles, *, defer: bool = False):
         self.book, self.s = book, styles
+        # the table's data rows written by _io.save_workbook, not as openpyxl cells
+        # (a ``finish`` callback may read or change the cells: then they are openpyxl's)
+        self.defer = defer
+        self._texts = {}  # text -> (the cell's text, quote-prefixed)
         # (font, alignment, border, format, quote prefix) -> the cell's style indices: a
         # style is looked up in the workbook's lists once, not for each of ~20,000 cells
         # (openpyxl hashes every Font/Alignment/Border assigned; the same result)
         self._style_of = {}
 
     def cell(self, sheet, row, col, value, *, font=None, align=None, border=False, fmt=None):
+        return self._styled(sheet.cell(row=row, column=col), value, font=font, align=align,
+                            border=border, fmt=fmt)  # fmt: skip
+
+    def _styled(self, cell, value, *, font, align, border, fmt):
         from copy import copy
 
-        cell = sheet.cell(row=row, column=col)
         _set(cell, value)
         font = font or self.s["body"]
         key = (id(font), id(align), border, fmt or None, bool(cell.quotePrefix))
@@ -737,6 +746,31 @@ class _Writer:
         # the objects are kept with the indices: their ids stay theirs while cached
         self._style_of[key] = (copy(cell._style), font, align)
         return cell
+
+    def data_cell(self, sheet, row, col, value, *, align, fmt):
+        """A table cell as :meth:`cell` would make it: (its value, its style), no cell.
+
+        For :func:`ntmgis._io.defer_row`. The first cell of each style is made as an
+        openpyxl cell outside the sheet, so the workbook's fonts, borders and formats
+        are registered in the same order as :meth:`cell` registers them.
+        """
+        if type(value) is str:  # hamlets, statuses, reasons recur: cleaned once each
+            plain = self._texts.get(value)
+            if plain is None:
+                cleaned = cell_value(value)
+                plain = self._texts[value] = (cleaned, cleaned.startswith(DANGEROUS))
+            value, quoted = plain
+        else:  # a number (-0.0 and 0.0 are equal keys: not memoised) or None
+            value = cell_value(value)
+            quoted = isinstance(value, str) and value.startswith(DANGEROUS)
+        known = self._style_of.get((id(self.s["body"]), id(align), True, fmt or None, quoted))
+        if known is None:
+            from openpyxl.cell.cell import Cell
+
+            cell = Cell(sheet, row=row, column=col)
+            self._styled(cell, value, font=None, align=align, border=True, fmt=fmt)
+            return value, cell._style
+        return value, known[0]
 
     def line(self, sheet, row, first, last, text, *, font, align="center", height=None):
         """One merged line of the heading or the signer block."""
@@ -841,7 +875,7 @@ def write_workbook(
     book._fonts = IndexedList([st["body"]])
     book._named_styles["Normal"].font = st["body"]
     book.remove(book.active)
-    w = _Writer(book, st)
+    w = _Writer(book, st, defer=finish is None)
     appendix = 0
     for index, (key, table) in enumerate(tables.items()):
         report(progress, index / (len(tables) + 1), f"sheet {key}")
@@ -1035,6 +1069,7 @@ def _table_rows(w, sheet, row: int, laid: _SheetLayout) -> int:
 
     aligns = {}  # (wrapped, right-aligned) -> its Alignment, made once
     for i, values_row in enumerate(laid.values):
+        cells = []
         for j, value in enumerate(values_row, start=1):
             fmt = laid.formats[i][j - 1]
             wrap = isinstance(value, str)
@@ -1043,7 +1078,12 @@ def _table_rows(w, sheet, row: int, laid: _SheetLayout) -> int:
                 align = aligns[wrap, bool(fmt)] = Alignment(
                     vertical="top", wrap_text=wrap, horizontal="right" if fmt else None
                 )
-            w.cell(sheet, row, j, value, align=align, border=True, fmt=fmt)
+            if w.defer:
+                cells.append((j, *w.data_cell(sheet, row, j, value, align=align, fmt=fmt)))
+            else:
+                w.cell(sheet, row, j, value, align=align, border=True, fmt=fmt)
+        if w.defer:
+            defer_row(sheet, row, cells)
         sheet.row_dimensions[row].height = _row_height(
             [(v, laid.widths[j]) for j, v in enumerate(values_row)]
         )
@@ -1056,7 +1096,8 @@ def _page_setup(sheet, laid: _SheetLayout, header_row: int, first_data: int) -> 
     from openpyxl.utils import get_column_letter
 
     n, span = laid.n, 2 if laid.two_rows else 1
-    sheet.freeze_panes = sheet.cell(row=first_data, column=laid.key_cols + 1)
+    # by its coordinate: a Cell here would be an openpyxl cell in a deferred row
+    sheet.freeze_panes = f"{get_column_letter(laid.key_cols + 1)}{first_data}"
     if laid.values and not laid.body:
         sheet.auto_filter.ref = (
             f"A{first_data - 1}:{get_column_letter(n)}{first_data - 1 + len(laid.values)}"
@@ -1188,15 +1229,35 @@ def write_report(
     report(progress, 0.0, "report tables")
     written: dict[str, Path] = {}
     try:
-        _write_report(progress_table, result, Path(outdir), written, baseline=baseline,
-                      comparison=comparison, commune=commune, stem=stem, form=form, pdf=pdf,
-                      progress=progress)  # fmt: skip
+        with _collector_paused():
+            _write_report(progress_table, result, Path(outdir), written, baseline=baseline,
+                          comparison=comparison, commune=commune, stem=stem, form=form,
+                          pdf=pdf, progress=progress)  # fmt: skip
     except CancelledError:
         for path in written.values():  # a cancelled report leaves no part of itself
             path.unlink(missing_ok=True)
         raise
     report(progress, 1.0, "report written")
     return written
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cyclic garbage collector off while the report is built, back on after.
+
+    The report makes some 10^5 objects that live until it is written (the workbook's
+    cells, the PDF's flowables): they trigger full collections, and in a run's process
+    each full collection walks every object of the run (~250,000: 0.1 s each, two per
+    report on the generated commune). Reference counting still frees what is not in a
+    cycle; the cycles left are collected at the next collection after the report.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _write_report(progress_table, result, out: Path, written: dict, *, baseline, comparison,

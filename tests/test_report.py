@@ -745,3 +745,64 @@ def test_report_pdf_numbers_are_written_as_reportlab_writes_them():
     values += [rng.uniform(-2, 2) for _ in range(1000)] + [float(rng.randint(-900, 900))
                                                            for _ in range(500)]  # fmt: skip
     assert [_fp_one(v) for v in values] == [fp_str(v) for v in values]
+
+
+def _members(path) -> dict:
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        return {n: archive.read(n) for n in archive.namelist() if n != "docProps/core.xml"}
+
+
+def test_deferred_table_rows_write_the_workbook_openpyxl_writes(tmp_path, monkeypatch):
+    """The table's rows written by _io.defer_row: every XML part as openpyxl's own cells."""
+    import ntmgis.report
+    from ntmgis.report import write_workbook
+
+    deferred = []
+    real = ntmgis.report.defer_row
+    monkeypatch.setattr(
+        ntmgis.report,
+        "defer_row",
+        lambda sheet, row, cells: deferred.append(row) or real(sheet, row, cells),
+    )
+
+    body = pd.DataFrame({"Thôn": ["Thôn A", " lề trái", "a & <b>", "=1+1", "", None],
+                         "Số hộ": [0.0, 2.5, 1e17, float("nan"), -0.0, 123456789012],
+                         "Ghi chú": ["-3", "\tx", "@me", "#N/A", "  ", "x\ny"]})  # fmt: skip
+    appendix = pd.DataFrame({"Thôn": ["Thôn B"] * 3, "Tỷ lệ: đạt (%)": [12.5, None, 1 / 3],
+                             "Tỷ lệ: kế hoạch (%)": [1, 2, 3]})  # fmt: skip
+    tables = {"summary": body, "ranking": appendix}
+    fast = write_workbook(tables, tmp_path / "fast.xlsx", run_id="r1")
+    # a ``finish`` callback keeps every cell openpyxl's (the callback may read them)
+    slow = write_workbook(tables, tmp_path / "slow.xlsx", run_id="r1", finish=lambda b: None)
+    assert len(deferred) == 9  # 6 + 3 table rows, the cells of none of them openpyxl's
+    a, b = _members(fast), _members(slow)
+    assert list(a) == list(b)
+    assert [n for n in a if a[n] != b[n]] == []
+    sheet = openpyxl.load_workbook(fast)["Tổng hợp xã"]
+    found = {c.value: c for row in sheet.iter_rows() for c in row if c.value is not None}
+    assert found["=1+1"].data_type == "s" and found["=1+1"].quotePrefix
+    assert found["a & <b>"].data_type == "s" and found[" lề trái"].value == " lề trái"
+    assert found[123456789012].data_type == "n" and found[1e17].value == 1e17
+    assert found["  "].data_type == "s" and found["#N/A"].data_type == "s"
+
+
+def test_write_csv_writes_what_pandas_to_csv_writes(tmp_path):
+    """The CSV written without a DataFrame: byte for byte pandas' ``to_csv`` of the cells."""
+    from ntmgis._io import csv_value, escape_text, write_csv
+
+    table = pd.DataFrame({"Thôn": ['a "b", c', "dòng\r\nhai", None, "=1+1", " x ", ""],
+                          "Số": [1.0, 2.5, float("nan"), 1 / 3, -0.0, 1e20],
+                          "-cột": [pd.NA, 3, "x;y", "\t", "'", "ữ"]})  # fmt: skip
+    for bom in (True, False):
+        ours = write_csv(tmp_path / f"ours_{bom}.csv", table, bom=bom)
+        rows = [[csv_value(v, whole_as_int=True) for v in row]
+                for row in table.itertuples(index=False, name=None)]  # fmt: skip
+        theirs = tmp_path / f"pandas_{bom}.csv"
+        pd.DataFrame(rows, columns=[escape_text(c) for c in table.columns], dtype=object).to_csv(
+            theirs, index=False, encoding="utf-8-sig" if bom else "utf-8", lineterminator="\r\n"
+        )
+        assert ours.read_bytes() == theirs.read_bytes()
+    text = (tmp_path / "ours_False.csv").read_bytes().decode()
+    assert text.startswith("Thôn,Số,'-cột\r\n") and '"a ""b"", c"' in text and "\r\n'=1+1," in text
