@@ -436,14 +436,21 @@ def test_failed_province_report_leaves_no_file_under_its_name(tmp_path, monkeypa
     from ntmgis.errors import OutputError
 
     final = tmp_path / "run_report.csv"
-    original = pd.DataFrame.to_csv
+    import csv
 
-    def half_then_disk_full(self, path, *args, **kwargs):
-        with open(path, "wb") as f:  # half a file, then the disk is full
-            f.write(b"commune,status\r\nX")
-        raise OSError(28, "No space left on device")
+    original = csv.writer
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_disk_full)
+    class HalfThenDiskFull:  # the header and half a row reach the disk, then it is full
+        def __init__(self, out, *args, **kwargs):
+            self.out = out
+
+        def writerow(self, row):
+            self.out.write("commune,status\r\nX")
+
+        def writerows(self, rows):
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(csv, "writer", HalfThenDiskFull)
     with pytest.raises(OutputError, match="disk is full"):
         _province_result().write(final)
     assert list(tmp_path.iterdir()) == []  # neither the final name nor a temporary
@@ -452,6 +459,6 @@ def test_failed_province_report_leaves_no_file_under_its_name(tmp_path, monkeypa
         _province_result().write(final)
     assert final.read_text(encoding="utf-8") == "previous report"  # left as it was
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run_report.csv"]
-    monkeypatch.setattr(pd.DataFrame, "to_csv", original)
+    monkeypatch.setattr(csv, "writer", original)
     _province_result().write(final)
     assert "Xã Hỏng" in final.read_text(encoding="utf-8-sig")
