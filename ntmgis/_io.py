@@ -990,6 +990,19 @@ _DEFERRED = "_ntmgis_deferred_rows"  # a worksheet's rows kept out of openpyxl's
 _MAX_TEXT = 32767  # openpyxl cuts a cell's text to Excel's limit
 
 
+def can_defer_rows() -> bool:
+    """Whether :func:`defer_row` can be used with this openpyxl.
+
+    The deferred rows are written into openpyxl's own pure-Python XML writer; an
+    openpyxl that writes through lxml (``openpyxl.LXML``, as Debian's packages do when
+    lxml is installed) has an incremental writer without that raw stream, so the rows
+    are then made as openpyxl cells (the same file, more slowly).
+    """
+    import openpyxl
+
+    return not getattr(openpyxl, "LXML", False)
+
+
 def defer_row(sheet, row: int, cells: list) -> None:
     """Keep one row's cells out of openpyxl: :func:`save_workbook` writes them.
 

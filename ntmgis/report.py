@@ -29,7 +29,16 @@ import numpy as np
 import pandas as pd
 
 from . import i18n, registry
-from ._io import DANGEROUS, cell_value, defer_row, escape_text, save_workbook, set_cell, write_csv
+from ._io import (
+    DANGEROUS,
+    can_defer_rows,
+    cell_value,
+    defer_row,
+    escape_text,
+    save_workbook,
+    set_cell,
+    write_csv,
+)
 from ._progress import report, scaled
 from .progress import (
     FLAGS,
@@ -875,7 +884,7 @@ def write_workbook(
     book._fonts = IndexedList([st["body"]])
     book._named_styles["Normal"].font = st["body"]
     book.remove(book.active)
-    w = _Writer(book, st, defer=finish is None)
+    w = _Writer(book, st, defer=finish is None and can_defer_rows())
     appendix = 0
     for index, (key, table) in enumerate(tables.items()):
         report(progress, index / (len(tables) + 1), f"sheet {key}")

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from test_progress import TINY_TARGETS_CSV, A, B, C, tiny_baseline, tiny_hamlets, tiny_result
 
+from ntmgis._io import can_defer_rows
 from ntmgis.errors import NtmgisWarning
 from ntmgis.progress import hamlet_progress
 from ntmgis.report import SHEETS, escape_text, write_report
@@ -754,6 +755,7 @@ def _members(path) -> dict:
         return {n: archive.read(n) for n in archive.namelist() if n != "docProps/core.xml"}
 
 
+@pytest.mark.skipif(not can_defer_rows(), reason="openpyxl writes through lxml here")
 def test_deferred_table_rows_write_the_workbook_openpyxl_writes(tmp_path, monkeypatch):
     """The table's rows written by _io.defer_row: every XML part as openpyxl's own cells."""
     import ntmgis.report
@@ -786,6 +788,24 @@ def test_deferred_table_rows_write_the_workbook_openpyxl_writes(tmp_path, monkey
     assert found["a & <b>"].data_type == "s" and found[" lề trái"].value == " lề trái"
     assert found[123456789012].data_type == "n" and found[1e17].value == 1e17
     assert found["  "].data_type == "s" and found["#N/A"].data_type == "s"
+
+
+def test_an_openpyxl_writing_through_lxml_gets_openpyxl_cells(tmp_path, monkeypatch):
+    """openpyxl with lxml (Debian's, QGIS's) has no raw stream: rows are not deferred."""
+    import ntmgis.report
+    from ntmgis.report import write_workbook
+
+    deferred = []
+    monkeypatch.setattr(ntmgis.report, "defer_row", lambda *a: deferred.append(a))
+    monkeypatch.setattr(openpyxl, "LXML", True)
+    assert not can_defer_rows()
+    table = pd.DataFrame({"Thôn": ["Thôn A", "=1+1"], "Số hộ": [3, 2.5]})
+    path = write_workbook({"summary": table}, tmp_path / "lxml.xlsx", run_id="r1")
+    assert deferred == []
+    sheet = openpyxl.load_workbook(path)["Tổng hợp xã"]
+    found = {c.value: c for row in sheet.iter_rows() for c in row if c.value is not None}
+    assert found["Thôn A"].data_type == "s" and found[2.5].data_type == "n"
+    assert found["=1+1"].data_type == "s" and found["=1+1"].quotePrefix
 
 
 def test_write_csv_writes_what_pandas_to_csv_writes(tmp_path):
