@@ -9,30 +9,18 @@ export would decode a cp1258/TCVN3 DBF by its guess and lose the text).
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _foreign import cp1258_text  # noqa: E402  (the library tests' own legacy-DBF text)
+
 X0, Y0 = 560_000.0, 2_100_000.0  # metres of Nghệ An's zone, VN-2000 / TM-3 104°45'
 OWNERS = ["Nguyễn Văn An", "Trần Thị Bình", "Lê Hữu Đức", "Phạm Thị Hòa", "Hồ Sỹ Lộc",
           "Đặng Văn Tứ"]  # fmt: skip
-
-
-def _cp1258(text: str) -> str:
-    """``text`` as Windows-1258 bytes (tone marks combining), shown as Latin-1 characters."""
-    import unicodedata
-
-    out = b""
-    for ch in unicodedata.normalize("NFC", text):
-        try:
-            out += ch.encode("cp1258")
-        except UnicodeEncodeError:
-            parts = unicodedata.normalize("NFD", ch)
-            tone = next(c for c in parts if c in "\u0300\u0301\u0303\u0309\u0323")
-            out += unicodedata.normalize("NFC", parts.replace(tone, "")).encode("cp1258")
-            out += tone.encode("cp1258")
-    return out.decode("latin-1")
 
 
 def _commune(folder: Path, *, prj: bool) -> tuple[Path, Path]:
@@ -48,8 +36,8 @@ def _commune(folder: Path, *, prj: bool) -> tuple[Path, Path]:
             "SHBANDO": [4, 4, 4, 5, 5, 5],
             "SHTHUA": [1, 2, 3, 1, 2, 3],
             "LoaiDat": ["ONT+CLN", "CLN", "ONT", "ONT", "HNK", "CLN"],
-            "TENCHU": [_cp1258(v) for v in OWNERS],
-            "DIACHI": [_cp1258(v) for v in places],
+            "TENCHU": [cp1258_text(v) for v in OWNERS],
+            "DIACHI": [cp1258_text(v) for v in places],
         },
         geometry=geoms,
         crs="EPSG:9208",
