@@ -29,6 +29,7 @@ from .errors import ConfigError, InputError, SchemaError, SurveyWarning, warn
 from .i18n import CATALOGUE, get_language, register, register_all
 from .i18n import message as _say
 from .places import hamlet_key
+from .registry import HAMLET_HEADERS
 from .text import (
     Metadata,
     _per_value,
@@ -442,32 +443,8 @@ SURVEY_FIELDS: dict[str, list[str]] = {
         "TENCHU",
         "owner",
     ],
-    "hamlet": [
-        "Thôn",
-        "Thôn/xóm",
-        "Thôn xóm",
-        "Xóm",
-        "Tên thôn",
-        "DIADANH",
-        "hamlet",
-        # the unit word of the region heads the column: ấp (South), bản (mountain North)...
-        "Ấp",
-        "Bản",
-        "Buôn",
-        "Làng",
-        "Tổ dân phố",
-        "Khu phố",
-        "Thôn/Ấp",
-        "Thôn/Bản",
-        "Bản/Tổ",
-        "Thôn/Tổ",
-        "Thôn, xóm",
-        "Thôn, tổ dân phố",
-        "Thôn/Tổ dân phố",
-        "Tên xóm",
-        "Tên ấp",
-        "Tên bản",
-    ],
+    # the hamlet headers are the registry's (shared with the targets table)
+    "hamlet": list(HAMLET_HEADERS),
     "sheet": [
         "Số tờ",
         "Tờ",
