@@ -94,3 +94,13 @@ def test_the_command_line_runs_it_in_vietnamese(unseen, tmp_path):
     assert "Xóm 1" in got.output and "(chưa xác định thôn)" not in got.output
     assert "Đã ghi" in got.output
     assert "Windows-1258 read as" not in got.output  # the encoding named in Vietnamese
+    # the run's summary lines, in Vietnamese
+    lines = got.output.splitlines()
+    first = next(line for line in lines if line.startswith("Xã Nghĩa Lâm: "))
+    assert first.startswith(f"Xã Nghĩa Lâm: {facts['parcels']} thửa đất, ")
+    assert " vườn; kết quả ảnh: hoang_hoa " in first
+    assert any(line.startswith("Kiểm tra thực địa: ") and "dự kiến phát hiện" in line
+               for line in lines)  # fmt: skip
+    assert "Các thôn: 6 thôn tách từ địa danh 'DIACHI'" in lines
+    for english in ("parcels,", "gardens; flags", "Field visits", "Hamlets:", "survey rows"):
+        assert english not in got.output
