@@ -259,7 +259,8 @@ def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
     cfg = config
     join_report = None
     report(progress, 0.0, "parcels")
-    parcels = read_parcels(cfg.parcels, layer=cfg.parcels_layer, province=cfg.province)
+    parcels = read_parcels(cfg.parcels, layer=cfg.parcels_layer, crs=cfg.parcels_crs,
+                           fields=cfg.parcels_fields, province=cfg.province)  # fmt: skip
     # a "local" VN-2000 file (~225 m off the imagery) is found and moved back
     parcels, metadata = align_to_imagery(parcels, cfg.imagery, period=cfg.period)
     if cfg.hamlets is not None:  # an explicit hamlet layer wins over the place text
