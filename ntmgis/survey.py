@@ -35,6 +35,7 @@ from .text import (
     _per_value,
     clean_text,
     fold,
+    header_key,
     match_columns,
     normalise_tone_placement,
     parse_vn_number,
@@ -162,6 +163,14 @@ _MESSAGES = {
         "này vào tệp khảo sát nếu đã phân loại.",
         "No garden-class column ('Phân loại vườn') in {where}: garden_class is empty. Add "
         "the column to the survey file if the gardens were classified.",
+    ),
+    "warning.survey.other_sheets": (
+        "{where}: chỉ trang '{read}' được đọc, nhưng {count} trang khác cũng có bảng khảo "
+        "sát (số dòng): {sheets}. Các dòng đó không được ghép. Gộp các trang vào một trang, "
+        "hoặc chạy riêng từng trang (survey_sheet trong mục [inputs]).",
+        "{where}: only the sheet '{read}' is read, but {count} other sheet(s) also hold a "
+        "survey table (rows): {sheets}. Those rows are not joined. Put them in one sheet, "
+        "or run each sheet (survey_sheet in [inputs]).",
     ),
     "warning.survey.unknown_class": (
         "{where}: {count} giá trị phân loại vườn không có trong bộ mã, ở dòng {rows}; được "
@@ -1107,15 +1116,30 @@ def _map_fields(columns, fields, where) -> dict:
     return mapping
 
 
-def _body_rows(rows, numbers, start, width):
-    """Data rows under the header (a row of column numbers and blank rows skipped)."""
+def _row_key(cells) -> tuple:
+    """The header keys of a row's filled cells (a header repeated below compares equal)."""
+    return tuple(header_key(repair_text(_cell_text(c))) for c in cells if _cell_text(c).strip())
+
+
+def _body_rows(rows, numbers, start, width, header=None):
+    """Data rows under the header.
+
+    A row of column numbers, blank rows and the header repeated further down (a survey
+    pasted together from printed pages, one header per page) are skipped; the last two
+    are counted as blank rows.
+    """
     if start < len(rows) and _is_column_numbers(rows[start]):
         start += 1
+    repeated = _row_key(header) if header else None
     body_rows, body_numbers, n_blank = [], [], 0
     for row, number in zip(rows[start:], numbers[start:]):
         cells = list(row) + [None] * (width - len(row))
         if all(_cell_text(c).strip() == "" for c in cells):
             n_blank += 1
+            continue
+        if repeated and len(repeated) >= 3 and _row_key(cells) == repeated:
+            n_blank += 1
+            logger.info("row %s repeats the header: skipped", number)
             continue
         body_rows.append(cells[:width])
         body_numbers.append(number)
@@ -1481,13 +1505,17 @@ def read_survey(
         source, sheet=sheet, encoding=encoding, fields=fields
     )
     where = name + (f", sheet '{sheet_name}'" if sheet_name else "")
+    if sheet is None and sheet_name is not None:
+        _warn_other_sheets(source, sheet_name, fields, name)
     header_index, _ = _find_header(rows, fields=fields)
     if header_index is None:
         raise SchemaError(_say("error.survey.no_header", where=where))
     header, start = _two_row_header(rows, header_index, fields)
     columns = _header_columns(header, rows[start:])
     mapping = _map_fields(columns, fields, where)
-    body, body_numbers, n_blank = _body_rows(rows, numbers, start, len(columns))
+    body, body_numbers, n_blank = _body_rows(
+        rows, numbers, start, len(columns), header=rows[header_index]
+    )
     table = _Rows(
         raw=pd.DataFrame(body, columns=columns, dtype=object),
         mapping=mapping,
@@ -1498,19 +1526,7 @@ def read_survey(
     )
     _repair_text(table, name)
     out = _standard_table(table)
-    if table.unknown_rows:
-        shown = ", ".join(map(str, table.unknown_rows[:10]))
-        warn(
-            _say(
-                "warning.survey.unknown_class",
-                where=where,
-                count=len(table.unknown_rows),
-                rows=shown,
-            ),
-            SurveyWarning,
-            where=f"{where}, row(s) {shown}",
-            what="warning.survey.unknown_class",
-        )
+    _warn_unknown_classes(table, where)
     header_row = numbers[header_index] if header_index < len(numbers) else header_index + 1
     out.attrs["ntmgis"] = Metadata(
         {
@@ -1525,6 +1541,46 @@ def read_survey(
         }
     )
     return out
+
+
+def _warn_unknown_classes(table: _Rows, where: str) -> None:
+    """One warning naming the rows whose garden class is not in the codebook."""
+    if not table.unknown_rows:
+        return
+    shown = ", ".join(map(str, table.unknown_rows[:10]))
+    warn(
+        _say("warning.survey.unknown_class", where=where, count=len(table.unknown_rows),
+             rows=shown),
+        SurveyWarning,
+        where=f"{where}, row(s) {shown}",
+        what="warning.survey.unknown_class",
+    )  # fmt: skip
+
+
+def _warn_other_sheets(source, read: str, fields, name: str) -> None:
+    """Warn when sheets other than the one read also hold survey rows (one per hamlet)."""
+    import openpyxl
+
+    from . import _io
+
+    book = openpyxl.load_workbook(source, read_only=True)  # read once already: readable
+    names = [n for n in book.sheetnames if n != read]
+    book.close()
+    others = []
+    for sheet in names:
+        rows, _, _ = _io.read_grid(source, sheet=sheet, what="survey file")
+        index = _find_header(rows, fields=fields)[0]
+        if index is not None:
+            filled = [r for r in rows[index + 1 :] if any(_cell_text(c).strip() for c in r)]
+            others.append(f"'{sheet}' ({len(filled)})")
+    if others:
+        warn(
+            _say("warning.survey.other_sheets", where=name, read=read, count=len(others),
+                 sheets=", ".join(others)),
+            SurveyWarning,
+            where=name,
+            what="warning.survey.other_sheets",
+        )  # fmt: skip
 
 
 def _hamlet_text(value) -> tuple:
