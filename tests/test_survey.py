@@ -672,3 +672,15 @@ def test_survey_messages_in_both_languages(tmp_path):
     with pytest.raises(ValueError, match="Cách ghép khảo sát 'nearest' không có") as caught:
         join_survey(parcels, frame, on="nearest")
     assert isinstance(caught.value, ConfigError)
+
+
+def test_chinh_trang_is_the_renovated_class(tmp_path):
+    path = tmp_path / "ks.csv"
+    values = ["Chỉnh trang", "Đã chỉnh trang", "Vườn đã chỉnh trang", "VUON DA CHINH TRANG",
+              "Cần chỉnh trang"]  # fmt: skip
+    body = "".join(f"4,{i},{v}\n" for i, v in enumerate(values, 1))
+    path.write_text("Số tờ,Số thửa,Phân loại vườn\n" + body, "utf-8")
+    with pytest.warns(NtmgisWarning, match=r"1 unknown garden class value\(s\) at row\(s\) 6"):
+        out = read_survey(path)
+    assert out["garden_class_code"].tolist()[:4] == ["da_cai_tao"] * 4
+    assert pd.isna(out["garden_class_code"].iloc[4])  # "cần chỉnh trang": to do, not guessed
