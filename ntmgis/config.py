@@ -9,6 +9,8 @@ Example (the sample commune's, ``layers/thanh_binh.toml``)::
     [inputs]
     parcels = "thanh_binh.gpkg"
     parcels_layer = "parcels"
+    # parcels_crs = "EPSG:9208"        # when the file has no CRS (a Shapefile with no .prj)
+    # parcels_fields = { sheet = "TO", parcel_no = "THUA" }  # standard field = column
     hamlets = "thanh_binh.gpkg"
     hamlets_layer = "hamlets"
     survey = "survey_2020.xlsx"
@@ -73,6 +75,25 @@ _register_all(
         "config.want.path": ("đường dẫn đến một tệp", "a file path"),
         "config.want.outpath": ("đường dẫn đến một thư mục", "a folder path"),
         "config.want.source": ("một đường dẫn hoặc một URL", "a path or URL"),
+        "config.want.crs": (
+            'một hệ tọa độ, ví dụ "EPSG:9208" hoặc 9208',
+            'a CRS, e.g. "EPSG:9208" or 9208',
+        ),
+        "config.want.fields": (
+            'một bảng trường chuẩn = "tên cột", ví dụ {{ sheet = "TO", parcel_no = "THUA" }}',
+            'a table of standard field = "column", e.g. {{ sheet = "TO", parcel_no = "THUA" }}',
+        ),
+        "error.config.unknown_parcel_field": (
+            "[inputs] parcels_fields trong {where}: không có trường chuẩn {unknown}; các "
+            "trường có: {known}.",
+            "[inputs] parcels_fields in {where}: unknown standard field {unknown}; known: {known}.",
+        ),
+        "error.config.bad_crs": (
+            "[inputs] parcels_crs trong {where}: không nhận ra hệ tọa độ {value} ({detail}); "
+            'ghi mã EPSG, ví dụ "EPSG:9208" (VN-2000 Nghệ An) hoặc "EPSG:4326".',
+            "[inputs] parcels_crs in {where}: {value} is not a CRS ({detail}); write an EPSG "
+            'code, e.g. "EPSG:9208" (VN-2000 Nghệ An) or "EPSG:4326".',
+        ),
         "error.config.type": (
             "{at} phải là {want}, không phải {value}: sửa giá trị đó trong tệp cấu hình.",
             "{at} must be {want}, not {value}: fix that value in the config.",
@@ -222,6 +243,8 @@ SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
     "inputs": {
         "parcels": ("path", True),
         "parcels_layer": ("str", False),
+        "parcels_crs": ("crs", False),
+        "parcels_fields": ("fields", False),
         "hamlets": ("path", False),
         "hamlets_layer": ("str", False),
         "survey": ("path", False),
@@ -278,6 +301,8 @@ class RunConfig:
     year: int | None = None
     place: str | None = None
     parcels_layer: str | None = None
+    parcels_crs: str | int | None = None
+    parcels_fields: dict | None = None
     hamlets: Path | None = None
     hamlets_layer: str | None = None
     survey: Path | None = None
@@ -326,6 +351,9 @@ def _check_type(value, kind: str, at):
         "path": isinstance(value, str),
         "outpath": isinstance(value, str),
         "source": isinstance(value, str),
+        "crs": isinstance(value, (str, int)) and not isinstance(value, bool),
+        "fields": isinstance(value, dict)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()),
     }[kind]
     if not ok:
         raise ConfigError(_say("error.config.type", at=at, want_key=f"config.want.{kind}",
@@ -454,6 +482,30 @@ def _check_values(kwargs: dict, where) -> None:
     block = kwargs.get("block", 512)
     if block < 16:
         raise ConfigError(_say("error.config.block_small", where=where, value=block))
+    _check_parcel_keys(kwargs, where)
+
+
+def _check_parcel_keys(kwargs: dict, where) -> None:
+    """``[inputs] parcels_fields`` names standard fields; ``parcels_crs`` is a CRS."""
+    if kwargs.get("parcels_fields"):
+        from .parcels import PARCEL_FIELDS
+
+        unknown = [k for k in kwargs["parcels_fields"] if k not in PARCEL_FIELDS]
+        if unknown:
+            raise ConfigError(_say("error.config.unknown_parcel_field", where=where,
+                                   unknown=", ".join(map(repr, unknown)),
+                                   known=", ".join(PARCEL_FIELDS)))  # fmt: skip
+    crs = kwargs.get("parcels_crs")
+    if crs is not None:
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(crs)
+        except CRSError as exc:
+            detail = str(exc).splitlines()[0][:120]
+            raise ConfigError(_say("error.config.bad_crs", where=where, value=repr(crs),
+                                   detail=detail)) from None  # fmt: skip
 
 
 def _check_fetch(kwargs: dict, where) -> None:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ._io import write_gpkg as write_gpkg_atomic  # noqa: F401  (re-exported)
 from ._progress import ProgressCallback, report
-from .i18n import register_all, say
+from .i18n import message, register_all, say
 from .result import Result
 from .sample import sample_config  # noqa: F401  (re-exported: ntmgis.pipeline.sample_config)
 
@@ -50,6 +50,16 @@ register_all(
             "thieu_du_lieu): {blocks}",
             "Imagery failed for some parcels (imagery_status 'error', flag thieu_du_lieu): "
             "{blocks}",
+        ),
+        "pipeline.summary.parcels": (
+            "{commune}: {parcels} thửa đất, {gardens} vườn; kết quả ảnh: {flags}",
+            "{commune}: {parcels} parcels, {gardens} gardens; flags: {flags}",
+        ),
+        "pipeline.summary.visits": (
+            "Kiểm tra thực địa: {visits} trong số {gardens} vườn, xếp theo khả năng khảo sát "
+            "sai x diện tích; dự kiến phát hiện {errors} lỗi khảo sát",
+            "Field visits: {visits} of {gardens} gardens, ranked by the chance the survey is "
+            "wrong x area; expected to find {errors} survey errors",
         ),
     }
 )
@@ -249,7 +259,8 @@ def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
     cfg = config
     join_report = None
     report(progress, 0.0, "parcels")
-    parcels = read_parcels(cfg.parcels, layer=cfg.parcels_layer, province=cfg.province)
+    parcels = read_parcels(cfg.parcels, layer=cfg.parcels_layer, crs=cfg.parcels_crs,
+                           fields=cfg.parcels_fields, province=cfg.province)  # fmt: skip
     # a "local" VN-2000 file (~225 m off the imagery) is found and moved back
     parcels, metadata = align_to_imagery(parcels, cfg.imagery, period=cfg.period)
     if cfg.hamlets is not None:  # an explicit hamlet layer wins over the place text
@@ -496,14 +507,15 @@ def _run_summary(result: RunResult) -> str:
     garden = p[p["is_garden"]]
     flags = garden["flag"].value_counts()
     lines = [
-        f"{result.metadata.get('commune')}: {len(p)} parcels, {len(garden)} gardens; flags: "
-        + ", ".join(f"{k} {int(flags.get(k, 0))}" for k in FLAGS),  # fmt: skip
-        f"Field visits: {int(garden['visit'].sum())} of {len(garden)} gardens, ranked by the "
-        "chance the survey is wrong x area; expected to find "
-        f"{result.metadata.get('visits_expected_survey_errors')} survey errors",
-    ]
+        message("pipeline.summary.parcels", commune=result.metadata.get("commune"),
+                parcels=len(p), gardens=len(garden),
+                flags=", ".join(f"{k} {int(flags.get(k, 0))}" for k in FLAGS)),
+        message("pipeline.summary.visits", visits=int(garden["visit"].sum()),
+                gardens=len(garden),
+                errors=result.metadata.get("visits_expected_survey_errors")),
+    ]  # fmt: skip
     if result.metadata.get("hamlets_found"):
-        lines.append(f"Hamlets: {result.metadata['hamlets_found']}")
+        lines.append(message("cli.hamlets_found", summary=result.metadata["hamlets_found"]))
     if result.join_report is not None:
         lines.append(result.join_report.summary().splitlines()[1].strip())
     if result.calibration is not None:

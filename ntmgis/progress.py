@@ -48,6 +48,7 @@ from .registry import (
     FLAGS,
     HAMLET_CODE_HEADERS,
     HAMLET_HEADERS,
+    HAMLET_HEADERS_NO_SHEET,
     IN_USE_CLASSES,
     IN_USE_FLAGS,
     RENOVATION_CHECKS,
@@ -125,10 +126,10 @@ _MESSAGES = {
         "{where}: column(s) {columns} are not known targets and were ignored. Known: {known}.",
     ),
     "error.progress.no_target_header": (
-        "Không tìm thấy dòng tiêu đề trong {where}: bảng cần một cột tên thôn ('Thôn') và ít "
-        "nhất một cột chỉ tiêu trong số {expected}.",
-        "No header row found in {where}: it needs a hamlet column ('Thôn') and at least one "
-        "target column among {expected}.",
+        "Không tìm thấy dòng tiêu đề trong {where}: bảng cần một cột tên thôn ('Thôn', "
+        "'Xóm', 'Ấp', 'Bản', 'Tổ dân phố'...) và ít nhất một cột chỉ tiêu trong số {expected}.",
+        "No header row found in {where}: it needs a hamlet column ('Thôn', 'Xóm', "
+        "'Ấp', 'Bản', 'Tổ dân phố'...) and at least one target column among {expected}.",
     ),
     "error.progress.missing_columns": (
         "Lớp thửa đất của {name} thiếu (các) cột {columns}: hãy dùng kết quả của lần chạy "
@@ -194,7 +195,10 @@ def _msg(key: str, /, **fields) -> str:
     return i18n.message(key, **fields)
 
 
-_HAMLET_ALIASES = {"hamlet": HAMLET_HEADERS, "ma_thon": HAMLET_CODE_HEADERS}
+_HAMLET_ALIASES = {
+    "hamlet": HAMLET_HEADERS + HAMLET_HEADERS_NO_SHEET,
+    "ma_thon": HAMLET_CODE_HEADERS,
+}
 _IGNORED = {"stt", "tt", "sott", "ghichu", "note"}
 _TOTAL_ROWS = {"tong", "tong cong", "cong", "toan xa", "tong so", "total"}
 

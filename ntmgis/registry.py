@@ -11,8 +11,9 @@ prints or maps them takes them from here (every key's colour from :mod:`ntmgis.p
   vi and en), its unit, the headers people type for it, and its ``achieved`` rule (what
   the progress table counts against it);
 * :data:`HAMLET_HEADERS`: the headers people type for the hamlet in a table (targets,
-  survey), and :data:`HAMLET_LAYER_COLUMNS` / :func:`hamlet_name_column`: the name
-  column of a hamlets layer;
+  survey; :data:`HAMLET_HEADERS_NO_SHEET` in the targets table only), and
+  :data:`HAMLET_LAYER_COLUMNS` / :func:`hamlet_name_column`: the name column of a
+  hamlets layer;
 * :data:`STATUSES`, :data:`RENOVATION_CHECKS`, :data:`STANDARD_CLASSES`,
   :data:`IN_USE_CLASSES`.
 
@@ -57,6 +58,7 @@ __all__ = [
     "STANDARD_CLASSES",
     "IN_USE_CLASSES",
     "HAMLET_HEADERS",
+    "HAMLET_HEADERS_NO_SHEET",
     "HAMLET_CODE_HEADERS",
     "HAMLET_LAYER_COLUMNS",
     "hamlet_name_column",
@@ -223,8 +225,20 @@ RENOVATION_CHECKS = (
     "chua_ro",
 )
 
-# headers people type for the hamlet (targets table, survey), with or without diacritics
-HAMLET_HEADERS = ("Thôn", "Tên thôn", "ten_thon", "Thôn/xóm", "Thôn, xóm", "Xóm", "Thôn xóm")
+# headers people type for the hamlet in any table (survey, targets table), compared with
+# ntmgis.text.header_key (so with or without diacritics, in any case): the unit word of the
+# region heads the column, thôn/xóm (North), ấp (South), bản/buôn/làng (mountains), tổ dân
+# phố/khu phố (towns). The one list: ntmgis.survey and ntmgis.progress both read it.
+HAMLET_HEADERS = (
+    "Thôn", "Tên thôn", "ten_thon", "Thôn/xóm", "Thôn, xóm", "Xóm", "Thôn xóm", "Tên xóm",
+    "DIADANH", "hamlet",
+    "Ấp", "Tên ấp", "Bản", "Tên bản", "Buôn", "Làng", "Sóc", "Tổ dân phố", "Khu phố",
+    "Khối",
+    "Thôn/Ấp", "Thôn/Bản", "Bản/Tổ", "Thôn/Tổ", "Thôn, tổ dân phố", "Thôn/Tổ dân phố",
+)  # fmt: skip
+# headers read as the hamlet only in a table with no map-sheet column (the targets table):
+# without diacritics "Tổ" is "Tờ" (the map sheet of a survey row), so the survey cannot
+HAMLET_HEADERS_NO_SHEET = ("Tổ", "Tên tổ")
 HAMLET_CODE_HEADERS = ("Mã thôn", "ma_thon", "hamlet_code")
 # the name column of a hamlets layer, in order of preference
 HAMLET_LAYER_COLUMNS = ("hamlet", "ten_thon", "TEN_THON", "thon", "name")

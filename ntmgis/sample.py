@@ -799,6 +799,10 @@ def make_sample(
     year : int, default 2020
         Year of the survey and the imagery. Scenes from 25 January 2022 on carry the
         processing-baseline 04.00 offset (BOA_ADD_OFFSET = -1000).
+        The baseline campaign's files keep their fixed names whatever the year
+        (``survey_2020.xlsx``, ``targets_2020.csv``, ``s2/``: :func:`campaign_paths`
+        finds them without the year, and a follow-up of the same year cannot overwrite
+        them); the survey's title and dates, and the config's ``year``, say the year.
     followup_year : int or None, default 2022
         Year of a later campaign (survey, scenes and truth, ``*_2022``) in which hamlets
         have renovated some abandoned gardens at their own pace; ``None`` for none.

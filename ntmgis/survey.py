@@ -29,11 +29,13 @@ from .errors import ConfigError, InputError, SchemaError, SurveyWarning, warn
 from .i18n import CATALOGUE, get_language, register, register_all
 from .i18n import message as _say
 from .places import hamlet_key
+from .registry import HAMLET_HEADERS
 from .text import (
     Metadata,
     _per_value,
     clean_text,
     fold,
+    header_key,
     match_columns,
     normalise_tone_placement,
     parse_vn_number,
@@ -162,6 +164,14 @@ _MESSAGES = {
         "No garden-class column ('Phân loại vườn') in {where}: garden_class is empty. Add "
         "the column to the survey file if the gardens were classified.",
     ),
+    "warning.survey.other_sheets": (
+        "{where}: chỉ trang '{read}' được đọc, nhưng {count} trang khác cũng có bảng khảo "
+        "sát (số dòng): {sheets}. Các dòng đó không được ghép. Gộp các trang vào một trang, "
+        "hoặc chạy riêng từng trang (survey_sheet trong mục [inputs]).",
+        "{where}: only the sheet '{read}' is read, but {count} other sheet(s) also hold a "
+        "survey table (rows): {sheets}. Those rows are not joined. Put them in one sheet, "
+        "or run each sheet (survey_sheet in [inputs]).",
+    ),
     "warning.survey.unknown_class": (
         "{where}: {count} giá trị phân loại vườn không có trong bộ mã, ở dòng {rows}; được "
         "báo cáo, không đoán (xem danh sách vấn đề). Sửa các ô đó cho đúng tên loại vườn, "
@@ -265,6 +275,73 @@ register("survey.join.subtitle", vi="Khảo sát: {survey}; thửa đất: {parc
 register("survey.join.on.parcel", vi="theo số tờ và số thửa", en="by map sheet and parcel number")
 register("survey.join.on.household", vi="theo mã hộ", en="by household id")
 register("survey.join.on.spatial", vi="theo vị trí GPS", en="by GPS position")
+
+# the join's messages (survey_unmatched 'message', issues) and the parcels' survey_reason
+register_all({
+    "survey.join.msg.no_sheet_parcel": (
+        "dòng {row}: không có số tờ/số thửa, không ghép được vào thửa nào. Điền số tờ, số "
+        "thửa của dòng này.",
+        "row {row}: no số tờ/số thửa, cannot be placed on a parcel. Fill in the row's map "
+        "sheet and parcel number."),
+    "survey.join.msg.parcel_not_found": (
+        "dòng {row}: thửa {parcel} không có trong lớp thửa đất ({parcels}); kiểm tra lại số "
+        "tờ, số thửa trong khảo sát.",
+        "row {row}: parcel {parcel} does not exist in the parcels ({parcels}); check the "
+        "numbers in the survey."),
+    "survey.join.msg.no_household": (
+        "dòng {row}: không có mã hộ. Điền mã hộ của dòng này.",
+        "row {row}: no household id (mã hộ). Fill in the row's household id."),
+    "survey.join.msg.household_not_found": (
+        "dòng {row}: hộ '{household}' không có thửa nào trong {parcels}; kiểm tra lại mã hộ.",
+        "row {row}: household '{household}' holds no parcel in {parcels}; check the "
+        "household id."),
+    "survey.join.msg.no_coordinates": (
+        "dòng {row}: không có tọa độ. Điền kinh độ, vĩ độ (hoặc X, Y) của dòng này.",
+        "row {row}: no coordinates. Fill in the row's longitude and latitude (or X, Y)."),
+    "survey.join.msg.outside_parcels": (
+        "dòng {row}: điểm GPS không nằm trong thửa nào; kiểm tra lại tọa độ.",
+        "row {row}: the GPS point falls in no parcel; check the coordinates."),
+    "survey.join.msg.ambiguous": (
+        "dòng {row}: khớp {count} thửa ({parcels}); khóa ghép không duy nhất: sửa số thửa "
+        "trên bản đồ hoặc ghép theo khóa khác.",
+        "row {row}: matches {count} parcels ({parcels}); the key is not unique: fix the "
+        "parcels' numbering or join by another key."),
+    "survey.join.msg.identical": ("giống hệt", "identical"),
+    "survey.join.msg.differs": ("khác ở {columns}", "differs in {columns}"),
+    "survey.join.msg.duplicate": (
+        "dòng {row}: dòng khảo sát thứ hai của thửa {parcel} (dòng đầu: {first}; {same}); "
+        "dùng giá trị của dòng {first}. Bỏ dòng thừa.",
+        "row {row}: second survey row for parcel {parcel} (first: row {first}; {same}); row "
+        "{first}'s values are used. Remove the extra row."),
+    "survey.join.msg.unmatched": (
+        "dòng {row}: không ghép được vào thửa nào.",
+        "row {row}: unmatched."),
+    "survey.join.msg.garden_not_surveyed": (
+        "thửa {parcel} ({land_use}) là đất vườn nhưng chưa được khảo sát; bổ sung khảo sát.",
+        "parcel {parcel} ({land_use}) is a garden parcel that nobody surveyed; survey it."),
+    "survey.join.msg.hamlet_mismatch": (
+        "dòng {row}: thôn '{hamlet}' nhưng thửa {parcel} thuộc '{parcel_hamlet}'.",
+        "row {row}: hamlet '{hamlet}' but parcel {parcel} is in '{parcel_hamlet}'."),
+    "survey.join.msg.garden_larger": (
+        "dòng {row}: vườn {garden} m² lớn hơn thửa {parcel} ({area} m²).",
+        "row {row}: garden {garden} m² is larger than parcel {parcel} ({area} m²)."),
+    "survey.join.msg.household_mismatch": (
+        "dòng {row}: hộ '{household}' nhưng thửa {parcel} là của hộ '{parcel_household}'.",
+        "row {row}: household '{household}' but parcel {parcel} is '{parcel_household}'."),
+    "survey.join.reason.matched": ("dòng khảo sát {row}", "survey row {row}"),
+    "survey.join.reason.duplicate": (
+        "{count} dòng khảo sát ({rows}); dùng giá trị của dòng {first}",
+        "{count} survey rows ({rows}); values of row {first} used"),
+    "survey.join.reason.ambiguous": (
+        "dòng khảo sát {rows} khớp thửa này và các thửa khác cùng khóa",
+        "survey row(s) {rows} match this and other parcels with the same key"),
+    "survey.join.reason.garden_not_surveyed": (
+        "đất vườn, không có dòng khảo sát", "garden land use with no survey row"),
+    "survey.join.reason.land_use_unknown": (
+        "không có dòng khảo sát (không rõ loại đất)", "no survey row (land use unknown)"),
+    "survey.join.reason.not_garden": (
+        "không phải đất vườn ({land_use})", "not a garden land use ({land_use})"),
+})  # fmt: skip
 
 
 # The join's summary as the CLI and the plugin print it.
@@ -442,32 +519,8 @@ SURVEY_FIELDS: dict[str, list[str]] = {
         "TENCHU",
         "owner",
     ],
-    "hamlet": [
-        "Thôn",
-        "Thôn/xóm",
-        "Thôn xóm",
-        "Xóm",
-        "Tên thôn",
-        "DIADANH",
-        "hamlet",
-        # the unit word of the region heads the column: ấp (South), bản (mountain North)...
-        "Ấp",
-        "Bản",
-        "Buôn",
-        "Làng",
-        "Tổ dân phố",
-        "Khu phố",
-        "Thôn/Ấp",
-        "Thôn/Bản",
-        "Bản/Tổ",
-        "Thôn/Tổ",
-        "Thôn, xóm",
-        "Thôn, tổ dân phố",
-        "Thôn/Tổ dân phố",
-        "Tên xóm",
-        "Tên ấp",
-        "Tên bản",
-    ],
+    # the hamlet headers are the registry's (shared with the targets table)
+    "hamlet": list(HAMLET_HEADERS),
     "sheet": [
         "Số tờ",
         "Tờ",
@@ -1063,15 +1116,30 @@ def _map_fields(columns, fields, where) -> dict:
     return mapping
 
 
-def _body_rows(rows, numbers, start, width):
-    """Data rows under the header (a row of column numbers and blank rows skipped)."""
+def _row_key(cells) -> tuple:
+    """The header keys of a row's filled cells (a header repeated below compares equal)."""
+    return tuple(header_key(repair_text(_cell_text(c))) for c in cells if _cell_text(c).strip())
+
+
+def _body_rows(rows, numbers, start, width, header=None):
+    """Data rows under the header.
+
+    A row of column numbers, blank rows and the header repeated further down (a survey
+    pasted together from printed pages, one header per page) are skipped; the last two
+    are counted as blank rows.
+    """
     if start < len(rows) and _is_column_numbers(rows[start]):
         start += 1
+    repeated = _row_key(header) if header else None
     body_rows, body_numbers, n_blank = [], [], 0
     for row, number in zip(rows[start:], numbers[start:]):
         cells = list(row) + [None] * (width - len(row))
         if all(_cell_text(c).strip() == "" for c in cells):
             n_blank += 1
+            continue
+        if repeated and len(repeated) >= 3 and _row_key(cells) == repeated:
+            n_blank += 1
+            logger.info("row %s repeats the header: skipped", number)
             continue
         body_rows.append(cells[:width])
         body_numbers.append(number)
@@ -1437,13 +1505,17 @@ def read_survey(
         source, sheet=sheet, encoding=encoding, fields=fields
     )
     where = name + (f", sheet '{sheet_name}'" if sheet_name else "")
+    if sheet is None and sheet_name is not None:
+        _warn_other_sheets(source, sheet_name, fields, name)
     header_index, _ = _find_header(rows, fields=fields)
     if header_index is None:
         raise SchemaError(_say("error.survey.no_header", where=where))
     header, start = _two_row_header(rows, header_index, fields)
     columns = _header_columns(header, rows[start:])
     mapping = _map_fields(columns, fields, where)
-    body, body_numbers, n_blank = _body_rows(rows, numbers, start, len(columns))
+    body, body_numbers, n_blank = _body_rows(
+        rows, numbers, start, len(columns), header=rows[header_index]
+    )
     table = _Rows(
         raw=pd.DataFrame(body, columns=columns, dtype=object),
         mapping=mapping,
@@ -1454,19 +1526,7 @@ def read_survey(
     )
     _repair_text(table, name)
     out = _standard_table(table)
-    if table.unknown_rows:
-        shown = ", ".join(map(str, table.unknown_rows[:10]))
-        warn(
-            _say(
-                "warning.survey.unknown_class",
-                where=where,
-                count=len(table.unknown_rows),
-                rows=shown,
-            ),
-            SurveyWarning,
-            where=f"{where}, row(s) {shown}",
-            what="warning.survey.unknown_class",
-        )
+    _warn_unknown_classes(table, where)
     header_row = numbers[header_index] if header_index < len(numbers) else header_index + 1
     out.attrs["ntmgis"] = Metadata(
         {
@@ -1481,6 +1541,46 @@ def read_survey(
         }
     )
     return out
+
+
+def _warn_unknown_classes(table: _Rows, where: str) -> None:
+    """One warning naming the rows whose garden class is not in the codebook."""
+    if not table.unknown_rows:
+        return
+    shown = ", ".join(map(str, table.unknown_rows[:10]))
+    warn(
+        _say("warning.survey.unknown_class", where=where, count=len(table.unknown_rows),
+             rows=shown),
+        SurveyWarning,
+        where=f"{where}, row(s) {shown}",
+        what="warning.survey.unknown_class",
+    )  # fmt: skip
+
+
+def _warn_other_sheets(source, read: str, fields, name: str) -> None:
+    """Warn when sheets other than the one read also hold survey rows (one per hamlet)."""
+    import openpyxl
+
+    from . import _io
+
+    book = openpyxl.load_workbook(source, read_only=True)  # read once already: readable
+    names = [n for n in book.sheetnames if n != read]
+    book.close()
+    others = []
+    for sheet in names:
+        rows, _, _ = _io.read_grid(source, sheet=sheet, what="survey file")
+        index = _find_header(rows, fields=fields)[0]
+        if index is not None:
+            filled = [r for r in rows[index + 1 :] if any(_cell_text(c).strip() for c in r)]
+            others.append(f"'{sheet}' ({len(filled)})")
+    if others:
+        warn(
+            _say("warning.survey.other_sheets", where=name, read=read, count=len(others),
+                 sheets=", ".join(others)),
+            SurveyWarning,
+            where=name,
+            what="warning.survey.other_sheets",
+        )  # fmt: skip
 
 
 def _hamlet_text(value) -> tuple:
@@ -1931,19 +2031,13 @@ def _match_by_parcel(j: _Join) -> None:
     no_sheet = parcel_df["sheet"].isna().all()
     for r, (s, p) in enumerate(zip(survey_df["sheet"], survey_df["parcel_no"])):
         if pd.isna(p) or (pd.isna(s) and not no_sheet):
-            j.miss(
-                r, "missing_key", f"row {rows[r]}: no số tờ/số thửa, cannot be placed on a parcel."
-            )
+            j.miss(r, "missing_key", _say("survey.join.msg.no_sheet_parcel", row=rows[r]))
             continue
         hit = index.get((None if no_sheet else str(s), str(p)), [])
         if not hit:
             label = f"tờ {s} thửa {p}" if not no_sheet else f"thửa {p}"
-            j.miss(
-                r,
-                "parcel_not_found",
-                f"row {rows[r]}: parcel {label} does not exist in "
-                f"the parcels ({j.parcels_source}); check the numbers in the survey.",
-            )
+            j.miss(r, "parcel_not_found", _say("survey.join.msg.parcel_not_found", row=rows[r],
+                                               parcel=label, parcels=j.parcels_source))  # fmt: skip
         j.candidates[r] = hit
 
 
@@ -1973,7 +2067,7 @@ def _match_by_household(j: _Join) -> None:
             index.setdefault(fold(h), []).append(i)
     for r, h in enumerate(j.survey["household_id"]):
         if pd.isna(h):
-            j.miss(r, "missing_key", f"row {j.rows[r]}: no household id (mã hộ).")
+            j.miss(r, "missing_key", _say("survey.join.msg.no_household", row=j.rows[r]))
             continue
         hit = index.get(fold(h), [])
         if len(hit) > 1:
@@ -1982,7 +2076,12 @@ def _match_by_household(j: _Join) -> None:
             j.miss(
                 r,
                 "household_not_found",
-                f"row {j.rows[r]}: household '{h}' holds no parcel in {j.parcels_source}.",
+                _say(
+                    "survey.join.msg.household_not_found",
+                    row=j.rows[r],
+                    household=h,
+                    parcels=j.parcels_source,
+                ),  # fmt: skip
             )
         j.candidates[r] = hit
 
@@ -1994,14 +2093,14 @@ def _match_spatial(j: _Join) -> None:
     valid &= np.isfinite(points.x.fillna(np.nan)) & np.isfinite(points.y.fillna(np.nan))
     for r in range(len(j.survey)):
         if not valid.iloc[r]:
-            j.miss(r, "missing_key", f"row {j.rows[r]}: no coordinates.")
+            j.miss(r, "missing_key", _say("survey.join.msg.no_coordinates", row=j.rows[r]))
     q_idx, p_idx = j.parcels.geometry.sindex.query(points[valid], predicate="within")
     vi = np.flatnonzero(valid.to_numpy())
     for a, b in zip(q_idx, p_idx):
         j.candidates[vi[a]].append(int(b))
     for r in vi:
         if not j.candidates[r]:
-            j.miss(r, "outside_parcels", f"row {j.rows[r]}: the GPS point falls in no parcel.")
+            j.miss(r, "outside_parcels", _say("survey.join.msg.outside_parcels", row=j.rows[r]))
 
 
 _STRATEGIES = {
@@ -2019,8 +2118,7 @@ def _mark_ambiguous(j: _Join) -> None:
             j.miss(
                 r,
                 "ambiguous",
-                f"row {j.rows[r]}: matches {len(hit)} parcels ({listed}); "
-                "the key is not unique: fix the parcels' numbering or join by another key.",
+                _say("survey.join.msg.ambiguous", row=j.rows[r], count=len(hit), parcels=listed),
             )
 
 
@@ -2061,14 +2159,20 @@ def _duplicate_issues(j: _Join, by_parcel) -> tuple[dict, int]:
                 if not (pd.isna(first[c]) and pd.isna(this[c]))
                 and (pd.isna(first[c]) or pd.isna(this[c]) or first[c] != this[c])
             ]
-            same = "identical" if not differ else "differs in " + ", ".join(differ)
+            same = (_say("survey.join.msg.identical") if not differ else
+                    _say("survey.join.msg.differs", columns=", ".join(differ)))  # fmt: skip
             j.issues.add(
                 "duplicate_survey",
                 rows[r],
                 None,
                 None,
-                f"row {rows[r]}: second survey row for parcel {j.ids[i]} (first: row "
-                f"{rows[rs[0]]}; {same}); row {rows[rs[0]]}'s values are used.",
+                _say(
+                    "survey.join.msg.duplicate",
+                    row=rows[r],
+                    parcel=j.ids[i],
+                    first=rows[rs[0]],
+                    same=same,
+                ),  # fmt: skip
                 parcel_id=j.ids[i],
             )
     return used_row, n_duplicate
@@ -2082,7 +2186,9 @@ def _unmatched_records(j: _Join, matched_rows) -> list[dict]:
         if r in matched_rows:
             continue
         reason = j.reasons[r] or "unmatched"
-        j.issues.add(reason, row, None, None, j.messages[r] or f"row {row}: unmatched.")
+        j.issues.add(
+            reason, row, None, None, j.messages[r] or _say("survey.join.msg.unmatched", row=row)
+        )
         records.append(
             {
                 "survey_row": row,
@@ -2109,13 +2215,13 @@ def _no_survey_reason(j: _Join, i: int) -> str:
             None,
             None,
             land_use,
-            f"parcel {j.ids[i]} ({land_use}) is a garden parcel that nobody surveyed.",
+            _say("survey.join.msg.garden_not_surveyed", parcel=j.ids[i], land_use=land_use),
             parcel_id=j.ids[i],
         )
-        return "garden land use with no survey row"
+        return _say("survey.join.reason.garden_not_surveyed")
     if pd.isna(land_use):
-        return "no survey row (land use unknown)"
-    return f"not a garden land use ({land_use})"
+        return _say("survey.join.reason.land_use_unknown")
+    return _say("survey.join.reason.not_garden", land_use=land_use)
 
 
 def _parcel_statuses(j: _Join, by_parcel, ambiguous_parcels):
@@ -2126,21 +2232,16 @@ def _parcel_statuses(j: _Join, by_parcel, ambiguous_parcels):
         rs = sorted(by_parcel.get(i, []), key=lambda r: rows[r])
         if len(rs) == 1:
             status.append("matched")
-            reason_text.append(f"survey row {rows[rs[0]]}")
+            reason_text.append(_say("survey.join.reason.matched", row=rows[rs[0]]))
         elif len(rs) > 1:
             status.append("duplicate_survey")
-            reason_text.append(
-                f"{len(rs)} survey rows ({', '.join(str(rows[r]) for r in rs)}); "
-                f"values of row {rows[rs[0]]} used"
-            )
+            listed = ", ".join(str(rows[r]) for r in rs)
+            reason_text.append(_say("survey.join.reason.duplicate", count=len(rs), rows=listed,
+                                    first=rows[rs[0]]))  # fmt: skip
         elif i in ambiguous_parcels:
             status.append("ambiguous")
-            reason_text.append(
-                "survey row(s) "
-                + ", ".join(str(rows[r]) for r in ambiguous_parcels[i])
-                + " match this and other parcels with "
-                "the same key"
-            )
+            listed = ", ".join(str(rows[r]) for r in ambiguous_parcels[i])
+            reason_text.append(_say("survey.join.reason.ambiguous", rows=listed))
         else:
             status.append("no_survey")
             reason_text.append(_no_survey_reason(j, i))
@@ -2175,7 +2276,13 @@ def _consistency_issues(j: _Join, picks, mode: str) -> None:
                 rows[r],
                 "hamlet",
                 sh,
-                f"row {rows[r]}: hamlet '{sh}' but parcel {ids[i]} is in '{ph}'.",
+                _say(
+                    "survey.join.msg.hamlet_mismatch",
+                    row=rows[r],
+                    hamlet=sh,
+                    parcel=ids[i],
+                    parcel_hamlet=ph,
+                ),  # fmt: skip
                 ids[i],
             )
         sa = scol["garden_area_m2"][r] if "garden_area_m2" in has else None
@@ -2186,8 +2293,13 @@ def _consistency_issues(j: _Join, picks, mode: str) -> None:
                 rows[r],
                 "garden_area_m2",
                 sa,
-                f"row {rows[r]}: garden {float(sa):g} m² is larger than parcel "
-                f"{ids[i]} ({float(pa):g} m²).",
+                _say(
+                    "survey.join.msg.garden_larger",
+                    row=rows[r],
+                    garden=f"{float(sa):g}",
+                    parcel=ids[i],
+                    area=f"{float(pa):g}",
+                ),  # fmt: skip
                 ids[i],
             )
         if mode != "household":
@@ -2198,7 +2310,13 @@ def _consistency_issues(j: _Join, picks, mode: str) -> None:
                     rows[r],
                     "household_id",
                     sh_id,
-                    f"row {rows[r]}: household '{sh_id}' but parcel {ids[i]} is '{ph_id}'.",
+                    _say(
+                        "survey.join.msg.household_mismatch",
+                        row=rows[r],
+                        household=sh_id,
+                        parcel=ids[i],
+                        parcel_household=ph_id,
+                    ),  # fmt: skip
                     ids[i],
                 )
 

@@ -60,3 +60,51 @@ def test_missing_required_key_and_syntax_error(tmp_path, layers_dir):
         load_config(_write(tmp_path, text))
     with pytest.raises(ConfigError, match=r"Syntax error in config .*line 2"):
         load_config(_write(tmp_path, "[inputs]\nparcels = \n"))
+
+
+def test_parcels_fields_and_crs_are_read(tmp_path, layers_dir):
+    text = GOOD.format(layers=layers_dir).replace(
+        "[inputs]\n",
+        '[inputs]\nparcels_crs = "EPSG:9208"\n'
+        'parcels_fields = { sheet = "MANH", parcel_no = "ODAT" }\n',
+    )
+    cfg = load_config(_write(tmp_path, text))
+    assert cfg.parcels_crs == "EPSG:9208"
+    assert cfg.parcels_fields == {"sheet": "MANH", "parcel_no": "ODAT"}
+    # the TOML sub-table spelling, and an EPSG number
+    text = GOOD.format(layers=layers_dir).replace("[inputs]\n", "[inputs]\nparcels_crs = 9210\n")
+    cfg = load_config(_write(tmp_path, text + '[inputs.parcels_fields]\nland_use = "MDSD"\n'))
+    assert cfg.parcels_crs == 9210 and cfg.parcels_fields == {"land_use": "MDSD"}
+    cfg = load_config(_write(tmp_path, GOOD.format(layers=layers_dir)))
+    assert cfg.parcels_crs is None and cfg.parcels_fields is None
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ('parcels_fields = { to = "MANH" }\n',
+         r"\[inputs\] parcels_fields in .*unknown standard field 'to'; known: sheet, parcel_no"),
+        ('parcels_fields = { sheet = 3 }\n',
+         r"parcels_fields .* must be a table of standard field"),
+        ('parcels_fields = "MANH"\n', r"parcels_fields .* must be a table of standard field"),
+        ('parcels_crs = "VN2000 Nghe An"\n',
+         r"\[inputs\] parcels_crs in .*'VN2000 Nghe An' is not a CRS"),
+        ("parcels_crs = true\n", r"parcels_crs .* must be a CRS, e.g. \"EPSG:9208\""),
+    ],
+)  # fmt: skip
+def test_bad_parcels_fields_and_crs(tmp_path, layers_dir, extra, message):
+    text = GOOD.format(layers=layers_dir).replace("[inputs]\n", "[inputs]\n" + extra)
+    with pytest.raises(ConfigError, match=message):
+        load_config(_write(tmp_path, text))
+
+
+def test_bad_parcels_crs_is_said_in_vietnamese(tmp_path, layers_dir):
+    from ntmgis.i18n import set_language
+
+    text = GOOD.format(layers=layers_dir).replace("[inputs]\n", '[inputs]\nparcels_crs = "xx"\n')
+    set_language("vi")
+    try:
+        with pytest.raises(ConfigError, match=r"không nhận ra hệ tọa độ 'xx'.*EPSG:9208"):
+            load_config(_write(tmp_path, text))
+    finally:
+        set_language("en")

@@ -226,6 +226,71 @@ def test_read_targets_without_header(tmp_path):
         read_targets(path)
 
 
+@pytest.mark.parametrize("header", ["Ấp", "AP", "ấp", "Tên ấp"])
+def test_read_targets_csv_headed_by_the_southern_unit_word(tmp_path, header):
+    path = tmp_path / "chi_tieu.csv"
+    path.write_text(f"{header},Số vườn mẫu,Tỷ lệ vườn đạt chuẩn\nẤp Tân Hòa,4,35\n"
+                    "Ấp Long Thạnh,2,20,5\n".replace(",20,5", ',"20,5"'),
+                    encoding="utf-8")  # fmt: skip
+    table = read_targets(path)
+    assert list(table["hamlet"]) == ["Ấp Tân Hòa", "Ấp Long Thạnh"]
+    assert table["so_vuon_mau"].tolist() == [4.0, 2.0]
+    assert table["ty_le_dat_chuan"].tolist() == [35.0, 20.5]
+    assert list(table["row"]) == [2, 3]
+
+
+@pytest.mark.parametrize("header", ["Ấp", "AP"])
+def test_read_targets_xlsx_headed_by_the_southern_unit_word(tmp_path, header):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["CHỈ TIÊU CHỈNH TRANG VƯỜN NĂM 2025 - XÃ TÂN PHÚ"])
+    sheet.append([header, "Số vườn mẫu", "Số vườn hoang hóa đưa vào sử dụng"])
+    sheet.append(["Ấp Tân Hòa", 3, 5])
+    sheet.append(["Ấp Phú Lợi", 1, 0])
+    path = tmp_path / "chi_tieu.xlsx"
+    book.save(path)
+    table = read_targets(path)
+    assert list(table["hamlet"]) == ["Ấp Tân Hòa", "Ấp Phú Lợi"]
+    assert table["so_vuon_mau"].tolist() == [3.0, 1.0]
+    assert table["hoang_hoa_dua_vao_su_dung"].tolist() == [5.0, 0.0]
+    assert list(table["row"]) == [3, 4]
+
+
+@pytest.mark.parametrize("header", ["Bản", "BAN", "Tổ dân phố", "to dan pho", "Khu phố", "Tổ", "TO",
+                                    "Thôn/Ấp", "Sóc"])  # fmt: skip
+def test_read_targets_accepts_the_survey_s_hamlet_headers(tmp_path, header):
+    path = tmp_path / "chi_tieu.csv"
+    path.write_text(f"{header},Số vườn mẫu\nBản Nà Lừa,2\n", encoding="utf-8")
+    table = read_targets(path)
+    assert list(table["hamlet"]) == ["Bản Nà Lừa"]
+    assert table["so_vuon_mau"].tolist() == [2.0]
+
+
+def test_survey_and_targets_share_one_list_of_hamlet_headers():
+    from ntmgis import progress, survey
+    from ntmgis.registry import HAMLET_HEADERS, HAMLET_HEADERS_NO_SHEET
+    from ntmgis.text import header_key
+
+    assert survey.SURVEY_FIELDS["hamlet"] == list(HAMLET_HEADERS)
+    assert progress._HAMLET_ALIASES["hamlet"] == HAMLET_HEADERS + HAMLET_HEADERS_NO_SHEET
+    # "Tổ" folds to the survey's map-sheet header "Tờ": the survey must not read it as hamlet
+    sheet_keys = {header_key(h) for h in survey.SURVEY_FIELDS["sheet"]}
+    assert not sheet_keys & {header_key(h) for h in HAMLET_HEADERS}
+    assert header_key("Tổ") in sheet_keys
+
+
+def test_survey_sheet_column_headed_to_is_still_the_map_sheet(tmp_path):
+    from ntmgis.survey import read_survey
+
+    path = tmp_path / "ks.csv"
+    path.write_text("Tờ,Thửa,Ấp,Phân loại vườn\n4,1,Ấp Tân Hòa,Vườn tạp\n", encoding="utf-8")
+    out = read_survey(path)
+    assert out["sheet"].tolist() == [4]
+    assert out["hamlet"].tolist() == ["Ấp Tân Hòa"]
+
+
 # --------------------------------------------------------------------------------------
 # Hamlet progress
 # --------------------------------------------------------------------------------------

@@ -337,6 +337,34 @@ def test_join_by_parcel_accounts_for_everything():
     assert str(report) == text
 
 
+def test_join_says_why_in_vietnamese_by_default():
+    from ntmgis.i18n import set_language
+
+    set_language("vi")
+    try:
+        parcels = _quiet(read_parcels, _parcels())[0]
+        joined, report = _quiet(join_survey, parcels, _survey_frame())[0]
+    finally:
+        set_language("en")
+    reasons = joined["survey_reason"].tolist()
+    assert reasons[0] == "dòng khảo sát 2"
+    assert reasons[1] == "2 dòng khảo sát (3, 5); dùng giá trị của dòng 3"
+    assert reasons[3] == "không phải đất vườn (LUC)"
+    assert report.unmatched["message"].tolist() == [
+        "dòng 6: thửa tờ 12 thửa 99 không có trong lớp thửa đất (the GeoDataFrame); kiểm tra lại "
+        "số tờ, số thửa trong khảo sát."
+    ]
+    dup = report.issues[report.issues["kind"] == "duplicate_survey"]["message"].iloc[0]
+    assert dup == ("dòng 5: dòng khảo sát thứ hai của thửa 12-2 (dòng đầu: 3; giống hệt); dùng "
+                   "giá trị của dòng 3. Bỏ dòng thừa.")  # fmt: skip
+    big = report.issues[report.issues["kind"] == "garden_larger_than_parcel"]["message"].iloc[0]
+    assert big.startswith("dòng 4: vườn 1250 m² lớn hơn thửa 12-3 (")
+    messages = " ".join(report.issues["message"].dropna()) + " " + " ".join(reasons)
+    for english in ("survey row", "does not exist", "second survey row", "larger than",
+                    "not a garden", "identical"):  # fmt: skip
+        assert english not in messages
+
+
 def test_garden_not_surveyed_and_report_files(tmp_path):
     parcels = _quiet(read_parcels, _parcels())[0]
     survey = _survey_frame().iloc[[0, 2]]
@@ -644,3 +672,15 @@ def test_survey_messages_in_both_languages(tmp_path):
     with pytest.raises(ValueError, match="Cách ghép khảo sát 'nearest' không có") as caught:
         join_survey(parcels, frame, on="nearest")
     assert isinstance(caught.value, ConfigError)
+
+
+def test_chinh_trang_is_the_renovated_class(tmp_path):
+    path = tmp_path / "ks.csv"
+    values = ["Chỉnh trang", "Đã chỉnh trang", "Vườn đã chỉnh trang", "VUON DA CHINH TRANG",
+              "Cần chỉnh trang"]  # fmt: skip
+    body = "".join(f"4,{i},{v}\n" for i, v in enumerate(values, 1))
+    path.write_text("Số tờ,Số thửa,Phân loại vườn\n" + body, "utf-8")
+    with pytest.warns(NtmgisWarning, match=r"1 unknown garden class value\(s\) at row\(s\) 6"):
+        out = read_survey(path)
+    assert out["garden_class_code"].tolist()[:4] == ["da_cai_tao"] * 4
+    assert pd.isna(out["garden_class_code"].iloc[4])  # "cần chỉnh trang": to do, not guessed

@@ -172,7 +172,8 @@ def test_abbreviated_unit_word_is_the_same_hamlet():
         ("vườn bỏ hoang", "hoang_hoa"),
         ("Vườn đạt chuẩn", "dat_chuan"),
         ("Vườn đã cải tạo", "da_cai_tao"),
-        ("đã chỉnh trang", None),  # a wording the codebook does not hold: reported
+        ("đã chỉnh trang", "da_cai_tao"),  # the programme's own word for renovating
+        ("cần chỉnh trang", None),  # a wording the codebook does not hold: reported
         ("Vườn hoang mạc", None),
         ("Vườn", None),
     ],
@@ -290,3 +291,40 @@ def test_how_the_hamlets_were_found_is_said_in_the_language_in_force():
         en
         == "1 hamlets parsed from the place text 'DIACHI'; not hamlets: Cánh đồng Bàu (1 parcels)"
     )
+
+
+def test_header_repeated_down_the_sheet_is_no_data_row(tmp_path):
+    path = tmp_path / "ks.csv"
+    head = "STT,Số tờ,Số thửa,Phân loại vườn\n"
+    path.write_text(head + "1,4,1,Vườn tạp\n" + head + "2,4,2,Vườn mẫu\n", encoding="utf-8")
+    out = _quiet(read_survey, path)
+    assert out["survey_row"].tolist() == [2, 4]
+    assert out["parcel_no"].tolist() == [1, 2]
+    assert not out["survey_issues"].notna().any()
+
+
+def test_survey_sheets_one_per_hamlet_are_not_left_out_silently(tmp_path):
+    path = tmp_path / "ks.xlsx"
+    book = openpyxl.Workbook()
+    first = book.active
+    first.title = "Xóm 1"
+    first.append(["STT", "Số tờ", "Số thửa", "Phân loại vườn"])
+    first.append([1, 4, 1, "Vườn tạp"])
+    second = book.create_sheet("Xóm 2")
+    second.append(["STT", "Số tờ", "Số thửa", "Phân loại vườn"])
+    second.append([1, 5, 1, "Vườn mẫu"])
+    second.append([2, 5, 2, "Vườn tạp"])
+    book.create_sheet("Ghi chú").append(["Người lập biểu: Lê Văn A"])
+    book.save(path)
+    set_language("vi")
+    try:
+        with pytest.warns(Warning, match=r"chỉ trang 'Xóm 1'.*'Xóm 2' \(2\)") as said:
+            out = read_survey(path)
+    finally:
+        set_language(None)
+    assert "Ghi chú" not in " ".join(str(w.message) for w in said)
+    assert out["parcel_no"].tolist() == [1]
+    # the sheet named: the others are the user's choice, nothing to say
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_survey(path, sheet="Xóm 2")["parcel_no"].tolist() == [1, 2]

@@ -94,3 +94,69 @@ def test_the_command_line_runs_it_in_vietnamese(unseen, tmp_path):
     assert "Xóm 1" in got.output and "(chưa xác định thôn)" not in got.output
     assert "Đã ghi" in got.output
     assert "Windows-1258 read as" not in got.output  # the encoding named in Vietnamese
+    # the run's summary lines, in Vietnamese
+    lines = got.output.splitlines()
+    first = next(line for line in lines if line.startswith("Xã Nghĩa Lâm: "))
+    assert first.startswith(f"Xã Nghĩa Lâm: {facts['parcels']} thửa đất, ")
+    assert " vườn; kết quả ảnh: hoang_hoa " in first
+    assert any(line.startswith("Kiểm tra thực địa: ") and "dự kiến phát hiện" in line
+               for line in lines)  # fmt: skip
+    assert "Các thôn: 6 thôn tách từ địa danh 'DIACHI'" in lines
+    for english in ("parcels,", "gardens; flags", "Field visits", "Hamlets:", "survey rows"):
+        assert english not in got.output
+
+
+def test_a_config_alone_names_the_parcels_fields_and_crs(unseen, tmp_path):
+    """Headers ntmgis has never seen and no .prj: ``[inputs] parcels_fields`` and
+    ``parcels_crs`` say what the command line's --field and --crs say."""
+    from ntmgis.errors import NtmgisError
+
+    _, facts = unseen
+    folder = facts["config"].parent
+    for suffix in (".shp", ".shx"):
+        shutil.copyfile(folder / f"NghiaLam_thua{suffix}", folder / f"thua_la{suffix}")
+    dbf = bytearray((folder / "NghiaLam_thua.dbf").read_bytes())
+    columns = {}  # the DBF's field names, renamed in its header: the records stay as written
+    for at in range(32, dbf.index(0x0D, 32), 32):
+        name = bytes(dbf[at : at + 11]).split(b"\0")[0].decode("ascii")
+        new = {"SoHieuToBa": "MANH", "SoThuTuThu": "ODAT", "LoaiDat": "MDSD"}.get(name, name)
+        dbf[at : at + 11] = new.encode("ascii").ljust(11, b"\0")
+        columns[new] = name
+    assert {"MANH", "ODAT", "MDSD"} <= set(columns)
+    (folder / "thua_la.dbf").write_bytes(bytes(dbf))
+    source = gpd.read_file(folder / "NghiaLam_thua.shp",
+                           columns=["SoHieuToBa", "SoThuTuThu", "LoaiDat"])  # fmt: skip
+    assert source.crs is None
+    text = facts["config"].read_text(encoding="utf-8")
+    text = text.replace('parcels = "NghiaLam_thua.shp"\nprovince = "Nghệ An"\n',
+                        'parcels = "thua_la.shp"\n')  # fmt: skip
+    text = text.replace('name = "nghia_lam"', 'name = "thua_la"')
+    bare = folder / "thua_la_bare.toml"
+    bare.write_text(text, encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(NtmgisError):  # neither the parcel numbers nor the CRS are known
+            ntmgis.run(bare)
+    named = folder / "thua_la.toml"
+    named.write_text(text.replace(
+        '[inputs]\n',
+        '[inputs]\nparcels_crs = "EPSG:9208"\n'
+        'parcels_fields = { sheet = "MANH", parcel_no = "ODAT", land_use = "MDSD" }\n',
+    ), encoding="utf-8")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = ntmgis.run(named)
+    out = gpd.read_file(result.outputs["gpkg"], layer="parcels")
+    assert len(out) == facts["parcels"]
+    assert out.crs.to_epsg() == 9208
+    expected = (source["SoHieuToBa"].astype(str) + "-" + source["SoThuTuThu"].astype(str)).tolist()
+    assert sorted(out["parcel_id"]) == sorted(expected)
+    assert (
+        out["land_use"].tolist()
+        == source.set_index(
+            source["SoHieuToBa"].astype(str) + "-" + source["SoThuTuThu"].astype(str)
+        )
+        .loc[out["parcel_id"], "LoaiDat"]
+        .tolist()
+    )
+    assert sorted(out["hamlet"].dropna().unique()) == facts["hamlets"]
