@@ -297,22 +297,29 @@ def test_the_surveys_abandoned_stands_on_a_garden_the_imagery_cannot_see():
 
     # 12 gardens surveyed abandoned with a full pixel: 9 of 12 at or above the threshold
     # 0.5 -> the survey's reliability 0.75; then gardens with no full pixel, surveyed
-    # abandoned: 0, 1 and 2 tillage events at p 0.3; 1 event at p 0.005 (the model is
-    # nearly sure it is tended); 0 events but already hoang_hoa; 0 events, surveyed mixed
-    full = [1.0] * 12 + [0.0] * 6
-    events = [0.0] * 12 + [0.0, 1.0, 2.0, 1.0, 0.0, 0.0]
-    p = np.array([0.9] * 9 + [0.1] * 3 + [0.3, 0.3, 0.3, 0.005, 0.8, 0.3])
-    flag = np.array(["binh_thuong"] * 12 + ["binh_thuong"] * 4 + ["hoang_hoa", "binh_thuong"])
-    claim = pd.Series(["hoang_hoa"] * 17 + ["vuon_tap"])
+    # abandoned: 0, 1, 2 and 4 tillage events at p 0.3 (four is beds worked again and
+    # again: more than SURVEY_STANDS_EVENTS = 3); 1 event at p 0.005 (the model is nearly
+    # sure it is tended); 0 events but already hoang_hoa; 0 events, surveyed mixed
+    full = [1.0] * 12 + [0.0] * 7
+    events = [0.0] * 12 + [0.0, 1.0, 2.0, 4.0, 1.0, 0.0, 0.0]
+    p = np.array([0.9] * 9 + [0.1] * 3 + [0.3, 0.3, 0.3, 0.3, 0.005, 0.8, 0.3])
+    flag = np.array(["binh_thuong"] * 12 + ["binh_thuong"] * 5 + ["hoang_hoa", "binh_thuong"])
+    claim = pd.Series(["hoang_hoa"] * 18 + ["vuon_tap"])
     features = pd.DataFrame({"full_pixels": full, "events": events})
     stands, reliability = _survey_stands(features, claim, p, flag, SimpleNamespace(threshold=0.5))
     assert reliability == 0.75
-    assert np.flatnonzero(stands).tolist() == [12, 13]
-    vi, en, keys = _survey_reasons(["x"] * 18, ["x"] * 18, ["model"] * 18, [12, 13],
-                                   once=features["events"].to_numpy() >= 1)  # fmt: skip
+    assert np.flatnonzero(stands).tolist() == [12, 13, 14]
+    vi, en, keys = _survey_reasons(["x"] * 19, ["x"] * 19, ["model"] * 19, [12, 13, 14],
+                                   events=features["events"].to_numpy())  # fmt: skip
     assert en[12].endswith("(no pixel wholly inside the parcel, no tillage seen)")
     assert en[13].endswith("a single tillage, which may be a neighbour's)")
     assert "chỉ một lần làm đất" in vi[13] and keys[13] == "survey"
+    assert en[14].endswith(
+        "(no pixel wholly inside the parcel, 2 tillage events seen in pixels shared with "
+        "the neighbours, which may be theirs)"
+    )
+    assert "2 lần làm đất thấy trong điểm ảnh chung với thửa bên cạnh" in vi[14]
+    assert keys[14] == "survey"
 
 
 def test_a_parcel_covering_no_pixel_abstains_never_a_confident_verdict():
@@ -549,11 +556,15 @@ def test_every_reason_of_a_run_argues_for_its_verdict(tmp_path, seed):
         assert len(keys) == len(vi), text
         if row["flag_rule"] == "survey":
             assert keys[0] == "survey" and row["flag"] == "hoang_hoa", text
-            assert feat["full_pixels"] < 1 and feat["events"] <= 1, text
-            # the claim's sentence says what was seen: no tillage, or a single one
+            from ntmgis.flags import SURVEY_STANDS_EVENTS
+
+            assert feat["full_pixels"] < 1 and feat["events"] <= SURVEY_STANDS_EVENTS, text
+            # the claim's sentence says what was seen: no tillage, a single one, or how many
             once = "chỉ một lần làm đất" in vi[0]
             assert once == (feat["events"] == 1), text
             assert ("không thấy lần làm đất nào" in vi[0]) == (feat["events"] == 0), text
+            some = f"{int(feat['events'])} lần làm đất thấy trong điểm ảnh chung" in vi[0]
+            assert some == (feat["events"] >= 2), text
         lean = "hoang_hoa" if row["flag"] in ("hoang_hoa", "nghi_van") else "binh_thuong"
         other = "binh_thuong" if lean == "hoang_hoa" else "hoang_hoa"
         for key, part in zip(keys, vi):
