@@ -1604,7 +1604,8 @@ def fetch_for_run(config, *, progress: Callable | None = None) -> FetchResult | 
         return None
     from .parcels import read_parcels
 
-    parcels = read_parcels(config.parcels, layer=config.parcels_layer, province=config.province)
+    parcels = read_parcels(config.parcels, layer=config.parcels_layer, crs=config.parcels_crs,
+                           fields=config.parcels_fields, province=config.province)  # fmt: skip
     result = fetch_scenes(
         parcels,
         period=config.period,

@@ -618,3 +618,42 @@ def test_the_parcels_as_area_are_searched_with_a_small_geometry():
     assert len(_json.dumps(mapping(sent))) < 0.05 * len(_json.dumps(mapping(union)))
     _, outline = _aoi(AOI, "commune", None)
     assert _search_geometry(outline) is outline
+
+
+def test_fetch_for_run_reads_the_parcels_as_the_config_names_them(tmp_path, layers_dir,
+                                                                  monkeypatch):  # fmt: skip
+    """A .prj-less Shapefile: the run's fetch reads it with [inputs] parcels_crs/fields."""
+    from types import SimpleNamespace
+
+    import geopandas as gpd
+
+    import ntmgis.fetch
+    from ntmgis.config import load_config
+
+    parcels = gpd.read_file(layers_dir / "thanh_binh.gpkg", layer="parcels").head(5)
+    shp = tmp_path / "thua.shp"
+    parcels.rename(columns={"SHBANDO": "MANH", "SHTHUA": "ODAT"})[
+        ["MANH", "ODAT", "geometry"]
+    ].to_file(shp)
+    shp.with_suffix(".prj").unlink()
+    config = tmp_path / "run.toml"
+    config.write_text(
+        f'[commune]\nname = "Xã Thử"\n\n[inputs]\nparcels = "{shp.as_posix()}"\n'
+        f"parcels_crs = {parcels.crs.to_epsg()}\n"
+        'parcels_fields = { sheet = "MANH", parcel_no = "ODAT" }\n'
+        f'survey = "{(layers_dir / "survey_2020.xlsx").as_posix()}"\n\n'
+        '[imagery]\nsource = "http://127.0.0.1:9/stac"\nperiod = "2020-01-01:2020-12-31"\n',
+        encoding="utf-8",
+    )
+    seen = {}
+
+    def fetch_scenes(p, **kw):  # the catalogue's part (tested above on a real STAC API)
+        seen["p"] = p
+        return SimpleNamespace(summary=lambda: "no scene")
+
+    monkeypatch.setattr(ntmgis.fetch, "fetch_scenes", fetch_scenes)
+    ntmgis.fetch.fetch_for_run(load_config(config))
+    got = seen["p"]
+    assert got.crs.to_epsg() == parcels.crs.to_epsg()
+    assert got["sheet"].tolist() == parcels["SHBANDO"].tolist()
+    assert got["parcel_no"].tolist() == parcels["SHTHUA"].tolist()
