@@ -602,6 +602,7 @@ def read_grid(
     encoding: str | None = None,
     what: str = "table",
     choose: Callable[[list], bool] | None = None,
+    chosen_others: bool = False,
 ) -> tuple[list[list], list[int], dict]:
     """Read every row of a CSV or XLSX table as plain Python values, title rows included.
 
@@ -624,6 +625,11 @@ def read_grid(
     choose : callable, optional
         Without ``sheet``: ``choose(rows)`` picks the first sheet it accepts (e.g. the one
         with a header row); the first sheet when none is accepted.
+    chosen_others : bool
+        With ``choose`` and no ``sheet``: also read, in the same pass over the workbook,
+        the sheets after the one chosen, and give the rows of each that ``choose``
+        accepts too as ``info["chosen_others"]`` (sheet name -> rows), e.g. to say that
+        a survey kept one sheet per hamlet.
 
     Returns
     -------
@@ -635,7 +641,7 @@ def read_grid(
     info : dict
         ``path`` (or None), ``sheet`` (name or None), ``encoding`` (CSV) and
         ``number_formats``: for XLSX one list per row of the cells' number formats (so a
-        caller can tell a percent cell), None otherwise.
+        caller can tell a percent cell), None otherwise; ``chosen_others`` when asked.
 
     Raises
     ------
@@ -656,7 +662,7 @@ def read_grid(
     path = as_path(source, what=what)
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path, sheet, what, choose)
+        return _read_xlsx(path, sheet, what, choose, chosen_others)
     if suffix in (".xls", ".ods"):
         kind = "Excel 97-2003" if suffix == ".xls" else "OpenDocument"
         raise InputError(
@@ -759,7 +765,7 @@ def _input_errors(path, what):
                              detail=exc.strerror or type(exc).__name__)) from None  # fmt: skip
 
 
-def _read_xlsx(path: Path, sheet, what: str, choose):
+def _read_xlsx(path: Path, sheet, what: str, choose, chosen_others: bool = False):
     import zipfile
 
     import openpyxl
@@ -787,12 +793,16 @@ def _read_xlsx(path: Path, sheet, what: str, choose):
             if not hits:
                 raise _missing_sheet(path, sheet, names)
             candidates = hits[:1]
-        found = None
+        found, others = None, {}
         for name in candidates:
             rows, formats = _sheet_rows(book[name])
-            if sheet is not None or choose is None or choose(rows):
+            if found is not None:  # chosen_others: a later sheet choose accepts too
+                if choose(rows):
+                    others[name] = rows
+            elif sheet is not None or choose is None or choose(rows):
                 found = (name, rows, formats)
-                break
+                if not (chosen_others and sheet is None and choose is not None):
+                    break
         if found is None:
             found = (names[0], *_sheet_rows(book[names[0]]))
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
@@ -804,6 +814,8 @@ def _read_xlsx(path: Path, sheet, what: str, choose):
         book.close()
     name, rows, formats = found
     info = {"path": path, "sheet": name, "encoding": None, "number_formats": formats}
+    if chosen_others:
+        info["chosen_others"] = others
     return rows, list(range(1, len(rows) + 1)), info
 
 

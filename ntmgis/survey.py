@@ -1065,7 +1065,11 @@ class _Rows:
 
 
 def _read_rows(source, *, sheet, encoding, fields):
-    """The sheet's rows as lists, their row numbers, the sheet name and the encoding."""
+    """The sheet's rows, their row numbers, the sheet name, the encoding, the other sheets.
+
+    The other sheets: the rows of the later sheets that also hold a survey table (name ->
+    rows; none when the sheet was named).
+    """
     from . import _io
 
     if isinstance(source, pd.DataFrame):
@@ -1075,15 +1079,16 @@ def _read_rows(source, *, sheet, encoding, fields):
             rows = body
         else:
             rows = [[str(c) for c in source.columns], *body]
-        return rows, list(range(1, len(rows) + 1)), None, None
+        return rows, list(range(1, len(rows) + 1)), None, None, {}
     rows, numbers, info = _io.read_grid(
         source,
         sheet=sheet,
         encoding=encoding,
         what="survey file",
         choose=lambda rows: _find_header(rows, fields=fields)[0] is not None,
+        chosen_others=True,
     )
-    return rows, numbers, info["sheet"], info["encoding"]
+    return rows, numbers, info["sheet"], info["encoding"], info.get("chosen_others", {})
 
 
 def _header_columns(header_row, rows_below) -> list[str]:
@@ -1501,12 +1506,12 @@ def read_survey(
         from .qfield import qfield_survey_table  # the QField project's survey layer
 
         source = qfield_survey_table(source)
-    rows, numbers, sheet_name, used_encoding = _read_rows(
+    rows, numbers, sheet_name, used_encoding, others = _read_rows(
         source, sheet=sheet, encoding=encoding, fields=fields
     )
     where = name + (f", sheet '{sheet_name}'" if sheet_name else "")
-    if sheet is None and sheet_name is not None:
-        _warn_other_sheets(source, sheet_name, fields, name)
+    if others:
+        _warn_other_sheets(others, sheet_name, fields, name)
     header_index, _ = _find_header(rows, fields=fields)
     if header_index is None:
         raise SchemaError(_say("error.survey.no_header", where=where))
@@ -1557,30 +1562,24 @@ def _warn_unknown_classes(table: _Rows, where: str) -> None:
     )  # fmt: skip
 
 
-def _warn_other_sheets(source, read: str, fields, name: str) -> None:
-    """Warn when sheets other than the one read also hold survey rows (one per hamlet)."""
-    import openpyxl
+def _warn_other_sheets(others: dict, read: str, fields, name: str) -> None:
+    """Warn that sheets other than the one read also hold survey rows (one per hamlet).
 
-    from . import _io
-
-    book = openpyxl.load_workbook(source, read_only=True)  # read once already: readable
-    names = [n for n in book.sheetnames if n != read]
-    book.close()
-    others = []
-    for sheet in names:
-        rows, _, _ = _io.read_grid(source, sheet=sheet, what="survey file")
+    ``others``: sheet name -> rows of the later sheets with a survey header row, as
+    :func:`ntmgis._io.read_grid` gives them (``chosen_others``) in its one pass.
+    """
+    counts = []
+    for sheet, rows in others.items():
         index = _find_header(rows, fields=fields)[0]
-        if index is not None:
-            filled = [r for r in rows[index + 1 :] if any(_cell_text(c).strip() for c in r)]
-            others.append(f"'{sheet}' ({len(filled)})")
-    if others:
-        warn(
-            _say("warning.survey.other_sheets", where=name, read=read, count=len(others),
-                 sheets=", ".join(others)),
-            SurveyWarning,
-            where=name,
-            what="warning.survey.other_sheets",
-        )  # fmt: skip
+        filled = [r for r in rows[index + 1 :] if any(_cell_text(c).strip() for c in r)]
+        counts.append(f"'{sheet}' ({len(filled)})")
+    warn(
+        _say("warning.survey.other_sheets", where=name, read=read, count=len(counts),
+             sheets=", ".join(counts)),
+        SurveyWarning,
+        where=name,
+        what="warning.survey.other_sheets",
+    )  # fmt: skip
 
 
 def _hamlet_text(value) -> tuple:
