@@ -890,9 +890,20 @@ def _references(features: pd.DataFrame, flag: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
-def _sentence(name: str, value: float, ref: float, group: str, clear_obs=0):
+def _sentence(name: str, value: float, ref: float, group: str, clear_obs=0, memo=None):
+    """One evidence sentence (vi, en); ``memo`` (a dict) keeps those already made.
+
+    The sentence depends on the value and reference only as printed (two decimals), so
+    gardens with the same printed numbers share one sentence.
+    """
     from .features import feature
 
+    if memo is not None:
+        key = (name, value == 0, _round(value), _round(ref), group,
+               int(clear_obs) if name == "events" else 0)  # fmt: skip
+        if key not in memo:
+            memo[key] = _sentence(name, value, ref, group, clear_obs)
+        return memo[key]
     f = feature(name)
     if value == 0 and f.zero_vi:
         phrase = {"vi": f.zero_vi, "en": f.zero_en}
@@ -943,6 +954,7 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
     against = known & (says_ab != lean_ab[:, None]) & (toward < -0.05)
     clear = features["clear_obs"].to_numpy() if "clear_obs" in features else np.zeros(len(flag))
     vi, en, keys = [None] * len(flag), [None] * len(flag), [None] * len(flag)
+    memo = {}
     for i in np.flatnonzero(np.isin(flag, ["hoang_hoa", "binh_thuong", "nghi_van"])):
         said, said_keys = [], []
         if flag[i] == "nghi_van":
@@ -958,11 +970,11 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
         con = con[np.argsort(toward[i, con], kind="stable")]
         room = 3 - len(said) - (1 if len(con) else 0)
         for j in sup[: max(room, 1)]:
-            said.append(_sentence(cols[j], values[i, j], ref[i, j], ref_of[i], clear[i]))
+            said.append(_sentence(cols[j], values[i, j], ref[i, j], ref_of[i], clear[i], memo))
             said_keys.append(cols[j])
         if len(con) and len(said) < 3:
             j = con[0]
-            s = _sentence(cols[j], values[i, j], ref[i, j], ref_of[i], clear[i])
+            s = _sentence(cols[j], values[i, j], ref[i, j], ref_of[i], clear[i], memo)
             said.append(_say("flags.but", text={"vi": s[0], "en": s[1]}))
             said_keys.append(f"nhung:{cols[j]}")
         if not said:

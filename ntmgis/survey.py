@@ -1126,6 +1126,18 @@ def _row_key(cells) -> tuple:
     return tuple(header_key(repair_text(_cell_text(c))) for c in cells if _cell_text(c).strip())
 
 
+def _repeats(cells, key: tuple) -> bool:
+    """Whether a row's filled cells have the header keys ``key`` (as :func:`_row_key`).
+
+    Compared cell by cell, stopping at the first that differs: a data row's first
+    filled cell (a number, a name) already does, so the body costs one key per row.
+    """
+    filled = [c for c in cells if _cell_text(c).strip()]
+    if len(filled) != len(key):
+        return False
+    return all(header_key(repair_text(_cell_text(c))) == k for c, k in zip(filled, key))
+
+
 def _body_rows(rows, numbers, start, width, header=None):
     """Data rows under the header.
 
@@ -1142,7 +1154,7 @@ def _body_rows(rows, numbers, start, width, header=None):
         if all(_cell_text(c).strip() == "" for c in cells):
             n_blank += 1
             continue
-        if repeated and len(repeated) >= 3 and _row_key(cells) == repeated:
+        if repeated and len(repeated) >= 3 and _repeats(cells, repeated):
             n_blank += 1
             logger.info("row %s repeats the header: skipped", number)
             continue
