@@ -5,6 +5,7 @@ import re
 import subprocess
 import sys
 import unicodedata
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -14,7 +15,7 @@ import rasterio
 import shapely
 from openpyxl import load_workbook
 
-from ntmgis.config import load_config
+from ntmgis.config import load_config, read_toml
 from ntmgis.sample import (
     GARDEN_CLASSES,
     HAMLET_NAMES,
@@ -381,3 +382,25 @@ def test_cli_sample_seed_7_gives_a_commune_of_the_same_shape(tmp_path, layers_di
     assert list(new.columns) == list(old.columns) and len(new) == len(old)
     assert set(new["DIADANH"]) == set(old["DIADANH"])
     assert new.is_valid.all() and not new.geometry.equals(old.geometry)
+
+
+def test_cli_sample_another_year_and_its_followup(tmp_path):
+    """``--year`` moves both campaigns: the follow-up is two years later unless told."""
+    from click.testing import CliRunner
+
+    from ntmgis.cli import cli
+
+    out = tmp_path / "y"
+    result = CliRunner().invoke(cli, ["sample", str(out), "--seed", "5", "--parcels", "200",
+                                      "--dates", "12", "--year", "2023",
+                                      "--followup-dates", "12"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    base = load_config(sample_paths(out)["config"])
+    raw = read_toml(sample_paths(out, followup=2025)["config"])
+    raw["inputs"].pop("baseline")  # the base campaign's run output, not written here
+    later = load_config(raw, base=out)
+    assert (base.year, later.year) == (2023, 2025)
+    for cfg, year in ((base, "2023"), (later, "2025")):
+        items = sorted(Path(cfg.imagery).glob("*/item.json"))
+        assert len(items) == 12
+        assert {json.loads(p.read_text())["properties"]["datetime"][:4] for p in items} == {year}
