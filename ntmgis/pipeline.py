@@ -500,6 +500,13 @@ def _hamlet_progress(cfg, result: RunResult, hamlets):
     return hamlets.merge(pd.DataFrame(table[keep]), on="hamlet", how="left")
 
 
+def _count(value) -> str:
+    """An expected count as a whole number ("94", never "94.5", which reads wrong in vi)."""
+    if value is None or value != value:  # None or NaN
+        return "?"
+    return str(int(round(float(value))))
+
+
 def _run_summary(result: RunResult) -> str:
     from .registry import FLAGS
 
@@ -512,7 +519,7 @@ def _run_summary(result: RunResult) -> str:
                 flags=", ".join(f"{k} {int(flags.get(k, 0))}" for k in FLAGS)),
         message("pipeline.summary.visits", visits=int(garden["visit"].sum()),
                 gardens=len(garden),
-                errors=result.metadata.get("visits_expected_survey_errors")),
+                errors=_count(result.metadata.get("visits_expected_survey_errors"))),
     ]  # fmt: skip
     if result.metadata.get("hamlets_found"):
         lines.append(message("cli.hamlets_found", summary=result.metadata["hamlets_found"]))
