@@ -14,6 +14,7 @@ Example (the sample commune's, ``layers/thanh_binh.toml``)::
     hamlets = "thanh_binh.gpkg"
     hamlets_layer = "hamlets"
     survey = "survey_2020.xlsx"
+    # survey_fields = { garden_class = "Hiện trạng vườn" }  # standard field = header
     imagery = "s2"
     targets = "targets_2020.csv"
 
@@ -87,6 +88,12 @@ _register_all(
             "[inputs] parcels_fields trong {where}: không có trường chuẩn {unknown}; các "
             "trường có: {known}.",
             "[inputs] parcels_fields in {where}: unknown standard field {unknown}; known: {known}.",
+        ),
+        "error.config.unknown_survey_field": (
+            "[inputs] survey_fields trong {where}: không có trường khảo sát chuẩn {unknown}; "
+            "các trường có: {known}.",
+            "[inputs] survey_fields in {where}: unknown standard survey field {unknown}; "
+            "known: {known}.",
         ),
         "error.config.bad_crs": (
             "[inputs] parcels_crs trong {where}: không nhận ra hệ tọa độ {value} ({detail}); "
@@ -249,6 +256,7 @@ SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "hamlets_layer": ("str", False),
         "survey": ("path", False),
         "survey_sheet": ("str", False),
+        "survey_fields": ("fields", False),
         "imagery": ("source", False),
         "targets": ("path", False),
         "codebook": ("path", False),
@@ -307,6 +315,7 @@ class RunConfig:
     hamlets_layer: str | None = None
     survey: Path | None = None
     survey_sheet: str | None = None
+    survey_fields: dict | None = None
     targets: Path | None = None
     codebook: Path | None = None
     rules: Path | None = None
@@ -486,7 +495,10 @@ def _check_values(kwargs: dict, where) -> None:
 
 
 def _check_parcel_keys(kwargs: dict, where) -> None:
-    """``[inputs] parcels_fields`` names standard fields; ``parcels_crs`` is a CRS."""
+    """The ``[inputs]`` keys that name fields or a CRS hold known ones.
+
+    ``survey_fields``'s ``garden_class`` is the survey's ``garden_class_raw`` column.
+    """
     if kwargs.get("parcels_fields"):
         from .parcels import PARCEL_FIELDS
 
@@ -495,6 +507,17 @@ def _check_parcel_keys(kwargs: dict, where) -> None:
             raise ConfigError(_say("error.config.unknown_parcel_field", where=where,
                                    unknown=", ".join(map(repr, unknown)),
                                    known=", ".join(PARCEL_FIELDS)))  # fmt: skip
+    if kwargs.get("survey_fields"):
+        from .survey import SURVEY_FIELDS
+
+        # the class column is read as garden_class_raw (garden_class is its coded key)
+        kwargs["survey_fields"] = {("garden_class_raw" if k == "garden_class" else k): v
+                                   for k, v in kwargs["survey_fields"].items()}  # fmt: skip
+        unknown = [k for k in kwargs["survey_fields"] if k not in SURVEY_FIELDS]
+        if unknown:
+            raise ConfigError(_say("error.config.unknown_survey_field", where=where,
+                                   unknown=", ".join(map(repr, unknown)),
+                                   known=", ".join(SURVEY_FIELDS)))  # fmt: skip
     crs = kwargs.get("parcels_crs")
     if crs is not None:
         from pyproj import CRS

@@ -272,7 +272,8 @@ def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
     if cfg.survey is not None:
         report(progress, 0.05, "survey join")
         joined, join_report = join_survey(parcels, cfg.survey, codebook=cfg.codebook,
-                                          sheet=cfg.survey_sheet)  # fmt: skip
+                                          sheet=cfg.survey_sheet,
+                                          fields=cfg.survey_fields)  # fmt: skip
         survey_class = joined["garden_class_code"].astype(object)
         unmatched = join_report.unmatched
     else:

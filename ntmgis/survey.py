@@ -1976,7 +1976,7 @@ class _Join:
         self.messages[r] = text
 
 
-def _read_join_inputs(parcels, survey, *, codebook, sheet, layer, progress):
+def _read_join_inputs(parcels, survey, *, codebook, sheet, layer, progress, fields=None):
     """The parcels and the survey in the standard schema, with their metadata."""
     import geopandas as gpd
 
@@ -1997,7 +1997,8 @@ def _read_join_inputs(parcels, survey, *, codebook, sheet, layer, progress):
     if _is_standard_frame(survey):
         survey_df = survey.copy()
     else:
-        survey_df = read_survey(survey, codebook=codebook, sheet=sheet, hamlets=hamlet_names)
+        survey_df = read_survey(survey, codebook=codebook, sheet=sheet, fields=fields,
+                                hamlets=hamlet_names)  # fmt: skip
     survey_df = survey_df.reset_index(drop=True)
     meta = survey_df.attrs.get("ntmgis", {})
     survey_df.attrs = {}
@@ -2431,6 +2432,7 @@ def join_survey(
     codebook=None,
     sheet: str | None = None,
     layer: str | None = None,
+    fields: dict[str, str] | None = None,
     progress=None,
 ):
     """Join the garden survey to the parcels; every parcel and every row accounted for.
@@ -2452,6 +2454,10 @@ def join_survey(
         Worksheet, when the survey is read here.
     layer : str, optional
         Parcel layer, when the parcels are read here.
+    fields : dict, optional
+        Standard survey field -> the survey's header, when the survey is read here and
+        its headers are none of the aliases of :data:`SURVEY_FIELDS` (the run config's
+        ``[inputs] survey_fields``).
     progress : callable, optional
         ``progress(fraction, message)``; returning False cancels.
 
@@ -2479,8 +2485,9 @@ def join_survey(
     from . import _progress
 
     parcel_df, parcel_meta, survey_df, meta = _read_join_inputs(
-        parcels, survey, codebook=codebook, sheet=sheet, layer=layer, progress=progress
-    )
+        parcels, survey, codebook=codebook, sheet=sheet, layer=layer, progress=progress,
+        fields=fields,
+    )  # fmt: skip
     parcels_source = parcel_meta.get("source", _source_name(parcels))
     survey_source = meta.get("source", _source_name(survey))
     mode = _choose_on(on, parcel_df, survey_df, (survey_source, parcels_source))

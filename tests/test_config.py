@@ -1,9 +1,10 @@
 """The run config: validated before any work, every error naming what is wrong."""
 
+import pandas as pd
 import pytest
 
 from ntmgis.config import load_config
-from ntmgis.errors import ConfigError
+from ntmgis.errors import ConfigError, SurveyWarning
 from ntmgis.sample import sample_paths
 
 GOOD = """
@@ -90,6 +91,9 @@ def test_parcels_fields_and_crs_are_read(tmp_path, layers_dir):
         ('parcels_crs = "VN2000 Nghe An"\n',
          r"\[inputs\] parcels_crs in .*'VN2000 Nghe An' is not a CRS"),
         ("parcels_crs = true\n", r"parcels_crs .* must be a CRS, e.g. \"EPSG:9208\""),
+        ('survey_fields = { loai_vuon = "Phân loại" }\n',
+         r"\[inputs\] survey_fields in .*unknown standard survey field 'loai_vuon'; "
+         r"known: stt, household_id"),
     ],
 )  # fmt: skip
 def test_bad_parcels_fields_and_crs(tmp_path, layers_dir, extra, message):
@@ -108,3 +112,36 @@ def test_bad_parcels_crs_is_said_in_vietnamese(tmp_path, layers_dir):
             load_config(_write(tmp_path, text))
     finally:
         set_language("en")
+
+
+def test_survey_fields_let_a_survey_with_its_own_headers_run(tmp_path, layers_dir):
+    """``[inputs] survey_fields`` maps headers no alias knows; the join is the same."""
+    from ntmgis.pipeline import prepare
+
+    text = (layers_dir / "survey_2020.csv").read_text(encoding="utf-8-sig")
+    renamed = text.replace(",Số tờ,Số thửa,", ",Mảnh BĐ,Lô đất,", 1).replace(
+        ",Phân loại vườn,", ",Kết quả chấm điểm,", 1
+    )
+    assert renamed != text
+    survey = tmp_path / "khao_sat.csv"
+    survey.write_text(renamed, encoding="utf-8")
+    base = GOOD.format(layers=layers_dir).replace(
+        f'survey = "{layers_dir}/survey_2020.xlsx"', f'survey = "{layers_dir}/survey_2020.csv"'
+    )
+    own = GOOD.format(layers=layers_dir).replace(f"{layers_dir}/survey_2020.xlsx", str(survey))
+    # no alias knows the class header: joined by household id, but no class is read
+    with pytest.warns(SurveyWarning, match="Phân loại vườn"):
+        blind = prepare(load_config(_write(tmp_path, own))).survey_class
+    assert blind.isna().all()
+    own = own.replace(
+        "[inputs]\n",
+        '[inputs]\nsurvey_fields = { sheet = "Mảnh BĐ", parcel_no = "Lô đất", '
+        'garden_class = "Kết quả chấm điểm" }\n',
+    )
+    cfg = load_config(_write(tmp_path, own))
+    assert cfg.survey_fields == {"sheet": "Mảnh BĐ", "parcel_no": "Lô đất",
+                                 "garden_class_raw": "Kết quả chấm điểm"}  # fmt: skip
+    got = prepare(cfg).survey_class
+    want = prepare(load_config(_write(tmp_path, base))).survey_class
+    assert got.notna().sum() > 1400
+    pd.testing.assert_series_equal(got, want)
