@@ -125,6 +125,8 @@ _MESSAGES = {
         "tiêu đã biết: {known}.",
         "{where}: column(s) {columns} are not known targets and were ignored. Known: {known}.",
     ),
+    "progress.where.table": ("(bảng chỉ tiêu đã nạp)", "the targets table"),
+    "progress.where.sheet": ("{where} (trang tính '{sheet}')", "{where} (sheet '{sheet}')"),
     "error.progress.no_target_header": (
         "Không tìm thấy dòng tiêu đề trong {where}: bảng cần một cột tên thôn ('Thôn', "
         "'Xóm', 'Ấp', 'Bản', 'Tổ dân phố'...) và ít nhất một cột chỉ tiêu trong số {expected}.",
@@ -346,9 +348,9 @@ def read_targets(source, *, sheet=None) -> pd.DataFrame:
     from ._io import read_table_rows
 
     rows, info = read_table_rows(source, sheet=sheet, what="targets table")
-    where = f"'{info['path']}'" if info["path"] is not None else "the targets table"
+    where = f"'{info['path']}'" if info["path"] is not None else _msg("progress.where.table")
     if info.get("sheet"):
-        where += f" (sheet '{info['sheet']}')"
+        where = _msg("progress.where.sheet", where=where, sheet=info["sheet"])
     header_at, found = _target_header(rows, where)
     header = ["" if c is None else str(c) for c in rows[header_at]]
     position = {field: header.index(column) for field, column in found.items()}

@@ -643,3 +643,25 @@ def test_cli_progress_prints_ranked_hamlets(tiny_gpkg, tiny_targets, tmp_path):
     moved = pd.read_csv(out / "bao_cao_tien_do_bien_dong.csv", encoding="utf-8-sig")
     assert "1-3" not in moved.columns and len(moved) > 0
     assert set(moved["Số thửa"]) >= {3, 9, 8, 11, 14, 10, 99}
+
+
+def test_targets_warning_names_the_worksheet_in_the_run_language(tmp_path):
+    import openpyxl
+
+    from ntmgis import i18n
+    from ntmgis.errors import ProgressWarning
+
+    book = openpyxl.Workbook()
+    book.active.title = "Chỉ tiêu"
+    book.active.append(["Xóm", "Số vườn mẫu", "Diện tích rừng"])
+    book.active.append(["Xóm 1", 3, 12])
+    path = tmp_path / "chi_tieu.xlsx"
+    book.save(path)
+    said = {}
+    for lang in ("vi", "en"):
+        with i18n.language(lang), pytest.warns(ProgressWarning) as got:
+            assert read_targets(path)["so_vuon_mau"].tolist() == [3.0]
+        said[lang] = str(got[0].message)
+    assert said["vi"].startswith(f"'{path}' (trang tính 'Chỉ tiêu'): (các) cột 'Diện tích rừng'")
+    assert said["en"].startswith(f"'{path}' (sheet 'Chỉ tiêu'): column(s) 'Diện tích rừng'")
+    assert "sheet" not in said["vi"]
