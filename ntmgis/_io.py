@@ -121,22 +121,22 @@ _MESSAGES = {
     ),
     "io.table_empty": (
         "Tệp '{path}' ({what}) trống: hãy xuất lại tệp.",
-        "{what} '{path}' is empty: export it again.",
+        "{What} '{path}' is empty: export it again.",
     ),
     "io.not_text": (
         "Tệp '{path}' ({what}) không phải tệp văn bản (CSV): hãy lưu dạng CSV (UTF-8) hoặc XLSX.",
-        "{what} '{path}' is not a text (CSV) file. Save it as CSV (UTF-8) or XLSX.",
+        "{What} '{path}' is not a text (CSV) file. Save it as CSV (UTF-8) or XLSX.",
     ),
     "io.cell_too_long": (
         "Tệp '{path}' ({what}), dòng {line}: một ô dài hơn {limit} ký tự (thiếu dấu ngoặc kép "
         "đóng, hoặc không phải bảng). Kiểm tra dấu ngoặc kép ở dòng đó rồi xuất lại bảng.",
-        "{what} '{path}', line {line}: a cell longer than {limit} characters (an unclosed "
+        "{What} '{path}', line {line}: a cell longer than {limit} characters (an unclosed "
         "quote mark, or not a table). Check that line's quotes and export the table again.",
     ),
     "io.old_format": (
         "Tệp '{path}' ({what}) là định dạng cũ {kind} {suffix}: hãy lưu lại thành .xlsx "
         "(Excel) hoặc .csv (CSV UTF-8) rồi thử lại.",
-        "{what} '{path}' is an old {kind} {suffix} file: save it as .xlsx (Excel workbook) "
+        "{What} '{path}' is an old {kind} {suffix} file: save it as .xlsx (Excel workbook) "
         "or .csv (CSV UTF-8) and try again.",
     ),
     "io.not_found": (
@@ -242,9 +242,44 @@ _MESSAGES = {
     "io.not_utf8": (
         "Tệp '{path}' ({what}) không phải văn bản UTF-8 (byte {byte}): hãy lưu lại dạng UTF-8 "
         "(Notepad: Save as, Encoding UTF-8).",
-        "{what} '{path}' is not UTF-8 text (byte {byte}): save it as UTF-8 (in Notepad: Save "
+        "{What} '{path}' is not UTF-8 text (byte {byte}): save it as UTF-8 (in Notepad: Save "
         "as, Encoding UTF-8).",
     ),
+}
+
+
+#: what a file is (the ``what`` of the readers and writers), said in each language
+_WHAT = {
+    "file": ("tệp", "file"),
+    "table": ("bảng", "table"),
+    "output": ("tệp kết quả", "output"),
+    "CSV file": ("tệp CSV", "CSV file"),
+    "DXF file": ("tệp DXF", "DXF file"),
+    "GeoPackage": ("GeoPackage", "GeoPackage"),
+    "Cloud-Optimised GeoTIFF": ("Cloud-Optimised GeoTIFF", "Cloud-Optimised GeoTIFF"),
+    "QField survey": ("khảo sát QField", "QField survey"),
+    "QGIS style": ("kiểu hiển thị QGIS", "QGIS style"),
+    "area of interest": ("vùng cần xét", "area of interest"),
+    "baseline result": ("kết quả lần chạy gốc", "baseline result"),
+    "codebook": ("bộ mã", "codebook"),
+    "config": ("tệp cấu hình", "config"),
+    "follow-up result": ("kết quả lần theo dõi", "follow-up result"),
+    "hamlets": ("lớp ranh giới thôn", "hamlets"),
+    "imagery": ("ảnh vệ tinh", "imagery"),
+    "parcel file": ("tệp thửa đất", "parcel file"),
+    "parcels file": ("tệp thửa đất", "parcels file"),
+    "parcels": ("lớp thửa đất", "parcels"),
+    "province config": ("tệp cấu hình tỉnh", "province config"),
+    "reference": ("tệp đối chiếu", "reference"),
+    "renovation plan": ("kế hoạch cải tạo", "renovation plan"),
+    "result": ("kết quả", "result"),
+    "result GeoPackage": ("GeoPackage kết quả", "result GeoPackage"),
+    "rules file": ("tệp quy tắc", "rules file"),
+    "run manifest": ("bảng kê lần chạy", "run manifest"),
+    "scene source": ("nguồn ảnh", "scene source"),
+    "survey file": ("tệp khảo sát", "survey file"),
+    "targets table": ("bảng chỉ tiêu", "targets table"),
+    "workbook": ("bảng tính", "workbook"),
 }
 
 
@@ -252,6 +287,31 @@ def _register_messages() -> None:
     from .i18n import register_all
 
     register_all(_MESSAGES)
+    register_all({f"io.what.{k}": v for k, v in _WHAT.items()})
+
+
+def _whats(what) -> dict:
+    """The ``what`` and ``What`` (capitalised) fields of a message about a file."""
+    return {"what": _what(what), "What": _what(what, capital=True)}
+
+
+def _what(what, capital: bool = False):
+    """``what`` said in the language of the message it fills (as it is when unknown).
+
+    >>> from ntmgis import i18n
+    >>> i18n.message("io.not_found_short", lang="vi", what=_what("survey file"),
+    ...              What=_what("survey file", capital=True), path="a.xlsx")
+    "Không tìm thấy tệp khảo sát 'a.xlsx': kiểm tra đường dẫn."
+    >>> i18n.message("io.not_found_short", lang="en", what=_what("survey file"),
+    ...              What=_what("survey file", capital=True), path="a.xlsx")
+    "Survey file not found: 'a.xlsx'."
+    """
+    from .i18n import Text
+
+    if not isinstance(what, str) or what not in _WHAT:
+        return what.capitalize() if capital and isinstance(what, str) else what
+    text = Text(f"io.what.{what}")
+    return text.capitalized() if capital else text
 
 
 _register_messages()
@@ -284,7 +344,7 @@ def _os_message(exc: OSError, path, what: str) -> str:
     if advice is None and getattr(exc, "errno", None) == errno.EROFS:
         advice = "io.advice.read_only"
     detail = exc.strerror or type(exc).__name__
-    return say("io.cannot_write", what=what, path=path, detail=detail,
+    return say("io.cannot_write", what=_what(what), path=path, detail=detail,
                advice_key=advice or "io.advice.other")  # fmt: skip
 
 
@@ -402,7 +462,13 @@ def as_path(source: PathLike, *, what: str = "file") -> Path:
     path = Path(source).expanduser()
     if not path.exists():
         raise DataNotFoundError(
-            say("io.not_found", what=what, What=what.capitalize(), path=path, cwd=Path.cwd())
+            say(
+                "io.not_found",
+                what=_what(what),
+                What=_what(what, capital=True),
+                path=path,
+                cwd=Path.cwd(),
+            )
         )
     return path
 
@@ -424,7 +490,13 @@ def read_text(path: PathLike, *, what: str = "file") -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            say("io.not_utf8", what=what.capitalize(), path=path, byte=exc.start)
+            say(
+                "io.not_utf8",
+                what=_what(what),
+                What=_what(what, capital=True),
+                path=path,
+                byte=exc.start,
+            )
         ) from None
 
 
@@ -465,7 +537,9 @@ def read_vector(source, *, layer: str | None = None, what: str = "vector file", 
     except (DataNotFoundError, InputError):
         raise
     except Exception as exc:  # GDAL/pyogrio errors: name the file and what to do
-        raise InputError(say("io.cannot_read_vector", what=what, path=path, detail=exc)) from exc
+        raise InputError(
+            say("io.cannot_read_vector", what=_what(what), path=path, detail=exc)
+        ) from exc
 
 
 def _where(where) -> dict:
@@ -571,7 +645,9 @@ def open_raster(source, *, what: str = "raster") -> Iterator:
     try:
         dataset = rasterio.open(name)
     except rasterio.errors.RasterioIOError as exc:
-        raise ImageryError(say("io.cannot_open_raster", what=what, path=text, detail=exc)) from exc
+        raise ImageryError(
+            say("io.cannot_open_raster", what=_what(what), path=text, detail=exc)
+        ) from exc
     with dataset:
         yield dataset
 
@@ -666,7 +742,14 @@ def read_grid(
     if suffix in (".xls", ".ods"):
         kind = "Excel 97-2003" if suffix == ".xls" else "OpenDocument"
         raise InputError(
-            say("io.old_format", what=what.capitalize(), path=path, kind=kind, suffix=suffix)
+            say(
+                "io.old_format",
+                what=_what(what),
+                What=_what(what, capital=True),
+                path=path,
+                kind=kind,
+                suffix=suffix,
+            )
         )
     return _read_csv(path, encoding, what)
 
@@ -686,14 +769,14 @@ def _read_csv(path: Path, encoding: str | None, what: str):
     with _input_errors(path, what):
         data = path.read_bytes()
     if not data.strip():
-        raise InputError(say("io.table_empty", what=what.capitalize(), path=path))
+        raise InputError(say("io.table_empty", **_whats(what), path=path))
     try:
         text, used = decode_bytes(data, encoding=encoding)
     except (LookupError, UnicodeError) as exc:
-        raise InputError(say("io.cannot_decode", what=what, What=what.capitalize(), path=path,
+        raise InputError(say("io.cannot_decode", **_whats(what), path=path,
                              encoding=encoding, detail=exc)) from None  # fmt: skip
     if "\x00" in text[:4096]:
-        raise InputError(say("io.not_text", what=what.capitalize(), path=path))
+        raise InputError(say("io.not_text", **_whats(what), path=path))
     delimiter = guess_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows, numbers, last = [], [], 0
@@ -707,13 +790,14 @@ def _read_csv(path: Path, encoding: str | None, what: str):
             raise InputError(
                 say(
                     "io.cell_too_long",
-                    what=what.capitalize(),
+                    what=_what(what),
+                    What=_what(what, capital=True),
                     path=path,
                     line=last + 1,
                     limit=f"{CSV_FIELD_LIMIT:,}",
                 )  # fmt: skip
             ) from None
-        raise InputError(say("io.csv_broken", what=what, What=what.capitalize(), path=path,
+        raise InputError(say("io.csv_broken", **_whats(what), path=path,
                              line=last + 1, detail=exc)) from None  # fmt: skip
     return rows, numbers, {"path": path, "sheet": None, "encoding": used, "number_formats": None}
 
@@ -759,9 +843,9 @@ def _input_errors(path, what):
         yield
     except OSError as exc:
         if isinstance(exc, FileNotFoundError):
-            raise DataNotFoundError(say("io.not_found_short", what=what, What=what.capitalize(),
+            raise DataNotFoundError(say("io.not_found_short", **_whats(what),
                                         path=path)) from None  # fmt: skip
-        raise InputError(say("io.cannot_read", what=what, path=path,
+        raise InputError(say("io.cannot_read", what=_what(what), path=path,
                              detail=exc.strerror or type(exc).__name__)) from None  # fmt: skip
 
 
@@ -773,7 +857,7 @@ def _read_xlsx(path: Path, sheet, what: str, choose, chosen_others: bool = False
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-        raise InputError(say("io.not_xlsx", what=what, path=path,
+        raise InputError(say("io.not_xlsx", what=_what(what), path=path,
                              detail=f"{type(exc).__name__}: {exc}")) from None  # fmt: skip
     try:
         names = list(book.sheetnames)
@@ -808,7 +892,7 @@ def _read_xlsx(path: Path, sheet, what: str, choose, chosen_others: bool = False
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
         if isinstance(exc, SchemaError):
             raise
-        raise InputError(say("io.sheet_damaged", what=what, path=path,
+        raise InputError(say("io.sheet_damaged", what=_what(what), path=path,
                              detail=f"{type(exc).__name__}: {exc}")) from None  # fmt: skip
     finally:
         book.close()

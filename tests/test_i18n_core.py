@@ -171,3 +171,25 @@ def test_message_language_forms_and_text_fields_say_the_same():
     inner = Text("output.written", path="b.csv")
     assert message("output.written", lang="en", path=inner) == "Wrote Wrote b.csv"
     assert message("output.written", lang="vi", path=inner) == "Đã ghi Đã ghi b.csv"
+
+
+def test_a_file_is_named_in_the_language_of_the_message(tmp_path):
+    """'tệp khảo sát' in Vietnamese, 'Survey file' in English: never the English words
+    inside the Vietnamese sentence."""
+    from ntmgis.errors import DataNotFoundError, InputError
+    from ntmgis.progress import read_targets
+    from ntmgis.survey import read_survey
+
+    with language("vi"), pytest.raises(DataNotFoundError) as got:
+        read_survey(tmp_path / "khong_co.xlsx")
+    missing = tmp_path / "khong_co.xlsx"
+    assert str(got.value).startswith(f"Không tìm thấy tệp khảo sát '{missing}'")
+    assert f"(Survey file not found: '{missing}'" in str(got.value)
+    empty = tmp_path / "chi_tieu.csv"
+    empty.write_bytes(b"")
+    with language("en"), pytest.raises(InputError) as got:
+        read_targets(empty)
+    assert str(got.value) == (
+        f"Targets table '{empty}' is empty: export it again. "
+        f"(Tệp '{empty}' (bảng chỉ tiêu) trống: hãy xuất lại tệp.)"
+    )
