@@ -227,6 +227,14 @@ _MESSAGES = {
         "Cannot read {what} '{path}': a sheet is damaged ({detail}). Open it in Excel or "
         "LibreOffice and save it again as .xlsx.",
     ),
+    "io.uncached_formulas": (
+        "{What} '{path}', trang tính '{sheet}': {count} ô công thức chưa có giá trị đã tính "
+        "({cells}) nên được đọc là ô trống. Tệp được lưu bởi một chương trình không tính công "
+        "thức: mở tệp bằng Excel hoặc LibreOffice, lưu lại rồi chạy lại.",
+        "{What} '{path}', sheet '{sheet}': {count} formula cell(s) hold no computed value "
+        "({cells}) and are read as empty. The file was saved by a program that does not "
+        "compute formulas: open it in Excel or LibreOffice, save it again and run again.",
+    ),
     "io.no_sheet": (
         "Không có trang tính '{sheet}' trong '{path}'. Các trang có: {names}. Chọn một trang "
         "trong đó (hoặc đổi tên trang trong tệp).",
@@ -889,6 +897,7 @@ def _read_xlsx(path: Path, sheet, what: str, choose, chosen_others: bool = False
                     break
         if found is None:
             found = (names[0], *_sheet_rows(book[names[0]]))
+        uncached = _uncached_formulas(book[found[0]])
     except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
         if isinstance(exc, SchemaError):
             raise
@@ -897,10 +906,57 @@ def _read_xlsx(path: Path, sheet, what: str, choose, chosen_others: bool = False
     finally:
         book.close()
     name, rows, formats = found
+    _warn_uncached_formulas(path, name, uncached, what)
     info = {"path": path, "sheet": name, "encoding": None, "number_formats": formats}
     if chosen_others:
         info["chosen_others"] = others
     return rows, list(range(1, len(rows) + 1)), info
+
+
+_CELL = re.compile(rb"<(?:\w+:)?c\b([^>/]*)>(.*?)</(?:\w+:)?c>", re.S)
+_REF = re.compile(rb'\br="([A-Z]+[0-9]+)"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f\b")
+_VALUE = re.compile(rb"<(?:\w+:)?v>[^<]")
+
+
+def _uncached_formulas(worksheet) -> list[str]:
+    """The cells of a read-only worksheet that hold a formula but no computed value.
+
+    A workbook saved by a program that writes formulas without computing them (openpyxl,
+    some exporters) has no value for those cells: read for their values, as the survey
+    and the targets are, they are empty. Excel and LibreOffice store the value. Returns
+    the cell references (``"G12"``) in the sheet's order; none when the sheet's XML
+    cannot be read this way.
+    """
+    try:
+        with worksheet._get_source() as src:  # the sheet's XML, as openpyxl reads it
+            data = src.read()
+    except (AttributeError, KeyError, OSError, ValueError):
+        return []
+    if not _FORMULA.search(data):
+        return []
+    found = []
+    for cell in _CELL.finditer(data):
+        inner = cell.group(2)
+        if _FORMULA.search(inner) and not _VALUE.search(inner):
+            ref = _REF.search(cell.group(1))
+            found.append(ref.group(1).decode() if ref else "?")
+    return found
+
+
+def _warn_uncached_formulas(path, sheet: str, cells: list, what: str) -> None:
+    from .errors import NtmgisWarning, ProgressWarning, SurveyWarning, warn
+    from .i18n import message
+
+    if not cells:
+        return
+    shown = ", ".join(cells[:5]) + (", …" if len(cells) > 5 else "")
+    category = {"survey file": SurveyWarning, "targets table": ProgressWarning}.get(
+        what, NtmgisWarning
+    )
+    warn(message("io.uncached_formulas", **_whats(what), path=path, sheet=sheet,
+                 count=len(cells), cells=shown),
+         category, where=f"{path}!{sheet}", what="warning.io.uncached_formulas")  # fmt: skip
 
 
 def _sheet_rows(worksheet):

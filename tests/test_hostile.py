@@ -615,3 +615,71 @@ def test_report_workbook_takes_control_characters_and_formulas(tmp_path):
     assert owners[1].value == "=1+1" and owners[1].data_type == "s" and owners[1].quotePrefix
     assert [sheet.cell(row=r, column=col + 1).value for r in rows] == [-5.0, 12, 3.5]
     assert [p.name for p in tmp_path.iterdir()] == ["bao_cao.xlsx"]
+
+
+def _cache_formulas(path, values: dict) -> None:
+    """Give the formula cells ``values`` (ref -> text), as Excel's save would."""
+    import re
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    for ref, value in values.items():
+        parts[sheet] = re.sub(rf'(<c r="{ref}"[^>]*>(?:<f>[^<]*</f>))<v ?/>'.encode(),
+                              rb"\1<v>" + value.encode() + b"</v>", parts[sheet])  # fmt: skip
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+
+
+def test_formula_cells_saved_without_their_values_are_said(tmp_path):
+    """A workbook written by a program that does not compute formulas: its formula cells
+    read as empty, and the reader says which, where, and what to do."""
+    import warnings
+
+    import openpyxl
+
+    from ntmgis import i18n
+    from ntmgis.errors import ProgressWarning, SurveyWarning
+    from ntmgis.progress import read_targets
+
+    book = openpyxl.Workbook()
+    book.active.title = "Chỉ tiêu"
+    book.active.append(["Thôn", "Số vườn mẫu", "Tỷ lệ vườn đạt chuẩn (%)"])
+    book.active.append(["Thôn 1", "=1+2", 40])
+    book.active.append(["Thôn 2", 4, "=30+5"])
+    targets = tmp_path / "chi_tieu.xlsx"
+    book.save(targets)
+    with i18n.language("en"), pytest.warns(ProgressWarning) as got:
+        table = read_targets(targets).set_index("hamlet")
+    assert str(got[0].message) == (
+        f"Targets table '{targets}', sheet 'Chỉ tiêu': 2 formula cell(s) hold no computed "
+        "value (B2, C3) and are read as empty. The file was saved by a program that does "
+        "not compute formulas: open it in Excel or LibreOffice, save it again and run again."
+    )
+    assert pd.isna(table.loc["Thôn 1", "so_vuon_mau"]) and table.loc["Thôn 2", "so_vuon_mau"] == 4
+    # saved with the values (as Excel and LibreOffice save): read, nothing said
+    _cache_formulas(targets, {"B2": "3", "C3": "35"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ProgressWarning)
+        table = read_targets(targets).set_index("hamlet")
+    assert table.loc["Thôn 1", "so_vuon_mau"] == 3
+    assert table.loc["Thôn 2", "ty_le_dat_chuan"] == 35
+    # the survey's reader says it too, in Vietnamese, as a survey warning
+    book = openpyxl.Workbook()
+    book.active.append(["STT", "Mã hộ", "Thôn", "Số tờ", "Số thửa", "Diện tích vườn (m²)",
+                        "Phân loại vườn"])  # fmt: skip
+    book.active.append([1, "HO1", "Thôn 1", 2, 15, "=20*30", "Vườn tạp"])
+    book.active.append([2, "HO2", "Thôn 1", 2, 16, 450, "Vườn mẫu"])
+    survey = tmp_path / "khao_sat.xlsx"
+    book.save(survey)
+    with i18n.language("vi"), pytest.warns(SurveyWarning, match="ô công thức") as got:
+        rows = ntmgis.read_survey(survey)
+    said = [str(w.message) for w in got if "ô công thức" in str(w.message)]
+    assert said == [
+        f"Tệp khảo sát '{survey}', trang tính 'Sheet': 1 ô công thức chưa có giá trị đã tính "
+        "(F2) nên được đọc là ô trống. Tệp được lưu bởi một chương trình không tính công "
+        "thức: mở tệp bằng Excel hoặc LibreOffice, lưu lại rồi chạy lại."
+    ]
+    assert rows["garden_area_m2"].isna().tolist() == [True, False]
