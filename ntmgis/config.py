@@ -508,16 +508,15 @@ def _check_parcel_keys(kwargs: dict, where) -> None:
                                    unknown=", ".join(map(repr, unknown)),
                                    known=", ".join(PARCEL_FIELDS)))  # fmt: skip
     if kwargs.get("survey_fields"):
-        from .survey import SURVEY_FIELDS
+        from .survey import SURVEY_FIELDS, survey_fields
 
-        # the class column is read as garden_class_raw (garden_class is its coded key)
-        kwargs["survey_fields"] = {("garden_class_raw" if k == "garden_class" else k): v
-                                   for k, v in kwargs["survey_fields"].items()}  # fmt: skip
-        unknown = [k for k in kwargs["survey_fields"] if k not in SURVEY_FIELDS]
+        unknown = [k for k in kwargs["survey_fields"]
+                   if k != "garden_class" and k not in SURVEY_FIELDS]  # fmt: skip
         if unknown:
             raise ConfigError(_say("error.config.unknown_survey_field", where=where,
                                    unknown=", ".join(map(repr, unknown)),
-                                   known=", ".join(SURVEY_FIELDS)))  # fmt: skip
+                                   known=", ".join(["garden_class", *SURVEY_FIELDS])))  # fmt: skip
+        kwargs["survey_fields"] = survey_fields(kwargs["survey_fields"])
     crs = kwargs.get("parcels_crs")
     if crs is not None:
         from pyproj import CRS

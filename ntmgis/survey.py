@@ -490,6 +490,7 @@ __all__ = [
     "Codebook",
     "read_survey",
     "join_survey",
+    "survey_fields",
     "JoinReport",
     "SURVEY_STATUSES",
 ]
@@ -2422,6 +2423,67 @@ def _build_report(j: _Join, joined, mode, counts, unmatched_records, status, cod
         codebook=codebook,
         class_counts=class_counts,
     )
+
+
+register(
+    "error.survey.field_map",
+    vi="Cột khảo sát '{part}' không hiểu được: ghi trường chuẩn = tiêu đề cột, các cặp cách "
+    "nhau bằng dấu chấm phẩy (ví dụ 'garden_class = Kết quả chấm điểm; sheet = Mảnh BĐ'). "
+    "Trường chuẩn: {known}.",
+    en="Survey column '{part}' is not understood: write standard field = column header, "
+    "pairs separated by semicolons (e.g. 'garden_class = Kết quả chấm điểm; sheet = Mảnh "
+    "BĐ'). Standard fields: {known}.",
+)
+
+
+def survey_fields(mapping) -> dict[str, str]:
+    """The survey's own headers for standard fields, checked: ``{field: header}``.
+
+    Parameters
+    ----------
+    mapping : dict or str or None
+        ``{"garden_class": "Kết quả chấm điểm"}``, or the same as text,
+        ``"garden_class = Kết quả chấm điểm; sheet = Mảnh BĐ"`` (a QGIS text box). Fields
+        are those of :data:`SURVEY_FIELDS`; ``garden_class`` is the class column
+        (``garden_class_raw``). Headers are NFC.
+
+    Returns
+    -------
+    dict
+        Standard field -> header; empty for ``None`` or blank text.
+
+    Raises
+    ------
+    InputError
+        A pair that is not ``field = header``, or a field that is not a standard one.
+
+    Examples
+    --------
+    >>> survey_fields("garden_class = Kết quả chấm điểm; sheet=Mảnh BĐ")
+    {'garden_class_raw': 'Kết quả chấm điểm', 'sheet': 'Mảnh BĐ'}
+    """
+    if mapping is None:
+        return {}
+    known = ", ".join(["garden_class", *SURVEY_FIELDS])
+    if isinstance(mapping, str):
+        pairs = {}
+        for part in (p.strip() for p in mapping.replace("\n", ";").split(";")):
+            field, eq, header = part.partition("=")
+            if not part:
+                continue
+            if not eq or not field.strip() or not header.strip():
+                raise InputError(_say("error.survey.field_map", part=part, known=known))
+            pairs[field.strip()] = header.strip()
+        mapping = pairs
+    out = {}
+    for field, header in dict(mapping).items():
+        key = "garden_class_raw" if field == "garden_class" else field
+        if key not in SURVEY_FIELDS or not str(header).strip():
+            raise InputError(
+                _say("error.survey.field_map", part=f"{field} = {header}", known=known)
+            )
+        out[key] = unicodedata.normalize("NFC", str(header).strip())
+    return out
 
 
 def join_survey(

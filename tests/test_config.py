@@ -93,7 +93,7 @@ def test_parcels_fields_and_crs_are_read(tmp_path, layers_dir):
         ("parcels_crs = true\n", r"parcels_crs .* must be a CRS, e.g. \"EPSG:9208\""),
         ('survey_fields = { loai_vuon = "Phân loại" }\n',
          r"\[inputs\] survey_fields in .*unknown standard survey field 'loai_vuon'; "
-         r"known: stt, household_id"),
+         r"known: garden_class, stt, household_id"),
     ],
 )  # fmt: skip
 def test_bad_parcels_fields_and_crs(tmp_path, layers_dir, extra, message):

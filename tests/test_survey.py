@@ -684,3 +684,18 @@ def test_chinh_trang_is_the_renovated_class(tmp_path):
         out = read_survey(path)
     assert out["garden_class_code"].tolist()[:4] == ["da_cai_tao"] * 4
     assert pd.isna(out["garden_class_code"].iloc[4])  # "cần chỉnh trang": to do, not guessed
+
+
+def test_survey_fields_from_text_or_table():
+    from ntmgis.errors import InputError
+    from ntmgis.survey import survey_fields
+
+    want = {"garden_class_raw": "Kết quả chấm điểm", "sheet": "Mảnh BĐ"}
+    nfd = "Kết quả chấm điểm".replace("ế", "ê\u0301")  # typed in decomposed form
+    assert survey_fields(f" garden_class={nfd} ;\nsheet = Mảnh BĐ; ") == want
+    assert survey_fields({"garden_class": "Kết quả chấm điểm", "sheet": "Mảnh BĐ"}) == want
+    assert survey_fields(None) == {} and survey_fields("  ") == {}
+    with pytest.raises(InputError, match=r"'Mảnh BĐ' .*standard field = column header"):
+        survey_fields("Mảnh BĐ")
+    with pytest.raises(InputError, match=r"'loai_vuon = X' .*Standard fields: garden_class, stt"):
+        survey_fields("loai_vuon = X")

@@ -407,6 +407,41 @@ def test_library_error_becomes_processing_exception_with_its_message(provider, t
     assert not (tmp_path / "o.gpkg").exists()
 
 
+def test_survey_columns_the_library_does_not_know_are_named_in_the_plugin(provider, tmp_path):
+    """A survey with its own headers: the SURVEY_FIELDS text maps them, and the join is
+    the library's on the original survey; a wrong mapping is the library's error."""
+    import processing
+    from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback
+
+    import ntmgis
+
+    csv = SURVEY.with_suffix(".csv")
+    text = csv.read_text(encoding="utf-8-sig")
+    renamed = text.replace(",Phân loại vườn,", ",Kết quả chấm điểm,", 1)
+    assert renamed != text
+    own = tmp_path / "khao_sat.csv"
+    own.write_text(renamed, encoding="utf-8")
+    params = {"PARCELS": _layer("parcels"), "SURVEY": str(own),
+              "SURVEY_FIELDS": "garden_class = Kết quả chấm điểm",
+              "OUTPUT": str(tmp_path / "j.gpkg")}  # fmt: skip
+    results = processing.run("ntmgis:join_survey", params)
+    joined, _ = ntmgis.join_survey(ntmgis.read_parcels(GPKG, layer="parcels"), csv)
+    got = _read(results["OUTPUT"], "parcels")
+    want = joined["garden_class_code"].astype(str).tolist()
+    assert got["garden_class_code"].astype(str).tolist() == want
+    assert joined["garden_class_code"].notna().sum() > 1400
+    with pytest.raises(QgsProcessingException, match="loai_vuon = X"):
+        processing.run("ntmgis:join_survey", dict(params, SURVEY_FIELDS="loai_vuon = X",
+                                                  OUTPUT=str(tmp_path / "k.gpkg")))  # fmt: skip
+    # the whole chain's config carries it to ntmgis.run
+    alg = provider.algorithm("flag_abandoned_gardens").create()
+    chain = dict(chain_parameters(tmp_path), SURVEY=str(own),
+                 SURVEY_FIELDS="garden_class = Kết quả chấm điểm")  # fmt: skip
+    raw = alg.build_config(chain, QgsProcessingContext(), QgsProcessingFeedback(), "x")
+    assert raw["inputs"]["survey_fields"] == {"garden_class_raw": "Kết quả chấm điểm"}
+    assert ntmgis.load_config(raw).survey_fields == {"garden_class_raw": "Kết quả chấm điểm"}
+
+
 def test_period_parameter_reaches_the_library_config(provider, tmp_path):
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback
 

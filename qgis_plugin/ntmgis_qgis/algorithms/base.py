@@ -54,6 +54,10 @@ VECTOR_FORMATS = ["gpkg", "shp", "geojson", "fgb"]
 PAPERS = ["A4", "A3"]
 POLYGONS = [QgsProcessing.SourceType.TypeVectorPolygon]
 PERIOD_HELP = "Period (START:END, e.g. 2020-01-01:2020-12-31)"
+SURVEY_FIELDS_HELP = (
+    "Survey columns ntmgis does not recognise (field = header; e.g. "
+    "garden_class = Kết quả chấm điểm; sheet = Mảnh BĐ)"
+)
 CANCELLED_TEXT = "Cancelled by the user: nothing was written."
 
 
@@ -172,6 +176,17 @@ class NtmgisAlgorithm(QgsProcessingAlgorithm):
     def add_survey(self, optional=False):
         """``SURVEY``: the Step 2 survey file."""
         return self.add_table("SURVEY", "Survey file (CSV or XLSX)", optional, survey=True)
+
+    def add_survey_fields(self):
+        """``SURVEY_FIELDS``: the survey's own headers, when ntmgis does not know them."""
+        return self.add_text("SURVEY_FIELDS", SURVEY_FIELDS_HELP)
+
+    def survey_fields(self, parameters, context, feedback):
+        """The ``SURVEY_FIELDS`` parameter as ``{field: header}`` (the library reads it)."""
+        from ntmgis.survey import survey_fields
+
+        text = self.text(parameters, "SURVEY_FIELDS", context)
+        return self.call(feedback, survey_fields, text, progress=False) if text else None
 
     def add_targets(self, optional=False):
         """``TARGETS``: the hamlet targets."""

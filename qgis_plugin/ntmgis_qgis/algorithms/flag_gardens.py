@@ -30,6 +30,7 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
         self.add_folder("IMAGERY", "Imagery folder (one folder per scene, or STAC)")
         self.add_period()
         self.add_survey(optional=True)
+        self.add_survey_fields()
         self.add_polygons("HAMLETS", "Hamlet boundaries", optional=True)
         self.add_targets(optional=True)
         self.add_baseline()
@@ -74,6 +75,9 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
             value = self.optional_file(parameters, key.upper(), context)
             if value:
                 inputs[key] = value
+        fields = self.survey_fields(parameters, context, feedback)
+        if fields and "survey" in inputs:
+            inputs["survey_fields"] = fields
         raw = {
             "inputs": inputs,
             "flags": {"calibration": self.choice(parameters, "CALIBRATION", context, CALIBRATION)},

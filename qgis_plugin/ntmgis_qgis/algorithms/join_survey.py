@@ -25,6 +25,7 @@ class JoinSurvey(NtmgisAlgorithm):
         self.add_parcels()
         self.add_survey()
         self.add_text("SHEET", "Worksheet (XLSX; empty: found automatically)")
+        self.add_survey_fields()
         self.add_choice(
             "ON", "Join by",
             [self.tr("automatic"), self.tr("map sheet and parcel number"),
@@ -44,11 +45,13 @@ class JoinSurvey(NtmgisAlgorithm):
         survey = self.parameterAsFile(parameters, "SURVEY", context)
         sheet = self.text(parameters, "SHEET", context)
         on = self.choice(parameters, "ON", context, JOIN_ON)
+        fields = self.survey_fields(parameters, context, feedback)
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
 
         def join(progress=None):
             parcels = read_parcels(path, layer=layer)
-            joined, report = join_survey(parcels, survey, on=on, sheet=sheet, progress=progress)
+            joined, report = join_survey(parcels, survey, on=on, sheet=sheet, fields=fields,
+                                         progress=progress)  # fmt: skip
             # the codebook's codes are the survey-class keys the styles use (as in ntmgis.run)
             joined["survey_class"] = joined["garden_class_code"].astype(object)
             return joined, report

@@ -196,6 +196,10 @@
       <translation>Ghép số liệu khảo sát vườn Bước 2 (CSV hoặc XLSX, tiêu đề tiếng Việt có dấu hoặc không dấu) vào thửa đất theo số tờ và số thửa, mã hộ hoặc điểm GPS. Mọi thửa đều được giữ lại kèm trạng thái khảo sát; các dòng khảo sát không ghép được và mọi chỉnh sửa được ghi vào lớp riêng.</translation>
     </message>
     <message>
+      <source>Survey columns ntmgis does not recognise (field = header; e.g. garden_class = Kết quả chấm điểm; sheet = Mảnh BĐ)</source>
+      <translation>Các cột khảo sát ntmgis chưa nhận ra (trường = tiêu đề cột; ví dụ garden_class = Kết quả chấm điểm; sheet = Mảnh BĐ)</translation>
+    </message>
+    <message>
       <source>Worksheet (XLSX; empty: found automatically)</source>
       <translation>Trang tính (XLSX; để trống: tự tìm)</translation>
     </message>
