@@ -613,6 +613,9 @@ class Calibration:
     references: pd.DataFrame | None = None  # per feature: tended / abandoned commune medians
     expected_survey_errors: float = 0.0  # survey errors the visit list is expected to find
     survey_reliability: float | None = None  # share of "abandoned" claims the imagery confirms
+    # (matrix, raw scores, attributions) of the gardens calibrate() was given, for the
+    # first predict() on the same gardens (flag_parcels'): pred_contrib is the costly part
+    _scored: tuple | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> str:
         """A few readable lines: mode, labels, and the cross-validated scores."""
@@ -629,6 +632,13 @@ class Calibration:
     def predict(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Calibrated probabilities and per-feature attributions (log-odds) per parcel."""
         x = _matrix(features, self.features)
+        scored, self._scored = self._scored, None
+        if (
+            scored is not None
+            and scored[0].shape == x.shape
+            and np.array_equal(scored[0], x, equal_nan=True)
+        ):  # the gardens calibrate() scored: their scores, computed once
+            return self.calibrator.predict(scored[1]), scored[2]
         raw = self.model.predict(x, raw_score=True)
         contrib = self.model.predict(x, pred_contrib=True)[:, : len(self.features)]
         return self.calibrator.predict(raw), contrib
@@ -826,7 +836,11 @@ def calibrate(
     # _FBETA_TOLERANCE of the best, the highest (fewest false alarms) is taken
     threshold = float(thresholds[np.flatnonzero(fbeta >= fbeta.max() - _FBETA_TOLERANCE)[-1]])
     model = _fit(x[keep], y[keep], columns, random_state)
-    contrib = model.predict(x, pred_contrib=True)[:, : len(columns)]
+    # every garden given is scored once (flag_parcels predicts these same gardens); the
+    # importances are those of the surveyed ones (attributions are per row)
+    x_all = _matrix(features, columns)
+    contrib_all = model.predict(x_all, pred_contrib=True)[:, : len(columns)]
+    contrib = contrib_all[np.flatnonzero(use.reindex(features.index, fill_value=False))]
     importances = pd.Series(np.abs(contrib).mean(0), index=columns).sort_values(ascending=False)
     index = labels[use].index
     return Calibration(
@@ -847,6 +861,7 @@ def calibrate(
         importances=importances,
         cv_proba=pd.Series(p, index=index, name="cv_proba"),
         labels=pd.Series(y, index=index, name="label"),
+        _scored=(x_all, model.predict(x_all, raw_score=True), contrib_all),
     )
 
 

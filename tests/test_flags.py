@@ -164,6 +164,29 @@ def test_calibration_on_separable_labels_reports_grouped_cv():
     assert ((cal.cv_proba >= cal.threshold) == (cal.labels == 1)).all()
 
 
+def test_the_gardens_calibrated_on_are_scored_once_and_alike():
+    """calibrate() scores the gardens it is given; the first predict() on the same
+    gardens returns those scores, equal to scoring them again, and to the importances'
+    attributions of the surveyed ones."""
+    f, labels, groups, _ = _separable(seed=3)
+    labels = labels.where(labels.index % 7 != 0)  # some gardens not surveyed
+    cal = calibrate(f, labels, groups=groups, min_labels=20)
+    assert cal._scored is not None
+    p1, c1 = cal.predict(f)  # the scores calibrate() made
+    assert cal._scored is None
+    p2, c2 = cal.predict(f)  # scored again by the model
+    np.testing.assert_array_equal(p1, p2)
+    np.testing.assert_array_equal(c1, c2)
+    surveyed = labels.notna().to_numpy()
+    want = pd.Series(np.abs(c2[surveyed]).mean(0), index=list(cal.features))
+    pd.testing.assert_series_equal(cal.importances.sort_index(), want.sort_index())
+    # other gardens than those calibrated on: scored by the model, not the stored scores
+    cal._scored = (np.zeros((3, len(cal.features))), np.zeros(3), np.zeros((3, 1)))
+    p3, c3 = cal.predict(f.iloc[:3])
+    np.testing.assert_array_equal(p3, p2[:3])
+    np.testing.assert_array_equal(c3, c2[:3])
+
+
 def test_too_few_labels_fall_back_to_rules_and_say_so():
     f, labels, groups, _ = _separable()
     few = labels.where(labels.index < 25)  # 25 labelled gardens only
