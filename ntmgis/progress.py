@@ -952,15 +952,16 @@ def _is_target_table(targets) -> bool:
     )
 
 
-def format_ranking(progress_table: pd.DataFrame, *, lang: str = "vi") -> str:
+def format_ranking(progress_table: pd.DataFrame, *, lang: str | None = None) -> str:
     """The ranked hamlets as a plain-text table, for the terminal and logs.
 
     Parameters
     ----------
     progress_table : pandas.DataFrame
         The output of :func:`hamlet_progress`.
-    lang : {"vi", "en"}, default "vi"
-        Language of the headers and statuses.
+    lang : {"vi", "en"}, optional
+        Language of the headers, statuses and numbers (a decimal comma in Vietnamese);
+        default the language in force (:func:`ntmgis.i18n.get_language`).
 
     Returns
     -------
@@ -968,7 +969,12 @@ def format_ranking(progress_table: pd.DataFrame, *, lang: str = "vi") -> str:
         One line per hamlet: rank ("=" marks a tie), hamlet, for each target
         "achieved/target (progress %)", score, status and reward priority.
     """
+    lang = lang or i18n.get_language()
     vi = lang == "vi"
+
+    def num(text: str) -> str:
+        return text.replace(".", ",") if vi else text
+
     keys = [k for k in TARGETS if f"target_{k}" in progress_table]
     short = {
         "hoang_hoa_dua_vao_su_dung": ("HH đưa vào SD", "Abandoned reused"),
@@ -998,8 +1004,8 @@ def format_ranking(progress_table: pd.DataFrame, *, lang: str = "vi") -> str:
                 # "100%" only when exactly met: 100.4 shows as 100.4
                 shown = f"{pct:.0f}" if round(pct) != 100 or pct == 100 else f"{pct:.1f}"
                 text += f" ({shown}%)"
-            cells.append(text)
-        cells.append("" if pd.isna(row["score"]) else f"{row['score']:.1f}")
+            cells.append(num(text))
+        cells.append("" if pd.isna(row["score"]) else num(f"{row['score']:.1f}"))
         cells.append(label(row["status"], "status", lang=lang))
         prio = row["reward_priority"]
         cells.append("" if pd.isna(prio) else str(int(prio)))

@@ -398,10 +398,27 @@ def test_ties_and_missing_targets_are_explicit():
     assert table["hamlet"].iloc[-1] == C
     assert rows[C]["status"] == "khong_chi_tieu" and rows[C]["targets_set"] == 0
     assert pd.isna(rows[C]["rank"]) and not rows[C]["tie"] and pd.isna(rows[C]["reward_priority"])
-    text = format_ranking(table)
+    text = format_ranking(table, lang="vi")
     lines = text.splitlines()
     assert lines[2].startswith("1=") and lines[3].startswith("1=")
     assert "Không có chỉ tiêu" in lines[4]
+
+
+def test_ranking_text_follows_the_language_with_its_decimal_mark():
+    from ntmgis import i18n
+
+    targets = targets_frame([[A, 3, 55.5, 2], [B, 2, 80, 1]])
+    table = hamlet_progress(tiny_result(), targets)
+    with i18n.language("vi"):
+        vi = format_ranking(table)
+    en = format_ranking(table, lang="en")
+    assert vi.splitlines()[0].split() == ["Hạng", "Thôn", "HH", "đưa", "vào", "SD", "Đạt",
+                                          "chuẩn", "%", "Vườn", "mẫu", "Điểm", "%", "Đánh",
+                                          "giá", "Ưu", "tiên", "KT"]  # fmt: skip
+    assert en.splitlines()[0].startswith("Rank")
+    assert "/55,5 (" in vi and "/55.5 (" in en
+    scores = [f"{s:.1f}" for s in table["score"].dropna()]
+    assert scores and all(s.replace(".", ",") in vi and s in en for s in scores)
 
 
 def test_hamlets_table_gives_order_codes_and_empty_hamlets():
@@ -625,7 +642,7 @@ def test_cli_progress_prints_ranked_hamlets(tiny_gpkg, tiny_targets, tmp_path):
     out = tmp_path / "out"
     runner = CliRunner()
     args = ["progress", str(tiny_gpkg), str(tiny_targets), "-o", str(out)]
-    result = runner.invoke(cli, args, catch_exceptions=False)
+    result = runner.invoke(cli, ["--lang", "vi", *args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split()[:2] == ["Hạng", "Thôn"]
