@@ -525,7 +525,8 @@ def _run_summary(result: RunResult) -> str:
     if result.metadata.get("hamlets_found"):
         lines.append(message("cli.hamlets_found", summary=result.metadata["hamlets_found"]))
     if result.join_report is not None:
-        lines.append(result.join_report.summary().splitlines()[1].strip())
+        line = result.join_report.summary().splitlines()[1].strip()  # the survey's rows
+        lines.append(line[:1].upper() + line[1:])
     if result.calibration is not None:
         lines.append(result.calibration.summary())
     return "\n".join(lines)

@@ -104,6 +104,7 @@ def test_the_command_line_runs_it_in_vietnamese(unseen, tmp_path):
     # an expected count is said whole ("94.5": in Vietnamese the point groups thousands)
     assert re.search(r"; dự kiến phát hiện \d+ lỗi khảo sát$", visits), visits
     assert "Các thôn: 6 thôn tách từ địa danh 'DIACHI'" in lines
+    assert any(line.startswith("Dòng khảo sát: ") for line in lines)  # a sentence's capital
     for english in ("parcels,", "gardens; flags", "Field visits", "Hamlets:", "survey rows"):
         assert english not in got.output
 
