@@ -184,6 +184,33 @@ _MESSAGES = {
                         "{area} m²)"),
     "visit.need": ("hộ đề nghị hỗ trợ {needs}: ưu tiên kiểm tra (×{weight})",
                    "the household asks for {needs}: visited first (×{weight})"),
+    # Calibration.summary() and Evaluation.summary(), as `ntmgis run` and `make demo` print
+    "flags.summary.mode": ("Cách đánh giá vườn: {mode} ({reason})",
+                           "Flag mode: {mode} ({reason})"),
+    "flags.summary.mode_calibrated": ("mô hình hiệu chỉnh theo khảo sát", "calibrated"),
+    "flags.summary.mode_rules": ("bộ quy tắc", "rules"),
+    "flags.summary.reason_calibrated": ("LightGBM học từ {n} vườn đã khảo sát, xác suất được "
+                                        "hiệu chỉnh bằng kiểm định chéo theo thôn",
+                                        "LightGBM on {n} surveyed gardens, probabilities "
+                                        "calibrated on cross-validation grouped by hamlet"),
+    "flags.summary.reason_not_asked": ("cấu hình không yêu cầu hiệu chỉnh mô hình",
+                                       "calibration not asked for"),
+    "flags.summary.reason_no_survey": ("không có dữ liệu khảo sát", "no survey given"),
+    "flags.summary.cross_validation": ("Kiểm định chéo theo thôn ({n_groups} thôn, {n_labels} "
+                                       "vườn đã khảo sát, ngưỡng xác suất {threshold}, điểm "
+                                       "Brier {brier}):",
+                                       "Cross-validation grouped by hamlet ({n_groups} hamlets, "
+                                       "{n_labels} surveyed gardens, threshold {threshold}, "
+                                       "Brier {brier}):"),
+    "flags.summary.evaluation": ("Vườn hoang hóa so với dữ liệu thật, {n} vườn: độ chính xác "
+                                 "(precision) {precision}, độ phủ (recall) {recall}, F1 {f1}",
+                                 "Abandoned gardens (vườn hoang hóa) vs truth, {n} gardens: "
+                                 "precision {precision}, recall {recall}, F1 {f1}"),
+    "flags.summary.renovated": ("Vườn đang cải tạo trong vụ này (dữ liệu thật ghi "
+                                "'renovating'): {n} vườn; nhận đúng là cai_tao {cai_tao}, "
+                                "bị kết luận hoang hóa {hoang_hoa}",
+                                "Gardens renovated this season (truth 'renovating'): {n}, "
+                                "recognised as cai_tao {cai_tao}, called abandoned {hoang_hoa}"),
 }  # fmt: skip
 _ERRORS = {
     "error.flags.rules_not_found": (
@@ -618,14 +645,30 @@ class Calibration:
     _scored: tuple | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> str:
-        """A few readable lines: mode, labels, and the cross-validated scores."""
-        lines = [f"Flag mode: {self.mode} ({self.reason})"]
+        """A few readable lines: mode, labels, and the cross-validated scores.
+
+        In the language in force; the reasons :func:`calibrate` and :func:`flag_parcels`
+        give in English are said in it too (the calibration's ``reason`` stays as given).
+        """
+        first = 0 if i18n.get_language() == "vi" else 1
+        reason = self.reason
+        for key in ("flags.summary.reason_not_asked", "flags.summary.reason_no_survey"):
+            if reason == i18n.message(key, lang="en"):
+                reason = _say(key)[first]
+        pattern = re.escape(i18n.message("flags.summary.reason_calibrated", lang="en", n="{n}"))
+        found = re.fullmatch(pattern.replace(re.escape("{n}"), r"(\d+)"), str(reason))
+        if found:
+            reason = _say("flags.summary.reason_calibrated", n=int(found.group(1)))[first]
+        mode = self.mode
+        if f"flags.summary.mode_{mode}" in i18n.CATALOGUE:
+            mode = _say(f"flags.summary.mode_{mode}")[first]
+        lines = [_say("flags.summary.mode", mode=mode, reason=reason)[first]]
         if self.report is not None:
             lines.append(
-                f"Cross-validation grouped by hamlet ({self.n_groups} hamlets, "
-                f"{self.n_labels} surveyed gardens, threshold {self.threshold:.2f}, "
-                f"Brier {self.brier:.3f}):"
-            )
+                _say("flags.summary.cross_validation", n_groups=self.n_groups,
+                     n_labels=self.n_labels, threshold=_Text(f"{self.threshold:.2f}"),
+                     brier=_Text(f"{self.brier:.3f}"))[first]
+            )  # fmt: skip
             lines.append(self.report.round(3).to_string())
         return "\n".join(lines)
 
@@ -1526,18 +1569,19 @@ class Evaluation:
 
     def summary(self) -> str:
         """Readable lines: precision, recall, F1, per class, renovations, the confusion."""
+        first = 0 if i18n.get_language() == "vi" else 1
         lines = [
-            f"Abandoned gardens (vườn hoang hóa) vs truth, {self.n} gardens: "
-            f"precision {self.precision:.3f}, recall {self.recall:.3f}, F1 {self.f1:.3f}"
-        ]
+            _say("flags.summary.evaluation", n=self.n, precision=_Text(f"{self.precision:.3f}"),
+                 recall=_Text(f"{self.recall:.3f}"), f1=_Text(f"{self.f1:.3f}"))[first]
+        ]  # fmt: skip
         if self.report is not None:
             lines.append(self.report.round(3).to_string())
         if self.renovated:
             r = self.renovated
             lines.append(
-                f"Gardens renovated this season (truth 'renovating'): {r['n']}, recognised as "
-                f"cai_tao {r['cai_tao']:.0%}, called abandoned {r['hoang_hoa']:.0%}"
-            )
+                _say("flags.summary.renovated", n=r["n"], cai_tao=f"{r['cai_tao']:.0%}",
+                     hoang_hoa=f"{r['hoang_hoa']:.0%}")[first]
+            )  # fmt: skip
         lines.append(self.confusion.to_string())
         return "\n".join(lines)
 
