@@ -261,3 +261,36 @@ def test_every_output_names_the_run_that_made_it(printed, campaign):
             assert doc.metadata["Subject"] == f"ntmgis run {run_id}", pdf.name
     book = openpyxl.load_workbook(folder / "bao_cao_tien_do.xlsx", read_only=True)
     assert book.properties.identifier == run_id
+
+
+def test_a_workbook_saved_again_by_libreoffice_keeps_its_formulas_values(tmp_path):
+    """The advice the reader gives for formula cells without values works: LibreOffice
+    computes and stores them, and the reader takes them without a word."""
+    import warnings
+
+    import openpyxl
+
+    from ntmgis.errors import ProgressWarning
+    from ntmgis.progress import read_targets
+
+    assert SOFFICE, "LibreOffice (soffice) is required: apt-get install libreoffice-calc-nogui"
+    book = openpyxl.Workbook()
+    book.active.title = "Chỉ tiêu"
+    book.active.append(["Thôn", "Số vườn mẫu", "Tỷ lệ vườn đạt chuẩn (%)"])
+    book.active.append(["Thôn 1", "=1+2", 40])
+    book.active.append(["Thôn 2", 4, "=30+5"])
+    path = tmp_path / "chi_tieu.xlsx"
+    book.save(path)
+    with pytest.warns(ProgressWarning, match=r"2 .*\(B2, C3\)"):
+        read_targets(path)
+    out = tmp_path / "saved"
+    subprocess.run(
+        [SOFFICE, f"-env:UserInstallation={(tmp_path / 'lo').as_uri()}", "--headless",
+         "--norestore", "--convert-to", "xlsx", "--outdir", str(out), str(path)],
+        check=True, capture_output=True, timeout=240, env={**os.environ, "HOME": str(tmp_path)},
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ProgressWarning)
+        table = read_targets(out / "chi_tieu.xlsx").set_index("hamlet")
+    assert table.loc["Thôn 1", "so_vuon_mau"] == 3
+    assert table.loc["Thôn 2", "ty_le_dat_chuan"] == 35
