@@ -169,6 +169,8 @@ _MESSAGES = {
         "'{name}': {count} parcel(s) with overlaps with other parcels (see overlap_m2): {parcels}.",
     ),
     "parcels.and_more": ("{shown} và {more} thửa khác", "{shown} and {more} more"),
+    # what an in-memory source (a GeoDataFrame, not a file) is called in the messages
+    "parcels.in_memory": ("GeoDataFrame đã nạp", "the GeoDataFrame"),
 }
 register_all(_MESSAGES)
 
@@ -668,7 +670,7 @@ def _overlaps(gdf, ids, empty, tolerance: float, notes: list[list[str]]) -> np.n
 def _name(source) -> str:
     if isinstance(source, str | Path):
         return str(source)
-    return "the GeoDataFrame"
+    return _say("parcels.in_memory")
 
 
 def _few(items: list, n: int = 5) -> str:

@@ -183,6 +183,98 @@ _MESSAGES = {
 }
 register_all(_MESSAGES)
 
+# What reading the survey noted on its rows (the issues' ``message``), in the language in
+# force: key -> (vi, en).
+_READ_NOTES = {
+    "survey.in_memory": ("DataFrame đã nạp", "the survey table"),
+    "survey.read.where_sheet": ("{name}, trang tính '{sheet}'", "{name}, sheet '{sheet}'"),
+    "survey.read.where_rows": ("{where}, dòng {rows}", "{where}, row(s) {rows}"),
+    "survey.read.text_rows": (" (dòng {rows})", " (rows {rows})"),
+    "survey.read.bad_key": (
+        "dòng {row}: {label} '{value}' không phải là số nguyên; không ghép được dòng này theo "
+        "số tờ, số thửa.",
+        "row {row}: {label} '{value}' is not a whole number; the row cannot be joined by "
+        "parcel key."),
+    "survey.read.bad_sheet_parcel": (
+        "dòng {row}: '{value}' không có dạng 'tờ/thửa' (ví dụ 12/345); không ghép được dòng "
+        "này theo số tờ, số thửa.",
+        "row {row}: '{value}' is not 'tờ/thửa' (e.g. 12/345); the row cannot be joined by "
+        "parcel key."),
+    "survey.read.name_spaces": ("dòng {row}: đã bỏ dấu cách thừa trong tên '{text}'.",
+                                "row {row}: stray spaces in the name '{text}' removed."),
+    "survey.read.area_thousands": (
+        "dòng {row}: diện tích '{value}' được đọc là {number} m² (dấu chấm phân cách hàng "
+        "nghìn).",
+        "row {row}: area '{value}' read as {number} m² (the dot separates thousands)."),
+    "survey.read.area_decimal_comma": (
+        "dòng {row}: diện tích '{value}' được đọc là {number} m² (dấu phẩy thập phân).",
+        "row {row}: area '{value}' read as {number} m² (decimal comma)."),
+    "survey.read.area_unreadable": ("dòng {row}: diện tích '{value}' không phải là số; để trống.",
+                                    "row {row}: area '{value}' is not a number; left empty."),
+    "survey.read.area_not_positive": (
+        "dòng {row}: diện tích {number} m² không phải là số dương; để trống.",
+        "row {row}: area {number} m² is not positive; left empty."),
+    "survey.read.missing_class": ("dòng {row}: chưa phân loại vườn.",
+                                  "row {row}: no garden class."),
+    "survey.read.unknown_class": (
+        "dòng {row}: phân loại vườn '{text}' không có trong bộ mã{tip}. Các loại vườn trong bộ "
+        "mã: {labels}. Sửa ô này, hoặc thêm cách viết này vào bộ mã.",
+        "row {row}: garden class '{text}' is not in the codebook{tip}. Allowed: {labels}. "
+        "Correct the cell or add an alias to the codebook."),
+    "survey.read.did_you_mean": (" (có phải là '{label}' không? chưa tự sửa)",
+                                 " (did you mean '{label}'? not applied)"),
+    "survey.read.class_fixed": ("dòng {row}: phân loại vườn '{text}' được đọc là '{label}' "
+                                "({fix}).",
+                                "row {row}: garden class '{text}' read as '{label}' ({fix})."),
+    "survey.read.fix.spaces": ("dấu cách thừa", "spaces"),
+    "survey.read.fix.old_tone": ("bỏ dấu kiểu cũ", "old_tone"),
+    "survey.read.fix.case": ("viết hoa, thường khác", "case"),
+    "survey.read.fix.no_diacritics": ("viết không dấu", "no_diacritics"),
+    "survey.read.fix.diacritics": ("sai hoặc thiếu dấu", "diacritics"),
+    "survey.read.fix.abbreviation": ("viết tắt", "abbreviation"),
+    "survey.read.fix.alias": ("viết theo tên khác", "alias"),
+    "survey.read.bad_date": (
+        "dòng {row}: ngày '{value}' {problem} (cần ghi theo dạng ngày/tháng/năm, dd/mm/yyyy); "
+        "để trống.",
+        "row {row}: date '{value}' is {problem} (expected dd/mm/yyyy); left empty."),
+    "survey.read.date.unreadable": ("không đọc được", "unreadable"),
+    "survey.read.date.impossible": ("không có thật trên lịch", "impossible"),
+    "survey.read.hamlet_spaces": ("dòng {row}: có dấu cách thừa trong '{text}'.",
+                                  "row {row}: stray spaces in '{text}'."),
+    "survey.read.hamlet_old_tone": (
+        "dòng {row}: tên thôn '{spaced}' được viết lại thành '{toned}' (bỏ dấu kiểu mới).",
+        "row {row}: hamlet '{spaced}' written '{toned}' (modern tone placement)."),
+    "survey.read.hamlet_written": ("dòng {row}: tên thôn '{name}' được viết thống nhất thành "
+                                   "'{target}'.",
+                                   "row {row}: hamlet '{name}' written '{target}'."),
+}  # fmt: skip
+register_all(_READ_NOTES)
+
+
+def _number(value: float) -> str:
+    """A number as a note says it: ``{:g}``, with a decimal comma in Vietnamese."""
+    text = f"{value:g}"
+    return text.replace(".", ",") if get_language() == "vi" else text
+
+
+def _said_fix(fix: str) -> str:
+    """What was repaired in a garden-class cell, in words in Vietnamese (the key in English)."""
+    key = f"survey.read.fix.{fix}"
+    return _say(key) if key in CATALOGUE else fix
+
+
+def _said_source(name: str, lang: str | None = None) -> str:
+    """A source's name in ``lang`` (default the language in force).
+
+    A file is named by its path; an in-memory input by the catalogue's words for it,
+    whatever the language it was read in.
+    """
+    for key in ("survey.in_memory", "parcels.in_memory"):
+        if key in CATALOGUE and name in CATALOGUE[key].values():
+            return _say(key, lang)
+    return name
+
+
 # What the join report's items and kinds of issue are called (the printed report).
 _COUNT_LABELS = {
     "parcels": ("Số thửa đất trên bản đồ địa chính", "Parcels on the cadastral map"),
@@ -853,7 +945,7 @@ class Codebook:
 
 
 def _source_name(source) -> str:
-    return str(source) if isinstance(source, str | Path) else "the survey table"
+    return str(source) if isinstance(source, str | Path) else _say("survey.in_memory")
 
 
 def _cell_text(value) -> str:
@@ -1180,8 +1272,15 @@ def _repair_text(rows: _Rows, name: str) -> None:
                             None,
                             column,
                             None,
-                            info["message"] + f" (rows {first_rows})",
+                            info["warning"] + _rows_said(first_rows),
                         )
+
+
+def _rows_said(rows: list) -> str:
+    """The rows a text note names: ``(rows [3, 6])`` in English, ``(dòng 3, 6)`` in Vietnamese."""
+    if get_language() == "vi":
+        return _say("survey.read.text_rows", rows=", ".join(map(str, rows)))
+    return _say("survey.read.text_rows", rows=rows)
 
 
 # -- one parser per standard field: rows -> {output column: values} ----------------------
@@ -1208,8 +1307,7 @@ def _parse_key(rows: _Rows, key: str) -> dict:
                 "bad_key",
                 column,
                 value,
-                f"row {rows.numbers[i]}: {label} '{value}' "
-                "is not a whole number; the row cannot be joined by parcel key.",
+                _say("survey.read.bad_key", row=rows.numbers[i], label=label, value=value),
             )
         values.append(number)
     return {key: _key_array(values)}
@@ -1239,8 +1337,7 @@ def _parse_sheet_parcel(rows: _Rows) -> dict:
                 "bad_key",
                 column,
                 value,
-                f"row {rows.numbers[i]}: '{value}' is not 'tờ/thửa' (e.g. 12/345); the "
-                "row cannot be joined by parcel key.",
+                _say("survey.read.bad_sheet_parcel", row=rows.numbers[i], value=value),
             )
         sheets.append(pair[0] if pair else None)
         numbers.append(pair[1] if pair else None)
@@ -1270,7 +1367,7 @@ def _parse_owner(rows: _Rows) -> dict:
                 "name_spaces",
                 rows.mapping.get("owner"),
                 text,
-                f"row {rows.numbers[i]}: stray spaces in the name '{text}' removed.",
+                _say("survey.read.name_spaces", row=rows.numbers[i], text=text),
             )
         owners.append(cleaned)
     return {"owner": _text(owners)}
@@ -1288,19 +1385,20 @@ def _area_problem(number, problem, value, row):
     if problem == "thousands_separator":
         return (
             "area_thousands_separator",
-            f"row {row}: area '{value}' read as {number:g} m² (the dot separates thousands).",
+            _say("survey.read.area_thousands", row=row, value=value, number=_number(number)),
             True,
         )
     if problem == "decimal_comma":
         return (
             "area_decimal_comma",
-            f"row {row}: area '{value}' read as {number:g} m² (decimal comma).",
+            _say("survey.read.area_decimal_comma", row=row, value=value, number=_number(number)),
             True,
         )
     if problem == "unreadable":
-        return ("bad_area", f"row {row}: area '{value}' is not a number; left empty.", True)
+        return ("bad_area", _say("survey.read.area_unreadable", row=row, value=value), True)
     if number is not None and number <= 0:
-        return ("bad_area", f"row {row}: area {number:g} m² is not positive; left empty.", False)
+        text = _say("survey.read.area_not_positive", row=row, number=_number(number))
+        return ("bad_area", text, False)
     return None
 
 
@@ -1322,7 +1420,7 @@ def _note_class(rows: _Rows, i, value, text, cls, fixes) -> None:
     """Record how one garden-class cell was read (missing, unknown or repaired)."""
     column, book, row = rows.mapping.get("garden_class_raw"), rows.book, rows.numbers[i]
     if cls is None and fixes == ["missing"]:
-        rows.note(i, "missing_class", column, None, f"row {row}: no garden class.")
+        rows.note(i, "missing_class", column, None, _say("survey.read.missing_class", row=row))
     elif cls is None:
         tip = book.suggest(value)
         rows.note(
@@ -1330,10 +1428,13 @@ def _note_class(rows: _Rows, i, value, text, cls, fixes) -> None:
             "unknown_class",
             column,
             text,
-            f"row {row}: garden class '{text}' is not in the codebook"
-            + (f" (did you mean '{tip}'? not applied)" if tip else "")
-            + f". Allowed: {', '.join(book.labels)}. Correct the cell or add an alias to "
-            "the codebook.",
+            _say(
+                "survey.read.unknown_class",
+                row=row,
+                text=text,
+                tip=_say("survey.read.did_you_mean", label=tip) if tip else "",
+                labels=", ".join(book.labels),
+            ),
         )
         rows.unknown_rows.append(row)
     else:
@@ -1343,7 +1444,13 @@ def _note_class(rows: _Rows, i, value, text, cls, fixes) -> None:
                 f"class_{fix}",
                 column,
                 text,
-                f"row {row}: garden class '{text}' read as '{cls.label}' ({fix}).",
+                _say(
+                    "survey.read.class_fixed",
+                    row=row,
+                    text=text,
+                    label=cls.label,
+                    fix=_said_fix(fix),
+                ),
             )
 
 
@@ -1396,8 +1503,12 @@ def _parse_dates(rows: _Rows) -> dict:
                 "bad_date",
                 rows.mapping.get("survey_date"),
                 value,
-                f"row {rows.numbers[i]}: date '{value}' is {problem} (expected "
-                "dd/mm/yyyy); left empty.",
+                _say(
+                    "survey.read.bad_date",
+                    row=rows.numbers[i],
+                    value=value,
+                    problem=_say(f"survey.read.date.{problem}"),
+                ),
             )
         dates.append(date)
     return {"survey_date": pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce")}
@@ -1522,7 +1633,7 @@ def read_survey(
     rows, numbers, sheet_name, used_encoding, others = _read_rows(
         source, sheet=sheet, encoding=encoding, fields=fields
     )
-    where = name + (f", sheet '{sheet_name}'" if sheet_name else "")
+    where = _say("survey.read.where_sheet", name=name, sheet=sheet_name) if sheet_name else name
     if others:
         _warn_other_sheets(others, sheet_name, fields, name)
     header_index, _ = _find_header(rows, fields=fields)
@@ -1570,7 +1681,7 @@ def _warn_unknown_classes(table: _Rows, where: str) -> None:
         _say("warning.survey.unknown_class", where=where, count=len(table.unknown_rows),
              rows=shown),
         SurveyWarning,
-        where=f"{where}, row(s) {shown}",
+        where=_say("survey.read.where_rows", where=where, rows=shown),
         what="warning.survey.unknown_class",
     )  # fmt: skip
 
@@ -1615,14 +1726,15 @@ def _normalise_hamlets(values, column, official, note, numbers):
             cleaned.append(None)
             continue
         if spaces:
-            note(i, "hamlet_spaces", column, text, f"row {numbers[i]}: stray spaces in '{text}'.")
+            said = _say("survey.read.hamlet_spaces", row=numbers[i], text=text)
+            note(i, "hamlet_spaces", column, text, said)
         if toned != spaced:
             note(
                 i,
                 "hamlet_old_tone",
                 column,
                 text,
-                f"row {numbers[i]}: hamlet '{spaced}' written '{toned}' (modern tone placement).",
+                _say("survey.read.hamlet_old_tone", row=numbers[i], spaced=spaced, toned=toned),
             )
         cleaned.append(toned)
     official_names: dict[str, str] = {}
@@ -1652,7 +1764,8 @@ def _normalise_hamlets(values, column, official, note, numbers):
                 kind = "hamlet_case"
             else:
                 kind = "hamlet_spelling"
-            note(i, kind, column, name, f"row {numbers[i]}: hamlet '{name}' written '{target}'.")
+            said = _say("survey.read.hamlet_written", row=numbers[i], name=name, target=target)
+            note(i, kind, column, name, said)
         out.append(target)
     return out
 
@@ -1734,7 +1847,8 @@ class JoinReport:
         """
         english = get_language() == "en"
         lines = [
-            _say("survey.summary.title", survey=self.survey_source, parcels=self.parcels_source,
+            _say("survey.summary.title", survey=_said_source(self.survey_source),
+                 parcels=_said_source(self.parcels_source),
                  on=self.on if english or not self.on else _say(f"survey.join.on.{self.on}")),
             _say("survey.summary.rows", rows=self.n_survey_rows, matched=self.n_matched_rows,
                  unmatched=self.n_unmatched_rows)
@@ -1857,8 +1971,8 @@ class JoinReport:
                 "survey.join.subtitle",
                 "vi",
                 on=on,
-                survey=Path(self.survey_source).name or self.survey_source,
-                parcels=Path(self.parcels_source).name or self.parcels_source,
+                survey=_said_source(Path(self.survey_source).name or self.survey_source, "vi"),
+                parcels=_said_source(Path(self.parcels_source).name or self.parcels_source, "vi"),
             )
             return write_workbook(
                 self.print_tables(), path, subtitle=subtitle, form=form, title=title

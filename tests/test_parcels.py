@@ -119,7 +119,7 @@ def test_no_key_column():
     with pytest.raises(ValueError) as vi:  # a SchemaError is also a ValueError and a KeyError
         read_parcels(gdf)
     assert isinstance(vi.value, KeyError)
-    assert str(vi.value).startswith("'the GeoDataFrame' không có cột số thửa: đã tìm SHTHUA")
+    assert str(vi.value).startswith("'GeoDataFrame đã nạp' không có cột số thửa: đã tìm SHTHUA")
     assert "Đổi tên cột số thửa trong tệp thành SHTHUA" in str(vi.value)
 
 
@@ -152,7 +152,7 @@ def test_parcel_warnings_in_both_languages():
         "Correct the numbers in the source."
     )
     assert dup_vi == (
-        "'the GeoDataFrame': 2 thửa trùng số tờ và số thửa (trạng thái 'duplicate_key'): "
+        "'GeoDataFrame đã nạp': 2 thửa trùng số tờ và số thửa (trạng thái 'duplicate_key'): "
         "1, 1#2. Sửa số thửa trong tệp gốc."
     )
     assert "rename it to SHBANDO" in kinds["en"]["warning.parcels.no_sheet"]

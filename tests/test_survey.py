@@ -351,8 +351,8 @@ def test_join_says_why_in_vietnamese_by_default():
     assert reasons[1] == "2 dòng khảo sát (3, 5); dùng giá trị của dòng 3"
     assert reasons[3] == "không phải đất vườn (LUC)"
     assert report.unmatched["message"].tolist() == [
-        "dòng 6: thửa tờ 12 thửa 99 không có trong lớp thửa đất (the GeoDataFrame); kiểm tra lại "
-        "số tờ, số thửa trong khảo sát."
+        "dòng 6: thửa tờ 12 thửa 99 không có trong lớp thửa đất (GeoDataFrame đã nạp); kiểm tra "
+        "lại số tờ, số thửa trong khảo sát."
     ]
     dup = report.issues[report.issues["kind"] == "duplicate_survey"]["message"].iloc[0]
     assert dup == ("dòng 5: dòng khảo sát thứ hai của thửa 12-2 (dòng đầu: 3; giống hệt); dùng "
@@ -661,7 +661,7 @@ def test_survey_messages_in_both_languages(tmp_path):
         assert len(unknown) == 1
         texts[lang] = str(unknown[0])
     assert texts["vi"] == (
-        "the survey table: 1 giá trị phân loại vườn không có trong bộ mã, ở dòng 7; được báo "
+        "DataFrame đã nạp: 1 giá trị phân loại vườn không có trong bộ mã, ở dòng 7; được báo "
         "cáo, không đoán (xem danh sách vấn đề). Sửa các ô đó cho đúng tên loại vườn, hoặc "
         "thêm cách viết đó vào bộ mã."
     )
@@ -699,3 +699,35 @@ def test_survey_fields_from_text_or_table():
         survey_fields("Mảnh BĐ")
     with pytest.raises(InputError, match=r"'loai_vuon = X' .*Standard fields: garden_class, stt"):
         survey_fields("loai_vuon = X")
+
+
+def test_read_notes_are_said_in_the_run_language(tmp_path):
+    """What reading noted on a row, in Vietnamese with a decimal comma, or in English."""
+    from ntmgis import i18n
+
+    text = ("STT,Mã hộ,Thôn,Số tờ,Số thửa,Diện tích vườn (m²),Phân loại vườn,Ngày khảo sát\n"
+            '1,HO1,Thôn 1,2,"15, 16",450,Vườn tạp,12/3/2024\n'
+            '2,HO2,Thôn 1,2,17,"1.250,5",vuon hoang,2024-13-01\n')  # fmt: skip
+    path = tmp_path / "khao_sat.csv"
+    path.write_text(text, encoding="utf-8")
+    said = {}
+    for lang in ("vi", "en"):
+        with i18n.language(lang):
+            notes = read_survey(path).attrs["ntmgis"]["issues"]
+        said[lang] = {n["kind"]: n["message"] for n in notes}
+    assert said["vi"] == {
+        "bad_key": "dòng 2: số thửa '15, 16' không phải là số nguyên; không ghép được dòng này "
+        "theo số tờ, số thửa.",
+        "area_thousands_separator": "dòng 3: diện tích '1.250,5' được đọc là 1250,5 m² (dấu "
+        "chấm phân cách hàng nghìn).",
+        "class_alias": "dòng 3: phân loại vườn 'vuon hoang' được đọc là 'Vườn hoang hóa' (viết "
+        "theo tên khác).",
+        "bad_date": "dòng 3: ngày '2024-13-01' không có thật trên lịch (cần ghi theo dạng "
+        "ngày/tháng/năm, dd/mm/yyyy); để trống.",
+    }
+    assert said["en"]["area_thousands_separator"] == (
+        "row 3: area '1.250,5' read as 1250.5 m² (the dot separates thousands)."
+    )
+    assert said["en"]["bad_date"] == (
+        "row 3: date '2024-13-01' is impossible (expected dd/mm/yyyy); left empty."
+    )

@@ -161,7 +161,9 @@ def test_advice_and_summary_in_vietnamese():
     }
     set_language("vi")
     lines = report.summary().splitlines()
-    assert lines[0] == "Ghép khảo sát (theo số tờ và số thửa): the survey table -> the GeoDataFrame"
+    assert lines[0] == (
+        "Ghép khảo sát (theo số tờ và số thửa): DataFrame đã nạp -> GeoDataFrame đã nạp"
+    )
     assert lines[1] == "  dòng khảo sát: 40 = 37 ghép được + 3 không ghép được"
     assert lines[2] == "  thửa đất: 40 = 37 ghép được + 3 không có khảo sát"
     assert "    dòng 41, tờ 12 thửa 93: Số tờ, số thửa không có trên bản đồ" in lines
