@@ -647,22 +647,14 @@ class Calibration:
     def summary(self) -> str:
         """A few readable lines: mode, labels, and the cross-validated scores.
 
-        In the language in force; the reasons :func:`calibrate` and :func:`flag_parcels`
-        give in English are said in it too (the calibration's ``reason`` stays as given).
+        In the language in force (``reason`` is said in the language in force when the
+        calibration is made, by :func:`calibrate` and :func:`flag_parcels`).
         """
         first = 0 if i18n.get_language() == "vi" else 1
-        reason = self.reason
-        for key in ("flags.summary.reason_not_asked", "flags.summary.reason_no_survey"):
-            if reason == i18n.message(key, lang="en"):
-                reason = _say(key)[first]
-        pattern = re.escape(i18n.message("flags.summary.reason_calibrated", lang="en", n="{n}"))
-        found = re.fullmatch(pattern.replace(re.escape("{n}"), r"(\d+)"), str(reason))
-        if found:
-            reason = _say("flags.summary.reason_calibrated", n=int(found.group(1)))[first]
         mode = self.mode
         if f"flags.summary.mode_{mode}" in i18n.CATALOGUE:
             mode = _say(f"flags.summary.mode_{mode}")[first]
-        lines = [_say("flags.summary.mode", mode=mode, reason=reason)[first]]
+        lines = [_say("flags.summary.mode", mode=mode, reason=self.reason)[first]]
         if self.report is not None:
             lines.append(
                 _say("flags.summary.cross_validation", n_groups=self.n_groups,
@@ -888,8 +880,7 @@ def calibrate(
     index = labels[use].index
     return Calibration(
         "calibrated",
-        f"LightGBM on {int(use.sum())} surveyed gardens, probabilities calibrated on "
-        "cross-validation grouped by hamlet",
+        i18n.message("flags.summary.reason_calibrated", n=int(use.sum())),
         threshold=threshold,
         unsure=round(threshold / 2, 3),
         model=model,
@@ -1288,8 +1279,8 @@ def flag_parcels(
     renovated = _renovated(features, survey_class, survey_date)
     enough = garden & (out["flag"] != "thieu_du_lieu")
     if calibration == "rules" or survey_class is None:
-        cal = Calibration("rules", "calibration not asked for" if calibration == "rules"
-                          else "no survey given")  # fmt: skip
+        why = "not_asked" if calibration == "rules" else "no_survey"
+        cal = Calibration("rules", i18n.message(f"flags.summary.reason_{why}"))
     else:
         cal = calibrate(
             features[enough],

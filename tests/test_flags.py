@@ -621,3 +621,25 @@ def test_a_visit_where_survey_and_imagery_agree_but_unsure_says_so():
         "the survey says 'Mixed, low value' and the imagery shows tended too, but not surely "
         "(chance of an error 0.30, 200 m²)"
     )
+
+
+def test_calibration_reason_and_summary_in_the_run_language():
+    from ntmgis import i18n
+
+    f, labels, groups, _ = _separable()
+    with i18n.language("vi"):
+        _, rules = flag_parcels(f, survey_class=labels, groups=groups, calibration="rules")
+        cal = calibrate(f, labels, groups=groups, min_labels=20)
+        said = cal.summary().splitlines()
+    assert rules.reason == "cấu hình không yêu cầu hiệu chỉnh mô hình"
+    assert said[0] == (
+        "Cách đánh giá vườn: mô hình hiệu chỉnh theo khảo sát (LightGBM học từ 120 vườn đã "
+        "khảo sát, xác suất được hiệu chỉnh bằng kiểm định chéo theo thôn)"
+    )
+    assert said[1].startswith("Kiểm định chéo theo thôn (4 thôn, 120 vườn đã khảo sát, ngưỡng")
+    with i18n.language("en"):
+        _, none = flag_parcels(f, groups=groups)
+        en = calibrate(f, labels, groups=groups, min_labels=20).summary().splitlines()
+    assert none.reason == "no survey given"
+    assert en[0] == ("Flag mode: calibrated (LightGBM on 120 surveyed gardens, probabilities "
+                     "calibrated on cross-validation grouped by hamlet)")  # fmt: skip
