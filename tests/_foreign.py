@@ -252,3 +252,17 @@ def make_unseen(root: Path, sample_dir: Path) -> dict:
         "survey_rows": survey["rows"],
         "reworded": survey["reworded"],
     }
+
+
+def formula_targets(path):
+    """A targets workbook as openpyxl writes it: formulas in B2 (=1+2) and C3 (=30+5),
+    their values not computed (what an exporter that does not compute formulas saves)."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Chỉ tiêu"
+    book.active.append(["Thôn", "Số vườn mẫu", "Tỷ lệ vườn đạt chuẩn (%)"])
+    book.active.append(["Thôn 1", "=1+2", 40])
+    book.active.append(["Thôn 2", 4, "=30+5"])
+    book.save(path)
+    return path

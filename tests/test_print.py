@@ -268,19 +268,13 @@ def test_a_workbook_saved_again_by_libreoffice_keeps_its_formulas_values(tmp_pat
     computes and stores them, and the reader takes them without a word."""
     import warnings
 
-    import openpyxl
+    from _foreign import formula_targets
 
     from ntmgis.errors import ProgressWarning
     from ntmgis.progress import read_targets
 
     assert SOFFICE, "LibreOffice (soffice) is required: apt-get install libreoffice-calc-nogui"
-    book = openpyxl.Workbook()
-    book.active.title = "Chỉ tiêu"
-    book.active.append(["Thôn", "Số vườn mẫu", "Tỷ lệ vườn đạt chuẩn (%)"])
-    book.active.append(["Thôn 1", "=1+2", 40])
-    book.active.append(["Thôn 2", 4, "=30+5"])
-    path = tmp_path / "chi_tieu.xlsx"
-    book.save(path)
+    path = formula_targets(tmp_path / "chi_tieu.xlsx")
     with pytest.warns(ProgressWarning, match=r"2 .*\(B2, C3\)"):
         read_targets(path)
     out = tmp_path / "saved"
