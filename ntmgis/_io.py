@@ -472,8 +472,7 @@ def as_path(source: PathLike, *, what: str = "file") -> Path:
         raise DataNotFoundError(
             say(
                 "io.not_found",
-                what=_what(what),
-                What=_what(what, capital=True),
+                **_whats(what),
                 path=path,
                 cwd=Path.cwd(),
             )
@@ -500,8 +499,7 @@ def read_text(path: PathLike, *, what: str = "file") -> str:
         raise ConfigError(
             say(
                 "io.not_utf8",
-                what=_what(what),
-                What=_what(what, capital=True),
+                **_whats(what),
                 path=path,
                 byte=exc.start,
             )
@@ -752,8 +750,7 @@ def read_grid(
         raise InputError(
             say(
                 "io.old_format",
-                what=_what(what),
-                What=_what(what, capital=True),
+                **_whats(what),
                 path=path,
                 kind=kind,
                 suffix=suffix,
@@ -798,8 +795,7 @@ def _read_csv(path: Path, encoding: str | None, what: str):
             raise InputError(
                 say(
                     "io.cell_too_long",
-                    what=_what(what),
-                    What=_what(what, capital=True),
+                    **_whats(what),
                     path=path,
                     line=last + 1,
                     limit=f"{CSV_FIELD_LIMIT:,}",
