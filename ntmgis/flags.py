@@ -211,6 +211,18 @@ _MESSAGES = {
                                 "bị kết luận hoang hóa {hoang_hoa}",
                                 "Gardens renovated this season (truth 'renovating'): {n}, "
                                 "recognised as cai_tao {cai_tao}, called abandoned {hoang_hoa}"),
+    # the tables under the summaries: headers, row and axis names (the data keeps its
+    # keys; a confusion table's columns are flag codes, said as the outputs write them)
+    "flags.table.col.precision": ("độ chính xác", "precision"),
+    "flags.table.col.recall": ("độ phủ", "recall"),
+    "flags.table.col.f1": ("F1", "F1"),
+    "flags.table.col.support": ("số vườn", "gardens"),
+    "flags.table.row.hoang_hoa": ("hoang hóa", "abandoned"),
+    "flags.table.row.khac": ("khác", "other"),
+    "flags.table.row.hoang_hoa (thật)": ("hoang hóa (thật)", "abandoned (truth)"),
+    "flags.table.row.không hoang (thật)": ("không hoang (thật)", "not abandoned (truth)"),
+    "flags.table.axis.truth": ("thật", "truth"),
+    "flags.table.axis.flag": ("kết luận", "flag"),
 }  # fmt: skip
 _ERRORS = {
     "error.flags.rules_not_found": (
@@ -481,6 +493,41 @@ def _fmt(value, lang: str) -> str:
     return text.replace(".", ",") if lang == "vi" else text
 
 
+def _table_text(table: pd.DataFrame) -> str:
+    """A summary's table as text, said in the language in force.
+
+    Headers, row and axis names through the ``flags.table.*`` entries (a name without
+    one, such as a flag code, as it is); numbers to three decimals with the language's
+    decimal separator, counts whole.
+    """
+    lang = i18n.get_language()
+
+    def name(kind, key):
+        entry = f"flags.table.{kind}.{key}"
+        return key if key is None or entry not in i18n.CATALOGUE else i18n.message(entry)
+
+    def number(v):
+        text = "?" if pd.isna(v) else f"{float(v):.3f}"
+        return text.replace(".", ",") if lang == "vi" else text
+
+    def count(v):
+        return "?" if pd.isna(v) else str(int(v))
+
+    out = pd.DataFrame(
+        {
+            name("col", c): (
+                table[c].map(count)
+                if c == "support" or pd.api.types.is_integer_dtype(table[c])
+                else table[c].map(number)
+            ).to_numpy()
+            for c in table.columns
+        },
+        index=pd.Index([name("row", k) for k in table.index], name=name("axis", table.index.name)),
+    )
+    out.columns.name = name("axis", table.columns.name)
+    return out.to_string()
+
+
 def _reason(template: str, row: dict, lang: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: _fmt(row.get(m.group(1)), lang), template)
 
@@ -661,7 +708,7 @@ class Calibration:
                      n_labels=self.n_labels, threshold=_Text(f"{self.threshold:.2f}"),
                      brier=_Text(f"{self.brier:.3f}"))[first]
             )  # fmt: skip
-            lines.append(self.report.round(3).to_string())
+            lines.append(_table_text(self.report))
         return "\n".join(lines)
 
     def predict(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -1566,14 +1613,14 @@ class Evaluation:
                  recall=_Text(f"{self.recall:.3f}"), f1=_Text(f"{self.f1:.3f}"))[first]
         ]  # fmt: skip
         if self.report is not None:
-            lines.append(self.report.round(3).to_string())
+            lines.append(_table_text(self.report))
         if self.renovated:
             r = self.renovated
             lines.append(
                 _say("flags.summary.renovated", n=r["n"], cai_tao=f"{r['cai_tao']:.0%}",
                      hoang_hoa=f"{r['hoang_hoa']:.0%}")[first]
             )  # fmt: skip
-        lines.append(self.confusion.to_string())
+        lines.append(_table_text(self.confusion))
         return "\n".join(lines)
 
 

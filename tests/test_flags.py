@@ -236,6 +236,24 @@ def test_evaluate_counts_by_hand():
     assert ev.f1 == pytest.approx(2 / 3)
     ev2 = evaluate(result, truth, positive=("hoang_hoa", "nghi_van"))
     assert ev2.precision == pytest.approx(2 / 4) and ev2.recall == pytest.approx(2 / 3)
+    # the summary's tables said in the language in force, counted by hand: abandoned
+    # 2 of 3 right both ways; "other" (rows 4-5 true, rows 3 and 5 called so) 1 of 2
+    from ntmgis import i18n
+
+    with i18n.language("vi"):
+        vi = [line.split() for line in ev.summary().splitlines()[1:]]
+    with i18n.language("en"):
+        en = [line.split() for line in ev.summary().splitlines()[1:]]
+    assert vi[:3] == [["độ", "chính", "xác", "độ", "phủ", "F1", "số", "vườn"],
+                      ["hoang", "hóa", "0,667", "0,667", "0,667", "3"],
+                      ["khác", "0,500", "0,500", "0,500", "2"]]  # fmt: skip
+    assert en[:3] == [["precision", "recall", "F1", "gardens"],
+                      ["abandoned", "0.667", "0.667", "0.667", "3"],
+                      ["other", "0.500", "0.500", "0.500", "2"]]  # fmt: skip
+    # the confusion: its columns are the flags as the outputs write them
+    assert vi[3] == ["kết", "luận", "binh_thuong", "hoang_hoa", "nghi_van"]
+    assert en[5:] == [["abandoned", "(truth)", "1", "2", "0"],
+                      ["not", "abandoned", "(truth)", "0", "1", "1"]]  # fmt: skip
 
 
 # --------------------------------------------------------------------------- outcomes
