@@ -20,9 +20,12 @@ read in one window, as before blocks existed.
 
 On a cluster, :func:`run_distributed` submits per commune a *prepare* task, a tiny
 *plan* task (the only result the client fetches before the end), one *features* task per
-block and a *finish* task. Workers read the vectors and rasters themselves by path or
-URL, rasters by windowed (COG) reads; only configs, parcel positions, vector tables and
-per-parcel features travel between tasks, never a raster. Faults:
+block and a *finish* task; a commune of one block (at the default block, most communes
+of a few thousand parcels) is prepared, read and finished in its *prepare* task, in one
+reading session, as :func:`ntmgis.pipeline.run` does. Workers read the vectors and
+rasters themselves by path or URL, rasters by windowed (COG) reads; only configs, parcel
+positions, vector tables and per-parcel features travel between tasks, never a raster.
+Faults:
 
 * a worker that dies mid-run: the scheduler reruns its tasks elsewhere (Dask's own
   resilience; recomputing lost results from their lineage) and the run is complete; the
@@ -212,12 +215,35 @@ def _prepare_task(cfg):
     return prepared, None, stats
 
 
-def _plan_task(cfg, prep):
-    prepared, error, stats = prep
-    if error is not None:
-        return None, error, 0, stats
-    blocks, _ = _quiet(plan_blocks, prepared.joined, cfg.imagery, block=cfg.block)
-    return blocks, None, len(prepared.joined), stats
+def _commune_task(cfg, started, gather):
+    """Prepare a commune and plan its blocks; a commune of one block is finished here.
+
+    Returns ``(prepared, error, stats, blocks, finished)``: the first three are what the
+    block and finish tasks take as ``prep``. A commune of one block (most communes of
+    2,000 parcels at the default 512-pixel block) is read, flagged and written in this
+    one task and one reading session, as :func:`ntmgis.pipeline.run` does: its
+    alignment check's windows serve its features read, and no prepared commune travels
+    to another task. Then ``finished`` is what :func:`_finish_task` returns and
+    ``prepared`` is dropped.
+    """
+    from .imagery import reading_session
+
+    with reading_session():
+        prepared, error, stats = prep = _prepare_task(cfg)
+        if error is not None:
+            return None, error, stats, None, None
+        stats["parcels"] = len(prepared.joined)
+        blocks, _ = _quiet(plan_blocks, prepared.joined, cfg.imagery, block=cfg.block)
+        if len(blocks) != 1:
+            return prepared, None, stats, blocks, None
+        part = _block_task(cfg, prep, blocks[0])
+    return None, None, stats, blocks, _finish_task(cfg, prep, [part], started, gather)
+
+
+def _plan_task(commune):
+    """What the client needs of a commune task: its blocks, error, size, stats, result."""
+    _, error, stats, blocks, finished = commune
+    return blocks, error, stats.get("parcels", 0), stats, finished
 
 
 def _block_task(cfg, prep, positions):
@@ -580,9 +606,10 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
     preps, parts, block_futs = {}, {}, {}
     ac = as_completed()
     for i, cfg in enumerate(configs):
-        prep = client.submit(_spoken, lang, _prepare_task, cfg, key=f"ntmgis-prepare-{i}-{token}",
-                             retries=retries, pure=False)  # fmt: skip
-        plan = client.submit(_spoken, lang, _plan_task, cfg, prep, key=f"ntmgis-plan-{i}-{token}",
+        prep = client.submit(_spoken, lang, _commune_task, cfg, started, gather,
+                             key=f"ntmgis-prepare-{i}-{token}", retries=retries,
+                             pure=False)  # fmt: skip
+        plan = client.submit(_plan_task, prep, key=f"ntmgis-plan-{i}-{token}",
                              retries=retries, pure=False)  # fmt: skip
         preps[i] = prep
         tags[plan.key] = ("plan", i, None)
@@ -600,7 +627,9 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
             exc = fut.exception()
             error_text = f"{type(exc).__name__}: {exc}"
         if kind == "plan":
-            blocks, error, n, prep_stats = (None, error_text, 0, {}) if failed else fut.result()
+            blocks, error, n, prep_stats, finished = (
+                (None, error_text, 0, {}, None) if failed else fut.result()
+            )  # fmt: skip
             outcome.parcels = n
             outcome.stats = {k: prep_stats.get(k, 0) for k in ("seconds", "bytes_read",
                                                                 "cpu_seconds")}  # fmt: skip
@@ -609,6 +638,11 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
                 outcome.error = error
                 continue
             outcome.blocks = len(blocks)
+            if finished is not None:  # one block: finished in the commune's own task
+                done += 1
+                _finished(outcome, finished)
+                preps.pop(i, None)
+                continue
             parts[i] = [None] * len(blocks)
             block_futs[i] = []
             for k, pos in enumerate(blocks):
@@ -634,10 +668,7 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
             if failed:
                 outcome.error = error_text
             else:
-                outcome.result, outcome.block_errors, stats = fut.result()
-                outcome.warnings += stats.pop("warnings", [])
-                for key, value in stats.items():
-                    outcome.stats[key] = outcome.stats.get(key, 0) + value
+                _finished(outcome, fut.result())
             preps.pop(i, None)
             block_futs.pop(i, None)
             parts.pop(i, None)
@@ -648,6 +679,14 @@ def _run_on(client, configs, *, retries, gather, progress, started) -> Distribut
     out.lost_workers = _lost_workers(client, t0, token)
     out.peak_memory = client.run(_peak_rss)
     return out
+
+
+def _finished(outcome, finished) -> None:
+    """A commune's finish output (:func:`_finish_task`) into its outcome."""
+    outcome.result, outcome.block_errors, stats = finished
+    outcome.warnings += stats.pop("warnings", [])
+    for key, value in stats.items():
+        outcome.stats[key] = outcome.stats.get(key, 0) + value
 
 
 def _lost_workers(client, since: float, token: str) -> list[dict]:

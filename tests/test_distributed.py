@@ -209,6 +209,39 @@ def test_cluster_result_equals_single_process_exactly(layers_dir, tmp_path, clie
     assert out.bytes_read > 0 and set(out.peak_memory) == set(client.scheduler_info()["workers"])
 
 
+def test_one_block_commune_runs_in_its_own_task_and_equals_run(
+    layers_dir, tmp_path, client, reference
+):
+    """At the default block the sample is one block: one commune task does it all."""
+    from distributed import get_task_stream
+
+    cfg = _cfg(layers_dir, tmp_path / "dist", block=512)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert len(plan_blocks(prepare(cfg).joined, cfg.imagery, block=512)) == 1
+    with warnings.catch_warnings(), get_task_stream(client) as ts:
+        warnings.simplefilter("ignore")
+        out = run_distributed(cfg, client=client)
+    (commune,) = out.communes
+    assert commune.status == "ok" and commune.blocks == 1
+    assert commune.parcels == len(reference.parcels)
+    keys = {str(t["key"]).split("-")[1] for t in ts.data if "ntmgis-" in str(t["key"])}
+    assert keys == {"prepare", "plan"}  # no features or finish task, nothing moved
+    # a 512-px window has another origin than the reference's 128-px blocks (weights
+    # ~1e-14 apart), so the single-process run compared with is run at 512 too
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        single = run(_cfg(layers_dir, tmp_path / "single", block=512))
+    pd.testing.assert_frame_equal(commune.result.parcels, single.parcels, check_exact=True)
+    assert commune.result.metadata["partitions"] == 1
+    assert commune.stats["features_cpu_seconds"] > 0 and commune.stats["bytes_read"] > 0
+    # the commune's warnings come back from its one task, as run() emits them
+    from ntmgis.errors import NtmgisWarning
+
+    said = {str(w.message) for w in caught if issubclass(w.category, NtmgisWarning)}
+    assert {w[0] for w in commune.warnings} == said and len(said) >= 2
+
+
 def test_killed_worker_tasks_rerun_and_result_complete(layers_dir, tmp_path, client, reference):
     from distributed.diagnostics.plugin import WorkerPlugin
 
