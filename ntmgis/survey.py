@@ -233,6 +233,7 @@ _READ_NOTES = {
     "survey.read.fix.diacritics": ("sai hoặc thiếu dấu", "diacritics"),
     "survey.read.fix.abbreviation": ("viết tắt", "abbreviation"),
     "survey.read.fix.alias": ("viết theo tên khác", "alias"),
+    "survey.read.fix.qualifier": ("bỏ qua ghi chú trong ngoặc", "the note in brackets left out"),
     "survey.read.bad_date": (
         "dòng {row}: ngày '{value}' {problem} (cần ghi theo dạng ngày/tháng/năm, dd/mm/yyyy); "
         "để trống.",
@@ -321,6 +322,8 @@ _KIND_LABELS = {
     "class_abbreviation": ("Phân loại vườn viết tắt (đã đọc)", "Garden class abbreviated (read)"),
     "class_alias": ("Phân loại vườn viết theo tên khác (đã đọc)",
                     "Garden class by another name (read)"),
+    "class_qualifier": ("Phân loại vườn kèm ghi chú trong ngoặc (đã đọc)",
+                        "Garden class with a note in brackets (read)"),
     "bad_date": ("Ngày khảo sát không đọc được (để trống)", "Survey date unreadable (left empty)"),
     "text_tcvn3": ("Chữ viết bằng bảng mã TCVN3 (đã chuyển)", "Text in TCVN3 (converted)"),
     "text_vni": ("Chữ viết bằng bảng mã VNI (đã chuyển)", "Text in VNI (converted)"),
@@ -710,6 +713,12 @@ class GardenClass:
     aliases: tuple[str, ...] = ()
 
 
+#: a garden class then a note in brackets (round or square), the note kept apart
+_QUALIFIED = re.compile(r"(.*?)\s*[(\[]([^()\[\]]*)[)\]]\s*")
+#: words that, in a bracketed note, turn the class into its opposite ("chưa đạt")
+_NEGATIONS = ("chua", "khong", "ko", "k", "kem chuan", "khong dat")
+
+
 def _no_diacritics(text: str) -> bool:
     return fold(text) == re.sub(r"\s+", " ", text.casefold()).strip()
 
@@ -881,8 +890,18 @@ class Codebook:
             The class, or None when blank or unknown (never guessed).
         fixes : list of str
             What was repaired: ``spaces``, ``old_tone``, ``case``, ``no_diacritics``,
-            ``diacritics`` (partly missing or wrong), ``abbreviation``, ``alias``;
-            ``missing`` for a blank cell.
+            ``diacritics`` (partly missing or wrong), ``abbreviation``, ``alias``,
+            ``qualifier`` (a note in brackets after the class, left out when it names
+            no other class and negates nothing); ``missing`` for a blank cell.
+
+        Examples
+        --------
+        >>> book = Codebook.default()
+        >>> cls, fixes = book.match("Vườn tạp (kém hiệu quả)")
+        >>> cls.code, fixes
+        ('vuon_tap', ['qualifier'])
+        >>> book.match("Vườn tạp (đã cải tạo)")[0] is None  # which one? not guessed
+        True
         """
         if value is None or (isinstance(value, float) and np.isnan(value)):
             return None, ["missing"]
@@ -916,7 +935,32 @@ class Codebook:
         rest = key[len("vuon ") :] if key.startswith("vuon ") else None
         if rest and rest in self._alias:
             return self._alias[rest], [*fixes, "alias"]
-        return None, fixes
+        return self._qualified(toned, fixes)
+
+    def _qualified(self, text: str, fixes: list) -> tuple[GardenClass | None, list[str]]:
+        """A class followed by a note in brackets ("Vườn tạp (kém hiệu quả)"): that class.
+
+        Only when the note names no class (nor part of one) and says no "chưa" or
+        "không": "Vườn tạp (đã cải tạo)" or "Vườn đạt chuẩn (chưa đạt)" stay unknown.
+        """
+        found = _QUALIFIED.fullmatch(text)
+        if found is None or not found.group(1).strip():
+            return None, fixes
+        cls, inner = self.match(found.group(1))
+        if cls is None:
+            return None, fixes
+        # "cần cải tạo" (to renovate) is a note on the class, not the renovated class
+        note = f" {fold(found.group(2))} ".replace(" can cai tao ", " ")
+        if any(f" {word} " in note for word in _NEGATIONS):
+            return None, fixes
+        for other in self.classes:
+            spellings = (other.label, *other.abbreviations, *other.aliases)
+            if other.code != cls.code and any(
+                f" {fold(sp)} " in note or f" {fold(sp).removeprefix('vuon ')} " in note
+                for sp in spellings
+            ):
+                return None, fixes
+        return cls, list(dict.fromkeys([*fixes, *inner, "qualifier"]))
 
     def suggest(self, value) -> str | None:
         """The closest label to an unknown value (for messages only; never applied).

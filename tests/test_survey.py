@@ -731,3 +731,54 @@ def test_read_notes_are_said_in_the_run_language(tmp_path):
     assert said["en"]["bad_date"] == (
         "row 3: date '2024-13-01' is impossible (expected dd/mm/yyyy); left empty."
     )
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "fixes"),
+    [
+        ("Vườn tạp (kém hiệu quả)", "vuon_tap", ["qualifier"]),
+        ("vuon tap (kem hieu qua)", "vuon_tap", ["no_diacritics", "qualifier"]),
+        ("Vườn hoang hoá [bỏ 3 năm]", "hoang_hoa", ["old_tone", "qualifier"]),
+        ("Vườn hoang hoá [3 năm]", "hoang_hoa", ["old_tone", "qualifier"]),
+        ("Vườn hoang hóa (cần cải tạo)", "hoang_hoa", ["qualifier"]),  # to renovate
+        ("Vườn tạp (đã cải tạo)", None, []),  # names another class: which one?
+        ("Vườn đạt chuẩn (chưa đạt)", None, []),  # negates the class
+        ("Vườn mẫu (không)", None, []),
+        ("Vườn tạp (bỏ hoang một phần)", None, []),
+        ("(kém hiệu quả)", None, []),
+        ("Vườn xịn (kém hiệu quả)", None, []),  # the class itself unknown
+    ],
+)
+def test_a_class_with_a_note_in_brackets_is_that_class_unless_the_note_disagrees(
+    value, code, fixes
+):
+    cls, got = Codebook.default().match(value)
+    assert (cls.code if cls else None, got) == (code, fixes)
+
+
+def test_a_class_with_a_note_is_read_and_said_so(tmp_path):
+    """'Vườn tạp (kém hiệu quả)' in 450 rows left every one of them unlabelled before."""
+    from ntmgis import i18n
+
+    path = tmp_path / "khao_sat.csv"
+    path.write_text(
+        "Số tờ;Số thửa;Phân loại vườn\n2;15;Vườn tạp (kém hiệu quả)\n2;16;Vườn tạp (đã cải tạo)\n",
+        encoding="utf-8",
+    )
+    for lang in ("vi", "en"):
+        with i18n.language(lang), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            table = read_survey(path)
+        notes = {n["kind"]: n["message"] for n in table.attrs["ntmgis"]["issues"]}
+        assert table["garden_class_code"].tolist()[0] == "vuon_tap"
+        assert pd.isna(table["garden_class_code"].tolist()[1])
+        assert table["survey_issues"].tolist() == ["class_qualifier", "unknown_class"]
+        # the unknown row is warned about, the one read is noted only
+        (unknown,) = [str(w.message) for w in caught]
+        assert ("ở dòng 3;" if lang == "vi" else "row(s) 3;") in unknown
+        assert notes["class_qualifier"] == {
+            "vi": "dòng 2: phân loại vườn 'Vườn tạp (kém hiệu quả)' được đọc là 'Vườn tạp' "
+            "(bỏ qua ghi chú trong ngoặc).",
+            "en": "row 2: garden class 'Vườn tạp (kém hiệu quả)' read as 'Vườn tạp' (the note "
+            "in brackets left out).",
+        }[lang]
