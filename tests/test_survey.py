@@ -776,9 +776,10 @@ def test_a_class_with_a_note_is_read_and_said_so(tmp_path):
         # the unknown row is warned about, the one read is noted only
         (unknown,) = [str(w.message) for w in caught]
         assert ("ở dòng 3;" if lang == "vi" else "row(s) 3;") in unknown
-        assert notes["class_qualifier"] == {
+        said = {
             "vi": "dòng 2: phân loại vườn 'Vườn tạp (kém hiệu quả)' được đọc là 'Vườn tạp' "
             "(bỏ qua ghi chú trong ngoặc).",
             "en": "row 2: garden class 'Vườn tạp (kém hiệu quả)' read as 'Vườn tạp' (the note "
             "in brackets left out).",
-        }[lang]
+        }
+        assert notes["class_qualifier"] == said[lang]
