@@ -58,10 +58,10 @@ _MESSAGES = {
     "text.where_column": ("cột '{column}'", "column '{column}'"),
     "text.where_column_of": ("cột '{column}' của '{source}'", "column '{column}' of '{source}'"),
     "warning.text.reread": (
-        "{where}: {count} giá trị được đọc theo {encoding} như phần còn lại của cột (riêng "
-        "từng giá trị thì trông như bảng mã khác), ví dụ dòng {rows}. ",
-        "{where}: {count} value(s) read as {encoding} like the rest of the column (alone "
-        "they looked like another encoding), e.g. row(s) {rows}. ",
+        " {count} giá trị trong đó, riêng từng giá trị thì trông như bảng mã khác, được đọc "
+        "theo bảng mã của cả cột, ví dụ dòng {rows}.",
+        " {count} of them, which alone looked like another encoding, were read like the rest "
+        "of the column, e.g. row(s) {rows}.",
     ),
     "warning.text.mixed": (
         "{where} trộn nhiều bảng mã chữ ({parts}). Mỗi giá trị đã được chuyển theo cách đọc "
@@ -738,16 +738,6 @@ def _encoding_message(said: dict, lang: str | None = None) -> str:
         else _say("text.where_column", lang, column=column)
     )
     text = ""
-    if said["reread"] is not None:
-        name, count, rows = said["reread"]
-        text = _say(
-            "warning.text.reread",
-            lang,
-            where=where,
-            count=count,
-            encoding=_say(_ENCODING_LABELS[name], lang),
-            rows=", ".join(map(str, rows)),
-        )
     counts = said["counts"]
     legacy = {k: v for k, v in counts.items() if k != "unicode"}
     if said["mixed"]:
@@ -761,16 +751,19 @@ def _encoding_message(said: dict, lang: str | None = None) -> str:
             )
             for name, n in counts.most_common()
         )
-        text += _say("warning.text.mixed", lang, where=where, parts=parts)
+        text = _say("warning.text.mixed", lang, where=where, parts=parts)
     elif legacy:
         name, n = next(iter(legacy.items()))
-        text += _say(
+        text = _say(
             "warning.text.converted",
             lang,
             where=where,
             count=n,
             encoding=_say(_ENCODING_LABELS[name], lang),
         )
+    if said["reread"] is not None and text:  # said after what the column holds
+        _, count, rows = said["reread"]
+        text += _say("warning.text.reread", lang, count=count, rows=", ".join(map(str, rows)))
     return text
 
 

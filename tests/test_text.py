@@ -205,6 +205,18 @@ def test_repair_column_decides_once_per_distinct_value_and_keeps_every_row(monke
                         "Vón", "Phạm", "Hà", "abc", "Thành"]  # fmt: skip
     assert info["encodings"] == {"tcvn3": 10} and not info["mixed"]
     assert info["rows"] == {"tcvn3": [2, 4, 7, 8, 10], "unicode": [3, 6, 9]}
-    assert "3 value(s) read as the legacy TCVN3" in info["message"]
-    assert "row(s) 3, 6, 9" in info["message"]
-    assert "10 value(s) in the legacy TCVN3" in info["message"]
+    # what the column holds first, then the values read like it, in one readable text
+    assert info["message"] == (
+        "column 'ten' of 'f.gpkg': 10 value(s) in the legacy TCVN3 (ABC) encoding [tcvn3] "
+        "converted to Unicode. 3 of them, which alone looked like another encoding, were "
+        "read like the rest of the column, e.g. row(s) 3, 6, 9."
+    )
+    from ntmgis import i18n
+
+    with i18n.language("vi"):
+        _, info = text.repair_column(values, column="ten", source="f.gpkg", first_row=2)
+    assert info["warning"] == (
+        "cột 'ten' của 'f.gpkg': 10 giá trị viết bằng bảng mã cũ TCVN3 (ABC) [tcvn3] đã được "
+        "chuyển sang Unicode. 3 giá trị trong đó, riêng từng giá trị thì trông như bảng mã "
+        "khác, được đọc theo bảng mã của cả cột, ví dụ dòng 3, 6, 9."
+    )
