@@ -257,6 +257,18 @@ PARCEL_FIELDS: dict[str, list[str]] = {
         "Tên chủ",
         "HoTen",
         "owner_name",
+        # chủ sử dụng (đất), as cadastral DBFs shorten it
+        "CHUSDD",
+        "ChuSDD",
+        "CHUSD",
+        "CHU_SDD",
+        "CHU_SD",
+        "TENCHUSD",
+        "TenChuSD",
+        "Chủ sử dụng đất",
+        "Tên chủ sử dụng",
+        "Họ tên chủ",
+        "Họ tên",
     ],
     "household_id": ["MAHO", "ma_ho", "Mã hộ", "MaHo", "household"],
 }

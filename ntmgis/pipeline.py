@@ -246,8 +246,9 @@ def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
     -------
     Prepared
         ``joined`` (every parcel with its survey columns, ``survey_class``,
-        ``household`` and ``is_garden``), ``survey_class``, the unmatched survey rows and
-        the join report.
+        ``household`` and ``is_garden``; ``owner`` and ``household_id`` left blank by the
+        cadastre are the matched survey row's), ``survey_class``, the unmatched survey
+        rows and the join report.
     """
     import numpy as np
     import pandas as pd
@@ -282,6 +283,14 @@ def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
         survey_class = pd.Series(np.nan, index=joined.index, dtype=object)
         unmatched = pd.DataFrame({"survey_row": [], "reason": []})
     joined["survey_class"] = survey_class
+    # who a parcel's household is, as the outputs name it (the visit list, the maps'
+    # household tables, the plan): the cadastre's, else what the survey row says (a
+    # cadastral file without an owner field, or with gaps, still names the household)
+    for name, survey_name in (("household_id", "survey_household_id"), ("owner", "survey_owner")):
+        if survey_name in joined and name in joined:
+            mine = joined[name].astype(object)
+            blank = mine.isna() | mine.map(lambda v: isinstance(v, str) and not v.strip())
+            joined[name] = mine.where(~blank, joined[survey_name].astype(object))
     joined["household"] = joined.get("household_id")
     joined["is_garden"] = joined["land_use"].map(is_garden_land_use) | survey_class.notna()
     joined.attrs["hamlets_found"] = parcels.attrs.get("hamlet_summary", "")  # ntmgis.places

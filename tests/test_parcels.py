@@ -91,6 +91,10 @@ def test_standard_schema_from_geodataframe():
         {"SHBANDO": "Số tờ", "SHTHUA": "Số thửa", "TENCHU": "Chủ sử dụng"},
         {"SHBANDO": "so_to", "SHTHUA": "so_thua", "DIADANH": "THON"},
         {"SHBANDO": "SO TO", "SHTHUA": "so thua"},
+        # chủ sử dụng đất as cadastral DBFs shorten it
+        {"SHBANDO": "SO_TO", "SHTHUA": "SO_THUA", "TENCHU": "CHUSDD", "KHLOAIDAT": "LOAIDAT"},
+        {"TENCHU": "TENCHUSD"},
+        {"TENCHU": "Họ tên chủ"},
     ],
 )  # fmt: skip
 def test_aliases(names):

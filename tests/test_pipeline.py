@@ -233,3 +233,31 @@ def test_summary_names_the_report_tables_in_the_language_in_force():
     with language("en"):
         lines = result.summary().splitlines()
     assert lines[1] == "  Progress table ranking (CSV): r.csv"
+
+
+def test_a_household_the_cadastre_leaves_unnamed_is_named_by_its_survey_row(layers_dir, tmp_path):
+    """A cadastral file with gaps in its owner and household fields (or none at all):
+    the visit list, the maps and the plan still name the household, from the survey."""
+    from ntmgis.pipeline import prepare
+
+    src = gpd.read_file(layers_dir / "thanh_binh.gpkg", layer="parcels")
+    blank = np.arange(len(src)) % 4 == 0
+    src.loc[blank, "TENCHU"] = None
+    src.loc[blank, "MAHO"] = "  "
+    src.to_file(tmp_path / "thua.gpkg", layer="parcels")
+    cfg = sample_config(layers_dir, out=tmp_path / "out")
+    cfg.parcels = tmp_path / "thua.gpkg"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        joined = prepare(cfg).joined
+    # the sample's survey writes each household's owner as the cadastre does
+    kept = ~blank & joined["owner"].notna().to_numpy()
+    assert (joined["owner"][kept] == src["TENCHU"][kept]).all()
+    matched = joined["survey_owner"].notna().to_numpy()
+    filled = blank & matched
+    assert filled.sum() > 300
+    assert (joined["owner"][filled] == joined["survey_owner"][filled]).all()
+    assert (joined["household_id"][filled] == joined["survey_household_id"][filled]).all()
+    assert (joined["household"][filled] == joined["survey_household_id"][filled]).all()
+    # a blank parcel no survey row matched stays blank: nothing is made up
+    assert joined["owner"][blank & ~matched].isna().all()
