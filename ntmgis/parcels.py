@@ -710,8 +710,13 @@ def _read_source(source, layer, name):
 
 
 def _decode_text(gdf, name) -> list[str]:
-    """Every text column in Unicode NFC (TCVN3, VNI, a Shapefile without .cpg converted)."""
-    info_text = []
+    """Every text column in Unicode NFC (TCVN3, VNI, a Shapefile without .cpg converted).
+
+    What was converted is said in one warning for the file, column by column: warnings
+    of one kind are shown once (the CLI and QGIS count the repeats), so a warning per
+    column would leave every column but the first unsaid.
+    """
+    info_text, said = [], []
     geom_col = gdf.geometry.name
     for column in gdf.columns:
         if column == geom_col:
@@ -724,7 +729,9 @@ def _decode_text(gdf, name) -> list[str]:
             gdf[column] = repaired.astype(series.dtype)  # at least NFC
         if info["message"]:
             info_text.append(info["message"])
-            warn(info["warning"], ParcelWarning, where=name, what="warning.text.encoding")
+            said.append(info["warning"])
+    if said:
+        warn(" ".join(said), ParcelWarning, where=name, what="warning.text.encoding")
     return info_text
 
 
