@@ -83,14 +83,22 @@ def _text_need(text: str, size: float) -> tuple[float, float]:
     return words, _string_width(text, "NtmSerif", size)
 
 
-def _pdf_widths(levels, shown, caps, size) -> list[float]:
-    """Column widths (pt) from the real DejaVu Serif metrics: no word is ever broken."""
+#: the width a column people sign in ("Hộ cam kết (ký)") is given when the page has room
+_SIGN_PT = 80.0  # pt, about 28 mm
+
+
+def _pdf_widths(levels, shown, caps, size, wants: list | None = None) -> list[float]:
+    """Column widths (pt) from the real DejaVu Serif metrics: no word is ever broken.
+
+    ``wants``, when given, receives each column's width with its longest text on one
+    line (what a column capped at ``caps`` would take, were the page wide enough).
+    """
     stringWidth = _string_width  # noqa: N806 - reportlab's name
 
     pad = 6.0
     widths = []
     for j in range(len(levels)):
-        need = 0.0
+        need = want = 0.0
         cap = caps[j] * size * 0.55
         for row in shown:
             text = row[j]
@@ -98,6 +106,10 @@ def _pdf_widths(levels, shown, caps, size) -> list[float]:
                 continue
             words, whole = _text_need(text, size)
             need = max(need, words, min(whole, cap))
+            want = max(want, whole)
+        if wants is not None:
+            label = levels[j][1] or levels[j][0]
+            wants.append(max(want + pad, _SIGN_PT if label.endswith("(ký)") else 0.0))
         group, sub = levels[j]
         label = sub or group
         whole = stringWidth(label, "NtmSerif-Bold", size)
@@ -205,21 +217,50 @@ def _column_groups(sheet: dict, frame_w: float) -> tuple[list[float], list[list[
     """Column widths (pt) and the column groups a table too wide for the page is cut into."""
     levels = sheet["levels"]
     n = len(levels)
-    pts = _pdf_widths(levels, sheet["shown"], sheet["caps"], _BODY)
+    wants: list[float] = []
+    pts = _pdf_widths(levels, sheet["shown"], sheet["caps"], _BODY, wants)
     keys = min(sheet["keys"], n - 1)
     groups = [list(range(n))]
     if sum(pts) > frame_w:
         if sum(pts) * _SMALL / _BODY <= frame_w:
             pts = [p * _SMALL / _BODY for p in pts]  # slightly smaller text still fits
-        else:
-            groups, current = [], list(range(keys))
-            for j in range(keys, n):
-                if sum(pts[i] for i in current + [j]) > frame_w and len(current) > keys:
-                    groups.append(current)
-                    current = list(range(keys))
-                current.append(j)
-            groups.append(current)
+            return pts, groups
+        groups, current = [], list(range(keys))
+        for j in range(keys, n):
+            if sum(pts[i] for i in current + [j]) > frame_w and len(current) > keys:
+                groups.append(current)
+                current = list(range(keys))
+            current.append(j)
+        groups.append(current)
+    for cols in groups:
+        _widen(pts, wants, [j for j in cols if j >= keys], frame_w - sum(pts[j] for j in cols))
     return pts, groups
+
+
+def _widen(pts: list, wants: list, cols: list, spare: float) -> None:
+    """Give a column group's spare page width to its wrapped text columns, in place.
+
+    The spare width is shared out evenly, a column never getting more than it lacks to
+    hold its longest text on one line (what one does not need goes to the others): a
+    column that lacks little (a signature's) gets it all, the long texts share the rest.
+    Fewer lines per row, fewer pages: a plan's "Căn cứ" took five lines in a third of a
+    landscape page.
+
+    >>> pts = [30.0, 100.0, 50.0, 40.0]
+    >>> _widen(pts, [30.0, 400.0, 50.0, 80.0], [1, 2, 3], 150.0)
+    >>> pts  # the last column lacked 40 pt and got them; the second got the other 110
+    [30.0, 210.0, 50.0, 80.0]
+    >>> _widen(pts, [30.0, 300.0, 90.0, 80.0], [1, 2, 3], 500.0)  # more than they lack
+    >>> pts
+    [30.0, 300.0, 90.0, 80.0]
+    """
+    lack = sorted((wants[j] - pts[j], j) for j in cols if wants[j] > pts[j] + 0.5)
+    for k, (short, j) in enumerate(lack):
+        if spare <= 0.5:
+            return
+        give = min(short, spare / (len(lack) - k))
+        pts[j] += give
+        spare -= give
 
 
 def _header_spans(levels, cols) -> list:

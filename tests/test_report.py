@@ -826,3 +826,42 @@ def test_write_csv_writes_what_pandas_to_csv_writes(tmp_path):
         assert ours.read_bytes() == theirs.read_bytes()
     text = (tmp_path / "ours_False.csv").read_bytes().decode()
     assert text.startswith("Thôn,Số,'-cột\r\n") and '"a ""b"", c"' in text and "\r\n'=1+1," in text
+
+
+def test_report_pdf_column_groups_give_their_spare_width_to_wrapped_text():
+    """A table cut into column groups: each group fills the page with what its wrapped
+    text lacks, the signature column first gets room to sign; no column gets more than
+    its longest text on one line, and a table whose text already fits is left as it is."""
+    pytest.importorskip("reportlab")
+    from ntmgis._report_pdf import (
+        _BODY,
+        _SIGN_PT,
+        _column_groups,
+        _pdf_widths,
+        _register_fonts,
+        _string_width,
+    )
+
+    _register_fonts()
+    reason = "khảo sát ghi vườn tạp. Ảnh: vườn có canh tác (điểm 0,01); NDVI trung vị 0,55 " * 3
+    levels = [("STT", ""), ("Chủ hộ", ""), ("Thôn", ""), ("Căn cứ", ""), ("Hộ cam kết (ký)", "")]
+    shown = [["1", "Nguyễn Thị An", "Thôn Bắc Hà", reason, ""],
+             ["2", "Đỗ Quang Thảo", "Thôn Bắc Hà", "dọn vườn ngày 12/05", ""]]  # fmt: skip
+    sheet = {"levels": levels, "shown": shown, "caps": [40] * 5, "keys": 1}
+    natural = _pdf_widths(levels, shown, sheet["caps"], _BODY)
+    frame_w = 500.0
+    assert sum(natural) < frame_w  # one group, with room to spare
+    pts, groups = _column_groups(sheet, frame_w)
+    assert groups == [[0, 1, 2, 3, 4]]
+    assert pts[:3] == natural[:3]  # the one-line columns are not touched
+    assert pts[4] == pytest.approx(_SIGN_PT)  # room to sign
+    assert sum(pts) == pytest.approx(frame_w)  # the reason takes the rest of the page
+    assert pts[3] < _string_width(reason, "NtmSerif", _BODY) + 6.0
+
+    wide = _column_groups(sheet, 2000.0)[0]  # a page wider than every text on one line
+    assert wide[3] == pytest.approx(_string_width(reason, "NtmSerif", _BODY) + 6.0)
+    assert sum(wide) < 2000.0
+
+    short = {**sheet, "shown": [r[:3] + ["dọn vườn", "x" * 20] for r in shown]}
+    assert _column_groups(short, frame_w)[0] == _pdf_widths(levels, short["shown"],
+                                                            sheet["caps"], _BODY)  # fmt: skip
