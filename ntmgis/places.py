@@ -119,7 +119,12 @@ register_all(_MESSAGES)
 # the unit words of a hamlet-level place, as written at the start of a name (longest first)
 UNIT_WORDS = (
     "Tổ dân phố", "Khu phố", "Thôn", "Xóm", "Ấp", "Bản", "Buôn", "Làng", "Sóc", "Khối",
+    "Khóm", "Phum",
 )  # fmt: skip
+# unit words that name a hamlet only before its number: "Đội 5" (a former production
+# team the commune still calls so), "Tổ 3"; "Đội Cấn", "Tổ Hợp" are names, not units
+_NUMBERED_UNITS = re.compile(r"^(?P<word>doi|to)\s+(?P<rest>\d+[a-z]?(?:\s.*)?)$")
+_NUMBERED_WORDS = {"doi": "Đội", "to": "Tổ"}
 # unit words as cadastral files abbreviate them: "TDP 2", "TDP.3", "KP 4", "Tổ DP 5"
 _UNIT_ABBREVIATIONS = re.compile(
     r"^(?:(?P<tdp>tdp|to\s*dp)|(?P<kp>kp))(?:\s*\.\s*|\s+|(?=\d))(?P<rest>\S.*)$"
@@ -187,7 +192,8 @@ def _name_case(name: str) -> str:
     """Capitalise each syllable of a name written all lower or all upper case.
 
     A name written in mixed case is kept as the data writes it ("Đông Hòa", "Xóm 1").
-    Roman numerals are written upper case ("thôn iv" → "IV").
+    Roman numerals are written upper case ("thôn iv" → "IV"), and so is the letter of a
+    number ("xóm 12a" → "12A", "THÔN 1B" → "1B").
     """
     if not name:
         return name
@@ -197,6 +203,8 @@ def _name_case(name: str) -> str:
     words = []
     for word in name.split(" "):
         if _ROMAN.match(word) and len(word) <= 4 and word.lower() not in ("li", "lc"):
+            words.append(word.upper())
+        elif word[:1].isdigit():  # a numbered hamlet's letter: "12A", "1B"
             words.append(word.upper())
         else:
             words.append(word[:1].upper() + word[1:].lower())
@@ -351,6 +359,11 @@ def _unit_of(part: str) -> tuple[str, str] | None:
     if short:
         word = "Tổ dân phố" if short.group("tdp") else "Khu phố"
         return word, part[short.start("rest") :].strip()
+    numbered = _NUMBERED_UNITS.match(fold(part))
+    if numbered:  # "Đội 5" or "doi 5", never "Đồi 5" (a hill) nor "Tơ 5"
+        word = _NUMBERED_WORDS[numbered.group("word")]
+        if part.split(" ", 1)[0].lower() in (word.lower(), numbered.group("word")):
+            return word, part[numbered.start("rest") :].strip()
     return _lead(UNIT_WORDS, part)
 
 

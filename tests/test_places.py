@@ -57,6 +57,19 @@ CASES = {
     "Đông Hòa": (None, "Đông Hòa", None, "khong_ro"),  # "Đông" is not "Đồng"
     "Xom Hoa Binh, xa Nghi Phong": ("Xóm", "Xóm Hoa Binh", "Xã Nghi Phong", "thon_xom"),
     "Ban Me": ("Bản", "Bản Me", None, "thon_xom"),  # no diacritics at all: read folded
+    # the Mekong's khóm (a ward's hamlet) and the Khmer phum; numbered production teams
+    "Khóm 4, phường 2, TP Sóc Trăng": ("Khóm", "Khóm 4", "Phường 2", "thon_xom"),
+    "khom 1 xa vinh phuoc": ("Khóm", "Khóm 1", "Xã Vinh Phuoc", "thon_xom"),
+    "Phum Kỳ La, xã Lạc Hòa": ("Phum", "Phum Kỳ La", "Xã Lạc Hòa", "thon_xom"),
+    "Đội 5, xã Yên Lạc": ("Đội", "Đội 5", "Xã Yên Lạc", "thon_xom"),
+    "doi 12 xa yen lac": ("Đội", "Đội 12", "Xã Yen Lac", "thon_xom"),
+    "Tổ 3, thị trấn Phố Lu": ("Tổ", "Tổ 3", "Thị trấn Phố Lu", "thon_xom"),
+    "Đội Cấn": (None, "Đội Cấn", None, "khong_ro"),  # a name, not a numbered team
+    "Đồi 5": ("Đồi", None, None, "rung_nui"),  # a hill, not "Đội 5"
+    "Tơ 5": (None, "Tơ 5", None, "khong_ro"),
+    # a numbered hamlet's letter is upper case, as communes write it
+    "THÔN 12A, XÃ CẨM BÌNH": ("Thôn", "Thôn 12A", "Xã Cẩm Bình", "thon_xom"),
+    "xom 1b, xa nghi phong": ("Xóm", "Xóm 1B", "Xã Nghi Phong", "thon_xom"),
     "": (None, None, None, "trong"),
 }
 
