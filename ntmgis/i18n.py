@@ -170,6 +170,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "vi": "Hiện nhật ký (-v thông tin, -vv gỡ lỗi).",
         "en": "Show the log (-v info, -vv debug).",
     },
+    "cli.opt_help": {"vi": "Hiện hướng dẫn này rồi thoát.", "en": "Show this message and exit."},
+    "cli.opt_version": {"vi": "Hiện phiên bản rồi thoát.", "en": "Show the version and exit."},
     "cli.opt_quiet": {
         "vi": "Không hiện thanh tiến độ.",
         "en": "No progress bar.",

@@ -44,8 +44,73 @@ COMMANDS = {
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_BUG, EXIT_CANCELLED = 0, 1, 2, 70, 130
 
 
+#: the group's own options -> their catalogue sentence (said in the language in force)
+_GROUP_HELP = {"verbose": "cli.opt_verbose", "quiet": "cli.opt_quiet", "lang": "cli.opt_lang",
+               "version": "cli.opt_version"}  # fmt: skip
+#: click's own headings, in Vietnamese
+_HEADINGS_VI = {"Options": "Tùy chọn", "Commands": "Lệnh"}
+
+
+class _Formatter(click.HelpFormatter):
+    """click's help formatter, its "Usage:" and headings said in the language in force."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        from ..i18n import get_language
+
+        if prefix is None and get_language() == "vi":
+            prefix = "Cách dùng: "
+        super().write_usage(prog, args, prefix)
+
+    def write_heading(self, heading: str) -> None:
+        from ..i18n import get_language
+
+        if get_language() == "vi":
+            heading = _HEADINGS_VI.get(heading, heading)
+        super().write_heading(heading)
+
+
+class _Context(click.Context):
+    """click's context, its help printed by :class:`_Formatter` with "--help" said too."""
+
+    formatter_class = _Formatter
+
+    def get_help(self) -> str:
+        option = self.command.get_help_option(self)
+        if option is not None:
+            option.help = message("cli.opt_help")
+        return super().get_help()
+
+
+def localise(command: click.Command, name: str) -> click.Command:
+    """Say ``command``'s help and its options' help in the language in force, in place.
+
+    Vietnamese from :data:`ntmgis.cli._help_vi.HELP_VI`, English as each command's
+    module writes it (kept on the command the first time, so that either can come back
+    in one process: a notebook or a test switching ``set_language``).
+    """
+    from ..i18n import get_language
+    from ._help_vi import HELP_VI
+
+    options = [p for p in command.params if isinstance(p, click.Option)]
+    if not hasattr(command, "_ntmgis_english"):
+        command._ntmgis_english = (command.help, {p.name: p.help for p in options})
+    doc, helps = command._ntmgis_english
+    texts = HELP_VI.get(name, {}) if get_language() == "vi" else {}
+    command.help = texts.get("", doc)
+    for p in options:
+        p.help = texts.get(p.name, helps[p.name])
+    command.context_class = _Context
+    return command
+
+
 class LazyGroup(click.Group):
-    """A group that imports each command's module only when that command is used."""
+    """A group that imports each command's module only when that command is used.
+
+    A command's help is said in the language in force when it is looked up (after the
+    eager ``--lang``), the group's own options' when the help is printed.
+    """
+
+    context_class = _Context
 
     def list_commands(self, ctx):
         return sorted(COMMANDS)
@@ -55,7 +120,13 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        return localise(getattr(importlib.import_module(module), attr), name)
+
+    def get_help(self, ctx):
+        for p in self.params:
+            if p.name in _GROUP_HELP:
+                p.help = message(_GROUP_HELP[p.name])
+        return super().get_help(ctx)
 
 
 def _set_language(ctx, param, value):
