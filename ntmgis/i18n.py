@@ -145,8 +145,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # -- the command line -----------------------------------------------------------------
     "warning.prefix": {"vi": "Cảnh báo", "en": "Warning"},
     "warning.repeated": {
-        "vi": "{prefix} (×{count}, cùng loại): {text}",
-        "en": "{prefix} (×{count}, same kind): {text}",
+        "vi": "{prefix} (×{count} cùng loại, {hidden} chưa hiện ở trên): {text}",
+        "en": "{prefix} (×{count} of this kind, {hidden} not shown above): {text}",
     },
     "warning.total": {
         "vi": "{count} cảnh báo ({kinds} loại); chạy với -v để xem nhật ký.",

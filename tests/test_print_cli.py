@@ -30,18 +30,25 @@ def _language():
 def test_each_warning_once_as_one_line_repeats_counted():
     out = io.StringIO()
     with WarningDisplay(out, lang="vi"):
-        for scene in ("S2A_1", "S2A_2", "S2A_3"):
+        for scene in ("S2A_1", "S2A_2", "S2A_2", "S2A_3", "S2A_4", "S2A_5"):
             warn(f"Scene {scene}\nhas no clear pixel.", ImageryWarning, what="cloudy_scene")
         warn("Row 12: unknown class 'Vườn hoag hóa'.", SurveyWarning)
         warn("Row 12: unknown class 'Vườn hoag hóa'.", SurveyWarning)
+        # one kind, two files: both said (the second was hidden behind the first's count)
+        for path in ("khao_sat_2020.xlsx", "khao_sat_2022.xlsx"):
+            warn(f"{path}: 1 unknown class at row 463.", SurveyWarning, what="unknown_class")
         warnings.warn("a library's own warning", RuntimeWarning, stacklevel=1)
     lines = out.getvalue().splitlines()
     assert lines == [
         "Cảnh báo: Scene S2A_1 has no clear pixel.",
+        "Cảnh báo: Scene S2A_2 has no clear pixel.",
+        "Cảnh báo: Scene S2A_3 has no clear pixel.",
         "Cảnh báo: Row 12: unknown class 'Vườn hoag hóa'.",
+        "Cảnh báo: khao_sat_2020.xlsx: 1 unknown class at row 463.",
+        "Cảnh báo: khao_sat_2022.xlsx: 1 unknown class at row 463.",
         "Cảnh báo: a library's own warning",
-        "Cảnh báo (×3, cùng loại): Scene S2A_1 has no clear pixel.",
-        "Cảnh báo (×2, cùng loại): Row 12: unknown class 'Vườn hoag hóa'.",
+        "Cảnh báo (×6 cùng loại, 3 chưa hiện ở trên): Scene S2A_1 has no clear pixel.",
+        "Cảnh báo (×2 cùng loại, 1 chưa hiện ở trên): Row 12: unknown class 'Vườn hoag hóa'.",
     ]
     assert ".py" not in out.getvalue()
     # the display restores Python's own warning machinery afterwards

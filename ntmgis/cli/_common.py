@@ -79,8 +79,10 @@ class WarningDisplay:
     """Shows each warning once, as one line, and counts the repeats.
 
     Warnings are grouped by their category and their ``what`` (the structured reason
-    ntmgis warnings carry), else by their text; the first of a group is printed when it
-    happens, and :meth:`close` prints how often each group repeated.
+    ntmgis warnings carry), else by their text; the first :attr:`SHOWN` different texts
+    of a group are printed when they happen (two surveys' unknown classes are two
+    sentences, both said), a text said already is not said again, and :meth:`close`
+    prints how many of each group were not shown.
 
     Examples
     --------
@@ -88,12 +90,17 @@ class WarningDisplay:
     >>> from ntmgis.errors import ImageryWarning, warn
     >>> out = io.StringIO()
     >>> with WarningDisplay(out, lang="en"):
-    ...     for scene in ("A", "B", "C"):
+    ...     for scene in ("A", "B", "B", "C", "D", "E"):
     ...         warn(f"Scene {scene} is fully cloudy.", ImageryWarning, what="cloudy_scene")
     >>> print(out.getvalue().strip())
     Warning: Scene A is fully cloudy.
-    Warning (×3, same kind): Scene A is fully cloudy.
+    Warning: Scene B is fully cloudy.
+    Warning: Scene C is fully cloudy.
+    Warning (×6 of this kind, 3 not shown above): Scene A is fully cloudy.
     """
+
+    #: how many different texts of one kind are printed as they happen
+    SHOWN = 3
 
     def __init__(self, stream=None, *, lang: str | None = None):
         self.stream = stream
@@ -141,26 +148,27 @@ class WarningDisplay:
             if f"warning.{what}" in CATALOGUE:
                 text = _one_line(say(f"warning.{what}", lang=self.lang, where=where))
         key = (category.__name__, what or text)
-        group = self.groups.get(key)
-        if group is not None:
-            group[0] += 1
+        group = self.groups.setdefault(key, [0, []])  # [count, the texts printed]
+        group[0] += 1
+        if text in group[1] or len(group[1]) >= self.SHOWN:
             return
-        self.groups[key] = [1, text]
+        group[1].append(text)
         self._write(f"{self._prefix()}: {text}")
 
     def close(self) -> None:
-        """Print the groups that repeated, with their counts."""
+        """Print the groups with warnings not shown, with their counts."""
         from ..i18n import message
 
-        for count, text in self.groups.values():
-            if count > 1:
+        for count, shown in self.groups.values():
+            if count > len(shown):
                 self._write(
                     message(
                         "warning.repeated",
                         lang=self.lang,
                         prefix=self._prefix(),
                         count=count,
-                        text=text,
+                        hidden=count - len(shown),
+                        text=shown[0],
                     )  # fmt: skip
                 )
         self.groups.clear()
