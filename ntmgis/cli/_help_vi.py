@@ -8,6 +8,10 @@ every option of every command has its sentence here.
 
 from __future__ import annotations
 
+import logging
+
+logger = logging.getLogger(__name__)
+
 HELP_VI: dict[str, dict[str, str]] = {
     "evaluate": {
         "": "Chấm kết quả phân loại của RESULT.gpkg so với bảng sự thật TRUTH (độ chính xác, "
