@@ -107,11 +107,10 @@ def _pdf_widths(levels, shown, caps, size, wants: list | None = None) -> list[fl
             words, whole = _text_need(text, size)
             need = max(need, words, min(whole, cap))
             want = max(want, whole)
-        if wants is not None:
-            label = levels[j][1] or levels[j][0]
-            wants.append(max(want + pad, _SIGN_PT if label.endswith("(ký)") else 0.0))
         group, sub = levels[j]
         label = sub or group
+        if wants is not None:
+            wants.append(max(want + pad, _SIGN_PT if label.endswith("(ký)") else 0.0))
         whole = stringWidth(label, "NtmSerif-Bold", size)
         words = max((stringWidth(w, "NtmSerif-Bold", size) for w in label.split()), default=0)
         need = max(need, words, whole if whole <= 50 else min(whole / 3, 90))
