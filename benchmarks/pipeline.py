@@ -223,11 +223,14 @@ def _floor(reads) -> dict:
 def _imports() -> float:
     started = time.perf_counter()
     import geopandas  # noqa: F401
+    import lightgbm  # noqa: F401 - the calibration's learner
     import matplotlib  # noqa: F401
     import matplotlib.backends.backend_pdf  # noqa: F401
     import openpyxl  # noqa: F401
     import pyogrio  # noqa: F401
     import rasterio  # noqa: F401
+    import reportlab.pdfgen.canvas  # noqa: F401 - the report's PDF
+    import reportlab.platypus  # noqa: F401
     import scipy.sparse  # noqa: F401
     import sklearn.ensemble  # noqa: F401
     import sklearn.model_selection  # noqa: F401

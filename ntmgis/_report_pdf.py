@@ -556,6 +556,30 @@ def _cell_styles(numeric, cols, head: int, n: int, st: dict) -> list:
     return rows
 
 
+def _text_heights(rows: list, styles: list, head: int) -> list:
+    """The heights reportlab's Table measures for rows of text cells; None for the others.
+
+    A row of text cells (lines joined by newlines) is as high as its most lines times its
+    style's leading plus the top and bottom padding: what ``Table._calc_height`` finds,
+    the same arithmetic, given to the table so that it does not measure each of its
+    ~2,000 rows again at each wrap and split of a long table. The header rows and the
+    rows with a Paragraph stay None: reportlab measures them.
+    """
+    heights: list = [None] * len(rows)
+    for i in range(head, len(rows)):
+        h = 0
+        for value, style in zip(rows[i], styles[i]):
+            if type(value) is not str:
+                h = None
+                break
+            t = (style.leading or 1.2 * style.fontsize) * (value.count("\n") + 1)
+            t += style.bottomPadding + style.topPadding
+            if t > h:
+                h = t
+        heights[i] = h
+    return heights
+
+
 def _data_table(sheet: dict, st: dict, frame_w: float, memo: dict | None = None) -> list:
     """A table's flowables: one Table per column group, header repeated on every page."""
     from reportlab.lib import colors
@@ -580,8 +604,10 @@ def _data_table(sheet: dict, st: dict, frame_w: float, memo: dict | None = None)
         if not shown:
             rows.append([_para("(không có)", st["cell"])]
                         + [_para("", st["cell"])] * (len(cols) - 1))  # fmt: skip
-        t = _table_class()(rows, colWidths=widths, repeatRows=2 if two else 1, hAlign="LEFT",
-                           cellStyles=_cell_styles(numeric, cols, head, len(rows), st))  # fmt: skip
+        styles = _cell_styles(numeric, cols, head, len(rows), st)
+        t = _table_class()(rows, colWidths=widths, rowHeights=_text_heights(rows, styles, head),
+                           repeatRows=2 if two else 1, hAlign="LEFT",
+                           cellStyles=styles)  # fmt: skip
         t.setStyle(TableStyle([
             ("GRID", (0, 0), (-1, -1), 0.4, colors.black),
             ("BACKGROUND", (0, 0), (-1, 1 if two else 0), colors.HexColor("#D9EAD3")),

@@ -596,7 +596,7 @@ def _text_pt(text: str, size: float, bold: bool = False) -> float:
 @functools.lru_cache(maxsize=65536)
 def _text_em(text: str) -> float:
     # a report measures the same texts many times (wrapping tries each line prefix)
-    return sum(_char_em(c) for c in text)
+    return sum(map(_char_em, text))
 
 
 def _wrap(text: str, width_pt: float, size: float, bold: bool = False) -> list[str]:
