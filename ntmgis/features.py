@@ -115,7 +115,13 @@ class Feature:
         How a reason says the parcel's value (``{value}`` is replaced), e.g.
         ``"NDVI cao nhất {value}"``.
     zero_vi, zero_en : str
-        The phrase when the value is 0 (counts), e.g. "no tillage seen".
+        The phrase when the value is 0 or below (counts; the largest fall when nothing
+        fell), e.g. "no tillage seen".
+    signed : tuple
+        For a change that goes either way, the words said before its size, for a value
+        of 0 or more and for a value below 0, in Vietnamese then English (``(("giảm",
+        "tăng"), ("falls by", "rises by"))``): ``{value}`` and the reference are said as
+        "tăng 0,02", never as "giảm -0,02".
     """
 
     name: str
@@ -129,6 +135,7 @@ class Feature:
     phrase_en: str = ""
     zero_vi: str = ""
     zero_en: str = ""
+    signed: tuple = ()
 
     def available(self, indices) -> bool:
         """Whether every index the feature needs is among ``indices``."""
@@ -215,9 +222,10 @@ class _Context:
         return np.full(n, np.nan) if value is None else np.asarray(value, float)
 
 
-def _f(name, indices, func, vi, en, *, model=False, side=None, phrase=("", ""), zero=("", "")):
+def _f(name, indices, func, vi, en, *, model=False, side=None, phrase=("", ""), zero=("", ""),
+       signed=()):  # fmt: skip
     return Feature(name, tuple(indices), func, vi, en, model, side, phrase[0], phrase[1],
-                   zero[0], zero[1])  # fmt: skip
+                   zero[0], zero[1], tuple(signed))  # fmt: skip
 
 
 _N = ("ndvi",)
@@ -273,7 +281,8 @@ REGISTRY: tuple[Feature, ...] = (
        "mức giảm NDVI lớn nhất giữa hai lần chụp rõ liền nhau",
        "largest NDVI fall between two consecutive clear dates", model=True, side="low",
        phrase=("NDVI giảm nhiều nhất {value} giữa hai lần chụp",
-               "largest NDVI fall between two dates {value}")),
+               "largest NDVI fall between two dates {value}"),
+       zero=("NDVI không giảm giữa hai lần chụp nào", "NDVI never fell between two dates")),
     _f("ndvi_step_median", _N, lambda c: _nan_stat(_nanmedian, np.abs(c.fall),
                                                   ~np.isnan(c.fall)),
        "mức thay đổi NDVI điển hình giữa hai lần chụp rõ liền nhau (trung vị)",
@@ -347,8 +356,9 @@ REGISTRY: tuple[Feature, ...] = (
        - c.stat(_nanmedian, "ndmi", mask=c.clear & c.dry[None, :]),
        "NDMI mùa mưa trừ NDMI mùa khô (cỏ bụi khô đi trong mùa khô)",
        "rainy-season minus dry-season median NDMI (weeds and shrub dry out)", model=True,
-       side="high", phrase=("độ ẩm thực vật (NDMI) giảm {value} vào mùa khô",
-                            "vegetation moisture (NDMI) falls by {value} in the dry season")),
+       side="high", phrase=("độ ẩm thực vật (NDMI) {value} vào mùa khô",
+                            "vegetation moisture (NDMI) {value} in the dry season"),
+       signed=(("giảm", "tăng"), ("falls by", "rises by"))),
     _f("bsi_median", ("bsi",), lambda c: c.stat(_nanmedian, "bsi"),
        "chỉ số đất trống (BSI) trung vị", "median bare-soil index over clear dates",
        model=True, side="high",

@@ -75,6 +75,7 @@ __all__ = [
     "calibrate",
     "flag_parcels",
     "survey_agreement",
+    "visit_headline",
     "visit_list",
     "Evaluation",
     "evaluate",
@@ -167,21 +168,17 @@ _MESSAGES = {
     "flags.but": ("nhưng {text}", "but {text}"),
     "flags.group_tended": ("vườn có canh tác trong xã", "tended gardens in the commune"),
     "flags.group_abandoned": ("vườn hoang hóa trong xã", "abandoned gardens in the commune"),
-    "visit.survey_wrong": ("khảo sát ghi '{survey}' nhưng ảnh cho thấy {flag} "
-                           "(khả năng khảo sát sai {p}, {area} m²)",
-                           "the survey says '{survey}' but the imagery shows {flag} "
-                           "(chance the survey is wrong {p}, {area} m²)"),
-    "visit.unsure": ("ảnh chưa rõ ({flag}), khảo sát ghi '{survey}' "
-                     "(khả năng sai {p}, {area} m²)",
-                     "the imagery is unsure ({flag}), the survey says '{survey}' "
-                     "(chance of an error {p}, {area} m²)"),
-    "visit.agree_unsure": ("khảo sát ghi '{survey}', ảnh cũng cho thấy {flag} nhưng chưa "
-                           "chắc (khả năng sai {p}, {area} m²)",
+    "visit.survey_wrong": ("khảo sát ghi '{survey}' nhưng ảnh cho thấy {flag}",
+                           "the survey says '{survey}' but the imagery shows {flag}"),
+    "visit.unsure": ("ảnh chưa rõ ({flag}), khảo sát ghi '{survey}'",
+                     "the imagery is unsure ({flag}), the survey says '{survey}'"),
+    "visit.agree_unsure": ("khảo sát ghi '{survey}', ảnh cũng cho thấy {flag} nhưng chưa chắc",
                            "the survey says '{survey}' and the imagery shows {flag} too, but "
-                           "not surely (chance of an error {p}, {area} m²)"),
-    "visit.no_survey": ("chưa khảo sát; ảnh cho thấy {flag} (khả năng sai {p}, {area} m²)",
-                        "not surveyed; the imagery shows {flag} (chance of an error {p}, "
-                        "{area} m²)"),
+                           "not surely"),
+    "visit.no_survey": ("chưa khảo sát; ảnh cho thấy {flag}",
+                        "not surveyed; the imagery shows {flag}"),
+    "visit.numbers": ("{headline} (khả năng sai {p}, vườn {area} m²)",
+                      "{headline} (chance of an error {p}, garden of {area} m²)"),
     "visit.need": ("hộ đề nghị hỗ trợ {needs}: ưu tiên kiểm tra (×{weight})",
                    "the household asks for {needs}: visited first (×{weight})"),
     # Calibration.summary() and Evaluation.summary(), as `ntmgis run` and `make demo` print
@@ -995,16 +992,16 @@ def _sentence(name: str, value: float, ref: float, group: str, clear_obs=0, memo
     from .features import feature
 
     if memo is not None:
-        key = (name, value == 0, _round(value), _round(ref), group,
+        key = (name, value <= 0, _round(value), _round(ref), group,
                int(clear_obs) if name == "events" else 0)  # fmt: skip
         if key not in memo:
             memo[key] = _sentence(name, value, ref, group, clear_obs)
         return memo[key]
     f = feature(name)
-    if value == 0 and f.zero_vi:
+    if value <= 0 and f.zero_vi:
         phrase = {"vi": f.zero_vi, "en": f.zero_en}
     else:
-        phrase = {lang: getattr(f, f"phrase_{lang}").replace("{value}", _fmt(_round(value), lang))
+        phrase = {lang: getattr(f, f"phrase_{lang}").replace("{value}", _said(f, value, lang))
                   for lang in ("vi", "en")}  # fmt: skip
     if name == "events":
         clear = int(clear_obs)
@@ -1012,7 +1009,21 @@ def _sentence(name: str, value: float, ref: float, group: str, clear_obs=0, memo
                   "en": f"{phrase['en']} in {clear} clear observations"}  # fmt: skip
     key = "flags.group_tended" if group == "binh_thuong" else "flags.group_abandoned"
     words = dict(zip(("vi", "en"), _say(key)))
-    return _say("flags.evidence", phrase=phrase, group=words, ref=_round(ref))
+    if f.signed:
+        ref = {lang: _said(f, ref, lang) for lang in ("vi", "en")}
+    else:
+        ref = _round(ref)
+    return _say("flags.evidence", phrase=phrase, group=words, ref=ref)
+
+
+def _said(f, value: float, lang: str) -> str:
+    """A feature's value as its phrase says it: "0,31"; a signed change as "tăng 0,02"."""
+    if not f.signed:
+        return _fmt(_round(value), lang)
+    if _round(value) == 0:
+        return "không đổi" if lang == "vi" else "unchanged"
+    words = f.signed[0 if lang == "vi" else 1]
+    return f"{words[0] if value >= 0 else words[1]} {_fmt(_round(abs(value)), lang)}"
 
 
 def _round(value: float):
@@ -1545,22 +1556,39 @@ def visit_list(
     return out
 
 
+def visit_headline(flag, survey_class) -> tuple[str, str]:
+    """Why a garden is on the visit list, in a few words (vi, en): its survey against its verdict.
+
+    What a printed list says beside its columns of chance and needs; ``visit_reason``
+    adds the chance of an error, the garden's area and the needs to it.
+
+    Examples
+    --------
+    >>> visit_headline("hoang_hoa", "vuon_tap")[0]
+    "khảo sát ghi 'Vườn tạp' nhưng ảnh cho thấy vườn hoang hóa"
+    >>> visit_headline("binh_thuong", None)[1]
+    'not surveyed; the imagery shows tended'
+    """
+    said = {lang: key_label("flag", flag, lang).lower() for lang in ("vi", "en")}
+    if survey_class not in SURVEY_CLASSES:
+        return _say("visit.no_survey", flag=said)
+    survey = {lang: key_label("survey_class", survey_class, lang) for lang in ("vi", "en")}
+    if flag in ("nghi_van", "thieu_du_lieu"):
+        key = "visit.unsure"
+    elif (survey_class == ABANDONED_CLASS) == (flag == "hoang_hoa"):
+        key = "visit.agree_unsure"
+    else:
+        key = "visit.survey_wrong"
+    return _say(key, survey=survey, flag=said)
+
+
 def _visit_reasons(chosen, flag, cls, p, area, codes, factor) -> tuple[list, list]:
     """Why each chosen garden is visited (vi, en): the survey against the imagery, the need."""
     vi, en = [None] * len(flag), [None] * len(flag)
     for i in chosen:
-        f = {lang: key_label("flag", flag[i], lang).lower() for lang in ("vi", "en")}
-        fields = {"flag": f, "p": _Text(f"{p[i]:.2f}"), "area": int(round(area[i]))}
-        if cls[i] in SURVEY_CLASSES:
-            said = {lang: key_label("survey_class", cls[i], lang) for lang in ("vi", "en")}
-            agree = (cls[i] == ABANDONED_CLASS) == (flag[i] == "hoang_hoa")
-            if flag[i] in ("nghi_van", "thieu_du_lieu"):
-                key = "visit.unsure"
-            else:
-                key = "visit.agree_unsure" if agree else "visit.survey_wrong"
-            vi[i], en[i] = _say(key, survey=said, **fields)
-        else:
-            vi[i], en[i] = _say("visit.no_survey", **fields)
+        headline = dict(zip(("vi", "en"), visit_headline(flag[i], cls[i])))
+        vi[i], en[i] = _say("visit.numbers", headline=headline, p=_Text(f"{p[i]:.2f}"),
+                            area=int(round(area[i])))  # fmt: skip
         if factor[i] > 1:
             vi[i], en[i] = _with_need(vi[i], en[i], codes[i], factor[i])
     return vi, en

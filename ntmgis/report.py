@@ -235,6 +235,8 @@ def _parcel_columns(frame: pd.DataFrame) -> dict:
 
 
 def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame:
+    from .flags import visit_headline
+
     if "visit" in parcels:
         visit = parcels["visit"].fillna(False).astype(bool)
     elif "agreement" in parcels:
@@ -251,9 +253,13 @@ def _visit_table(parcels: pd.DataFrame, comparison, order: list) -> pd.DataFrame
     reasons = []
     for i, row in rows.iterrows():
         parts = []
-        if isinstance(row.get("visit_reason"), str) and row["visit_reason"].strip():
+        listed = isinstance(row.get("visit_reason"), str) and bool(row["visit_reason"].strip())
+        if listed and isinstance(row.get("flag"), str):
+            # the survey against the imagery; the chance and the needs are columns here
+            parts.append(visit_headline(row["flag"], row.get("survey_class"))[0])
+        elif listed:
             parts.append(row["visit_reason"].strip())
-        if isinstance(row.get("agreement"), str) and row["agreement"] in _VISIT_AGREEMENTS:
+        elif isinstance(row.get("agreement"), str) and row["agreement"] in _VISIT_AGREEMENTS:
             parts.append(label(row["agreement"], "agreement"))
         if isinstance(renovation.get(i), str):
             parts.append(label(renovation[i], "renovation"))

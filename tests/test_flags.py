@@ -440,7 +440,7 @@ def test_visit_list_ranks_by_chance_times_area_within_capacity():
     assert out.attrs["expected_errors"] == pytest.approx(0.8 + 0.9 + 0.4)
     assert out.loc[1, "visit_reason"] == (
         "khảo sát ghi 'Vườn đạt chuẩn' nhưng ảnh cho thấy vườn hoang hóa "
-        "(khả năng khảo sát sai 0,80, 2000 m²)"
+        "(khả năng sai 0,80, vườn 2000 m²)"
     )
     two = visit_list(flags, survey, hamlet=pd.Series(["Thôn A"] * n), area=area,
                      visits_per_hamlet=2)  # fmt: skip
@@ -535,8 +535,8 @@ def test_visit_value_weighs_the_households_needs():
     assert out.loc[1, "visit_need"] == "cay_giong; von; ky_thuat; phan_bon"
     assert out.loc[4, "visit_need"] == "von" and pd.isna(out.loc[3, "visit_need"])
     assert out.loc[1, "visit_reason"] == (
-        "khảo sát ghi 'Vườn tạp' nhưng ảnh cho thấy vườn hoang hóa (khả năng khảo sát sai "
-        "0,80, 500 m²); hộ đề nghị hỗ trợ cây giống, vốn, kỹ thuật: ưu tiên kiểm tra (×1,75)"
+        "khảo sát ghi 'Vườn tạp' nhưng ảnh cho thấy vườn hoang hóa (khả năng sai "
+        "0,80, vườn 500 m²); hộ đề nghị hỗ trợ cây giống, vốn, kỹ thuật: ưu tiên kiểm tra (×1,75)"
     )
     assert out.loc[3, "visit_reason"].endswith("900 m²)")  # no need: not said
     # by area alone (need_weight 0): values 360, 400, 400, 540, 300; the 900 m² garden
@@ -586,6 +586,8 @@ def test_every_reason_of_a_run_argues_for_its_verdict(tmp_path, seed):
         assert all(part.strip() for part in vi), text
         # no number left empty: every "NDVI ... (reference: x)" carries its digits
         assert not re.search(r"\?|\bnan\b|None|: \)|\(\s*\)", text), text
+        # a change is said with its direction, never as "falls by -0.02"
+        assert not re.search(r"(giảm|tăng|falls by|rises by|fall between two dates) -", text), text
         seen.add(row["flag"])
         if row["flag"] == "cai_tao":
             assert re.match(r"dọn vườn ngày \d\d/\d\d/\d{4}", row["flag_reasons"]), text
@@ -623,6 +625,27 @@ def test_every_reason_of_a_run_argues_for_its_verdict(tmp_path, seed):
     assert {"hoang_hoa", "binh_thuong"} <= seen
 
 
+def test_a_change_is_said_with_its_direction_and_a_fall_that_never_came_as_none():
+    from ntmgis.flags import _sentence
+
+    # the dry season's moisture rose 0.02 where tended gardens' fell 0.01
+    vi, en = _sentence("ndmi_dry_fall", -0.0212, 0.0149, "binh_thuong")
+    assert vi == ("độ ẩm thực vật (NDMI) tăng 0,02 vào mùa khô "
+                  "(vườn có canh tác trong xã: giảm 0,01)")  # fmt: skip
+    assert en == ("vegetation moisture (NDMI) rises by 0.02 in the dry season "
+                  "(tended gardens in the commune: falls by 0.01)")  # fmt: skip
+    vi, _ = _sentence("ndmi_dry_fall", 0.051, -0.001, "hoang_hoa")
+    assert vi == ("độ ẩm thực vật (NDMI) giảm 0,05 vào mùa khô "
+                  "(vườn hoang hóa trong xã: không đổi)")  # fmt: skip
+    # the largest fall of a series that only rose: no fall, not "falls by -0.01"
+    vi, en = _sentence("ndvi_max_drop", -0.013, 0.09, "binh_thuong")
+    assert vi == ("NDVI không giảm giữa hai lần chụp nào "
+                  "(vườn có canh tác trong xã: 0,09)")  # fmt: skip
+    assert en.startswith("NDVI never fell between two dates (")
+    vi, _ = _sentence("ndvi_max_drop", 0.2, 0.09, "binh_thuong")
+    assert vi == "NDVI giảm nhiều nhất 0,20 giữa hai lần chụp (vườn có canh tác trong xã: 0,09)"
+
+
 def test_a_visit_where_survey_and_imagery_agree_but_unsure_says_so():
     from ntmgis.flags import visit_list
 
@@ -633,11 +656,11 @@ def test_a_visit_where_survey_and_imagery_agree_but_unsure_says_so():
     assert out["survey_wrong_p"].tolist() == [0.25, 0.3]
     assert out.loc[0, "visit_reason"] == (
         "khảo sát ghi 'Vườn hoang hóa', ảnh cũng cho thấy vườn hoang hóa nhưng chưa chắc "
-        "(khả năng sai 0,25, 300 m²)"
+        "(khả năng sai 0,25, vườn 300 m²)"
     )
     assert out.loc[1, "visit_reason_en"] == (
         "the survey says 'Mixed, low value' and the imagery shows tended too, but not surely "
-        "(chance of an error 0.30, 200 m²)"
+        "(chance of an error 0.30, garden of 200 m²)"
     )
 
 

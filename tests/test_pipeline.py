@@ -83,6 +83,7 @@ def test_every_reason_matches_its_verdict(sample_run):
         text = f"{row['flag_reasons']} | {row['flag_reasons_en']}"
         assert 1 <= len(row["flag_reasons"].split("; ")) <= 3, text
         assert not re.search(r"\?|\bnan\b|None", text), text
+        assert not re.search(r"(giảm|tăng|falls by|rises by) -", text), text
         if row["flag"] == "cai_tao":
             assert row["flag_reasons"].startswith("dọn vườn ngày "), text
             continue
