@@ -133,6 +133,10 @@ def _styles() -> dict:
         "cell": style("cell"),
         "num": style("num", align=TA_RIGHT),
         "head": style("head", bold=True, align=TA_CENTER),
+        # a table that fits the page in slightly smaller text (_column_groups)
+        "cell_small": style("cell_small", _SMALL),
+        "num_small": style("num_small", _SMALL, align=TA_RIGHT),
+        "head_small": style("head_small", _SMALL, bold=True, align=TA_CENTER),
         "h": style("h", 11, bold=True, align=TA_CENTER),
         "hp": style("hp", 11, align=TA_CENTER),
         "hi": style("hi", 11, italic=True, align=TA_CENTER),
@@ -212,28 +216,46 @@ def _heading_block(form, st: dict, frame_w: float):
     return t
 
 
-def _column_groups(sheet: dict, frame_w: float) -> tuple[list[float], list[list[int]]]:
-    """Column widths (pt) and the column groups a table too wide for the page is cut into."""
+def _column_groups(sheet: dict, frame_w: float) -> tuple[list[float], list[list[int]], float]:
+    """Column widths (pt), the column groups a table too wide for the page is cut into,
+    and the size of its text: :data:`_SMALL` when the table fits the page in it, whole.
+
+    The widths are those of the text at that size (measured at it: no word broken).
+    """
     levels = sheet["levels"]
     n = len(levels)
     wants: list[float] = []
     pts = _pdf_widths(levels, sheet["shown"], sheet["caps"], _BODY, wants)
-    keys = min(sheet["keys"], n - 1)
+    keys = _repeated(sheet, n)
     groups = [list(range(n))]
     if sum(pts) > frame_w:
-        if sum(pts) * _SMALL / _BODY <= frame_w:
-            pts = [p * _SMALL / _BODY for p in pts]  # slightly smaller text still fits
-            return pts, groups
-        groups, current = [], list(range(keys))
-        for j in range(keys, n):
-            if sum(pts[i] for i in current + [j]) > frame_w and len(current) > keys:
-                groups.append(current)
-                current = list(range(keys))
+        small = _pdf_widths(levels, sheet["shown"], sheet["caps"], _SMALL)
+        if sum(small) <= frame_w:
+            return small, groups, _SMALL  # slightly smaller text still fits
+        groups, current = [], []
+        for j in (j for j in range(n) if j not in keys):
+            if current and sum(pts[i] for i in keys + current + [j]) > frame_w:
+                groups.append(sorted(keys + current))
+                current = []
             current.append(j)
-        groups.append(current)
+        groups.append(sorted(keys + current))
     for cols in groups:
-        _widen(pts, wants, [j for j in cols if j >= keys], frame_w - sum(pts[j] for j in cols))
-    return pts, groups
+        _widen(pts, wants, [j for j in cols if j not in keys],
+               frame_w - sum(pts[j] for j in cols))  # fmt: skip
+    return pts, groups, _BODY
+
+
+def _repeated(sheet: dict, n: int) -> list[int]:
+    """The columns printed in every column group: the row's key, and the ``repeat`` named.
+
+    ``keys``: how many leading columns identify a row (those the workbook repeats on
+    each printed page); ``repeat``: further headers to repeat (a plan's household head,
+    so that each group of the signing list names who signs), where the table has them.
+    """
+    keys = list(range(min(sheet["keys"], n - 1)))
+    names = [sub or group for group, sub in sheet["levels"]]
+    extra = [names.index(h) for h in sheet.get("repeat", ()) if h in names]
+    return sorted(set(keys + extra))[: max(n - 1, 0)]
 
 
 def _widen(pts: list, wants: list, cols: list, spare: float) -> None:
@@ -587,7 +609,9 @@ def _data_table(sheet: dict, st: dict, frame_w: float, memo: dict | None = None)
     from reportlab.platypus import Spacer, TableStyle
 
     levels, shown, numeric = sheet["levels"], sheet["shown"], sheet["numeric"]
-    pts, groups = _column_groups(sheet, frame_w)
+    pts, groups, size = _column_groups(sheet, frame_w)
+    if size != _BODY:  # the whole table in the slightly smaller text it fits the page in
+        st = {**st, "cell": st["cell_small"], "num": st["num_small"], "head": st["head_small"]}
     scale = min(1.0, frame_w / max(sum(pts[i] for i in g) for g in groups))
     flow = []
     for g, cols in enumerate(groups):

@@ -537,6 +537,9 @@ _NUMBER_FORMATS = {
 # identifiers and ranks: no thousands separator
 _PLAIN_INTEGERS = {"STT", "Hạng", "Số tờ", "Số thửa", "Ưu tiên khen thưởng", "Ưu tiên"}
 _KEY_COLUMNS = {"summary": 0, "ranking": 2, "visits": 4, "transitions": 4}
+#: columns the PDF prints in each column group of a table cut across pages, besides its
+#: key columns: a plan's signing column names the household beside it
+_PDF_REPEATED = {"plan": ("Chủ hộ",)}
 
 
 def _number_format(header: str, value) -> str:
@@ -1160,6 +1163,7 @@ def _laid_out(tables: dict) -> list[dict]:
             "numeric": [[f is not None for f in fmt] for fmt in formats],
             "caps": [_WIDE_TEXT.get(h.split(": ")[-1], _MAX_TEXT_WIDTH) for h in headers],
             "keys": _key_columns(key, headers),
+            "repeat": _PDF_REPEATED.get(key, ()),
             "note": "",
         })  # fmt: skip
     return sheets

@@ -851,8 +851,8 @@ def test_report_pdf_column_groups_give_their_spare_width_to_wrapped_text():
     natural = _pdf_widths(levels, shown, sheet["caps"], _BODY)
     frame_w = 500.0
     assert sum(natural) < frame_w  # one group, with room to spare
-    pts, groups = _column_groups(sheet, frame_w)
-    assert groups == [[0, 1, 2, 3, 4]]
+    pts, groups, size = _column_groups(sheet, frame_w)
+    assert groups == [[0, 1, 2, 3, 4]] and size == _BODY
     assert pts[:3] == natural[:3]  # the one-line columns are not touched
     assert pts[4] == pytest.approx(_SIGN_PT)  # room to sign
     assert sum(pts) == pytest.approx(frame_w)  # the reason takes the rest of the page
@@ -865,3 +865,52 @@ def test_report_pdf_column_groups_give_their_spare_width_to_wrapped_text():
     short = {**sheet, "shown": [r[:3] + ["dọn vườn", "x" * 20] for r in shown]}
     assert _column_groups(short, frame_w)[0] == _pdf_widths(levels, short["shown"],
                                                             sheet["caps"], _BODY)  # fmt: skip
+
+
+def test_report_pdf_groups_of_a_signing_list_name_the_household_and_break_no_word(tmp_path):
+    """A plan too wide for the page is cut into column groups that each carry the row's
+    number and household head, so the household signs beside its name; a table
+    that fits the page in slightly smaller text is measured and drawn in it (before, its
+    columns were narrowed for the smaller text and drawn in the larger one: "HO0001"
+    and "512,5" broke across lines)."""
+    pdfplumber = pytest.importorskip("pdfplumber")
+    from ntmgis._report_pdf import _SMALL, _column_groups, _register_fonts, write_pdf
+    from ntmgis.form import DocumentForm
+    from ntmgis.report import _laid_out
+
+    _register_fonts()
+    basis = "khảo sát và ảnh vệ tinh cùng thấy hoang hóa; NDVI trung vị 0,36; 20 ảnh " * 2
+    n = 40
+    plan = pd.DataFrame({
+        "STT": range(1, n + 1), "Thôn": "Thôn Bắc Hà", "Thứ tự trong thôn": range(1, n + 1),
+        "Ưu tiên": "Ưu tiên 1: vườn hoang hóa", "Mã hộ": [f"HO{i:04d}" for i in range(n)],
+        "Chủ hộ": "Nguyễn Văn An", "Số tờ": 7, "Số thửa": range(100, 100 + n),
+        "Diện tích (m²)": 512.5, "Phân loại khảo sát": "Vườn hoang hóa",
+        "Kết quả ảnh vệ tinh": "Vườn hoang hóa", "Nhu cầu hỗ trợ": "Cây giống, Vốn",
+        "Căn cứ": basis, "Hộ cam kết (ký)": "",
+    })  # fmt: skip
+    summary = pd.DataFrame({"Nội dung": ["Xã"], "Giá trị": ["Xã Thanh Bình"]})
+    sheets = _laid_out({"summary": summary, "plan": plan})
+    names = list(plan.columns)
+    frame_w = 841.89 - 32 * 72 / 25.4  # landscape A4 less the report's margins
+    _, groups, size = _column_groups(sheets[1], frame_w)
+    assert len(groups) == 2
+    assert groups[0] == list(range(len(groups[0])))  # the first group in the table's order
+    assert [names[i] for i in groups[1][:2]] == ["STT", "Chủ hộ"]
+    assert names[groups[1][-1]] == "Hộ cam kết (ký)"
+    form = DocumentForm.from_config(None, commune="Xã Thanh Bình")
+    path = write_pdf(sheets, tmp_path / "plan.pdf", form=form, title="Kế hoạch")
+    with pdfplumber.open(path) as doc:
+        texts = [page.extract_text() for page in doc.pages]
+    signing = [t for t in texts if "Hộ cam kết" in t]
+    assert signing and all(t.count("Nguyễn Văn An") >= 5 for t in signing)
+
+    # fewer columns: the whole table fits in the smaller text, one group, no word broken
+    narrow = plan.drop(columns=["Căn cứ"])
+    sheets = _laid_out({"summary": summary, "plan": narrow})
+    pts, groups, size = _column_groups(sheets[1], frame_w)
+    assert len(groups) == 1 and size == _SMALL and sum(pts) <= frame_w
+    path = write_pdf(sheets, tmp_path / "narrow.pdf", form=form, title="Kế hoạch")
+    with pdfplumber.open(path) as doc:
+        words = {w["text"] for page in doc.pages for w in page.extract_words()}
+    assert {f"HO{i:04d}" for i in range(n)} <= words and "512,5" in words
