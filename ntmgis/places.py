@@ -36,6 +36,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -161,6 +162,13 @@ _PLACE_COLUMNS = frozenset(
 )  # fmt: skip
 _HIGHER_WORDS = ("huyen", "quan", "thi xa", "thanh pho", "tinh", "tp")
 _OLD = re.compile(r"\(\s*(cũ|cu|trước đây)\s*\)", re.IGNORECASE)
+# a remark in brackets on a hamlet or commune, not part of its name: "(sáp nhập)", "(mới)",
+# "(nay là xã Ba Vì)", "(thôn Đông cũ)", "(trước đây là Xóm 3)" (NFC text, any case)
+_REMARK = re.compile(
+    r"\(\s*(?:(?:đã\s+|da\s+)?(?:sáp nhập|sap nhap|hợp nhất|hop nhat)[^()]*|mới|moi"
+    r"|(?:nay|trước đây|truoc day|trước là|truoc la)\b[^()]*|[^()]*\s(?:cũ|cu))\s*\)",
+    re.IGNORECASE,
+)
 _SPLIT = re.compile(r"\s*[,;]\s*|\s+-\s+|\s+–\s+")
 _ROMAN = re.compile(r"^[ivxlc]+$", re.IGNORECASE)
 
@@ -307,7 +315,7 @@ def _parse_text(text) -> Place:
     if not raw:
         return Place(raw, None, None, None, None, None, "trong")
     old = bool(_OLD.search(raw))
-    body = _OLD.sub(" ", raw)
+    body = _REMARK.sub(" ", _OLD.sub(" ", raw))
     body = re.sub(r"\s+", " ", body).strip(" ,;.-–")
     parts = [p.strip(" .") for p in _SPLIT.split(body) if p.strip(" .")]
     if len(parts) == 1:  # "Xóm 1 xã Nghi Phong": split before the commune word
@@ -443,6 +451,7 @@ def normalise_hamlets(values, *, official=None, where: str = "parcels") -> pd.Da
         if v not in cache:
             cache[v] = parse_place(v if isinstance(v, str) else None)
         parsed.append(cache[v])
+    parsed = _without_commune_tail(parsed)
     # one spelling per hamlet: the official one, else the commonest (ties: diacritics)
     counts = Counter(p.hamlet for p in parsed if p.hamlet)
     by_key: dict[str, Counter] = {}
@@ -483,6 +492,44 @@ def normalise_hamlets(values, *, official=None, where: str = "parcels") -> pd.Da
     out.attrs["merged"] = merged
     out.attrs["unitless"] = sorted({p.hamlet for p in parsed if p.kind == "khong_ro"})
     out.attrs["non_hamlet"] = {p.place: p.kind for p in parsed if not p.is_hamlet and p.place}
+    return out
+
+
+_NUMBER = re.compile(r"^(?:\d+[a-z]?|[ivxlc]+)$", re.IGNORECASE)
+
+
+def _without_commune_tail(parsed: list) -> list:
+    """Numbered hamlets written with their commune's name after them, without it.
+
+    "Xóm 1 Nghi Phong", "Xóm 2 Nghi Phong": when every numbered hamlet that has words
+    after its number has the same ones (two syllables or more, no number, no unit or
+    field word), and two hamlets at least do, those words are the commune's name, not
+    the hamlet's: "Xóm 1", commune "Nghi Phong". Named hamlets ("Thôn Đông Hòa") and a
+    tail that differs between hamlets ("Tổ 1 Khu 2", "Tổ 1 Khu 3") are left as written.
+    """
+    tails: dict[str, set] = {}
+    for p in parsed:
+        words = (p.name or "").split(" ")
+        if p.kind == "thon_xom" and len(words) > 1 and _NUMBER.match(words[0]):
+            tails.setdefault(fold(" ".join(words[1:])), set()).add(fold(words[0]))
+    if len(tails) != 1:
+        return parsed
+    ((tail, numbers),) = tails.items()
+    words = tail.split(" ")
+    leading = {fold(w) for w in (*UNIT_WORDS, *NON_HAMLET_WORDS, *_COMMUNE_WORDS.values())}
+    if (len(numbers) < 2 or len(words) < 2 or any(c.isdigit() for c in tail)
+            or any(" ".join(words[:k]) in leading for k in (1, 2, 3))):  # fmt: skip
+        return parsed
+    out = []
+    for p in parsed:
+        words = (p.name or "").split(" ")
+        if (p.kind == "thon_xom" and len(words) > 1 and _NUMBER.match(words[0])
+                and fold(" ".join(words[1:])) == tail):  # fmt: skip
+            name = words[0]
+            hamlet = f"{p.unit} {name}"
+            p = dataclasses.replace(p, name=name, hamlet=hamlet, place=hamlet,
+                                    commune=p.commune or " ".join(words[1:]))  # fmt: skip
+        out.append(p)
     return out
 
 

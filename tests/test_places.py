@@ -70,6 +70,14 @@ CASES = {
     # a numbered hamlet's letter is upper case, as communes write it
     "THÔN 12A, XÃ CẨM BÌNH": ("Thôn", "Thôn 12A", "Xã Cẩm Bình", "thon_xom"),
     "xom 1b, xa nghi phong": ("Xóm", "Xóm 1B", "Xã Nghi Phong", "thon_xom"),
+    # a remark in brackets is no part of the name: merged, new, former names, "now ..."
+    "thôn Đông (sáp nhập), xã Nghi Phong": ("Thôn", "Thôn Đông", "Xã Nghi Phong", "thon_xom"),
+    "Thôn Đông Hòa (mới)": ("Thôn", "Thôn Đông Hòa", None, "thon_xom"),
+    "Xóm Đông (thôn Đông cũ)": ("Xóm", "Xóm Đông", None, "thon_xom"),
+    "Thôn 5 (trước đây là Xóm 3)": ("Thôn", "Thôn 5", None, "thon_xom"),
+    "Thôn Trung, xã Vân Hòa (nay là xã Ba Vì)": ("Thôn", "Thôn Trung", "Xã Vân Hòa", "thon_xom"),
+    "THÔN BẮC (ĐÃ SÁP NHẬP THÔN NAM)": ("Thôn", "Thôn Bắc", None, "thon_xom"),
+    "Thôn Đông (A)": ("Thôn", "Thôn Đông (A)", None, "thon_xom"),  # a name's own letter
     "": (None, None, None, "trong"),
 }
 
@@ -88,6 +96,35 @@ def test_parse_place_old_name_and_field_place():
     assert not parse_place("Xóm 1, xã Nghi Phong").old
     field = parse_place(FIELD)
     assert field.place == "Cánh đồng Bàu" and not field.is_hamlet
+
+
+def test_a_remark_is_not_an_old_name():
+    assert not parse_place("Xóm Đông (thôn Đông cũ)").old  # Xóm Đông is today's name
+    assert not parse_place("thôn Đông (sáp nhập)").old
+    assert parse_place("thôn 5 (cũ)").old
+
+
+@pytest.mark.parametrize(
+    ("texts", "hamlets", "communes"),
+    [
+        # the commune's name written after each numbered hamlet, without "xã"
+        (["Xóm 1 Nghi Phong", "Xóm 2 Nghi Phong", "xóm 3 nghi phong", "Xóm 4"],
+         ["Xóm 1", "Xóm 2", "Xóm 3", "Xóm 4"], ["Nghi Phong"] * 3 + [None]),
+        # a tail that differs, a unit (Khu 2), one syllable, one hamlet: as written
+        (["Tổ 1 Khu 2", "Tổ 2 Khu 2"], ["Tổ 1 Khu 2", "Tổ 2 Khu 2"], [None, None]),
+        (["Xóm 1 Nghi Phong", "Xóm 2 Nghi Xuân"], ["Xóm 1 Nghi Phong", "Xóm 2 Nghi Xuân"],
+         [None, None]),
+        (["Thôn 1 Bắc", "Thôn 2 Bắc"], ["Thôn 1 Bắc", "Thôn 2 Bắc"], [None, None]),
+        (["Xóm 1 Nghi Phong", "Xóm 1 Nghi Phong"], ["Xóm 1 Nghi Phong"] * 2, [None, None]),
+        # named hamlets keep every word
+        (["Thôn Đông Sơn Thủy", "Thôn Tây Sơn Thủy"], ["Thôn Đông Sơn Thủy",
+         "Thôn Tây Sơn Thủy"], [None, None]),
+    ],
+)  # fmt: skip
+def test_a_commune_name_after_numbered_hamlets_is_the_communes(texts, hamlets, communes):
+    table = normalise_hamlets(texts)
+    assert table["hamlet"].tolist() == hamlets
+    assert table["place_commune"].tolist() == communes
 
 
 def test_keys_and_titles():
