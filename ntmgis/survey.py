@@ -1062,7 +1062,15 @@ def _is_column_numbers(cells) -> bool:
     return seq == list(range(seq[0], seq[0] + len(seq)))
 
 
-_DATE_DMY = re.compile(r"^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2,4})$")
+# day first, as Vietnam writes dates; a time after it ("15/02/2020 0:00", as a CSV saved
+# from a date-time cell writes it) is left out
+_DATE_DMY = re.compile(
+    r"^(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{2,4})(?:\s+\d{1,2}:\d{2}(?::\d{2})?"
+    r"(?:\s*[AaPp][Mm])?)?$"
+)
+# an Excel serial day number written as text: a CSV saved from a date cell formatted
+# "General" ("43876", "43876.0")
+_DATE_SERIAL = re.compile(r"^(\d{5})(?:[.,]0+)?$")
 _DATE_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$")
 # "ngày 5 tháng 4 năm 2020", "5 tháng 4, 2020" (compared folded: "ngay 5 thang 4 nam 2020")
 _DATE_WORDS = re.compile(
@@ -1071,24 +1079,38 @@ _DATE_WORDS = re.compile(
 
 
 def _parse_date(value):
-    """A date from a real date cell, an Excel serial number, or day-first text."""
+    """A date from a real date cell, an Excel serial number, or day-first text.
+
+    Day-first text ("15/02/2020", "15-2-20", "ngày 15 tháng 2 năm 2020", with a time
+    after it or not), ISO text ("2020-02-15"), an Excel serial day number as a number
+    or as text ("43876"); a month-first date whose first number cannot be a month
+    ("2/15/2020", an English-language Excel's) is read month first.
+
+    >>> [str(_parse_date(v)[0].date()) for v in ("15/02/2020 0:00", "43876", "2/15/2020")]
+    ['2020-02-15', '2020-02-15', '2020-02-15']
+    >>> _parse_date("31/02/2020")
+    (None, 'impossible')
+    """
     if value is None or value == "":
         return None, None
     if isinstance(value, _dt.datetime | _dt.date | pd.Timestamp):
         return pd.Timestamp(value).normalize(), None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        if 20000 <= value <= 80000:  # an Excel serial day number (1954-2119)
-            return pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(value)), None
-        return None, "unreadable"
+        return _excel_serial(value)
     text = str(value).strip()
     if not text:
         return None, None
+    serial = _DATE_SERIAL.match(text)
+    if serial:
+        return _excel_serial(int(serial.group(1)))
     try:
         match = _DATE_DMY.match(text) or _DATE_WORDS.match(fold(text))
         if match:
             day, month, year = (int(g) for g in match.groups())
             if year < 100:
                 year += 2000
+            if month > 12 >= day:  # "2/15/2020": only month first makes a date
+                day, month = month, day
             return pd.Timestamp(year=year, month=month, day=day), None
         match = _DATE_ISO.match(text)
         if match:
@@ -1096,6 +1118,13 @@ def _parse_date(value):
             return pd.Timestamp(year=year, month=month, day=day), None
     except ValueError:
         return None, "impossible"
+    return None, "unreadable"
+
+
+def _excel_serial(value):
+    """An Excel serial day number (1954-2119) as a date."""
+    if 20000 <= value <= 80000:
+        return pd.Timestamp("1899-12-30") + pd.Timedelta(days=int(value)), None
     return None, "unreadable"
 
 

@@ -167,6 +167,29 @@ def test_xlsx_dates_day_first_and_real_cells(tmp_path):
     assert ("class_abbreviation", 6) in issues
 
 
+def test_csv_dates_as_spreadsheets_save_them(tmp_path):
+    """A CSV saved from a workbook writes a date cell as its text: a serial number from a
+    cell formatted General, a date-time, a month-first date from an English Excel."""
+    import csv
+
+    dates = ["43876", "43876.0", "15/02/2020 0:00", "15/02/2020 08:30:00", "2/15/2020",
+             "2020-02-15 00:00:00", "13/14/2020", "5/4/2020"]  # fmt: skip
+    path = tmp_path / "khao_sat.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(HEADER)
+        for i, date in enumerate(dates, start=1):
+            out.writerow([i, f"HO{i:04d}", "A", "Thôn Đông Hòa", 12, i, 500, "Vườn tạp", "",
+                          date, ""])  # fmt: skip
+    df, _ = _quiet(read_survey, path)
+    got = df["survey_date"].tolist()
+    assert got[:6] == [pd.Timestamp("2020-02-15")] * 6
+    assert pd.isna(got[6])  # neither day nor month first makes a date
+    assert got[7] == pd.Timestamp("2020-04-05")  # both could: day first, as Vietnam writes
+    issues = {(i["kind"], i["survey_row"]) for i in df.attrs["ntmgis"]["issues"]}
+    assert ("bad_date", 8) in issues and not any(k == "bad_date" and r != 8 for k, r in issues)
+
+
 def test_wrong_sheet_and_sheet_without_diacritics(tmp_path):
     path = _xlsx(tmp_path, [[1, "HO0001", "A", "T", 12, 1, 500, "Vườn tạp"]])
     with pytest.raises(SchemaError, match="Sheet 'Tong hop' not found.*'Khảo sát vườn'"):
