@@ -41,6 +41,9 @@ __all__ = [
     "language_from_locale",
     "message",
     "register",
+    "SHOWN_PER_KIND",
+    "warning_key",
+    "warning_lines",
     "register_all",
     "say",
     "Text",
@@ -528,3 +531,64 @@ def stage_key(text: str) -> tuple[str, str | None] | None:
         if folded.startswith(prefix) and len(text.strip()) > len(prefix):
             return key, text.strip()[len(prefix) :]
     return None
+
+
+#: how many different texts of one kind of warning are said; the others are counted
+SHOWN_PER_KIND = 3
+
+
+def warning_key(message, category) -> tuple:
+    """What makes two warnings one kind: their category and ``what``, else their text.
+
+    >>> from ntmgis.errors import SurveyWarning
+    >>> warning_key(SurveyWarning("Row 4: unknown class.", what="unknown_class"), SurveyWarning)
+    ('SurveyWarning', 'unknown_class')
+    """
+    what = getattr(message, "what", None)
+    return (category.__name__, what or " ".join(str(message).split()))
+
+
+def warning_lines(caught, *, lang: str | None = None, shown: int = SHOWN_PER_KIND) -> list[str]:
+    """Recorded ntmgis warnings as one line each, each kind's repeats counted.
+
+    What ``ntmgis run`` prints, for a caller that records the warnings
+    (``warnings.catch_warnings(record=True)``) and shows them after the call, as the
+    QGIS plugin does: the first ``shown`` different texts of each kind (:func:`warning_key`)
+    in order, a text said already not said again, then for each kind with more a line
+    saying how many of it there were. Warnings that are not ntmgis's are left out.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from ntmgis.errors import ImageryWarning, warn
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     for scene in "ABBCDE":
+    ...         warn(f"Scene {scene} is cloudy.", ImageryWarning, what="cloudy")
+    >>> for line in warning_lines(caught, lang="en"):
+    ...     print(line)
+    Scene A is cloudy.
+    Scene B is cloudy.
+    Scene C is cloudy.
+    Warning (×6 of this kind, 3 not shown above): Scene A is cloudy.
+    """
+    from .errors import NtmgisWarning
+
+    say = message
+    groups: dict[tuple, list] = {}
+    lines = []
+    for item in caught:
+        if not issubclass(item.category, NtmgisWarning):
+            continue
+        text = " ".join(str(item.message).split())
+        group = groups.setdefault(warning_key(item.message, item.category), [0, []])
+        group[0] += 1
+        if text not in group[1] and len(group[1]) < shown:
+            group[1].append(text)
+            lines.append(text)
+    for count, texts in groups.values():
+        if count > len(texts):
+            lines.append(say("warning.repeated", lang=lang, prefix=say("warning.prefix",
+                             lang=lang), count=count, hidden=count - len(texts),
+                             text=texts[0]))  # fmt: skip
+    return lines

@@ -14,6 +14,8 @@ import warnings
 
 import click
 
+from ..i18n import SHOWN_PER_KIND, warning_key
+
 logger = logging.getLogger(__name__)
 
 #: set by the ``ntmgis`` group: --quiet, -v
@@ -100,7 +102,7 @@ class WarningDisplay:
     """
 
     #: how many different texts of one kind are printed as they happen
-    SHOWN = 3
+    SHOWN = SHOWN_PER_KIND
 
     def __init__(self, stream=None, *, lang: str | None = None):
         self.stream = stream
@@ -147,7 +149,7 @@ class WarningDisplay:
 
             if f"warning.{what}" in CATALOGUE:
                 text = _one_line(say(f"warning.{what}", lang=self.lang, where=where))
-        key = (category.__name__, what or text)
+        key = warning_key(message, category)
         group = self.groups.setdefault(key, [0, []])  # [count, the texts printed]
         group[0] += 1
         if text in group[1] or len(group[1]) >= self.SHOWN:

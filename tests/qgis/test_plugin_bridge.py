@@ -212,6 +212,7 @@ def test_stages_and_warnings_follow_the_qgis_locale(provider, locale, tmp_path, 
 def test_repeated_warnings_are_grouped_one_line_each(qgis_app):
     from ntmgis_qgis.algorithms.base import warning_lines
 
+    import ntmgis.i18n
     from ntmgis.errors import SurveyWarning, warn
 
     with warnings.catch_warnings(record=True) as caught:
@@ -222,10 +223,17 @@ def test_repeated_warnings_are_grouped_one_line_each(qgis_app):
         warn("Sheet 'A' is empty.", SurveyWarning)
         warnings.warn("not the library's", UserWarning, stacklevel=1)
         warn("One more.", SurveyWarning, what="other")
+        for row in (20, 21):
+            warn(f"Row {row}: unknown class 'y'.", SurveyWarning, what="unknown_class")
+    ntmgis.i18n.set_language("en")
     assert warning_lines(caught) == [
-        "Row 4: unknown class 'x'. (and 2 more like it)",
-        "Sheet 'A' is empty. (×2)",
+        "Row 4: unknown class 'x'.",  # three different texts of a kind said, the rest counted
+        "Row 9: unknown class 'x'.",
+        "Row 12: unknown class 'x'.",
+        "Sheet 'A' is empty.",
         "One more.",
+        "Warning (×5 of this kind, 2 not shown above): Row 4: unknown class 'x'.",
+        "Warning (×2 of this kind, 1 not shown above): Sheet 'A' is empty.",
     ]
 
 

@@ -485,32 +485,16 @@ def announce_cancel(feedback, text):
 
 
 def warning_lines(caught):
-    """The library's warnings as one line each, repeated kinds grouped, in order.
+    """The library's warnings as one line each, each kind's repeats counted, in order.
 
-    Warnings of one kind (the same category and ``what`` key, or the same sentence)
-    show once, the first of them, followed by how many more there were.
+    The library's :func:`ntmgis.i18n.warning_lines`: the first three different texts
+    of each kind (two surveys' unknown classes are two sentences, both said), then how
+    many of each kind there were, as ``ntmgis run`` says them, in the library's language
+    (QGIS's).
     """
-    from ntmgis.errors import NtmgisWarning
+    from ntmgis.i18n import warning_lines as lines
 
-    groups = {}
-    for item in caught:
-        if not issubclass(item.category, NtmgisWarning):
-            continue
-        text = " ".join(str(item.message).split())
-        what = getattr(item.message, "what", None)
-        key = (item.category.__name__, what) if what else text
-        group = groups.setdefault(key, [text, 0, set()])
-        group[1] += 1
-        group[2].add(text)
-    lines = []
-    for text, count, texts in groups.values():
-        if count == 1:
-            lines.append(text)
-        elif len(texts) == 1:
-            lines.append(tr("{0} (×{1})").format(text, count))
-        else:
-            lines.append(tr("{0} (and {1} more like it)").format(text, count - 1))
-    return lines
+    return lines(caught)
 
 
 #: seconds a cancelled library call gets to stop by itself before it is abandoned

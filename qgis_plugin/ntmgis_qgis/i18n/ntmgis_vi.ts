@@ -60,14 +60,6 @@
       <translation>Đang hủy…</translation>
     </message>
     <message>
-      <source>{0} (×{1})</source>
-      <translation>{0} (×{1})</translation>
-    </message>
-    <message>
-      <source>{0} (and {1} more like it)</source>
-      <translation>{0} (và {1} cảnh báo cùng loại khác)</translation>
-    </message>
-    <message>
       <source>Fetch Sentinel-2 imagery for the commune</source>
       <translation>Tải ảnh Sentinel-2 cho xã</translation>
     </message>
