@@ -1202,8 +1202,16 @@ def _legend(ax, theme, counts, fs, *, status_counts=None, visit_count=None, widt
 
 
 def _headlines(parcels, keys, theme: str):
-    """Why a parcel is on the visit list, in a few words: the disagreement, else the flag."""
+    """Why a parcel is on the visit list, in a few words.
+
+    A garden on the visit list: its survey against its verdict, as the report's list
+    says it (:func:`ntmgis.flags.visit_headline`); another parcel: its disagreement,
+    else its flag.
+    """
+    import numpy as np
     import pandas as pd
+
+    from .flags import visit_headline
 
     # agreement keys that are no disagreement ("phu_hop", "khong_du_lieu") say nothing here
     quiet = {*set(_registry.AGREEMENT) - set(_registry.DISAGREEMENT), _palette.NON_GARDEN}
@@ -1217,34 +1225,69 @@ def _headlines(parcels, keys, theme: str):
             out = pd.Series(
                 [lab if flag else old for lab, flag, old in zip(labels, ok, out)], index=out.index
             )
+    if "visit" in parcels.columns and "flag" in parcels.columns:
+        listed = parcels["visit"].fillna(False).astype(bool).to_numpy()
+        flags = parcels["flag"].to_numpy(dtype=object)
+        survey = (parcels["survey_class"].to_numpy(dtype=object) if "survey_class" in parcels
+                  else np.full(len(parcels), None, dtype=object))  # fmt: skip
+        said = out.to_numpy(dtype=object).copy()
+        for i in np.flatnonzero(listed):
+            if isinstance(flags[i], str):
+                said[i] = visit_headline(flags[i], survey[i])[0]
+        out = pd.Series(said, index=out.index)
     return out.fillna("").to_numpy()
 
 
 def _fit_reasons(text: str, width_chars: int, lines: int = 2) -> list[str]:
     """As many whole reasons ("a; b; c") as fit in ``lines``, then "(+N lý do)".
 
+    Reasons are kept whole, the last ones left out first; when even the first does not
+    fit whole, the reasons are said short: without their reference in brackets ("NDVI
+    cao nhất 0,31", not "(vườn có canh tác trong xã: 0,62)") and without the details
+    after a colon outside brackets ("why: details" -> "why"). A reason is never cut
+    inside its brackets.
+
     Examples
     --------
     >>> _fit_reasons("NDVI thấp quanh năm; không làm đất; đất trống", 22)
     ['NDVI thấp quanh năm', '(+2 lý do)']
+    >>> why = "NDVI cao nhất 0,31 (vườn có canh tác trong xã: 0,62); 2 lần làm đất"
+    >>> _fit_reasons(why, 32)
+    ['NDVI cao nhất 0,31 (vườn có canh', 'tác trong xã: 0,62) (+1 lý do)']
+    >>> _fit_reasons(why, 24)
+    ['NDVI cao nhất 0,31; 2', 'lần làm đất']
     """
     import textwrap
 
+    width = max(width_chars, 4)
     parts = [p.strip() for p in str(text).split(";") if p.strip()]
     if len(parts) <= 1:
         return _wrap(str(text), width_chars, lines)
-    wrapped = textwrap.wrap("; ".join(parts), width=max(width_chars, 4))
-    if len(wrapped) <= lines:
-        return wrapped
-    parts = [p.split(":")[0].strip() for p in parts]  # "why: details" -> "why"
-    for keep in range(len(parts), 0, -1):
-        joined = "; ".join(parts[:keep])
-        if keep < len(parts):
-            joined += f" (+{len(parts) - keep} lý do)"
-        wrapped = textwrap.wrap(joined, width=max(width_chars, 4))
-        if len(wrapped) <= lines:
-            return wrapped
-    return _wrap("; ".join(parts), width_chars, lines)
+    for said in (parts, [_short_reason(p) for p in parts]):
+        for keep in range(len(said), 0, -1):
+            joined = "; ".join(said[:keep])
+            if keep < len(said):
+                joined += f" (+{len(said) - keep} lý do)"
+            wrapped = textwrap.wrap(joined, width=width)
+            if len(wrapped) <= lines:
+                return wrapped
+    return _wrap("; ".join(_short_reason(p) for p in parts), width_chars, lines)
+
+
+def _short_reason(reason: str) -> str:
+    """A reason without its bracketed reference and what follows a colon outside brackets.
+
+    "NDVI cao nhất 0,31 (vườn có canh tác trong xã: 0,62)" -> "NDVI cao nhất 0,31".
+    """
+    import re
+
+    short = re.sub(r"\s*\([^()]*\)\s*$", "", reason).strip() or reason
+    depth = 0
+    for i, ch in enumerate(short):
+        depth += (ch == "(") - (ch == ")")
+        if ch == ":" and depth == 0 and short[:i].strip():
+            return short[:i].strip()
+    return short
 
 
 def _wrap(text: str, width_chars: int, lines: int = 2) -> list[str]:

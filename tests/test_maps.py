@@ -725,3 +725,26 @@ def test_shaped_metrics_equal_the_pdf_renderers_and_feed_its_drawing():
     assert shaped == len(props) * len(strings)
     kept = renderer.file._ntmgis_shaped[("433", maps._font_key(props[0]))]
     assert [item.char for item in kept[2]] == ["4", "3", "3"]
+
+
+def test_reasons_fitted_to_the_household_table_are_never_cut_inside_brackets():
+    """The visit table's reasons cell keeps whole reasons, or says them short (without
+    their reference); it never cuts one inside its brackets, which left "(vườn có canh
+    tác trong xã" without its number on the printed map."""
+    from ntmgis.flags import _sentence, visit_headline
+    from ntmgis.maps import _fit_reasons
+
+    evidence = [_sentence("core_ndvi_amplitude", 0.06, 0.13, "binh_thuong")[0],
+                _sentence("ndvi_resid_std", 0.01, 0.05, "binh_thuong")[0],
+                "nhưng " + _sentence("ndmi_dry_fall", -0.02, 0.01, "binh_thuong")[0]]  # fmt: skip
+    text = "; ".join([visit_headline("hoang_hoa", "hoang_hoa")[0], *evidence])
+    whole = text.split("; ")
+    for width in range(12, 160, 3):
+        lines = _fit_reasons(text, width)
+        said = " ".join(lines)
+        assert len(lines) <= 2 and said.count("(") == said.count(")"), (width, lines)
+        kept = [p for p in said.split("; ") if p]
+        for part in kept[:-1]:  # every reason but the last is whole or said short
+            assert part in whole or any(w.startswith(part) for w in whole), (width, part)
+        if width >= 140:  # a wide column: the first reasons whole, with their reference
+            assert said.startswith(f"{whole[0]}; {whole[1]}"), (width, said)
