@@ -397,11 +397,14 @@ def _prepare(inputs: _Inputs, theme: str):
         if col in parcels.columns:
             reasons = parcels[col]
             break
-    frame["reason"] = _headlines(parcels, frame["key"], theme)
+    short = _headlines(parcels, frame["key"], theme)
+    frame["reason"] = _visit_headlines(parcels, short)
+    frame["reason_short"] = short
     if reasons is not None:
         reasons = reasons.map(lambda v: "" if pd.isna(v) else _nfc(v)).to_numpy()
-        joined = frame["reason"].to_numpy() + "; " + reasons
-        frame["reason"] = np.where(reasons == "", frame["reason"].to_numpy(), joined)
+        for column in ("reason", "reason_short"):
+            joined = frame[column].to_numpy() + "; " + reasons
+            frame[column] = np.where(reasons == "", frame[column].to_numpy(), joined)
     if "plan_order" in parcels.columns:  # the Step 4 plan's numbers (render_maps by="plan")
         frame["plan_order"] = pd.to_numeric(parcels["plan_order"], errors="coerce").values
     if "flag_score" in parcels.columns:
@@ -1202,16 +1205,8 @@ def _legend(ax, theme, counts, fs, *, status_counts=None, visit_count=None, widt
 
 
 def _headlines(parcels, keys, theme: str):
-    """Why a parcel is on the visit list, in a few words.
-
-    A garden on the visit list: its survey against its verdict, as the report's list
-    says it (:func:`ntmgis.flags.visit_headline`); another parcel: its disagreement,
-    else its flag.
-    """
-    import numpy as np
+    """Why a parcel is on the visit list, in a few words: the disagreement, else the flag."""
     import pandas as pd
-
-    from .flags import visit_headline
 
     # agreement keys that are no disagreement ("phu_hop", "khong_du_lieu") say nothing here
     quiet = {*set(_registry.AGREEMENT) - set(_registry.DISAGREEMENT), _palette.NON_GARDEN}
@@ -1225,17 +1220,46 @@ def _headlines(parcels, keys, theme: str):
             out = pd.Series(
                 [lab if flag else old for lab, flag, old in zip(labels, ok, out)], index=out.index
             )
-    if "visit" in parcels.columns and "flag" in parcels.columns:
-        listed = parcels["visit"].fillna(False).astype(bool).to_numpy()
-        flags = parcels["flag"].to_numpy(dtype=object)
-        survey = (parcels["survey_class"].to_numpy(dtype=object) if "survey_class" in parcels
-                  else np.full(len(parcels), None, dtype=object))  # fmt: skip
-        said = out.to_numpy(dtype=object).copy()
-        for i in np.flatnonzero(listed):
-            if isinstance(flags[i], str):
-                said[i] = visit_headline(flags[i], survey[i])[0]
-        out = pd.Series(said, index=out.index)
     return out.fillna("").to_numpy()
+
+
+def _visit_headlines(parcels, short):
+    """A visited garden's survey against its verdict, as the report's list says it.
+
+    :func:`ntmgis.flags.visit_headline` for the gardens on the visit list with a flag;
+    ``short`` (the :func:`_headlines` label) for the other parcels.
+    """
+    import numpy as np
+
+    from .flags import visit_headline
+
+    said = np.array(short, dtype=object).copy()
+    if "visit" not in parcels.columns or "flag" not in parcels.columns:
+        return said
+    listed = parcels["visit"].fillna(False).astype(bool).to_numpy()
+    flags = parcels["flag"].to_numpy(dtype=object)
+    survey = (parcels["survey_class"].to_numpy(dtype=object) if "survey_class" in parcels
+              else np.full(len(parcels), None, dtype=object))  # fmt: skip
+    for i in np.flatnonzero(listed):
+        if isinstance(flags[i], str):
+            said[i] = visit_headline(flags[i], survey[i])[0]
+    return said
+
+
+def _table_reasons(row, width_chars: int, lines: int = 2) -> list[str]:
+    """A household row's reasons cell: the survey against the verdict when it fits.
+
+    The visit headline ("khảo sát ghi 'Vườn tạp' nhưng ảnh cho thấy vườn hoang hóa") and
+    the evidence, when the headline and a count of the reasons left out fit the cell's
+    lines; in a narrow column the flag's or the disagreement's short label instead.
+    """
+    import textwrap
+
+    full, short = row["reason"], row.get("reason_short", row["reason"])
+    head = str(full).split(";")[0].strip()
+    if full != short and len(textwrap.wrap(head + " (+3 lý do)", max(width_chars, 4))) > lines:
+        full = short
+    return _fit_reasons(full, width_chars, lines)
 
 
 def _fit_reasons(text: str, width_chars: int, lines: int = 2) -> list[str]:
@@ -1330,7 +1354,7 @@ def _table(ax, rows, fs, *, start_no=1, title=None):
             _wrap(r["owner"], int(cols[1] / char_mm)),
             [f"{r['sheet']}/{r['parcel_no']}"],
             [_fmt_int(r["area_m2"]) if r["area_m2"] == r["area_m2"] else ""],
-            _fit_reasons(r["reason"], int(cols[4] / char_mm)),
+            _table_reasons(r, int(cols[4] / char_mm)),
         ]
         for j, (x, w, lines) in enumerate(zip(xs, cols, cells)):
             ha = "left" if j in (1, 4) else "center"
@@ -1797,6 +1821,7 @@ def _visit_rows(visits) -> list[dict]:
             "parcel_no": r.parcel_no,
             "area_m2": float(r.area_m2),
             "reason": r.reason,
+            "reason_short": getattr(r, "reason_short", r.reason),
         }
         for r in order.itertuples()
     ]
