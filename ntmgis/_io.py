@@ -1001,6 +1001,9 @@ def _sheet_rows(worksheet):
 
 
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+#: a sheet's rows and columns as Excel has them: a cell beyond is a damaged (or hostile)
+#: sheet, not a billion empty rows to make
+_MAX_ROWS, _MAX_COLUMNS = 1_048_576, 16_384
 _ROW_TAG, _VALUE_TAG, _INLINE_TAG = f"{_MAIN_NS}row", f"{_MAIN_NS}v", f"{_MAIN_NS}is"
 
 
@@ -1048,6 +1051,9 @@ class _CellReader:
                 self.row_counter = int(value)
         else:
             self.row_counter += 1
+        if not 1 <= self.row_counter <= _MAX_ROWS:
+            raise InputError(f"row number {self.row_counter} is outside a sheet's rows "
+                             f"(1 to {_MAX_ROWS:,})")  # fmt: skip
         column = 0
         cells = []
         for cell in element:
@@ -1061,6 +1067,9 @@ class _CellReader:
                     column = self.columns[letters] = coordinate_to_tuple(ref)[1]
             else:
                 column += 1
+            if column > _MAX_COLUMNS:
+                raise InputError(f"cell {ref or column} is beyond a sheet's last column "
+                                 f"({_MAX_COLUMNS:,}, XFD)")  # fmt: skip
             style = cell.get("s", 0)
             if style:
                 style = int(style)

@@ -199,3 +199,16 @@ def test_a_shared_string_or_style_the_workbook_lacks_is_a_damaged_sheet(tmp_path
         with pytest.raises(InputError, match="damaged.xlsx") as info:
             _io.read_grid(path, what="survey file")
         assert "cell A1 refers to a shared string or a style" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [('<row r="999999999"><c r="A999999999"><v>1</v></c></row>', "row number 999999999"),
+     ('<row r="1"><c r="XFE1"><v>1</v></c></row>', "cell XFE1 is beyond"),
+     ('<row r="0"><c><v>1</v></c></row>', "row number 0")],
+)  # fmt: skip
+def test_a_row_or_column_beyond_excels_is_a_damaged_sheet_not_a_billion_rows(tmp_path, body, said):
+    path = _with_sheet_xml(tmp_path, body, name="far.xlsx")  # no dimension: nothing caps it
+    with pytest.raises(InputError, match="far.xlsx") as info:
+        _io.read_grid(path, what="survey file")
+    assert said in str(info.value)
