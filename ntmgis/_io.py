@@ -965,17 +965,17 @@ def _sheet_rows(worksheet):
     and date conversion, without an openpyxl cell object per cell (a commune's survey
     has some 20,000 cells: a fifth of the time). The rows are those openpyxl yields:
     from row 1 and column 1, missing rows and cells filled with None, cut to the
-    sheet's stated dimension when it has one. A cell whose shared string or style does
-    not exist is an InputError naming the cell (openpyxl's is an IndexError).
+    sheet's stated dimension when it has one; but no wider than the last column holding
+    a value (a styled empty cell in column XFD, or a dimension "A1:XFD2000", would make
+    every row 16,384 cells). A cell whose shared string or style does not exist is an
+    InputError naming the cell (openpyxl's is an IndexError).
     """
     from openpyxl.xml.functions import iterparse
 
     book = worksheet.parent
     max_col, max_row = worksheet.max_column, worksheet.max_row
-    empty = ([None] * max_col, [None] * max_col) if max_col is not None else ([], [])
-    rows, formats = [], []
-    counter, idx = 1, 1
     read = _CellReader(book, worksheet._shared_strings)
+    kept, idx, used = [], 1, 0  # kept: (row number, cells) in the sheet's order
     with worksheet._get_source() as src:
         for _event, element in iterparse(src):
             if element.tag != _ROW_TAG:
@@ -984,19 +984,25 @@ def _sheet_rows(worksheet):
             element.clear()
             if max_row is not None and idx > max_row:
                 break
-            while counter < idx:  # rows the sheet leaves out
-                counter += 1
-                rows.append(list(empty[0]))
-                formats.append(list(empty[1]))
-            if counter <= idx:
-                values, fmts = _placed(cells, max_col)
-                rows.append(values)
-                formats.append(fmts)
-                counter += 1
+            if len(kept) and idx <= kept[-1][0]:
+                continue  # a row repeated or out of order: openpyxl keeps the first
+            kept.append((idx, cells))
+            used = max([used, *(c for c, v, _ in cells if v is not None)])
+    width = used if max_col is None else min(max_col, used)
+    rows, formats, counter = [], [], 1
+    for idx, cells in kept:
+        while counter < idx:  # rows the sheet leaves out
+            counter += 1
+            rows.append([None] * width if max_col is not None else [])
+            formats.append([None] * width if max_col is not None else [])
+        values, fmts = _placed(cells, max_col, width)
+        rows.append(values)
+        formats.append(fmts)
+        counter += 1
     if max_row is not None and max_row < idx:
         for _ in range(counter, max_row + 1):
-            rows.append(list(empty[0]))
-            formats.append(list(empty[1]))
+            rows.append([None] * width)
+            formats.append([None] * width)
     return rows, formats
 
 
@@ -1007,11 +1013,14 @@ _MAX_ROWS, _MAX_COLUMNS = 1_048_576, 16_384
 _ROW_TAG, _VALUE_TAG, _INLINE_TAG = f"{_MAIN_NS}row", f"{_MAIN_NS}v", f"{_MAIN_NS}is"
 
 
-def _placed(cells: list, max_col):
-    """One row's (values, formats), each cell at its column, as openpyxl places them."""
+def _placed(cells: list, max_col, used: int):
+    """One row's (values, formats), each cell at its column, as openpyxl places them.
+
+    No wider than ``used``, the sheet's last column with a value.
+    """
     if not cells and not max_col:
         return [], []
-    width = max_col or cells[-1][0]
+    width = min(max_col or cells[-1][0], used)
     values, fmts = [None] * width, [None] * width
     for column, value, fmt in cells:
         if 1 <= column <= width:

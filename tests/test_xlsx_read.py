@@ -37,13 +37,18 @@ SHARED_TYPE = (
 
 
 def _openpyxl_rows(worksheet):
-    """What the reader gave before: openpyxl's cells, value and number format each."""
+    """What the reader gave before: openpyxl's cells, value and number format each.
+
+    Cut to the last column holding a value, as the reader cuts them (openpyxl pads every
+    row to the sheet's stated dimension, or to a styled empty cell far to the right).
+    """
     rows, formats = [], []
     for row in worksheet.iter_rows():
         rows.append([unicodedata.normalize("NFC", c.value) if isinstance(c.value, str)
                      else c.value for c in row])  # fmt: skip
         formats.append([getattr(c, "number_format", None) for c in row])
-    return rows, formats
+    used = max((j + 1 for r in rows for j, v in enumerate(r) if v is not None), default=0)
+    return [r[:used] for r in rows], [f[:used] for f in formats]
 
 
 def _both(path, sheet=0):
@@ -142,11 +147,12 @@ def test_a_workbook_openpyxl_writes_reads_as_openpyxl_reads_it(tmp_path):
             "A1:B2",
             [[1, 2], [4, None]],
         ),
-        # a dimension larger than the data: padded across, not down
+        # a dimension larger than the data: padded to the last column with a value
+        # (openpyxl pads across to the dimension's D), not down
         (
             '<row r="2"><c r="B2"><v>2.5</v></c></row>',
             "A1:D5",
-            [[None] * 4, [None, 2.5, None, None]],
+            [[None] * 2, [None, 2.5]],
         ),
         # rows out of order and repeated: openpyxl keeps the first of each
         (
@@ -162,7 +168,7 @@ def test_a_workbook_openpyxl_writes_reads_as_openpyxl_reads_it(tmp_path):
             '<rPh sb="0" eb="1"><t>x</t></rPh></is></c>'
             '<c r="C1" t="inlineStr"><is><t/></is></c><c r="D1" t="inlineStr"/></row>',
             None,
-            [["Xóm 3", "Ấp Mới", "", None]],
+            [["Xóm 3", "Ấp Mới", ""]],
         ),
         # ISO dates, numbers in exponent form, an empty value
         (
@@ -178,6 +184,27 @@ def test_sheet_xml_as_other_programs_write_it(tmp_path, body, dimension, expecte
     (rows, formats), openpyxl_says = _both(path)
     assert (rows, formats) == openpyxl_says
     assert rows == expected_rows
+
+
+def test_a_styled_empty_cell_far_right_does_not_widen_every_row(tmp_path):
+    from openpyxl.styles import Font
+
+    book = openpyxl.Workbook()
+    ws = book.active
+    for i in range(1, 301):
+        ws.append([i, f"HO{i:04d}", "Vườn tạp"])
+    ws["XFD1"].font = Font(bold=True)  # a stray format, no value: openpyxl pads to it
+    path = tmp_path / "wide.xlsx"
+    book.save(path)
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        ws = book[book.sheetnames[0]]
+        assert ws.max_column == 16384  # what openpyxl's rows would be as wide as
+        rows, formats = _io._sheet_rows(ws)
+    finally:
+        book.close()
+    assert len(rows) == 300 and {len(r) for r in rows} == {3} and {len(f) for f in formats} == {3}
+    assert rows[0] == [1, "HO0001", "Vườn tạp"] and rows[-1][0] == 300
 
 
 def test_the_1904_calendar(tmp_path):
