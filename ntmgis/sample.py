@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -48,6 +49,12 @@ _register_all(
         "error.sample.too_few_dates": (
             "Xã mẫu cần ít nhất 12 ngày ảnh, không phải {n}: hãy chọn số ngày ảnh từ 12 trở lên.",
             "The sample commune needs at least 12 imagery dates, not {n}: ask for 12 or more.",
+        ),
+        "error.sample.followup_not_later": (
+            "Đợt theo dõi ({followup}) phải sau đợt đầu ({year}): hãy chọn năm theo dõi muộn "
+            "hơn, hoặc không ghi đợt theo dõi (--no-followup).",
+            "The follow-up campaign ({followup}) must come after the baseline ({year}): choose "
+            "a later follow-up year, or none (--no-followup).",
         ),
         "error.sample.no_room": (
             "{hamlet} chỉ đủ chỗ cho {room} trong {quota} thửa đất (hạt giống {seed}): hãy "
@@ -229,18 +236,22 @@ class SampleCommune:
         return "\n".join(lines)
 
 
-def campaign_paths(root: str | Path, year: int | None = None) -> dict[str, Path]:
+def campaign_paths(
+    root: str | Path, year: int | None = None, *, base_year: int | None = None
+) -> dict[str, Path]:
     """Paths of one campaign's survey, scenes and truth under ``root``.
 
-    ``year=None`` is the baseline campaign (``survey_2020.xlsx``, ``s2/``,
-    ``truth/parcels_truth.csv``); a year is a follow-up campaign (``survey_2022.xlsx``,
+    ``year=None`` is the baseline campaign (``survey_<base year>.xlsx``, ``s2/``,
+    ``truth/parcels_truth.csv``; the base year is ``base_year``, else the one the sample's
+    run config gives, else 2020); a year is a follow-up campaign (``survey_2022.xlsx``,
     ``s2_2022/``, ``truth/parcels_truth_2022.csv``).
     """
     root = Path(root)
     if year is None:
+        base = base_year or _base_year(root)
         return {
-            "survey_xlsx": root / "survey_2020.xlsx",
-            "survey_csv": root / "survey_2020.csv",
+            "survey_xlsx": root / f"survey_{base}.xlsx",
+            "survey_csv": root / f"survey_{base}.csv",
             "scenes": root / "s2",
             "items": root / "s2" / "items.json",
             "truth": root / "truth" / "parcels_truth.csv",
@@ -258,7 +269,9 @@ def campaign_paths(root: str | Path, year: int | None = None) -> dict[str, Path]
     }
 
 
-def sample_paths(root: str | Path = "layers", *, followup: int | None = None) -> dict[str, Path]:
+def sample_paths(
+    root: str | Path = "layers", *, followup: int | None = None, base_year: int | None = None
+) -> dict[str, Path]:
     """Paths of the sample commune's files under ``root`` (default: ``layers``).
 
     Parameters
@@ -268,6 +281,10 @@ def sample_paths(root: str | Path = "layers", *, followup: int | None = None) ->
     followup : int, optional
         Year of the follow-up campaign: its survey, scenes, truth and config instead of
         the baseline campaign's.
+    base_year : int, optional
+        The baseline campaign's year, which names its survey and targets
+        (``survey_2023.xlsx``); by default the year of the sample's run config
+        (``thanh_binh.toml``), else 2020.
 
     Returns
     -------
@@ -276,12 +293,33 @@ def sample_paths(root: str | Path = "layers", *, followup: int | None = None) ->
         ``survey_csv``, ``scenes``, ``items``, ``truth``, ``defects``, ``config``.
     """
     root = Path(root)
+    base = base_year or _base_year(root)
     return {
         "gpkg": root / f"{STEM}.gpkg",
-        "targets": root / "targets_2020.csv",
+        "targets": root / f"targets_{base}.csv",
         "readme": root / "README.md",
-        **campaign_paths(root, followup),
+        **campaign_paths(root, followup, base_year=base),
     }
+
+
+def _base_year(root: Path) -> int:
+    """The baseline campaign's year: its run config's ``[commune] year``, else 2020.
+
+    A sample written before its baseline files were named by year (``survey_2020.xlsx``
+    whatever the year) is read by the names its config gives.
+    """
+    config = root / f"{STEM}.toml"
+    if config.is_file():
+        from .config import read_toml
+
+        try:
+            raw = read_toml(config)
+            survey = Path(str(raw.get("inputs", {}).get("survey", ""))).name
+            named = re.fullmatch(r"survey_(\d{4})\.xlsx", survey)
+            return int(named.group(1)) if named else int(raw["commune"]["year"])
+        except Exception:  # not the sample's config: the default names
+            logger.debug("no baseline year in %s", config, exc_info=True)
+    return 2020
 
 
 # --------------------------------------------------------------------------- geometry
@@ -799,13 +837,13 @@ def make_sample(
     year : int, default 2020
         Year of the survey and the imagery. Scenes from 25 January 2022 on carry the
         processing-baseline 04.00 offset (BOA_ADD_OFFSET = -1000).
-        The baseline campaign's files keep their fixed names whatever the year
-        (``survey_2020.xlsx``, ``targets_2020.csv``, ``s2/``: :func:`campaign_paths`
-        finds them without the year, and a follow-up of the same year cannot overwrite
-        them); the survey's title and dates, and the config's ``year``, say the year.
+        The baseline campaign's survey and targets are named by it
+        (``survey_2023.xlsx``, ``targets_2023.csv``; its scenes ``s2/``), and so is its
+        run config's ``year``, from which :func:`sample_paths` finds them.
     followup_year : int or None, default 2022
-        Year of a later campaign (survey, scenes and truth, ``*_2022``) in which hamlets
-        have renovated some abandoned gardens at their own pace; ``None`` for none.
+        Year of a later campaign (after ``year``; survey, scenes and truth, ``*_2022``)
+        in which hamlets have renovated some abandoned gardens at their own pace;
+        ``None`` for none.
     followup_dates : int, default 12
         Sentinel-2 dates of the later campaign.
     progress : callable, optional
@@ -829,12 +867,15 @@ def make_sample(
         raise InputError(_say("error.sample.too_few_parcels", n=n_parcels))
     if n_dates < 12:
         raise InputError(_say("error.sample.too_few_dates", n=n_dates))
+    if followup_year is not None and followup_year <= year:
+        raise InputError(_say("error.sample.followup_not_later", followup=followup_year,
+                              year=year))  # fmt: skip
     logger.info("sample commune: seed %s, %d parcels, %d dates, into %s", seed, n_parcels,
                 n_dates, outdir)  # fmt: skip
     rng = np.random.default_rng(seed)
     root = Path(outdir)
     (root / "truth").mkdir(parents=True, exist_ok=True)
-    paths = sample_paths(root)
+    paths = sample_paths(root, base_year=year)
     result = SampleCommune(root=root)
 
     # ---- commune, hamlets, parcels
@@ -911,7 +952,8 @@ def make_sample(
     c = _Commune(parcels, houses, has_house, lanes_gdf, outline, hamlet_idx, household, ma_ho,
                  owners, sheet, number, area, land_use)  # fmt: skip
     base = _campaign(root, c, cond, year=year, n_dates=n_dates, rng=rng, followup=None,
-                     progress=_progress.scaled(progress, 0.12, 0.6), targets=True)  # fmt: skip
+                     progress=_progress.scaled(progress, 0.12, 0.6), targets=True,
+                     base_year=year)  # fmt: skip
     result.files += base["files"]
     paths["config"].write_text(_sample_config_text(year, year, False), encoding="utf-8")
     result.files.append(paths["config"])
@@ -927,16 +969,17 @@ def make_sample(
         "last_date": base["dates"][-1].isoformat(),
         "grid": base["grid"],
         "followup_year": "",
+        "base_year": year,
     }
     # ---- a later campaign: some gardens renovated, a few newly abandoned
     if followup_year is not None:
         rng2 = np.random.default_rng([seed, followup_year])
         cond2 = _evolve(cond, hamlet_idx, rng2)
         later = _campaign(root, c, cond2, year=followup_year, n_dates=followup_dates, rng=rng2,
-                          followup=followup_year, previous=cond,
+                          followup=followup_year, previous=cond, base_year=year,
                           progress=_progress.scaled(progress, 0.6, 0.99))  # fmt: skip
         result.files += later["files"]
-        fpaths = sample_paths(root, followup=followup_year)
+        fpaths = sample_paths(root, followup=followup_year, base_year=year)
         fpaths["config"].write_text(
             _sample_config_text(followup_year, year, True), encoding="utf-8"
         )
@@ -998,11 +1041,11 @@ def _evolve(cond, hamlet_idx, rng):
 
 
 def _campaign(root, c: _Commune, cond, *, year, n_dates, rng, followup, progress,
-              targets=False, previous=None):  # fmt: skip
+              targets=False, previous=None, base_year=None):  # fmt: skip
     """Write one campaign: the survey (with defects), targets, scenes and the truth."""
     import pandas as pd
 
-    paths = sample_paths(root, followup=followup)
+    paths = sample_paths(root, followup=followup, base_year=base_year)
     paths["truth"].parent.mkdir(parents=True, exist_ok=True)
     sheet, number, area, land_use = c.sheet, c.number, c.area, c.land_use
     hamlet_idx, household, ma_ho, owners, has_house = (
@@ -1388,9 +1431,10 @@ def _sample_config_text(year: int, base_year: int, followup: bool) -> str:
     from .features import DEFAULT_INDICES  # the indices the model's features need
 
     header = _CONFIG_HEADER["followup" if followup else None]
-    # the baseline campaign's files keep their names whatever its year (sample_paths)
-    fields = {"year": year, "base_year": base_year, "survey": "survey_2020.xlsx",
-              "targets": "targets_2020.csv", "imagery": "s2", "baseline": "", "out": "../out",
+    # the baseline campaign's survey and targets are named by its year (sample_paths)
+    fields = {"year": year, "base_year": base_year, "survey": f"survey_{base_year}.xlsx",
+              "targets": f"targets_{base_year}.csv", "imagery": "s2", "baseline": "",
+              "out": "../out",
               "name": STEM,
               "indices": json.dumps(list(DEFAULT_INDICES))}  # fmt: skip
     if followup:
@@ -1412,7 +1456,7 @@ condition) and `truth/survey_defects_{followup_year}.csv`, and the run config \
 `thanh_binh_{followup_year}.toml`, which measures it against the baseline run. Between the \
 campaigns each hamlet renovated a share of its abandoned gardens at its own pace \
 ({renovated} in all; {followup_abandoned} gardens are abandoned in {followup_year}), a few \
-mixed or tended gardens were abandoned, and the targets of `targets_2020.csv` apply."""
+mixed or tended gardens were abandoned, and the targets of `targets_{base_year}.csv` apply."""
 
 
 def _write_readme(root: Path, result: SampleCommune, seed: int) -> None:
@@ -1423,7 +1467,7 @@ def _write_readme(root: Path, result: SampleCommune, seed: int) -> None:
     else:
         c["followup"] = "No follow-up campaign was written (`--no-followup`)."
     text = text.format(seed=seed, **c)
-    sample_paths(root)["readme"].write_text(text, encoding="utf-8")
+    sample_paths(root, base_year=c["base_year"])["readme"].write_text(text, encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- run configs

@@ -16,6 +16,7 @@ import shapely
 from openpyxl import load_workbook
 
 from ntmgis.config import load_config, read_toml
+from ntmgis.errors import InputError
 from ntmgis.sample import (
     GARDEN_CLASSES,
     HAMLET_NAMES,
@@ -404,3 +405,25 @@ def test_cli_sample_another_year_and_its_followup(tmp_path):
         items = sorted(Path(cfg.imagery).glob("*/item.json"))
         assert len(items) == 12
         assert {json.loads(p.read_text())["properties"]["datetime"][:4] for p in items} == {year}
+
+
+def test_the_baseline_files_are_named_by_their_year(tmp_path):
+    """A 2023 campaign's survey is survey_2023.xlsx, its targets targets_2023.csv (they
+    were survey_2020.xlsx whatever the year); sample_paths finds them from the config."""
+    root = tmp_path / "y2023"
+    make_sample(root, seed=4, n_parcels=200, n_dates=12, year=2023, followup_year=2025)
+    names = {p.name for p in root.iterdir()}
+    assert {"survey_2023.xlsx", "survey_2023.csv", "targets_2023.csv", "survey_2025.xlsx"} <= names
+    assert not any("2020" in n for n in names)
+    paths = sample_paths(root)
+    assert paths["survey_xlsx"].name == "survey_2023.xlsx" and paths["targets"].is_file()
+    assert sample_paths(root, followup=2025)["survey_xlsx"].name == "survey_2025.xlsx"
+    raw = read_toml(paths["config"])
+    assert (raw["inputs"]["survey"], raw["inputs"]["targets"]) == ("survey_2023.xlsx",
+                                                                   "targets_2023.csv")  # fmt: skip
+    assert read_toml(sample_paths(root, followup=2025)["config"])["inputs"]["targets"] == (
+        "targets_2023.csv")  # fmt: skip
+    assert "`survey_2023.xlsx`" in paths["readme"].read_text(encoding="utf-8")
+    with pytest.raises(InputError, match="2023"):  # a follow-up is later than the baseline
+        make_sample(tmp_path / "same", seed=4, n_parcels=200, n_dates=12, year=2023,
+                    followup_year=2023)  # fmt: skip
