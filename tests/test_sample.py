@@ -424,6 +424,15 @@ def test_the_baseline_files_are_named_by_their_year(tmp_path):
     assert read_toml(sample_paths(root, followup=2025)["config"])["inputs"]["targets"] == (
         "targets_2023.csv")  # fmt: skip
     assert "`survey_2023.xlsx`" in paths["readme"].read_text(encoding="utf-8")
+    # a sample written before (survey_2020.xlsx for a 2023 campaign): by its config's names
+    for old, new in (("survey_2023.xlsx", "survey_2020.xlsx"), ("survey_2023.csv",
+                     "survey_2020.csv"), ("targets_2023.csv", "targets_2020.csv")):  # fmt: skip
+        (root / old).rename(root / new)
+    config = paths["config"].read_text(encoding="utf-8").replace("_2023.", "_2020.")
+    paths["config"].write_text(config, encoding="utf-8")
+    older = sample_paths(root)
+    assert older["survey_xlsx"].is_file() and older["targets"].name == "targets_2020.csv"
+    assert load_config(older["config"]).year == 2023
     with pytest.raises(InputError, match="2023"):  # a follow-up is later than the baseline
         make_sample(tmp_path / "same", seed=4, n_parcels=200, n_dates=12, year=2023,
                     followup_year=2023)  # fmt: skip
