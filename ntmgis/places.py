@@ -504,8 +504,10 @@ def _without_commune_tail(parsed: list) -> list:
     "Xóm 1 Nghi Phong", "Xóm 2 Nghi Phong": when every numbered hamlet that has words
     after its number has the same ones (two syllables or more, no number, no unit or
     field word), and two hamlets at least do, those words are the commune's name, not
-    the hamlet's: "Xóm 1", commune "Nghi Phong". Named hamlets ("Thôn Đông Hòa") and a
-    tail that differs between hamlets ("Tổ 1 Khu 2", "Tổ 1 Khu 3") are left as written.
+    the hamlet's: "Xóm 1", commune "Nghi Phong"; a named hamlet of the same texts ending
+    in them too ("Xóm Đông Nghi Phong": "Xóm Đông"). Named hamlets alone ("Thôn Đông
+    Sơn Thủy", "Thôn Tây Sơn Thủy") and a tail that differs between numbered hamlets
+    ("Tổ 1 Khu 2", "Tổ 1 Khu 3") are left as written.
     """
     tails: dict[str, set] = {}
     for p in parsed:
@@ -521,14 +523,17 @@ def _without_commune_tail(parsed: list) -> list:
             or any(" ".join(words[:k]) in leading for k in (1, 2, 3))):  # fmt: skip
         return parsed
     out = []
+    size = len(tail.split(" "))
     for p in parsed:
         words = (p.name or "").split(" ")
-        if (p.kind == "thon_xom" and len(words) > 1 and _NUMBER.match(words[0])
-                and fold(" ".join(words[1:])) == tail):  # fmt: skip
-            name = words[0]
+        # the numbered hamlets, and a named one of the same file written the same way
+        # ("Xóm Đông Nghi Phong" beside "Xóm 1 Nghi Phong"): the tail is the commune's
+        if (p.kind == "thon_xom" and len(words) > size
+                and fold(" ".join(words[-size:])) == tail):  # fmt: skip
+            name = " ".join(words[:-size])
             hamlet = f"{p.unit} {name}"
             p = dataclasses.replace(p, name=name, hamlet=hamlet, place=hamlet,
-                                    commune=p.commune or " ".join(words[1:]))  # fmt: skip
+                                    commune=p.commune or " ".join(words[-size:]))  # fmt: skip
         out.append(p)
     return out
 

@@ -110,6 +110,9 @@ def test_a_remark_is_not_an_old_name():
         # the commune's name written after each numbered hamlet, without "xã"
         (["Xóm 1 Nghi Phong", "Xóm 2 Nghi Phong", "xóm 3 nghi phong", "Xóm 4"],
          ["Xóm 1", "Xóm 2", "Xóm 3", "Xóm 4"], ["Nghi Phong"] * 3 + [None]),
+        # a named hamlet written the same way loses the commune's name too
+        (["Xóm 1 Nghi Phong", "Xóm 2 Nghi Phong", "Xóm Đông Nghi Phong", "Xóm Tây"],
+         ["Xóm 1", "Xóm 2", "Xóm Đông", "Xóm Tây"], ["Nghi Phong"] * 3 + [None]),
         # a tail that differs, a unit (Khu 2), one syllable, one hamlet: as written
         (["Tổ 1 Khu 2", "Tổ 2 Khu 2"], ["Tổ 1 Khu 2", "Tổ 2 Khu 2"], [None, None]),
         (["Xóm 1 Nghi Phong", "Xóm 2 Nghi Xuân"], ["Xóm 1 Nghi Phong", "Xóm 2 Nghi Xuân"],
