@@ -860,7 +860,9 @@ def _read_xlsx(path: Path, sheet, what: str, choose, chosen_others: bool = False
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+    except Exception as exc:  # openpyxl fails in its own ways (a chart sheet: AttributeError)
+        if isinstance(exc, (MemoryError, RecursionError)):
+            raise
         raise InputError(say("io.not_xlsx", what=_what(what), path=path,
                              detail=f"{type(exc).__name__}: {exc}")) from None  # fmt: skip
     try:
@@ -894,7 +896,8 @@ def _read_xlsx(path: Path, sheet, what: str, choose, chosen_others: bool = False
         if found is None:
             found = (names[0], *_sheet_rows(book[names[0]]))
         uncached = _uncached_formulas(book[found[0]])
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError, AttributeError,
+            TypeError) as exc:  # fmt: skip
         if isinstance(exc, SchemaError):
             raise
         detail = str(exc) if isinstance(exc, InputError) else f"{type(exc).__name__}: {exc}"

@@ -239,3 +239,15 @@ def test_a_row_or_column_beyond_excels_is_a_damaged_sheet_not_a_billion_rows(tmp
     with pytest.raises(InputError, match="far.xlsx") as info:
         _io.read_grid(path, what="survey file")
     assert said in str(info.value)
+
+
+def test_a_workbook_openpyxl_cannot_load_is_said_not_a_traceback(tmp_path):
+    """openpyxl fails on some valid workbooks in its own ways (an empty chart sheet:
+    AttributeError); the survey reader says the file, never a raw traceback."""
+    book = openpyxl.Workbook()
+    book.create_chartsheet("Biểu đồ", 0)
+    book["Sheet"].append(["Số tờ", "Số thửa", "Phân loại vườn"])
+    path = tmp_path / "co_bieu_do.xlsx"
+    book.save(path)
+    with pytest.raises(InputError, match="co_bieu_do.xlsx"):
+        _io.read_grid(path, what="survey file")
