@@ -139,6 +139,12 @@ _MESSAGES = {
         "{What} '{path}' is an old {kind} {suffix} file: save it as .xlsx (Excel workbook) "
         "or .csv (CSV UTF-8) and try again.",
     ),
+    "io.other_workbook": (
+        "Tệp '{path}' ({what}) là bảng tính {kind} {suffix}, ntmgis chưa đọc được: hãy lưu "
+        "lại thành .xlsx (Excel) hoặc .csv (CSV UTF-8) rồi thử lại.",
+        "{What} '{path}' is a {kind} {suffix} workbook, which ntmgis does not read: save it "
+        "as .xlsx (Excel workbook) or .csv (CSV UTF-8) and try again.",
+    ),
     "io.not_found": (
         "Không tìm thấy {what} '{path}'. Kiểm tra đường dẫn (và thư mục làm việc, '{cwd}').",
         "{What} not found: '{path}'. Check the path (and the working folder, '{cwd}').",
@@ -745,18 +751,16 @@ def read_grid(
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path, sheet, what, choose, chosen_others)
-    if suffix in (".xls", ".ods"):
-        kind = "Excel 97-2003" if suffix == ".xls" else "OpenDocument"
-        raise InputError(
-            say(
-                "io.old_format",
-                **_whats(what),
-                path=path,
-                kind=kind,
-                suffix=suffix,
-            )
-        )
+    if suffix in _OTHER_WORKBOOKS:
+        kind = _OTHER_WORKBOOKS[suffix]
+        key = "io.old_format" if suffix == ".xls" else "io.other_workbook"
+        raise InputError(say(key, **_whats(what), path=path, kind=kind, suffix=suffix))
     return _read_csv(path, encoding, what)
+
+
+#: workbooks ntmgis does not read: said so, with what to save them as (not read as CSV)
+_OTHER_WORKBOOKS = {".xls": "Excel 97-2003", ".ods": "OpenDocument (LibreOffice Calc)",
+                    ".xlsb": "Excel Binary", ".numbers": "Apple Numbers"}  # fmt: skip
 
 
 def read_table_rows(source, *, sheet=None, what: str = "table") -> tuple[list[list], dict]:

@@ -678,3 +678,18 @@ def test_formula_cells_saved_without_their_values_are_said(tmp_path):
         "thức: mở tệp bằng Excel hoặc LibreOffice, lưu lại rồi chạy lại."
     ]
     assert rows["garden_area_m2"].isna().tolist() == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("khao_sat.ods", "OpenDocument"), ("khao_sat.xlsb", "Excel Binary"),
+     ("khao_sat.numbers", "Apple Numbers")],
+)  # fmt: skip
+def test_a_workbook_of_another_program_is_said_so_not_read_as_csv(tmp_path, name, kind):
+    path = tmp_path / name
+    path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)  # a zip-like binary body
+    with pytest.raises(InputError) as caught:
+        ntmgis.read_survey(path)
+    message = str(caught.value)
+    assert name in message and kind in message and "save it as .xlsx" in message
+    assert "is an old" not in message  # not an old format: another program's
