@@ -42,6 +42,7 @@ __all__ = [
     "message",
     "register",
     "SHOWN_PER_KIND",
+    "repeated_line",
     "warning_key",
     "warning_lines",
     "register_all",
@@ -574,7 +575,6 @@ def warning_lines(caught, *, lang: str | None = None, shown: int = SHOWN_PER_KIN
     """
     from .errors import NtmgisWarning
 
-    say = message
     groups: dict[tuple, list] = {}
     lines = []
     for item in caught:
@@ -588,7 +588,15 @@ def warning_lines(caught, *, lang: str | None = None, shown: int = SHOWN_PER_KIN
             lines.append(text)
     for count, texts in groups.values():
         if count > len(texts):
-            lines.append(say("warning.repeated", lang=lang, prefix=say("warning.prefix",
-                             lang=lang), count=count, hidden=count - len(texts),
-                             text=texts[0]))  # fmt: skip
+            lines.append(repeated_line(count, texts, lang=lang))
     return lines
+
+
+def repeated_line(count: int, shown: list[str], *, lang: str | None = None) -> str:
+    """The line that counts a kind of warning: ``count`` of it, ``shown`` the texts said.
+
+    >>> repeated_line(6, ["Scene A is cloudy.", "Scene B is cloudy."], lang="en")
+    'Warning (×6 of this kind, 4 not shown above): Scene A is cloudy.'
+    """
+    return message("warning.repeated", lang=lang, prefix=message("warning.prefix", lang=lang),
+                   count=count, hidden=count - len(shown), text=shown[0])  # fmt: skip

@@ -523,7 +523,7 @@ def _without_commune_tail(parsed: list) -> list:
             or any(" ".join(words[:k]) in leading for k in (1, 2, 3))):  # fmt: skip
         return parsed
     out = []
-    size = len(tail.split(" "))
+    size = len(words)
     for p in parsed:
         words = (p.name or "").split(" ")
         # the numbered hamlets, and a named one of the same file written the same way

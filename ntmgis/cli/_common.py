@@ -14,7 +14,7 @@ import warnings
 
 import click
 
-from ..i18n import SHOWN_PER_KIND, warning_key
+from ..i18n import SHOWN_PER_KIND, repeated_line, warning_key
 
 logger = logging.getLogger(__name__)
 
@@ -159,18 +159,7 @@ class WarningDisplay:
 
     def close(self) -> None:
         """Print the groups with warnings not shown, with their counts."""
-        from ..i18n import message
-
         for count, shown in self.groups.values():
             if count > len(shown):
-                self._write(
-                    message(
-                        "warning.repeated",
-                        lang=self.lang,
-                        prefix=self._prefix(),
-                        count=count,
-                        hidden=count - len(shown),
-                        text=shown[0],
-                    )  # fmt: skip
-                )
+                self._write(repeated_line(count, shown, lang=self.lang))
         self.groups.clear()
