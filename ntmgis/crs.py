@@ -503,10 +503,20 @@ def wgs84_transformer(crs_from, crs_to="EPSG:4326"):
         When neither CRS is on VN-2000, or PROJ's database lacks EPSG:6960.
     """
     import pyproj
+
+    return _wgs84_transformer(pyproj.CRS.from_user_input(crs_from),
+                              pyproj.CRS.from_user_input(crs_to))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=16)
+def _wgs84_transformer(crs_from, crs_to):
+    """:func:`wgs84_transformer` for two CRS objects, made once a pair (~25 ms each).
+
+    A pyproj Transformer may be shared between threads (each gets its own PROJ context).
+    """
+    import pyproj
     from pyproj.transformer import TransformerGroup
 
-    crs_from = pyproj.CRS.from_user_input(crs_from)
-    crs_to = pyproj.CRS.from_user_input(crs_to)
     if not (is_vn2000(crs_from) or is_vn2000(crs_to)):
         raise CRSError(_say("error.crs.not_vn2000_pair", a=crs_from.name, b=crs_to.name))
     if is_vn2000(crs_from) and is_vn2000(crs_to):
@@ -620,14 +630,20 @@ def local_vn2000_offset(lon: float, lat: float, *, crs) -> tuple[float, float]:
 
     crs = pyproj.CRS.from_user_input(crs)
     true_e, true_n = wgs84_transformer("EPSG:4326", crs).transform(lon, lat)
+    local_e, local_n = _local_transformer(crs).transform(lon, lat)
+    return float(local_e - true_e), float(local_n - true_n)
+
+
+@functools.lru_cache(maxsize=16)
+def _local_transformer(crs):
+    """WGS 84 straight into ``crs``'s projection without its datum shift (made once a CRS)."""
+    import pyproj
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "lose projection information"
         text = crs.to_proj4()
     local = pyproj.CRS.from_proj4(re.sub(r"\+towgs84=\S+", "", text).replace("+type=crs", ""))
-    local_e, local_n = pyproj.Transformer.from_crs("EPSG:4326", local, always_xy=True).transform(
-        lon, lat
-    )
-    return float(local_e - true_e), float(local_n - true_n)
+    return pyproj.Transformer.from_crs("EPSG:4326", local, always_xy=True)
 
 
 @functools.lru_cache(maxsize=1)
@@ -953,49 +969,32 @@ def _erode_along(mask: np.ndarray, axis: int) -> np.ndarray:
     return out
 
 
-class _Correlations:
-    """``max(fftconvolve(mask, image[::-1, ::-1], "valid"), 0)`` for several masks and images.
+def _shift_sums(pairs, mask_shape, out_shape) -> np.ndarray:
+    """``sum(fftconvolve(mask, image[::-1, ::-1], "valid"))`` over ``pairs``, by one FFT size.
 
-    The operations of :func:`scipy.signal.fftconvolve` (same FFT sizes, same products:
-    the same numbers to the bit), with each operand transformed once: the shift search
-    correlates two masks with two images, 4 transforms instead of 8.
+    Every pair's valid correlation has ``out_shape`` (the shifts searched); each mask
+    is at most ``mask_shape``. A circular correlation of period ``N >= mask_shape``
+    holds the valid one uncorrupted in its first ``out_shape`` cells, so every operand
+    is transformed at the mask's size (not the mask's plus the image's, as
+    :func:`scipy.signal.fftconvolve` does: a third of the points) and, correlation
+    being linear, the pairs' spectra are summed before one inverse transform. The
+    result equals the sum of ``fftconvolve``'s to rounding (about 1e-12 of its values),
+    clipped at 0 (a sum of products of non-negative numbers).
     """
+    from scipy import fft as sp_fft
 
-    def __init__(self, mask_shape, image_shape):
-        from scipy import fft as sp_fft
-
-        self.fast = all(m > 1 and i > 1 for m, i in zip(mask_shape, image_shape)) and all(
-            m >= i for m, i in zip(mask_shape, image_shape)
-        )
-        full = [m + i - 1 for m, i in zip(mask_shape, image_shape)]
-        self.full = full
-        self.fshape = [sp_fft.next_fast_len(n, True) for n in full]
-        valid = [m - i + 1 for m, i in zip(mask_shape, image_shape)]
-        start = [(f - v) // 2 for f, v in zip(full, valid)]
-        self.valid = tuple(slice(s0, s0 + v) for s0, v in zip(start, valid))
-        self._spectra: dict[int, tuple] = {}
-
-    def _spectrum(self, array, reverse: bool):
-        from scipy import fft as sp_fft
-
-        key = (id(array), reverse)
-        if key not in self._spectra:  # the array is kept with it: its id stays its own
-            operand = array[::-1, ::-1] if reverse else array.astype("float64")
-            self._spectra[key] = (array, sp_fft.rfftn(operand, self.fshape, axes=[0, 1]))
-        return self._spectra[key][1]
-
-    def __call__(self, mask, image):
-        from scipy import fft as sp_fft
-
-        if not self.fast:  # scipy.signal (~0.3 s to import) only for this rare case
-            from scipy.signal import fftconvolve
-
-            out = fftconvolve(mask.astype("float64"), image[::-1, ::-1], mode="valid")
-            return np.maximum(out, 0.0)
-        product = self._spectrum(mask, False) * self._spectrum(image, True)
-        ret = sp_fft.irfftn(product, self.fshape, axes=[0, 1])
-        ret = ret[tuple(slice(n) for n in self.full)]
-        return np.maximum(ret[self.valid], 0.0)
+    fshape = [sp_fft.next_fast_len(int(n), True) for n in mask_shape]
+    total = None
+    for mask, image in pairs:
+        if not (mask.size and image.size):
+            continue
+        spectrum = sp_fft.rfftn(mask.astype("float64"), fshape, axes=[0, 1])
+        spectrum *= np.conj(sp_fft.rfftn(image, fshape, axes=[0, 1]))
+        total = spectrum if total is None else total + spectrum
+    if total is None:
+        return np.zeros(out_shape)
+    out = sp_fft.irfftn(total, fshape, axes=[0, 1])[: out_shape[0], : out_shape[1]]
+    return np.maximum(out, 0.0)
 
 
 def estimate_shift(
@@ -1043,6 +1042,7 @@ def estimate_shift(
     from rasterio import features
 
     from . import _io
+    from .imagery import _polygon_shapes
 
     if isinstance(image, np.ndarray):
         if transform is None or crs is None:
@@ -1058,7 +1058,11 @@ def estimate_shift(
     img_crs = pyproj.CRS.from_user_input(img_crs)
     geoms = _to_crs(getattr(parcels, "geometry", parcels), img_crs)
     ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
-    shapes = [(g, i + 1) for i, g in enumerate(geoms.to_numpy()) if ok[i]]
+    # each parcel burnt with its number (1, 2, ...), its parts as GeoJSON-like polygons
+    # built in bulk (the same pixels as each shape's __geo_interface__)
+    shapes, part_of = _polygon_shapes(geoms.to_numpy()[ok], return_index=True)
+    numbers = (np.flatnonzero(ok)[part_of] + 1).tolist()
+    shapes = list(zip(shapes, numbers))
     pixel = float(abs(transform.a))
     reach = int(np.ceil(max_shift / pixel))
     height, width = values.shape
@@ -1085,20 +1089,19 @@ def estimate_shift(
     # label[r - sy, c - sx] on image[r, c]. Aligned parcels put the image's edges on
     # their boundaries: neighbouring pixels differ much more across a boundary than
     # inside a parcel.
-    sums = np.zeros((2, 2 * reach + 1, 2 * reach + 1))
-    counts = np.zeros_like(sums)
-    for a, b, d, ok in ((labels[:, 1:], labels[:, :-1], diff_h, ok_h),
-                        (labels[1:, :], labels[:-1, :], diff_v, ok_v)):  # fmt: skip
+    masks = ([], [])  # per axis: (same, cross)
+    for a, b in ((labels[:, 1:], labels[:, :-1]), (labels[1:, :], labels[:-1, :])):
         # "inside" pairs: both pixels and their neighbours along the pair carry one
         # label, so half a pixel of misregistration does not mix them
         same = (a == b) & (a > 0)
-        same = _erode_along(same, axis=1 if a.shape[0] == labels.shape[0] else 0)
-        cross = (a != b) & ((a > 0) | (b > 0))
-        correlate = _Correlations(a.shape, d.shape)
-        ok_f = ok.astype("float64")
-        for k, mask in enumerate((same, cross)):
-            sums[k] += correlate(mask, d)
-            counts[k] += correlate(mask, ok_f)
+        masks[0].append(_erode_along(same, axis=1 if a.shape[0] == labels.shape[0] else 0))
+        masks[1].append((a != b) & ((a > 0) | (b > 0)))
+    images = ((diff_h, diff_v), (ok_h.astype("float64"), ok_v.astype("float64")))
+    out_shape = (2 * reach + 1, 2 * reach + 1)
+    sums, counts = (
+        np.stack([_shift_sums(zip(masks[k], im), labels.shape, out_shape) for k in (0, 1)])
+        for im in images
+    )
     counts = np.round(counts)
     with np.errstate(divide="ignore", invalid="ignore"):
         grid = (sums[1] / counts[1]) / (sums[0] / counts[0])

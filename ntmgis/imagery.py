@@ -1497,21 +1497,23 @@ def _aoi_series(aoi, aoi_crs=None, aoi_layer=None):
     return gpd.GeoSeries(series.values, crs=series.crs)
 
 
-def _polygon_shapes(geoms) -> list:
+def _polygon_shapes(geoms, *, return_index: bool = False):
     """The GeoJSON-like polygons rasterio burns for ``geoms``, built in bulk.
 
     The same coordinates (x, y) as each shape's ``__geo_interface__``, a MultiPolygon
     split into its polygons as :func:`rasterio.features.rasterize` splits it, empty ones
     left out (rasterio skips them): the same pixels burnt, without the per-shape cost of
     ``__geo_interface__`` (a WKT parse each). Other geometry types: the shapes as given.
+    ``return_index``: also the position in ``geoms`` of each shape's geometry.
     """
     import shapely
 
     geoms = np.asarray(geoms, dtype=object)
     if not np.isin(shapely.get_type_id(geoms), (3, 6)).all():
-        return list(geoms)
-    parts = shapely.get_parts(geoms)
-    parts = parts[~shapely.is_empty(parts)]
+        return (list(geoms), np.arange(len(geoms))) if return_index else list(geoms)
+    parts, part_of = shapely.get_parts(geoms, return_index=True)
+    nonempty = ~shapely.is_empty(parts)
+    parts, part_of = parts[nonempty], part_of[nonempty]
     per_polygon = (shapely.get_num_interior_rings(parts) + 1).tolist()
     rings = shapely.get_rings(parts)  # each polygon's exterior, then its holes
     coords, ring_of = shapely.get_coordinates(rings, return_index=True)
@@ -1522,7 +1524,7 @@ def _polygon_shapes(geoms) -> list:
     for n in per_polygon:
         shapes.append({"type": "Polygon", "coordinates": ring_xy[k : k + n]})
         k += n
-    return shapes
+    return (shapes, part_of) if return_index else shapes
 
 
 def _aoi_parts(aoi, aoi_crs=None, aoi_layer=None):

@@ -283,29 +283,53 @@ def test_sample_commune_alignment_with_sentinel2():
     assert result.verdict == "local_vn2000", result.message
 
 
-def test_shift_search_correlations_equal_fftconvolve_to_the_bit():
-    """The shift search's shared-transform correlations are scipy's fftconvolve, exactly."""
+def test_shift_search_sums_equal_fftconvolve_and_a_direct_sum():
+    """The shift search's summed correlations: scipy's fftconvolve, and the sum by hand."""
     from scipy.signal import fftconvolve
 
-    from ntmgis.crs import _Correlations
+    from ntmgis.crs import _shift_sums
 
     rng = np.random.default_rng(3)
-    masks = [rng.random((47, 61)) > 0.5, rng.random((47, 61)) > 0.8]
-    images = [rng.random((21, 30)) * 0.3, (rng.random((21, 30)) > 0.1).astype("float64")]
-    correlate = _Correlations(masks[0].shape, images[0].shape)
-    for mask in masks:
-        for image in images:
-            expected = np.maximum(
-                fftconvolve(mask.astype("float64"), image[::-1, ::-1], mode="valid"), 0.0
-            )
-            got = correlate(mask, image)
-            assert got.shape == (27, 32)
-            assert np.array_equal(got, expected)
-    # a one-pixel-wide image takes scipy's own path
-    thin = _Correlations((5, 9), (1, 4))
-    mask, image = rng.random((5, 9)) > 0.5, rng.random((1, 4))
-    want = np.maximum(fftconvolve(mask.astype("float64"), image[::-1, ::-1], mode="valid"), 0)
-    assert not thin.fast and np.array_equal(thin(mask, image), want)
+    # the two axes' operands, as the search makes them: masks one column / one row
+    # narrower than the labels (47 x 61), images one narrower than the image (21 x 30)
+    masks = [rng.random((47, 60)) > 0.5, rng.random((46, 61)) > 0.8]
+    images = [rng.random((21, 29)) * 0.3, rng.random((20, 30)) * 0.3]
+    got = _shift_sums(zip(masks, images), (47, 61), (27, 32))
+    want = sum(
+        np.maximum(fftconvolve(m.astype("float64"), i[::-1, ::-1], mode="valid"), 0.0)
+        for m, i in zip(masks, images)
+    )
+    assert got.shape == (27, 32)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    # the shift (sy, sx) pairs image[r, c] with mask[r + sy, c + sx]
+    for sy, sx in ((0, 0), (26, 31), (13, 5)):
+        direct = sum(
+            float((m[sy : sy + i.shape[0], sx : sx + i.shape[1]] * i).sum())
+            for m, i in zip(masks, images)
+        )
+        assert got[sy, sx] == pytest.approx(direct, rel=1e-12)
+    # an empty operand (a one-pixel-wide image has no pair along its rows) adds nothing
+    empty = _shift_sums([(masks[0], np.zeros((21, 0))), (masks[1], images[1])], (47, 61),
+                        (27, 32))  # fmt: skip
+    np.testing.assert_allclose(
+        empty, np.maximum(fftconvolve(masks[1].astype(float), images[1][::-1, ::-1], "valid"), 0),
+        rtol=1e-12, atol=1e-12,
+    )  # fmt: skip
+
+
+def test_shift_search_burns_multipolygon_parcels_with_their_number():
+    """A parcel of two parts is found as one: both parts carry its label."""
+    from shapely.geometry import MultiPolygon, box
+
+    parcels, image, transform = _synthetic_scene()
+    two = MultiPolygon([parcels.geometry.iloc[0], parcels.geometry.iloc[-1]])
+    merged = gpd.GeoDataFrame(geometry=[two, *parcels.geometry.iloc[1:-1], box(0, 0, 0, 0)],
+                              crs=parcels.crs)  # fmt: skip
+    found = C.estimate_shift(merged, image, transform=transform, crs="EPSG:9209")
+    assert (found["dx"], found["dy"]) == (0.0, 0.0)
+    moved = merged.translate(-70, 40)
+    found = C.estimate_shift(moved, image, transform=transform, crs="EPSG:9209")
+    assert (found["dx"], found["dy"]) == (-70.0, 40.0)
 
 
 def test_datum_shift_centre_is_the_union_centroid_of_disjoint_parcels():
