@@ -48,6 +48,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ._gc import collector_paused
 from .errors import (
     DataNotFoundError,
     GeometryError,
@@ -977,6 +978,11 @@ def _sheet_rows(worksheet):
     every row 16,384 cells). A cell whose shared string or style does not exist is an
     InputError naming the cell (openpyxl's is an IndexError).
     """
+    with collector_paused():  # a list a row, a tuple a cell, no cycle: see ntmgis._gc
+        return _sheet_rows_read(worksheet)
+
+
+def _sheet_rows_read(worksheet):
     from openpyxl.xml.functions import iterparse
 
     book = worksheet.parent

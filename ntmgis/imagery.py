@@ -47,6 +47,7 @@ import numpy as np
 
 from . import _progress
 from . import i18n as _i18n
+from ._gc import collector_paused
 from ._io import as_path, open_raster, read_vector
 from .errors import (
     CancelledError,
@@ -1506,6 +1507,11 @@ def _polygon_shapes(geoms, *, return_index: bool = False):
     ``__geo_interface__`` (a WKT parse each). Other geometry types: the shapes as given.
     ``return_index``: also the position in ``geoms`` of each shape's geometry.
     """
+    with collector_paused():  # a list a vertex, none in a cycle: see ntmgis._gc
+        return _polygon_shapes_built(geoms, return_index)
+
+
+def _polygon_shapes_built(geoms, return_index: bool):
     import shapely
 
     geoms = np.asarray(geoms, dtype=object)

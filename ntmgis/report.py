@@ -16,11 +16,9 @@ an apostrophe, as OWASP recommends.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import datetime as _dt
 import functools
-import gc
 import logging
 import math
 from dataclasses import dataclass, field
@@ -30,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import i18n, registry
+from ._gc import collector_paused
 from ._io import (
     DANGEROUS,
     can_defer_rows,
@@ -1269,7 +1268,7 @@ def write_report(
     written: dict[str, Path] = {}
     token = _PLAIN_ROWS.set({})
     try:
-        with _collector_paused():
+        with collector_paused():
             _write_report(progress_table, result, Path(outdir), written, baseline=baseline,
                           comparison=comparison, commune=commune, stem=stem, form=form,
                           pdf=pdf, progress=progress)  # fmt: skip
@@ -1281,25 +1280,6 @@ def write_report(
         _PLAIN_ROWS.reset(token)
     report(progress, 1.0, "report written")
     return written
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Python's cyclic garbage collector off while the report is built, back on after.
-
-    The report makes some 10^5 objects that live until it is written (the workbook's
-    cells, the PDF's flowables): they trigger full collections, and in a run's process
-    each full collection walks every object of the run (~250,000: 0.1 s each, two per
-    report on the generated commune). Reference counting still frees what is not in a
-    cycle; the cycles left are collected at the next collection after the report.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _write_report(progress_table, result, out: Path, written: dict, *, baseline, comparison,

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._gc import collector_paused
 from .errors import ConfigError, InputError, SchemaError, SurveyWarning, warn
 from .i18n import CATALOGUE, get_language, register, register_all
 from .i18n import message as _say
@@ -1703,31 +1704,33 @@ def read_survey(
         from .qfield import qfield_survey_table  # the QField project's survey layer
 
         source = qfield_survey_table(source)
-    rows, numbers, sheet_name, used_encoding, others = _read_rows(
-        source, sheet=sheet, encoding=encoding, fields=fields
-    )
-    where = _say("survey.read.where_sheet", name=name, sheet=sheet_name) if sheet_name else name
-    if others:
-        _warn_other_sheets(others, sheet_name, fields, name)
-    header_index, _ = _find_header(rows, fields=fields)
-    if header_index is None:
-        raise SchemaError(_say("error.survey.no_header", where=where))
-    header, start = _two_row_header(rows, header_index, fields)
-    columns = _header_columns(header, rows[start:])
-    mapping = _map_fields(columns, fields, where)
-    body, body_numbers, n_blank = _body_rows(
-        rows, numbers, start, len(columns), header=rows[header_index]
-    )
-    table = _Rows(
-        raw=pd.DataFrame(body, columns=columns, dtype=object),
-        mapping=mapping,
-        numbers=body_numbers,
-        where=where,
-        book=book,
-        hamlets=hamlets,
-    )
-    _repair_text(table, name)
-    out = _standard_table(table)
+    # the sheet's rows (a list a row) live until they are a table: see ntmgis._gc
+    with collector_paused():
+        rows, numbers, sheet_name, used_encoding, others = _read_rows(
+            source, sheet=sheet, encoding=encoding, fields=fields
+        )
+        where = _say("survey.read.where_sheet", name=name, sheet=sheet_name) if sheet_name else name
+        if others:
+            _warn_other_sheets(others, sheet_name, fields, name)
+        header_index, _ = _find_header(rows, fields=fields)
+        if header_index is None:
+            raise SchemaError(_say("error.survey.no_header", where=where))
+        header, start = _two_row_header(rows, header_index, fields)
+        columns = _header_columns(header, rows[start:])
+        mapping = _map_fields(columns, fields, where)
+        body, body_numbers, n_blank = _body_rows(
+            rows, numbers, start, len(columns), header=rows[header_index]
+        )
+        table = _Rows(
+            raw=pd.DataFrame(body, columns=columns, dtype=object),
+            mapping=mapping,
+            numbers=body_numbers,
+            where=where,
+            book=book,
+            hamlets=hamlets,
+        )
+        _repair_text(table, name)
+        out = _standard_table(table)
     _warn_unknown_classes(table, where)
     header_row = numbers[header_index] if header_index < len(numbers) else header_index + 1
     out.attrs["ntmgis"] = Metadata(
