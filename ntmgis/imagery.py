@@ -2137,7 +2137,14 @@ def _clip_to_scenes(aoi, members):
     if len(boxes) < len(members) or not boxes:
         return aoi
     cover = boxes[0] if len(boxes) == 1 else shapely.union_all(boxes)
-    clipped = shapely.intersection(aoi, cover)
+    # a part well inside the scenes (all of them, usually) is its own clip: only the
+    # others are cut (a GEOS overlay each)
+    aoi = np.asarray(aoi, dtype=object)
+    cut = ~shapely.contains_properly(cover, aoi)
+    if not cut.any():
+        return aoi
+    clipped = aoi.copy()
+    clipped[cut] = shapely.intersection(aoi[cut], cover)
     clipped = clipped[~shapely.is_empty(clipped)]
     return aoi if clipped.size == 0 else clipped
 

@@ -667,6 +667,10 @@ def _overlaps(gdf, ids, empty, tolerance: float, notes: list[list[str]]) -> np.n
     left, right = tree.query(geoms[idx], predicate="intersects")
     keep = left < right
     left, right = idx[left[keep]], idx[right[keep]]
+    # neighbours that only touch (a shared boundary: most pairs of a cadastre) overlap
+    # by nothing: no overlay for them
+    crossing = ~shapely.touches(geoms[left], geoms[right])
+    left, right = left[crossing], right[crossing]
     if len(left) == 0:
         return overlap
     areas = shapely.area(shapely.intersection(geoms[left], geoms[right]))

@@ -1141,3 +1141,27 @@ def test_polygon_shapes_burn_the_pixels_of_each_shapes_geo_interface():
     assert shapes[0]["coordinates"][0] == [list(c) for c in ring.exterior.coords]
     lines = [shapely.LineString([(0, 0), (1, 1)])]
     assert _polygon_shapes(lines) == lines  # not polygons: as given
+
+
+def test_aoi_clipped_to_the_scenes_only_where_it_leaves_them():
+    """A part inside the scenes is kept as it is, one across their edge is cut, one
+    outside is left out; with two scenes side by side their union is the cover."""
+    import datetime as dt
+
+    import shapely
+
+    from ntmgis.imagery import Scene, _clip_to_scenes
+
+    day = dt.date(2022, 1, 5)
+    scenes = [Scene("a", day, "sentinel-2", {}, bounds=(0, 0, 100, 100)),
+              Scene("b", day, "sentinel-2", {}, bounds=(100, 0, 200, 100))]  # fmt: skip
+    inside, across = box(10, 10, 20, 20), box(190, 40, 230, 60)
+    seam, outside = box(90, 40, 110, 60), box(300, 300, 310, 310)
+    got = _clip_to_scenes(np.array([inside, across, seam, outside], dtype=object), scenes)
+    assert len(got) == 3
+    assert got[0] is inside
+    assert shapely.equals(got[1], box(190, 40, 200, 60))
+    assert shapely.equals(got[2], seam) and shapely.area(got[2]) == 400
+    # every part inside: the AOI as given
+    parts = np.array([inside, box(30, 30, 40, 40)], dtype=object)
+    assert _clip_to_scenes(parts, scenes[:1]) is parts
