@@ -1063,8 +1063,14 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
     support = known & (says_ab == lean_ab[:, None]) & (toward > 0.05)
     against = known & (says_ab != lean_ab[:, None]) & (toward < -0.05)
     clear = features["clear_obs"].to_numpy() if "clear_obs" in features else np.zeros(len(flag))
+    # every parcel's supporting features, strongest first, then its counter-evidence,
+    # most against first (stable sorts: ties in the registry's order), sorted at once
+    with np.errstate(invalid="ignore"):
+        sup_order = np.argsort(np.where(support, -toward, np.inf), axis=1, kind="stable")
+        con_order = np.argsort(np.where(against, toward, np.inf), axis=1, kind="stable")
+    n_sup, n_con = support.sum(axis=1), against.sum(axis=1)
     vi, en, keys = [None] * len(flag), [None] * len(flag), [None] * len(flag)
-    memo = {}
+    memo, buts = {}, {}
     for i in np.flatnonzero(np.isin(flag, ["hoang_hoa", "binh_thuong", "nghi_van"])):
         said, said_keys = [], []
         if flag[i] == "nghi_van":
@@ -1074,18 +1080,16 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
                 )
             )
             said_keys.append("model")
-        sup = np.flatnonzero(support[i])
-        sup = sup[np.argsort(-toward[i, sup], kind="stable")]
-        con = np.flatnonzero(against[i])
-        con = con[np.argsort(toward[i, con], kind="stable")]
-        room = 3 - len(said) - (1 if len(con) else 0)
-        for j in sup[: max(room, 1)]:
+        room = 3 - len(said) - (1 if n_con[i] else 0)
+        for j in sup_order[i, : min(n_sup[i], max(room, 1))]:
             said.append(_sentence(cols[j], values[i, j], ref[i, j], ref_of[i], clear[i], memo))
             said_keys.append(cols[j])
-        if len(con) and len(said) < 3:
-            j = con[0]
+        if n_con[i] and len(said) < 3:
+            j = con_order[i, 0]
             s = _sentence(cols[j], values[i, j], ref[i, j], ref_of[i], clear[i], memo)
-            said.append(_say("flags.but", text={"vi": s[0], "en": s[1]}))
+            if s not in buts:
+                buts[s] = _say("flags.but", text={"vi": s[0], "en": s[1]})
+            said.append(buts[s])
             said_keys.append(f"nhung:{cols[j]}")
         if not said:
             said.append(
