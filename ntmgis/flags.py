@@ -601,9 +601,11 @@ def apply_rules(features: pd.DataFrame, rules=None) -> pd.DataFrame:
         flag[new], score[new], rule_id[new] = rule.level, rule.score, rule.id
         decided |= new
     gate, gate_vi, gate_en = _data_gate(features, rules)
-    records = features.to_dict("records")
+    # a reason is filled from its parcel's values: only those parcels' rows are made
+    said = np.flatnonzero(~gate & (rule_id != ""))
+    records = dict(zip(said.tolist(), features.iloc[said].to_dict("records")))
     vi, en, keys = [], [], []
-    for i, row in enumerate(records):
+    for i in range(n):
         rule = by_id.get(rule_id[i])
         if gate[i]:
             vi.append(gate_vi[i])
@@ -614,6 +616,7 @@ def apply_rules(features: pd.DataFrame, rules=None) -> pd.DataFrame:
             en.append("")
             keys.append("")
         else:
+            row = records[i]
             vi.append(_reason(rule.reason_vi, row, "vi"))
             en.append(_reason(rule.reason_en, row, "en"))
             keys.append(f"rule:{rule.id}")
