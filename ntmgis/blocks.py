@@ -24,6 +24,7 @@ from .i18n import register as _register
 __all__ = [
     "BlockResult",
     "assemble_features",
+    "block_context",
     "block_features",
     "commune_features",
     "plan_blocks",
@@ -130,7 +131,64 @@ def plan_blocks(parcels, imagery, *, block: int = 512) -> list[np.ndarray]:
     return [np.flatnonzero(key == k) for k in np.unique(key)]
 
 
-def block_features(parcels, imagery, *, indices, period=None, min_valid=0.6, progress=None):
+def block_context(parcels, positions, imagery, *, grid=None) -> np.ndarray:
+    """Positions of the parcels a block's unmixing needs besides its own.
+
+    A parcel's own values (:func:`ntmgis.features.unmix`) depend on the parcels within
+    :data:`~ntmgis.features.UNMIX_SWEEPS` shared pixels of it; with them read beside the
+    block, its parcels get the values a whole-commune run gives them. Taken generously:
+    the parcels whose bounds come within three pixels of the finest band (a 20 m
+    pixel's diagonal at 10 m) of the block's, ring by ring.
+
+    Parameters
+    ----------
+    parcels : GeoDataFrame
+        The commune's parcels.
+    positions : numpy.ndarray
+        Row positions of the block's parcels (:func:`plan_blocks`).
+    imagery : scenes, folder, STAC file or RasterStack
+        For the pixel size (the first scene's finest band).
+    grid : tuple, optional
+        ``(crs, pixel size)`` when already known.
+
+    Returns
+    -------
+    numpy.ndarray
+        Ascending row positions of the other parcels (empty when the block holds all).
+    """
+    import shapely
+
+    n = len(parcels)
+    positions = np.asarray(positions, dtype=np.int64)
+    if len(positions) == n:
+        return np.zeros(0, dtype=np.int64)
+    grid = _imagery_grid(imagery) if grid is None else grid
+    if grid is None:
+        return np.zeros(0, dtype=np.int64)
+    crs, res = grid
+    geoms = parcels.geometry
+    if parcels.crs is not None and crs is not None:
+        geoms = geoms.to_crs(crs)
+    boxes = shapely.box(*np.asarray(geoms.bounds.fillna(np.nan)).T)
+    ok = ~shapely.is_missing(boxes) & ~shapely.is_empty(boxes) & ~np.isnan(shapely.area(boxes))
+    tree = shapely.STRtree(np.where(ok, boxes, None))
+    from .features import UNMIX_SWEEPS
+
+    taken = np.zeros(n, bool)
+    taken[positions] = True
+    ring = positions[ok[positions]]
+    for _ in range(UNMIX_SWEEPS):
+        if not len(ring):
+            break
+        hits = tree.query(boxes[ring], predicate="dwithin", distance=3.0 * float(res))[1]
+        ring = np.unique(hits[~taken[hits]])
+        taken[ring] = True
+    taken[positions] = False
+    return np.flatnonzero(taken)
+
+
+def block_features(parcels, imagery, *, indices, period=None, min_valid=0.6, progress=None,
+                   context=None):  # fmt: skip
     """Per-parcel features of one block: its parcels' window of every scene.
 
     Parameters
@@ -147,15 +205,32 @@ def block_features(parcels, imagery, *, indices, period=None, min_valid=0.6, pro
         Share of a parcel seen clear for a date to count.
     progress : callable, optional
         ``progress(fraction, message)``; return ``False`` to cancel.
+    context : GeoDataFrame, optional
+        Neighbouring parcels read with the block so that its parcels' pixels are unmixed
+        as in the whole commune (:func:`block_context`); their features are not returned.
 
     Returns
     -------
     tuple
-        ``(features, dates)``: the :func:`ntmgis.features.parcel_features` table and the
-        ``datetime64[D]`` dates of the series.
+        ``(features, dates)``: the :func:`ntmgis.features.parcel_features` table of the
+        block's parcels and the ``datetime64[D]`` dates of the series.
     """
+    import pandas as pd
+
     from .features import parcel_features, parcel_time_series
 
+    n = len(parcels)
+    if context is not None and len(context):
+        if context.crs is not None and parcels.crs is not None and context.crs != parcels.crs:
+            context = context.to_crs(parcels.crs)
+        both = pd.concat([parcels, context[[parcels.geometry.name]]], ignore_index=True)
+        both = both.set_geometry(parcels.geometry.name).set_crs(parcels.crs, allow_override=True)
+        series = parcel_time_series(
+            both, imagery, indices=indices, period=period, progress=progress
+        )  # fmt: skip
+        feats = parcel_features(both, None, series=series, min_valid=min_valid).iloc[:n]
+        feats.index = parcels.index
+        return feats, series.dates
     series = parcel_time_series(
         parcels, imagery, indices=indices, period=period, progress=progress
     )  # fmt: skip
@@ -281,13 +356,16 @@ def commune_features(config, joined, *, on_error: str = "raise", progress=None):
     if on_error not in ("raise", "record"):
         raise InputError(message("error.blocks.on_error", value=repr(on_error)))
     blocks = plan_blocks(joined, config.imagery, block=config.block)
+    grid = _imagery_grid(config.imagery) if len(blocks) > 1 else None
     parts = []
     for k, pos in enumerate(blocks):
         sub = scaled(progress, k / len(blocks), (k + 1) / len(blocks))
         try:
+            context = joined.iloc[block_context(joined, pos, config.imagery, grid=grid)]
             feats, dates = block_features(
                 joined.iloc[pos], config.imagery, indices=config.indices,
                 period=config.period, min_valid=config.min_valid, progress=sub,
+                context=context,
             )  # fmt: skip
             parts.append(BlockResult(pos, feats, dates))
         except CancelledError:

@@ -50,7 +50,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._progress import ProgressCallback, report
-from .blocks import BlockResult, assemble_features, block_features, commune_features, plan_blocks
+from .blocks import (
+    BlockResult,
+    assemble_features,
+    block_context,
+    block_features,
+    commune_features,
+    plan_blocks,
+)
 from .errors import InputError, NtmgisError, NtmgisWarning, warn
 from .i18n import message, register_all, say
 from .sample import make_province
@@ -247,11 +254,13 @@ def _plan_task(commune):
 
 
 def _block_task(cfg, prep, positions):
-    joined = prep[0].joined.iloc[positions]
+    whole = prep[0].joined
+    joined = whole.iloc[positions]
     try:
+        context = whole.iloc[_quiet(block_context, whole, positions, cfg.imagery)[0]]
         ((feats, dates), warns), stats = _measured(
             _quiet, block_features, joined, cfg.imagery, indices=cfg.indices,
-            period=cfg.period, min_valid=cfg.min_valid,
+            period=cfg.period, min_valid=cfg.min_valid, context=context,
         )  # fmt: skip
     except NtmgisError as exc:
         return BlockResult(positions, error=f"{type(exc).__name__}: {exc}",

@@ -10,6 +10,14 @@ years), the residual variability around it, the within-parcel heterogeneity, a r
 signature (clearing then regrowth, dated), and how many clear observations and how many
 pixels wholly inside the parcel all this rests on.
 
+The features are read on each garden's *own* values (:func:`unmix`): most gardens hold no
+10 m pixel wholly, and the pixels they share mix them with their neighbours in the
+proportion of the area each covers, so a small abandoned garden between vegetable beds
+shows its neighbours' tillage in its mean. Unmixing the commune's pixels by the parcels'
+coverage weights (a ridge least-squares towards each mean) gives back what each garden
+itself holds. The renovation signature is read on the observed mean (and a small
+garden's core pixel): a clearing is one garden's event, seen as it is.
+
 Every feature is declared once, in :data:`REGISTRY`: its name, the indices it needs, the
 function that computes it, its description in Vietnamese and English, whether the
 calibrated model uses it, which side of it argues for abandonment, and the phrase a
@@ -79,6 +87,7 @@ __all__ = [
     "parcel_time_series",
     "parcel_features",
     "select_features",
+    "unmix",
 ]
 
 #: months of the hot dry season in north-central Vietnam (Lào wind), for seasonal medians
@@ -89,6 +98,15 @@ FULL_PIXEL = 0.999
 #: gardens with fewer pixels wholly inside them than this are also read on their core pixel
 #: for the renovation signature (their mean mixes the clearing with the neighbours)
 CORE_RENOVATION_PIXELS = 8
+#: ridge weight pulling each garden's unmixed value towards its observed mean
+#: (:func:`unmix`); in units of a whole pixel's squared weight
+UNMIX_RIDGE = 0.2
+#: pixels less than this share covered by parcels are left out of the unmixing (the rest
+#: of such a pixel is land the cadastre does not hold)
+UNMIX_MIN_COVER = 0.5
+#: Jacobi sweeps of the unmixing: a parcel's value depends on the parcels within this many
+#: shared pixels of it (two sweeps found as much as the exact solve on the tuning communes)
+UNMIX_SWEEPS = 2
 
 
 @dataclass(frozen=True)
@@ -151,11 +169,14 @@ class _Context:
         self.dates = pd.DatetimeIndex(series.dates)
         self.dry = np.isin(self.dates.month, list(dry_months))
         self.dip, self.bare_rise = dip, bare_rise
-        self.ndvi = series.mean["ndvi"]
+        # the garden's own values (unmixed from its neighbours' share of the pixels) where
+        # the series has them; the renovation signature reads the observed mean
+        self.values = series.unmixed or series.mean
+        self.ndvi = self.values["ndvi"]
 
     def stat(self, func, index="ndvi", mask=None, **kw):
         mask = self.clear if mask is None else mask
-        return _nan_stat(func, self.series.mean[index], mask, **kw)
+        return _nan_stat(func, self.values[index], mask, **kw)
 
     @cached_property
     def years(self):
@@ -171,11 +192,11 @@ class _Context:
 
     @cached_property
     def d_bsi(self):
-        return _step_changes(self.series.mean["bsi"], self.clear)
+        return _step_changes(self.values["bsi"], self.clear)
 
     @cached_property
     def event_mask(self):
-        if "bsi" in self.series.mean:
+        if "bsi" in self.values:
             return (self.fall >= self.dip) & (self.d_bsi >= self.bare_rise)
         return self.fall >= self.dip
 
@@ -194,7 +215,8 @@ class _Context:
         if "bsi" not in self.series.mean:
             nat = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
             return np.zeros(n, bool), nat, nat, np.zeros(n, bool)
-        found = _renovation(self.ndvi, self.series.mean["bsi"], self.clear, self.dates,
+        found = _renovation(self.series.mean["ndvi"], self.series.mean["bsi"], self.clear,
+                            self.dates,
                             dip=self.dip, bare_rise=self.bare_rise)  # fmt: skip
         core = self.series.core
         if core is None or "ndvi" not in core or "bsi" not in core:
@@ -460,6 +482,11 @@ class ParcelSeries:
     full_pixels, partial_pixels : numpy.ndarray, optional
         Per parcel, pixels wholly inside it (coverage weight 1) and partly inside it, on
         the grid that saw it best (``None`` when unknown).
+    unmixed : dict of str to numpy.ndarray, optional
+        Per index, the parcel's own value on each date: the pixels it shares with its
+        neighbours unmixed by their coverage weights (:func:`unmix`); NaN where nothing
+        clear was seen. The features are computed from it where it is given (the
+        renovation signature from ``mean``, with the core pixel for small gardens).
     core : dict of str to numpy.ndarray, optional
         Per index, the value of the parcel's *core pixel* (the pixel most inside it) on
         each date, NaN where masked: the least mixed with the neighbours' signal, which
@@ -480,6 +507,7 @@ class ParcelSeries:
     partial_pixels: np.ndarray | None = None
     core: dict | None = None
     core_weight: np.ndarray | None = None
+    unmixed: dict | None = None
 
     def clear(self, min_valid: float = 0.6) -> np.ndarray:
         """Boolean ``(parcels, dates)``: the parcel was seen clear enough that date."""
@@ -568,6 +596,124 @@ def _pixel_counts(cov, stack, indices, dates):
     return full, partial, core, core_weight
 
 
+def unmix(
+    matrix, values, *, ridge=UNMIX_RIDGE, min_cover=UNMIX_MIN_COVER, sweeps=UNMIX_SWEEPS
+) -> np.ndarray:
+    """Each parcel's own value on one date, its pixels unmixed by their coverage weights.
+
+    A pixel shared by a garden and its neighbours holds their mixture, weighted by the
+    share of the pixel each covers; a small garden's coverage-weighted mean is therefore
+    mostly its neighbours'. Seen as ``pixel = sum(share * parcel's own value)``, the
+    pixels are a linear system in the parcels' own values: least squares with a ridge
+    (weight ``ridge``) towards each parcel's observed mean, which decides where the
+    pixels cannot (a parcel in no pixel's majority, too few clear pixels). It is solved
+    by ``sweeps`` Jacobi sweeps from the means: each parcel's value from its own pixels,
+    the neighbours' held at their previous estimate. So a parcel's value depends only on
+    the parcels within ``sweeps`` shared pixels of it, never on how far the commune's
+    parcels reach (a block of a commune gives its parcels' values exactly when its
+    neighbours up to two shared pixels away are in it; :func:`ntmgis.blocks.block_context`).
+    A pixel less than ``min_cover`` covered by the parcels is left out; the others are
+    read as wholly the parcels' (shares divided by their sum).
+
+    Parameters
+    ----------
+    matrix : scipy.sparse matrix
+        Parcels x pixels coverage weights (:attr:`ntmgis.zonal.Coverage.matrix`).
+    values : numpy.ndarray
+        ``(layers, pixels)`` values of the matrix's pixels, NaN where masked (clouds);
+        one date's layers, so that a pixel masked in one is left out of all.
+    ridge : float, default :data:`UNMIX_RIDGE`
+        Weight of the pull towards the observed mean, in units of a whole pixel.
+    min_cover : float, default :data:`UNMIX_MIN_COVER`
+    sweeps : int, default :data:`UNMIX_SWEEPS`
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(layers, parcels)``: the own values; NaN for a parcel with no clear pixel.
+
+    Examples
+    --------
+    Parcel A holds pixel 0 (0.8) and half of pixel 1 (0.5), parcel B the other half and
+    pixel 2 (0.2). Their means are 0.7 and 0.3, their own values 0.8 and 0.2, which
+    enough sweeps without a ridge find:
+
+    >>> from scipy import sparse
+    >>> w = sparse.csr_array(np.array([[1.0, 0.5, 0.0], [0.0, 0.5, 1.0]]))
+    >>> unmix(w, np.array([[0.8, 0.5, 0.2]]), ridge=0, sweeps=60).round(6).tolist()
+    [[0.8, 0.2]]
+
+    By hand, with the default ridge 0.2 and two sweeps: ``A'A = [[1.25, 0.25], [0.25,
+    1.25]]`` and ``A'(x - A m) = (0.1, -0.1)``; the first sweep moves A by ``0.1 / 1.45
+    = 0.0690`` from its mean, the second by ``(0.1 + 0.25 * 0.0690) / 1.45 = 0.0809``:
+
+    >>> unmix(w, np.array([[0.8, 0.5, 0.2]])).round(4).tolist()
+    [[0.7809, 0.2191]]
+    """
+    return _Unmixer(matrix, min_cover).solve(values, ridge=ridge, sweeps=sweeps)
+
+
+class _Unmixer:
+    """:func:`unmix` for one coverage matrix and many dates: the matrix work done once.
+
+    Each date only masks the pixels it did not see clear; the sweeps are sparse
+    products with the pixels x parcels shares (``A u`` and ``A'r``), never ``A'A``.
+    """
+
+    def __init__(self, matrix, min_cover=UNMIX_MIN_COVER):
+        from scipy import sparse
+
+        w = self.w = sparse.csr_array(matrix, dtype=float)  # parcels x pixels
+        cover = np.bincount(w.indices, weights=w.data, minlength=w.shape[1])
+        self.good = cover >= min_cover
+        inv = np.where(self.good, 1.0 / np.where(cover > 0, cover, 1.0), 0.0)
+        scaled = sparse.csr_array((w.data * inv[w.indices], w.indices, w.indptr), shape=w.shape)
+        self.a = scaled.T.tocsr()  # pixels x parcels, each row summing to 1
+        self.a2 = self.a.power(2)
+        self.at, self.a2t = self.a.T.tocsr(), self.a2.T.tocsr()
+
+    def solve(self, values, *, ridge=UNMIX_RIDGE, sweeps=UNMIX_SWEEPS) -> np.ndarray:
+        values = np.atleast_2d(np.asarray(values, dtype=float))
+        clear = np.isfinite(values).all(0)
+        x = np.where(clear, values, 0.0).T  # (pixels, layers)
+        seen = self.w @ clear.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            prior = (self.w @ x) / seen[:, None]  # coverage-weighted mean of the clear pixels
+        m = np.nan_to_num(prior)
+        rows = (clear & self.good).astype(float)[:, None]
+        if rows.any():
+            b = self.at @ (rows * (x - self.a @ m))
+            diag = (self.a2t @ rows[:, 0])[:, None]
+            u = np.zeros_like(b)
+            for _ in range(int(sweeps)):
+                u = (b - self.at @ (rows * (self.a @ u)) + diag * u) / (diag + ridge)
+            m = m + u
+        out = np.full(m.shape, np.nan)
+        out[seen > 0] = m[seen > 0]
+        return out.T
+
+
+def _unmixed_layers(cov, stack, indices) -> dict:
+    """``{"DATE/INDEX": own values per parcel}`` of one stack, date by date (:func:`unmix`)."""
+    where = {name: k for k, name in enumerate(stack.names)}
+    by_date: dict[str, list] = {}
+    for name in stack.names:
+        date, _, index = name.partition("/")
+        if index in indices:
+            by_date.setdefault(date, []).append(name)
+    if not by_date:
+        return {}
+    pixels = cov.pixels
+    unmixer = _Unmixer(cov.matrix)
+    out = {}
+    for names in by_date.values():
+        values = np.stack([stack.data[where[nm]].ravel()[pixels] for nm in names]).astype(float)
+        if stack.nodata is not None and not np.isnan(stack.nodata):
+            values[values == stack.nodata] = np.nan
+        out.update(zip(names, unmixer.solve(values)))
+    return out
+
+
 def parcel_time_series(
     parcels,
     imagery,
@@ -619,7 +765,7 @@ def parcel_time_series(
             progress, 0.5 + 0.5 * k / len(stacks), 0.5 + 0.5 * (k + 1) / len(stacks)
         )
         cov = compute_coverage(parcels, stack, progress=_progress.scaled(sub, 0.0, 0.3))
-        counts.append((cov, stack))
+        counts.append((cov, stack, _unmixed_layers(cov, stack, indices)))
         tables.append(
             cov.zonal_stats(stack, stats=("mean", "std", "valid", "count"),
                             progress=_progress.scaled(sub, 0.3, 1.0))
@@ -637,9 +783,10 @@ def parcel_time_series(
     pixels = np.zeros(n)
     full_pixels, partial_pixels, core_weight = np.zeros(n), np.zeros(n), np.zeros(n)
     core = {i: np.full((n, nt), np.nan) for i in indices}
+    unmixed = {i: np.full((n, nt), np.nan) for i in indices}
     coverage_fraction = np.zeros(n)
     status = np.full(n, "outside", dtype=object)
-    for table, (cov, stack) in zip(tables, counts):
+    for table, (cov, stack, own) in zip(tables, counts):
         full, partial, core_k, weight_k = _pixel_counts(cov, stack, indices, dates)
         frac = table["coverage_fraction"].fillna(0).to_numpy()
         better = frac > coverage_fraction
@@ -664,6 +811,7 @@ def parcel_time_series(
                 valid[take, j] = v[take]
                 pixels = np.maximum(pixels, table[f"{layer}:count"].fillna(0).to_numpy())
             mean[name][take, j] = table[f"{layer}:mean"].to_numpy()[take]
+            unmixed[name][take, j] = own[layer][take]
             std[name][take, j] = table[f"{layer}:std"].to_numpy()[take]
     status[parcels.geometry.isna().to_numpy() | parcels.geometry.is_empty.to_numpy()] = (
         "empty_geometry"
@@ -681,6 +829,7 @@ def parcel_time_series(
         partial_pixels=partial_pixels,
         core=core,
         core_weight=core_weight,
+        unmixed=unmixed,
     )
 
 

@@ -353,3 +353,71 @@ def test_errors_are_vietnamese_by_default():
     set_language("en")
     with pytest.raises(InputError, match="The block size must be a positive number of pixels"):
         plan_blocks(parcels, None, block=0)
+
+
+# --------------------------------------------------------------------------- unmixing
+def _strip(values, bounds):
+    """A 1 x len(values) strip of 10 m pixels and parcels spanning ``bounds`` along it."""
+    t = Affine(10, 0, 0, 0, -10, 10)
+    v = np.asarray(values, dtype="float32").reshape(1, 1, -1)
+    stack = RasterStack(np.concatenate([v, v * 0]), t, "EPSG:32648",
+                        ["2020-01-15/ndvi", "2020-01-15/bsi"])  # fmt: skip
+    parcels = gpd.GeoDataFrame(
+        geometry=[shapely.box(a, 0, b, 10) for a, b in bounds], crs="EPSG:32648"
+    )
+    return stack, parcels
+
+
+def test_a_small_gardens_own_value_is_unmixed_from_its_neighbours():
+    from ntmgis.features import unmix
+    from ntmgis.zonal import compute_coverage
+
+    # gardens A (0-15 m), B (15-25 m: no whole pixel) and C (25-40 m) hold 0.8, 0.2, 0.6;
+    # the pixels hold their area mixtures: 0.8, (0.8 + 0.2) / 2, (0.2 + 0.6) / 2, 0.6
+    stack, parcels = _strip([0.8, 0.5, 0.4, 0.6], [(0, 15), (15, 25), (25, 40)])
+    s = parcel_time_series(parcels, stack, indices=("ndvi", "bsi"))
+    # B's mean is its neighbours' as much as its own: (0.5 + 0.4) / 2
+    assert s.mean["ndvi"][:, 0] == pytest.approx([0.7, 0.45, 0.8 / 1.5], abs=1e-6)
+    cov = compute_coverage(parcels, stack)
+    pixels = stack.data[0].ravel()[cov.pixels][None, :]
+    exact = unmix(cov.matrix, pixels, ridge=0.0, sweeps=300)[0]
+    assert exact == pytest.approx([0.8, 0.2, 0.6], abs=1e-6)
+    # the run's own values: the default ridge 0.2 and two sweeps. By hand: the residuals
+    # of the means on the four pixels are 0.1, -0.075, -0.0917, 0.0667, so A'r = (0.0625,
+    # -0.0833, 0.0208) and diag(A'A) = (1.25, 0.5, 1.25); sweep 1 moves B by
+    # -0.0833 / 0.7 = -0.1190 (A by 0.0431, C by 0.0144), sweep 2 by
+    # (-0.0833 - 0.25 * 0.0431 - 0.25 * 0.0144) / 0.7 = -0.1396: 0.45 -> 0.3104
+    own = s.unmixed["ndvi"][:, 0]
+    assert own == pytest.approx(unmix(cov.matrix, pixels)[0], abs=1e-12)
+    assert own[:2] == pytest.approx([0.7 + 0.0923 / 1.45, 0.3104], abs=1e-4)
+    f = parcel_features(parcels, None, series=s, min_valid=0.6)
+    assert f["ndvi_median"].to_numpy() == pytest.approx(own, abs=1e-12)
+
+
+def test_unmixing_reaches_two_shared_pixels_and_no_further():
+    from ntmgis.features import unmix
+    from ntmgis.zonal import compute_coverage
+
+    rng = np.random.default_rng(3)
+    # a chain of gardens each sharing a pixel with the next
+    stack, parcels = _strip(rng.uniform(0.1, 0.9, 8), [(10 * k, 10 * k + 15) for k in range(7)])
+    cov = compute_coverage(parcels, stack)
+    values = stack.data[0].ravel()[cov.pixels][None, :]
+    whole = unmix(cov.matrix, values)[0]
+    first_three = unmix(cov.matrix[:3], values)[0]
+    # garden 0 needs gardens 1 and 2 (two shared pixels away), not garden 3 ...
+    assert first_three[0] == whole[0]
+    # ... garden 1 does: garden 3 covers half of a pixel garden 2 shares with it
+    assert abs(first_three[1] - whole[1]) > 1e-4
+
+
+def test_a_blocks_context_is_its_neighbours_two_rings_out():
+    from ntmgis.blocks import block_context
+
+    parcels = gpd.GeoDataFrame(
+        geometry=[shapely.box(10 * k, 0, 10 * k + 10, 10) for k in range(12)], crs="EPSG:32648"
+    )
+    # rings of three 10 m pixels: boxes 1-4 are within 30 m of box 0, boxes 5-8 of box 4
+    ctx = block_context(parcels, np.array([0]), None, grid=("EPSG:32648", 10.0))
+    assert ctx.tolist() == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert block_context(parcels, np.arange(12), None, grid=("EPSG:32648", 10.0)).size == 0
