@@ -169,7 +169,7 @@ def block_context(parcels, positions, imagery, *, grid=None) -> np.ndarray:
     geoms = parcels.geometry
     if parcels.crs is not None and crs is not None:
         geoms = geoms.to_crs(crs)
-    boxes = shapely.box(*np.asarray(geoms.bounds.fillna(np.nan)).T)
+    boxes = shapely.box(*np.asarray(geoms.bounds).T)
     ok = ~shapely.is_missing(boxes) & ~shapely.is_empty(boxes) & ~np.isnan(shapely.area(boxes))
     tree = shapely.STRtree(np.where(ok, boxes, None))
     from .features import UNMIX_SWEEPS
@@ -220,21 +220,18 @@ def block_features(parcels, imagery, *, indices, period=None, min_valid=0.6, pro
     from .features import parcel_features, parcel_time_series
 
     n = len(parcels)
+    both = parcels
     if context is not None and len(context):
         if context.crs is not None and parcels.crs is not None and context.crs != parcels.crs:
             context = context.to_crs(parcels.crs)
         both = pd.concat([parcels, context[[parcels.geometry.name]]], ignore_index=True)
         both = both.set_geometry(parcels.geometry.name).set_crs(parcels.crs, allow_override=True)
-        series = parcel_time_series(
-            both, imagery, indices=indices, period=period, progress=progress
-        )  # fmt: skip
-        feats = parcel_features(both, None, series=series, min_valid=min_valid).iloc[:n]
+    series = parcel_time_series(both, imagery, indices=indices, period=period, progress=progress)
+    feats = parcel_features(both, None, series=series, min_valid=min_valid)
+    if both is not parcels:
+        feats = feats.iloc[:n]
         feats.index = parcels.index
-        return feats, series.dates
-    series = parcel_time_series(
-        parcels, imagery, indices=indices, period=period, progress=progress
-    )  # fmt: skip
-    return parcel_features(parcels, None, series=series, min_valid=min_valid), series.dates
+    return feats, series.dates
 
 
 @dataclass

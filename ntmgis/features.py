@@ -514,23 +514,26 @@ class ParcelSeries:
         return self.valid >= min_valid
 
     def to_frame(self, min_valid: float = 0.6) -> pd.DataFrame:
-        """Long table: one row per parcel, date and index, with mean, std, valid, clear."""
+        """Long table: one row per parcel, date and index, with mean, std, valid, clear.
+
+        When the series holds the parcels' own values (:attr:`unmixed`), they are the
+        ``own`` column beside the coverage-weighted ``mean``.
+        """
         frames = []
         n, t = self.valid.shape
         for name in self.mean:
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "parcel": np.repeat(self.index.to_numpy(), t),
-                        "date": np.tile(self.dates, n),
-                        "index": name,
-                        "mean": self.mean[name].ravel(),
-                        "std": self.std[name].ravel(),
-                        "valid": self.valid.ravel(),
-                        "clear": self.clear(min_valid).ravel(),
-                    }
-                )
-            )
+            cols = {
+                "parcel": np.repeat(self.index.to_numpy(), t),
+                "date": np.tile(self.dates, n),
+                "index": name,
+                "mean": self.mean[name].ravel(),
+                "std": self.std[name].ravel(),
+                "valid": self.valid.ravel(),
+                "clear": self.clear(min_valid).ravel(),
+            }
+            if self.unmixed and name in self.unmixed:
+                cols["own"] = self.unmixed[name].ravel()
+            frames.append(pd.DataFrame(cols))
         return pd.concat(frames, ignore_index=True)
 
 

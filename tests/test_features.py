@@ -392,6 +392,10 @@ def test_a_small_gardens_own_value_is_unmixed_from_its_neighbours():
     assert own[:2] == pytest.approx([0.7 + 0.0923 / 1.45, 0.3104], abs=1e-4)
     f = parcel_features(parcels, None, series=s, min_valid=0.6)
     assert f["ndvi_median"].to_numpy() == pytest.approx(own, abs=1e-12)
+    # the long table carries both: the mean the pixels show and the garden's own value
+    long = s.to_frame().query("index == 'ndvi'").set_index("parcel")
+    assert long["mean"].to_numpy() == pytest.approx([0.7, 0.45, 0.8 / 1.5], abs=1e-6)
+    assert long["own"].to_numpy() == pytest.approx(own, abs=1e-12)
 
 
 def test_unmixing_reaches_two_shared_pixels_and_no_further():
