@@ -10,8 +10,11 @@ For each seed a sample commune is written with ``ntmgis.sample.make_sample`` (1,
 parcels, a 2020 campaign of 16 dates and a 2022 follow-up of 12 dates; ``SEED:YEAR`` for
 another year, its follow-up two years later) unless it is already under ``--root``;
 the committed sample (``layers/``, seed 2020) and seed 7 are the seeds the method was
-tuned on and are printed apart; ``--tuning`` scores the generated seeds the method is
-tuned on (:data:`TUNING`) instead of the evaluation seeds. Each campaign runs the
+tuned on and are printed apart; ``--realistic-sensor`` writes every commune (seed 2020
+too) with scenes blurred by Sentinel-2's optics and displaced at random as its tiles are
+(``ntmgis.sample.REALISTIC_SENSOR``: the pixels are no longer exactly their footprint);
+``--tuning`` scores the generated seeds the method is tuned on (:data:`TUNING`) instead
+of the evaluation seeds. Each campaign runs the
 pipeline's own steps (``prepare``, ``commune_features``, ``flag_parcels``,
 ``survey_agreement``, ``visit_list``) and is scored against the sample's truth, which the
 pipeline never reads:
@@ -164,7 +167,7 @@ def _bins(frames: list[pd.DataFrame], by: str = "full_pixels") -> pd.DataFrame:
 
 
 def main(argv=None) -> int:
-    from ntmgis.sample import make_sample
+    from ntmgis.sample import REALISTIC_SENSOR, make_sample
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", nargs="*", default=None, help="SEED or SEED:YEAR")
@@ -173,6 +176,9 @@ def main(argv=None) -> int:
     ap.add_argument("--root", type=Path, default=Path("/tmp/ntmgis_seeds"))
     ap.add_argument("--no-tuned", action="store_true", help="skip the tuning seeds")
     ap.add_argument("--no-cache", action="store_true", help="recompute the features")
+    ap.add_argument("--realistic-sensor", action="store_true",
+                    help="communes whose scenes have Sentinel-2's PSF and misregistration "
+                    "(ntmgis.sample.REALISTIC_SENSOR), the committed seed's included")  # fmt: skip
     args = ap.parse_args(argv)
     if args.seeds is None:
         args.seeds = list(TUNING if args.tuning else EVAL)
@@ -184,12 +190,16 @@ def main(argv=None) -> int:
         seed, _, year = spec.partition(":")
         seed, year = int(seed), int(year or 2020)
         name = f"seed{seed}" if year == 2020 else f"seed{seed}_{year}"
-        root = ROOT / "layers" if seed == 2020 else args.root / name
+        sensor = REALISTIC_SENSOR if args.realistic_sensor else {}
+        if sensor:
+            name += "_sensor"
+        committed = seed == 2020 and not sensor
+        root = ROOT / "layers" if committed else args.root / name
         if not (root / "thanh_binh.toml").is_file():
             print(f"writing sample seed {seed} ({year}) to {root} ...", flush=True)
-            make_sample(root, seed=seed, year=year, followup_year=year + 2)
+            make_sample(root, seed=seed, year=year, followup_year=year + 2, **sensor)
         for followup in (None, year + 2):
-            row, per_garden = score(root, followup, cache=not args.no_cache and seed != 2020)
+            row, per_garden = score(root, followup, cache=not args.no_cache and not committed)
             row.update(seed=seed, campaign=followup or year, tuned=seed in TUNED)
             rows.append(row)
             frames.append(per_garden)

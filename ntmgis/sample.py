@@ -50,6 +50,13 @@ _register_all(
             "Xã mẫu cần ít nhất 12 ngày ảnh, không phải {n}: hãy chọn số ngày ảnh từ 12 trở lên.",
             "The sample commune needs at least 12 imagery dates, not {n}: ask for 12 or more.",
         ),
+        "error.sample.bad_sensor": (
+            "PSF ({psf}) và độ lệch ảnh ({misregistration} m) của cảm biến mô phỏng phải là "
+            "số không âm: hãy chọn 0 (không có) hoặc một số dương, ví dụ 0,45 và 3.",
+            "The simulated sensor's PSF ({psf}) and misregistration ({misregistration} m) "
+            "must be numbers of zero or more: choose 0 (none) or a positive number, e.g. "
+            "0.45 and 3.",
+        ),
         "error.sample.followup_not_later": (
             "Đợt theo dõi ({followup}) phải sau đợt đầu ({year}): hãy chọn năm theo dõi muộn "
             "hơn, hoặc không ghi đợt theo dõi (--no-followup).",
@@ -102,6 +109,7 @@ __all__ = [
     "sample_paths",
     "CONDITIONS",
     "GARDEN_CLASSES",
+    "REALISTIC_SENSOR",
 ]
 
 SAMPLE_CRS = "EPSG:9209"  # VN-2000 / 3-degree TM, central meridian 105°30' (Hà Tĩnh)
@@ -198,6 +206,9 @@ _EM = {
     "cloud": np.array([0.450, 0.460, 0.470, 0.500, 0.380, 0.300]),
 }
 _SUB = 5  # sub-pixels per 10 m pixel side (2 m simulation grid)
+#: a sensor like Sentinel-2's (:func:`make_sample`'s ``psf`` and ``misregistration``):
+#: a Gaussian optical PSF of 0.45 pixel and scenes displaced by 3 m per axis
+REALISTIC_SENSOR = {"psf": 0.45, "misregistration": 3.0}
 _FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
 _MIDDLE = ["Văn", "Thị", "Đình", "Hữu", "Xuân", "Thị", "Văn", "Quang", "Minh", "Thanh"]
 _GIVEN = [
@@ -232,6 +243,11 @@ class SampleCommune:
                 f"({c.get('followup_first')} .. {c.get('followup_last')}), "
                 f"{c.get('renovated')} abandoned gardens renovated since, "
                 f"{c.get('followup_abandoned')} abandoned"
+            )
+        if c.get("psf") or c.get("misregistration"):
+            lines.append(
+                f"  sensor: PSF {c.get('psf', 0):g} pixel, scenes displaced by "
+                f"{c.get('misregistration', 0):g} m per axis (item.json: ntmgis:displacement_m)"
             )
         return "\n".join(lines)
 
@@ -820,6 +836,8 @@ def make_sample(
     year: int = 2020,
     followup_year: int | None = 2022,
     followup_dates: int = 12,
+    psf: float = 0.0,
+    misregistration: float = 0.0,
     progress: ProgressCallback | None = None,
 ) -> SampleCommune:
     """Write the simulated sample commune (Xã Thanh Bình) to ``outdir``.
@@ -846,6 +864,21 @@ def make_sample(
         ``None`` for none.
     followup_dates : int, default 12
         Sentinel-2 dates of the later campaign.
+    psf : float, default 0.0
+        Standard deviation, in pixels of each band, of a Gaussian optical point-spread
+        function blurring every scene after its detectors' box average (0: none, a pixel
+        sees exactly its footprint). Sentinel-2's 10 m bands are specified with a
+        modulation transfer function of 0.15-0.30 at Nyquist, of which the box passes
+        0.64: 0.45 is that sensor (:data:`REALISTIC_SENSOR`).
+    misregistration : float, default 0.0
+        Standard deviation, in metres and per axis, of each scene's random displacement
+        from where its georeferencing puts it (0: every scene exactly registered). Yan et
+        al. (2018) measured Sentinel-2A tiles misregistered by 0.4 pixel on average after
+        ESA's 2016 update; 3 m per axis gives that (0.38 pixel).
+        The displacements are drawn from their own random stream: with the same seed,
+        the commune, its survey and its clouds are those of an exactly registered sample,
+        and each scene's item records its shift (``ntmgis:displacement_m``, east and
+        north).
     progress : callable, optional
         ``progress(fraction, message)``; return ``False`` to cancel.
 
@@ -867,6 +900,8 @@ def make_sample(
         raise InputError(_say("error.sample.too_few_parcels", n=n_parcels))
     if n_dates < 12:
         raise InputError(_say("error.sample.too_few_dates", n=n_dates))
+    if not (np.isfinite(psf) and np.isfinite(misregistration)) or psf < 0 or misregistration < 0:
+        raise InputError(_say("error.sample.bad_sensor", psf=psf, misregistration=misregistration))
     if followup_year is not None and followup_year <= year:
         raise InputError(_say("error.sample.followup_not_later", followup=followup_year,
                               year=year))  # fmt: skip
@@ -951,9 +986,10 @@ def make_sample(
     # ---- the baseline campaign: survey, targets, imagery, truth
     c = _Commune(parcels, houses, has_house, lanes_gdf, outline, hamlet_idx, household, ma_ho,
                  owners, sheet, number, area, land_use)  # fmt: skip
+    sensor = _Sensor.of(psf, misregistration, seed, year)
     base = _campaign(root, c, cond, year=year, n_dates=n_dates, rng=rng, followup=None,
                      progress=_progress.scaled(progress, 0.12, 0.6), targets=True,
-                     base_year=year)  # fmt: skip
+                     base_year=year, sensor=sensor)  # fmt: skip
     result.files += base["files"]
     paths["config"].write_text(_sample_config_text(year, year, False), encoding="utf-8")
     result.files.append(paths["config"])
@@ -977,6 +1013,7 @@ def make_sample(
         cond2 = _evolve(cond, hamlet_idx, rng2)
         later = _campaign(root, c, cond2, year=followup_year, n_dates=followup_dates, rng=rng2,
                           followup=followup_year, previous=cond, base_year=year,
+                          sensor=_Sensor.of(psf, misregistration, seed, followup_year),
                           progress=_progress.scaled(progress, 0.6, 0.99))  # fmt: skip
         result.files += later["files"]
         fpaths = sample_paths(root, followup=followup_year, base_year=year)
@@ -993,6 +1030,8 @@ def make_sample(
             renovated=int(sum(CONDITIONS[a][1] and not CONDITIONS[b][1]
                               for a, b in zip(cond, cond2))),
         )  # fmt: skip
+    if psf or misregistration:
+        result.counts.update(psf=float(psf), misregistration=float(misregistration))
     _write_readme(root, result, seed)
     result.files.append(paths["readme"])
     report(progress, 1.0, "done")
@@ -1041,7 +1080,7 @@ def _evolve(cond, hamlet_idx, rng):
 
 
 def _campaign(root, c: _Commune, cond, *, year, n_dates, rng, followup, progress,
-              targets=False, previous=None, base_year=None):  # fmt: skip
+              targets=False, previous=None, base_year=None, sensor=None):  # fmt: skip
     """Write one campaign: the survey (with defects), targets, scenes and the truth."""
     import pandas as pd
 
@@ -1165,7 +1204,7 @@ def _campaign(root, c: _Commune, cond, *, year, n_dates, rng, followup, progress
     report(progress, 0.1, "Sentinel-2 scenes")
     scene_info = _write_scenes(paths["scenes"], c.parcels, c.houses, has_house, cond, c.lanes,
                                c.outline, year, n_dates, rng,
-                               _progress.scaled(progress, 0.1, 1.0))  # fmt: skip
+                               _progress.scaled(progress, 0.1, 1.0), sensor)  # fmt: skip
     files += scene_info["files"]
 
     # ---- truth
@@ -1204,8 +1243,50 @@ def _campaign(root, c: _Commune, cond, *, year, n_dates, rng, followup, progress
     }
 
 
+@dataclass(frozen=True)
+class _Sensor:
+    """How the simulated sensor departs from box pixels exactly registered."""
+
+    psf: float
+    misregistration: float
+    seed: tuple
+
+    @classmethod
+    def of(cls, psf, misregistration, seed, year):
+        if not psf and not misregistration:
+            return None
+        return cls(float(psf), float(misregistration), (int(seed), int(year), 0x5E45))
+
+    def displacements(self, n: int) -> np.ndarray:
+        """Each scene's displacement (east, north) in metres, from the sensor's own stream."""
+        if not self.misregistration:
+            return np.zeros((n, 2))
+        return np.random.default_rng(self.seed).normal(0.0, self.misregistration, (n, 2))
+
+
+def _displace(refl, east: float, north: float, step: float) -> np.ndarray:
+    """The ground ``refl`` (rows south, columns east, ``step`` m) as seen displaced.
+
+    A scene displaced by (east, north) metres shows at each place the ground that lies
+    (east, north) from it the other way: bilinear between the simulation's cells,
+    the edge held beyond the grid.
+    """
+    from scipy import ndimage
+
+    shift = (-north / step, east / step) + (0.0,) * (refl.ndim - 2)
+    return ndimage.shift(refl, shift, order=1, mode="nearest", prefilter=False)
+
+
+def _blur(pixels, sigma: float) -> np.ndarray:
+    """A band's pixels through a Gaussian optical PSF of ``sigma`` pixels."""
+    from scipy import ndimage
+
+    sigmas = (sigma, sigma) + (0.0,) * (pixels.ndim - 2)
+    return ndimage.gaussian_filter(pixels, sigmas, mode="nearest")
+
+
 def _write_scenes(s2, parcels, houses, has_house, cond, lanes, outline, year, n_dates, rng,
-                  progress):  # fmt: skip
+                  progress, sensor=None):  # fmt: skip
     """Simulate and write the Sentinel-2 L2A-like time series in folder ``s2``."""
     import geopandas as gpd
     import shapely
@@ -1273,12 +1354,17 @@ def _write_scenes(s2, parcels, houses, has_house, cond, lanes, outline, year, n_
     footprint_ll = gpd.GeoSeries([footprint], crs=IMAGERY_CRS).to_crs("EPSG:4326").iloc[0]
     items, files = [], []
     sat = ["sentinel-2a", "sentinel-2b"]
+    moves = sensor.displacements(len(dates)) if sensor else np.zeros((len(dates), 2))
     for k, date in enumerate(dates):
         report(progress, k / len(dates), f"scene {date.isoformat()}")
         refl2 = spectra[:, k, :][ent] + het[..., None] * em_delta  # (H2, W2, 6)
         np.clip(refl2, 0.002, 1.0, out=refl2)
+        if moves[k].any():
+            refl2 = _displace(refl2, *moves[k], step=10 / sub)
         r10 = refl2.reshape(h10, sub, w10, sub, 6).mean(axis=(1, 3))
         r20 = r10.reshape(h10 // 2, 2, w10 // 2, 2, 6).mean(axis=(1, 3))
+        if sensor and sensor.psf:  # each band's optics at its own pixel size
+            r10, r20 = _blur(r10, sensor.psf), _blur(r20, sensor.psf)
         gain = 1 + rng.normal(0, 0.012)
         r10 = r10 * gain + rng.normal(0, 0.003, r10.shape)
         r20 = r20 * gain + rng.normal(0, 0.002, r20.shape)
@@ -1365,6 +1451,14 @@ def _write_scenes(s2, parcels, houses, has_house, cond, lanes, outline, year, n_
                 "s2:mgrs_tile": "48QWE",
                 "s2:boa_add_offset": -add,
                 "ntmgis:simulated": True,
+                **(
+                    {
+                        "ntmgis:psf_sigma_px": sensor.psf,
+                        "ntmgis:displacement_m": [round(float(v), 3) for v in moves[k]],
+                    }
+                    if sensor
+                    else {}
+                ),  # fmt: skip
             },
             "assets": assets,
             "links": [],
@@ -1459,6 +1553,18 @@ campaigns each hamlet renovated a share of its abandoned gardens at its own pace
 mixed or tended gardens were abandoned, and the targets of `targets_{base_year}.csv` apply."""
 
 
+_SENSOR_README = """
+## The sensor
+
+The scenes are not box pixels exactly registered: every band is blurred by a Gaussian
+optical point-spread function of {psf:g} pixel, and each scene is displaced at random by
+{misregistration:g} m (standard deviation, per axis) from where its georeferencing puts
+it; `ntmgis:displacement_m` in each scene's `item.json` records the displacement (east,
+north, metres). With the same seed, the commune, the survey, the truth and the clouds are
+those of the exactly registered sample.
+"""
+
+
 def _write_readme(root: Path, result: SampleCommune, seed: int) -> None:
     text = (resources.files("ntmgis") / "data" / "sample_README.md").read_text(encoding="utf-8")
     c = dict(result.counts)
@@ -1467,6 +1573,8 @@ def _write_readme(root: Path, result: SampleCommune, seed: int) -> None:
     else:
         c["followup"] = "No follow-up campaign was written (`--no-followup`)."
     text = text.format(seed=seed, **c)
+    if c.get("psf") or c.get("misregistration"):
+        text += _SENSOR_README.format(**c)
     sample_paths(root, base_year=c["base_year"])["readme"].write_text(text, encoding="utf-8")
 
 

@@ -436,3 +436,65 @@ def test_the_baseline_files_are_named_by_their_year(tmp_path):
     with pytest.raises(InputError, match="2023"):  # a follow-up is later than the baseline
         make_sample(tmp_path / "same", seed=4, n_parcels=200, n_dates=12, year=2023,
                     followup_year=2023)  # fmt: skip
+
+
+# ---------------------------------------------------------------- a realistic sensor
+def test_a_displaced_scene_shows_the_ground_beside_it_by_hand():
+    from ntmgis.sample import _blur, _displace
+
+    # a field edge at x = 50 m on the 2 m simulation grid: 0 to its west, 1 east of it
+    ground = np.zeros((5, 50))
+    ground[:, 25:] = 1.0
+    seen = _displace(ground, 3.0, 0.0, step=2.0)  # the scene 3 m east of where it is
+    # a 10 m pixel 50-60 m holds 50-57 m of the field's east side seen from 47-57 m: 0.7
+    pixel = seen[:, 25:30].mean()
+    assert pixel == pytest.approx(0.7, abs=1e-12)
+    assert seen[0, 24:28].tolist() == [0.0, 0.0, 0.5, 1.0]
+    # north is up the rows: 4 m north moves the edge of a row field by two cells
+    rows = np.zeros((20, 3))
+    rows[10:] = 1.0
+    assert _displace(rows, 0.0, 4.0, step=2.0)[:, 0].tolist() == [0.0] * 8 + [1.0] * 12
+    # a Gaussian PSF of 0.5 pixel keeps a bright pixel's centre at (1 / (1 + 2 e^-2 +
+    # 2 e^-8))^2 = 0.6187 of it and the sum of the light
+    spot = np.zeros((9, 9, 2))
+    spot[4, 4] = 1.0
+    blurred = _blur(spot, 0.5)
+    assert blurred[4, 4, 0] == pytest.approx((1 / (1 + 2 * np.exp(-2) + 2 * np.exp(-8))) ** 2)
+    assert blurred.sum() == pytest.approx(2.0)
+    assert blurred[4, 4, 1] == blurred[4, 4, 0] and blurred[4, 5, 0] < blurred[4, 4, 0]
+
+
+def test_a_misregistered_sample_is_found_where_its_items_say_by_the_alignment_check(tmp_path):
+    import json
+
+    from ntmgis.crs import estimate_shift
+
+    plain = make_sample(tmp_path / "plain", seed=3, n_parcels=200, n_dates=12, followup_year=None)
+    moved = make_sample(tmp_path / "moved", seed=3, n_parcels=200, n_dates=12, followup_year=None,
+                        misregistration=15.0, psf=0.45)  # fmt: skip
+    a, b = sample_paths(plain.root), sample_paths(moved.root)
+    # the sensor has its own random stream: the commune, its survey and truth are the same
+    for key in ("survey_csv", "truth", "defects"):
+        assert a[key].read_bytes() == b[key].read_bytes(), key
+    parcels = gpd.read_file(a["gpkg"], layer="parcels")
+    checked, largest = 0, 0.0
+    for folder in sorted(p for p in b["scenes"].iterdir() if p.is_dir()):
+        props = json.loads((folder / "item.json").read_text())["properties"]
+        assert props["ntmgis:psf_sigma_px"] == 0.45
+        east, north = props["ntmgis:displacement_m"]
+        if props["eo:cloud_cover"] > 5:
+            continue
+        with rasterio.open(folder / "B04.tif") as r, rasterio.open(folder / "B08.tif") as n:
+            red, nir = r.read(1).astype(float), n.read(1).astype(float)
+            transform, crs = r.transform, r.crs
+        found = estimate_shift(parcels, (nir - red) / (nir + red), transform=transform,
+                               crs=crs, max_shift=60)  # fmt: skip
+        # the parcels sit where the scene shows them less its displacement, to a pixel
+        assert abs(found["dx"] + east) <= 10.0 and abs(found["dy"] + north) <= 10.0, folder.name
+        checked, largest = checked + 1, max(largest, abs(east), abs(north))
+    assert checked >= 3 and largest > 10.0
+    assert "displaced by 15 m per axis" in moved.summary()
+    assert "## The sensor" in b["readme"].read_text(encoding="utf-8")
+    assert "## The sensor" not in a["readme"].read_text(encoding="utf-8")
+    with pytest.raises(InputError, match="misregistration"):
+        make_sample(tmp_path / "bad", seed=3, n_parcels=200, n_dates=12, misregistration=-1)
