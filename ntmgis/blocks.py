@@ -26,6 +26,7 @@ __all__ = [
     "assemble_features",
     "block_context",
     "block_features",
+    "commune_shifts",
     "commune_features",
     "plan_blocks",
 ]
@@ -187,8 +188,38 @@ def block_context(parcels, positions, imagery, *, grid=None) -> np.ndarray:
     return np.flatnonzero(taken)
 
 
+def commune_shifts(imagery, parcels, *, period=None) -> list:
+    """Each date's displacement, measured once over the whole commune's NDVI.
+
+    A commune read block by block is co-registered with these (``coregister`` of
+    :func:`block_features`), so that every block is moved as the whole commune read
+    at once moves it (a block's own window would measure a slightly different shift).
+
+    Parameters
+    ----------
+    imagery : scenes, folder, STAC file or RasterStack
+        As :func:`ntmgis.features.parcel_time_series` reads it.
+    parcels : GeoDataFrame
+        The commune's parcels: the read's extent.
+    period : str, optional
+        ``"START:END"`` dates to keep.
+
+    Returns
+    -------
+    list
+        ``[(CRS, {date: (east, north)})]``, one per grid
+        (:func:`ntmgis.registration.estimate_shifts`).
+    """
+    from .features import _stacks_of
+    from .registration import estimate_shifts
+
+    stacks = _stacks_of(imagery, parcels=parcels, indices=["ndvi"], period=period,
+                        progress=None)  # fmt: skip
+    return [(str(stack.crs), estimate_shifts(stack)) for stack in stacks]
+
+
 def block_features(parcels, imagery, *, indices, period=None, min_valid=0.6, progress=None,
-                   context=None):  # fmt: skip
+                   context=None, coregister=True):  # fmt: skip
     """Per-parcel features of one block: its parcels' window of every scene.
 
     Parameters
@@ -208,6 +239,9 @@ def block_features(parcels, imagery, *, indices, period=None, min_valid=0.6, pro
     context : GeoDataFrame, optional
         Neighbouring parcels read with the block so that its parcels' pixels are unmixed
         as in the whole commune (:func:`block_context`); their features are not returned.
+    coregister : bool or list, default True
+        As :func:`ntmgis.features.parcel_time_series` takes it; a block of a commune
+        read in several is given the commune's :func:`commune_shifts`.
 
     Returns
     -------
@@ -226,7 +260,8 @@ def block_features(parcels, imagery, *, indices, period=None, min_valid=0.6, pro
             context = context.to_crs(parcels.crs)
         both = pd.concat([parcels, context[[parcels.geometry.name]]], ignore_index=True)
         both = both.set_geometry(parcels.geometry.name).set_crs(parcels.crs, allow_override=True)
-    series = parcel_time_series(both, imagery, indices=indices, period=period, progress=progress)
+    series = parcel_time_series(both, imagery, indices=indices, period=period,
+                                progress=progress, coregister=coregister)  # fmt: skip
     feats = parcel_features(both, None, series=series, min_valid=min_valid)
     if both is not parcels:
         feats = feats.iloc[:n]
@@ -354,6 +389,15 @@ def commune_features(config, joined, *, on_error: str = "raise", progress=None):
         raise InputError(message("error.blocks.on_error", value=repr(on_error)))
     blocks = plan_blocks(joined, config.imagery, block=config.block)
     grid = _imagery_grid(config.imagery) if len(blocks) > 1 else None
+    shifts = bool(getattr(config, "coregister", True))
+    if shifts and len(blocks) > 1:
+        try:
+            shifts = commune_shifts(config.imagery, joined, period=config.period)
+        except CancelledError:
+            raise
+        except NtmgisError:  # each block then says what is wrong with its read
+            if on_error == "raise":
+                raise
     parts = []
     for k, pos in enumerate(blocks):
         sub = scaled(progress, k / len(blocks), (k + 1) / len(blocks))
@@ -362,7 +406,7 @@ def commune_features(config, joined, *, on_error: str = "raise", progress=None):
             feats, dates = block_features(
                 joined.iloc[pos], config.imagery, indices=config.indices,
                 period=config.period, min_valid=config.min_valid, progress=sub,
-                context=context,
+                context=context, coregister=shifts,
             )  # fmt: skip
             parts.append(BlockResult(pos, feats, dates))
         except CancelledError:

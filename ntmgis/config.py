@@ -36,7 +36,9 @@ Example (the sample commune's, ``layers/thanh_binh.toml``)::
 Relative paths are relative to the config file's folder. An unknown section or key, a
 wrong value or a missing file is a :class:`~ntmgis.errors.ConfigError` that names it.
 ``[imagery] block`` (pixels, default 512) sets the raster blocks the features are computed
-in. ``[imagery] source`` (``"earth-search"``, ``"planetary-computer"``, ``"cdse"`` or a
+in; ``[imagery] coregister`` (default ``true``) measures each date's sub-pixel
+displacement and undoes it before the statistics (:mod:`ntmgis.registration`).
+``[imagery] source`` (``"earth-search"``, ``"planetary-computer"``, ``"cdse"`` or a
 STAC API URL, with ``period``, ``max_cloud``, ``collection`` and ``cache``) makes the run
 fetch its scenes first (:func:`ntmgis.fetch.fetch_for_run`) instead of reading
 ``[inputs] imagery``. A province config (a ``[province]`` table listing commune configs) is read by
@@ -269,6 +271,7 @@ SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "indices": ("list", False),
         "min_valid": ("float", False),
         "block": ("int", False),
+        "coregister": ("bool", False),
         "source": ("str", False),
         "collection": ("str", False),
         "max_cloud": ("float", False),
@@ -325,6 +328,7 @@ class RunConfig:
     indices: tuple = DEFAULT_INDICES
     min_valid: float = 0.6
     block: int = 512
+    coregister: bool = True
     calibration: str = "auto"
     min_labels: int = 30
     visits_per_hamlet: int | None = None

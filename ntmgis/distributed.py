@@ -56,6 +56,7 @@ from .blocks import (
     block_context,
     block_features,
     commune_features,
+    commune_shifts,
     plan_blocks,
 )
 from .errors import InputError, NtmgisError, NtmgisWarning, warn
@@ -242,6 +243,12 @@ def _commune_task(cfg, started, gather):
         stats["parcels"] = len(prepared.joined)
         blocks, _ = _quiet(plan_blocks, prepared.joined, cfg.imagery, block=cfg.block)
         if len(blocks) != 1:
+            try:
+                if cfg.coregister:
+                    prepared.shifts = _quiet(commune_shifts, cfg.imagery, prepared.joined,
+                                             period=cfg.period)[0]  # fmt: skip
+            except NtmgisError as exc:  # the blocks say it, each for its parcels
+                logger.warning("co-registration over the commune failed: %s", exc)
             return prepared, None, stats, blocks, None
         part = _block_task(cfg, prep, blocks[0])
     return None, None, stats, blocks, _finish_task(cfg, prep, [part], started, gather)
@@ -261,6 +268,7 @@ def _block_task(cfg, prep, positions):
         ((feats, dates), warns), stats = _measured(
             _quiet, block_features, joined, cfg.imagery, indices=cfg.indices,
             period=cfg.period, min_valid=cfg.min_valid, context=context,
+            coregister=cfg.coregister and (getattr(prep[0], "shifts", None) or True),
         )  # fmt: skip
     except NtmgisError as exc:
         return BlockResult(positions, error=f"{type(exc).__name__}: {exc}",

@@ -493,6 +493,11 @@ class ParcelSeries:
         matters for small gardens with no pixel wholly inside.
     core_weight : numpy.ndarray, optional
         Share of the core pixel inside the parcel.
+    shifts : dict, optional
+        ``{date: (east, north)}`` metres: each date's displacement from the series'
+        median that was measured and undone before the statistics
+        (:mod:`ntmgis.registration`; ``None`` for a date too cloudy to measure, absent
+        for dates not co-registered).
     """
 
     index: pd.Index
@@ -508,6 +513,7 @@ class ParcelSeries:
     core: dict | None = None
     core_weight: np.ndarray | None = None
     unmixed: dict | None = None
+    shifts: dict | None = None
 
     def clear(self, min_valid: float = 0.6) -> np.ndarray:
         """Boolean ``(parcels, dates)``: the parcel was seen clear enough that date."""
@@ -724,6 +730,7 @@ def parcel_time_series(
     indices=None,
     period=None,
     progress=None,
+    coregister=True,
 ) -> ParcelSeries:
     """Per-parcel statistics of each index on each date, with exact pixel coverage.
 
@@ -743,6 +750,10 @@ def parcel_time_series(
         ``"START:END"`` dates to keep.
     progress : callable, optional
         ``progress(fraction, message)``; return ``False`` to cancel.
+    coregister : bool or list, default True
+        Undo each date's sub-pixel displacement from the series' median (measured by
+        :func:`ntmgis.registration.estimate_shifts`, or given as
+        :func:`ntmgis.blocks.commune_shifts` gives it); ``False``: as georeferenced.
 
     Returns
     -------
@@ -751,7 +762,7 @@ def parcel_time_series(
         parcel the pixels wholly and partly inside it.
     """
     from ._io import read_vector
-    from .zonal import compute_coverage, split_column
+    from .zonal import split_column
 
     indices = _check_indices(DEFAULT_INDICES if indices is None else indices)
     parcels = read_vector(parcels, what="parcels")
@@ -762,17 +773,8 @@ def parcel_time_series(
         period=period,
         progress=_progress.scaled(progress, 0.0, 0.5),
     )
-    tables, counts = [], []
-    for k, stack in enumerate(stacks):
-        sub = _progress.scaled(
-            progress, 0.5 + 0.5 * k / len(stacks), 0.5 + 0.5 * (k + 1) / len(stacks)
-        )
-        cov = compute_coverage(parcels, stack, progress=_progress.scaled(sub, 0.0, 0.3))
-        counts.append((cov, stack, _unmixed_layers(cov, stack, indices)))
-        tables.append(
-            cov.zonal_stats(stack, stats=("mean", "std", "valid", "count"),
-                            progress=_progress.scaled(sub, 0.3, 1.0))
-        )  # fmt: skip
+    stacks, shifts = _coregistered(stacks, coregister)
+    tables, counts = _stack_tables(parcels, stacks, indices, progress)
     dates = sorted(
         {split_column(c)[0].split("/")[0] for t in tables for c in t.columns if ":" in c}
     )
@@ -833,7 +835,48 @@ def parcel_time_series(
         core=core,
         core_weight=core_weight,
         unmixed=unmixed,
+        shifts=shifts,
     )
+
+
+def _stack_tables(parcels, stacks, indices, progress):
+    """Per stack its zonal statistics table, and its coverage, stack and own values."""
+    from .zonal import compute_coverage
+
+    tables, counts = [], []
+    for k, stack in enumerate(stacks):
+        sub = _progress.scaled(
+            progress, 0.5 + 0.5 * k / len(stacks), 0.5 + 0.5 * (k + 1) / len(stacks)
+        )
+        cov = compute_coverage(parcels, stack, progress=_progress.scaled(sub, 0.0, 0.3))
+        counts.append((cov, stack, _unmixed_layers(cov, stack, indices)))
+        tables.append(
+            cov.zonal_stats(stack, stats=("mean", "std", "valid", "count"),
+                            progress=_progress.scaled(sub, 0.3, 1.0))
+        )  # fmt: skip
+    return tables, counts
+
+
+def _coregistered(stacks, coregister):
+    """The stacks with each date's displacement undone, and the displacements."""
+    from .registration import apply_shifts, estimate_shifts
+
+    if coregister is False or coregister is None:
+        return stacks, None
+    given = {} if coregister is True else {str(crs): s for crs, s in coregister}
+    out, found = [], {}
+    for stack in stacks:
+        shifts = given.get(str(stack.crs))
+        if shifts is None:
+            shifts = estimate_shifts(stack)
+        out.append(apply_shifts(stack, shifts))
+        for date, shift in shifts.items():
+            found.setdefault(date, shift)
+    moved = {d: s for d, s in found.items() if s is not None and max(map(abs, s)) >= 1.0}
+    if moved:
+        logger.info("co-registration: %d of %d dates moved back (largest %.1f m)", len(moved),
+                    len(found), max(max(map(abs, s)) for s in moved.values()))  # fmt: skip
+    return out, found
 
 
 def _nanpercentile(x, axis=1, q=50.0):

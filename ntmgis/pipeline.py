@@ -230,6 +230,9 @@ class Prepared:
     unmatched: object
     join_report: object = None
     metadata: dict = field(default_factory=dict)
+    #: each date's displacement measured over the whole commune when it is read in
+    #: blocks (:func:`ntmgis.blocks.commune_shifts`); ``None``: each read measures its own
+    shifts: list | None = None
 
 
 def prepare(config, *, progress: ProgressCallback | None = None) -> Prepared:
@@ -471,6 +474,7 @@ def _run_metadata(cfg, result: RunResult, dates, started, extra: dict | None) ->
         "period": cfg.period or "",
         "indices": ",".join(cfg.indices),
         "min_valid": cfg.min_valid,
+        "coregister": bool(cfg.coregister),
         "rules": str(cfg.rules or "default"),
         "flag_mode": calibration.mode,
         "flag_mode_reason": calibration.reason,

@@ -144,7 +144,9 @@ HELP_VI: dict[str, dict[str, str]] = {
         "tiêu các thôn, ảnh giống Sentinel-2 L2A của một năm, và sự thật trong "
         "OUTDIR/truth/; rồi một đợt theo dõi (khảo sát, ảnh, sự thật) hai năm sau. Cùng hạt "
         "giống và năm luôn cho cùng dữ liệu: hạt giống hay năm khác là một xã mà phương pháp "
-        "chưa được chỉnh theo (``--seed 11 --year 2023``).",
+        "chưa được chỉnh theo (``--seed 11 --year 2023``). Mỗi điểm ảnh thấy đúng ô của nó "
+        "và các ảnh trùng khớp tuyệt đối, trừ khi có ``--psf``, ``--misregistration`` hoặc "
+        "``--realistic-sensor``.",
         "seed": "Hạt giống ngẫu nhiên.",
         "n_parcels": "Số thửa đất của các hộ.",
         "n_dates": "Số ngày chụp Sentinel-2 trong năm.",
@@ -152,6 +154,12 @@ HELP_VI: dict[str, dict[str, str]] = {
         "followup_year": "Năm của đợt theo dõi.  [mặc định: YEAR + 2]",
         "followup_dates": "Số ngày chụp Sentinel-2 của đợt theo dõi.",
         "no_followup": "Chỉ ghi đợt khảo sát đầu kỳ.",
+        "psf": "Hàm trải điểm (PSF) Gauss của quang học mỗi kênh, sigma tính bằng điểm ảnh.  "
+        "[mặc định: 0, điểm ảnh hình hộp]",
+        "misregistration": "Mỗi ảnh lệch ngẫu nhiên, sigma tính bằng mét theo mỗi trục.  "
+        "[mặc định: 0]",
+        "realistic_sensor": "Cảm biến như của Sentinel-2: --psf 0.45 --misregistration 3 "
+        "(trừ khi đã cho).",
     },
     "survey": {
         "": "Ghép phiếu khảo sát vườn Bước 2 SURVEY (CSV/XLSX) với các thửa đất PARCELS và "
