@@ -139,7 +139,9 @@ def block_context(parcels, positions, imagery, *, grid=None) -> np.ndarray:
     :data:`~ntmgis.features.UNMIX_SWEEPS` shared pixels of it; with them read beside the
     block, its parcels get the values a whole-commune run gives them. Taken generously:
     the parcels whose bounds come within three pixels of the finest band (a 20 m
-    pixel's diagonal at 10 m) of the block's, ring by ring.
+    pixel's diagonal at 10 m; two parcels whose pixels are one pixel apart share the one
+    between them through the optics' point-spread function, less than three pixels
+    apart) of the block's, ring by ring.
 
     Parameters
     ----------

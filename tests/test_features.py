@@ -368,12 +368,37 @@ def _strip(values, bounds):
     return stack, parcels
 
 
-def test_a_small_gardens_own_value_is_unmixed_from_its_neighbours():
+def test_a_pixel_seen_through_the_optics_holds_its_neighbours_ground():
+    from ntmgis.features import UNMIX_PSF, _psf_shares
+    from ntmgis.zonal import compute_coverage
+
+    # a garden that is exactly the centre pixel of a 3 x 3 grid
+    t = Affine(10, 0, 0, 0, -10, 30)
+    stack = RasterStack(np.zeros((1, 3, 3), "float32"), t, "EPSG:32648", ["2020-01-15/ndvi"])
+    garden = gpd.GeoDataFrame(geometry=[shapely.box(10, 10, 20, 20)], crs="EPSG:32648")
+    cov = compute_coverage(garden, stack)
+    shares, pixels = _psf_shares(cov, UNMIX_PSF)
+    assert UNMIX_PSF == 0.45 and pixels.tolist() == list(range(9))
+    # by hand: g = exp(-1 / (2 * 0.45^2)) = 0.084658 a pixel away, (1 + 2 g)^2 = 1.367300
+    # in all: the centre keeps 0.731368, each side 0.061916, each corner 0.005242
+    got = shares.toarray()[0].reshape(3, 3)
+    assert got[1, 1] == pytest.approx(0.731368, abs=1e-6)
+    assert got[0, 1] == got[1, 0] == got[2, 1] == got[1, 2] == pytest.approx(0.061916, abs=1e-6)
+    assert got[0, 0] == got[2, 2] == pytest.approx(0.005242, abs=1e-6)
+    assert got.sum() == pytest.approx(1.0, abs=1e-12)
+    # no PSF: the footprint only
+    assert _psf_shares(cov, 0.0)[0] is cov.matrix
+
+
+def test_a_small_gardens_own_value_is_unmixed_from_its_neighbours(monkeypatch):
+    from ntmgis import features
     from ntmgis.features import unmix
     from ntmgis.zonal import compute_coverage
 
     # gardens A (0-15 m), B (15-25 m: no whole pixel) and C (25-40 m) hold 0.8, 0.2, 0.6;
-    # the pixels hold their area mixtures: 0.8, (0.8 + 0.2) / 2, (0.2 + 0.6) / 2, 0.6
+    # the pixels hold their area mixtures: 0.8, (0.8 + 0.2) / 2, (0.2 + 0.6) / 2, 0.6 (box
+    # pixels: the shares counted without the optics' point-spread function)
+    monkeypatch.setattr(features, "UNMIX_PSF", 0.0)
     stack, parcels = _strip([0.8, 0.5, 0.4, 0.6], [(0, 15), (15, 25), (25, 40)])
     s = parcel_time_series(parcels, stack, indices=("ndvi", "bsi"))
     # B's mean is its neighbours' as much as its own: (0.5 + 0.4) / 2
