@@ -157,13 +157,13 @@ def _displacement(image, first, median, iterations):
             return None
         if not np.isfinite(coef).all() or abs(coef[1]) < 1e-6:
             return None
+        d = np.clip(d + coef[2:] / coef[1], -MAX_SHIFT, MAX_SHIFT)
+        if step == 0 and np.abs(d).max() < MIN_SHIFT / 2:
+            break  # too small to be undone: the first step says so
         if step == 0:  # leave out the pixels the ground changed under
             resid = np.abs(y - x @ coef)
             keep = np.ones(len(use), bool)
             keep[use] = resid <= 3.0 * 1.4826 * (np.median(resid) + 1e-12)
-        d = np.clip(d + coef[2:] / coef[1], -MAX_SHIFT, MAX_SHIFT)
-        if step == 0 and np.abs(d).max() < MIN_SHIFT / 2:
-            break  # too small to be undone: the first step says so
     return d
 
 
