@@ -445,14 +445,21 @@ def test_survey_columns_the_library_does_not_know_are_named_in_the_plugin(provid
 def test_period_parameter_reaches_the_library_config(provider, tmp_path):
     from qgis.core import QgsProcessingContext, QgsProcessingFeedback
 
+    import ntmgis
+
     alg = provider.algorithm("flag_abandoned_gardens").create()
     context = QgsProcessingContext()
     raw = alg.build_config(chain_parameters(tmp_path), context, QgsProcessingFeedback(), "x")
-    assert raw["imagery"] == {"period": PERIOD}
+    assert raw["imagery"] == {"period": PERIOD, "coregister": True}
     assert raw["inputs"]["parcels_layer"] == "parcels"
     assert raw["inputs"]["hamlets_layer"] == "hamlets"
     assert raw["commune"] == {"name": "Xã Thanh Bình", "year": 2020}
     assert raw["outputs"]["maps"] is False
+    # the dates' co-registration can be turned off, as [imagery] coregister = false
+    params = dict(chain_parameters(tmp_path), COREGISTER=False)
+    raw = alg.build_config(params, context, QgsProcessingFeedback(), "x")
+    assert raw["imagery"]["coregister"] is False
+    assert ntmgis.load_config(raw).coregister is False
 
 
 def test_background_tasks_run_again_on_the_same_worker_threads(provider, tmp_path):

@@ -46,6 +46,8 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
             [self.tr("calibrated on the survey when it has enough labels"),
              self.tr("fixed rules")],
         )  # fmt: skip
+        self.add_flag("COREGISTER", "Co-register the dates (undo each scene's sub-pixel shift)",
+                      True)  # fmt: skip
         self.add_flag("MAPS", "Print the hamlet maps (PDF)", True)
         self.add_paper()
         self.add_text("NAME", "Output name", default="ntmgis")
@@ -89,9 +91,10 @@ class FlagAbandonedGardens(NtmgisAlgorithm):
                 "report": True,
             },
         }
+        raw["imagery"] = {"coregister": self.parameterAsBool(parameters, "COREGISTER", context)}
         period = self.period(parameters, context)
         if period:
-            raw["imagery"] = {"period": period}
+            raw["imagery"]["period"] = period
         commune = {}
         name = self.text(parameters, "COMMUNE", context)
         if name:

@@ -116,6 +116,10 @@
       <translation>Ngưỡng phân loại</translation>
     </message>
     <message>
+      <source>Co-register the dates (undo each scene's sub-pixel shift)</source>
+      <translation>Khớp các ngày ảnh với nhau (bù độ lệch dưới một điểm ảnh của từng ảnh)</translation>
+    </message>
+    <message>
       <source>Print the hamlet maps (PDF)</source>
       <translation>In bản đồ các thôn (PDF)</translation>
     </message>
