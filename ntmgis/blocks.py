@@ -209,15 +209,15 @@ def commune_shifts(imagery, parcels, *, period=None) -> list:
     Returns
     -------
     list
-        ``[(CRS, {date: (east, north)})]``, one per grid
-        (:func:`ntmgis.registration.estimate_shifts`).
+        ``[(grid, {date: (east, north)})]``, one per grid (its CRS and pixel size,
+        :func:`ntmgis.features.grid_key`; :func:`ntmgis.registration.estimate_shifts`).
     """
-    from .features import _stacks_of
+    from .features import _stacks_of, grid_key
     from .registration import estimate_shifts
 
     stacks = _stacks_of(imagery, parcels=parcels, indices=["ndvi"], period=period,
                         progress=None)  # fmt: skip
-    return [(str(stack.crs), estimate_shifts(stack)) for stack in stacks]
+    return [(grid_key(stack), estimate_shifts(stack)) for stack in stacks]
 
 
 def block_features(parcels, imagery, *, indices, period=None, min_valid=0.6, progress=None,

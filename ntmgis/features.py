@@ -84,6 +84,7 @@ __all__ = [
     "ParcelSeries",
     "feature",
     "features_needing",
+    "grid_key",
     "parcel_time_series",
     "parcel_features",
     "select_features",
@@ -901,16 +902,29 @@ def _stack_tables(parcels, stacks, indices, progress):
     return tables, counts
 
 
+def grid_key(stack) -> str:
+    """A stack's grid as :func:`ntmgis.blocks.commune_shifts` names it: CRS and pixel size.
+
+    Examples
+    --------
+    >>> from rasterio.transform import from_origin
+    >>> from ntmgis.stack import RasterStack
+    >>> grid_key(RasterStack(np.zeros((1, 2, 2)), from_origin(0, 20, 10, 10), "EPSG:32648", ["a"]))
+    'EPSG:32648 10x10'
+    """
+    return f"{stack.crs} {abs(stack.transform.a):g}x{abs(stack.transform.e):g}"
+
+
 def _coregistered(stacks, coregister):
     """The stacks with each date's displacement undone, and the displacements."""
     from .registration import apply_shifts, estimate_shifts
 
     if coregister is False or coregister is None:
         return stacks, None
-    given = {} if coregister is True else {str(crs): s for crs, s in coregister}
+    given = {} if coregister is True else dict(coregister)
     out, found = [], {}
     for stack in stacks:
-        shifts = given.get(str(stack.crs))
+        shifts = given.get(grid_key(stack))
         if shifts is None:
             shifts = estimate_shifts(stack)
         out.append(apply_shifts(stack, shifts))

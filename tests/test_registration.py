@@ -86,7 +86,7 @@ def test_the_samples_recorded_displacements_are_found(misregistered):
         warnings.simplefilter("ignore")
         parcels = prepare(cfg).joined
         ((crs, shifts),) = commune_shifts(cfg.imagery, parcels)
-    assert est is estimate_shifts and crs.endswith("32648")
+    assert est is estimate_shifts and crs.endswith("32648 10x10")
     truth, cover = {}, {}
     for item in (misregistered / "s2").glob("*/item.json"):
         props = json.loads(item.read_text())["properties"]
