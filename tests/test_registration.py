@@ -165,3 +165,30 @@ def test_the_series_median_is_numpys():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             np.testing.assert_array_equal(_nanmedian(x), np.nanmedian(x, axis=0))
+
+
+def test_an_integer_stack_with_nodata_is_moved_as_floats():
+    ground = (_ground((60, 60)) * 10000).round()
+    moved = ndimage.shift(ground, (0.0, 0.4), order=3, mode="nearest").round()
+    moved[:5, :5] = 0  # nodata in the corner
+    names = [f"2020-0{m}-01/ndvi" for m in range(1, 4)]
+    stack = RasterStack(np.stack([ground, moved, ground]).astype(np.int16),
+                        from_origin(0, 600, 10, 10), "EPSG:32648", names, nodata=0)  # fmt: skip
+    shifts = estimate_shifts(stack)
+    assert shifts["2020-02-01"][0] == pytest.approx(4.0, abs=0.3)
+    back = apply_shifts(stack, shifts)
+    assert back.data.dtype == np.float32 and np.isnan(back.nodata)
+    # the unmoved dates are the integers as read; nodata is NaN now, and stays masked
+    np.testing.assert_array_equal(back.data[0], ground.astype(np.float32))
+    assert np.isnan(back.data[1][:5, :5]).all()
+    inner = (slice(10, 50), slice(10, 50))
+    assert np.abs(back.data[1][inner] - ground[inner]).max() < 100  # of +-4,000
+
+
+def test_one_date_or_none_has_nothing_to_move():
+    ground = _ground((40, 40))
+    one = _stack([ground], ["2020-01-05"])
+    assert estimate_shifts(one) == {"2020-01-05": pytest.approx((0.0, 0.0), abs=1e-9)}
+    assert apply_shifts(one, estimate_shifts(one)) is one
+    other = RasterStack(ground[None].astype(np.float32), one.transform, one.crs, ["2020-01-05/bsi"])
+    assert estimate_shifts(other) == {}
