@@ -918,20 +918,22 @@ def grid_key(stack) -> str:
 
 def _coregistered(stacks, coregister):
     """The stacks with each date's displacement undone, and the displacements."""
-    from .registration import apply_shifts, estimate_shifts
+    from .registration import MIN_SHIFT, apply_shifts, estimate_shifts
 
     if coregister is False or coregister is None:
         return stacks, None
     given = {} if coregister is True else dict(coregister)
-    out, found = [], {}
+    out, found, moved = [], {}, {}
     for stack in stacks:
         shifts = given.get(grid_key(stack))
         if shifts is None:
             shifts = estimate_shifts(stack)
         out.append(apply_shifts(stack, shifts))
+        least = MIN_SHIFT * min(abs(stack.transform.a), abs(stack.transform.e))
         for date, shift in shifts.items():
             found.setdefault(date, shift)
-    moved = {d: s for d, s in found.items() if s is not None and max(map(abs, s)) >= 1.0}
+            if shift is not None and max(map(abs, shift)) >= least:  # as apply_shifts moves
+                moved.setdefault(date, shift)
     if moved:
         logger.info("co-registration: %d of %d dates moved back (largest %.1f m)", len(moved),
                     len(found), max(max(map(abs, s)) for s in moved.values()))  # fmt: skip
