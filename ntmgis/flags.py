@@ -5,8 +5,9 @@ Per garden, from the features of :mod:`ntmgis.features`:
 * an outcome (:data:`FLAGS`, the EU Area Monitoring System's traffic light):
   ``hoang_hoa`` abandoned, ``cai_tao`` renovated this season (cleared, then grown back:
   ``clearing_date``), ``binh_thuong`` tended, ``nghi_van`` suspected (the model is
-  unsure), ``thieu_du_lieu`` not enough evidence (too few clear dates, too few pixels
-  wholly inside the parcel, outside the imagery);
+  unsure, or leans against a standard or model-garden survey without being sure:
+  :data:`SURVEY_OVERRULE`), ``thieu_du_lieu`` not enough evidence (too few clear dates,
+  too few pixels wholly inside the parcel, outside the imagery);
 * the strength of the evidence (:data:`EVIDENCE`: ``manh``, ``vua``, ``yeu``);
 * at most three reasons, strongest first, in Vietnamese and English, each the evidence
   that drove *this* verdict with the commune's own reference value, and what argues
@@ -92,6 +93,19 @@ STRONG_CLEAR_OBS = 10
 #: a garden with no full pixel keeps the survey's "abandoned" unless the model's
 #: probability is below this (see ``_survey_stands``)
 SURVEY_STANDS_FLOOR = 0.01
+#: survey classes a surveyor gives only to a garden seen tended (standard, model): the
+#: model overrules them with ``hoang_hoa`` only at a probability of at least
+#: :data:`SURVEY_OVERRULE`; between its threshold and that the two sources disagree and
+#: neither is sure, so the garden is ``nghi_van`` and the visit list decides. A claimed
+#: renovation (``da_cai_tao``) and a mixed garden (``vuon_tap``) are not among them: they
+#: are the claims abandoned gardens are reported under (the sample's survey defects).
+SURVEY_TRUSTED_CLASSES = ("vuon_mau", "dat_chuan")
+#: the model's probability at which it overrules a survey of :data:`SURVEY_TRUSTED_CLASSES`.
+#: On the realistic-sensor tuning communes 0.5-0.9 all raised the abandoned class's
+#: precision (mean 0.916 -> 0.922-0.929) at the same recall: the sample never reports an
+#: abandoned garden as standard, so it cannot price that error; 0.8 leaves a sure imagery
+#: able to overrule such a survey, short of the 0.9 the sample alone would pick.
+SURVEY_OVERRULE = 0.8
 #: the most tillage events a garden with no pixel wholly inside it may show for its
 #: survey's "abandoned" to stand: every pixel it touches is shared with its neighbours,
 #: whose vegetable beds (tilled two or three times a season) put their fall-and-bare-soil
@@ -145,6 +159,10 @@ _MESSAGES = {
                              "no survey date: decided from the imagery alone"),
     "flags.unsure": ("mô hình chưa chắc: xác suất bỏ hoang {p} (ngưỡng {threshold})",
                      "the model is unsure: probability abandoned {p} (threshold {threshold})"),
+    "flags.survey_disputes": ("khảo sát ghi '{survey}', ảnh nghiêng về bỏ hoang nhưng chưa đủ chắc "
+                              "để bác khảo sát (xác suất {p}, cần {sure})",
+                              "the survey says '{survey}', the imagery leans abandoned but not "
+                              "surely enough to overrule it (probability {p}, {sure} needed)"),
     "flags.model": ("mô hình: xác suất bỏ hoang {p} (ngưỡng {threshold})",
                     "model: probability abandoned {p} (threshold {threshold})"),
     "flags.evidence": ("{phrase} ({group}: {ref})", "{phrase} ({group}: {ref})"),
@@ -203,6 +221,12 @@ _MESSAGES = {
                                  "(precision) {precision}, độ phủ (recall) {recall}, F1 {f1}",
                                  "Abandoned gardens (vườn hoang hóa) vs truth, {n} gardens: "
                                  "precision {precision}, recall {recall}, F1 {f1}"),
+    "flags.summary.disputed": ("Vườn khảo sát ghi đạt chuẩn hoặc vườn mẫu mà ảnh nghiêng về bỏ "
+                               "hoang chưa đủ chắc (xác suất dưới {sure}): {n}, xếp nghi_van "
+                               "để kiểm tra",
+                               "Gardens surveyed standard or model that the imagery leans "
+                               "abandoned without being sure (probability under {sure}): {n}, "
+                               "nghi_van for a visit"),
     "flags.summary.renovated": ("Vườn đang cải tạo trong vụ này (dữ liệu thật ghi "
                                 "'renovating'): {n} vườn; nhận đúng là cai_tao {cai_tao}, "
                                 "bị kết luận hoang hóa {hoang_hoa}",
@@ -666,6 +690,10 @@ class Calibration:
         Share of the survey's "abandoned" claims the imagery confirms where it sees the
         garden (one pixel wholly inside or more): the score of a garden the imagery
         cannot see whose survey claim stands (``flag_rule`` "survey").
+    disputed : int
+        Gardens the model leaned abandoned against a survey of
+        :data:`SURVEY_TRUSTED_CLASSES` without the probability to overrule it
+        (:data:`SURVEY_OVERRULE`): ``nghi_van``, their first reason says so.
     """
 
     mode: str  # "calibrated" or "rules"
@@ -687,6 +715,7 @@ class Calibration:
     references: pd.DataFrame | None = None  # per feature: tended / abandoned commune medians
     expected_survey_errors: float = 0.0  # survey errors the visit list is expected to find
     survey_reliability: float | None = None  # share of "abandoned" claims the imagery confirms
+    disputed: int = 0  # gardens nghi_van: a standard/model survey the model cannot overrule
     # (matrix, raw scores, attributions) of the gardens calibrate() was given, for the
     # first predict() on the same gardens (flag_parcels'): pred_contrib is the costly part
     _scored: tuple | None = field(default=None, repr=False, compare=False)
@@ -709,6 +738,9 @@ class Calibration:
                      brier=_Text(f"{self.brier:.3f}"))[first]
             )  # fmt: skip
             lines.append(_table_text(self.report))
+        if self.disputed:
+            lines.append(_say("flags.summary.disputed", n=self.disputed,
+                              sure=_Text(f"{SURVEY_OVERRULE:.2f}"))[first])  # fmt: skip
         return "\n".join(lines)
 
     def predict(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -1036,8 +1068,13 @@ def _round(value: float):
     return int(value) if float(value).is_integer() else round(float(value), 2)
 
 
-def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFrame):
+def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFrame,
+                   disputed=None, claim=None):  # fmt: skip
     """At most three reasons per parcel from its attributions, strongest first.
+
+    A ``nghi_van`` garden's first reason says why it is unsure: the model's probability
+    short of its threshold, or (``disputed``) a survey class the model leans against
+    without the probability to overrule it (``claim`` holds the survey's classes).
 
     A feature is said as support only when its attribution pushes towards the verdict
     *and* its value lies on the verdict's side of the commune's reference (the median of
@@ -1076,7 +1113,12 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
     memo, buts = {}, {}
     for i in np.flatnonzero(np.isin(flag, ["hoang_hoa", "binh_thuong", "nghi_van"])):
         said, said_keys = [], []
-        if flag[i] == "nghi_van":
+        if flag[i] == "nghi_van" and disputed is not None and disputed[i]:
+            survey = {lang: key_label("survey_class", claim[i], lang) for lang in ("vi", "en")}
+            said.append(_say("flags.survey_disputes", survey=survey, p=_Text(f"{p[i]:.2f}"),
+                             sure=_Text(f"{SURVEY_OVERRULE:.2f}")))  # fmt: skip
+            said_keys.append("model")
+        elif flag[i] == "nghi_van":
             said.append(
                 _say(
                     "flags.unsure", p=_Text(f"{p[i]:.2f}"), threshold=_Text(f"{cal.threshold:.2f}")
@@ -1111,13 +1153,21 @@ def _calibrated_verdicts(features, claim, cal: Calibration, pos, columns) -> Non
     p, contrib = cal.predict(features)
     f = np.where(p >= cal.threshold, "hoang_hoa",
                  np.where(p >= cal.unsure, "nghi_van", "binh_thuong"))  # fmt: skip
+    cls = None if claim is None else claim.to_numpy(dtype=object)
+    disputed = (
+        np.zeros(len(f), bool)
+        if cls is None
+        else (f == "hoang_hoa") & np.isin(cls, SURVEY_TRUSTED_CLASSES) & (p < SURVEY_OVERRULE)
+    )
+    f = np.where(disputed, "nghi_van", f)
+    cal.disputed = int(disputed.sum())
     refs = _references(features, f)
     cal.references = refs
     stands, cal.survey_reliability = _survey_stands(features, claim, p, f, cal)
     f = np.where(stands, "hoang_hoa", f)
     flag[pos], score[pos], rule[pos] = f, np.round(p, 3), "model"
     margin[pos] = np.where(f == "hoang_hoa", p, 1 - p)
-    v, e, k = _model_reasons(features, f, p, contrib, cal, refs)
+    v, e, k = _model_reasons(features, f, p, contrib, cal, refs, disputed, cls)
     if stands.any():
         at = pos[stands]
         score[at], rule[at], margin[at] = round(cal.survey_reliability, 3), "survey", 0.5

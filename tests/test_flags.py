@@ -398,6 +398,60 @@ def test_calibrated_reasons_follow_the_attributions_and_the_commune_references()
     assert "(vườn có canh tác trong xã: " in text
 
 
+def test_a_standard_survey_is_overruled_only_by_a_sure_model():
+    """Between the threshold and SURVEY_OVERRULE a standard survey against the model is
+    nghi_van, its first reason both sides; a mixed-garden survey is overruled there; a
+    sure model overrules a standard survey too."""
+    from ntmgis.flags import SURVEY_OVERRULE
+
+    rng = np.random.default_rng(0)
+    n = 240
+    kind = np.array(["ab"] * 60 + ["mid"] * 40 + ["tend"] * 140)
+    ab, mid = kind == "ab", kind == "mid"
+
+    def level(a, m, t, sd):
+        return np.where(ab, a, np.where(mid, m, t)) + rng.normal(0, sd, n)
+
+    f = pd.DataFrame({
+        "clear_obs": 10, "coverage_fraction": 1.0, "full_pixels": 10.0,
+        "ndvi_median": level(0.3, 0.45, 0.65, 0.02), "ndvi_p90": level(0.35, 0.55, 0.75, 0.02),
+        "ndvi_p10": level(0.28, 0.35, 0.4, 0.01), "ndvi_amplitude": level(0.03, 0.15, 0.3, 0.01),
+        "events": np.where(ab, 0, np.where(mid, 1, 2)),
+        "ndvi_resid_std": level(0.01, 0.04, 0.08, 0.005),
+        "ndvi_max_drop": level(0.02, 0.15, 0.3, 0.01), "ndvi_trend": 0.0,
+    })  # fmt: skip
+    labels = np.where(ab, "hoang_hoa", "vuon_tap").astype(object)
+    m = np.flatnonzero(mid)  # look half abandoned: labels mixed
+    labels[m[:20]], labels[m[20:32]], labels[m[32:]] = "hoang_hoa", "vuon_tap", "dat_chuan"
+    labels[np.flatnonzero(kind == "tend")[::3]] = "dat_chuan"
+    labels[0] = "dat_chuan"  # plainly abandoned, surveyed standard
+    labels = pd.Series(labels)
+    groups = pd.Series([f"Thôn {i % 4}" for i in range(n)])
+    out, cal = flag_parcels(f, survey_class=labels, groups=groups, min_labels=20)
+    assert cal.mode == "calibrated"
+    p = out["flag_score"]
+    standard = labels.eq("dat_chuan")
+    leaning = mid & (p >= cal.threshold).to_numpy()
+    disputed = leaning & standard.to_numpy()
+    assert disputed.sum() == cal.disputed >= 3  # the middle group's standard surveys
+    assert (p[disputed] < SURVEY_OVERRULE).all()
+    assert out.loc[disputed, "flag"].eq("nghi_van").all()
+    first = out.loc[disputed, "flag_reasons"].str.split("; ").str[0]
+    assert first.str.fullmatch(
+        r"khảo sát ghi 'Vườn đạt chuẩn', ảnh nghiêng về bỏ hoang nhưng chưa đủ chắc để bác "
+        r"khảo sát \(xác suất 0,\d\d, cần 0,80\)"
+    ).all()
+    assert out.loc[disputed, "flag_reason_keys"].str.startswith("model;").all()
+    # the mixed-garden surveys of the same group: overruled at the same probabilities
+    assert out.loc[leaning & labels.eq("vuon_tap").to_numpy(), "flag"].eq("hoang_hoa").all()
+    assert (leaning & labels.eq("vuon_tap").to_numpy()).sum() >= 3
+    # a sure model overrules a standard survey
+    assert p[0] >= SURVEY_OVERRULE and out.loc[0, "flag"] == "hoang_hoa"
+    # a disputed garden is visited as unsure, the survey named
+    agree = survey_agreement(labels, out)
+    assert agree.loc[disputed, "disagrees"].all()
+
+
 def test_isotonic_calibration_agrees_with_scikit_learn():
     from sklearn.isotonic import IsotonicRegression
 
@@ -565,7 +619,7 @@ def _commune(root, seed):
         flags, cal = flag_parcels(features, survey_class=prepared.survey_class,
                                   groups=joined["hamlet"], is_garden=joined["is_garden"],
                                   survey_date=joined.get("survey_date"))  # fmt: skip
-    return features, flags, cal, joined["is_garden"]
+    return features, flags, cal, joined["is_garden"], prepared.survey_class
 
 
 @pytest.mark.parametrize("seed", [5, 6])
@@ -574,7 +628,7 @@ def test_every_reason_of_a_run_argues_for_its_verdict(tmp_path, seed):
 
     from ntmgis.features import feature
 
-    features, flags, cal, garden = _commune(tmp_path / f"seed{seed}", seed)
+    features, flags, cal, garden, survey = _commune(tmp_path / f"seed{seed}", seed)
     assert cal.mode == "calibrated"
     refs = cal.references
     seen = set()
