@@ -336,22 +336,29 @@ def test_the_surveys_abandoned_stands_on_a_garden_the_imagery_cannot_see():
 
     from ntmgis.flags import _survey_reasons, _survey_stands
 
-    # 12 gardens surveyed abandoned with a full pixel: 9 of 12 at or above the threshold
-    # 0.5 -> the survey's reliability 0.75; then gardens with no full pixel, surveyed
-    # abandoned: 0, 1, 2 and 4 tillage events at p 0.3 (four is beds worked again and
-    # again: more than SURVEY_STANDS_EVENTS = 3); 1 event at p 0.005 (the model is nearly
-    # sure it is tended); 0 events but already hoang_hoa; 0 events, surveyed mixed
-    full = [1.0] * 12 + [0.0] * 7
-    events = [0.0] * 12 + [0.0, 1.0, 2.0, 4.0, 1.0, 0.0, 0.0]
-    p = np.array([0.9] * 9 + [0.1] * 3 + [0.3, 0.3, 0.3, 0.3, 0.005, 0.8, 0.3])
-    flag = np.array(["binh_thuong"] * 12 + ["binh_thuong"] * 5 + ["hoang_hoa", "binh_thuong"])
-    claim = pd.Series(["hoang_hoa"] * 18 + ["vuon_tap"])
+    # 12 gardens surveyed abandoned with 3 full pixels (SURVEY_STANDS_FULL): 9 of 12 at or
+    # above the threshold 0.5 (with the last garden below, 9 of 13: the survey's
+    # reliability); then gardens with no full
+    # pixel, surveyed abandoned: 0, 1, 2 and 4 tillage events at p 0.3 (four is beds
+    # worked again and again: more than SURVEY_STANDS_EVENTS = 3); 1 event at p 0.005 (the
+    # model is nearly sure it is tended); 0 events but already hoang_hoa; 0 events,
+    # surveyed mixed; then with 2 full pixels at p 0.3 (stands) and 0.05 (under
+    # SURVEY_STANDS_FLOOR_SEEN 0.1: the imagery sees part of it), 1 at p 0.1 (stands),
+    # and 3 full pixels at p 0.3 (the imagery sees it: the model decides)
+    full = [3.0] * 12 + [0.0] * 7 + [2.0, 2.0, 1.0, 3.0]
+    events = [0.0] * 12 + [0.0, 1.0, 2.0, 4.0, 1.0, 0.0, 0.0] + [1.0, 0.0, 0.0, 0.0]
+    p = np.array([0.9] * 9 + [0.1] * 3 + [0.3, 0.3, 0.3, 0.3, 0.005, 0.8, 0.3]
+                 + [0.3, 0.05, 0.1, 0.3])  # fmt: skip
+    flag = np.array(["binh_thuong"] * 17 + ["hoang_hoa"] + ["binh_thuong"] * 5)
+    claim = pd.Series(["hoang_hoa"] * 18 + ["vuon_tap"] + ["hoang_hoa"] * 4)
     features = pd.DataFrame({"full_pixels": full, "events": events})
     stands, reliability = _survey_stands(features, claim, p, flag, SimpleNamespace(threshold=0.5))
-    assert reliability == 0.75
-    assert np.flatnonzero(stands).tolist() == [12, 13, 14]
-    vi, en, keys = _survey_reasons(["x"] * 19, ["x"] * 19, ["model"] * 19, [12, 13, 14],
-                                   events=features["events"].to_numpy())  # fmt: skip
+    assert reliability == 9 / 13
+    assert np.flatnonzero(stands).tolist() == [12, 13, 14, 19, 21]
+    n = len(full)
+    vi, en, keys = _survey_reasons(["x"] * n, ["x"] * n, ["model"] * n, [12, 13, 14, 19, 21],
+                                   events=features["events"].to_numpy(),
+                                   full=features["full_pixels"].to_numpy(), p=p)  # fmt: skip
     assert en[12].endswith("(no pixel wholly inside the parcel, no tillage seen)")
     assert en[13].endswith("a single tillage, which may be a neighbour's)")
     assert "chỉ một lần làm đất" in vi[13] and keys[13] == "survey"
@@ -361,6 +368,14 @@ def test_the_surveys_abandoned_stands_on_a_garden_the_imagery_cannot_see():
     )
     assert "2 lần làm đất thấy trong điểm ảnh chung với thửa bên cạnh" in vi[14]
     assert keys[14] == "survey"
+    assert vi[19] == (
+        "khảo sát ghi vườn hoang hóa và ảnh không bác bỏ được (chỉ 2 điểm ảnh nằm trọn trong "
+        "thửa, xác suất bỏ hoang 0,30: mô hình không chắc vườn có canh tác)"
+    )
+    assert en[21] == (
+        "the survey says abandoned and the imagery cannot refute it (only 1 pixel wholly "
+        "inside the parcel, probability abandoned 0.10: the model is not sure it is tended)"
+    )
 
 
 def test_a_parcel_covering_no_pixel_abstains_never_a_confident_verdict():
@@ -653,15 +668,20 @@ def test_every_reason_of_a_run_argues_for_its_verdict(tmp_path, seed):
         assert len(keys) == len(vi), text
         if row["flag_rule"] == "survey":
             assert keys[0] == "survey" and row["flag"] == "hoang_hoa", text
-            from ntmgis.flags import SURVEY_STANDS_EVENTS
+            from ntmgis.flags import SURVEY_STANDS_EVENTS, SURVEY_STANDS_FULL
 
-            assert feat["full_pixels"] < 1 and feat["events"] <= SURVEY_STANDS_EVENTS, text
-            # the claim's sentence says what was seen: no tillage, a single one, or how many
+            assert feat["full_pixels"] < SURVEY_STANDS_FULL, text
+            assert feat["events"] <= SURVEY_STANDS_EVENTS, text
+            k = int(feat["full_pixels"])
+            few = f"(chỉ {k} điểm ảnh nằm trọn trong thửa, xác suất bỏ hoang 0," in vi[0]
+            assert few == (k >= 1), text  # the pixels it has, and the model's doubt
+            # with none, the claim's sentence says what was seen: no tillage, one, how many
             once = "chỉ một lần làm đất" in vi[0]
-            assert once == (feat["events"] == 1), text
-            assert ("không thấy lần làm đất nào" in vi[0]) == (feat["events"] == 0), text
+            assert once == (k == 0 and feat["events"] == 1), text
+            none = "không thấy lần làm đất nào" in vi[0]
+            assert none == (k == 0 and feat["events"] == 0), text
             some = f"{int(feat['events'])} lần làm đất thấy trong điểm ảnh chung" in vi[0]
-            assert some == (feat["events"] >= 2), text
+            assert some == (k == 0 and feat["events"] >= 2), text
         lean = "hoang_hoa" if row["flag"] in ("hoang_hoa", "nghi_van") else "binh_thuong"
         other = "binh_thuong" if lean == "hoang_hoa" else "hoang_hoa"
         for key, part in zip(keys, vi):
