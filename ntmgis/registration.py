@@ -28,6 +28,12 @@ MIN_SHIFT = 0.1
 MAX_SHIFT = 1.5
 #: clear pixels with texture a date needs for its displacement to be measured
 MIN_PIXELS = 500
+#: the most pixels a date's displacement is measured on: a larger stack (a district read
+#: as one commune) is measured on its central window of about this many pixels, the
+#: displacement being one for the whole scene; the dates in float64 and their median's
+#: sort then hold at most about 2 x 8 bytes x dates x this (380 MB at 24 dates), where
+#: the whole of a 5,000 x 5,000 pixel stack would need 9.6 GB
+MAX_PIXELS = 1_000_000
 
 
 def _date_layers(stack, index: str) -> dict[str, int]:
@@ -53,7 +59,8 @@ def estimate_shifts(stack, *, index: str = "ndvi", iterations: int = 3) -> dict:
     Each date ``I`` is fitted as ``a + b * M(p - d)``, ``M`` the median of the dates,
     by Gauss-Newton least squares on ``M``'s gradients over the date's clear pixels
     with texture (the steepest half), the pixels that disagree most (changes on the
-    ground: three median absolute deviations) left out after the first step.
+    ground: three median absolute deviations) left out after the first step. A stack of
+    more than :data:`MAX_PIXELS` pixels is measured on its central window of that size.
 
     Parameters
     ----------
@@ -94,13 +101,36 @@ def estimate_shifts(stack, *, index: str = "ndvi", iterations: int = 3) -> dict:
     if min(stack.data.shape[-2:]) < 3:  # no gradient to measure on
         return dict.fromkeys(layers)
     res_x, res_y = abs(stack.transform.a), abs(stack.transform.e)
-    data = np.stack([_as_float(stack.data[k], stack.nodata) for k in layers.values()])
+    window = _central_window(*stack.data.shape[-2:], MAX_PIXELS)
+    data = np.stack([_as_float(stack.data[k][window], stack.nodata) for k in layers.values()])
     first = _Reference(median := _nanmedian(data))
     out: dict = {}
     for date, image in zip(layers, data):
         d = _displacement(image, first, median, iterations)
         out[date] = None if d is None else (float(d[1] * res_x), float(-d[0] * res_y))
     return out
+
+
+def _central_window(height: int, width: int, most: int) -> tuple[slice, slice]:
+    """The central window of a ``height x width`` grid with at most ``most`` pixels.
+
+    Its shape keeps the grid's proportions (each side at least 3 pixels, at most the
+    grid's); the whole grid when it has no more than ``most``.
+
+    Examples
+    --------
+    >>> _central_window(100, 40, 1000)
+    (slice(25, 75, None), slice(10, 30, None))
+    >>> _central_window(10, 10, 1000)
+    (slice(0, 10, None), slice(0, 10, None))
+    """
+    if height * width <= most:
+        return slice(0, height), slice(0, width)
+    scale = (most / (height * width)) ** 0.5
+    h = min(height, max(3, int(height * scale)))
+    w = min(width, max(3, int(width * scale)))
+    top, left = (height - h) // 2, (width - w) // 2
+    return slice(top, top + h), slice(left, left + w)
 
 
 def _nanmedian(data) -> np.ndarray:

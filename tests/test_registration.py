@@ -192,3 +192,24 @@ def test_one_date_or_none_has_nothing_to_move():
     assert apply_shifts(one, estimate_shifts(one)) is one
     other = RasterStack(ground[None].astype(np.float32), one.transform, one.crs, ["2020-01-05/bsi"])
     assert estimate_shifts(other) == {}
+
+
+def test_a_stack_larger_than_max_pixels_is_measured_on_its_central_window(monkeypatch):
+    """A district-sized stack is measured on its centre: the same displacements as the
+    central window's own, and still the one moved by hand."""
+    import ntmgis.registration as R
+
+    ground = _ground((120, 90))
+    moved = ndimage.shift(ground, (0.2, 0.3), order=3, mode="nearest")
+    dates = ["2020-01-05", "2020-02-04", "2020-03-05", "2020-04-04"]
+    stack = _stack([ground, moved, ground, ground], dates)
+    whole = estimate_shifts(stack)
+    monkeypatch.setattr(R, "MAX_PIXELS", 3000)  # 120 x 90 = 10,800 pixels
+    rows, cols = R._central_window(120, 90, 3000)
+    assert (rows, cols) == (slice(28, 91), slice(21, 68))  # 63 x 47 = 2,961 pixels
+    centre = RasterStack(stack.data[:, rows, cols], stack.transform, stack.crs, stack.names)
+    capped = estimate_shifts(stack)
+    assert capped == estimate_shifts(centre)
+    assert capped != whole  # measured on fewer pixels: not the same digits
+    assert capped["2020-02-04"] == pytest.approx((3.0, -2.0), abs=0.15)
+    assert capped["2020-01-05"] == pytest.approx((0.0, 0.0), abs=0.15)
