@@ -171,10 +171,11 @@ _MESSAGES = {
                              "no survey date: decided from the imagery alone"),
     "flags.unsure": ("mô hình chưa chắc: xác suất bỏ hoang {p} (ngưỡng {threshold})",
                      "the model is unsure: probability abandoned {p} (threshold {threshold})"),
-    "flags.survey_disputes": ("khảo sát ghi '{survey}', ảnh nghiêng về bỏ hoang nhưng chưa đủ chắc "
-                              "để bác khảo sát (xác suất {p}, cần {sure})",
-                              "the survey says '{survey}', the imagery leans abandoned but not "
-                              "surely enough to overrule it (probability {p}, {sure} needed)"),
+    # (the survey's class is beside it in every table, and the visit headline names it)
+    "flags.survey_disputes": ("ảnh nghiêng về bỏ hoang nhưng chưa đủ chắc để bác kết quả khảo "
+                              "sát (xác suất {p}, cần {sure})",
+                              "the imagery leans abandoned but not surely enough to overrule "
+                              "the survey (probability {p}, {sure} needed)"),
     "flags.model": ("mô hình: xác suất bỏ hoang {p} (ngưỡng {threshold})",
                     "model: probability abandoned {p} (threshold {threshold})"),
     "flags.evidence": ("{phrase} ({group}: {ref})", "{phrase} ({group}: {ref})"),
@@ -1087,12 +1088,12 @@ def _round(value: float):
 
 
 def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFrame,
-                   disputed=None, claim=None):  # fmt: skip
+                   disputed=None):  # fmt: skip
     """At most three reasons per parcel from its attributions, strongest first.
 
     A ``nghi_van`` garden's first reason says why it is unsure: the model's probability
     short of its threshold, or (``disputed``) a survey class the model leans against
-    without the probability to overrule it (``claim`` holds the survey's classes).
+    without the probability to overrule it.
 
     A feature is said as support only when its attribution pushes towards the verdict
     *and* its value lies on the verdict's side of the commune's reference (the median of
@@ -1132,8 +1133,7 @@ def _model_reasons(features, flag, p, contrib, cal: Calibration, refs: pd.DataFr
     for i in np.flatnonzero(np.isin(flag, ["hoang_hoa", "binh_thuong", "nghi_van"])):
         said, said_keys = [], []
         if flag[i] == "nghi_van" and disputed is not None and disputed[i]:
-            survey = {lang: key_label("survey_class", claim[i], lang) for lang in ("vi", "en")}
-            said.append(_say("flags.survey_disputes", survey=survey, p=_Text(f"{p[i]:.2f}"),
+            said.append(_say("flags.survey_disputes", p=_Text(f"{p[i]:.2f}"),
                              sure=_Text(f"{SURVEY_OVERRULE:.2f}")))  # fmt: skip
             said_keys.append("model")
         elif flag[i] == "nghi_van":
@@ -1185,7 +1185,7 @@ def _calibrated_verdicts(features, claim, cal: Calibration, pos, columns) -> Non
     f = np.where(stands, "hoang_hoa", f)
     flag[pos], score[pos], rule[pos] = f, np.round(p, 3), "model"
     margin[pos] = np.where(f == "hoang_hoa", p, 1 - p)
-    v, e, k = _model_reasons(features, f, p, contrib, cal, refs, disputed, cls)
+    v, e, k = _model_reasons(features, f, p, contrib, cal, refs, disputed)
     if stands.any():
         at = pos[stands]
         score[at], rule[at], margin[at] = round(cal.survey_reliability, 3), "survey", 0.5

@@ -453,9 +453,15 @@ def test_a_standard_survey_is_overruled_only_by_a_sure_model():
     assert out.loc[disputed, "flag"].eq("nghi_van").all()
     first = out.loc[disputed, "flag_reasons"].str.split("; ").str[0]
     assert first.str.fullmatch(
-        r"khảo sát ghi 'Vườn đạt chuẩn', ảnh nghiêng về bỏ hoang nhưng chưa đủ chắc để bác "
-        r"khảo sát \(xác suất 0,\d\d, cần 0,80\)"
+        r"ảnh nghiêng về bỏ hoang nhưng chưa đủ chắc để bác kết quả khảo sát "
+        r"\(xác suất 0,\d\d, cần 0,80\)"
     ).all()
+    # the visit headline names the survey's class, the reason does not repeat it
+    from ntmgis.flags import visit_headline
+
+    assert visit_headline("nghi_van", "dat_chuan")[0] == (
+        "ảnh chưa rõ (nghi vấn hoang hóa), khảo sát ghi 'Vườn đạt chuẩn'"
+    )
     assert out.loc[disputed, "flag_reason_keys"].str.startswith("model;").all()
     # the mixed-garden surveys of the same group: overruled at the same probabilities
     assert out.loc[leaning & labels.eq("vuon_tap").to_numpy(), "flag"].eq("hoang_hoa").all()
