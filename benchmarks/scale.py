@@ -98,10 +98,11 @@ def _run_mode(root: Path, mode: str, calibration: str, copies: int, dates: int,
             out = run_distributed(configs, gather=False)
             cpu = time.process_time() - cpu0
         else:
-            from distributed import Client, LocalCluster
+            from distributed import Client
 
-            cluster = LocalCluster(n_workers=int(mode), threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)  # fmt: skip
+            from ntmgis.distributed import local_cluster
+
+            cluster = local_cluster(int(mode), dashboard=False)  # as `ntmgis run --workers`
             with cluster, Client(cluster) as client:
                 cpu0 = sum(client.run(time.process_time).values())
                 out = run_distributed(configs, client=client, gather=False)

@@ -115,6 +115,7 @@ __all__ = [
     "assemble_features",
     "block_features",
     "commune_features",
+    "local_cluster",
     "make_province",
     "plan_blocks",
     "run_distributed",
@@ -513,7 +514,7 @@ def _run_serial(configs, gather, progress) -> DistributedResult:
 
 def _connect(scheduler, workers):
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise InputError(say("error.distributed.no_dask")) from exc
     # the cluster's own chatter (workers starting, connections) at INFO is not the run's
@@ -528,11 +529,43 @@ def _connect(scheduler, workers):
             raise InputError(
                 say("error.distributed.no_scheduler", address=scheduler, detail=exc)
             ) from None
-    cluster = LocalCluster(
-        n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address="127.0.0.1:0", silence_logs=logging.WARNING,
-    )  # fmt: skip
+    cluster = local_cluster(workers)
     return Client(cluster, direct_to_workers=True), cluster
+
+
+#: Dask settings of the workers :func:`local_cluster` starts. Dask's statistical profiler
+#: samples every worker thread's stack every 10 ms for the dashboard's profile page;
+#: off, a province run took 4 % less of the workers' CPU and 40 MB less memory per
+#: worker (``benchmarks/scale.py``, three alternating pairs). Workers of an external
+#: scheduler take theirs from their own Dask configuration.
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+
+
+def local_cluster(workers: int, *, dashboard: bool = True):
+    """A Dask cluster of ``workers`` processes on this machine, as ``--workers`` starts it.
+
+    One thread a worker (a commune's work is NumPy and GDAL calls that hold the GIL in
+    between), listening on 127.0.0.1 only, the workers' settings :data:`WORKER_CONFIG`.
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes.
+    dashboard : bool, default True
+        Serve Dask's dashboard on a free port of 127.0.0.1.
+
+    Returns
+    -------
+    distributed.LocalCluster
+    """
+    from distributed import LocalCluster
+
+    # given to each worker's nanny, so a worker it restarts (one lost) has them too
+    return LocalCluster(
+        n_workers=int(workers), threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address="127.0.0.1:0" if dashboard else None,
+        silence_logs=logging.WARNING, config=WORKER_CONFIG,
+    )  # fmt: skip
 
 
 def run_distributed(

@@ -48,14 +48,13 @@ def _cfg(layers_dir, out, *, calibration="rules", block=BLOCK):
 
 @pytest.fixture(scope="module")
 def client():
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from ntmgis.distributed import local_cluster
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=None,
-        )  # fmt: skip
+        cluster = local_cluster(2, dashboard=False)  # the cluster `--workers 2` starts
         client = Client(cluster)
     yield client
     client.close()
@@ -495,3 +494,19 @@ def test_failed_province_report_leaves_no_file_under_its_name(tmp_path, monkeypa
     monkeypatch.setattr(csv, "writer", original)
     _province_result().write(final)
     assert "Xã Hỏng" in final.read_text(encoding="utf-8-sig")
+
+
+def test_the_local_clusters_workers_run_without_the_dask_profiler(client):
+    """``local_cluster`` (what ``--workers`` starts) gives each worker WORKER_CONFIG: no
+    stack sampling every 10 ms, also in a worker restarted after one was lost (the
+    module's killed-worker test runs first); one thread each, on 127.0.0.1 only."""
+    import dask
+
+    from ntmgis.distributed import WORKER_CONFIG
+
+    assert WORKER_CONFIG == {"distributed.worker.profile.enabled": False}
+    assert dask.config.get("distributed.worker.profile.enabled") is True  # here: untouched
+    enabled = client.run(lambda: dask.config.get("distributed.worker.profile.enabled"))
+    assert len(enabled) == 2 and set(enabled.values()) == {False}
+    info = client.scheduler_info()["workers"]
+    assert all(w["nthreads"] == 1 and w["host"] == "127.0.0.1" for w in info.values())
