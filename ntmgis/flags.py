@@ -707,8 +707,8 @@ class Calibration:
         confidence, or of gardens renovated this season (the survey predates them).
     survey_reliability : float or None
         Share of the survey's "abandoned" claims the imagery confirms where it sees the
-        garden (one pixel wholly inside or more): the score of a garden the imagery
-        cannot see whose survey claim stands (``flag_rule`` "survey").
+        garden (:data:`SURVEY_STANDS_FULL` pixels wholly inside or more): the score of a
+        garden the imagery cannot see whose survey claim stands (``flag_rule`` "survey").
     disputed : int
         Gardens the model leaned abandoned against a survey of
         :data:`SURVEY_TRUSTED_CLASSES` without the probability to overrule it
